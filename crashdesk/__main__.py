@@ -1,0 +1,3 @@
+from crashdesk.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""The ``crashdesk`` command.
+
+No sub-command opens the desktop app. Every sub-command lives in its own module ``crashdesk/cli/cmd_*.py``
+that defines ``register(subparsers, common)``; this module finds them, so adding a command never touches a
+shared list. Conventions (``../shared/design/cli-conventions.md``): ``--data-dir`` before or after the
+sub-command, ``--json`` for machine output on stdout, human text on stderr, exit 0 / 1 (handled failure,
+one line) / 2 (bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from crashdesk import __version__
+from crashdesk.errors import CrashDeskError, UsageError
+
+
+def _common_parent() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="data folder (default: $CRASHDESK_HOME, else the platform user-data folder)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output on stdout"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crashdesk",
+        description="CrashDesk: triage native crash reports offline. Without a sub-command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"crashdesk {__version__}")
+    parser.add_argument("--data-dir", default=None, help="data folder (default: $CRASHDESK_HOME, else the platform one)")
+    parser.add_argument("--json", action="store_true", default=False, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common_parent()
+    package = importlib.import_module("crashdesk.cli")
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("cmd_"):
+            module = importlib.import_module(f"crashdesk.cli.{info.name}")
+            module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from crashdesk.ui.app import run_app  # the only path from the CLI into Qt
+
+        return run_app(data_dir=args.data_dir)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"crashdesk {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except CrashDeskError as exc:
+        print(f"crashdesk {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"crashdesk {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1

@@ -1,0 +1,57 @@
+"""Helpers shared by the sub-commands: paths, JSON output, progress on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from crashdesk.config.paths import Paths, resolve_paths
+
+
+def paths_from(args) -> Paths:
+    return resolve_paths(getattr(args, "data_dir", None)).ensure()
+
+
+def print_json(obj: Any, *, pretty: bool = False) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2 if pretty else None, ensure_ascii=False, default=str))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def info(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+class Progress:
+    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, label: str, total: int | None = None) -> None:
+        self.label = label
+        self.total = total
+        self.done = 0
+        self.started = time.monotonic()
+        self.enabled = sys.stderr.isatty()
+        self._last = 0.0
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.enabled and (now - self._last > 0.1 or self.done == self.total):
+            self._last = now
+            rate = self.done / max(now - self.started, 1e-9)
+            if self.total:
+                width = 30
+                filled = int(width * self.done / self.total)
+                bar = "#" * filled + "-" * (width - filled)
+                text = f"\r{self.label} [{bar}] {self.done}/{self.total} {rate:.1f}/s"
+            else:
+                text = f"\r{self.label} {self.done} {rate:.1f}/s"
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

@@ -1,0 +1,131 @@
+"""CPU contexts (register sets) for amd64, x86, arm64 (both layouts) and arm.
+
+Register names are the ones ``minidump-stackwalk`` prints in ``crashing_thread.frames[0].registers``.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from crashdesk.engine.minidump.constants import (
+    CONTEXT_AMD64,
+    CONTEXT_ARM,
+    CONTEXT_ARM64,
+    CONTEXT_ARM64_OLD,
+    CONTEXT_X86,
+)
+
+AMD64_CONTEXT_SIZE = 1232
+X86_CONTEXT_SIZE = 716
+X86_CONTEXT_MIN = 204  # without the extended registers area
+ARM64_CONTEXT_SIZE = 912
+ARM64_OLD_CONTEXT_MIN = 8 + 33 * 8 + 4
+ARM_CONTEXT_MIN = 4 + 16 * 4 + 4
+
+AMD64_NAMES = (
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip",
+)  # fmt: skip
+X86_NAMES = ("edi", "esi", "ebx", "edx", "ecx", "eax", "ebp", "eip")
+ARM64_NAMES = tuple(f"x{i}" for i in range(29)) + ("fp", "lr", "sp", "pc")
+ARM_NAMES = tuple(f"r{i}" for i in range(13)) + ("sp", "lr", "pc")
+
+POINTER_WIDTH = {"amd64": 8, "arm64": 8, "x86": 4, "arm": 4}
+PC_REGISTER = {"amd64": "rip", "x86": "eip", "arm64": "pc", "arm": "pc"}
+SP_REGISTER = {"amd64": "rsp", "x86": "esp", "arm64": "sp", "arm": "sp"}
+
+_AMD64 = struct.Struct("<17Q")
+_X86_GP = struct.Struct("<8I")  # edi..eip at offset 156
+_X86_TAIL = struct.Struct("<3I")  # cs, eflags, esp at offset 188
+_ARM64 = struct.Struct("<33Q")
+_ARM = struct.Struct("<16I")
+
+
+@dataclass(slots=True)
+class CpuContext:
+    """One thread's registers: ``cpu`` is ``amd64``/``x86``/``arm64``/``arm``; values are unsigned ints."""
+
+    cpu: str
+    registers: dict[str, int]
+    context_flags: int = 0
+
+    @property
+    def pc(self) -> int:
+        return self.registers.get(PC_REGISTER[self.cpu], 0)
+
+    @property
+    def sp(self) -> int:
+        return self.registers.get(SP_REGISTER[self.cpu], 0)
+
+
+def _amd64(raw: bytes) -> CpuContext | None:
+    if len(raw) < 256:
+        return None
+    flags = struct.unpack_from("<I", raw, 48)[0]
+    values = _AMD64.unpack_from(raw, 120)
+    regs = dict(zip(AMD64_NAMES, values, strict=True))
+    return CpuContext("amd64", regs, flags)
+
+
+def _x86(raw: bytes) -> CpuContext | None:
+    if len(raw) < X86_CONTEXT_MIN:
+        return None
+    flags = struct.unpack_from("<I", raw, 0)[0]
+    regs = dict(zip(X86_NAMES, _X86_GP.unpack_from(raw, 156), strict=True))
+    _cs, eflags, esp = _X86_TAIL.unpack_from(raw, 188)
+    regs["eflags"] = eflags
+    regs["esp"] = esp
+    return CpuContext("x86", regs, flags)
+
+
+def _arm64(raw: bytes) -> CpuContext | None:
+    if len(raw) < 8 + 33 * 8:
+        return None
+    flags = struct.unpack_from("<I", raw, 0)[0]
+    if flags & CONTEXT_ARM64_OLD and not flags & CONTEXT_ARM64:
+        # Breakpad's old layout: u64 flags, x0..x28, fp, lr, sp, pc, then u32 cpsr.
+        values = _ARM64.unpack_from(raw, 8)
+    else:
+        # Microsoft layout: u32 flags, u32 cpsr, x0..x28, fp, lr, sp, pc.
+        values = _ARM64.unpack_from(raw, 8)
+    regs = dict(zip(ARM64_NAMES, values, strict=True))
+    return CpuContext("arm64", regs, flags)
+
+
+def _arm(raw: bytes) -> CpuContext | None:
+    if len(raw) < 4 + 16 * 4:
+        return None
+    flags = struct.unpack_from("<I", raw, 0)[0]
+    regs = dict(zip(ARM_NAMES, _ARM.unpack_from(raw, 4), strict=True))
+    return CpuContext("arm", regs, flags)
+
+
+_PARSERS = {"amd64": _amd64, "x86": _x86, "arm64": _arm64, "arm": _arm}
+
+
+def cpu_from_context_flags(raw: bytes) -> str | None:
+    """Guess the CPU of a context from its flags and size when the system info does not say."""
+    if len(raw) >= 52:
+        flags48 = struct.unpack_from("<I", raw, 48)[0]
+        if flags48 & CONTEXT_AMD64 and len(raw) >= AMD64_CONTEXT_SIZE:
+            return "amd64"
+    if len(raw) >= 4:
+        flags = struct.unpack_from("<I", raw, 0)[0]
+        if flags & CONTEXT_ARM64 or flags & CONTEXT_ARM64_OLD:
+            return "arm64"
+        if flags & CONTEXT_ARM:
+            return "arm"
+        if flags & CONTEXT_X86:
+            return "x86"
+    return None
+
+
+def parse_context(raw: bytes, cpu: str | None) -> CpuContext | None:
+    """Decode a raw CONTEXT for ``cpu`` (``amd64``/``x86``/``arm64``/``arm``); None when unsupported/short."""
+    if cpu not in _PARSERS:
+        cpu = cpu_from_context_flags(raw)
+    parser = _PARSERS.get(cpu or "")
+    if parser is None:
+        return None
+    return parser(raw)

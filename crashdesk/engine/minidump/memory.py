@@ -1,0 +1,82 @@
+"""The dump's captured memory (memory list + memory64 list) as a :class:`MemoryReader`."""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from dataclasses import dataclass
+
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+MAX_OVERLAP_PROBE = 16  # how many earlier regions a lookup inspects when regions overlap
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRegion:
+    """``size`` bytes of process memory at ``base``, stored at ``file_offset`` in the dump."""
+
+    base: int
+    size: int
+    file_offset: int
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+
+class DumpMemory:
+    """Implements ``crashdesk.engine.unwind.api.MemoryReader`` over the dump's memory regions.
+
+    Regions are sorted by base; each read is a binary search plus a slice of the mapped file, so
+    nothing is copied up front. Regions whose bytes lie past the end of the file are clipped.
+    """
+
+    def __init__(self, data, regions: list[MemoryRegion]) -> None:
+        self._data = data
+        size = len(data)
+        usable = []
+        for r in regions:
+            if r.size <= 0 or r.file_offset >= size:
+                continue
+            avail = min(r.size, size - r.file_offset)
+            usable.append(r if avail == r.size else MemoryRegion(r.base, avail, r.file_offset))
+        usable.sort(key=lambda r: (r.base, -r.size))
+        self.regions = usable
+        self._bases = [r.base for r in usable]
+
+    def __len__(self) -> int:
+        return len(self.regions)
+
+    def region_at(self, address: int) -> MemoryRegion | None:
+        """The region containing ``address``, if any."""
+        i = bisect.bisect_right(self._bases, address) - 1
+        stop = max(-1, i - MAX_OVERLAP_PROBE)
+        while i > stop:
+            r = self.regions[i]
+            if r.base <= address < r.end:
+                return r
+            i -= 1
+        return None
+
+    def read(self, address: int, size: int) -> bytes | None:
+        if size < 0 or address < 0:
+            return None
+        i = bisect.bisect_right(self._bases, address) - 1
+        stop = max(-1, i - MAX_OVERLAP_PROBE)
+        while i > stop:
+            r = self.regions[i]
+            if r.base <= address and address + size <= r.end:
+                start = r.file_offset + (address - r.base)
+                return bytes(self._data[start : start + size])
+            i -= 1
+        return None
+
+    def read_uint(self, address: int, size: int) -> int | None:
+        raw = self.read(address, size)
+        if raw is None:
+            return None
+        if size == 8:
+            return _U64.unpack(raw)[0]
+        if size == 4:
+            return _U32.unpack(raw)[0]
+        return int.from_bytes(raw, "little")

@@ -1,0 +1,161 @@
+"""The persistent index file: a small JSON header followed by 8-byte-aligned arrays of unsigned 64-bit integers.
+
+Layout (little-endian)::
+
+    magic   8 bytes  b"CDSYMIX\\0"
+    version u32
+    hlen    u32      length of the JSON header
+    header  hlen bytes, then zero padding to a multiple of 8
+    arrays  each array's bytes, at the offsets the header gives; crc32 of this region is in the header
+
+The header records the source file's size, modification time and a hash of its first and last 64 KiB: an
+index whose source no longer matches, whose version is older, or whose bytes fail their checksum is not used
+(the caller rebuilds it). Reading maps the file and hands out ``memoryview`` casts, so opening even a large
+index costs one checksum pass and lookups bisect straight on the mapped pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import struct
+import sys
+import tempfile
+import zlib
+from array import array
+from pathlib import Path
+
+from crashdesk.engine.symfile.scan import ARRAY_NAMES, ModuleInfo, ScanResult
+
+MAGIC = b"CDSYMIX\x00"
+VERSION = 1
+_SAMPLE = 64 * 1024
+
+
+class IndexInvalid(Exception):
+    """The index file is missing, stale or damaged (internal: the caller rebuilds)."""
+
+
+def source_identity(path: Path, data) -> dict:
+    """Size, mtime and a sample hash of the source ``.sym`` file that an index describes."""
+    st = os.stat(path)
+    h = hashlib.sha1()
+    h.update(data[:_SAMPLE])
+    if len(data) > _SAMPLE:
+        h.update(data[-_SAMPLE:])
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sample_sha1": h.hexdigest()}
+
+
+def write_index(target: Path, scan: ScanResult, identity: dict) -> None:
+    """Write ``scan`` to ``target`` atomically (temporary file in the same folder, then rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    blobs = []
+    table = {}
+    offset = 0
+    for name in ARRAY_NAMES:
+        arr = scan.arrays[name]
+        if sys.byteorder != "little":
+            arr = array("Q", arr)
+            arr.byteswap()
+        raw = arr.tobytes()
+        table[name] = [offset, len(arr)]
+        blobs.append(raw)
+        offset += len(raw)
+    crc = 0
+    for raw in blobs:
+        crc = zlib.crc32(raw, crc)
+    header = {
+        "source": identity,
+        "module": scan.module.to_json(),
+        "malformed_lines": scan.malformed_lines,
+        "malformed_examples": scan.malformed_examples,
+        "arrays": table,
+        "arrays_bytes": offset,
+        "crc32": crc,
+    }
+    hbytes = json.dumps(header, separators=(",", ":")).encode()
+    pad = (-(16 + len(hbytes))) % 8
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".idx", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(MAGIC)
+            f.write(struct.pack("<II", VERSION, len(hbytes)))
+            f.write(hbytes)
+            f.write(b"\x00" * pad)
+            for raw in blobs:
+                f.write(raw)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class MappedIndex:
+    """An index file opened read-only; ``arrays`` are ``memoryview`` casts into the mapping."""
+
+    def __init__(self, path: Path, identity: dict) -> None:
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < 16:
+                    raise IndexInvalid("too short")
+                mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except OSError as exc:
+            raise IndexInvalid(str(exc)) from exc
+        try:
+            if mm[:8] != MAGIC:
+                raise IndexInvalid("bad magic")
+            version, hlen = struct.unpack("<II", mm[8:16])
+            if version != VERSION:
+                raise IndexInvalid(f"version {version}")
+            if 16 + hlen > size:
+                raise IndexInvalid("header past end")
+            header = json.loads(bytes(mm[16 : 16 + hlen]))
+            if header.get("source") != identity:
+                raise IndexInvalid("source changed")
+            base = 16 + hlen + ((-(16 + hlen)) % 8)
+            total = int(header["arrays_bytes"])
+            if base + total != size:
+                raise IndexInvalid("size mismatch")
+            region = memoryview(mm)[base : base + total]
+            if zlib.crc32(region) != header["crc32"]:
+                region.release()
+                raise IndexInvalid("checksum mismatch")
+            self.arrays = {}
+            for name in ARRAY_NAMES:
+                off, count = header["arrays"][name]
+                if off < 0 or count < 0 or off + 8 * count > total or off % 8:
+                    raise IndexInvalid(f"bad table entry {name}")
+                view = region[off : off + 8 * count]
+                self.arrays[name] = view.cast("Q") if sys.byteorder == "little" else array("Q", view)
+            self.module = ModuleInfo.from_json(header["module"])
+            self.malformed_lines = int(header["malformed_lines"])
+            self.malformed_examples = list(header.get("malformed_examples", []))
+            self._region = region
+            self._mm = mm
+        except IndexInvalid:
+            self._close_quietly(mm)
+            raise
+        except (ValueError, KeyError, TypeError, struct.error) as exc:
+            self._close_quietly(mm)
+            raise IndexInvalid(f"unreadable header: {exc}") from exc
+
+    @staticmethod
+    def _close_quietly(mm: mmap.mmap) -> None:
+        try:
+            mm.close()
+        except BufferError:
+            pass  # views still alive; the mapping goes when they do
+
+    def close(self) -> None:
+        for view in self.arrays.values():
+            if isinstance(view, memoryview):
+                view.release()
+        self.arrays = {}
+        self._region.release()
+        self._close_quietly(self._mm)

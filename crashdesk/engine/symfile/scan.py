@@ -1,0 +1,234 @@
+"""One pass over a Breakpad ``.sym`` file that builds the sorted lookup arrays of its index.
+
+The scan runs a single compiled regular expression over the whole file (memory-mapped). The expression only
+*produces a match* for the records an index needs to find again (``FUNC``, ``PUBLIC``, ``STACK CFI INIT``,
+``STACK WIN``, ``FILE``, ``INLINE_ORIGIN``, ``INFO``) and for malformed lines; well-formed line records,
+``INLINE`` records and ``STACK CFI`` deltas -- the bulk of a big file -- are stepped over inside the regex
+engine and never become Python objects. The index stores, per record kind, sorted arrays of addresses and the
+byte offsets of the record's text; the text itself is parsed lazily, one record (or one function's block of
+line records) at a time, when a lookup needs it.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from array import array
+from dataclasses import dataclass, field
+from itertools import islice
+
+from crashdesk.engine.symfile.errors import NotASymbolFile
+
+_HEX = rb"[0-9a-fA-F]+"
+
+# Group numbers matter: the scan dispatches on ``match.lastindex``.
+_RECORD = re.compile(
+    rb"\n(?:"
+    rb"FUNC (?:m )?(" + _HEX + rb") (" + _HEX + rb") " + _HEX + rb" ?[^\n]*"  # 1, 2
+    rb"|(?:STACK CFI INIT (" + _HEX + rb") (" + _HEX + rb") [^\n]*)"  # 3, 4
+    rb"|(?:PUBLIC (?:m )?(" + _HEX + rb") " + _HEX + rb" ?[^\n]*)"  # 5
+    rb"|(?:STACK WIN (" + _HEX + rb") (" + _HEX + rb") (" + _HEX + rb") [^\n]*)"  # 6, 7, 8
+    rb"|(?:FILE ([0-9]+) [^\n]*)"  # 9
+    rb"|(?:INLINE_ORIGIN ([0-9]+) [^\n]*)"  # 10
+    rb"|(INFO [^\n]*)"  # 11
+    # 12: anything else that is not a well-formed line record, INLINE, STACK CFI delta or blank line
+    rb"|((?!" + _HEX + rb" " + _HEX + rb" -?[0-9]+ -?[0-9]+\r?(?:\n|\Z)"
+    rb"|INLINE [0-9]+ [0-9]+ [0-9]+ [0-9]+ |INLINE [0-9]+ [0-9]+ [0-9]+ " + _HEX + rb" "
+    rb"|STACK CFI " + _HEX + rb" |\r?(?:\n|\Z))[^\n]*)"
+    rb")"
+)
+
+NO_END = (1 << 64) - 1
+
+
+@dataclass(slots=True)
+class ModuleInfo:
+    """What the ``MODULE`` and ``INFO`` lines say."""
+
+    os: str
+    arch: str
+    debug_id: str
+    debug_file: str
+    code_id: str = ""
+    code_file: str = ""
+    generator: str = ""
+    urls: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "os": self.os, "arch": self.arch, "debug_id": self.debug_id, "debug_file": self.debug_file,
+            "code_id": self.code_id, "code_file": self.code_file, "generator": self.generator,
+            "urls": list(self.urls),
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict) -> ModuleInfo:
+        return cls(
+            os=str(obj["os"]), arch=str(obj["arch"]), debug_id=str(obj["debug_id"]),
+            debug_file=str(obj["debug_file"]), code_id=str(obj.get("code_id", "")),
+            code_file=str(obj.get("code_file", "")), generator=str(obj.get("generator", "")),
+            urls=[str(u) for u in obj.get("urls", [])],
+        )
+
+
+# Names of the arrays an index holds; every one is an ``array('Q')``.
+ARRAY_NAMES = (
+    "func_addr", "func_size", "func_off", "func_end",
+    "pub_addr", "pub_off",
+    "cfi_addr", "cfi_size", "cfi_off", "cfi_end",
+    "win4_addr", "win4_size", "win4_off",
+    "win0_addr", "win0_size", "win0_off",
+    "winx_addr", "winx_size", "winx_off",
+    "file_id", "file_off",
+    "origin_id", "origin_off",
+)
+
+# Groups of arrays that are sorted together, by their first member.
+SORT_GROUPS = (
+    ("func_addr", "func_size", "func_off", "func_end"),
+    ("pub_addr", "pub_off"),
+    ("cfi_addr", "cfi_size", "cfi_off", "cfi_end"),
+    ("win4_addr", "win4_size", "win4_off"),
+    ("win0_addr", "win0_size", "win0_off"),
+    ("winx_addr", "winx_size", "winx_off"),
+    ("file_id", "file_off"),
+    ("origin_id", "origin_off"),
+)
+
+
+@dataclass(slots=True)
+class ScanResult:
+    module: ModuleInfo
+    arrays: dict[str, array]
+    malformed_lines: int
+    malformed_examples: list[str]
+
+
+def parse_module_line(first_line: bytes, path: str = "") -> ModuleInfo:
+    """Parse ``MODULE <os> <arch> <debug_id> <debug_file>``; raise :class:`NotASymbolFile` otherwise."""
+    line = first_line.rstrip(b"\r\n")
+    if line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
+    parts = line.split(b" ", 4)
+    if len(parts) < 5 or parts[0] != b"MODULE" or not parts[4]:
+        shown = line[:60].decode("utf-8", "replace")
+        raise NotASymbolFile(f"{path or 'symbol file'}: not a Breakpad symbol file (first line {shown!r})")
+    text = [p.decode("utf-8", "replace") for p in parts]
+    return ModuleInfo(os=text[1], arch=text[2], debug_id=text[3].upper(), debug_file=text[4])
+
+
+def _apply_info(module: ModuleInfo, line: bytes) -> bool:
+    """Fold one ``INFO`` line into ``module``; False when it is not a known INFO record."""
+    text = line.rstrip(b"\r").decode("utf-8", "replace")
+    parts = text.split(" ", 2)
+    if len(parts) < 3:
+        return False
+    kind, rest = parts[1], parts[2]
+    if kind == "CODE_ID":
+        code = rest.split(" ", 1)
+        module.code_id = code[0]
+        if len(code) > 1:
+            module.code_file = code[1]
+        return True
+    if kind == "GENERATOR":
+        module.generator = rest
+        return True
+    if kind == "URL":
+        module.urls.append(rest)
+        return True
+    return True  # unknown INFO kinds are allowed by the format
+
+
+def scan(data, path: str = "") -> ScanResult:
+    """Build the index arrays for the ``.sym`` bytes in ``data`` (bytes or an mmap)."""
+    first_nl = data.find(b"\n")
+    head = data[: first_nl if first_nl >= 0 else len(data)]
+    module = parse_module_line(head[:4096], path)
+    if first_nl < 0:
+        first_nl = len(data)
+
+    arrays = {name: array("Q") for name in ARRAY_NAMES}
+    func_addr, func_size, func_off, func_end = (arrays[n].append for n in SORT_GROUPS[0])
+    pub_addr, pub_off = (arrays[n].append for n in SORT_GROUPS[1])
+    cfi_addr, cfi_size, cfi_off, cfi_end = (arrays[n].append for n in SORT_GROUPS[2])
+    file_id, file_off = arrays["file_id"].append, arrays["file_off"].append
+    origin_id, origin_off = arrays["origin_id"].append, arrays["origin_off"].append
+    win = {
+        4: (arrays["win4_addr"].append, arrays["win4_size"].append, arrays["win4_off"].append),
+        0: (arrays["win0_addr"].append, arrays["win0_size"].append, arrays["win0_off"].append),
+    }
+    winx = (arrays["winx_addr"].append, arrays["winx_size"].append, arrays["winx_off"].append)
+
+    malformed = 0
+    examples: list[str] = []
+    open_func = False  # a FUNC block waits for its end offset
+    open_cfi = False
+    for m in _RECORD.finditer(data, first_nl):
+        kind = m.lastindex
+        start = m.start()
+        if kind != 12:
+            if open_func:
+                func_end(start)
+                open_func = False
+            if open_cfi:
+                cfi_end(start)
+                open_cfi = False
+        if kind == 2:
+            func_addr(int(m.group(1), 16))
+            func_size(int(m.group(2), 16))
+            func_off(start + 1)
+            open_func = True
+        elif kind == 4:
+            cfi_addr(int(m.group(3), 16))
+            cfi_size(int(m.group(4), 16))
+            cfi_off(start + 1)
+            open_cfi = True
+        elif kind == 5:
+            pub_addr(int(m.group(5), 16))
+            pub_off(start + 1)
+        elif kind == 8:
+            add_addr, add_size, add_off = win.get(int(m.group(6), 16), winx)
+            add_addr(int(m.group(7), 16))
+            add_size(int(m.group(8), 16))
+            add_off(start + 1)
+        elif kind == 9:
+            file_id(int(m.group(9)))
+            file_off(start + 1)
+        elif kind == 10:
+            origin_id(int(m.group(10)))
+            origin_off(start + 1)
+        elif kind == 11:
+            _apply_info(module, m.group(11))
+        else:
+            malformed += 1
+            if len(examples) < 5:
+                examples.append(m.group(12)[:120].decode("utf-8", "replace"))
+    if open_func:
+        func_end(len(data))
+    if open_cfi:
+        cfi_end(len(data))
+
+    for group in SORT_GROUPS:
+        _sort_group(arrays, group)
+    return ScanResult(module=module, arrays=arrays, malformed_lines=malformed, malformed_examples=examples)
+
+
+def _sort_group(arrays: dict[str, array], names: tuple[str, ...]) -> None:
+    """Sort the arrays in ``names`` by the first one; of equal keys keep the first in file order."""
+    keys = arrays[names[0]]
+    n = len(keys)
+    if n < 2:
+        return
+    if all(map(operator.lt, keys, islice(keys, 1, None))):
+        return  # strictly increasing already: the usual case for dump_syms output
+    order = sorted(range(n), key=keys.__getitem__)  # stable: ties keep file order
+    keep = []
+    last = None
+    for i in order:
+        k = keys[i]
+        if k != last:
+            keep.append(i)
+            last = k
+    for name in names:
+        old = arrays[name]
+        arrays[name] = array("Q", [old[i] for i in keep])

@@ -1,0 +1,65 @@
+"""The contract between the minidump reader / stackwalk assembly and the unwinders.
+
+The reader side (``crashdesk.engine.minidump``) supplies a :class:`MemoryReader` over the dump's memory
+lists, a :class:`ModuleMap` over the module list, and each thread's CPU context as a register dict. The
+unwinders (``crashdesk.engine.unwind``) return symbolicated :class:`StackFrame` objects; ``stackwalk.py``
+turns them into the reference JSON with :func:`crashdesk.engine.unwind.frame_json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from crashdesk.engine.symbols_api import InlineInfo, SymbolFile
+
+
+class MemoryReader(Protocol):
+    def read(self, address: int, size: int) -> bytes | None:
+        """``size`` bytes at ``address`` from one memory region of the dump, or None if not fully present."""
+
+    def read_uint(self, address: int, size: int) -> int | None:
+        """A little-endian unsigned integer of ``size`` (4 or 8) bytes, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    base: int
+    size: int
+    code_file: str  # full path as in the dump
+    code_id: str
+    debug_file: str
+    debug_id: str
+    version: str | None
+    filename: str  # basename of code_file, as the reference prints in frames
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+
+class ModuleMap(Protocol):
+    def module_at(self, address: int) -> ModuleInfo | None: ...
+
+    def unloaded_at(self, address: int) -> list[ModuleInfo]: ...
+
+
+@dataclass(slots=True)
+class StackFrame:
+    instruction: int  # the frame's pc as unwound (return address for caller frames)
+    trust: str  # "context" | "cfi" | "frame_pointer" | "scan" | "cfi_scan" | "prewalked" | "non"
+    registers: dict[str, int]  # registers known valid for this frame
+    module: ModuleInfo | None = None
+    unloaded_modules: list[ModuleInfo] = field(default_factory=list)
+    function: str | None = None
+    function_base: int | None = None  # absolute address
+    parameter_size: int | None = None
+    file: str | None = None
+    line: int | None = None
+    source_line_base: int | None = None
+    inlines: list[InlineInfo] = field(default_factory=list)
+    missing_symbols: bool = True
+
+
+SymbolsFor = Callable[[ModuleInfo], "SymbolFile | None"]

@@ -1,0 +1,156 @@
+"""The database schema and its forward migrations.
+
+``PRAGMA user_version`` holds the schema version. Each entry of ``MIGRATIONS`` takes the database from
+version ``i`` to ``i + 1``; a database newer than this code is refused rather than guessed at.
+
+Times are ISO-8601 UTC strings (``2026-11-29T07:20:48.123456+00:00``) so they sort as text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from crashdesk.store.errors import StoreError
+
+_V1 = """
+CREATE TABLE crashes (
+    id INTEGER PRIMARY KEY,
+    crash_id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,                 -- collector | import | server:<name>
+    source_url TEXT,                      -- the crash on its server, for synced crashes
+    submitted_at TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    processed_at TEXT,
+    state TEXT NOT NULL DEFAULT 'received', -- received | processing | processed | failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT,
+    claimed_at TEXT,
+    product TEXT, version TEXT, version_key TEXT, build_id TEXT, channel TEXT,
+    os TEXT, os_version TEXT, cpu TEXT,
+    reason TEXT, address TEXT, crashing_thread INTEGER,
+    signature TEXT,                       -- effective: the local one once computed, else the server's
+    server_signature TEXT,
+    proto_signature TEXT,
+    signature_profile TEXT,
+    notes TEXT NOT NULL DEFAULT '[]',     -- JSON list of processing notes
+    raw TEXT NOT NULL DEFAULT '{}',       -- the raw annotations, verbatim (JSON object)
+    processed BLOB,                       -- zlib(JSON) of the processed crash (stackwalk schema)
+    server_processed BLOB                 -- zlib(JSON) of the server's processed crash (synced crashes)
+);
+CREATE INDEX crashes_submitted ON crashes(submitted_at);
+CREATE INDEX crashes_state ON crashes(state, id);
+CREATE INDEX crashes_signature ON crashes(signature COLLATE NOCASE);
+CREATE INDEX crashes_product_version ON crashes(product COLLATE NOCASE, version_key);
+CREATE INDEX crashes_os ON crashes(os COLLATE NOCASE);
+CREATE INDEX crashes_source ON crashes(source);
+
+CREATE TABLE dumps (
+    crash INTEGER NOT NULL REFERENCES crashes(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,                   -- upload_file_minidump, or an additional dump's form name
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (crash, name)
+) WITHOUT ROWID;
+CREATE INDEX dumps_sha ON dumps(sha256);
+
+CREATE TABLE annotations (
+    crash INTEGER NOT NULL REFERENCES crashes(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (crash, key)
+) WITHOUT ROWID;
+CREATE INDEX annotations_key_value ON annotations(key, value);
+
+CREATE TABLE modules (
+    id INTEGER PRIMARY KEY,
+    filename TEXT NOT NULL,
+    debug_file TEXT NOT NULL DEFAULT '',
+    debug_id TEXT NOT NULL DEFAULT '',
+    code_id TEXT NOT NULL DEFAULT '',
+    version TEXT NOT NULL DEFAULT '',
+    UNIQUE (filename, debug_file, debug_id, code_id, version)
+);
+CREATE INDEX modules_filename ON modules(filename COLLATE NOCASE, version);
+CREATE INDEX modules_debug ON modules(debug_file, debug_id);
+
+CREATE TABLE crash_modules (
+    crash INTEGER NOT NULL REFERENCES crashes(id) ON DELETE CASCADE,
+    module INTEGER NOT NULL REFERENCES modules(id),
+    base_addr TEXT,
+    symbol_status TEXT,                   -- loaded | missing | corrupt | error | NULL (not asked)
+    symbol_note TEXT,
+    PRIMARY KEY (crash, module)
+) WITHOUT ROWID;
+CREATE INDEX crash_modules_module ON crash_modules(module, crash);
+
+CREATE TABLE frames (
+    crash INTEGER NOT NULL REFERENCES crashes(id) ON DELETE CASCADE,
+    thread INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    inline_depth INTEGER NOT NULL DEFAULT 0,  -- 0 for the real frame, 1.. for its inlines (outermost first)
+    module TEXT, function TEXT, file TEXT, line INTEGER,
+    offset TEXT, module_offset TEXT, function_offset TEXT, trust TEXT,
+    PRIMARY KEY (crash, thread, frame, inline_depth)
+) WITHOUT ROWID;
+CREATE INDEX frames_function ON frames(function);
+CREATE INDEX frames_module ON frames(module);
+
+CREATE TABLE signature_history (
+    id INTEGER PRIMARY KEY,
+    crash INTEGER NOT NULL REFERENCES crashes(id) ON DELETE CASCADE,
+    signature TEXT NOT NULL,
+    proto_signature TEXT,
+    notes TEXT NOT NULL DEFAULT '[]',
+    profile TEXT NOT NULL,                -- the profile (or 'server:<name>') that produced it
+    run_id TEXT,                          -- the regeneration run that applied it, if any
+    created_at TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX signature_history_crash ON signature_history(crash, id);
+CREATE INDEX signature_history_run ON signature_history(run_id);
+
+CREATE VIRTUAL TABLE crash_fts USING fts5(signature, functions, annotations, tokenize = 'unicode61');
+
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [_V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database up to :data:`SCHEMA_VERSION`; return the version it had before."""
+    (current,) = conn.execute("PRAGMA user_version").fetchone()
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the database has schema version {current}, newer than this CrashDesk understands "
+            f"({SCHEMA_VERSION}); upgrade CrashDesk"
+        )
+    for version in range(current, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split(MIGRATIONS[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return current
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration script into statements (our scripts have no ';' inside literals)."""
+    out, buf = [], []
+    for line in script.splitlines():
+        code = line.split("--", 1)[0]
+        buf.append(code)
+        if code.rstrip().endswith(";"):
+            statement = "\n".join(buf).strip()
+            if statement.strip(";").strip():
+                out.append(statement)
+            buf = []
+    tail = "\n".join(buf).strip()
+    if tail:
+        out.append(tail)
+    return out
