@@ -308,6 +308,31 @@ class CrashStore:
                 "attempts = attempts + 1 WHERE id = ?", [(worker, now, r[0]) for r in rows])
         return [r[1] for r in rows]
 
+    def claim_ids(self, worker: str, crash_ids: Sequence[str], limit: int = 1) -> list[str]:
+        """Like :meth:`claim`, restricted to ``crash_ids``."""
+        claimed: list[str] = []
+        with self.db.write() as conn:
+            now = utcnow()
+            for crash_id in crash_ids:
+                if len(claimed) >= limit:
+                    break
+                cur = conn.execute(
+                    "UPDATE crashes SET state = 'processing', claimed_by = ?, claimed_at = ?, "
+                    "attempts = attempts + 1 WHERE crash_id = ? AND state = 'received'", (worker, now, crash_id))
+                if cur.rowcount:
+                    claimed.append(crash_id)
+        return claimed
+
+    def mark_signed(self, crash_id: str, signature: SignatureRecord | None, *, notes: Sequence[str] = ()) -> None:
+        """Finish a crash that had nothing to stackwalk (no dump): record its signature, state processed."""
+        with self.db.write() as conn:
+            rowid, _ = self._rowid_raw(conn, crash_id)
+            conn.execute(
+                "UPDATE crashes SET state = 'processed', processed_at = ?, claimed_by = NULL, claimed_at = NULL, "
+                "notes = ? WHERE id = ?", (utcnow(), json.dumps(list(notes), ensure_ascii=False), rowid))
+            if signature is not None:
+                self._record_signature(conn, rowid, signature)
+
     def release_claims(self, worker: str | None = None) -> int:
         """Return crashes left in ``processing`` (by ``worker``, or by anyone) to the queue."""
         with self.db.write() as conn:
@@ -384,6 +409,15 @@ class CrashStore:
 
     def read_dump(self, crash_id: str, name: str = MAIN_DUMP) -> bytes:
         return self.dump_path(crash_id, name).read_bytes()
+
+    def search(self, query: str = "", *, facets: Sequence[str] = (), sort: str = "-date", offset: int = 0,
+               limit: int = 100, facets_size: int = 50):
+        """Search with the query language; returns a :class:`crashdesk.store.search.SearchResult`
+        (``total``, ``hits``, ``facets`` in Crash Stats' shape). See :mod:`crashdesk.store.search`."""
+        from crashdesk.store.search import search
+
+        return search(self, query, facets=facets, sort=sort, offset=offset, limit=limit,
+                      facets_size=facets_size)
 
     def get(self, crash_id: str) -> dict[str, Any]:
         """Everything stored for one crash (what ``crashdesk show --json`` prints)."""
