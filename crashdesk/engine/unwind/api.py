@@ -45,6 +45,16 @@ class ModuleMap(Protocol):
     def unloaded_at(self, address: int) -> list[ModuleInfo]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class InlineFrame:
+    """One inlined call as the reference prints it in a frame's ``inlines``: the inlined function and the
+    source location *inside* it (``file``/``line`` may be None)."""
+
+    function: str
+    file: str | None
+    line: int | None
+
+
 @dataclass(slots=True)
 class StackFrame:
     instruction: int  # the frame's pc as unwound (return address for caller frames)
@@ -60,6 +70,10 @@ class StackFrame:
     source_line_base: int | None = None
     inlines: list[InlineInfo] = field(default_factory=list)
     missing_symbols: bool = True
+    # Optional additions (unwinder side):
+    offset: int | None = None  # address the reference prints as ``offset`` (pc, or return address minus
+    #                            the CPU's call adjustment for caller frames); None means ``instruction``
+    inline_frames: list[InlineFrame] = field(default_factory=list)  # display order: innermost first
 
 
 SymbolsFor = Callable[[ModuleInfo], "SymbolFile | None"]

@@ -1,0 +1,103 @@
+"""amd64 unwinding: CFI, then the rbp chain (not on Windows), then scanning."""
+
+from __future__ import annotations
+
+from crashdesk.engine.unwind.cfi import caller_by_cfi
+from crashdesk.engine.unwind.context import FrameContext
+from crashdesk.engine.unwind.env import UnwindEnv, Walked
+from crashdesk.engine.unwind.scan import is_non_canonical_amd64, scan_for_return_address, scan_words
+
+_PTR = 8
+_MAX_GAP = 128 * 1024
+_U64 = (1 << 64) - 1
+
+
+def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
+    if callee.ctx.get("rsp") is None:
+        return None
+    return caller_by_cfi(env, callee, grand)
+
+
+def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
+    if env.is_windows:
+        return None  # Windows x64 frames need UNWIND_INFO; rbp need not point at the frame record
+    ctx = callee.ctx
+    last_bp = ctx.get("rbp")
+    last_sp = ctx.get("rsp")
+    if last_bp is None or last_sp is None:
+        return None
+    if last_bp >= _U64 - 2 * _PTR:
+        return None
+    caller_ip = env.read_word(last_bp + _PTR)
+    caller_bp = env.read_word(last_bp)
+    if caller_ip is None or caller_bp is None:
+        return None
+    caller_sp = last_bp + 2 * _PTR
+    if caller_sp <= last_bp or caller_bp < caller_sp:
+        return None
+    if env.read_word(caller_bp) is None:
+        return None
+    if is_non_canonical_amd64(caller_ip):
+        return None
+    if caller_sp <= last_sp or env.read_word(caller_sp) is None:
+        return None
+    return FrameContext.of(env.spec, {"rip": caller_ip, "rsp": caller_sp, "rbp": caller_bp})
+
+
+def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
+    ctx = callee.ctx
+    if ctx.valid is None:
+        last_bp: int | None = ctx.raw("rbp")
+    else:
+        if "rsp" not in ctx.valid:
+            return None
+        last_bp = ctx.raw("rbp") if "rbp" in ctx.valid else None
+    last_sp = ctx.raw("rsp")
+    cache = env.cache
+
+    def plausible(value: int) -> bool:
+        if value == 0 or is_non_canonical_amd64(value):
+            return False
+        return cache.seems_valid_by_symbols(value)
+
+    words = scan_words(callee.frame.trust, ("context", "cfi"))
+    for i, address_of_ip, caller_ip in scan_for_return_address(env, last_sp, words, plausible):
+        caller_sp = address_of_ip + _PTR
+        caller_bp: int | None = None
+        if last_bp is not None and i > 0:
+            address_of_bp = address_of_ip - _PTR
+            bp = env.read_word(address_of_bp)
+            if bp is None:
+                return None
+            if last_bp == address_of_bp and bp > address_of_ip and bp - address_of_bp <= _MAX_GAP:
+                if env.read_word(bp) is not None:
+                    caller_bp = bp
+            elif last_bp >= caller_sp:
+                caller_bp = last_bp
+        regs = {"rip": caller_ip, "rsp": caller_sp}
+        if caller_bp is not None:
+            regs["rbp"] = caller_bp
+        found = FrameContext.of(env.spec, regs)
+        if caller_bp is None:
+            found.values["rbp"] = 0
+        return found
+    return None
+
+
+def get_caller(env: UnwindEnv, callee: Walked, grand: Walked | None) -> tuple[FrameContext, str] | None:
+    """The caller of ``callee`` and how it was found, or None when the walk should stop."""
+    trust = "cfi"
+    found = _by_cfi(env, callee, grand)
+    if found is None:
+        trust = "frame_pointer"
+        found = _by_frame_pointer(env, callee)
+    if found is None:
+        trust = "scan"
+        found = _by_scan(env, callee)
+    if found is None:
+        return None
+    if found.ip < 4096:
+        return None
+    if found.sp <= callee.ctx.raw("rsp"):
+        return None
+    return found, trust

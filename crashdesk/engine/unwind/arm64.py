@@ -1,0 +1,108 @@
+"""arm64 unwinding: CFI, then the fp/lr frame records, then scanning; pointer-authentication bits are
+stripped from recovered code and frame pointers."""
+
+from __future__ import annotations
+
+from crashdesk.engine.unwind.cfi import caller_by_cfi
+from crashdesk.engine.unwind.context import FrameContext
+from crashdesk.engine.unwind.env import UnwindEnv, Walked
+from crashdesk.engine.unwind.scan import is_non_canonical_arm64, scan_for_return_address, scan_words
+
+_PTR = 8
+_U64 = (1 << 64) - 1
+# Apple's default split leaves 47 bits of real address; the mask keeps those.
+_PTR_AUTH_MASK = (1 << 47) - 1
+
+
+def ptr_auth_strip(env: UnwindEnv, ptr: int) -> int:
+    """Clear pointer-authentication bits, keeping every bit a real (47-bit, or module-covered) address uses."""
+    highest = getattr(env.cache.modules, "highest_address", None)
+    mask = _PTR_AUTH_MASK
+    if isinstance(highest, int) and highest > mask:
+        mask = (1 << highest.bit_length()) - 1 if highest < (1 << 64) else _U64
+    return ptr & mask
+
+
+def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
+    if callee.ctx.get("sp") is None:
+        return None
+    found = caller_by_cfi(env, callee, grand, hide_lr=callee.frame.trust == "frame_pointer")
+    if found is None:
+        return None
+    found.values["pc"] = ptr_auth_strip(env, found.values.get("pc", 0))
+    for reg in ("lr", "fp"):
+        if found.get(reg) is not None:
+            found.values[reg] = ptr_auth_strip(env, found.values[reg])
+    return found
+
+
+def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
+    last_fp = callee.ctx.get("fp")
+    last_sp = callee.ctx.get("sp")
+    if last_fp is None or last_sp is None:
+        return None
+    if last_fp >= _U64 - 2 * _PTR:
+        return None
+    if last_fp == 0:
+        caller_fp, caller_pc, caller_sp = 0, 0, last_sp
+    else:
+        caller_fp = env.read_word(last_fp)
+        caller_pc = env.read_word(last_fp + _PTR)
+        if caller_fp is None or caller_pc is None:
+            return None
+        caller_sp = last_fp + 2 * _PTR
+    caller_fp = ptr_auth_strip(env, caller_fp)
+    caller_pc = ptr_auth_strip(env, caller_pc)
+    caller_lr: int | None = None
+    if caller_fp != 0 and caller_fp + _PTR <= _U64:
+        lr = env.read_word(caller_fp + _PTR)
+        if lr is not None:
+            caller_lr = ptr_auth_strip(env, lr)
+    if is_non_canonical_arm64(caller_pc):
+        return None
+    regs = {"pc": caller_pc, "fp": caller_fp, "sp": caller_sp}
+    if caller_lr is not None:
+        regs["lr"] = caller_lr
+    return FrameContext.of(env.spec, regs)
+
+
+def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
+    last_sp = callee.ctx.get("sp")
+    if last_sp is None:
+        return None
+    cache = env.cache
+
+    def plausible(value: int) -> bool:
+        if value == 0 or is_non_canonical_arm64(value):
+            return False
+        return cache.seems_valid_by_symbols(value)
+
+    words = scan_words(callee.frame.trust, ("context", "cfi"))
+    for _i, address_of_pc, caller_pc in scan_for_return_address(env, last_sp, words, plausible):
+        return FrameContext.of(env.spec, {"pc": caller_pc, "sp": address_of_pc + _PTR})
+    return None
+
+
+def get_caller(env: UnwindEnv, callee: Walked, grand: Walked | None) -> tuple[FrameContext, str] | None:
+    """The caller of ``callee`` and how it was found, or None when the walk should stop."""
+    trust = "cfi"
+    found = _by_cfi(env, callee, grand)
+    if found is None:
+        trust = "frame_pointer"
+        found = _by_frame_pointer(env, callee)
+    if found is None:
+        trust = "scan"
+        found = _by_scan(env, callee)
+    if found is None:
+        return None
+    if found.ip < 4096:
+        return None
+    last_sp = callee.ctx.raw("sp")
+    if found.sp < last_sp:
+        return None
+    if found.sp == last_sp:
+        # Leaf functions and function-entry CFI may leave sp unchanged; the pc must still change.
+        same_pc = found.ip == callee.ctx.raw("pc")
+        if same_pc or not (callee.frame.trust == "context" or trust == "cfi"):
+            return None
+    return found, trust

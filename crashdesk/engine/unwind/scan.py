@@ -1,0 +1,47 @@
+"""Stack scanning: look through the words above the stack pointer for one that looks like a return address.
+
+Window sizes as the reference: 40 pointer-sized words, or 160 when the callee frame is trusted (found from
+the context, and on some CPUs also by CFI). The scan stops at the first word that cannot be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from crashdesk.engine.unwind.env import UnwindEnv
+
+DEFAULT_SCAN_WORDS = 40
+EXTENDED_SCAN_WORDS = DEFAULT_SCAN_WORDS * 4
+
+
+def scan_words(callee_trust: str, extended_for: tuple[str, ...]) -> int:
+    """How many words to scan given the callee frame's trust."""
+    return EXTENDED_SCAN_WORDS if callee_trust in extended_for else DEFAULT_SCAN_WORDS
+
+
+def scan_for_return_address(
+    env: UnwindEnv, sp: int, words: int, plausible: Callable[[int], bool]
+) -> Iterator[tuple[int, int, int]]:
+    """Yield ``(index, address, value)`` for each stack word from ``sp`` upwards that ``plausible`` accepts
+    (the caller usually takes the first); stops at the first unreadable word or after ``words`` words."""
+    size = env.spec.pointer_size
+    limit = env.spec.mask
+    for i in range(words):
+        address = sp + i * size
+        if address > limit:
+            return
+        value = env.read_word(address)
+        if value is None:
+            return
+        if plausible(value):
+            yield i, address, value
+
+
+def is_non_canonical_amd64(ptr: int) -> bool:
+    """Inside the amd64 address-space hole (47-bit user space, sign-extended kernel space)."""
+    return 0x7FFFFFFFFFFF < ptr < 0xFFFF800000000000
+
+
+def is_non_canonical_arm64(ptr: int) -> bool:
+    """Outside the range the reference accepts for arm64 code addresses."""
+    return not (0x1000 <= ptr <= 0x000FFFFFFFFFFFFF)

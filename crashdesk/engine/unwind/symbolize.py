@@ -1,0 +1,175 @@
+"""Per-walk caches of module and symbol lookups, frame symbolication, and the "is this a plausible return
+address" check that stack scanning relies on.
+
+One :class:`SymbolCache` can serve every thread of a dump: module lookups are memoized per address, each
+module's :class:`SymbolFile` is asked for once, and function/CFI lookups are memoized per (module, rva).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from crashdesk.engine.symbols_api import CfiRules, FunctionInfo, StackWinInfo, SymbolFile
+from crashdesk.engine.unwind.api import InlineFrame, ModuleInfo, ModuleMap, StackFrame
+from crashdesk.errors import CrashDeskError
+
+_MISS = object()
+_MAX_ENTRIES = 200_000  # bound on each memo table; cleared when exceeded
+
+
+class SymbolCache:
+    """Memoized module/symbol lookups for one dump."""
+
+    def __init__(
+        self, modules: ModuleMap, symbols_for: Callable[[ModuleInfo], SymbolFile | None]
+    ) -> None:
+        self.modules = modules
+        self._symbols_for = symbols_for
+        self._module_at: dict[int, ModuleInfo | None] = {}
+        self._symbols: dict[ModuleInfo, SymbolFile | None] = {}
+        self._functions: dict[tuple[int, int], FunctionInfo | None] = {}
+        self._cfi: dict[tuple[int, int], CfiRules | None] = {}
+        self._win: dict[tuple[int, int], StackWinInfo | None] = {}
+        self._valid: dict[int, bool] = {}
+
+    # -- modules and symbol files -------------------------------------------------------------------
+    def module_at(self, address: int) -> ModuleInfo | None:
+        hit = self._module_at.get(address, _MISS)
+        if hit is _MISS:
+            if len(self._module_at) > _MAX_ENTRIES:
+                self._module_at.clear()
+            try:
+                hit = self.modules.module_at(address)
+            except (ValueError, OverflowError):
+                hit = None
+            self._module_at[address] = hit
+        return hit  # type: ignore[return-value]
+
+    def symbols(self, module: ModuleInfo) -> SymbolFile | None:
+        if module in self._symbols:
+            return self._symbols[module]
+        try:
+            sym = self._symbols_for(module)
+        except CrashDeskError:
+            sym = None
+        self._symbols[module] = sym
+        return sym
+
+    def function_at(self, module: ModuleInfo, sym: SymbolFile, rva: int) -> FunctionInfo | None:
+        key = (module.base, rva)
+        hit = self._functions.get(key, _MISS)
+        if hit is _MISS:
+            if len(self._functions) > _MAX_ENTRIES:
+                self._functions.clear()
+            hit = sym.function_at(rva)
+            self._functions[key] = hit
+        return hit  # type: ignore[return-value]
+
+    def cfi_at(self, module: ModuleInfo, sym: SymbolFile, rva: int) -> CfiRules | None:
+        key = (module.base, rva)
+        hit = self._cfi.get(key, _MISS)
+        if hit is _MISS:
+            if len(self._cfi) > _MAX_ENTRIES:
+                self._cfi.clear()
+            hit = sym.cfi_at(rva)
+            self._cfi[key] = hit
+        return hit  # type: ignore[return-value]
+
+    def stack_win_at(self, module: ModuleInfo, sym: SymbolFile, rva: int) -> StackWinInfo | None:
+        key = (module.base, rva)
+        hit = self._win.get(key, _MISS)
+        if hit is _MISS:
+            if len(self._win) > _MAX_ENTRIES:
+                self._win.clear()
+            hit = sym.stack_win_at(rva)
+            self._win[key] = hit
+        return hit  # type: ignore[return-value]
+
+    # -- plausibility ---------------------------------------------------------------------------------
+    def seems_valid_by_symbols(self, instruction: int) -> bool:
+        """The reference's symbol check for a candidate return address: the byte before it must lie in a
+        module, and if that module has symbols, inside a named function (FUNC or PUBLIC)."""
+        hit = self._valid.get(instruction)
+        if hit is not None:
+            return hit
+        address = instruction - 1 if instruction > 0 else 0
+        result: bool
+        if address == 0:
+            result = False
+        else:
+            module = self.module_at(address)
+            if module is None:
+                result = False
+            else:
+                sym = self.symbols(module)
+                if sym is None or address < module.base:
+                    result = sym is None
+                else:
+                    func = self.function_at(module, sym, address - module.base)
+                    result = func is not None and bool(func.name)
+        if len(self._valid) > _MAX_ENTRIES:
+            self._valid.clear()
+        self._valid[instruction] = result
+        return result
+
+    # -- symbolication --------------------------------------------------------------------------------
+    def symbolicate(self, frame: StackFrame, lookup: int) -> None:
+        """Fill ``frame``'s module, function, source line and inline frames for address ``lookup`` (the pc
+        of frame 0, or a caller's return address minus the CPU's call adjustment)."""
+        module = self.module_at(lookup)
+        if module is None:
+            try:
+                frame.unloaded_modules = list(self.modules.unloaded_at(lookup))
+            except (ValueError, OverflowError):
+                frame.unloaded_modules = []
+            return
+        frame.module = module
+        sym = self.symbols(module)
+        if sym is None or lookup < module.base:
+            return
+        rva = lookup - module.base
+        func = self.function_at(module, sym, rva)
+        if func is None or func.name is None:
+            return
+        frame.function = func.name
+        frame.function_base = func.address + module.base
+        frame.missing_symbols = False
+        if func.is_public:
+            frame.parameter_size = func.parameter_size
+            return
+        win = self.stack_win_at(module, sym, rva)
+        frame.parameter_size = win.parameter_size if win is not None else func.parameter_size
+        _fill_lines(frame, sym, rva, module.base)
+
+
+def _fill_lines(frame: StackFrame, sym: SymbolFile, rva: int, base: int) -> None:
+    """Source location and inline frames, arranged as the reference does: the physical frame shows where
+    the outermost inlined call was made; each inline frame shows the location inside that inlined function
+    (the next call site, or for the innermost one the line record at the address)."""
+    inlines = sym.inlines_at(rva)
+    line = sym.line_at(rva)
+    if not inlines:
+        if line is not None and line.file is not None:
+            frame.file = line.file
+            frame.line = line.line
+            frame.source_line_base = line.address + base
+        return
+    frame.inlines = list(inlines)
+    outer = inlines[0]
+    if outer.call_file is not None:
+        frame.file = outer.call_file
+        frame.line = outer.call_line
+        frame.source_line_base = outer.address + base
+    shown: list[InlineFrame] = []
+    for depth, inline in enumerate(inlines):
+        if depth + 1 < len(inlines):
+            deeper = inlines[depth + 1]
+            file, line_no = deeper.call_file, deeper.call_line
+        elif line is not None:
+            file, line_no = line.file, (line.line if line.line != 0 else None)
+        else:
+            file, line_no = None, None
+        if inline.name:
+            shown.append(InlineFrame(function=inline.name, file=file, line=line_no))
+    shown.reverse()
+    frame.inline_frames = shown

@@ -1,0 +1,94 @@
+"""x86 unwinding: STACK WIN / STACK CFI, then the ebp chain (unvalidated, as the reference), then scanning."""
+
+from __future__ import annotations
+
+from crashdesk.engine.unwind.cfi import caller_by_cfi
+from crashdesk.engine.unwind.context import FrameContext
+from crashdesk.engine.unwind.env import UnwindEnv, Walked
+from crashdesk.engine.unwind.scan import scan_for_return_address, scan_words
+
+_PTR = 4
+_MAX_GAP = 128 * 1024
+_U32 = (1 << 32) - 1
+
+# Callee trusts for which the scan window is extended.
+EXTENDED_SCAN_AFTER: tuple[str, ...] = ("context",)
+
+
+def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
+    if callee.ctx.get("esp") is None:
+        return None
+    return caller_by_cfi(env, callee, grand)
+
+
+def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
+    last_bp = callee.ctx.get("ebp")
+    if last_bp is None:
+        return None
+    if last_bp >= _U32 - 2 * _PTR:
+        return None
+    caller_ip = env.read_word(last_bp + _PTR)
+    caller_bp = env.read_word(last_bp)
+    if caller_ip is None or caller_bp is None:
+        return None
+    return FrameContext.of(env.spec, {"eip": caller_ip, "esp": last_bp + 2 * _PTR, "ebp": caller_bp})
+
+
+def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
+    ctx = callee.ctx
+    if ctx.valid is None:
+        last_bp: int | None = ctx.raw("ebp")
+    else:
+        if "esp" not in ctx.valid:
+            return None
+        last_bp = ctx.raw("ebp") if "ebp" in ctx.valid else None
+    last_sp = ctx.raw("esp")
+    cache = env.cache
+
+    def plausible(value: int) -> bool:
+        return value != 0 and cache.seems_valid_by_symbols(value)
+
+    words = scan_words(callee.frame.trust, EXTENDED_SCAN_AFTER)
+    for i, address_of_ip, caller_ip in scan_for_return_address(env, last_sp, words, plausible):
+        caller_sp = address_of_ip + _PTR
+        if caller_sp > _U32:
+            return None
+        caller_bp: int | None = None
+        if i > 0:
+            address_of_bp = address_of_ip - _PTR
+            bp = env.read_word(address_of_bp)
+            if bp is None:
+                return None
+            if bp > address_of_ip and bp - address_of_bp <= _MAX_GAP:
+                if env.read_word(bp) is not None:
+                    caller_bp = bp
+            elif last_bp is not None and last_bp >= caller_sp:
+                if env.read_word(last_bp) is not None:
+                    caller_bp = last_bp
+        regs = {"eip": caller_ip, "esp": caller_sp}
+        if caller_bp is not None:
+            regs["ebp"] = caller_bp
+        found = FrameContext.of(env.spec, regs)
+        if caller_bp is None:
+            found.values["ebp"] = 0
+        return found
+    return None
+
+
+def get_caller(env: UnwindEnv, callee: Walked, grand: Walked | None) -> tuple[FrameContext, str] | None:
+    """The caller of ``callee`` and how it was found, or None when the walk should stop."""
+    trust = "cfi"
+    found = _by_cfi(env, callee, grand)
+    if found is None:
+        trust = "frame_pointer"
+        found = _by_frame_pointer(env, callee)
+    if found is None:
+        trust = "scan"
+        found = _by_scan(env, callee)
+    if found is None:
+        return None
+    if found.ip < 4096:
+        return None
+    if found.sp <= callee.ctx.raw("esp"):
+        return None
+    return found, trust
