@@ -163,9 +163,11 @@ def scan(data, path: str = "") -> ScanResult:
     examples: list[str] = []
     open_func = False  # a FUNC block waits for its end offset
     open_cfi = False
+    last_kind = 0
+    last_start = -1
     for m in _RECORD.finditer(data, first_nl):
-        kind = m.lastindex
-        start = m.start()
+        kind = last_kind = m.lastindex
+        start = last_start = m.start()
         if kind != 12:
             if open_func:
                 func_end(start)
@@ -207,10 +209,27 @@ def scan(data, path: str = "") -> ScanResult:
         func_end(len(data))
     if open_cfi:
         cfi_end(len(data))
+    if len(data) > first_nl + 1 and data[-1:] != b"\n":
+        malformed += _drop_unterminated(data, arrays, last_kind, last_start)
 
     for group in SORT_GROUPS:
         _sort_group(arrays, group)
     return ScanResult(module=module, arrays=arrays, malformed_lines=malformed, malformed_examples=examples)
+
+
+def _drop_unterminated(data, arrays: dict[str, array], last_kind: int, last_match: int) -> int:
+    """Treat a last line without a line feed as rust-minidump does: it is a parse error, and the record or
+    FUNC/CFI block it belongs to is lost. Returns 1 when the line was not already counted as malformed."""
+    tail = data.rfind(b"\n") + 1
+    counted = last_kind == 12 and last_match + 1 == tail
+    for group in SORT_GROUPS:
+        offs = arrays[group[2] if len(group) == 4 else group[-1]]
+        if not offs:
+            continue
+        if offs[-1] == tail or (len(group) == 4 and arrays[group[3]][-1] == len(data) and offs[-1] < tail):
+            for name in group:
+                arrays[name].pop()
+    return 0 if counted else 1
 
 
 def _sort_group(arrays: dict[str, array], names: tuple[str, ...]) -> None:

@@ -1,0 +1,441 @@
+"""Lookups into one indexed Breakpad ``.sym`` file (the engine's :class:`~crashdesk.engine.symbols_api.SymbolFile`).
+
+The index (see :mod:`crashdesk.engine.symfile.scan`) gives sorted arrays of record addresses and the byte
+offsets of their text in the memory-mapped ``.sym`` file. A lookup bisects the right array, then parses just the
+record it found: one ``FUNC``/``PUBLIC``/``STACK WIN`` line, or one function's block of line and ``INLINE``
+records, or one ``STACK CFI INIT`` with its deltas. Parsed blocks are kept in a small LRU cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+from bisect import bisect_right
+from collections import OrderedDict
+from pathlib import Path
+
+from crashdesk.engine.symbols_api import CfiRules, FunctionInfo, InlineInfo, SourceLine, StackWinInfo
+from crashdesk.engine.symfile.errors import DebugIdMismatch, NotASymbolFile, SymbolFileError
+from crashdesk.engine.symfile.indexfile import IndexInvalid, MappedIndex, source_identity, write_index
+from crashdesk.engine.symfile.scan import ModuleInfo, parse_module_line, scan
+
+_BLOCK_CACHE = 256
+_WIN_LOOKBACK = 16
+
+
+def _dec(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+class _LRU(OrderedDict):
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key, value):
+        self[key] = value
+        if len(self) > self.limit:
+            self.popitem(last=False)
+        return value
+
+
+class _FuncBlock:
+    """Parsed line and INLINE records of one FUNC."""
+
+    __slots__ = ("line_addrs", "lines", "inlines")
+
+    def __init__(self, lines: list[tuple[int, int, int, int]], inlines: list[tuple]) -> None:
+        lines.sort(key=lambda t: t[0])
+        self.line_addrs = [t[0] for t in lines]
+        self.lines = lines
+        self.inlines = inlines  # (start, size, depth, call_line, call_file_id|None, origin_id)
+
+
+class BreakpadSymbolFile:
+    """One module's symbols, read through an index. Create with :func:`load_symbol_file`."""
+
+    def __init__(self, path: Path, data, module: ModuleInfo, arrays: dict, malformed_lines: int,
+                 malformed_examples: list[str], index_state: str, index_path: Path | None,
+                 mapped: MappedIndex | None, fileobj) -> None:
+        self.path = path
+        self.module = module
+        self.debug_file = module.debug_file
+        self.debug_id = module.debug_id
+        self.code_file = module.code_file
+        self.code_id = module.code_id
+        self.os = module.os
+        self.arch = module.arch
+        self.generator = module.generator
+        self.urls = module.urls
+        self.malformed_lines = malformed_lines
+        self.malformed_examples = malformed_examples
+        # What minidump-stackwalk reports as ``corrupt_symbols``: the file had lines it could not parse.
+        self.corrupt = malformed_lines > 0
+        self.index_state = index_state  # "built" | "reused" | "memory"
+        self.index_path = index_path
+        self._data = data
+        self._file = fileobj
+        self._mapped = mapped
+        a = arrays
+        self._func = (a["func_addr"], a["func_size"], a["func_off"], a["func_end"])
+        self._pub = (a["pub_addr"], a["pub_off"])
+        self._cfi = (a["cfi_addr"], a["cfi_size"], a["cfi_off"], a["cfi_end"])
+        self._win4 = (a["win4_addr"], a["win4_size"], a["win4_off"])
+        self._win0 = (a["win0_addr"], a["win0_size"], a["win0_off"])
+        self._files = (a["file_id"], a["file_off"])
+        self._origins = (a["origin_id"], a["origin_off"])
+        self._blocks = _LRU(_BLOCK_CACHE)
+        self._cfi_cache = _LRU(_BLOCK_CACHE)
+        self._names: dict[int, str | None] = {}
+        self._old_inline_format = False
+
+    # -- counts, for reports and the CLI ---------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        return {
+            "functions": len(self._func[0]), "publics": len(self._pub[0]), "cfi": len(self._cfi[0]),
+            "stack_win": len(self._win4[0]) + len(self._win0[0]), "files": len(self._files[0]),
+            "inline_origins": len(self._origins[0]),
+        }
+
+    def close(self) -> None:
+        """Release the mappings (lookups afterwards fail)."""
+        self._func = self._pub = self._cfi = self._win4 = self._win0 = self._files = self._origins = ()
+        self._blocks.clear()
+        if self._mapped is not None:
+            self._mapped.close()
+            self._mapped = None
+        if isinstance(self._data, mmap.mmap):
+            try:
+                self._data.close()
+            except BufferError:
+                pass
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> BreakpadSymbolFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- raw text helpers --------------------------------------------------------------------------------
+    def _line(self, off: int) -> bytes:
+        data = self._data
+        end = data.find(b"\n", off)
+        if end < 0:
+            end = len(data)
+        return data[off:end].rstrip(b"\r")
+
+    def _func_index(self, rva: int) -> int:
+        addrs, sizes = self._func[0], self._func[1]
+        i = bisect_right(addrs, rva) - 1
+        if i >= 0 and rva - addrs[i] < sizes[i]:
+            return i
+        return -1
+
+    def _file_name(self, file_id: int | None) -> str | None:
+        if file_id is None:
+            return None
+        ids, offs = self._files
+        i = bisect_right(ids, file_id) - 1
+        if i < 0 or ids[i] != file_id:
+            return None
+        parts = self._line(offs[i]).split(b" ", 2)
+        return _dec(parts[2]) if len(parts) == 3 else None
+
+    def _origin_name(self, origin_id: int) -> str | None:
+        if origin_id in self._names:
+            return self._names[origin_id]
+        ids, offs = self._origins
+        i = bisect_right(ids, origin_id) - 1
+        name = None
+        if i >= 0 and ids[i] == origin_id:
+            line = self._line(offs[i])
+            if self._old_inline_format:
+                parts = line.split(b" ", 3)
+                name = _dec(parts[3]) if len(parts) == 4 else None
+            else:
+                parts = line.split(b" ", 2)
+                name = _dec(parts[2]) if len(parts) == 3 else None
+        self._names[origin_id] = name
+        return name
+
+    def _block(self, i: int) -> _FuncBlock:
+        block = self._blocks.get(i)
+        if block is not None:
+            return block
+        data = self._data
+        start = data.find(b"\n", self._func[2][i])
+        end = self._func[3][i]
+        lines: list[tuple[int, int, int, int]] = []
+        inlines: list[tuple] = []
+        if 0 <= start < end:
+            for raw in data[start + 1 : end].split(b"\n"):
+                if not raw:
+                    continue
+                try:
+                    if raw.startswith(b"INLINE "):
+                        tok = raw.split()
+                        n = len(tok) - 1
+                        if n % 2 == 0:  # current format: depth line file origin (addr size)+
+                            depth, call_line, call_file, origin = (int(t) for t in tok[1:5])
+                            ranges = tok[5:]
+                        else:  # older format without the call file
+                            self._old_inline_format = True
+                            depth, call_line, origin = (int(t) for t in tok[1:4])
+                            call_file = None
+                            ranges = tok[4:]
+                        for k in range(0, len(ranges) - 1, 2):
+                            inlines.append((int(ranges[k], 16), int(ranges[k + 1], 16), depth, call_line,
+                                            call_file, origin))
+                    else:
+                        tok = raw.split()
+                        if len(tok) == 4:
+                            lines.append((int(tok[0], 16), int(tok[1], 16), int(tok[2]), int(tok[3])))
+                except ValueError:
+                    continue  # counted as malformed by the scan
+        return self._blocks.put(i, _FuncBlock(lines, inlines))
+
+    # -- the SymbolFile protocol -------------------------------------------------------------------------
+    def function_at(self, rva: int) -> FunctionInfo | None:
+        """The FUNC covering ``rva``, else the nearest PUBLIC at or below it."""
+        i = self._func_index(rva)
+        if i >= 0:
+            tok = self._line(self._func[2][i]).split(b" ", 2)
+            rest = tok[2] if len(tok) == 3 else b""
+            if tok[1] == b"m":
+                rest = rest.split(b" ", 1)[1] if b" " in rest else b""
+            parts = rest.split(b" ", 2)  # size param name
+            try:
+                param = int(parts[1], 16)
+            except (IndexError, ValueError):
+                param = 0
+            name = _dec(parts[2]) if len(parts) == 3 else ""
+            return FunctionInfo(name=name, address=self._func[0][i], size=self._func[1][i],
+                                parameter_size=param, is_public=False)
+        addrs, offs = self._pub
+        j = bisect_right(addrs, rva) - 1
+        if j < 0:
+            return None
+        # (added by the unwinder helper) As the reference: a PUBLIC cannot extend past a FUNC that starts
+        # after it and before rva, so such a PUBLIC does not cover rva.
+        k = bisect_right(self._func[0], rva) - 1
+        if k >= 0 and self._func[0][k] != rva and addrs[j] <= self._func[0][k]:
+            return None
+        tok = self._line(offs[j]).split(b" ", 1)
+        rest = tok[1] if len(tok) == 2 else b""
+        if rest.startswith(b"m "):
+            rest = rest[2:]
+        parts = rest.split(b" ", 2)  # addr param name
+        try:
+            param = int(parts[1], 16)
+        except (IndexError, ValueError):
+            param = 0
+        name = _dec(parts[2]) if len(parts) == 3 else ""
+        return FunctionInfo(name=name, address=addrs[j], size=0, parameter_size=param, is_public=True)
+
+    def line_at(self, rva: int) -> SourceLine | None:
+        """The line record covering ``rva`` inside the FUNC covering it."""
+        i = self._func_index(rva)
+        if i < 0:
+            return None
+        block = self._block(i)
+        k = bisect_right(block.line_addrs, rva) - 1
+        if k < 0:
+            return None
+        addr, size, line, file_id = block.lines[k]
+        if rva - addr >= size:
+            return None
+        return SourceLine(file=self._file_name(file_id), line=line, address=addr)
+
+    def inlines_at(self, rva: int) -> list[InlineInfo]:
+        """Inlined calls covering ``rva``, outermost (depth 0) first."""
+        i = self._func_index(rva)
+        if i < 0:
+            return []
+        block = self._block(i)
+        if not block.inlines:
+            return []
+        best: dict[int, tuple] = {}
+        for rec in block.inlines:
+            start, size, depth = rec[0], rec[1], rec[2]
+            if 0 <= rva - start < size and depth not in best:
+                best[depth] = rec
+        out = []
+        for depth in sorted(best):
+            start, _size, _depth, call_line, call_file, origin = best[depth]
+            out.append(InlineInfo(depth=depth, name=self._origin_name(origin) or "",
+                                  call_file=self._file_name(call_file), call_line=call_line, address=start))
+        return out
+
+    def cfi_at(self, rva: int) -> CfiRules | None:
+        """The STACK CFI INIT rules covering ``rva`` with every delta at or below ``rva`` applied."""
+        addrs, sizes, offs, ends = self._cfi
+        i = bisect_right(addrs, rva) - 1
+        if i < 0 or rva - addrs[i] >= sizes[i]:
+            return None
+        parsed = self._cfi_cache.get(i)
+        if parsed is None:
+            parsed = self._cfi_cache.put(i, self._parse_cfi(offs[i], ends[i]))
+        init, deltas = parsed
+        rules = dict(init)
+        for addr, delta in deltas:
+            if addr <= rva:
+                rules.update(delta)
+        return CfiRules(rules=rules)
+
+    def _parse_cfi(self, off: int, end: int) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]]]:
+        data = self._data
+        first_end = data.find(b"\n", off)
+        if first_end < 0 or first_end > end:
+            first_end = end
+        init_tok = data[off:first_end].split()
+        init = _parse_rules(init_tok[5:])
+        deltas = []
+        if first_end < end:
+            for raw in data[first_end + 1 : end].split(b"\n"):
+                tok = raw.split()
+                if len(tok) < 4 or tok[0] != b"STACK" or tok[1] != b"CFI":
+                    continue
+                try:
+                    deltas.append((int(tok[2], 16), _parse_rules(tok[3:])))
+                except ValueError:
+                    continue
+        deltas.sort(key=lambda d: d[0])
+        return init, deltas
+
+    def stack_win_at(self, rva: int) -> StackWinInfo | None:
+        """The innermost STACK WIN record covering ``rva``: FrameData (type 4) first, then FPO (type 0)."""
+        for addrs, sizes, offs in (self._win4, self._win0):
+            i = bisect_right(addrs, rva) - 1
+            stop = max(-1, i - _WIN_LOOKBACK)
+            while i > stop:
+                if rva - addrs[i] < sizes[i]:
+                    info = _parse_stack_win(self._line(offs[i]))
+                    if info is not None:
+                        return info
+                i -= 1
+        return None
+
+
+def _parse_rules(tokens: list[bytes]) -> dict[str, str]:
+    rules: dict[str, str] = {}
+    reg = None
+    expr: list[str] = []
+    for t in tokens:
+        if t.endswith(b":"):
+            if reg is not None:
+                rules[reg] = " ".join(expr)
+            reg = _dec(t[:-1])
+            expr = []
+        else:
+            expr.append(_dec(t))
+    if reg is not None:
+        rules[reg] = " ".join(expr)
+    return rules
+
+
+def _parse_stack_win(line: bytes) -> StackWinInfo | None:
+    tok = line.split(b" ", 12)
+    if len(tok) < 13:
+        return None
+    try:
+        nums = [int(t, 16) for t in tok[2:12]]
+    except ValueError:
+        return None
+    has_program = nums[9] != 0
+    rest = tok[12]
+    if has_program:
+        program, allocates = _dec(rest), False
+    else:
+        try:
+            allocates = int(rest.split()[0], 16) != 0 if rest.strip() else False
+        except ValueError:
+            return None
+        program = None
+    return StackWinInfo(type=nums[0], address=nums[1], size=nums[2], prologue_size=nums[3],
+                        epilogue_size=nums[4], parameter_size=nums[5], saved_register_size=nums[6],
+                        local_size=nums[7], max_stack_size=nums[8], has_program_string=has_program,
+                        program_string=program, allocates_base_pointer=allocates)
+
+
+def index_path_for(index_dir: Path, source: Path, module: ModuleInfo | None = None) -> Path:
+    """Where the index of ``source`` lives under ``index_dir``: named by a hash of the source's real path (no
+    untrusted text in the path). The index header holds the module's debug file/id and the source's size,
+    mtime and sample hash, which decide whether it is still valid."""
+    key = os.path.realpath(source).encode("utf-8", "surrogateescape")
+    digest = hashlib.sha256(key).hexdigest()[:32]
+    return index_dir / digest[:2] / f"{digest}.idx"
+
+
+def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None = None,
+                     index_dir: str | os.PathLike[str] | None = None, *,
+                     rebuild: bool = False) -> BreakpadSymbolFile:
+    """Open a Breakpad ``.sym`` file for lookups.
+
+    With ``index_dir`` the index is kept in a file there and reused while the source file is unchanged (it is
+    rebuilt when stale, damaged, of another version, or when ``rebuild`` is set); without it the index is
+    built in memory. Raises :class:`DebugIdMismatch` when ``expected_debug_id`` is given and the ``MODULE``
+    line names another id, :class:`NotASymbolFile` for files that are not Breakpad symbols and
+    :class:`SymbolFileError` when the file cannot be read.
+    """
+    path = Path(path)
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise SymbolFileError(f"{path}: cannot open symbol file: {exc.strerror or exc}") from exc
+    try:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            raise NotASymbolFile(f"{path}: empty file, not a Breakpad symbol file")
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as exc:
+        f.close()
+        raise SymbolFileError(f"{path}: cannot read symbol file: {exc}") from exc
+    except BaseException:
+        f.close()
+        raise
+    try:
+        nl = data.find(b"\n", 0, 4096)
+        head = parse_module_line(data[: nl if nl >= 0 else 4096], str(path))
+        if expected_debug_id is not None and head.debug_id.upper() != expected_debug_id.upper():
+            raise DebugIdMismatch(str(path), expected_debug_id.upper(), head.debug_id)
+        mapped = None
+        idx_path = None
+        state = "memory"
+        if index_dir is not None:
+            idx_path = index_path_for(Path(index_dir), path, head)
+            identity = source_identity(path, data)
+            if not rebuild:
+                try:
+                    mapped = MappedIndex(idx_path, identity)
+                    state = "reused"
+                except IndexInvalid:
+                    mapped = None
+            if mapped is None:
+                result = scan(data, str(path))
+                try:
+                    write_index(idx_path, result, identity)
+                    mapped = MappedIndex(idx_path, identity)
+                    state = "built"
+                except (OSError, IndexInvalid):
+                    mapped = None
+                    module, arrays = result.module, result.arrays
+                    malformed, examples = result.malformed_lines, result.malformed_examples
+        if mapped is not None:
+            module, arrays = mapped.module, mapped.arrays
+            malformed, examples = mapped.malformed_lines, mapped.malformed_examples
+        elif index_dir is None:
+            result = scan(data, str(path))
+            module, arrays = result.module, result.arrays
+            malformed, examples = result.malformed_lines, result.malformed_examples
+        return BreakpadSymbolFile(path, data, module, arrays, malformed, examples, state, idx_path, mapped, f)
+    except BaseException:
+        data.close()
+        f.close()
+        raise
+
+
+__all__ = ["BreakpadSymbolFile", "load_symbol_file", "index_path_for", "NotASymbolFile"]

@@ -1,0 +1,149 @@
+"""The user's symbol cache: ``<cache>/symbols/<debug_file>/<DEBUG_ID>/<sym_file>`` plus ``<cache>/symindex/``.
+
+The files use the standard store layout, so ``minidump-stackwalk --symbols-path <cache>/symbols`` can read them
+too. Each entry folder holds an empty ``.last-used`` marker whose modification time is refreshed whenever the
+entry is used; eviction removes the least recently used entries until the cache fits its size limit. (The
+``.sym`` file's own mtime is left alone because its index is keyed on it.)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from crashdesk.engine.symfile import index_path_for
+from crashdesk.symbols.layout import StorePath
+
+MARKER = ".last-used"
+TMP_DIR = ".tmp"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    path: Path  # the .sym file
+    size: int
+    last_used: float
+
+
+class SymbolCache:
+    """Files in the standard layout under ``root/symbols`` and their indexes under ``root/symindex``."""
+
+    def __init__(self, root: Path, max_bytes: int | None = None) -> None:
+        self.root = Path(root)
+        self.files = self.root / "symbols"
+        self.indexes = self.root / "symindex"
+        self.max_bytes = max_bytes
+
+    def path_for(self, rel: StorePath) -> Path:
+        return self.files.joinpath(*rel.parts)
+
+    def tmp_dir(self) -> Path:
+        d = self.files / TMP_DIR
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def new_temp(self) -> tuple[int, Path]:
+        fd, name = tempfile.mkstemp(prefix="dl-", suffix=".part", dir=self.tmp_dir())
+        return fd, Path(name)
+
+    def touch(self, sym_path: Path) -> None:
+        """Mark the entry of ``sym_path`` as just used."""
+        marker = sym_path.parent / MARKER
+        try:
+            marker.touch()
+            os.utime(marker)
+        except OSError:
+            pass
+
+    def entries(self) -> list[CacheEntry]:
+        out = []
+        if not self.files.is_dir():
+            return out
+        for first in self.files.iterdir():
+            if first.name == TMP_DIR or not first.is_dir():
+                continue
+            for second in first.iterdir():
+                if not second.is_dir():
+                    continue
+                try:
+                    marker_time = (second / MARKER).stat().st_mtime
+                except OSError:
+                    marker_time = 0.0
+                for f in second.iterdir():
+                    if f.name == MARKER or not f.is_file():
+                        continue
+                    st = f.stat()
+                    out.append(CacheEntry(f, st.st_size, max(marker_time, st.st_mtime)))
+        return out
+
+    def total_bytes(self) -> int:
+        """Bytes held by symbol files and indexes."""
+        total = sum(e.size for e in self.entries())
+        if self.indexes.is_dir():
+            for dirpath, _dirs, names in os.walk(self.indexes):
+                for n in names:
+                    try:
+                        total += os.path.getsize(os.path.join(dirpath, n))
+                    except OSError:
+                        pass
+        return total
+
+    def remove(self, entry_path: Path) -> None:
+        """Delete a cached ``.sym`` file, its index and (when empty) its folders."""
+        try:
+            index_path_for(self.indexes, entry_path).unlink()
+        except OSError:
+            pass
+        try:
+            entry_path.unlink()
+        except OSError:
+            pass
+        folder = entry_path.parent
+        if not any(p.name != MARKER for p in folder.iterdir()):
+            shutil.rmtree(folder, ignore_errors=True)
+            try:
+                folder.parent.rmdir()
+            except OSError:
+                pass
+
+    def prune(self, max_bytes: int | None = None, keep: set[Path] | None = None) -> list[CacheEntry]:
+        """Evict least recently used entries until the cache holds at most ``max_bytes``; return the evicted.
+
+        Also removes stale temporary files (older than a day). ``keep`` protects files in use.
+        """
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        self._clean_tmp()
+        if limit is None:
+            return []
+        entries = sorted(self.entries(), key=lambda e: e.last_used)
+        total = self.total_bytes()
+        evicted = []
+        for e in entries:
+            if total <= limit:
+                break
+            if keep and e.path in keep:
+                continue
+            try:
+                idx_size = index_path_for(self.indexes, e.path).stat().st_size
+            except OSError:
+                idx_size = 0
+            self.remove(e.path)
+            total -= e.size + idx_size
+            evicted.append(e)
+        return evicted
+
+    def _clean_tmp(self) -> None:
+        tmp = self.files / TMP_DIR
+        if not tmp.is_dir():
+            return
+        cutoff = time.time() - 86400
+        for f in tmp.iterdir():
+            try:
+                if f.stat().st_mtime < cutoff:
+                    f.unlink()
+            except OSError:
+                pass

@@ -1,0 +1,325 @@
+"""The symbol supplier chain: local folders, then the user's cache, then HTTP servers, in the user's order.
+
+:class:`SymbolChain` implements the engine's :class:`~crashdesk.engine.symbols_api.SymbolProvider`. Every
+``lookup`` answers with a :class:`~crashdesk.engine.symbols_api.SymbolLookup` whose ``status`` says what
+happened (``loaded``, ``missing``, ``corrupt``, ``error``) and whose ``note`` says why; ``extra`` carries the
+source, a machine-readable ``reason`` and every attempt. Results are remembered for the life of the chain, and
+definite misses on the servers go to a negative cache with an expiry.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
+from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
+from crashdesk.symbols.cache import SymbolCache
+from crashdesk.symbols.http import Download, HttpOptions, HttpSymbolServer, make_client, parse_code_redirect
+from crashdesk.symbols.layout import (
+    StorePath,
+    UnsafeName,
+    check_component,
+    check_id,
+    code_store_path,
+    store_path,
+)
+from crashdesk.symbols.negcache import DEFAULT_TTL, NegativeCache
+
+
+@dataclass(slots=True)
+class FetchEvent:
+    """Progress of a fetch: ``kind`` is ``start``, ``bytes`` or ``done``."""
+
+    kind: str
+    module: ModuleKey
+    files_done: int = 0
+    files_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int | None = None
+    status: str = ""
+    note: str = ""
+
+
+ProgressCallback = Callable[[FetchEvent], None]
+
+
+def _key(rel: StorePath) -> str:
+    return f"{rel.debug_file}/{rel.debug_id}"
+
+
+class SymbolChain:
+    """Finds, downloads, caches and opens symbol files. Thread-safe; close it when done."""
+
+    def __init__(self, symbol_paths: Iterable[Path] = (), symbol_urls: Iterable[str] = (),
+                 cache_dir: Path | None = None, *, options: HttpOptions | None = None,
+                 negative_ttl: float = DEFAULT_TTL, max_cache_bytes: int | None = None,
+                 max_parallel: int = 4, client=None, sleep=None) -> None:
+        self.symbol_paths = [Path(p) for p in symbol_paths]
+        self.options = options or HttpOptions()
+        self.cache = SymbolCache(cache_dir, max_cache_bytes) if cache_dir is not None else None
+        self.index_dir = self.cache.indexes if self.cache else None
+        urls = list(symbol_urls)
+        self._own_client = client is None and bool(urls)
+        self.client = client if client is not None else (make_client(self.options) if urls else None)
+        kwargs = {"sleep": sleep} if sleep is not None else {}
+        self.servers = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in urls]
+        self.negative = NegativeCache(cache_dir / "symbols-misses.json" if cache_dir is not None else None,
+                                      negative_ttl)
+        self.max_parallel = max(1, max_parallel)
+        self._results: dict[tuple, SymbolLookup] = {}
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._tmp_note = ""
+
+    # -- public API -----------------------------------------------------------------------------------
+    def lookup(self, module: ModuleKey, *, on_bytes=None, cancel=None) -> SymbolLookup:
+        """Symbols for ``module`` from the first source that has a usable file (remembered per chain)."""
+        k = (module.debug_file, module.debug_id.upper(), module.code_file, module.code_id.upper())
+        with self._guard:
+            if k in self._results:
+                return self._results[k]
+            lock = self._locks.setdefault(k, threading.Lock())
+        with lock:
+            with self._guard:
+                if k in self._results:
+                    return self._results[k]
+            result = self._lookup(module, on_bytes, cancel)
+            if result.extra.get("reason") != "cancelled":
+                with self._guard:
+                    self._results[k] = result
+            return result
+
+    def fetch_many(self, modules: Iterable[ModuleKey], *, progress: ProgressCallback | None = None,
+                   cancel=None, retry_misses: bool = False) -> dict[ModuleKey, SymbolLookup]:
+        """Look up many modules, downloading up to ``max_parallel`` at a time; report progress."""
+        mods = list(dict.fromkeys(modules))
+        total = len(mods)
+        done = 0
+        done_lock = threading.Lock()
+        out: dict[ModuleKey, SymbolLookup] = {}
+        if retry_misses:
+            for m in mods:
+                try:
+                    self.negative.forget(_key(store_path(m)))
+                except UnsafeName:
+                    pass
+
+        def one(m: ModuleKey) -> None:
+            nonlocal done
+            if cancel is not None and cancel.is_set():
+                out[m] = SymbolLookup(None, "missing", "cancelled", extra={"reason": "cancelled"})
+                return
+            if progress:
+                progress(FetchEvent("start", m, done, total))
+
+            def on_bytes(n: int, of: int | None) -> None:
+                if progress:
+                    progress(FetchEvent("bytes", m, done, total, n, of))
+
+            res = self.lookup(m, on_bytes=on_bytes, cancel=cancel)
+            out[m] = res
+            with done_lock:
+                done += 1
+                d = done
+            if progress:
+                progress(FetchEvent("done", m, d, total, status=res.status, note=res.note))
+
+        if self.max_parallel == 1 or total <= 1:
+            for m in mods:
+                one(m)
+        else:
+            with ThreadPoolExecutor(self.max_parallel, thread_name_prefix="symfetch") as pool:
+                for f in [pool.submit(one, m) for m in mods]:
+                    f.result()
+        return {m: out[m] for m in mods}
+
+    def prune_cache(self, max_bytes: int | None = None):
+        """Evict least recently used cache entries (see :meth:`SymbolCache.prune`)."""
+        if self.cache is None:
+            return []
+        with self._guard:
+            keep = {Path(r.extra["path"]) for r in self._results.values() if r.symbols and "path" in r.extra}
+        return self.cache.prune(max_bytes, keep)
+
+    def close(self) -> None:
+        with self._guard:
+            results, self._results = self._results, {}
+        for r in results.values():
+            if r.symbols is not None and hasattr(r.symbols, "close"):
+                r.symbols.close()
+        if self._own_client and self.client is not None:
+            self.client.close()
+
+    def __enter__(self) -> SymbolChain:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the chain ------------------------------------------------------------------------------------
+    def _open(self, path: Path, expected_id: str, source: str, attempts: list, url: str | None = None):
+        try:
+            sym = load_symbol_file(path, expected_id, self.index_dir)
+        except DebugIdMismatch as exc:
+            attempts.append({"source": source, "result": "corrupt", "note": f"MODULE line mismatch: {exc.found}"})
+            return None
+        except SymbolFileError as exc:
+            attempts.append({"source": source, "result": "corrupt", "note": str(exc)})
+            return None
+        note = "loaded from " + source
+        if sym.malformed_lines:
+            note += f" ({sym.malformed_lines} malformed lines skipped)"
+        symbol_url = url or (sym.urls[-1] if sym.urls else None)
+        return SymbolLookup(sym, "loaded", note, symbol_url,
+                            extra={"source": source, "path": str(path), "attempts": attempts,
+                                   "malformed_lines": sym.malformed_lines, "reason": "loaded"})
+
+    def _lookup(self, module: ModuleKey, on_bytes, cancel) -> SymbolLookup:
+        attempts: list[dict] = []
+        try:
+            rel: StorePath | None = store_path(module)
+        except UnsafeName as exc:
+            rel = None
+            unsafe = str(exc)
+        code_rel = code_store_path(module)
+        if rel is None and code_rel is None:
+            return SymbolLookup(None, "missing", f"unusable module identifiers: {unsafe}",
+                                extra={"reason": "unsafe_name", "attempts": attempts})
+        if not self.symbol_paths and self.cache is None and not self.servers:
+            return SymbolLookup(None, "missing", "no symbol sources configured",
+                                extra={"reason": "no_sources", "attempts": attempts})
+
+        if rel is not None:
+            for root in self.symbol_paths:
+                p = root.joinpath(*rel.parts)
+                if p.is_file():
+                    found = self._open(p, rel.debug_id, f"folder {root}", attempts)
+                    if found:
+                        return found
+                else:
+                    attempts.append({"source": f"folder {root}", "result": "not_found"})
+            if self.cache is not None:
+                p = self.cache.path_for(rel)
+                if p.is_file():
+                    found = self._open(p, rel.debug_id, "cache", attempts)
+                    if found:
+                        self.cache.touch(p)
+                        return found
+                    self._discard(p)  # a bad cached file is not used again
+                else:
+                    attempts.append({"source": "cache", "result": "not_found"})
+
+        if self.servers:
+            neg_key = _key(rel) if rel is not None else _key(code_rel)
+            miss = self.negative.get(neg_key)
+            if miss is not None:
+                return self._finish_missing(attempts, cached_miss=miss)
+            for server in self.servers:
+                found = self._from_server(server, rel, code_rel, on_bytes, cancel, attempts)
+                if found is not None:
+                    return found
+                if attempts and attempts[-1]["result"] == "cancelled":
+                    return SymbolLookup(None, "missing", "cancelled", extra={"reason": "cancelled",
+                                                                             "attempts": attempts})
+            if all(a["result"] in ("not_found",) for a in attempts if a.get("http")):
+                self.negative.add(neg_key, "not found", len(self.servers))
+        return self._finish_missing(attempts)
+
+    def _from_server(self, server: HttpSymbolServer, rel, code_rel, on_bytes, cancel, attempts):
+        targets = []
+        if rel is not None:
+            targets.append((rel, True))
+        if code_rel is not None:
+            targets.append((code_rel, False))
+        for target, direct in targets:
+            dl = server.download(target, self._temp_factory(), follow_redirects=direct, on_bytes=on_bytes,
+                                 cancel=cancel)
+            if dl.status == "redirect":
+                debug_rel = parse_code_redirect(dl.location)
+                if debug_rel is None:
+                    attempts.append({"source": server.base_url, "http": True, "result": "not_found",
+                                     "url": dl.url, "note": "code-id redirect without a usable location"})
+                    continue
+                dl = server.download(debug_rel, self._temp_factory(), on_bytes=on_bytes, cancel=cancel)
+                target = debug_rel
+            if dl.status != "ok":
+                attempts.append({"source": server.base_url, "http": True, "result": dl.status, "url": dl.url,
+                                 "note": dl.note, "http_status": dl.http_status})
+                if dl.status == "cancelled":
+                    return None
+                continue
+            found = self._accept_download(dl, target, rel, attempts, server)
+            if found is not None:
+                return found
+        return None
+
+    def _accept_download(self, dl: Download, target: StorePath, rel: StorePath | None, attempts, server):
+        tmp = dl.temp_path
+        assert tmp is not None
+        try:
+            with open(tmp, "rb") as f:
+                head = parse_module_line(f.readline(4096), dl.url)
+            debug_file = check_component(head.debug_file.replace("\\", "/").split("/")[-1])
+            debug_id = check_id(head.debug_id)
+        except (SymbolFileError, UnsafeName, OSError) as exc:
+            tmp.unlink(missing_ok=True)
+            attempts.append({"source": server.base_url, "http": True, "result": "corrupt", "url": dl.url,
+                             "note": f"not a usable symbol file: {exc}"})
+            return None
+        want_id = rel.debug_id if rel is not None else target.debug_id
+        if debug_id != want_id:
+            tmp.unlink(missing_ok=True)
+            attempts.append({"source": server.base_url, "http": True, "result": "corrupt", "url": dl.url,
+                             "note": f"MODULE line mismatch: {debug_id}"})
+            return None
+        final_rel = rel if rel is not None else StorePath(debug_file, debug_id, target.sym_file)
+        if self.cache is not None:
+            dest = self.cache.path_for(final_rel)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, dest)
+            self.cache.touch(dest)
+            if self.cache.max_bytes is not None:
+                self.cache.prune(keep={dest})
+        else:
+            dest = tmp  # no cache folder: use the temporary file directly
+        found = self._open(dest, want_id, server.base_url, attempts, url=dl.url)
+        if found is None:
+            attempts[-1]["http"] = True
+            self._discard(dest)
+        return found
+
+    def _temp_factory(self):
+        if self.cache is not None:
+            return self.cache.new_temp
+        import tempfile
+
+        def factory():
+            fd, name = tempfile.mkstemp(prefix="crashdesk-sym-", suffix=".sym")
+            return fd, Path(name)
+
+        return factory
+
+    def _discard(self, path: Path) -> None:
+        if self.cache is not None and path.is_relative_to(self.cache.files):
+            self.cache.remove(path)
+
+    def _finish_missing(self, attempts: list[dict], cached_miss: dict | None = None) -> SymbolLookup:
+        corrupt = [a for a in attempts if a["result"] == "corrupt"]
+        errors = [a for a in attempts if a["result"] == "error"]
+        sources = len(self.symbol_paths) + (1 if self.cache else 0) + len(self.servers)
+        if corrupt:
+            return SymbolLookup(None, "corrupt", corrupt[0].get("note", "corrupt symbol file"),
+                                corrupt[0].get("url"), extra={"reason": "corrupt", "attempts": attempts})
+        if errors:
+            return SymbolLookup(None, "missing", errors[0].get("note", "download failed"), errors[0].get("url"),
+                                extra={"reason": "server_error", "attempts": attempts})
+        if cached_miss is not None:
+            return SymbolLookup(None, "missing", "not found (remembered miss on the symbol servers)",
+                                extra={"reason": "cached_miss", "attempts": attempts, "until": cached_miss["until"]})
+        return SymbolLookup(None, "missing", f"not found in {sources} source{'s' if sources != 1 else ''}",
+                            extra={"reason": "not_found", "attempts": attempts})

@@ -1,0 +1,255 @@
+"""Downloading ``.sym`` files from HTTP symbol servers in the store layout (Tecken, static buckets, mirrors).
+
+One :class:`HttpSymbolServer` per base URL. Downloads stream into a temporary file (never into memory), decode
+``Content-Encoding: gzip``/``deflate`` themselves (and gzip bodies sent without the header), stop at a size cap,
+notice truncated bodies, and retry server errors (429, 5xx), timeouts and broken connections with exponential
+backoff. 404 and other 4xx answers are definite misses.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from crashdesk.symbols.layout import StorePath, UnsafeName, check_component, check_id
+
+DEFAULT_USER_AGENT = "CrashDesk-symbols/1.0 (+https://github.com/crashdesk)"
+CHUNK = 256 * 1024
+
+
+@dataclass(slots=True)
+class HttpOptions:
+    """Limits for downloads."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0  # between bytes
+    total_timeout: float = 1000.0  # per file, like minidump-stackwalk's default
+    retries: int = 3  # extra attempts after the first, for 5xx/429/network errors
+    backoff: float = 0.5  # seconds; doubles each retry
+    max_bytes: int = 4 * 1024**3  # decoded size cap
+    max_redirects: int = 5
+    user_agent: str = DEFAULT_USER_AGENT
+
+
+@dataclass(slots=True)
+class Download:
+    """The outcome of one download attempt chain.
+
+    ``status``: ``ok`` (``temp_path`` holds the decoded file), ``not_found`` (a definite miss), ``redirect``
+    (code-id lookup: ``location`` names the debug path), ``error`` (server/network trouble, retry later) or
+    ``cancelled``.
+    """
+
+    status: str
+    url: str
+    note: str = ""
+    http_status: int | None = None
+    temp_path: Path | None = None
+    location: str | None = None
+    size: int = 0
+
+
+class Cancelled(Exception):
+    """Raised inside a download when the caller's cancel flag is set (internal)."""
+
+
+class _Truncated(Exception):
+    pass
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def make_client(options: HttpOptions) -> httpx.Client:
+    """An httpx client set up for symbol downloads (redirects followed, no credentials carried across hosts)."""
+    timeout = httpx.Timeout(options.read_timeout, connect=options.connect_timeout)
+    return httpx.Client(
+        timeout=timeout,
+        follow_redirects=True,
+        max_redirects=options.max_redirects,
+        headers={"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"},
+        limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+    )
+
+
+class _Decoder:
+    """Streaming decoder chosen by Content-Encoding, sniffing gzip magic on undeclared bodies."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding.strip().lower()
+        self._d = None
+        self._sniffed = self.encoding not in ("", "identity")
+        if self.encoding in ("gzip", "x-gzip"):
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding == "deflate":
+            self._d = zlib.decompressobj()
+        elif self.encoding not in ("", "identity"):
+            raise _Truncated(f"unsupported Content-Encoding {encoding!r}")
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not self._sniffed and chunk:
+            self._sniffed = True
+            if chunk[:2] == b"\x1f\x8b":
+                self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self._d is None:
+            return chunk
+        out = []
+        while chunk:
+            try:
+                out.append(self._d.decompress(chunk))
+            except zlib.error as exc:
+                raise _Truncated(f"corrupt compressed body: {exc}") from exc
+            chunk = self._d.unused_data if self._d.eof else b""
+            if chunk:
+                self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # concatenated gzip members
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        if self._d is None:
+            return b""
+        if not self._d.eof:
+            raise _Truncated("compressed body ends early")
+        return self._d.flush()
+
+
+class HttpSymbolServer:
+    """A symbol server at ``base_url`` serving ``<debug_file>/<DEBUG_ID>/<sym_file>``."""
+
+    def __init__(self, base_url: str, client: httpx.Client, options: HttpOptions | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UnsafeName(f"not an http(s) symbol server URL: {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.client = client
+        self.options = options or HttpOptions()
+        self._sleep = sleep
+
+    def url_for(self, rel: StorePath) -> str:
+        return "/".join([self.base_url] + [quote(p, safe="") for p in rel.parts])
+
+    def download(self, rel: StorePath, temp_factory: Callable[[], tuple[int, Path]], *,
+                 follow_redirects: bool = True, on_bytes: Callable[[int, int | None], None] | None = None,
+                 cancel=None, append_url: bool = True) -> Download:
+        """Fetch ``rel`` into a new temporary file (retrying transient failures)."""
+        url = self.url_for(rel)
+        opts = self.options
+        deadline = time.monotonic() + opts.total_timeout
+        last: Download | None = None
+        for attempt in range(opts.retries + 1):
+            if cancel is not None and cancel.is_set():
+                return Download("cancelled", url, "cancelled")
+            if attempt:
+                self._sleep(min(opts.backoff * (2 ** (attempt - 1)), max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                break
+            last = self._attempt(url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url)
+            if last.status != "error" or last.http_status in (413,) or last.note.startswith("larger than"):
+                return last
+        return last or Download("error", url, "download timed out")
+
+    def _attempt(self, url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url) -> Download:
+        try:
+            with self.client.stream("GET", url, follow_redirects=follow_redirects) as r:
+                status = r.status_code
+                if 300 <= status < 400 and not follow_redirects:
+                    return Download("redirect", url, f"redirect {status}", status,
+                                    location=r.headers.get("location"))
+                if status == 200:
+                    return self._save_body(r, url, temp_factory, on_bytes, cancel, deadline, append_url)
+                if status in (408, 429) or status >= 500:
+                    return Download("error", url, f"server error {status}", status)
+                return Download("not_found", url, "not found" if status == 404 else f"HTTP {status}", status)
+        except Cancelled:
+            return Download("cancelled", url, "cancelled")
+        except httpx.TimeoutException as exc:
+            return Download("error", url, f"timed out ({type(exc).__name__})")
+        except httpx.TooManyRedirects:
+            return Download("not_found", url, "too many redirects")
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            return Download("error", url, f"connection failed: {type(exc).__name__}: {exc}")
+        except httpx.HTTPError as exc:
+            return Download("error", url, f"HTTP failure: {exc}")
+
+    def _save_body(self, r: httpx.Response, url, temp_factory, on_bytes, cancel, deadline, append_url):
+        opts = self.options
+        declared = r.headers.get("content-length")
+        try:
+            total_raw = int(declared) if declared is not None else None
+        except ValueError:
+            total_raw = None
+        if total_raw is not None and not r.headers.get("content-encoding") and total_raw > opts.max_bytes:
+            return Download("error", url, f"larger than the {opts.max_bytes} byte cap", r.status_code)
+        fd, tmp = temp_factory()
+        ok = False
+        try:
+            with os.fdopen(fd, "wb") as f:
+                decoder = _Decoder(r.headers.get("content-encoding", ""))
+                raw_seen = 0
+                written = 0
+                last_byte = b"\n"
+                for chunk in r.iter_raw(CHUNK):
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled()
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("total download time exceeded")
+                    raw_seen += len(chunk)
+                    data = decoder.feed(chunk)
+                    if data:
+                        written += len(data)
+                        if written > opts.max_bytes:
+                            raise _TooLarge()
+                        f.write(data)
+                        last_byte = data[-1:]
+                    if on_bytes is not None:
+                        on_bytes(raw_seen, total_raw)
+                tail = decoder.finish()
+                if tail:
+                    written += len(tail)
+                    if written > opts.max_bytes:
+                        raise _TooLarge()
+                    f.write(tail)
+                    last_byte = tail[-1:]
+                if total_raw is not None and raw_seen != total_raw:
+                    raise _Truncated(f"body has {raw_seen} of {total_raw} bytes")
+                if append_url and written:
+                    f.write((b"" if last_byte == b"\n" else b"\n") + b"INFO URL " + url.encode() + b"\n")
+            ok = True
+            return Download("ok", url, "downloaded", r.status_code, temp_path=tmp, size=written)
+        except _TooLarge:
+            return Download("error", url, f"larger than the {opts.max_bytes} byte cap", r.status_code)
+        except _Truncated as exc:
+            return Download("error", url, f"truncated body: {exc}", r.status_code)
+        finally:
+            if not ok:
+                try:
+                    tmp.unlink()
+                except OSError:
+                    pass
+
+
+def parse_code_redirect(location: str | None) -> StorePath | None:
+    """The debug store path named by a code-id lookup's ``Location`` (``.../<debug_file>/<ID>/<sym_file>``)."""
+    if not location:
+        return None
+    path = urlsplit(location).path
+    segs = [s for s in path.split("/") if s]
+    if len(segs) < 3:
+        return None
+    from urllib.parse import unquote
+
+    try:
+        debug_file = check_component(unquote(segs[-3]))
+        debug_id = check_id(unquote(segs[-2]))
+        sym = check_component(unquote(segs[-1]))
+    except UnsafeName:
+        return None
+    return StorePath(debug_file, debug_id, sym)

@@ -1,0 +1,105 @@
+"""The symbol-store layout ``<debug_file>/<DEBUG_ID>/<sym_file>`` and checks on untrusted names.
+
+Debug file names and ids come from minidumps and servers, so they are untrusted: before one becomes part of a
+path or URL it must be a single plain path component (no ``..``, separators, drive letters, NUL or control
+characters, bounded length) and the id must be hex.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from crashdesk.engine.symbols_api import ModuleKey
+from crashdesk.errors import CrashDeskError
+
+MAX_NAME = 200
+_ID = re.compile(r"[0-9A-Fa-f]{1,80}")
+# Characters Tecken refuses in a path segment, plus Windows-reserved ones and separators.
+_BAD_CHARS = set('/\\:*?"<>|^`{}[]#%\'')
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {
+    f"lpt{i}" for i in range(1, 10)}
+
+
+class UnsafeName(CrashDeskError):
+    """A debug file name or id cannot be used safely as a path component."""
+
+
+def leaf_name(name: str) -> str:
+    """The part after the last ``/`` or ``\\`` (dumps often carry full paths)."""
+    return re.split(r"[/\\]", name)[-1]
+
+
+def check_component(name: str, what: str = "debug file name") -> str:
+    """Return ``name`` if it is a safe single path component, else raise :class:`UnsafeName`."""
+    if not name or name in (".", ".."):
+        raise UnsafeName(f"unusable {what} {name!r}")
+    if len(name) > MAX_NAME or len(name.encode("utf-8", "surrogatepass")) > MAX_NAME:
+        raise UnsafeName(f"{what} too long ({len(name)} characters)")
+    for ch in name:
+        if ch in _BAD_CHARS or ord(ch) < 32 or ord(ch) == 127:
+            raise UnsafeName(f"{what} {name[:60]!r} contains {ch!r}")
+    if name.startswith(" ") or name.endswith((" ", ".")):
+        raise UnsafeName(f"{what} {name[:60]!r} starts or ends with a space or dot")
+    if name.split(".")[0].lower() in _WINDOWS_RESERVED:
+        raise UnsafeName(f"{what} {name[:60]!r} is a reserved device name")
+    return name
+
+
+def check_id(debug_id: str, what: str = "debug id") -> str:
+    """Return the id upper-cased if it is hex, else raise :class:`UnsafeName`."""
+    if not _ID.fullmatch(debug_id or ""):
+        raise UnsafeName(f"unusable {what} {debug_id[:60]!r}")
+    return debug_id.upper()
+
+
+def sym_file_name(debug_file: str) -> str:
+    """``xul.pdb`` -> ``xul.sym``; any other name gets ``.sym`` appended (``libxul.so`` -> ``libxul.so.sym``)."""
+    if debug_file.lower().endswith(".pdb"):
+        return debug_file[:-4] + ".sym"
+    return debug_file + ".sym"
+
+
+def code_sym_file_name(code_file: str) -> str:
+    """For the code-file lookup: ``xul.dll`` -> ``xul.sym``; other names get ``.sym`` appended."""
+    if code_file.lower().endswith(".dll"):
+        return code_file[:-4] + ".sym"
+    return code_file + ".sym"
+
+
+@dataclass(frozen=True, slots=True)
+class StorePath:
+    """A checked relative store path ``<debug_file>/<DEBUG_ID>/<sym_file>``."""
+
+    debug_file: str
+    debug_id: str
+    sym_file: str
+
+    @property
+    def parts(self) -> tuple[str, str, str]:
+        return (self.debug_file, self.debug_id, self.sym_file)
+
+    @property
+    def posix(self) -> str:
+        return str(PurePosixPath(*self.parts))
+
+
+def store_path(module: ModuleKey) -> StorePath:
+    """The checked store path for ``module`` (raises :class:`UnsafeName`)."""
+    debug_file = check_component(leaf_name(module.debug_file))
+    debug_id = check_id(module.debug_id)
+    sym = check_component(sym_file_name(debug_file))
+    return StorePath(debug_file, debug_id, sym)
+
+
+def code_store_path(module: ModuleKey) -> StorePath | None:
+    """The code-file/code-id store path (``xul.dll/<CODE_ID>/xul.sym``), or None when unusable."""
+    if not module.code_file or not module.code_id:
+        return None
+    try:
+        code_file = check_component(leaf_name(module.code_file), "code file name")
+        code_id = check_id(module.code_id, "code id")
+        return StorePath(code_file, code_id, check_component(code_sym_file_name(code_file)))
+    except UnsafeName:
+        return None

@@ -1,0 +1,86 @@
+"""A negative cache: which modules were *not found* on the symbol servers, and until when to believe it.
+
+Only definite misses (HTTP 404 and other 4xx answers) are remembered; server errors, rate limiting and network
+failures are not, so the next attempt retries them. The record is one small JSON file shared by processes
+(written to a temporary name, then renamed); a damaged file is treated as empty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+DEFAULT_TTL = 12 * 3600.0
+
+
+class NegativeCache:
+    """Misses keyed by ``<debug_file>/<DEBUG_ID>``, each with an expiry time."""
+
+    def __init__(self, path: Path | None, ttl: float = DEFAULT_TTL, clock=time.time) -> None:
+        self.path = path
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._mem: dict[str, dict] = {}
+        self._loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        if self.path is None:
+            return
+        try:
+            obj = json.loads(self.path.read_text("utf-8"))
+            if isinstance(obj, dict):
+                self._mem = {k: v for k, v in obj.items() if isinstance(v, dict) and "until" in v}
+        except (OSError, ValueError):
+            self._mem = {}
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        now = self._clock()
+        live = {k: v for k, v in self._mem.items() if float(v.get("until", 0)) > now}
+        self._mem = live
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".neg-", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(live, f)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+    def get(self, key: str) -> dict | None:
+        """The live miss record for ``key`` (``{"until", "reason", "sources"}``), else None."""
+        with self._lock:
+            self._load()
+            rec = self._mem.get(key)
+            if rec is None:
+                return None
+            if float(rec.get("until", 0)) <= self._clock():
+                return None
+            return dict(rec)
+
+    def add(self, key: str, reason: str, sources: int) -> None:
+        with self._lock:
+            self._loaded = False
+            self._load()  # merge with what other processes wrote
+            self._mem[key] = {"until": self._clock() + self.ttl, "reason": reason, "sources": sources}
+            self._save()
+
+    def forget(self, key: str | None = None) -> None:
+        """Drop one record, or all with ``key=None`` (e.g. "fetch missing symbols" retries)."""
+        with self._lock:
+            self._loaded = False
+            self._load()
+            if key is None:
+                self._mem.clear()
+            else:
+                self._mem.pop(key, None)
+            self._save()

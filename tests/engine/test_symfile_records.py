@@ -1,0 +1,223 @@
+"""Every Breakpad record type, malformed lines, debug-id checks and the persistent index's life cycle."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from crashdesk.engine.symfile import DebugIdMismatch, NotASymbolFile, SymbolFileError, load_symbol_file
+from crashdesk.engine.symfile.indexfile import MAGIC
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "symbols" / "store"
+
+SAMPLE = b"""MODULE windows x86 0123456789ABCDEF0123456789ABCDEF1 sample.pdb
+INFO CODE_ID 5F3A1B2C4000 sample.dll
+INFO GENERATOR mozilla/dump_syms 2.3.5
+FILE 0 c:\\src\\main.c
+FILE 1 c:\\src\\util.h
+INLINE_ORIGIN 0 helper_inner
+INLINE_ORIGIN 1 helper_outer
+FUNC 1000 40 8 main
+INLINE 0 12 0 1 1010 20
+INLINE 1 30 1 0 1018 8
+1000 10 10 0
+1010 8 31 1
+1018 8 22 1
+1020 20 13 0
+FUNC m 2000 10 0 folded_a
+2000 10 5 1
+FUNC 2000 10 0 folded_b
+this line is not valid at all
+PUBLIC m 3000 4 pub_three
+PUBLIC 3100 0 pub_three_one
+STACK CFI INIT 1000 40 .cfa: $esp 4 + .ra: .cfa 4 - ^
+STACK CFI 1001 .cfa: $esp 8 + $ebp: .cfa 8 - ^
+STACK CFI 1003 .cfa: $ebp 8 +
+STACK WIN 4 1000 40 3 0 8 0 10 0 1 $T0 $ebp = $eip $T0 4 + ^ =
+STACK WIN 0 1000 40 3 0 8 4 10 0 0 1
+STACK WIN 0 2000 10 0 0 0 0 0 0 0 0
+STACK WIN 4 2008 2 0 0 0 0 0 0 1 $eip .raSearch ^ =
+STACK WIN 2 1000 40 0 0 0 0 0 0 0 0
+"""
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    p = tmp_path / "sample.sym"
+    p.write_bytes(SAMPLE)
+    return p
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_every_record_type(sample: Path, tmp_path: Path, indexed: bool) -> None:
+    s = load_symbol_file(sample, "0123456789abcdef0123456789abcdef1", tmp_path / "idx" if indexed else None)
+    assert (s.os, s.arch, s.debug_id, s.debug_file) == ("windows", "x86", "0123456789ABCDEF0123456789ABCDEF1",
+                                                       "sample.pdb")
+    assert (s.code_id, s.code_file, s.generator) == ("5F3A1B2C4000", "sample.dll", "mozilla/dump_syms 2.3.5")
+    assert s.malformed_lines == 1 and s.corrupt
+    assert "not valid" in s.malformed_examples[0]
+
+    f = s.function_at(0x1011)
+    assert (f.name, f.address, f.size, f.parameter_size, f.is_public) == ("main", 0x1000, 0x40, 8, False)
+    assert s.line_at(0x1011) == s.line_at(0x1017)
+    assert (s.line_at(0x1011).file, s.line_at(0x1011).line, s.line_at(0x1011).address) == ("c:\\src\\util.h", 31,
+                                                                                           0x1010)
+    assert s.line_at(0x1025).line == 13
+
+    assert s.inlines_at(0x1005) == []
+    one = s.inlines_at(0x1012)
+    assert [(i.depth, i.name, i.call_file, i.call_line, i.address) for i in one] == [
+        (0, "helper_outer", "c:\\src\\main.c", 12, 0x1010)]
+    two = s.inlines_at(0x101a)
+    assert [(i.depth, i.name, i.call_line) for i in two] == [(0, "helper_outer", 12), (1, "helper_inner", 30)]
+
+    # Two FUNCs at the same address (identical code folding, "m"): the first one in the file is kept.
+    assert s.function_at(0x2004).name == "folded_a"
+    # Past every FUNC: the nearest PUBLIC at or below the address, "m" flag or not.
+    p = s.function_at(0x30ff)
+    assert (p.name, p.address, p.size, p.parameter_size, p.is_public) == ("pub_three", 0x3000, 0, 4, True)
+    assert s.function_at(0x9999).name == "pub_three_one"
+    assert s.function_at(0xfff) is None
+    assert s.line_at(0x3000) is None
+
+    assert s.cfi_at(0x1000).rules == {".cfa": "$esp 4 +", ".ra": ".cfa 4 - ^"}
+    assert s.cfi_at(0x1002).rules == {".cfa": "$esp 8 +", ".ra": ".cfa 4 - ^", "$ebp": ".cfa 8 - ^"}
+    assert s.cfi_at(0x103f).rules == {".cfa": "$ebp 8 +", ".ra": ".cfa 4 - ^", "$ebp": ".cfa 8 - ^"}
+    assert s.cfi_at(0x1040) is None
+
+    w = s.stack_win_at(0x1004)  # type 4 preferred over type 0 at the same place
+    assert (w.type, w.prologue_size, w.parameter_size, w.local_size, w.has_program_string) == (4, 3, 8, 0x10, True)
+    assert w.program_string == "$T0 $ebp = $eip $T0 4 + ^ ="
+    w = s.stack_win_at(0x2001)
+    assert (w.type, w.has_program_string, w.program_string, w.allocates_base_pointer) == (0, False, None, False)
+    w = s.stack_win_at(0x2008)
+    assert w.type == 4 and w.program_string == "$eip .raSearch ^ ="
+    assert s.stack_win_at(0x2010) is None
+    s.close()
+
+
+def test_fpo_record_values(tmp_path: Path) -> None:
+    p = tmp_path / "fpo.sym"
+    p.write_bytes(b"MODULE windows x86 AA1 fpo.pdb\nSTACK WIN 0 1000 40 3 1 8 4 10 20 0 1\n")
+    w = load_symbol_file(p).stack_win_at(0x1000)
+    assert (w.type, w.size, w.prologue_size, w.epilogue_size, w.parameter_size, w.saved_register_size,
+            w.local_size, w.max_stack_size, w.has_program_string, w.allocates_base_pointer) == (
+        0, 0x40, 3, 1, 8, 4, 0x10, 0x20, False, True)
+
+
+def _naive_stack_win(text: str, rva: int):
+    """An independent oracle: scan every STACK WIN line, FrameData first, innermost covering range."""
+    best = {}
+    for line in text.splitlines():
+        t = line.split()
+        if t[:2] != ["STACK", "WIN"]:
+            continue
+        typ, addr, size = int(t[2], 16), int(t[3], 16), int(t[4], 16)
+        if addr <= rva < addr + size and typ in (0, 4):
+            if typ not in best or addr > best[typ][0]:
+                best[typ] = (addr, line)
+    for typ in (4, 0):
+        if typ in best:
+            return best[typ][1]
+    return None
+
+
+def test_stack_win_on_real_windows_symbols() -> None:
+    path = DATA / "crash.pdb" / "3249D99D0C4049318610F4E4FB0B69361" / "crash.sym"
+    text = path.read_text()
+    s = load_symbol_file(path)
+    starts = sorted({int(line.split()[3], 16) for line in text.splitlines() if line.startswith("STACK WIN")})
+    probes = [a + d for a in starts for d in (0, 1, 7)]
+    for rva in probes:
+        want = _naive_stack_win(text, rva)
+        got = s.stack_win_at(rva)
+        if want is None:
+            assert got is None
+        else:
+            t = want.split(" ", 12)
+            assert (got.type, got.address, got.size) == (int(t[2], 16), int(t[3], 16), int(t[4], 16))
+            if got.has_program_string:
+                assert got.program_string == t[12]
+
+
+def test_crlf_file(tmp_path: Path) -> None:
+    p = tmp_path / "crlf.sym"
+    p.write_bytes(SAMPLE.replace(b"\n", b"\r\n"))
+    s = load_symbol_file(p)
+    assert s.function_at(0x1011).name == "main"
+    assert s.line_at(0x1011).file == "c:\\src\\util.h"
+    assert s.cfi_at(0x1002).rules["$ebp"] == ".cfa 8 - ^"
+    assert s.malformed_lines == 1
+
+
+def test_debug_id_mismatch_is_rejected(sample: Path) -> None:
+    with pytest.raises(DebugIdMismatch) as err:
+        load_symbol_file(sample, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF1")
+    assert err.value.found == "0123456789ABCDEF0123456789ABCDEF1"
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01binary", b"MODULE windows\n", b"PUBLIC 1000 0 x\n"])
+def test_not_a_symbol_file(tmp_path: Path, content: bytes) -> None:
+    p = tmp_path / "bad.sym"
+    p.write_bytes(content)
+    with pytest.raises(NotASymbolFile):
+        load_symbol_file(p)
+
+
+def test_missing_file_is_a_typed_error(tmp_path: Path) -> None:
+    with pytest.raises(SymbolFileError):
+        load_symbol_file(tmp_path / "nope.sym")
+
+
+def test_index_is_reused_then_rebuilt_when_stale(sample: Path, tmp_path: Path) -> None:
+    idx = tmp_path / "idx"
+    first = load_symbol_file(sample, index_dir=idx)
+    assert first.index_state == "built" and first.index_path.is_file()
+    first.close()
+    second = load_symbol_file(sample, index_dir=idx)
+    assert second.index_state == "reused"
+    assert second.function_at(0x1011).name == "main"
+    second.close()
+    # The source changes: the old index must not be used.
+    sample.write_bytes(SAMPLE.replace(b"FUNC 1000 40 8 main", b"FUNC 1000 40 8 renamed"))
+    os.utime(sample, ns=(1, 1))
+    third = load_symbol_file(sample, index_dir=idx)
+    assert third.index_state == "built"
+    assert third.function_at(0x1011).name == "renamed"
+    third.close()
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "magic", "version", "empty"])
+def test_broken_index_is_rebuilt(sample: Path, tmp_path: Path, damage: str) -> None:
+    idx = tmp_path / "idx"
+    s = load_symbol_file(sample, index_dir=idx)
+    path = s.index_path
+    s.close()
+    raw = bytearray(path.read_bytes())
+    if damage == "flip":
+        raw[-3] ^= 0xFF
+    elif damage == "truncate":
+        raw = raw[:-8]
+    elif damage == "magic":
+        raw[:8] = b"XXXXXXXX"
+    elif damage == "version":
+        raw[8] = 99
+    else:
+        raw = bytearray()
+    path.write_bytes(bytes(raw))
+    again = load_symbol_file(sample, index_dir=idx)
+    assert again.index_state == "built"
+    assert again.function_at(0x1011).name == "main"
+    assert path.read_bytes()[:8] == MAGIC
+    again.close()
+
+
+def test_unsorted_records_are_sorted(tmp_path: Path) -> None:
+    p = tmp_path / "u.sym"
+    p.write_bytes(b"MODULE Linux x86_64 AB0 u\nFUNC 3000 10 0 c\nFUNC 1000 10 0 a\n1000 10 7 0\n"
+                  b"FUNC 2000 10 0 b\nPUBLIC 5000 0 p5\nPUBLIC 4000 0 p4\nFILE 0 a.c\n")
+    s = load_symbol_file(p)
+    assert [s.function_at(a).name for a in (0x1005, 0x2005, 0x3005, 0x4005, 0x5005)] == ["a", "b", "c", "p4", "p5"]
+    assert s.line_at(0x1005).line == 7 and s.line_at(0x1005).file == "a.c"
