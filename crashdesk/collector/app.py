@@ -1,0 +1,102 @@
+"""The collector's WSGI application: ``/submit``, the health endpoints and the read API under ``/api/``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from crashdesk import __version__
+from crashdesk.collector.auth import TokenMismatch, has_full_access
+from crashdesk.collector.read_api import ApiResponse, ReadApi, json_response
+from crashdesk.collector.submit import SubmitHandler
+from crashdesk.store.crashes import CrashStore
+
+StartResponse = Callable[..., Any]
+
+_REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+            404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def _status(code: int) -> str:
+    return f"{code} {_REASONS.get(code, 'Unknown')}"
+
+
+class CollectorApp:
+    """Routes requests; ``token`` protects read-API data (see :mod:`crashdesk.collector.auth`)."""
+
+    def __init__(self, store: CrashStore, submit: SubmitHandler, token: str | None) -> None:
+        self.store = store
+        self.submit = submit
+        self.token = token
+        self.api = ReadApi(store)
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if path == "/submit":
+            if method != "POST":
+                return self._send(start_response, 405, b"Method Not Allowed", "text/plain",
+                                  [("Allow", "POST")])
+            outcome = self.submit.handle(environ)
+            return self._send(start_response, outcome.status, outcome.body.encode("utf-8"), "text/plain")
+        if path == "/__lbheartbeat__":
+            return self._send(start_response, 200, b"", "application/json")
+        if path == "/__heartbeat__":
+            return self._heartbeat(start_response)
+        if path == "/__version__":
+            body = json.dumps({"name": "crashdesk-collector", "version": __version__, "source": "crashdesk",
+                               "commit": "", "build": ""}).encode()
+            return self._send(start_response, 200, body, "application/json")
+        if path.startswith("/api/"):
+            return self._api(environ, path, method, start_response)
+        return self._send(start_response, 404, b"Not Found", "text/plain")
+
+    def _api(self, environ: dict, path: str, method: str, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            full = has_full_access(self.token, environ.get("HTTP_AUTH_TOKEN"), environ.get("REMOTE_ADDR"))
+        except TokenMismatch:
+            return self._respond(start_response, json_response(403, {"error": "API Token not matched"}))
+        rest = path[len("/api/"):]
+        if rest == "":
+            body = ("CrashDesk collector: Crash Stats API subset. Services: "
+                    + ", ".join(f"/api/{n}/" for n in self.api.services) + "\n").encode()
+            return self._send(start_response, 200, body, "text/plain; charset=utf-8")
+        name, slash, tail = rest.partition("/")
+        if tail:
+            return self._respond(start_response, json_response(404, {"error": f"No service called '{rest}'"}))
+        if not slash:
+            query = environ.get("QUERY_STRING", "")
+            location = f"/api/{name}/" + (f"?{query}" if query else "")
+            return self._send(start_response, 301, b"", "text/plain", [("Location", location)])
+        if method not in ("GET", "HEAD"):
+            if name in self.api.services:
+                return self._respond(start_response, json_response(405, {"error": "Method not allowed"}))
+        return self._respond(start_response, self.api.handle(name, environ.get("QUERY_STRING", ""), full))
+
+    def _heartbeat(self, start_response: StartResponse) -> Iterable[bytes]:
+        errors = []
+        try:
+            self.store.db.conn.execute("SELECT 1 FROM crashes LIMIT 1").fetchall()
+        except Exception as exc:
+            errors.append({"name": "crashstore", "msg": str(exc)})
+        try:
+            probe = self.submit.spool_dir / ".heartbeat"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            errors.append({"name": "spool", "msg": str(exc)})
+        status = 503 if errors else 200
+        body = json.dumps({"errors": errors} if errors else {}).encode()
+        return self._send(start_response, status, body, "application/json")
+
+    def _respond(self, start_response: StartResponse, resp: ApiResponse) -> Iterable[bytes]:
+        return self._send(start_response, resp.status, resp.body, resp.content_type, resp.headers)
+
+    @staticmethod
+    def _send(start_response: StartResponse, status: int, body: bytes, content_type: str,
+              headers: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+        start_response(_status(status), [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                                         *(headers or [])])
+        return [body]

@@ -1,0 +1,162 @@
+"""Making an accepted submission durable before it is answered.
+
+1. Each spooled dump is fsynced and renamed to its content address in the store's blob folder (the folders
+   on the way are fsynced too), in the request's own thread, so dumps of concurrent requests sync in parallel.
+2. The raw crash goes to :class:`GroupCommitter`: one writer thread takes every crash waiting at that moment
+   and records them in one SQLite transaction (``synchronous=FULL``, WAL), so one fsync covers the group.
+   A request waits until the commit that holds its crash has returned; only then is it answered.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crashdesk.collector.errors import CollectorError
+from crashdesk.collector.parsing import SpooledDump
+from crashdesk.store.crashes import CrashStore, DumpRef
+from crashdesk.store.errors import DuplicateCrash
+
+#: the most crashes one transaction takes
+MAX_GROUP = 256
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a directory so a rename or a new entry in it survives a power cut (no-op where unsupported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish_dumps(store: CrashStore, dumps: Mapping[str, SpooledDump]) -> dict[str, DumpRef]:
+    """Move spooled dumps to their content addresses durably; return the store references."""
+    refs: dict[str, DumpRef] = {}
+    synced: set[Path] = set()
+    for name, dump in dumps.items():
+        target = store.blobs.path(dump.sha256)
+        if target.exists() and target.stat().st_size == dump.size:
+            os.unlink(dump.path)  # the same bytes are already stored (content addressing)
+        else:
+            _fsync_file(dump.path)
+            if not target.parent.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                for folder in (target.parent.parent, store.blobs.root):
+                    if folder not in synced:
+                        fsync_dir(folder)
+                        synced.add(folder)
+            os.replace(dump.path, target)
+            if target.parent not in synced:
+                fsync_dir(target.parent)
+                synced.add(target.parent)
+        refs[name] = DumpRef(dump.sha256, dump.size)
+    return refs
+
+
+@dataclass
+class _Pending:
+    item: dict[str, Any]
+    notify: bool = True
+    done: threading.Event = field(default_factory=threading.Event)
+    crash_id: str | None = None
+    error: BaseException | None = None
+
+
+class GroupCommitter:
+    """One writer thread recording raw crashes in groups; :meth:`commit` blocks until durable."""
+
+    def __init__(self, store: CrashStore, on_committed: Callable[[list[str]], None] | None = None) -> None:
+        self.store = store
+        self.on_committed = on_committed
+        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="collector-commit", daemon=True)
+        self._stopped = False
+        self.groups = 0
+        self.committed = 0
+        self._thread.start()
+
+    def commit(self, item: Mapping[str, Any], *, notify: bool = True, timeout: float = 120.0) -> str:
+        """Record one raw crash (``CrashStore.add_crash`` arguments); return its id once it is on disk.
+        ``notify``: hand it to ``on_committed`` afterwards (False for deferred crashes)."""
+        if self._stopped:
+            raise CollectorError("the collector is stopping")
+        pending = _Pending(dict(item), notify)
+        self._queue.put(pending)
+        if not pending.done.wait(timeout):
+            raise CollectorError("the crash store did not commit in time")
+        if pending.error is not None:
+            raise pending.error
+        assert pending.crash_id is not None
+        return pending.crash_id
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the writer thread."""
+        if not self._stopped:
+            self._stopped = True
+            self._queue.put(None)
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            stop = False
+            while len(group) < MAX_GROUP:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                group.append(nxt)
+            self._write(group)
+            if stop:
+                return
+
+    def _write(self, group: list[_Pending]) -> None:
+        try:
+            ids = self.store.add_crashes([p.item for p in group])
+            for p, cid in zip(group, ids, strict=True):
+                p.crash_id = cid
+        except BaseException:
+            # isolate the culprit: record one by one so one bad crash does not fail its neighbours
+            for p in group:
+                try:
+                    p.crash_id = self.store.add_crashes([p.item])[0]
+                except DuplicateCrash as exc:
+                    p.error = exc
+                except BaseException as exc:  # reported to that request as a storage failure (500)
+                    p.error = exc
+        self.groups += 1
+        done = [p.crash_id for p in group if p.crash_id is not None]
+        self.committed += len(done)
+        for p in group:
+            p.done.set()
+        to_notify = [p.crash_id for p in group if p.crash_id is not None and p.notify]
+        if to_notify and self.on_committed is not None:
+            try:
+                self.on_committed(to_notify)
+            except Exception:
+                pass

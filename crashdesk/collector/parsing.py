@@ -1,0 +1,333 @@
+"""Reading one ``POST /submit`` body the way Antenna does: optional gzip, then multipart, then each part
+classified by content type and filename (annotation field, JSON ``extra`` part, or dump/attachment).
+
+Dumps are streamed into temporary files in a spool folder on the blob store's file system while they are
+hashed; annotation values are buffered in memory within :class:`~crashdesk.collector.config.Limits`.
+Every refusal raises :class:`~crashdesk.collector.errors.Discarded` and removes what was spooled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import multipart
+
+from crashdesk.collector.config import Limits
+from crashdesk.collector.errors import Discarded, malformed
+
+READ_SIZE = 256 * 1024
+RESERVED_DUMP_NAMES = frozenset({"dump_names", "processed_crash", "raw_crash"})
+MULTIPART_TYPES = ("multipart/form-data", "multipart/mixed")
+_NOT_DUMP_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+#: URL query parameters Crashpad adds (from the ``prod``/``ver`` annotations and the client id), and the
+#: annotation keys that already carry the same fact.
+QUERY_FALLBACKS = {
+    "product": ("ProductName", "product", "prod"),
+    "version": ("Version", "version", "ver"),
+    "guid": ("guid",),
+}
+
+
+@dataclass
+class SpooledDump:
+    """A dump part written to a temporary file: its name, temp path, sha256 and size."""
+
+    name: str
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass
+class Submission:
+    """A parsed submission, before throttling and saving."""
+
+    annotations: dict[str, Any] = field(default_factory=dict)
+    dumps: dict[str, SpooledDump] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    payload: str = "multipart"
+    compressed: bool = False
+    payload_size: int = 0
+
+    def discard_files(self) -> None:
+        """Remove the spooled dump files (a refused or duplicate submission leaves nothing behind)."""
+        for dump in self.dumps.values():
+            _unlink(dump.path)
+        self.dumps.clear()
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What the parser needs from the HTTP request (the server has already undone chunked framing)."""
+
+    content_type: str | None
+    content_encoding: str | None
+    content_length: int | None
+    query: dict[str, list[str]] = field(default_factory=dict)
+
+
+def sanitize_dump_name(name: str) -> str:
+    """Antenna's dump-name rule: keep ``[A-Za-z0-9_]``, cut to 30 characters."""
+    return _NOT_DUMP_NAME_CHARS.sub("", name)[:30]
+
+
+def boundary_of(content_type: str | None) -> str:
+    """Check the request's ``Content-Type`` and return its multipart boundary."""
+    if not content_type or not content_type.strip():
+        raise malformed("no_content_type")
+    mime, options = multipart.parse_options_header(content_type)
+    if mime.lower() not in MULTIPART_TYPES:
+        raise malformed("wrong_content_type", mime)
+    boundary = options.get("boundary", "")
+    if not boundary:
+        raise malformed("no_boundary")
+    return boundary
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _inflate(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    """Gunzip a stream, refusing more than ``limit`` inflated bytes without ever holding more."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    total = 0
+    try:
+        for chunk in chunks:
+            data = chunk
+            while data:
+                out = inflater.decompress(data, READ_SIZE)
+                total += len(out)
+                if total > limit:
+                    raise Discarded(413, "too_large_decompressed", f"more than {limit} bytes once inflated")
+                if out:
+                    yield out
+                data = inflater.unconsumed_tail
+                if inflater.eof:
+                    break
+            if inflater.eof:
+                break
+        if not inflater.eof:
+            raise malformed("bad_gzip", "the gzip stream ends early")
+    except zlib.error as exc:
+        raise malformed("bad_gzip", str(exc)) from exc
+
+
+def _read(body: BinaryIO, length: int | None) -> Iterator[bytes]:
+    remaining = length
+    while remaining is None or remaining > 0:
+        want = READ_SIZE if remaining is None else min(READ_SIZE, remaining)
+        chunk = body.read(want)
+        if not chunk:
+            break
+        if remaining is not None:
+            remaining -= len(chunk)
+        yield chunk
+
+
+class _Part:
+    """The part being read: where its bytes go."""
+
+    def __init__(self, kind: str, name: str, content_type: str | None, charset: str | None,
+                 file: BinaryIO | None = None, path: Path | None = None) -> None:
+        self.kind = kind  # ignore | field | json | dump
+        self.name = name
+        self.content_type = content_type
+        self.charset = charset
+        self.buffer = bytearray()
+        self.file = file
+        self.path = path
+        self.hash = hashlib.sha256() if file is not None else None
+        self.size = 0
+
+
+def parse_submission(info: RequestInfo, body: BinaryIO, limits: Limits, spool_dir: Path) -> Submission:
+    """Parse one submission; raise :class:`Discarded` (and leave nothing in ``spool_dir``) when refused."""
+    boundary = boundary_of(info.content_type)
+    if not info.content_length:
+        raise malformed("no_content_length")
+    if info.content_length > limits.max_request_size:
+        raise Discarded(413, "too_large", f"{info.content_length} bytes on the wire")
+    encoding = (info.content_encoding or "").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip"):
+        raise malformed("unsupported_content_encoding", encoding)
+
+    sub = Submission(compressed=encoding in ("gzip", "x-gzip"), payload_size=info.content_length)
+    stream = _read(body, info.content_length)
+    if sub.compressed:
+        stream = _inflate(stream, limits.max_decompressed_size)
+    try:
+        _parse_multipart(stream, boundary, limits, spool_dir, sub)
+    except BaseException:
+        sub.discard_files()
+        raise
+    _add_query_fallbacks(sub, info.query)
+    if not sub.annotations:
+        sub.discard_files()
+        raise malformed("no_annotations")
+    return sub
+
+
+def _parse_multipart(stream: Iterator[bytes], boundary: str, limits: Limits, spool_dir: Path,
+                     sub: Submission) -> None:
+    parser = multipart.PushMultipartParser(
+        boundary, max_header_size=limits.max_part_header_size, max_header_count=16,
+        max_segment_count=limits.max_fields + limits.max_files + 1)
+    state = _State(limits, spool_dir, sub)
+    total = 0
+    try:
+        for chunk in stream:
+            total += len(chunk)
+            if not sub.compressed and total > limits.max_decompressed_size:
+                raise Discarded(413, "too_large_decompressed")
+            for event in parser.parse(chunk):
+                state.event(event)
+            if parser.closed:
+                break
+        for event in parser.parse(b""):
+            state.event(event)
+    except multipart.ParserLimitReached as exc:
+        state.abort()
+        raise malformed("too_many_parts", str(exc)) from exc
+    except multipart.MultipartError as exc:
+        state.abort()
+        raise malformed("invalid_payload_structure", str(exc)) from exc
+    except BaseException:
+        state.abort()
+        raise
+    if state.part is not None:
+        state.abort()
+        raise malformed("invalid_payload_structure", "the last part is not terminated")
+
+
+class _State:
+    """Turns parser events into annotations, dumps and notes."""
+
+    def __init__(self, limits: Limits, spool_dir: Path, sub: Submission) -> None:
+        self.limits = limits
+        self.spool_dir = spool_dir
+        self.sub = sub
+        self.part: _Part | None = None
+        self.fields = 0
+        self.annotation_bytes = 0
+        self.has_json = False
+        self.has_form = False
+
+    def event(self, event) -> None:
+        if isinstance(event, multipart.MultipartSegment):
+            self.part = self._open(event)
+        elif event is None:
+            part, self.part = self.part, None
+            if part is not None:
+                self._close(part)
+        else:
+            self._data(event)
+
+    def abort(self) -> None:
+        part, self.part = self.part, None
+        if part is not None and part.file is not None:
+            part.file.close()
+            _unlink(part.path)
+
+    def _open(self, seg) -> _Part:
+        name = seg.name or ""
+        ctype = seg.content_type
+        if not name:
+            return _Part("ignore", name, ctype, None)
+        if ctype == "application/json":
+            return self._annotation_part("json", name, ctype, seg.charset)
+        if (ctype is None or ctype == "text/plain") and seg.filename is None:
+            return self._annotation_part("field", name, ctype, seg.charset)
+        dump_name = sanitize_dump_name(name)
+        if not dump_name or dump_name in RESERVED_DUMP_NAMES:
+            raise malformed("invalid_dump_name", name)
+        if len(self.sub.dumps) >= self.limits.max_files and dump_name not in self.sub.dumps:
+            raise malformed("too_many_files", f"more than {self.limits.max_files} dump parts")
+        if ctype != "application/octet-stream":
+            self.sub.notes.append(f"unknown content type: {dump_name} {ctype or 'text/plain'}")
+        fd, tmp = tempfile.mkstemp(dir=self.spool_dir, prefix="part-", suffix=".tmp")
+        return _Part("dump", dump_name, ctype, None, os.fdopen(fd, "wb"), Path(tmp))
+
+    def _annotation_part(self, kind: str, name: str, ctype: str | None, charset: str | None) -> _Part:
+        self.fields += 1
+        if self.fields > self.limits.max_fields:
+            raise malformed("too_many_fields", f"more than {self.limits.max_fields} annotation parts")
+        return _Part(kind, name, ctype, charset)
+
+    def _data(self, chunk) -> None:
+        part = self.part
+        if part is None or part.kind == "ignore":
+            return
+        if part.kind == "dump":
+            part.file.write(chunk)
+            part.hash.update(chunk)
+            part.size += len(chunk)
+            return
+        self.annotation_bytes += len(chunk)
+        if len(part.buffer) + len(chunk) > self.limits.max_annotation_size or \
+                self.annotation_bytes > self.limits.max_annotation_size:
+            raise Discarded(413, "annotation_too_large",
+                            f"annotations exceed {self.limits.max_annotation_size} bytes")
+        part.buffer += chunk
+
+    def _close(self, part: _Part) -> None:
+        sub = self.sub
+        if part.kind == "dump":
+            part.file.close()
+            old = sub.dumps.get(part.name)
+            if old is not None:
+                _unlink(old.path)
+            sub.dumps[part.name] = SpooledDump(part.name, part.path, part.hash.hexdigest(), part.size)
+        elif part.kind == "json":
+            try:
+                value = json.loads(bytes(part.buffer).decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise malformed("invalid_json", str(exc)) from exc
+            if not isinstance(value, dict):
+                raise malformed("invalid_json_value", type(value).__name__)
+            if self.has_form or self.has_json:
+                self._note_both()
+            sub.annotations = dict(value)
+            self.has_json = True
+            sub.payload = "json"
+        elif part.kind == "field":
+            try:
+                text = bytes(part.buffer).decode(_codec(part.charset))
+            except (UnicodeDecodeError, LookupError):
+                sub.notes.append(f"{part.name} has a value that is not valid UTF-8; dropped")
+                return
+            if self.has_json and not self.has_form:
+                self._note_both()
+            self.has_form = True
+            sub.annotations[part.name] = text
+
+    def _note_both(self) -> None:
+        note = "includes annotations in both json-encoded extra and formdata parts"
+        if note not in self.sub.notes:
+            self.sub.notes.append(note)
+
+
+def _codec(charset: str | None) -> str:
+    return charset or "utf-8"
+
+
+def _add_query_fallbacks(sub: Submission, query: dict[str, list[str]]) -> None:
+    """Crashpad repeats ``prod``/``ver``/the client id in the URL; use them only where no annotation says it."""
+    for param, keys in QUERY_FALLBACKS.items():
+        values = query.get(param)
+        if values and values[-1] and not any(k in sub.annotations for k in keys) and sub.annotations:
+            sub.annotations[param] = values[-1]
+            sub.notes.append(f"{param} taken from the URL query")

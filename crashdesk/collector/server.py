@@ -1,0 +1,217 @@
+"""``Collector``: the HTTP server (waitress) around the WSGI app, the crash store, the group committer, the
+instance lock and the rejection log — started in a background thread by the app, or in the foreground by
+``crashdesk collector``.
+
+waitress reads each request (undoing chunked transfer-encoding and enforcing the wire size limit while it
+reads, ``413`` past it) on its I/O thread before a worker thread runs the application, so a slow client
+holds no worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+from crashdesk.collector.config import CollectorConfig
+from crashdesk.collector.durable import GroupCommitter
+from crashdesk.collector.errors import CollectorError
+from crashdesk.collector.instance import InstanceLock
+from crashdesk.collector.rejections import RejectionLog
+from crashdesk.collector.submit import SubmitHandler
+from crashdesk.store.crashes import CrashStore
+
+#: seconds an idle or stalled connection is kept (waitress ``channel_timeout``)
+CHANNEL_TIMEOUT = 60
+SPOOL_FOLDER = ".incoming"
+
+
+def display_host(host: str) -> str:
+    """The host to put into the submit URL (a wildcard bind shows this machine's name)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.gethostname()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return host
+
+
+def _recording_channel(rejections: RejectionLog, submit: SubmitHandler):
+    """A waitress channel class whose HTTP-level errors on ``/submit`` (413 too large, broken chunking) are
+    recorded like any other refused submission."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class RecordingErrorTask(ErrorTask):
+        def execute(self) -> None:
+            error = self.request.error
+            path = getattr(self.request, "path", "") or ""
+            if path in ("", "/submit"):
+                reason = "too_large" if error.code == 413 else f"http_{error.code}"
+                peer = self.channel.addr[0] if isinstance(self.channel.addr, tuple) else ""
+                rejections.record(status=error.code, reason=reason, detail=str(error.body), peer=peer,
+                                  user_agent=str(self.request.headers.get("USER_AGENT", "")), path=path)
+                with submit.stats._lock:
+                    submit.stats.rejected[reason] += 1
+            super().execute()
+
+    class RecordingChannel(HTTPChannel):
+        error_task_class = RecordingErrorTask
+
+    return RecordingChannel
+
+
+class Collector:
+    """A running (or startable) collector for one data folder."""
+
+    def __init__(self, data_dir: Path, config: CollectorConfig | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.config = config or CollectorConfig()
+        self.store: CrashStore | None = None
+        self._lock = InstanceLock(self.data_dir)
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._committer: GroupCommitter | None = None
+        self.submit_handler: SubmitHandler | None = None
+        self.rejections: RejectionLog | None = None
+        self.host: str | None = None
+        self.port: int | None = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    @property
+    def submit_url(self) -> str:
+        if self.port is None:
+            raise CollectorError("the collector is not started")
+        return f"http://{display_host(self.host or '')}:{self.port}/submit"
+
+    @property
+    def base_url(self) -> str:
+        return self.submit_url.removesuffix("/submit")
+
+    def start(self, *, background: bool = True) -> str:
+        """Take the data folder's lock, open the store, bind, and (``background``) serve in a thread.
+        Returns the submit URL. Raises :class:`~crashdesk.collector.errors.CollectorAlreadyRunning`."""
+        self._lock.acquire()
+        try:
+            self._open()
+        except BaseException:
+            self._teardown()
+            raise
+        if background:
+            self._thread = threading.Thread(target=self._serve, name="collector-http", daemon=True)
+            self._thread.start()
+        return self.submit_url
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until :meth:`stop` (or Ctrl-C)."""
+        try:
+            self._serve()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop serving, finish pending commits, release the lock."""
+        server, self._server = self._server, None
+        if server is not None:
+            for dispatcher in list(server._map.values()):
+                try:
+                    dispatcher.close()
+                except Exception:
+                    pass
+            if self._thread is not None and self._thread is not threading.current_thread():
+                self._thread.join(timeout=10)
+            server.task_dispatcher.shutdown(cancel_pending=False, timeout=10)
+        self._teardown()
+
+    def __enter__(self) -> Collector:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for the collector panel (accepted, rejected by reason, last crash...)."""
+        out = self.submit_handler.stats.snapshot() if self.submit_handler else {}
+        out["submit_url"] = self.submit_url if self.port is not None else None
+        out["commit_groups"] = self._committer.groups if self._committer else 0
+        return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _open(self) -> None:
+        from waitress.server import create_server
+
+        cfg = self.config
+        self.store = CrashStore.open(self.data_dir)
+        spool = self.store.blobs.root / SPOOL_FOLDER
+        spool.mkdir(parents=True, exist_ok=True)
+        for stale in spool.glob("part-*.tmp"):  # left by a collector that was killed mid-request
+            try:
+                stale.unlink()
+            except OSError:
+                pass
+        self.rejections = RejectionLog(self.data_dir)
+
+        def notify(ids: list[str]) -> None:
+            if cfg.on_received is not None:
+                for crash_id in ids:
+                    cfg.on_received(crash_id)
+
+        self._committer = GroupCommitter(self.store, notify)
+        self.submit_handler = SubmitHandler(self.store, cfg, self._committer, self.rejections, spool)
+        from crashdesk.collector.app import CollectorApp
+
+        app = CollectorApp(self.store, self.submit_handler, cfg.token)
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        try:
+            server = create_server(
+                app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident="crashdesk-collector",
+                max_request_body_size=cfg.limits.max_request_size,
+                inbuf_overflow=min(cfg.limits.max_request_size, 64 * 1024 * 1024) + 1,
+                recv_bytes=256 * 1024, channel_timeout=CHANNEL_TIMEOUT, connection_limit=1000,
+                expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+        except OSError as exc:
+            raise CollectorError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from exc
+        except ValueError as exc:
+            raise CollectorError(f"cannot listen on {cfg.host}:{cfg.port}: {exc}") from exc
+        channel_class = _recording_channel(self.rejections, self.submit_handler)
+        servers = [server] if hasattr(server, "effective_port") else list(getattr(server, "map", {}).values())
+        for s in servers:
+            if hasattr(s, "channel_class"):
+                s.channel_class = channel_class
+        first = next(s for s in servers if hasattr(s, "effective_port"))
+        self._server = server if hasattr(server, "_map") else first
+        self.host = cfg.host
+        self.port = int(first.effective_port)
+        self._lock.publish(self.host, self.port, self.submit_url)
+
+    def _serve(self) -> None:
+        server = self._server
+        if server is None:
+            raise CollectorError("the collector is not started")
+        try:
+            server.run()
+        except Exception:  # the loop ends when stop() closes its sockets
+            pass
+
+    def _teardown(self) -> None:
+        if self._committer is not None:
+            self._committer.close()
+            self._committer = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self._lock.release()
+        self.port = None if self._server is None else self.port
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
