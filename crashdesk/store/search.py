@@ -3,23 +3,81 @@ Crash Stats' shape, sorting and paging.
 
 Public API (used by the UI, the CLI and sync)::
 
-    result = search(store, 'product:Firefox version:>=120 function:~nsThread', facets=("signature",),
-                    sort="-date", offset=0, limit=100)
+    result = store.search('product:Firefox version:>=120 function:~nsThread', facets=("signature",),
+                          sort="-date", offset=0, limit=100)
     result.total, result.hits, result.facets     # facets: {"signature": [{"term": ..., "count": ...}]}
     result.to_json()                             # {"total", "hits", "facets"}
 
-``CrashStore.search(...)`` is the same function as a method.
+Matching is case-insensitive everywhere except annotation *keys* (``ann.URL`` is not ``ann.url``).
+Column fields compare on ``crashes``; ``module``/``module_version``/``debug_id``/``debug_file`` on the
+loaded modules (``module:NAME@VERSION`` ties name and version to the same module); ``function``/``file`` on
+the stored frames (the crashing thread); ``ann.KEY`` on the annotations; bare words and phrases on the FTS5
+index (signature, frame functions, annotation values; a bare word is a prefix match).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from crashdesk.engine.query import (
+    ANNOTATION,
+    DATE,
+    NUMBER,
+    ORDERING,
+    VERSION,
+    And,
+    DateValue,
+    FullText,
+    Node,
+    Or,
+    Term,
+    field_kind,
+    parse_query,
+)
+from crashdesk.errors import UsageError
+from crashdesk.model.versions import version_key
+
 HIT_COLUMNS = ("crash_id", "signature", "server_signature", "proto_signature", "product", "version",
                "build_id", "channel", "os", "os_version", "cpu", "reason", "address", "source", "state",
                "date", "received_at", "processed_at")
+_HIT_SQL = {"date": "c.submitted_at"}
+
+# query field -> column of ``crashes``
+COLUMNS = {
+    "signature": "c.signature", "server_signature": "c.server_signature", "proto_signature": "c.proto_signature",
+    "reason": "c.reason", "product": "c.product", "version": "c.version", "os": "c.os",
+    "os_version": "c.os_version", "cpu": "c.cpu", "address": "c.address", "build_id": "c.build_id",
+    "channel": "c.channel", "source": "c.source", "state": "c.state", "crash_id": "c.crash_id",
+    "date": "c.submitted_at", "processed": "c.processed_at",
+}
+MODULE_COLUMNS = {"module": "m.filename", "module_version": "m.version", "debug_id": "m.debug_id",
+                  "debug_file": "m.debug_file"}
+FRAME_COLUMNS = {"function": "function", "file": "file"}
+
+SORTS = {
+    "date": "c.submitted_at", "processed": "c.processed_at", "received": "c.received_at",
+    "signature": "c.signature COLLATE NOCASE", "server_signature": "c.server_signature COLLATE NOCASE",
+    "product": "c.product COLLATE NOCASE", "version": "c.version_key", "os": "c.os COLLATE NOCASE",
+    "cpu": "c.cpu", "build_id": "c.build_id", "channel": "c.channel", "source": "c.source",
+    "state": "c.state", "crash_id": "c.crash_id", "reason": "c.reason",
+}
+FACET_COLUMNS = {
+    "signature": "c.signature COLLATE NOCASE", "server_signature": "c.server_signature COLLATE NOCASE",
+    "proto_signature": "c.proto_signature", "product": "c.product COLLATE NOCASE", "version": "c.version",
+    "os": "c.os COLLATE NOCASE", "os_version": "c.os_version", "cpu": "c.cpu", "channel": "c.channel",
+    "source": "c.source", "state": "c.state", "reason": "c.reason", "build_id": "c.build_id",
+    "address": "c.address",
+}
+FACETS = (*FACET_COLUMNS, "module", "module_version", "ann.KEY")
+MAX_LIMIT = 10_000
+
+
+class BadSearchRequest(UsageError):
+    """An unknown sort or facet field, or a negative offset/limit."""
 
 
 @dataclass(slots=True)
@@ -34,7 +92,231 @@ class SearchResult:
         return {"total": self.total, "hits": self.hits, "facets": self.facets}
 
 
-def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str = "-date", offset: int = 0,
-           limit: int = 100, facets_size: int = 50) -> SearchResult:
-    """Run ``query`` against ``store`` (a :class:`~crashdesk.store.crashes.CrashStore`)."""
-    raise NotImplementedError
+# ---------------------------------------------------------------------------------------------- compiler
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _string_cond(column: str, op: str, value: str) -> tuple[str, list[Any]]:
+    if op == "=":
+        return f"{column} = ? COLLATE NOCASE", [value]
+    pattern = {"~": "%{}%", "^": "{}%", "$": "%{}"}[op].format(_like_escape(value))
+    return f"{column} LIKE ? ESCAPE '\\'", [pattern]
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+_NUMERIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+class _Compiler:
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def node(self, node: Node) -> tuple[str, list[Any]]:
+        if isinstance(node, And | Or):
+            parts = [self.node(item) for item in node.items]
+            joiner = " AND " if isinstance(node, And) else " OR "
+            return "(" + joiner.join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+        if isinstance(node, FullText):
+            return self.fulltext(node)
+        return self.term(node)
+
+    @staticmethod
+    def fulltext(node: FullText) -> tuple[str, list[Any]]:
+        text = node.text.replace('"', '""')
+        if not re.search(r"\w", node.text):
+            return "1", []  # nothing the tokenizer would index (punctuation only): no constraint
+        match = f'"{text}"' if node.phrase else f'"{text}"*'
+        return "c.id IN (SELECT rowid FROM crash_fts WHERE crash_fts MATCH ?)", [match]
+
+    def term(self, t: Term) -> tuple[str, list[Any]]:
+        if t.annotation_key is not None:
+            sql, params = self.annotation(t)
+        elif t.field in COLUMNS:
+            sql, params = self.column(t)
+        elif t.field in MODULE_COLUMNS:
+            sql, params = self.module(t)
+        else:
+            sql, params = self.frame(t)
+        if t.negate:
+            sql = f"NOT coalesce({sql}, 0)"
+        return sql, params
+
+    def value_cond(self, column: str, t: Term, kind: str, version_column: str | None = None
+                   ) -> tuple[str, list[Any]]:
+        """The condition ``column <op> value`` for a string/version/number/date term (not null)."""
+        value = t.value
+        if kind == DATE:
+            assert isinstance(value, DateValue)
+            when = value.resolve(self.now)
+            if t.op == "=":
+                if value.day:
+                    return f"({column} >= ? AND {column} < ?)", [_iso(when), _iso(when + dt.timedelta(days=1))]
+                if value.age is not None:
+                    return f"{column} >= ?", [_iso(when)]
+                return f"{column} = ?", [_iso(when)]
+            if value.day and t.op in (">", "<="):
+                when = when + dt.timedelta(days=1)  # after / up to and including that day
+                return f"{column} {'>=' if t.op == '>' else '<'} ?", [_iso(when)]
+            return f"{column} {t.op} ?", [_iso(when)]
+        assert isinstance(value, str)
+        if t.op in ORDERING:
+            if kind == VERSION:
+                col = version_column or f"version_key({column})"
+                return f"({col} {t.op} ? AND {col} != '')", [version_key(value)]
+            if kind == NUMBER:
+                return f"(CAST({column} AS INTEGER) {t.op} ? AND {column} GLOB '[0-9]*')", [int(value)]
+            # annotations: numbers compare as numbers, anything else as text
+            if _NUMERIC.match(value.strip()):
+                return (f"(CAST({column} AS REAL) {t.op} ? AND trim({column}) GLOB '*[0-9]*')",
+                        [float(value)])
+            return f"{column} {t.op} ?", [value]
+        return _string_cond(column, t.op, value)
+
+    def column(self, t: Term) -> tuple[str, list[Any]]:
+        column = COLUMNS[t.field]
+        if t.op == "null":
+            return f"({column} IS NULL OR {column} = '')", []
+        kind = field_kind(t.field)
+        return self.value_cond(column, t, kind, "c.version_key" if t.field == "version" else None)
+
+    def annotation(self, t: Term) -> tuple[str, list[Any]]:
+        key = t.annotation_key
+        if t.op == "null":
+            return "c.id NOT IN (SELECT crash FROM annotations WHERE key = ?)", [key]
+        cond, params = self.value_cond("value", t, field_kind(t.field))
+        return f"c.id IN (SELECT crash FROM annotations WHERE key = ? AND {cond})", [key, *params]
+
+    def module(self, t: Term) -> tuple[str, list[Any]]:
+        if t.op == "null":
+            return "c.id NOT IN (SELECT crash FROM crash_modules)", []
+        column = MODULE_COLUMNS[t.field]
+        cond, params = self.value_cond(column, t, field_kind(t.field))
+        if t.module_version is not None:
+            vop, version = t.module_version
+            vterm = Term("module_version", vop, version)
+            vcond, vparams = self.value_cond("m.version", vterm, VERSION)
+            cond, params = f"{cond} AND {vcond}", [*params, *vparams]
+        return (f"c.id IN (SELECT cm.crash FROM crash_modules cm WHERE cm.module IN "
+                f"(SELECT m.id FROM modules m WHERE {cond}))", params)
+
+    def frame(self, t: Term) -> tuple[str, list[Any]]:
+        column = FRAME_COLUMNS[t.field]
+        if t.op == "null":
+            return f"c.id NOT IN (SELECT crash FROM frames WHERE {column} IS NOT NULL)", []
+        value = t.value
+        assert isinstance(value, str)
+        if column == "function":
+            # resolve the matching names in the function-name dictionary, then use the frames index
+            if t.op == "=":
+                names = "SELECT name FROM function_names WHERE name = ? COLLATE NOCASE"
+                params: list[Any] = [value]
+            elif len(value) >= 3:
+                names = "SELECT name FROM function_names_fts WHERE name LIKE ? ESCAPE '\\'"
+                params = [_string_cond("name", t.op, value)[1][0]]
+            else:
+                cond, params = _string_cond("name", t.op, value)
+                names = f"SELECT name FROM function_names WHERE {cond}"
+            return f"c.id IN (SELECT crash FROM frames WHERE function IN ({names}))", params
+        cond, params = _string_cond(column, t.op, value)
+        return f"c.id IN (SELECT crash FROM frames WHERE {cond})", params
+
+
+def compile_query(query: str, now: dt.datetime | None = None) -> tuple[str, list[Any]]:
+    """The SQL condition (over ``crashes c``) and its parameters for ``query``; ``"1"`` for the empty query.
+    Raises :class:`crashdesk.engine.query.QueryError` (with the position) for a bad query."""
+    parsed = parse_query(query)
+    if parsed.root is None:
+        return "1", []
+    return _Compiler(now or dt.datetime.now(dt.UTC)).node(parsed.root)
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def _order_by(sort: str | Sequence[str]) -> str:
+    keys = [sort] if isinstance(sort, str) else list(sort)
+    parts: list[str] = []
+    direction = "DESC"
+    for key in keys:
+        key = key.strip()
+        if not key:
+            continue
+        direction = "DESC" if key.startswith("-") else "ASC"
+        name = key.lstrip("-+")
+        name = {"uuid": "crash_id", "submitted": "date"}.get(name, name)
+        if name not in SORTS:
+            raise BadSearchRequest(f"cannot sort by {name!r} (sort fields: {', '.join(sorted(SORTS))})")
+        column = SORTS[name]
+        # missing values last, as Crash Stats does
+        parts.append(f"({column.split(' ')[0]} IS NULL) ASC, {column} {direction}")
+    parts.append(f"c.id {direction}")
+    return ", ".join(parts)
+
+
+def _register_functions(conn) -> None:
+    conn.create_function("version_key", 1, version_key, deterministic=True)
+
+
+def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50) -> list[dict[str, Any]]:
+    """Counts of ``facet`` values over the crashes matching ``where``, biggest first."""
+    everything = where == "1"
+    crash_filter = "" if everything else f"AND {{col}} IN (SELECT c.id FROM crashes c WHERE {where})"
+    if facet in FACET_COLUMNS:
+        column = FACET_COLUMNS[facet]
+        bare = column.split(" ")[0]
+        sql = (f"SELECT {bare}, count(*) AS n FROM crashes c WHERE {where} AND {bare} IS NOT NULL "
+               f"AND {bare} != '' GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?")
+        rows = conn.execute(sql, [*params, size]).fetchall()
+    elif facet in ("module", "module_version"):
+        term = "m.filename" if facet == "module" else "m.filename || '@' || m.version"
+        sql = (f"SELECT {term} AS t, count(DISTINCT cm.crash) AS n FROM crash_modules cm "
+               f"JOIN modules m ON m.id = cm.module WHERE 1 {crash_filter.format(col='cm.crash')} "
+               f"GROUP BY t ORDER BY n DESC, t LIMIT ?")
+        rows = conn.execute(sql, [*params, size]).fetchall()
+    elif facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1:
+        key = facet[len(ANNOTATION) + 1:]
+        sql = (f"SELECT value, count(*) AS n FROM annotations WHERE key = ? "
+               f"{crash_filter.format(col='crash')} GROUP BY value ORDER BY n DESC, value LIMIT ?")
+        rows = conn.execute(sql, [key, *params, size]).fetchall()
+    else:
+        raise BadSearchRequest(f"cannot facet on {facet!r} (facets: {', '.join(FACETS)})")
+    return [{"term": term, "count": n} for term, n in rows]
+
+
+def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Sequence[str] = "-date",
+           offset: int = 0, limit: int = 100, facets_size: int = 50,
+           now: dt.datetime | None = None) -> SearchResult:
+    """Run ``query`` against ``store`` (a :class:`~crashdesk.store.crashes.CrashStore`).
+
+    ``facets`` names fields to count (:data:`FACETS`; ``ann.KEY`` for any annotation) in Crash Stats' shape;
+    ``sort`` is a field with an optional ``-`` for descending (or a list of them); ``offset``/``limit`` page
+    (``limit`` up to :data:`MAX_LIMIT`; 0 returns only the total and facets). Raises
+    :class:`~crashdesk.engine.query.QueryError` for a bad query and :class:`BadSearchRequest` for a bad
+    sort/facet/page."""
+    if offset < 0 or limit < 0:
+        raise BadSearchRequest("offset and limit must not be negative")
+    if limit > MAX_LIMIT:
+        raise BadSearchRequest(f"limit must be at most {MAX_LIMIT}")
+    where, params = compile_query(query or "", now)
+    order = _order_by(sort)
+    for facet in facets:
+        if facet not in FACET_COLUMNS and facet not in ("module", "module_version") and not (
+                facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1):
+            raise BadSearchRequest(f"cannot facet on {facet!r} (facets: {', '.join(FACETS)})")
+    conn = store.db.conn
+    _register_functions(conn)
+    total = conn.execute(f"SELECT count(*) FROM crashes c WHERE {where}", params).fetchone()[0]
+    hits: list[dict[str, Any]] = []
+    if limit and total > offset:
+        cols = ", ".join(_HIT_SQL.get(name, f"c.{name}") for name in HIT_COLUMNS)
+        cur = conn.execute(f"SELECT {cols} FROM crashes c WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                           [*params, limit, offset])
+        hits = [dict(zip(HIT_COLUMNS, row, strict=True)) for row in cur]
+    result_facets = {f: facet_counts(conn, f, where, params, facets_size) for f in dict.fromkeys(facets)}
+    return SearchResult(total, hits, result_facets)
