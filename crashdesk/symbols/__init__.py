@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from crashdesk.symbols.chain import FetchEvent, SymbolChain
-from crashdesk.symbols.http import HttpOptions
 from crashdesk.symbols.layout import UnsafeName, store_path, sym_file_name
+from crashdesk.symbols.options import HttpOptions
 
 
 def build_provider(symbol_paths: list[Path], symbol_urls: list[str], cache_dir: Path | None,

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
 from crashdesk.symbols.cache import SymbolCache
-from crashdesk.symbols.http import Download, HttpOptions, HttpSymbolServer, make_client, parse_code_redirect
 from crashdesk.symbols.layout import (
     StorePath,
     UnsafeName,
@@ -29,6 +29,10 @@ from crashdesk.symbols.layout import (
     store_path,
 )
 from crashdesk.symbols.negcache import DEFAULT_TTL, NegativeCache
+from crashdesk.symbols.options import HttpOptions
+
+if TYPE_CHECKING:
+    from crashdesk.symbols.http import Download, HttpSymbolServer
 
 
 @dataclass(slots=True)
@@ -64,6 +68,8 @@ class SymbolChain:
         self.cache = SymbolCache(cache_dir, max_cache_bytes) if cache_dir is not None else None
         self.index_dir = self.cache.indexes if self.cache else None
         urls = list(symbol_urls)
+        if urls:  # httpx is imported only when a server is configured (start-up time)
+            from crashdesk.symbols.http import HttpSymbolServer, make_client
         self._own_client = client is None and bool(urls)
         self.client = client if client is not None else (make_client(self.options) if urls else None)
         kwargs = {"sleep": sleep} if sleep is not None else {}
@@ -240,6 +246,8 @@ class SymbolChain:
             dl = server.download(target, self._temp_factory(), follow_redirects=direct, on_bytes=on_bytes,
                                  cancel=cancel)
             if dl.status == "redirect":
+                from crashdesk.symbols.http import parse_code_redirect
+
                 debug_rel = parse_code_redirect(dl.location)
                 if debug_rel is None:
                     attempts.append({"source": server.base_url, "http": True, "result": "not_found",

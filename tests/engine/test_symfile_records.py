@@ -221,3 +221,26 @@ def test_unsorted_records_are_sorted(tmp_path: Path) -> None:
     s = load_symbol_file(p)
     assert [s.function_at(a).name for a in (0x1005, 0x2005, 0x3005, 0x4005, 0x5005)] == ["a", "b", "c", "p4", "p5"]
     assert s.line_at(0x1005).line == 7 and s.line_at(0x1005).file == "a.c"
+
+
+def test_parallel_scan_matches_single_process(tmp_path: Path, monkeypatch) -> None:
+    from crashdesk.engine.symfile import scan as scan_mod
+
+    body = [b"MODULE Linux x86_64 AB0 big\nFILE 0 a.c\n"]
+    for i in range(6000):
+        a = 0x1000 + i * 0x40
+        body.append(b"FUNC %x 40 0 f%d\n%x 20 %d 0\n%x 20 %d 0\n" % (a, i, a, i, a + 0x20, i + 1))
+    body.append(b"garbage line\n")
+    for i in range(6000):
+        a = 0x1000 + i * 0x40
+        body.append(b"STACK CFI INIT %x 40 .cfa: $rsp 8 +\nSTACK CFI %x .cfa: $rsp 16 +\n" % (a, a + 1))
+    p = tmp_path / "big.sym"
+    p.write_bytes(b"".join(body))
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan_mod, "_CHUNK_MIN", 1)
+    data = p.read_bytes()
+    one = scan_mod.scan(data, str(p), workers=1)
+    three = scan_mod.scan(data, str(p), workers=3)
+    assert one.malformed_lines == three.malformed_lines == 1
+    assert all(one.arrays[k] == three.arrays[k] for k in one.arrays)
+    assert len(one.arrays["func_addr"]) == 6000

@@ -12,6 +12,7 @@ line records) at a time, when a lookup needs it.
 from __future__ import annotations
 
 import operator
+import os
 import re
 from array import array
 from dataclasses import dataclass, field
@@ -31,10 +32,12 @@ _RECORD = re.compile(
     rb"|(?:FILE ([0-9]+) [^\n]*)"  # 9
     rb"|(?:INLINE_ORIGIN ([0-9]+) [^\n]*)"  # 10
     rb"|(INFO [^\n]*)"  # 11
-    # 12: anything else that is not a well-formed line record, INLINE, STACK CFI delta or blank line
-    rb"|((?!" + _HEX + rb" " + _HEX + rb" -?[0-9]+ -?[0-9]+\r?(?:\n|\Z)"
+    # 12: anything else that is not a well-formed line record, INLINE, STACK CFI delta or blank line. The
+    # first alternative is the common spelling of a line record (lower-case hex, no CR), checked cheaply.
+    rb"|((?![0-9a-f]++ [0-9a-f]++ [0-9]++ [0-9]++(?![^\n])"
+    rb"|" + _HEX + rb" " + _HEX + rb" -?[0-9]+ -?[0-9]+\r?(?![^\n])"
     rb"|INLINE [0-9]+ [0-9]+ [0-9]+ [0-9]+ |INLINE [0-9]+ [0-9]+ [0-9]+ " + _HEX + rb" "
-    rb"|STACK CFI " + _HEX + rb" |\r?(?:\n|\Z))[^\n]*)"
+    rb"|STACK CFI " + _HEX + rb" |\r?(?![^\n]))[^\n]*)"
     rb")"
 )
 
@@ -139,14 +142,24 @@ def _apply_info(module: ModuleInfo, line: bytes) -> bool:
     return True  # unknown INFO kinds are allowed by the format
 
 
-def scan(data, path: str = "") -> ScanResult:
-    """Build the index arrays for the ``.sym`` bytes in ``data`` (bytes or an mmap)."""
-    first_nl = data.find(b"\n")
-    head = data[: first_nl if first_nl >= 0 else len(data)]
-    module = parse_module_line(head[:4096], path)
-    if first_nl < 0:
-        first_nl = len(data)
+PARALLEL_MIN_BYTES = 48 * 1024 * 1024  # below this one process is quicker than starting workers
+_CHUNK_MIN = 16 * 1024 * 1024
 
+
+@dataclass(slots=True)
+class _Partial:
+    """The records of one byte range, in file order. An open block at the range's end has ``NO_END``."""
+
+    arrays: dict[str, array]
+    malformed: int
+    examples: list[str]
+    infos: list[bytes]
+    first_record: int  # offset of the first non-malformed record match (its ``\n``), or -1
+    last_kind: int
+    last_start: int
+
+
+def _scan_range(data, start: int, end: int) -> _Partial:
     arrays = {name: array("Q") for name in ARRAY_NAMES}
     func_addr, func_size, func_off, func_end = (arrays[n].append for n in SORT_GROUPS[0])
     pub_addr, pub_off = (arrays[n].append for n in SORT_GROUPS[1])
@@ -161,60 +174,161 @@ def scan(data, path: str = "") -> ScanResult:
 
     malformed = 0
     examples: list[str] = []
+    infos: list[bytes] = []
     open_func = False  # a FUNC block waits for its end offset
     open_cfi = False
+    first_record = -1
     last_kind = 0
     last_start = -1
-    for m in _RECORD.finditer(data, first_nl):
+    for m in _RECORD.finditer(data, start, end):
         kind = last_kind = m.lastindex
-        start = last_start = m.start()
+        pos = last_start = m.start()
         if kind != 12:
             if open_func:
-                func_end(start)
+                func_end(pos)
                 open_func = False
             if open_cfi:
-                cfi_end(start)
+                cfi_end(pos)
                 open_cfi = False
+            if first_record < 0:
+                first_record = pos
         if kind == 2:
-            func_addr(int(m.group(1), 16))
-            func_size(int(m.group(2), 16))
-            func_off(start + 1)
+            a, b = m.group(1, 2)
+            func_addr(int(a, 16))
+            func_size(int(b, 16))
+            func_off(pos + 1)
             open_func = True
         elif kind == 4:
-            cfi_addr(int(m.group(3), 16))
-            cfi_size(int(m.group(4), 16))
-            cfi_off(start + 1)
+            a, b = m.group(3, 4)
+            cfi_addr(int(a, 16))
+            cfi_size(int(b, 16))
+            cfi_off(pos + 1)
             open_cfi = True
         elif kind == 5:
             pub_addr(int(m.group(5), 16))
-            pub_off(start + 1)
+            pub_off(pos + 1)
         elif kind == 8:
             add_addr, add_size, add_off = win.get(int(m.group(6), 16), winx)
             add_addr(int(m.group(7), 16))
             add_size(int(m.group(8), 16))
-            add_off(start + 1)
+            add_off(pos + 1)
         elif kind == 9:
             file_id(int(m.group(9)))
-            file_off(start + 1)
+            file_off(pos + 1)
         elif kind == 10:
             origin_id(int(m.group(10)))
-            origin_off(start + 1)
+            origin_off(pos + 1)
         elif kind == 11:
-            _apply_info(module, m.group(11))
+            infos.append(m.group(11))
         else:
             malformed += 1
             if len(examples) < 5:
                 examples.append(m.group(12)[:120].decode("utf-8", "replace"))
     if open_func:
-        func_end(len(data))
+        func_end(NO_END)
     if open_cfi:
-        cfi_end(len(data))
-    if len(data) > first_nl + 1 and data[-1:] != b"\n":
-        malformed += _drop_unterminated(data, arrays, last_kind, last_start)
+        cfi_end(NO_END)
+    return _Partial(arrays, malformed, examples, infos, first_record, last_kind, last_start)
 
+
+def _scan_file_range(path: str, start: int, end: int) -> _Partial:
+    """Worker-process entry: map ``path`` and scan ``[start, end)``."""
+    import mmap
+
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return _scan_range(data, start, end)
+
+
+def _split_points(data, start: int, parts: int) -> list[int]:
+    """``parts + 1`` boundaries, each at a ``\n`` (or the end), so that no line crosses a boundary."""
+    n = len(data)
+    points = [start]
+    for k in range(1, parts):
+        guess = start + (n - start) * k // parts
+        nl = data.find(b"\n", guess)
+        if nl < 0 or nl <= points[-1]:
+            break
+        points.append(nl)
+    points.append(n)
+    return points
+
+
+def scan(data, path: str = "", workers: int | None = None) -> ScanResult:
+    """Build the index arrays for the ``.sym`` bytes in ``data`` (bytes or an mmap).
+
+    Files of at least :data:`PARALLEL_MIN_BYTES` are split at line boundaries and scanned by ``workers``
+    processes (default: the CPU count, at most 8) when ``path`` names the file on disk.
+    """
+    first_nl = data.find(b"\n")
+    head = data[: first_nl if first_nl >= 0 else len(data)]
+    module = parse_module_line(head[:4096], path)
+    if first_nl < 0:
+        first_nl = len(data)
+
+    n = len(data)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8)
+    workers = max(1, min(workers, (n - first_nl) // _CHUNK_MIN or 1))
+    partials: list[_Partial] = []
+    if path and workers > 1 and n >= PARALLEL_MIN_BYTES:
+        partials = _scan_parallel(path, data, first_nl, workers)
+    if not partials:
+        partials = [_scan_range(data, first_nl, n)]
+
+    arrays, malformed, examples = _merge(partials, n)
+    for p in partials:
+        for info in p.infos:
+            _apply_info(module, info)
+    last = next((p for p in reversed(partials) if p.last_kind), None)
+    if n > first_nl + 1 and data[-1:] != b"\n":
+        malformed += _drop_unterminated(data, arrays, last.last_kind if last else 0,
+                                        last.last_start if last else -1)
     for group in SORT_GROUPS:
         _sort_group(arrays, group)
     return ScanResult(module=module, arrays=arrays, malformed_lines=malformed, malformed_examples=examples)
+
+
+def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:
+    """Scan ranges in worker processes; an empty list when workers cannot be used (then scan here)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    points = _split_points(data, start, workers)
+    if len(points) < 3:
+        return []
+    try:
+        ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(len(points) - 1, mp_context=ctx) as pool:
+            futures = [pool.submit(_scan_file_range, path, a, b) for a, b in zip(points, points[1:], strict=False)]
+            return [f.result() for f in futures]
+    except (OSError, RuntimeError, ImportError, EOFError):  # BrokenProcessPool is a RuntimeError
+        return []
+
+
+def _merge(partials: list[_Partial], n: int) -> tuple[dict[str, array], int, list[str]]:
+    """Concatenate the ranges' arrays and close blocks left open at a range boundary."""
+    if len(partials) == 1:
+        p = partials[0]
+        arrays = p.arrays
+        for name in ("func_end", "cfi_end"):
+            ends = arrays[name]
+            if ends and ends[-1] == NO_END:
+                ends[-1] = n
+        return arrays, p.malformed, p.examples
+    arrays = {name: array("Q") for name in ARRAY_NAMES}
+    malformed = 0
+    examples: list[str] = []
+    for i, p in enumerate(partials):
+        for name in ("func_end", "cfi_end"):
+            ends = p.arrays[name]
+            if ends and ends[-1] == NO_END:
+                nxt = next((q.first_record for q in partials[i + 1:] if q.first_record >= 0), n)
+                ends[-1] = nxt
+        for name in ARRAY_NAMES:
+            arrays[name].extend(p.arrays[name])
+        malformed += p.malformed
+        examples.extend(p.examples[: max(0, 5 - len(examples))])
+    return arrays, malformed, examples
 
 
 def _drop_unterminated(data, arrays: dict[str, array], last_kind: int, last_match: int) -> int:
