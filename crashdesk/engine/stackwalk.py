@@ -84,18 +84,15 @@ class SymbolTracker:
         }
 
 
-def _stack_memory(dump: Minidump, thread: Thread, sp: int) -> DumpMemory | None:
-    """The memory the unwinder may read for ``thread``: its stack region (as the reference does)."""
-    regions = []
-    if thread.stack_size and thread.stack_rva and thread.stack_rva < dump.buf.size:
-        regions.append(MemoryRegion(thread.stack_start, thread.stack_size, thread.stack_rva))
-    usable = DumpMemory(dump.data, regions)
-    if len(usable) and usable.region_at(sp) is not None:
-        return usable
-    region = dump.memory.region_at(sp)
+def _stack_memory(dump: Minidump, thread: Thread) -> DumpMemory | None:
+    """The memory the unwinder may read for ``thread``, as the reference chooses it: the thread's own stack
+    descriptor when its bytes are in the file, else the memory-list region holding the stack's start."""
+    if thread.stack_size and thread.stack_rva and thread.stack_rva + thread.stack_size <= dump.buf.size:
+        return DumpMemory(dump.data, [MemoryRegion(thread.stack_start, thread.stack_size, thread.stack_rva)])
+    region = dump.memory.region_at(thread.stack_start)
     if region is not None:
         return DumpMemory(dump.data, [region])
-    return usable if len(usable) else None
+    return None
 
 
 def _module_json(m: ModuleInfo, width: int, symbols: SymbolTracker) -> dict:
@@ -188,7 +185,7 @@ def _process(dump: Minidump, provider: SymbolProvider | None, crashing_only: boo
         # The reference never walks the thread that wrote the dump (Breakpad info's dump thread).
         want = (not crashing_only or is_crashing) and thread.thread_id != dump_thread
         if want and ctx is not None and ctx.cpu in SUPPORTED_CPUS:
-            memory = _stack_memory(dump, thread, ctx.sp)
+            memory = _stack_memory(dump, thread)
             frames = walk_thread(
                 ctx.cpu, ctx.registers, memory, modules, symbols, max_frames=max_frames, os=si.os, cache=cache
             )
