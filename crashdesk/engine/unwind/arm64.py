@@ -13,14 +13,22 @@ _U64 = (1 << 64) - 1
 # Apple's default split leaves 47 bits of real address; the mask keeps those.
 _PTR_AUTH_MASK = (1 << 47) - 1
 
+# Callee trusts for which the scan window is extended (0.25.0: only the context frame).
+EXTENDED_SCAN_AFTER: tuple[str, ...] = ("context",)
+
+
+def ptr_auth_mask(env: UnwindEnv) -> int:
+    """The mask that keeps a real address: all ones up to the next power of two above the larger of the
+    47-bit user-space limit and the end of the highest module."""
+    highest = max(_PTR_AUTH_MASK, env.cache.highest_module_end())
+    if highest >= 1 << 64:
+        return _U64
+    return (1 << (highest - 1).bit_length()) - 1 if highest > 1 else 0
+
 
 def ptr_auth_strip(env: UnwindEnv, ptr: int) -> int:
-    """Clear pointer-authentication bits, keeping every bit a real (47-bit, or module-covered) address uses."""
-    highest = getattr(env.cache.modules, "highest_address", None)
-    mask = _PTR_AUTH_MASK
-    if isinstance(highest, int) and highest > mask:
-        mask = (1 << highest.bit_length()) - 1 if highest < (1 << 64) else _U64
-    return ptr & mask
+    """Clear pointer-authentication bits from a code or frame pointer."""
+    return ptr & ptr_auth_mask(env)
 
 
 def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
@@ -53,17 +61,9 @@ def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
         caller_sp = last_fp + 2 * _PTR
     caller_fp = ptr_auth_strip(env, caller_fp)
     caller_pc = ptr_auth_strip(env, caller_pc)
-    caller_lr: int | None = None
-    if caller_fp != 0 and caller_fp + _PTR <= _U64:
-        lr = env.read_word(caller_fp + _PTR)
-        if lr is not None:
-            caller_lr = ptr_auth_strip(env, lr)
     if is_non_canonical_arm64(caller_pc):
         return None
-    regs = {"pc": caller_pc, "fp": caller_fp, "sp": caller_sp}
-    if caller_lr is not None:
-        regs["lr"] = caller_lr
-    return FrameContext.of(env.spec, regs)
+    return FrameContext.of(env.spec, {"pc": caller_pc, "fp": caller_fp, "sp": caller_sp})
 
 
 def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
@@ -77,7 +77,7 @@ def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
             return False
         return cache.seems_valid_by_symbols(value)
 
-    words = scan_words(callee.frame.trust, ("context", "cfi"))
+    words = scan_words(callee.frame.trust, EXTENDED_SCAN_AFTER)
     for _i, address_of_pc, caller_pc in scan_for_return_address(env, last_sp, words, plausible):
         return FrameContext.of(env.spec, {"pc": caller_pc, "sp": address_of_pc + _PTR})
     return None
@@ -98,11 +98,9 @@ def get_caller(env: UnwindEnv, callee: Walked, grand: Walked | None) -> tuple[Fr
     if found.ip < 4096:
         return None
     last_sp = callee.ctx.raw("sp")
-    if found.sp < last_sp:
-        return None
-    if found.sp == last_sp:
-        # Leaf functions and function-entry CFI may leave sp unchanged; the pc must still change.
-        same_pc = found.ip == callee.ctx.raw("pc")
-        if same_pc or not (callee.frame.trust == "context" or trust == "cfi"):
+    if found.sp <= last_sp:
+        # A leaf called from the context frame may not have touched the stack (0.25.0 allows equal sp only
+        # there; later versions also accept it for CFI frames whose pc changed).
+        if not (callee.frame.trust == "context" and found.sp == last_sp):
             return None
     return found, trust

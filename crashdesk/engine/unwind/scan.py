@@ -1,7 +1,7 @@
 """Stack scanning: look through the words above the stack pointer for one that looks like a return address.
 
-Window sizes as the reference: 40 pointer-sized words, or 160 when the callee frame is trusted (found from
-the context, and on some CPUs also by CFI). The scan stops at the first word that cannot be read.
+Window sizes as the reference (0.25.0): 40 pointer-sized words, or 160 when the callee is the context frame.
+The scan stops at the first word that cannot be read.
 """
 
 from __future__ import annotations

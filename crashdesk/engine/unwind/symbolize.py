@@ -31,6 +31,7 @@ class SymbolCache:
         self._cfi: dict[tuple[int, int], CfiRules | None] = {}
         self._win: dict[tuple[int, int], StackWinInfo | None] = {}
         self._valid: dict[int, bool] = {}
+        self._highest_end: int | None = None
 
     # -- modules and symbol files -------------------------------------------------------------------
     def module_at(self, address: int) -> ModuleInfo | None:
@@ -44,6 +45,18 @@ class SymbolCache:
                 hit = None
             self._module_at[address] = hit
         return hit  # type: ignore[return-value]
+
+    def highest_module_end(self) -> int:
+        """End address of the highest loaded module (0 when the module map cannot be listed)."""
+        if self._highest_end is None:
+            listing = getattr(self.modules, "modules", None)
+            if listing is None and hasattr(self.modules, "__iter__"):
+                listing = self.modules
+            try:
+                self._highest_end = max((m.base + m.size for m in listing or ()), default=0)
+            except (TypeError, AttributeError):
+                self._highest_end = 0
+        return self._highest_end
 
     def symbols(self, module: ModuleInfo) -> SymbolFile | None:
         if module in self._symbols:

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Regenerate the synthetic unwinder cases: build small minidumps (one per CPU/OS, one thread per scenario)
+and their .sym files, then record the reference's output.
+
+    python tests/data/unwind/synthetic/generate.py PATH/TO/minidump-stackwalk   # 0.25.0
+
+Each case folder gets ``dump.dmp``, ``symbols/<name>/<id>/<name>.sym`` and ``expected.json`` (the
+reference, ``--json --pretty --symbols-path symbols``). The scenarios aim at unwinder rules the public
+corpus does not exercise: scan windows after CFI frames, STACK WIN FPO/FrameData heuristics, arm and arm64
+stack-pointer rules, frame records with pointer-authentication bits, iOS-only arm frame pointers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2] / "engine"))
+
+from _minidump_writer import Module, Thread, write_minidump  # noqa: E402
+
+
+def _guid(name: str) -> bytes:
+    return hashlib.sha256(name.encode()).digest()[:16]
+
+
+def _words(width: int, size: int, base: int, values: dict[int, int]) -> bytes:
+    buf = bytearray(size)
+    fmt = "<Q" if width == 8 else "<I"
+    for addr, value in values.items():
+        struct.pack_into(fmt, buf, addr - base, value)
+    return bytes(buf)
+
+
+def x86_windows():
+    app = Module("app", 0x400000, 0x10000, _guid("x86-app"))
+    lib = Module("lib", 0x70000000, 0x10000, _guid("x86-lib"))
+    sym = """FUNC 1000 100 0 f
+FUNC 2000 100 0 g
+FUNC 3000 100 0 h
+FUNC 4000 100 0 fpo_fn
+FUNC 5000 100 0 aligned_fn
+STACK WIN 4 1000 100 0 0 0 0 0 0 1 $T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + =
+STACK WIN 0 4000 100 0 0 0 0 4 0 0 0
+STACK WIN 4 5000 100 0 0 0 4 8 0 1 $T0 .raSearch = $eip $T0 ^ = $esp $T0 4 + = $T1 $esp 16 @ =
+"""
+    threads = []
+    # 1: frame 1 comes from STACK WIN; its caller is 100 words up the stack (scan window after CFI)
+    b = 0x00100000
+    threads.append(Thread(1, {"eip": 0x401010, "esp": b, "ebp": b + 0x10},
+                          b, _words(4, 0x400, b, {b + 0x14: 0x402010, b + 0x18 + 100 * 4: 0x403010})))
+    # 2: FPO with a leftover return address equal to the context pc
+    b = 0x00200000
+    threads.append(Thread(2, {"eip": 0x404010, "esp": b, "ebp": 0},
+                          b, _words(4, 0x100, b, {b + 4: 0x404010, b + 8: 0x403020})))
+    # 3: FrameData program using "@": where .raSearch starts
+    b = 0x00300000
+    threads.append(Thread(3, {"eip": 0x405010, "esp": b, "ebp": b + 0x40},
+                          b, _words(4, 0x100, b, {b + 12: 0x403030, b + 0x44: 0x403040})))
+    return "x86", "Windows NT", [app, lib], threads, {"app": sym}
+
+
+def amd64_linux():
+    app = Module("app", 0x555555554000, 0x10000, _guid("amd64-app"))
+    sym = """FUNC 1000 100 0 f
+FUNC 2000 100 0 g
+FUNC 3000 100 0 h
+STACK CFI INIT 1000 100 .cfa: $rsp 8 + .ra: .cfa -8 + ^
+"""
+    b = 0x7FFD00000000
+    base = app.base
+    threads = [Thread(1, {"rip": base + 0x1010, "rsp": b, "rbp": 0},
+                      b, _words(8, 0x800, b, {b: base + 0x2010, b + 8 + 100 * 8: base + 0x3010}))]
+    return "amd64", "Linux", [app], threads, {"app": sym}
+
+
+ARM_SYM = """FUNC 1000 100 0 leaf
+FUNC 2000 100 0 mid
+FUNC 3000 100 0 outer
+FUNC 5000 100 0 mid2
+FUNC 6000 100 0 nocfi
+STACK CFI INIT 1000 100 .cfa: sp 0 + .ra: lr
+STACK CFI INIT 2000 100 .cfa: sp 0 + .ra: r4
+"""
+
+
+def arm_linux():
+    lib = Module("libapp.so", 0x10000000, 0x10000, _guid("arm-lib"))
+    base = lib.base
+    threads = []
+    # 1: two CFI steps that leave sp unchanged (after the context frame, then after a CFI frame)
+    b = 0x7E000000
+    threads.append(Thread(1, {"pc": base + 0x1010, "sp": b, "lr": base + 0x2011, "r4": base + 0x3011},
+                          b, _words(4, 0x100, b, {})))
+    # 2: after a CFI frame, the caller is 100 words up (scan window after CFI)
+    b = 0x7E100000
+    threads.append(Thread(2, {"pc": base + 0x1010, "sp": b, "lr": base + 0x5011},
+                          b, _words(4, 0x400, b, {b + 100 * 4: base + 0x3011})))
+    # 3: plain scan from the context frame; lr/fp are not used off iOS
+    b = 0x7E200000
+    threads.append(Thread(3, {"pc": base + 0x6010, "sp": b, "r11": b + 0x10, "lr": base + 0x2001},
+                          b, _words(4, 0x100, b, {b + 8: base + 0x3011, b + 0x10: 0, b + 0x14: base + 0x5021})))
+    return "arm", "Linux", [lib], threads, {"libapp.so": ARM_SYM}
+
+
+def arm_ios():
+    cpu, _os, mods, threads, syms = arm_linux()
+    return cpu, "iOS", mods, threads[2:], syms
+
+
+ARM64_SYM = """FUNC 1000 100 0 leaf
+FUNC 2000 100 0 mid
+FUNC 3000 100 0 outer
+FUNC 4000 100 0 far
+FUNC 5000 100 0 nocfi
+FUNC 7000 200 0 entryrow
+STACK CFI INIT 1000 100 .cfa: sp 0 + .ra: x30
+STACK CFI INIT 2000 100 .cfa: sp 0 + .ra: x19
+STACK CFI INIT 7000 200 .cfa: sp 16 + .ra: .cfa -8 + ^
+STACK CFI 7100 .cfa: sp 0 + .ra: x30
+"""
+
+
+def arm64_mac():
+    app = Module("app", 0x100000000, 0x10000, _guid("arm64-app"))
+    base = app.base
+    threads = []
+    # 1: CFI leaf at the context frame, then a CFI step from a CFI frame, both keeping sp
+    b = 0x16F000000
+    threads.append(Thread(1, {"pc": base + 0x1010, "sp": b, "lr": base + 0x2014, "x19": base + 0x3014},
+                          b, _words(8, 0x100, b, {})))
+    # 2: frame records with pointer-authentication bits
+    b = 0x16F100000
+    threads.append(Thread(2, {"pc": base + 0x5010, "sp": b, "fp": b + 0x10, "lr": 0},
+                          b, _words(8, 0x200, b, {b + 0x10: b + 0x30, b + 0x18: (0x2D << 48) | (base + 0x3014),
+                                                   b + 0x30: 0, b + 0x38: base + 0x4014})))
+    # 3: a frame-pointer frame whose CFI row starts exactly at its call instruction and uses lr
+    b = 0x16F200000
+    threads.append(Thread(3, {"pc": base + 0x5010, "sp": b, "fp": b + 0x10, "lr": 0},
+                          b, _words(8, 0x200, b, {b + 0x10: b + 0x30, b + 0x18: base + 0x7104,
+                                                   b + 0x30: 0, b + 0x38: base + 0x4014})))
+    # 4: scan window after a CFI frame
+    b = 0x16F300000
+    threads.append(Thread(4, {"pc": base + 0x1010, "sp": b, "lr": base + 0x5014},
+                          b, _words(8, 0x800, b, {b + 100 * 8: base + 0x3014})))
+    return "arm64", "Mac OS X", [app], threads, {"app": ARM64_SYM}
+
+
+CASES = {
+    "x86-windows": x86_windows,
+    "amd64-linux": amd64_linux,
+    "arm-linux": arm_linux,
+    "arm-ios": arm_ios,
+    "arm64-mac": arm64_mac,
+}
+
+SYM_HEAD = {"x86": "windows x86", "amd64": "Linux x86_64", "arm": "Linux arm", "arm64": "mac arm64"}
+
+
+def main(oracle: str) -> None:
+    for name, build in CASES.items():
+        cpu, os_name, modules, threads, syms = build()
+        folder = HERE / name
+        folder.mkdir(exist_ok=True)
+        (folder / "dump.dmp").write_bytes(write_minidump(cpu, os_name, modules, threads))
+        for m in modules:
+            if m.name in syms:
+                d = folder / "symbols" / m.name / m.debug_id
+                d.mkdir(parents=True, exist_ok=True)
+                head = f"MODULE {SYM_HEAD[cpu]} {m.debug_id} {m.name}\n"
+                (d / f"{m.name}.sym").write_text(head + syms[m.name])
+        out = subprocess.run([oracle, "--json", "--pretty", "--symbols-path", "symbols", "dump.dmp"],
+                             cwd=folder, capture_output=True, check=True)
+        (folder / "expected.json").write_bytes(out.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
