@@ -143,6 +143,11 @@ def migrate(conn: sqlite3.Connection) -> int:
     for version in range(current, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # another process may have migrated while we waited for the write lock
+            (now,) = conn.execute("PRAGMA user_version").fetchone()
+            if now > version:
+                conn.execute("COMMIT")
+                continue
             for statement in _split(MIGRATIONS[version]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
