@@ -69,7 +69,7 @@ def explain_walk(rule: str, walker: FrameWalker, thread, crash, strings: list[st
         if raw is not None and kind.endswith("symbol") and raw != strings[i]:
             lines.append(f"{rule}: frame {i}: {kind} {raw!r} normalised to {strings[i]!r}")
         elif kind in ("address", "module name", "file and line", "unloaded module"):
-            lines.append(f"{rule}: frame {i}: no function; {kind} gives {strings[i]!r}")
+            lines.append(f"{rule}: frame {i}: no function; {kind} {raw!r} gives {strings[i]!r}")
     if trace.sentinel_index is not None:
         s = trace.sentinel_index
         lines.append(f"{rule}: frame {s} {strings[s]!r} is a sentinel ({_entry(walker, 'sentinels', strings[s])});"
@@ -87,6 +87,8 @@ def explain_walk(rule: str, walker: FrameWalker, thread, crash, strings: list[st
             lines.append(f"{rule}: frame {i} {text!r} kept; prefix ({_entry(walker, 'prefix', text)}), continue")
         else:
             lines.append(f"{rule}: frame {i} {text!r} kept; not a prefix, stop")
+    if trace.fates and trace.fates[-1][1] == "stop" and trace.fates[-1][0] + 1 < len(strings):
+        lines.append(f"{rule}: frames {trace.fates[-1][0] + 1}-{len(strings) - 1} not used")
     if trace.fallback:
         lines.append(f"{rule}: no frame kept; the first frame after the sentinel cut is used as is")
     return lines

@@ -130,7 +130,11 @@ def drop_prefix_and_return_type(function: str) -> str:
     ``static void * A<B>::f(int)`` gives ``A<B>::f(int)``. A trailing piece starting with ``(`` or
     ``[clone`` is glued back to the piece before it.
     """
+    if type(function) is not str:
+        iter(function)  # a number fails here with the same error siggen's character loop gives
     if " " not in function:
+        if not function:  # siggen's splitter has no token to return for "" (e.g. a symbol that was just "const")
+            raise IndexError("list index out of range")
         return function
     tokens: list[str] = []
     levels: list[str] = []

@@ -63,7 +63,12 @@ class SignatureGenerationRule(Rule):
         index = crashing_thread_index(crash) if thread_index is None else thread_index
         thread = thread_at(crash, index)
         walker = gen.walker
-        strings = walker.frame_strings(thread, crash.get("os") == "Windows NT")
+        try:
+            strings = walker.frame_strings(thread, crash.get("os") == "Windows NT")
+        except (KeyError, IndexError):
+            # siggen catches these around its frame list and then calls a method its result object lacks,
+            # so the rule fails with this message; reproduced for identical notes.
+            raise AttributeError("'Result' object has no attribute 'note'") from None
         trace = WalkTrace() if run.explain else None
         signature, notes = walker.walk(strings, index, trace)
         if strings:
