@@ -20,7 +20,6 @@ from typing import Any
 from crashdesk.collector.errors import CollectorError
 from crashdesk.collector.parsing import SpooledDump
 from crashdesk.store.crashes import CrashStore, DumpRef
-from crashdesk.store.errors import DuplicateCrash
 
 #: the most crashes one transaction takes
 MAX_GROUP = 256
@@ -136,27 +135,29 @@ class GroupCommitter:
                 return
 
     def _write(self, group: list[_Pending]) -> None:
-        try:
-            ids = self.store.add_crashes([p.item for p in group])
-            for p, cid in zip(group, ids, strict=True):
-                p.crash_id = cid
-        except BaseException:
-            # isolate the culprit: record one by one so one bad crash does not fail its neighbours
-            for p in group:
-                try:
-                    p.crash_id = self.store.add_crashes([p.item])[0]
-                except DuplicateCrash as exc:
-                    p.error = exc
-                except BaseException as exc:  # reported to that request as a storage failure (500)
-                    p.error = exc
+        add_many = getattr(self.store, "add_crashes", None)
+        if add_many is not None and len(group) > 1:
+            try:
+                for p, cid in zip(group, add_many([p.item for p in group]), strict=True):
+                    p.crash_id = cid
+            except BaseException:
+                pass  # all or nothing: nothing was stored; record one by one below to isolate the culprit
+        for p in group:
+            if p.crash_id is not None:
+                continue
+            try:
+                p.crash_id = self.store.add_crash(**p.item)
+            except BaseException as exc:  # reported to that request as a storage failure (500)
+                p.error = exc
         self.groups += 1
         done = [p.crash_id for p in group if p.crash_id is not None]
         self.committed += len(done)
-        for p in group:
-            p.done.set()
+        # the processor hears of a crash before its client has the answer (the hook must not block)
         to_notify = [p.crash_id for p in group if p.crash_id is not None and p.notify]
         if to_notify and self.on_committed is not None:
             try:
                 self.on_committed(to_notify)
             except Exception:
                 pass
+        for p in group:
+            p.done.set()

@@ -29,6 +29,12 @@ CHANNEL_TIMEOUT = 60
 SPOOL_FOLDER = ".incoming"
 
 
+def _wire_allowance(limit: int) -> int:
+    """waitress refuses a body of ``>=`` its limit and counts chunk framing as body; allow for both, then
+    the application checks the exact decoded length against ``limit``."""
+    return limit + 1 + limit // 64 + 64 * 1024
+
+
 def display_host(host: str) -> str:
     """The host to put into the submit URL (a wildcard bind shows this machine's name)."""
     if host in ("", "0.0.0.0", "::"):
@@ -170,9 +176,9 @@ class Collector:
         try:
             server = create_server(
                 app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident="crashdesk-collector",
-                max_request_body_size=cfg.limits.max_request_size,
+                max_request_body_size=_wire_allowance(cfg.limits.max_request_size),
                 inbuf_overflow=min(cfg.limits.max_request_size, 64 * 1024 * 1024) + 1,
-                recv_bytes=256 * 1024, channel_timeout=CHANNEL_TIMEOUT, connection_limit=1000,
+                recv_bytes=256 * 1024, channel_timeout=CHANNEL_TIMEOUT, connection_limit=1000, asyncore_loop_timeout=0.2,
                 expose_tracebacks=False, clear_untrusted_proxy_headers=True)
         except OSError as exc:
             raise CollectorError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from exc
