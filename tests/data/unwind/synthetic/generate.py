@@ -47,6 +47,14 @@ FUNC 5000 100 0 aligned_fn
 STACK WIN 4 1000 100 0 0 0 0 0 0 1 $T0 $ebp = $eip $T0 4 + ^ = $ebp $T0 ^ = $esp $T0 8 + =
 STACK WIN 0 4000 100 0 0 0 0 4 0 0 0
 STACK WIN 4 5000 100 0 0 0 4 8 0 1 $T0 .raSearch = $eip $T0 ^ = $esp $T0 4 + = $T1 $esp 16 @ =
+FUNC 6000 100 0 nounwind
+FUNC 7000 100 0 wf
+STACK WIN 4 7000 100 0 0 0 0 0 0 1 $eip $esp 100000 + ^ = $esp $esp 4 + =
+STACK CFI INIT 7000 100 .cfa: $esp 4 + .ra: .cfa 4 - ^
+FUNC 8000 100 c callee8
+STACK WIN 0 8000 100 0 0 8 0 0 0 0 0
+FUNC 9000 100 0 frame9
+STACK WIN 4 9000 100 0 0 0 0 4 0 1 $eip .raSearch ^ = $esp .raSearch 4 + =
 """
     threads = []
     # 1: frame 1 comes from STACK WIN; its caller is 100 words up the stack (scan window after CFI)
@@ -61,6 +69,20 @@ STACK WIN 4 5000 100 0 0 0 4 8 0 1 $T0 .raSearch = $eip $T0 ^ = $esp $T0 4 + = $
     b = 0x00300000
     threads.append(Thread(3, {"eip": 0x405010, "esp": b, "ebp": b + 0x40},
                           b, _words(4, 0x100, b, {b + 12: 0x403030, b + 0x44: 0x403040})))
+    # 4: ebp unusable, a scan recovers ebp from the word below the return address, then the ebp chain
+    b = 0x00400000
+    threads.append(Thread(4, {"eip": 0x406010, "esp": b, "ebp": 0x10},
+                          b, _words(4, 0x100, b, {b + 8: b + 0x40, b + 0xC: 0x403050, b + 0x44: 0x70001234})))
+    # 5: a FrameData program that cannot be evaluated, then STACK CFI for the same address
+    b = 0x00500000
+    threads.append(Thread(5, {"eip": 0x407010, "esp": b, "ebp": 0},
+                          b, _words(4, 0x100, b, {b: 0x403060})))
+    # 6: .raSearch = esp + frame9's 4 bytes of locals + the grand-callee's parameter size, which is 8 from
+    # callee8's STACK WIN record (its FUNC line says 12): only b+16 is right, the other words are decoys
+    b = 0x00600000
+    threads.append(Thread(6, {"eip": 0x408010, "esp": b, "ebp": 0},
+                          b, _words(4, 0x100, b, {b: 0x409010, b + 4 + 8: 0x403070, b + 4 + 12: 0x403080,
+                                                  b + 4: 0x403090})))
     return "x86", "Windows NT", [app, lib], threads, {"app": sym}
 
 
@@ -69,12 +91,27 @@ def amd64_linux():
     sym = """FUNC 1000 100 0 f
 FUNC 2000 100 0 g
 FUNC 3000 100 0 h
+FUNC 4000 100 0 nocfi
+FUNC 5000 100 0 clears_rbx
+FUNC 6000 100 0 uses_rbx
 STACK CFI INIT 1000 100 .cfa: $rsp 8 + .ra: .cfa -8 + ^
+STACK CFI INIT 5000 100 .cfa: $rsp 8 + .ra: .cfa -8 + ^ $rbx: .undef
+STACK CFI INIT 6000 100 .cfa: $rbx 8 + .ra: .cfa -8 + ^
 """
     b = 0x7FFD00000000
     base = app.base
     threads = [Thread(1, {"rip": base + 0x1010, "rsp": b, "rbp": 0},
                       b, _words(8, 0x800, b, {b: base + 0x2010, b + 8 + 100 * 8: base + 0x3010}))]
+    # 2: frame pointer rejected (non-canonical return address); the scan keeps rbp as the callee had it
+    b = 0x7FFD00100000
+    threads.append(Thread(2, {"rip": base + 0x4010, "rsp": b, "rbp": b + 0x100},
+                          b, _words(8, 0x400, b, {b + 0x10: base + 0x3020, b + 0x100: b + 0x140,
+                                                   b + 0x108: 0x0000900000000000, b + 0x118: base + 0x2020})))
+    # 3: a CFI rule that fails clears the callee-saved register it would otherwise forward
+    b = 0x7FFD00200000
+    threads.append(Thread(3, {"rip": base + 0x5010, "rsp": b, "rbx": b + 0x40, "rbp": 0},
+                          b, _words(8, 0x200, b, {b: base + 0x6010, b + 0x40: base + 0x3030,
+                                                   b + 0x10: base + 0x2030})))
     return "amd64", "Linux", [app], threads, {"app": sym}
 
 
@@ -109,7 +146,11 @@ def arm_linux():
 
 def arm_ios():
     cpu, _os, mods, threads, syms = arm_linux()
-    return cpu, "iOS", mods, threads[2:], syms
+    b = 0x7E300000
+    base = mods[0].base
+    # 4: iOS frame pointer 0 at the context frame: the walk ends (no scan), though a return address is there
+    fp0 = Thread(4, {"pc": base + 0x6010, "sp": b, "r11": 0}, b, _words(4, 0x100, b, {b + 8: base + 0x3011}))
+    return cpu, "iOS", mods, threads[2:] + [fp0], syms
 
 
 ARM64_SYM = """FUNC 1000 100 0 leaf
@@ -147,6 +188,14 @@ def arm64_mac():
     b = 0x16F300000
     threads.append(Thread(4, {"pc": base + 0x1010, "sp": b, "lr": base + 0x5014},
                           b, _words(8, 0x800, b, {b + 100 * 8: base + 0x3014})))
+    # 5: fp 0 at the context frame: no frame record, so the stack is scanned
+    b = 0x16F400000
+    threads.append(Thread(5, {"pc": base + 0x5010, "sp": b, "fp": 0},
+                          b, _words(8, 0x400, b, {b + 50 * 8: base + 0x3014})))
+    # 6: a CFI-recovered return address carrying pointer-authentication bits
+    b = 0x16F500000
+    threads.append(Thread(6, {"pc": base + 0x7010, "sp": b, "fp": 0},
+                          b, _words(8, 0x100, b, {b + 8: (0x7F << 48) | (base + 0x4014)})))
     return "arm64", "Mac OS X", [app], threads, {"app": ARM64_SYM}
 
 
