@@ -199,7 +199,39 @@ def arm64_mac():
     return "arm64", "Mac OS X", [app], threads, {"app": ARM64_SYM}
 
 
+SYMBOLS_SYM = """FILE 0 /src/main.c
+FILE 1 /src/inline.h
+INLINE_ORIGIN 0 known_inline
+INLINE_ORIGIN 1 deeper_inline
+PUBLIC 500 0 early_public
+FUNC 1000 100 0 with_inlines
+INLINE 0 10 0 0 1010 40
+INLINE 1 20 1 7 1020 20
+INLINE 2 30 9 1 1028 8
+1000 10 1 0
+1010 10 2 1
+1020 8 3 1
+1028 8 0 1
+1030 d0 4 0
+FUNC 2000 100 0 unknown_file
+2000 100 5 42
+PUBLIC 2800 0 gap_public
+FUNC 3000 100 0 after_gap
+PUBLIC 9000 0 last_public
+"""
+
+
+def amd64_symbols():
+    app = Module("app", 0x555555554000, 0x10000, _guid("amd64-symbols"))
+    base = app.base
+    pcs = [0x1005, 0x1015, 0x1022, 0x102A, 0x1040, 0x2010, 0x2810, 0x900, 0x9010, 0x3000]
+    threads = [Thread(i + 1, {"rip": base + pc, "rsp": 0x7FFD00000000 + 0x1000 * i, "rbp": 0},
+                      0x7FFD00000000 + 0x1000 * i, bytes(16)) for i, pc in enumerate(pcs)]
+    return "amd64", "Linux", [app], threads, {"app": SYMBOLS_SYM}
+
+
 CASES = {
+    "amd64-symbols": amd64_symbols,
     "x86-windows": x86_windows,
     "amd64-linux": amd64_linux,
     "arm-linux": arm_linux,
