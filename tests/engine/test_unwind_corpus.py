@@ -8,7 +8,9 @@ The small cases in ``tests/data/unwind`` always run. The full corpus runs when `
 from __future__ import annotations
 
 import json
+import lzma
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,39 @@ def test_synthetic_case_matches_reference(case: str) -> None:
     assert diffs == [], f"{equal}/{total} frames equal"
 
 
+MINIDUMPS = DATA.parent / "minidumps"
+
+
+def _minidump_cases():
+    if not MINIDUMPS.is_dir():
+        return []
+    cases = []
+    for folder in sorted(p for p in MINIDUMPS.iterdir() if p.is_dir()):
+        for kind in ("expected.json", "expected-nosyms.json"):
+            if (folder / kind).is_file() and any(p.suffix == ".dmp" for p in folder.iterdir()):
+                cases.append((folder.name, kind))
+    return cases
+
+
+@pytest.mark.parametrize(("case", "kind"), _minidump_cases())
+def test_shared_test_dumps_match_reference(case: str, kind: str, tmp_path: Path) -> None:
+    """The stackwalk suite's dumps (tests/data/minidumps), walked directly by the unwinder."""
+    folder = MINIDUMPS / case
+    sym_root = None
+    if kind == "expected.json":
+        sym_root = tmp_path / "symbols"
+        shutil.copytree(MINIDUMPS / "symbols", sym_root)
+        for xz in (MINIDUMPS / "symbols-xz").rglob("*.xz"):
+            target = sym_root / xz.relative_to(MINIDUMPS / "symbols-xz").with_suffix("")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(lzma.decompress(xz.read_bytes()))
+    expected = json.loads((folder / kind).read_text())
+    got = walk_dump(_dump_in(folder), sym_root)
+    total, equal, diffs = frame_differences(got, expected)
+    assert total > 0
+    assert diffs == [], f"{equal}/{total} frames equal"
+
+
 def _corpus_cases(root: Path):
     for expected in sorted(root.glob("*/*/*/expected.json")) + sorted(root.glob("*/*/expected.json")):
         folder = expected.parent
@@ -104,3 +139,20 @@ def test_full_corpus_frames_match_reference() -> None:
                 failures.append((str(folder.relative_to(corpus)), kind, diffs[:3]))
     assert report
     assert failures == [], "\n".join(report)
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in (MINIDUMPS / "regressions").glob("*.dmp")) if MINIDUMPS.is_dir() else []
+)
+def test_hostile_dumps_walk_or_fail_typed(name: str) -> None:
+    """Hostile dumps (stack pointer outside memory, overlapping ranges, sizes past EOF...): every thread is
+    walked to a bounded result, or the reader refuses the file with a typed error."""
+    from crashdesk.errors import CrashDeskError
+
+    try:
+        threads = walk_dump(MINIDUMPS / "regressions" / name, MINIDUMPS / "symbols")
+    except CrashDeskError:
+        return
+    for frames in threads:
+        assert len(frames) <= 1024
+        assert not frames or frames[0]["trust"] == "context"
