@@ -1,0 +1,336 @@
+"""The processing service: every received crash gets stackwalked, signed and indexed, once.
+
+The queue is the store itself (state ``received``); the service claims crashes, hands them to a pool of
+long-lived worker processes (:mod:`crashdesk.services.worker`) and records each result in one transaction.
+A worker that passes the per-crash time limit is killed and replaced and that crash fails with a note; a
+worker that dies (memory limit, a crash of its own) likewise. Claims left by a service that died are
+returned to the queue when the next service starts.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from crashdesk.services.worker import Job, JobResult, WorkerConfig, worker_main
+from crashdesk.store import CrashStore
+from crashdesk.store.crashes import MAIN_DUMP, SignatureRecord
+
+DEFAULT_TIME_LIMIT = 30.0
+
+
+@dataclass(slots=True)
+class Progress:
+    queued: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    started: float = field(default_factory=time.monotonic)
+    last_event: str = ""
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return (self.done + self.failed) / elapsed if elapsed > 0 else 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _human_bytes(n: int) -> str:
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} B"
+
+
+class _Worker:
+    def __init__(self, ctx, config: WorkerConfig) -> None:
+        parent, child = ctx.Pipe()
+        self.conn: Connection = parent
+        self.process = ctx.Process(target=worker_main, args=(child, config), daemon=True,
+                                   name="crashdesk-worker")
+        self.process.start()
+        child.close()
+        self.job: Job | None = None
+        self.deadline = 0.0
+        self.ready = False
+
+    def send(self, job: Job, time_limit: float) -> None:
+        self.job = job
+        self.deadline = time.monotonic() + time_limit
+        self.conn.send(job)
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, EOFError, BrokenPipeError):
+            pass
+        self.process.join(2)
+        if self.process.is_alive():
+            self.kill()
+        else:
+            self.conn.close()
+
+
+class ProcessingService:
+    """Runs the queue. Use :meth:`run_until_empty` in the foreground or :meth:`start` for a background thread."""
+
+    def __init__(
+        self,
+        store: CrashStore,
+        config: WorkerConfig | None = None,
+        *,
+        workers: int | None = None,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+        on_progress: ProgressCallback | None = None,
+        on_result: Callable[[str, bool], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config or WorkerConfig()
+        self.size = max(1, workers or os.cpu_count() or 1)
+        self.time_limit = time_limit
+        self.on_progress = on_progress
+        self.on_result = on_result
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.progress = Progress()
+        self._ctx = multiprocessing.get_context("spawn")
+        self._workers: list[_Worker] = []
+        self._cancel = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._only: set[str] | None = None
+        self.error: str | None = None
+
+    # ------------------------------------------------------------------ queue control
+
+    def release_dead_claims(self) -> int:
+        """Give back claims whose service process no longer exists (it was killed mid-queue)."""
+        host = socket.gethostname()
+        released = 0
+        rows = self.store.db.conn.execute(
+            "SELECT DISTINCT claimed_by FROM crashes WHERE state = 'processing'").fetchall()
+        for (owner,) in rows:
+            parts = (owner or "").split(":")
+            if len(parts) >= 2 and parts[0] == host and parts[1].isdigit() and _pid_alive(int(parts[1])) \
+                    and int(parts[1]) != os.getpid():
+                continue  # another live service on this machine owns it
+            if owner == self.owner:
+                continue
+            released += self.store.release_claims(owner)
+        return released
+
+    def reprocess(self, crash_ids: Iterable[str]) -> int:
+        n = self.store.mark_for_reprocessing(crash_ids)
+        self._wake.set()
+        return n
+
+    def reprocess_missing_symbols(self, *, debug_file: str | None = None, debug_id: str | None = None,
+                                  filename: str | None = None) -> int:
+        ids = self.store.crash_ids_missing_symbols(debug_file=debug_file, debug_id=debug_id, filename=filename)
+        return self.reprocess(ids)
+
+    def restrict_to(self, crash_ids: Iterable[str] | None) -> None:
+        """Only process these crashes (``crashdesk process --query``); None lifts the restriction."""
+        self._only = set(crash_ids) if crash_ids is not None else None
+
+    def notify(self) -> None:
+        """New work arrived (the collector, sync or an import calls this)."""
+        self._wake.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._wake.set()
+
+    # ------------------------------------------------------------------ running
+
+    def start(self) -> None:
+        """Process in a background thread until :meth:`cancel`; waits for :meth:`notify` when idle."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, kwargs={"until_empty": False}, daemon=True,
+                                        name="crashdesk-processing")
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_until_empty(self) -> Progress:
+        self._run(until_empty=True)
+        return self.progress
+
+    def _claim(self, n: int) -> list[str]:
+        if self._only is None:
+            return self.store.claim(self.owner, limit=n)
+        claimed: list[str] = []
+        if not self._only:
+            return claimed
+        ids = self.store.claim_ids(self.owner, sorted(self._only), limit=n)
+        self._only.difference_update(ids)
+        return ids
+
+    def _job_for(self, crash_id: str) -> Job:
+        dumps = self.store.dumps(crash_id)
+        annotations = self.store.annotations(crash_id)
+        dump_path = None
+        if MAIN_DUMP in dumps:
+            dump_path = str(self.store.blobs.path(dumps[MAIN_DUMP].sha256))
+        elif dumps:
+            dump_path = str(self.store.blobs.path(next(iter(dumps.values())).sha256))
+        processed = None
+        if dump_path is None:
+            processed = self.store.get(crash_id).get("server_processed")
+            processed = (processed or {}).get("json_dump") if isinstance(processed, dict) else None
+        return Job(crash_id, dump_path, annotations, processed)
+
+    def _emit(self, event: str) -> None:
+        self.progress.last_event = event
+        if self.on_progress:
+            self.on_progress(self.progress)
+
+    def _run(self, *, until_empty: bool) -> None:
+        self.release_dead_claims()
+        self.progress = Progress(queued=self.store.state_counts()["received"])
+        self._emit("started")
+        try:
+            self._workers = [_Worker(self._ctx, self.config) for _ in range(self.size)]
+            self._loop(until_empty)
+        finally:
+            for worker in self._workers:
+                if worker.job is not None:
+                    self.store.release_claims(self.owner)
+                worker.stop()
+            self._workers = []
+            self.store.release_claims(self.owner)
+            self._emit("stopped")
+
+    def _loop(self, until_empty: bool) -> None:
+        while not self._cancel.is_set():
+            idle = [w for w in self._workers if w.job is None]
+            if idle:
+                for crash_id, worker in zip(self._claim(len(idle)), idle, strict=False):
+                    try:
+                        worker.send(self._job_for(crash_id), self.time_limit)
+                    except Exception as exc:  # the crash's own data is unusable: fail it, go on
+                        self.store.mark_failed(crash_id, f"could not start processing: {exc}")
+                        worker.job = None
+                        self.progress.failed += 1
+            busy = [w for w in self._workers if w.job is not None]
+            self.progress.running = len(busy)
+            self.progress.queued = self.store.state_counts()["received"]
+            if not busy:
+                if until_empty:
+                    return
+                self._wake.wait(1.0)
+                self._wake.clear()
+                continue
+            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=min(timeout, 0.5))
+            now = time.monotonic()
+            for worker in list(busy):
+                if worker.conn in ready or worker.conn.poll():
+                    self._receive(worker)
+                elif worker.process.sentinel in ready or not worker.process.is_alive():
+                    self._replace(worker, self._death_note(worker))
+                elif now >= worker.deadline:
+                    self._replace(worker, f"timed out after {self.time_limit:g} s")
+
+    def _death_note(self, worker: _Worker) -> str:
+        worker.process.join(1)
+        code = worker.process.exitcode
+        if code is not None and code < 0:
+            return f"worker process was killed by signal {-code} (memory limit or a crash in the worker)"
+        return f"worker process exited unexpectedly (status {code})"
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            self._replace(worker, self._death_note(worker))
+            return
+        if isinstance(message, tuple):  # ("ready", pid) / ("init-error", text)
+            if message[0] == "init-error":
+                # a configuration problem (bad profile, unusable symbol folder): every crash would fail the
+                # same way, so give the claims back and stop with the reason instead of failing crashes
+                self.error = f"worker could not start: {message[1]}"
+                worker.job = None
+                self.cancel()
+            worker.ready = True
+            return
+        result: JobResult = message
+        worker.job = None
+        self._record(result)
+
+    def _record(self, result: JobResult) -> None:
+        if result.ok:
+            signature = None
+            if result.signature is not None:
+                signature = SignatureRecord(result.signature, result.proto_signature, result.signature_notes,
+                                            result.profile)
+            if result.processed is not None:
+                self.store.save_processed(result.crash_id, result.processed, signature=signature,
+                                          notes=result.notes)
+            else:
+                self.store.mark_signed(result.crash_id, signature, notes=result.notes)
+            self.progress.done += 1
+            self._emit("done")
+        else:
+            error = result.error or "unknown error"
+            if error == "memory-limit":
+                limit = self.config.memory_limit or 0
+                error = f"exceeded {_human_bytes(limit)}"
+            self.store.mark_failed(result.crash_id, error)
+            self.progress.failed += 1
+            self._emit("failed")
+        if self.on_result:
+            self.on_result(result.crash_id, result.ok)
+
+    def _replace(self, worker: _Worker, note: str) -> None:
+        job = worker.job
+        worker.kill()
+        index = self._workers.index(worker)
+        self._workers[index] = _Worker(self._ctx, self.config)
+        if job is not None:
+            self.store.mark_failed(job.crash_id, note)
+            self.progress.failed += 1
+            self._emit("failed")
+            if self.on_result:
+                self.on_result(job.crash_id, False)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def default_worker_config(paths, *, symbol_paths: Iterable[Path] = (), symbol_urls: Iterable[str] = (),
+                          profile: str = "auto", memory_limit: int | None = 2 * 1024**3) -> WorkerConfig:
+    """The worker configuration for a data folder (``crashdesk.config.paths.Paths``)."""
+    return WorkerConfig(
+        symbol_paths=tuple(str(p) for p in symbol_paths),
+        symbol_urls=tuple(symbol_urls),
+        symbols_cache=str(paths.symbols_cache),
+        profiles_dir=str(paths.profiles),
+        profile_name=profile,
+        memory_limit=memory_limit,
+    )
