@@ -122,6 +122,8 @@ FUNC 5000 100 0 mid2
 FUNC 6000 100 0 nocfi
 STACK CFI INIT 1000 100 .cfa: sp 0 + .ra: lr
 STACK CFI INIT 2000 100 .cfa: sp 0 + .ra: r4
+FUNC 8000 100 0 wide_cfa
+STACK CFI INIT 8000 100 .cfa: 0 8 - .ra: lr
 """
 
 
@@ -141,7 +143,31 @@ def arm_linux():
     b = 0x7E200000
     threads.append(Thread(3, {"pc": base + 0x6010, "sp": b, "r11": b + 0x10, "lr": base + 0x2001},
                           b, _words(4, 0x100, b, {b + 8: base + 0x3011, b + 0x10: 0, b + 0x14: base + 0x5021})))
+    # 4: a CFA that does not fit in 32 bits makes the CFI step fail; the stack is scanned instead
+    b = 0x7E300000
+    threads.append(Thread(4, {"pc": base + 0x8010, "sp": b, "lr": base + 0x2001},
+                          b, _words(4, 0x100, b, {b + 4: base + 0x3011})))
     return "arm", "Linux", [lib], threads, {"libapp.so": ARM_SYM}
+
+
+def x86_linux():
+    app = Module("app", 0x08048000, 0x10000, _guid("x86-linux-app"))
+    lib = Module("libc.so.6", 0xF7000000, 0x100000, _guid("x86-linux-libc"))
+    sym = """FUNC 1000 100 0 f
+FUNC 2000 100 0 g
+FUNC 3000 100 0 h
+STACK CFI INIT 1000 100 .cfa: $esp 4 + .ra: .cfa -4 + ^
+STACK CFI 1001 .cfa: $esp 8 + $ebp: .cfa -8 + ^
+STACK CFI 1003 .cfa: $ebp 8 +
+"""
+    base = app.base
+    b = 0xFFF00000
+    # CFI (ebp-based row), then the recovered ebp chain, then a scan
+    threads = [Thread(1, {"eip": base + 0x1010, "esp": b, "ebp": b + 0x18},
+                      b, _words(4, 0x200, b, {b + 0x18: b + 0x40, b + 0x1C: base + 0x2010,
+                                              b + 0x40: b + 0x60, b + 0x44: lib.base + 0x1234,
+                                              b + 0x60: 0, b + 0x64: base + 0x3010}))]
+    return "x86", "Linux", [app, lib], threads, {"app": sym}
 
 
 def arm_ios():
@@ -150,7 +176,7 @@ def arm_ios():
     base = mods[0].base
     # 4: iOS frame pointer 0 at the context frame: the walk ends (no scan), though a return address is there
     fp0 = Thread(4, {"pc": base + 0x6010, "sp": b, "r11": 0}, b, _words(4, 0x100, b, {b + 8: base + 0x3011}))
-    return cpu, "iOS", mods, threads[2:] + [fp0], syms
+    return cpu, "iOS", mods, threads[2:3] + [fp0], syms
 
 
 ARM64_SYM = """FUNC 1000 100 0 leaf
@@ -231,6 +257,7 @@ def amd64_symbols():
 
 
 CASES = {
+    "x86-linux": x86_linux,
     "amd64-symbols": amd64_symbols,
     "x86-windows": x86_windows,
     "amd64-linux": amd64_linux,
