@@ -120,3 +120,13 @@ def test_regeneration_between_profiles_reports_the_edit(tmp_path):
     for crash_id, (old, new) in report.changes.items():
         assert new == expected_new[crash_id]
         assert new.startswith(old) or "mozilla::" in old
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_sign_many_decodes_stored_bytes_in_workers(processes):
+    cases = _cases()[:40]
+    items = [(c["id"], json.dumps({"crash_data": c["crash_data"]}).encode()) for c in cases]
+    items.append(("broken", b"\x00not json"))
+    out = dict(sign_many(items, mozilla_profile(), processes=processes, chunk_size=7, decode=json.loads))
+    assert [out[c["id"]].signature for c in cases] == [c["expected_signature"] for c in cases]
+    assert out["broken"].signature == "" and "could not be decoded" in out["broken"].notes[0]

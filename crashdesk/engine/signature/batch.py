@@ -18,9 +18,23 @@ Item = tuple[Any, Any]
 _WORKER: SignatureGenerator | None = None
 
 
-def _init_worker(profile: Profile) -> None:
-    global _WORKER
+_DECODE: Callable[[Any], Any] | None = None
+
+
+def _init_worker(profile: Profile, decode: Callable[[Any], Any] | None = None) -> None:
+    global _WORKER, _DECODE
     _WORKER = SignatureGenerator(profile)
+    _DECODE = decode
+
+
+def _sign_one(gen: SignatureGenerator, obj, decode: Callable[[Any], Any] | None) -> SignatureResult:
+    if decode is not None:
+        try:
+            obj = decode(obj)
+        except Exception as exc:  # a stored document that cannot be decoded: a result with a note, not a crash
+            return SignatureResult(notes=[f"input could not be decoded: {exc}"], profile=gen.profile.name,
+                                   rule_set=gen.profile.follows)
+    return gen.generate_from(obj)
 
 
 def _sign_chunk(chunk: list[Item]) -> list[tuple[Any, str, str, list[str]]]:
@@ -28,7 +42,7 @@ def _sign_chunk(chunk: list[Item]) -> list[tuple[Any, str, str, list[str]]]:
     assert gen is not None
     out = []
     for crash_id, obj in chunk:
-        result = gen.generate_from(obj)
+        result = _sign_one(gen, obj, _DECODE)
         out.append((crash_id, result.signature, result.proto_signature, result.notes))
     return out
 
@@ -49,6 +63,7 @@ def sign_many(
     *,
     chunk_size: int = 256,
     progress: Callable[[int], None] | None = None,
+    decode: Callable[[Any], Any] | None = None,
 ) -> Iterator[tuple[Any, SignatureResult]]:
     """Yield ``(crash id, result)`` for every item, in input order.
 
@@ -57,6 +72,11 @@ def sign_many(
     database cursor) is never held in memory at once. ``progress(n)`` is called after each chunk with the
     number of crashes it held. Results from workers carry signature, proto-signature and notes (not the
     normalised frame list or explanation, to keep inter-process traffic small).
+
+    ``decode`` (a module-level function, so workers can use it) turns each item's input into an accepted
+    shape *inside the worker*: give workers the stored bytes (e.g. compressed JSON straight from the database)
+    and let them decode, because pickling parsed documents to the workers costs about as much as signing
+    them. A decode failure gives a result with an empty signature and a note.
     """
     from crashdesk.engine.signature.profiles import mozilla_profile
 
@@ -67,13 +87,13 @@ def sign_many(
         gen = SignatureGenerator(profile)
         for chunk in _chunks(items, chunk_size):
             for crash_id, obj in chunk:
-                yield crash_id, gen.generate_from(obj)
+                yield crash_id, _sign_one(gen, obj, decode)
             if progress:
                 progress(len(chunk))
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ctx.Pool(processes, initializer=_init_worker, initargs=(profile,)) as pool:
+    with ctx.Pool(processes, initializer=_init_worker, initargs=(profile, decode)) as pool:
         for rows in pool.imap(_sign_chunk, _chunks(items, chunk_size)):
             for crash_id, signature, proto, notes in rows:
                 yield crash_id, SignatureResult(signature=signature, proto_signature=proto, notes=notes,
