@@ -1,0 +1,266 @@
+"""``crashdesk symbols``: fetch symbols for dumps or stored crashes, index a .sym file, manage the cache, and
+list the modules that lack symbols across the store.
+
+* ``fetch [DUMP...] [--crash ID...]``: look every module up in ``--symbols-path`` folders, the cache and the
+  ``--symbols-url`` servers (the command line uses only the servers it is given), downloading into the cache.
+* ``index FILE``: build (or reuse) the persistent index of one ``.sym`` file and print what it holds.
+* ``cache``: size and entry count of the symbol cache; ``--prune`` evicts least recently used entries down to
+  ``--max-size``.
+* ``missing``: modules whose symbols were missing (or corrupt) in stored crashes, most frequent first.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1024**2, "MB": 1024**2, "MIB": 1024**2,
+          "G": 1024**3, "GB": 1024**3, "GIB": 1024**3, "T": 1024**4, "TB": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """``500M``, ``2G``, ``1048576`` -> bytes (binary units)."""
+    from crashdesk.errors import UsageError
+
+    t = text.strip().upper().replace(" ", "")
+    num = t.rstrip("KMGTIB")
+    unit = t[len(num):]
+    try:
+        value = float(num)
+    except ValueError:
+        raise UsageError(f"not a size: {text!r} (examples: 500M, 2G)") from None
+    if unit not in _UNITS or value < 0:
+        raise UsageError(f"not a size: {text!r} (examples: 500M, 2G)")
+    return int(value * _UNITS[unit])
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser("symbols", parents=[common], help="fetch, index and manage symbol files",
+                                   description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="symbols_command", metavar="ACTION")
+    sub.required = True
+
+    source = [common]
+    fetch = sub.add_parser("fetch", parents=source, help="download symbols for the modules of dumps or crashes")
+    fetch.add_argument("dumps", nargs="*", metavar="DUMP", help="minidump file(s)")
+    fetch.add_argument("--crash", action="append", default=[], metavar="ID", help="a stored crash (repeatable)")
+    fetch.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
+                       help="symbol store folder, searched in order (repeatable)")
+    fetch.add_argument("--symbols-url", action="append", default=[], metavar="URL",
+                       help="symbol server base URL, tried in order (repeatable)")
+    fetch.add_argument("--symbols-cache", default=None, metavar="DIR",
+                       help="cache root: files in DIR/symbols, indexes in DIR/symindex (default: the cache folder)")
+    fetch.add_argument("--parallel", type=int, default=4, metavar="N", help="downloads at a time (default 4)")
+    fetch.add_argument("--retry-missing", action="store_true",
+                       help="forget remembered misses for these modules and ask the servers again")
+    fetch.add_argument("--max-cache-size", default=None, metavar="SIZE", help="evict LRU entries beyond SIZE")
+    fetch.set_defaults(func=run_fetch)
+
+    index = sub.add_parser("index", parents=source, help="build or reuse the index of one .sym file")
+    index.add_argument("file", metavar="FILE", help="a Breakpad .sym file")
+    index.add_argument("--debug-id", default=None, help="reject the file unless its MODULE line has this id")
+    index.add_argument("--rebuild", action="store_true", help="rebuild even if a valid index exists")
+    index.add_argument("--symbols-cache", default=None, metavar="DIR", help="cache root (indexes in DIR/symindex)")
+    index.set_defaults(func=run_index)
+
+    cache = sub.add_parser("cache", parents=source, help="symbol cache size; --prune to evict")
+    cache.add_argument("--symbols-cache", default=None, metavar="DIR", help="cache root")
+    cache.add_argument("--prune", action="store_true", help="evict least recently used entries")
+    cache.add_argument("--max-size", default="2G", metavar="SIZE", help="size to prune down to (default 2G)")
+    cache.set_defaults(func=run_cache)
+
+    missing = sub.add_parser("missing", parents=source, help="modules without symbols across the store")
+    missing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N modules (default 50)")
+    missing.set_defaults(func=run_missing)
+
+
+def _cache_root(args) -> Path:
+    if getattr(args, "symbols_cache", None):
+        return Path(args.symbols_cache).expanduser()
+    from crashdesk.config.paths import resolve_paths
+
+    return resolve_paths(getattr(args, "data_dir", None)).ensure().cache_dir
+
+
+def _json(args) -> bool:
+    return bool(getattr(args, "json", False))
+
+
+# -- fetch --------------------------------------------------------------------------------------------------
+def _modules_of_dump(path: str):
+    from crashdesk.engine.minidump import Minidump, MinidumpError
+    from crashdesk.engine.symbols_api import ModuleKey
+    from crashdesk.errors import CrashDeskError
+
+    try:
+        with Minidump.open(path) as dump:
+            mods = list(dump.modules)
+    except MinidumpError as exc:
+        raise CrashDeskError(f"{path}: {exc}") from exc
+    except OSError as exc:
+        raise CrashDeskError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return [ModuleKey(m.debug_file or "", m.debug_id or "", m.filename or "", m.code_id or "") for m in mods]
+
+
+def _modules_of_crash(args, crash_id: str):
+    from crashdesk.config.paths import resolve_paths
+    from crashdesk.engine.symbols_api import ModuleKey
+    from crashdesk.store import CrashStore
+
+    with CrashStore.open(resolve_paths(getattr(args, "data_dir", None)).ensure().data_dir) as store:
+        rows = store.get(crash_id)["modules"]
+    return [ModuleKey(r["debug_file"] or "", r["debug_id"] or "", r["filename"] or "", r["code_id"] or "")
+            for r in rows]
+
+
+def run_fetch(args) -> int:
+    from crashdesk.cli.common import Progress, info, print_json
+    from crashdesk.errors import UsageError
+    from crashdesk.symbols import build_provider
+
+    if not args.dumps and not args.crash:
+        raise UsageError("give at least one DUMP or --crash ID")
+    for p in args.symbols_path:
+        if not Path(p).is_dir():
+            raise UsageError(f"--symbols-path {p}: no such folder")
+    if args.parallel < 1:
+        raise UsageError("--parallel must be at least 1")
+    modules = []
+    for d in args.dumps:
+        modules.extend(_modules_of_dump(d))
+    for c in args.crash:
+        modules.extend(_modules_of_crash(args, c))
+    modules = [m for m in dict.fromkeys(modules) if m.debug_id or m.code_id]
+    options = {"max_parallel": args.parallel}
+    if args.max_cache_size:
+        options["max_cache_bytes"] = parse_size(args.max_cache_size)
+    bar = Progress("symbols", total=len(modules))
+
+    def progress(ev) -> None:
+        if ev.kind == "done":
+            bar.advance()
+
+    with build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), _cache_root(args),
+                        **options) as chain:
+        results = chain.fetch_many(modules, progress=progress, retry_misses=args.retry_missing)
+        bar.close()
+        rows = []
+        for m, r in results.items():
+            rows.append({"debug_file": m.debug_file, "debug_id": m.debug_id, "code_file": m.code_file,
+                         "code_id": m.code_id, "status": r.status, "reason": r.extra.get("reason"),
+                         "note": r.note, "source": r.extra.get("source"), "symbol_url": r.symbol_url,
+                         "path": r.extra.get("path")})
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    if _json(args):
+        print_json({"modules": rows, "summary": counts})
+    else:
+        for r in rows:
+            name = r["debug_file"] or r["code_file"]
+            print(f"{r['status']:8} {name} {r['debug_id'] or r['code_id']}  {r['note']}")
+        info(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no modules")
+    return 0
+
+
+# -- index --------------------------------------------------------------------------------------------------
+def run_index(args) -> int:
+    import time
+
+    from crashdesk.cli.common import print_json
+    from crashdesk.engine.symfile import load_symbol_file
+
+    path = Path(args.file)
+    t = time.perf_counter()
+    sym = load_symbol_file(path, args.debug_id, _cache_root(args) / "symindex", rebuild=args.rebuild)
+    elapsed = time.perf_counter() - t
+    try:
+        out = {
+            "file": str(path), "size": path.stat().st_size, "module": sym.module.to_json(),
+            "counts": sym.counts(), "malformed_lines": sym.malformed_lines,
+            "malformed_examples": sym.malformed_examples, "index": str(sym.index_path) if sym.index_path else None,
+            "index_state": sym.index_state, "seconds": round(elapsed, 4),
+        }
+    finally:
+        sym.close()
+    if _json(args):
+        print_json(out)
+    else:
+        m = out["module"]
+        print(f"MODULE {m['os']} {m['arch']} {m['debug_id']} {m['debug_file']}")
+        if m["code_id"]:
+            print(f"code id {m['code_id']} {m['code_file']}".rstrip())
+        print(", ".join(f"{v} {k}" for k, v in out["counts"].items()))
+        print(f"malformed lines: {out['malformed_lines']}")
+        for ex in out["malformed_examples"]:
+            print(f"  e.g. {ex}")
+        mb = out["size"] / 1e6
+        rate = f", {mb / elapsed:.0f} MB/s" if out["index_state"] == "built" and elapsed > 0 else ""
+        print(f"index {out['index_state']} in {elapsed:.3f} s{rate}: {out['index']}")
+    return 0
+
+
+# -- cache --------------------------------------------------------------------------------------------------
+def run_cache(args) -> int:
+    from crashdesk.cli.common import print_json
+    from crashdesk.symbols.cache import SymbolCache
+
+    cache = SymbolCache(_cache_root(args))
+    evicted = []
+    if args.prune:
+        evicted = cache.prune(parse_size(args.max_size))
+    entries = cache.entries()
+    out = {"root": str(cache.root), "files": len(entries), "bytes": cache.total_bytes(),
+           "evicted": [{"path": str(e.path), "bytes": e.size} for e in evicted]}
+    if _json(args):
+        print_json(out)
+    else:
+        print(f"{cache.root}: {out['files']} symbol files, {_human(out['bytes'])} with indexes")
+        if args.prune:
+            freed = sum(e.size for e in evicted)
+            print(f"pruned {len(evicted)} files ({_human(freed)}) to stay under {args.max_size}")
+    return 0
+
+
+# -- missing ------------------------------------------------------------------------------------------------
+_MISSING_SQL = (
+    "SELECT m.debug_file, m.debug_id, m.filename, m.code_id, count(DISTINCT cm.crash) AS crashes, "
+    "group_concat(DISTINCT cm.symbol_status) AS statuses, max(cm.symbol_note) AS note "
+    "FROM crash_modules cm JOIN modules m ON m.id = cm.module "
+    "WHERE cm.symbol_status IN ('missing', 'error', 'corrupt') "
+    "GROUP BY m.id ORDER BY crashes DESC, m.debug_file LIMIT ?"
+)
+
+
+def run_missing(args) -> int:
+    from crashdesk.cli.common import print_json
+    from crashdesk.config.paths import resolve_paths
+    from crashdesk.errors import CrashDeskError
+    from crashdesk.store import CrashStore
+
+    paths = resolve_paths(getattr(args, "data_dir", None))
+    if not paths.database.is_file():
+        raise CrashDeskError(f"no crash store at {paths.data_dir}")
+    with CrashStore.open(paths.data_dir) as store:
+        rows = [dict(zip(("debug_file", "debug_id", "filename", "code_id", "crashes", "statuses", "note"), r,
+                         strict=True))
+                for r in store.db.conn.execute(_MISSING_SQL, (max(1, args.limit),))]
+    for r in rows:
+        r["statuses"] = sorted((r["statuses"] or "").split(","))
+    if _json(args):
+        print_json({"modules": rows})
+    else:
+        if not rows:
+            print("every module of every stored crash had symbols (or none were looked up)", file=sys.stderr)
+        for r in rows:
+            print(f"{r['crashes']:6}  {r['debug_file'] or r['filename']} {r['debug_id']}  "
+                  f"{'/'.join(r['statuses'])}  {r['note'] or ''}".rstrip())
+    return 0
