@@ -30,12 +30,22 @@ def _hex(value: int, width: int) -> str:
     return f"0x{value & ((1 << (8 * width)) - 1):0{2 * width}x}"
 
 
+def _no_sources(provider: object) -> bool:
+    """True for a supplier chain configured with no folder, cache or server: like the reference without
+    symbol options, no lookup happens and ``missing_symbols`` stays false."""
+    return (
+        getattr(provider, "symbol_paths", None) == []
+        and getattr(provider, "servers", None) == []
+        and getattr(provider, "cache", 0) is None
+    )
+
+
 class SymbolTracker:
     """Asks the provider once per module (keyed by debug file/id) and records the outcome per code-file
     basename, as the reference's ``loaded_symbols``/``missing_symbols``/``corrupt_symbols`` do."""
 
     def __init__(self, provider: SymbolProvider | None) -> None:
-        self.enabled = provider is not None and not isinstance(provider, NoSymbols)
+        self.enabled = provider is not None and not isinstance(provider, NoSymbols) and not _no_sources(provider)
         self.provider = provider
         self._by_key: dict[tuple[str, str, str, str], SymbolLookup] = {}
         self.status: dict[str, SymbolLookup] = {}

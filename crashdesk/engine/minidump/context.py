@@ -6,7 +6,6 @@ Register names are the ones ``minidump-stackwalk`` prints in ``crashing_thread.f
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from crashdesk.engine.minidump.constants import (
     CONTEXT_AMD64,
@@ -42,13 +41,18 @@ _ARM64 = struct.Struct("<33Q")
 _ARM = struct.Struct("<16I")
 
 
-@dataclass(slots=True)
 class CpuContext:
     """One thread's registers: ``cpu`` is ``amd64``/``x86``/``arm64``/``arm``; values are unsigned ints."""
 
-    cpu: str
-    registers: dict[str, int]
-    context_flags: int = 0
+    __slots__ = ("cpu", "registers", "context_flags")
+
+    def __init__(self, cpu: str, registers: dict[str, int], context_flags: int = 0) -> None:
+        self.cpu = cpu
+        self.registers = registers
+        self.context_flags = context_flags
+
+    def __repr__(self) -> str:
+        return f"CpuContext({self.cpu!r}, {len(self.registers)} registers, flags={self.context_flags:#x})"
 
     @property
     def pc(self) -> int:

@@ -6,7 +6,7 @@ Windows exception codes (access violations split by read/write/exec, fast-fail c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 WINDOWS_EXCEPTIONS: dict[int, str] = {
     0x40010005: "DBG_CONTROL_C",
@@ -134,8 +134,7 @@ MAC_CODES: dict[tuple[str, str], dict[int, str]] = {
 MAC_CODES[("EXC_SOFTWARE", "arm")] = MAC_CODES[("EXC_SOFTWARE", "x86")]
 
 
-@dataclass(frozen=True, slots=True)
-class CrashReason:
+class CrashReason(NamedTuple):
     """What the exception stream says, formatted for ``crash_info``."""
 
     type: str

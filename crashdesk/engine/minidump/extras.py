@@ -6,9 +6,7 @@ demand; a damaged stream yields None (and a note on the dump), never an exceptio
 
 from __future__ import annotations
 
-import json
 import struct
-import uuid
 
 from crashdesk.engine.minidump import constants as C
 from crashdesk.engine.minidump._io import cstring
@@ -201,6 +199,13 @@ def _annotation_objects(dump: Minidump, size: int, rva: int) -> dict[str, str]:
     return out
 
 
+def _uuid_text(raw: bytes) -> str:
+    """A GUID stored little-endian (first three fields) as ``xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx``."""
+    d1, d2, d3 = struct.unpack_from("<IHH", raw, 0)
+    tail = raw[8:16].hex()
+    return f"{d1:08x}-{d2:04x}-{d3:04x}-{tail[:4]}-{tail[4:]}"
+
+
 def crashpad_info(dump: Minidump) -> CrashpadInfo | None:
     """The Crashpad info stream (process and per-module annotations), or None."""
     e = dump.stream(C.CRASHPAD_INFO)
@@ -211,10 +216,10 @@ def crashpad_info(dump: Minidump) -> CrashpadInfo | None:
         if e.size < 52:
             raise CorruptMinidumpError("crashpad info stream is too small")
         version = dump.buf.u32(e.rva, "crashpad info")
-        report = uuid.UUID(bytes_le=dump.buf.bytes_at(e.rva + 4, 16))
-        client = uuid.UUID(bytes_le=dump.buf.bytes_at(e.rva + 20, 16))
+        report = _uuid_text(dump.buf.bytes_at(e.rva + 4, 16))
+        client = _uuid_text(dump.buf.bytes_at(e.rva + 20, 16))
         ssize, srva, msize, mrva = dump.buf.unpack("IIII", e.rva + 36, "crashpad info")
-        info = CrashpadInfo(version, str(report), str(client), _simple_dictionary(dump, ssize, srva))
+        info = CrashpadInfo(version, report, client, _simple_dictionary(dump, ssize, srva))
         if msize >= 4 and mrva:
             count = dump.buf.u32(mrva, "crashpad module list")
             if count > MAX_DICT_ENTRIES or 4 + count * 12 > msize:
@@ -309,6 +314,8 @@ def soft_errors(dump: Minidump):
     text = text_stream(dump, C.SOFT_ERRORS)
     if text is None:
         return None
+    import json
+
     try:
         return json.loads(text.rstrip("\0"))
     except ValueError:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import bisect
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 MAX_OVERLAP_PROBE = 16  # how many earlier regions a lookup inspects when regions overlap
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryRegion:
+class MemoryRegion(NamedTuple):
     """``size`` bytes of process memory at ``base``, stored at ``file_offset`` in the dump."""
 
     base: int

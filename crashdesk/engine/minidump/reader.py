@@ -116,8 +116,8 @@ class Minidump:
                 if size == 0:
                     raise NotAMinidumpError(f"{p}: empty file")
                 mapping = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except OSError as exc:
-            raise MinidumpError(f"cannot read {p}: {exc.strerror or exc}") from exc
+        except (OSError, ValueError) as exc:
+            raise MinidumpError(f"cannot read {p}: {getattr(exc, 'strerror', None) or exc}") from exc
         try:
             return cls(mapping, path=str(p), _mapping=mapping)
         except MinidumpError:

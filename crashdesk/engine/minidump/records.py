@@ -1,12 +1,11 @@
-"""Plain records produced by the reader (one dataclass per stream entry kind)."""
+"""Plain records produced by the reader (one named tuple per stream entry kind)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class StreamEntry:
+class StreamEntry(NamedTuple):
     """One stream directory entry."""
 
     type: int
@@ -15,8 +14,7 @@ class StreamEntry:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class Thread:
+class Thread(NamedTuple):
     thread_id: int
     suspend_count: int
     priority_class: int
@@ -29,8 +27,7 @@ class Thread:
     context_rva: int
 
 
-@dataclass(frozen=True, slots=True)
-class ExceptionRecord:
+class ExceptionRecord(NamedTuple):
     thread_id: int
     code: int
     flags: int
@@ -41,8 +38,7 @@ class ExceptionRecord:
     context_rva: int
 
 
-@dataclass(frozen=True, slots=True)
-class SystemInfo:
+class SystemInfo(NamedTuple):
     processor_architecture: int
     processor_level: int
     processor_revision: int
@@ -62,8 +58,7 @@ class SystemInfo:
     os: str
 
 
-@dataclass(frozen=True, slots=True)
-class MiscInfo:
+class MiscInfo(NamedTuple):
     size_of_info: int
     flags1: int
     process_id: int | None
@@ -72,14 +67,12 @@ class MiscInfo:
     process_kernel_time: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class BreakpadInfo:
+class BreakpadInfo(NamedTuple):
     dump_thread_id: int | None
     requesting_thread_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class AssertionInfo:
+class AssertionInfo(NamedTuple):
     expression: str
     function: str
     file: str
@@ -87,21 +80,26 @@ class AssertionInfo:
     type: int
 
 
-@dataclass(slots=True)
 class CrashpadInfo:
     """The Crashpad info stream: report/client ids and annotations."""
 
-    version: int
-    report_id: str
-    client_id: str
-    simple_annotations: dict[str, str] = field(default_factory=dict)
-    module_annotations: dict[int, dict[str, str]] = field(default_factory=dict)  # module index -> map
-    module_list_annotations: dict[int, list[str]] = field(default_factory=dict)
-    module_annotation_objects: dict[int, dict[str, str]] = field(default_factory=dict)
+    __slots__ = ("version", "report_id", "client_id", "simple_annotations", "module_annotations",
+                 "module_list_annotations", "module_annotation_objects")  # fmt: skip
+
+    def __init__(self, version: int, report_id: str, client_id: str, simple_annotations: dict[str, str]) -> None:
+        self.version = version
+        self.report_id = report_id
+        self.client_id = client_id
+        self.simple_annotations = simple_annotations
+        self.module_annotations: dict[int, dict[str, str]] = {}  # module index -> map
+        self.module_list_annotations: dict[int, list[str]] = {}
+        self.module_annotation_objects: dict[int, dict[str, str]] = {}
+
+    def __repr__(self) -> str:
+        return f"CrashpadInfo(version={self.version}, report_id={self.report_id!r}, client_id={self.client_id!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class MacCrashInfoRecord:
+class MacCrashInfoRecord(NamedTuple):
     thread: int | None
     dialog_mode: int | None
     abort_cause: int | None
@@ -112,8 +110,7 @@ class MacCrashInfoRecord:
     message2: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryInfo:
+class MemoryInfo(NamedTuple):
     base_address: int
     allocation_base: int
     allocation_protection: int
@@ -123,8 +120,7 @@ class MemoryInfo:
     type: int
 
 
-@dataclass(frozen=True, slots=True)
-class HandleDescriptor:
+class HandleDescriptor(NamedTuple):
     handle: int
     type_name: str | None
     object_name: str | None
