@@ -82,15 +82,7 @@ class SymbolCache:
 
     def total_bytes(self) -> int:
         """Bytes held by symbol files and indexes."""
-        total = sum(e.size for e in self.entries())
-        if self.indexes.is_dir():
-            for dirpath, _dirs, names in os.walk(self.indexes):
-                for n in names:
-                    try:
-                        total += os.path.getsize(os.path.join(dirpath, n))
-                    except OSError:
-                        pass
-        return total
+        return sum(e.size for e in self.entries()) + sum(size for _p, size, _m in self._index_files())
 
     def remove(self, entry_path: Path) -> None:
         """Delete a cached ``.sym`` file, its index and (when empty) its folders."""
@@ -113,7 +105,9 @@ class SymbolCache:
     def prune(self, max_bytes: int | None = None, keep: set[Path] | None = None) -> list[CacheEntry]:
         """Evict least recently used entries until the cache holds at most ``max_bytes``; return the evicted.
 
-        Also removes stale temporary files (older than a day). ``keep`` protects files in use.
+        When the symbol files are gone and it is still too big, the least recently used indexes of files kept
+        elsewhere (local symbol folders) go too. Also removes stale temporary files (older than a day).
+        ``keep`` protects files in use.
         """
         limit = self.max_bytes if max_bytes is None else max_bytes
         self._clean_tmp()
@@ -134,7 +128,33 @@ class SymbolCache:
             self.remove(e.path)
             total -= e.size + idx_size
             evicted.append(e)
+        if total > limit:
+            # Indexes of files outside the cache (local symbol folders) are rebuildable: drop the oldest.
+            keep_idx = {index_path_for(self.indexes, k) for k in keep or ()}
+            for idx, size, _mtime in sorted(self._index_files(), key=lambda t: t[2]):
+                if total <= limit:
+                    break
+                if idx in keep_idx:
+                    continue
+                try:
+                    idx.unlink()
+                    total -= size
+                except OSError:
+                    pass
         return evicted
+
+    def _index_files(self) -> list[tuple[Path, int, float]]:
+        out = []
+        if self.indexes.is_dir():
+            for dirpath, _dirs, names in os.walk(self.indexes):
+                for n in names:
+                    p = Path(dirpath) / n
+                    try:
+                        st = p.stat()
+                    except OSError:
+                        continue
+                    out.append((p, st.st_size, st.st_mtime))
+        return out
 
     def _clean_tmp(self) -> None:
         tmp = self.files / TMP_DIR

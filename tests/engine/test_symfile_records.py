@@ -244,3 +244,12 @@ def test_parallel_scan_matches_single_process(tmp_path: Path, monkeypatch) -> No
     assert one.malformed_lines == three.malformed_lines == 1
     assert all(one.arrays[k] == three.arrays[k] for k in one.arrays)
     assert len(one.arrays["func_addr"]) == 6000
+
+
+def test_lookups_after_close_raise_a_typed_error(sample: Path, tmp_path: Path) -> None:
+    s = load_symbol_file(sample, index_dir=tmp_path / "idx")
+    s.close()
+    s.close()  # twice is harmless
+    for call in (s.function_at, s.line_at, s.inlines_at, s.cfi_at, s.stack_win_at):
+        with pytest.raises(SymbolFileError):
+            call(0x1000)

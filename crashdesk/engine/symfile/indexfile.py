@@ -138,6 +138,10 @@ class MappedIndex:
             self.malformed_examples = list(header.get("malformed_examples", []))
             self._region = region
             self._mm = mm
+            try:
+                os.utime(path)  # last use, for the cache's least-recently-used eviction
+            except OSError:
+                pass
         except IndexInvalid:
             self._close_quietly(mm)
             raise

@@ -99,8 +99,9 @@ class BreakpadSymbolFile:
         }
 
     def close(self) -> None:
-        """Release the mappings (lookups afterwards fail)."""
-        self._func = self._pub = self._cfi = self._win4 = self._win0 = self._files = self._origins = ()
+        """Release the mappings; lookups afterwards raise :class:`SymbolFileError`."""
+        closed = _Closed(self.path)
+        self._func = self._pub = self._cfi = self._win4 = self._win0 = self._files = self._origins = closed
         self._blocks.clear()
         if self._mapped is not None:
             self._mapped.close()
@@ -318,6 +319,19 @@ class BreakpadSymbolFile:
                         return info
                 i -= 1
         return None
+
+
+class _Closed:
+    """Stands in for the arrays of a closed file so that any lookup raises a typed error."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __getitem__(self, _i):
+        raise SymbolFileError(f"{self.path}: symbol file already closed")
+
+    def __iter__(self):
+        raise SymbolFileError(f"{self.path}: symbol file already closed")
 
 
 def _parse_rules(tokens: list[bytes]) -> dict[str, str]:
