@@ -286,6 +286,31 @@ class CrashStore:
                 restored += 1
         return restored
 
+    def replace_annotations(self, crash_id: str, annotations: Mapping[str, Any], *,
+                            notes: Sequence[str] | None = None) -> None:
+        """Replace a crash's raw annotations (e.g. when the raw crash arrives after its processed crash):
+        the annotation rows, the columns read from them, and the full-text row, in one transaction. ``notes``,
+        when given, replace the crash's notes too."""
+        annotations = {str(k): v for k, v in annotations.items()}
+        with self.db.write() as conn:
+            rowid, _ = self._rowid_raw(conn, crash_id)
+            if notes is not None:
+                conn.execute("UPDATE crashes SET notes = ? WHERE id = ?",
+                             (json.dumps(list(notes), ensure_ascii=False), rowid))
+            cols = columns_from(annotations, None)
+            conn.execute(
+                "UPDATE crashes SET raw = ?, product = ?, version = ?, version_key = ?, build_id = ?, channel = ?, "
+                "os = coalesce(os, ?) WHERE id = ?",
+                (json.dumps(annotations, ensure_ascii=False), cols.product, cols.version, version_key(cols.version),
+                 cols.build_id, cols.channel, cols.os, rowid))
+            conn.execute("DELETE FROM annotations WHERE crash = ?", (rowid,))
+            conn.executemany(
+                "INSERT OR REPLACE INTO annotations (crash, key, value) VALUES (?,?,?)",
+                [(rowid, k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+                 for k, v in annotations.items()])
+            values = " ".join(v for v in annotations.values() if isinstance(v, str))
+            conn.execute("UPDATE crash_fts SET annotations = ? WHERE rowid = ?", (values, rowid))
+
     def mark_failed(self, crash_id: str, note: str) -> None:
         with self.db.write() as conn:
             rowid, _ = self._rowid_raw(conn, crash_id)

@@ -73,7 +73,6 @@ FACET_COLUMNS = {
     "address": "c.address",
 }
 FACETS = (*FACET_COLUMNS, "module", "module_version", "ann.KEY")
-MAX_LIMIT = 10_000
 
 
 class BadSearchRequest(UsageError):
@@ -296,13 +295,11 @@ def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Se
 
     ``facets`` names fields to count (:data:`FACETS`; ``ann.KEY`` for any annotation) in Crash Stats' shape;
     ``sort`` is a field with an optional ``-`` for descending (or a list of them); ``offset``/``limit`` page
-    (``limit`` up to :data:`MAX_LIMIT`; 0 returns only the total and facets). Raises
+    (no cap on ``limit``; 0 returns only the total and facets). Raises
     :class:`~crashdesk.engine.query.QueryError` for a bad query and :class:`BadSearchRequest` for a bad
     sort/facet/page."""
     if offset < 0 or limit < 0:
         raise BadSearchRequest("offset and limit must not be negative")
-    if limit > MAX_LIMIT:
-        raise BadSearchRequest(f"limit must be at most {MAX_LIMIT}")
     where, params = compile_query(query or "", now)
     order = _order_by(sort)
     for facet in facets:

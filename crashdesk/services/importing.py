@@ -1,0 +1,398 @@
+"""Importing crashes from files and exporting them as portable bundles.
+
+What ``crashdesk import`` accepts (detected from the content, not the name):
+
+* a minidump (``FILE.dmp``) with annotations from ``--annotations JSON``, ``--extra FILE`` (JSON object, or
+  Breakpad ``key=value`` lines), a sibling ``FILE.extra``, or else the Crashpad annotations inside the dump;
+  importing the same dump bytes again returns the crash already stored;
+* a Socorro raw crash JSON (``RawCrash?format=meta``) or processed crash JSON (``ProcessedCrash``);
+* a crash bundle: a folder or zip in the ``crashstats-tools fetch-data`` layout (see
+  :mod:`crashdesk.store.bundles`), e.g. what ``crashdesk export`` or ``fetch-data --raw --dumps --processed``
+  wrote.
+
+Imported crashes get ``source = "import"`` and state ``received`` (the processing service picks them up), with
+two exceptions that keep work a colleague already did: a bundle exported by CrashDesk restores its local
+processed crash and signature, and a Socorro processed crash without any dump is stored as processed from its
+``json_dump`` (nothing could reprocess it). A Socorro processed crash is kept whole as the crash's
+``server_processed`` and its signature as ``server_signature``.
+
+Every file is read and validated completely before anything is written; a corrupt or foreign file raises
+:class:`ImportFailed` naming it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from crashdesk.errors import CrashDeskError, UsageError
+from crashdesk.model.crash_id import is_crash_id, new_crash_id, normalize_crash_id
+from crashdesk.store.bundles import MAIN_DUMP, BundleCrash, BundleError, is_bundle, read_bundle, write_bundle
+from crashdesk.store.crashes import CrashStore, SignatureRecord
+
+SOURCE = "import"
+EXPORT_KEY = "crashdesk"   # CrashDesk's own block inside an exported processed crash
+COLLECTOR_FIELDS = ("uuid", "submitted_timestamp", "metadata")
+DERIVED_NOTE = "import: no raw crash; annotations derived from the processed crash"
+
+
+class ImportFailed(CrashDeskError):
+    """A file that cannot be imported (corrupt, foreign, unreadable); the message names the file."""
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """One crash that an import stored (or found already stored)."""
+
+    crash_id: str
+    file: str
+    kind: str            # minidump | raw_crash | processed_crash | bundle
+    state: str
+    duplicate: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------- annotations
+
+
+def parse_annotations_text(text: str, where: str) -> dict[str, Any]:
+    """A JSON object, or Breakpad ``key=value`` lines, as an annotation map."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            value = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ImportFailed(f"{where}: not valid JSON ({exc})") from exc
+        if not isinstance(value, dict):
+            raise ImportFailed(f"{where}: annotations must be a JSON object")
+        return {str(k): v for k, v in value.items()}
+    out: dict[str, Any] = {}
+    for n, line in enumerate(stripped.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ImportFailed(f"{where}: line {n} is neither JSON nor key=value")
+        out[key.strip()] = value
+    if not out:
+        raise ImportFailed(f"{where}: no annotations")
+    return out
+
+
+def load_extra(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFailed(f"{path}: cannot read annotations: {exc}") from exc
+    return parse_annotations_text(text, str(path))
+
+
+def _dump_annotations(data: bytes, where: str) -> tuple[dict[str, str], list[str]]:
+    """Validate a minidump; return its Crashpad annotations and notes about it."""
+    try:
+        from crashdesk.engine.minidump import Minidump, MinidumpError
+    except ImportError:  # the reader is not available: check the signature only
+        if data[:4] != b"MDMP":
+            raise ImportFailed(f"{where}: not a minidump (no MDMP signature)") from None
+        return {}, []
+    try:
+        dump = Minidump.from_bytes(data)
+    except MinidumpError as exc:
+        raise ImportFailed(f"{where}: {exc}") from exc
+    notes = [f"import: {note}" for note in dump.notes]
+    try:
+        from crashdesk.engine.minidump.extras import annotations
+
+        found = annotations(dump)
+    except (ImportError, MinidumpError):
+        found = {}
+    finally:
+        dump.close()
+    return found, notes
+
+
+# ---------------------------------------------------------------------------------------------- importing
+
+
+def import_minidump(store: CrashStore, path: Path, *, annotations: Mapping[str, Any] | None = None
+                    ) -> ImportResult:
+    """Import one minidump file; see the module docstring for where its annotations come from."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    found, notes = _dump_annotations(data, str(path))
+    sha = hashlib.sha256(data).hexdigest()
+    existing = store.db.conn.execute(
+        "SELECT c.crash_id, c.state FROM dumps d JOIN crashes c ON c.id = d.crash WHERE d.sha256 = ? "
+        "AND d.name = ? ORDER BY c.id LIMIT 1", (sha, MAIN_DUMP)).fetchone()
+    if existing:
+        return ImportResult(existing[0], str(path), "minidump", existing[1], duplicate=True)
+    if annotations is None:
+        sibling = path.with_suffix(".extra")
+        if sibling.is_file():
+            annotations = load_extra(sibling)
+        else:
+            annotations = found
+            if found:
+                notes.append("import: annotations read from the minidump's Crashpad info")
+    crash_id = store.add_crash(dict(annotations), {MAIN_DUMP: data}, source=SOURCE, notes=notes)
+    return ImportResult(crash_id, str(path), "minidump", "received")
+
+
+def _crash_id_of(doc: Mapping[str, Any], where: str) -> str | None:
+    for key in ("uuid", "crash_id"):
+        value = doc.get(key)
+        if isinstance(value, str) and value:
+            try:
+                return normalize_crash_id(value)
+            except ValueError:
+                raise ImportFailed(f"{where}: {key} {value!r} is not a crash id") from None
+    return None
+
+
+def classify_json(doc: Any) -> str | None:
+    """``raw_crash``, ``processed_crash`` or None for a JSON document."""
+    if not isinstance(doc, dict):
+        return None
+    if isinstance(doc.get("json_dump"), dict) or (
+            "signature" in doc and ("date_processed" in doc or "processor_notes" in doc)):
+        return "processed_crash"
+    if "submitted_timestamp" in doc or isinstance(doc.get("metadata"), dict) or (
+            isinstance(doc.get("uuid"), str) and ("ProductName" in doc or "Version" in doc)):
+        return "raw_crash"
+    return None
+
+
+def _annotations_from_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in raw.items() if k not in COLLECTOR_FIELDS}
+    if isinstance(out.get("version"), int) and not isinstance(out.get("version"), bool):
+        del out["version"]  # the raw crash schema version, not an annotation
+    return out
+
+
+def _annotations_from_processed(doc: Mapping[str, Any]) -> dict[str, str]:
+    out = {}
+    for ann_key, key in (("ProductName", "product"), ("Version", "version"), ("BuildID", "build"),
+                         ("ReleaseChannel", "release_channel")):
+        value = doc.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            out[ann_key] = str(value)
+    return out
+
+
+def _valid_time(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _store_crash(store: CrashStore, crash: BundleCrash, *, where: str, kind: str) -> ImportResult:
+    """Store one validated crash (raw and/or processed crash, dumps)."""
+    raw, doc = crash.raw_crash, crash.processed_crash
+    block = doc.get(EXPORT_KEY) if isinstance(doc, dict) else None
+    if block is not None and not isinstance(block, dict):
+        raise ImportFailed(f"{where}: processed crash has a malformed {EXPORT_KEY!r} block")
+    server_doc = None
+    local_processed = None
+    if doc is not None:
+        if block is None:
+            server_doc = doc
+            if not crash.dumps and isinstance(doc.get("json_dump"), dict):
+                local_processed = doc["json_dump"]
+        else:
+            if block.get("server_processed"):
+                server_doc = {k: v for k, v in doc.items() if k != EXPORT_KEY}
+                local_processed = block.get("processed")
+            else:
+                local_processed = doc.get("json_dump")
+            if local_processed is not None and not isinstance(local_processed, dict):
+                raise ImportFailed(f"{where}: the exported processed crash is not an object")
+    if raw is not None:
+        annotations = _annotations_from_raw(raw)
+        notes: list[str] = []
+    else:
+        annotations = _annotations_from_processed(doc or {})
+        notes = [DERIVED_NOTE]
+    submitted = (_valid_time((raw or {}).get("submitted_timestamp"))
+                 or _valid_time((doc or {}).get("submitted_timestamp"))
+                 or _valid_time((doc or {}).get("date_processed")))
+    server_signature = server_doc.get("signature") if server_doc else None
+    if server_signature is not None and not isinstance(server_signature, str):
+        raise ImportFailed(f"{where}: the processed crash's signature is not a string")
+    if store.exists(crash.crash_id):
+        old_notes = store.get(crash.crash_id)["notes"]
+        if raw is not None and DERIVED_NOTE in old_notes:
+            # the raw crash arrives after its processed crash: its annotations replace the derived ones
+            store.replace_annotations(crash.crash_id, annotations,
+                                      notes=[n for n in old_notes if n != DERIVED_NOTE])
+            server_doc = server_doc or {}
+        if server_doc:
+            store.add_crash({}, source=SOURCE, crash_id=crash.crash_id, server_signature=server_signature,
+                            server_processed=server_doc, if_exists="update")
+        state = store.db.conn.execute("SELECT state FROM crashes WHERE crash_id = ?",
+                                      (crash.crash_id,)).fetchone()[0]
+        return ImportResult(crash.crash_id, where, kind, state, duplicate=server_doc is None)
+    crash_id = store.add_crash(annotations, dict(crash.dumps), source=SOURCE, crash_id=crash.crash_id,
+                               submitted_at=submitted, server_signature=server_signature,
+                               server_processed=server_doc, notes=notes)
+    state = "received"
+    if local_processed is not None:
+        signature = None
+        if block is not None and isinstance(block.get("signature"), str) and block["signature"]:
+            signature = SignatureRecord(
+                block["signature"], block.get("proto_signature") if isinstance(block.get("proto_signature"),
+                                                                               str) else None,
+                [str(n) for n in block.get("signature_notes") or [] if isinstance(n, str | int)],
+                str(block.get("signature_profile") or "import"))
+        proc_notes = block.get("notes") if block is not None else None
+        store.save_processed(crash_id, local_processed, signature=signature,
+                             notes=[*notes, *([str(n) for n in proc_notes] if isinstance(proc_notes, list)
+                                              else [])])
+        state = "processed"
+    return ImportResult(crash_id, where, kind, state)
+
+
+def import_json(store: CrashStore, path: Path) -> ImportResult:
+    """Import a Socorro raw crash or processed crash JSON file."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImportFailed(f"{path}: not JSON ({exc})") from exc
+    kind = classify_json(doc)
+    if kind is None:
+        raise ImportFailed(f"{path}: neither a Socorro raw crash nor a processed crash")
+    crash_id = _crash_id_of(doc, str(path)) or new_crash_id()
+    crash = BundleCrash(crash_id, raw_crash=doc if kind == "raw_crash" else None,
+                        processed_crash=doc if kind == "processed_crash" else None)
+    return _store_crash(store, crash, where=str(path), kind=kind)
+
+
+def import_bundle(store: CrashStore, path: Path) -> list[ImportResult]:
+    """Import every crash of a bundle (folder or zip); crashes already stored are reported as duplicates
+    (a processed crash in the bundle still refreshes their server-side fields)."""
+    try:
+        crashes = read_bundle(Path(path))
+    except BundleError as exc:
+        raise ImportFailed(str(exc)) from exc
+    return [_store_crash(store, crash, where=f"{path}:{crash.crash_id}", kind="bundle") for crash in crashes]
+
+
+def _looks_like_json(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip()
+    except OSError:
+        return False
+    return head.startswith((b"{", b"\xef\xbb\xbf{"))
+
+
+def import_path(store: CrashStore, path: Path, *, annotations: Mapping[str, Any] | None = None
+                ) -> list[ImportResult]:
+    """Import whatever ``path`` is (minidump, Socorro JSON, bundle folder or zip)."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFailed(f"{path}: no such file or folder")
+    if path.is_dir() or zipfile.is_zipfile(path):
+        if annotations is not None:
+            raise UsageError("--annotations/--extra apply to a minidump, not to a bundle")
+        if not is_bundle(path):
+            raise ImportFailed(f"{path}: not a crash bundle (no raw_crash/ or processed_crash/ inside)")
+        return import_bundle(store, path)
+    if _looks_like_json(path):
+        if annotations is not None:
+            raise UsageError("--annotations/--extra apply to a minidump, not to a JSON crash")
+        return [import_json(store, path)]
+    return [import_minidump(store, path, annotations=annotations)]
+
+
+# ---------------------------------------------------------------------------------------------- exporting
+
+
+def bundle_crash(store: CrashStore, crash_id: str, *, dumps: bool = True, processed: bool = True
+                 ) -> BundleCrash:
+    """A stored crash as a bundle entry: the raw crash rebuilt from the annotations plus collector fields
+    (``metadata.dump_checksums`` from the stored dumps), the dumps, and the processed crash: the server's when
+    there is one, else a Socorro-shaped document around the local stackwalk output; a ``crashdesk`` block
+    carries the local processing (signature, profile, notes) so that importing the bundle restores it."""
+    crash = store.get(crash_id)
+    dump_bytes = {d["name"]: store.blobs.read(d["sha256"]) for d in crash["dumps"]} if dumps else {}
+    raw = dict(crash["annotations"])
+    raw.update({
+        "uuid": crash["crash_id"],
+        "submitted_timestamp": crash["submitted_at"],
+        "metadata": {"collector_notes": [], "dump_checksums": {d["name"]: d["sha256"] for d in crash["dumps"]}},
+    })
+    raw.setdefault("version", 2)  # the raw crash schema version, unless an annotation is called "version"
+    doc = None
+    if processed and (crash["processed"] is not None or crash["server_processed"] is not None):
+        local = crash["processed"]
+        if crash["server_processed"] is not None:
+            doc = dict(crash["server_processed"])
+            block: dict[str, Any] = {"server_processed": True}
+            if local is not None:
+                block["processed"] = local
+        else:
+            info = local.get("crash_info") if isinstance(local.get("crash_info"), dict) else {}
+            system = local.get("system_info") if isinstance(local.get("system_info"), dict) else {}
+            doc = {
+                "uuid": crash["crash_id"], "crash_id": crash["crash_id"],
+                "signature": crash["signature"] or "", "proto_signature": crash["proto_signature"],
+                "product": crash["product"], "version": crash["version"], "build": crash["build_id"],
+                "release_channel": crash["channel"], "os_name": system.get("os"),
+                "os_version": system.get("os_ver"), "cpu_arch": system.get("cpu_arch"),
+                "reason": info.get("type"), "address": info.get("address"),
+                "crashing_thread": crash["crashing_thread"], "date_processed": crash["submitted_at"],
+                "submitted_timestamp": crash["submitted_at"], "completed_datetime": crash["processed_at"],
+                "processor_notes": "; ".join(str(n) for n in crash["notes"]), "json_dump": local,
+            }
+            block = {"server_processed": False}
+        if local is not None:
+            active = [h for h in crash["signature_history"] if h["active"] and
+                      not str(h["profile"]).startswith("server:")]
+            block.update({"signature": crash["signature"] if active else None,
+                          "proto_signature": crash["proto_signature"],
+                          "signature_profile": crash["signature_profile"],
+                          "signature_notes": active[-1]["notes"] if active else [],
+                          "notes": crash["notes"]})
+        doc[EXPORT_KEY] = block
+    return BundleCrash(crash["crash_id"], raw, dump_bytes, doc)
+
+
+def export_crashes(store: CrashStore, crash_ids: Iterable[str], dest: Path, *, as_zip: bool | None = None,
+                   dumps: bool = True, processed: bool = True, overwrite: bool = False) -> int:
+    """Write the given crashes as a bundle at ``dest`` (folder, or zip); returns how many."""
+    ids = []
+    for crash_id in crash_ids:
+        try:
+            ids.append(normalize_crash_id(crash_id))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    crashes = [bundle_crash(store, crash_id, dumps=dumps, processed=processed) for crash_id in ids]
+    try:
+        return write_bundle(crashes, Path(dest), as_zip=as_zip, overwrite=overwrite)
+    except OSError as exc:
+        raise ImportFailed(f"{dest}: cannot write the bundle: {exc.strerror or exc}") from exc
+
+
+__all__ = ["ImportFailed", "ImportResult", "bundle_crash", "classify_json", "export_crashes", "import_bundle",
+           "import_json", "import_minidump", "import_path", "is_crash_id", "load_extra",
+           "parse_annotations_text"]

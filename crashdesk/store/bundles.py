@@ -1,0 +1,279 @@
+"""Portable crash bundles in the folder layout ``crashstats-tools fetch-data`` writes (a folder or a zip of it).
+
+Layout, per crash id (files have no extension)::
+
+    raw_crash/<20YYMMDD>/<crash_id>     raw crash JSON (annotations + collector fields, metadata.dump_checksums)
+    dump_names/<crash_id>               JSON list of dump names, e.g. ["upload_file_minidump"]
+    <dump name>/<crash_id>              the dump's bytes (the main minidump under upload_file_minidump/)
+    processed_crash/<crash_id>          processed crash JSON (Socorro shape; the stackwalk output in json_dump)
+
+The date folder comes from the crash id's last six characters, as fetch-data does. Reading also accepts the
+GCS spelling ``dump/<crash_id>`` for the main minidump and a ``v1/`` prefix, and ignores a single top-level
+folder wrapping everything in a zip. Reading validates every file first and raises :class:`BundleError`
+naming the offending file; writing goes to a temporary sibling that is renamed into place at the end, so a
+failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from crashdesk.model.crash_id import is_crash_id
+from crashdesk.store.errors import StoreError
+
+MAIN_DUMP = "upload_file_minidump"
+RAW, DUMP_NAMES, PROCESSED = "raw_crash", "dump_names", "processed_crash"
+_RESERVED = {RAW, DUMP_NAMES, PROCESSED}
+MAX_MEMBER = 1 << 30  # refuse single members over 1 GiB (zip bombs)
+
+
+class BundleError(StoreError):
+    """A bundle (or a file inside it) that cannot be read or written."""
+
+
+@dataclass(slots=True)
+class BundleCrash:
+    """One crash of a bundle: its raw crash, dumps (name -> bytes) and processed crash, any of which may be
+    missing (fetch-data without ``--dumps`` or ``--processed``)."""
+
+    crash_id: str
+    raw_crash: dict[str, Any] | None = None
+    dumps: dict[str, bytes] = field(default_factory=dict)
+    processed_crash: dict[str, Any] | None = None
+
+
+def date_folder(crash_id: str) -> str:
+    """``20YYMMDD`` from the crash id's trailing date, as fetch-data names the raw crash folder."""
+    return "20" + crash_id[-6:]
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+class _Source:
+    """A folder or a zip, seen as relative POSIX paths -> bytes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        self.prefix = ""
+        if path.is_dir():
+            self.names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+        else:
+            try:
+                self.zip = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                raise BundleError(f"{path}: not a crash bundle (neither a folder nor a readable zip: {exc})") \
+                    from exc
+            self.names = sorted(i.filename for i in self.zip.infolist() if not i.is_dir())
+        self._strip_wrappers()
+
+    def _strip_wrappers(self) -> None:
+        def tops(names: list[str]) -> set[str]:
+            return {n.split("/", 1)[0] for n in names}
+
+        for _ in range(2):
+            top = tops(self.names)
+            if top & _RESERVED:
+                return
+            if len(top) == 1 and all("/" in n for n in self.names):
+                (only,) = top
+                self.prefix += only + "/"
+                self.names = [n.split("/", 1)[1] for n in self.names]
+
+    def where(self, name: str) -> str:
+        return f"{self.path}/{self.prefix}{name}" if self.zip is None else f"{self.path}!{self.prefix}{name}"
+
+    def read(self, name: str) -> bytes:
+        full = self.prefix + name
+        try:
+            if self.zip is not None:
+                info = self.zip.getinfo(full)
+                if info.file_size > MAX_MEMBER:
+                    raise BundleError(f"{self.where(name)}: member too large ({info.file_size} bytes)")
+                return self.zip.read(info)
+            return (self.path / full).read_bytes()
+        except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
+            raise BundleError(f"{self.where(name)}: cannot read: {exc}") from exc
+
+    def json(self, name: str, kind: type) -> Any:
+        data = self.read(name)
+        try:
+            value = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BundleError(f"{self.where(name)}: not JSON ({exc})") from exc
+        if not isinstance(value, kind):
+            raise BundleError(f"{self.where(name)}: expected a JSON {kind.__name__}, got {type(value).__name__}")
+        return value
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+
+def is_bundle(path: Path) -> bool:
+    """Whether ``path`` looks like a bundle (a folder or zip with raw_crash/ or processed_crash/)."""
+    path = Path(path)
+    if not (path.is_dir() or zipfile.is_zipfile(path)):
+        return False
+    try:
+        src = _Source(path)
+    except BundleError:
+        return False
+    try:
+        return any(n.split("/", 1)[0] in (RAW, PROCESSED) for n in src.names)
+    finally:
+        src.close()
+
+
+def read_bundle(path: Path) -> list[BundleCrash]:
+    """Read every crash of a bundle, validating all files before returning anything."""
+    path = Path(path)
+    if not path.exists():
+        raise BundleError(f"{path}: no such file or folder")
+    src = _Source(path)
+    try:
+        return list(_read(src))
+    finally:
+        src.close()
+
+
+def _read(src: _Source) -> Iterator[BundleCrash]:
+    if any(n.startswith("v1/") for n in src.names):
+        src.prefix += "v1/"
+        src.names = [n[3:] for n in src.names if n.startswith("v1/")]
+    crashes: dict[str, BundleCrash] = {}
+    dump_files: dict[str, dict[str, str]] = {}   # crash id -> dump name -> member name
+    for name in src.names:
+        parts = PurePosixPath(name).parts
+        leaf = parts[-1]
+        if leaf.startswith(".") or leaf in ("README", "README.md", "MANIFEST.json"):
+            continue
+        crash_id = leaf.removesuffix(".json")
+        if not is_crash_id(crash_id):
+            raise BundleError(f"{src.where(name)}: not a crash bundle file (the name is not a crash id)")
+        top = parts[0]
+        if top == RAW:
+            if len(parts) != 3 or parts[1] != date_folder(crash_id):
+                raise BundleError(f"{src.where(name)}: raw crashes belong in raw_crash/<20YYMMDD>/<crash id>")
+            crashes.setdefault(crash_id, BundleCrash(crash_id)).raw_crash = src.json(name, dict)
+        elif top == PROCESSED and len(parts) == 2:
+            crashes.setdefault(crash_id, BundleCrash(crash_id)).processed_crash = src.json(name, dict)
+        elif top == DUMP_NAMES and len(parts) == 2:
+            names = src.json(name, list)
+            if not all(isinstance(n, str) and n and "/" not in n for n in names):
+                raise BundleError(f"{src.where(name)}: dump names must be a list of names")
+            crashes.setdefault(crash_id, BundleCrash(crash_id))
+        elif len(parts) == 2:
+            dump_name = MAIN_DUMP if top == "dump" else top
+            dump_files.setdefault(crash_id, {})[dump_name] = name
+        else:
+            raise BundleError(f"{src.where(name)}: not part of the fetch-data layout")
+    for crash_id, files in dump_files.items():
+        crash = crashes.setdefault(crash_id, BundleCrash(crash_id))
+        for dump_name, member in sorted(files.items()):
+            crash.dumps[dump_name] = src.read(member)
+    for crash in crashes.values():
+        if crash.raw_crash is None and crash.processed_crash is None:
+            raise BundleError(f"{src.where(crash.crash_id)}: crash {crash.crash_id} has dumps but neither a raw "
+                              f"nor a processed crash")
+        if crash.raw_crash is not None:
+            checksums = crash.raw_crash.get("metadata", {}).get("dump_checksums") if isinstance(
+                crash.raw_crash.get("metadata"), dict) else None
+            if isinstance(checksums, dict):
+                for dump_name, data in crash.dumps.items():
+                    want = checksums.get(dump_name)
+                    if isinstance(want, str) and want and hashlib.sha256(data).hexdigest() != want.lower():
+                        raise BundleError(f"{src.where(files_for(dump_name, crash.crash_id))}: sha256 does not "
+                                          f"match metadata.dump_checksums in the raw crash")
+    if not crashes:
+        raise BundleError(f"{src.path}: not a crash bundle (no raw_crash/ or processed_crash/ files)")
+    yield from (crashes[k] for k in sorted(crashes))
+
+
+def files_for(dump_name: str, crash_id: str) -> str:
+    return f"{dump_name}/{crash_id}"
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def _dumps_json(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def bundle_files(crash: BundleCrash) -> Iterator[tuple[str, bytes]]:
+    """The (relative path, bytes) pairs one crash contributes to a bundle."""
+    if crash.raw_crash is not None:
+        yield f"{RAW}/{date_folder(crash.crash_id)}/{crash.crash_id}", _dumps_json(crash.raw_crash)
+    if crash.dumps or crash.raw_crash is not None:
+        yield f"{DUMP_NAMES}/{crash.crash_id}", json.dumps(sorted(crash.dumps)).encode()
+    for name, data in sorted(crash.dumps.items()):
+        if not name or "/" in name or name in _RESERVED or name.startswith("."):
+            raise BundleError(f"crash {crash.crash_id}: cannot export a dump named {name!r}")
+        yield f"{name}/{crash.crash_id}", data
+    if crash.processed_crash is not None:
+        yield f"{PROCESSED}/{crash.crash_id}", _dumps_json(crash.processed_crash)
+
+
+def write_bundle(crashes: Iterable[BundleCrash], dest: Path, *, as_zip: bool | None = None,
+                 overwrite: bool = False) -> int:
+    """Write ``crashes`` to ``dest`` (a folder, or a zip when ``as_zip`` or ``dest`` ends in ``.zip``).
+
+    Everything is written to a temporary sibling first and renamed into place, so ``dest`` either appears
+    complete or not at all. An existing ``dest`` is an error unless ``overwrite``. Returns the crash count."""
+    dest = Path(dest)
+    if as_zip is None:
+        as_zip = dest.suffix.lower() == ".zip"
+    if dest.exists() and not overwrite:
+        raise BundleError(f"{dest}: already exists")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    if as_zip:
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for crash in crashes:
+                    for rel, data in bundle_files(crash):
+                        zf.writestr(rel, data)
+                    count += 1
+            if dest.exists():
+                _remove(dest)
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return count
+    tmpdir = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
+    try:
+        for crash in crashes:
+            for rel, data in bundle_files(crash):
+                target = tmpdir / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            count += 1
+        if dest.exists():
+            _remove(dest)
+        os.replace(tmpdir, dest)
+    except BaseException:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    return count
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
