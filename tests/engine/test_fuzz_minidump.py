@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -108,6 +110,37 @@ def test_random_bytes(data: bytes) -> None:
         read_annotations(data)
     except MinidumpError:
         pass
+
+
+@pytest.fixture(scope="module")
+def symbol_provider(tmp_path_factory):
+    from crashdesk.symbols import build_provider
+
+    sys.path.insert(0, str(DATA.parents[2] / "scripts"))
+    from conformance import unpack_xz_store
+
+    store = tmp_path_factory.mktemp("fuzz-symbols")
+    unpack_xz_store(DATA / "symbols", store)
+    unpack_xz_store(DATA / "symbols-xz", store)
+    return build_provider([store], [], None)
+
+
+SYMBOLIZED_SEEDS = ["linux-amd64-mini", "linux-crashpad-06-plugin-so", "win-x86-fizzbuzz"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_stackwalk_with_symbols_survives_mutations(symbol_provider, data) -> None:
+    """CFI / STACK WIN evaluation over hostile stacks: the symbolized path of the unwinder."""
+    seed = bytearray(SEEDS[data.draw(st.sampled_from(SYMBOLIZED_SEEDS))])
+    for _ in range(data.draw(st.integers(1, 24))):
+        pos = data.draw(st.integers(0, len(seed) - 1))
+        seed[pos] ^= data.draw(st.integers(1, 255))
+    try:
+        out = process_minidump(bytes(seed), symbol_provider, max_frames=64)
+    except MinidumpError:
+        return
+    json.dumps(out)
 
 
 def _regression(name: str) -> dict:
