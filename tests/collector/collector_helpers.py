@@ -5,7 +5,13 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -93,3 +99,53 @@ def rejection_log(data_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("CRASHDESK_COLLECTOR_TOKEN", None)
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    return env
+
+
+class CollectorProcess:
+    """``python -m crashdesk collector --port 0`` as a child process; its stderr goes to a temp file."""
+
+    def __init__(self, data_dir: Path, *extra: str, process: bool = False) -> None:
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "crashdesk", "collector", "--port", "0", "--data-dir", str(data_dir),
+             *([] if process else ["--no-process"]), *extra],
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=subprocess_env(), cwd=REPO)
+        line = self._first_line(60)
+        assert line.startswith("http://127.0.0.1:") and line.endswith("/submit"), line
+        self.submit_url = line
+        self.base_url = line.removesuffix("/submit")
+
+    def _first_line(self, timeout: float) -> str:
+        out: list[str] = []
+        reader = threading.Thread(target=lambda: out.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not out:
+            self.proc.kill()
+            raise AssertionError("the collector printed no URL within the deadline")
+        return out[0].strip()
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode

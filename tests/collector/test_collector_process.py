@@ -5,65 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from collector_helpers import crash_id_from, multipart_body
+from collector_helpers import REPO, CollectorProcess, crash_id_from, multipart_body, subprocess_env
 
 from crashdesk.collector import find_running_collector
 from crashdesk.store import CrashStore
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("CRASHDESK_COLLECTOR_TOKEN", None)
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    return env
-
-
-class CollectorProcess:
-    def __init__(self, data_dir: Path, *extra: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "crashdesk", "collector", "--port", "0", "--data-dir", str(data_dir),
-             "--no-process", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=REPO)
-        line = self._first_line(60)
-        assert line.startswith("http://127.0.0.1:") and line.endswith("/submit"), line
-        self.submit_url = line
-        self.base_url = line.removesuffix("/submit")
-
-    def _first_line(self, timeout: float) -> str:
-        out: list[str] = []
-        reader = threading.Thread(target=lambda: out.append(self.proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout)
-        if not out:
-            self.proc.kill()
-            raise AssertionError("the collector printed no URL within the deadline")
-        return out[0].strip()
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return self.proc.returncode
 
 
 @pytest.fixture
@@ -84,7 +36,7 @@ def test_second_instance_is_refused_and_told_where_the_first_is(running, data_di
     first = running()
     second = subprocess.run(
         [sys.executable, "-m", "crashdesk", "collector", "--port", "0", "--data-dir", str(data_dir)],
-        capture_output=True, text=True, env=_env(), cwd=REPO, timeout=60)
+        capture_output=True, text=True, env=subprocess_env(), cwd=REPO, timeout=60)
     assert second.returncode == 1
     assert second.stdout.splitlines()[0] == first.submit_url
     assert "already running" in second.stderr and first.submit_url in second.stderr
