@@ -80,7 +80,7 @@ class SymbolChain:
         self._results: dict[tuple, SymbolLookup] = {}
         self._locks: dict[tuple, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._tmp_note = ""
+        self._temps: list[Path] = []
 
     # -- public API -----------------------------------------------------------------------------------
     def lookup(self, module: ModuleKey, *, on_bytes=None, cancel=None) -> SymbolLookup:
@@ -160,6 +160,12 @@ class SymbolChain:
                 r.symbols.close()
         if self._own_client and self.client is not None:
             self.client.close()
+        for tmp in self._temps:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+        self._temps = []
 
     def __enter__(self) -> SymbolChain:
         return self
@@ -288,13 +294,23 @@ class SymbolChain:
         final_rel = rel if rel is not None else StorePath(debug_file, debug_id, target.sym_file)
         if self.cache is not None:
             dest = self.cache.path_for(final_rel)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, dest)
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, dest)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                if not dest.is_file():  # e.g. a folder in the way, or the disk is full
+                    attempts.append({"source": server.base_url, "http": True, "result": "error", "url": dl.url,
+                                     "note": f"cannot store the download in the cache: {exc}"})
+                    return None
+                # another process stored the same file meanwhile (Windows refuses to replace a mapped file)
             self.cache.touch(dest)
             if self.cache.max_bytes is not None:
                 self.cache.prune(keep={dest})
         else:
-            dest = tmp  # no cache folder: use the temporary file directly
+            dest = tmp  # no cache folder: use the temporary file directly, delete it on close()
+            with self._guard:
+                self._temps.append(tmp)
         found = self._open(dest, want_id, server.base_url, attempts, url=dl.url)
         if found is None:
             attempts[-1]["http"] = True

@@ -22,6 +22,15 @@ from crashdesk.symbols.layout import StorePath, UnsafeName, check_component, che
 from crashdesk.symbols.options import HttpOptions
 
 CHUNK = 256 * 1024
+MAX_RETRY_AFTER = 30.0
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header given in seconds (HTTP dates are ignored)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass(slots=True)
@@ -40,6 +49,7 @@ class Download:
     temp_path: Path | None = None
     location: str | None = None
     size: int = 0
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503 Retry-After)
 
 
 class Cancelled(Exception):
@@ -134,7 +144,10 @@ class HttpSymbolServer:
             if cancel is not None and cancel.is_set():
                 return Download("cancelled", url, "cancelled")
             if attempt:
-                self._sleep(min(opts.backoff * (2 ** (attempt - 1)), max(0.0, deadline - time.monotonic())))
+                wait = opts.backoff * (2 ** (attempt - 1))
+                if last is not None and last.retry_after is not None:
+                    wait = max(wait, min(last.retry_after, MAX_RETRY_AFTER))
+                self._sleep(min(wait, max(0.0, deadline - time.monotonic())))
             if time.monotonic() >= deadline:
                 break
             last = self._attempt(url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url)
@@ -152,7 +165,8 @@ class HttpSymbolServer:
                 if status == 200:
                     return self._save_body(r, url, temp_factory, on_bytes, cancel, deadline, append_url)
                 if status in (408, 429) or status >= 500:
-                    return Download("error", url, f"server error {status}", status)
+                    return Download("error", url, f"server error {status}", status,
+                                    retry_after=_retry_after(r.headers.get("retry-after")))
                 return Download("not_found", url, "not found" if status == 404 else f"HTTP {status}", status)
         except Cancelled:
             return Download("cancelled", url, "cancelled")

@@ -23,7 +23,7 @@ WINDOWS = ("crash.pdb", "3249D99D0C4049318610F4E4FB0B69361")
 class SymbolServer:
     """Serves ``root`` in the store layout. ``faults[debug_file]`` picks a misbehaviour for that module:
 
-    ``500`` always, ``500-once`` then normal, ``503-then-gzip``, ``slow`` (sleeps ``slow_seconds``), ``drop`` (closes
+    ``500`` always, ``500-once``/``429-once`` then normal, ``503-then-gzip``, ``slow`` (sleeps ``slow_seconds``), ``drop`` (closes
     the connection without answering), ``truncated`` (Content-Length larger than the body), ``gzip-truncated``,
     ``gzip`` (Content-Encoding: gzip), ``gzip-raw`` (gzip body without the header), ``redirect`` (302 to
     /storage/...), ``wrong-module`` (another debug id on the MODULE line), ``garbage`` (not a .sym).
@@ -91,6 +91,9 @@ class SymbolServer:
         elif fault in ("500-once", "503-then-gzip") and path not in self._once:
             self._once.add(path)
             self._send(h, 500 if fault == "500-once" else 503, b"try again")
+        elif fault == "429-once" and path not in self._once:
+            self._once.add(path)
+            self._send(h, 429, b"slow down", {"Retry-After": "0"})
         elif fault == "503-then-gzip":
             self._send(h, 200, gzip.compress(body), {"Content-Encoding": "gzip"})
         elif fault == "slow":

@@ -45,7 +45,7 @@ def no_partial_files(tmp_path: Path) -> bool:
     return not [p for p in (tmp_path / "cache").rglob("*.part")]
 
 
-@pytest.mark.parametrize("fault", ["", "gzip", "gzip-raw", "redirect", "500-once", "503-then-gzip"])
+@pytest.mark.parametrize("fault", ["", "gzip", "gzip-raw", "redirect", "500-once", "429-once", "503-then-gzip"])
 def test_download_then_cache(tmp_path: Path, symbol_server, fault: str) -> None:
     symbol_server.faults[CODEC[0]] = fault
     offset, function = reference_frame("linux-crashpad-06-plugin-so", "libdemo_codec.so")
@@ -256,3 +256,16 @@ def test_cache_eviction_is_least_recently_used(tmp_path: Path, symbol_server) ->
     assert not cache_file(tmp_path, WINDOWS).exists()
     assert cache_file(tmp_path, VIEWER).exists()
     assert not (tmp_path / "cache" / "symbols" / CODEC[0]).exists()
+
+
+def test_without_a_cache_folder_nothing_is_left_behind(tmp_path: Path, symbol_server) -> None:
+    import tempfile
+
+    before = set(Path(tempfile.gettempdir()).glob("crashdesk-sym-*"))
+    with build_provider([], [symbol_server.url], None, options=FAST) as c:
+        res = c.lookup(key(CODEC))
+        assert res.status == "loaded"
+        temp = Path(res.extra["path"])
+        assert temp.is_file()
+    assert not temp.exists()
+    assert set(Path(tempfile.gettempdir()).glob("crashdesk-sym-*")) == before
