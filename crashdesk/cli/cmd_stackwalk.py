@@ -68,8 +68,11 @@ def run(args) -> int:
     provider = _provider(args)
     try:
         if len(args.dumps) == 1 and not args.jsonl:
-            result = process_minidump(args.dumps[0], provider, crashing_thread_only=args.crashing_thread_only)
-            if getattr(args, "json", False) or args.pretty:
+            as_json = getattr(args, "json", False) or args.pretty
+            result = process_minidump(
+                args.dumps[0], provider, crashing_thread_only=args.crashing_thread_only, all_registers=not as_json
+            )
+            if as_json:
                 from crashdesk.cli.common import print_json
 
                 print_json(result, pretty=args.pretty)
@@ -118,35 +121,44 @@ _TRUST_TEXT = {
 }
 
 
-def _frame_lines(frame: dict) -> list[str]:
+def _basename(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _frame_lines(frame: dict, number: int) -> tuple[list[str], int]:
+    """The report lines of one frame (inlined calls first, each with its own number); the next number."""
     lines = []
-    n = frame["frame"]
     trust = _TRUST_TEXT.get(frame["trust"], frame["trust"])
     for inline in frame.get("inlines") or []:
-        where = f" [{inline['file']} : {inline['line']}]" if inline.get("file") else ""
-        lines.append(f"{n:2d}  {frame['module']}!{inline['function']}{where}")
+        where = f" [{_basename(inline['file'])} : {inline['line']}]" if inline.get("file") else ""
+        lines.append(f"{number:2d}  {frame['module']}!{inline['function']}{where}")
         lines.append("    Found by: inlining")
+        number += 1
     if frame["module"] is None:
         text = f"{frame['offset']}"
     elif frame["function"] is None:
-        text = f"{frame['module']} + {frame['module_offset']}"
+        text = f"{frame['module']} + {int(frame['module_offset'], 16):#x}"
     else:
         text = f"{frame['module']}!{frame['function']}"
         if frame.get("file"):
-            base = frame["file"].replace("\\", "/").rsplit("/", 1)[-1]
-            text += f" [{base} : {frame['line']}]"
+            text += f" [{_basename(frame['file'])} : {frame['line']}"
+            if frame.get("source_line_offset") is not None:
+                text += f" + {frame['source_line_offset']:#x}"
+            text += "]"
         else:
             text += f" + {int(frame['function_offset'], 16):#x}"
-    lines.append(f"{n:2d}  {text}")
+    lines.append(f"{number:2d}  {text}")
     regs = frame.get("registers")
     if regs:
-        rank = {name: i for i, name in enumerate(_REGISTER_ORDER)}
+        rank: dict[str, int] = {}
+        for i, name in enumerate(_REGISTER_ORDER):
+            rank.setdefault(name, i)
         items = sorted(regs.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
         for i in range(0, len(items), 2):
             pair = "    ".join(f"{k:>3s} = {v}" for k, v in items[i : i + 2])
             lines.append(f"     {pair}")
     lines.append(f"    Found by: {trust}")
-    return lines
+    return lines, number + 1
 
 
 def render_text(result: dict) -> str:
@@ -164,6 +176,8 @@ def render_text(result: dict) -> str:
         out.append(f"Crash address: {ci.get('address')}")
     else:
         out.append("No crash")
+    if result.get("process_uptime") is not None:
+        out.append(f"Process uptime: {result['process_uptime']} seconds")
     for note in result.get("notes") or []:
         out.append(f"Note: {note}")
     out.append("")
@@ -175,29 +189,32 @@ def render_text(result: dict) -> str:
         order.remove(ci_index)
         order.insert(0, ci_index)
     for idx in order:
-        t = crashing if crashing is not None and idx == crashing["threads_index"] else threads[idx]
+        crashed = crashing is not None and idx == crashing["threads_index"]
+        t = crashing if crashed else threads[idx]
         name = f" {t['thread_name']}" if t.get("thread_name") else ""
-        mark = " (crashed)" if crashing is not None and idx == crashing["threads_index"] else ""
-        out.append(f"Thread {idx}{name}{mark} - tid: {t['thread_id']}")
+        out.append(f"Thread {idx}{name}{' (crashed)' if crashed else ''} - tid: {t['thread_id']}")
+        number = 0
         for frame in t["frames"]:
-            out.extend(_frame_lines(frame))
-        out.append("")
+            lines, number = _frame_lines(frame, number)
+            out.extend(lines)
+        if crashed:
+            out.append("")
+    out.append("")
     out.append("Loaded modules:")
-    for i, m in enumerate(result.get("modules") or []):
+    modules = result.get("modules") or []
+    for i, m in sorted(enumerate(modules), key=lambda im: int(im[1]["base_addr"], 16)):
         base = int(m["base_addr"], 16)
         end = int(m["end_addr"], 16) - 1
         line = f"{base:#x} - {end:#x}  {m['filename']}  {m.get('version') or '???'}"
         if i == result.get("main_module"):
             line += "  (main)"
-        if m.get("missing_symbols"):
-            line += "  (WARNING: No symbols, " + f"{m['debug_file']}, {m['debug_id']})"
-        elif m.get("corrupt_symbols"):
-            line += "  (WARNING: Corrupt symbols, " + f"{m['debug_file']}, {m['debug_id']})"
+        if m.get("corrupt_symbols"):
+            line += f"  (WARNING: Corrupt symbols, {m['debug_file']}, {m['debug_id']})"
+        elif m.get("missing_symbols"):
+            line += f"  (WARNING: No symbols, {m['debug_file']}, {m['debug_id']})"
         out.append(line)
-    unloaded = result.get("unloaded_modules") or []
-    if unloaded:
-        out.append("")
-        out.append("Unloaded modules:")
-        for m in unloaded:
-            out.append(f"{int(m['base_addr'], 16):#x} - {int(m['end_addr'], 16) - 1:#x}  {m['filename']}")
+    out.append("")
+    out.append("Unloaded modules:")
+    for m in result.get("unloaded_modules") or []:
+        out.append(f"{int(m['base_addr'], 16):#x} - {int(m['end_addr'], 16) - 1:#x}  {m['filename']}")
     return "\n".join(out) + "\n"

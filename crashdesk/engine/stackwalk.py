@@ -147,14 +147,17 @@ def process_minidump(
     *,
     crashing_thread_only: bool = False,
     max_frames: int = MAX_FRAMES,
+    all_registers: bool = False,
 ) -> dict:
     """The processed crash of one minidump, in the reference JSON schema.
 
     Raises :class:`~crashdesk.engine.minidump.MinidumpError` (a ``CrashDeskError``) for files that are not
     minidumps or lack the thread list / system info, as ``minidump-stackwalk`` refuses them too.
+    ``all_registers`` adds each frame's recovered registers to every frame (for the human-readable report;
+    the reference JSON has them only on the crashing thread's first frame).
     """
     with _open(path_or_bytes) as dump:
-        return _process(dump, symbol_provider, crashing_thread_only, max_frames)
+        return _process(dump, symbol_provider, crashing_thread_only, max_frames, all_registers)
 
 
 def _walker() -> tuple[Callable, Callable, type]:
@@ -163,7 +166,9 @@ def _walker() -> tuple[Callable, Callable, type]:
     return walk_thread, frame_json, SymbolCache
 
 
-def _process(dump: Minidump, provider: SymbolProvider | None, crashing_only: bool, max_frames: int) -> dict:
+def _process(
+    dump: Minidump, provider: SymbolProvider | None, crashing_only: bool, max_frames: int, all_registers: bool
+) -> dict:
     threads = dump.threads
     if threads is None:
         raise MissingStreamError("MissingThreadList: the thread list stream was not found")
@@ -200,9 +205,14 @@ def _process(dump: Minidump, provider: SymbolProvider | None, crashing_only: boo
                 ctx.cpu, ctx.registers, memory, modules, symbols, max_frames=max_frames, os=si.os, cache=cache
             )
             for i, frame in enumerate(frames):
-                frames_json.append(frame_json(frame, i, ctx.cpu, include_registers=False))
+                frames_json.append(frame_json(frame, i, ctx.cpu, include_registers=all_registers))
+                if all_registers and frame.source_line_base is not None:
+                    pc = frame.offset if frame.offset is not None else frame.instruction
+                    frames_json[-1]["source_line_offset"] = pc - frame.source_line_base
                 if is_crashing:
-                    crash_frames.append(frame_json(frame, i, ctx.cpu, include_registers=(i == 0)))
+                    crash_frames.append(frame_json(frame, i, ctx.cpu, include_registers=all_registers or i == 0))
+                    if "source_line_offset" in frames_json[-1]:
+                        crash_frames[-1]["source_line_offset"] = frames_json[-1]["source_line_offset"]
         last_error = None
         if thread.teb:
             code = dump.memory.read_uint(thread.teb + (0x68 if width == 8 else 0x34), 4)
@@ -311,6 +321,10 @@ def _process(dump: Minidump, provider: SymbolProvider | None, crashing_only: boo
         }
         for m in dump.unloaded_modules
     ]
+    misc = dump.misc_info
+    if all_registers and misc is not None and misc.process_create_time is not None:
+        # Not in 0.25.0's JSON (newer versions print it); the human-readable report shows it.
+        out["process_uptime"] = max(0, dump.time_date_stamp - misc.process_create_time)
     if dump.notes:
         out["notes"] = list(dump.notes)
     return out
