@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -135,13 +134,9 @@ def generate_sym(source: Path, target: Path, size_mb: int, seed: int = 4) -> Non
 
 # -- measurements -------------------------------------------------------------------------------------------
 def child_measure(code: str, *argv: str) -> dict:
-    """Run ``code`` in a fresh interpreter; it prints a JSON object; add peak RSS (MB) and wall time."""
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - t
-    if proc.returncode:
-        raise SystemExit(proc.stderr)
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    """Run ``code`` in a fresh interpreter; it prints a JSON object; add wall time."""
+    wall, _peak, stdout = run_child([sys.executable, "-c", code, *argv])
+    out = json.loads(stdout.strip().splitlines()[-1])
     out["wall"] = wall
     return out
 
@@ -149,8 +144,8 @@ def child_measure(code: str, *argv: str) -> dict:
 INDEX_CODE = r"""
 import json, resource, sys, time
 from pathlib import Path
-t = time.perf_counter()
 from crashdesk.engine.symfile import load_symbol_file
+t = time.perf_counter()
 sym = load_symbol_file(Path(sys.argv[1]), index_dir=Path(sys.argv[2]) if sys.argv[2] != "-" else None)
 build = time.perf_counter() - t
 import random
@@ -177,23 +172,21 @@ print(json.dumps({"build": build, "state": sym.index_state, "funcs": n,
 """
 
 
-def time_process(cmd: list[str], runs: int) -> tuple[float, float, str]:
-    """Best wall time over ``runs``, peak RSS (MB) of the children, stdout of the last run."""
-    best = float("inf")
-    peak = 0.0
-    out = ""
-    for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_child(cmd: list[str]) -> tuple[float, float, str]:
+    """Run ``cmd``; wall seconds, the child's own peak RSS (MB, from wait4) and its stdout."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        best = min(best, time.perf_counter() - t)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
         if proc.returncode:
-            raise SystemExit(f"{cmd[0]} failed: {proc.stderr[-2000:]}")
-        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        peak = max(peak, after / 1024)
-        del before
-        out = proc.stdout
-    return best, peak, out
+            raise SystemExit(f"{cmd[:3]} failed: {err.read()[-2000:].decode(errors='replace')}")
+        return wall, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def frames_agree(ours: str, reference_json: Path) -> str:
@@ -221,30 +214,45 @@ def index_figures(label: str, sym: Path) -> None:
           f"{warm['line_inline_per_s']:,.0f}, cfi_at {warm['cfi_at_per_s']:,.0f}")
 
 
+API_CODE = r"""
+import json, sys
+from pathlib import Path
+from crashdesk.engine.stackwalk import process_minidump
+from crashdesk.symbols import build_provider
+with build_provider([Path(p) for p in sys.argv[3:]], [], Path(sys.argv[2])) as provider:
+    print(json.dumps(process_minidump(sys.argv[1], provider)))
+"""
+
+
 def dump_figures(label: str, store: Path, runs: int) -> None:
+    """Reference, CrashDesk CLI and CrashDesk API, cold (empty cache) and warm, runs interleaved."""
     ref = reference_binary()
     dump = CASE / "dump.dmp"
     cache = WORK / "bench-cache"
-    ref_time, ref_peak, _ = time_process(
-        [str(ref), "--json", "--symbols-path", str(store), "--symbols-path", str(CASE_SYMBOLS), str(dump)], runs)
-    cold_times, cold_peak = [], 0.0
+    paths = [str(store), str(CASE_SYMBOLS)]
+    ref_cmd = [str(ref), "--json", "--symbols-path", paths[0], "--symbols-path", paths[1], str(dump)]
+    cli_cmd = [sys.executable, "-m", "crashdesk", "stackwalk", "--json", "--symbols-path", paths[0],
+               "--symbols-path", paths[1], "--symbols-cache", str(cache), str(dump)]
+    api_cmd = [sys.executable, "-c", API_CODE, str(dump), str(cache), *paths]
+    fig: dict[str, list[tuple[float, float]]] = {}
+    out = ""
     for _ in range(runs):
-        shutil.rmtree(cache, ignore_errors=True)
-        t, p, _ = time_process([sys.executable, "-m", "crashdesk", "stackwalk", "--json", "--symbols-path",
-                                str(store), "--symbols-path", str(CASE_SYMBOLS), "--symbols-cache", str(cache),
-                                str(dump)], 1)
-        cold_times.append(t)
-        cold_peak = max(cold_peak, p)
-    warm_time, warm_peak, out = time_process(
-        [sys.executable, "-m", "crashdesk", "stackwalk", "--json", "--symbols-path", str(store),
-         "--symbols-path", str(CASE_SYMBOLS), "--symbols-cache", str(cache), str(dump)], runs)
-    print(f"## {label}: dump {dump.relative_to(CORPUS)} (best of {runs})")
-    print(f"  minidump-stackwalk 0.25.0: {ref_time:.2f} s, peak RSS {ref_peak:.0f} MB")
-    print(f"  crashdesk cold (index built): {min(cold_times):.2f} s, peak RSS {cold_peak:.0f} MB "
-          f"({ref_time / min(cold_times):.2f}x the reference's speed)")
-    print(f"  crashdesk warm (index reused): {warm_time:.2f} s, peak RSS {warm_peak:.0f} MB "
-          f"({ref_time / warm_time:.1f}x faster than the reference)")
+        fig.setdefault("reference", []).append(run_child(ref_cmd)[:2])
+        for name, cmd in (("cli", cli_cmd), ("api", api_cmd)):
+            shutil.rmtree(cache, ignore_errors=True)
+            fig.setdefault(f"{name} cold", []).append(run_child(cmd)[:2])
+            wall, peak, out = run_child(cmd)
+            fig.setdefault(f"{name} warm", []).append((wall, peak))
+    best = {k: (min(w for w, _ in v), max(p for _, p in v)) for k, v in fig.items()}
+    ref_t, ref_p = best["reference"]
+    print(f"## {label}: dump {dump.relative_to(CORPUS)} (best wall time of {runs}, max peak RSS)")
+    print(f"  minidump-stackwalk 0.25.0: {ref_t:.2f} s, peak RSS {ref_p:.0f} MB")
+    for k in ("cli cold", "cli warm", "api cold", "api warm"):
+        t, p = best[k]
+        print(f"  crashdesk {k:9}: {t:.2f} s ({ref_t / t:.2f}x the reference's speed), peak RSS {p:.0f} MB")
     print(f"  frames vs expected.json: {frames_agree(out, CASE / 'expected.json')}")
+    print("  (cli = `python -m crashdesk stackwalk`, all sub-command modules imported; api = a fresh interpreter "
+          "calling process_minidump)")
 
 
 def main() -> int:
