@@ -11,6 +11,10 @@ _PTR = 4
 _U32 = (1 << 32) - 1
 
 
+# The reference marks the recovered frame pointer valid under its alias, so CFI does not forward it.
+_FP_ALIAS = frozenset({"fp"})
+
+
 def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
     if callee.ctx.get("sp") is None:
         return None
@@ -34,7 +38,9 @@ def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
         if caller_fp is None or caller_pc is None:
             return None
         caller_sp = last_fp + 2 * _PTR
-    return FrameContext.of(env.spec, {"pc": caller_pc, "fp": caller_fp, "sp": caller_sp})
+    found = FrameContext.of(env.spec, {"pc": caller_pc, "fp": caller_fp, "sp": caller_sp})
+    found.not_forwarded = _FP_ALIAS
+    return found
 
 
 def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:

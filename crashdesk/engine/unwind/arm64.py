@@ -31,6 +31,10 @@ def ptr_auth_strip(env: UnwindEnv, ptr: int) -> int:
     return ptr & ptr_auth_mask(env)
 
 
+# The reference marks the recovered frame pointer valid under its alias, so CFI does not forward it.
+_FP_ALIAS = frozenset({"fp"})
+
+
 def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
     if callee.ctx.get("sp") is None:
         return None
@@ -63,7 +67,9 @@ def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
     caller_pc = ptr_auth_strip(env, caller_pc)
     if is_non_canonical_arm64(caller_pc):
         return None
-    return FrameContext.of(env.spec, {"pc": caller_pc, "fp": caller_fp, "sp": caller_sp})
+    found = FrameContext.of(env.spec, {"pc": caller_pc, "fp": caller_fp, "sp": caller_sp})
+    found.not_forwarded = _FP_ALIAS
+    return found
 
 
 def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:

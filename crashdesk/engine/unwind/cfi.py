@@ -26,7 +26,8 @@ class _CallerBuilder:
     def __init__(self, callee: FrameContext) -> None:
         spec = callee.spec
         self.spec = spec
-        valid = {r for r in spec.callee_saved if callee.get(r) is not None}
+        skip = callee.not_forwarded
+        valid = {r for r in spec.callee_saved if r not in skip and callee.get(r) is not None}
         self.ctx = FrameContext(spec, dict(callee.values), valid)
 
     def set(self, name: str, value: int) -> bool:

@@ -13,12 +13,17 @@ from crashdesk.engine.unwind.cpu import CpuSpec
 class FrameContext:
     """Registers of one frame."""
 
-    __slots__ = ("spec", "values", "valid")
+    __slots__ = ("spec", "values", "valid", "not_forwarded")
 
-    def __init__(self, spec: CpuSpec, values: dict[str, int], valid: set[str] | None) -> None:
+    def __init__(self, spec: CpuSpec, values: dict[str, int], valid: set[str] | None,
+                 not_forwarded: frozenset[str] = frozenset()) -> None:
         self.spec = spec
         self.values = values
         self.valid = valid  # None: every register of the CPU is valid (context frame)
+        # Valid registers that CFI will not carry over to the caller as callee-saved. The reference records
+        # the frame pointer of arm/arm64 frame-pointer frames under its alias (x29, r11), which its
+        # callee-saved list (spelled "fp") does not match.
+        self.not_forwarded = not_forwarded
 
     @classmethod
     def of(cls, spec: CpuSpec, regs: dict[str, int]) -> FrameContext:

@@ -189,6 +189,8 @@ STACK CFI INIT 1000 100 .cfa: sp 0 + .ra: x30
 STACK CFI INIT 2000 100 .cfa: sp 0 + .ra: x19
 STACK CFI INIT 7000 200 .cfa: sp 16 + .ra: .cfa -8 + ^
 STACK CFI 7100 .cfa: sp 0 + .ra: x30
+FUNC 8000 100 0 cfi_no_fp
+STACK CFI INIT 8000 100 .cfa: sp 16 + .ra: .cfa -8 + ^
 """
 
 
@@ -222,6 +224,13 @@ def arm64_mac():
     b = 0x16F500000
     threads.append(Thread(6, {"pc": base + 0x7010, "sp": b, "fp": 0},
                           b, _words(8, 0x100, b, {b + 8: (0x7F << 48) | (base + 0x4014)})))
+    # 7: a frame-pointer frame, then a CFI step without an x29 rule: the reference does not carry the frame
+    # pointer over (it is recorded as "x29", its callee-saved list says "fp"), so the next step scans
+    b = 0x16F600000
+    threads.append(Thread(7, {"pc": base + 0x5010, "sp": b, "fp": b + 0x10},
+                          b, _words(8, 0x200, b, {b + 0x10: b + 0x40, b + 0x18: base + 0x8014,
+                                                   b + 0x28: base + 0x4014, b + 0x40: b + 0x60,
+                                                   b + 0x48: base + 0x3014})))
     return "arm64", "Mac OS X", [app], threads, {"app": ARM64_SYM}
 
 
