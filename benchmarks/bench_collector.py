@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""The collector under load: accepted submissions per second and ``/submit`` latency with concurrent
+clients over loopback, and the time from submission to processed for a real Crashpad upload.
+
+* ``throughput`` — a ``crashdesk collector --no-process`` process; ``--clients`` concurrent connections
+  (spread over ``--client-procs`` processes so the load generator is not one GIL) each POST a gzip-encoded
+  multipart submission of about ``--dump-kib`` KiB on the wire (random bytes: gzip cannot shrink them) for
+  ``--seconds``. Reports accepted/s, MB/s, p50/p95/max latency, and checks that the store holds every
+  answered crash.
+* ``to-processed`` — a collector with processing (1 worker) and the corpus symbols; the real upload of
+  ``01-null-deref`` is replayed byte for byte and the store is polled until the crash is processed.
+  The first submission warms the worker and the symbol cache; the figure is the median of the next ones.
+
+    python benchmarks/bench_collector.py [--clients 16] [--seconds 10] [--dump-kib 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from crashdesk.store import CrashStore  # noqa: E402
+
+SHARED = Path(os.environ.get("CRASHDESK_SHARED", REPO.parent / "shared"))
+CASE = "01-null-deref"
+
+
+def start_collector(data_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    proc = subprocess.Popen([sys.executable, "-m", "crashdesk", "collector", "--port", "0", "--data-dir",
+                             str(data_dir), *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=env, cwd=REPO)
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://"):
+        proc.kill()
+        raise SystemExit(f"the collector did not start: {url!r}")
+    return proc, url
+
+
+def build_request(host: str, port: int, dump_bytes: int) -> tuple[bytes, int]:
+    boundary = f"bench{uuid.uuid4().hex}"
+    fields = {"ProductName": "Bench", "Version": "1.0", "BuildID": "20260101000000"}
+    body = bytearray()
+    for k, v in fields.items():
+        body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="upload_file_minidump"; '
+             f'filename="x.dmp"\r\nContent-Type: application/octet-stream\r\n\r\n').encode()
+    body += b"MDMP" + os.urandom(dump_bytes - 4) + f"\r\n--{boundary}--\r\n".encode()
+    packed = gzip.compress(bytes(body), 1)
+    head = (f"POST /submit HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\nContent-Encoding: gzip\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(packed)}\r\n\r\n")
+    return head.encode() + packed, len(packed)
+
+
+def client_proc(host: str, port: int, threads: int, dump_bytes: int, seconds: float, out) -> None:
+    request, _ = build_request(host, port, dump_bytes)
+    results: list[tuple[float, int, str]] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def loop() -> None:
+        conn = None
+        while time.monotonic() < stop_at:
+            t0 = time.perf_counter()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(host, port, timeout=120)
+                    conn.connect()
+                conn.sock.sendall(request)
+                resp = http.client.HTTPResponse(conn.sock)
+                resp.begin()
+                text = resp.read().decode()
+                status = resp.status
+                if resp.will_close:
+                    conn.close()
+                    conn = None
+            except OSError:
+                status, text = 0, ""
+                conn = None
+            with lock:
+                results.append((time.perf_counter() - t0, status, text))
+
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    out.put(results)
+
+
+def throughput(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        proc, url = start_collector(data_dir, "--no-process", "--threads", str(args.server_threads))
+        port = int(url.split(":")[2].split("/")[0])
+        try:
+            _, wire = build_request("127.0.0.1", port, args.dump_kib * 1024)
+            queue = multiprocessing.Queue()
+            per = [args.clients // args.client_procs + (1 if i < args.clients % args.client_procs else 0)
+                   for i in range(args.client_procs)]
+            procs = [multiprocessing.Process(target=client_proc, args=("127.0.0.1", port, n, args.dump_kib * 1024,
+                                                                        args.seconds, queue)) for n in per if n]
+            t0 = time.perf_counter()
+            for p in procs:
+                p.start()
+            results = [r for _ in procs for r in queue.get()]
+            for p in procs:
+                p.join()
+            elapsed = time.perf_counter() - t0
+        finally:
+            proc.terminate()
+            proc.wait(60)
+        ok = [(lat, text) for lat, status, text in results if status == 200 and text.startswith("CrashID=")]
+        lat = sorted(x[0] for x in ok)
+        ids = [t.strip().removeprefix("CrashID=bp-") for _, t in ok]
+        with CrashStore.open(data_dir) as store:
+            missing = [i for i in ids if not store.exists(i)]
+        print(f"throughput: {args.clients} clients ({args.client_procs} procs), {wire / 1e6:.2f} MB gzip "
+              f"submissions, {elapsed:.1f} s")
+        print(f"  accepted {len(ok)} ({len(ok) / elapsed:.1f}/s, {len(ok) * wire / elapsed / 1e6:.1f} MB/s), "
+              f"failed {len(results) - len(ok)}, answered but missing from the store {len(missing)}")
+        if lat:
+            p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
+            print(f"  latency p50 {statistics.median(lat) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+                  f"max {lat[-1] * 1000:.1f} ms")
+
+
+def to_processed(args) -> None:
+    corpus = SHARED / "corpus" / "linux-crashpad"
+    upload = corpus / CASE / "upload.http"
+    if not upload.exists():
+        upload = REPO / "tests" / "data" / "collector" / CASE / "upload.http"
+    symbols = corpus / "symbols"
+    extra = ["--workers", "1"] + (["--symbols-path", str(symbols)] if symbols.is_dir() else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        proc, url = start_collector(data_dir, *extra)
+        port = int(url.split(":")[2].split("/")[0])
+        times = []
+        try:
+            with CrashStore.open(data_dir) as store:
+                for _ in range(args.rounds + 1):
+                    t0 = time.perf_counter()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    conn.connect()
+                    conn.sock.sendall(upload.read_bytes())
+                    resp = http.client.HTTPResponse(conn.sock)
+                    resp.begin()
+                    crash_id = resp.read().decode().strip().removeprefix("CrashID=bp-")
+                    conn.close()
+                    while store.get(crash_id)["state"] not in ("processed", "failed"):
+                        time.sleep(0.005)
+                    times.append(time.perf_counter() - t0)
+        finally:
+            proc.terminate()
+            proc.wait(60)
+    warm = times[1:]
+    print(f"to-processed ({CASE}, symbols {'yes' if symbols.is_dir() else 'no'}): first {times[0]:.2f} s, "
+          f"then median {statistics.median(warm):.3f} s, max {max(warm):.3f} s over {len(warm)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--client-procs", type=int, default=2)
+    ap.add_argument("--server-threads", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--dump-kib", type=int, default=1024)
+    ap.add_argument("--rounds", type=int, default=5, help="to-processed submissions after the warm-up one")
+    ap.add_argument("--only", choices=("throughput", "to-processed"))
+    args = ap.parse_args()
+    if args.only in (None, "throughput"):
+        throughput(args)
+    if args.only in (None, "to-processed"):
+        to_processed(args)
+
+
+if __name__ == "__main__":
+    main()
