@@ -165,7 +165,7 @@ t = time.perf_counter()
 for a in addrs:
     sym.cfi_at(a)
 cf = time.perf_counter() - t
-print(json.dumps({"build": build, "state": sym.index_state, "funcs": n,
+print(json.dumps({"build": build, "state": sym.index_state, "funcs": n, "stats": sym.build_stats,
                   "function_at_per_s": len(addrs) / fn, "line_inline_per_s": len(addrs) / ln,
                   "cfi_at_per_s": len(addrs) / cf,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -207,8 +207,10 @@ def index_figures(label: str, sym: Path) -> None:
     cold = child_measure(INDEX_CODE, str(sym), str(idx))
     warm = child_measure(INDEX_CODE, str(sym), str(idx))
     print(f"## {label}: {sym.name} ({size_mb:.1f} MB, {cold['funcs']} FUNC records)")
+    workers = cold["stats"].get("workers", 1)
+    extra = cold["stats"].get("worker_peak_rss_kb", 0) / 1024
     print(f"  index build (cold, {cold['state']}): {cold['build']:.2f} s = {size_mb / cold['build']:.0f} MB/s, "
-          f"peak RSS {cold['peak_mb']:.0f} MB")
+          f"peak RSS {cold['peak_mb']:.0f} MB" + (f" + {extra:.0f} MB in {workers} scan workers" if extra else ""))
     print(f"  index open (warm, {warm['state']}): {warm['build'] * 1000:.1f} ms, peak RSS {warm['peak_mb']:.0f} MB")
     print(f"  lookups/s (warm): function_at {warm['function_at_per_s']:,.0f}, line_at+inlines_at "
           f"{warm['line_inline_per_s']:,.0f}, cfi_at {warm['cfi_at_per_s']:,.0f}")

@@ -105,6 +105,8 @@ class ScanResult:
     arrays: dict[str, array]
     malformed_lines: int
     malformed_examples: list[str]
+    workers: int = 1
+    worker_peak_rss_kb: int = 0  # sum of the worker processes' peaks (0 when scanned in this process)
 
 
 def parse_module_line(first_line: bytes, path: str = "") -> ModuleInfo:
@@ -157,6 +159,7 @@ class _Partial:
     first_record: int  # offset of the first non-malformed record match (its ``\n``), or -1
     last_kind: int
     last_start: int
+    peak_rss_kb: int = 0  # the worker process's peak, when scanned in one
 
 
 def _scan_range(data, start: int, end: int) -> _Partial:
@@ -236,7 +239,14 @@ def _scan_file_range(path: str, start: int, end: int) -> _Partial:
     import mmap
 
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return _scan_range(data, start, end)
+        part = _scan_range(data, start, end)
+    try:
+        import resource
+
+        part.peak_rss_kb = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    except ImportError:  # not on Windows
+        pass
+    return part
 
 
 def _split_points(data, start: int, parts: int) -> list[int]:
@@ -285,7 +295,8 @@ def scan(data, path: str = "", workers: int | None = None) -> ScanResult:
                                         last.last_start if last else -1)
     for group in SORT_GROUPS:
         _sort_group(arrays, group)
-    return ScanResult(module=module, arrays=arrays, malformed_lines=malformed, malformed_examples=examples)
+    return ScanResult(module=module, arrays=arrays, malformed_lines=malformed, malformed_examples=examples,
+                      workers=len(partials), worker_peak_rss_kb=sum(p.peak_rss_kb for p in partials))
 
 
 def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:

@@ -74,6 +74,7 @@ class BreakpadSymbolFile:
         self.corrupt = malformed_lines > 0
         self.index_state = index_state  # "built" | "reused" | "memory"
         self.index_path = index_path
+        self.build_stats: dict = {}  # set by load_symbol_file when it scanned the text: workers, peak RSS
         self._data = data
         self._file = fileobj
         self._mapped = mapped
@@ -418,6 +419,7 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
             raise DebugIdMismatch(str(path), expected_debug_id.upper(), head.debug_id)
         mapped = None
         idx_path = None
+        result = None
         state = "memory"
         if index_dir is not None:
             idx_path = index_path_for(Path(index_dir), path, head)
@@ -445,7 +447,10 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
             result = scan(data, str(path))
             module, arrays = result.module, result.arrays
             malformed, examples = result.malformed_lines, result.malformed_examples
-        return BreakpadSymbolFile(path, data, module, arrays, malformed, examples, state, idx_path, mapped, f)
+        sym = BreakpadSymbolFile(path, data, module, arrays, malformed, examples, state, idx_path, mapped, f)
+        if result is not None:
+            sym.build_stats = {"workers": result.workers, "worker_peak_rss_kb": result.worker_peak_rss_kb}
+        return sym
     except BaseException:
         data.close()
         f.close()
