@@ -20,11 +20,15 @@ def build_provider(symbol_paths: list[Path], symbol_urls: list[str], cache_dir: 
 
     ``cache_dir`` is CrashDesk's cache folder (:attr:`crashdesk.config.paths.Paths.cache_dir`): downloaded
     files go to ``<cache_dir>/symbols/<debug_file>/<DEBUG_ID>/<sym_file>``, indexes to ``<cache_dir>/symindex``
-    and remembered misses to ``<cache_dir>/symbols-misses.json``. With ``cache_dir=None`` nothing is written
+    and remembered misses to ``<cache_dir>/symbols-misses.json``. Given the ``symbols`` folder itself
+    (:attr:`~crashdesk.config.paths.Paths.symbols_cache`), its parent is used, so both spellings share one
+    cache. With ``cache_dir=None`` nothing is written
     (indexes are built in memory; downloads go to temporary files). Extra keyword ``options`` go to
     :class:`SymbolChain` (``options=HttpOptions(...)``, ``negative_ttl``, ``max_cache_bytes``,
     ``max_parallel``).
     """
+    if cache_dir is not None and Path(cache_dir).name == "symbols":
+        cache_dir = Path(cache_dir).parent
     return SymbolChain(symbol_paths, symbol_urls, cache_dir, **options)
 
 

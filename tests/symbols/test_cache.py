@@ -40,3 +40,13 @@ def test_stale_partial_downloads_are_removed(tmp_path: Path) -> None:
     os.utime(old, (past, past))
     cache.prune(10**12)
     assert not old.exists() and fresh.exists()
+
+
+def test_cache_root_or_its_symbols_folder_mean_the_same_cache(tmp_path: Path, local_store: Path) -> None:
+    from crashdesk.config.paths import resolve_paths
+
+    paths = resolve_paths(tmp_path / "home")
+    for given in (paths.cache_dir, paths.symbols_cache):
+        with build_provider([local_store], [], given) as chain:
+            assert chain.cache.files == paths.symbols_cache
+            assert chain.index_dir == paths.symbol_indexes
