@@ -79,14 +79,16 @@ def corpus_cases(filter_text: str | None) -> list[tuple[str, Path, Path | None]]
     return out
 
 
-def timed_process(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit status) of one child process."""
+def timed_process(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MiB, exit status, CPU seconds user+system) of one child process.
+
+    CPU time is reported next to wall time because it is far less sensitive to other load on the machine."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     _pid, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss / 1024, proc.returncode
+    return elapsed, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def crashdesk_cmd(dumps: list[Path], symbols: list[Path], cache: Path, jsonl: bool = False) -> list[str]:
@@ -112,11 +114,11 @@ def warm_worker(dump: str, symbols: str | None) -> None:
     first_started = time.perf_counter()
     process_minidump(dump, provider)
     first = time.perf_counter() - first_started
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     json.dumps(process_minidump(dump, provider))
-    second = time.perf_counter() - started
+    second, second_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"first": first, "warm": second, "rss": rss}))
+    print(json.dumps({"first": first, "warm": second, "warm_cpu": second_cpu, "rss": rss}))
 
 
 def median(values: list[float]) -> float:
@@ -141,8 +143,9 @@ def main() -> int:
         return 1
     print(f"reference: {ref} ; python: {sys.version.split()[0]} ; cases: {len(cases)} ; repeat: {args.repeat}"
           f" ; symbols: {'no' if args.nosyms else 'yes'}")  # fmt: skip
-    head = (f"{'case':44s} {'ref ms':>7s} {'cold ms':>8s} {'x':>5s} {'proc2':>7s} {'x':>5s} {'warm ms':>8s}"
-            f" {'x':>5s} {'ref MB':>7s} {'cd MB':>6s} {'warmMB':>6s}")  # fmt: skip
+    head = (f"{'case':40s} {'ref ms':>7s} {'cold ms':>8s} {'x':>5s} {'proc2':>7s} {'x':>5s} {'warm ms':>8s}"
+            f" {'x':>5s} | {'refCPU':>6s} {'coldCPU':>7s} {'x':>5s} {'warmCPU':>7s} | {'ref MB':>6s} {'cd MB':>6s}"
+            f" {'warmMB':>6s}")  # fmt: skip
     print(head)
     rows = []
     tmp_root = Path(tempfile.mkdtemp(prefix="bench-stackwalk-"))
@@ -169,15 +172,20 @@ def main() -> int:
             c_ms = 1000 * median([r[0] for r in cold_runs])
             p_ms = 1000 * median([r[0] for r in proc2_runs])
             w_ms = 1000 * median([w["warm"] for w in warm])
+            rc_ms = 1000 * median([r[3] for r in ref_runs])
+            cc_ms = 1000 * median([r[3] for r in cold_runs])
+            wc_ms = 1000 * median([w["warm_cpu"] for w in warm])
             row = {
                 "case": name, "ref_ms": r_ms, "cold_ms": c_ms, "proc2_ms": p_ms, "warm_ms": w_ms,
+                "ref_cpu_ms": max(rc_ms, 0.5), "cold_cpu_ms": cc_ms, "warm_cpu_ms": wc_ms,
                 "ref_mb": max(r[1] for r in ref_runs), "cold_mb": max(r[1] for r in cold_runs),
                 "warm_mb": max((w["rss"] for w in warm), default=float("nan")),
             }  # fmt: skip
             rows.append(row)
-            print(f"{name[:44]:44s} {r_ms:7.1f} {c_ms:8.1f} {c_ms / r_ms:5.1f} {p_ms:7.1f} {p_ms / r_ms:5.1f}"
-                  f" {w_ms:8.2f} {w_ms / r_ms:5.2f} {row['ref_mb']:7.1f} {row['cold_mb']:6.1f}"
-                  f" {row['warm_mb']:6.1f}", flush=True)  # fmt: skip
+            print(f"{name[:40]:40s} {r_ms:7.1f} {c_ms:8.1f} {c_ms / r_ms:5.1f} {p_ms:7.1f} {p_ms / r_ms:5.1f}"
+                  f" {w_ms:8.2f} {w_ms / r_ms:5.2f} | {rc_ms:6.1f} {cc_ms:7.1f} {cc_ms / row['ref_cpu_ms']:5.1f}"
+                  f" {wc_ms:7.2f} | {row['ref_mb']:6.1f} {row['cold_mb']:6.1f} {row['warm_mb']:6.1f}",
+                  flush=True)  # fmt: skip
 
         # Batch: one CrashDesk process over every dump vs the reference once per dump.
         stores = sorted({str(s) for _n, _d, s in cases if s is not None}) if not args.nosyms else []
@@ -187,12 +195,18 @@ def main() -> int:
                                 jsonl=True)  # fmt: skip
             batch_runs.append(timed_process(cmd))
         batch_s = median([b[0] for b in batch_runs])
+        batch_cpu = median([b[3] for b in batch_runs])
         ref_sum = sum(r["ref_ms"] for r in rows) / 1000
+        ref_cpu_sum = sum(r["ref_cpu_ms"] for r in rows) / 1000
         geo = lambda key: statistics.geometric_mean([r[key] / r["ref_ms"] for r in rows])  # noqa: E731
+        geo_cpu = lambda key: statistics.geometric_mean([r[key] / r["ref_cpu_ms"] for r in rows])  # noqa: E731
         print()
         print(f"sum of reference runs (one process per dump): {ref_sum * 1000:.0f} ms")
         print(f"CrashDesk batch (one process, {len(cases)} dumps, cold cache): {batch_s * 1000:.0f} ms"
               f" -> ratio {batch_s / ref_sum:.2f} (target <= 1.0); peak RSS {max(b[1] for b in batch_runs):.1f} MiB")
+        print(f"CPU: reference sum {ref_cpu_sum * 1000:.0f} ms, CrashDesk batch {batch_cpu * 1000:.0f} ms"
+              f" -> ratio {batch_cpu / ref_cpu_sum:.2f}")
+        print(f"cold CPU ratio: geometric mean {geo_cpu('cold_cpu_ms'):.2f}x")
         print(f"cold ratio: geometric mean {geo('cold_ms'):.2f}x, worst {max(r['cold_ms'] / r['ref_ms'] for r in rows):.2f}x"
               " (target <= 3x)")  # fmt: skip
         print(f"second-process ratio: geometric mean {geo('proc2_ms'):.2f}x")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -32,7 +33,28 @@ def _common_parent() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_command(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line, if its module exists (start-up: import only that one)."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+            continue
+        if token == "--data-dir":
+            skip = True
+            continue
+        if token.startswith("-"):
+            if token in ("-h", "--help", "--version"):
+                return None
+            continue
+        if token.isidentifier() and importlib.util.find_spec(f"crashdesk.cli.cmd_{token}") is not None:
+            return token
+        return None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only``, just that sub-command's module is imported and registered."""
     parser = argparse.ArgumentParser(
         prog="crashdesk",
         description="CrashDesk: triage native crash reports offline. Without a sub-command, opens the app.",
@@ -44,14 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_parent()
     package = importlib.import_module("crashdesk.cli")
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name.startswith("cmd_"):
+        if info.name.startswith("cmd_") and (only is None or info.name == f"cmd_{only}"):
             module = importlib.import_module(f"crashdesk.cli.{info.name}")
             module.register(sub, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_requested_command(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         from crashdesk.ui.app import run_app  # the only path from the CLI into Qt
