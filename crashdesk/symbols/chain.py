@@ -85,7 +85,7 @@ class SymbolChain:
     # -- public API -----------------------------------------------------------------------------------
     def lookup(self, module: ModuleKey, *, on_bytes=None, cancel=None) -> SymbolLookup:
         """Symbols for ``module`` from the first source that has a usable file (remembered per chain)."""
-        k = (module.debug_file, module.debug_id.upper(), module.code_file, module.code_id.upper())
+        k = self._memo_key(module)
         with self._guard:
             if k in self._results:
                 return self._results[k]
@@ -99,6 +99,10 @@ class SymbolChain:
                 with self._guard:
                     self._results[k] = result
             return result
+
+    @staticmethod
+    def _memo_key(module: ModuleKey) -> tuple:
+        return (module.debug_file, module.debug_id.upper(), module.code_file, module.code_id.upper())
 
     def fetch_many(self, modules: Iterable[ModuleKey], *, progress: ProgressCallback | None = None,
                    cancel=None, retry_misses: bool = False) -> dict[ModuleKey, SymbolLookup]:
@@ -114,6 +118,10 @@ class SymbolChain:
                     self.negative.forget(_key(store_path(m)))
                 except UnsafeName:
                     pass
+                with self._guard:  # forget this chain's own answer too, unless it had symbols
+                    k = self._memo_key(m)
+                    if k in self._results and self._results[k].symbols is None:
+                        del self._results[k]
 
         def one(m: ModuleKey) -> None:
             nonlocal done

@@ -269,3 +269,18 @@ def test_without_a_cache_folder_nothing_is_left_behind(tmp_path: Path, symbol_se
         assert temp.is_file()
     assert not temp.exists()
     assert set(Path(tempfile.gettempdir()).glob("crashdesk-sym-*")) == before
+
+
+def test_fetch_missing_symbols_retries(tmp_path: Path, symbol_server) -> None:
+    late = tmp_path / "late-store"
+    symbol_server.root = late  # the server starts empty: symbols get uploaded after the first crash
+    with chain(tmp_path, symbol_server) as c:
+        assert c.lookup(key(CODEC)).extra["reason"] == "not_found"
+        assert c.lookup(key(CODEC)).extra["reason"] == "not_found"  # this chain's memory
+        import shutil
+
+        from tests.symbols.conftest import STORE
+
+        shutil.copytree(STORE, late)
+        assert c.fetch_many([key(CODEC)])[key(CODEC)].status == "missing"  # remembered miss still believed
+        assert c.fetch_many([key(CODEC)], retry_misses=True)[key(CODEC)].status == "loaded"
