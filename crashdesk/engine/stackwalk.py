@@ -281,12 +281,12 @@ def _process(
                 {
                     "abort_cause": _hex(r.abort_cause, 8) if r.abort_cause is not None else None,
                     "backtrace": r.backtrace,
-                    "dialog_mode": r.dialog_mode,
+                    "dialog_mode": _hex(r.dialog_mode, 8) if r.dialog_mode is not None else None,
                     "message": r.message,
                     "message2": r.message2,
                     "module": r.module,
                     "signature_string": r.signature_string,
-                    "thread": r.thread,
+                    "thread": _hex(r.thread, 8) if r.thread is not None else None,
                 }
                 for r in mac_records
             ],

@@ -39,8 +39,9 @@ class DumpBuilder:
 
     def build(self, context: bytes, *, tid: int = 7, stack: tuple[int, bytes] | None = None,
               exception: tuple[int, int, int, list[int]] | None = None,
-              module: tuple[int, int, str] | None = None) -> bytes:  # fmt: skip
-        header_size, n_streams = 32, 3 + bool(exception) + bool(module) + bool(stack)
+              module: tuple[int, int, str] | None = None, extra=()) -> bytes:  # fmt: skip
+        """``extra``: (stream type, fn(absolute offset of the stream) -> bytes) for self-referencing streams."""
+        header_size, n_streams = 32, 3 + bool(exception) + bool(module) + bool(stack) + len(extra)
         directory = header_size
         first = directory + 12 * n_streams
         rel = lambda off: first + off  # noqa: E731
@@ -69,8 +70,13 @@ class DumpBuilder:
             exc += struct.pack("<15Q", *padded) + struct.pack("<II", len(context), rel(ctx_off))
             streams.append((6, exc))
         streams.append((15, struct.pack("<6I", 24, 1, 4242, 0, 0, 0)))
-        assert len(streams) == n_streams
         offsets = [self._add(data) for _t, data in streams]
+        for stype, fn in extra:
+            at = len(self.blobs) + (-len(self.blobs)) % 8
+            data = fn(rel(at))
+            offsets.append(self._add(data))
+            streams.append((stype, data))
+        assert len(streams) == n_streams
         out = struct.pack("<IIIIIIQ", 0x504D444D, 0xA793, n_streams, directory, 0, 0, 0)
         for (stype, data), off in zip(streams, offsets, strict=True):
             out += struct.pack("<III", stype, len(data), rel(off))
@@ -176,3 +182,35 @@ def test_windows_arm64_access_violation() -> None:
     out = process_minidump(dump, None)
     assert out["crash_info"]["type"] == "EXCEPTION_ACCESS_VIOLATION_EXEC"
     assert out["crash_info"]["address"] == "0x0000000000004242"
+
+
+def _mac_crash_info_stream(at: int) -> bytes:
+    """MozMacosCrashInfoStream with one version-5 record (fixed part 40 bytes, then five C strings)."""
+    strings = b"/usr/lib/libsynth.dylib\0assertion failed: x > 0\0sig\0\0second message\0"
+    record = struct.pack("<5Q", 0x4D7A0001, 5, 0x1234, 0, 0x0BAD) + strings
+    header = struct.pack("<III", 0x4D7A0001, 1, 40) + struct.pack("<II", len(record), at + 12 + 8 * 20)
+    header += b"\0" * (8 * 19)
+    return header + record
+
+
+def _bootargs_stream(at: int) -> bytes:
+    return struct.pack("<IQ", 0x4D7A0002, at + 12) + _string("-v debug=0x144")
+
+
+def test_macos_crash_info_and_boot_args() -> None:
+    regs = [0] * 29 + [0, 0, 0x7000, 0x1000]
+    dump = DumpBuilder(ARCH_ARM64, MACOS).build(
+        arm64_context(regs, old=False), extra=[(0x4D7A0001, _mac_crash_info_stream), (0x4D7A0002, _bootargs_stream)]
+    )
+    out = process_minidump(dump, None)
+    assert out["mac_boot_args"] == "-v debug=0x144"
+    info = out["mac_crash_info"]
+    assert info["num_records"] == 1
+    record = info["records"][0]
+    assert record["module"] == "/usr/lib/libsynth.dylib"
+    assert record["message"] == "assertion failed: x > 0"
+    assert record["signature_string"] == "sig"
+    assert record["backtrace"] is None
+    assert record["message2"] == "second message"
+    assert record["abort_cause"] == "0x0000000000000bad"
+    assert record["thread"] == "0x0000000000001234"
