@@ -1,8 +1,10 @@
 """``crashdesk symbols``: fetch symbols for dumps or stored crashes, index a .sym file, manage the cache, and
 list the modules that lack symbols across the store.
 
-* ``fetch [DUMP...] [--crash ID...]``: look every module up in ``--symbols-path`` folders, the cache and the
-  ``--symbols-url`` servers (the command line uses only the servers it is given), downloading into the cache.
+* ``fetch [DUMP...] [--crash ID...] [--missing]``: look every module up in ``--symbols-path`` folders, the cache
+  and the ``--symbols-url`` servers (the command line uses only the servers it is given), downloading into the
+  cache. ``--missing`` retries every module that lacked symbols in stored crashes and queues the crashes that
+  can now be symbolicated for reprocessing.
 * ``index FILE``: build (or reuse) the persistent index of one ``.sym`` file and print what it holds.
 * ``cache``: size and entry count of the symbol cache; ``--prune`` evicts least recently used entries down to
   ``--max-size``.
@@ -52,6 +54,9 @@ def register(subparsers, common) -> None:
     fetch = sub.add_parser("fetch", parents=source, help="download symbols for the modules of dumps or crashes")
     fetch.add_argument("dumps", nargs="*", metavar="DUMP", help="minidump file(s)")
     fetch.add_argument("--crash", action="append", default=[], metavar="ID", help="a stored crash (repeatable)")
+    fetch.add_argument("--missing", action="store_true",
+                       help="every module whose symbols were missing in stored crashes (asks the servers again); "
+                       "crashes whose modules now have symbols are queued for reprocessing")
     fetch.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
                        help="symbol store folder, searched in order (repeatable)")
     fetch.add_argument("--symbols-url", action="append", default=[], metavar="URL",
@@ -111,11 +116,9 @@ def _modules_of_dump(path: str):
 
 
 def _modules_of_crash(args, crash_id: str):
-    from crashdesk.config.paths import resolve_paths
     from crashdesk.engine.symbols_api import ModuleKey
-    from crashdesk.store import CrashStore
 
-    with CrashStore.open(resolve_paths(getattr(args, "data_dir", None)).ensure().data_dir) as store:
+    with _open_store(args) as store:
         rows = store.get(crash_id)["modules"]
     return [ModuleKey(r["debug_file"] or "", r["debug_id"] or "", r["filename"] or "", r["code_id"] or "")
             for r in rows]
@@ -126,8 +129,8 @@ def run_fetch(args) -> int:
     from crashdesk.errors import UsageError
     from crashdesk.symbols import build_provider
 
-    if not args.dumps and not args.crash:
-        raise UsageError("give at least one DUMP or --crash ID")
+    if not args.dumps and not args.crash and not args.missing:
+        raise UsageError("give at least one DUMP, --crash ID or --missing")
     for p in args.symbols_path:
         if not Path(p).is_dir():
             raise UsageError(f"--symbols-path {p}: no such folder")
@@ -138,6 +141,8 @@ def run_fetch(args) -> int:
         modules.extend(_modules_of_dump(d))
     for c in args.crash:
         modules.extend(_modules_of_crash(args, c))
+    if args.missing:
+        modules.extend(_missing_modules(args))
     modules = [m for m in dict.fromkeys(modules) if m.debug_id or m.code_id]
     options = {"max_parallel": args.parallel}
     if args.max_cache_size:
@@ -150,7 +155,7 @@ def run_fetch(args) -> int:
 
     with build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), _cache_root(args),
                         **options) as chain:
-        results = chain.fetch_many(modules, progress=progress, retry_misses=args.retry_missing)
+        results = chain.fetch_many(modules, progress=progress, retry_misses=args.retry_missing or args.missing)
         bar.close()
         rows = []
         for m, r in results.items():
@@ -161,14 +166,51 @@ def run_fetch(args) -> int:
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
+    requeued = _requeue(args, rows) if args.missing else []
     if _json(args):
-        print_json({"modules": rows, "summary": counts})
+        out = {"modules": rows, "summary": counts}
+        if args.missing:
+            out["reprocess"] = requeued
+        print_json(out)
     else:
         for r in rows:
             name = r["debug_file"] or r["code_file"]
             print(f"{r['status']:8} {name} {r['debug_id'] or r['code_id']}  {r['note']}")
         info(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no modules")
+        if args.missing:
+            info(f"{len(requeued)} crashes queued for reprocessing")
     return 0
+
+
+def _open_store(args):
+    from crashdesk.config.paths import resolve_paths
+    from crashdesk.errors import CrashDeskError
+    from crashdesk.store import CrashStore
+
+    paths = resolve_paths(getattr(args, "data_dir", None))
+    if not paths.database.is_file():
+        raise CrashDeskError(f"no crash store at {paths.data_dir}")
+    return CrashStore.open(paths.data_dir)
+
+
+def _missing_modules(args):
+    from crashdesk.engine.symbols_api import ModuleKey
+
+    with _open_store(args) as store:
+        rows = store.db.conn.execute(_MISSING_SQL, (1_000_000,)).fetchall()
+    return [ModuleKey(r[0] or "", r[1] or "", r[2] or "", r[3] or "") for r in rows]
+
+
+def _requeue(args, rows: list[dict]) -> list[str]:
+    """Queue for reprocessing the stored crashes whose missing modules now have symbols."""
+    with _open_store(args) as store:
+        ids: list[str] = []
+        for r in rows:
+            if r["status"] == "loaded" and r["debug_file"]:
+                ids.extend(store.crash_ids_missing_symbols(debug_file=r["debug_file"], debug_id=r["debug_id"]))
+        ids = list(dict.fromkeys(ids))
+        store.mark_for_reprocessing(ids)
+    return ids
 
 
 # -- index --------------------------------------------------------------------------------------------------
@@ -242,14 +284,8 @@ _MISSING_SQL = (
 
 def run_missing(args) -> int:
     from crashdesk.cli.common import print_json
-    from crashdesk.config.paths import resolve_paths
-    from crashdesk.errors import CrashDeskError
-    from crashdesk.store import CrashStore
 
-    paths = resolve_paths(getattr(args, "data_dir", None))
-    if not paths.database.is_file():
-        raise CrashDeskError(f"no crash store at {paths.data_dir}")
-    with CrashStore.open(paths.data_dir) as store:
+    with _open_store(args) as store:
         rows = [dict(zip(("debug_file", "debug_id", "filename", "code_id", "crashes", "statuses", "note"), r,
                          strict=True))
                 for r in store.db.conn.execute(_MISSING_SQL, (max(1, args.limit),))]

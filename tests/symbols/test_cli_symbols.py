@@ -111,3 +111,39 @@ def test_parse_size(text: str, value: int) -> None:
     from crashdesk.cli.cmd_symbols import parse_size
 
     assert parse_size(text) == value
+
+
+def _store_with_unsymbolicated_crashes(home: Path) -> list[str]:
+    from crashdesk.engine.stackwalk import process_minidump
+    from crashdesk.store import CrashStore
+    from crashdesk.symbols import build_provider
+
+    ids = []
+    empty = home / "no-symbols-here"
+    empty.mkdir(parents=True)
+    with CrashStore.open(home) as store, build_provider([empty], [], None) as provider:
+        for case in ("linux-crashpad-01-null-deref", "linux-crashpad-06-plugin-so"):
+            raw = (DUMPS / f"{case}.dmp").read_bytes()
+            crash_id = store.add_crash({"ProductName": "Demo"}, {"upload_file_minidump": raw}, source="import")
+            store.save_processed(crash_id, process_minidump(raw, provider))
+            ids.append(crash_id)
+    return ids
+
+
+def test_fetch_missing_then_queue_for_reprocessing(tmp_path: Path, symbol_server, capsys) -> None:
+    from crashdesk.store import CrashStore
+
+    home = tmp_path / "home"
+    ids = _store_with_unsymbolicated_crashes(home)
+    code, out, _ = run(capsys, "symbols", "missing", "--data-dir", str(home), "--json")
+    before = {r["debug_file"]: r["crashes"] for r in json.loads(out)["modules"]}
+    assert before[VIEWER[0]] == 2  # both crashes have demo-viewer frames
+    code, out, _ = run(capsys, "symbols", "fetch", "--missing", "--symbols-url", symbol_server.url,
+                       "--data-dir", str(home), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    status = {r["debug_file"]: r["status"] for r in doc["modules"]}
+    assert status[VIEWER[0]] == "loaded" and status["libc.so.6"] == "missing"
+    assert sorted(doc["reprocess"]) == sorted(ids)
+    with CrashStore.open(home) as store:
+        assert store.state_counts()["received"] == 2
