@@ -130,3 +130,22 @@ def test_sign_many_decodes_stored_bytes_in_workers(processes):
     out = dict(sign_many(items, mozilla_profile(), processes=processes, chunk_size=7, decode=json.loads))
     assert [out[c["id"]].signature for c in cases] == [c["expected_signature"] for c in cases]
     assert out["broken"].signature == "" and "could not be decoded" in out["broken"].notes[0]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_regenerate_end_to_end_keeps_results_for_changed_crashes(processes):
+    from crashdesk.engine.signature import regenerate
+
+    cases = _cases()
+    # old signatures: siggen's, except a few made stale on purpose
+    items = [(c["id"], c["expected_signature"] if i % 10 else "stale", {"crash_data": c["crash_data"]})
+             for i, c in enumerate(cases)]
+    seen = []
+    report = regenerate(items, mozilla_profile(), processes, progress=seen.append, chunk_size=11)
+    stale = [c for i, c in enumerate(cases) if i % 10 == 0]
+    assert report.total == len(cases) and sum(seen) == len(cases)
+    assert report.changed == sum(1 for c in stale if c["expected_signature"] != "stale")
+    assert report.splits.get("stale") is not None or len({c["expected_signature"] for c in stale}) == 1
+    for c in stale:
+        assert report.changes[c["id"]] == ("stale", c["expected_signature"])
+        assert report.results[c["id"]].signature == c["expected_signature"]

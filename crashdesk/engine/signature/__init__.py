@@ -28,7 +28,7 @@ from crashdesk.engine.signature.profiles import (
     resolve_profile,
     save_profile,
 )
-from crashdesk.engine.signature.regenerate import RegenerationReport, regeneration_report
+from crashdesk.engine.signature.regenerate import RegenerationReport, regenerate, regeneration_report
 from crashdesk.engine.signature.result import SignatureResult
 from crashdesk.engine.signature.rules import RULES, SIGGEN_RULE_ORDER
 
@@ -37,5 +37,5 @@ __all__ = [
     "RegenerationReport", "SignatureError", "SignatureGenerator", "SignatureLists", "SignatureResult",
     "builtin_profile", "crash_data_from_input", "crash_data_from_stackwalk", "create_generic_profile",
     "create_profile_from_mozilla", "generate_signature", "generic_profile", "list_profiles", "load_profile",
-    "mozilla_profile", "parse_list_text", "regeneration_report", "resolve_profile", "save_profile", "sign_many",
+    "mozilla_profile", "parse_list_text", "regenerate", "regeneration_report", "resolve_profile", "save_profile", "sign_many",
 ]

@@ -210,6 +210,10 @@ class SignatureShutdownTimeout(Rule):
 
 
 class SignatureRunWatchDog(Rule):
+    """Deliberate difference: siggen builds this rule's frame walker with its *shipped* lists even when a
+    custom list folder is given; here the profile's own lists are used, so an edited profile applies its
+    edits to shutdown hangs too. With the built-in Mozilla profile both are the same lists."""
+
     name = "SignatureRunWatchDog"
     description = "shutdown hangs (RunWatchdog): recompute from thread 0 and prefix 'shutdownhang'"
 
