@@ -38,7 +38,7 @@ _FP_ALIAS = frozenset({"fp"})
 def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
     if callee.ctx.get("sp") is None:
         return None
-    found = caller_by_cfi(env, callee, grand, hide_lr=callee.frame.trust == "frame_pointer")
+    found = caller_by_cfi(env, callee, grand)
     if found is None:
         return None
     found.values["pc"] = ptr_auth_strip(env, found.values.get("pc", 0))

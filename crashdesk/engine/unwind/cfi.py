@@ -44,13 +44,9 @@ class _CallerBuilder:
         self.ctx.valid.discard(name)
 
 
-def caller_by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None, *, hide_lr: bool = False) -> (
-    FrameContext | None
-):
+def caller_by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
     """The caller's registers from the callee module's unwind info, or None when there is none or it fails.
-
-    ``hide_lr``: the callee's link register is a guess (arm64 frame-pointer frame) and must not feed CFI.
-    """
+    The grand-callee's parameter size feeds STACK WIN frame sizes."""
     cache = env.cache
     module = cache.module_at(callee.lookup)
     if module is None:
@@ -60,12 +56,7 @@ def caller_by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None, *, hide_
         return None
     rva = callee.lookup - module.base
     ctx = callee.ctx
-
-    def get_register(name: str) -> int | None:
-        if hide_lr and name in ("lr", "x30"):
-            return None
-        return ctx.get(name)
-
+    get_register = ctx.get
     builder = _CallerBuilder(ctx)
     if env.spec.name == "x86":
         win = cache.stack_win_at(module, sym, rva)

@@ -47,13 +47,14 @@ class SymbolCache:
         return hit  # type: ignore[return-value]
 
     def highest_module_end(self) -> int:
-        """End address of the highest loaded module (0 when the module map cannot be listed)."""
+        """End address of the loaded module with the highest base (0 when the module map cannot be listed)."""
         if self._highest_end is None:
             listing = getattr(self.modules, "modules", None)
             if listing is None and hasattr(self.modules, "__iter__"):
                 listing = self.modules
             try:
-                self._highest_end = max((m.base + m.size for m in listing or ()), default=0)
+                top = max(listing or (), key=lambda m: m.base, default=None)
+                self._highest_end = 0 if top is None else top.base + top.size
             except (TypeError, AttributeError):
                 self._highest_end = 0
         return self._highest_end

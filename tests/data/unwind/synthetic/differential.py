@@ -92,7 +92,17 @@ def gen(rng, cpu):
             if rng.random() < 0.3:
                 off = rng.randrange(0x40, 0x80)
                 lines.append(f"STACK CFI {start + off:x} .cfa: {fps} {2 * w} + .ra: .cfa {-w} + ^")
+            if rng.random() < 0.25:
+                # an optional register rule that fails (unreadable, undefined or unknown register)
+                reg = rng.choice([csr, "r9" if cpu == "arm" else csr, "nosuchreg"])
+                pre = "$" if cpu in ("x86", "amd64") else ""
+                rule = rng.choice([".cfa 100000 + ^", ".undef", "$nosuchreg", ".cfa 0 /"])
+                lines.append(f"STACK CFI {start + rng.randrange(0, 0x20):x} {pre}{reg}: {rule}")
     sym = "\n".join(lines) + "\n"
+    lib_sym = None
+    if rng.random() < 0.5:
+        pubs = sorted(rng.sample(range(0x100, 0x10000, 0x10), 12))
+        lib_sym = "".join(f"PUBLIC {a:x} 0 lib_public_{a:x}\n" for a in pubs)
     nwords = rng.randint(8, 300)
     base = {"amd64": 0x7FFD00000000, "x86": 0x00100000, "arm64": 0x16F000000, "arm": 0x7E000000}[cpu]
 
@@ -152,7 +162,10 @@ def gen(rng, cpu):
     if cpu == "arm":
         regs = {("r11" if k == "r11" else k): v for k, v in regs.items()}
     osn = rng.choice(OSES[cpu])
-    return cpu, osn, [app, lib], [Thread(1, regs, base, bytes(stack))], {"app": sym}
+    syms = {"app": sym}
+    if lib_sym is not None:
+        syms["lib"] = lib_sym
+    return cpu, osn, [app, lib], [Thread(1, regs, base, bytes(stack))], syms
 
 
 def run(seed, keep=False):
