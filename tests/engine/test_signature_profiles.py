@@ -220,3 +220,13 @@ def test_explanation_names_list_entries_and_fates():
     assert "lowercased" in text
     assert "module name 'XUL.DLL' gives 'xul.dll'" in text
     assert "frames 5-5 not used" in text
+
+
+def test_list_file_with_byte_order_mark_and_crlf(tmp_path):
+    dest = tmp_path / "bom"
+    create_generic_profile(dest)
+    (dest / "prefix_signature_re.txt").write_bytes("\ufeffmy_prefix\r\n# comment\r\n\r\n".encode())
+    profile = load_profile(dest)
+    assert profile.lists.prefix == ("my_prefix",)
+    crash = {"threads": [{"frames": [{"function": "my_prefix_fn"}, {"function": "app::f"}]}]}
+    assert SignatureGenerator(profile).generate(crash).signature == "my_prefix_fn | app::f"

@@ -41,6 +41,8 @@ def parse_list_lines(text: str | bytes, path: str) -> tuple[tuple[str, ...], tup
         except UnicodeDecodeError as exc:
             line = text[: exc.start].count(b"\n") + 1
             raise ListSyntaxError(path, line, f"not UTF-8 text ({exc.reason})") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark left by some editors is not part of the first entry
     entries: list[str] = []
     numbers: list[int] = []
     for lineno, raw in enumerate(text.split("\n"), 1):
