@@ -52,6 +52,15 @@ def start_collector(data_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]
     return proc, url
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to report cost per submission apart from load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def build_request(host: str, port: int, dump_bytes: int) -> tuple[bytes, int]:
     boundary = f"bench{uuid.uuid4().hex}"
     fields = {"ProductName": "Bench", "Version": "1.0", "BuildID": "20260101000000"}
@@ -115,6 +124,7 @@ def throughput(args) -> None:
                    for i in range(args.client_procs)]
             procs = [multiprocessing.Process(target=client_proc, args=("127.0.0.1", port, n, args.dump_kib * 1024,
                                                                         args.seconds, queue)) for n in per if n]
+            cpu0 = cpu_seconds(proc.pid)
             t0 = time.perf_counter()
             for p in procs:
                 p.start()
@@ -122,6 +132,7 @@ def throughput(args) -> None:
             for p in procs:
                 p.join()
             elapsed = time.perf_counter() - t0
+            cpu = cpu_seconds(proc.pid) - cpu0
         finally:
             proc.terminate()
             proc.wait(60)
@@ -134,6 +145,9 @@ def throughput(args) -> None:
               f"submissions, {elapsed:.1f} s")
         print(f"  accepted {len(ok)} ({len(ok) / elapsed:.1f}/s, {len(ok) * wire / elapsed / 1e6:.1f} MB/s), "
               f"failed {len(results) - len(ok)}, answered but missing from the store {len(missing)}")
+        if ok:
+            print(f"  collector CPU {cpu:.1f} s = {cpu / len(ok) * 1000:.2f} ms per accepted submission; "
+                  f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         if lat:
             p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
             print(f"  latency p50 {statistics.median(lat) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
