@@ -73,9 +73,9 @@ def run(args) -> int:
                 args.dumps[0], provider, crashing_thread_only=args.crashing_thread_only, all_registers=not as_json
             )
             if as_json:
-                from crashdesk.cli.common import print_json
-
-                print_json(result, pretty=args.pretty)
+                sys.stdout.write(json.dumps(result, indent=2 if args.pretty else None, ensure_ascii=False))
+                sys.stdout.write("\n")
+                sys.stdout.flush()
             else:
                 sys.stdout.write(render_text(result))
                 sys.stdout.flush()
