@@ -30,6 +30,8 @@ def register(subparsers, common) -> None:
     p.add_argument("--rate-limit", metavar="N|off",
                    help="client-side requests/minute (default: Crash Stats' published limits there, off elsewhere)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    p.add_argument("--retries", type=int, default=8,
+                   help="attempts per request through 5xx, timeouts and dropped connections (default 8)")
     p.add_argument("--list", action="store_true", help="list saved syncs and their state instead of syncing")
     p.set_defaults(func=run_sync)
 
@@ -114,7 +116,15 @@ def run_sync(args) -> int:
     from crashdesk.errors import UsageError
     from crashdesk.store import CrashStore
     from crashdesk.store.syncstate import SyncState
-    from crashdesk.sync import Secret, ServerTarget, SyncOptions, SyncQuery, SyncRunner, default_rate_limit
+    from crashdesk.sync import (
+        RetryPolicy,
+        Secret,
+        ServerTarget,
+        SyncOptions,
+        SyncQuery,
+        SyncRunner,
+        default_rate_limit,
+    )
 
     as_json = getattr(args, "json", False)
     paths = paths_from(args)
@@ -135,6 +145,8 @@ def run_sync(args) -> int:
         raise UsageError("--concurrency must be between 1 and 64")
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    if args.retries < 1 or args.retries > 100:
+        raise UsageError("--retries must be between 1 and 100")
     server = ServerRegistry(paths.data_dir).resolve(args.server)
     token, _where = get_token(server.url)
     rate = _rate_limit_arg(args.rate_limit)
@@ -147,7 +159,8 @@ def run_sync(args) -> int:
                           rate_limit=rate or None, concurrency=args.concurrency, timeout=args.timeout)
     progress = _ProgressLine(f"sync {server.name}")
     with CrashStore.open(paths.data_dir) as store:
-        runner = SyncRunner(store, target, query, SyncOptions(with_dumps=args.with_dumps), progress=progress)
+        runner = SyncRunner(store, target, query, SyncOptions(with_dumps=args.with_dumps,
+                                                                 retry=RetryPolicy(attempts=args.retries)), progress=progress)
         try:
             summary = runner.run()
         finally:

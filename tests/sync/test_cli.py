@@ -1,0 +1,150 @@
+"""``crashdesk sync`` and ``crashdesk server`` as a user runs them: real subprocesses, a real keyring backend
+(keyrings.alt plaintext file in tmp_path), the loopback server, SIGKILL in the middle of a sync."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import TOKEN, cli_env
+from socorro_fake import Fault
+
+from crashdesk.config import secrets
+from crashdesk.config.servers import ServerRegistry
+
+
+def crashdesk(*args: str, data_dir: Path, env: dict | None = None, stdin: str | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crashdesk", "--data-dir", str(data_dir), *args],
+                          input=stdin, capture_output=True, text=True, env=cli_env(env), timeout=timeout)
+
+
+def keyring_vars(home: Path) -> dict[str, str]:
+    return {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring", "XDG_DATA_HOME": str(home)}
+
+
+def test_server_add_token_sync_remove(data_dir, fake, crashes, keyring_env):
+    env = keyring_vars(keyring_env)
+    r = crashdesk("server", "add", "team", fake.url + "/api/", data_dir=data_dir, env=env)
+    assert r.returncode == 0, r.stderr
+    r = crashdesk("server", "token", "team", data_dir=data_dir, env=env, stdin=TOKEN + "\n")
+    assert r.returncode == 0, r.stderr
+    assert "PlaintextKeyring" in r.stderr
+    # the token is in the (test) keyring, under the server's URL, and in no CrashDesk file
+    assert secrets.get_token(fake.url) == (TOKEN, "keyring")
+    assert TOKEN not in (data_dir / "servers.json").read_text()
+    r = crashdesk("server", "list", "--json", data_dir=data_dir, env=env)
+    assert json.loads(r.stdout) == [{"name": "team", "url": fake.url, "rate_limit": None, "token": True}]
+
+    r = crashdesk("sync", "--server", "team", "--with-dumps", "--json", data_dir=data_dir, env=env)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["complete"] and summary["progress"]["fetched"] == len(crashes)
+    assert {s.headers.get("auth-token") for s in fake.seen} == {TOKEN}
+    assert TOKEN not in r.stdout + r.stderr
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+    with sqlite3.connect(data_dir / "crashdesk.sqlite") as db:
+        assert db.execute("SELECT count(*), count(DISTINCT crash_id) FROM crashes").fetchone() == (len(crashes),) * 2
+        assert db.execute("SELECT DISTINCT source FROM crashes").fetchall() == [("server:team",)]
+        assert db.execute("SELECT count(*) FROM dumps").fetchone()[0] >= len(crashes)
+
+    r = crashdesk("server", "remove", "team", "--json", data_dir=data_dir, env=env)
+    assert json.loads(r.stdout) == {"removed": "team", "token_deleted": True}
+    assert secrets.get_token(fake.url) == (None, None)
+    assert ServerRegistry(data_dir).list() == []
+
+
+def test_token_from_environment_for_scripts(data_dir, fake, crashes, keyring_env):
+    env = {**keyring_vars(keyring_env), "CRASHDESK_API_TOKEN": TOKEN}
+    r = crashdesk("sync", "--server", fake.url, "--param", "product=CrashFactoryTools", data_dir=data_dir, env=env)
+    assert r.returncode == 0, r.stderr
+    assert {s.headers.get("auth-token") for s in fake.seen} == {TOKEN}
+    with sqlite3.connect(data_dir / "crashdesk.sqlite") as db:
+        sources = db.execute("SELECT DISTINCT source FROM crashes").fetchall()
+        n = db.execute("SELECT count(*) FROM crashes").fetchone()[0]
+    assert sources == [(f"server:127.0.0.1:{fake.port}",)]
+    assert n == sum(1 for c in crashes if c.product == "CrashFactoryTools")
+
+
+def test_incomplete_sync_exits_1_with_a_summary_then_resumes(data_dir, fake, crashes, keyring_env):
+    victim = crashes[5].crash_id
+    fake.faults.append(Fault("500", "ProcessedCrash", times=None, crash_id=victim))
+    env = keyring_vars(keyring_env)
+    r = crashdesk("sync", "--server", fake.url, "--retries", "2", data_dir=data_dir, env=env, timeout=300)
+    assert r.returncode == 1
+    assert victim in r.stderr and "HTTP 500" in r.stderr and "missing (1)" in r.stderr
+    assert "Traceback" not in r.stderr
+    fake.faults.clear()
+    r = crashdesk("sync", "--server", fake.url, "--json", data_dir=data_dir, env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["progress"]["fetched"] == 1
+
+
+def test_usage_errors_and_unreachable_server(data_dir, keyring_env):
+    env = keyring_vars(keyring_env)
+    r = crashdesk("sync", "--server", "http://127.0.0.1:9", "--param", "nonsense", data_dir=data_dir, env=env)
+    assert r.returncode == 2 and "KEY=VALUE" in r.stderr
+    r = crashdesk("sync", "--server", "nosuchname", data_dir=data_dir, env=env)
+    assert r.returncode == 2 and "no saved server" in r.stderr
+    r = crashdesk("sync", "--server", "http://127.0.0.1:9", "--since", "yesterday-ish", data_dir=data_dir, env=env)
+    assert r.returncode == 2 and "not a date" in r.stderr
+    r = crashdesk("server", "token", "x", data_dir=data_dir, env=env, stdin="")
+    assert r.returncode == 2
+    # nothing listens on port 9: the listing fails after the retries, exit 1, one summary, no traceback
+    r = crashdesk("sync", "--server", "http://127.0.0.1:9", "--timeout", "1", "--retries", "2",
+                  data_dir=data_dir, env=env, timeout=300)
+    assert r.returncode == 1, r.stderr
+    assert "connection error" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sigkill_mid_sync_then_resume_has_no_duplicates_or_gaps(data_dir, fake, crashes, keyring_env):
+    fake.latency = 0.01
+    env = {**keyring_vars(keyring_env), "CRASHDESK_API_TOKEN": TOKEN}
+    args = [sys.executable, "-m", "crashdesk", "--data-dir", str(data_dir), "sync", "--server", fake.url,
+            "--with-dumps", "--concurrency", "4"]
+    proc = subprocess.Popen(args, env=cli_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db_path = data_dir / "crashdesk.sqlite"
+    deadline = time.monotonic() + 120
+    stored = 0
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            if not db_path.exists():
+                continue
+            try:
+                with sqlite3.connect(db_path, timeout=5) as db:
+                    stored = db.execute("SELECT count(*) FROM crashes").fetchone()[0]
+            except sqlite3.OperationalError:
+                continue
+            if stored >= 25:
+                break
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the sync finished before it could be killed"
+    assert 25 <= stored < len(crashes)
+    fetched_before = len(fake.requests_to("ProcessedCrash"))
+
+    r = crashdesk("sync", "--server", fake.url, "--with-dumps", "--json", data_dir=data_dir, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    with sqlite3.connect(db_path) as db:
+        ids = [row[0] for row in db.execute("SELECT crash_id FROM crashes")]
+        dup_dumps = db.execute("SELECT crash, name FROM dumps GROUP BY crash, name HAVING count(*) > 1").fetchall()
+        no_dump = db.execute("SELECT count(*) FROM crashes c WHERE NOT EXISTS "
+                             "(SELECT 1 FROM dumps d WHERE d.crash = c.id)").fetchone()[0]
+        states = dict(db.execute("SELECT state, count(*) FROM sync_items GROUP BY state").fetchall())
+    assert sorted(ids) == sorted(c.crash_id for c in crashes)          # no gaps, no duplicates
+    assert dup_dumps == [] and no_dump == 0
+    assert states == {"done": len(crashes)}
+    # the resumed run fetched only what was not stored (plus the few in flight at the kill)
+    refetched = len(fake.requests_to("ProcessedCrash")) - fetched_before
+    assert refetched <= len(crashes) - stored + 4
