@@ -230,3 +230,16 @@ def test_list_file_with_byte_order_mark_and_crlf(tmp_path):
     assert profile.lists.prefix == ("my_prefix",)
     crash = {"threads": [{"frames": [{"function": "my_prefix_fn"}, {"function": "app::f"}]}]}
     assert SignatureGenerator(profile).generate(crash).signature == "my_prefix_fn | app::f"
+
+
+def test_diff_profiles_lists_added_and_removed_entries(tmp_path):
+    from crashdesk.engine.signature import diff_profiles
+
+    dest = tmp_path / "d"
+    create_profile_from_mozilla(dest)
+    path = dest / "prefix_signature_re.txt"
+    text = path.read_text(encoding="utf-8").replace("\nmalloc\n", "\n") + "my::new_entry\n"
+    path.write_text(text, encoding="utf-8")
+    diff = diff_profiles(mozilla_profile(), load_profile(dest))
+    assert diff == {"prefix": {"added": ["my::new_entry"], "removed": ["malloc"], "reordered": False}}
+    assert diff_profiles(mozilla_profile(), mozilla_profile()) == {}

@@ -21,6 +21,7 @@ from crashdesk.engine.signature.profiles import (
     builtin_profile,
     create_generic_profile,
     create_profile_from_mozilla,
+    diff_profiles,
     generic_profile,
     list_profiles,
     load_profile,
@@ -36,6 +37,6 @@ __all__ = [
     "RULES", "SIGGEN_RULE_ORDER", "SIGGEN_RULE_SET", "ListSyntaxError", "Profile", "ProfileError",
     "RegenerationReport", "SignatureError", "SignatureGenerator", "SignatureLists", "SignatureResult",
     "builtin_profile", "crash_data_from_input", "crash_data_from_stackwalk", "create_generic_profile",
-    "create_profile_from_mozilla", "generate_signature", "generic_profile", "list_profiles", "load_profile",
+    "create_profile_from_mozilla", "diff_profiles", "generate_signature", "generic_profile", "list_profiles", "load_profile",
     "mozilla_profile", "parse_list_text", "regenerate", "regeneration_report", "resolve_profile", "save_profile", "sign_many",
 ]

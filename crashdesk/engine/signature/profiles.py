@@ -252,3 +252,20 @@ def resolve_profile(spec: str | None, profiles_dir: str | os.PathLike[str] | Non
     if Path(spec).is_dir():
         return load_profile(spec)
     raise ProfileError(f"no profile {spec!r} (available: {', '.join(list_profiles(profiles_dir))})")
+
+
+def diff_profiles(old: Profile, new: Profile) -> dict:
+    """What changed between two profiles: per list the entries added and removed (in file order), and the
+    rule lists when they differ. Empty dict when the profiles would produce the same signatures."""
+    out: dict = {}
+    for name in LIST_FILES:
+        before, after = getattr(old.lists, name), getattr(new.lists, name)
+        if before == after:
+            continue
+        before_set, after_set = set(before), set(after)
+        removed = [e for e in before if e not in after_set]
+        added = [e for e in after if e not in before_set]
+        out[name] = {"added": added, "removed": removed, "reordered": not added and not removed}
+    if old.rules != new.rules:
+        out["rules"] = {"old": list(old.rules), "new": list(new.rules)}
+    return out
