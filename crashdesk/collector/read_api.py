@@ -145,9 +145,12 @@ class ReadApi:
             row = self.store.get(crash_id)
         except CrashNotFound:
             return not_found(crash_id)
-        if row.get("processed") is None:
+        if row.get("processed") is not None:
+            doc = processed_document(row)
+        elif isinstance(row.get("server_processed"), dict):
+            doc = dict(row["server_processed"])  # a synced crash not processed here: its server's document
+        else:
             return not_found(crash_id)
-        doc = processed_document(row)
         if not full:
             for key in PROTECTED_PROCESSED:
                 doc.pop(key, None)

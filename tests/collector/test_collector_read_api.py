@@ -156,3 +156,14 @@ def test_crashstats_tools_fetch_data_and_supersearch(served, tmp_path):
          "--_columns=uuid", "--_columns=signature"], capture_output=True, text=True, env=env, timeout=120)
     assert search.returncode == 0, search.stderr
     assert search.stdout == f"{crash_id}\tpage_measure_width\n"
+
+
+def test_processed_crash_of_a_synced_crash_is_the_servers(http, make_collector):
+    collector = make_collector()
+    server_doc = {"uuid": "0bba929f-8721-460c-dead-a43c20071027", "signature": "OOM | small",
+                  "product": "Firefox", "json_dump": {"crash_info": {"type": "EXCEPTION_BREAKPOINT"}}}
+    crash_id = collector.store.add_crash({"ProductName": "Firefox"}, source="server:test",
+                                         crash_id=server_doc["uuid"], server_signature="OOM | small",
+                                         server_processed=server_doc)
+    r = http.get(f"{collector.base_url}/api/ProcessedCrash/", params={"crash_id": crash_id})
+    assert r.status_code == 200 and r.json() == server_doc
