@@ -1,0 +1,129 @@
+"""Everything the crash view shows about one crash, read and prepared on a background thread."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crashdesk.ui import highlight
+from crashdesk.ui.models.modules import merge_modules
+
+
+@dataclass
+class CrashDetail:
+    crash_id: str
+    data: dict[str, Any]  # CrashStore.get()
+    modules: list[dict[str, Any]]
+    processed_html: str
+    annotations_html: str
+    server_html: str | None
+    streams: dict[str, list[tuple[str, int, int]] | str] = field(default_factory=dict)
+
+    @property
+    def processed(self) -> dict[str, Any] | None:
+        return self.data.get("processed")
+
+
+def dump_streams(path: str | Path) -> list[tuple[str, int, int]] | str:
+    """The stream directory of a minidump as (name, size, offset), or a message saying why not."""
+    try:
+        from crashdesk.engine.minidump.reader import Minidump
+    except ImportError:
+        return "the minidump reader is not available in this build"
+    try:
+        with Minidump.open(path) as dump:
+            return [(s.name, s.size, s.rva) for s in dump.streams]
+    except Exception as exc:  # noqa: BLE001 - any unreadable dump is shown, not raised
+        return f"cannot read the stream list: {exc}"
+
+
+def load_detail(store: Any, crash_id: str) -> CrashDetail:
+    """Read one crash and pre-render its JSON views (pygments is too slow for the GUI thread on big crashes)."""
+    data = store.get(crash_id)
+    processed = data.get("processed")
+    modules = merge_modules(processed, data.get("modules"))
+    streams: dict[str, Any] = {}
+    for dump in data.get("dumps") or []:
+        streams[dump["name"]] = dump_streams(dump["path"])
+    processed_html = highlight.json_html(processed) if processed is not None else ""
+    server = data.get("server_processed")
+    return CrashDetail(
+        crash_id=crash_id,
+        data=data,
+        modules=modules,
+        processed_html=processed_html,
+        annotations_html=highlight.json_html(data.get("annotations") or {}),
+        server_html=highlight.json_html(server) if server is not None else None,
+        streams=streams,
+    )
+
+
+def summary_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) rows for the Summary tab, from ``CrashStore.get()`` output."""
+    proc = data.get("processed") or {}
+    info = proc.get("crash_info") or {}
+    system = proc.get("system_info") or {}
+    ann = data.get("annotations") or {}
+
+    def join(*parts: Any) -> str:
+        return " ".join(str(p) for p in parts if p not in (None, ""))
+
+    crashing = info.get("crashing_thread", data.get("crashing_thread"))
+    thread_name = ""
+    threads = proc.get("threads") or []
+    if isinstance(crashing, int) and 0 <= crashing < len(threads):
+        thread_name = (threads[crashing] or {}).get("thread_name") or ""
+    rows = [
+        ("Crash ID", data.get("crash_id") or ""),
+        ("Product", data.get("product") or ""),
+        ("Version", data.get("version") or ""),
+        ("Build ID", data.get("build_id") or ""),
+        ("Channel", data.get("channel") or ""),
+        ("OS", join(data.get("os") or system.get("os"), data.get("os_version") or system.get("os_ver"))),
+        ("CPU", join(data.get("cpu") or system.get("cpu_arch"), system.get("cpu_info"),
+                     f"({system.get('cpu_count')} CPUs)" if system.get("cpu_count") else "")),
+        ("Crash reason", data.get("reason") or info.get("type") or ""),
+        ("Crash address", data.get("address") or info.get("address") or ""),
+        ("Crashing thread", join(crashing if crashing is not None else "", thread_name)),
+        ("Assertion", info.get("assertion") or ""),
+        ("Submitted", display_time(data.get("submitted_at"))),
+        ("Received", display_time(data.get("received_at"))),
+        ("Processed", display_time(data.get("processed_at")) or "not yet"),
+        ("State", data.get("state") or ""),
+        ("Source", data.get("source") or ""),
+        ("Signature profile", data.get("signature_profile") or ""),
+        ("Server signature", data.get("server_signature") or ""),
+        ("Stackwalk status", proc.get("status") or ""),
+        ("Process ID", str(proc.get("pid") or "")),
+        ("Uptime", str(ann.get("UptimeTS") or "")),
+    ]
+    return [(k, v) for k, v in rows if v not in ("", None)]
+
+
+def display_time(value: str | None) -> str:
+    """``2026-11-28T11:53:00.123456+00:00`` -> ``2026-11-28 11:53:00 UTC`` (the store keeps UTC)."""
+    if not value:
+        return ""
+    text = value.replace("T", " ")
+    for sep in ("+00:00", "Z"):
+        text = text.split(sep)[0]
+    return text.split(".")[0] + " UTC"
+
+
+def signature_notes(data: dict[str, Any]) -> list[str]:
+    for entry in reversed(data.get("signature_history") or []):
+        if entry.get("active") and entry.get("notes"):
+            return list(entry["notes"])
+    return []
+
+
+def processing_notes(data: dict[str, Any]) -> list[str]:
+    notes = data.get("notes") or []
+    if isinstance(notes, str):
+        try:
+            notes = json.loads(notes)
+        except ValueError:
+            notes = [notes]
+    return [str(n) for n in notes]

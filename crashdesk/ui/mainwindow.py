@@ -1,0 +1,526 @@
+"""The main window: search bar, facet panel, crash list, crash view, status bar; menus and shortcuts.
+
+Views emit what the user did; this window turns that into background jobs (``crashdesk.ui.jobs``) and feeds
+the results back to the views. The store is never read on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crashdesk.ui import searching
+from crashdesk.ui.collector_link import CollectorState
+from crashdesk.ui.detail import CrashDetail, load_detail
+from crashdesk.ui.imports import ImportResult, import_minidumps
+from crashdesk.ui.jobs import Jobs
+from crashdesk.ui.models.crash_list import HEADERS, Col, CrashListModel
+from crashdesk.ui.qt import (
+    QAbstractItemView,
+    QAction,
+    QApplication,
+    QFileDialog,
+    QHeaderView,
+    QItemSelectionModel,
+    QKeySequence,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QModelIndex,
+    QSettings,
+    QShortcut,
+    QSplitter,
+    QStackedWidget,
+    Qt,
+    QTableView,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+    emit,
+)
+from crashdesk.ui.samples import load_samples
+from crashdesk.ui.sources import SourceMap
+from crashdesk.ui.views.crash_view import TABS, CrashView
+from crashdesk.ui.views.empty_state import EmptyState
+from crashdesk.ui.views.facets import FacetPanel
+from crashdesk.ui.views.search_bar import SearchBar
+from crashdesk.ui.views.status import StatusBar
+
+DEFAULT_HIDDEN = (Col.CRASH_ID,)
+DUMP_SUFFIXES = (".dmp", ".mdmp", ".minidump")
+
+
+def quote_term(field: str, term: str, exclude: bool = False) -> str:
+    value = f'"{term}"' if any(ch in term for ch in ' "():') or not term else term
+    return f"{'-' if exclude else ''}{field}:{value}"
+
+
+class MainWindow(QMainWindow):
+    """The workstation's window over one store."""
+
+    detail_shown = Signal(str)  # crash id, after the crash view shows it
+    facets_updated = Signal()
+    imports_finished = Signal(object)  # ImportResult
+    samples_loaded = Signal(list)
+    empty_state_changed = Signal(bool)
+
+    def __init__(self, store: Any, *, settings: QSettings | None = None, jobs: Jobs | None = None,
+                 collector: CollectorState | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.settings = settings or QSettings("CrashDesk", "CrashDesk")
+        self.jobs = jobs or Jobs(self)
+        self.setWindowTitle("CrashDesk")
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self._detail_generation = 0
+        self._facet_generation = 0
+        self._store_total: int | None = None
+        self._pending_select: str | None = None
+        self.sources = SourceMap.from_settings(self.settings)
+
+        # --- widgets
+        self.model = CrashListModel(self.jobs, store, self)
+        self.search_bar = SearchBar(searching.field_names())
+        self.facets = FacetPanel()
+        self.table = QTableView()
+        self.table.setObjectName("crash_list")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        header = self.table.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSortIndicator(Col.DATE, Qt.SortOrder.DescendingOrder)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._on_header_context_menu)
+        for col, width in ((Col.DATE, 120), (Col.SIGNATURE, 300), (Col.PRODUCT, 130), (Col.VERSION, 60),
+                           (Col.OS, 55), (Col.CPU, 55), (Col.REASON, 165), (Col.SOURCE, 75), (Col.STATE, 75),
+                           (Col.CRASH_ID, 260)):
+            self.table.setColumnWidth(col, width)
+        for col in DEFAULT_HIDDEN:
+            self.table.setColumnHidden(col, True)
+        self.crash_view = CrashView(self.sources)
+
+        self.list_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.list_splitter.addWidget(self.table)
+        self.list_splitter.addWidget(self.crash_view)
+        self.list_splitter.setStretchFactor(0, 2)
+        self.list_splitter.setStretchFactor(1, 3)
+        self.list_splitter.setSizes([330, 470])
+        self.side_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.side_splitter.addWidget(self.facets)
+        self.side_splitter.addWidget(self.list_splitter)
+        self.side_splitter.setStretchFactor(1, 4)
+        self.side_splitter.setSizes([260, 1020])
+        workspace = QWidget()
+        lay = QVBoxLayout(workspace)
+        lay.setContentsMargins(6, 6, 6, 0)
+        lay.addWidget(self.search_bar)
+        lay.addWidget(self.side_splitter, 1)
+        self.no_results = QLabel()
+        self.empty_state = EmptyState()
+        self.stack = QStackedWidget()
+        self.loading = QLabel("Opening the crash store…")
+        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.loading)
+        self.stack.addWidget(self.empty_state)
+        self.stack.addWidget(workspace)
+        self.workspace = workspace
+        self.setCentralWidget(self.stack)
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+
+        self._build_actions()
+        self._connect()
+        self._restore_layout()
+        self.set_collector(collector or CollectorState(None, "collector not running"))
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(40)
+        self._detail_timer.timeout.connect(self._load_current_detail)
+        self.reload_store()
+
+    # ------------------------------------------------------------------ construction
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        self.open_action = QAction("&Open minidump…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.open_action.triggered.connect(self.open_minidumps)
+        self.samples_action = QAction("Load &sample crashes", self)
+        self.samples_action.triggered.connect(self.load_sample_crashes)
+        self.connect_action = QAction("&Connect to a server…", self)
+        self.connect_action.triggered.connect(self.connect_to_server)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for a in (self.open_action, self.samples_action, self.connect_action):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+
+        edit_menu = mb.addMenu("&Edit")
+        self.find_action = QAction("&Find…", self)
+        self.find_action.setShortcuts([QKeySequence("Ctrl+F"), QKeySequence("Ctrl+K")])
+        self.find_action.triggered.connect(self.focus_search)
+        self.copy_sig_action = QAction("Copy &signature", self, shortcut=QKeySequence("Ctrl+Shift+C"))
+        self.copy_sig_action.triggered.connect(self.copy_signature)
+        self.copy_ids_action = QAction("Copy crash &IDs", self, shortcut=QKeySequence("Ctrl+Shift+I"))
+        self.copy_ids_action.triggered.connect(self.copy_crash_ids)
+        for a in (self.find_action, self.copy_sig_action, self.copy_ids_action):
+            edit_menu.addAction(a)
+
+        view_menu = mb.addMenu("&View")
+        self.next_action = QAction("&Next crash", self)
+        self.next_action.setShortcuts([QKeySequence("Alt+Down"), QKeySequence("Ctrl+J")])
+        self.next_action.triggered.connect(lambda: self.move_selection(1))
+        self.prev_action = QAction("&Previous crash", self)
+        self.prev_action.setShortcuts([QKeySequence("Alt+Up"), QKeySequence("Ctrl+Shift+J")])
+        self.prev_action.triggered.connect(lambda: self.move_selection(-1))
+        self.refresh_action = QAction("&Refresh", self, shortcut=QKeySequence.StandardKey.Refresh)
+        self.refresh_action.triggered.connect(self.run_query)
+        self.facets_action = QAction("&Facets panel", self, checkable=True, checked=True)
+        self.facets_action.toggled.connect(self.facets.setVisible)
+        self.sources_action = QAction("Source &folders…", self)
+        self.sources_action.triggered.connect(self.edit_source_folders)
+        for a in (self.next_action, self.prev_action, self.refresh_action):
+            view_menu.addAction(a)
+        view_menu.addSeparator()
+        self.columns_menu = view_menu.addMenu("&Columns")
+        self.column_actions: dict[Col, QAction] = {}
+        for col in Col:
+            act = QAction(HEADERS[col], self, checkable=True)
+            act.setChecked(not self.table.isColumnHidden(col))
+            act.toggled.connect(lambda on, c=col: self.table.setColumnHidden(c, not on))
+            self.columns_menu.addAction(act)
+            self.column_actions[col] = act
+        view_menu.addAction(self.facets_action)
+        view_menu.addAction(self.sources_action)
+        tabs_menu = view_menu.addMenu("Crash &tabs")
+        for i, title in enumerate(TABS):
+            act = QAction(title, self, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
+            act.triggered.connect(lambda _=False, n=i: self.crash_view.setCurrentIndex(n))
+            tabs_menu.addAction(act)
+        self.addActions([self.find_action, self.next_action, self.prev_action, self.copy_sig_action])
+        QShortcut(QKeySequence("Escape"), self.table, activated=lambda: self.search_bar.edit.setFocus())
+
+    def _connect(self) -> None:
+        self.search_bar.query_submitted.connect(self.run_query)
+        self.model.search_finished.connect(self._on_model_search_finished)
+        self.model.search_failed.connect(self._on_model_search_failed)
+        self.model.page_loaded.connect(self._on_model_page_loaded)
+        self.model.modelReset.connect(self._on_model_reset)
+        self.facets.facet_clicked.connect(self._on_facets_facet_clicked)
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_current_row_changed)
+        self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.jobs.changed.connect(self._on_jobs_changed)
+        self.jobs.failed.connect(self._on_jobs_failed)
+        self.status.cancel_requested.connect(self._on_status_cancel)
+        self.empty_state.open_requested.connect(self.open_minidumps)
+        self.empty_state.samples_requested.connect(self.load_sample_crashes)
+        self.empty_state.connect_requested.connect(self.connect_to_server)
+        self.crash_view.fetch_symbols_requested.connect(self.fetch_missing_symbols)
+
+    # ------------------------------------------------------------------ store and query
+
+    def reload_store(self) -> None:
+        """Count the store in the background; show the empty state or run the last query."""
+        store = self.store
+        self.jobs.submit(lambda c, r: store.count(), on_done=self._on_store_counted,
+                         on_error=lambda exc: self._show_error("Cannot read the crash store", exc))
+
+    def _on_store_counted(self, total: int) -> None:
+        self._store_total = total
+        if total == 0:
+            self.show_empty_state(True)
+            return
+        self.show_empty_state(False)
+        self.run_query(self.search_bar.text())
+
+    def show_empty_state(self, empty: bool) -> None:
+        self.stack.setCurrentWidget(self.empty_state if empty else self.workspace)
+        self.status.set_count(0 if empty else self.model.total, self._store_total)
+        emit(self.empty_state_changed, empty)
+
+    @property
+    def showing_empty_state(self) -> bool:
+        return self.stack.currentWidget() is self.empty_state
+
+    def run_query(self, query: str | None = None) -> None:
+        if not isinstance(query, str):
+            query = self.search_bar.text()
+        self.search_bar.clear_error()
+        if query != self.search_bar.text():
+            self.search_bar.set_text(query)
+        self.model.set_query(query)
+        self._refresh_facets(query)
+
+    def _refresh_facets(self, query: str) -> None:
+        self._facet_generation += 1
+        gen, store = self._facet_generation, self.store
+        self.jobs.submit(
+            lambda c, r: searching.search(store, query, limit=0, facets=searching.FACETS),
+            on_done=lambda res: self._on_facets_ready(gen, res),
+            on_error=lambda exc: None)  # the list's own search reports query errors
+
+    def _on_facets_ready(self, gen: int, result: searching.SearchResult) -> None:
+        if gen != self._facet_generation:
+            return
+        self.facets.set_facets(result.facets)
+        for field, items in result.facets.items():
+            self.search_bar.set_values(field, [t for t, _ in items])
+        emit(self.facets_updated)
+
+    def _on_model_search_finished(self, total: int) -> None:
+        query = self.model.query
+        self.search_bar.add_history(query)
+        self.settings.setValue("search/last_query", query)
+        self.settings.setValue("search/history", self.search_bar.history)
+        self.status.set_count(total, self._store_total)
+        if self.model.rowCount() and not self.table.selectionModel().hasSelection():
+            row = self.model.row_of(self._pending_select) if self._pending_select else 0
+            self._pending_select = None
+            self.table.selectRow(max(0, row))
+
+    def _on_model_search_failed(self, exc: BaseException) -> None:
+        self.search_bar.show_error(str(exc), searching.error_position(exc))
+
+    def _on_model_page_loaded(self, _rows: int) -> None:
+        pass
+
+    def _on_model_reset(self) -> None:
+        self.crash_view.clear()
+
+    def _on_facets_facet_clicked(self, field: str, term: str, exclude: bool) -> None:
+        term_text = quote_term(field, term, exclude)
+        query = self.search_bar.text().strip()
+        if term_text in query.split():
+            return
+        self.run_query(f"{query} {term_text}".strip())
+
+    # ------------------------------------------------------------------ selection and detail
+
+    def _on_table_current_row_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
+        if current.isValid():
+            self._detail_timer.start()
+
+    def _on_table_selection_changed(self, *_args: Any) -> None:
+        n = len(self.table.selectionModel().selectedRows())
+        if n > 1:
+            self.status.showMessage(f"{n} crashes selected", 2000)
+
+    def selected_crash_ids(self) -> list[str]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [cid for cid in (self.model.crash_id(r) for r in rows) if cid]
+
+    def current_crash_id(self) -> str | None:
+        index = self.table.currentIndex()
+        return self.model.crash_id(index.row()) if index.isValid() else None
+
+    def _load_current_detail(self) -> None:
+        crash_id = self.current_crash_id()
+        if not crash_id:
+            return
+        self.show_crash(crash_id)
+
+    def show_crash(self, crash_id: str) -> None:
+        """Load ``crash_id`` in the background and show it in the crash view."""
+        self._detail_generation += 1
+        gen, store = self._detail_generation, self.store
+        self.jobs.submit(lambda c, r: load_detail(store, crash_id),
+                         on_done=lambda d: self._on_detail_loaded(gen, d),
+                         on_error=lambda exc: self._show_error(f"Cannot open crash {crash_id}", exc))
+
+    def _on_detail_loaded(self, gen: int, detail: CrashDetail) -> None:
+        if gen != self._detail_generation:
+            return
+        self.crash_view.show_crash(detail)
+        emit(self.detail_shown, detail.crash_id)
+
+    def move_selection(self, step: int) -> None:
+        row = self.table.currentIndex().row()
+        new = min(max(0, row + step), self.model.rowCount() - 1)
+        if new >= 0 and new != row:
+            index = self.model.index(new, 0)
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.scrollTo(index)
+
+    # ------------------------------------------------------------------ commands
+
+    def focus_search(self) -> None:
+        if self.showing_empty_state:
+            return
+        self.search_bar.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_bar.edit.selectAll()
+
+    def copy_signature(self) -> None:
+        detail = self.crash_view.detail
+        if detail is not None:
+            self.crash_view.summary.copy_signature()
+            self.status.showMessage("Signature copied", 2000)
+
+    def copy_crash_ids(self) -> None:
+        ids = self.selected_crash_ids()
+        if ids:
+            QApplication.clipboard().setText("\n".join(ids))
+            self.status.showMessage(f"{len(ids)} crash id(s) copied", 2000)
+
+    def open_minidumps(self) -> None:
+        start = self.settings.value("import/last_folder", str(Path.home()))
+        files, _ = QFileDialog.getOpenFileNames(self, "Open minidumps", start,
+                                                "Minidumps (*.dmp *.mdmp *.minidump);;All files (*)")
+        if files:
+            self.settings.setValue("import/last_folder", str(Path(files[0]).parent))
+            self.import_files(files)
+
+    def import_files(self, paths: list[str]) -> None:
+        """Import dumps on the serial writer thread with progress; then refresh and select the first."""
+        store = self.store
+        self.jobs.submit(lambda cancel, report: import_minidumps(store, paths, cancel, report),
+                         on_done=self._on_import_done, title=f"Importing {len(paths)} file(s)", write=True,
+                         visible=True, on_error=lambda exc: self._show_error("Import failed", exc))
+
+    def _on_import_done(self, result: ImportResult) -> None:
+        if result.crash_ids:
+            self._pending_select = result.crash_ids[0]
+            self.status.showMessage(f"Imported {len(result.crash_ids)} crash(es)", 5000)
+        if result.failures:
+            text = "\n".join(f"{Path(p).name}: {why}" for p, why in result.failures[:20])
+            box = QMessageBox(QMessageBox.Icon.Warning, "Import",
+                              f"{len(result.failures)} file(s) were not imported:\n{text}",
+                              QMessageBox.StandardButton.Ok, self)
+            box.setModal(False)
+            box.show()
+            self.last_import_message = box
+        emit(self.imports_finished, result)
+        self.table.clearSelection()
+        self.reload_store()
+
+    def load_sample_crashes(self) -> None:
+        store = self.store
+        self.jobs.submit(lambda cancel, report: load_samples(store, cancel, report),
+                         on_done=self._on_samples_loaded, title="Loading sample crashes", write=True,
+                         visible=True, on_error=lambda exc: self._show_error("Cannot load the samples", exc))
+
+    def _on_samples_loaded(self, ids: list[str]) -> None:
+        self._pending_select = ids[0] if ids else None
+        self.table.clearSelection()
+        emit(self.samples_loaded, ids)
+        self.reload_store()
+
+    def connect_to_server(self) -> None:
+        QMessageBox.information(
+            self, "Connect to a server",
+            "Crashes from a Socorro server (Crash Stats or another CrashDesk) are pulled with:\n\n"
+            "    CRASHDESK_API_TOKEN=… crashdesk sync --server https://crash-stats.mozilla.org "
+            "'product:Firefox date:>=2026-11-01'\n\nThey appear here as they arrive.")
+
+    def fetch_missing_symbols(self, crash_id: str) -> None:
+        self.status.showMessage("Fetching symbols needs symbol servers: configure them with "
+                                "`crashdesk symbols` (symbol settings arrive with the settings panel)", 8000)
+
+    def edit_source_folders(self) -> None:
+        from crashdesk.ui.qt import QInputDialog
+
+        current = "\n".join(f"{a}={b}" for a, b in self.sources.mappings)
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Source folders", "One mapping per line: BUILD_PATH_PREFIX=LOCAL_FOLDER", current)
+        if ok:
+            pairs = [tuple(line.split("=", 1)) for line in text.splitlines() if "=" in line]
+            self.sources.mappings = [(a.strip(), b.strip()) for a, b in pairs]
+            self.sources.save(self.settings)
+            self._load_current_detail()
+
+    def set_collector(self, state: CollectorState) -> None:
+        self.collector = state
+        self.status.set_collector(state.url, state.message)
+        self.empty_state.set_collector(state.url, state.message)
+
+    # ------------------------------------------------------------------ jobs, errors
+
+    def _on_jobs_changed(self) -> None:
+        self.status.set_work(list(self.jobs.visible.values()))
+
+    def _on_jobs_failed(self, title: str, exc: BaseException) -> None:
+        self.status.showMessage(f"{title}: {exc}", 8000)
+
+    def _on_status_cancel(self) -> None:
+        for job in list(self.jobs.visible):
+            job.cancel.cancel()
+
+    def _show_error(self, what: str, exc: BaseException) -> None:
+        self.status.showMessage(f"{what}: {exc}", 10000)
+
+    # ------------------------------------------------------------------ header menu, drops, layout
+
+    def _on_header_context_menu(self, pos) -> None:
+        menu = QMenu(self)
+        for act in self.column_actions.values():
+            menu.addAction(act)
+        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self._dropped_dumps(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        paths = self._dropped_dumps(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.import_files(paths)
+
+    @staticmethod
+    def _dropped_dumps(mime) -> list[str]:
+        if not mime.hasUrls():
+            return []
+        return [u.toLocalFile() for u in mime.urls()
+                if u.isLocalFile() and u.toLocalFile().lower().endswith(DUMP_SUFFIXES)]
+
+    def _restore_layout(self) -> None:
+        s = self.settings
+        if s.value("window/geometry") is not None:
+            self.restoreGeometry(s.value("window/geometry"))
+        if s.value("window/state") is not None:
+            self.restoreState(s.value("window/state"))
+        for key, splitter in (("window/side", self.side_splitter), ("window/list", self.list_splitter)):
+            if s.value(key) is not None:
+                splitter.restoreState(s.value(key))
+        if s.value("window/header") is not None:
+            self.table.horizontalHeader().restoreState(s.value("window/header"))
+            for col, act in self.column_actions.items():
+                act.setChecked(not self.table.isColumnHidden(col))
+        history = s.value("search/history", []) or []
+        self.search_bar.history = [history] if isinstance(history, str) else list(history)
+        self.search_bar.set_text(str(s.value("search/last_query", "") or ""))
+        tab = s.value("window/tab")
+        if tab is not None:
+            self.crash_view.setCurrentIndex(int(tab))
+
+    def save_layout(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/side", self.side_splitter.saveState())
+        s.setValue("window/list", self.list_splitter.saveState())
+        s.setValue("window/header", self.table.horizontalHeader().saveState())
+        s.setValue("window/tab", self.crash_view.currentIndex())
+        s.setValue("search/last_query", self.search_bar.text())
+        s.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.save_layout()
+        self.jobs.cancel_all()
+        self.jobs.wait(5000)
+        self.collector.stop() if self.collector.handle is not None else None
+        super().closeEvent(event)

@@ -1,0 +1,412 @@
+"""The crash view: Summary, Stack, Modules, Annotations, Processed JSON and Raw tabs for one crash."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from crashdesk.ui.detail import CrashDetail, processing_notes, signature_notes, summary_fields
+from crashdesk.ui.models.annotations import AnnotationsModel, FullValueRole
+from crashdesk.ui.models.modules import ModulesModel
+from crashdesk.ui.models.stack import FrameRole, StackModel, thread_frames, thread_label, thread_order
+from crashdesk.ui.qt import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QFont,
+    QFontDatabase,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QModelIndex,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSortFilterProxyModel,
+    QSplitter,
+    Qt,
+    QTableView,
+    QTabWidget,
+    QTextBrowser,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+    emit,
+)
+from crashdesk.ui.sources import SourceMap
+
+TABS = ("Summary", "Stack", "Modules", "Annotations", "Processed JSON", "Raw")
+
+
+def _mono() -> QFont:
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+
+def _compact(table: QTableView) -> None:
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
+    table.setWordWrap(False)
+    table.setAlternatingRowColors(True)
+
+
+def _filter_proxy(model, parent) -> QSortFilterProxyModel:
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    proxy.setFilterKeyColumn(-1)
+    return proxy
+
+
+class SummaryTab(QScrollArea):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        body = QWidget()
+        self.setWidget(body)
+        outer = QVBoxLayout(body)
+        sig_row = QHBoxLayout()
+        self.signature = QLineEdit()
+        self.signature.setReadOnly(True)
+        self.signature.setObjectName("signature")
+        font = self.signature.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.signature.setFont(font)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the signature (Ctrl+Shift+C)")
+        self.copy_button.clicked.connect(self.copy_signature)
+        sig_row.addWidget(self.signature, 1)
+        sig_row.addWidget(self.copy_button)
+        outer.addLayout(sig_row)
+        self.link = QLabel()
+        self.link.setOpenExternalLinks(True)
+        self.link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        outer.addWidget(self.link)
+        self.form = QFormLayout()
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        outer.addLayout(self.form)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.notes)
+        outer.addStretch(1)
+        self.values: dict[str, str] = {}
+
+    def show_crash(self, detail: CrashDetail) -> None:
+        data = detail.data
+        sig = data.get("signature") or data.get("server_signature") or ""
+        self.signature.setText(sig or ("(not processed yet)" if data.get("state") != "processed"
+                                       else "(no signature)"))
+        self.signature.setCursorPosition(0)
+        url = data.get("source_url")
+        self.link.setText(f'<a href="{html.escape(url)}">Open this crash on its server</a>' if url else "")
+        self.link.setVisible(bool(url))
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.values = {}
+        for label, value in summary_fields(data):
+            field = QLabel(html.escape(value))
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            field.setWordWrap(True)
+            self.form.addRow(f"{label}:", field)
+            self.values[label] = value
+        parts = []
+        notes = processing_notes(data)
+        if notes:
+            parts.append("<b>Processing notes</b><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+                         + "</ul>")
+        snotes = signature_notes(data)
+        if snotes:
+            parts.append("<b>Signature notes</b><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in snotes)
+                         + "</ul>")
+        self.notes.setText("".join(parts))
+
+    def copy_signature(self) -> None:
+        QApplication.clipboard().setText(self.signature.text())
+
+
+class StackTab(QWidget):
+    """Thread picker, frames tree, registers of the selected frame and the source pane."""
+
+    def __init__(self, sources: SourceMap, parent=None) -> None:
+        super().__init__(parent)
+        self._sources = sources
+        self._processed: dict[str, Any] | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("&Thread:"))
+        self.threads = QComboBox()
+        self.threads.setMinimumContentsLength(30)
+        top.itemAt(0).widget().setBuddy(self.threads)
+        top.addWidget(self.threads, 1)
+        layout.addLayout(top)
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.model = StackModel(self)
+        self.frames = QTreeView()
+        self.frames.setModel(self.model)
+        self.frames.setUniformRowHeights(True)
+        self.frames.setAlternatingRowColors(True)
+        self.frames.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.frames.setRootIsDecorated(True)
+        self.frames.setAllColumnsShowFocus(True)
+        split.addWidget(self.frames)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        self.registers = QPlainTextEdit()
+        self.registers.setReadOnly(True)
+        self.registers.setFont(_mono())
+        self.registers.setPlaceholderText("Registers of the selected frame")
+        self.source = QTextBrowser()
+        self.source.setPlaceholderText("Source of the selected frame")
+        bottom.addWidget(self.registers)
+        bottom.addWidget(self.source)
+        bottom.setStretchFactor(1, 3)
+        split.addWidget(bottom)
+        split.setSizes([220, 300])
+        bottom.setSizes([260, 700])
+        layout.addWidget(split, 1)
+        self.threads.currentIndexChanged.connect(self._on_threads_current_index_changed)
+        self.frames.selectionModel().currentRowChanged.connect(self._on_frames_current_changed)
+
+    def show_crash(self, detail: CrashDetail) -> None:
+        self._processed = detail.processed
+        self.threads.blockSignals(True)
+        self.threads.clear()
+        crashing = ((self._processed or {}).get("crash_info") or {}).get("crashing_thread")
+        for index, thread in thread_order(self._processed):
+            self.threads.addItem(thread_label(index, thread, crashing), index)
+        self.threads.blockSignals(False)
+        if self.threads.count():
+            self.threads.setCurrentIndex(0)
+            self._on_threads_current_index_changed(0)
+        else:
+            self.model.set_frames([])
+            self.registers.setPlainText("")
+            self.source.setHtml("<p>No stack: this crash has not been processed yet.</p>"
+                                if detail.processed is None else "<p>The processed crash has no threads.</p>")
+
+    def current_thread_index(self) -> int | None:
+        return self.threads.currentData()
+
+    def _on_threads_current_index_changed(self, _pos: int) -> None:
+        index = self.threads.currentData()
+        frames = thread_frames(self._processed, index)
+        self.model.set_frames(frames or [])
+        self.frames.expandAll()
+        header = self.frames.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        if self.model.rowCount():
+            self.frames.setCurrentIndex(self.model.index(0, 0))
+
+    def _on_frames_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        frame = current.data(FrameRole) if current.isValid() else None
+        if not frame:
+            self.registers.setPlainText("")
+            return
+        regs = frame.get("registers") or (frame.get("_inline_of") or {}).get("registers")
+        if regs:
+            self.registers.setPlainText("\n".join(f"{k:>6} = {v}" for k, v in regs.items()))
+        else:
+            self.registers.setPlainText("No registers recovered for this frame.\n"
+                                        "(The processed crash keeps them for the context frame only.)")
+        self.source.setHtml(self._sources.render(frame.get("file"), frame.get("line")))
+        self.source.scrollToAnchor(f"L-{max(1, int(frame.get('line') or 1) - 8)}")
+
+
+class ModulesTab(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter modules")
+        self.filter.setClearButtonEnabled(True)
+        top.addWidget(self.filter, 1)
+        self.summary = QLabel()
+        top.addWidget(self.summary)
+        self.fetch_button = QPushButton("Fetch missing symbols")
+        self.fetch_button.setToolTip("Look the missing symbol files up on the configured symbol sources, "
+                                     "then process the crash again")
+        top.addWidget(self.fetch_button)
+        layout.addLayout(top)
+        self.model = ModulesModel(self)
+        self.proxy = _filter_proxy(self.model, self)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        _compact(self.table)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.table, 1)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+
+    def show_crash(self, detail: CrashDetail) -> None:
+        self.model.set_modules(detail.modules)
+        self.table.resizeColumnsToContents()
+        counts: dict[str, int] = {}
+        for m in detail.modules:
+            counts[m["symbol_status"]] = counts.get(m["symbol_status"], 0) + 1
+        self.summary.setText(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        missing = counts.get("missing", 0) + counts.get("error", 0)
+        self.fetch_button.setEnabled(missing > 0)
+
+
+class AnnotationsTab(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter annotations (key or value)")
+        self.filter.setClearButtonEnabled(True)
+        layout.addWidget(self.filter)
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.model = AnnotationsModel(self)
+        self.proxy = _filter_proxy(self.model, self)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        _compact(self.table)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        split.addWidget(self.table)
+        self.value = QPlainTextEdit()
+        self.value.setReadOnly(True)
+        self.value.setPlaceholderText("Select an annotation to see its whole value")
+        split.addWidget(self.value)
+        self.raw = QTextBrowser()
+        split.addWidget(self.raw)
+        split.setSizes([320, 90, 240])
+        layout.addWidget(split, 1)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
+
+    def show_crash(self, detail: CrashDetail) -> None:
+        self.model.set_annotations(detail.data.get("annotations") or {})
+        self.table.resizeColumnToContents(0)
+        self.raw.setHtml(detail.annotations_html)
+        self.value.setPlainText("")
+
+    def _on_table_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.value.setPlainText(current.siblingAtColumn(1).data(FullValueRole) or "" if current.isValid() else "")
+
+
+class RawTab(QWidget):
+    """The dumps (name, size, sha256, save as) and each minidump's stream list."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._dumps: list[dict[str, Any]] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.dumps = QTableView()
+        from crashdesk.ui.qt import QStandardItemModel
+
+        self.dumps_model = QStandardItemModel(self)
+        self.dumps.setModel(self.dumps_model)
+        _compact(self.dumps)
+        self.dumps.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.dumps.horizontalHeader().setStretchLastSection(True)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Dumps"))
+        row.addStretch(1)
+        self.save_button = QPushButton("Save as…")
+        self.save_button.clicked.connect(self._on_save_clicked)
+        row.addWidget(self.save_button)
+        layout.addLayout(row)
+        layout.addWidget(self.dumps, 1)
+        layout.addWidget(QLabel("Minidump streams"))
+        self.streams = QPlainTextEdit()
+        self.streams.setReadOnly(True)
+        self.streams.setFont(_mono())
+        layout.addWidget(self.streams, 2)
+
+    def show_crash(self, detail: CrashDetail) -> None:
+        from crashdesk.ui.qt import QStandardItem
+
+        self._dumps = list(detail.data.get("dumps") or [])
+        self.dumps_model.clear()
+        self.dumps_model.setHorizontalHeaderLabels(["Name", "Size", "SHA-256"])
+        for d in self._dumps:
+            items = [QStandardItem(d["name"]), QStandardItem(f"{d['size']:,} B"), QStandardItem(d["sha256"])]
+            for it in items:
+                it.setEditable(False)
+            self.dumps_model.appendRow(items)
+        self.dumps.resizeColumnsToContents()
+        self.save_button.setEnabled(bool(self._dumps))
+        lines = []
+        for name, streams in detail.streams.items():
+            lines.append(f"{name}:")
+            if isinstance(streams, str):
+                lines.append(f"  {streams}")
+                continue
+            lines.append(f"  {'stream':<32} {'size':>10} {'offset':>10}")
+            for sname, size, rva in streams:
+                lines.append(f"  {sname:<32} {size:>10,} {rva:>#10x}")
+        self.streams.setPlainText("\n".join(lines) if lines else "This crash has no dumps.")
+
+    def _on_save_clicked(self) -> None:
+        rows = self.dumps.selectionModel().selectedRows()
+        dump = self._dumps[rows[0].row()] if rows else (self._dumps[0] if self._dumps else None)
+        if dump is None:
+            return
+        target, _ = QFileDialog.getSaveFileName(self, "Save dump as", f"{dump['name']}.dmp",
+                                                "Minidumps (*.dmp);;All files (*)")
+        if target:
+            try:
+                Path(target).write_bytes(Path(dump["path"]).read_bytes())
+            except OSError as exc:
+                QMessageBox.warning(self, "Save dump", f"Cannot save the dump: {exc}")
+
+
+class CrashView(QTabWidget):
+    """All about one crash. ``show_crash`` takes a :class:`CrashDetail` prepared off the GUI thread."""
+
+    fetch_symbols_requested = Signal(str)  # crash id
+
+    def __init__(self, sources: SourceMap | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.detail: CrashDetail | None = None
+        self.summary = SummaryTab()
+        self.stack = StackTab(sources or SourceMap())
+        self.modules = ModulesTab()
+        self.annotations = AnnotationsTab()
+        self.processed = QTextBrowser()
+        self.raw = RawTab()
+        for widget, title in zip((self.summary, self.stack, self.modules, self.annotations, self.processed,
+                                  self.raw), TABS, strict=True):
+            self.addTab(widget, title)
+        self.modules.fetch_button.clicked.connect(self._on_fetch_clicked)
+        self.placeholder = QLabel("Select a crash to see its details.")
+        self.setEnabled(False)
+
+    def show_crash(self, detail: CrashDetail) -> None:
+        self.detail = detail
+        self.setEnabled(True)
+        self.summary.show_crash(detail)
+        self.stack.show_crash(detail)
+        self.modules.show_crash(detail)
+        self.annotations.show_crash(detail)
+        if detail.processed_html:
+            self.processed.setHtml(detail.processed_html)
+        else:
+            self.processed.setHtml("<p>Not processed yet.</p>")
+        self.raw.show_crash(detail)
+
+    def clear(self) -> None:  # type: ignore[override] - keep the tabs, drop the crash
+        self.detail = None
+        self.setEnabled(False)
+
+    def _on_fetch_clicked(self) -> None:
+        if self.detail is not None:
+            emit(self.fetch_symbols_requested, self.detail.crash_id)

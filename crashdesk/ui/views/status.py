@@ -1,0 +1,79 @@
+"""Status bar pieces: the collector's submit URL (click to copy), sync state, background work, counts."""
+
+from __future__ import annotations
+
+from crashdesk.ui.qt import QApplication, QLabel, QProgressBar, QStatusBar, QToolButton, Signal
+
+
+class StatusBar(QStatusBar):
+    cancel_requested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.collector = QToolButton()
+        self.collector.setObjectName("collector_url")
+        self.collector.setAutoRaise(True)
+        self.collector.clicked.connect(self._on_collector_clicked)
+        self.sync = QLabel("Sync: idle")
+        self.work = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setMaximumHeight(16)
+        self.progress.setTextVisible(False)
+        self.cancel = QToolButton()
+        self.cancel.setText("Cancel")
+        self.cancel.setAutoRaise(True)
+        self.cancel.clicked.connect(self.cancel_requested)
+        self.count = QLabel()
+        self.addWidget(self.collector)
+        self.addWidget(self.sync)
+        self.addPermanentWidget(self.work)
+        self.addPermanentWidget(self.progress)
+        self.addPermanentWidget(self.cancel)
+        self.addPermanentWidget(self.count)
+        self.url: str | None = None
+        self.set_collector(None, "collector not running")
+        self.set_work([])
+
+    def set_collector(self, url: str | None, message: str = "") -> None:
+        self.url = url
+        if url:
+            self.collector.setText(f"Collector: {url}")
+            self.collector.setToolTip("The local collector's submit URL: click to copy it")
+            self.collector.setEnabled(True)
+        else:
+            self.collector.setText(message or "collector not running")
+            self.collector.setToolTip(message or "")
+            self.collector.setEnabled(False)
+
+    def set_sync(self, text: str) -> None:
+        self.sync.setText(f"Sync: {text}")
+
+    def set_count(self, shown: int, total_in_store: int | None = None) -> None:
+        text = f"{shown:,} crash{'es' if shown != 1 else ''}"
+        if total_in_store is not None and total_in_store != shown:
+            text += f" of {total_in_store:,}"
+        self.count.setText(text)
+
+    def set_work(self, items: list[tuple[float, str]]) -> None:
+        """Show the running visible jobs: one text, and a progress bar (busy when the fraction is unknown)."""
+        if not items:
+            self.work.setText("")
+            self.progress.hide()
+            self.cancel.hide()
+            return
+        fraction, text = items[0]
+        more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
+        self.work.setText(text + more)
+        self.progress.show()
+        self.cancel.show()
+        if fraction < 0:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(fraction * 1000))
+
+    def _on_collector_clicked(self) -> None:
+        if self.url:
+            QApplication.clipboard().setText(self.url)
+            self.showMessage("Submit URL copied to the clipboard", 3000)

@@ -1,0 +1,141 @@
+"""The crash view's tabs against the reference processed crashes in tests/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crashdesk.ui.detail import load_detail
+from crashdesk.ui.models.stack import FrameCol, FrameRole
+from crashdesk.ui.qt import QApplication, QSettings
+from crashdesk.ui.sources import SourceMap
+from crashdesk.ui.views.crash_view import CrashView
+
+SRC = Path(__file__).resolve().parents[1] / "data" / "ui" / "src"
+
+
+def _view(qtbot, store, case, sources: SourceMap | None = None) -> CrashView:
+    view = CrashView(sources)
+    qtbot.addWidget(view)
+    view.show_crash(load_detail(store, case.crash_id))
+    return view
+
+
+def _case(cases, name):
+    return next(c for c in cases if c.name == name)
+
+
+def test_stack_tab_puts_crashing_thread_first_with_its_frames_and_registers(qtbot, store, cases):
+    case = _case(cases, "05-thread")
+    view = _view(qtbot, store, case)
+    proc = case.processed
+    crashing = proc["crash_info"]["crashing_thread"]
+    stack = view.stack
+    assert stack.threads.count() == len(proc["threads"])
+    assert stack.threads.currentData() == crashing
+    assert proc["threads"][crashing]["thread_name"] in stack.threads.currentText()
+    assert "crashed" in stack.threads.currentText()
+    frames = proc["threads"][crashing]["frames"]
+    model = stack.model
+    assert model.rowCount() == len(frames)
+    assert [model.index(r, FrameCol.FUNCTION).data() for r in range(model.rowCount())] == [
+        f["function"] for f in frames]
+    assert [model.index(r, FrameCol.TRUST).data() for r in range(model.rowCount())] == [
+        f["trust"].replace("frame_pointer", "frame pointer") for f in frames]
+    assert "CPU context" in model.index(0, FrameCol.TRUST).data(3)  # ToolTipRole explains the trust
+    regs = proc["crashing_thread"]["frames"][0]["registers"]
+    assert f"rip = {regs['rip']}" in stack.registers.toPlainText()
+    # another thread: its own frames
+    other = next(i for i in range(stack.threads.count()) if stack.threads.itemData(i) != crashing)
+    stack.threads.setCurrentIndex(other)
+    index = stack.threads.itemData(other)
+    assert model.rowCount() == len(proc["threads"][index]["frames"])
+
+
+def test_stack_tab_nests_inline_frames(qtbot, store, cases):
+    case = _case(cases, "06-plugin-so")
+    view = _view(qtbot, store, case)
+    frame0 = case.processed["threads"][case.processed["crash_info"]["crashing_thread"]]["frames"][0]
+    assert frame0["inlines"]  # the test data's inlined function
+    parent = view.stack.model.index(0, 0)
+    assert view.stack.model.rowCount(parent) == len(frame0["inlines"])
+    child = view.stack.model.index(0, FrameCol.FUNCTION, parent)
+    assert child.data() == frame0["inlines"][0]["function"]
+    assert view.stack.model.index(0, FrameCol.FUNCTION).data() == frame0["function"]
+
+
+def test_source_pane_shows_the_mapped_file_at_the_line(qtbot, store, cases):
+    case = _case(cases, "01-null-deref")
+    sources = SourceMap([("/build/crashfactory-demo", str(SRC))])
+    view = _view(qtbot, store, case, sources)
+    frame = view.stack.model.index(0, 0).data(FrameRole)
+    line_text = (SRC / Path(frame["file"]).name).read_text().splitlines()[frame["line"] - 1].strip()
+    html = view.stack.source.toHtml()
+    assert "demo_viewer.c" in html
+    assert line_text in view.stack.source.toPlainText()
+    assert "#ffffcc" in html.lower()  # the frame's line is highlighted
+    unmapped = _view(qtbot, store, case, SourceMap())
+    assert "not found on this machine" in unmapped.stack.source.toPlainText()
+
+
+def test_modules_tab_lists_modules_with_symbol_status(qtbot, store, cases):
+    case = _case(cases, "06-plugin-so")
+    view = _view(qtbot, store, case)
+    modules = case.processed["modules"]
+    model = view.modules.model
+    assert model.rowCount() == len(modules)
+    by_name = {model.index(r, 0).data(): r for r in range(model.rowCount())}
+    for m in modules:
+        row = by_name[m["filename"]]
+        assert model.index(row, 2).data() == m["base_addr"]
+        assert model.index(row, 3).data() == m["end_addr"]
+        assert model.index(row, 5).data() == m["debug_id"]
+        status = model.index(row, 7).data()
+        assert status == ("loaded" if m["loaded_symbols"] else "missing" if m["missing_symbols"] else "not needed")
+    view.modules.filter.setText("codec")
+    assert view.modules.proxy.rowCount() == sum("codec" in m["filename"] for m in modules)
+
+
+def test_annotations_tab_filters_and_shows_raw_json(qtbot, store, cases):
+    case = _case(cases, "01-null-deref")
+    view = _view(qtbot, store, case)
+    ann = case.annotations
+    assert view.annotations.model.rowCount() == len(ann)
+    view.annotations.filter.setText(ann["ReleaseChannel"])
+    visible = {view.annotations.proxy.index(r, 0).data() for r in range(view.annotations.proxy.rowCount())}
+    assert visible == {k for k, v in ann.items() if ann["ReleaseChannel"].lower() in (k + v).lower()}
+    assert ann["guid"] in view.annotations.raw.toPlainText()
+
+
+def test_summary_raw_and_processed_tabs(qtbot, store, cases):
+    case = _case(cases, "01-null-deref")
+    view = _view(qtbot, store, case)
+    data = store.get(case.crash_id)
+    assert view.summary.signature.text() == data["signature"]
+    assert view.summary.values["Crash reason"] == case.processed["crash_info"]["type"]
+    assert view.summary.values["Crash address"] == case.processed["crash_info"]["address"]
+    assert view.summary.values["Product"] == case.annotations["ProductName"]
+    view.summary.copy_button.click()
+    assert QApplication.clipboard().text() == data["signature"]
+    dump = data["dumps"][0]
+    assert view.raw.dumps_model.item(0, 2).text() == dump["sha256"]
+    assert view.raw.dumps_model.item(0, 1).text() == f"{case.dump.stat().st_size:,} B"
+    streams = view.raw.streams.toPlainText()
+    assert "ThreadListStream" in streams and "ModuleListStream" in streams
+    assert case.processed["modules"][0]["debug_id"] in view.processed.toPlainText()
+
+
+def test_unprocessed_crash_shows_what_is_missing(qtbot, store, cases):
+    crash_id = store.add_crash({"ProductName": "X"}, {"upload_file_minidump": cases[0].folder.joinpath(
+        "dump.dmp").read_bytes()} if cases[0].dump else {}, source="import")
+    view = CrashView()
+    qtbot.addWidget(view)
+    view.show_crash(load_detail(store, crash_id))
+    assert view.summary.signature.text() == "(not processed yet)"
+    assert view.stack.model.rowCount() == 0
+    assert "not been processed" in view.stack.source.toPlainText()
+
+
+def test_source_map_round_trips_through_settings(tmp_path):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    SourceMap([("/build/x", "/home/me/x")]).save(settings)
+    assert SourceMap.from_settings(settings).mappings == [("/build/x", "/home/me/x")]
