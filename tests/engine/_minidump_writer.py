@@ -80,11 +80,12 @@ def _string(text: str) -> bytes:
     return struct.pack("<I", len(raw)) + raw + b"\0\0"
 
 
-def write_minidump(cpu: str, os_name: str, modules: list[Module], threads: list[Thread]) -> bytes:
-    """The bytes of a minidump holding exactly these modules and threads."""
+def write_minidump(cpu: str, os_name: str, modules: list[Module], threads: list[Thread],
+                   unloaded: list[Module] | None = None) -> bytes:
+    """The bytes of a minidump holding exactly these modules and threads (and unloaded modules)."""
     out = _Out()
     out.add(b"\0" * 32)  # header, patched below
-    n_streams = 4
+    n_streams = 5 if unloaded else 4
     dir_rva = out.add(b"\0" * (12 * n_streams))
     streams: list[tuple[int, int, int]] = []
 
@@ -117,6 +118,12 @@ def write_minidump(cpu: str, os_name: str, modules: list[Module], threads: list[
     streams.append((3, len(thread_list), out.add(thread_list)))
     mem_list = struct.pack("<I", len(mem_entries)) + b"".join(mem_entries)
     streams.append((5, len(mem_list), out.add(mem_list)))
+
+    if unloaded:
+        entries = b"".join(struct.pack("<QIIII", m.base, m.size, 0, 0, out.add(_string(f"/opt/app/{m.name}")))
+                           for m in unloaded)
+        body = struct.pack("<III", 12, 24, len(unloaded)) + entries
+        streams.append((14, len(body), out.add(body)))
 
     struct.pack_into("<IIIIIIQ", out.buf, 0, 0x504D444D, 0xA793, n_streams, dir_rva, 0, 0, 0)
     for i, (kind, size, rva) in enumerate(streams):

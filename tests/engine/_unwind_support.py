@@ -12,7 +12,7 @@ from crashdesk.engine.unwind import ModuleInfo, SymbolCache, frame_json, walk_th
 
 FRAME_FIELDS = (
     "module", "function", "function_offset", "file", "line", "offset", "module_offset", "trust",
-    "inlines", "missing_symbols",
+    "inlines", "missing_symbols", "unloaded_modules",
 )
 
 

@@ -33,7 +33,7 @@ def test_frame_outside_modules_lists_overlapping_unloaded_modules() -> None:
     out = frame_json(frames[0], 0, "x86", include_registers=True)
     assert set(out) == FRAME_KEYS | {"registers"}
     assert out["module"] is None and out["module_offset"] is None and out["missing_symbols"] is True
-    assert out["unloaded_modules"] == [{"module": "old.dll", "offsets": ["0x00000100", "0x00000900"]}]
+    assert out["unloaded_modules"] == [{"module": "/opt/app/old.dll", "offsets": ["0x00000100", "0x00000900"]}]
     assert out["registers"] == {"eip": "0x00500900", "esp": "0x00001000"}
     inside = walk_thread("x86", {"eip": 0x400010, "esp": 0x1000}, None, MODULES, symbols_by_name({}))
     assert frame_json(inside[0], 0, "x86", include_registers=False)["unloaded_modules"] is None

@@ -25,7 +25,7 @@ def frame_json(frame: StackFrame, index: int, cpu: str, *, include_registers: bo
     if module is None and frame.unloaded_modules:
         by_name: dict[str, set[int]] = {}
         for um in frame.unloaded_modules:
-            by_name.setdefault(um.filename, set()).add(offset - um.base)
+            by_name.setdefault(um.code_file, set()).add(offset - um.base)
         unloaded = [
             {"module": name, "offsets": [hex_word(o, digits) for o in sorted(offs)]}
             for name, offs in sorted(by_name.items())

@@ -265,7 +265,19 @@ def amd64_symbols():
     return "amd64", "Linux", [app], threads, {"app": SYMBOLS_SYM}
 
 
+def amd64_unloaded():
+    app = Module("app", 0x555555554000, 0x10000, _guid("amd64-unloaded"))
+    gone = [Module("gone.so", 0x7F0000000000, 0x8000), Module("gone.so", 0x7F0000004000, 0x8000),
+            Module("other.so", 0x7F0000006000, 0x1000)]
+    b = 0x7FFD00000000
+    pcs = [0x7F0000006010, 0x7F0000001000, 0x7F0000100000]
+    threads = [Thread(i + 1, {"rip": pc, "rsp": b + 0x1000 * i}, b + 0x1000 * i, bytes(16))
+               for i, pc in enumerate(pcs)]
+    return "amd64", "Linux", [app], threads, {}, gone
+
+
 CASES = {
+    "amd64-unloaded": amd64_unloaded,
     "x86-linux": x86_linux,
     "amd64-symbols": amd64_symbols,
     "x86-windows": x86_windows,
@@ -280,10 +292,10 @@ SYM_HEAD = {"x86": "windows x86", "amd64": "Linux x86_64", "arm": "Linux arm", "
 
 def main(oracle: str) -> None:
     for name, build in CASES.items():
-        cpu, os_name, modules, threads, syms = build()
+        cpu, os_name, modules, threads, syms, *rest = build()
         folder = HERE / name
         folder.mkdir(exist_ok=True)
-        (folder / "dump.dmp").write_bytes(write_minidump(cpu, os_name, modules, threads))
+        (folder / "dump.dmp").write_bytes(write_minidump(cpu, os_name, modules, threads, *rest))
         for m in modules:
             if m.name in syms:
                 d = folder / "symbols" / m.name / m.debug_id
