@@ -108,19 +108,36 @@ def test_fpo_record_values(tmp_path: Path) -> None:
 
 
 def _naive_stack_win(text: str, rva: int):
-    """An independent oracle: scan every STACK WIN line, FrameData first, innermost covering range."""
-    best = {}
+    """An independent oracle written from minidump-stackwalk's documented rules: per type, in file order, a
+    record starting inside the previous kept one cuts it short, any other overlap is dropped (identical
+    ranges kept once); then the first range in (start, end) order wins where ranges still overlap. FrameData
+    before FPO; records whose type and program-string flag disagree are ignored."""
+    kept: dict[int, list[list]] = {0: [], 4: []}
     for line in text.splitlines():
-        t = line.split()
-        if t[:2] != ["STACK", "WIN"]:
+        t = line.split(" ", 12)
+        if t[:2] != ["STACK", "WIN"] or int(t[2], 16) not in (0, 4):
             continue
         typ, addr, size = int(t[2], 16), int(t[3], 16), int(t[4], 16)
-        if addr <= rva < addr + size and typ in (0, 4):
-            if typ not in best or addr > best[typ][0]:
-                best[typ] = (addr, line)
+        if (typ == 4) != (t[11] == "1") or size == 0:
+            continue
+        recs = kept[typ]
+        if recs:
+            last = recs[-1]
+            if addr < last[0] + last[1] and last[0] < addr + size:
+                if addr > last[0]:
+                    last[1] = addr - last[0]
+                elif last[1] != size:
+                    continue
+        recs.append([addr, size, line])
     for typ in (4, 0):
-        if typ in best:
-            return best[typ][1]
+        chosen = []
+        for addr, size, line in sorted(kept[typ], key=lambda r: (r[0], r[1])):
+            if chosen and addr < chosen[-1][0] + chosen[-1][1]:
+                continue
+            chosen.append((addr, size, line))
+        for addr, size, line in chosen:
+            if addr <= rva < addr + size:
+                return addr, size, line
     return None
 
 
@@ -136,8 +153,9 @@ def test_stack_win_on_real_windows_symbols() -> None:
         if want is None:
             assert got is None
         else:
-            t = want.split(" ", 12)
-            assert (got.type, got.address, got.size) == (int(t[2], 16), int(t[3], 16), int(t[4], 16))
+            addr, size, line = want
+            t = line.split(" ", 12)
+            assert (got.type, got.address, got.size) == (int(t[2], 16), addr, size)
             if got.has_program_string:
                 assert got.program_string == t[12]
 
@@ -253,3 +271,48 @@ def test_lookups_after_close_raise_a_typed_error(sample: Path, tmp_path: Path) -
     for call in (s.function_at, s.line_at, s.inlines_at, s.cfi_at, s.stack_win_at):
         with pytest.raises(SymbolFileError):
             call(0x1000)
+
+
+RULES = b"""MODULE windows x86 AA1 rules.pdb
+FILE 1 first.c
+FILE 1 second.c
+PUBLIC 500 4 early_public
+PUBLIC 2000 0 zed
+PUBLIC 2000 8 alpha
+PUBLIC 2000 8 beta
+FUNC 1000 40 c outer
+INLINE_ORIGIN 7 late_origin
+1000 20 1 1
+1010 8 2 1
+1020 0 3 1
+1020 20 4 1
+INLINE 0 10 1 7 1000 30
+INLINE 2 30 1 7 1000 30
+FUNC 1010 10 0 overlapping
+FUNC 3000 10 0 after
+STACK WIN 4 1000 40 0 0 18 0 0 0 1 $eip
+"""
+
+
+def test_lookup_rules_of_the_reference(tmp_path: Path) -> None:
+    p = tmp_path / "rules.sym"
+    p.write_bytes(RULES)
+    s = load_symbol_file(p)
+    assert s.malformed_lines == 0
+    # A FUNC overlapping an earlier one is dropped; the earlier one answers.
+    assert s.function_at(0x1015).name == "outer"
+    # parameter_size of a FUNC comes from the STACK WIN record covering the address.
+    assert s.function_at(0x1000).parameter_size == 0x18
+    # Overlapping line records: the first range wins; empty ranges never match.
+    assert s.line_at(0x1012).line == 1
+    assert s.line_at(0x1020).line == 4
+    # A later FILE line with the same id wins.
+    assert s.line_at(0x1000).file == "second.c"
+    # INLINE_ORIGIN inside a FUNC block does not end the block; the inline chain stops at a missing depth.
+    assert [(i.depth, i.name) for i in s.inlines_at(0x1005)] == [(0, "late_origin")]
+    # PUBLIC before a FUNC that starts below the address: the PUBLIC ends there, so no symbol.
+    assert s.function_at(0x1050) is None
+    assert s.function_at(0x800).name == "early_public"
+    # Several PUBLICs at one address: the greatest (parameter size, name) is used.
+    assert s.function_at(0x2004).name == "beta"
+    assert s.function_at(0x3004).name == "after"

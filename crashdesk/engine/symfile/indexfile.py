@@ -30,7 +30,7 @@ from pathlib import Path
 from crashdesk.engine.symfile.scan import ARRAY_NAMES, ModuleInfo, ScanResult
 
 MAGIC = b"CDSYMIX\x00"
-VERSION = 1
+VERSION = 2  # 2: ranges filtered like minidump-stackwalk, STACK WIN trimmed, PUBLIC duplicates kept
 _SAMPLE = 64 * 1024
 
 

@@ -22,24 +22,28 @@ from crashdesk.engine.symfile.errors import NotASymbolFile
 
 _HEX = rb"[0-9a-fA-F]+"
 
-# Group numbers matter: the scan dispatches on ``match.lastindex``.
+# Group numbers matter: the scan dispatches on ``match.lastindex``. The grammar follows what rust-minidump's
+# parser accepts (minidump-stackwalk rejects a whole file over one line it cannot parse, so "malformed" here
+# means the same thing): unsigned decimal line numbers, any number of CRs before the LF, all STACK WIN fields.
 _RECORD = re.compile(
     rb"\n(?:"
     rb"FUNC (?:m )?(" + _HEX + rb") (" + _HEX + rb") " + _HEX + rb" ?[^\n]*"  # 1, 2
     rb"|(?:STACK CFI INIT (" + _HEX + rb") (" + _HEX + rb") [^\n]*)"  # 3, 4
     rb"|(?:PUBLIC (?:m )?(" + _HEX + rb") " + _HEX + rb" ?[^\n]*)"  # 5
-    rb"|(?:STACK WIN (" + _HEX + rb") (" + _HEX + rb") (" + _HEX + rb") [^\n]*)"  # 6, 7, 8
-    rb"|(?:FILE ([0-9]+) [^\n]*)"  # 9
-    rb"|(?:INLINE_ORIGIN ([0-9]+) [^\n]*)"  # 10
-    rb"|(INFO [^\n]*)"  # 11
-    # 12: anything else that is not a well-formed line record, INLINE, STACK CFI delta or blank line. The
+    rb"|(?:STACK WIN (" + _HEX + rb") (" + _HEX + rb") (" + _HEX + rb")(?: " + _HEX + rb"){6} ([0-9]+) [^\n]*)"
+    # 6 type, 7 address, 8 size, 9 has_program_string
+    rb"|(?:FILE ([0-9]+) [^\n]*)"  # 10
+    rb"|(?:INLINE_ORIGIN ([0-9]+) [^\n]*)"  # 11
+    rb"|(INFO [^\n]*)"  # 12
+    # 13: anything else that is not a well-formed line record, INLINE, STACK CFI delta or blank line. The
     # first alternative is the common spelling of a line record (lower-case hex, no CR), checked cheaply.
     rb"|((?![0-9a-f]++ [0-9a-f]++ [0-9]++ [0-9]++(?![^\n])"
-    rb"|" + _HEX + rb" " + _HEX + rb" -?[0-9]+ -?[0-9]+\r?(?![^\n])"
+    rb"|" + _HEX + rb" " + _HEX + rb" [0-9]+ [0-9]+\r*(?![^\n])"
     rb"|INLINE [0-9]+ [0-9]+ [0-9]+ [0-9]+ |INLINE [0-9]+ [0-9]+ [0-9]+ " + _HEX + rb" "
-    rb"|STACK CFI " + _HEX + rb" |\r?(?![^\n]))[^\n]*)"
+    rb"|STACK CFI " + _HEX + rb" |\r*(?![^\n]))[^\n]*)"
     rb")"
 )
+_BAD = 13
 
 NO_END = (1 << 64) - 1
 
@@ -157,6 +161,7 @@ class _Partial:
     examples: list[str]
     infos: list[bytes]
     first_record: int  # offset of the first non-malformed record match (its ``\n``), or -1
+    first_func_closer: int  # the same, not counting INLINE_ORIGIN (which may sit inside a FUNC block)
     last_kind: int
     last_start: int
     peak_rss_kb: int = 0  # the worker process's peak, when scanned in one
@@ -181,20 +186,25 @@ def _scan_range(data, start: int, end: int) -> _Partial:
     open_func = False  # a FUNC block waits for its end offset
     open_cfi = False
     first_record = -1
+    first_func_closer = -1
     last_kind = 0
     last_start = -1
     for m in _RECORD.finditer(data, start, end):
         kind = last_kind = m.lastindex
         pos = last_start = m.start()
-        if kind != 12:
-            if open_func:
-                func_end(pos)
-                open_func = False
+        if kind != _BAD:
+            # A new record ends the current block (an INLINE_ORIGIN may sit inside a FUNC block).
             if open_cfi:
                 cfi_end(pos)
                 open_cfi = False
             if first_record < 0:
                 first_record = pos
+            if kind != 11:
+                if open_func:
+                    func_end(pos)
+                    open_func = False
+                if first_func_closer < 0:
+                    first_func_closer = pos
         if kind == 2:
             a, b = m.group(1, 2)
             func_addr(int(a, 16))
@@ -210,28 +220,32 @@ def _scan_range(data, start: int, end: int) -> _Partial:
         elif kind == 5:
             pub_addr(int(m.group(5), 16))
             pub_off(pos + 1)
-        elif kind == 8:
-            add_addr, add_size, add_off = win.get(int(m.group(6), 16), winx)
-            add_addr(int(m.group(7), 16))
-            add_size(int(m.group(8), 16))
-            add_off(pos + 1)
         elif kind == 9:
-            file_id(int(m.group(9)))
-            file_off(pos + 1)
+            t, a, b, has_program = m.group(6, 7, 8, 9)
+            typ = int(t, 16)
+            if (typ == 4) != (has_program == b"1"):
+                continue  # type and program-string flag disagree: minidump-stackwalk drops the record
+            add_addr, add_size, add_off = win.get(typ, winx)
+            add_addr(int(a, 16))
+            add_size(int(b, 16))
+            add_off(pos + 1)
         elif kind == 10:
-            origin_id(int(m.group(10)))
-            origin_off(pos + 1)
+            file_id(int(m.group(10)))
+            file_off(pos + 1)
         elif kind == 11:
-            infos.append(m.group(11))
+            origin_id(int(m.group(11)))
+            origin_off(pos + 1)
+        elif kind == 12:
+            infos.append(m.group(12))
         else:
             malformed += 1
             if len(examples) < 5:
-                examples.append(m.group(12)[:120].decode("utf-8", "replace"))
+                examples.append(m.group(13)[:120].decode("utf-8", "replace"))
     if open_func:
         func_end(NO_END)
     if open_cfi:
         cfi_end(NO_END)
-    return _Partial(arrays, malformed, examples, infos, first_record, last_kind, last_start)
+    return _Partial(arrays, malformed, examples, infos, first_record, first_func_closer, last_kind, last_start)
 
 
 def _scan_file_range(path: str, start: int, end: int) -> _Partial:
@@ -293,8 +307,7 @@ def scan(data, path: str = "", workers: int | None = None) -> ScanResult:
     if n > first_nl + 1 and data[-1:] != b"\n":
         malformed += _drop_unterminated(data, arrays, last.last_kind if last else 0,
                                         last.last_start if last else -1)
-    for group in SORT_GROUPS:
-        _sort_group(arrays, group)
+    _finalize(arrays)
     return ScanResult(module=module, arrays=arrays, malformed_lines=malformed, malformed_examples=examples,
                       workers=len(partials), worker_peak_rss_kb=sum(p.peak_rss_kb for p in partials))
 
@@ -330,10 +343,10 @@ def _merge(partials: list[_Partial], n: int) -> tuple[dict[str, array], int, lis
     malformed = 0
     examples: list[str] = []
     for i, p in enumerate(partials):
-        for name in ("func_end", "cfi_end"):
+        for name, attr in (("func_end", "first_func_closer"), ("cfi_end", "first_record")):
             ends = p.arrays[name]
             if ends and ends[-1] == NO_END:
-                nxt = next((q.first_record for q in partials[i + 1:] if q.first_record >= 0), n)
+                nxt = next((getattr(q, attr) for q in partials[i + 1:] if getattr(q, attr) >= 0), n)
                 ends[-1] = nxt
         for name in ARRAY_NAMES:
             arrays[name].extend(p.arrays[name])
@@ -346,7 +359,7 @@ def _drop_unterminated(data, arrays: dict[str, array], last_kind: int, last_matc
     """Treat a last line without a line feed as rust-minidump does: it is a parse error, and the record or
     FUNC/CFI block it belongs to is lost. Returns 1 when the line was not already counted as malformed."""
     tail = data.rfind(b"\n") + 1
-    counted = last_kind == 12 and last_match + 1 == tail
+    counted = last_kind == _BAD and last_match + 1 == tail
     for group in SORT_GROUPS:
         offs = arrays[group[2] if len(group) == 4 else group[-1]]
         if not offs:
@@ -357,22 +370,81 @@ def _drop_unterminated(data, arrays: dict[str, array], last_kind: int, last_matc
     return 0 if counted else 1
 
 
-def _sort_group(arrays: dict[str, array], names: tuple[str, ...]) -> None:
-    """Sort the arrays in ``names`` by the first one; of equal keys keep the first in file order."""
-    keys = arrays[names[0]]
-    n = len(keys)
-    if n < 2:
-        return
-    if all(map(operator.lt, keys, islice(keys, 1, None))):
-        return  # strictly increasing already: the usual case for dump_syms output
-    order = sorted(range(n), key=keys.__getitem__)  # stable: ties keep file order
-    keep = []
-    last = None
-    for i in order:
-        k = keys[i]
-        if k != last:
-            keep.append(i)
-            last = k
+def _reorder(arrays: dict[str, array], names: tuple[str, ...], order) -> None:
     for name in names:
         old = arrays[name]
-        arrays[name] = array("Q", [old[i] for i in keep])
+        arrays[name] = array("Q", [old[i] for i in order])
+
+
+def _sort_stable(arrays: dict[str, array], names: tuple[str, ...], key=None) -> None:
+    """Sort the arrays in ``names`` by the first one (or ``key(i)``); equal keys keep file order."""
+    keys = arrays[names[0]]
+    if len(keys) < 2 or (key is None and all(map(operator.le, keys, islice(keys, 1, None)))):
+        return
+    _reorder(arrays, names, sorted(range(len(keys)), key=key or keys.__getitem__))
+
+
+def _range_map(arrays: dict[str, array], names: tuple[str, ...]) -> None:
+    """Make ``(address, size, ...)`` records a map of disjoint ranges the way minidump-stackwalk does: sort by
+    (start, end), drop empty ranges and every range that starts inside the previous kept one."""
+    addrs, sizes = arrays[names[0]], arrays[names[1]]
+    if len(addrs) >= 2 and not all(map(operator.lt, addrs, islice(addrs, 1, None))):
+        _reorder(arrays, names, sorted(range(len(addrs)), key=lambda i: (addrs[i], sizes[i])))
+        addrs, sizes = arrays[names[0]], arrays[names[1]]
+    if not sizes.count(0) and not any(map(operator.lt, islice(addrs, 1, None), map(operator.add, addrs, sizes))):
+        return  # already disjoint: the usual case
+    keep = []
+    last_end = -1
+    for i in range(len(addrs)):
+        a, s = addrs[i], sizes[i]
+        if s == 0 or (keep and a <= last_end):
+            continue
+        keep.append(i)
+        last_end = a + s - 1
+    _reorder(arrays, names, keep)
+
+
+def _trim_stack_win(arrays: dict[str, array], names: tuple[str, str, str]) -> None:
+    """STACK WIN records in file order: a record that starts inside the previous one cuts the previous one
+    short; one that overlaps it otherwise is dropped (identical duplicates are left to :func:`_range_map`)."""
+    addrs, sizes, offs = (arrays[n] for n in names)
+    if len(addrs) < 2:
+        return
+    out_a, out_s, out_o = array("Q"), array("Q"), array("Q")
+    for a, s, o in zip(addrs, sizes, offs, strict=True):
+        if s == 0:
+            continue
+        if out_a:
+            la, ls = out_a[-1], out_s[-1]
+            if a <= la + ls - 1 and la <= a + s - 1:
+                if a > la:
+                    out_s[-1] = a - la
+                elif ls != s:
+                    continue
+        out_a.append(a)
+        out_s.append(s)
+        out_o.append(o)
+    arrays[names[0]], arrays[names[1]], arrays[names[2]] = out_a, out_s, out_o
+
+
+def _last_wins(arrays: dict[str, array], names: tuple[str, str]) -> None:
+    """Sort ``(id, offset)`` by id; of duplicate ids keep the last in the file (a later FILE line wins)."""
+    ids = arrays[names[0]]
+    if len(ids) < 2 or all(map(operator.lt, ids, islice(ids, 1, None))):
+        return
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    keep = [i for k, i in enumerate(order) if k + 1 == len(order) or ids[order[k + 1]] != ids[i]]
+    _reorder(arrays, names, keep)
+
+
+def _finalize(arrays: dict[str, array]) -> None:
+    """Turn file-order records into the sorted lookup arrays."""
+    _range_map(arrays, SORT_GROUPS[0])  # FUNC
+    _sort_stable(arrays, SORT_GROUPS[1])  # PUBLIC: duplicates kept, resolved at lookup
+    _range_map(arrays, SORT_GROUPS[2])  # STACK CFI INIT
+    for group in SORT_GROUPS[3:5]:  # STACK WIN 4, STACK WIN 0
+        _trim_stack_win(arrays, group)
+        _range_map(arrays, group)
+    _sort_stable(arrays, SORT_GROUPS[5])  # other STACK WIN types (counted, never used)
+    _last_wins(arrays, SORT_GROUPS[6])  # FILE
+    _last_wins(arrays, SORT_GROUPS[7])  # INLINE_ORIGIN

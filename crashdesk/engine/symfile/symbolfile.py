@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 
 from crashdesk.engine.symbols_api import CfiRules, FunctionInfo, InlineInfo, SourceLine, StackWinInfo
@@ -21,7 +22,6 @@ from crashdesk.engine.symfile.indexfile import IndexInvalid, MappedIndex, source
 from crashdesk.engine.symfile.scan import ModuleInfo, parse_module_line, scan
 
 _BLOCK_CACHE = 256
-_WIN_LOOKBACK = 16
 
 
 def _dec(raw: bytes) -> str:
@@ -41,14 +41,25 @@ class _LRU(OrderedDict):
 
 
 class _FuncBlock:
-    """Parsed line and INLINE records of one FUNC."""
+    """Parsed line and INLINE records of one FUNC, arranged as minidump-stackwalk looks them up: line records
+    as a map of disjoint ranges (empty ones dropped, a range starting inside the previous one dropped), INLINE
+    ranges sorted by (depth, start)."""
 
-    __slots__ = ("line_addrs", "lines", "inlines")
+    __slots__ = ("line_addrs", "lines", "inline_keys", "inlines")
 
     def __init__(self, lines: list[tuple[int, int, int, int]], inlines: list[tuple]) -> None:
-        lines.sort(key=lambda t: t[0])
-        self.line_addrs = [t[0] for t in lines]
-        self.lines = lines
+        lines.sort(key=lambda t: (t[0], t[1]))
+        kept: list[tuple[int, int, int, int]] = []
+        last_end = -1
+        for rec in lines:
+            if rec[1] == 0 or (kept and rec[0] <= last_end):
+                continue
+            kept.append(rec)
+            last_end = rec[0] + rec[1] - 1
+        self.line_addrs = [t[0] for t in kept]
+        self.lines = kept
+        inlines.sort(key=lambda t: (t[2], t[0]))
+        self.inline_keys = [(t[2], t[0]) for t in inlines]
         self.inlines = inlines  # (start, size, depth, call_line, call_file_id|None, origin_id)
 
 
@@ -202,7 +213,11 @@ class BreakpadSymbolFile:
 
     # -- the SymbolFile protocol -------------------------------------------------------------------------
     def function_at(self, rva: int) -> FunctionInfo | None:
-        """The FUNC covering ``rva``, else the nearest PUBLIC at or below it."""
+        """The FUNC covering ``rva``, else the nearest PUBLIC at or below it -- unless a FUNC starts between
+        that PUBLIC and ``rva`` (the PUBLIC then ends before ``rva``), as Breakpad and minidump-stackwalk do.
+
+        For a FUNC, ``parameter_size`` comes from the STACK WIN record covering ``rva`` when there is one
+        (FrameData first), as minidump-stackwalk takes it; else from the FUNC line."""
         i = self._func_index(rva)
         if i >= 0:
             tok = self._line(self._func[2][i]).split(b" ", 2)
@@ -210,10 +225,15 @@ class BreakpadSymbolFile:
             if tok[1] == b"m":
                 rest = rest.split(b" ", 1)[1] if b" " in rest else b""
             parts = rest.split(b" ", 2)  # size param name
-            try:
-                param = int(parts[1], 16)
-            except (IndexError, ValueError):
-                param = 0
+            win = self._win_index(rva)
+            win_info = self._parse_win(*win) if win is not None else None
+            if win_info is not None:
+                param = win_info.parameter_size
+            else:
+                try:
+                    param = int(parts[1], 16)
+                except (IndexError, ValueError):
+                    param = 0
             name = _dec(parts[2]) if len(parts) == 3 else ""
             return FunctionInfo(name=name, address=self._func[0][i], size=self._func[1][i],
                                 parameter_size=param, is_public=False)
@@ -221,12 +241,22 @@ class BreakpadSymbolFile:
         j = bisect_right(addrs, rva) - 1
         if j < 0:
             return None
-        # (added by the unwinder helper) As the reference: a PUBLIC cannot extend past a FUNC that starts
-        # after it and before rva, so such a PUBLIC does not cover rva.
-        k = bisect_right(self._func[0], rva) - 1
-        if k >= 0 and self._func[0][k] != rva and addrs[j] <= self._func[0][k]:
-            return None
-        tok = self._line(offs[j]).split(b" ", 1)
+        address = addrs[j]
+        funcs = self._func[0]
+        k = bisect_left(funcs, rva)
+        if not (k < len(funcs) and funcs[k] == rva) and k > 0 and address <= funcs[k - 1]:
+            return None  # a FUNC starts after the PUBLIC and before rva: the PUBLIC does not reach rva
+        best = None
+        while j >= 0 and addrs[j] == address:  # duplicates: the greatest (parameter size, name) wins
+            cand = self._parse_public(offs[j])
+            if best is None or cand > best:
+                best = cand
+            j -= 1
+        param, raw_name = best
+        return FunctionInfo(name=_dec(raw_name), address=address, size=0, parameter_size=param, is_public=True)
+
+    def _parse_public(self, off: int) -> tuple[int, bytes]:
+        tok = self._line(off).split(b" ", 1)
         rest = tok[1] if len(tok) == 2 else b""
         if rest.startswith(b"m "):
             rest = rest[2:]
@@ -235,8 +265,7 @@ class BreakpadSymbolFile:
             param = int(parts[1], 16)
         except (IndexError, ValueError):
             param = 0
-        name = _dec(parts[2]) if len(parts) == 3 else ""
-        return FunctionInfo(name=name, address=addrs[j], size=0, parameter_size=param, is_public=True)
+        return param, parts[2] if len(parts) == 3 else b""
 
     def line_at(self, rva: int) -> SourceLine | None:
         """The line record covering ``rva`` inside the FUNC covering it."""
@@ -253,23 +282,27 @@ class BreakpadSymbolFile:
         return SourceLine(file=self._file_name(file_id), line=line, address=addr)
 
     def inlines_at(self, rva: int) -> list[InlineInfo]:
-        """Inlined calls covering ``rva``, outermost (depth 0) first."""
+        """Inlined calls covering ``rva``, outermost (depth 0) first. At each depth the INLINE range with the
+        greatest start at or below ``rva`` counts if it covers ``rva``; the chain stops at the first depth
+        without one."""
         i = self._func_index(rva)
         if i < 0:
             return []
         block = self._block(i)
         if not block.inlines:
             return []
-        best: dict[int, tuple] = {}
-        for rec in block.inlines:
-            start, size, depth = rec[0], rec[1], rec[2]
-            if 0 <= rva - start < size and depth not in best:
-                best[depth] = rec
         out = []
-        for depth in sorted(best):
-            start, _size, _depth, call_line, call_file, origin = best[depth]
+        depth = 0
+        while True:
+            k = bisect_right(block.inline_keys, (depth, rva)) - 1
+            if k < 0:
+                break
+            start, size, d, call_line, call_file, origin = block.inlines[k]
+            if d != depth or rva - start >= size:
+                break
             out.append(InlineInfo(depth=depth, name=self._origin_name(origin) or "",
                                   call_file=self._file_name(call_file), call_line=call_line, address=start))
+            depth += 1
         return out
 
     def cfi_at(self, rva: int) -> CfiRules | None:
@@ -302,24 +335,31 @@ class BreakpadSymbolFile:
                 if len(tok) < 4 or tok[0] != b"STACK" or tok[1] != b"CFI":
                     continue
                 try:
-                    deltas.append((int(tok[2], 16), _parse_rules(tok[3:])))
+                    deltas.append((int(tok[2], 16), b" ".join(tok[3:]), _parse_rules(tok[3:])))
                 except ValueError:
                     continue
-        deltas.sort(key=lambda d: d[0])
-        return init, deltas
+        deltas.sort(key=lambda d: (d[0], d[1]))  # by address, then rule text, as minidump-stackwalk sorts
+        return init, [(a, rules) for a, _text, rules in deltas]
+
+    def _win_index(self, rva: int) -> tuple[tuple, int] | None:
+        for table in (self._win4, self._win0):
+            addrs, sizes = table[0], table[1]
+            i = bisect_right(addrs, rva) - 1
+            if i >= 0 and rva - addrs[i] < sizes[i]:
+                return table, i
+        return None
+
+    def _parse_win(self, table: tuple, i: int) -> StackWinInfo | None:
+        info = _parse_stack_win(self._line(table[2][i]))
+        if info is not None and info.size != table[1][i]:
+            info = replace(info, size=table[1][i])  # cut short by the record after it
+        return info
 
     def stack_win_at(self, rva: int) -> StackWinInfo | None:
-        """The innermost STACK WIN record covering ``rva``: FrameData (type 4) first, then FPO (type 0)."""
-        for addrs, sizes, offs in (self._win4, self._win0):
-            i = bisect_right(addrs, rva) - 1
-            stop = max(-1, i - _WIN_LOOKBACK)
-            while i > stop:
-                if rva - addrs[i] < sizes[i]:
-                    info = _parse_stack_win(self._line(offs[i]))
-                    if info is not None:
-                        return info
-                i -= 1
-        return None
+        """The STACK WIN record covering ``rva``: FrameData (type 4) first, then FPO (type 0). Overlapping
+        records are resolved as minidump-stackwalk does (a later start cuts the earlier record short)."""
+        hit = self._win_index(rva)
+        return self._parse_win(*hit) if hit is not None else None
 
 
 class _Closed:
