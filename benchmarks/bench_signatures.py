@@ -20,6 +20,7 @@ import argparse
 import copy
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -56,9 +57,11 @@ def bench_side_by_side(cases: list[dict], repeat: int) -> dict:
     crashes = [c["crash_data"] for c in cases]
     n = len(crashes)
 
+    re.purge()  # both compile the same big alternations; neither may profit from the other's regex cache
     t0 = time.perf_counter()
     sg = SiggenGenerator()
     siggen_init = time.perf_counter() - t0
+    re.purge()
     t0 = time.perf_counter()
     profile = mozilla_profile()
     ours = SignatureGenerator(profile)
