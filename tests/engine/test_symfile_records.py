@@ -316,3 +316,17 @@ def test_lookup_rules_of_the_reference(tmp_path: Path) -> None:
     # Several PUBLICs at one address: the greatest (parameter size, name) is used.
     assert s.function_at(0x2004).name == "beta"
     assert s.function_at(0x3004).name == "after"
+
+
+@pytest.mark.parametrize("line,bad", [
+    (b"INLINE 0 42 1 1 15b45 6b1", 0),  # depth, call line, call file, origin, ranges
+    (b"INLINE 0 42 1 15b45 6b1", 1),  # the old form without the call file is not accepted by the reference
+    (b"1000 10 -1 0", 1),  # line numbers are unsigned
+    (b"1000 10 5 0\r\r", 0),  # any number of CRs before the LF
+    (b"STACK WIN 4 1000 10 0 0 0 0 0", 1),  # too few fields
+    (b"MODULE windows x86 AA1 again.pdb", 1),  # MODULE only as the first line
+])
+def test_grammar(tmp_path: Path, line: bytes, bad: int) -> None:
+    p = tmp_path / "g.sym"
+    p.write_bytes(b"MODULE windows x86 AA1 g.pdb\nFILE 1 a.c\nFUNC 1000 100 0 f\n" + line + b"\n")
+    assert load_symbol_file(p).malformed_lines == bad

@@ -39,7 +39,7 @@ _RECORD = re.compile(
     # first alternative is the common spelling of a line record (lower-case hex, no CR), checked cheaply.
     rb"|((?![0-9a-f]++ [0-9a-f]++ [0-9]++ [0-9]++(?![^\n])"
     rb"|" + _HEX + rb" " + _HEX + rb" [0-9]+ [0-9]+\r*(?![^\n])"
-    rb"|INLINE [0-9]+ [0-9]+ [0-9]+ [0-9]+ |INLINE [0-9]+ [0-9]+ [0-9]+ " + _HEX + rb" "
+    rb"|INLINE [0-9]+ [0-9]+ [0-9]+ [0-9]+(?: " + _HEX + rb" " + _HEX + rb")+\r*(?![^\n])"
     rb"|STACK CFI " + _HEX + rb" |\r*(?![^\n]))[^\n]*)"
     rb")"
 )
