@@ -243,3 +243,17 @@ def test_diff_profiles_lists_added_and_removed_entries(tmp_path):
     diff = diff_profiles(mozilla_profile(), load_profile(dest))
     assert diff == {"prefix": {"added": ["my::new_entry"], "removed": ["malloc"], "reordered": False}}
     assert diff_profiles(mozilla_profile(), mozilla_profile()) == {}
+
+
+@pytest.mark.parametrize("frames, os_name, last", [
+    # Windows: a system runtime DLL frame is kept as a prefix; the application's own module ends the walk
+    ([{"module": "vcruntime140d.dll"}, {"module": "sentry_example.exe"}], "Windows NT", "sentry_example.exe"),
+    # Linux: versioned glibc file names are system libraries too
+    ([{"module": "libpthread-2.19.so"}, {"module": "driver"}], "Linux", "driver"),
+    # Rust: pointer helpers are skipped, the panicking function is reached
+    ([{"function": "core::ptr::write_volatile<T>", "file": "/rustc/x/library/core/src/ptr/mod.rs"},
+      {"function": "app::crash_here", "file": "/src/main.rs"}], "Linux", "app::crash_here"),
+])
+def test_generic_profile_walks_past_system_frames(frames, os_name, last):
+    crash = {"os": os_name, "threads": [{"frames": frames}]}
+    assert SignatureGenerator(generic_profile()).generate(crash).signature.split(" | ")[-1] == last

@@ -115,9 +115,11 @@ libc_start_main
 google_breakpad::
 crashpad::
 CrashpadClient
-sentry_
-sentry::
+sentry__
+sentry_handle_exception
 std::panicking::
+core::ptr::(?!drop_in_place)
+core::intrinsics::
 core::panicking::panic_nounwind_fmt
 rust_panic$
 rust_begin_unwind
@@ -242,6 +244,7 @@ __rg_
 (?i:vcruntime|msvcp|msvcr)[0-9_]*d?\.dll$
 (libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+|libc\+\+|libc\+\+abi|libunwind)\.so(\.[0-9]+)*$
 ld-linux.*\.so(\.[0-9]+)*$
+(libc|libm|libdl|libpthread|librt|ld)-[0-9.]+\.so$
 ld-musl.*\.so(\.[0-9]+)*$
 linux-vdso\.so
 vdso$
