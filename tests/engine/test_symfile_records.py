@@ -207,7 +207,7 @@ def test_index_is_reused_then_rebuilt_when_stale(sample: Path, tmp_path: Path) -
     third.close()
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "magic", "version", "empty"])
+@pytest.mark.parametrize("damage", ["flip", "header", "truncate", "magic", "version", "empty"])
 def test_broken_index_is_rebuilt(sample: Path, tmp_path: Path, damage: str) -> None:
     idx = tmp_path / "idx"
     s = load_symbol_file(sample, index_dir=idx)
@@ -215,7 +215,9 @@ def test_broken_index_is_rebuilt(sample: Path, tmp_path: Path, damage: str) -> N
     s.close()
     raw = bytearray(path.read_bytes())
     if damage == "flip":
-        raw[-3] ^= 0xFF
+        raw[-30] ^= 0xFF
+    elif damage == "header":
+        raw[40] ^= 0x01
     elif damage == "truncate":
         raw = raw[:-8]
     elif damage == "magic":

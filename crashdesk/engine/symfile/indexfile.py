@@ -6,7 +6,8 @@ Layout (little-endian)::
     version u32
     hlen    u32      length of the JSON header
     header  hlen bytes, then zero padding to a multiple of 8
-    arrays  each array's bytes, at the offsets the header gives; crc32 of this region is in the header
+    arrays  each array's bytes, at the offsets the header gives
+    crc     u32      crc32 of every byte before it (header included)
 
 The header records the source file's size, modification time and a hash of its first and last 64 KiB: an
 index whose source no longer matches, whose version is older, or whose bytes fail their checksum is not used
@@ -30,7 +31,7 @@ from pathlib import Path
 from crashdesk.engine.symfile.scan import ARRAY_NAMES, ModuleInfo, ScanResult
 
 MAGIC = b"CDSYMIX\x00"
-VERSION = 2  # 2: ranges filtered like minidump-stackwalk, STACK WIN trimmed, PUBLIC duplicates kept
+VERSION = 3  # 2: ranges filtered like minidump-stackwalk; 3: checksum over the whole file
 _SAMPLE = 64 * 1024
 
 
@@ -63,9 +64,6 @@ def write_index(target: Path, scan: ScanResult, identity: dict) -> None:
         table[name] = [offset, len(arr)]
         blobs.append(raw)
         offset += len(raw)
-    crc = 0
-    for raw in blobs:
-        crc = zlib.crc32(raw, crc)
     header = {
         "source": identity,
         "module": scan.module.to_json(),
@@ -73,19 +71,17 @@ def write_index(target: Path, scan: ScanResult, identity: dict) -> None:
         "malformed_examples": scan.malformed_examples,
         "arrays": table,
         "arrays_bytes": offset,
-        "crc32": crc,
     }
     hbytes = json.dumps(header, separators=(",", ":")).encode()
     pad = (-(16 + len(hbytes))) % 8
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".idx", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC)
-            f.write(struct.pack("<II", VERSION, len(hbytes)))
-            f.write(hbytes)
-            f.write(b"\x00" * pad)
-            for raw in blobs:
-                f.write(raw)
+            crc = 0
+            for part in (MAGIC, struct.pack("<II", VERSION, len(hbytes)), hbytes, b"\x00" * pad, *blobs):
+                f.write(part)
+                crc = zlib.crc32(part, crc)
+            f.write(struct.pack("<I", crc))
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -102,7 +98,7 @@ class MappedIndex:
         try:
             with open(path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
-                if size < 16:
+                if size < 20:
                     raise IndexInvalid("too short")
                 mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         except OSError as exc:
@@ -120,12 +116,14 @@ class MappedIndex:
                 raise IndexInvalid("source changed")
             base = 16 + hlen + ((-(16 + hlen)) % 8)
             total = int(header["arrays_bytes"])
-            if base + total != size:
+            if base + total + 4 != size:
                 raise IndexInvalid("size mismatch")
-            region = memoryview(mm)[base : base + total]
-            if zlib.crc32(region) != header["crc32"]:
-                region.release()
+            whole = memoryview(mm)[: size - 4]
+            ok = zlib.crc32(whole) == struct.unpack("<I", mm[size - 4 : size])[0]
+            whole.release()
+            if not ok:
                 raise IndexInvalid("checksum mismatch")
+            region = memoryview(mm)[base : base + total]
             self.arrays = {}
             for name in ARRAY_NAMES:
                 off, count = header["arrays"][name]
@@ -145,7 +143,7 @@ class MappedIndex:
         except IndexInvalid:
             self._close_quietly(mm)
             raise
-        except (ValueError, KeyError, TypeError, struct.error) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, struct.error) as exc:
             self._close_quietly(mm)
             raise IndexInvalid(f"unreadable header: {exc}") from exc
 
