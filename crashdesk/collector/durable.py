@@ -135,10 +135,13 @@ class GroupCommitter:
                 return
 
     def _write(self, group: list[_Pending]) -> None:
-        add_many = getattr(self.store, "add_crashes", None)
+        add_many = getattr(self.store, "add_many", None)
         if add_many is not None and len(group) > 1:
+            from crashdesk.store.crashes import NewCrash
+
             try:
-                for p, cid in zip(group, add_many([p.item for p in group]), strict=True):
+                ids = add_many([NewCrash(**p.item) for p in group])
+                for p, cid in zip(group, ids, strict=True):
                     p.crash_id = cid
             except BaseException:
                 pass  # all or nothing: nothing was stored; record one by one below to isolate the culprit
