@@ -231,6 +231,11 @@ def arm64_mac():
                           b, _words(8, 0x200, b, {b + 0x10: b + 0x40, b + 0x18: base + 0x8014,
                                                    b + 0x28: base + 0x4014, b + 0x40: b + 0x60,
                                                    b + 0x48: base + 0x3014})))
+    # 8: frame-pointer unwinding takes the caller's pc from the frame record [fp + 8], not from the callee's
+    # lr, even when lr holds a plausible return address (0.25.0)
+    b = 0x16F700000
+    threads.append(Thread(8, {"pc": base + 0x5010, "sp": b, "fp": b + 0x10, "lr": base + 0x2014},
+                          b, _words(8, 0x100, b, {b + 0x10: 0, b + 0x18: base + 0x3014})))
     return "arm64", "Mac OS X", [app], threads, {"app": ARM64_SYM}
 
 
