@@ -55,6 +55,12 @@ FUNC 8000 100 c callee8
 STACK WIN 0 8000 100 0 0 8 0 0 0 0 0
 FUNC 9000 100 0 frame9
 STACK WIN 4 9000 100 0 0 0 0 4 0 1 $eip .raSearch ^ = $esp .raSearch 4 + =
+FUNC a000 100 0 frame_data_without_program
+STACK WIN 4 a000 100 0 0 0 0 4 0 0 1
+STACK CFI INIT a000 100 .cfa: $esp 12 + .ra: .cfa -4 + ^
+FUNC b000 100 0 fpo_with_program
+STACK WIN 0 b000 100 0 0 0 0 0 0 1 $eip $esp ^ = $esp $esp 4 + =
+STACK CFI INIT b000 100 .cfa: $esp 12 + .ra: .cfa -4 + ^
 """
     threads = []
     # 1: frame 1 comes from STACK WIN; its caller is 100 words up the stack (scan window after CFI)
@@ -83,6 +89,13 @@ STACK WIN 4 9000 100 0 0 0 0 4 0 1 $eip .raSearch ^ = $esp .raSearch 4 + =
     threads.append(Thread(6, {"eip": 0x408010, "esp": b, "ebp": 0},
                           b, _words(4, 0x100, b, {b: 0x409010, b + 4 + 8: 0x403070, b + 4 + 12: 0x403080,
                                                   b + 4: 0x403090})))
+    # 7/8: STACK WIN records whose type and has-program flag disagree, each with STACK CFI as well
+    b = 0x00700000
+    threads.append(Thread(7, {"eip": 0x40A010, "esp": b, "ebp": 0},
+                          b, _words(4, 0x100, b, {b + 4: 0x403010, b + 8: 0x402010})))
+    b = 0x00800000
+    threads.append(Thread(8, {"eip": 0x40B010, "esp": b, "ebp": 0},
+                          b, _words(4, 0x100, b, {b: 0x403020, b + 8: 0x402020})))
     return "x86", "Windows NT", [app, lib], threads, {"app": sym}
 
 
