@@ -1,0 +1,92 @@
+"""Regeneration runs: sign stored crashes with a profile, report what would change, apply, undo.
+
+Nothing is written until :func:`apply_run`; an applied run records each new signature in the signature
+history under a run id, so :func:`undo_run` can put every crash back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crashdesk.engine.signature import Profile, RegenerationReport, regenerate, resolve_profile
+from crashdesk.store import CrashStore
+from crashdesk.store.crashes import SignatureRecord
+
+
+def decode_stored(item: tuple[bytes, str]) -> dict[str, Any]:
+    """Worker-side: (zlib JSON of the processed crash, raw annotations JSON) -> generator input."""
+    blob, raw = item
+    return {"stackwalk": json.loads(zlib.decompress(blob)), "annotations": json.loads(raw)}
+
+
+@dataclass
+class RegenerationRun:
+    profile: Profile
+    query: str
+    report: RegenerationReport
+    skipped: int  # matching crashes with no processed crash to sign
+    run_id: str | None = None
+
+    def to_dict(self, *, limit: int | None = 50) -> dict[str, Any]:
+        out = self.report.to_dict(limit=limit)
+        out.update(profile=self.profile.name, rule_set=self.profile.follows, query=self.query,
+                   skipped_unprocessed=self.skipped, applied=self.run_id is not None, run_id=self.run_id)
+        return out
+
+
+def _inputs(store: CrashStore, query: str, counter: list[int]) -> Iterator[tuple[str, str | None, Any]]:
+    from crashdesk.model.versions import version_key
+    from crashdesk.store.search import compile_query
+
+    where, params = compile_query(query or "")
+    conn = store.db.conn
+    conn.create_function("version_key", 1, version_key, deterministic=True)
+    cursor = conn.execute(
+        f"SELECT c.crash_id, c.signature, c.processed, c.raw FROM crashes c WHERE {where} ORDER BY c.id", params)
+    for crash_id, signature, processed, raw in cursor:
+        if processed is None:
+            counter[0] += 1
+            continue
+        yield crash_id, signature, (processed, raw)
+
+
+def compute_run(store: CrashStore, profile: str | Profile, *, query: str = "", profiles_dir: Path | None = None,
+                processes: int | None = None, progress: Callable[[int], None] | None = None) -> RegenerationRun:
+    """Sign every processed crash matching ``query`` with ``profile`` (in ``processes`` worker processes,
+    default every core) and report what would change. Changes nothing."""
+    prof = profile if isinstance(profile, Profile) else resolve_profile(profile, profiles_dir)
+    skipped = [0]
+    report = regenerate(_inputs(store, query, skipped), prof, processes, decode=decode_stored,
+                        progress=progress, chunk_size=512)
+    return RegenerationRun(prof, query, report, skipped[0])
+
+
+def apply_run(store: CrashStore, run: RegenerationRun) -> str:
+    """Write the run's changed signatures into the store (one transaction) and return its run id."""
+    run_id = f"regen-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    items = []
+    for crash_id, result in run.report.results.items():
+        items.append((crash_id, SignatureRecord(result.signature, result.proto_signature, list(result.notes),
+                                                run.profile.name, run_id)))
+    store.record_signatures(items)
+    run.run_id = run_id
+    return run_id
+
+
+def undo_run(store: CrashStore, run_id: str) -> int:
+    return store.undo_signature_run(run_id)
+
+
+def applied_runs(store: CrashStore) -> list[dict[str, Any]]:
+    """Applied regeneration runs, newest first: run id, profile, crashes, when."""
+    rows = store.db.conn.execute(
+        "SELECT run_id, profile, count(*), min(created_at) FROM signature_history WHERE run_id IS NOT NULL "
+        "GROUP BY run_id ORDER BY min(created_at) DESC").fetchall()
+    return [{"run_id": r, "profile": p, "crashes": n, "created_at": at} for r, p, n, at in rows]
