@@ -220,6 +220,12 @@ def test_explanation_names_list_entries_and_fates():
     assert "lowercased" in text
     assert "module name 'XUL.DLL' gives 'xul.dll'" in text
     assert "frames 5-5 not used" in text
+    assert [f["fate"] for f in result.frames] == ["irrelevant", "prefix", "merged", "prefix", "stop", "unused"]
+    shipped = files("siggen").joinpath("siglists", "prefix_signature_re.txt").read_text(encoding="utf-8")
+    malloc_line = shipped.split("\n").index("malloc") + 1
+    assert result.frames[3]["entry"] == "malloc" and result.frames[3]["line"] == malloc_line
+    assert result.frames[1]["raw"] == "XUL.DLL" and result.frames[1]["text"] == "xul.dll"
+    json.dumps(result.to_dict(explain=True))  # JSON-ready
 
 
 def test_list_file_with_byte_order_mark_and_crlf(tmp_path):
@@ -257,3 +263,17 @@ def test_diff_profiles_lists_added_and_removed_entries(tmp_path):
 def test_generic_profile_walks_past_system_frames(frames, os_name, last):
     crash = {"os": os_name, "threads": [{"frames": frames}]}
     assert SignatureGenerator(generic_profile()).generate(crash).signature.split(" | ")[-1] == last
+
+
+def test_frame_details_for_sentinel_cut_and_fallback():
+    reference = siggen_generator.SignatureGenerator()
+    gen = SignatureGenerator(mozilla_profile())
+    cut = {"threads": [{"frames": [{"function": "foo"}, {"function": "_purecall"}, {"function": "bar"}]}]}
+    result = gen.generate(cut, explain=True)
+    assert result.signature == reference.generate(copy.deepcopy(cut)).signature
+    assert [f["fate"] for f in result.frames] == ["cut", "prefix", "stop"]
+    assert result.frames[1]["sentinel"]["entry"] == "_purecall"
+    fallback = {"threads": [{"frames": [{"function": "NtWaitForSingleObject"}, {"function": "KiFastSystemCallRet"}]}]}
+    result = gen.generate(fallback, explain=True)
+    assert result.signature == reference.generate(copy.deepcopy(fallback)).signature
+    assert [f["fate"] for f in result.frames] == ["fallback", "irrelevant"]

@@ -37,6 +37,7 @@ class SignatureGenerator:
             notes=run.notes,
             normalized_frames=frames,
             explanation=run.log,
+            frames=run.frame_details,
             profile=self.profile.name,
             rule_set=self.profile.follows,
         )

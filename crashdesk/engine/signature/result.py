@@ -19,6 +19,8 @@ class SignatureResult:
     notes: list[str] = field(default_factory=list)
     normalized_frames: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)
+    #: with ``explain=True``: one dict per considered frame (see ``explain.frame_details``)
+    frames: list[dict] = field(default_factory=list)
     profile: str = ""
     rule_set: str = ""
 
@@ -28,6 +30,7 @@ class SignatureResult:
         if explain:
             out["explanation"] = list(self.explanation)
             out["normalized_frames"] = list(self.normalized_frames)
+            out["frames"] = list(self.frames)
             out["profile"] = self.profile
             out["rule_set"] = self.rule_set
         return out
@@ -36,7 +39,7 @@ class SignatureResult:
 class _Run:
     """Mutable state of one generation run, shared by the rules."""
 
-    __slots__ = ("signature", "notes", "extra_frames", "explain", "log")
+    __slots__ = ("signature", "notes", "extra_frames", "explain", "log", "frame_details")
 
     def __init__(self, explain: bool) -> None:
         self.signature = ""
@@ -44,6 +47,7 @@ class _Run:
         self.extra_frames: list[str] | None = None
         self.explain = explain
         self.log: list[str] = []
+        self.frame_details: list[dict] = []
 
     def set(self, rule: str, signature: str) -> None:
         if self.explain and signature != self.signature:

@@ -78,7 +78,9 @@ class SignatureGenerationRule(Rule):
         if trace is not None:
             from crashdesk.engine.signature.explain import explain_walk
 
-            run.log.extend(explain_walk(self.name, walker, thread, crash, strings, trace, index))
+            lines, details = explain_walk(self.name, walker, thread, crash, strings, trace, index)
+            run.log.extend(lines)
+            run.frame_details = details
         if signature:
             run.set(self.name, signature)
 
