@@ -58,6 +58,25 @@ class DumpRef:
     size: int
 
 
+@dataclass(slots=True)
+class NewCrash:
+    """One crash for :meth:`CrashStore.add_many`: :meth:`CrashStore.add_crash`'s arguments, plus an optional
+    processed crash and signature stored in the same transaction."""
+
+    annotations: Mapping[str, Any]
+    dumps: Mapping[str, bytes | DumpRef] | None = None
+    source: str = "import"
+    crash_id: str | None = None
+    submitted_at: str | None = None
+    processed: dict | None = None
+    signature: SignatureRecord | None = None
+    server_signature: str | None = None
+    server_processed: dict | None = None
+    source_url: str | None = None
+    notes: Sequence[str] = ()
+    all_thread_frames: bool = False
+
+
 class CrashStore:
     """The crash store over ``<data>/crashdesk.sqlite`` and ``<data>/dumps/``."""
 
@@ -199,6 +218,8 @@ class CrashStore:
                     r.module_offset, r.function_offset, r.trust)
                  for r in frame_rows(processed, all_threads=all_thread_frames)],
             )
+            self._index_function_names(conn, {r.function for r in frame_rows(processed,
+                                                                              all_threads=all_thread_frames)})
             conn.execute("DELETE FROM crash_modules WHERE crash = ?", (rowid,))
             for m in module_rows(processed):
                 module_id = self._module_id(conn, m.filename, m.debug_file, m.debug_id, m.code_id, m.version)
@@ -285,6 +306,111 @@ class CrashStore:
                 conn.execute("UPDATE crash_fts SET signature = ? WHERE rowid = ?", (sig or "", rowid))
                 restored += 1
         return restored
+
+    def add_many(self, crashes: Iterable[NewCrash], *, if_exists: str = "error") -> list[str]:
+        """Store many crashes, each optionally with its processed crash and signature, in one transaction
+        (bulk import, benchmarks, sync batches): the same rows :meth:`add_crash` + :meth:`save_processed`
+        write, with one commit for the batch and module ids looked up once per batch. All or nothing.
+        ``if_exists``: ``error`` raises :class:`DuplicateCrash`, ``ignore`` skips crashes already stored."""
+        items = list(crashes)
+        prepared = []
+        for item in items:
+            refs = self._write_blobs(item.dumps or {})
+            crash_id = normalize_crash_id(item.crash_id) if item.crash_id else new_crash_id()
+            prepared.append((crash_id, item, refs))
+        ids: list[str] = []
+        module_ids: dict[tuple[str, str, str, str, str], int] = {}
+        functions: set[str | None] = set()
+        conn = self.db.conn
+        # Foreign-key checks cost a parent lookup per side-table row; this batch only links rows it has just
+        # inserted, so they are switched off for its transaction (the pragma is per connection, and cannot
+        # change inside a transaction).
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self.db.write() as conn:
+                for crash_id, item, refs in prepared:
+                    if conn.execute("SELECT 1 FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone():
+                        if if_exists == "ignore":
+                            ids.append(crash_id)
+                            continue
+                        raise DuplicateCrash(crash_id)
+                    self._insert_full(conn, crash_id, item, refs, module_ids, functions)
+                    ids.append(crash_id)
+                self._index_function_names(conn, functions)
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
+        return ids
+
+    @staticmethod
+    def _index_function_names(conn, names: Iterable[str | None]) -> None:
+        """Add frame function names to the ``function_names`` dictionary (the search's trigram index)."""
+        conn.executemany("INSERT OR IGNORE INTO function_names (name) VALUES (?)",
+                         [(n,) for n in names if n])
+
+    def _insert_full(self, conn, crash_id: str, item: NewCrash, refs: Mapping[str, DumpRef],
+                     module_ids: dict[tuple[str, str, str, str, str], int], functions: set[str | None]) -> int:
+        annotations = {str(k): v for k, v in item.annotations.items()}
+        processed = item.processed
+        cols = columns_from(annotations, processed if processed is not None else item.server_processed)
+        now = utcnow()
+        sig = item.signature
+        signature = sig.signature if sig is not None else item.server_signature
+        state = "processed" if processed is not None else "received"
+        notes = list(item.notes)
+        rowid = conn.execute(
+            "INSERT INTO crashes (crash_id, source, source_url, submitted_at, received_at, processed_at, state, "
+            "product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
+            "crashing_thread, signature, server_signature, proto_signature, signature_profile, notes, raw, "
+            "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (crash_id, item.source, item.source_url, item.submitted_at or now, now,
+             now if processed is not None else None, state, cols.product, cols.version,
+             version_key(cols.version), cols.build_id, cols.channel, cols.os, cols.os_version, cols.cpu,
+             cols.reason, cols.address, cols.crashing_thread, signature, item.server_signature,
+             sig.proto_signature if sig else None, sig.profile if sig else None,
+             json.dumps(notes, ensure_ascii=False), json.dumps(annotations, ensure_ascii=False),
+             _pack(processed), _pack(item.server_processed)),
+        ).lastrowid
+        conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)",
+                         [(rowid, name, ref.sha256, ref.size) for name, ref in refs.items()])
+        conn.executemany(
+            "INSERT OR REPLACE INTO annotations (crash, key, value) VALUES (?,?,?)",
+            [(rowid, k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+             for k, v in annotations.items()])
+        if item.server_signature:
+            conn.execute(
+                "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, created_at, "
+                "active) VALUES (?,?,?,?,?,?,0)",
+                (rowid, item.server_signature, None, "[]", f"server:{item.source.removeprefix('server:')}", now))
+        fts_functions = ""
+        if processed is not None:
+            rows = frame_rows(processed, all_threads=item.all_thread_frames)
+            conn.executemany(
+                "INSERT OR REPLACE INTO frames (crash, thread, frame, inline_depth, module, function, file, "
+                "line, offset, module_offset, function_offset, trust) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(rowid, r.thread, r.frame, r.inline_depth, r.module, r.function, r.file, r.line, r.offset,
+                  r.module_offset, r.function_offset, r.trust) for r in rows])
+            functions.update(r.function for r in rows)
+            crashing = rows if not item.all_thread_frames else frame_rows(processed)
+            fts_functions = " ".join(r.function for r in crashing if r.function)
+            links = {}
+            for m in module_rows(processed):
+                key = (m.filename, m.debug_file, m.debug_id, m.code_id, m.version)
+                module_id = module_ids.get(key)
+                if module_id is None:
+                    module_id = module_ids[key] = self._module_id(conn, *key)
+                links[module_id] = (rowid, module_id, m.base_addr, m.symbol_status)
+            conn.executemany("INSERT OR REPLACE INTO crash_modules (crash, module, base_addr, symbol_status) "
+                             "VALUES (?,?,?,?)", list(links.values()))
+            if sig is not None:
+                conn.execute(
+                    "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "
+                    "created_at, active) VALUES (?,?,?,?,?,?,?,1)",
+                    (rowid, sig.signature, sig.proto_signature, json.dumps(list(sig.notes), ensure_ascii=False),
+                     sig.profile, sig.run_id, now))
+        values = " ".join(v for v in annotations.values() if isinstance(v, str))
+        conn.execute("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)",
+                     (rowid, signature or "", fts_functions, values))
+        return rowid
 
     def replace_annotations(self, crash_id: str, annotations: Mapping[str, Any], *,
                             notes: Sequence[str] | None = None) -> None:

@@ -114,21 +114,24 @@ CREATE VIRTUAL TABLE crash_fts USING fts5(signature, functions, annotations, tok
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
-# v2 (search): a dictionary of distinct frame function names with a trigram index, kept up to date by
-# triggers on ``frames``, so "function contains X" looks up a few names instead of scanning every frame.
-# (The NOT EXISTS form avoids a conflict clause, which an outer INSERT OR REPLACE would override.)
+# v2 (search): a dictionary of distinct frame function names with a trigram index, so "function contains X"
+# looks up a few names instead of scanning every frame. ``CrashStore`` adds the names of the frames it writes
+# (``_index_function_names``: once per batch, far cheaper than a trigger per frame row); the trigger copies
+# each new name into the trigram index.
 _V2 = """
 CREATE TABLE function_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE VIRTUAL TABLE function_names_fts USING fts5(name, tokenize = 'trigram');
 CREATE TRIGGER function_names_ai AFTER INSERT ON function_names
 BEGIN INSERT INTO function_names_fts (rowid, name) VALUES (new.id, new.name); END;
-CREATE TRIGGER frames_function_name AFTER INSERT ON frames WHEN new.function IS NOT NULL
-BEGIN INSERT INTO function_names (name) SELECT new.function
-WHERE NOT EXISTS (SELECT 1 FROM function_names WHERE name = new.function); END;
 INSERT INTO function_names (name) SELECT DISTINCT function FROM frames WHERE function IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+# v3: databases created by an early v2 kept function_names current with a per-row trigger; code does it now.
+_V3 = """
+DROP TRIGGER IF EXISTS frames_function_name;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -65,6 +65,7 @@ SORTS = {
     "cpu": "c.cpu", "build_id": "c.build_id", "channel": "c.channel", "source": "c.source",
     "state": "c.state", "crash_id": "c.crash_id", "reason": "c.reason",
 }
+NOT_NULL_SORTS = {"date", "received", "source", "state", "crash_id"}
 FACET_COLUMNS = {
     "signature": "c.signature COLLATE NOCASE", "server_signature": "c.server_signature COLLATE NOCASE",
     "proto_signature": "c.proto_signature", "product": "c.product COLLATE NOCASE", "version": "c.version",
@@ -252,8 +253,10 @@ def _order_by(sort: str | Sequence[str]) -> str:
         if name not in SORTS:
             raise BadSearchRequest(f"cannot sort by {name!r} (sort fields: {', '.join(sorted(SORTS))})")
         column = SORTS[name]
-        # missing values last, as Crash Stats does
-        parts.append(f"({column.split(' ')[0]} IS NULL) ASC, {column} {direction}")
+        # missing values last, as Crash Stats does: SQLite sorts NULL first, so DESC already puts them last
+        # (and keeps the index usable); ASC on a nullable column asks for it
+        nulls = " NULLS LAST" if direction == "ASC" and name not in NOT_NULL_SORTS else ""
+        parts.append(f"{column} {direction}{nulls}")
     parts.append(f"c.id {direction}")
     return ", ".join(parts)
 
@@ -273,11 +276,24 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
                f"AND {bare} != '' GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?")
         rows = conn.execute(sql, [*params, size]).fetchall()
     elif facet in ("module", "module_version"):
-        term = "m.filename" if facet == "module" else "m.filename || '@' || m.version"
-        sql = (f"SELECT {term} AS t, count(DISTINCT cm.crash) AS n FROM crash_modules cm "
-               f"JOIN modules m ON m.id = cm.module WHERE 1 {crash_filter.format(col='cm.crash')} "
-               f"GROUP BY t ORDER BY n DESC, t LIMIT ?")
-        rows = conn.execute(sql, [*params, size]).fetchall()
+        # count links per module row on the (module, crash) index, then add up the rows that share a file
+        # name (or name@version): a crash counts once per module row it loaded
+        sql = (f"SELECT cm.module, count(*) FROM crash_modules cm "
+               f"WHERE 1 {crash_filter.format(col='cm.crash')} GROUP BY cm.module")
+        per_module = conn.execute(sql, params).fetchall()
+        names: dict[int, str] = {}
+        ids = [m for m, _ in per_module]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            term = "filename" if facet == "module" else "filename || '@' || version"
+            names.update(conn.execute(f"SELECT id, {term} FROM modules WHERE id IN ({','.join('?' * len(chunk))})",
+                                      chunk).fetchall())
+        totals: dict[str, int] = {}
+        for module_id, n in per_module:
+            key = names.get(module_id)
+            if key is not None:
+                totals[key] = totals.get(key, 0) + n
+        rows = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
     elif facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1:
         key = facet[len(ANNOTATION) + 1:]
         sql = (f"SELECT value, count(*) AS n FROM annotations WHERE key = ? "

@@ -1,0 +1,360 @@
+"""Store benchmark (issue 2): ingest N realistic crashes, then time representative searches and facets.
+
+    python benchmarks/bench_store.py [--n 100000] [--batch 500] [--repeat 20] [--dir DIR] [--keep] [--json]
+
+* Crashes are synthetic but shaped like Crash Stats data: 5 products with their own version trains
+  (releases, dot releases, betas, ESR), 4 OSes, 3 CPUs, ~3,000 signatures with a Zipf-like popularity, a pool of
+  ~12,000 C++-style function names, 30-frame crashing stacks (one other short thread), 150 loaded modules per
+  crash out of ~400 (file name, debug id, version tied to the product version), and 40 annotations each (URL,
+  comments, add-ons, ...). Generation is deterministic (``--seed``) and not counted in the ingest time.
+* Ingest goes through ``CrashStore.add_many`` (raw crash + processed crash + signature + every side table in
+  one transaction per batch, synchronous=FULL WAL commits), on a fresh database in ``--dir`` (default a
+  temporary folder, deleted afterwards unless ``--keep``). Dumps are not written (blobs are a file copy each,
+  not database work).
+* Searches: each query runs ``--repeat`` times through ``CrashStore.search`` (total + first 100 hits sorted by
+  ``-date``), after one warm-up run; p50/p95 in ms. Facets: signature, product, version, os, cpu over
+  everything, and the module facet on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from crashdesk.model.crash_id import new_crash_id  # noqa: E402
+from crashdesk.store import CrashStore  # noqa: E402
+from crashdesk.store.crashes import NewCrash, SignatureRecord  # noqa: E402
+
+TARGET_INGEST = 1000.0
+TARGET_SEARCH_P95_MS = 50.0
+TARGET_FACETS_MS = 250.0
+
+PRODUCTS = {  # product: (weight, major versions, module prefix)
+    "Firefox": (60, range(115, 133), "xul"),
+    "Thunderbird": (12, range(115, 129), "thunderbird"),
+    "Fenix": (15, range(120, 133), "libxul"),
+    "Focus": (5, range(124, 133), "libxul"),
+    "MozillaVPN": (8, range(2, 25), "vpn"),
+}
+OSES = [("Windows NT", "10.0.19045", 0.62), ("Mac OS X", "14.4.1", 0.14), ("Linux", "6.5.0", 0.09),
+        ("Android", "14", 0.15)]
+CPUS = {"Windows NT": ["amd64", "x86", "arm64"], "Mac OS X": ["arm64", "amd64"], "Linux": ["amd64"],
+        "Android": ["arm64", "arm"]}
+NAMESPACES = ["mozilla", "mozilla::dom", "mozilla::net", "mozilla::gfx", "mozilla::layers", "js", "js::jit",
+              "nsThread", "nsContentUtils", "mozilla::ipc", "IPC", "base", "webrender", "skia", "angle"]
+VERBS = ["Run", "Process", "Dispatch", "Handle", "Create", "Destroy", "Paint", "Layout", "Resolve", "Flush",
+         "Send", "Recv", "Compile", "Execute", "Visit", "Update", "Notify", "Invoke", "Schedule", "Release"]
+NOUNS = ["Event", "Task", "Frame", "Message", "Node", "Element", "Texture", "Surface", "Script", "Channel",
+         "Buffer", "Request", "Stream", "Worker", "Timer", "Promise", "Document", "Shader", "Glyph", "Layer"]
+DOMAINS = ["example.com", "mozilla.org", "youtube.com", "google.com", "wikipedia.org", "github.com",
+           "news.ycombinator.com", "bank.example.net", "mail.example.org", "shop.example.de"]
+
+
+class World:
+    """The pools every crash draws from."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        names = set()
+        while len(names) < 12_000:
+            ns = rng.choice(NAMESPACES)
+            cls = rng.choice(NOUNS) + rng.choice(NOUNS)
+            names.add(f"{ns}::{cls}::{rng.choice(VERBS)}{rng.choice(NOUNS)}{rng.randrange(40) or ''}")
+        self.functions = sorted(names)
+        self.signatures = []
+        for i in range(3_000):
+            top = self.functions[rng.randrange(len(self.functions))]
+            prefix = rng.choice(["", "", "", "OOM | small | ", "OOM | large | ", "shutdownhang | "])
+            self.signatures.append((prefix + top, i))
+        self.sig_weights = [1.0 / (i + 1) ** 1.1 for i in range(len(self.signatures))]
+        self.sig_cum = list(_cumulative(self.sig_weights))
+        common = [f"lib{n}.so" for n in ("c", "m", "pthread", "dl", "stdc++", "gcc_s", "z", "ssl", "crypto",
+                                           "glib-2.0", "gtk-3", "X11", "dbus-1", "fontconfig", "freetype")]
+        win = ["ntdll.dll", "kernel32.dll", "KERNELBASE.dll", "user32.dll", "gdi32.dll", "ole32.dll",
+               "combase.dll", "d3d11.dll", "dxgi.dll", "nvwgf2umx.dll", "igd10iumd64.dll", "atidxx64.dll",
+               "mozglue.dll", "nss3.dll", "freebl3.dll", "softokn3.dll", "lgpllibs.dll", "msvcp140.dll",
+               "vcruntime140.dll", "ucrtbase.dll", "winmm.dll", "ws2_32.dll", "crypt32.dll", "shell32.dll"]
+        extra = [f"{rng.choice(['ext', 'av', 'ime', 'hook', 'shell', 'drv', 'codec'])}{i:03d}.dll"
+                 for i in range(360)]
+        self.modules = common + win + extra
+        self.mod_debug = {m: f"{rng.getrandbits(128):032X}0" for m in self.modules}
+        self.product_names = list(PRODUCTS)
+        self.product_cum = list(_cumulative([PRODUCTS[p][0] for p in self.product_names]))
+
+    def pick_signature(self) -> str:
+        return self.signatures[_pick(self.rng, self.sig_cum)][0]
+
+    def version(self, product: str) -> str:
+        majors = PRODUCTS[product][1]
+        major = majors[min(len(majors) - 1, int(len(majors) * (self.rng.random() ** 0.35)))]
+        r = self.rng.random()
+        if r < 0.12:
+            return f"{major + 1}.0b{self.rng.randrange(1, 10)}"
+        if r < 0.2 and product == "Firefox":
+            return f"{major}.{self.rng.randrange(0, 4)}.{self.rng.randrange(0, 3)}esr"
+        return f"{major}.0" + (f".{self.rng.randrange(1, 4)}" if r < 0.5 else "")
+
+
+def _h(*parts: object) -> int:
+    """A stable 128-bit hash (``hash()`` of strings changes between runs)."""
+    return int.from_bytes(hashlib.blake2b(repr(parts).encode(), digest_size=16).digest(), "big")
+
+
+def _cumulative(weights):
+    total = 0.0
+    s = sum(weights)
+    for w in weights:
+        total += w / s
+        yield total
+
+
+def _pick(rng: random.Random, cum: list[float]) -> int:
+    x = rng.random()
+    lo, hi = 0, len(cum) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cum[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def make_crash(world: World, i: int, now: float) -> NewCrash:
+    rng = world.rng
+    product = world.product_names[_pick(rng, world.product_cum)]
+    version = world.version(product)
+    x = rng.random()
+    acc = 0.0
+    os_name, os_ver = OSES[0][0], OSES[0][1]
+    for name, ver, weight in OSES:
+        acc += weight
+        if x < acc:
+            os_name, os_ver = name, ver
+            break
+    if product in ("Fenix", "Focus"):
+        os_name, os_ver = "Android", "14"
+    cpu = rng.choice(CPUS[os_name])
+    signature = world.pick_signature()
+    top = signature.split(" | ")[-1]
+    main_module = f"{PRODUCTS[product][2]}.dll" if os_name == "Windows NT" else f"{PRODUCTS[product][2]}.so"
+    module_names = [main_module] + rng.sample(world.modules, 149)
+    modules = []
+    base = 0x7FF600000000
+    for n, name in enumerate(module_names):
+        ours = n == 0 or name.startswith(("mozglue", "nss", "freebl"))
+        ver = (version.split("b")[0].removesuffix("esr") if ours
+               else f"10.0.{19041 + _h(name) % 5}.{_h(name) % 3000}")
+        debug = f"{_h(name, version):032X}0" if ours else world.mod_debug[name]
+        modules.append({
+            "base_addr": f"0x{base:016x}", "end_addr": f"0x{base + 0x100000:016x}", "filename": name,
+            "debug_file": name.rsplit(".", 1)[0] + ".pdb", "debug_id": debug, "code_id": debug[:16],
+            "version": ver, "loaded_symbols": n < 20, "missing_symbols": n >= 140, "corrupt_symbols": False,
+        })
+        base += 0x200000
+    frames = []
+    funcs = [top] + [world.functions[rng.randrange(len(world.functions))] for _ in range(29)]
+    for n, fn in enumerate(funcs):
+        mod = module_names[0] if n < 20 else rng.choice(module_names[:40])
+        frames.append({
+            "frame": n, "module": mod, "function": fn, "function_offset": f"0x{rng.randrange(4096):x}",
+            "file": f"hg:hg.mozilla.org/mozilla-central:{fn.split('::')[0].replace('::', '/')}/src{n % 7}.cpp:"
+                    f"{rng.getrandbits(48):012x}",
+            "line": rng.randrange(1, 5000), "offset": f"0x{rng.getrandbits(44):016x}",
+            "module_offset": f"0x{rng.randrange(1 << 24):x}",
+            "trust": "context" if n == 0 else rng.choice(["cfi", "frame_pointer", "scan"]),
+        })
+    other = [{"frame": n, "module": "ntdll.dll", "function": "NtWaitForMultipleObjects",
+              "offset": f"0x{rng.getrandbits(40):x}", "trust": "context" if n == 0 else "cfi"} for n in range(6)]
+    processed = {
+        "status": "OK",
+        "system_info": {"os": os_name, "os_ver": os_ver, "cpu_arch": cpu, "cpu_info": "family 6 model 158",
+                        "cpu_count": rng.choice([2, 4, 8, 16])},
+        "crash_info": {"type": rng.choice(["EXCEPTION_ACCESS_VIOLATION_READ", "SIGSEGV / SEGV_MAPERR",
+                                           "EXCEPTION_BREAKPOINT", "SIGABRT"]),
+                       "address": f"0x{rng.choice([0, 8, 16, rng.getrandbits(40)]):016x}", "crashing_thread": 0},
+        "crashing_thread": {"threads_index": 0, "frames": frames},
+        "threads": [{"thread_name": "MainThread", "frame_count": 30, "frames": frames},
+                    {"thread_name": "Worker", "frame_count": 6, "frames": other}],
+        "modules": modules, "main_module": 0, "thread_count": 2,
+    }
+    url = f"https://{rng.choice(DOMAINS)}/{rng.choice(['', 'watch', 'search', 'app', 'inbox'])}?id={i}"
+    annotations = {
+        "ProductName": product, "Version": version, "BuildID": f"2024{rng.randrange(1, 13):02d}"
+        f"{rng.randrange(1, 29):02d}{rng.randrange(10**6):06d}",
+        "ReleaseChannel": "beta" if "b" in version else ("esr" if version.endswith("esr") else "release"),
+        "URL": url, "Comments": rng.choice(["", "", "crashed while printing", "happens on startup",
+                                            "video playback froze then crash"]),
+        "Add-ons": ",".join(f"addon{rng.randrange(200)}@example.org:1.{rng.randrange(9)}" for _ in range(3)),
+        "ProcessType": rng.choice(["parent", "content", "gpu", "rdd", "utility"]),
+        "StartupCrash": rng.choice(["0", "0", "0", "1"]), "uptime": str(rng.randrange(1, 100000)),
+        "useragent_locale": rng.choice(["en-US", "de", "fr", "ja", "pt-BR"]),
+        "AdapterVendorID": rng.choice(["0x10de", "0x8086", "0x1002"]),
+        "AdapterDeviceID": f"0x{rng.randrange(65536):04x}",
+    }
+    while len(annotations) < 40:
+        annotations[f"Telemetry{len(annotations):02d}"] = f"{rng.choice(NOUNS)}-{rng.randrange(1000)}"
+    submitted = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - rng.random() * 60 * 86400))
+    return NewCrash(annotations, source=rng.choice(["collector", "import", "server:crash-stats"]),
+                    crash_id=new_crash_id(), submitted_at=f"{submitted}.{rng.randrange(10**6):06d}+00:00",
+                    processed=processed, signature=SignatureRecord(signature, None, [], "generic"))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--dir", type=Path, default=None, help="data folder (default: a temporary one)")
+    ap.add_argument("--keep", action="store_true", help="keep the data folder")
+    ap.add_argument("--reuse", action="store_true", help="skip ingest when --dir already holds a store")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="crashdesk-bench-store-"))
+    rng = random.Random(args.seed)
+    world = World(rng)
+    report: dict = {"n": args.n, "batch": args.batch}
+    reused = args.reuse and (folder / "crashdesk.sqlite").exists()
+    store = CrashStore.open(folder)
+    try:
+        if not reused:
+            now = time.time()
+            store_seconds = 0.0
+            store_cpu = 0.0
+            gen_seconds = 0.0
+            done = 0
+            while done < args.n:
+                t0 = time.perf_counter()
+                batch = [make_crash(world, done + k, now) for k in range(min(args.batch, args.n - done))]
+                t1 = time.perf_counter()
+                c1 = time.process_time()
+                store.add_many(batch)
+                t2 = time.perf_counter()
+                store_cpu += time.process_time() - c1
+                gen_seconds += t1 - t0
+                store_seconds += t2 - t1
+                done += len(batch)
+                if sys.stderr.isatty():
+                    print(f"\ringested {done}/{args.n} ({done / store_seconds:.0f}/s)", end="", file=sys.stderr)
+            if sys.stderr.isatty():
+                print(file=sys.stderr)
+            store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.db.conn.execute("ANALYZE")
+            report["ingest"] = {"crashes": done, "seconds": round(store_seconds, 2),
+                                "rate_per_s": round(done / store_seconds, 1),
+                                "cpu_seconds": round(store_cpu, 2),
+                                "generation_seconds": round(gen_seconds, 2)}
+        report["db_bytes"] = (folder / "crashdesk.sqlite").stat().st_size
+        conn = store.db.conn
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("crashes", "frames", "crash_modules", "modules", "annotations", "function_names")}
+        report["rows"] = counts
+        # representative values taken from the data itself
+        common_sig = conn.execute("SELECT signature FROM crashes GROUP BY signature ORDER BY count(*) DESC "
+                                  "LIMIT 1").fetchone()[0]
+        rare_sig = conn.execute("SELECT signature FROM crashes GROUP BY signature ORDER BY count(*) ASC, "
+                                "signature LIMIT 1").fetchone()[0]
+        module, mversion = conn.execute(
+            "SELECT m.filename, m.version FROM modules m WHERE m.filename = 'xul.dll' "
+            "ORDER BY m.version DESC LIMIT 1").fetchone()
+        queries = {
+            "exact signature (most common)": f'signature:="{common_sig}"',
+            "exact signature (rare)": f'signature:="{rare_sig}"',
+            "signature contains": "signature:~Shader",
+            "function contains": "function:~TextureFlush",
+            "function exact": f'function:="{world.functions[1234]}"',
+            "module + version": f"module:{module}@{mversion}",
+            "module version range": "module:xul.dll@>=130",
+            "annotation contains": "ann.URL:~bank.example",
+            "annotation exact key/value": "ann.ProcessType:=gpu",
+            "full text word": "nsContentUtils",
+            "full text phrase": '"OOM | large"',
+            "product + version range + date": "product:Firefox version:>=128 date:>=7d",
+            "keyword + negation": "os:Linux !cpu:amd64",
+            "OR group": "(product:Fenix OR product:Focus) signature:~Paint",
+            "everything (empty query)": "",
+        }
+        results = {}
+        for label, q in queries.items():
+            store.search(q)  # warm-up
+            times = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                r = store.search(q, sort="-date", limit=100)
+                times.append((time.perf_counter() - t0) * 1000)
+            results[label] = {"query": q, "total": r.total, "p50_ms": round(statistics.median(times), 2),
+                              "p95_ms": round(percentile(times, 0.95), 2)}
+        report["search"] = results
+        facet_sets = {"signature,product,version,os,cpu over everything": ("signature", "product", "version", "os",
+                                                                            "cpu"),
+                      "module over everything": ("module",),
+                      "signature,product,version,os,cpu for product:Firefox": ("signature", "product", "version",
+                                                                                "os", "cpu")}
+        facets = {}
+        for label, fs in facet_sets.items():
+            q = "product:Firefox" if "Firefox" in label else ""
+            store.search(q, facets=fs, limit=0)
+            times = []
+            reps = max(3, args.repeat // 4)
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                store.search(q, facets=fs, limit=0)
+                times.append((time.perf_counter() - t0) * 1000)
+            facets[label] = {"p50_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1)}
+        report["facets"] = facets
+    finally:
+        store.close()
+        if not args.keep and args.dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"store benchmark: {args.n} crashes, batches of {args.batch}, data folder {folder}"
+          + (" (kept)" if args.keep or args.dir else ""))
+    if "ingest" in report:
+        ing = report["ingest"]
+        ok = "OK" if ing["rate_per_s"] >= TARGET_INGEST else "BELOW TARGET"
+        print(f"ingest: {ing['crashes']} crashes in {ing['seconds']} s = {ing['rate_per_s']} crashes/s "
+              f"(target >= {TARGET_INGEST:.0f}/s: {ok}); {ing['cpu_seconds']} s of CPU in this process "
+              f"({ing['crashes'] / max(ing['cpu_seconds'], 1e-9):.0f} crashes per CPU-second); "
+              f"generation {ing['generation_seconds']} s not counted")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"database: {report['db_bytes'] / 1e6:.0f} MB; rows: " + ", ".join(f"{k} {v}"
+                                                                        for k, v in report["rows"].items()))
+    print(f"{'search (total + 100 hits, -date)':48} {'hits':>7} {'p50 ms':>8} {'p95 ms':>8}")
+    for label, r in report["search"].items():
+        flag = "" if r["p95_ms"] <= TARGET_SEARCH_P95_MS else "  > target"
+        print(f"{label:48} {r['total']:>7} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f}{flag}")
+    print(f"(target: p95 <= {TARGET_SEARCH_P95_MS:.0f} ms)")
+    for label, r in report["facets"].items():
+        flag = "" if r["p50_ms"] <= TARGET_FACETS_MS else "  > target"
+        print(f"facets {label}: p50 {r['p50_ms']} ms, max {r['max_ms']} ms{flag}")
+    print(f"(target: facets over everything <= {TARGET_FACETS_MS:.0f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
