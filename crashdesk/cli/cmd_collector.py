@@ -22,7 +22,7 @@ def _size(text: str) -> int:
 
 
 def register(sub, common) -> None:
-    from crashdesk.collector.config import DEFAULT_HOST, DEFAULT_PORT
+    from crashdesk.collector.defaults import DEFAULT_HOST, DEFAULT_PORT
 
     p = sub.add_parser(
         "collector", parents=[common], help="run the local Breakpad/Crashpad collector",

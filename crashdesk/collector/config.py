@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crashdesk.collector.defaults import DEFAULT_HOST, DEFAULT_PORT
 from crashdesk.collector.throttle import Throttler
 
-#: The fixed default port, so a crash reporter's ``--url`` survives restarts (``--port`` changes it).
-DEFAULT_PORT = 8787
-DEFAULT_HOST = "127.0.0.1"
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "CollectorConfig", "Limits", "REMOVED_FIELDS"]
 
 MiB = 1024 * 1024
 
