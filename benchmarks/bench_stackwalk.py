@@ -67,7 +67,8 @@ def corpus_cases(filter_text: str | None) -> list[tuple[str, Path, Path | None]]
         for case in folders:
             dumps = sorted(case.glob("*.dmp")) if case.is_dir() else []
             if dumps and not (case / "expected-error.txt").exists():
-                out.append((f"{case.parent.name}/{case.name}", dumps[0], case.parent / "symbols"))
+                store = case.parent / "symbols"
+                out.append((f"{case.parent.name}/{case.name}", dumps[0], store if store.is_dir() else None))
     else:
         local = ROOT / "tests" / "data" / "minidumps"
         for case in sorted(local.iterdir()):
@@ -168,6 +169,7 @@ def main() -> int:
                     warm.append(json.loads(out.stdout.strip().splitlines()[-1]))
             if any(r[2] != 0 for r in cold_runs) or any(r[2] != 0 for r in ref_runs):
                 env_ok = False
+                print(f"WARNING: {name}: a run exited non-zero", file=sys.stderr)
             r_ms = 1000 * median([r[0] for r in ref_runs])
             c_ms = 1000 * median([r[0] for r in cold_runs])
             p_ms = 1000 * median([r[0] for r in proc2_runs])
@@ -194,6 +196,9 @@ def main() -> int:
             cmd = crashdesk_cmd([d for _n, d, _s in cases], [Path(s) for s in stores], tmp_root / f"batch-{i}",
                                 jsonl=True)  # fmt: skip
             batch_runs.append(timed_process(cmd))
+            if batch_runs[-1][2] != 0:
+                env_ok = False
+                print("WARNING: the batch run exited non-zero", file=sys.stderr)
         batch_s = median([b[0] for b in batch_runs])
         batch_cpu = median([b[3] for b in batch_runs])
         ref_sum = sum(r["ref_ms"] for r in rows) / 1000

@@ -53,9 +53,8 @@ def _provider(args):
         cache_root = resolve_paths(getattr(args, "data_dir", None)).cache_dir
     for p in args.symbols_path:
         if not Path(p).exists():
-            from crashdesk.errors import UsageError
-
-            raise UsageError(f"--symbols-path {p}: no such file or folder")
+            # The reference accepts a missing folder silently; say so, but go on without it.
+            print(f"crashdesk stackwalk: warning: --symbols-path {p}: no such file or folder", file=sys.stderr)
     return build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), cache_root)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from crashdesk.engine.minidump import Minidump, MissingStreamError
 from crashdesk.engine.minidump import extras as X
 from crashdesk.engine.minidump.context import CpuContext
-from crashdesk.engine.minidump.memory import DumpMemory, MemoryRegion
+from crashdesk.engine.minidump.memory import MemoryRegion, RegionMemory
 from crashdesk.engine.minidump.records import Thread
 from crashdesk.engine.minidump.sysinfo import cpu_description, os_version
 from crashdesk.engine.minidump.winerror import last_error_name
@@ -94,14 +94,14 @@ class SymbolTracker:
         }
 
 
-def _stack_memory(dump: Minidump, thread: Thread) -> DumpMemory | None:
+def _stack_memory(dump: Minidump, thread: Thread) -> RegionMemory | None:
     """The memory the unwinder may read for ``thread``, as the reference chooses it: the thread's own stack
     descriptor when its bytes are in the file, else the memory-list region holding the stack's start."""
     if thread.stack_size and thread.stack_rva and thread.stack_rva + thread.stack_size <= dump.buf.size:
-        return DumpMemory(dump.data, [MemoryRegion(thread.stack_start, thread.stack_size, thread.stack_rva)])
+        return RegionMemory(dump.data, MemoryRegion(thread.stack_start, thread.stack_size, thread.stack_rva))
     region = dump.memory.region_at(thread.stack_start)
     if region is not None:
-        return DumpMemory(dump.data, [region])
+        return RegionMemory(dump.data, region)
     return None
 
 

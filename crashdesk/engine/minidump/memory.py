@@ -79,3 +79,41 @@ class DumpMemory:
         if size == 4:
             return _U32.unpack(raw)[0]
         return int.from_bytes(raw, "little")
+
+
+class RegionMemory:
+    """A ``MemoryReader`` over exactly one region (a thread's stack): the unwinder's hot path, with no
+    search and no intermediate copies for word reads."""
+
+    __slots__ = ("base", "end", "_offset", "_data")
+
+    def __init__(self, data, region: MemoryRegion) -> None:
+        size = max(0, min(region.size, len(data) - region.file_offset))
+        self.base = region.base
+        self.end = region.base + size
+        self._offset = region.file_offset - region.base
+        self._data = data
+
+    def __len__(self) -> int:
+        return 1
+
+    def region_at(self, address: int) -> MemoryRegion | None:
+        if self.base <= address < self.end:
+            return MemoryRegion(self.base, self.end - self.base, self._offset + self.base)
+        return None
+
+    def read(self, address: int, size: int) -> bytes | None:
+        if size < 0 or address < self.base or address + size > self.end:
+            return None
+        start = self._offset + address
+        return bytes(self._data[start : start + size])
+
+    def read_uint(self, address: int, size: int) -> int | None:
+        if address < self.base or address + size > self.end:
+            return None
+        if size == 8:
+            return _U64.unpack_from(self._data, self._offset + address)[0]
+        if size == 4:
+            return _U32.unpack_from(self._data, self._offset + address)[0]
+        start = self._offset + address
+        return int.from_bytes(self._data[start : start + size], "little")

@@ -6,7 +6,7 @@ import bisect
 import struct
 
 from crashdesk.engine.minidump._io import Buffer, cstring
-from crashdesk.engine.minidump.errors import CorruptMinidumpError
+from crashdesk.engine.minidump.errors import CorruptMinidumpError, TruncatedMinidumpError
 from crashdesk.engine.minidump.records import StreamEntry
 from crashdesk.engine.unwind.api import ModuleInfo
 
@@ -51,14 +51,7 @@ def parse_codeview(buf: Buffer, rva: int, size: int) -> tuple[str, str, str | No
     return "", "", None
 
 
-def _version(buf: Buffer, off: int) -> str | None:
-    fixed = buf.try_unpack("4I", off)
-    if fixed is None:
-        return None
-    sig, _struc, hi, lo = fixed
-    if sig != VS_FFI_SIGNATURE:
-        return None
-    return f"{hi >> 16}.{hi & 0xFFFF}.{lo >> 16}.{lo & 0xFFFF}"
+_MODULE = struct.Struct("<QIIII4I36x2I")  # base, size, checksum, stamp, name, 4 version words, cv location
 
 
 def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> list[ModuleInfo]:
@@ -68,29 +61,34 @@ def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> l
     count = buf.u32(entry.rva, "module list")
     needed = 4 + count * MODULE_SIZE
     if needed > entry.size:
-        raise CorruptMinidumpError(
-            f"module list claims {count} modules but the stream holds {entry.size} bytes"
-        )
+        raise CorruptMinidumpError(f"module list claims {count} modules but the stream holds {entry.size} bytes")
     first = entry.rva + 4 + (4 if entry.size == needed + 4 else 0)
+    if first + count * MODULE_SIZE > buf.size:
+        raise TruncatedMinidumpError(f"the module list ({count} modules) extends past the end of the file")
     is_windows = os_name is None or os_name.startswith("Windows")
+    is_mac = os_name in ("Mac OS X", "iOS")
+    data = buf.data
     out = []
     for i in range(count):
-        off = first + i * MODULE_SIZE
-        base, size, _checksum, stamp, name_rva = buf.unpack("QIIII", off, "module")
-        cv_size, cv_rva = buf.unpack("II", off + 76, "module codeview")
+        (base, size, _checksum, stamp, name_rva, vsig, _vstruc, vhi, vlo, cv_size, cv_rva) = _MODULE.unpack_from(
+            data, first + i * MODULE_SIZE
+        )
         code_file = buf.string(name_rva) or ""
         debug_file, debug_id, build_id = parse_codeview(buf, cv_rva, cv_size)
         if build_id is not None:
             code_id = build_id
             debug_file = code_file
-        elif is_windows or not debug_id:
+        elif is_windows or not debug_id or not is_mac:
             code_id = f"{stamp:08x}{size:x}"
         else:
-            code_id = debug_id[:32].lower() if os_name in ("Mac OS X", "iOS") else f"{stamp:08x}{size:x}"
+            code_id = debug_id[:32].lower()
         if not debug_file and not is_windows:
             debug_file = code_file
         if not debug_id:
             debug_id = "0" * 33
+        version = (
+            f"{vhi >> 16}.{vhi & 0xFFFF}.{vlo >> 16}.{vlo & 0xFFFF}" if vsig == VS_FFI_SIGNATURE else None
+        )
         out.append(
             ModuleInfo(
                 base=base,
@@ -99,7 +97,7 @@ def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> l
                 code_id=code_id,
                 debug_file=basename(debug_file),
                 debug_id=debug_id,
-                version=_version(buf, off + 24),
+                version=version,
                 filename=basename(code_file),
             )
         )
