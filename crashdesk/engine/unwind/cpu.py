@@ -37,12 +37,7 @@ class CpuSpec:
 
     def canonical(self, name: str) -> str | None:
         """The register's canonical name (``x29`` -> ``fp``), or None for a name this CPU doesn't have."""
-        name = self.aliases.get(name, name)
-        return name if name in self._known else None
-
-    @property
-    def _known(self) -> frozenset[str]:
-        return _KNOWN[self.name]
+        return _CANONICAL[self.name].get(name)
 
 
 AMD64 = CpuSpec(
@@ -96,7 +91,10 @@ ARM = CpuSpec(
 )
 
 CPUS: dict[str, CpuSpec] = {c.name: c for c in (AMD64, X86, ARM64, ARM)}
-_KNOWN: dict[str, frozenset[str]] = {c.name: frozenset(c.registers) for c in CPUS.values()}
+_CANONICAL: dict[str, dict[str, str]] = {
+    c.name: {**{r: r for r in c.registers}, **{a: r for a, r in c.aliases.items() if r in c.registers}}
+    for c in CPUS.values()
+}
 
 # Names other parts of the world use for the same CPUs.
 _CPU_ALIASES = {
