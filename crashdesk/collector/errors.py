@@ -9,6 +9,17 @@ class CollectorError(CrashDeskError):
     """The collector could not start or serve (port taken, data folder unusable...)."""
 
 
+class ListenError(CollectorError, OSError):
+    """The address cannot be bound (``errno`` as the OS said, e.g. ``EADDRINUSE`` for a taken port)."""
+
+    def __init__(self, err: int | None, message: str) -> None:
+        OSError.__init__(self, err, message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class CollectorAlreadyRunning(CollectorError):
     """Another collector already serves this data folder; ``running`` says where it listens."""
 

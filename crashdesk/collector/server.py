@@ -18,7 +18,7 @@ from typing import Any
 
 from crashdesk.collector.config import CollectorConfig
 from crashdesk.collector.durable import GroupCommitter
-from crashdesk.collector.errors import CollectorError
+from crashdesk.collector.errors import CollectorError, ListenError
 from crashdesk.collector.instance import InstanceLock
 from crashdesk.collector.rejections import RejectionLog
 from crashdesk.collector.submit import SubmitHandler
@@ -182,9 +182,9 @@ class Collector:
                 asyncore_loop_timeout=0.2, asyncore_use_poll=True, expose_tracebacks=False,
                 clear_untrusted_proxy_headers=True)
         except OSError as exc:
-            raise CollectorError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from exc
+            raise ListenError(exc.errno, f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from exc
         except ValueError as exc:
-            raise CollectorError(f"cannot listen on {cfg.host}:{cfg.port}: {exc}") from exc
+            raise ListenError(None, f"cannot listen on {cfg.host}:{cfg.port}: {exc}") from exc
         channel_class = _recording_channel(self.rejections, self.submit_handler)
         servers = [server] if hasattr(server, "effective_port") else list(getattr(server, "map", {}).values())
         for s in servers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 
@@ -62,8 +63,9 @@ def test_valid_document_parses(tmp_path):
 def test_taken_port_is_a_clear_error(make_collector, tmp_path):
     first = make_collector()
     other = Collector(tmp_path / "other", CollectorConfig(port=first.port))
-    with pytest.raises(CollectorError, match="cannot listen"):
+    with pytest.raises(CollectorError, match="cannot listen") as caught:
         other.start()
+    assert isinstance(caught.value, OSError) and caught.value.errno == errno.EADDRINUSE
     # the failed start released the other folder's lock
     again = Collector(tmp_path / "other", CollectorConfig(port=0))
     try:
