@@ -71,6 +71,14 @@ def run(args: argparse.Namespace) -> int:
 
     as_json = bool(getattr(args, "json", False))
     profiles_dir = _profiles_dir(args)
+    # Crash data may hold lone surrogates ("\ud800" escapes in JSON); written with backslashreplace they come
+    # out as the same JSON escape instead of aborting the output.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):
+            pass
 
     if args.list_profiles:
         names = list_profiles(profiles_dir)

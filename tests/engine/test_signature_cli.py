@@ -119,3 +119,11 @@ def test_profiles_from_the_command_line(tmp_path, capsys):
     assert "irrelevant_signature_re.txt, line 2" in err
     assert main(["signature", str(crash), "--profile", "nope", "--data-dir", str(home)]) == 1
     assert "no profile 'nope'" in capsys.readouterr().err
+
+
+def test_lone_surrogates_survive_as_json_escapes(tmp_path):
+    line = b'{"id": 1, "crash_data": {"threads": [{"frames": [{"function": "a\\ud800b"}]}]}}\n'
+    proc = subprocess.run([sys.executable, "-m", "crashdesk", "--data-dir", str(tmp_path), "signature", "--batch",
+                           "-"], input=line, capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()[-1000:]
+    assert json.loads(proc.stdout)["signature"] == "a\ud800b"
