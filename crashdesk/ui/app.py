@@ -1,12 +1,16 @@
-"""Start the desktop app: QApplication, the data folder's store, the local collector, the main window."""
+"""Start the desktop app: QApplication, the data folder's store, the local collector, processing, the window."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 from crashdesk.config.paths import resolve_paths
 from crashdesk.errors import CrashDeskError
+
+
+def _settings_list(settings, key: str) -> list[str]:
+    value = settings.value(key, []) or []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def run_app(data_dir: str | None = None) -> int:
@@ -16,6 +20,7 @@ def run_app(data_dir: str | None = None) -> int:
     from crashdesk.ui.icons import app_icon
     from crashdesk.ui.jobs import Jobs
     from crashdesk.ui.mainwindow import MainWindow
+    from crashdesk.ui.processing_link import start_processing
     from crashdesk.ui.qt import QApplication, QMessageBox, QSettings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -30,20 +35,27 @@ def run_app(data_dir: str | None = None) -> int:
     except (CrashDeskError, OSError) as exc:
         QMessageBox.critical(None, "CrashDesk", f"Cannot open the data folder {paths.data_dir}:\n{exc}")
         return 1
+    settings = QSettings("CrashDesk", "CrashDesk")
     jobs = Jobs()
-    window = MainWindow(store, settings=QSettings("CrashDesk", "CrashDesk"), jobs=jobs,
+    window = MainWindow(store, settings=settings, jobs=jobs,
                         collector=CollectorState(None, "looking for the local collector…"))
     window.setWindowIcon(app_icon())
-    jobs.submit(lambda cancel, report: find_or_start(paths), on_done=window.set_collector,
-                on_error=lambda exc: window.set_collector(CollectorState(None, f"collector not running: {exc}")))
     window.show()
-    quit_after = os.environ.get("CRASHDESK_QUIT_AFTER_MS")  # packaging smoke test: start, paint, quit cleanly
-    if quit_after and quit_after.isdigit():
-        from crashdesk.ui.qt import QTimer
-
-        QTimer.singleShot(int(quit_after), app.quit)
+    # collector and processing start in the background: the window paints first
+    jobs.submit(lambda cancel, report: find_or_start(paths, on_received=window.notify_crash_received),
+                on_done=window.set_collector,
+                on_error=lambda exc: window.set_collector(CollectorState(None, f"collector not running: {exc}")))
+    jobs.submit(lambda cancel, report: start_processing(
+        store, paths, on_result=window.notify_crash_processed, on_progress=window.notify_processing_progress,
+        symbol_paths=_settings_list(settings, "symbols/paths"), symbol_urls=_settings_list(settings, "symbols/urls")),
+        on_done=window.attach_processing,
+        on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
     try:
         return int(app.exec())
     finally:
         jobs.wait(5000)
+        if window.processing is not None:
+            window.processing.cancel()
+            window.processing.join(10)
+        window.collector.stop()
         store.close()

@@ -1,12 +1,15 @@
 """Finding (or starting) the local collector for the status bar and the first-run screen.
 
-One collector per data folder: if one is running, the app attaches to it (shows its URL); otherwise it starts
-one in the background on loopback when the collector package offers a way to. Every failure becomes a
-message for the status bar ("collector not running: ...") — the app works without a collector.
+One collector per data folder: if one is running (``crashdesk collector`` in a terminal, another window), the
+app attaches to it and shows its URL; otherwise it starts one in the background on loopback on the fixed
+default port. Every failure becomes a message for the status bar ("collector not running: ..."); the app
+works without a collector.
 """
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,55 +18,51 @@ from typing import Any
 class CollectorState:
     url: str | None
     message: str
-    handle: Any = None  # what to stop on exit, when the app started it
+    handle: Any = None  # the collector this app started (stopped on exit), else None
 
     def stop(self) -> None:
-        for name in ("stop", "shutdown", "close"):
-            fn = getattr(self.handle, name, None)
-            if callable(fn):
-                try:
-                    fn()
-                except Exception:  # noqa: BLE001 - best effort at exit
-                    pass
-                return
+        if self.handle is not None:
+            try:
+                self.handle.stop()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                pass
 
 
-def find_or_start(paths: Any, *, start: bool = True) -> CollectorState:
-    """Attach to the data folder's running collector, or start one in the background (off the GUI thread)."""
+def find_or_start(paths: Any, *, start: bool = True, on_received: Callable[[str], None] | None = None,
+                  port: int | None = None) -> CollectorState:
+    """Attach to the data folder's running collector, or start one in the background. Call off the GUI thread
+    (finding a starting collector waits up to a second)."""
     try:
-        import crashdesk.collector as collector
+        from crashdesk.collector import (
+            Collector,
+            CollectorAlreadyRunning,
+            CollectorConfig,
+            find_running_collector,
+        )
     except Exception as exc:  # noqa: BLE001 - a broken collector must not stop the app
         return CollectorState(None, f"collector not running ({exc})")
     try:
-        for name in ("running_collector", "find_running", "running_url"):
-            fn = getattr(collector, name, None)
-            if callable(fn):
-                found = fn(paths.data_dir)
-                url = _url_of(found)
-                if url:
-                    return CollectorState(url, "attached to the running collector")
-        if start:
-            for name in ("start_background", "start_in_background", "start_collector"):
-                fn = getattr(collector, name, None)
-                if callable(fn):
-                    handle = fn(paths)
-                    url = _url_of(handle)
-                    if url:
-                        return CollectorState(url, "started the local collector", handle)
+        running = find_running_collector(paths.data_dir, wait=1.0)
+        if running is not None and running.submit_url:
+            return CollectorState(running.submit_url, f"attached to the running collector (pid {running.pid})")
+        if not start:
+            return CollectorState(None, "collector not running")
+        config = CollectorConfig(on_received=on_received)
+        if port is not None:
+            config.port = port
+        collector = Collector(paths.data_dir, config)
+        try:
+            url = collector.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            config.port = 0  # the fixed port is taken by something else: any free port beats none
+            collector = Collector(paths.data_dir, config)
+            url = collector.start()
+            return CollectorState(url, f"default port {CollectorConfig().port} is in use; listening on {url}",
+                                  collector)
+        return CollectorState(url, "started the local collector", collector)
+    except CollectorAlreadyRunning as exc:
+        return CollectorState(None, f"collector not running here: {exc}")
     except Exception as exc:  # noqa: BLE001 - shown in the status bar
         return CollectorState(None, f"collector not running: {exc}")
-    return CollectorState(None, "collector not running")
-
-
-def _url_of(obj: Any) -> str | None:
-    if obj is None:
-        return None
-    if isinstance(obj, str):
-        return obj
-    for name in ("submit_url", "url"):
-        value = getattr(obj, name, None)
-        if isinstance(value, str) and value:
-            return value
-    if isinstance(obj, dict):
-        return obj.get("submit_url") or obj.get("url")
-    return None

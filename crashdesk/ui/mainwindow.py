@@ -65,6 +65,9 @@ class MainWindow(QMainWindow):
     imports_finished = Signal(object)  # ImportResult
     samples_loaded = Signal(list)
     empty_state_changed = Signal(bool)
+    crash_received = Signal(str)  # from the collector's thread: a new crash was stored
+    crash_processed = Signal(str, bool)  # from the processing service's thread
+    processing_progressed = Signal(str)  # status text, from the processing service's thread
 
     def __init__(self, store: Any, *, settings: QSettings | None = None, jobs: Jobs | None = None,
                  collector: CollectorState | None = None, parent: QWidget | None = None) -> None:
@@ -147,7 +150,17 @@ class MainWindow(QMainWindow):
         self._detail_timer.setSingleShot(True)
         self._detail_timer.setInterval(40)
         self._detail_timer.timeout.connect(self._load_current_detail)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(400)
+        self._refresh_timer.timeout.connect(self._refresh_keeping_selection)
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setInterval(30_000)
+        self._sync_timer.timeout.connect(self.refresh_sync_state)
+        self._sync_timer.start()
+        self.processing: Any = None
         self.reload_store()
+        self.refresh_sync_state()
 
     # ------------------------------------------------------------------ construction
 
@@ -228,6 +241,77 @@ class MainWindow(QMainWindow):
         self.empty_state.samples_requested.connect(self.load_sample_crashes)
         self.empty_state.connect_requested.connect(self.connect_to_server)
         self.crash_view.fetch_symbols_requested.connect(self.fetch_missing_symbols)
+        self.crash_received.connect(self._on_crash_received)
+        self.crash_processed.connect(self._on_crash_processed)
+        self.processing_progressed.connect(self.status.set_processing)
+
+    # ------------------------------------------------------------------ live updates (any thread may call)
+
+    def notify_crash_received(self, crash_id: str) -> None:
+        """The collector stored ``crash_id`` (called on the collector's thread)."""
+        emit(self.crash_received, crash_id)
+
+    def notify_crash_processed(self, crash_id: str, ok: bool) -> None:
+        """The processing service finished ``crash_id`` (called on its thread)."""
+        emit(self.crash_processed, crash_id, ok)
+
+    def notify_processing_progress(self, progress: Any) -> None:
+        from crashdesk.ui.processing_link import describe
+
+        emit(self.processing_progressed, describe(progress))
+
+    def attach_processing(self, service: Any) -> None:
+        """Use ``service`` (a started ProcessingService) for imports and arrivals; None when unavailable."""
+        self.processing = service
+        if service is None:
+            self.status.set_processing("Processing: not available in this build")
+        else:
+            service.notify()
+
+    def _on_crash_received(self, crash_id: str) -> None:
+        if self.processing is not None:
+            self.processing.notify()
+        self._refresh_timer.start()
+
+    def _on_crash_processed(self, crash_id: str, ok: bool) -> None:
+        self._refresh_timer.start()
+        if crash_id == self.current_crash_id():
+            self.show_crash(crash_id)
+
+    def _refresh_keeping_selection(self) -> None:
+        if self.showing_empty_state or self._store_total in (None, 0):
+            self.reload_store()
+            return
+        self._pending_select = self.current_crash_id()
+        self.table.clearSelection()
+        store = self.store
+        self.jobs.submit(lambda c, r: store.count(), on_done=self._on_store_recounted)
+        self.model.refresh()
+        self._refresh_facets(self.model.query)
+
+    def _on_store_recounted(self, total: int) -> None:
+        self._store_total = total
+        self.status.set_count(self.model.total, total)
+
+    def refresh_sync_state(self) -> None:
+        store = self.store
+
+        def read(cancel, report) -> str:
+            try:
+                from crashdesk.store.syncstate import SyncState
+
+                jobs = SyncState(store).jobs()
+            except Exception:  # noqa: BLE001 - no sync tables yet, or no sync package: nothing to say
+                return "none configured"
+            if not jobs:
+                return "none configured"
+            last = max(jobs, key=lambda j: j.get("last_run_at") or "")
+            if not last.get("last_run_at"):
+                return f"{len(jobs)} saved, never run"
+            when = (last["last_run_at"] or "")[:16].replace("T", " ")
+            return f"{last['server']} {last.get('last_status') or ''} at {when} UTC".replace("  ", " ")
+
+        self.jobs.submit(read, on_done=self.status.set_sync)
 
     # ------------------------------------------------------------------ store and query
 
@@ -402,6 +486,8 @@ class MainWindow(QMainWindow):
             box.show()
             self.last_import_message = box
         emit(self.imports_finished, result)
+        if self.processing is not None and result.crash_ids:
+            self.processing.notify()
         self.table.clearSelection()
         self.reload_store()
 
@@ -522,5 +608,5 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.jobs.cancel_all()
         self.jobs.wait(5000)
-        self.collector.stop() if self.collector.handle is not None else None
+        self._sync_timer.stop()
         super().closeEvent(event)

@@ -15,6 +15,7 @@ class StatusBar(QStatusBar):
         self.collector.setAutoRaise(True)
         self.collector.clicked.connect(self._on_collector_clicked)
         self.sync = QLabel("Sync: idle")
+        self.processing = QLabel()
         self.work = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
@@ -27,6 +28,7 @@ class StatusBar(QStatusBar):
         self.count = QLabel()
         self.addWidget(self.collector)
         self.addWidget(self.sync)
+        self.addWidget(self.processing)
         self.addPermanentWidget(self.work)
         self.addPermanentWidget(self.progress)
         self.addPermanentWidget(self.cancel)
@@ -48,6 +50,9 @@ class StatusBar(QStatusBar):
 
     def set_sync(self, text: str) -> None:
         self.sync.setText(f"Sync: {text}")
+
+    def set_processing(self, text: str) -> None:
+        self.processing.setText(text)
 
     def set_count(self, shown: int, total_in_store: int | None = None) -> None:
         text = f"{shown:,} crash{'es' if shown != 1 else ''}"

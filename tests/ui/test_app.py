@@ -1,0 +1,76 @@
+"""The whole app as `crashdesk` starts it: collector on loopback, processing service, window. A real Crashpad
+-style upload arrives over HTTP, shows up in the list, gets processed, and its stack is shown."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+CASE = DATA / "crashes" / "05-thread"
+
+
+@pytest.mark.slow
+def test_run_app_collects_processes_and_shows_a_crash(qtbot, tmp_path, monkeypatch):
+    from crashdesk.ui.app import run_app
+    from crashdesk.ui.mainwindow import MainWindow
+    from crashdesk.ui.qt import QApplication, QSettings, QTimer
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    expected = json.loads((CASE / "expected.json").read_text())
+    annotations = json.loads((CASE / "annotations.json").read_text())
+    state: dict = {"step": "wait-collector", "started": time.monotonic()}
+    app = QApplication.instance()
+
+    def window() -> MainWindow | None:
+        return next((w for w in app.topLevelWidgets() if isinstance(w, MainWindow)), None)
+
+    def tick() -> None:
+        w = window()
+        if time.monotonic() - state["started"] > 90:
+            state["error"] = f"timed out at step {state['step']}"
+        elif w is None:
+            return
+        elif state["step"] == "wait-collector":
+            if w.showing_empty_state and w.collector.url and w.processing is not None:
+                state["url"] = w.collector.url
+                files = {"upload_file_minidump": ("dump.dmp", (CASE / "dump.dmp").read_bytes())}
+                r = httpx.post(w.collector.url, data=annotations, files=files, timeout=30)
+                state["answer"] = r.text
+                state["step"] = "wait-processed"
+            return
+        elif state["step"] == "wait-processed":
+            detail = w.crash_view.detail
+            if w.model.rowCount() == 1 and detail is not None and detail.data["state"] in ("processed", "failed"):
+                state["detail"] = detail
+                state["frames"] = w.crash_view.stack.model.rowCount()
+                state["step"] = "done"
+            else:
+                return
+        timer.stop()
+        w.close()
+        app.quit()
+
+    timer = QTimer()
+    timer.setInterval(100)
+    timer.timeout.connect(tick)
+    timer.start()
+    assert run_app(str(tmp_path / "home")) == 0
+    assert "error" not in state, state.get("error")
+    assert state["url"].startswith("http://127.0.0.1:") and state["url"].endswith("/submit")
+    assert state["answer"].startswith("CrashID=bp-")
+    detail = state["detail"]
+    assert detail.crash_id in state["answer"]
+    assert detail.data["source"] == "collector"
+    assert detail.data["state"] == "processed", detail.data["notes"]
+    proc = detail.processed
+    assert proc["crash_info"]["type"] == expected["crash_info"]["type"]
+    assert proc["crash_info"]["crashing_thread"] == expected["crash_info"]["crashing_thread"]
+    assert len(proc["threads"]) == len(expected["threads"])
+    crashing = expected["crash_info"]["crashing_thread"]
+    assert state["frames"] == len(proc["threads"][crashing]["frames"]) > 0
