@@ -21,9 +21,10 @@ def run_app(data_dir: str | None = None) -> int:
     from crashdesk.ui.jobs import Jobs
     from crashdesk.ui.mainwindow import MainWindow
     from crashdesk.ui.processing_link import start_processing
-    from crashdesk.ui.qt import QApplication, QMessageBox, QSettings
+    from crashdesk.ui.qt import QApplication, QEventLoop, QMessageBox, QSettings
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing or QApplication(sys.argv[:1])
     app.setApplicationName("CrashDesk")
     app.setOrganizationName("CrashDesk")
     app.setWindowIcon(app_icon())
@@ -51,7 +52,14 @@ def run_app(data_dir: str | None = None) -> int:
         on_done=window.attach_processing,
         on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
     try:
-        return int(app.exec())
+        if existing is None:
+            return int(app.exec())
+        # embedded in a running QApplication (tests, a host app): run until the window closes, without
+        # QApplication.exit(), which would make every later event loop of the host return at once
+        loop = QEventLoop()
+        window.closed.connect(loop.quit)
+        loop.exec()
+        return 0
     finally:
         jobs.wait(5000)
         if window.processing is not None:

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
     imports_finished = Signal(object)  # ImportResult
     samples_loaded = Signal(list)
     empty_state_changed = Signal(bool)
+    closed = Signal()
     crash_received = Signal(str)  # from the collector's thread: a new crash was stored
     crash_processed = Signal(str, bool)  # from the processing service's thread
     processing_progressed = Signal(str)  # status text, from the processing service's thread
@@ -610,3 +611,4 @@ class MainWindow(QMainWindow):
         self.jobs.wait(5000)
         self._sync_timer.stop()
         super().closeEvent(event)
+        emit(self.closed)

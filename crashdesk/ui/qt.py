@@ -8,6 +8,7 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
     QEvent,
+    QEventLoop,
     QItemSelectionModel,
     QMimeData,
     QModelIndex,

@@ -34,6 +34,9 @@ def test_run_app_collects_processes_and_shows_a_crash(qtbot, tmp_path, monkeypat
         w = window()
         if time.monotonic() - state["started"] > 90:
             state["error"] = f"timed out at step {state['step']}"
+            if w is None:
+                timer.stop()
+                return
         elif w is None:
             return
         elif state["step"] == "wait-collector":
@@ -53,8 +56,7 @@ def test_run_app_collects_processes_and_shows_a_crash(qtbot, tmp_path, monkeypat
             else:
                 return
         timer.stop()
-        w.close()
-        app.quit()
+        w.close()  # run_app returns when its window closes
 
     timer = QTimer()
     timer.setInterval(100)
