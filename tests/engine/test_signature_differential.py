@@ -86,7 +86,7 @@ def both():
     return siggen_generator.SignatureGenerator(), SignatureGenerator(mozilla_profile())
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(crash=crashes())
 def test_same_signature_proto_and_notes_as_siggen(both, crash):
@@ -99,7 +99,7 @@ def test_same_signature_proto_and_notes_as_siggen(both, crash):
     assert ours.generate(crash, explain=True).signature == expected.signature
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(function=symbols, rust=st.booleans(), line=st.sampled_from([None, 3, "9"]))
 def test_single_symbol_normalisation_matches_siggen(both, function, rust, line):
     reference, ours = both
