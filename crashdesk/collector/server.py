@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -119,17 +120,49 @@ class Collector:
             self.stop()
 
     def stop(self) -> None:
-        """Stop serving, finish pending commits, release the lock."""
+        """Stop accepting, let requests in flight finish and be answered, then close everything, finish
+        pending commits and release the lock. Sockets are closed by the I/O loop's own thread."""
         server, self._server = self._server, None
         if server is not None:
-            for dispatcher in list(server._map.values()):
-                try:
-                    dispatcher.close()
-                except Exception:
-                    pass
+            loop_alive = self._thread is not None and self._thread.is_alive()
+
+            def in_loop(action) -> None:
+                done = threading.Event()
+
+                def thunk() -> None:
+                    try:
+                        action()
+                    finally:
+                        done.set()
+
+                if loop_alive:
+                    server.trigger.pull_trigger(thunk)
+                    done.wait(10)
+                else:
+                    thunk()
+
+            def close_listeners() -> None:
+                from waitress import wasyncore
+
+                for d in list(server._map.values()):
+                    if hasattr(d, "effective_port"):
+                        wasyncore.dispatcher.close(d)  # the server's own close() would shut the trigger too
+
+            def close_all() -> None:
+                for d in list(server._map.values()):
+                    if d is not server.trigger:
+                        d.close()
+                server.trigger.close()
+
+            in_loop(close_listeners)  # no new connections from here on
+            server.task_dispatcher.shutdown(cancel_pending=False, timeout=30)  # requests in flight finish
+            deadline = time.monotonic() + 5  # the I/O loop flushes the last answers
+            while loop_alive and time.monotonic() < deadline and any(
+                    getattr(d, "total_outbufs_len", 0) for d in list(server._map.values())):
+                time.sleep(0.02)
+            in_loop(close_all)
             if self._thread is not None and self._thread is not threading.current_thread():
                 self._thread.join(timeout=10)
-            server.task_dispatcher.shutdown(cancel_pending=False, timeout=10)
         self._teardown()
 
     def __enter__(self) -> Collector:
