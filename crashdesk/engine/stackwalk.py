@@ -279,14 +279,15 @@ def _process(
             "num_records": len(mac_records),
             "records": [
                 {
-                    "abort_cause": _hex(r.abort_cause, 8) if r.abort_cause is not None else None,
+                    # The reference prints zero values and empty strings as null.
+                    "abort_cause": _hex(r.abort_cause, 8) if r.abort_cause else None,
                     "backtrace": r.backtrace,
-                    "dialog_mode": _hex(r.dialog_mode, 8) if r.dialog_mode is not None else None,
+                    "dialog_mode": _hex(r.dialog_mode, 8) if r.dialog_mode else None,
                     "message": r.message,
                     "message2": r.message2,
                     "module": r.module,
                     "signature_string": r.signature_string,
-                    "thread": _hex(r.thread, 8) if r.thread is not None else None,
+                    "thread": _hex(r.thread, 8) if r.thread else None,
                 }
                 for r in mac_records
             ],

@@ -78,12 +78,12 @@ def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> l
         if build_id is not None:
             code_id = build_id
             debug_file = code_file
+        elif not debug_id and not is_windows:
+            code_id = ""  # no CodeView record outside Windows: the reference prints empty ids
         elif is_windows or not debug_id or not is_mac:
             code_id = f"{stamp:08x}{size:x}"
         else:
             code_id = debug_id[:32].lower()
-        if not debug_file and not is_windows:
-            debug_file = code_file
         if not debug_id:
             debug_id = "0" * 33
         version = (
