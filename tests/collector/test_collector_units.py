@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import socket
+import threading
 
 import pytest
 from collector_helpers import crash_id_from, multipart_body, request_bytes, send_raw
@@ -122,3 +123,40 @@ def test_deferred_crash_is_stored_but_not_handed_to_processing(make_collector, h
     crash_id = crash_id_from(r.content)
     assert crash_id[-7] == "1" and collector.store.exists(crash_id)
     assert seen == []
+
+
+def test_stop_answers_what_it_stored(data_dir):
+    """A stop during a burst: every crash stored was answered (no client is left retrying a stored crash)."""
+    import httpx
+
+    from crashdesk.collector import Collector, CollectorConfig
+    from crashdesk.store import CrashStore
+
+    collector = Collector(data_dir, CollectorConfig(port=0))
+    url = collector.start()
+    answered: list[str] = []
+    failures: list[str] = []
+
+    def submit() -> None:
+        with httpx.Client(trust_env=False, timeout=30) as client:
+            for _ in range(40):
+                try:
+                    r = client.post(url, files={"ProductName": (None, "Stop"),
+                                                "upload_file_minidump": ("a.dmp", b"MDMP" * 50_000)})
+                except httpx.HTTPError as exc:
+                    failures.append(type(exc).__name__)
+                    return
+                answered.append(crash_id_from(r.content))
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for t in threads:
+        t.start()
+    while len(answered) < 10:
+        threading.Event().wait(0.01)
+    collector.stop()
+    for t in threads:
+        t.join(30)
+    assert failures  # the burst really was cut short
+    with CrashStore.open(data_dir) as store:
+        assert all(store.exists(i) for i in answered)
+        assert store.count() == len(answered)
