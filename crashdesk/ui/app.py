@@ -38,7 +38,7 @@ def run_app(data_dir: str | None = None) -> int:
         return 1
     settings = QSettings("CrashDesk", "CrashDesk")
     jobs = Jobs()
-    window = MainWindow(store, settings=settings, jobs=jobs,
+    window = MainWindow(store, settings=settings, jobs=jobs, cache_dir=paths.cache_dir,
                         collector=CollectorState(None, "looking for the local collector…"))
     window.setWindowIcon(app_icon())
     window.show()

@@ -35,6 +35,10 @@ class CancelToken:
     def cancelled(self) -> bool:
         return self._event.is_set()
 
+    def is_set(self) -> bool:
+        """``threading.Event`` spelling, for services that take an event as their cancel flag."""
+        return self._event.is_set()
+
     def check(self) -> None:
         if self._event.is_set():
             raise Cancelled()

@@ -71,11 +71,13 @@ class MainWindow(QMainWindow):
     processing_progressed = Signal(str)  # status text, from the processing service's thread
 
     def __init__(self, store: Any, *, settings: QSettings | None = None, jobs: Jobs | None = None,
-                 collector: CollectorState | None = None, parent: QWidget | None = None) -> None:
+                 collector: CollectorState | None = None, cache_dir: Path | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.settings = settings or QSettings("CrashDesk", "CrashDesk")
         self.jobs = jobs or Jobs(self)
+        self.cache_dir = cache_dir
         self.setWindowTitle("CrashDesk")
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -205,6 +207,8 @@ class MainWindow(QMainWindow):
         self.facets_action.toggled.connect(self.facets.setVisible)
         self.sources_action = QAction("Source &folders…", self)
         self.sources_action.triggered.connect(self.edit_source_folders)
+        self.symbols_action = QAction("S&ymbol sources…", self)
+        self.symbols_action.triggered.connect(self.edit_symbol_sources)
         for a in (self.next_action, self.prev_action, self.refresh_action):
             view_menu.addAction(a)
         view_menu.addSeparator()
@@ -218,6 +222,7 @@ class MainWindow(QMainWindow):
             self.column_actions[col] = act
         view_menu.addAction(self.facets_action)
         view_menu.addAction(self.sources_action)
+        view_menu.addAction(self.symbols_action)
         tabs_menu = view_menu.addMenu("Crash &tabs")
         for i, title in enumerate(TABS):
             act = QAction(title, self, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
@@ -511,9 +516,51 @@ class MainWindow(QMainWindow):
             "    CRASHDESK_API_TOKEN=… crashdesk sync --server https://crash-stats.mozilla.org "
             "'product:Firefox date:>=2026-11-01'\n\nThey appear here as they arrive.")
 
+    symbols_fetched = Signal(object)  # FetchReport
+
+    def symbol_sources(self) -> tuple[list[str], list[str]]:
+        def as_list(key: str) -> list[str]:
+            value = self.settings.value(key, []) or []
+            return [value] if isinstance(value, str) else [str(v) for v in value]
+
+        return as_list("symbols/paths"), as_list("symbols/urls")
+
     def fetch_missing_symbols(self, crash_id: str) -> None:
-        self.status.showMessage("Fetching symbols needs symbol servers: configure them with "
-                                "`crashdesk symbols` (symbol settings arrive with the settings panel)", 8000)
+        """Look the crash's missing symbols up in the background (progress, cancel), then re-process it."""
+        from crashdesk.ui.symbol_fetch import fetch_missing_symbols
+
+        store, (folders, urls) = self.store, self.symbol_sources()
+        cache_dir = Path(self.store.db.path).parent / "cache" if self.cache_dir is None else self.cache_dir
+        self.crash_view.modules.fetch_button.setEnabled(False)
+        self.jobs.submit(
+            lambda cancel, report: fetch_missing_symbols(store, crash_id, symbol_paths=folders, symbol_urls=urls,
+                                                         cache_dir=cache_dir, cancel=cancel, report=report),
+            on_done=self._on_symbols_fetched, title="Fetching symbols", visible=True,
+            on_error=lambda exc: self._on_symbols_failed(exc))
+
+    def _on_symbols_fetched(self, report: Any) -> None:
+        self.status.showMessage(report.summary(), 10000)
+        if report.found and self.processing is not None:
+            self.processing.reprocess([report.crash_id])
+        self.crash_view.modules.fetch_button.setEnabled(True)
+        emit(self.symbols_fetched, report)
+
+    def _on_symbols_failed(self, exc: BaseException) -> None:
+        self.crash_view.modules.fetch_button.setEnabled(True)
+        self._show_error("Fetching symbols failed", exc)
+
+    def edit_symbol_sources(self) -> None:
+        from crashdesk.ui.qt import QInputDialog
+
+        folders, urls = self.symbol_sources()
+        current = "\n".join([*folders, *urls])
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Symbol sources", "Symbol folders and symbol server URLs, one per line, in lookup order:",
+            current)
+        if ok:
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            self.settings.setValue("symbols/urls", [x for x in lines if x.startswith(("http://", "https://"))])
+            self.settings.setValue("symbols/paths", [x for x in lines if not x.startswith(("http://", "https://"))])
 
     def edit_source_folders(self) -> None:
         from crashdesk.ui.qt import QInputDialog

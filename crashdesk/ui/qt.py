@@ -100,6 +100,23 @@ try:  # QtSvg ships with PySide6-Essentials; keep the app usable without it
 except ImportError:  # pragma: no cover - depends on the wheel
     QSvgRenderer = None  # type: ignore[assignment,misc]
 
+# --- issue 10 views (signatures, workbench, compare, collector/sync panels, settings): extra names
+from PySide6.QtGui import QPaintEvent, QStyleHints, QTextFormat  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QAbstractSpinBox,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextEdit,
+)
+
+try:  # Qt Charts ships with PySide6-Addons; the signatures view shows tables only without it
+    from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
+except ImportError:  # pragma: no cover - depends on the wheel
+    QChart = QChartView = QBarSeries = QBarSet = QBarCategoryAxis = QValueAxis = None  # type: ignore[assignment,misc]
+# --- end of issue 10 names
+
 __all__ = [name for name in dir() if name[:1] == "Q" or name in ("Qt", "Signal", "Slot")]
 
 

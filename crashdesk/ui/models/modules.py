@@ -31,8 +31,24 @@ STATUS_TIPS = {
 }
 
 
+def modules_without_symbols_on_stack(processed: dict[str, Any] | None) -> set[str]:
+    """Names of modules that frames of the crashing thread fall in but had no symbols for."""
+    proc = processed or {}
+    thread = proc.get("crashing_thread") if isinstance(proc.get("crashing_thread"), dict) else None
+    if thread is None:
+        idx = (proc.get("crash_info") or {}).get("crashing_thread")
+        threads = proc.get("threads") or []
+        thread = threads[idx] if isinstance(idx, int) and 0 <= idx < len(threads) else {}
+    return {f.get("module") for f in (thread or {}).get("frames") or []
+            if isinstance(f, dict) and f.get("missing_symbols") and f.get("module")}
+
+
 def merge_modules(processed: dict[str, Any] | None, stored: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Join the processed crash's module list (addresses, flags) with the store's symbol status and note."""
+    """Join the processed crash's module list (addresses, flags) with the store's symbol status and note.
+
+    A module the crashing thread's frames fall in without symbols counts as ``missing`` even when the
+    stackwalker was not asked to look symbols up (no symbol source configured)."""
+    on_stack_missing = modules_without_symbols_on_stack(processed)
     by_key = {((m.get("debug_file") or ""), (m.get("debug_id") or ""), m.get("filename")): m for m in stored or []}
     out: list[dict[str, Any]] = []
     source = (processed or {}).get("modules") or []
@@ -49,7 +65,7 @@ def merge_modules(processed: dict[str, Any] | None, stored: list[dict[str, Any]]
                 status = "corrupt"
             elif module.get("loaded_symbols"):
                 status = "loaded"
-            elif module.get("missing_symbols"):
+            elif module.get("missing_symbols") or module.get("filename") in on_stack_missing:
                 status = "missing"
             else:
                 status = "not needed"
