@@ -22,6 +22,7 @@ from crashdesk.symbols.layout import StorePath, UnsafeName, check_component, che
 from crashdesk.symbols.options import HttpOptions
 
 CHUNK = 256 * 1024
+_PIECE = 1024 * 1024
 MAX_RETRY_AFTER = 30.0
 
 
@@ -90,23 +91,32 @@ class _Decoder:
         elif self.encoding not in ("", "identity"):
             raise _Truncated(f"unsupported Content-Encoding {encoding!r}")
 
-    def feed(self, chunk: bytes) -> bytes:
+    def feed(self, chunk: bytes):
+        """Yield the decoded bytes of ``chunk`` in pieces of at most 1 MiB (a small compressed body can decode
+        to a huge one, so the caller checks its size cap piece by piece)."""
         if not self._sniffed and chunk:
             self._sniffed = True
             if chunk[:2] == b"\x1f\x8b":
                 self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         if self._d is None:
-            return chunk
-        out = []
-        while chunk:
+            if chunk:
+                yield chunk
+            return
+        data = chunk
+        while data:
             try:
-                out.append(self._d.decompress(chunk))
+                piece = self._d.decompress(data, _PIECE)
             except zlib.error as exc:
                 raise _Truncated(f"corrupt compressed body: {exc}") from exc
-            chunk = self._d.unused_data if self._d.eof else b""
-            if chunk:
+            if piece:
+                yield piece
+            if self._d.unconsumed_tail:
+                data = self._d.unconsumed_tail
+            elif self._d.eof and self._d.unused_data:
+                data = self._d.unused_data
                 self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # concatenated gzip members
-        return b"".join(out)
+            else:
+                data = b""
 
     def finish(self) -> bytes:
         if self._d is None:
@@ -202,8 +212,7 @@ class HttpSymbolServer:
                     if time.monotonic() > deadline:
                         raise httpx.ReadTimeout("total download time exceeded")
                     raw_seen += len(chunk)
-                    data = decoder.feed(chunk)
-                    if data:
+                    for data in decoder.feed(chunk):
                         written += len(data)
                         if written > opts.max_bytes:
                             raise _TooLarge()

@@ -26,7 +26,7 @@ class SymbolServer:
     ``500`` always, ``500-once``/``429-once`` then normal, ``503-then-gzip``, ``slow`` (sleeps ``slow_seconds``), ``drop`` (closes
     the connection without answering), ``truncated`` (Content-Length larger than the body), ``gzip-truncated``,
     ``gzip`` (Content-Encoding: gzip), ``gzip-raw`` (gzip body without the header), ``redirect`` (302 to
-    /storage/...), ``wrong-module`` (another debug id on the MODULE line), ``garbage`` (not a .sym).
+    /storage/...), ``wrong-module`` (another debug id on the MODULE line), ``garbage`` (not a .sym), ``bomb`` (gzip bomb).
     ``code_ids`` maps ``(code_file, code_id)`` to a debug path for Tecken's code-id redirect.
     """
 
@@ -119,6 +119,9 @@ class SymbolServer:
             parts = first.split(b" ")
             parts[3] = b"0" * 32 + b"9"
             self._send(h, 200, b" ".join(parts) + b"\n" + rest)
+        elif fault == "bomb":  # a small gzip body that decodes to 32 MiB
+            bomb = gzip.compress(body.split(b"\n", 1)[0] + b"\n" + b"\n" * (32 << 20), 9)
+            self._send(h, 200, bomb, {"Content-Encoding": "gzip"})
         elif fault == "garbage":
             self._send(h, 200, b"<html>not a symbol file</html>\n")
         else:

@@ -138,6 +138,15 @@ def test_size_cap(tmp_path: Path, symbol_server) -> None:
     assert not cache_file(tmp_path, VIEWER).exists()
 
 
+def test_gzip_bomb_stops_at_the_cap(tmp_path: Path, symbol_server) -> None:
+    symbol_server.faults[VIEWER[0]] = "bomb"
+    opts = HttpOptions(read_timeout=5.0, retries=0, max_bytes=4 << 20)
+    with chain(tmp_path, symbol_server, options=opts) as c:
+        res = c.lookup(key(VIEWER))
+    assert res.status == "missing" and "larger than" in res.note
+    assert not cache_file(tmp_path, VIEWER).exists() and no_partial_files(tmp_path)
+
+
 def test_code_id_lookup_follows_tecken_redirect(tmp_path: Path, symbol_server) -> None:
     symbol_server.code_ids[("crash.exe", "5AB380779000")] = f"/crash.pdb/{WINDOWS[1]}/crash.sym"
     offset, function = reference_frame("getsentry-symbolic-mini-windows", "crash.exe")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import operator
 import os
 import re
+import sys
 from array import array
 from dataclasses import dataclass, field
 from itertools import islice
@@ -25,10 +26,16 @@ _HEX = rb"[0-9a-fA-F]+"
 # Group numbers matter: the scan dispatches on ``match.lastindex``. The grammar follows what rust-minidump's
 # parser accepts (minidump-stackwalk rejects a whole file over one line it cannot parse, so "malformed" here
 # means the same thing): unsigned decimal line numbers, any number of CRs before the LF, all STACK WIN fields.
+# Sub-lines not consumed with their FUNC / STACK CFI INIT record (other spellings, CRs) are checked one by one
+# by the last alternative, so both routes accept the same lines.
 _RECORD = re.compile(
     rb"\n(?:"
     rb"FUNC (?:m )?(" + _HEX + rb") (" + _HEX + rb") " + _HEX + rb" ?[^\n]*"  # 1, 2
-    rb"|(?:STACK CFI INIT (" + _HEX + rb") (" + _HEX + rb") [^\n]*)"  # 3, 4
+    # ... and, in the same match, the block's line and INLINE records in their usual spelling (the bulk of a
+    # file: consuming them here is much cheaper than visiting each as a match candidate)
+    rb"(?:\n[0-9a-f]++ [0-9a-f]++ [0-9]++ [0-9]++(?=\n)"
+    rb"|\nINLINE [0-9]++ [0-9]++ [0-9]++ [0-9]++(?: [0-9a-f]++ [0-9a-f]++)++(?=\n))*+"
+    rb"|(?:STACK CFI INIT (" + _HEX + rb") (" + _HEX + rb") [^\n]*(?:\nSTACK CFI [0-9a-f]++ [^\n]*+)*+)"  # 3, 4
     rb"|(?:PUBLIC (?:m )?(" + _HEX + rb") " + _HEX + rb" ?[^\n]*)"  # 5
     rb"|(?:STACK WIN (" + _HEX + rb") (" + _HEX + rb") (" + _HEX + rb")(?: " + _HEX + rb"){6} ([0-9]+) [^\n]*)"
     # 6 type, 7 address, 8 size, 9 has_program_string
@@ -321,7 +328,15 @@ def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:
     if len(points) < 3:
         return []
     try:
-        ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+        import threading
+
+        if os.name != "posix":
+            method = "spawn"
+        elif threading.active_count() == 1 and sys.platform.startswith("linux"):
+            method = "fork"  # cheapest, and safe without other threads
+        else:
+            method = "forkserver"
+        ctx = multiprocessing.get_context(method)
         with ProcessPoolExecutor(len(points) - 1, mp_context=ctx) as pool:
             futures = [pool.submit(_scan_file_range, path, a, b) for a, b in zip(points, points[1:], strict=False)]
             return [f.result() for f in futures]
