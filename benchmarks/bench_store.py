@@ -2,7 +2,8 @@
 
     python benchmarks/bench_store.py [--n 100000] [--batch 500] [--repeat 20] [--dir DIR] [--keep] [--json]
 
-* Crashes are synthetic but shaped like Crash Stats data: 5 products with their own version trains
+* Crashes are synthetic but shaped like Crash Stats data (``--templates`` fully generated crashes, each copy
+  with its own id, date, signature + top frame, URL): 5 products with their own version trains
   (releases, dot releases, betas, ESR), 4 OSes, 3 CPUs, ~3,000 signatures with a Zipf-like popularity, a pool of
   ~12,000 C++-style function names, 30-frame crashing stacks (one other short thread), 150 loaded modules per
   crash out of ~400 (file name, debug id, version tied to the product version), and 40 annotations each (URL,
@@ -213,6 +214,26 @@ def make_crash(world: World, i: int, now: float) -> NewCrash:
                     processed=processed, signature=SignatureRecord(signature, None, [], "generic"))
 
 
+def vary(world: World, template: NewCrash, i: int, now: float) -> NewCrash:
+    """A new crash from a template: its own id, date, signature (and top frame), URL and uptime; the rest
+    (product, version, modules, 29 frames, annotations) shared with the template's other copies."""
+    rng = world.rng
+    signature = world.pick_signature()
+    top = signature.split(" | ")[-1]
+    processed = dict(template.processed)
+    frames = list(processed["threads"][0]["frames"])
+    frames[0] = dict(frames[0], function=top)
+    processed["threads"] = [dict(processed["threads"][0], frames=frames), processed["threads"][1]]
+    processed["crashing_thread"] = {"threads_index": 0, "frames": frames}
+    annotations = dict(template.annotations)
+    annotations["URL"] = f"https://{rng.choice(DOMAINS)}/{rng.choice(['', 'watch', 'search', 'app'])}?id={i}"
+    annotations["uptime"] = str(rng.randrange(1, 100000))
+    submitted = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - rng.random() * 60 * 86400))
+    return NewCrash(annotations, source=rng.choice(["collector", "import", "server:crash-stats"]),
+                    crash_id=new_crash_id(), submitted_at=f"{submitted}.{rng.randrange(10**6):06d}+00:00",
+                    processed=processed, signature=SignatureRecord(signature, None, [], "generic"))
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * p
@@ -226,6 +247,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--templates", type=int, default=2000,
+                    help="distinct generated crashes that the others vary (generation time only)")
     ap.add_argument("--dir", type=Path, default=None, help="data folder (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the data folder")
     ap.add_argument("--reuse", action="store_true", help="skip ingest when --dir already holds a store")
@@ -245,9 +268,13 @@ def main() -> int:
             store_cpu = 0.0
             gen_seconds = 0.0
             done = 0
+            t0 = time.perf_counter()
+            templates = [make_crash(world, k, now) for k in range(min(args.templates, args.n))]
+            gen_seconds += time.perf_counter() - t0
             while done < args.n:
                 t0 = time.perf_counter()
-                batch = [make_crash(world, done + k, now) for k in range(min(args.batch, args.n - done))]
+                batch = [vary(world, rng.choice(templates), done + k, now)
+                         for k in range(min(args.batch, args.n - done))]
                 t1 = time.perf_counter()
                 c1 = time.process_time()
                 store.add_many(batch)

@@ -65,6 +65,7 @@ SORTS = {
     "cpu": "c.cpu", "build_id": "c.build_id", "channel": "c.channel", "source": "c.source",
     "state": "c.state", "crash_id": "c.crash_id", "reason": "c.reason",
 }
+SCAN_THRESHOLD = 2000  # matches above which set-membership terms are probed during an index walk
 NOT_NULL_SORTS = {"date", "received", "source", "state", "crash_id"}
 FACET_COLUMNS = {
     "signature": "c.signature COLLATE NOCASE", "server_signature": "c.server_signature COLLATE NOCASE",
@@ -114,8 +115,12 @@ _NUMERIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 class _Compiler:
-    def __init__(self, now: dt.datetime) -> None:
+    def __init__(self, now: dt.datetime, scan: bool = False) -> None:
         self.now = now
+        # "+c.id IN (...)" keeps SQLite from looking crashes up by rowid one match at a time (each lookup reads
+        # a wide row); with it the planner walks an index in the wanted order and probes the set instead,
+        # which is what a large match set needs
+        self.cid = "+c.id" if scan else "c.id"
 
     def node(self, node: Node) -> tuple[str, list[Any]]:
         if isinstance(node, And | Or):
@@ -126,13 +131,12 @@ class _Compiler:
             return self.fulltext(node)
         return self.term(node)
 
-    @staticmethod
-    def fulltext(node: FullText) -> tuple[str, list[Any]]:
+    def fulltext(self, node: FullText) -> tuple[str, list[Any]]:
         text = node.text.replace('"', '""')
         if not re.search(r"\w", node.text):
             return "1", []  # nothing the tokenizer would index (punctuation only): no constraint
         match = f'"{text}"' if node.phrase else f'"{text}"*'
-        return "c.id IN (SELECT rowid FROM crash_fts WHERE crash_fts MATCH ?)", [match]
+        return f"{self.cid} IN (SELECT rowid FROM crash_fts WHERE crash_fts MATCH ?)", [match]
 
     def term(self, t: Term) -> tuple[str, list[Any]]:
         if t.annotation_key is not None:
@@ -188,13 +192,13 @@ class _Compiler:
     def annotation(self, t: Term) -> tuple[str, list[Any]]:
         key = t.annotation_key
         if t.op == "null":
-            return "c.id NOT IN (SELECT crash FROM annotations WHERE key = ?)", [key]
+            return f"{self.cid} NOT IN (SELECT crash FROM annotations WHERE key = ?)", [key]
         cond, params = self.value_cond("value", t, field_kind(t.field))
-        return f"c.id IN (SELECT crash FROM annotations WHERE key = ? AND {cond})", [key, *params]
+        return f"{self.cid} IN (SELECT crash FROM annotations WHERE key = ? AND {cond})", [key, *params]
 
     def module(self, t: Term) -> tuple[str, list[Any]]:
         if t.op == "null":
-            return "c.id NOT IN (SELECT crash FROM crash_modules)", []
+            return f"{self.cid} NOT IN (SELECT crash FROM crash_modules)", []
         column = MODULE_COLUMNS[t.field]
         cond, params = self.value_cond(column, t, field_kind(t.field))
         if t.module_version is not None:
@@ -202,13 +206,13 @@ class _Compiler:
             vterm = Term("module_version", vop, version)
             vcond, vparams = self.value_cond("m.version", vterm, VERSION)
             cond, params = f"{cond} AND {vcond}", [*params, *vparams]
-        return (f"c.id IN (SELECT cm.crash FROM crash_modules cm WHERE cm.module IN "
+        return (f"{self.cid} IN (SELECT cm.crash FROM crash_modules cm WHERE cm.module IN "
                 f"(SELECT m.id FROM modules m WHERE {cond}))", params)
 
     def frame(self, t: Term) -> tuple[str, list[Any]]:
         column = FRAME_COLUMNS[t.field]
         if t.op == "null":
-            return f"c.id NOT IN (SELECT crash FROM frames WHERE {column} IS NOT NULL)", []
+            return f"{self.cid} NOT IN (SELECT crash FROM frames WHERE {column} IS NOT NULL)", []
         value = t.value
         assert isinstance(value, str)
         if column == "function":
@@ -222,18 +226,19 @@ class _Compiler:
             else:
                 cond, params = _string_cond("name", t.op, value)
                 names = f"SELECT name FROM function_names WHERE {cond}"
-            return f"c.id IN (SELECT crash FROM frames WHERE function IN ({names}))", params
+            return f"{self.cid} IN (SELECT crash FROM frames WHERE function IN ({names}))", params
         cond, params = _string_cond(column, t.op, value)
-        return f"c.id IN (SELECT crash FROM frames WHERE {cond})", params
+        return f"{self.cid} IN (SELECT crash FROM frames WHERE {cond})", params
 
 
-def compile_query(query: str, now: dt.datetime | None = None) -> tuple[str, list[Any]]:
+def compile_query(query: str, now: dt.datetime | None = None, *, scan: bool = False) -> tuple[str, list[Any]]:
     """The SQL condition (over ``crashes c``) and its parameters for ``query``; ``"1"`` for the empty query.
+    ``scan`` words set-membership terms for large match sets (see :class:`_Compiler`).
     Raises :class:`crashdesk.engine.query.QueryError` (with the position) for a bad query."""
     parsed = parse_query(query)
     if parsed.root is None:
         return "1", []
-    return _Compiler(now or dt.datetime.now(dt.UTC)).node(parsed.root)
+    return _Compiler(now or dt.datetime.now(dt.UTC), scan).node(parsed.root)
 
 
 # ---------------------------------------------------------------------------------------------- running
@@ -316,6 +321,7 @@ def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Se
     sort/facet/page."""
     if offset < 0 or limit < 0:
         raise BadSearchRequest("offset and limit must not be negative")
+    now = now or dt.datetime.now(dt.UTC)
     where, params = compile_query(query or "", now)
     order = _order_by(sort)
     for facet in facets:
@@ -324,11 +330,20 @@ def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Se
             raise BadSearchRequest(f"cannot facet on {facet!r} (facets: {', '.join(FACETS)})")
     conn = store.db.conn
     _register_functions(conn)
-    total = conn.execute(f"SELECT count(*) FROM crashes c WHERE {where}", params).fetchone()[0]
+    if where.startswith("c.id IN (") and where.endswith(")"):
+        # one set-membership term: count the set itself (its ids all exist) instead of looking each one up
+        total = conn.execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({where[len('c.id IN ('):-1]}))",
+                             params).fetchone()[0]
+    else:
+        total = conn.execute(f"SELECT count(*) FROM crashes c WHERE {where}", params).fetchone()[0]
+    if total > SCAN_THRESHOLD and "c.id " in where:
+        where, params = compile_query(query or "", now, scan=True)
     hits: list[dict[str, Any]] = []
     if limit and total > offset:
         cols = ", ".join(_HIT_SQL.get(name, f"c.{name}") for name in HIT_COLUMNS)
-        cur = conn.execute(f"SELECT {cols} FROM crashes c WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        # pick the page's ids first (the planner can answer that from narrow indexes), then read those rows
+        page = f"SELECT c.id FROM crashes c WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        cur = conn.execute(f"SELECT {cols} FROM crashes c WHERE c.id IN ({page}) ORDER BY {order}",
                            [*params, limit, offset])
         hits = [dict(zip(HIT_COLUMNS, row, strict=True)) for row in cur]
     result_facets = {f: facet_counts(conn, f, where, params, facets_size) for f in dict.fromkeys(facets)}

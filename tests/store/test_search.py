@@ -249,3 +249,18 @@ def test_bad_queries_and_requests_are_typed_errors(corpus):
         store.search("", facets=["colour"])
     with pytest.raises(BadSearchRequest):
         store.search("", offset=-1)
+
+
+def test_large_match_set_plan_gives_the_same_answers(corpus, monkeypatch):
+    """Above SCAN_THRESHOLD matches the compiler words membership terms for an index walk; same results."""
+    import crashdesk.store.search as search_module
+
+    store, _ = corpus
+    queries = ["function:tile", "module:libc.so.6", "ann.URL:example.com", "viewer_open", "!module:libc.so.6",
+               "ann.URL:__null__ OR function:~main", "source:import function:~render", ""]
+    before = {q: store.search(q, facets=["product", "module"], limit=1000, sort="-date") for q in queries}
+    monkeypatch.setattr(search_module, "SCAN_THRESHOLD", 0)
+    for q in queries:
+        after = store.search(q, facets=["product", "module"], limit=1000, sort="-date")
+        assert after.to_json() == before[q].to_json(), q
+        assert after.total == len(after.hits)
