@@ -287,12 +287,14 @@ def main() -> int:
                     print(f"\ringested {done}/{args.n} ({done / store_seconds:.0f}/s)", end="", file=sys.stderr)
             if sys.stderr.isatty():
                 print(file=sys.stderr)
-            store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            store.db.conn.execute("ANALYZE")
             report["ingest"] = {"crashes": done, "seconds": round(store_seconds, 2),
                                 "rate_per_s": round(done / store_seconds, 1),
                                 "cpu_seconds": round(store_cpu, 2),
-                                "generation_seconds": round(gen_seconds, 2)}
+                                "generation_seconds": round(gen_seconds, 2),
+                                "load_average": round(os.getloadavg()[0], 1)}
+            print(f"ingest done: {json.dumps(report['ingest'])}", file=sys.stderr, flush=True)
+            store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.db.conn.execute("ANALYZE")
         report["db_bytes"] = (folder / "crashdesk.sqlite").stat().st_size
         conn = store.db.conn
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -368,7 +370,7 @@ def main() -> int:
               f"(target >= {TARGET_INGEST:.0f}/s: {ok}); {ing['cpu_seconds']} s of CPU in this process "
               f"({ing['crashes'] / max(ing['cpu_seconds'], 1e-9):.0f} crashes per CPU-second); "
               f"generation {ing['generation_seconds']} s not counted")
-    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(f"load average at the end of ingest: {ing['load_average']} on {os.cpu_count()} CPUs")
     print(f"database: {report['db_bytes'] / 1e6:.0f} MB; rows: " + ", ".join(f"{k} {v}"
                                                                         for k, v in report["rows"].items()))
     print(f"{'search (total + 100 hits, -date)':48} {'hits':>7} {'p50 ms':>8} {'p95 ms':>8}")
