@@ -1,0 +1,111 @@
+"""Per-signature aggregates for the signatures view: count, share, first and last seen, versions, OS split,
+and crashes per day and per version, all over the crashes matching a query.
+
+Plain SQL over the store's read connection (no Qt); the UI calls these from background jobs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crashdesk.model.versions import version_key
+from crashdesk.store import CrashStore
+from crashdesk.store.search import compile_query
+
+NO_SIGNATURE = "(no signature)"
+
+
+@dataclass
+class SignatureRow:
+    """One signature among the crashes matching a query."""
+
+    signature: str | None
+    count: int
+    share: float  # of the query's crashes, 0..1
+    first_seen: str
+    last_seen: str
+    versions: list[tuple[str, int]] = field(default_factory=list)  # newest version first
+    os_split: list[tuple[str, int]] = field(default_factory=list)  # biggest first
+
+    @property
+    def label(self) -> str:
+        return self.signature if self.signature else NO_SIGNATURE
+
+
+@dataclass
+class SignatureTable:
+    query: str
+    total: int  # crashes matching the query
+    rows: list[SignatureRow]
+
+
+def _prepare(store: CrashStore, query: str) -> tuple[Any, str, list[Any]]:
+    where, params = compile_query(query or "")
+    conn = store.db.conn
+    conn.create_function("version_key", 1, version_key, deterministic=True)
+    return conn, where, list(params)
+
+
+def signature_table(store: CrashStore, query: str = "", *, limit: int = 500) -> SignatureTable:
+    """The ``limit`` biggest signatures of the crashes matching ``query`` (raises the query's error)."""
+    conn, where, params = _prepare(store, query)
+    total = conn.execute(f"SELECT count(*) FROM crashes c WHERE {where}", params).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT c.signature, count(*) AS n, min(c.submitted_at), max(c.submitted_at) FROM crashes c "
+        f"WHERE {where} GROUP BY c.signature ORDER BY n DESC, c.signature LIMIT ?", [*params, limit]).fetchall()
+    out = [SignatureRow(sig, n, n / total if total else 0.0, first or "", last or "") for sig, n, first, last in rows]
+    by_sig = {r.signature: r for r in out}
+    if out:
+        for sig, version, n in conn.execute(
+                f"SELECT c.signature, c.version, count(*) FROM crashes c WHERE {where} "
+                f"GROUP BY c.signature, c.version", params):
+            row = by_sig.get(sig)
+            if row is not None:
+                row.versions.append((version or "?", n))
+        for sig, os_name, n in conn.execute(
+                f"SELECT c.signature, c.os, count(*) FROM crashes c WHERE {where} GROUP BY c.signature, c.os",
+                params):
+            row = by_sig.get(sig)
+            if row is not None:
+                row.os_split.append((os_name or "?", n))
+        for row in out:
+            row.versions.sort(key=lambda vn: version_key(vn[0]) if vn[0] != "?" else "", reverse=True)
+            row.os_split.sort(key=lambda on: (-on[1], on[0]))
+    return SignatureTable(query, total, out)
+
+
+def _signature_filter(signature: str | None, all_signatures: bool) -> tuple[str, list[Any]]:
+    if all_signatures:
+        return "", []
+    return " AND c.signature IS ?", [signature]
+
+
+def crashes_by_day(store: CrashStore, query: str = "", signature: str | None = None, *,
+                   all_signatures: bool = False) -> list[tuple[str, int]]:
+    """``(YYYY-MM-DD, crashes)`` per submission day (UTC), oldest first, for one signature of the query's
+    crashes (or all of them with ``all_signatures``). Days without crashes are not listed."""
+    conn, where, params = _prepare(store, query)
+    extra, extra_params = _signature_filter(signature, all_signatures)
+    return [(d, n) for d, n in conn.execute(
+        f"SELECT substr(c.submitted_at, 1, 10) AS day, count(*) FROM crashes c WHERE {where}{extra} "
+        f"GROUP BY day ORDER BY day", [*params, *extra_params])]
+
+
+def crashes_by_version(store: CrashStore, query: str = "", signature: str | None = None, *,
+                       all_signatures: bool = False) -> list[tuple[str, int]]:
+    """``(version, crashes)`` oldest version first (version order, not text order)."""
+    conn, where, params = _prepare(store, query)
+    extra, extra_params = _signature_filter(signature, all_signatures)
+    rows = conn.execute(
+        f"SELECT coalesce(c.version, ''), count(*) FROM crashes c WHERE {where}{extra} GROUP BY c.version",
+        [*params, *extra_params]).fetchall()
+    return sorted(((v or "?", n) for v, n in rows), key=lambda vn: version_key(vn[0]) if vn[0] != "?" else "")
+
+
+def signature_query(signature: str | None) -> str:
+    """The query term that selects exactly ``signature`` (``signature:__null__`` for none)."""
+    if not signature:
+        return "signature:__null__"
+    escaped = signature.replace("\\", "\\\\").replace('"', '\\"')
+    return f'signature:="{escaped}"'
