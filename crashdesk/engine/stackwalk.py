@@ -27,7 +27,9 @@ SUPPORTED_CPUS = ("amd64", "x86", "arm64", "arm")
 
 
 def _hex(value: int, width: int) -> str:
-    return f"0x{value & ((1 << (8 * width)) - 1):0{2 * width}x}"
+    """``0x`` + lower-case hex zero-padded to the pointer width (wider values print in full, as the
+    reference does, e.g. a corrupt 64-bit module base in a 32-bit dump)."""
+    return f"0x{value:0{2 * width}x}"
 
 
 def _no_sources(provider: object) -> bool:
@@ -175,7 +177,6 @@ def _process(
     si = dump.system_info
     if si is None:
         raise MissingStreamError("MissingSystemInfo: the system info stream was not found")
-    cpu = dump.cpu
     width = dump.pointer_width
     symbols = SymbolTracker(provider)
     modules = dump.modules
@@ -303,7 +304,7 @@ def _process(
     out["soft_errors"] = X.soft_errors(dump)
     out["status"] = "OK"
     out["system_info"] = {
-        "cpu_arch": cpu if cpu in SUPPORTED_CPUS or si.cpu_arch == "unknown" else si.cpu_arch,
+        "cpu_arch": si.cpu_arch,
         "cpu_count": si.number_of_processors,
         "cpu_info": cpu_description(si),
         "cpu_microcode_version": hex(microcode) if microcode is not None else None,

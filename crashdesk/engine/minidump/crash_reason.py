@@ -168,6 +168,8 @@ def _linux(code: int, flags: int, address: int) -> CrashReason:
     kind = LINUX_SIGNAL_CODES.get(signal, {}).get(si_code)
     if kind is None:
         kind = LINUX_SI_CODES.get(si_code)
+    if kind is None and flags:
+        kind = f"{flags:#010x}"  # an si_code the reference does not name
     return CrashReason(f"{signal} / {kind}" if kind else signal, address)
 
 

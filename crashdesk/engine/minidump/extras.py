@@ -59,8 +59,13 @@ def _maps_line_ok(line: str) -> bool:
 def linux_maps(dump: Minidump) -> list[str] | None:
     """The lines of the ``/proc/<pid>/maps`` copy; None when absent or when any line is malformed (the
     reference then drops the whole stream, e.g. a writer that cut the last line short)."""
-    text = text_stream(dump, C.LINUX_MAPS)
-    if text is None:
+    raw = dump.stream_bytes(C.LINUX_MAPS, MAX_TEXT_STREAM)
+    if raw is None:
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        dump.notes.append("linux maps stream is not UTF-8; ignored")
         return None
     lines = [line for line in text.splitlines() if line.strip()]
     if not all(_maps_line_ok(line) for line in lines):
@@ -280,6 +285,8 @@ def mac_crash_info(dump: Minidump) -> list[MacCrashInfoRecord] | None:
         records = []
         for i in range(count):
             rsize, rrva = dump.buf.unpack("II", e.rva + 12 + 8 * i, "mac crash info record")
+            if rrva + rsize > dump.buf.size:
+                raise CorruptMinidumpError("a mac crash info record lies past the end of the file")
             raw = dump.buf.clipped(rrva, min(rsize, 5 * MAC_CRASH_INFO_STRING_MAX + start_size))
             if len(raw) < 16:
                 continue
@@ -311,14 +318,14 @@ def mac_boot_args(dump: Minidump) -> str | None:
 
 
 def soft_errors(dump: Minidump):
-    text = text_stream(dump, C.SOFT_ERRORS)
-    if text is None:
+    raw = dump.stream_bytes(C.SOFT_ERRORS, MAX_TEXT_STREAM)
+    if raw is None:
         return None
     import json
 
     try:
-        return json.loads(text.rstrip("\0"))
-    except ValueError:
+        return json.loads(raw.decode("utf-8").rstrip("\0"))
+    except ValueError:  # includes UnicodeDecodeError
         dump.notes.append("soft errors stream is not JSON")
         return None
 

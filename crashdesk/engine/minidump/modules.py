@@ -60,7 +60,7 @@ def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> l
         raise CorruptMinidumpError("module list stream is too small")
     count = buf.u32(entry.rva, "module list")
     needed = 4 + count * MODULE_SIZE
-    if needed > entry.size:
+    if entry.size not in (needed, needed + 4):
         raise CorruptMinidumpError(f"module list claims {count} modules but the stream holds {entry.size} bytes")
     first = entry.rva + 4 + (4 if entry.size == needed + 4 else 0)
     if first + count * MODULE_SIZE > buf.size:

@@ -51,12 +51,12 @@ def _list_count(
         raise CorruptMinidumpError(f"{what} stream is {entry.size} bytes, too small for its count")
     count = buf.u32(entry.rva, what)
     needed = header + count * entry_size
-    if needed > entry.size:
+    # The stream must hold exactly the entries, or the entries after 4 bytes of alignment padding.
+    if entry.size not in (needed, needed + 4):
         raise CorruptMinidumpError(
             f"{what} claims {count} entries ({needed} bytes) but the stream holds {entry.size} bytes"
         )
     first = entry.rva + header
-    # Some writers pad the count to 8 bytes.
     if entry.size == needed + 4:
         first += 4
     return count, first
@@ -102,7 +102,10 @@ class Minidump:
         self.streams: list[StreamEntry] = entries
         self._by_type: dict[int, StreamEntry] = {}
         for e in entries:
-            self._by_type.setdefault(e.type, e)
+            # A stream whose bytes are not all in the file is unreadable, as for the reference: it is
+            # listed (with a note) but treated as absent.
+            if e.rva + e.size <= self.buf.size:
+                self._by_type.setdefault(e.type, e)
 
     # -- opening / closing -------------------------------------------------------------------------
 
@@ -198,7 +201,8 @@ class Minidump:
                 feature_information=finfo,
                 amd_extended_cpu_features=amd,
                 cpu_arch=C.CPU_ARCH_NAMES.get(arch, "unknown"),
-                os=C.PLATFORM_NAMES.get(platform, f"{platform:#x}"),
+                # Unknown platforms print as the reference does: "0x" + "{:#08x}" (e.g. "0x0x006401").
+                os=C.PLATFORM_NAMES.get(platform, f"0x{platform:#08x}"),
             )
 
         return self._optional("system info", parse)
