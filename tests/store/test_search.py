@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crashdesk.engine.query import QueryError, UnknownFieldError
 from crashdesk.model.versions import version_key
@@ -264,3 +266,17 @@ def test_large_match_set_plan_gives_the_same_answers(corpus, monkeypatch):
         after = store.search(q, facets=["product", "module"], limit=1000, sort="-date")
         assert after.to_json() == before[q].to_json(), q
         assert after.total == len(after.hits)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(["signature:", "function:", "module:", "ann.URL:", "date:", "version:", "x", "_",
+                                 "*", "-", '"', "(", ")", " ", "OR", "AND", "NOT", "NEAR", "!", "~", "^", "$",
+                                 ">=", "<", "=", "@", "'", ";", "%", "\\", "é", "—", "7d", "120", "tile",
+                                 "__null__", ":"]), max_size=12).map("".join))
+def test_any_query_returns_or_raises_a_query_error_never_an_sqlite_error(corpus, text):
+    store, _ = corpus
+    try:
+        result = store.search(text, facets=["module", "signature"], limit=5)
+    except QueryError:
+        return
+    assert result.total >= len(result.hits)
