@@ -135,7 +135,7 @@ def generate_sym(source: Path, target: Path, size_mb: int, seed: int = 4) -> Non
 # -- measurements -------------------------------------------------------------------------------------------
 def child_measure(code: str, *argv: str) -> dict:
     """Run ``code`` in a fresh interpreter; it prints a JSON object; add wall time."""
-    wall, _peak, stdout = run_child([sys.executable, "-c", code, *argv])
+    wall, _peak, stdout, _cpu = run_child([sys.executable, "-c", code, *argv])
     out = json.loads(stdout.strip().splitlines()[-1])
     out["wall"] = wall
     return out
@@ -175,8 +175,9 @@ print(json.dumps({"build": build, "state": sym.index_state, "funcs": n, "stats":
 """
 
 
-def run_child(cmd: list[str]) -> tuple[float, float, str]:
-    """Run ``cmd``; wall seconds, the child's own peak RSS (MB, from wait4) and its stdout."""
+def run_child(cmd: list[str]) -> tuple[float, float, str, float]:
+    """Run ``cmd``; wall seconds, the child's own peak RSS (MB, from wait4), its stdout and its CPU seconds
+    (user + system, including the processes it waited for)."""
     import tempfile
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -189,7 +190,7 @@ def run_child(cmd: list[str]) -> tuple[float, float, str]:
         err.seek(0)
         if proc.returncode:
             raise SystemExit(f"{cmd[:3]} failed: {err.read()[-2000:].decode(errors='replace')}")
-        return wall, usage.ru_maxrss / 1024, out.read().decode()
+        return wall, usage.ru_maxrss / 1024, out.read().decode(), usage.ru_utime + usage.ru_stime
 
 
 def frames_agree(ours: str, reference_json: Path) -> str:
@@ -240,22 +241,30 @@ def dump_figures(label: str, store: Path, runs: int) -> None:
     cli_cmd = [sys.executable, "-m", "crashdesk", "stackwalk", "--json", "--symbols-path", paths[0],
                "--symbols-path", paths[1], "--symbols-cache", str(cache), str(dump)]
     api_cmd = [sys.executable, "-c", API_CODE, str(dump), str(cache), *paths]
-    fig: dict[str, list[tuple[float, float]]] = {}
+    fig: dict[str, list[tuple[float, float, float]]] = {}
     out = ""
+
+    def measure(name: str, cmd: list[str]) -> str:
+        wall, peak, stdout, cpu = run_child(cmd)
+        fig.setdefault(name, []).append((wall, peak, cpu))
+        return stdout
+
     for _ in range(runs):
-        fig.setdefault("reference", []).append(run_child(ref_cmd)[:2])
+        measure("reference", ref_cmd)
         for name, cmd in (("cli", cli_cmd), ("api", api_cmd)):
             shutil.rmtree(cache, ignore_errors=True)
-            fig.setdefault(f"{name} cold", []).append(run_child(cmd)[:2])
-            wall, peak, out = run_child(cmd)
-            fig.setdefault(f"{name} warm", []).append((wall, peak))
-    best = {k: (min(w for w, _ in v), max(p for _, p in v)) for k, v in fig.items()}
-    ref_t, ref_p = best["reference"]
-    print(f"## {label}: dump {dump.relative_to(CORPUS)} (best wall time of {runs}, max peak RSS)")
-    print(f"  minidump-stackwalk 0.25.0: {ref_t:.2f} s, peak RSS {ref_p:.0f} MB")
+            measure(f"{name} cold", cmd)
+            out = measure(f"{name} warm", cmd)
+    best = {k: (min(w for w, _, _ in v), max(p for _, p, _ in v), min(c for _, _, c in v)) for k, v in fig.items()}
+    ref_t, ref_p, ref_c = best["reference"]
+    load = os.getloadavg()[0]
+    print(f"## {label}: dump {dump.relative_to(CORPUS)} (best of {runs}; load average {load:.1f} on "
+          f"{os.cpu_count()} CPUs)")
+    print(f"  minidump-stackwalk 0.25.0: {ref_t:.2f} s wall, {ref_c:.2f} s CPU, peak RSS {ref_p:.0f} MB")
     for k in ("cli cold", "cli warm", "api cold", "api warm"):
-        t, p = best[k]
-        print(f"  crashdesk {k:9}: {t:.2f} s ({ref_t / t:.2f}x the reference's speed), peak RSS {p:.0f} MB")
+        t, p, c = best[k]
+        print(f"  crashdesk {k:9}: {t:.2f} s wall ({ref_t / t:.2f}x the reference's speed), {c:.2f} s CPU, "
+              f"peak RSS {p:.0f} MB")
     print(f"  frames vs expected.json: {frames_agree(out, CASE / 'expected.json')}")
     print("  (cli = `python -m crashdesk stackwalk`, all sub-command modules imported; api = a fresh interpreter "
           "calling process_minidump)")
