@@ -156,6 +156,10 @@ def _windows(code: int, params: list[int], address: int) -> CrashReason:
     if name is None:
         name = NTSTATUS_NAMES.get(code)
     if name is None:
+        from crashdesk.engine.minidump.winerror import WIN_ERRORS
+
+        name = WIN_ERRORS.get(code)  # then Win32 error names, as the reference does
+    if name is None:
         name = f"{code:#010x}"
     return CrashReason(name, address)
 

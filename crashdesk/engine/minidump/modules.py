@@ -30,13 +30,19 @@ def _guid_text(raw: bytes) -> str:
     return f"{d1:08X}{d2:04X}{d3:04X}{raw[8:16].hex().upper()}"
 
 
+UNKNOWN_CV = "unknown"  # a CodeView location that is present but unreadable or of an unknown format
+
+
 def parse_codeview(buf: Buffer, rva: int, size: int) -> tuple[str, str, str | None]:
-    """(debug_file, debug_id, build id hex or None) from a CodeView record; empty strings when absent."""
-    if size < 4 or rva == 0:
+    """(debug_file, debug_id, build id hex or None) from a CodeView record; empty strings when absent,
+    build id :data:`UNKNOWN_CV` when a record is referenced but unreadable or of an unknown kind."""
+    if size == 0:
         return "", "", None
+    if rva + size > buf.size:
+        return "", "", UNKNOWN_CV
     raw = buf.clipped(rva, min(size, MAX_CV_BYTES))
     if len(raw) < 4:
-        return "", "", None
+        return "", "", UNKNOWN_CV
     sig = struct.unpack_from("<I", raw, 0)[0]
     if sig == CV_RSDS and len(raw) >= 24:
         age = struct.unpack_from("<I", raw, 20)[0]
@@ -48,7 +54,7 @@ def parse_codeview(buf: Buffer, rva: int, size: int) -> tuple[str, str, str | No
         build_id = raw[4:]
         padded = (build_id + b"\0" * 16)[:16]
         return "", f"{_guid_text(padded)}0", build_id.hex()
-    return "", "", None
+    return "", "", UNKNOWN_CV
 
 
 _MODULE = struct.Struct("<QIIII4I36x2I")  # base, size, checksum, stamp, name, 4 version words, cv location
@@ -73,9 +79,14 @@ def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> l
         (base, size, _checksum, stamp, name_rva, vsig, _vstruc, vhi, vlo, cv_size, cv_rva) = _MODULE.unpack_from(
             data, first + i * MODULE_SIZE
         )
-        code_file = buf.string(name_rva) or ""
+        code_file = buf.string(name_rva)
+        if code_file is None:
+            # The reference cannot read a module whose name is unreadable, and drops the whole list.
+            raise CorruptMinidumpError(f"module {i}: its name at {name_rva:#x} cannot be read")
         debug_file, debug_id, build_id = parse_codeview(buf, cv_rva, cv_size)
-        if build_id is not None:
+        if build_id == UNKNOWN_CV:
+            code_id = ""  # a CodeView record the reference cannot use: no code id at all
+        elif build_id is not None:
             code_id = build_id
             debug_file = code_file
         elif not debug_id and not is_windows:

@@ -221,7 +221,10 @@ class Minidump:
 
     @property
     def pointer_width(self) -> int:
-        return 8 if self.cpu in ("amd64", "arm64", "ppc64", "mips64") else 4
+        """4 or 8, from the system info's CPU (8 when it is unknown, as the reference prints it)."""
+        si = self.system_info
+        arch = si.cpu_arch if si is not None else self.cpu
+        return 4 if arch in ("x86", "arm", "ppc", "mips", "sparc") else 8
 
     # -- threads -----------------------------------------------------------------------------------
 
