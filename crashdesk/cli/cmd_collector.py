@@ -1,6 +1,7 @@
 """``crashdesk collector``: run the local crash collector in the foreground.
 
-The first line on stdout is the submit URL (``http://HOST:PORT/submit``); everything else goes to stderr.
+The first line on stdout is the submit URL (``http://HOST:PORT/submit``); everything else goes to stderr
+(with ``--json``, a JSON summary of the run follows the URL on stdout when the collector stops).
 One collector serves a data folder at a time: a second start prints the running one's URL on stdout, says so
 on stderr, and exits 1.
 """
@@ -126,7 +127,12 @@ def run(args: argparse.Namespace) -> int:
             pass
     finally:
         info("stopping the collector")
+        summary = collector.stats()
         collector.stop()
+        if getattr(args, "json", False):  # after the URL line: what this run received
+            from crashdesk.cli.common import print_json
+
+            print_json(summary)
         if service is not None:
             service.cancel()
             service.join(30)

@@ -4,6 +4,7 @@ submitters, and SIGKILL during a burst losing no crash that got an id."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -115,3 +116,13 @@ def test_sigkill_during_a_burst_loses_no_answered_crash(running, data_dir):
     again = running()
     assert again.submit_url
     assert list((data_dir / "dumps" / ".incoming").glob("part-*")) == []
+
+
+def test_json_summary_after_the_url_line(data_dir):
+    collector = CollectorProcess(data_dir, "--json")
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        for _ in range(2):
+            assert http.post(collector.submit_url, files={"ProductName": (None, "Json")}).status_code == 200
+    assert collector.stop() == 0
+    summary = json.loads(collector.proc.stdout.read())
+    assert summary["accepted"] == 2 and summary["submit_url"] == collector.submit_url
