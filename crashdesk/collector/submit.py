@@ -20,7 +20,6 @@ from crashdesk.collector.throttle import ACCEPT, DEFER, FAKEACCEPT, REJECT
 from crashdesk.model.crash_id import CRASH_ID_RE, new_crash_id
 from crashdesk.store.crashes import CrashStore
 
-RAW_CRASH_VERSION = 2
 STRICT_CRASH_ID_THROTTLE = ("0", "1")
 
 
@@ -88,6 +87,8 @@ class SubmitHandler:
         except Discarded as refused:
             self._record_refusal(refused, environ, user_agent, length)
             return Outcome(refused.status, refused.body)
+        except OSError:  # the spool or the store is unwritable (disk full...): the client retries later
+            return Outcome(500, "")
 
     def _record_refusal(self, refused: Discarded, environ: dict, user_agent: str, size: int | None) -> None:
         self.rejections.record(status=refused.status, reason=refused.reason, detail=refused.detail,
