@@ -160,3 +160,19 @@ def test_stop_answers_what_it_stored(data_dir):
     with CrashStore.open(data_dir) as store:
         assert all(store.exists(i) for i in answered)
         assert store.count() == len(answered)
+
+
+def test_unwritable_spool_answers_500_and_client_may_retry(make_collector, http):
+    collector = make_collector()
+    spool = collector.data_dir / "dumps" / ".incoming"
+    spool.rmdir()
+    spool.write_text("not a folder")  # every dump write now fails with an OSError
+    r = http.post(collector.submit_url, files={"ProductName": (None, "Disk"),
+                                               "upload_file_minidump": ("a.dmp", b"MDMP" * 10)})
+    assert (r.status_code, r.content) == (500, b"")
+    assert collector.store.count() == 0
+    spool.unlink()
+    spool.mkdir()
+    r = http.post(collector.submit_url, files={"ProductName": (None, "Disk"),
+                                               "upload_file_minidump": ("a.dmp", b"MDMP" * 10)})
+    assert r.status_code == 200 and collector.store.read_dump(crash_id_from(r.content)) == b"MDMP" * 10
