@@ -225,10 +225,16 @@ class SyncState:
 
     # ------------------------------------------------------------------ crashes
 
-    def attach_dumps(self, crash_id: str, dumps: Mapping[str, bytes]) -> int:
-        """Add dumps to a crash stored earlier without them (a later sync asked for dumps), and queue it for
-        local processing so it is re-stackwalked with the user's symbols. Returns how many were added."""
-        refs = {name: (self.store.blobs.put(bytes(data)), len(data)) for name, data in dumps.items()}
+    def attach_dumps(self, crash_id: str, dumps: Mapping[str, Any]) -> int:
+        """Add dumps (bytes, or ``DumpRef`` already in the blob folder) to a crash stored earlier without them
+        (a later sync asked for dumps), and queue it for local processing so it is re-stackwalked with the
+        user's symbols. Returns how many were added."""
+        refs = {}
+        for name, data in dumps.items():
+            if isinstance(data, bytes | bytearray | memoryview):
+                refs[name] = (self.store.blobs.put(bytes(data)), len(data))
+            else:
+                refs[name] = (data.sha256, data.size)
         added = 0
         with self.store.db.write() as conn:
             row = conn.execute("SELECT id FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone()

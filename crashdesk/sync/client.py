@@ -1,4 +1,4 @@
-"""An asyncio HTTP client for the Socorro (Crash Stats) API subset a sync needs.
+"""An HTTP client (asyncio API, httpx underneath) for the Socorro (Crash Stats) API subset a sync needs.
 
 What it does for every request:
 
@@ -16,6 +16,7 @@ What it does for every request:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import email.utils
 import json
 import logging
@@ -188,7 +189,8 @@ class SocorroClient:
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self._user_agent = user_agent
         self._sem: asyncio.Semaphore | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._http: httpx.Client | None = None
 
     @property
     def has_token(self) -> bool:
@@ -199,7 +201,11 @@ class SocorroClient:
 
     async def __aenter__(self) -> SocorroClient:
         self._sem = asyncio.Semaphore(self.concurrency)
-        self._http = httpx.AsyncClient(
+        # Requests run on httpx's blocking client in a pool of `concurrency` threads, driven from asyncio:
+        # measured on loopback, that costs about half the CPU per request of httpx.AsyncClient (no anyio
+        # layer) and keeps the event loop free for scheduling, rate limiting and the store.
+        self._pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="crashdesk-http")
+        self._http = httpx.Client(
             follow_redirects=False,
             timeout=self._timeout,
             limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
@@ -209,9 +215,12 @@ class SocorroClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        pool, http = self._pool, self._http
+        self._pool = self._http = None
+        if pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+        if http is not None:
+            http.close()
 
     # ------------------------------------------------------------------ API
 
@@ -301,7 +310,8 @@ class SocorroClient:
 
     async def _send(self, url: httpx.URL) -> httpx.Response:
         """One logical request: follow redirects by hand, sending the token only to the server's origin."""
-        assert self._http is not None
+        assert self._http is not None and self._pool is not None
+        loop = asyncio.get_running_loop()
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             headers = {}
@@ -309,7 +319,7 @@ class SocorroClient:
                 headers["Auth-Token"] = self._token.reveal()
             self.stats.requests += 1
             try:
-                response = await self._http.get(current, headers=headers)
+                response = await loop.run_in_executor(self._pool, self._get, current, headers)
             except httpx.TimeoutException as exc:
                 raise _Transient("timeout", f"timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
@@ -323,6 +333,11 @@ class SocorroClient:
                 continue
             return response
         raise ServerError(f"{_short(url)}: more than {MAX_REDIRECTS} redirects", url=_short(url))
+
+    def _get(self, url: httpx.URL, headers: dict[str, str]) -> httpx.Response:
+        """(HTTP thread) One GET, body read completely (a body cut short raises here)."""
+        assert self._http is not None
+        return self._http.get(url, headers=headers)
 
     def _accept(self, response: httpx.Response, want_json: bool) -> Any:
         status = response.status_code

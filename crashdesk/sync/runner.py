@@ -162,6 +162,16 @@ class SyncSummary:
 ProgressCallback = Callable[[SyncProgress], None]
 
 
+@dataclass
+class _StoreJob:
+    crash_id: str
+    processed: dict[str, Any] | None
+    raw: dict[str, Any] | None
+    dumps: Mapping[str, DumpRef]
+    dumps_state: str | None
+    already_stored: bool
+
+
 class SyncRunner:
     """Runs one sync of ``query`` from ``target`` into ``store``. ``run()`` blocks; call it off the GUI thread.
 
@@ -371,7 +381,11 @@ class SyncRunner:
         queue: asyncio.Queue[SyncItem] = asyncio.Queue()
         for item in items:
             queue.put_nowait(item)
-        workers = [asyncio.create_task(self._worker(queue)) for _ in range(max(1, self.target.concurrency))]
+        concurrency = max(1, self.target.concurrency)
+        # fetched crashes wait here for the writer, so workers go on downloading while it stores
+        self._store_q: asyncio.Queue[_StoreJob | None] = asyncio.Queue(maxsize=2 * concurrency)
+        writer = asyncio.create_task(self._store_loop())
+        workers = [asyncio.create_task(self._worker(queue)) for _ in range(concurrency)]
         try:
             await asyncio.gather(*workers)
         except BaseException:
@@ -380,6 +394,8 @@ class SyncRunner:
             await asyncio.gather(*workers, return_exceptions=True)
             raise
         finally:
+            await self._store_q.put(None)
+            await writer
             await self._flush_done(force=True)
         if self._dumps_forbidden:
             self._summary.warnings.append(
@@ -425,16 +441,9 @@ class SyncRunner:
             dumps_state: str | None = None
             if self.options.with_dumps:
                 dumps, dumps_state = await self._fetch_dumps(crash_id, raw)
-            if crash_stored:
-                await self._db(self._state.attach_dumps, crash_id, dumps)
-            else:
-                assert processed is not None
-                # dumps go to the blob folder (fsynced) on worker threads, in parallel; the writer records them
-                refs = await asyncio.to_thread(self._put_blobs, dumps) if dumps else {}
-                await self._db(self._store_crash, crash_id, processed, raw, refs)
-            self._done.append((crash_id, dumps_state))
-            self._tick(fetched=self.progress.fetched + 1)
-            await self._flush_done()
+            # dumps go to the blob folder (fsynced) on worker threads, in parallel; the writer records them
+            refs = await asyncio.to_thread(self._put_blobs, dumps) if dumps else {}
+            await self._store_q.put(_StoreJob(crash_id, processed, raw, refs, dumps_state, crash_stored))
         except (Cancelled, AuthError):
             raise
         except NotFound as exc:
@@ -448,6 +457,29 @@ class SyncRunner:
             await self._db(self._state.mark_failed, job_id, crash_id, str(exc))
             self._summary.failures.append(SyncFailure(str(exc), crash_id))
             self._tick(failed=self.progress.failed + 1)
+
+    async def _store_loop(self) -> None:
+        """The one task that writes fetched crashes (through the writer thread), in arrival order."""
+        while True:
+            job = await self._store_q.get()
+            if job is None:
+                return
+            try:
+                if job.already_stored:
+                    await self._db(self._state.attach_dumps, job.crash_id, job.dumps)
+                else:
+                    assert job.processed is not None
+                    await self._db(self._store_crash, job.crash_id, job.processed, job.raw, job.dumps)
+            except Exception as exc:  # a store failure (disk full, ...) is this crash's failure, reported
+                log.exception("storing %s failed", job.crash_id)
+                message = f"could not store the crash: {exc}"
+                await self._db(self._state.mark_failed, self._job.id, job.crash_id, message)
+                self._summary.failures.append(SyncFailure(message, job.crash_id))
+                self._tick(failed=self.progress.failed + 1)
+                continue
+            self._done.append((job.crash_id, job.dumps_state))
+            self._tick(fetched=self.progress.fetched + 1)
+            await self._flush_done()
 
     def _put_blobs(self, dumps: Mapping[str, bytes]) -> dict[str, DumpRef]:
         return {name: DumpRef(self.store.blobs.put(data), len(data)) for name, data in dumps.items()}
@@ -491,7 +523,7 @@ class SyncRunner:
         return dumps, "done"
 
     def _store_crash(self, crash_id: str, processed: dict[str, Any], raw: dict[str, Any] | None,
-                     dumps: dict[str, DumpRef]) -> None:
+                     dumps: Mapping[str, DumpRef]) -> None:
         """(writer thread) One crash into the store."""
         annotations = dict(raw) if raw else _annotations_from_processed(processed)
         signature = processed.get("signature") if isinstance(processed.get("signature"), str) else None

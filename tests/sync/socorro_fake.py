@@ -196,6 +196,7 @@ class FakeSocorro:
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
         self._window: tuple[float, int] = (0.0, 0)
+        self._encoded: dict[tuple[str, str, bool], bytes] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -229,6 +230,19 @@ class FakeSocorro:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def encoded(self, crash: FakeCrash, kind: str, full: bool) -> bytes:
+        """The JSON body of a crash's processed or raw document (reduced without ``view_pii``), encoded once."""
+        key = (crash.crash_id, kind, full)
+        body = self._encoded.get(key)
+        if body is None:
+            doc, protected = ((crash.processed, PROTECTED_PROCESSED) if kind == "processed"
+                              else (crash.raw, PROTECTED_RAW))
+            if not full:
+                doc = {k: v for k, v in doc.items() if k not in protected}
+            body = json.dumps(doc).replace("</", "<\\/").encode()
+            self._encoded[key] = body
+        return body
 
     def requests_to(self, endpoint: str) -> list[Seen]:
         return [s for s in self.seen if s.path == f"/api/{endpoint}/"]
@@ -425,16 +439,9 @@ class _Handler(BaseHTTPRequestHandler):
         crash = app.by_id.get(crash_id)
         if crash is None or crash_id in app.missing:
             return self._json(404, {"error": f"Not found: CrashIDNotFound {crash_id}"})
-        if name == "ProcessedCrash":
-            body = crash.processed
-            if "view_pii" not in perms:
-                body = {k: v for k, v in body.items() if k not in PROTECTED_PROCESSED}
-            return self._json(200, body)
-        if params.get("format", "meta") == "meta":
-            body = crash.raw
-            if "view_pii" not in perms:
-                body = {k: v for k, v in body.items() if k not in PROTECTED_RAW}
-            return self._json(200, body)
+        if name == "ProcessedCrash" or params.get("format", "meta") == "meta":
+            kind = "processed" if name == "ProcessedCrash" else "raw"
+            return self._send(200, app.encoded(crash, kind, "view_pii" in perms), "application/json; charset=UTF-8")
         dump_name = params.get("name", "")
         if dump_name in ("", "dump"):
             dump_name = "upload_file_minidump"

@@ -25,6 +25,15 @@ def crashdesk(*args: str, data_dir: Path, env: dict | None = None, stdin: str | 
                           input=stdin, capture_output=True, text=True, env=cli_env(env), timeout=timeout)
 
 
+def crashdesk_here(*args: str, data_dir: Path, capsys) -> tuple[int, str, str]:
+    """The same command in this process (cheaper than a subprocess; the keyring fixture applies here too)."""
+    from crashdesk.cli import main
+
+    code = main(["--data-dir", str(data_dir), *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
 def keyring_vars(home: Path) -> dict[str, str]:
     return {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring", "XDG_DATA_HOME": str(home)}
 
@@ -74,35 +83,48 @@ def test_token_from_environment_for_scripts(data_dir, fake, crashes, keyring_env
     assert n == sum(1 for c in crashes if c.product == "CrashFactoryTools")
 
 
-def test_incomplete_sync_exits_1_with_a_summary_then_resumes(data_dir, fake, crashes, keyring_env):
+def test_incomplete_sync_exits_1_with_a_summary_then_resumes(data_dir, fake, crashes, keyring_env, capsys):
     victim = crashes[5].crash_id
     fake.faults.append(Fault("500", "ProcessedCrash", times=None, crash_id=victim))
-    env = keyring_vars(keyring_env)
-    r = crashdesk("sync", "--server", fake.url, "--retries", "2", data_dir=data_dir, env=env, timeout=300)
-    assert r.returncode == 1
-    assert victim in r.stderr and "HTTP 500" in r.stderr and "missing (1)" in r.stderr
-    assert "Traceback" not in r.stderr
+    code, out, err = crashdesk_here("sync", "--server", fake.url, "--retries", "2", data_dir=data_dir,
+                                    capsys=capsys)
+    assert code == 1
+    assert victim in err and "HTTP 500" in err and "missing (1)" in err
+    assert "Traceback" not in err
     fake.faults.clear()
-    r = crashdesk("sync", "--server", fake.url, "--json", data_dir=data_dir, env=env)
-    assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["progress"]["fetched"] == 1
+    code, out, err = crashdesk_here("sync", "--server", fake.url, "--json", data_dir=data_dir, capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["progress"]["fetched"] == 1
+    code, out, err = crashdesk_here("sync", "--list", "--json", data_dir=data_dir, capsys=capsys)
+    assert code == 0
+    [job] = json.loads(out)
+    assert job["items"]["done"] == len(crashes) and job["last_status"] == "complete"
 
 
-def test_usage_errors_and_unreachable_server(data_dir, keyring_env):
-    env = keyring_vars(keyring_env)
-    r = crashdesk("sync", "--server", "http://127.0.0.1:9", "--param", "nonsense", data_dir=data_dir, env=env)
-    assert r.returncode == 2 and "KEY=VALUE" in r.stderr
-    r = crashdesk("sync", "--server", "nosuchname", data_dir=data_dir, env=env)
-    assert r.returncode == 2 and "no saved server" in r.stderr
-    r = crashdesk("sync", "--server", "http://127.0.0.1:9", "--since", "yesterday-ish", data_dir=data_dir, env=env)
-    assert r.returncode == 2 and "not a date" in r.stderr
-    r = crashdesk("server", "token", "x", data_dir=data_dir, env=env, stdin="")
-    assert r.returncode == 2
+def test_usage_errors_and_unreachable_server(data_dir, keyring_env, capsys):
+    def run(*args):
+        return crashdesk_here(*args, data_dir=data_dir, capsys=capsys)
+
+    code, _, err = run("sync", "--server", "http://127.0.0.1:9", "--param", "nonsense")
+    assert code == 2 and "KEY=VALUE" in err
+    code, _, err = run("sync", "--server", "http://127.0.0.1:9", "--param", "_columns=uuid")
+    assert code == 2 and "set by sync itself" in err
+    code, _, err = run("sync", "--server", "nosuchname")
+    assert code == 2 and "no saved server" in err
+    code, _, err = run("sync", "--server", "http://127.0.0.1:9", "--since", "yesterday-ish")
+    assert code == 2 and "not a date" in err
+    code, _, err = run("sync", "--server", "http://127.0.0.1:9", "--rate-limit", "fast")
+    assert code == 2
+    code, _, err = run("server", "add", "bad name", "http://x")
+    assert code == 2
+    code, _, err = run("server", "add", "x", "ftp://x")
+    assert code == 2
+    code, _, err = run("server", "token", "x")
+    assert code == 2
     # nothing listens on port 9: the listing fails after the retries, exit 1, one summary, no traceback
-    r = crashdesk("sync", "--server", "http://127.0.0.1:9", "--timeout", "1", "--retries", "2",
-                  data_dir=data_dir, env=env, timeout=300)
-    assert r.returncode == 1, r.stderr
-    assert "connection error" in r.stderr and "Traceback" not in r.stderr
+    code, _, err = run("sync", "--server", "http://127.0.0.1:9", "--timeout", "1", "--retries", "2")
+    assert code == 1
+    assert "connection error" in err and "Traceback" not in err
 
 
 def test_sigkill_mid_sync_then_resume_has_no_duplicates_or_gaps(data_dir, fake, crashes, keyring_env):
