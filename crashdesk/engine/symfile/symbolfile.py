@@ -447,11 +447,9 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
             raise NotASymbolFile(f"{path}: empty file, not a Breakpad symbol file")
         data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
-        f.close()
         raise SymbolFileError(f"{path}: cannot read symbol file: {exc}") from exc
-    except BaseException:
-        f.close()
-        raise
+    finally:
+        f.close()  # the mapping keeps what it needs
     try:
         nl = data.find(b"\n", 0, 4096)
         head = parse_module_line(data[: nl if nl >= 0 else 4096], str(path))
@@ -487,13 +485,12 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
             result = scan(data, str(path))
             module, arrays = result.module, result.arrays
             malformed, examples = result.malformed_lines, result.malformed_examples
-        sym = BreakpadSymbolFile(path, data, module, arrays, malformed, examples, state, idx_path, mapped, f)
+        sym = BreakpadSymbolFile(path, data, module, arrays, malformed, examples, state, idx_path, mapped, None)
         if result is not None:
             sym.build_stats = {"workers": result.workers, "worker_peak_rss_kb": result.worker_peak_rss_kb}
         return sym
     except BaseException:
         data.close()
-        f.close()
         raise
 
 
