@@ -171,6 +171,8 @@ def test_unwritable_spool_answers_500_and_client_may_retry(make_collector, http)
                                                "upload_file_minidump": ("a.dmp", b"MDMP" * 10)})
     assert (r.status_code, r.content) == (500, b"")
     assert collector.store.count() == 0
+    beat = http.get(f"{collector.base_url}/__heartbeat__")
+    assert beat.status_code == 503 and [e["name"] for e in beat.json()["errors"]] == ["spool"]
     spool.unlink()
     spool.mkdir()
     r = http.post(collector.submit_url, files={"ProductName": (None, "Disk"),
