@@ -96,15 +96,21 @@ class SymbolTracker:
         }
 
 
-def _stack_memory(dump: Minidump, thread: Thread) -> RegionMemory | None:
+def _stack_memory(dump: Minidump, thread: Thread, sp: int) -> RegionMemory | None:
     """The memory the unwinder may read for ``thread``, as the reference chooses it: the thread's own stack
-    descriptor when its bytes are in the file, else the memory-list region holding the stack's start."""
+    descriptor when it holds the stack pointer, else the captured region that does, else the descriptor."""
+    own = None
     if thread.stack_size and thread.stack_rva and thread.stack_rva + thread.stack_size <= dump.buf.size:
-        return RegionMemory(dump.data, MemoryRegion(thread.stack_start, thread.stack_size, thread.stack_rva))
-    region = dump.memory.region_at(thread.stack_start)
+        own = MemoryRegion(thread.stack_start, thread.stack_size, thread.stack_rva)
+        if own.base <= sp < own.base + own.size:
+            return RegionMemory(dump.data, own)
+    region = dump.memory.region_at(sp)
     if region is not None:
         return RegionMemory(dump.data, region)
-    return None
+    if own is not None:
+        return RegionMemory(dump.data, own)
+    region = dump.memory.region_at(thread.stack_start)
+    return RegionMemory(dump.data, region) if region is not None else None
 
 
 def _module_json(m: ModuleInfo, width: int, symbols: SymbolTracker) -> dict:
@@ -201,7 +207,7 @@ def _process(
         # The reference never walks the thread that wrote the dump (Breakpad info's dump thread).
         want = (not crashing_only or is_crashing) and thread.thread_id != dump_thread
         if want and ctx is not None and ctx.cpu in SUPPORTED_CPUS:
-            memory = _stack_memory(dump, thread)
+            memory = _stack_memory(dump, thread, ctx.sp)
             frames = walk_thread(
                 ctx.cpu, ctx.registers, memory, modules, symbols, max_frames=max_frames, os=si.os, cache=cache
             )

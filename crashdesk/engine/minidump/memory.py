@@ -27,18 +27,14 @@ class DumpMemory:
     """Implements ``crashdesk.engine.unwind.api.MemoryReader`` over the dump's memory regions.
 
     Regions are sorted by base; each read is a binary search plus a slice of the mapped file, so
-    nothing is copied up front. Regions whose bytes lie past the end of the file are clipped.
+    nothing is copied up front. Regions whose bytes lie past the end of the file are left out.
     """
 
     def __init__(self, data, regions: list[MemoryRegion]) -> None:
         self._data = data
         size = len(data)
-        usable = []
-        for r in regions:
-            if r.size <= 0 or r.file_offset >= size:
-                continue
-            avail = min(r.size, size - r.file_offset)
-            usable.append(r if avail == r.size else MemoryRegion(r.base, avail, r.file_offset))
+        # A region whose bytes are not all in the file is unreadable (as for the reference): dropped.
+        usable = [r for r in regions if r.size > 0 and r.file_offset + r.size <= size]
         usable.sort(key=lambda r: (r.base, -r.size))
         self.regions = usable
         self._bases = [r.base for r in usable]
