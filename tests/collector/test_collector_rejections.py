@@ -19,8 +19,8 @@ def _ok_body(**kw):
 
 
 def _bomb_body() -> bytes:
-    # 64 MiB of zeros inflating from ~64 KiB: past the 1 MiB decompressed limit set below
-    body, boundary = multipart_body(FIELDS, {"upload_file_minidump": b"\0" * (64 * 1024 * 1024)},
+    # 8 MiB of zeros inflating from ~8 KiB: past the 1 MiB decompressed limit set below
+    body, boundary = multipart_body(FIELDS, {"upload_file_minidump": b"\0" * (8 * 1024 * 1024)},
                                     boundary="bomb")
     return gzip.compress(body, 9)
 
