@@ -192,66 +192,81 @@ def _scan_range(data, start: int, end: int) -> _Partial:
     infos: list[bytes] = []
     open_func = False  # a FUNC block waits for its end offset
     open_cfi = False
-    first_record = -1
-    first_func_closer = -1
-    last_kind = 0
-    last_start = -1
+    m = None
     for m in _RECORD.finditer(data, start, end):
-        kind = last_kind = m.lastindex
-        pos = last_start = m.start()
-        if kind != _BAD:
-            # A new record ends the current block (an INLINE_ORIGIN may sit inside a FUNC block).
+        kind = m.lastindex
+        # Any record but a malformed line ends an open block (an INLINE_ORIGIN may sit inside a FUNC block).
+        if kind == 2:
+            pos = m.start()
+            if open_func:
+                func_end(pos)
             if open_cfi:
                 cfi_end(pos)
                 open_cfi = False
-            if first_record < 0:
-                first_record = pos
-            if kind != 11:
-                if open_func:
-                    func_end(pos)
-                    open_func = False
-                if first_func_closer < 0:
-                    first_func_closer = pos
-        if kind == 2:
             a, b = m.group(1, 2)
             func_addr(int(a, 16))
             func_size(int(b, 16))
             func_off(pos + 1)
             open_func = True
         elif kind == 4:
+            pos = m.start()
+            if open_cfi:
+                cfi_end(pos)
+            if open_func:
+                func_end(pos)
+                open_func = False
             a, b = m.group(3, 4)
             cfi_addr(int(a, 16))
             cfi_size(int(b, 16))
             cfi_off(pos + 1)
             open_cfi = True
-        elif kind == 5:
-            pub_addr(int(m.group(5), 16))
-            pub_off(pos + 1)
-        elif kind == 9:
-            t, a, b, has_program = m.group(6, 7, 8, 9)
-            typ = int(t, 16)
-            if (typ == 4) != (has_program == b"1"):
-                continue  # type and program-string flag disagree: minidump-stackwalk drops the record
-            add_addr, add_size, add_off = win.get(typ, winx)
-            add_addr(int(a, 16))
-            add_size(int(b, 16))
-            add_off(pos + 1)
-        elif kind == 10:
-            file_id(int(m.group(10)))
-            file_off(pos + 1)
-        elif kind == 11:
-            origin_id(int(m.group(11)))
-            origin_off(pos + 1)
-        elif kind == 12:
-            infos.append(m.group(12))
-        else:
+        elif kind == _BAD:
             malformed += 1
             if len(examples) < 5:
                 examples.append(m.group(13)[:120].decode("utf-8", "replace"))
+        else:
+            pos = m.start()
+            if open_cfi:
+                cfi_end(pos)
+                open_cfi = False
+            if open_func and kind != 11:
+                func_end(pos)
+                open_func = False
+            if kind == 5:
+                pub_addr(int(m.group(5), 16))
+                pub_off(pos + 1)
+            elif kind == 9:
+                t, a, b, has_program = m.group(6, 7, 8, 9)
+                typ = int(t, 16)
+                if (typ == 4) != (has_program == b"1"):
+                    continue  # type and program-string flag disagree: minidump-stackwalk drops the record
+                add_addr, add_size, add_off = win.get(typ, winx)
+                add_addr(int(a, 16))
+                add_size(int(b, 16))
+                add_off(pos + 1)
+            elif kind == 10:
+                file_id(int(m.group(10)))
+                file_off(pos + 1)
+            elif kind == 11:
+                origin_id(int(m.group(11)))
+                origin_off(pos + 1)
+            else:
+                infos.append(m.group(12))
     if open_func:
         func_end(NO_END)
     if open_cfi:
         cfi_end(NO_END)
+    first_record = first_func_closer = -1
+    for first in _RECORD.finditer(data, start, end):  # where this range's first records start
+        k = first.lastindex
+        if k == _BAD:
+            continue
+        if first_record < 0:
+            first_record = first.start()
+        if k != 11:
+            first_func_closer = first.start()
+            break
+    last_kind, last_start = (m.lastindex, m.start()) if m is not None else (0, -1)
     return _Partial(arrays, malformed, examples, infos, first_record, first_func_closer, last_kind, last_start)
 
 
