@@ -79,6 +79,8 @@ def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> l
         (base, size, _checksum, stamp, name_rva, vsig, _vstruc, vhi, vlo, cv_size, cv_rva) = _MODULE.unpack_from(
             data, first + i * MODULE_SIZE
         )
+        if size == 0:
+            continue  # an empty address range: the reference leaves the module out
         code_file = buf.string(name_rva)
         if code_file is None:
             # The reference cannot read a module whose name is unreadable, and drops the whole list.
