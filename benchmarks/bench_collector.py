@@ -4,14 +4,15 @@ clients over loopback, and the time from submission to processed for a real Cras
 
 * ``throughput`` — a ``crashdesk collector --no-process`` process; ``--clients`` concurrent connections
   (spread over ``--client-procs`` processes so the load generator is not one GIL) each POST a gzip-encoded
-  multipart submission of about ``--dump-kib`` KiB on the wire (random bytes: gzip cannot shrink them) for
-  ``--seconds``. Reports accepted/s, MB/s, p50/p95/max latency, and checks that the store holds every
+  multipart submission (by default a 1 MiB dump of random bytes, about 1 MB on the wire: gzip cannot shrink
+  it; ``--random-fraction`` makes dumps that compress) for ``--seconds``. Reports accepted/s, MB/s, p50/p95/max latency, and checks that the store holds every
   answered crash.
 * ``to-processed`` — a collector with processing (1 worker) and the corpus symbols; the real upload of
   ``01-null-deref`` is replayed byte for byte and the store is polled until the crash is processed.
   The first submission warms the worker and the symbol cache; the figure is the median of the next ones.
 
     python benchmarks/bench_collector.py [--clients 16] [--seconds 10] [--dump-kib 1024]
+    python benchmarks/bench_collector.py --dump-kib 4096 --random-fraction 0.25   # ~1 MB gzip of a 4 MiB dump
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-def build_request(host: str, port: int, dump_bytes: int) -> tuple[bytes, int]:
+def build_request(host: str, port: int, dump_bytes: int, random_fraction: float = 1.0) -> tuple[bytes, int]:
     boundary = f"bench{uuid.uuid4().hex}"
     fields = {"ProductName": "Bench", "Version": "1.0", "BuildID": "20260101000000"}
     body = bytearray()
@@ -69,15 +70,19 @@ def build_request(host: str, port: int, dump_bytes: int) -> tuple[bytes, int]:
         body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
     body += (f'--{boundary}\r\nContent-Disposition: form-data; name="upload_file_minidump"; '
              f'filename="x.dmp"\r\nContent-Type: application/octet-stream\r\n\r\n').encode()
-    body += b"MDMP" + os.urandom(dump_bytes - 4) + f"\r\n--{boundary}--\r\n".encode()
+    noisy = int((dump_bytes - 4) * random_fraction)
+    filler = (b"\x00" * 48 + bytes(range(16))) * ((dump_bytes - 4 - noisy) // 64 + 1)
+    dump = b"MDMP" + os.urandom(noisy) + filler[: dump_bytes - 4 - noisy]
+    body += dump + f"\r\n--{boundary}--\r\n".encode()
     packed = gzip.compress(bytes(body), 1)
     head = (f"POST /submit HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench\r\nContent-Encoding: gzip\r\n"
             f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(packed)}\r\n\r\n")
     return head.encode() + packed, len(packed)
 
 
-def client_proc(host: str, port: int, threads: int, dump_bytes: int, seconds: float, out) -> None:
-    request, _ = build_request(host, port, dump_bytes)
+def client_proc(host: str, port: int, threads: int, dump_bytes: int, seconds: float, out,
+                random_fraction: float = 1.0) -> None:
+    request, _ = build_request(host, port, dump_bytes, random_fraction)
     results: list[tuple[float, int, str]] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -118,12 +123,13 @@ def throughput(args) -> None:
         proc, url = start_collector(data_dir, "--no-process", "--threads", str(args.server_threads))
         port = int(url.split(":")[2].split("/")[0])
         try:
-            _, wire = build_request("127.0.0.1", port, args.dump_kib * 1024)
+            _, wire = build_request("127.0.0.1", port, args.dump_kib * 1024, args.random_fraction)
             queue = multiprocessing.Queue()
             per = [args.clients // args.client_procs + (1 if i < args.clients % args.client_procs else 0)
                    for i in range(args.client_procs)]
-            procs = [multiprocessing.Process(target=client_proc, args=("127.0.0.1", port, n, args.dump_kib * 1024,
-                                                                        args.seconds, queue)) for n in per if n]
+            procs = [multiprocessing.Process(target=client_proc, args=(
+                "127.0.0.1", port, n, args.dump_kib * 1024, args.seconds, queue, args.random_fraction))
+                for n in per if n]
             cpu0 = cpu_seconds(proc.pid)
             t0 = time.perf_counter()
             for p in procs:
@@ -142,7 +148,7 @@ def throughput(args) -> None:
         with CrashStore.open(data_dir) as store:
             missing = [i for i in ids if not store.exists(i)]
         print(f"throughput: {args.clients} clients ({args.client_procs} procs), {wire / 1e6:.2f} MB gzip "
-              f"submissions, {elapsed:.1f} s")
+              f"submissions ({args.dump_kib} KiB dumps, {args.random_fraction:.0%} random), {elapsed:.1f} s")
         print(f"  accepted {len(ok)} ({len(ok) / elapsed:.1f}/s, {len(ok) * wire / elapsed / 1e6:.1f} MB/s), "
               f"failed {len(results) - len(ok)}, answered but missing from the store {len(missing)}")
         if ok:
@@ -194,7 +200,9 @@ def main() -> None:
     ap.add_argument("--client-procs", type=int, default=2)
     ap.add_argument("--server-threads", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--dump-kib", type=int, default=1024)
+    ap.add_argument("--dump-kib", type=int, default=1024, help="dump size before gzip")
+    ap.add_argument("--random-fraction", type=float, default=1.0,
+                    help="share of the dump that is random (incompressible); the rest compresses well")
     ap.add_argument("--rounds", type=int, default=5, help="to-processed submissions after the warm-up one")
     ap.add_argument("--only", choices=("throughput", "to-processed"))
     args = ap.parse_args()
