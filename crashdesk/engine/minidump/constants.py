@@ -91,11 +91,7 @@ CPU_ARCH_NAMES: dict[int, str] = {
 
 # MINIDUMP_SYSTEM_INFO.platform_id -> OS name as printed.
 PLATFORM_NAMES: dict[int, str] = {
-    0: "Windows 3.1",
-    1: "Windows 95",
     2: "Windows NT",
-    3: "Windows CE",
-    0x8000: "Unix",
     0x8101: "Mac OS X",
     0x8102: "iOS",
     0x8201: "Linux",

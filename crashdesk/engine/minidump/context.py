@@ -126,9 +126,14 @@ def cpu_from_context_flags(raw: bytes) -> str | None:
 
 
 def parse_context(raw: bytes, cpu: str | None) -> CpuContext | None:
-    """Decode a raw CONTEXT for ``cpu`` (``amd64``/``x86``/``arm64``/``arm``); None when unsupported/short."""
-    if cpu not in _PARSERS:
-        cpu = cpu_from_context_flags(raw)
+    """Decode a raw CONTEXT; None when unsupported, short, or when its flags name another CPU than ``cpu``
+    (the system info's; the reference then has no context for the thread and walks nothing)."""
+    flags_cpu = cpu_from_context_flags(raw)
+    if cpu in _PARSERS or cpu == "unknown":
+        if flags_cpu != cpu:
+            return None
+    else:
+        cpu = flags_cpu
     parser = _PARSERS.get(cpu or "")
     if parser is None:
         return None

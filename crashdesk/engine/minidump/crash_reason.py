@@ -196,7 +196,7 @@ def crash_reason(
     os_name: str | None, cpu: str, code: int, flags: int, address: int, params: list[int]
 ) -> CrashReason:
     """The ``crash_info.type``/``address`` pair for an exception record on ``os_name``."""
-    if os_name in ("Windows NT", "Windows 95", "Windows CE", "Windows 3.1"):
+    if os_name == "Windows NT":
         return _windows(code, params, address)
     if os_name in ("Mac OS X", "iOS"):
         return _mac(code, flags, address, cpu)

@@ -12,6 +12,7 @@ from crashdesk.engine.unwind.api import ModuleInfo
 
 MODULE_SIZE = 108
 VS_FFI_SIGNATURE = 0xFEEF04BD
+VS_FFI_STRUCVERSION = 0x00010000
 CV_RSDS = 0x53445352
 CV_NB10 = 0x3031424E
 CV_ELF = 0x4270454C  # "BpEL" (stored as the bytes "LEpB")
@@ -76,7 +77,7 @@ def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> l
     data = buf.data
     out = []
     for i in range(count):
-        (base, size, _checksum, stamp, name_rva, vsig, _vstruc, vhi, vlo, cv_size, cv_rva) = _MODULE.unpack_from(
+        (base, size, _checksum, stamp, name_rva, vsig, vstruc, vhi, vlo, cv_size, cv_rva) = _MODULE.unpack_from(
             data, first + i * MODULE_SIZE
         )
         if size == 0:
@@ -85,6 +86,8 @@ def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> l
         if code_file is None:
             # The reference cannot read a module whose name is unreadable, and drops the whole list.
             raise CorruptMinidumpError(f"module {i}: its name at {name_rva:#x} cannot be read")
+        if cv_size and cv_rva + cv_size > buf.size:
+            raise CorruptMinidumpError(f"module {i}: its CodeView record lies past the end of the file")
         debug_file, debug_id, build_id = parse_codeview(buf, cv_rva, cv_size)
         if build_id == UNKNOWN_CV:
             code_id = ""  # a CodeView record the reference cannot use: no code id at all
@@ -100,7 +103,9 @@ def parse_module_list(buf: Buffer, entry: StreamEntry, os_name: str | None) -> l
         if not debug_id:
             debug_id = "0" * 33
         version = (
-            f"{vhi >> 16}.{vhi & 0xFFFF}.{vlo >> 16}.{vlo & 0xFFFF}" if vsig == VS_FFI_SIGNATURE else None
+            f"{vhi >> 16}.{vhi & 0xFFFF}.{vlo >> 16}.{vlo & 0xFFFF}"
+            if vsig == VS_FFI_SIGNATURE and vstruc == VS_FFI_STRUCVERSION
+            else None
         )
         out.append(
             ModuleInfo(

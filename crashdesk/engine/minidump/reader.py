@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from crashdesk.engine.minidump import constants as C
-from crashdesk.engine.minidump._io import Buffer, cstring
+from crashdesk.engine.minidump._io import Buffer
 from crashdesk.engine.minidump.context import CpuContext, parse_context
 from crashdesk.engine.minidump.crash_reason import CrashReason, crash_reason
 from crashdesk.engine.minidump.errors import (
@@ -196,7 +196,8 @@ class Minidump:
                 platform_id=platform,
                 csd_version=csd,
                 suite_mask=suite,
-                vendor_id=cstring(vendor, "latin-1") if arch in (0, 10) else "",
+                # All 12 bytes, as the reference prints them (NULs included when the writer left it empty).
+                vendor_id=vendor.decode("utf-8", errors="replace") if arch in (0, 10) else "",
                 version_information=vinfo,
                 feature_information=finfo,
                 amd_extended_cpu_features=amd,
