@@ -6,6 +6,8 @@ a missing lower bound is 7 days before the upper; more than 365 days is refused)
 ``~`` contains, ``^`` starts with, ``$`` ends with, ``>``/``>=``/``<``/``<=`` ranges, ``!`` negation,
 ``__null__`` missing; a plain value is an exact match on keyword fields and a contains match on text fields
 (the closest local equivalent of Elasticsearch's "has terms"). ``@`` (regex) is not supported (400).
+Only crashes with a processed crash to serve are found (processed here, or synced), as on Crash Stats where
+crashes become searchable once processed.
 """
 
 from __future__ import annotations
@@ -129,7 +131,9 @@ def _term(qfield: str, raw: str) -> tuple[str, bool]:
 def plan(params: dict[str, list[str]], now: dt.datetime | None = None) -> SearchPlan:
     """Turn SuperSearch parameters into a :class:`SearchPlan` or raise :class:`SuperSearchError`."""
     now = now or dt.datetime.now(dt.UTC)
-    parts: list[str] = []
+    # As on Crash Stats, a crash is searchable once there is a processed crash to serve for it: processed
+    # here, or synced with its server's processed crash.
+    parts: list[str] = ['(state:processed OR source:^"server:")']
     low, up, low_inc, up_inc = date_window(params.get("date", []), now)
     parts.append(f"date:{'>=' if low_inc else '>'}{_quote(low.isoformat(timespec='microseconds'))}")
     parts.append(f"date:{'<=' if up_inc else '<'}{_quote(up.isoformat(timespec='microseconds'))}")

@@ -90,8 +90,9 @@ def test_processed_crash_shape(http, served):
 
 def test_supersearch(http, served):
     collector, crash_id = served
-    _process(collector, crash_id)
     url = f"{collector.base_url}/api/SuperSearch/"
+    assert http.get(url).json()["total"] == 0  # as on Crash Stats, searchable once processed
+    _process(collector, crash_id)
     r = http.get(url, params={"product": "CrashFactoryDemo", "_columns": ["uuid", "signature", "build_id"]})
     assert r.status_code == 200
     body = r.json()
@@ -167,3 +168,24 @@ def test_processed_crash_of_a_synced_crash_is_the_servers(http, make_collector):
                                          server_processed=server_doc)
     r = http.get(f"{collector.base_url}/api/ProcessedCrash/", params={"crash_id": crash_id})
     assert r.status_code == 200 and r.json() == server_doc
+
+
+def test_a_colleagues_crashdesk_syncs_from_the_collector(served, tmp_path, capsys):
+    from crashdesk.cli import main
+    from crashdesk.store import CrashStore
+
+    collector, crash_id = served
+    processed = _process(collector, crash_id)
+    other = tmp_path / "colleague"
+    os.environ["CRASHDESK_API_TOKEN"] = TOKEN
+    try:
+        code = main(["sync", "--server", collector.base_url, "--with-dumps", "--data-dir", str(other)])
+    finally:
+        del os.environ["CRASHDESK_API_TOKEN"]
+    assert code == 0, capsys.readouterr().err
+    with CrashStore.open(other) as store:
+        row = store.get(crash_id)
+        assert row["source"].startswith("server:")
+        assert store.read_dump(crash_id) == (CASE / "dump.dmp").read_bytes()
+        assert row["server_processed"]["json_dump"] == processed
+        assert row["server_signature"] == "page_measure_width"
