@@ -55,7 +55,8 @@ class Buffer:
         return bytes(self.data[offset : min(offset + size, self.size)])
 
     def string(self, rva: int) -> str | None:
-        """A MINIDUMP_STRING (u32 byte length + UTF-16LE), or None when it is out of bounds or absurd."""
+        """A MINIDUMP_STRING (u32 byte length + UTF-16LE), or None when it is out of bounds, absurd or not
+        valid UTF-16."""
         head = self.try_unpack("I", rva)
         if head is None:
             return None
@@ -63,7 +64,10 @@ class Buffer:
         if length > MAX_STRING_BYTES or rva + 4 + length > self.size:
             return None
         raw = bytes(self.data[rva + 4 : rva + 4 + length])
-        return raw.decode("utf-16-le", errors="replace")
+        try:
+            return raw.decode("utf-16-le")
+        except UnicodeDecodeError:  # unpaired surrogates, odd length: unreadable, as for the reference
+            return None
 
     def utf8_string(self, rva: int) -> str | None:
         """A Crashpad/Breakpad UTF-8 string (u32 length + bytes, NUL-terminated)."""

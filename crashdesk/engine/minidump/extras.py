@@ -297,7 +297,10 @@ def mac_crash_info(dump: Minidump) -> list[MacCrashInfoRecord] | None:
             if version >= 5 and len(raw) >= 40:
                 abort = struct.unpack_from("<Q", raw, 32)[0]
             strings = raw[start_size:].split(b"\0")
-            texts = [s[:MAC_CRASH_INFO_STRING_MAX].decode("utf-8", errors="replace") for s in strings[:5]]
+            try:
+                texts = [s[:MAC_CRASH_INFO_STRING_MAX].decode("utf-8") for s in strings[:5]]
+            except UnicodeDecodeError as exc:
+                raise CorruptMinidumpError("a mac crash info string is not UTF-8") from exc
             texts += [""] * (5 - len(texts))
             records.append(
                 MacCrashInfoRecord(thread, dialog, abort, *[t or None for t in texts])  # type: ignore[arg-type]

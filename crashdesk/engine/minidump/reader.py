@@ -253,8 +253,8 @@ class Minidump:
         return self._context_at(thread.context_rva, thread.context_size)
 
     def _context_at(self, rva: int, size: int) -> CpuContext | None:
-        if size == 0 or rva == 0:
-            return None
+        if size == 0 or rva == 0 or rva + size > self.buf.size:
+            return None  # a context not wholly in the file is unreadable
         raw = self.buf.clipped(rva, min(size, MAX_CONTEXT_BYTES))
         si = self.system_info
         return parse_context(raw, si.cpu_arch if si else None)
