@@ -180,6 +180,9 @@ def processed_document(row: dict[str, Any]) -> dict[str, Any]:
     dumps = {d["name"]: d for d in row.get("dumps", [])}
     metadata = annotations.get("metadata") if isinstance(annotations.get("metadata"), dict) else {}
     main = dumps.get(MAIN_DUMP)
+    threads = processed.get("threads") if isinstance(processed.get("threads"), list) else []
+    index = row.get("crashing_thread")
+    crashing = threads[index] if isinstance(index, int) and 0 <= index < len(threads) else {}
     doc: dict[str, Any] = {
         "uuid": row["crash_id"],
         "crash_id": row["crash_id"],
@@ -198,6 +201,8 @@ def processed_document(row: dict[str, Any]) -> dict[str, Any]:
         "reason": row.get("reason") or crash_info.get("type"),
         "address": row.get("address") or crash_info.get("address"),
         "crashing_thread": row.get("crashing_thread"),
+        "crashing_thread_name": crashing.get("thread_name") if isinstance(crashing, dict) else None,
+        "thread_count": processed.get("thread_count", len(threads)),
         "process_type": annotations.get("ProcessType") or "parent",
         "date_processed": row.get("submitted_at"),
         "submitted_timestamp": row.get("submitted_at"),

@@ -83,6 +83,10 @@ def test_processed_crash_shape(http, served):
     assert doc["product"] == "CrashFactoryDemo" and doc["version"] == "1.4.2"
     assert doc["os_name"] == processed["system_info"]["os"]
     assert doc["reason"] == processed["crash_info"]["type"]
+    thread = processed["crash_info"]["crashing_thread"]
+    assert doc["crashing_thread"] == thread
+    assert doc["crashing_thread_name"] == processed["threads"][thread]["thread_name"]
+    assert doc["thread_count"] == processed["thread_count"]
     assert doc["collector_metadata"]["dump_checksums"]
     anonymous = http.get(url, params={"crash_id": crash_id}).json()
     assert "collector_metadata" not in anonymous and anonymous["json_dump"] == processed
