@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crashdesk.ui import highlight
 from crashdesk.ui.models.modules import merge_modules
 
 
@@ -41,6 +40,8 @@ def dump_streams(path: str | Path) -> list[tuple[str, int, int]] | str:
 
 def load_detail(store: Any, crash_id: str) -> CrashDetail:
     """Read one crash and pre-render its JSON views (pygments is too slow for the GUI thread on big crashes)."""
+    from crashdesk.ui import highlight  # pygments: imported on a worker thread, not at start-up
+
     data = store.get(crash_id)
     processed = data.get("processed")
     modules = merge_modules(processed, data.get("modules"))

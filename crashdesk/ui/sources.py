@@ -9,8 +9,6 @@ from __future__ import annotations
 import html
 from pathlib import Path, PurePosixPath
 
-from crashdesk.ui import highlight
-
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 
 
@@ -58,5 +56,7 @@ class SourceMap:
             text = local.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
             return f"<p>Cannot read {html.escape(str(local))}: {html.escape(str(exc))}</p>"
+        from crashdesk.ui import highlight
+
         return (f"<p><code>{html.escape(str(local))}</code></p>"
                 + highlight.source_html(text, local.name, line if isinstance(line, int) else None))

@@ -51,6 +51,7 @@ def test_run_app_collects_processes_and_shows_a_crash(qtbot, tmp_path, monkeypat
             detail = w.crash_view.detail
             if w.model.rowCount() == 1 and detail is not None and detail.data["state"] in ("processed", "failed"):
                 state["detail"] = detail
+                w.crash_view.setCurrentWidget(w.crash_view.stack)  # tabs fill when shown
                 state["frames"] = w.crash_view.stack.model.rowCount()
                 state["step"] = "done"
             else:

@@ -17,6 +17,7 @@ def _view(qtbot, store, case, sources: SourceMap | None = None) -> CrashView:
     view = CrashView(sources)
     qtbot.addWidget(view)
     view.show_crash(load_detail(store, case.crash_id))
+    view.fill_all()
     return view
 
 
@@ -130,6 +131,7 @@ def test_unprocessed_crash_shows_what_is_missing(qtbot, store, cases):
     view = CrashView()
     qtbot.addWidget(view)
     view.show_crash(load_detail(store, crash_id))
+    view.fill_all()
     assert view.summary.signature.text() == "(not processed yet)"
     assert view.stack.model.rowCount() == 0
     assert "not been processed" in view.stack.source.toPlainText()

@@ -50,7 +50,9 @@ def test_load_sample_crashes_fills_every_view(qtbot, store, make_window):
     sample_types = {json.loads((s.folder / "expected.json").read_text())["crash_info"]["type"] for s in shipped}
     assert detail.processed["crash_info"]["type"] in sample_types
     assert any("sample crash" in n for n in detail.data["notes"])  # clearly labelled
+    window.crash_view.setCurrentWidget(window.crash_view.stack)  # tabs fill when first shown
     assert window.crash_view.stack.model.rowCount() > 0
+    window.crash_view.setCurrentWidget(window.crash_view.modules)
     assert window.crash_view.modules.model.rowCount() > 0
 
 

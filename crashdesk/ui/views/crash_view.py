@@ -387,21 +387,36 @@ class CrashView(QTabWidget):
                                   self.raw), TABS, strict=True):
             self.addTab(widget, title)
         self.modules.fetch_button.clicked.connect(self._on_fetch_clicked)
+        self._stale: set[int] = set()
+        self.currentChanged.connect(self._on_current_changed)
         self.placeholder = QLabel("Select a crash to see its details.")
         self.setEnabled(False)
 
     def show_crash(self, detail: CrashDetail) -> None:
+        """Show ``detail``: the visible tab is filled now, the others when they are first shown."""
         self.detail = detail
         self.setEnabled(True)
-        self.summary.show_crash(detail)
-        self.stack.show_crash(detail)
-        self.modules.show_crash(detail)
-        self.annotations.show_crash(detail)
-        if detail.processed_html:
-            self.processed.setHtml(detail.processed_html)
+        self._stale = set(range(self.count()))
+        self._fill(self.currentIndex())
+
+    def _fill(self, index: int) -> None:
+        if self.detail is None or index not in self._stale:
+            return
+        self._stale.discard(index)
+        detail = self.detail
+        widget = self.widget(index)
+        if widget is self.processed:
+            self.processed.setHtml(detail.processed_html or "<p>Not processed yet.</p>")
         else:
-            self.processed.setHtml("<p>Not processed yet.</p>")
-        self.raw.show_crash(detail)
+            widget.show_crash(detail)
+
+    def fill_all(self) -> None:
+        """Fill every tab now (tests, screenshots)."""
+        for index in range(self.count()):
+            self._fill(index)
+
+    def _on_current_changed(self, index: int) -> None:
+        self._fill(index)
 
     def clear(self) -> None:  # type: ignore[override] - keep the tabs, drop the crash
         self.detail = None
