@@ -34,8 +34,9 @@ def serve(n: int, latency: float) -> None:
     sys.path.insert(0, str(ROOT / "tests" / "sync"))
     from socorro_fake import FakeSocorro, make_crashes
 
-    server = FakeSocorro(make_crashes(n, seed=2026), tokens={TOKEN: {"view_pii", "view_rawdump"}},
-                         latency=latency).start()
+    server = FakeSocorro(
+        make_crashes(n, seed=2026), tokens={TOKEN: {"view_pii", "view_rawdump"}}, latency=latency
+    ).start()
     print(server.url, flush=True)
     while True:
         time.sleep(3600)
@@ -43,8 +44,9 @@ def serve(n: int, latency: float) -> None:
 
 class Server:
     def __init__(self, n: int, latency: float) -> None:
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", str(n), str(latency)],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(n), str(latency)], stdout=subprocess.PIPE, text=True
+        )
         self.url = self.proc.stdout.readline().strip()
         if not self.url.startswith("http://"):
             raise SystemExit("the benchmark server did not start")
@@ -65,9 +67,25 @@ def run_crashdesk(url: str, work: Path, concurrency: int) -> tuple[float, int]:
     data = work / "crashdesk-home"
     shutil.rmtree(data, ignore_errors=True)
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "crashdesk", "--data-dir", str(data), "sync", "--server", url,
-                        "--with-dumps", "--concurrency", str(concurrency), "--json"],
-                       capture_output=True, text=True, env=env_with(CRASHDESK_API_TOKEN=TOKEN))
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crashdesk",
+            "--data-dir",
+            str(data),
+            "sync",
+            "--server",
+            url,
+            "--with-dumps",
+            "--concurrency",
+            str(concurrency),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env_with(CRASHDESK_API_TOKEN=TOKEN),
+    )
     elapsed = time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(f"crashdesk sync failed: {r.stderr[-2000:]}")
@@ -80,8 +98,12 @@ def run_crashstats_tools(url: str, work: Path, workers: int) -> tuple[float, int
     shutil.rmtree(out, ignore_errors=True)
     env = env_with(CRASHSTATS_API_TOKEN=TOKEN)
     t0 = time.perf_counter()
-    search = subprocess.run([shutil.which("supersearch") or "supersearch", "--host", url, "--num=all"],
-                            capture_output=True, text=True, env=env)
+    search = subprocess.run(
+        [shutil.which("supersearch") or "supersearch", "--host", url, "--num=all"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if search.returncode != 0:
         raise SystemExit(f"supersearch failed: {search.stderr[-2000:]}")
     args = [shutil.which("fetch-data") or "fetch-data", "--host", url, "--raw", "--dumps", "--processed"]
@@ -99,10 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--serve", nargs=2, metavar=("N", "LATENCY"), help=argparse.SUPPRESS)
     ap.add_argument("--crashes", type=int, default=1000)
-    ap.add_argument("--latency", type=float, default=0.1, help="seconds added per response in the WAN scenario")
+    ap.add_argument(
+        "--latency", type=float, default=0.1, help="seconds added per response in the WAN scenario"
+    )
     ap.add_argument("--concurrency", type=int, default=16, help="crashdesk sync --concurrency (default 16)")
-    ap.add_argument("--cst-workers", type=int, nargs="+", default=[1, 4],
-                    help="fetch-data --workers values to run (default: 1 (its default) and 4)")
+    ap.add_argument(
+        "--cst-workers",
+        type=int,
+        nargs="+",
+        default=[1, 4],
+        help="fetch-data --workers values to run (default: 1 (its default) and 4)",
+    )
     ap.add_argument("--json-out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_sync.json")
     args = ap.parse_args(argv)
     if args.serve:
@@ -118,14 +147,25 @@ def main(argv: list[str] | None = None) -> int:
             server = Server(args.crashes, latency)
             try:
                 cd_time, cd_n = run_crashdesk(server.url, work, args.concurrency)
-                row = {"latency_s": latency, "crashes": args.crashes, "crashdesk_s": round(cd_time, 2),
-                       "crashdesk_fetched": cd_n, "crashdesk_per_s": round(cd_n / cd_time, 1), "crashstats_tools": []}
+                row = {
+                    "latency_s": latency,
+                    "crashes": args.crashes,
+                    "crashdesk_s": round(cd_time, 2),
+                    "crashdesk_fetched": cd_n,
+                    "crashdesk_per_s": round(cd_n / cd_time, 1),
+                    "crashstats_tools": [],
+                }
                 for workers in args.cst_workers:
                     cst_time, cst_n = run_crashstats_tools(server.url, work, workers)
-                    row["crashstats_tools"].append({
-                        "workers": workers, "seconds": round(cst_time, 2), "fetched": cst_n,
-                        "per_s": round(cst_n / cst_time, 1),
-                        "ratio": round((cd_n / cd_time) / (cst_n / cst_time), 2) if cst_n else None})
+                    row["crashstats_tools"].append(
+                        {
+                            "workers": workers,
+                            "seconds": round(cst_time, 2),
+                            "fetched": cst_n,
+                            "per_s": round(cst_n / cst_time, 1),
+                            "ratio": round((cd_n / cd_time) / (cst_n / cst_time), 2) if cst_n else None,
+                        }
+                    )
                 rows.append(row)
             finally:
                 server.stop()
@@ -134,12 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'latency':>8} {'tool':<34} {'crashes':>8} {'seconds':>8} {'crashes/s':>10} {'ratio':>7}")
     for row in rows:
         lat = f"{row['latency_s'] * 1000:.0f} ms"
-        print(f"{lat:>8} {'crashdesk sync (conc ' + str(args.concurrency) + ')':<34} {row['crashdesk_fetched']:>8} "
-              f"{row['crashdesk_s']:>8.2f} {row['crashdesk_per_s']:>10.1f} {'':>7}")
+        print(
+            f"{lat:>8} {f'crashdesk sync (conc {args.concurrency})':<34} {row['crashdesk_fetched']:>8} "
+            f"{row['crashdesk_s']:>8.2f} {row['crashdesk_per_s']:>10.1f} {'':>7}"
+        )
         for c in row["crashstats_tools"]:
             tool = f"crashstats-tools ({c['workers']} worker{'s' if c['workers'] > 1 else ''})"
-            print(f"{lat:>8} {tool:<34} {c['fetched']:>8} {c['seconds']:>8.2f} {c['per_s']:>10.1f} "
-                  f"{str(c['ratio']) + 'x':>7}")
+            print(
+                f"{lat:>8} {tool:<34} {c['fetched']:>8} {c['seconds']:>8.2f} {c['per_s']:>10.1f} "
+                f"{str(c['ratio']) + 'x':>7}"
+            )
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

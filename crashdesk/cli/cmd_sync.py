@@ -1,42 +1,71 @@
 """``crashdesk sync`` and ``crashdesk server add/list/remove/token``.
 
-``crashdesk sync --server NAME|URL [--param KEY=VALUE]... [--since DATE] [--until DATE] [--with-dumps] [--json]``
-syncs the crashes matching SuperSearch parameters into the local store. It retries through transient faults and
-either completes (exit 0) or exits 1 with a summary of what is missing; running it again resumes.
+``crashdesk sync --server NAME|URL [--param KEY=VALUE]... [--since DATE] [--until DATE] [--with-dumps]``
+``[--json]`` syncs the crashes matching SuperSearch parameters into the local store. It retries through
+transient faults and either completes (exit 0) or exits 1 with a summary of what is missing; running it
+again resumes.
 The token comes from ``$CRASHDESK_API_TOKEN`` or the keyring (``crashdesk server token NAME``), never from the
 command line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 
 def register(subparsers, common) -> None:
     p = subparsers.add_parser(
-        "sync", parents=[common], help="sync crashes from a Socorro-compatible server",
+        "sync",
+        parents=[common],
+        help="sync crashes from a Socorro-compatible server",
         description="Sync the crashes matching SuperSearch parameters from a server (Crash Stats, a team's "
-                    "Socorro, another CrashDesk collector) into the local store. Token: $CRASHDESK_API_TOKEN "
-                    "or the keyring (`crashdesk server token NAME`).")
+        "Socorro, another CrashDesk collector) into the local store. Token: $CRASHDESK_API_TOKEN "
+        "or the keyring (`crashdesk server token NAME`).",
+    )
     p.add_argument("--server", help="a saved server name or a base URL (https://crash-stats.mozilla.org)")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="a SuperSearch parameter (repeatable): product=Firefox, version=133.0, "
-                        "signature==OOM | small, platform=Linux, date=>=2024-10-01 ...")
-    p.add_argument("--since", help="earliest submission time: YYYY-MM-DD, ISO-8601, or 6h / 7d / 2w ago "
-                                   "(default: where the last run of this sync stopped, else 7 days)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a SuperSearch parameter (repeatable): product=Firefox, version=133.0, "
+        "signature==OOM | small, platform=Linux, date=>=2024-10-01 ...",
+    )
+    p.add_argument(
+        "--since",
+        help="earliest submission time: YYYY-MM-DD, ISO-8601, or 6h / 7d / 2w ago "
+        "(default: where the last run of this sync stopped, else 7 days)",
+    )
     p.add_argument("--until", help="latest submission time (default: now)")
-    p.add_argument("--with-dumps", action="store_true", help="also download minidumps (token with View Raw Dumps)")
+    p.add_argument(
+        "--with-dumps", action="store_true", help="also download minidumps (token with View Raw Dumps)"
+    )
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
-    p.add_argument("--rate-limit", metavar="N|off",
-                   help="client-side requests/minute (default: Crash Stats' published limits there, off elsewhere)")
+    p.add_argument(
+        "--rate-limit",
+        metavar="N|off",
+        help="client-side requests/minute (default: Crash Stats' published limits there, off elsewhere)",
+    )
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
-    p.add_argument("--retries", type=int, default=8,
-                   help="attempts per request through 5xx, timeouts and dropped connections (default 8)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=8,
+        help="attempts per request through 5xx, timeouts and dropped connections (default 8)",
+    )
     p.add_argument("--list", action="store_true", help="list saved syncs and their state instead of syncing")
     p.set_defaults(func=run_sync)
 
-    s = subparsers.add_parser("server", parents=[common], help="saved servers for sync and their tokens",
-                              description="Saved servers (name -> URL) and their API tokens in the OS keyring.")
+    s = subparsers.add_parser(
+        "server",
+        parents=[common],
+        help="saved servers for sync and their tokens",
+        description="Saved servers (name -> URL) and their API tokens in the OS keyring.",
+    )
     ssub = s.add_subparsers(dest="server_command", metavar="ACTION")
     add = ssub.add_parser("add", parents=[common], help="save a server under a name")
     add.add_argument("name")
@@ -46,8 +75,11 @@ def register(subparsers, common) -> None:
     ssub.add_parser("list", parents=[common], help="list saved servers")
     rm = ssub.add_parser("remove", parents=[common], help="forget a server and its stored token")
     rm.add_argument("name")
-    tok = ssub.add_parser("token", parents=[common],
-                          help="store the server's API token in the keyring (read from a prompt or stdin)")
+    tok = ssub.add_parser(
+        "token",
+        parents=[common],
+        help="store the server's API token in the keyring (read from a prompt or stdin)",
+    )
     tok.add_argument("name")
     tok.add_argument("--delete", action="store_true", help="remove the stored token instead")
     s.set_defaults(func=run_server)
@@ -97,8 +129,10 @@ class _ProgressLine:
             total = max(p.to_fetch, 1)
             width = 24
             filled = min(width, int(width * done / total))
-            text = (f"{self.label}: [{'#' * filled}{'-' * (width - filled)}] {done}/{p.to_fetch} "
-                    f"failed {p.failed}  {p.bytes / 1e6:.1f} MB  {rate:.1f}/s")
+            text = (
+                f"{self.label}: [{'#' * filled}{'-' * (width - filled)}] {done}/{p.to_fetch} "
+                f"failed {p.failed}  {p.bytes / 1e6:.1f} MB  {rate:.1f}/s"
+            )
         sys.stderr.write("\r" + text[:160].ljust(80))
         sys.stderr.flush()
         self._shown = True
@@ -107,6 +141,28 @@ class _ProgressLine:
         if self.enabled and self._shown:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _cancel_on_interrupt(cancel: threading.Event) -> Iterator[None]:
+    """First Ctrl-C (or SIGTERM): finish what is in flight, store it, print the summary. Second: stop now."""
+
+    def handler(signum, frame) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        sys.stderr.write("\ncancelling: finishing requests in flight (Ctrl-C again to stop at once)\n")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old_int = signal.signal(signal.SIGINT, handler)
+    old_term = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
 
 
 def run_sync(args) -> int:
@@ -136,8 +192,10 @@ def run_sync(args) -> int:
         else:
             for j in jobs:
                 filters = " ".join(f"{k}={v}" for k, v in j["filters"]) or "everything"
-                print(f"{j['key']}  {j['server']}  {filters}  listed {j['covered_from']} .. {j['watermark']}  "
-                      f"{j['items']}  last: {j['last_status']}")
+                print(
+                    f"{j['key']}  {j['server']}  {filters}  listed {j['covered_from']} .. {j['watermark']}  "
+                    f"{j['items']}  last: {j['last_status']}"
+                )
         return 0
     if not args.server:
         raise UsageError("--server NAME|URL is required")
@@ -155,12 +213,19 @@ def run_sync(args) -> int:
     if rate is None:
         rate = default_rate_limit(server.host, has_token=bool(token))
     query = SyncQuery.build(args.param, since=args.since, until=args.until)
-    target = ServerTarget(name=server.name, base_url=server.url, token=Secret(token) if token else None,
-                          rate_limit=rate or None, concurrency=args.concurrency, timeout=args.timeout)
+    target = ServerTarget(
+        name=server.name,
+        base_url=server.url,
+        token=Secret(token) if token else None,
+        rate_limit=rate or None,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+    )
     progress = _ProgressLine(f"sync {server.name}")
-    with CrashStore.open(paths.data_dir) as store:
-        runner = SyncRunner(store, target, query, SyncOptions(with_dumps=args.with_dumps,
-                                                                 retry=RetryPolicy(attempts=args.retries)), progress=progress)
+    cancel = threading.Event()
+    options = SyncOptions(with_dumps=args.with_dumps, retry=RetryPolicy(attempts=args.retries))
+    with CrashStore.open(paths.data_dir) as store, _cancel_on_interrupt(cancel):
+        runner = SyncRunner(store, target, query, options, progress=progress, cancel=cancel)
         try:
             summary = runner.run()
         finally:
@@ -184,7 +249,9 @@ def run_server(args) -> int:
     if action is None:
         raise UsageError("give an action: add, list, remove or token")
     if action == "add":
-        server = registry.add(args.name, args.url, rate_limit=_rate_limit_arg(args.rate_limit), replace=args.replace)
+        server = registry.add(
+            args.name, args.url, rate_limit=_rate_limit_arg(args.rate_limit), replace=args.replace
+        )
         if as_json:
             print_json({"name": server.name, "url": server.url, "rate_limit": server.rate_limit})
         else:
@@ -194,13 +261,17 @@ def run_server(args) -> int:
         rows = []
         for s in registry.list():
             _token, where = secrets.get_token(s.url, use_env=False)
-            rows.append({"name": s.name, "url": s.url, "rate_limit": s.rate_limit, "token": where is not None})
+            rows.append(
+                {"name": s.name, "url": s.url, "rate_limit": s.rate_limit, "token": where is not None}
+            )
         if as_json:
             print_json(rows)
         else:
             for r in rows:
                 rate = {None: "default", 0: "off"}.get(r["rate_limit"], f"{r['rate_limit']}/min")
-                print(f"{r['name']}\t{r['url']}\trate limit {rate}\ttoken {'stored' if r['token'] else 'none'}")
+                print(
+                    f"{r['name']}\t{r['url']}\trate limit {rate}\ttoken {'stored' if r['token'] else 'none'}"
+                )
         return 0
     if action == "remove":
         server = registry.remove(args.name)
@@ -220,8 +291,10 @@ def run_server(args) -> int:
             return 0
         token = _read_token(server.name)
         secrets.set_token(server.url, token)
-        print(f"stored the token for {server.name} in the keyring ({secrets.keyring_backend_name()})",
-              file=sys.stderr)
+        print(
+            f"stored the token for {server.name} in the keyring ({secrets.keyring_backend_name()})",
+            file=sys.stderr,
+        )
         return 0
     raise UsageError(f"unknown action {action!r}")
 

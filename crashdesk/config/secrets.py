@@ -60,8 +60,10 @@ def set_token(url: str, token: str) -> None:
     try:
         _keyring().set_password(SERVICE, url, value)
     except Exception as exc:
-        raise SecretsError(f"the keyring refused to store the token ({type(exc).__name__}); scripts can set "
-                           f"{ENV_TOKEN} instead") from None
+        raise SecretsError(
+            f"the keyring refused to store the token ({type(exc).__name__}); scripts can set "
+            f"{ENV_TOKEN} instead"
+        ) from None
 
 
 def delete_token(url: str) -> bool:

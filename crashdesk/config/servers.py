@@ -79,7 +79,11 @@ class ServerRegistry:
             raise ServerConfigError(f"cannot read {self.path}: {exc}") from exc
         out = []
         for entry in data.get("servers", []) if isinstance(data, dict) else []:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("url"), str):
+            if (
+                isinstance(entry, dict)
+                and isinstance(entry.get("name"), str)
+                and isinstance(entry.get("url"), str)
+            ):
                 rate = entry.get("rate_limit")
                 out.append(ServerConfig(entry["name"], entry["url"], rate if isinstance(rate, int) else None))
         return out
@@ -105,7 +109,9 @@ class ServerRegistry:
     def get(self, name: str) -> ServerConfig | None:
         return next((s for s in self._load() if s.name == name), None)
 
-    def add(self, name: str, url: str, *, rate_limit: int | None = None, replace: bool = False) -> ServerConfig:
+    def add(
+        self, name: str, url: str, *, rate_limit: int | None = None, replace: bool = False
+    ) -> ServerConfig:
         if not _NAME_RE.match(name):
             raise UsageError(f"server name {name!r}: use letters, digits, '.', '_' or '-' (up to 64)")
         if rate_limit is not None and rate_limit < 0:
@@ -135,6 +141,8 @@ class ServerRegistry:
         found = self.get(name_or_url)
         if found is None:
             names = ", ".join(s.name for s in self._load()) or "none saved"
-            raise UsageError(f"no saved server named {name_or_url!r} ({names}); give a URL or "
-                             "`crashdesk server add NAME URL`")
+            raise UsageError(
+                f"no saved server named {name_or_url!r} ({names}); give a URL or "
+                "`crashdesk server add NAME URL`"
+            )
         return found

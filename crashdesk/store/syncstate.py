@@ -7,8 +7,8 @@ retried on the next run) or reported missing by the server several runs in a row
 becomes ``done`` only after its crash is in the store, and adding a crash that is already there changes
 nothing, a run killed at any point resumes without duplicates or gaps.
 
-The tables are created here, idempotently (``IF NOT EXISTS``), the first time a :class:`SyncState` is opened on
-a database, so this module is self-contained and does not take a number in ``schema.MIGRATIONS``.
+The tables are created here, idempotently (``IF NOT EXISTS``), the first time a :class:`SyncState` is
+opened on a database, so this module is self-contained and does not take a number in ``schema.MIGRATIONS``.
 """
 
 from __future__ import annotations
@@ -99,15 +99,21 @@ class SyncState:
         """The job with this key, created when new."""
         with self.store.db.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO sync_jobs (key, server, base_url, filters, created_at) VALUES (?,?,?,?,?)",
-                (key, server, base_url, json.dumps([list(f) for f in filters]), _now()))
-            conn.execute("UPDATE sync_jobs SET server = ?, base_url = ? WHERE key = ?", (server, base_url, key))
+                "INSERT OR IGNORE INTO sync_jobs (key, server, base_url, filters, created_at) "
+                "VALUES (?,?,?,?,?)",
+                (key, server, base_url, json.dumps([list(f) for f in filters]), _now()),
+            )
+            conn.execute(
+                "UPDATE sync_jobs SET server = ?, base_url = ? WHERE key = ?", (server, base_url, key)
+            )
         return self.get_job(key)
 
     def get_job(self, key: str) -> SyncJob:
         row = self._conn.execute(
             "SELECT id, key, server, base_url, filters, covered_from, watermark, last_run_at, last_status "
-            "FROM sync_jobs WHERE key = ?", (key,)).fetchone()
+            "FROM sync_jobs WHERE key = ?",
+            (key,),
+        ).fetchone()
         if row is None:
             raise KeyError(key)
         return SyncJob(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7], row[8])
@@ -116,28 +122,44 @@ class SyncState:
         """Every saved sync with its item counts (for ``crashdesk sync --list`` and the UI)."""
         out = []
         for row in self._conn.execute(
-                "SELECT id, key, server, base_url, filters, covered_from, watermark, last_run_at, last_status "
-                "FROM sync_jobs ORDER BY id"):
+            "SELECT id, key, server, base_url, filters, covered_from, watermark, last_run_at, last_status "
+            "FROM sync_jobs ORDER BY id"
+        ):
             counts = self.counts(row[0])
-            out.append({"key": row[1], "server": row[2], "base_url": row[3], "filters": json.loads(row[4]),
-                        "covered_from": row[5], "watermark": row[6], "last_run_at": row[7],
-                        "last_status": row[8], "items": counts})
+            out.append(
+                {
+                    "key": row[1],
+                    "server": row[2],
+                    "base_url": row[3],
+                    "filters": json.loads(row[4]),
+                    "covered_from": row[5],
+                    "watermark": row[6],
+                    "last_run_at": row[7],
+                    "last_status": row[8],
+                    "items": counts,
+                }
+            )
         return out
 
     def set_coverage(self, job_id: int, covered_from: str | None, watermark: str | None) -> None:
         with self.store.db.write() as conn:
-            conn.execute("UPDATE sync_jobs SET covered_from = ?, watermark = ? WHERE id = ?",
-                         (covered_from, watermark, job_id))
+            conn.execute(
+                "UPDATE sync_jobs SET covered_from = ?, watermark = ? WHERE id = ?",
+                (covered_from, watermark, job_id),
+            )
 
     def start_run(self, job_id: int) -> None:
         with self.store.db.write() as conn:
-            conn.execute("UPDATE sync_jobs SET last_run_at = ?, last_status = 'running' WHERE id = ?",
-                         (_now(), job_id))
+            conn.execute(
+                "UPDATE sync_jobs SET last_run_at = ?, last_status = 'running' WHERE id = ?", (_now(), job_id)
+            )
 
     def finish_run(self, job_id: int, status: str, summary: Mapping[str, Any]) -> None:
         with self.store.db.write() as conn:
-            conn.execute("UPDATE sync_jobs SET last_status = ?, last_summary = ? WHERE id = ?",
-                         (status, json.dumps(summary, default=str), job_id))
+            conn.execute(
+                "UPDATE sync_jobs SET last_status = ?, last_summary = ? WHERE id = ?",
+                (status, json.dumps(summary, default=str), job_id),
+            )
 
     # ------------------------------------------------------------------ items
 
@@ -148,12 +170,15 @@ class SyncState:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO sync_items (job, crash_id, submitted, updated_at) VALUES (?,?,?,?)",
-                [(job_id, cid, date, now) for cid, date in hits])
+                [(job_id, cid, date, now) for cid, date in hits],
+            )
             return conn.total_changes - before
 
     def to_fetch(self, job_id: int, *, with_dumps: bool) -> list[SyncItem]:
         """Items this run must work on: not yet stored, or stored without the dumps now asked for."""
-        sql = "SELECT crash_id, state, dumps FROM sync_items WHERE job = ? AND (state IN ('pending', 'failed')"
+        sql = (
+            "SELECT crash_id, state, dumps FROM sync_items WHERE job = ? AND (state IN ('pending', 'failed')"
+        )
         if with_dumps:
             sql += " OR (state = 'done' AND (dumps IS NULL OR dumps = 'forbidden'))"
         sql += ") ORDER BY submitted, crash_id"
@@ -164,7 +189,8 @@ class SyncState:
             conn.execute(
                 "UPDATE sync_items SET state = 'done', dumps = coalesce(?, dumps), attempts = attempts + 1, "
                 "misses = 0, error = NULL, updated_at = ? WHERE job = ? AND crash_id = ?",
-                (dumps, _now(), job_id, crash_id))
+                (dumps, _now(), job_id, crash_id),
+            )
 
     def mark_done_many(self, job_id: int, done: Iterable[tuple[str, str | None]]) -> None:
         """``mark_done`` for many items in one transaction."""
@@ -173,7 +199,8 @@ class SyncState:
             conn.executemany(
                 "UPDATE sync_items SET state = 'done', dumps = coalesce(?, dumps), attempts = attempts + 1, "
                 "misses = 0, error = NULL, updated_at = ? WHERE job = ? AND crash_id = ?",
-                [(dumps, now, job_id, crash_id) for crash_id, dumps in done])
+                [(dumps, now, job_id, crash_id) for crash_id, dumps in done],
+            )
 
     def stored_dumps_of(self, crash_ids: Iterable[str]) -> dict[str, set[str]]:
         """For those of ``crash_ids`` already in the store: their stored dump names."""
@@ -181,11 +208,13 @@ class SyncState:
         out: dict[str, set[str]] = {}
         conn = self._conn
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
+            chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for crash_id, name in conn.execute(
-                    f"SELECT c.crash_id, d.name FROM crashes c LEFT JOIN dumps d ON d.crash = c.id "
-                    f"WHERE c.crash_id IN ({marks})", chunk):
+                f"SELECT c.crash_id, d.name FROM crashes c LEFT JOIN dumps d ON d.crash = c.id "
+                f"WHERE c.crash_id IN ({marks})",
+                chunk,
+            ):
                 names = out.setdefault(crash_id, set())
                 if name is not None:
                     names.add(name)
@@ -195,33 +224,44 @@ class SyncState:
         """Record a failure; a crash the server said it does not have ``GONE_AFTER_MISSES`` runs in a row
         becomes ``gone`` (kept for the record, no longer retried). Returns the new state."""
         with self.store.db.write() as conn:
-            row = conn.execute("SELECT state, misses FROM sync_items WHERE job = ? AND crash_id = ?",
-                               (job_id, crash_id)).fetchone()
+            row = conn.execute(
+                "SELECT state, misses FROM sync_items WHERE job = ? AND crash_id = ?", (job_id, crash_id)
+            ).fetchone()
             if row is None:
                 return "pending"
             if row[0] == "done":  # only the dumps failed: the crash itself stays stored
-                conn.execute("UPDATE sync_items SET error = ?, updated_at = ? WHERE job = ? AND crash_id = ?",
-                             (error, _now(), job_id, crash_id))
+                conn.execute(
+                    "UPDATE sync_items SET error = ?, updated_at = ? WHERE job = ? AND crash_id = ?",
+                    (error, _now(), job_id, crash_id),
+                )
                 return "done"
             misses = row[1] + 1 if missing else 0
             state = "gone" if misses >= GONE_AFTER_MISSES else "failed"
             conn.execute(
-                "UPDATE sync_items SET state = ?, attempts = attempts + 1, misses = ?, error = ?, updated_at = ? "
-                "WHERE job = ? AND crash_id = ?", (state, misses, error, _now(), job_id, crash_id))
+                "UPDATE sync_items SET state = ?, attempts = attempts + 1, misses = ?, error = ?, "
+                "updated_at = ? "
+                "WHERE job = ? AND crash_id = ?",
+                (state, misses, error, _now(), job_id, crash_id),
+            )
             return state
 
     def counts(self, job_id: int) -> dict[str, int]:
         counts = {"pending": 0, "done": 0, "failed": 0, "gone": 0}
-        for state, n in self._conn.execute("SELECT state, count(*) FROM sync_items WHERE job = ? GROUP BY state",
-                                           (job_id,)):
+        for state, n in self._conn.execute(
+            "SELECT state, count(*) FROM sync_items WHERE job = ? GROUP BY state", (job_id,)
+        ):
             counts[state] = n
         return counts
 
     def items(self, job_id: int) -> list[dict[str, Any]]:
-        return [dict(zip(("crash_id", "submitted", "state", "dumps", "attempts", "error"), row, strict=True))
-                for row in self._conn.execute(
-                    "SELECT crash_id, submitted, state, dumps, attempts, error FROM sync_items WHERE job = ? "
-                    "ORDER BY submitted, crash_id", (job_id,))]
+        return [
+            dict(zip(("crash_id", "submitted", "state", "dumps", "attempts", "error"), row, strict=True))
+            for row in self._conn.execute(
+                "SELECT crash_id, submitted, state, dumps, attempts, error FROM sync_items WHERE job = ? "
+                "ORDER BY submitted, crash_id",
+                (job_id,),
+            )
+        ]
 
     # ------------------------------------------------------------------ crashes
 
@@ -241,12 +281,15 @@ class SyncState:
             if row is None:
                 return 0
             for name, (sha, size) in refs.items():
-                cur = conn.execute("INSERT OR IGNORE INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)",
-                                   (row[0], name, sha, size))
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)",
+                    (row[0], name, sha, size),
+                )
                 added += cur.rowcount
             if added:
-                conn.execute("UPDATE crashes SET state = 'received' WHERE id = ? AND state != 'processing'",
-                             (row[0],))
+                conn.execute(
+                    "UPDATE crashes SET state = 'received' WHERE id = ? AND state != 'processing'", (row[0],)
+                )
         return added
 
     def stored_dump_names(self, crash_id: str) -> set[str] | None:

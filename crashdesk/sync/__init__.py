@@ -13,7 +13,22 @@ from crashdesk.sync.ratelimit import RateLimiter, default_rate_limit
 from crashdesk.sync.runner import ServerTarget, SyncOptions, SyncProgress, SyncRunner, SyncSummary
 
 __all__ = [
-    "AuthError", "BadQuery", "Cancelled", "PermissionDenied", "RateLimiter", "RetryPolicy", "Secret",
-    "ServerError", "ServerTarget", "SocorroClient", "SyncError", "SyncOptions", "SyncProgress", "SyncQuery",
-    "SyncRunner", "SyncSummary", "default_rate_limit", "normalize_base_url",
+    "AuthError",
+    "BadQuery",
+    "Cancelled",
+    "PermissionDenied",
+    "RateLimiter",
+    "RetryPolicy",
+    "Secret",
+    "ServerError",
+    "ServerTarget",
+    "SocorroClient",
+    "SyncError",
+    "SyncOptions",
+    "SyncProgress",
+    "SyncQuery",
+    "SyncRunner",
+    "SyncSummary",
+    "default_rate_limit",
+    "normalize_base_url",
 ]

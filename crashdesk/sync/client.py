@@ -9,8 +9,8 @@ What it does for every request:
   does not) and otherwise backs off on its own, starting at a few seconds;
 * the API token goes in ``Auth-Token`` only to the server's own origin (scheme, host, port): redirects are
   followed here, not by httpx (which strips only ``Authorization`` on a cross-host redirect), and a hop to any
-  other origin is made without the token. The token is held in a :class:`Secret` whose ``repr`` hides it and is
-  never put in a log message, an exception or the client's default headers.
+  other origin is made without the token. The token is held in a :class:`Secret` whose ``repr`` hides it
+  and is never put in a log message, an exception or the client's default headers.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ class Secret:
 class RetryPolicy:
     """How hard one request tries before it is reported as failed.
 
-    Backoff for attempt ``n`` (1-based) is drawn uniformly from ``[d/2, d]`` with ``d = min(cap, base * 2**(n-1))``
+    Backoff for attempt ``n`` (1-based) is drawn uniformly from ``[d/2, d]`` with
+    ``d = min(cap, base * 2**(n-1))``
     ("equal jitter"), so clients that failed together do not come back together.
     """
 
@@ -148,8 +149,10 @@ def _error_message(response: httpx.Response) -> str:
         if isinstance(body.get("error"), str):
             return body["error"]
         if isinstance(body.get("errors"), dict):
-            return "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                             for k, v in body["errors"].items())
+            return "; ".join(
+                f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in body["errors"].items()
+            )
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
@@ -204,7 +207,9 @@ class SocorroClient:
         # Requests run on httpx's blocking client in a pool of `concurrency` threads, driven from asyncio:
         # measured on loopback, that costs about half the CPU per request of httpx.AsyncClient (no anyio
         # layer) and keeps the event loop free for scheduling, rate limiting and the store.
-        self._pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="crashdesk-http")
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            self.concurrency, thread_name_prefix="crashdesk-http"
+        )
         self._http = httpx.Client(
             follow_redirects=False,
             timeout=self._timeout,
@@ -272,8 +277,10 @@ class SocorroClient:
     async def _request(self, endpoint: str, params: Params, *, want_json: bool) -> Any:
         if self._http is None or self._sem is None:
             raise RuntimeError("use SocorroClient as an async context manager")
-        url = httpx.URL(self.api_url(endpoint), params=list(params.items()) if isinstance(params, Mapping)
-                        else list(params))
+        url = httpx.URL(
+            self.api_url(endpoint),
+            params=list(params.items()) if isinstance(params, Mapping) else list(params),
+        )
         failures = 0
         limited = 0
         while True:
@@ -290,8 +297,12 @@ class SocorroClient:
                     limited += 1
                     self.stats.rate_limited += 1
                     if limited >= self.retry.rate_limited_attempts:
-                        raise ServerError(f"{_short(url)}: still rate limited (429) after {limited} tries",
-                                          status=429, url=_short(url), transient=True) from None
+                        raise ServerError(
+                            f"{_short(url)}: still rate limited (429) after {limited} tries",
+                            status=429,
+                            url=_short(url),
+                            transient=True,
+                        ) from None
                     wait = _retry_after(getattr(exc, "retry_after", None))
                     if wait is None:
                         wait = self.retry.backoff(limited, rate_limited=True)
@@ -301,8 +312,12 @@ class SocorroClient:
                     failures += 1
                     self.stats.fault(exc.kind)
                     if failures >= self.retry.attempts:
-                        raise ServerError(f"{_short(url)}: {exc} (gave up after {failures} attempts)",
-                                          status=exc.status, url=_short(url), transient=True) from None
+                        raise ServerError(
+                            f"{_short(url)}: {exc} (gave up after {failures} attempts)",
+                            status=exc.status,
+                            url=_short(url),
+                            transient=True,
+                        ) from None
                     wait = self.retry.backoff(failures)
                     log.info("%s from %s, retry %d in %.2f s", exc, _short(url), failures, wait)
                 self.stats.retries += 1

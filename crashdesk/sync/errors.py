@@ -16,8 +16,9 @@ class BadQuery(UsageError):
 class ServerError(SyncError):
     """The server answered with an error that retrying will not fix, or kept failing after every retry."""
 
-    def __init__(self, message: str, *, status: int | None = None, url: str | None = None,
-                 transient: bool = False) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, url: str | None = None, transient: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.url = url

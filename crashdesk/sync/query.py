@@ -1,9 +1,9 @@
 """A saved sync query: SuperSearch filters plus a date range, and the windows a sync scans.
 
 Filters are SuperSearch parameters as the user gives them (``product=Firefox``, ``signature==OOM | small``,
-``platform=Linux``...). The ``date`` filter is taken apart into the query's ``since``/``until`` bounds, because
-the sync itself pages the date range in windows. Parameters starting with ``_`` (columns, sorting, paging,
-facets) are the sync's own business and are refused.
+``platform=Linux``...). The ``date`` filter is taken apart into the query's ``since``/``until`` bounds,
+because the sync itself pages the date range in windows. Parameters starting with ``_`` (columns, sorting,
+paging, facets) are the sync's own business and are refused.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_date(text: str, *, now: dt.datetime | None = None) -> dt.datetime:
-    """``YYYY-MM-DD``, ISO-8601 (naive = UTC, ``Z`` accepted) or a relative ``30m``/``6h``/``7d``/``2w`` ago."""
+    """``YYYY-MM-DD``, ISO-8601 (naive = UTC, ``Z`` accepted), or ``30m``/``6h``/``7d``/``2w`` ago."""
     value = text.strip()
     match = _RELATIVE.match(value)
     if match:
@@ -50,7 +50,9 @@ def parse_param(item: str) -> tuple[str, str]:
     if not sep or not key:
         raise BadQuery(f"--param needs KEY=VALUE, got {item!r}")
     if key.startswith("_"):
-        raise BadQuery(f"--param {key}: control parameters (_columns, _sort, _results_*...) are set by sync itself")
+        raise BadQuery(
+            f"--param {key}: control parameters (_columns, _sort, _results_*...) are set by sync itself"
+        )
     if not re.fullmatch(r"[A-Za-z0-9_.]+", key):
         raise BadQuery(f"--param {key!r}: not a SuperSearch field name")
     return key, value
@@ -65,8 +67,13 @@ class SyncQuery:
     until: dt.datetime | None = None
 
     @classmethod
-    def build(cls, params: Iterable[str | tuple[str, str]] = (), *, since: str | dt.datetime | None = None,
-              until: str | dt.datetime | None = None) -> SyncQuery:
+    def build(
+        cls,
+        params: Iterable[str | tuple[str, str]] = (),
+        *,
+        since: str | dt.datetime | None = None,
+        until: str | dt.datetime | None = None,
+    ) -> SyncQuery:
         """Parse ``KEY=VALUE`` strings (or pairs); ``date=>=X`` / ``date=<X`` become bounds."""
         filters: list[tuple[str, str]] = []
         lo = parse_date(since) if isinstance(since, str) else since
@@ -98,7 +105,9 @@ class SyncQuery:
         return " ".join(parts)
 
 
-def windows(start: dt.datetime, end: dt.datetime, size: dt.timedelta) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+def windows(
+    start: dt.datetime, end: dt.datetime, size: dt.timedelta
+) -> Iterator[tuple[dt.datetime, dt.datetime]]:
     """Consecutive half-open windows ``[a, b)`` of at most ``size`` covering ``[start, end)``."""
     a = start
     while a < end:

@@ -21,7 +21,9 @@ SAFETY = 0.95  # stay a little under the published numbers: other tools may shar
 class RateLimiter:
     """Sliding-window limiter shared by all requests to one server (asyncio)."""
 
-    def __init__(self, limit: int, period: float = 60.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limit: int, period: float = 60.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if limit < 1 or period <= 0:
             raise ValueError("a rate limit needs limit >= 1 and period > 0")
         self.limit = int(limit)

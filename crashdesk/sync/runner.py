@@ -17,7 +17,9 @@ Phases:
 What goes in the ``processed`` column: when the main minidump was downloaded, nothing — the crash stays
 ``received`` so local processing stackwalks it with the user's symbols and computes a local signature. When
 no dump is available, the server's ``json_dump`` (the same stackwalker schema) is stored as the processed
-crash, so the crash is usable at once (threads, modules, search by function).
+crash, so the crash is usable at once (threads, modules, search by function), and the crash is still queued
+(state ``received``) so the processing service gives it a local signature from that ``json_dump``. The
+server's signature is kept either way (``server_signature``, and the whole document in ``server_processed``).
 
 The watermark advances only when every window of the run was listed completely; items that failed are
 retried on the next run whatever the watermark says.
@@ -85,12 +87,12 @@ class SyncOptions:
 class SyncProgress:
     """Counters reported through the progress callback (and kept in the summary)."""
 
-    phase: str = "scan"          # scan | fetch | done
-    found: int = 0               # crashes listed by the search this run
-    new: int = 0                 # of those, not seen by this sync before
+    phase: str = "scan"  # scan | fetch | done
+    found: int = 0  # crashes listed by the search this run
+    new: int = 0  # of those, not seen by this sync before
     to_fetch: int = 0
-    fetched: int = 0             # stored (or completed with dumps) this run
-    already: int = 0             # already in the store from this server: nothing to download
+    fetched: int = 0  # stored (or completed with dumps) this run
+    already: int = 0  # already in the store from this server: nothing to download
     failed: int = 0
     bytes: int = 0
     requests: int = 0
@@ -135,18 +137,24 @@ class SyncSummary:
         """The human summary printed at the end of ``crashdesk sync``."""
         p = self.progress
         rate = p.fetched / p.elapsed if p.elapsed > 0 else 0.0
-        head = (f"sync {self.server} ({self.query}): found {p.found} ({p.new} new), fetched {p.fetched}, "
-                f"already stored {p.already}, failed {len(self.failures)}; {p.requests} requests, "
-                f"{p.bytes / 1e6:.1f} MB, {p.elapsed:.1f} s ({rate:.1f} crashes/s)")
+        head = (
+            f"sync {self.server} ({self.query}): found {p.found} ({p.new} new), fetched {p.fetched}, "
+            f"already stored {p.already}, failed {len(self.failures)}; {p.requests} requests, "
+            f"{p.bytes / 1e6:.1f} MB, {p.elapsed:.1f} s ({rate:.1f} crashes/s)"
+        )
         out = [head]
         if self.range:
             out.append(f"  range listed: {self.range[0]} .. {self.range[1]}")
         if self.retries:
-            out.append(f"  recovered from transient faults: {self.retries} retries ({self.rate_limited} x 429)")
+            out.append(
+                f"  recovered from transient faults: {self.retries} retries ({self.rate_limited} x 429)"
+            )
         out.extend(f"  warning: {w}" for w in self.warnings)
         if self.gone:
-            out.append(f"  {len(self.gone)} crashes the server no longer has (gave up): {', '.join(self.gone[:5])}"
-                       + (" ..." if len(self.gone) > 5 else ""))
+            out.append(
+                f"  {len(self.gone)} crashes the server no longer has (gave up): {', '.join(self.gone[:5])}"
+                + (" ..." if len(self.gone) > 5 else "")
+            )
         if self.cancelled:
             out.append("  cancelled: run the same sync again to resume")
         if self.failures:
@@ -173,15 +181,23 @@ class _StoreJob:
 
 
 class SyncRunner:
-    """Runs one sync of ``query`` from ``target`` into ``store``. ``run()`` blocks; call it off the GUI thread.
+    """Runs one sync of ``query`` from ``target`` into ``store``; ``run()`` blocks (not on the GUI thread).
 
     ``progress`` is called (on the sync's thread) with a :class:`SyncProgress` after every change;
     ``cancel.is_set()`` stops the run at the next request boundary, keeping everything stored so far.
     """
 
-    def __init__(self, store: CrashStore, target: ServerTarget, query: SyncQuery,
-                 options: SyncOptions | None = None, *, progress: ProgressCallback | None = None,
-                 cancel: CancelToken | None = None, now: dt.datetime | None = None) -> None:
+    def __init__(
+        self,
+        store: CrashStore,
+        target: ServerTarget,
+        query: SyncQuery,
+        options: SyncOptions | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
         self.store = store
         self.target = target
         self.query = query
@@ -212,14 +228,22 @@ class SyncRunner:
         await self._db(self._writer_connection)
         state: SyncState = await self._db(SyncState, self.store)
         key = self.query.key(base)
-        job = await self._db(state.job, key, server=self.target.name, base_url=base, filters=self.query.filters)
+        job = await self._db(
+            state.job, key, server=self.target.name, base_url=base, filters=self.query.filters
+        )
         self._state, self._job = state, job
         await self._db(state.start_run, job.id)
         summary = SyncSummary(self.target.name, base, key, self.query.describe(), None, self.progress)
         self._summary = summary
-        client = SocorroClient(base, token=self.target.token, concurrency=self.target.concurrency,
-                               timeout=self.target.timeout, retry=self.options.retry,
-                               rate_limit=self.target.rate_limit, cancel=self.cancel)
+        client = SocorroClient(
+            base,
+            token=self.target.token,
+            concurrency=self.target.concurrency,
+            timeout=self.target.timeout,
+            retry=self.options.retry,
+            rate_limit=self.target.rate_limit,
+            cancel=self.cancel,
+        )
         self._client = client
         status = "incomplete"
         try:
@@ -227,7 +251,9 @@ class SyncRunner:
                 ranges = self._ranges_to_scan(job.covered_from, job.watermark)
                 listed_ok = await self._scan(ranges)
                 if listed_ok and ranges:
-                    lo = min([r[0] for r in ranges] + ([parse_date(job.covered_from)] if job.covered_from else []))
+                    lo = min(
+                        [r[0] for r in ranges] + ([parse_date(job.covered_from)] if job.covered_from else [])
+                    )
                     hi = max([r[1] for r in ranges] + ([parse_date(job.watermark)] if job.watermark else []))
                     await self._db(state.set_coverage, job.id, format_date(lo), format_date(hi))
                     summary.watermark = format_date(hi)
@@ -238,8 +264,8 @@ class SyncRunner:
                 await self._fetch_all()
         except Cancelled:
             summary.cancelled = True
-        except AuthError:
-            await self._db(state.finish_run, job.id, "failed", {})
+        except SyncError as exc:  # token refused, query refused: the whole sync stops
+            await self._db(state.finish_run, job.id, "failed", {"error": str(exc)})
             raise
         finally:
             self._tick(phase="done")
@@ -280,11 +306,14 @@ class SyncRunner:
             except Exception:  # a broken progress display must not break the sync
                 log.exception("progress callback failed")
 
-    def _ranges_to_scan(self, covered_from: str | None,
-                        watermark: str | None) -> list[tuple[dt.datetime, dt.datetime]]:
+    def _ranges_to_scan(
+        self, covered_from: str | None, watermark: str | None
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
         now = self.now or dt.datetime.now(UTC)
         upper = min(self.query.until, now) if self.query.until else now
-        lower = self.query.since or (parse_date(covered_from) if covered_from else upper - self.options.default_lookback)
+        lower = self.query.since or (
+            parse_date(covered_from) if covered_from else upper - self.options.default_lookback
+        )
         if watermark is None or covered_from is None:
             return merge_ranges([(lower, upper)])
         wm, cf = parse_date(watermark), parse_date(covered_from)
@@ -305,8 +334,14 @@ class SyncRunner:
 
     async def _search(self, a: dt.datetime, b: dt.datetime, offset: int, number: int) -> dict[str, Any]:
         params = supersearch_params(
-            self.query.filters, date=[f">={format_date(a)}", f"<{format_date(b)}"], _columns=["uuid", "date"],
-            _sort=["date", "uuid"], _facets_size=0, _results_number=number, _results_offset=offset)
+            self.query.filters,
+            date=[f">={format_date(a)}", f"<{format_date(b)}"],
+            _columns=["uuid", "date"],
+            _sort=["date", "uuid"],
+            _facets_size=0,
+            _results_number=number,
+            _results_offset=offset,
+        )
         return await self._client.supersearch(params)
 
     async def _scan_window(self, a: dt.datetime, b: dt.datetime) -> bool:
@@ -339,8 +374,9 @@ class SyncRunner:
             except (AuthError, Cancelled):
                 raise
             except ServerError as exc:
-                self._summary.failures.append(SyncFailure(f"{exc} (at offset {offset})",
-                                                          window=(format_date(a), format_date(b))))
+                self._summary.failures.append(
+                    SyncFailure(f"{exc} (at offset {offset})", window=(format_date(a), format_date(b)))
+                )
                 return False
             if not body["hits"]:
                 break
@@ -348,9 +384,13 @@ class SyncRunner:
             offset += len(body["hits"])
         if total > opts.result_window:
             ok = False
-            self._summary.failures.append(SyncFailure(
-                f"{total} crashes submitted within {opts.min_window}; only {opts.result_window} can be listed",
-                window=(format_date(a), format_date(b))))
+            self._summary.failures.append(
+                SyncFailure(
+                    f"{total} crashes submitted within {opts.min_window}; "
+                    f"only {opts.result_window} can be listed",
+                    window=(format_date(a), format_date(b)),
+                )
+            )
         return ok
 
     async def _record(self, hits: list[Any]) -> None:
@@ -362,8 +402,10 @@ class SyncRunner:
             if not is_crash_id(crash_id):
                 self._malformed_ids += 1
                 if self._malformed_ids == 1:
-                    self._summary.warnings.append(f"the search returned malformed crash ids (first: "
-                                                  f"{crash_id[:60]!r}); they were skipped")
+                    self._summary.warnings.append(
+                        f"the search returned malformed crash ids (first: "
+                        f"{crash_id[:60]!r}); they were skipped"
+                    )
                 continue
             date = hit.get("date")
             found.append((crash_id, date if isinstance(date, str) else None))
@@ -373,8 +415,9 @@ class SyncRunner:
     # ------------------------------------------------------------------ fetch
 
     async def _fetch_all(self) -> None:
-        items: list[SyncItem] = await self._db(self._state.to_fetch, self._job.id,
-                                               with_dumps=self.options.with_dumps)
+        items: list[SyncItem] = await self._db(
+            self._state.to_fetch, self._job.id, with_dumps=self.options.with_dumps
+        )
         self._stored = await self._db(self._state.stored_dumps_of, [i.crash_id for i in items])
         self._done: list[tuple[str, str | None]] = []
         self._tick(phase="fetch", to_fetch=len(items))
@@ -400,7 +443,8 @@ class SyncRunner:
         if self._dumps_forbidden:
             self._summary.warnings.append(
                 f"dumps were not downloaded for {self._summary.dumps_forbidden} crashes: the server requires "
-                "the 'View Raw Dumps' permission (set a token that has it and sync again)")
+                "the 'View Raw Dumps' permission (set a token that has it and sync again)"
+            )
 
     async def _flush_done(self, *, force: bool = False) -> None:
         """Mark stored crashes' items done in batches (a crash stored but not yet marked is recognised as
@@ -433,8 +477,9 @@ class SyncRunner:
                 return
             processed: dict[str, Any] | None = None
             if not crash_stored:
-                processed, raw = await asyncio.gather(self._client.processed_crash(crash_id),
-                                                      self._raw_or_none(crash_id))
+                processed, raw = await asyncio.gather(
+                    self._client.processed_crash(crash_id), self._raw_or_none(crash_id)
+                )
             else:
                 raw = await self._raw_or_none(crash_id)
             dumps: dict[str, bytes] = {}
@@ -490,11 +535,15 @@ class SyncRunner:
         except PermissionDenied as exc:
             if not self._raw_forbidden_warned:
                 self._raw_forbidden_warned = True
-                self._summary.warnings.append(f"raw crash annotations not permitted ({exc}); annotations "
-                                              "were taken from the processed crash")
+                self._summary.warnings.append(
+                    f"raw crash annotations not permitted ({exc}); annotations "
+                    "were taken from the processed crash"
+                )
             return None
 
-    async def _fetch_dumps(self, crash_id: str, raw: Mapping[str, Any] | None) -> tuple[dict[str, bytes], str | None]:
+    async def _fetch_dumps(
+        self, crash_id: str, raw: Mapping[str, Any] | None
+    ) -> tuple[dict[str, bytes], str | None]:
         if self._dumps_forbidden:
             self._summary.dumps_forbidden += 1
             return {}, "forbidden"
@@ -522,33 +571,61 @@ class SyncRunner:
             dumps[DUMP_ALIASES.get(name, name)] = data
         return dumps, "done"
 
-    def _store_crash(self, crash_id: str, processed: dict[str, Any], raw: dict[str, Any] | None,
-                     dumps: Mapping[str, DumpRef]) -> None:
+    def _store_crash(
+        self,
+        crash_id: str,
+        processed: dict[str, Any],
+        raw: dict[str, Any] | None,
+        dumps: Mapping[str, DumpRef],
+    ) -> None:
         """(writer thread) One crash into the store."""
         annotations = dict(raw) if raw else _annotations_from_processed(processed)
         signature = processed.get("signature") if isinstance(processed.get("signature"), str) else None
         local_processed = None
         json_dump = processed.get("json_dump")
-        if (MAIN_DUMP not in dumps and self.options.server_json_dump_as_processed and isinstance(json_dump, dict)
-                and ("threads" in json_dump or "crash_info" in json_dump)):
+        if (
+            MAIN_DUMP not in dumps
+            and self.options.server_json_dump_as_processed
+            and isinstance(json_dump, dict)
+            and ("threads" in json_dump or "crash_info" in json_dump)
+        ):
             local_processed = json_dump
         self.store.add_crash(
-            annotations, dumps, source=f"server:{self.target.name}", crash_id=crash_id,
-            submitted_at=_submitted(processed, raw), processed=local_processed, server_signature=signature,
-            server_processed=processed, source_url=f"{self.target.base_url}/report/index/{crash_id}",
-            if_exists="update")
+            annotations,
+            dumps,
+            source=f"server:{self.target.name}",
+            crash_id=crash_id,
+            submitted_at=_submitted(processed, raw),
+            processed=local_processed,
+            server_signature=signature,
+            server_processed=processed,
+            source_url=f"{self.target.base_url}/report/index/{crash_id}",
+            if_exists="update",
+        )
+        if local_processed is not None:
+            # usable at once with the server's stackwalk, and queued so the processing service signs it
+            # with the local profile (it signs the server's json_dump when there is no dump)
+            self.store.mark_for_reprocessing([crash_id])
 
 
 def _annotations_from_processed(processed: Mapping[str, Any]) -> dict[str, Any]:
     """Best-effort annotations when the raw crash is not available: the build identity fields."""
-    pairs = {"ProductName": "product", "Version": "version", "BuildID": "build",
-             "ReleaseChannel": "release_channel", "uuid": "uuid"}
+    pairs = {
+        "ProductName": "product",
+        "Version": "version",
+        "BuildID": "build",
+        "ReleaseChannel": "release_channel",
+        "uuid": "uuid",
+    }
     return {k: processed[v] for k, v in pairs.items() if isinstance(processed.get(v), str | int)}
 
 
 def _submitted(processed: Mapping[str, Any], raw: Mapping[str, Any] | None) -> str | None:
-    for value in (processed.get("date_processed"), processed.get("submitted_timestamp"),
-                  raw.get("submitted_timestamp") if raw else None):
+    for value in (
+        processed.get("date_processed"),
+        processed.get("submitted_timestamp"),
+        raw.get("submitted_timestamp") if raw else None,
+    ):
         if isinstance(value, str) and value:
             try:
                 return format_date(parse_date(value))

@@ -15,10 +15,13 @@ from socorro_fake import FakeSocorro, make_crashes  # noqa: E402
 
 from crashdesk.sync import RetryPolicy, SyncOptions  # noqa: E402
 
-TOKEN = "0123456789abcdef0123456789abcdef"        # view_pii + view_rawdump
+TOKEN = "0123456789abcdef0123456789abcdef"  # view_pii + view_rawdump
 TOKEN_NO_DUMPS = "fedcba9876543210fedcba9876543210"  # view_pii only
-ALL_TOKENS = {TOKEN: {"view_pii", "view_rawdump"}, TOKEN_NO_DUMPS: {"view_pii"},
-              "00000000000000000000000000000000": "expired"}
+ALL_TOKENS = {
+    TOKEN: {"view_pii", "view_rawdump"},
+    TOKEN_NO_DUMPS: {"view_pii"},
+    "00000000000000000000000000000000": "expired",
+}
 FAST_RETRY = RetryPolicy(attempts=6, base=0.02, cap=0.2, rate_limited_base=0.05, rate_limited_cap=0.3)
 
 

@@ -35,6 +35,7 @@ CRASH_ID_RE = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f
 
 # ---------------------------------------------------------------------------------------------- crashes
 
+
 @dataclass
 class FakeCrash:
     crash_id: str
@@ -51,9 +52,16 @@ class FakeCrash:
         return self.processed["signature"]
 
     def hit(self, columns: list[str]) -> dict[str, Any]:
-        values = {"uuid": self.crash_id, "date": iso(self.date), "signature": self.signature,
-                  "product": self.product, "version": self.version, "platform": "Linux",
-                  "build_id": int(self.raw["BuildID"]), "release_channel": self.raw.get("ReleaseChannel")}
+        values = {
+            "uuid": self.crash_id,
+            "date": iso(self.date),
+            "signature": self.signature,
+            "product": self.product,
+            "version": self.version,
+            "platform": "Linux",
+            "build_id": int(self.raw["BuildID"]),
+            "release_channel": self.raw.get("ReleaseChannel"),
+        }
         return {c: values.get(c) for c in columns}
 
 
@@ -74,9 +82,16 @@ def load_cases() -> dict[str, dict[str, Any]]:
     return cases
 
 
-def make_crashes(n: int, *, start: dt.datetime | None = None, end: dt.datetime | None = None, seed: int = 1,
-                 products: tuple[str, ...] = ("CrashFactoryDemo", "CrashFactoryTools"),
-                 versions: tuple[str, ...] = ("1.4.2", "1.5.0"), extra_dump_every: int = 10) -> list[FakeCrash]:
+def make_crashes(
+    n: int,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    seed: int = 1,
+    products: tuple[str, ...] = ("CrashFactoryDemo", "CrashFactoryTools"),
+    versions: tuple[str, ...] = ("1.4.2", "1.5.0"),
+    extra_dump_every: int = 10,
+) -> list[FakeCrash]:
     """``n`` crashes spread over ``[start, end)`` (default: the last 3 days), deterministic for ``seed``."""
     rng = random.Random(seed)
     end = end or dt.datetime.now(UTC) - dt.timedelta(minutes=1)
@@ -89,8 +104,10 @@ def make_crashes(n: int, *, start: dt.datetime | None = None, end: dt.datetime |
     for i in range(n):
         when = start + dt.timedelta(seconds=rng.random() * span)
         crash_id = f"{rng.getrandbits(128):032x}"
-        crash_id = (f"{crash_id[:8]}-{crash_id[8:12]}-4{crash_id[13:16]}-{crash_id[16:20]}-{crash_id[20:25]}"
-                    f"0{when:%y%m%d}")
+        crash_id = (
+            f"{crash_id[:8]}-{crash_id[8:12]}-4{crash_id[13:16]}-{crash_id[16:20]}-{crash_id[20:25]}"
+            f"0{when:%y%m%d}"
+        )
         case_name = names[i % len(names)]
         case = cases[case_name]
         product = products[i % len(products)]
@@ -100,24 +117,48 @@ def make_crashes(n: int, *, start: dt.datetime | None = None, end: dt.datetime |
             dumps["upload_file_minidump_browser"] = cases[names[(i + 1) % len(names)]]["dump"]
         ann = dict(case["annotations"])
         ann.update(ProductName=product, Version=version)
-        raw = {**ann, "submitted_timestamp": iso(when), "uuid": crash_id, "version": 2,
-               "Comments": f"crash number {i}", "URL": "https://example.com/private",
-               "metadata": {"collector_notes": [], "payload": "multipart", "throttle_rule": "accept_everything",
-                            "dump_checksums": {k: hashlib.sha256(v).hexdigest() for k, v in dumps.items()},
-                            "user_agent": "Crashpad/0.8.0"}}
+        raw = {
+            **ann,
+            "submitted_timestamp": iso(when),
+            "uuid": crash_id,
+            "version": 2,
+            "Comments": f"crash number {i}",
+            "URL": "https://example.com/private",
+            "metadata": {
+                "collector_notes": [],
+                "payload": "multipart",
+                "throttle_rule": "accept_everything",
+                "dump_checksums": {k: hashlib.sha256(v).hexdigest() for k, v in dumps.items()},
+                "user_agent": "Crashpad/0.8.0",
+            },
+        }
         jd = case["json_dump"]
         info = jd.get("crash_info") or {}
         processed = copy.copy(template)
         processed.update(
-            uuid=crash_id, crash_id=crash_id, signature=case["signature"], proto_signature=case["proto_signature"],
-            product=product, version=version, major_version=int(version.split(".")[0]),
-            build=ann.get("BuildID"), release_channel=ann.get("ReleaseChannel"), os_name="Linux",
-            os_pretty_version="Linux", cpu_arch=(jd.get("system_info") or {}).get("cpu_arch"),
-            date_processed=iso(when), submitted_timestamp=iso(when), reason=info.get("type"),
-            address=info.get("address"), crashing_thread=info.get("crashing_thread"), json_dump=jd,
+            uuid=crash_id,
+            crash_id=crash_id,
+            signature=case["signature"],
+            proto_signature=case["proto_signature"],
+            product=product,
+            version=version,
+            major_version=int(version.split(".")[0]),
+            build=ann.get("BuildID"),
+            release_channel=ann.get("ReleaseChannel"),
+            os_name="Linux",
+            os_pretty_version="Linux",
+            cpu_arch=(jd.get("system_info") or {}).get("cpu_arch"),
+            date_processed=iso(when),
+            submitted_timestamp=iso(when),
+            reason=info.get("type"),
+            address=info.get("address"),
+            crashing_thread=info.get("crashing_thread"),
+            json_dump=jd,
             minidump_sha256_hash=hashlib.sha256(case["dump"]).hexdigest(),
             additional_minidumps=[k for k in dumps if k != "upload_file_minidump"],
-            user_comments=f"crash number {i}", url="https://example.com/private")
+            user_comments=f"crash number {i}",
+            url="https://example.com/private",
+        )
         crashes.append(FakeCrash(crash_id, when, product, version, case_name, processed, raw, dumps))
     crashes.sort(key=lambda c: (c.date, c.crash_id))
     return crashes
@@ -125,13 +166,15 @@ def make_crashes(n: int, *, start: dt.datetime | None = None, end: dt.datetime |
 
 # ---------------------------------------------------------------------------------------------- faults
 
+
 @dataclass
 class Fault:
     """Make matching requests fail. ``kind``: ``500``/``502``/``503``/``504``, ``429``, ``slow``, ``drop``
     (connection closed mid-body), ``badjson``, ``redirect`` (to ``FakeSocorro.redirect_to``).
 
-    ``endpoint``: ``SuperSearch``, ``ProcessedCrash``, ``RawCrash`` (meta), ``RawCrash.raw`` or ``*``. Fires on the
-    matching requests number ``after+1``, ``after+1+every``, ... at most ``times`` times (``None`` = always).
+    ``endpoint``: ``SuperSearch``, ``ProcessedCrash``, ``RawCrash`` (meta), ``RawCrash.raw`` or ``*``.
+    Fires on the matching requests number ``after+1``, ``after+1+every``, ... at most ``times`` times
+    (``None`` = always).
     """
 
     kind: str
@@ -173,6 +216,7 @@ class Seen:
 
 # ---------------------------------------------------------------------------------------------- server
 
+
 @dataclass
 class FakeSocorro:
     """The server. ``tokens`` maps token -> set of permissions (``view_pii``, ``view_rawdump``) or one of
@@ -203,10 +247,13 @@ class FakeSocorro:
     # -- lifecycle
     def start(self) -> FakeSocorro:
         handler = type("Handler", (_Handler,), {"app": self})
-        server_cls = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 256, "daemon_threads": True})
+        server_cls = type(
+            "Server", (ThreadingHTTPServer,), {"request_queue_size": 256, "daemon_threads": True}
+        )
         self._httpd = server_cls((self.host, 0), handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -232,12 +279,13 @@ class FakeSocorro:
         return f"http://{self.host}:{self.port}"
 
     def encoded(self, crash: FakeCrash, kind: str, full: bool) -> bytes:
-        """The JSON body of a crash's processed or raw document (reduced without ``view_pii``), encoded once."""
+        """A crash's processed or raw document as JSON (reduced without ``view_pii``), encoded once."""
         key = (crash.crash_id, kind, full)
         body = self._encoded.get(key)
         if body is None:
-            doc, protected = ((crash.processed, PROTECTED_PROCESSED) if kind == "processed"
-                              else (crash.raw, PROTECTED_RAW))
+            doc, protected = (
+                (crash.processed, PROTECTED_PROCESSED) if kind == "processed" else (crash.raw, PROTECTED_RAW)
+            )
             if not full:
                 doc = {k: v for k, v in doc.items() if k not in protected}
             body = json.dumps(doc).replace("</", "<\\/").encode()
@@ -285,7 +333,9 @@ class FakeSocorro:
         if number < 0 or offset < 0:
             return 400, _bad("_results_number and _results_offset must be positive")
         if offset + number > self.result_window:
-            return 400, _bad(f"_results_offset + _results_number cannot be greater than {self.result_window:,}")
+            return 400, _bad(
+                f"_results_offset + _results_number cannot be greater than {self.result_window:,}"
+            )
         columns = params.get("_columns", ["uuid", "date", "signature", "product", "version"])
         for c in columns:
             if c not in COLUMNS:
@@ -333,7 +383,9 @@ class FakeSocorro:
                 elif value.startswith("~"):
                     if value[1:] not in c.signature:
                         return False
-                elif not set(re.findall(r"\w+", value.lower())) & set(re.findall(r"\w+", c.signature.lower())):
+                elif not set(re.findall(r"\w+", value.lower())) & set(
+                    re.findall(r"\w+", c.signature.lower())
+                ):
                     return False
             return True
 
@@ -348,9 +400,16 @@ class FakeSocorro:
             counts: dict[str, int] = {}
             for c in hits:
                 counts[c.signature] = counts.get(c.signature, 0) + 1
-            facets["signature"] = [{"term": t, "count": n} for t, n in sorted(counts.items(), key=lambda x: -x[1])]
-        page = hits[offset:offset + number]
-        return 200, {"hits": [c.hit(columns) for c in page], "total": len(hits), "facets": facets, "errors": []}
+            facets["signature"] = [
+                {"term": t, "count": n} for t, n in sorted(counts.items(), key=lambda x: -x[1])
+            ]
+        page = hits[offset : offset + number]
+        return 200, {
+            "hits": [c.hit(columns) for c in page],
+            "total": len(hits),
+            "facets": facets,
+            "errors": [],
+        }
 
 
 def _bad(message: str) -> dict[str, str]:
@@ -365,8 +424,15 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict | None = None,
-              *, drop_after: int | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: dict | None = None,
+        *,
+        drop_after: int | None = None,
+    ) -> None:
         if self.app.latency:
             time.sleep(self.app.latency)
         self.send_response(status)
@@ -388,8 +454,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._seen.status = status
 
     def _json(self, status: int, obj: Any, **kw: Any) -> None:
-        self._send(status, json.dumps(obj).replace("</", "<\\/").encode(),
-                   "application/json; charset=UTF-8" if status == 200 else "application/json", **kw)
+        self._send(
+            status,
+            json.dumps(obj).replace("</", "<\\/").encode(),
+            "application/json; charset=UTF-8" if status == 200 else "application/json",
+            **kw,
+        )
 
     def do_GET(self) -> None:  # noqa: N802
         parsed = urllib.parse.urlsplit(self.path)
@@ -441,7 +511,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404, {"error": f"Not found: CrashIDNotFound {crash_id}"})
         if name == "ProcessedCrash" or params.get("format", "meta") == "meta":
             kind = "processed" if name == "ProcessedCrash" else "raw"
-            return self._send(200, app.encoded(crash, kind, "view_pii" in perms), "application/json; charset=UTF-8")
+            return self._send(
+                200, app.encoded(crash, kind, "view_pii" in perms), "application/json; charset=UTF-8"
+            )
         dump_name = params.get("name", "")
         if dump_name in ("", "dump"):
             dump_name = "upload_file_minidump"
@@ -451,8 +523,12 @@ class _Handler(BaseHTTPRequestHandler):
         if "view_rawdump" not in perms:
             return self._json(403, {"error": "Binary response requires permissions: View Raw Dumps"})
         filename = f"{crash_id}.dmp" if not params.get("name") else f"{crash_id}-{params['name']}.dmp"
-        return self._send(200, data, "application/octet-stream",
-                          {"Content-Disposition": f'attachment; filename="{filename}"'})
+        return self._send(
+            200,
+            data,
+            "application/octet-stream",
+            {"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     def _fault(self, fault: Fault, name: str, parsed: urllib.parse.SplitResult) -> None:
         kind = fault.kind

@@ -19,10 +19,17 @@ from crashdesk.config import secrets
 from crashdesk.config.servers import ServerRegistry
 
 
-def crashdesk(*args: str, data_dir: Path, env: dict | None = None, stdin: str | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crashdesk", "--data-dir", str(data_dir), *args],
-                          input=stdin, capture_output=True, text=True, env=cli_env(env), timeout=timeout)
+def crashdesk(
+    *args: str, data_dir: Path, env: dict | None = None, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "crashdesk", "--data-dir", str(data_dir), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=cli_env(env),
+        timeout=timeout,
+    )
 
 
 def crashdesk_here(*args: str, data_dir: Path, capsys) -> tuple[int, str, str]:
@@ -61,7 +68,10 @@ def test_server_add_token_sync_remove(data_dir, fake, crashes, keyring_env):
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
     with sqlite3.connect(data_dir / "crashdesk.sqlite") as db:
-        assert db.execute("SELECT count(*), count(DISTINCT crash_id) FROM crashes").fetchone() == (len(crashes),) * 2
+        assert (
+            db.execute("SELECT count(*), count(DISTINCT crash_id) FROM crashes").fetchone()
+            == (len(crashes),) * 2
+        )
         assert db.execute("SELECT DISTINCT source FROM crashes").fetchall() == [("server:team",)]
         assert db.execute("SELECT count(*) FROM dumps").fetchone()[0] >= len(crashes)
 
@@ -73,7 +83,9 @@ def test_server_add_token_sync_remove(data_dir, fake, crashes, keyring_env):
 
 def test_token_from_environment_for_scripts(data_dir, fake, crashes, keyring_env):
     env = {**keyring_vars(keyring_env), "CRASHDESK_API_TOKEN": TOKEN}
-    r = crashdesk("sync", "--server", fake.url, "--param", "product=CrashFactoryTools", data_dir=data_dir, env=env)
+    r = crashdesk(
+        "sync", "--server", fake.url, "--param", "product=CrashFactoryTools", data_dir=data_dir, env=env
+    )
     assert r.returncode == 0, r.stderr
     assert {s.headers.get("auth-token") for s in fake.seen} == {TOKEN}
     with sqlite3.connect(data_dir / "crashdesk.sqlite") as db:
@@ -86,8 +98,9 @@ def test_token_from_environment_for_scripts(data_dir, fake, crashes, keyring_env
 def test_incomplete_sync_exits_1_with_a_summary_then_resumes(data_dir, fake, crashes, keyring_env, capsys):
     victim = crashes[5].crash_id
     fake.faults.append(Fault("500", "ProcessedCrash", times=None, crash_id=victim))
-    code, out, err = crashdesk_here("sync", "--server", fake.url, "--retries", "2", data_dir=data_dir,
-                                    capsys=capsys)
+    code, out, err = crashdesk_here(
+        "sync", "--server", fake.url, "--retries", "2", data_dir=data_dir, capsys=capsys
+    )
     assert code == 1
     assert victim in err and "HTTP 500" in err and "missing (1)" in err
     assert "Traceback" not in err
@@ -130,8 +143,19 @@ def test_usage_errors_and_unreachable_server(data_dir, keyring_env, capsys):
 def test_sigkill_mid_sync_then_resume_has_no_duplicates_or_gaps(data_dir, fake, crashes, keyring_env):
     fake.latency = 0.01
     env = {**keyring_vars(keyring_env), "CRASHDESK_API_TOKEN": TOKEN}
-    args = [sys.executable, "-m", "crashdesk", "--data-dir", str(data_dir), "sync", "--server", fake.url,
-            "--with-dumps", "--concurrency", "4"]
+    args = [
+        sys.executable,
+        "-m",
+        "crashdesk",
+        "--data-dir",
+        str(data_dir),
+        "sync",
+        "--server",
+        fake.url,
+        "--with-dumps",
+        "--concurrency",
+        "4",
+    ]
     proc = subprocess.Popen(args, env=cli_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db_path = data_dir / "crashdesk.sqlite"
     deadline = time.monotonic() + 120
@@ -156,17 +180,63 @@ def test_sigkill_mid_sync_then_resume_has_no_duplicates_or_gaps(data_dir, fake, 
     assert 25 <= stored < len(crashes)
     fetched_before = len(fake.requests_to("ProcessedCrash"))
 
-    r = crashdesk("sync", "--server", fake.url, "--with-dumps", "--json", data_dir=data_dir, env=env, timeout=300)
+    r = crashdesk(
+        "sync", "--server", fake.url, "--with-dumps", "--json", data_dir=data_dir, env=env, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     with sqlite3.connect(db_path) as db:
         ids = [row[0] for row in db.execute("SELECT crash_id FROM crashes")]
-        dup_dumps = db.execute("SELECT crash, name FROM dumps GROUP BY crash, name HAVING count(*) > 1").fetchall()
-        no_dump = db.execute("SELECT count(*) FROM crashes c WHERE NOT EXISTS "
-                             "(SELECT 1 FROM dumps d WHERE d.crash = c.id)").fetchone()[0]
+        dup_dumps = db.execute(
+            "SELECT crash, name FROM dumps GROUP BY crash, name HAVING count(*) > 1"
+        ).fetchall()
+        no_dump = db.execute(
+            "SELECT count(*) FROM crashes c WHERE NOT EXISTS (SELECT 1 FROM dumps d WHERE d.crash = c.id)"
+        ).fetchone()[0]
         states = dict(db.execute("SELECT state, count(*) FROM sync_items GROUP BY state").fetchall())
-    assert sorted(ids) == sorted(c.crash_id for c in crashes)          # no gaps, no duplicates
+    assert sorted(ids) == sorted(c.crash_id for c in crashes)  # no gaps, no duplicates
     assert dup_dumps == [] and no_dump == 0
     assert states == {"done": len(crashes)}
     # the resumed run fetched only what was not stored (plus the few in flight at the kill)
     refetched = len(fake.requests_to("ProcessedCrash")) - fetched_before
     assert refetched <= len(crashes) - stored + 4
+
+
+def test_interrupt_cancels_cleanly_with_a_summary(data_dir, fake, crashes, keyring_env):
+    fake.latency = 0.01
+    env = keyring_vars(keyring_env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crashdesk",
+            "--data-dir",
+            str(data_dir),
+            "sync",
+            "--server",
+            fake.url,
+            "--concurrency",
+            "2",
+        ],
+        env=cli_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(fake.requests_to("ProcessedCrash")) < 10:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "cancelled: run the same sync again to resume" in err and "Traceback" not in err
+    with sqlite3.connect(data_dir / "crashdesk.sqlite") as db:
+        stored = db.execute("SELECT count(*) FROM crashes").fetchone()[0]
+        status = db.execute("SELECT last_status FROM sync_jobs").fetchone()[0]
+    assert 0 < stored < len(crashes) and status == "cancelled"
+    r = crashdesk("sync", "--server", fake.url, data_dir=data_dir, env=env)
+    assert r.returncode == 0, r.stderr
+    with sqlite3.connect(data_dir / "crashdesk.sqlite") as db:
+        assert (
+            db.execute("SELECT count(DISTINCT crash_id), count(*) FROM crashes").fetchone()
+            == (len(crashes),) * 2
+        )

@@ -1,5 +1,5 @@
-"""The other direction: sync from a real CrashDesk collector (``crashdesk collector`` subprocess) that received
-real Crashpad minidumps over HTTP, with and without the collector's read-API token."""
+"""The other direction: sync from a real CrashDesk collector (``crashdesk collector`` subprocess) that
+received real Crashpad minidumps over HTTP, with and without the collector's read-API token."""
 
 from __future__ import annotations
 
@@ -24,11 +24,33 @@ CASES = sorted(p for p in (DATA / "cases").iterdir() if p.is_dir())
 @pytest.fixture
 def collector(tmp_path, keyring_env):
     home = tmp_path / "collector-home"
-    env = cli_env({"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring", "XDG_DATA_HOME": str(keyring_env),
-                   "CRASHDESK_COLLECTOR_TOKEN": COLLECTOR_TOKEN})
-    proc = subprocess.Popen([sys.executable, "-m", "crashdesk", "--data-dir", str(home), "collector", "--port", "0",
-                             "--host", "127.0.0.1", "--workers", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    env = cli_env(
+        {
+            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+            "XDG_DATA_HOME": str(keyring_env),
+            "CRASHDESK_COLLECTOR_TOKEN": COLLECTOR_TOKEN,
+        }
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crashdesk",
+            "--data-dir",
+            str(home),
+            "collector",
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline().strip()
         if not line.startswith("http://"):
@@ -41,8 +63,13 @@ def collector(tmp_path, keyring_env):
                 for case in CASES:
                     fields = json.loads((case / "annotations.json").read_text())
                     fields["Version"] = f"1.4.{round_}"
-                    files = {"upload_file_minidump": ("dump.dmp", (case / "dump.dmp").read_bytes(),
-                                                      "application/octet-stream")}
+                    files = {
+                        "upload_file_minidump": (
+                            "dump.dmp",
+                            (case / "dump.dmp").read_bytes(),
+                            "application/octet-stream",
+                        )
+                    }
                     r = client.post(f"{base}/submit", data=fields, files=files)
                     assert r.status_code == 200, r.text
                     ids.append(r.text.strip().removeprefix("CrashID=").removeprefix("bp-"))
@@ -51,8 +78,11 @@ def collector(tmp_path, keyring_env):
             pending = set(ids)
             while pending and time.monotonic() < deadline:
                 for cid in list(pending):
-                    r = client.get(f"{base}/api/ProcessedCrash/", params={"crash_id": cid},
-                                   headers={"Auth-Token": COLLECTOR_TOKEN})
+                    r = client.get(
+                        f"{base}/api/ProcessedCrash/",
+                        params={"crash_id": cid},
+                        headers={"Auth-Token": COLLECTOR_TOKEN},
+                    )
                     if r.status_code == 200:
                         pending.discard(cid)
                 time.sleep(0.2)
@@ -71,8 +101,9 @@ def test_sync_from_a_running_collector(collector, data_dir: Path):
     base, ids = collector
     with CrashStore.open(data_dir) as store:
         target = ServerTarget("colleague", base, Secret(COLLECTOR_TOKEN), concurrency=4)
-        summary = SyncRunner(store, target, SyncQuery.build([]),
-                             SyncOptions(with_dumps=True, retry=FAST_RETRY)).run()
+        summary = SyncRunner(
+            store, target, SyncQuery.build([]), SyncOptions(with_dumps=True, retry=FAST_RETRY)
+        ).run()
         assert summary.complete, summary.lines()
         assert sorted(r[0] for r in store.db.conn.execute("SELECT crash_id FROM crashes")) == sorted(ids)
         for cid, case in zip(ids, CASES * 2, strict=True):
@@ -83,10 +114,14 @@ def test_sync_from_a_running_collector(collector, data_dir: Path):
             expected_ann = json.loads((case / "annotations.json").read_text())
             assert got["annotations"]["ProductName"] == expected_ann["ProductName"]
             # the collector's processed crash carries its own stackwalk under json_dump
-            assert got["server_processed"]["json_dump"]["crash_info"]["type"] == json.loads(
-                (case / "expected.json").read_text())["crash_info"]["type"]
+            assert (
+                got["server_processed"]["json_dump"]["crash_info"]["type"]
+                == json.loads((case / "expected.json").read_text())["crash_info"]["type"]
+            )
         # a second run finds everything already there
-        again = SyncRunner(store, target, SyncQuery.build([]), SyncOptions(with_dumps=True, retry=FAST_RETRY)).run()
+        again = SyncRunner(
+            store, target, SyncQuery.build([]), SyncOptions(with_dumps=True, retry=FAST_RETRY)
+        ).run()
         assert again.complete and again.progress.fetched == 0 and again.progress.found == len(ids)
 
 
@@ -94,8 +129,9 @@ def test_sync_from_a_collector_without_its_token_gets_no_dumps(collector, data_d
     base, ids = collector
     with CrashStore.open(data_dir) as store:
         target = ServerTarget("colleague", base, None, concurrency=4)
-        summary = SyncRunner(store, target, SyncQuery.build([]),
-                             SyncOptions(with_dumps=True, retry=FAST_RETRY)).run()
+        summary = SyncRunner(
+            store, target, SyncQuery.build([]), SyncOptions(with_dumps=True, retry=FAST_RETRY)
+        ).run()
         assert summary.complete, summary.lines()
         assert summary.dumps_forbidden == len(ids)
         assert store.count() == len(ids)
