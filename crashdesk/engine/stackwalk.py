@@ -287,14 +287,14 @@ def _process(
             "records": [
                 {
                     # The reference prints zero values and empty strings as null.
-                    "abort_cause": _hex(r.abort_cause, 8) if r.abort_cause else None,
+                    "abort_cause": _hex(r.abort_cause, width) if r.abort_cause else None,
                     "backtrace": r.backtrace,
-                    "dialog_mode": _hex(r.dialog_mode, 8) if r.dialog_mode else None,
+                    "dialog_mode": _hex(r.dialog_mode, width) if r.dialog_mode else None,
                     "message": r.message,
                     "message2": r.message2,
                     "module": r.module,
                     "signature_string": r.signature_string,
-                    "thread": _hex(r.thread, 8) if r.thread else None,
+                    "thread": _hex(r.thread, width) if r.thread else None,
                 }
                 for r in mac_records
             ],

@@ -36,7 +36,7 @@ def linux_proc_status(dump: Minidump) -> dict[str, str] | None:
     if text is None:
         return None
     out = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):
         key, sep, value = line.partition(":")
         if sep:
             out[key.strip()] = value.strip()
@@ -53,7 +53,7 @@ def _maps_line_ok(line: str) -> bool:
         int(lo, 16), int(hi, 16), int(parts[2], 16), int(dev_major, 16), int(dev_minor, 16), int(parts[4])
     except ValueError:
         return False
-    return bool(sep and dev_sep and len(parts[1]) == 4)
+    return bool(sep and dev_sep)
 
 
 def linux_maps(dump: Minidump) -> list[str] | None:
@@ -67,7 +67,7 @@ def linux_maps(dump: Minidump) -> list[str] | None:
     except UnicodeDecodeError:
         dump.notes.append("linux maps stream is not UTF-8; ignored")
         return None
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.split("\n") if line.strip()]
     if not all(_maps_line_ok(line) for line in lines):
         dump.notes.append("linux maps stream has a malformed line; ignored")
         return None
@@ -115,7 +115,7 @@ def lsb_release(dump: Minidump) -> dict[str, str] | None:
     if text is None:
         return None
     values: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):
         key, sep, value = line.partition("=")
         if sep:
             values[key.strip()] = value.strip().strip('"')
@@ -135,7 +135,7 @@ def microcode_version(dump: Minidump) -> int | None:
     text = linux_cpu_info(dump)
     if not text:
         return None
-    for line in text.splitlines():
+    for line in text.split("\n"):
         key, sep, value = line.partition(":")
         if sep and key.strip() == "microcode":
             try:
@@ -338,7 +338,7 @@ def proc_limits(dump: Minidump) -> dict | None:
     text = text_stream(dump, C.LINUX_LIMITS)
     if text is None:
         return None
-    lines = text.splitlines()
+    lines = text.split("\n")
     if not lines:
         return {"limits": []}
     header = lines[0]

@@ -183,6 +183,9 @@ class Minidump:
             )
             cpu_tail = self.buf.try_unpack("12sIII", e.rva + 32) if e.size >= 56 else None
             vendor, vinfo, finfo, amd = cpu_tail if cpu_tail else (b"", 0, 0, 0)
+            arm_cpuid, arm_hwcaps = (
+                self.buf.unpack("II", e.rva + 32, "system info") if cpu_tail is not None else (0, 0)
+            )
             csd = self.buf.string(csd_rva) if csd_rva else None
             return SystemInfo(
                 processor_architecture=arch,
@@ -202,6 +205,8 @@ class Minidump:
                 feature_information=finfo,
                 amd_extended_cpu_features=amd,
                 cpu_arch=C.CPU_ARCH_NAMES.get(arch, "unknown"),
+                arm_cpuid=arm_cpuid,
+                arm_hwcaps=arm_hwcaps,
                 # Unknown platforms print as the reference does: "0x" + "{:#08x}" (e.g. "0x0x006401").
                 os=C.PLATFORM_NAMES.get(platform, f"0x{platform:#08x}"),
             )

@@ -56,6 +56,8 @@ class SystemInfo(NamedTuple):
     amd_extended_cpu_features: int
     cpu_arch: str
     os: str
+    arm_cpuid: int = 0  # the CPU union read as ARM: MIDR (CPUID register), Linux ELF hwcaps
+    arm_hwcaps: int = 0
 
 
 class MiscInfo(NamedTuple):

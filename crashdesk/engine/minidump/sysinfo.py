@@ -32,5 +32,37 @@ def cpu_description(si: SystemInfo) -> str | None:
             text = f"{si.vendor_id} {text}"
         return text
     if arch == "arm":
-        return f"ARMv{si.processor_level}"
+        return _arm_description(si)
     return None
+
+
+_ARM_VENDORS = {0x41: "ARM", 0x51: "Qualcomm", 0x56: "Marvell", 0x69: "Intel/Marvell"}
+_ARM_PARTS = {
+    0x4100C050: "Cortex-A5", 0x4100C080: "Cortex-A8", 0x4100C090: "Cortex-A9", 0x4100C0F0: "Cortex-A15",
+    0x4100C140: "Cortex-R4", 0x4100C150: "Cortex-R5", 0x4100B360: "ARM1136", 0x4100B560: "ARM1156",
+    0x4100B760: "ARM1176", 0x4100B020: "ARM11-MPCore", 0x510000F0: "Scorpion", 0x512000F0: "Scorpion",
+    0x510006F0: "Krait",
+}  # fmt: skip
+_ARM_HWCAPS = ("swp", "half", "thumb", "26bit", "fastmult", "fpa", "vfp", "edsp", "java", "iwmmxt", "crunch",
+               "thumbee", "neon", "vfpv3", "vfpv3d16", "tls", "vfpv4", "idiva", "idivt")  # fmt: skip
+
+
+def _arm_description(si: SystemInfo) -> str:
+    """``ARMv7 ARM Cortex-A9 features: swp,half,thumb`` from the level, the CPUID register and the Linux
+    ELF hwcaps (the CPU union of the system info holds ``cpuid`` then ``elf_hwcaps``)."""
+    text = f"ARMv{si.processor_level}"
+    cpuid = si.arm_cpuid
+    if cpuid:
+        vendor_id = cpuid >> 24
+        part = cpuid & 0xFF00FFF0
+        vendor = _ARM_VENDORS.get(vendor_id)
+        if vendor is None:
+            text += f" vendor(0x{vendor_id:02x}) part(0x{part:08x})"
+        elif part in _ARM_PARTS:
+            text += f" {vendor} {_ARM_PARTS[part]}"
+        else:
+            text += f" {vendor} part(0x{part:08x})"
+    names = [name for bit, name in enumerate(_ARM_HWCAPS) if si.arm_hwcaps >> bit & 1]
+    if names:
+        text += " features: " + ",".join(names)
+    return text
