@@ -319,6 +319,9 @@ class SocorroClient:
                             transient=True,
                         ) from None
                     wait = self.retry.backoff(failures)
+                    told = _retry_after(getattr(exc, "retry_after", None))  # a 503 may say when to come back
+                    if told is not None:
+                        wait = min(max(wait, told), self.retry.retry_after_cap)
                     log.info("%s from %s, retry %d in %.2f s", exc, _short(url), failures, wait)
                 self.stats.retries += 1
                 await self._sleep(wait)
@@ -369,7 +372,9 @@ class SocorroClient:
             exc.retry_after = response.headers.get("retry-after")  # type: ignore[attr-defined]
             raise exc
         if status >= 500:
-            raise _Transient("5xx", f"HTTP {status}", status)
+            exc = _Transient("5xx", f"HTTP {status}", status)
+            exc.retry_after = response.headers.get("retry-after")  # type: ignore[attr-defined]
+            raise exc
         message = _error_message(response)
         if status == 403:
             if self._token and any(text in message for text in TOKEN_ERRORS):

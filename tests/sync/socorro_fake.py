@@ -533,7 +533,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self, fault: Fault, name: str, parsed: urllib.parse.SplitResult) -> None:
         kind = fault.kind
         if kind in ("500", "502", "503", "504"):
-            return self._send(int(kind), b"<html><body>Server Error</body></html>", "text/html")
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            return self._send(int(kind), b"<html><body>Server Error</body></html>", "text/html", headers)
         if kind == "429":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             return self._send(429, b"Too Many Requests", "text/plain", headers)
