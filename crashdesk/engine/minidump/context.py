@@ -108,20 +108,20 @@ def _arm(raw: bytes) -> CpuContext | None:
 _PARSERS = {"amd64": _amd64, "x86": _x86, "arm64": _arm64, "arm": _arm}
 
 
+_CPU_TYPE_MASK = 0xFFFFFF00
+_CPU_BY_TYPE = {CONTEXT_X86: "x86", CONTEXT_ARM: "arm", CONTEXT_ARM64: "arm64", CONTEXT_ARM64_OLD: "arm64"}
+
+
 def cpu_from_context_flags(raw: bytes) -> str | None:
-    """Guess the CPU of a context from its flags and size when the system info does not say."""
-    if len(raw) >= 52:
+    """The CPU a context's flags name: the bits above the low byte must be exactly one CPU type (the
+    reference rejects anything else). amd64 keeps its flags at offset 48, the others at 0."""
+    if len(raw) >= AMD64_CONTEXT_SIZE:
         flags48 = struct.unpack_from("<I", raw, 48)[0]
-        if flags48 & CONTEXT_AMD64 and len(raw) >= AMD64_CONTEXT_SIZE:
+        if flags48 & _CPU_TYPE_MASK == CONTEXT_AMD64:
             return "amd64"
     if len(raw) >= 4:
         flags = struct.unpack_from("<I", raw, 0)[0]
-        if flags & CONTEXT_ARM64 or flags & CONTEXT_ARM64_OLD:
-            return "arm64"
-        if flags & CONTEXT_ARM:
-            return "arm"
-        if flags & CONTEXT_X86:
-            return "x86"
+        return _CPU_BY_TYPE.get(flags & _CPU_TYPE_MASK)
     return None
 
 
