@@ -53,8 +53,8 @@ def register(sub, common) -> None:
     p.set_defaults(func=run)
 
 
-def _start_processing(args, paths, collector_config):
-    """Start the processing service in the background; returns it (or None) and wires the collector hook."""
+def _processing_service(args, paths):
+    """Build the processing service (started by the caller); returns it and its store, or Nones."""
     from crashdesk.cli.common import info
 
     try:
@@ -66,7 +66,6 @@ def _start_processing(args, paths, collector_config):
     store = CrashStore.open(paths.data_dir)
     config = default_worker_config(paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url)
     service = ProcessingService(store, config, workers=args.workers)
-    collector_config.on_received = lambda _crash_id: service.notify()
     return service, store
 
 
@@ -96,18 +95,20 @@ def run(args: argparse.Namespace) -> int:
     config = CollectorConfig(host=args.host, port=args.port, limits=limits, throttler=throttler,
                              token=resolve_token(), threads=max(1, args.threads))
     service = service_store = None
-    if not args.no_process:
-        service, service_store = _start_processing(args, paths, config)
+    hook: list = []  # the processing service, once it exists (it is built only if this collector starts)
+    config.on_received = lambda _crash_id: hook and hook[0].notify()
     collector = Collector(paths.data_dir, config)
     try:
         url = collector.start()
     except CollectorAlreadyRunning as exc:
         if exc.running.submit_url:
             print(exc.running.submit_url, flush=True)
-        if service_store is not None:
-            service_store.close()
         raise
     print(url, flush=True)
+    if not args.no_process:
+        service, service_store = _processing_service(args, paths)
+        if service is not None:
+            hook.append(service)
     info(f"collecting crashes for {paths.data_dir} at {url} (Ctrl-C to stop)")
     if config.token is None and args.host not in ("127.0.0.1", "::1", "localhost"):
         info("note: no read-API token is set ($CRASHDESK_COLLECTOR_TOKEN); protected data is served to "
