@@ -57,11 +57,11 @@ def _arm_description(si: SystemInfo) -> str:
         part = cpuid & 0xFF00FFF0
         vendor = _ARM_VENDORS.get(vendor_id)
         if vendor is None:
-            text += f" vendor(0x{vendor_id:02x}) part(0x{part:08x})"
+            text += f" vendor({vendor_id:#x}) part({part:#x})"
         elif part in _ARM_PARTS:
             text += f" {vendor} {_ARM_PARTS[part]}"
         else:
-            text += f" {vendor} part(0x{part:08x})"
+            text += f" {vendor} part({part:#x})"
     names = [name for bit, name in enumerate(_ARM_HWCAPS) if si.arm_hwcaps >> bit & 1]
     if names:
         text += " features: " + ",".join(names)
