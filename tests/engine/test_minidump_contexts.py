@@ -25,9 +25,10 @@ def _string(text: str) -> bytes:
 class DumpBuilder:
     """Just enough of a minidump writer: system info, one thread, optional exception, module, stack."""
 
-    def __init__(self, arch: int, platform: int) -> None:
+    def __init__(self, arch: int, platform: int, cpu_union: bytes = b"\0" * 24) -> None:
         self.arch = arch
         self.platform = platform
+        self.cpu_union = cpu_union
         self.blobs = bytearray()
         self.streams: list[tuple[int, int, int]] = []  # (type, size, offset in blobs)
         self.base = 0  # set at build time
@@ -50,7 +51,7 @@ class DumpBuilder:
         ctx_off = self._add(context)
         csd_off = self._add(_string("SYNTH"))
         si = struct.pack("<HHHBBIIIIIHH", self.arch, 8, 0, 4, 1, 1, 2, 3, self.platform, rel(csd_off), 0, 0)
-        si += b"\0" * 24
+        si += self.cpu_union
         streams = [(7, si)]
         stack_desc = struct.pack("<QII", 0, 0, 0)
         if stack is not None:
@@ -237,6 +238,10 @@ def synthetic_dumps() -> dict[str, bytes]:
             extra=[(0x4D7A0001, _mac_crash_info_stream), (0x4D7A0002, _bootargs_stream)],
         ),
     }
+    arm_regs = arm_context([0] * 13 + [0x8000, 0x1234, 0x2000])
+    for name, cpuid, hwcaps in [("a9", 0x410FC090, 0x1007), ("qualcomm", 0x510F02D0, 1 << 12), ("other", 0x42000001, 0)]:
+        union = struct.pack("<II", cpuid, hwcaps) + b"\0" * 16
+        out[f"arm-linux-cpu-{name}"] = DumpBuilder(ARCH_ARM, LINUX, union).build(arm_regs)
     for i, args in enumerate([(0, 5, 0, 5), (7, 0, 9, 5), (3, 4, 0, 4)]):
         out[f"arm64-macos-crash-info-{i}"] = DumpBuilder(ARCH_ARM64, MACOS).build(
             arm64_context(mac_regs, old=False), extra=[(0x4D7A0001, _mac_record_stream(*args))]
