@@ -164,6 +164,11 @@ class MainWindow(QMainWindow):
         self.processing: Any = None
         self.reload_store()
         self.refresh_sync_state()
+        # --- issue 10 (signatures, regeneration workbench, compare, collector/sync panels, settings) ---
+        from crashdesk.ui.decision_views import install as install_decision_views
+
+        self.decision = install_decision_views(self)
+        # --- end of issue 10 ---
 
     # ------------------------------------------------------------------ construction
 

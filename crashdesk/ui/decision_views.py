@@ -1,0 +1,247 @@
+"""Hooks the issue-10 views into the main window: tabs next to the crash list (Signatures, Regeneration,
+Collector, Sync), a Tools menu, the crash list's context menu (Compare two crashes, stored vs regenerated
+signature), compare windows, and the settings dialog.
+
+``install(window)`` is called once at the end of ``MainWindow.__init__``; everything it adds hangs off
+``window.decision`` (a :class:`DecisionViews`), so the main window module itself stays small.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crashdesk.ui.qt import QAction, QKeySequence, QMenu, QObject, Qt, QTabWidget, Signal, emit
+from crashdesk.ui.views.collector_panel import CollectorPanel
+from crashdesk.ui.views.compare import CompareWindow
+from crashdesk.ui.views.signatures import SignaturesView
+from crashdesk.ui.views.sync_panel import SyncPanel
+from crashdesk.ui.views.workbench import RegenerationWorkbench
+
+TAB_TITLES = ("Crashes", "Signatures", "Regeneration", "Collector", "Sync")
+
+
+def data_dir_of(store: Any) -> Path:
+    return Path(store.db.path).parent
+
+
+class DecisionViews(QObject):
+    """The views that turn crashes into decisions, attached to one main window."""
+
+    compare_opened = Signal(object)  # the CompareWindow
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        store, jobs = window.store, window.jobs
+        self.data_dir = data_dir_of(store)
+        self.profiles_dir = self.data_dir / "profiles"
+        self.compare_windows: list[CompareWindow] = []
+        self.signatures = SignaturesView(store, jobs)
+        self.workbench = RegenerationWorkbench(store, jobs, self.profiles_dir)
+        self.collector = CollectorPanel(store, jobs, self.data_dir)
+        self.sync = SyncPanel(store, jobs, self.data_dir)
+        self._signatures_query: str | None = None
+
+        # the crash list, facets and crash view become the first tab under the search bar
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("main_tabs")
+        self.tabs.setDocumentMode(True)
+        lay = window.workspace.layout()
+        index = lay.indexOf(window.side_splitter)
+        lay.removeWidget(window.side_splitter)
+        for widget, title in zip((window.side_splitter, self.signatures, self.workbench, self.collector,
+                                  self.sync), TAB_TITLES, strict=True):
+            self.tabs.addTab(widget, title)
+        lay.insertWidget(index, self.tabs, 1)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+        self._build_menu()
+        self._connect()
+        self.set_collector(window.collector)
+        tab = window.settings.value("window/main_tab")
+        if tab is not None and str(tab).isdigit():
+            self.tabs.setCurrentIndex(int(tab))
+
+    # ------------------------------------------------------------------ wiring
+
+    def _build_menu(self) -> None:
+        w = self.window
+        tools = w.menuBar().addMenu("&Tools")
+        self.tab_actions = []
+        for i, title in enumerate(TAB_TITLES):
+            act = QAction(title, w, shortcut=QKeySequence(f"Alt+{i + 1}"))
+            act.triggered.connect(lambda _=False, n=i: self.show_tab(n))
+            tools.addAction(act)
+            self.tab_actions.append(act)
+        tools.addSeparator()
+        self.compare_action = QAction("&Compare selected crashes", w, shortcut=QKeySequence("Ctrl+Shift+D"))
+        self.compare_action.setEnabled(False)
+        self.compare_action.triggered.connect(self.compare_selected_crashes)
+        self.explain_action = QAction("Stored vs &regenerated signature", w, shortcut=QKeySequence("Ctrl+Shift+E"))
+        self.explain_action.setEnabled(False)
+        self.explain_action.triggered.connect(self.explain_current_crash)
+        self.settings_action = QAction("&Settings…", w, shortcut=QKeySequence("Ctrl+,"))
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.settings_action.triggered.connect(self.open_settings)
+        for act in (self.compare_action, self.explain_action):
+            tools.addAction(act)
+        tools.addSeparator()
+        tools.addAction(self.settings_action)
+        w.addActions([self.compare_action, self.explain_action, self.settings_action])
+        w.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        w.table.customContextMenuRequested.connect(self._on_table_menu)
+
+    def _connect(self) -> None:
+        w = self.window
+        w.table.selectionModel().selectionChanged.connect(self._on_selection)
+        w.model.search_finished.connect(self._on_query_ran)
+        w.crash_received.connect(self.collector.notify_received)
+        self.signatures.crashes_requested.connect(self._list_crashes)
+        self.signatures.compare_requested.connect(self.compare_signatures)
+        self.workbench.explain_requested.connect(self.explain)
+        self.workbench.compare_signatures_requested.connect(self.compare_signatures)
+        self.workbench.applied.connect(self._signatures_changed)
+        self.workbench.undone.connect(self._signatures_changed)
+        self.sync.sync_finished.connect(lambda _s: (w.reload_store(), w.refresh_sync_state()))
+        w.closed.connect(self._close_compare_windows)
+
+    def set_collector(self, state: Any) -> None:
+        if state is not None:
+            self.collector.set_state(state.url, state.message, state.handle)
+
+    def show_tab(self, index: int) -> None:
+        w = self.window
+        if w.showing_empty_state and index != 0:
+            w.show_empty_state(False)
+        self.tabs.setCurrentIndex(index)
+
+    def _on_tab_changed(self, index: int) -> None:
+        self.window.settings.setValue("window/main_tab", index)
+        query = self.window.model.query
+        if self.tabs.widget(index) is self.signatures and self._signatures_query != query:
+            self._signatures_query = query
+            self.signatures.set_query(query)
+        elif self.tabs.widget(index) is self.workbench and not self.workbench.query_edit.text():
+            self.workbench.set_query(query)
+        elif self.tabs.widget(index) is self.collector:
+            self.collector.refresh()
+        elif self.tabs.widget(index) is self.sync:
+            self.sync.refresh()
+
+    def _on_query_ran(self, _total: int) -> None:
+        query = self.window.model.query
+        if self.tabs.currentWidget() is self.signatures and self._signatures_query != query:
+            self._signatures_query = query
+            self.signatures.set_query(query)
+        elif self.tabs.currentWidget() is not self.signatures:
+            self._signatures_query = None  # stale: reload when the tab is shown
+
+    def _on_selection(self, *_args: Any) -> None:
+        n = len(self.window.selected_crash_ids())
+        self.compare_action.setEnabled(n == 2)
+        self.explain_action.setEnabled(n >= 1)
+
+    def _on_table_menu(self, pos) -> None:
+        w = self.window
+        menu = QMenu(w)
+        menu.addAction(self.compare_action)
+        menu.addAction(self.explain_action)
+        menu.addSeparator()
+        menu.addAction(w.copy_ids_action)
+        menu.exec(w.table.viewport().mapToGlobal(pos))
+
+    def _list_crashes(self, query: str) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.window.run_query(query)
+
+    def _signatures_changed(self, *_args: Any) -> None:
+        self._signatures_query = None
+        self.window._refresh_timer.start()  # the list refreshes, keeping the selection
+        if self.tabs.currentWidget() is self.signatures:
+            self._signatures_query = self.window.model.query
+            self.signatures.refresh()
+
+    # ------------------------------------------------------------------ comparisons
+
+    def _new_compare_window(self) -> CompareWindow:
+        w = self.window
+        cw = CompareWindow(w.store, w.jobs, profiles_dir=self.profiles_dir, parent=w)
+        cw.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.compare_windows.append(cw)
+        cw.destroyed.connect(lambda *_: self.compare_windows.remove(cw) if cw in self.compare_windows else None)
+        cw.show()
+        emit(self.compare_opened, cw)
+        return cw
+
+    def compare_selected_crashes(self) -> CompareWindow | None:
+        ids = self.window.selected_crash_ids()
+        if len(ids) != 2:
+            self.window.status.showMessage("Select two crashes to compare", 3000)
+            return None
+        cw = self._new_compare_window()
+        cw.view.compare_crashes(ids[0], ids[1])
+        return cw
+
+    def compare_signatures(self, left: str | None, right: str | None) -> CompareWindow:
+        cw = self._new_compare_window()
+        cw.view.compare_signatures(left, right)
+        return cw
+
+    def explain(self, crash_id: str, profile: str | None = None) -> CompareWindow:
+        profile = profile or str(self.window.settings.value("signature/profile", "mozilla") or "mozilla")
+        cw = self._new_compare_window()
+        cw.view.explain(crash_id, profile)
+        return cw
+
+    def explain_current_crash(self) -> CompareWindow | None:
+        crash_id = self.window.current_crash_id()
+        return self.explain(crash_id) if crash_id else None
+
+    def _close_compare_windows(self) -> None:
+        for cw in list(self.compare_windows):
+            cw.close()
+
+    # ------------------------------------------------------------------ settings
+
+    def open_settings(self) -> Any:
+        from crashdesk.ui.dialogs.settings import SettingsDialog
+
+        w = self.window
+        dlg = SettingsDialog(w.settings, profiles_dir=self.profiles_dir, data_dir=self.data_dir, jobs=w.jobs,
+                             parent=w)
+        dlg.saved.connect(self._on_settings_saved)
+        dlg.setModal(True)
+        dlg.show()
+        self.settings_dialog = dlg
+        return dlg
+
+    def _on_settings_saved(self) -> None:
+        from crashdesk.ui.sources import SourceMap
+
+        w = self.window
+        w.sources.mappings = SourceMap.from_settings(w.settings).mappings
+        w._load_current_detail()
+        self.workbench.refresh_profiles()
+
+
+def install(window: Any) -> DecisionViews:
+    """Add the issue-10 views to ``window`` (a ``MainWindow``); returns what was added."""
+    from crashdesk.ui.qt import QSettings
+    from crashdesk.ui.theme import SETTINGS_KEY, apply_theme
+
+    views = DecisionViews(window)
+    # the collector is found in the background after the window exists (app.py hands the result to
+    # window.set_collector): pass it on to the collector panel too
+    original = window.set_collector
+
+    def set_collector(state: Any) -> None:
+        original(state)
+        views.set_collector(state)
+
+    window.set_collector = set_collector
+    settings: QSettings = window.settings
+    theme = settings.value(SETTINGS_KEY)
+    if theme:
+        apply_theme(str(theme))
+    return views
