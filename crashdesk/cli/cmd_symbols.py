@@ -4,7 +4,8 @@ list the modules that lack symbols across the store.
 * ``fetch [DUMP...] [--crash ID...] [--missing]``: look every module up in ``--symbols-path`` folders, the cache
   and the ``--symbols-url`` servers (the command line uses only the servers it is given), downloading into the
   cache. ``--missing`` retries every module that lacked symbols in stored crashes and queues the crashes that
-  can now be symbolicated for reprocessing.
+  can now be symbolicated for reprocessing. Exit status 1 when server or network errors kept modules from
+  being fetched (misses are not errors).
 * ``index FILE``: build (or reuse) the persistent index of one ``.sym`` file and print what it holds.
 * ``cache``: size and entry count of the symbol cache; ``--prune`` evicts least recently used entries down to
   ``--max-size``.
@@ -179,6 +180,11 @@ def run_fetch(args) -> int:
         info(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no modules")
         if args.missing:
             info(f"{len(requeued)} crashes queued for reprocessing")
+    failed = sum(1 for r in rows if r["reason"] == "server_error")
+    if failed:
+        # As sync does: a run that met server or network errors says so; running it again retries them.
+        info(f"{failed} modules could not be fetched because of server or network errors; run again to retry")
+        return 1
     return 0
 
 

@@ -147,3 +147,12 @@ def test_fetch_missing_then_queue_for_reprocessing(tmp_path: Path, symbol_server
     assert sorted(doc["reprocess"]) == sorted(ids)
     with CrashStore.open(home) as store:
         assert store.state_counts()["received"] == 2
+
+
+def test_fetch_exits_1_on_server_errors(tmp_path: Path, symbol_server, capsys) -> None:
+    symbol_server.faults[VIEWER[0]] = "500"
+    code, out, err = run(capsys, "symbols", "fetch", str(DUMPS / "linux-crashpad-01-null-deref.dmp"),
+                         "--symbols-url", symbol_server.url, "--data-dir", str(tmp_path), "--json")
+    assert code == 1 and "run again" in err
+    rows = {r["debug_file"]: r for r in json.loads(out)["modules"]}
+    assert rows[VIEWER[0]]["reason"] == "server_error" and rows["libc.so.6"]["reason"] == "not_found"
