@@ -298,7 +298,6 @@ class MainWindow(QMainWindow):
         store = self.store
         self.jobs.submit(lambda c, r: store.count(), on_done=self._on_store_recounted)
         self.model.refresh()
-        self._refresh_facets(self.model.query)
 
     def _on_store_recounted(self, total: int) -> None:
         self._store_total = total
@@ -329,16 +328,21 @@ class MainWindow(QMainWindow):
     def reload_store(self) -> None:
         """Count the store in the background; show the empty state or run the last query."""
         store = self.store
+        first = self._store_total is None
         self.jobs.submit(lambda c, r: store.count(), on_done=self._on_store_counted,
                          on_error=lambda exc: self._show_error("Cannot read the crash store", exc))
+        if first:  # the first page is read alongside the count: first paint does not wait for two round trips
+            self.run_query(self.search_bar.text())
 
     def _on_store_counted(self, total: int) -> None:
+        had_total = self._store_total is not None and self.stack.currentWidget() is not self.loading
         self._store_total = total
         if total == 0:
             self.show_empty_state(True)
             return
         self.show_empty_state(False)
-        self.run_query(self.search_bar.text())
+        if had_total or self.model.query != self.search_bar.text().strip():
+            self.run_query(self.search_bar.text())
 
     def show_empty_state(self, empty: bool) -> None:
         self.stack.setCurrentWidget(self.empty_state if empty else self.workspace)
@@ -355,27 +359,32 @@ class MainWindow(QMainWindow):
         self.search_bar.clear_error()
         if query != self.search_bar.text():
             self.search_bar.set_text(query)
-        self.model.set_query(query)
-        self._refresh_facets(query)
+        self.model.set_query(query)  # facets are counted once the first page is in (_on_model_search_finished)
 
     def _refresh_facets(self, query: str) -> None:
+        """Count each facet in its own background job, so the cheap ones show while the module join runs."""
         self._facet_generation += 1
+        self._facet_results: dict[str, list[tuple[str, int]]] = {}
         gen, store = self._facet_generation, self.store
-        self.jobs.submit(
-            lambda c, r: searching.search(store, query, limit=0, facets=searching.FACETS),
-            on_done=lambda res: self._on_facets_ready(gen, res),
-            on_error=lambda exc: None)  # the list's own search reports query errors
+        for name in searching.FACETS:
+            self.jobs.submit(
+                lambda c, r, n=name: searching.search(store, query, limit=0, facets=(n,)),
+                on_done=lambda res, g=gen: self._on_facets_ready(g, res),
+                on_error=lambda exc: None)  # the list's own search reports query errors
 
     def _on_facets_ready(self, gen: int, result: searching.SearchResult) -> None:
         if gen != self._facet_generation:
             return
-        self.facets.set_facets(result.facets)
+        self._facet_results.update(result.facets)
+        self.facets.set_facets(self._facet_results)
         for field, items in result.facets.items():
             self.search_bar.set_values(field, [t for t, _ in items])
-        emit(self.facets_updated)
+        if set(self._facet_results) >= set(searching.FACETS):
+            emit(self.facets_updated)
 
     def _on_model_search_finished(self, total: int) -> None:
         query = self.model.query
+        self._refresh_facets(query)
         self.search_bar.add_history(query)
         self.settings.setValue("search/last_query", query)
         self.settings.setValue("search/history", self.search_bar.history)

@@ -121,12 +121,17 @@ __all__ = [name for name in dir() if name[:1] == "Q" or name in ("Qt", "Signal",
 
 
 # --------------------------------------------------------------------------------------------------------
-# PySide6 6.12 on Python 3.11: ``SignalInstance.emit`` returns ``True`` without taking a reference for it, so
-# every emit from Python drops one reference to ``True`` and a long session ends with "Fatal Python error:
-# bool_dealloc". (Python 3.12+ makes ``True`` immortal, which hides it.) All CrashDesk code emits through
-# :func:`emit`, which gives the reference back when this build has the bug.
+# PySide6 6.12 on Python 3.11: the bindings hand out ``None``, ``True`` and ``False`` without taking a
+# reference (they are immortal on Python 3.12+, which the build seems to assume). Every void method called
+# from Python (``widget.resize(...)``, ``timer.setInterval(...)``) drops a reference to ``None`` and every
+# ``signal.emit()`` one to ``True``, so a session ends with "Fatal Python error: none_dealloc". Where the
+# probe below sees that, the three singletons get a huge reference count once (what Python 3.12 does for them
+# anyway), which no session can exhaust. Nothing else changes: they are never freed in either case.
 
-def _probe_emit_steals_reference() -> bool:
+IMMORTAL_BOOST = 1 << 40
+
+
+def _probe_stolen_singletons() -> bool:
     import sys
 
     if sys.version_info >= (3, 12):
@@ -136,26 +141,28 @@ def _probe_emit_steals_reference() -> bool:
         fired = Signal()
 
     probe = _Probe()
-    before = sys.getrefcount(True)
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
     for _ in range(16):
+        probe.setObjectName("probe")  # a void method
         probe.fired.emit()
-    lost = before - sys.getrefcount(True)
-    if lost >= 16:
-        import ctypes
-
-        for _ in range(lost):
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
-        return True
-    return False
+    return (none_before - sys.getrefcount(None) >= 16) or (true_before - sys.getrefcount(True) >= 16)
 
 
-_EMIT_STEALS = _probe_emit_steals_reference()
+def _immortalize_singletons() -> None:
+    import ctypes
+    import platform
+
+    if platform.python_implementation() != "CPython":
+        return
+    for obj in (None, True, False):
+        ctypes.c_ssize_t.from_address(id(obj)).value += IMMORTAL_BOOST  # ob_refcnt is PyObject's first field
+
+
+SINGLETONS_PATCHED = _probe_stolen_singletons()
+if SINGLETONS_PATCHED:
+    _immortalize_singletons()
 
 
 def emit(signal, *args) -> None:
-    """``signal.emit(*args)``, compensating PySide6's stolen reference where needed (see above)."""
-    result = signal.emit(*args)
-    if _EMIT_STEALS:
-        import ctypes
-
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(result))
+    """``signal.emit(*args)``. (Kept as the one place UI code emits from, should a binding bug need it again.)"""
+    signal.emit(*args)

@@ -107,14 +107,20 @@ class SummaryTab(QScrollArea):
         url = data.get("source_url")
         self.link.setText(f'<a href="{html.escape(url)}">Open this crash on its server</a>' if url else "")
         self.link.setVisible(bool(url))
-        while self.form.rowCount():
-            self.form.removeRow(0)
+        rows = summary_fields(data)
+        # reuse the form's rows (re-creating ~20 labels per crash costs more than the rest of the tab)
+        while self.form.rowCount() > len(rows):
+            self.form.removeRow(self.form.rowCount() - 1)
         self.values = {}
-        for label, value in summary_fields(data):
-            field = QLabel(html.escape(value))
-            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            field.setWordWrap(True)
-            self.form.addRow(f"{label}:", field)
+        for i, (label, value) in enumerate(rows):
+            if i < self.form.rowCount():
+                self.form.itemAt(i, QFormLayout.ItemRole.LabelRole).widget().setText(f"{label}:")
+                self.form.itemAt(i, QFormLayout.ItemRole.FieldRole).widget().setText(html.escape(value))
+            else:
+                field = QLabel(html.escape(value))
+                field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                field.setWordWrap(True)
+                self.form.addRow(f"{label}:", field)
             self.values[label] = value
         parts = []
         notes = processing_notes(data)
