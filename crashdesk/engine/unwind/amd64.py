@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crashdesk.engine.unwind.cfi import caller_by_cfi
+from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
 from crashdesk.engine.unwind.scan import is_non_canonical_amd64, scan_for_return_address, scan_words
@@ -14,12 +14,6 @@ _U64 = (1 << 64) - 1
 # Callee trusts for which the scan window is extended (0.25.0: only the context frame; later versions of the
 # reference also extend it after CFI frames).
 EXTENDED_SCAN_AFTER: tuple[str, ...] = ("context",)
-
-
-def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
-    if callee.ctx.get("rsp") is None:
-        return None
-    return caller_by_cfi(env, callee, grand)
 
 
 def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
@@ -90,18 +84,6 @@ def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
 
 def get_caller(env: UnwindEnv, callee: Walked, grand: Walked | None) -> tuple[FrameContext, str] | None:
     """The caller of ``callee`` and how it was found, or None when the walk should stop."""
-    trust = "cfi"
-    found = _by_cfi(env, callee, grand)
-    if found is None:
-        trust = "frame_pointer"
-        found = _by_frame_pointer(env, callee)
-    if found is None:
-        trust = "scan"
-        found = _by_scan(env, callee)
-    if found is None:
-        return None
-    if found.ip < 4096:
-        return None
-    if found.sp <= callee.ctx.raw("rsp"):
-        return None
-    return found, trust
+    return first_caller(
+        env, callee, grand, by_cfi, _by_frame_pointer, _by_scan, context_leaf_may_keep_sp=False
+    )

@@ -3,7 +3,7 @@ stripped from recovered code and frame pointers."""
 
 from __future__ import annotations
 
-from crashdesk.engine.unwind.cfi import caller_by_cfi
+from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
 from crashdesk.engine.unwind.scan import is_non_canonical_arm64, scan_for_return_address, scan_words
@@ -36,9 +36,8 @@ _FP_ALIAS = frozenset({"fp"})
 
 
 def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
-    if callee.ctx.get("sp") is None:
-        return None
-    found = caller_by_cfi(env, callee, grand)
+    """The shared CFI step, with pointer-authentication bits stripped from the recovered pc, lr and fp."""
+    found = by_cfi(env, callee, grand)
     if found is None:
         return None
     found.values["pc"] = ptr_auth_strip(env, found.values.get("pc", 0))
@@ -90,23 +89,9 @@ def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
 
 
 def get_caller(env: UnwindEnv, callee: Walked, grand: Walked | None) -> tuple[FrameContext, str] | None:
-    """The caller of ``callee`` and how it was found, or None when the walk should stop."""
-    trust = "cfi"
-    found = _by_cfi(env, callee, grand)
-    if found is None:
-        trust = "frame_pointer"
-        found = _by_frame_pointer(env, callee)
-    if found is None:
-        trust = "scan"
-        found = _by_scan(env, callee)
-    if found is None:
-        return None
-    if found.ip < 4096:
-        return None
-    last_sp = callee.ctx.raw("sp")
-    if found.sp <= last_sp:
-        # A leaf called from the context frame may not have touched the stack (0.25.0 allows equal sp only
-        # there; later versions also accept it for CFI frames whose pc changed).
-        if not (callee.frame.trust == "context" and found.sp == last_sp):
-            return None
-    return found, trust
+    """The caller of ``callee`` and how it was found, or None when the walk should stop. A leaf called from
+    the context frame may not have touched the stack, so its caller may keep the same sp (0.25.0 allows
+    that only there; later versions also accept it for CFI frames whose pc changed)."""
+    return first_caller(
+        env, callee, grand, _by_cfi, _by_frame_pointer, _by_scan, context_leaf_may_keep_sp=True
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crashdesk.engine.unwind.cfi import caller_by_cfi
+from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
 from crashdesk.engine.unwind.scan import scan_for_return_address, scan_words
@@ -13,12 +13,6 @@ _U32 = (1 << 32) - 1
 
 # Callee trusts for which the scan window is extended.
 EXTENDED_SCAN_AFTER: tuple[str, ...] = ("context",)
-
-
-def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
-    if callee.ctx.get("esp") is None:
-        return None
-    return caller_by_cfi(env, callee, grand)
 
 
 def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
@@ -77,18 +71,6 @@ def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
 
 def get_caller(env: UnwindEnv, callee: Walked, grand: Walked | None) -> tuple[FrameContext, str] | None:
     """The caller of ``callee`` and how it was found, or None when the walk should stop."""
-    trust = "cfi"
-    found = _by_cfi(env, callee, grand)
-    if found is None:
-        trust = "frame_pointer"
-        found = _by_frame_pointer(env, callee)
-    if found is None:
-        trust = "scan"
-        found = _by_scan(env, callee)
-    if found is None:
-        return None
-    if found.ip < 4096:
-        return None
-    if found.sp <= callee.ctx.raw("esp"):
-        return None
-    return found, trust
+    return first_caller(
+        env, callee, grand, by_cfi, _by_frame_pointer, _by_scan, context_leaf_may_keep_sp=False
+    )
