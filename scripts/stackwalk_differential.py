@@ -6,7 +6,7 @@ the directory and the streams), runs both tools on each variant and tallies wher
 rejects the file and the other does not, or a top-level field / the frames differ. The reference binary
 is the one ``benchmarks/bench_stackwalk.py`` fetches into ``benchmarks/.work/``.
 
-    python scripts/stackwalk_differential.py [--seed N] [--count N] [--keep DIR]
+    python scripts/stackwalk_differential.py [--seed N] [--count N] [--keep DIR] [--symbols-path STORE]
 
 ``--keep DIR`` writes one example file per disagreement category (to turn into a regression test).
 Fields of the reference's instruction analysis (instruction, memory accesses, bit flips, adjusted address)
@@ -79,7 +79,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--keep", type=Path, default=None)
+    ap.add_argument("--symbols-path", type=Path, default=None, help="a symbol store given to both tools")
     args = ap.parse_args()
+    provider = None
+    if args.symbols_path is not None:
+        from crashdesk.symbols import build_provider
+
+        provider = build_provider([args.symbols_path], [], None)
     if not REFERENCE.exists():
         print(f"{REFERENCE} missing: run benchmarks/bench_stackwalk.py once to fetch it", file=sys.stderr)
         return 2
@@ -92,9 +98,10 @@ def main() -> int:
             seed = rng.choice(seeds)
             data = mutate(seed.read_bytes(), rng)
             work.write_bytes(data)
-            ref = subprocess.run([str(REFERENCE), "--json", str(work)], capture_output=True, text=True)
+            sym_args = ["--symbols-path", str(args.symbols_path)] if args.symbols_path else []
+            ref = subprocess.run([str(REFERENCE), "--json", *sym_args, str(work)], capture_output=True, text=True)
             try:
-                ours, error = process_minidump(data, None), None
+                ours, error = process_minidump(data, provider), None
             except MinidumpError as exc:
                 ours, error = None, str(exc)
             if ref.returncode != 0:

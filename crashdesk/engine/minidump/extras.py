@@ -291,6 +291,8 @@ def mac_crash_info(dump: Minidump) -> list[MacCrashInfoRecord] | None:
             if len(raw) < 16:
                 continue
             _st, version = struct.unpack_from("<QQ", raw, 0)
+            if start_size < (16 if version < 4 else 32 if version == 4 else 40):
+                raise CorruptMinidumpError(f"mac crash info records are {start_size} bytes, too small")
             thread = dialog = abort = None
             if version >= 4 and len(raw) >= 32:
                 thread, dialog = struct.unpack_from("<QQ", raw, 16)

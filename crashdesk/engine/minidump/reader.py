@@ -200,7 +200,7 @@ class Minidump:
                 csd_version=csd,
                 suite_mask=suite,
                 # All 12 bytes, as the reference prints them (NULs included when the writer left it empty).
-                vendor_id=vendor.decode("utf-8", errors="replace") if arch in (0, 10) else "",
+                vendor_id=vendor.decode("latin-1") if arch in (0, 10) else "",
                 version_information=vinfo,
                 feature_information=finfo,
                 amd_extended_cpu_features=amd,
