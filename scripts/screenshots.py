@@ -157,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     wait_until(lambda: not window.search_bar.error.isVisible() and window.model.query.startswith("signature"))
     wait_until(lambda: window.model.rowCount() > 0)
     grab(window, "search")
+    # --- issue 10 views (signatures, regeneration workbench, compare, collector/sync panels, settings) ---
+    from screenshots_decisions import render as render_decisions
+
+    render_decisions(app, window, work, grab, wait_until)
+    # --- end of issue 10 ---
     window.close()
     window.jobs.wait()
     store.close()

@@ -9,11 +9,14 @@ from crashdesk.ui.qt import (
     QBarCategoryAxis,
     QBarSeries,
     QBarSet,
+    QBrush,
     QChart,
     QChartView,
     QColor,
+    QEvent,
     QLabel,
     QPainter,
+    QPalette,
     Qt,
     QValueAxis,
     QVBoxLayout,
@@ -49,6 +52,27 @@ class BarChart(QWidget):
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.view.setMinimumHeight(160)
         lay.addWidget(self.view)
+        self._apply_theme()
+
+    def _apply_theme(self) -> None:
+        """Colours from the app's palette (so dark mode gives a dark chart); the bars keep their colour."""
+        if self.view is None:  # pragma: no cover
+            return
+        pal = self.palette()
+        text = pal.color(QPalette.ColorRole.WindowText)
+        grid = pal.color(QPalette.ColorRole.Mid)
+        self.chart.setBackgroundBrush(QBrush(pal.color(QPalette.ColorRole.Base)))
+        self.chart.setTitleBrush(QBrush(text))
+        self.view.setBackgroundBrush(QBrush(pal.color(QPalette.ColorRole.Window)))
+        for axis in self.chart.axes():
+            axis.setLabelsBrush(QBrush(text))
+            axis.setGridLineColor(grid)
+            axis.setLinePenColor(grid)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_theme()
 
     def set_data(self, data: list[tuple[str, int]], subtitle: str = "") -> None:
         """Show ``[(category, count), ...]`` in the given order."""
@@ -71,8 +95,6 @@ class BarChart(QWidget):
             bars.append(count)
         series = QBarSeries()
         series.append(bars)
-        series.setLabelsVisible(len(shown) <= 20)
-        series.setLabelsPosition(QBarSeries.LabelsPosition.LabelsOutsideEnd)
         chart.addSeries(series)
         x = QBarCategoryAxis()
         x.append([label for label, _ in shown] or [""])
@@ -80,13 +102,19 @@ class BarChart(QWidget):
             x.setLabelsAngle(-60)
         y = QValueAxis()
         top = max((c for _, c in shown), default=0)
-        y.setRange(0, max(1, top) * 1.15)
+        ceiling = max(1, top + max(1, -(-top * 15 // 100)))  # a little headroom, a whole number
+        if ceiling <= 10:
+            y.setRange(0, ceiling)
+            y.setTickCount(ceiling + 1)  # one tick per crash: labels sit on whole numbers
+        else:
+            y.setRange(0, ceiling)
+            y.applyNiceNumbers()
         y.setLabelFormat("%d")
-        y.setTickCount(min(6, max(2, top + 1)))
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(x)
         series.attachAxis(y)
+        self._apply_theme()
 
     def categories(self) -> list[str]:
         return [label for label, _ in self.data]

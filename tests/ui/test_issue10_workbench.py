@@ -18,7 +18,7 @@ def bench(qtbot, store, cases, tmp_path):
     qtbot.addWidget(w)
     w.resize(1300, 800)
     w.show()
-    qtbot.waitUntil(lambda: "mozilla" in w.profile_info.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "<b>mozilla</b>" in w.profile_info.text(), timeout=10000)  # loaded, not "Loading"
     yield w
     jobs.cancel_all()
     jobs.wait()

@@ -48,6 +48,7 @@ def _table(headers: list[str], name: str) -> QTableWidget:
     t.setWordWrap(False)
     t.horizontalHeader().setStretchLastSection(True)
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
     return t
 
 
@@ -153,11 +154,11 @@ class CollectorPanel(QWidget):
             self.feed.setColumnWidth(col, width)
         self.rejections = _table(["When", "Status", "Reason", "Detail", "Peer", "User agent"],
                                  "collector_rejections")
-        for col, width in enumerate((135, 50, 150, 300, 110)):
+        for col, width in enumerate((135, 50, 210, 220, 90)):
             self.rejections.setColumnWidth(col, width)
         self.rules = _table(["Rule", "Result", "Applies to"], "collector_rules")
-        self.rules.setColumnWidth(0, 200)
-        self.rules.setColumnWidth(1, 120)
+        self.rules.setColumnWidth(0, 140)
+        self.rules.setColumnWidth(1, 110)
         self.rules_note = QLabel()
         self.rules_note.setWordWrap(True)
         self.stats = QLabel()
@@ -249,7 +250,14 @@ class CollectorPanel(QWidget):
         elif self.handle is None:
             self.rules.setRowCount(0)
         stats = data.get("stats") or {}
-        if stats:
-            shown = {k: v for k, v in stats.items() if isinstance(v, int | float | str) and k != "submit_url"}
-            self.stats.setText(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in list(shown.items())[:8]))
+        if "accepted" in stats:
+            rejected = stats.get("rejected") or {}
+            text = f"Since start: {stats['accepted']} accepted, {sum(rejected.values())} rejected"
+            if rejected:
+                text += " (" + ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) + ")"
+            if stats.get("last_crash_id"):
+                text += f"; last crash {stats['last_crash_id']}"
+            self.stats.setText(text)
+        else:
+            self.stats.setText("")
         emit(self.refreshed)

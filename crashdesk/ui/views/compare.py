@@ -75,6 +75,10 @@ def _side(frame: dict | None, index: int | None, role: str, differs: tuple[str, 
             it.setBackground(QBrush(QColor("#eeeeee")))
         return items
     items = [_item(index)] + [_item(frame.get(k)) for k in SIDE_FIELDS]
+    offset = frame.get("module_offset")
+    if isinstance(offset, str) and offset.startswith("0x"):
+        items[3].setText("0x" + (offset[2:].lstrip("0") or "0"))  # short form; the tooltip has it all
+        items[3].setToolTip(offset)
     items.append(_item({"signature": "in signature", "skipped": "skipped"}.get(role, ""),
                        {"signature": "this frame's function is part of the signature",
                         "skipped": "above the signature's last frame but not part of it: the signature skipped it",
@@ -121,6 +125,11 @@ class CompareView(QWidget):
         for lab in (self.left_label, self.right_label):
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             lab.setWordWrap(True)
+        self.legend = QLabel(
+            "<span style='background:#ffe08a'>&nbsp;highlighted&nbsp;</span> fields differ · "
+            "<span style='background:#f8c4c0'>&nbsp;◀&nbsp;</span> only left · "
+            "<span style='background:#c5e8c0'>&nbsp;▶&nbsp;</span> only right · <b>bold</b>: in the signature · "
+            "<i style='color:#8a8a8a'>grey italic</i>: skipped by the signature")
         self.tabs = QTabWidget()
         self.frames_view, self.frames = _table("compare_frames")
         self.annotations_view, self.annotations = _table("compare_annotations")
@@ -143,6 +152,7 @@ class CompareView(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.left_label)
         lay.addWidget(self.right_label)
+        lay.addWidget(self.legend)
         lay.addWidget(self.tabs, 1)
 
     # ------------------------------------------------------------------ loading
@@ -233,7 +243,7 @@ class CompareView(QWidget):
                         row.status + (f": {', '.join(row.differs)} differ" if row.differs else ""))
             mid.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             self.frames.appendRow(left + [mid] + right)
-        for col, width in enumerate((30, 140, 220, 80, 60, 90, 24, 30, 140, 220, 80, 60, 90)):
+        for col, width in enumerate((30, 120, 240, 80, 60, 85, 24, 30, 120, 240, 80, 60, 85)):
             self.frames_view.setColumnWidth(col, width)
         self.annotations.clear()
         self.annotations.setHorizontalHeaderLabels(["Annotation", cmp.left_id, cmp.right_id])

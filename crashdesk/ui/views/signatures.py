@@ -95,7 +95,7 @@ class SignaturesView(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((330, 65, 60, 120, 120, 170, 120)):
+        for col, width in enumerate((330, 65, 60, 130, 130, 260, 160)):
             self.table.setColumnWidth(col, width)
         self.table.doubleClicked.connect(self._list_crashes)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)

@@ -56,6 +56,7 @@ def _table(headers: list[str], name: str) -> QTableWidget:
     t.verticalHeader().hide()
     t.horizontalHeader().setStretchLastSection(True)
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
     return t
 
 
@@ -169,6 +170,7 @@ class SyncPanel(QWidget):
         self.servers = _table(["Name", "URL", "Token"], "sync_servers")
         self.servers.setColumnWidth(0, 130)
         self.servers.setColumnWidth(1, 300)
+        self.servers.itemSelectionChanged.connect(self._on_server_selected)
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("crash-stats")
         self.url_edit = QLineEdit()
@@ -203,7 +205,7 @@ class SyncPanel(QWidget):
         # syncs
         self.syncs = _table(["Server", "Filters", "Listed from", "Listed to", "Last run", "Status", "Items"],
                             "saved_syncs")
-        for col, width in enumerate((110, 200, 130, 130, 130, 90)):
+        for col, width in enumerate((95, 190, 125, 125, 125, 80)):
             self.syncs.setColumnWidth(col, width)
         self.syncs.itemSelectionChanged.connect(self._on_sync_selected)
         self.server_combo = QComboBox()
@@ -281,6 +283,12 @@ class SyncPanel(QWidget):
         if rows and rows[0].row() < len(self.data["servers"]):
             return self.data["servers"][rows[0].row()]
         return None
+
+    def _on_server_selected(self) -> None:
+        server = self.selected_server()
+        if server is not None:  # edit it: Save server replaces the entry (and the token, if one is typed)
+            self.name_edit.setText(server["name"])
+            self.url_edit.setText(server["url"])
 
     def _on_sync_selected(self) -> None:
         rows = self.syncs.selectionModel().selectedRows()
