@@ -125,10 +125,25 @@ def cpu_from_context_flags(raw: bytes) -> str | None:
     return None
 
 
+ARM64_OLD_CONTEXT_SIZE = 796
+ARM_CONTEXT_SIZE = 368
+_SIZES = {
+    "amd64": (AMD64_CONTEXT_SIZE,),
+    "x86": (X86_CONTEXT_SIZE,),
+    "arm64": (ARM64_CONTEXT_SIZE, ARM64_OLD_CONTEXT_SIZE),
+    "arm": (ARM_CONTEXT_SIZE,),
+}
+
+
 def parse_context(raw: bytes, cpu: str | None) -> CpuContext | None:
-    """Decode a raw CONTEXT; None when unsupported, short, or when its flags name another CPU than ``cpu``
-    (the system info's; the reference then has no context for the thread and walks nothing)."""
+    """Decode a raw CONTEXT; None when unsupported, when its size is not that of a context of its CPU, or
+    when its flags name another CPU than ``cpu`` (the system info's): the reference then has no context for
+    the thread and walks nothing."""
     flags_cpu = cpu_from_context_flags(raw)
+    if flags_cpu == "amd64":
+        pass  # amd64 contexts may carry XSAVE state after the fixed part (CONTEXT_XSTATE): any size >= 1232
+    elif flags_cpu is None or len(raw) not in _SIZES[flags_cpu]:
+        return None
     if cpu in _PARSERS or cpu == "unknown":
         if flags_cpu != cpu:
             return None
