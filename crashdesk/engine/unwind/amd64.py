@@ -5,11 +5,11 @@ from __future__ import annotations
 from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
+from crashdesk.engine.unwind.frame_pointer import read_frame_record
 from crashdesk.engine.unwind.scan import is_non_canonical_amd64, scan_for_return_address, scan_words
 
 _PTR = 8
 _MAX_GAP = 128 * 1024
-_U64 = (1 << 64) - 1
 
 # Callee trusts for which the scan window is extended (0.25.0: only the context frame; later versions of the
 # reference also extend it after CFI frames).
@@ -24,13 +24,10 @@ def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
     last_sp = ctx.get("rsp")
     if last_bp is None or last_sp is None:
         return None
-    if last_bp >= _U64 - 2 * _PTR:
+    record = read_frame_record(env, last_bp)
+    if record is None:
         return None
-    caller_ip = env.read_word(last_bp + _PTR)
-    caller_bp = env.read_word(last_bp)
-    if caller_ip is None or caller_bp is None:
-        return None
-    caller_sp = last_bp + 2 * _PTR
+    caller_bp, caller_ip, caller_sp = record
     if caller_sp <= last_bp or caller_bp < caller_sp:
         return None
     if env.read_word(caller_bp) is None:

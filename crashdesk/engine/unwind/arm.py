@@ -5,36 +5,21 @@ from __future__ import annotations
 from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
+from crashdesk.engine.unwind.frame_pointer import arm_frame_pointer_caller, arm_frame_record
 from crashdesk.engine.unwind.scan import scan_for_return_address, scan_words
 
 _PTR = 4
 _U32 = (1 << 32) - 1
 
 
-# The reference marks the recovered frame pointer valid under its alias, so CFI does not forward it.
-_FP_ALIAS = frozenset({"fp"})
-
-
 def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
     if not env.is_ios:
         return None  # elsewhere lr/fp may be used as general-purpose registers
-    last_fp = callee.ctx.get("fp")
-    last_sp = callee.ctx.get("sp")
-    if last_fp is None or last_sp is None:
+    record = arm_frame_record(env, callee)
+    if record is None:
         return None
-    if last_fp >= _U32 - 2 * _PTR:
-        return None
-    if last_fp == 0:
-        caller_fp, caller_pc, caller_sp = 0, 0, last_sp
-    else:
-        caller_fp = env.read_word(last_fp)
-        caller_pc = env.read_word(last_fp + _PTR)
-        if caller_fp is None or caller_pc is None:
-            return None
-        caller_sp = last_fp + 2 * _PTR
-    found = FrameContext.of(env.spec, {"pc": caller_pc, "fp": caller_fp, "sp": caller_sp})
-    found.not_forwarded = _FP_ALIAS
-    return found
+    caller_fp, caller_pc, caller_sp = record
+    return arm_frame_pointer_caller(env, caller_pc, caller_fp, caller_sp)
 
 
 def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:

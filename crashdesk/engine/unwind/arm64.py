@@ -6,6 +6,7 @@ from __future__ import annotations
 from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
+from crashdesk.engine.unwind.frame_pointer import arm_frame_pointer_caller, arm_frame_record
 from crashdesk.engine.unwind.scan import is_non_canonical_arm64, scan_for_return_address, scan_words
 
 _PTR = 8
@@ -31,10 +32,6 @@ def ptr_auth_strip(env: UnwindEnv, ptr: int) -> int:
     return ptr & ptr_auth_mask(env)
 
 
-# The reference marks the recovered frame pointer valid under its alias, so CFI does not forward it.
-_FP_ALIAS = frozenset({"fp"})
-
-
 def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContext | None:
     """The shared CFI step, with pointer-authentication bits stripped from the recovered pc, lr and fp."""
     found = by_cfi(env, callee, grand)
@@ -48,27 +45,15 @@ def _by_cfi(env: UnwindEnv, callee: Walked, grand: Walked | None) -> FrameContex
 
 
 def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
-    last_fp = callee.ctx.get("fp")
-    last_sp = callee.ctx.get("sp")
-    if last_fp is None or last_sp is None:
+    record = arm_frame_record(env, callee)
+    if record is None:
         return None
-    if last_fp >= _U64 - 2 * _PTR:
-        return None
-    if last_fp == 0:
-        caller_fp, caller_pc, caller_sp = 0, 0, last_sp
-    else:
-        caller_fp = env.read_word(last_fp)
-        caller_pc = env.read_word(last_fp + _PTR)
-        if caller_fp is None or caller_pc is None:
-            return None
-        caller_sp = last_fp + 2 * _PTR
+    caller_fp, caller_pc, caller_sp = record
     caller_fp = ptr_auth_strip(env, caller_fp)
     caller_pc = ptr_auth_strip(env, caller_pc)
     if is_non_canonical_arm64(caller_pc):
         return None
-    found = FrameContext.of(env.spec, {"pc": caller_pc, "fp": caller_fp, "sp": caller_sp})
-    found.not_forwarded = _FP_ALIAS
-    return found
+    return arm_frame_pointer_caller(env, caller_pc, caller_fp, caller_sp)
 
 
 def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:

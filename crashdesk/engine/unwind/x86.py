@@ -5,6 +5,7 @@ from __future__ import annotations
 from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
+from crashdesk.engine.unwind.frame_pointer import read_frame_record
 from crashdesk.engine.unwind.scan import scan_for_return_address, scan_words
 
 _PTR = 4
@@ -19,13 +20,11 @@ def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
     last_bp = callee.ctx.get("ebp")
     if last_bp is None:
         return None
-    if last_bp >= _U32 - 2 * _PTR:
+    record = read_frame_record(env, last_bp)
+    if record is None:
         return None
-    caller_ip = env.read_word(last_bp + _PTR)
-    caller_bp = env.read_word(last_bp)
-    if caller_ip is None or caller_bp is None:
-        return None
-    return FrameContext.of(env.spec, {"eip": caller_ip, "esp": last_bp + 2 * _PTR, "ebp": caller_bp})
+    caller_bp, caller_ip, caller_sp = record
+    return FrameContext.of(env.spec, {"eip": caller_ip, "esp": caller_sp, "ebp": caller_bp})
 
 
 def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
