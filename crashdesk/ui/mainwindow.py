@@ -52,9 +52,15 @@ DEFAULT_HIDDEN = (Col.CRASH_ID,)
 DUMP_SUFFIXES = (".dmp", ".mdmp", ".minidump")
 
 
+#: facets over text fields, where a bare ``field:value`` means "contains": a facet click wants the exact value
+EXACT_FACETS = ("signature",)
+
+
 def quote_term(field: str, term: str, exclude: bool = False) -> str:
+    """The query term a facet click adds: ``field:value`` (``field:=value`` on text fields), quoted as needed."""
     value = f'"{term}"' if any(ch in term for ch in ' "():') or not term else term
-    return f"{'-' if exclude else ''}{field}:{value}"
+    op = "=" if field in EXACT_FACETS else ""
+    return f"{'-' if exclude else ''}{field}:{op}{value}"
 
 
 class MainWindow(QMainWindow):
@@ -524,6 +530,11 @@ class MainWindow(QMainWindow):
         self.reload_store()
 
     def connect_to_server(self) -> None:
+        decision = getattr(self, "decision", None)
+        sync = getattr(decision, "sync", None)
+        if sync is not None:  # the sync panel (issue 10's views) when installed
+            decision.show_tab(decision.tabs.indexOf(sync))
+            return
         QMessageBox.information(
             self, "Connect to a server",
             "Crashes from a Socorro server (Crash Stats or another CrashDesk) are pulled with:\n\n"

@@ -141,3 +141,20 @@ def test_window_remembers_last_query_and_columns(qtbot, store, cases, make_windo
     assert again.search_bar.text() == "product:CrashFactoryDemo"
     assert again.table.isColumnHidden(Col.OS)
     assert "product:CrashFactoryDemo" in again.search_bar.history
+
+
+def test_ctrl_click_on_a_facet_excludes_it(qtbot, store, cases, make_window):
+    window = make_window(store)
+    qtbot.waitUntil(lambda: bool(window.facets.terms("signature")), timeout=10000)
+    top = next(window.facets.topLevelItem(i) for i in range(window.facets.topLevelItemCount())
+               if window.facets.topLevelItem(i).text(0) == "Signature")
+    item = top.child(0)
+    term = item.text(0)
+    expected = {c.crash_id for c in cases if store.get(c.crash_id)["signature"] != term}
+    rect = window.facets.visualItemRect(item)
+    with qtbot.waitSignal(window.model.search_finished, timeout=10000) as blocker:
+        qtbot.mouseClick(window.facets.viewport(), Qt.MouseButton.LeftButton,
+                         Qt.KeyboardModifier.ControlModifier, rect.center())
+    assert window.search_bar.text().startswith("-signature:=")
+    assert blocker.args == [len(expected)]
+    assert {window.model.crash_id(r) for r in range(window.model.rowCount())} == expected
