@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from crashdesk.config.paths import resolve_paths
@@ -28,6 +29,8 @@ def run_app(data_dir: str | None = None) -> int:
     app.setApplicationName("CrashDesk")
     app.setOrganizationName("CrashDesk")
     app.setWindowIcon(app_icon())
+    if not data_dir and not os.environ.get("CRASHDESK_HOME"):  # issue 10: the data folder chosen in Settings
+        data_dir = str(QSettings("CrashDesk", "CrashDesk").value("general/data_dir", "") or "") or None
     paths = resolve_paths(data_dir)
     try:
         from crashdesk.store import CrashStore

@@ -77,3 +77,30 @@ def test_settings_dialog_from_the_window(qtbot, store, cases, make_window, tmp_p
     with qtbot.waitSignal(dlg.saved, timeout=5000):
         dlg.accept()
     assert ("/build/somewhere", str(tmp_path)) in window.sources.mappings
+
+
+def test_data_folder_from_settings_is_used_at_start(qtbot, tmp_path, monkeypatch):
+    from crashdesk.ui.app import run_app
+    from crashdesk.ui.mainwindow import MainWindow
+    from crashdesk.ui.qt import QApplication, QSettings, QTimer
+
+    monkeypatch.delenv("CRASHDESK_HOME", raising=False)
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    chosen = tmp_path / "chosen-home"
+    QSettings("CrashDesk", "CrashDesk").setValue("general/data_dir", str(chosen))
+    seen: dict = {}
+
+    def tick() -> None:
+        w = next((w for w in QApplication.instance().topLevelWidgets() if isinstance(w, MainWindow)), None)
+        if w is not None and w.isVisible():
+            seen["db"] = w.store.db.path
+            timer.stop()
+            w.close()
+
+    timer = QTimer()
+    timer.setInterval(50)
+    timer.timeout.connect(tick)
+    timer.start()
+    assert run_app(None) == 0
+    assert seen["db"] == chosen / "crashdesk.sqlite"
