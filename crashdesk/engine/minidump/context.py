@@ -144,11 +144,9 @@ def parse_context(raw: bytes, cpu: str | None) -> CpuContext | None:
         pass  # amd64 contexts may carry XSAVE state after the fixed part (CONTEXT_XSTATE): any size >= 1232
     elif flags_cpu is None or len(raw) not in _SIZES[flags_cpu]:
         return None
-    if cpu in _PARSERS or cpu == "unknown":
-        if flags_cpu != cpu:
-            return None
-    else:
-        cpu = flags_cpu
+    if cpu is not None and flags_cpu != cpu:
+        return None  # the system info names another CPU (or one without an unwinder here)
+    cpu = flags_cpu
     parser = _PARSERS.get(cpu or "")
     if parser is None:
         return None
