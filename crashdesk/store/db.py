@@ -10,11 +10,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from crashdesk.store.errors import StoreError
 from crashdesk.store.schema import migrate
+
+if TYPE_CHECKING:  # sqlite_utils pulls in numpy (~0.7 s): imported on first use of Database.utils only
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -63,6 +65,8 @@ class Database:
         """sqlite-utils over this thread's connection (introspection, ad-hoc inserts)."""
         db = getattr(self._local, "utils", None)
         if db is None:
+            import sqlite_utils
+
             db = sqlite_utils.Database(self.conn)
             self._local.utils = db
         return db
