@@ -476,16 +476,26 @@ class SyncRunner:
                 await self._flush_done()
                 return
             processed: dict[str, Any] | None = None
+            # the main minidump is asked for alongside the processed and raw crash (one round trip instead
+            # of two); other dumps, named in the raw crash's metadata, follow
+            prefetch = self.options.with_dumps and not self._dumps_forbidden
+            coros: list[Any] = [self._raw_or_none(crash_id)]
             if not crash_stored:
-                processed, raw = await asyncio.gather(
-                    self._client.processed_crash(crash_id), self._raw_or_none(crash_id)
-                )
-            else:
-                raw = await self._raw_or_none(crash_id)
+                coros.append(self._client.processed_crash(crash_id))
+            if prefetch:
+                coros.append(self._main_dump(crash_id))
+            results = await asyncio.gather(*coros, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+            raw = results[0]
+            if not crash_stored:
+                processed = results[1]
+            prefetched = results[-1] if prefetch else None
             dumps: dict[str, bytes] = {}
             dumps_state: str | None = None
             if self.options.with_dumps:
-                dumps, dumps_state = await self._fetch_dumps(crash_id, raw)
+                dumps, dumps_state = await self._fetch_dumps(crash_id, raw, prefetched)
             # dumps go to the blob folder (fsynced) on worker threads, in parallel; the writer records them
             refs = await asyncio.to_thread(self._put_blobs, dumps) if dumps else {}
             await self._store_q.put(_StoreJob(crash_id, processed, raw, refs, dumps_state, crash_stored))
@@ -541,35 +551,52 @@ class SyncRunner:
                 )
             return None
 
+    async def _main_dump(self, crash_id: str) -> bytes | str:
+        """The main minidump's bytes, or ``"none"`` (the server has none) or ``"forbidden"`` (403)."""
+        try:
+            return await self._client.raw_dump(crash_id, MAIN_DUMP)
+        except PermissionDenied:
+            self._dumps_forbidden = True
+            return "forbidden"
+        except NotFound:
+            return "none"
+
     async def _fetch_dumps(
-        self, crash_id: str, raw: Mapping[str, Any] | None
+        self, crash_id: str, raw: Mapping[str, Any] | None, prefetched: bytes | str | None
     ) -> tuple[dict[str, bytes], str | None]:
-        if self._dumps_forbidden:
+        if prefetched == "forbidden" or (prefetched is None and self._dumps_forbidden):
             self._summary.dumps_forbidden += 1
             return {}, "forbidden"
+        dumps: dict[str, bytes] = {}
+        if isinstance(prefetched, bytes):
+            dumps[MAIN_DUMP] = prefetched
         metadata = raw.get("metadata") if isinstance(raw, Mapping) else None
         checksums = metadata.get("dump_checksums") if isinstance(metadata, Mapping) else None
         if isinstance(checksums, Mapping):
+            # memory_report is a gzipped JSON memory report, not a minidump: not needed to stackwalk
             names = [str(n) for n in checksums if str(n) != "memory_report"]
             guessed = False
         else:
             names, guessed = [MAIN_DUMP], True
-        if not names:
-            return {}, "none"
-        dumps: dict[str, bytes] = {}
         for name in names:
+            stored_name = DUMP_ALIASES.get(name, name)
+            if stored_name in dumps:
+                continue
+            if stored_name == MAIN_DUMP and prefetched == "none":
+                if guessed:
+                    continue
+                raise NotFound(f"the server lists a minidump for {crash_id} but does not have it")
             try:
-                data = await self._client.raw_dump(crash_id, name)
+                dumps[stored_name] = await self._client.raw_dump(crash_id, name)
             except PermissionDenied:
                 self._dumps_forbidden = True
                 self._summary.dumps_forbidden += 1
                 return {}, "forbidden"
             except NotFound:
                 if guessed:
-                    return {}, "none"
+                    continue
                 raise
-            dumps[DUMP_ALIASES.get(name, name)] = data
-        return dumps, "done"
+        return dumps, ("done" if dumps else "none")
 
     def _store_crash(
         self,
