@@ -48,31 +48,39 @@ def _prepare(store: CrashStore, query: str) -> tuple[Any, str, list[Any]]:
 
 
 def signature_table(store: CrashStore, query: str = "", *, limit: int = 500) -> SignatureTable:
-    """The ``limit`` biggest signatures of the crashes matching ``query`` (raises the query's error)."""
+    """The ``limit`` biggest signatures of the crashes matching ``query`` (raises the query's error).
+
+    One pass over the matching crashes, grouped by (signature, version, OS); the per-signature totals,
+    dates and splits are added up here, which is several times faster than one GROUP BY per figure."""
     conn, where, params = _prepare(store, query)
-    total = conn.execute(f"SELECT count(*) FROM crashes c WHERE {where}", params).fetchone()[0]
-    rows = conn.execute(
-        f"SELECT c.signature, count(*) AS n, min(c.submitted_at), max(c.submitted_at) FROM crashes c "
-        f"WHERE {where} GROUP BY c.signature ORDER BY n DESC, c.signature LIMIT ?", [*params, limit]).fetchall()
-    out = [SignatureRow(sig, n, n / total if total else 0.0, first or "", last or "") for sig, n, first, last in rows]
-    by_sig = {r.signature: r for r in out}
-    if out:
-        for sig, version, n in conn.execute(
-                f"SELECT c.signature, c.version, count(*) FROM crashes c WHERE {where} "
-                f"GROUP BY c.signature, c.version", params):
-            row = by_sig.get(sig)
-            if row is not None:
-                row.versions.append((version or "?", n))
-        for sig, os_name, n in conn.execute(
-                f"SELECT c.signature, c.os, count(*) FROM crashes c WHERE {where} GROUP BY c.signature, c.os",
-                params):
-            row = by_sig.get(sig)
-            if row is not None:
-                row.os_split.append((os_name or "?", n))
-        for row in out:
-            row.versions.sort(key=lambda vn: version_key(vn[0]) if vn[0] != "?" else "", reverse=True)
-            row.os_split.sort(key=lambda on: (-on[1], on[0]))
-    return SignatureTable(query, total, out)
+    groups = conn.execute(
+        f"SELECT c.signature, c.version, c.os, count(*), min(c.submitted_at), max(c.submitted_at) "
+        f"FROM crashes c WHERE {where} GROUP BY c.signature, c.version, c.os", params).fetchall()
+    rows: dict[str | None, SignatureRow] = {}
+    versions: dict[str | None, dict[str, int]] = {}
+    systems: dict[str | None, dict[str, int]] = {}
+    total = 0
+    for sig, version, os_name, n, first, last in groups:
+        total += n
+        row = rows.get(sig)
+        if row is None:
+            row = rows[sig] = SignatureRow(sig, 0, 0.0, first or "", last or "")
+            versions[sig], systems[sig] = {}, {}
+        row.count += n
+        if first and (not row.first_seen or first < row.first_seen):
+            row.first_seen = first
+        if last and last > row.last_seen:
+            row.last_seen = last
+        v, o = version or "?", os_name or "?"
+        versions[sig][v] = versions[sig].get(v, 0) + n
+        systems[sig][o] = systems[sig].get(o, 0) + n
+    top = sorted(rows.values(), key=lambda r: (-r.count, r.signature or ""))[:limit]
+    for row in top:
+        row.share = row.count / total if total else 0.0
+        row.versions = sorted(versions[row.signature].items(),
+                              key=lambda vn: version_key(vn[0]) if vn[0] != "?" else "", reverse=True)
+        row.os_split = sorted(systems[row.signature].items(), key=lambda on: (-on[1], on[0]))
+    return SignatureTable(query, total, top)
 
 
 def _signature_filter(signature: str | None, all_signatures: bool) -> tuple[str, list[Any]]:

@@ -122,8 +122,8 @@ class DecisionViews(QObject):
         if self.tabs.widget(index) is self.signatures and self._signatures_query != query:
             self._signatures_query = query
             self.signatures.set_query(query)
-        elif self.tabs.widget(index) is self.workbench and not self.workbench.query_edit.text():
-            self.workbench.set_query(query)
+        elif self.tabs.widget(index) is self.workbench and not self.workbench.query_edit.isModified():
+            self.workbench.set_query(query)  # follows the search bar until the user types their own
         elif self.tabs.widget(index) is self.collector:
             self.collector.refresh()
         elif self.tabs.widget(index) is self.sync:

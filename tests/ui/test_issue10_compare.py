@@ -103,3 +103,7 @@ def test_stored_vs_regenerated_with_notes(qtbot, view, cases, store):
     text = view.notes_text.toPlainText()
     assert "Stored:" in text and "Regenerated with mozilla" in text and "Steps:" in text
     assert view.tabs.currentIndex() == 3
+    # the crash's signature history: what the store recorded when it signed it
+    history = store.get(a.crash_id)["signature_history"]
+    assert history and "Signature history" in text
+    assert f"{history[-1]['profile']}: {history[-1]['signature']}  (current)" in text

@@ -187,7 +187,9 @@ class CompareView(QWidget):
         def load():
             explanation = explain_signature(store, crash_id, profile, pdir)
             crash = store.get(crash_id)
-            return explanation, compare_crashes(crash, {**crash, "signature": explanation.regenerated.signature})
+            history = list(crash.get("signature_history") or [])
+            return explanation, compare_crashes(crash, {**crash, "signature": explanation.regenerated.signature}), \
+                history
 
         name = getattr(profile, "name", profile)
         self._run("explanation", load, f"crash {crash_id}: stored signature ◀▶ regenerated with {name}")
@@ -201,9 +203,9 @@ class CompareView(QWidget):
         if gen != self._gen:
             return
         if kind == "explanation":
-            explanation, comparison = result
+            explanation, comparison, history = result
             self.show_comparison(comparison, title)
-            self.show_explanation(explanation)
+            self.show_explanation(explanation, history)
             self.left_label.setText(f"◀ stored: <b>{_esc(explanation.stored)}</b> "
                                     f"({_esc(explanation.stored_profile or 'no profile')})"
                                     + (f"; server: {_esc(explanation.server)}" if explanation.server else ""))
@@ -268,8 +270,9 @@ class CompareView(QWidget):
         self.notes.clear()
         self.notes_text.setPlainText("")
 
-    def show_explanation(self, explanation: Any) -> None:
-        """The regenerated signature's frame walk (one row per considered frame) and its notes."""
+    def show_explanation(self, explanation: Any, history: list[dict] | None = None) -> None:
+        """The regenerated signature's frame walk (one row per considered frame), its notes, and the crash's
+        signature history (server, earlier profiles, applied runs)."""
         self.explanation = explanation
         res = explanation.regenerated
         self.notes.clear()
@@ -304,6 +307,12 @@ class CompareView(QWidget):
         lines += ["Notes:"] + [f"  {n}" for n in res.notes] if res.notes else ["Notes: none"]
         if res.explanation:
             lines += ["", "Steps:"] + [f"  {step}" for step in res.explanation]
+        if history:
+            lines += ["", "Signature history (oldest first):"]
+            for h in history:
+                run = f", run {h['run_id']}" if h.get("run_id") else ""
+                mark = "  (current)" if h.get("active") else ""
+                lines.append(f"  {(h.get('created_at') or '')[:19]}  {h.get('profile')}{run}: {h.get('signature')}{mark}")
         self.notes_text.setPlainText("\n".join(lines))
 
 
