@@ -105,10 +105,23 @@ class DecisionViews(QObject):
         self.workbench.undone.connect(self._signatures_changed)
         self.sync.sync_finished.connect(lambda _s: (w.reload_store(), w.refresh_sync_state()))
         w.closed.connect(self._close_compare_windows)
+        # "Connect to a server…" (menu and first-run screen) opens the sync panel instead of a text hint
+        for source, handler in ((w.empty_state.connect_requested, w.connect_to_server),
+                                (w.connect_action.triggered, w.connect_to_server)):
+            try:
+                source.disconnect(handler)
+            except (RuntimeError, TypeError):
+                pass
+            source.connect(self.connect_to_server)
 
     def set_collector(self, state: Any) -> None:
         if state is not None:
             self.collector.set_state(state.url, state.message, state.handle)
+
+    def connect_to_server(self, *_args: Any) -> None:
+        """Open the sync panel with the server form focused."""
+        self.show_tab(TAB_TITLES.index("Sync"))
+        self.sync.name_edit.setFocus()
 
     def show_tab(self, index: int) -> None:
         w = self.window

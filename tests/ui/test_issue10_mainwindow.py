@@ -104,3 +104,14 @@ def test_data_folder_from_settings_is_used_at_start(qtbot, tmp_path, monkeypatch
     timer.start()
     assert run_app(None) == 0
     assert seen["db"] == chosen / "crashdesk.sqlite"
+
+
+def test_connect_to_a_server_opens_the_sync_panel(qtbot, store, make_window):
+    window = make_window(store, wait_for_list=False)
+    qtbot.waitUntil(lambda: window.showing_empty_state, timeout=10000)
+    window.empty_state.connect_requested.emit()
+    dv = window.decision
+    assert not window.showing_empty_state and dv.tabs.currentWidget() is dv.sync
+    dv.show_tab(0)
+    window.connect_action.trigger()
+    assert dv.tabs.currentWidget() is dv.sync
