@@ -162,3 +162,17 @@ def test_cancel_stops_a_long_run_without_changes(qtbot, bench, store, cases):
     assert max(seen) < 1.0
     assert store.db.conn.execute("SELECT count(*) FROM crashes WHERE signature = 'old-bucket'").fetchone()[0] == 1600
     json.dumps(seen)
+
+
+def test_large_runs_sign_in_worker_processes(qtbot, bench, store, cases, monkeypatch):
+    # above IN_PROCESS_LIMIT the workbench signs in a pool of worker processes; the report must be the same
+    import crashdesk.ui.views.workbench as workbench
+
+    bench.set_query("")
+    with qtbot.waitSignal(bench.run_finished, timeout=30000) as inproc:
+        bench.start_run()
+    monkeypatch.setattr(workbench, "IN_PROCESS_LIMIT", 2)
+    with qtbot.waitSignal(bench.run_finished, timeout=60000) as pooled:
+        bench.start_run()
+    a, b = inproc.args[0].report, pooled.args[0].report
+    assert (a.total, a.changed, a.unchanged) == (b.total, b.changed, b.unchanged) == (len(cases), 0, len(cases))

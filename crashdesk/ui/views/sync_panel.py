@@ -224,6 +224,7 @@ class SyncPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
+        self.progress.setFormat("Idle")
         self.result = QPlainTextEdit()
         self.result.setReadOnly(True)
         self.result.setObjectName("sync_result")
