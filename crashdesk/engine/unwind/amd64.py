@@ -6,7 +6,14 @@ from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
 from crashdesk.engine.unwind.frame_pointer import read_frame_record
-from crashdesk.engine.unwind.scan import is_non_canonical_amd64, scan_for_return_address, scan_words
+from crashdesk.engine.unwind.scan import (
+    is_non_canonical_amd64,
+    return_address_test,
+    scan_for_return_address,
+    scan_start_with_frame_pointer,
+    scan_words,
+    scanned_caller_with_frame_pointer,
+)
 
 _PTR = 8
 _MAX_GAP = 128 * 1024
@@ -40,25 +47,18 @@ def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
 
 
 def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
-    ctx = callee.ctx
-    if ctx.valid is None:
-        last_bp: int | None = ctx.raw("rbp")
-    else:
-        if "rsp" not in ctx.valid:
-            return None
-        last_bp = ctx.raw("rbp") if "rbp" in ctx.valid else None
-    last_sp = ctx.raw("rsp")
-    cache = env.cache
-
-    def plausible(value: int) -> bool:
-        if value == 0 or is_non_canonical_amd64(value):
-            return False
-        return cache.seems_valid_by_symbols(value)
-
+    start = scan_start_with_frame_pointer(callee.ctx)
+    if start is None:
+        return None
+    last_sp, last_bp = start
+    plausible = return_address_test(env, is_non_canonical_amd64)
     words = scan_words(callee.frame.trust, EXTENDED_SCAN_AFTER)
     for i, address_of_ip, caller_ip in scan_for_return_address(env, last_sp, words, plausible):
         caller_sp = address_of_ip + _PTR
         caller_bp: int | None = None
+        # The caller's rbp: the word below the return address if the callee's rbp pointed at it and the word
+        # is plausible (above it, within _MAX_GAP, readable); x86 does not require the first. Else the
+        # callee's rbp if it lies at or above the caller's rsp.
         if last_bp is not None and i > 0:
             address_of_bp = address_of_ip - _PTR
             bp = env.read_word(address_of_bp)
@@ -69,13 +69,7 @@ def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
                     caller_bp = bp
             elif last_bp >= caller_sp:
                 caller_bp = last_bp
-        regs = {"rip": caller_ip, "rsp": caller_sp}
-        if caller_bp is not None:
-            regs["rbp"] = caller_bp
-        found = FrameContext.of(env.spec, regs)
-        if caller_bp is None:
-            found.values["rbp"] = 0
-        return found
+        return scanned_caller_with_frame_pointer(env, caller_ip, caller_sp, caller_bp)
     return None
 
 

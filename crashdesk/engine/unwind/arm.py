@@ -6,10 +6,13 @@ from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
 from crashdesk.engine.unwind.frame_pointer import arm_frame_pointer_caller, arm_frame_record
-from crashdesk.engine.unwind.scan import scan_for_return_address, scan_words
+from crashdesk.engine.unwind.scan import return_address_test, scan_for_return_address, scan_words
 
 _PTR = 4
 _U32 = (1 << 32) - 1
+
+# Callee trusts for which the scan window is extended (0.25.0: only the context frame).
+EXTENDED_SCAN_AFTER: tuple[str, ...] = ("context",)
 
 
 def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
@@ -26,10 +29,9 @@ def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
     last_sp = callee.ctx.get("sp")
     if last_sp is None:
         return None
-    cache = env.cache
-    words = scan_words(callee.frame.trust, ("context",))
+    words = scan_words(callee.frame.trust, EXTENDED_SCAN_AFTER)
     for _i, address_of_pc, caller_pc in scan_for_return_address(
-        env, last_sp, words, cache.seems_valid_by_symbols
+        env, last_sp, words, return_address_test(env)
     ):
         caller_sp = address_of_pc + _PTR
         if caller_sp > _U32:

@@ -7,7 +7,12 @@ from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
 from crashdesk.engine.unwind.frame_pointer import arm_frame_pointer_caller, arm_frame_record
-from crashdesk.engine.unwind.scan import is_non_canonical_arm64, scan_for_return_address, scan_words
+from crashdesk.engine.unwind.scan import (
+    is_non_canonical_arm64,
+    return_address_test,
+    scan_for_return_address,
+    scan_words,
+)
 
 _PTR = 8
 _U64 = (1 << 64) - 1
@@ -60,13 +65,7 @@ def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
     last_sp = callee.ctx.get("sp")
     if last_sp is None:
         return None
-    cache = env.cache
-
-    def plausible(value: int) -> bool:
-        if value == 0 or is_non_canonical_arm64(value):
-            return False
-        return cache.seems_valid_by_symbols(value)
-
+    plausible = return_address_test(env, is_non_canonical_arm64)
     words = scan_words(callee.frame.trust, EXTENDED_SCAN_AFTER)
     for _i, address_of_pc, caller_pc in scan_for_return_address(env, last_sp, words, plausible):
         return FrameContext.of(env.spec, {"pc": caller_pc, "sp": address_of_pc + _PTR})

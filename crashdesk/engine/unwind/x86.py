@@ -6,7 +6,13 @@ from crashdesk.engine.unwind.chain import by_cfi, first_caller
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
 from crashdesk.engine.unwind.frame_pointer import read_frame_record
-from crashdesk.engine.unwind.scan import scan_for_return_address, scan_words
+from crashdesk.engine.unwind.scan import (
+    return_address_test,
+    scan_for_return_address,
+    scan_start_with_frame_pointer,
+    scan_words,
+    scanned_caller_with_frame_pointer,
+)
 
 _PTR = 4
 _MAX_GAP = 128 * 1024
@@ -28,25 +34,20 @@ def _by_frame_pointer(env: UnwindEnv, callee: Walked) -> FrameContext | None:
 
 
 def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
-    ctx = callee.ctx
-    if ctx.valid is None:
-        last_bp: int | None = ctx.raw("ebp")
-    else:
-        if "esp" not in ctx.valid:
-            return None
-        last_bp = ctx.raw("ebp") if "ebp" in ctx.valid else None
-    last_sp = ctx.raw("esp")
-    cache = env.cache
-
-    def plausible(value: int) -> bool:
-        return value != 0 and cache.seems_valid_by_symbols(value)
-
+    start = scan_start_with_frame_pointer(callee.ctx)
+    if start is None:
+        return None
+    last_sp, last_bp = start
+    plausible = return_address_test(env)
     words = scan_words(callee.frame.trust, EXTENDED_SCAN_AFTER)
     for i, address_of_ip, caller_ip in scan_for_return_address(env, last_sp, words, plausible):
         caller_sp = address_of_ip + _PTR
         if caller_sp > _U32:
             return None
         caller_bp: int | None = None
+        # The caller's ebp: the word below the return address if it is plausible (above it, within _MAX_GAP,
+        # readable); amd64 also requires the callee's rbp to point at it. Else the callee's ebp if it lies at
+        # or above the caller's esp and is readable.
         if i > 0:
             address_of_bp = address_of_ip - _PTR
             bp = env.read_word(address_of_bp)
@@ -58,13 +59,7 @@ def _by_scan(env: UnwindEnv, callee: Walked) -> FrameContext | None:
             elif last_bp is not None and last_bp >= caller_sp:
                 if env.read_word(last_bp) is not None:
                     caller_bp = last_bp
-        regs = {"eip": caller_ip, "esp": caller_sp}
-        if caller_bp is not None:
-            regs["ebp"] = caller_bp
-        found = FrameContext.of(env.spec, regs)
-        if caller_bp is None:
-            found.values["ebp"] = 0
-        return found
+        return scanned_caller_with_frame_pointer(env, caller_ip, caller_sp, caller_bp)
     return None
 
 
