@@ -8,6 +8,7 @@ module's :class:`SymbolFile` is asked for once, and function/CFI lookups are mem
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from crashdesk.engine.symbols_api import CfiRules, FunctionInfo, StackWinInfo, SymbolFile
 from crashdesk.engine.unwind.api import InlineFrame, ModuleInfo, ModuleMap, StackFrame
@@ -15,6 +16,7 @@ from crashdesk.errors import CrashDeskError
 
 _MISS = object()
 _MAX_ENTRIES = 200_000  # bound on each memo table; cleared when exceeded
+_T = TypeVar("_T")
 
 
 class SymbolCache:
@@ -70,34 +72,16 @@ class SymbolCache:
         return sym
 
     def function_at(self, module: ModuleInfo, sym: SymbolFile, rva: int) -> FunctionInfo | None:
-        key = (module.base, rva)
-        hit = self._functions.get(key, _MISS)
-        if hit is _MISS:
-            if len(self._functions) > _MAX_ENTRIES:
-                self._functions.clear()
-            hit = sym.function_at(rva)
-            self._functions[key] = hit
-        return hit  # type: ignore[return-value]
+        """The FUNC or PUBLIC record covering ``rva`` of ``module`` (memoized)."""
+        return _memo_by_rva(self._functions, module, rva, sym.function_at)
 
     def cfi_at(self, module: ModuleInfo, sym: SymbolFile, rva: int) -> CfiRules | None:
-        key = (module.base, rva)
-        hit = self._cfi.get(key, _MISS)
-        if hit is _MISS:
-            if len(self._cfi) > _MAX_ENTRIES:
-                self._cfi.clear()
-            hit = sym.cfi_at(rva)
-            self._cfi[key] = hit
-        return hit  # type: ignore[return-value]
+        """The STACK CFI rules at ``rva`` of ``module`` (memoized)."""
+        return _memo_by_rva(self._cfi, module, rva, sym.cfi_at)
 
     def stack_win_at(self, module: ModuleInfo, sym: SymbolFile, rva: int) -> StackWinInfo | None:
-        key = (module.base, rva)
-        hit = self._win.get(key, _MISS)
-        if hit is _MISS:
-            if len(self._win) > _MAX_ENTRIES:
-                self._win.clear()
-            hit = sym.stack_win_at(rva)
-            self._win[key] = hit
-        return hit  # type: ignore[return-value]
+        """The STACK WIN record covering ``rva`` of ``module`` (memoized)."""
+        return _memo_by_rva(self._win, module, rva, sym.stack_win_at)
 
     # -- plausibility ---------------------------------------------------------------------------------
     def seems_valid_by_symbols(self, instruction: int) -> bool:
@@ -154,6 +138,21 @@ class SymbolCache:
         win = self.stack_win_at(module, sym, rva)
         frame.parameter_size = win.parameter_size if win is not None else func.parameter_size
         _fill_lines(frame, sym, rva, module.base)
+
+
+def _memo_by_rva(
+    table: dict[tuple[int, int], _T | None], module: ModuleInfo, rva: int, find: Callable[[int], _T | None]
+) -> _T | None:
+    """``find(rva)`` memoized in ``table`` under (module base, rva); the table is cleared when it outgrows
+    its bound."""
+    key = (module.base, rva)
+    hit = table.get(key, _MISS)
+    if hit is _MISS:
+        if len(table) > _MAX_ENTRIES:
+            table.clear()
+        hit = find(rva)
+        table[key] = hit
+    return hit  # type: ignore[return-value]
 
 
 def _fill_lines(frame: StackFrame, sym: SymbolFile, rva: int, base: int) -> None:
