@@ -351,6 +351,8 @@ def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:
             method = "fork"  # cheapest, and safe without other threads
         else:
             method = "forkserver"
+        if method != "fork" and getattr(sys, "frozen", False):
+            return []  # a frozen app would start itself as the worker: scan in this process instead
         ctx = multiprocessing.get_context(method)
         with ProcessPoolExecutor(len(points) - 1, mp_context=ctx) as pool:
             futures = [pool.submit(_scan_file_range, path, a, b) for a, b in zip(points, points[1:], strict=False)]
