@@ -312,7 +312,7 @@ def main() -> int:
             "exact signature (most common)": f'signature:="{common_sig}"',
             "exact signature (rare)": f'signature:="{rare_sig}"',
             "signature contains": "signature:~Shader",
-            "function contains": "function:~TextureFlush",
+            "function contains": "function:~FlushTexture",
             "function exact": f'function:="{world.functions[1234]}"',
             "module + version": f"module:{module}@{mversion}",
             "module version range": "module:xul.dll@>=130",
@@ -321,7 +321,7 @@ def main() -> int:
             "full text word": "nsContentUtils",
             "full text phrase": '"OOM | large"',
             "product + version range + date": "product:Firefox version:>=128 date:>=7d",
-            "keyword + negation": "os:Linux !cpu:amd64",
+            "keyword + negation": 'os:"Windows NT" !cpu:amd64',
             "OR group": "(product:Fenix OR product:Focus) signature:~Paint",
             "everything (empty query)": "",
         }

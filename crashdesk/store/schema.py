@@ -139,7 +139,13 @@ CREATE INDEX crashes_search_cover ON crashes(submitted_at, product COLLATE NOCAS
     os COLLATE NOCASE, cpu, channel, source, state, signature COLLATE NOCASE);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+# v5 (search): facets over the whole store group on an index instead of sorting every crash
+_V5 = """
+CREATE INDEX crashes_version ON crashes(version);
+CREATE INDEX crashes_cpu ON crashes(cpu);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

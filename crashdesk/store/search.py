@@ -65,6 +65,9 @@ SORTS = {
     "cpu": "c.cpu", "build_id": "c.build_id", "channel": "c.channel", "source": "c.source",
     "state": "c.state", "crash_id": "c.crash_id", "reason": "c.reason",
 }
+COVER_INDEX = "crashes_search_cover"
+COVER_COLUMNS = {"submitted_at", "product", "version_key", "version", "os", "cpu", "channel", "source", "state",
+                 "signature"}
 SCAN_THRESHOLD = 2000  # matches above which set-membership terms are probed during an index walk
 NOT_NULL_SORTS = {"date", "received", "source", "state", "crash_id"}
 FACET_COLUMNS = {
@@ -121,6 +124,8 @@ class _Compiler:
         # a wide row); with it the planner walks an index in the wanted order and probes the set instead,
         # which is what a large match set needs
         self.cid = "+c.id" if scan else "c.id"
+        self.columns: set[str] = set()   # crashes columns the condition reads
+        self.selective = False           # an equality on a unique-ish indexed column (signature, crash id)
 
     def node(self, node: Node) -> tuple[str, list[Any]]:
         if isinstance(node, And | Or):
@@ -184,6 +189,9 @@ class _Compiler:
 
     def column(self, t: Term) -> tuple[str, list[Any]]:
         column = COLUMNS[t.field]
+        self.columns.add("version_key" if t.field == "version" and t.op in ORDERING else column[2:])
+        if t.op == "=" and not t.negate and t.field in ("signature", "server_signature", "crash_id"):
+            self.selective = True
         if t.op == "null":
             return f"({column} IS NULL OR {column} = '')", []
         kind = field_kind(t.field)
@@ -235,10 +243,17 @@ def compile_query(query: str, now: dt.datetime | None = None, *, scan: bool = Fa
     """The SQL condition (over ``crashes c``) and its parameters for ``query``; ``"1"`` for the empty query.
     ``scan`` words set-membership terms for large match sets (see :class:`_Compiler`).
     Raises :class:`crashdesk.engine.query.QueryError` (with the position) for a bad query."""
+    where, params, _ = _compile(query, now, scan)
+    return where, params
+
+
+def _compile(query: str, now: dt.datetime | None, scan: bool) -> tuple[str, list[Any], _Compiler]:
     parsed = parse_query(query)
+    compiler = _Compiler(now or dt.datetime.now(dt.UTC), scan)
     if parsed.root is None:
-        return "1", []
-    return _Compiler(now or dt.datetime.now(dt.UTC), scan).node(parsed.root)
+        return "1", [], compiler
+    where, params = compiler.node(parsed.root)
+    return where, params, compiler
 
 
 # ---------------------------------------------------------------------------------------------- running
@@ -270,16 +285,20 @@ def _register_functions(conn) -> None:
     conn.create_function("version_key", 1, version_key, deterministic=True)
 
 
-def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50) -> list[dict[str, Any]]:
-    """Counts of ``facet`` values over the crashes matching ``where``, biggest first."""
+def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50, *, use_cover: bool = False
+                 ) -> list[dict[str, Any]]:
+    """Counts of ``facet`` values over the crashes matching ``where``, biggest first. ``use_cover`` reads the
+    crashes through the narrow covering index (for large match sets on columns it holds)."""
     everything = where == "1"
     crash_filter = "" if everything else f"AND {{col}} IN (SELECT c.id FROM crashes c WHERE {where})"
     if facet in FACET_COLUMNS:
         column = FACET_COLUMNS[facet]
         bare = column.split(" ")[0]
-        sql = (f"SELECT {bare}, count(*) AS n FROM crashes c WHERE {where} AND {bare} IS NOT NULL "
-               f"AND {bare} != '' GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?")
-        rows = conn.execute(sql, [*params, size]).fetchall()
+        source = "crashes c" + (f" INDEXED BY {COVER_INDEX}" if use_cover and bare[2:] in COVER_COLUMNS else "")
+        # min(): a deterministic spelling for a group that ignores case ("Firefox" and "firefox")
+        sql = (f"SELECT min({bare}), count(*) AS n FROM {source} WHERE {where} GROUP BY {column} "
+               f"ORDER BY n DESC, {column} LIMIT ?")
+        rows = [(t, n) for t, n in conn.execute(sql, [*params, size + 1]) if t is not None and t != ""][:size]
     elif facet in ("module", "module_version"):
         # count links per module row on the (module, crash) index, then add up the rows that share a file
         # name (or name@version): a crash counts once per module row it loaded
@@ -322,7 +341,6 @@ def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Se
     if offset < 0 or limit < 0:
         raise BadSearchRequest("offset and limit must not be negative")
     now = now or dt.datetime.now(dt.UTC)
-    where, params = compile_query(query or "", now)
     order = _order_by(sort)
     for facet in facets:
         if facet not in FACET_COLUMNS and facet not in ("module", "module_version") and not (
@@ -330,21 +348,32 @@ def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Se
             raise BadSearchRequest(f"cannot facet on {facet!r} (facets: {', '.join(FACETS)})")
     conn = store.db.conn
     _register_functions(conn)
+    # The crashes rows are wide (raw annotations and the processed crash live inline), so any plan that reads
+    # them per match is slow for large match sets; when every column the query reads is in the narrow
+    # covering index, read through it instead (SQLite's planner does not know the rows are wide).
+    where, params, info = _compile(query or "", now, False)
+    sort_columns = {c.split(" ")[0][2:] for c in order.split(", ")} - {"id"}
+    cover_ok = where != "1" and info.columns <= COVER_COLUMNS
+    cover = f" INDEXED BY {COVER_INDEX}"
     if where.startswith("c.id IN (") and where.endswith(")"):
         # one set-membership term: count the set itself (its ids all exist) instead of looking each one up
         total = conn.execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({where[len('c.id IN ('):-1]}))",
                              params).fetchone()[0]
     else:
-        total = conn.execute(f"SELECT count(*) FROM crashes c WHERE {where}", params).fetchone()[0]
-    if total > SCAN_THRESHOLD and "c.id " in where:
-        where, params = compile_query(query or "", now, scan=True)
+        source = "crashes c" + (cover if cover_ok and not info.selective else "")
+        total = conn.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0]
+    large = total > SCAN_THRESHOLD
+    if large and "c.id " in where:
+        where, params, _ = _compile(query or "", now, True)
     hits: list[dict[str, Any]] = []
     if limit and total > offset:
         cols = ", ".join(_HIT_SQL.get(name, f"c.{name}") for name in HIT_COLUMNS)
-        # pick the page's ids first (the planner can answer that from narrow indexes), then read those rows
-        page = f"SELECT c.id FROM crashes c WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        # pick the page's ids first (from narrow indexes when it pays), then read those rows
+        source = "crashes c" + (cover if large and cover_ok and sort_columns <= COVER_COLUMNS else "")
+        page = f"SELECT c.id FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
         cur = conn.execute(f"SELECT {cols} FROM crashes c WHERE c.id IN ({page}) ORDER BY {order}",
                            [*params, limit, offset])
         hits = [dict(zip(HIT_COLUMNS, row, strict=True)) for row in cur]
-    result_facets = {f: facet_counts(conn, f, where, params, facets_size) for f in dict.fromkeys(facets)}
+    result_facets = {f: facet_counts(conn, f, where, params, facets_size, use_cover=large and cover_ok)
+                     for f in dict.fromkeys(facets)}
     return SearchResult(total, hits, result_facets)

@@ -259,11 +259,14 @@ def test_large_match_set_plan_gives_the_same_answers(corpus, monkeypatch):
 
     store, _ = corpus
     queries = ["function:tile", "module:libc.so.6", "ann.URL:example.com", "viewer_open", "!module:libc.so.6",
-               "ann.URL:__null__ OR function:~main", "source:import function:~render", ""]
-    before = {q: store.search(q, facets=["product", "module"], limit=1000, sort="-date") for q in queries}
+               "ann.URL:__null__ OR function:~main", "source:import function:~render", "",
+               "product:firefox", "(product:Thunderbird OR product:Fenix) source:import", "version:>=120 date:>=9d",
+               "signature:~tile", 'signature:="tile_blit | render_tile"', "state:processed !product:fenix"]
+    before = {q: store.search(q, facets=["product", "module", "version", "signature"], limit=1000, sort="-date")
+              for q in queries}
     monkeypatch.setattr(search_module, "SCAN_THRESHOLD", 0)
     for q in queries:
-        after = store.search(q, facets=["product", "module"], limit=1000, sort="-date")
+        after = store.search(q, facets=["product", "module", "version", "signature"], limit=1000, sort="-date")
         assert after.to_json() == before[q].to_json(), q
         assert after.total == len(after.hits)
 
