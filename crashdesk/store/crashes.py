@@ -221,11 +221,14 @@ class CrashStore:
             self._index_function_names(conn, {r.function for r in frame_rows(processed,
                                                                               all_threads=all_thread_frames)})
             conn.execute("DELETE FROM crash_modules WHERE crash = ?", (rowid,))
+            linked: set[int] = set()
             for m in module_rows(processed):
                 module_id = self._module_id(conn, m.filename, m.debug_file, m.debug_id, m.code_id, m.version)
                 conn.execute(
                     "INSERT OR REPLACE INTO crash_modules (crash, module, base_addr, symbol_status) "
                     "VALUES (?,?,?,?)", (rowid, module_id, m.base_addr, m.symbol_status))
+                linked.add(module_id)
+            self._count_module_links(conn, dict.fromkeys(linked, 1))
             sig_text = None
             if signature is not None:
                 self._record_signature(conn, rowid, signature)
@@ -321,6 +324,7 @@ class CrashStore:
         ids: list[str] = []
         module_ids: dict[tuple[str, str, str, str, str], int] = {}
         functions: set[str | None] = set()
+        links: dict[int, int] = {}
         conn = self.db.conn
         # Foreign-key checks cost a parent lookup per side-table row; this batch only links rows it has just
         # inserted, so they are switched off for its transaction (the pragma is per connection, and cannot
@@ -334,12 +338,20 @@ class CrashStore:
                             ids.append(crash_id)
                             continue
                         raise DuplicateCrash(crash_id)
-                    self._insert_full(conn, crash_id, item, refs, module_ids, functions)
+                    self._insert_full(conn, crash_id, item, refs, module_ids, functions, links)
                     ids.append(crash_id)
                 self._index_function_names(conn, functions)
+                self._count_module_links(conn, links)
         finally:
             conn.execute("PRAGMA foreign_keys = ON")
         return ids
+
+    @staticmethod
+    def _count_module_links(conn, added: Mapping[int, int]) -> None:
+        """Add newly linked crashes to ``module_counts`` (the module facet over the whole store); a trigger
+        takes removed links off."""
+        conn.executemany("INSERT INTO module_counts (module, crashes) VALUES (?, ?) ON CONFLICT (module) "
+                         "DO UPDATE SET crashes = crashes + excluded.crashes", list(added.items()))
 
     @staticmethod
     def _index_function_names(conn, names: Iterable[str | None]) -> None:
@@ -348,7 +360,8 @@ class CrashStore:
                          [(n,) for n in names if n])
 
     def _insert_full(self, conn, crash_id: str, item: NewCrash, refs: Mapping[str, DumpRef],
-                     module_ids: dict[tuple[str, str, str, str, str], int], functions: set[str | None]) -> int:
+                     module_ids: dict[tuple[str, str, str, str, str], int], functions: set[str | None],
+                     link_counts: dict[int, int]) -> int:
         annotations = {str(k): v for k, v in item.annotations.items()}
         processed = item.processed
         cols = columns_from(annotations, processed if processed is not None else item.server_processed)
@@ -401,6 +414,8 @@ class CrashStore:
                 links[module_id] = (rowid, module_id, m.base_addr, m.symbol_status)
             conn.executemany("INSERT OR REPLACE INTO crash_modules (crash, module, base_addr, symbol_status) "
                              "VALUES (?,?,?,?)", list(links.values()))
+            for module_id in links:
+                link_counts[module_id] = link_counts.get(module_id, 0) + 1
             if sig is not None:
                 conn.execute(
                     "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "

@@ -302,9 +302,12 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
     elif facet in ("module", "module_version"):
         # count links per module row on the (module, crash) index, then add up the rows that share a file
         # name (or name@version): a crash counts once per module row it loaded
-        sql = (f"SELECT cm.module, count(*) FROM crash_modules cm "
-               f"WHERE 1 {crash_filter.format(col='cm.crash')} GROUP BY cm.module")
-        per_module = conn.execute(sql, params).fetchall()
+        if everything:
+            per_module = conn.execute("SELECT module, crashes FROM module_counts WHERE crashes > 0").fetchall()
+        else:
+            sql = (f"SELECT cm.module, count(*) FROM crash_modules cm "
+                   f"WHERE 1 {crash_filter.format(col='cm.crash')} GROUP BY cm.module")
+            per_module = conn.execute(sql, params).fetchall()
         names: dict[int, str] = {}
         ids = [m for m, _ in per_module]
         for start in range(0, len(ids), 500):

@@ -75,3 +75,28 @@ def test_add_many_is_all_or_nothing(store):
     assert store.count() == 1
     assert store.add_many([NewCrash({"ProductName": "C"}, crash_id=first)], if_exists="ignore") == [first]
     assert store.count() == 1
+
+
+def test_module_facet_over_everything_stays_exact_through_reprocessing(store, test_data):
+    ann, dump, processed = _case(test_data, "05-thread")
+    ann2, _, processed2 = _case(test_data, "01-null-deref")
+    ids = store.add_many([NewCrash(ann, processed=processed), NewCrash(ann2, processed=processed2)])
+    one = store.add_crash(ann, source="collector")
+    store.save_processed(one, processed)
+    # reprocess with one module gone and another listed twice (a REPLACE inside one crash)
+    changed = json.loads(json.dumps(processed))
+    dropped = changed["modules"].pop()
+    changed["modules"].append(dict(changed["modules"][0]))
+    store.save_processed(ids[0], changed)
+    store.save_processed(one, processed)  # same again: nothing may be counted twice
+
+    def direct():
+        return dict(store.db.conn.execute(
+            "SELECT m.filename, count(DISTINCT cm.crash) FROM crash_modules cm JOIN modules m ON m.id = cm.module "
+            "GROUP BY m.filename").fetchall())
+
+    got = {b["term"]: b["count"] for b in store.search("", facets=["module"], limit=0).facets["module"]}
+    assert got == direct()
+    assert got[dropped["filename"]] == 2  # crash 2 and the collector crash still load it
+    filtered = {b["term"]: b["count"] for b in store.search("state:processed", facets=["module"]).facets["module"]}
+    assert filtered == got
