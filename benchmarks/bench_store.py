@@ -252,6 +252,7 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=None, help="data folder (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the data folder")
     ap.add_argument("--reuse", action="store_true", help="skip ingest when --dir already holds a store")
+    ap.add_argument("--skip-analyze", action="store_true", help="with --reuse: keep the existing statistics")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -294,7 +295,8 @@ def main() -> int:
                                 "load_average": round(os.getloadavg()[0], 1)}
             print(f"ingest done: {json.dumps(report['ingest'])}", file=sys.stderr, flush=True)
             store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        store.db.conn.execute("ANALYZE")
+        if not (reused and args.skip_analyze):
+            store.db.conn.execute("ANALYZE")
         report["db_bytes"] = (folder / "crashdesk.sqlite").stat().st_size
         conn = store.db.conn
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
