@@ -45,15 +45,25 @@ def run_app(data_dir: str | None = None) -> int:
                         collector=CollectorState(None, "looking for the local collector…"))
     window.setWindowIcon(app_icon())
     window.show()
-    # collector and processing start in the background: the window paints first
-    jobs.submit(lambda cancel, report: find_or_start(paths, on_received=window.notify_crash_received),
-                on_done=window.set_collector,
+    # collector and processing start in the background: the window paints first. What they start is also
+    # kept here, so it is stopped on exit even when the window closed before their callbacks were delivered.
+    started: dict[str, object] = {}
+
+    def collector_job(cancel, report):
+        started["collector"] = state = find_or_start(paths, on_received=window.notify_crash_received)
+        return state
+
+    def processing_job(cancel, report):
+        started["processing"] = service = start_processing(
+            store, paths, on_result=window.notify_crash_processed, on_progress=window.notify_processing_progress,
+            symbol_paths=_settings_list(settings, "symbols/paths"),
+            symbol_urls=_settings_list(settings, "symbols/urls"))
+        return service
+
+    jobs.submit(collector_job, on_done=window.set_collector,
                 on_error=lambda exc: window.set_collector(CollectorState(None, f"collector not running: {exc}")))
-    jobs.submit(lambda cancel, report: start_processing(
-        store, paths, on_result=window.notify_crash_processed, on_progress=window.notify_processing_progress,
-        symbol_paths=_settings_list(settings, "symbols/paths"), symbol_urls=_settings_list(settings, "symbols/urls")),
-        on_done=window.attach_processing,
-        on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
+    jobs.submit(processing_job, on_done=window.attach_processing,
+                on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
     try:
         if existing is None:
             return int(app.exec())
@@ -61,12 +71,15 @@ def run_app(data_dir: str | None = None) -> int:
         # QApplication.exit(), which would make every later event loop of the host return at once
         loop = QEventLoop()
         window.closed.connect(loop.quit)
-        loop.exec()
+        if window.isVisible():
+            loop.exec()
         return 0
     finally:
-        jobs.wait(5000)
-        if window.processing is not None:
-            window.processing.cancel()
-            window.processing.join(10)
-        window.collector.stop()
+        jobs.wait(15000)
+        service = started.get("processing") or window.processing
+        if service is not None:
+            service.cancel()
+            service.join(10)
+        collector = started.get("collector")
+        (collector if isinstance(collector, CollectorState) else window.collector).stop()
         store.close()
