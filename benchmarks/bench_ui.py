@@ -67,10 +67,10 @@ def build_store(n: int, rebuild: bool) -> Path:
         mods = {rid: conn.execute("SELECT module, base_addr, symbol_status, symbol_note FROM crash_modules "
                                   "WHERE crash = ?", (rid,)).fetchall() for rid in rows}
         rng = random.Random(9)
+        import datetime as dt
+
         from crashdesk.model.crash_id import new_crash_id
         from crashdesk.model.versions import version_key
-
-        import datetime as dt
 
         base = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
         i_cid, i_sub, i_ver, i_vkey = (cols.index(c) for c in ("crash_id", "submitted_at", "version",
@@ -195,12 +195,12 @@ def in_process(store_dir: Path, views: int) -> dict:
     for q in QUERIES:
         finished, facets = [], []
         w.model.search_finished.connect(finished.append)
-        w.facets_updated.connect(lambda: facets.append(1))
+        w.facets_updated.connect(lambda f=facets: f.append(1))
         t = time.perf_counter()
         w.run_query(q)
-        wait(lambda: bool(finished))
+        wait(lambda f=finished: bool(f))
         rows_at = time.perf_counter() - t
-        wait(lambda: bool(facets))
+        wait(lambda f=facets: bool(f))
         facets_at = time.perf_counter() - t
         w.model.search_finished.disconnect()
         w.facets_updated.disconnect()
