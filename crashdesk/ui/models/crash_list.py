@@ -15,6 +15,7 @@ from crashdesk.ui.jobs import Jobs
 from crashdesk.ui.qt import QAbstractTableModel, QColor, QModelIndex, Qt, Signal, emit
 
 PAGE_SIZE = 200
+MAX_PAGE = 5000
 
 
 class Col(enum.IntEnum):
@@ -139,7 +140,10 @@ class CrashListModel(QAbstractTableModel):
             return
         self._fetching = True
         gen, store, query, sort = self._generation, self._store, self._query, self._sort
-        offset, limit = len(self._rows), self.page_size
+        # pages grow as the user scrolls on (200, 200, 400, 800 ... up to 5,000 rows): a long scroll through a
+        # big store needs few round trips, while the first page stays small and quick
+        offset = len(self._rows)
+        limit = min(max(self.page_size, offset // 2 // self.page_size * self.page_size), MAX_PAGE)
         self._jobs.submit(
             lambda cancel, report: searching.search(store, query, sort=sort, offset=offset, limit=limit),
             on_done=lambda res: self._on_more(gen, offset, res),
