@@ -141,3 +141,18 @@ def test_source_map_round_trips_through_settings(tmp_path):
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     SourceMap([("/build/x", "/home/me/x")]).save(settings)
     assert SourceMap.from_settings(settings).mappings == [("/build/x", "/home/me/x")]
+
+
+def test_synced_crash_shows_its_server_processed_crash_and_link(qtbot, store, cases):
+    case = _case(cases, "05-thread")
+    server_doc = {"signature": "server-side signature", "json_dump": case.processed, "uuid": "x"}
+    crash_id = store.add_crash(case.annotations, {}, source="server:test", server_signature="server-side signature",
+                               server_processed=server_doc, source_url="https://crash.example/report/index/x")
+    view = CrashView()
+    qtbot.addWidget(view)
+    view.show_crash(load_detail(store, crash_id))
+    view.fill_all()
+    assert view.summary.signature.text() == "server-side signature"
+    assert "crash.example" in view.summary.link.text()
+    assert "server-side signature" in view.processed.toPlainText()
+    assert "The server's processed crash" in view.processed.toPlainText()

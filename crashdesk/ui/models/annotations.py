@@ -42,7 +42,7 @@ class AnnotationsModel(QAbstractTableModel):
             one_line = value.replace("\n", " ⏎ ")
             return one_line if len(one_line) <= LONG_VALUE else one_line[:LONG_VALUE] + " …"
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1 and len(value) > LONG_VALUE:
-            return "Long value: double-click to see it whole"
+            return "Long value: select the row to see it whole below"
         if role == FullValueRole:
             return value if index.column() == 1 else key
         return None

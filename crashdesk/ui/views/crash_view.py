@@ -412,7 +412,11 @@ class CrashView(QTabWidget):
         detail = self.detail
         widget = self.widget(index)
         if widget is self.processed:
-            self.processed.setHtml(detail.processed_html or "<p>Not processed yet.</p>")
+            body = detail.processed_html or "<p>Not processed yet.</p>"
+            if detail.server_html:  # a synced crash: the server's whole processed crash too
+                body = ("<h3>Processed here</h3>" + body + "<h3>The server's processed crash</h3>"
+                        + detail.server_html)
+            self.processed.setHtml(body)
         else:
             widget.show_crash(detail)
 
