@@ -264,6 +264,15 @@ def test_parallel_scan_matches_single_process(tmp_path: Path, monkeypatch) -> No
     assert one.malformed_lines == three.malformed_lines == 1
     assert all(one.arrays[k] == three.arrays[k] for k in one.arrays)
     assert len(one.arrays["func_addr"]) == 6000
+    # Small scan windows (each window's pages are dropped after use) give the same index, mapped or not.
+    monkeypatch.setattr(scan_mod, "_WINDOW", 997)
+    import mmap
+
+    with open(p, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        for windowed in (scan_mod.scan(data, str(p), workers=1), scan_mod.scan(mapped, str(p), workers=1),
+                         scan_mod.scan(mapped, str(p), workers=2)):
+            assert windowed.malformed_lines == 1
+            assert all(one.arrays[k] == windowed.arrays[k] for k in one.arrays)
 
 
 def test_lookups_after_close_raise_a_typed_error(sample: Path, tmp_path: Path) -> None:

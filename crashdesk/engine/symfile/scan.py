@@ -11,6 +11,7 @@ line records) at a time, when a lookup needs it.
 
 from __future__ import annotations
 
+import mmap
 import operator
 import os
 import re
@@ -270,19 +271,41 @@ def _scan_range(data, start: int, end: int) -> _Partial:
     return _Partial(arrays, malformed, examples, infos, first_record, first_func_closer, last_kind, last_start)
 
 
-def _scan_file_range(path: str, start: int, end: int) -> _Partial:
-    """Worker-process entry: map ``path`` and scan ``[start, end)``."""
-    import mmap
+_WINDOW = 32 * 1024 * 1024
 
+
+def _scan_windows(data, start: int, end: int) -> list[_Partial]:
+    """Scan ``[start, end)`` in windows of about 32 MiB, letting go of each window's pages once it is done,
+    so that a scan's resident memory stays small however big the file is (the pages stay in the OS cache)."""
+    out = []
+    a = start
+    drop = getattr(data, "madvise", None) if hasattr(mmap, "MADV_DONTNEED") else None
+    while a < end:
+        b = data.find(b"\n", min(a + _WINDOW, end)) if a + _WINDOW < end else end
+        if b < 0 or b > end:
+            b = end
+        out.append(_scan_range(data, a, b))
+        if drop is not None:
+            page = a - a % mmap.PAGESIZE
+            try:
+                drop(mmap.MADV_DONTNEED, page, b - page)
+            except (OSError, ValueError):
+                drop = None
+        a = b
+    return out or [_scan_range(data, start, end)]
+
+
+def _scan_file_range(path: str, start: int, end: int) -> list[_Partial]:
+    """Worker-process entry: map ``path`` and scan ``[start, end)``."""
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        part = _scan_range(data, start, end)
+        parts = _scan_windows(data, start, end)
     try:
         import resource
 
-        part.peak_rss_kb = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        parts[-1].peak_rss_kb = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     except ImportError:  # not on Windows
         pass
-    return part
+    return parts
 
 
 def _split_points(data, start: int, parts: int) -> list[int]:
@@ -318,8 +341,9 @@ def scan(data, path: str = "", workers: int | None = None) -> ScanResult:
     partials: list[_Partial] = []
     if path and workers > 1 and n >= PARALLEL_MIN_BYTES:
         partials = _scan_parallel(path, data, first_nl, workers)
+    processes = len({id(p) for p in partials if p.peak_rss_kb}) or 1
     if not partials:
-        partials = [_scan_range(data, first_nl, n)]
+        partials = _scan_windows(data, first_nl, n)
 
     arrays, malformed, examples = _merge(partials, n)
     for p in partials:
@@ -331,7 +355,7 @@ def scan(data, path: str = "", workers: int | None = None) -> ScanResult:
                                         last.last_start if last else -1)
     _finalize(arrays)
     return ScanResult(module=module, arrays=arrays, malformed_lines=malformed, malformed_examples=examples,
-                      workers=len(partials), worker_peak_rss_kb=sum(p.peak_rss_kb for p in partials))
+                      workers=processes, worker_peak_rss_kb=sum(p.peak_rss_kb for p in partials))
 
 
 def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:
@@ -356,7 +380,7 @@ def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:
         ctx = multiprocessing.get_context(method)
         with ProcessPoolExecutor(len(points) - 1, mp_context=ctx) as pool:
             futures = [pool.submit(_scan_file_range, path, a, b) for a, b in zip(points, points[1:], strict=False)]
-            return [f.result() for f in futures]
+            return [part for f in futures for part in f.result()]
     except (OSError, RuntimeError, ImportError, EOFError):  # BrokenProcessPool is a RuntimeError
         return []
 
