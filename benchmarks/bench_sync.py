@@ -63,7 +63,7 @@ def env_with(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_crashdesk(url: str, work: Path, concurrency: int) -> tuple[float, int]:
+def run_crashdesk(url: str, work: Path, concurrency: int | None) -> tuple[float, int]:
     data = work / "crashdesk-home"
     shutil.rmtree(data, ignore_errors=True)
     t0 = time.perf_counter()
@@ -78,8 +78,7 @@ def run_crashdesk(url: str, work: Path, concurrency: int) -> tuple[float, int]:
             "--server",
             url,
             "--with-dumps",
-            "--concurrency",
-            str(concurrency),
+            *(["--concurrency", str(concurrency)] if concurrency else []),
             "--json",
         ],
         capture_output=True,
@@ -124,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--latency", type=float, default=0.1, help="seconds added per response in the WAN scenario"
     )
-    ap.add_argument("--concurrency", type=int, default=16, help="crashdesk sync --concurrency (default 16)")
+    ap.add_argument(
+        "--concurrency", type=int, default=None, help="crashdesk sync --concurrency (default: its own default)"
+    )
     ap.add_argument(
         "--cst-workers",
         type=int,
@@ -174,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'latency':>8} {'tool':<34} {'crashes':>8} {'seconds':>8} {'crashes/s':>10} {'ratio':>7}")
     for row in rows:
         lat = f"{row['latency_s'] * 1000:.0f} ms"
+        label = f"crashdesk sync (concurrency {args.concurrency or 'default'})"
         print(
-            f"{lat:>8} {f'crashdesk sync (conc {args.concurrency})':<34} {row['crashdesk_fetched']:>8} "
+            f"{lat:>8} {label:<34} {row['crashdesk_fetched']:>8} "
             f"{row['crashdesk_s']:>8.2f} {row['crashdesk_per_s']:>10.1f} {'':>7}"
         )
         for c in row["crashstats_tools"]:
