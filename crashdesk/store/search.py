@@ -380,42 +380,6 @@ def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Se
         cur = conn.execute(f"SELECT {cols} FROM crashes c WHERE c.id IN ({page}) ORDER BY {order}",
                            [*params, limit, offset])
         hits = [dict(zip(HIT_COLUMNS, row, strict=True)) for row in cur]
-    wanted = list(dict.fromkeys(facets))
-    result_facets: dict[str, list[dict[str, Any]]] = {}
-    together = [f for f in wanted if f in FACET_COLUMNS and FACET_COLUMNS[f].split(" ")[0][2:] in COVER_COLUMNS]
-    if large and cover_ok and len(together) > 1:
-        result_facets.update(_column_facets_in_one_pass(conn, together, where, params, facets_size))
-    for f in wanted:
-        if f not in result_facets:
-            result_facets[f] = facet_counts(conn, f, where, params, facets_size, use_cover=large and cover_ok)
-    return SearchResult(total, hits, {f: result_facets[f] for f in wanted})
-
-
-_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def _column_facets_in_one_pass(conn, names: list[str], where: str, params: list[Any], size: int
-                               ) -> dict[str, list[dict[str, Any]]]:
-    """Several column facets from one walk of the covering index (one GROUP BY over their combinations),
-    instead of one walk and sort per facet. Groups ignore ASCII case where the single-facet query does."""
-    columns = [FACET_COLUMNS[n].split(" ")[0] for n in names]
-    sql = (f"SELECT {', '.join(columns)}, count(*) FROM crashes c INDEXED BY {COVER_INDEX} WHERE {where} "
-           f"GROUP BY {', '.join(columns)}")
-    counts: list[dict[Any, int]] = [{} for _ in names]
-    spelling: list[dict[Any, str]] = [{} for _ in names]
-    nocase = ["NOCASE" in FACET_COLUMNS[n] for n in names]
-    for row in conn.execute(sql, params):
-        n = row[-1]
-        for i, value in enumerate(row[:-1]):
-            if value is None or value == "":
-                continue
-            key = value.translate(_FOLD) if nocase[i] and isinstance(value, str) else value
-            counts[i][key] = counts[i].get(key, 0) + n
-            best = spelling[i].get(key)
-            if best is None or value < best:
-                spelling[i][key] = value
-    out = {}
-    for i, name in enumerate(names):
-        buckets = sorted(((spelling[i][k], n) for k, n in counts[i].items()), key=lambda b: (-b[1], b[0]))
-        out[name] = [{"term": term, "count": n} for term, n in buckets[:size]]
-    return out
+    result_facets = {f: facet_counts(conn, f, where, params, facets_size, use_cover=large and cover_ok)
+                     for f in dict.fromkeys(facets)}
+    return SearchResult(total, hits, result_facets)
