@@ -99,6 +99,9 @@ class _Processor:
             _test_hook(job.annotations.get(TEST_HOOK_ANNOTATION))
         notes: list[str] = []
         processed = job.processed
+        forget = getattr(self.provider, "forget_misses", None)
+        if forget is not None:  # symbols added since an earlier crash missed them must be found now
+            forget()
         if job.dump_path:
             processed = process_minidump(job.dump_path, self.provider)
         elif processed is None:

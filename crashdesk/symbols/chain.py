@@ -100,6 +100,16 @@ class SymbolChain:
                     self._results[k] = result
             return result
 
+    def forget_misses(self) -> int:
+        """Drop remembered lookups that found no usable symbols, so the next lookup looks again (a long-lived
+        worker must see a symbol file added since). Loaded files stay open and warm; HTTP misses are still
+        held back by the negative cache. Returns how many were dropped."""
+        with self._guard:
+            misses = [k for k, r in self._results.items() if r.symbols is None]
+            for k in misses:
+                del self._results[k]
+        return len(misses)
+
     @staticmethod
     def _memo_key(module: ModuleKey) -> tuple:
         return (module.debug_file, module.debug_id.upper(), module.code_file, module.code_id.upper())

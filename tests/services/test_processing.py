@@ -69,21 +69,37 @@ def test_a_hanging_and_a_memory_hungry_crash_fail_alone(store, test_data, monkey
     assert hog_row["state"] == "failed" and hog_row["notes"][-1] == "exceeded 512 MB"
 
 
+def _wait_idle(store: CrashStore, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = store.state_counts()
+        if counts["received"] == 0 and counts["processing"] == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"queue not drained: {store.state_counts()}")
+
+
 def test_reprocessing_after_adding_symbols_changes_only_the_crashes_that_needed_them(store, test_data, tmp_path):
     symbols = tmp_path / "symbols"
     symbols.mkdir()
     with_viewer = _add(store, test_data, "01-null-deref")
-    ProcessingService(store, WorkerConfig(symbol_paths=(str(symbols),), memory_limit=None),
-                      workers=1).run_until_empty()
-    before = store.get(with_viewer)
-    assert before["processed"]["crashing_thread"]["frames"][0].get("function") is None
-    first_signature = before["signature"]
-
-    shutil.copytree(test_data / "crashes" / "symbols" / "demo-viewer", symbols / "demo-viewer")
+    # one long-lived service: its warm worker must notice the symbol file added later
     service = ProcessingService(store, WorkerConfig(symbol_paths=(str(symbols),), memory_limit=None), workers=1)
-    assert service.reprocess_missing_symbols(filename="demo-viewer") == 1
-    assert service.reprocess_missing_symbols(filename="no-such-module.so") == 0
-    service.run_until_empty()
+    service.start()
+    try:
+        _wait_idle(store)
+        before = store.get(with_viewer)
+        assert before["processed"]["crashing_thread"]["frames"][0].get("function") is None
+        first_signature = before["signature"]
+
+        shutil.copytree(test_data / "crashes" / "symbols" / "demo-viewer", symbols / "demo-viewer")
+        assert service.reprocess_missing_symbols(filename="no-such-module.so") == 0
+        assert service.reprocess_missing_symbols(filename="demo-viewer") == 1
+        time.sleep(0.2)
+        _wait_idle(store)
+    finally:
+        service.cancel()
+        service.join(30)
     after = store.get(with_viewer)
     expected = _expected(test_data, "01-null-deref")
     assert after["processed"]["crashing_thread"]["frames"][0]["function"] == \
