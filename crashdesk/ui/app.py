@@ -22,7 +22,7 @@ def run_app(data_dir: str | None = None) -> int:
     from crashdesk.ui.jobs import Jobs
     from crashdesk.ui.mainwindow import MainWindow
     from crashdesk.ui.processing_link import start_processing
-    from crashdesk.ui.qt import QApplication, QEventLoop, QMessageBox, QSettings
+    from crashdesk.ui.qt import QApplication, QEventLoop, QMessageBox, QSettings, delete_now
 
     existing = QApplication.instance()
     app = existing or QApplication(sys.argv[:1])
@@ -83,3 +83,7 @@ def run_app(data_dir: str | None = None) -> int:
         collector = started.get("collector")
         (collector if isinstance(collector, CollectorState) else window.collector).stop()
         store.close()
+        if existing is not None:
+            # embedded: leave no closed-but-alive window or pending callbacks behind in the host application
+            delete_now(jobs)
+            delete_now(window)

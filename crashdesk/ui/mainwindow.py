@@ -84,7 +84,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("CrashDesk", "CrashDesk")
         self.jobs = jobs or Jobs(self)
         self.cache_dir = cache_dir
-        self.setWindowTitle("CrashDesk")
+        db_path = getattr(getattr(store, "db", None), "path", None)
+        self.setWindowTitle(f"CrashDesk — {Path(db_path).parent}" if db_path else "CrashDesk")
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self._detail_generation = 0

@@ -94,6 +94,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import delete as delete_now  # destroy a Qt object's C++ side now (not at the next GC)
 
 try:  # QtSvg ships with PySide6-Essentials; keep the app usable without it
     from PySide6.QtSvg import QSvgRenderer
@@ -117,7 +118,7 @@ except ImportError:  # pragma: no cover - depends on the wheel
     QChart = QChartView = QBarSeries = QBarSet = QBarCategoryAxis = QValueAxis = None  # type: ignore[assignment,misc]
 # --- end of issue 10 names
 
-__all__ = [name for name in dir() if name[:1] == "Q" or name in ("Qt", "Signal", "Slot")]
+__all__ = [name for name in dir() if name[:1] == "Q" or name in ("Qt", "Signal", "Slot", "delete_now")]
 
 
 # --------------------------------------------------------------------------------------------------------
