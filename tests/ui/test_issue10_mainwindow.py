@@ -4,6 +4,7 @@ stored-vs-regenerated from the list, and the settings dialog feeding the crash v
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 
@@ -90,13 +91,22 @@ def test_data_folder_from_settings_is_used_at_start(qtbot, tmp_path, monkeypatch
     chosen = tmp_path / "chosen-home"
     QSettings("CrashDesk", "CrashDesk").setValue("general/data_dir", str(chosen))
     seen: dict = {}
+    before = [w for w in QApplication.instance().topLevelWidgets() if isinstance(w, MainWindow)]
+    started = time.monotonic()
 
     def tick() -> None:
-        w = next((w for w in QApplication.instance().topLevelWidgets() if isinstance(w, MainWindow)), None)
-        if w is not None and w.isVisible():
-            seen["db"] = w.store.db.path
+        # the window run_app opened: a MainWindow that was not there before (earlier tests' windows may linger)
+        new = [w for w in QApplication.instance().topLevelWidgets()
+               if isinstance(w, MainWindow) and w.isVisible() and not any(w is b for b in before)]
+        if new:
+            seen["db"] = new[0].store.db.path
             timer.stop()
-            w.close()
+            new[0].close()
+        elif time.monotonic() - started > 60:
+            timer.stop()
+            for w in QApplication.instance().topLevelWidgets():
+                if isinstance(w, MainWindow) and not any(w is b for b in before):
+                    w.close()
 
     timer = QTimer()
     timer.setInterval(50)
