@@ -44,7 +44,7 @@ def register(subparsers, common) -> None:
     p.add_argument(
         "--with-dumps", action="store_true", help="also download minidumps (token with View Raw Dumps)"
     )
-    p.add_argument("--concurrency", type=int, default=12, help="requests in flight (default 12)")
+    p.add_argument("--concurrency", type=int, default=24, help="requests in flight (default 24)")
     p.add_argument(
         "--rate-limit",
         metavar="N|off",

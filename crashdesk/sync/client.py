@@ -171,7 +171,7 @@ class SocorroClient:
         base_url: str,
         *,
         token: str | Secret | None = None,
-        concurrency: int = 12,
+        concurrency: int = 24,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         rate_limit: int | None = None,

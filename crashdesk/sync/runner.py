@@ -66,7 +66,7 @@ class ServerTarget:
     base_url: str
     token: Secret | None = None
     rate_limit: int | None = None  # requests per minute, None = no client-side limit
-    concurrency: int = 12
+    concurrency: int = 24
     timeout: float = 30.0
 
 
