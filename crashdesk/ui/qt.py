@@ -121,47 +121,9 @@ except ImportError:  # pragma: no cover - depends on the wheel
 __all__ = [name for name in dir() if name[:1] == "Q" or name in ("Qt", "Signal", "Slot", "delete_now")]
 
 
-# --------------------------------------------------------------------------------------------------------
-# PySide6 6.12 on Python 3.11: the bindings hand out ``None``, ``True`` and ``False`` without taking a
-# reference (they are immortal on Python 3.12+, which the build seems to assume). Every void method called
-# from Python (``widget.resize(...)``, ``timer.setInterval(...)``) drops a reference to ``None`` and every
-# ``signal.emit()`` one to ``True``, so a session ends with "Fatal Python error: none_dealloc". Where the
-# probe below sees that, the three singletons get a huge reference count once (what Python 3.12 does for them
-# anyway), which no session can exhaust. Nothing else changes: they are never freed in either case.
-
-IMMORTAL_BOOST = 1 << 40
-
-
-def _probe_stolen_singletons() -> bool:
-    import sys
-
-    if sys.version_info >= (3, 12):
-        return False
-
-    class _Probe(QObject):
-        fired = Signal()
-
-    probe = _Probe()
-    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
-    for _ in range(16):
-        probe.setObjectName("probe")  # a void method
-        probe.fired.emit()
-    return (none_before - sys.getrefcount(None) >= 16) or (true_before - sys.getrefcount(True) >= 16)
-
-
-def _immortalize_singletons() -> None:
-    import ctypes
-    import platform
-
-    if platform.python_implementation() != "CPython":
-        return
-    for obj in (None, True, False):
-        ctypes.c_ssize_t.from_address(id(obj)).value += IMMORTAL_BOOST  # ob_refcnt is PyObject's first field
-
-
-SINGLETONS_PATCHED = _probe_stolen_singletons()
-if SINGLETONS_PATCHED:
-    _immortalize_singletons()
+# PySide6 6.12.0 on Python 3.11 drops a reference to ``None`` on every void call and to ``True`` on every
+# emit, ending a session in "Fatal Python error: none_dealloc"; pyproject.toml pins PySide6 below 6.12 and
+# tests/ui/test_jobs.py checks the installed binding.
 
 
 def emit(signal, *args) -> None:

@@ -60,18 +60,17 @@ def test_cancel_token_stops_a_job(qtbot):
     assert type(errors[0]).__name__ == "Cancelled"
 
 
-def test_many_void_calls_and_emits_cannot_exhaust_none_or_true():
-    """PySide6 6.12 on Python 3.11 drops a reference to None per void call and to True per emit; crashdesk.ui.qt
-    makes those singletons effectively immortal, so a long session cannot reach "none_dealloc"."""
-    from crashdesk.ui import qt
+def test_the_qt_binding_keeps_its_references_to_none_and_true():
+    """PySide6 6.12.0 on Python 3.11 drops a reference to None per void call and to True per emit, which ends a
+    long session in "none_dealloc"; pyproject.toml pins PySide6 below 6.12. This fails on such a binding."""
 
     class Source(QObject):
         fired = Signal(int)
 
     source = Source()
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
     for i in range(2000):
         emit(source.fired, i)
         source.setObjectName(f"s{i}")
-    if sys.version_info < (3, 12) and qt.SINGLETONS_PATCHED:
-        assert sys.getrefcount(None) > qt.IMMORTAL_BOOST // 2
-        assert sys.getrefcount(True) > qt.IMMORTAL_BOOST // 2
+    assert none_before - sys.getrefcount(None) < 1000
+    assert true_before - sys.getrefcount(True) < 1000
