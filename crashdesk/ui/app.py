@@ -45,6 +45,11 @@ def run_app(data_dir: str | None = None) -> int:
                         collector=CollectorState(None, "looking for the local collector…"))
     window.setWindowIcon(app_icon())
     window.show()
+    quit_after = os.environ.get("CRASHDESK_QUIT_AFTER_MS")  # packaging smoke test: start, paint, quit cleanly
+    if quit_after and quit_after.isdigit():
+        from crashdesk.ui.qt import QTimer
+
+        QTimer.singleShot(int(quit_after), window.close)
     # collector and processing start in the background: the window paints first. What they start is also
     # kept here, so it is stopped on exit even when the window closed before their callbacks were delivered.
     started: dict[str, object] = {}
