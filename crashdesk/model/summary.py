@@ -163,3 +163,30 @@ def module_rows(processed: dict[str, Any] | None) -> list[ModuleRow]:
             _str(module.get("base_addr")), status,
         ))
     return rows
+
+
+def signature_input(processed: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The part of a processed crash that signature generation reads: status, crash reason and crashing
+    thread index, the OS, and the crashing thread's frames (other threads keep their place as empty entries).
+
+    Stored beside the full document so regenerating signatures over many crashes parses a few KB per crash
+    instead of the whole processed crash (about 60 KB with 150 modules)."""
+    proc = _dict(processed)
+    if not proc:
+        return None
+    info = _dict(proc.get("crash_info"))
+    threads = _list(proc.get("threads"))
+    index = info.get("crashing_thread")
+    keep = index if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(threads) else 0
+    slim_threads = [threads[i] if i == keep else {} for i in range(len(threads))]
+    out: dict[str, Any] = {
+        "status": proc.get("status"),
+        "crash_info": {"type": info.get("type"), "crashing_thread": info.get("crashing_thread"),
+                       "address": info.get("address")},
+        "system_info": {"os": _dict(proc.get("system_info")).get("os"),
+                        "cpu_arch": _dict(proc.get("system_info")).get("cpu_arch")},
+        "threads": slim_threads,
+    }
+    if "status" not in proc:
+        del out["status"]
+    return out

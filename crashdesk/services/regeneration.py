@@ -21,7 +21,8 @@ from crashdesk.store.crashes import SignatureRecord
 
 
 def decode_stored(item: tuple[bytes, str]) -> dict[str, Any]:
-    """Worker-side: (zlib JSON of the processed crash, raw annotations JSON) -> generator input."""
+    """Worker-side: (zlib JSON of the signature input or, for crashes stored before it existed, the whole
+    processed crash; raw annotations JSON) -> generator input."""
     blob, raw = item
     return {"stackwalk": json.loads(zlib.decompress(blob)), "annotations": json.loads(raw)}
 
@@ -49,7 +50,8 @@ def _inputs(store: CrashStore, query: str, counter: list[int]) -> Iterator[tuple
     conn = store.db.conn
     conn.create_function("version_key", 1, version_key, deterministic=True)
     cursor = conn.execute(
-        f"SELECT c.crash_id, c.signature, c.processed, c.raw FROM crashes c WHERE {where} ORDER BY c.id", params)
+        "SELECT c.crash_id, c.signature, coalesce(si.doc, c.processed), c.raw FROM crashes c "
+        f"LEFT JOIN signature_inputs si ON si.crash = c.id WHERE {where} ORDER BY c.id", params)
     for crash_id, signature, processed, raw in cursor:
         if processed is None:
             counter[0] += 1

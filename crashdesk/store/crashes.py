@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crashdesk.model.crash_id import new_crash_id, normalize_crash_id
-from crashdesk.model.summary import columns_from, frame_rows, module_rows
+from crashdesk.model.summary import columns_from, frame_rows, module_rows, signature_input
 from crashdesk.model.versions import version_key
 from crashdesk.store.blobs import BlobStore
 from crashdesk.store.db import Database
@@ -236,6 +236,7 @@ class CrashStore:
             else:
                 sig_text = conn.execute("SELECT signature FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
             self._index_fts(conn, rowid, sig_text, processed, annotations)
+            self._store_signature_input(conn, rowid, processed)
 
     @staticmethod
     def _module_id(conn, filename, debug_file, debug_id, code_id, version) -> int:
@@ -247,6 +248,12 @@ class CrashStore:
         return conn.execute(
             "INSERT INTO modules (filename, debug_file, debug_id, code_id, version) VALUES (?,?,?,?,?)",
             (filename, debug_file, debug_id, code_id, version)).lastrowid
+
+    @staticmethod
+    def _store_signature_input(conn, rowid: int, processed: dict | None) -> None:
+        slim = signature_input(processed)
+        if slim is not None:
+            conn.execute("INSERT OR REPLACE INTO signature_inputs (crash, doc) VALUES (?, ?)", (rowid, _pack(slim)))
 
     @staticmethod
     def _index_fts(conn, rowid: int, signature: str | None, processed: dict | None,
@@ -405,6 +412,7 @@ class CrashStore:
             functions.update(r.function for r in rows)
             crashing = rows if not item.all_thread_frames else frame_rows(processed)
             fts_functions = " ".join(r.function for r in crashing if r.function)
+            self._store_signature_input(conn, rowid, processed)
             links = {}
             for m in module_rows(processed):
                 key = (m.filename, m.debug_file, m.debug_id, m.code_id, m.version)

@@ -155,7 +155,14 @@ CREATE TRIGGER crash_modules_ad AFTER DELETE ON crash_modules
 BEGIN UPDATE module_counts SET crashes = crashes - 1 WHERE module = old.module; END;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
+# v7: what signature generation reads of each processed crash (``model.summary.signature_input``), zlib JSON,
+# kept narrow and apart from ``crashes`` so regeneration over many crashes doesn't parse whole documents.
+# Crashes processed before v7 have no row; regeneration falls back to their processed crash.
+_V7 = """
+CREATE TABLE signature_inputs (crash INTEGER PRIMARY KEY REFERENCES crashes(id) ON DELETE CASCADE, doc BLOB NOT NULL);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
