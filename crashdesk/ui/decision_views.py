@@ -8,6 +8,7 @@ signature), compare windows, and the settings dialog.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,10 @@ class DecisionViews(QObject):
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
-        self.window = window
+        # a weak reference: window.decision -> self -> window would be a reference cycle holding the (Python
+        # owned) main window, and the garbage collector may break it on a worker thread, deleting Qt widgets
+        # there (a crash). Without the cycle the window goes when its last reference does, on the GUI thread.
+        self._window_ref = weakref.ref(window)
         store, jobs = window.store, window.jobs
         self.data_dir = data_dir_of(store)
         self.profiles_dir = self.data_dir / "profiles"
@@ -62,6 +66,10 @@ class DecisionViews(QObject):
         tab = window.settings.value("window/main_tab")
         if tab is not None and str(tab).isdigit():
             self.tabs.setCurrentIndex(int(tab))
+
+    @property
+    def window(self) -> Any:
+        return self._window_ref()
 
     # ------------------------------------------------------------------ wiring
 
@@ -244,13 +252,23 @@ def install(window: Any) -> DecisionViews:
     from crashdesk.ui.theme import SETTINGS_KEY, apply_theme
 
     views = DecisionViews(window)
+    from crashdesk.ui.gc_guard import GuiThreadGarbageCollector
+
+    views.gc_guard = GuiThreadGarbageCollector(views)
+    views.gc_guard.start()
+    window.closed.connect(views.gc_guard.stop)
     # the collector is found in the background after the window exists (app.py hands the result to
-    # window.set_collector): pass it on to the collector panel too
-    original = window.set_collector
+    # window.set_collector): pass it on to the collector panel too. Weak references only, so the window does
+    # not end up in a reference cycle (see DecisionViews.__init__).
+    window_ref, views_ref = weakref.ref(window), weakref.ref(views)
+    original = type(window).set_collector
 
     def set_collector(state: Any) -> None:
-        original(state)
-        views.set_collector(state)
+        w, v = window_ref(), views_ref()
+        if w is not None:
+            original(w, state)
+        if v is not None:
+            v.set_collector(state)
 
     window.set_collector = set_collector
     settings: QSettings = window.settings

@@ -82,3 +82,17 @@ def make_window(qtbot, settings):
     for w in windows:
         w.jobs.cancel_all()
         w.jobs.wait(10000)
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collected_on_the_gui_thread():
+    """No automatic garbage collection during a UI test: it could run on a background job's thread and destroy
+    Qt objects there (a crash); collect here, on the GUI thread, instead (see crashdesk.ui.gc_guard)."""
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if was_enabled:
+        gc.enable()
