@@ -13,19 +13,15 @@ from typing import Any
 
 from crashdesk.ui.jobs import Jobs
 from crashdesk.ui.qt import (
-    QAbstractItemView,
     QApplication,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
     Qt,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QTimer,
     QVBoxLayout,
@@ -34,31 +30,9 @@ from crashdesk.ui.qt import (
     emit,
 )
 from crashdesk.ui.views.empty_state import snippets
+from crashdesk.ui.views.tables import fill_rows, read_only_table
 
 FEED_SIZE = 50
-
-
-def _table(headers: list[str], name: str) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setObjectName(name)
-    t.setHorizontalHeaderLabels(headers)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.verticalHeader().hide()
-    t.setWordWrap(False)
-    t.horizontalHeader().setStretchLastSection(True)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
-    return t
-
-
-def _fill(table: QTableWidget, rows: list[list[Any]]) -> None:
-    table.setRowCount(len(rows))
-    for r, values in enumerate(rows):
-        for c, value in enumerate(values):
-            item = QTableWidgetItem("" if value is None else str(value))
-            item.setToolTip(item.text())
-            table.setItem(r, c, item)
 
 
 def _when(iso: str | None) -> str:
@@ -149,14 +123,19 @@ class CollectorPanel(QWidget):
             self.snippet_tabs.addTab(page, name)
         self.snippet_tabs.setMaximumHeight(115)
 
-        self.feed = _table(["Received", "Crash ID", "Product", "Version", "State", "Signature"], "collector_feed")
+        self.feed = read_only_table(
+            ["Received", "Crash ID", "Product", "Version", "State", "Signature"],
+            "collector_feed", wrap=False)
         for col, width in enumerate((135, 270, 120, 60, 75)):
             self.feed.setColumnWidth(col, width)
-        self.rejections = _table(["When", "Status", "Reason", "Detail", "Peer", "User agent"],
-                                 "collector_rejections")
+        self.rejections = read_only_table(
+            ["When", "Status", "Reason", "Detail", "Peer", "User agent"],
+            "collector_rejections", wrap=False)
         for col, width in enumerate((135, 50, 210, 220, 90)):
             self.rejections.setColumnWidth(col, width)
-        self.rules = _table(["Rule", "Result", "Applies to"], "collector_rules")
+        self.rules = read_only_table(
+            ["Rule", "Result", "Applies to"],
+            "collector_rules", wrap=False)
         self.rules.setColumnWidth(0, 140)
         self.rules.setColumnWidth(1, 110)
         self.rules_note = QLabel()
@@ -242,10 +221,10 @@ class CollectorPanel(QWidget):
         if gen != self._gen:
             return
         self.data = data
-        _fill(self.feed, data["feed"])
-        _fill(self.rejections, data["rejections"])
+        fill_rows(self.feed, data["feed"])
+        fill_rows(self.rejections, data["rejections"])
         if data["rules"] is not None:
-            _fill(self.rules, data["rules"])
+            fill_rows(self.rules, data["rules"])
             self.rules_note.setText("")
         elif self.handle is None:
             self.rules.setRowCount(0)

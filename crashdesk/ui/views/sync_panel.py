@@ -13,13 +13,11 @@ from typing import Any
 
 from crashdesk.ui.jobs import Jobs
 from crashdesk.ui.qt import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -27,13 +25,12 @@ from crashdesk.ui.qt import (
     QPushButton,
     QSplitter,
     Qt,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
     Signal,
     emit,
 )
+from crashdesk.ui.views.tables import fill_rows, read_only_table
 
 
 class _Cancel:
@@ -44,29 +41,6 @@ class _Cancel:
 
     def is_set(self) -> bool:
         return self.token.cancelled
-
-
-def _table(headers: list[str], name: str) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setObjectName(name)
-    t.setHorizontalHeaderLabels(headers)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    t.verticalHeader().hide()
-    t.horizontalHeader().setStretchLastSection(True)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
-    return t
-
-
-def _set_rows(table: QTableWidget, rows: list[list[Any]]) -> None:
-    table.setRowCount(len(rows))
-    for r, values in enumerate(rows):
-        for c, value in enumerate(values):
-            item = QTableWidgetItem("" if value is None else str(value))
-            item.setToolTip(item.text())
-            table.setItem(r, c, item)
 
 
 def load_sync_data(store: Any, data_dir: Path) -> dict[str, Any]:
@@ -167,7 +141,9 @@ class SyncPanel(QWidget):
         self.last_summary: Any = None
 
         # servers
-        self.servers = _table(["Name", "URL", "Token"], "sync_servers")
+        self.servers = read_only_table(
+            ["Name", "URL", "Token"],
+            "sync_servers", single_selection=True)
         self.servers.setColumnWidth(0, 130)
         self.servers.setColumnWidth(1, 300)
         self.servers.itemSelectionChanged.connect(self._on_server_selected)
@@ -203,8 +179,9 @@ class SyncPanel(QWidget):
         sl.addWidget(self.server_message)
 
         # syncs
-        self.syncs = _table(["Server", "Filters", "Listed from", "Listed to", "Last run", "Status", "Items"],
-                            "saved_syncs")
+        self.syncs = read_only_table(
+            ["Server", "Filters", "Listed from", "Listed to", "Last run", "Status", "Items"],
+            "saved_syncs", single_selection=True)
         for col, width in enumerate((95, 190, 125, 125, 125, 80)):
             self.syncs.setColumnWidth(col, width)
         self.syncs.itemSelectionChanged.connect(self._on_sync_selected)
@@ -263,7 +240,7 @@ class SyncPanel(QWidget):
 
     def _on_data(self, data: dict[str, Any]) -> None:
         self.data = data
-        _set_rows(self.servers, [[s["name"], s["url"], f"in the {s['token']}" if s["token"] else "none"]
+        fill_rows(self.servers, [[s["name"], s["url"], f"in the {s['token']}" if s["token"] else "none"]
                                  for s in data["servers"]])
         current = self.server_combo.currentText()
         self.server_combo.clear()
@@ -276,7 +253,7 @@ class SyncPanel(QWidget):
             items = ", ".join(f"{k} {v}" for k, v in (j.get("items") or {}).items())
             rows.append([j["server"], filters, _when(j["covered_from"]), _when(j["watermark"]),
                          _when(j["last_run_at"]), j["last_status"] or "never run", items])
-        _set_rows(self.syncs, rows)
+        fill_rows(self.syncs, rows)
         emit(self.refreshed)
 
     def selected_server(self) -> dict[str, Any] | None:
