@@ -19,24 +19,11 @@ from typing import Any
 
 from crashdesk.collector.errors import CollectorError
 from crashdesk.collector.parsing import SpooledDump
+from crashdesk.store.blobs import fsync_dir
 from crashdesk.store.crashes import CrashStore, DumpRef
 
 #: the most crashes one transaction takes
 MAX_GROUP = 256
-
-
-def fsync_dir(path: Path) -> None:
-    """fsync a directory so a rename or a new entry in it survives a power cut (no-op where unsupported)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _fsync_file(path: Path) -> None:

@@ -39,7 +39,7 @@ class BlobStore:
                     os.fsync(fh.fileno())
             os.replace(tmp, target)
             if fsync:
-                _fsync_dir(target.parent)
+                fsync_dir(target.parent)
         except BaseException:
             try:
                 os.unlink(tmp)
@@ -63,7 +63,8 @@ class BlobStore:
         return self.path(sha256).exists()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """fsync a folder so a new entry or rename in it survives a power cut (no-op where unsupported)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
