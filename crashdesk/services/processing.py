@@ -324,11 +324,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 def default_worker_config(paths, *, symbol_paths: Iterable[Path] = (), symbol_urls: Iterable[str] = (),
-                          profile: str = "auto", memory_limit: int | None = 2 * 1024**3) -> WorkerConfig:
-    """The worker configuration for a data folder (``crashdesk.config.paths.Paths``)."""
+                          mozilla_symbol_urls: Iterable[str] = (), profile: str = "auto",
+                          memory_limit: int | None = 2 * 1024**3) -> WorkerConfig:
+    """The worker configuration for a data folder (``crashdesk.config.paths.Paths``). ``mozilla_symbol_urls``
+    are asked as well for Mozilla products (the app passes Mozilla's symbol server; the command line only
+    uses the servers it is given)."""
     return WorkerConfig(
         symbol_paths=tuple(str(p) for p in symbol_paths),
         symbol_urls=tuple(symbol_urls),
+        mozilla_symbol_urls=tuple(mozilla_symbol_urls),
         symbols_cache=str(paths.symbols_cache),
         profiles_dir=str(paths.profiles),
         profile_name=profile,

@@ -25,6 +25,7 @@ class WorkerConfig:
     symbol_paths: tuple[str, ...] = ()
     symbol_urls: tuple[str, ...] = ()
     symbols_cache: str | None = None
+    mozilla_symbol_urls: tuple[str, ...] = ()  # also asked for Mozilla products (the app's default setting)
     profiles_dir: str | None = None  # the data folder's profiles/ (user profiles shadow built-ins)
     profile_name: str = "auto"  # "auto": Mozilla's rules for Mozilla products, the generic profile otherwise
     memory_limit: int | None = 2 * 1024**3  # bytes of address space, None = unlimited
@@ -69,16 +70,24 @@ MOZILLA_PRODUCTS = frozenset({
 })
 
 
+def _is_mozilla(annotations: dict[str, Any]) -> bool:
+    product = str(annotations.get("ProductName") or annotations.get("prod") or "").lower()
+    return product in MOZILLA_PRODUCTS
+
+
 class _Processor:
     def __init__(self, config: WorkerConfig) -> None:
         from crashdesk.engine.signature import SignatureGenerator, resolve_profile
         from crashdesk.symbols import build_provider
 
         self.config = config
-        self.provider = build_provider(
-            [Path(p) for p in config.symbol_paths], list(config.symbol_urls),
-            Path(config.symbols_cache) if config.symbols_cache else None,
-        )
+        folders = [Path(p) for p in config.symbol_paths]
+        cache = Path(config.symbols_cache) if config.symbols_cache else None
+        self.provider = build_provider(folders, list(config.symbol_urls), cache)
+        self.mozilla_provider = self.provider
+        if config.mozilla_symbol_urls:
+            urls = list(dict.fromkeys([*config.symbol_urls, *config.mozilla_symbol_urls]))
+            self.mozilla_provider = build_provider(folders, urls, cache)
         names = ("mozilla", "generic") if config.profile_name == "auto" else (config.profile_name,)
         self.generators = {
             name: SignatureGenerator(resolve_profile(name, config.profiles_dir)) for name in names
@@ -87,8 +96,7 @@ class _Processor:
     def _generator(self, annotations: dict[str, Any]):
         if self.config.profile_name != "auto":
             return self.config.profile_name, self.generators[self.config.profile_name]
-        product = str(annotations.get("ProductName") or annotations.get("prod") or "").lower()
-        name = "mozilla" if product in MOZILLA_PRODUCTS else "generic"
+        name = "mozilla" if _is_mozilla(annotations) else "generic"
         return name, self.generators[name]
 
     def run(self, job: Job) -> JobResult:
@@ -99,11 +107,12 @@ class _Processor:
             _test_hook(job.annotations.get(TEST_HOOK_ANNOTATION))
         notes: list[str] = []
         processed = job.processed
-        forget = getattr(self.provider, "forget_misses", None)
+        provider = self.mozilla_provider if _is_mozilla(job.annotations) else self.provider
+        forget = getattr(provider, "forget_misses", None)
         if forget is not None:  # symbols added since an earlier crash missed them must be found now
             forget()
         if job.dump_path:
-            processed = process_minidump(job.dump_path, self.provider)
+            processed = process_minidump(job.dump_path, provider)
         elif processed is None:
             return JobResult(job.crash_id, False, error="no minidump and no processed crash to sign")
         else:

@@ -62,7 +62,8 @@ def run_app(data_dir: str | None = None) -> int:
         started["processing"] = service = start_processing(
             store, paths, on_result=window.notify_crash_processed, on_progress=window.notify_processing_progress,
             symbol_paths=_settings_list(settings, "symbols/paths"),
-            symbol_urls=_settings_list(settings, "symbols/urls"))
+            symbol_urls=_settings_list(settings, "symbols/urls"),
+            mozilla_symbols=str(settings.value("symbols/mozilla_for_mozilla_products", "true")).lower() != "false")
         return service
 
     jobs.submit(collector_job, on_done=window.set_collector,

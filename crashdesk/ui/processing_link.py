@@ -9,14 +9,18 @@ from typing import Any
 
 def start_processing(store: Any, paths: Any, *, on_result: Callable[[str, bool], None] | None = None,
                      on_progress: Callable[[Any], None] | None = None, symbol_paths: Iterable[str] = (),
-                     symbol_urls: Iterable[str] = (), workers: int = 2) -> Any:
+                     symbol_urls: Iterable[str] = (), mozilla_symbols: bool = True, workers: int = 2) -> Any:
     """Start a :class:`~crashdesk.services.processing.ProcessingService` in the background; return it, or None
     when this build has no processing service."""
     try:
         from crashdesk.services.processing import ProcessingService, default_worker_config
     except ImportError:
         return None
-    config = default_worker_config(paths, symbol_paths=list(symbol_paths), symbol_urls=list(symbol_urls))
+    from crashdesk.symbols.sources import MOZILLA_SYMBOL_SERVER
+
+    # the app's default: Mozilla's symbol server for Mozilla products (Settings can turn it off)
+    config = default_worker_config(paths, symbol_paths=list(symbol_paths), symbol_urls=list(symbol_urls),
+                                   mozilla_symbol_urls=[MOZILLA_SYMBOL_SERVER] if mozilla_symbols else [])
     service = ProcessingService(store, config, workers=workers, on_result=on_result, on_progress=on_progress)
     service.start()
     return service

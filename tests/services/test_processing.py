@@ -143,3 +143,29 @@ def test_a_hostile_dump_fails_with_a_note_and_the_rest_carries_on(store, test_da
     row = store.get(bad)
     assert row["state"] == "failed" and row["notes"]
     assert store.get(good)["state"] == "processed"
+
+
+def test_mozilla_products_also_ask_the_mozilla_symbol_servers(store, test_data, tmp_path):
+    """A static symbol server on 127.0.0.1 stands in for Mozilla's: only the Firefox crash asks it."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(test_data / "crashes" / "symbols"))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        # the other product first: once the Firefox crash has downloaded the file, the cache serves everyone
+        other = _add(store, test_data, "01-null-deref", ProductName="CrashFactoryDemo")
+        firefox = _add(store, test_data, "01-null-deref", ProductName="Firefox")
+        config = WorkerConfig(mozilla_symbol_urls=(url,), symbols_cache=str(tmp_path / "cache"), memory_limit=None)
+        progress = ProcessingService(store, config, workers=1).run_until_empty()
+    finally:
+        server.shutdown()
+    assert progress.done == 2
+    expected = _expected(test_data, "01-null-deref")["crashing_thread"]["frames"][0]["function"]
+    assert store.get(firefox)["processed"]["crashing_thread"]["frames"][0]["function"] == expected
+    assert store.get(other)["processed"]["crashing_thread"]["frames"][0].get("function") is None
