@@ -58,6 +58,8 @@ def test_settings_round_trip_and_order(qtbot, settings, tmp_path, keyring_home, 
     dlg.symbol_urls.list.setCurrentRow(0)
     dlg.symbol_urls.remove_current()
     dlg.cache_spin.setValue(512)
+    assert dlg.mozilla_symbols.isChecked()  # the app's default: Mozilla's server for Mozilla products
+    dlg.mozilla_symbols.setChecked(False)
     dlg.add_mapping("/build/crashfactory-demo", str(tmp_path / "src"))
     dlg.add_mapping("", "")  # empty rows are ignored
     assert [dlg.profile_combo.itemText(i) for i in range(dlg.profile_combo.count())] == ["mozilla", "generic", "team"]
@@ -70,6 +72,7 @@ def test_settings_round_trip_and_order(qtbot, settings, tmp_path, keyring_home, 
     assert settings_list(settings, KEYS["symbol_paths"]) == ["/syms/a", "/syms/c", "/syms/b"]
     assert settings_list(settings, KEYS["symbol_urls"]) == ["https://symbols.mozilla.org/"]
     assert int(settings.value(KEYS["cache_mb"])) == 512
+    assert settings.value(KEYS["mozilla_symbols"]) == "false"
     assert settings.value(KEYS["profile"]) == "team" and settings.value(KEYS["theme"]) == "dark"
     assert settings.value(KEYS["data_dir"]) == str(tmp_path / "elsewhere")
     # the crash view's source map reads the same mappings
@@ -80,6 +83,7 @@ def test_settings_round_trip_and_order(qtbot, settings, tmp_path, keyring_home, 
     qtbot.addWidget(again)
     assert again.symbol_paths.items() == ["/syms/a", "/syms/c", "/syms/b"]
     assert again.cache_spin.value() == 512 and again.profile_combo.currentText() == "team"
+    assert not again.mozilla_symbols.isChecked()
     assert again.theme == "dark" and again.mapping_pairs() == [("/build/crashfactory-demo", str(tmp_path / "src"))]
 
 

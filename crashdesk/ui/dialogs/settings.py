@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crashdesk.ui.qt import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -42,6 +43,7 @@ KEYS = {
     "data_dir": "general/data_dir",
     "symbol_paths": "symbols/paths",
     "symbol_urls": "symbols/urls",
+    "mozilla_symbols": "symbols/mozilla_for_mozilla_products",
     "cache_mb": "symbols/cache_size_mb",
     "mappings": "sources/mappings",
     "profile": "signature/profile",
@@ -173,6 +175,8 @@ class SettingsDialog(QDialog):
         self.symbol_paths.set_items(settings_list(s, KEYS["symbol_paths"]))
         self.symbol_urls = OrderedList("Add server…", browse_folders=False)
         self.symbol_urls.set_items(settings_list(s, KEYS["symbol_urls"]))
+        self.mozilla_symbols = QCheckBox("Also ask Mozilla's symbol server for Mozilla products (Firefox, Thunderbird…)")
+        self.mozilla_symbols.setChecked(str(s.value(KEYS["mozilla_symbols"], "true")).lower() != "false")
         self.cache_spin = QSpinBox()
         self.cache_spin.setRange(64, 1024 * 1024)
         self.cache_spin.setSuffix(" MB")
@@ -183,6 +187,7 @@ class SettingsDialog(QDialog):
         sl.addWidget(self.symbol_paths)
         sl.addWidget(QLabel("Symbol servers (tried in this order):"))
         sl.addWidget(self.symbol_urls)
+        sl.addWidget(self.mozilla_symbols)
         crow = QHBoxLayout()
         crow.addWidget(QLabel("Symbol cache size:"))
         crow.addWidget(self.cache_spin)
@@ -291,6 +296,7 @@ class SettingsDialog(QDialog):
         s.setValue(KEYS["data_dir"], self.data_dir_edit.text().strip())
         s.setValue(KEYS["symbol_paths"], self.symbol_paths.items())
         s.setValue(KEYS["symbol_urls"], self.symbol_urls.items())
+        s.setValue(KEYS["mozilla_symbols"], "true" if self.mozilla_symbols.isChecked() else "false")
         s.setValue(KEYS["cache_mb"], self.cache_spin.value())
         s.setValue(KEYS["mappings"], [f"{a}={b}" for a, b in self.mapping_pairs()])
         s.setValue(KEYS["profile"], self.profile_combo.currentText())
