@@ -284,7 +284,7 @@ class ProcessingService:
                                             result.profile)
             if result.processed is not None:
                 self.store.save_processed(result.crash_id, result.processed, signature=signature,
-                                          notes=result.notes)
+                                          notes=result.notes, symbol_notes=result.symbol_notes)
             else:
                 self.store.mark_signed(result.crash_id, signature, notes=result.notes)
             self.progress.done += 1

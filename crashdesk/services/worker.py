@@ -49,6 +49,7 @@ class JobResult:
     signature_notes: list[str] = field(default_factory=list)
     profile: str = ""
     notes: list[str] = field(default_factory=list)
+    symbol_notes: dict[tuple[str, str], str] = field(default_factory=dict)  # (debug file, id) -> why missing
     error: str | None = None
     seconds: float = 0.0
 
@@ -117,12 +118,14 @@ class _Processor:
             return JobResult(job.crash_id, False, error="no minidump and no processed crash to sign")
         else:
             notes.append("no minidump: signed the server's processed crash")
+        lookup_notes = getattr(provider, "notes", None)
+        symbol_notes = lookup_notes() if (lookup_notes is not None and job.dump_path) else {}
         profile, generator = self._generator(job.annotations)
         result = generator.generate_from({"stackwalk": processed, "annotations": job.annotations})
         return JobResult(
             job.crash_id, True, processed=processed if job.dump_path else None,
             signature=result.signature, proto_signature=result.proto_signature,
-            signature_notes=list(result.notes), profile=profile, notes=notes,
+            signature_notes=list(result.notes), profile=profile, notes=notes, symbol_notes=symbol_notes,
             seconds=time.monotonic() - started,
         )
 

@@ -197,8 +197,10 @@ class CrashStore:
         signature: SignatureRecord | None = None,
         notes: Sequence[str] = (),
         all_thread_frames: bool = False,
+        symbol_notes: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
-        """Record a processing result in one transaction: columns, frames, modules, signature, FTS row."""
+        """Record a processing result in one transaction: columns, frames, modules, signature, FTS row.
+        ``symbol_notes`` maps (debug file, debug id) to why a module's symbols were missing or corrupt."""
         with self.db.write() as conn:
             rowid, raw = self._rowid_raw(conn, crash_id)
             annotations = json.loads(raw)
@@ -224,9 +226,10 @@ class CrashStore:
             linked: set[int] = set()
             for m in module_rows(processed):
                 module_id = self._module_id(conn, m.filename, m.debug_file, m.debug_id, m.code_id, m.version)
+                note = (symbol_notes or {}).get((m.debug_file, m.debug_id.upper()))
                 conn.execute(
-                    "INSERT OR REPLACE INTO crash_modules (crash, module, base_addr, symbol_status) "
-                    "VALUES (?,?,?,?)", (rowid, module_id, m.base_addr, m.symbol_status))
+                    "INSERT OR REPLACE INTO crash_modules (crash, module, base_addr, symbol_status, symbol_note) "
+                    "VALUES (?,?,?,?,?)", (rowid, module_id, m.base_addr, m.symbol_status, note))
                 linked.add(module_id)
             self._count_module_links(conn, dict.fromkeys(linked, 1))
             sig_text = None

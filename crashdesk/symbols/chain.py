@@ -100,6 +100,11 @@ class SymbolChain:
                     self._results[k] = result
             return result
 
+    def notes(self) -> dict[tuple[str, str], str]:
+        """Why each remembered lookup found no usable symbols: (debug file, DEBUG ID) -> note."""
+        with self._guard:
+            return {(k[0], k[1]): r.note or r.status for k, r in self._results.items() if r.symbols is None}
+
     def forget_misses(self) -> int:
         """Drop remembered lookups that found no usable symbols, so the next lookup looks again (a long-lived
         worker must see a symbol file added since). Loaded files stay open and warm; HTTP misses are still

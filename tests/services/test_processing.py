@@ -53,6 +53,10 @@ def test_received_crashes_are_processed_signed_and_indexed(store, test_data):
         assert (top["module"], top["function"]) == (ref_top["module"], ref_top["function"])
         assert got["signature"] and got["signature_history"][-1]["active"]
         assert any(m["symbol_status"] == "loaded" for m in got["modules"])
+        # a module whose symbols were asked for and not found says why (no symbol file in the folder given)
+        missing = [m for m in got["modules"] if m["symbol_status"] == "missing"]
+        assert missing and all(m["symbol_note"] for m in missing)
+        assert all(m["symbol_note"] is None for m in got["modules"] if m["symbol_status"] == "loaded")
 
 
 def test_a_hanging_and_a_memory_hungry_crash_fail_alone(store, test_data, monkeypatch):
