@@ -40,3 +40,22 @@ def shared_corpus() -> Path:
     if not corpus.is_dir():
         pytest.skip(f"{corpus} not present: full-corpus runs need ../shared (absent on a plain clone)")
     return corpus
+
+
+@pytest.fixture
+def keyring_home(tmp_path, monkeypatch):
+    """A real keyring backend (keyrings.alt's PlaintextKeyring) in tmp_path, for this process and its
+    subprocesses; never the user's keyring. ``CRASHDESK_API_TOKEN`` is unset so only the keyring answers."""
+    import keyring
+    import keyring.core
+
+    home = tmp_path / "keyring-home"
+    home.mkdir()
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    monkeypatch.delenv("CRASHDESK_API_TOKEN", raising=False)
+    previous = keyring.get_keyring()
+    keyring.core.init_backend()
+    assert type(keyring.get_keyring()).__name__ == "PlaintextKeyring"
+    yield home
+    keyring.set_keyring(previous)

@@ -43,24 +43,6 @@ def fast_options() -> SyncOptions:
     return SyncOptions(retry=FAST_RETRY)
 
 
-@pytest.fixture
-def keyring_env(tmp_path, monkeypatch):
-    """A real keyring backend in tmp_path (for this process and for subprocesses)."""
-    import keyring
-    import keyring.core
-
-    home = tmp_path / "keyring-home"
-    home.mkdir()
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("XDG_DATA_HOME", str(home))
-    monkeypatch.delenv("CRASHDESK_API_TOKEN", raising=False)
-    previous = keyring.get_keyring()
-    keyring.core.init_backend()
-    assert type(keyring.get_keyring()).__name__ == "PlaintextKeyring"
-    yield home
-    keyring.set_keyring(previous)
-
-
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "CRASHDESK_API_TOKEN"}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", "")

@@ -45,8 +45,8 @@ def keyring_vars(home: Path) -> dict[str, str]:
     return {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring", "XDG_DATA_HOME": str(home)}
 
 
-def test_server_add_token_sync_remove(data_dir, fake, crashes, keyring_env):
-    env = keyring_vars(keyring_env)
+def test_server_add_token_sync_remove(data_dir, fake, crashes, keyring_home):
+    env = keyring_vars(keyring_home)
     r = crashdesk("server", "add", "team", fake.url + "/api/", data_dir=data_dir, env=env)
     assert r.returncode == 0, r.stderr
     r = crashdesk("server", "token", "team", data_dir=data_dir, env=env, stdin=TOKEN + "\n")
@@ -81,8 +81,8 @@ def test_server_add_token_sync_remove(data_dir, fake, crashes, keyring_env):
     assert ServerRegistry(data_dir).list() == []
 
 
-def test_token_from_environment_for_scripts(data_dir, fake, crashes, keyring_env):
-    env = {**keyring_vars(keyring_env), "CRASHDESK_API_TOKEN": TOKEN}
+def test_token_from_environment_for_scripts(data_dir, fake, crashes, keyring_home):
+    env = {**keyring_vars(keyring_home), "CRASHDESK_API_TOKEN": TOKEN}
     r = crashdesk(
         "sync", "--server", fake.url, "--param", "product=CrashFactoryTools", data_dir=data_dir, env=env
     )
@@ -95,7 +95,7 @@ def test_token_from_environment_for_scripts(data_dir, fake, crashes, keyring_env
     assert n == sum(1 for c in crashes if c.product == "CrashFactoryTools")
 
 
-def test_incomplete_sync_exits_1_with_a_summary_then_resumes(data_dir, fake, crashes, keyring_env, capsys):
+def test_incomplete_sync_exits_1_with_a_summary_then_resumes(data_dir, fake, crashes, keyring_home, capsys):
     victim = crashes[5].crash_id
     fake.faults.append(Fault("500", "ProcessedCrash", times=None, crash_id=victim))
     code, out, err = crashdesk_here(
@@ -114,7 +114,7 @@ def test_incomplete_sync_exits_1_with_a_summary_then_resumes(data_dir, fake, cra
     assert job["items"]["done"] == len(crashes) and job["last_status"] == "complete"
 
 
-def test_usage_errors_and_unreachable_server(data_dir, keyring_env, capsys):
+def test_usage_errors_and_unreachable_server(data_dir, keyring_home, capsys):
     def run(*args):
         return crashdesk_here(*args, data_dir=data_dir, capsys=capsys)
 
@@ -140,9 +140,9 @@ def test_usage_errors_and_unreachable_server(data_dir, keyring_env, capsys):
     assert "connection error" in err and "Traceback" not in err
 
 
-def test_sigkill_mid_sync_then_resume_has_no_duplicates_or_gaps(data_dir, fake, crashes, keyring_env):
+def test_sigkill_mid_sync_then_resume_has_no_duplicates_or_gaps(data_dir, fake, crashes, keyring_home):
     fake.latency = 0.01
-    env = {**keyring_vars(keyring_env), "CRASHDESK_API_TOKEN": TOKEN}
+    env = {**keyring_vars(keyring_home), "CRASHDESK_API_TOKEN": TOKEN}
     args = [
         sys.executable,
         "-m",
@@ -201,9 +201,9 @@ def test_sigkill_mid_sync_then_resume_has_no_duplicates_or_gaps(data_dir, fake, 
     assert refetched <= len(crashes) - stored + 4
 
 
-def test_interrupt_cancels_cleanly_with_a_summary(data_dir, fake, crashes, keyring_env):
+def test_interrupt_cancels_cleanly_with_a_summary(data_dir, fake, crashes, keyring_home):
     fake.latency = 0.01
-    env = keyring_vars(keyring_env)
+    env = keyring_vars(keyring_home)
     proc = subprocess.Popen(
         [
             sys.executable,

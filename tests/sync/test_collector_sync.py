@@ -22,12 +22,12 @@ CASES = sorted(p for p in (DATA / "cases").iterdir() if p.is_dir())
 
 
 @pytest.fixture
-def collector(tmp_path, keyring_env):
+def collector(tmp_path, keyring_home):
     home = tmp_path / "collector-home"
     env = cli_env(
         {
             "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
-            "XDG_DATA_HOME": str(keyring_env),
+            "XDG_DATA_HOME": str(keyring_home),
             "CRASHDESK_COLLECTOR_TOKEN": COLLECTOR_TOKEN,
         }
     )

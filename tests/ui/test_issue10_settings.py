@@ -8,22 +8,6 @@ import pytest
 
 
 @pytest.fixture
-def keyring_home(tmp_path, monkeypatch):
-    import keyring
-    import keyring.core
-
-    home = tmp_path / "keyring-home"
-    home.mkdir()
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("XDG_DATA_HOME", str(home))
-    previous = keyring.get_keyring()
-    keyring.core.init_backend()
-    assert type(keyring.get_keyring()).__name__ == "PlaintextKeyring"
-    yield home
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
 def restore_theme():
     from crashdesk.ui.qt import QApplication
 

@@ -17,23 +17,6 @@ TOKEN = "c0ffee00c0ffee00c0ffee00c0ffee00"
 
 
 @pytest.fixture
-def keyring_home(tmp_path, monkeypatch):
-    import keyring
-    import keyring.core
-
-    home = tmp_path / "keyring-home"
-    home.mkdir()
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("XDG_DATA_HOME", str(home))
-    monkeypatch.delenv("CRASHDESK_API_TOKEN", raising=False)
-    previous = keyring.get_keyring()
-    keyring.core.init_backend()
-    assert type(keyring.get_keyring()).__name__ == "PlaintextKeyring"
-    yield home
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
 def remote(tmp_path):
     """A collector serving crashes submitted in the last hours (the sync's default range is 7 days)."""
     from crashdesk.collector import Collector, CollectorConfig
