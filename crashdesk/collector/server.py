@@ -50,8 +50,22 @@ def display_host(host: str) -> str:
 def _recording_channel(rejections: RejectionLog, submit: SubmitHandler):
     """A waitress channel class whose HTTP-level errors on ``/submit`` (413 too large, broken chunking) are
     recorded like any other refused submission."""
+    from waitress.buffers import OverflowableBuffer
     from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
     from waitress.task import ErrorTask
+
+    from crashdesk.collector.request_body import ChunkBuffer
+
+    class ChunkBodyParser(HTTPRequestParser):
+        """waitress's request parser with the body kept as the received pieces (see
+        :mod:`crashdesk.collector.request_body`) instead of in waitress's growing ``BytesIO``."""
+
+        def parse_header(self, header_plus: bytes) -> None:
+            super().parse_header(header_plus)
+            receiver = self.body_rcv
+            if receiver is not None and isinstance(receiver.buf, OverflowableBuffer) and not receiver.buf:
+                receiver.buf = ChunkBuffer()
 
     class RecordingErrorTask(ErrorTask):
         def execute(self) -> None:
@@ -68,6 +82,7 @@ def _recording_channel(rejections: RejectionLog, submit: SubmitHandler):
 
     class RecordingChannel(HTTPChannel):
         error_task_class = RecordingErrorTask
+        parser_class = ChunkBodyParser
 
         def handle_read(self) -> None:
             """Read what the socket already holds in one go (up to a few buffers) instead of one buffer per
@@ -228,13 +243,15 @@ class Collector:
 
         app = CollectorApp(self.store, self.submit_handler, cfg.token)
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        # waitress reads ``asyncore_loop_timeout`` as whole seconds (``int``): 0.2 became 0, a poll loop that
+        # never slept and burned a core (and the GIL) whenever no socket was ready
         try:
             server = create_server(
                 app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident="crashdesk-collector",
                 max_request_body_size=_wire_allowance(cfg.limits.max_request_size),
                 inbuf_overflow=min(cfg.limits.max_request_size, 64 * 1024 * 1024) + 1,
                 recv_bytes=256 * 1024, channel_timeout=CHANNEL_TIMEOUT, connection_limit=1000,
-                asyncore_loop_timeout=0.2, asyncore_use_poll=True, expose_tracebacks=False,
+                asyncore_loop_timeout=1, asyncore_use_poll=True, expose_tracebacks=False,
                 clear_untrusted_proxy_headers=True)
         except OSError as exc:
             raise ListenError(exc.errno, f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from exc
