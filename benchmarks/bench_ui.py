@@ -64,7 +64,7 @@ def build_store(n: int, rebuild: bool) -> Path:
         cols = [r[1] for r in conn.execute("PRAGMA table_info(crashes)") if r[1] != "id"]
         rows = {r[0]: r for r in conn.execute(f"SELECT id, {', '.join(cols)} FROM crashes")}
         seed_rows = list(rows.values())
-        mods = {rid: conn.execute("SELECT module, base_addr, symbol_status, symbol_note FROM crash_modules "
+        mods = {rid: conn.execute("SELECT modules, base_addrs, status, notes FROM crash_module_links "
                                   "WHERE crash = ?", (rid,)).fetchall() for rid in rows}
         rng = random.Random(9)
         import datetime as dt
@@ -90,9 +90,8 @@ def build_store(n: int, rebuild: bool) -> Path:
                     values[i_vkey] = version_key(values[i_ver])
                     cur = w.execute(f"INSERT INTO crashes ({', '.join(cols)}) VALUES "
                                     f"({', '.join('?' * len(cols))})", values)
-                    w.executemany("INSERT INTO crash_modules (crash, module, base_addr, symbol_status, "
-                                  "symbol_note) VALUES (?,?,?,?,?)",
-                                  [(cur.lastrowid, *m) for m in mods[seed[0]]])
+                    w.executemany("INSERT INTO crash_module_links (crash, modules, base_addrs, status, notes) "
+                                  "VALUES (?,?,?,?,?)", [(cur.lastrowid, *m) for m in mods[seed[0]]])
             made += todo
         conn.execute("ANALYZE")
     marker.touch()

@@ -8,7 +8,7 @@ oddly typed fields (any field of either document may be absent or null).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # annotation keys Breakpad/Crashpad clients use for the columns the store keeps
 PRODUCT_KEYS = ("ProductName", "product", "prod", "_productName")
@@ -79,8 +79,9 @@ def columns_from(annotations: dict[str, Any] | None, processed: dict[str, Any] |
     )
 
 
-@dataclass(frozen=True, slots=True)
-class FrameRow:
+class FrameRow(NamedTuple):
+    """One stored frame; a plain tuple in the ``frames`` table's column order (after ``crash``)."""
+
     thread: int
     frame: int
     inline_depth: int
@@ -95,7 +96,12 @@ class FrameRow:
 
 
 def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if type(value) is int else None
+
+
+def _s(value: Any) -> str | None:
+    # the hot-path spelling of _str: the store calls this ~250 times per crash
+    return value if type(value) is str else (None if value is None else str(value))
 
 
 def frame_rows(processed: dict[str, Any] | None, *, all_threads: bool = False) -> list[FrameRow]:
@@ -114,25 +120,27 @@ def frame_rows(processed: dict[str, Any] | None, *, all_threads: bool = False) -
     rows: list[FrameRow] = []
     for tindex, thread in wanted:
         for n, frame in enumerate(_list(thread.get("frames"))):
-            frame = _dict(frame)
-            inlines = _list(frame.get("inlines"))
-            for depth, inline in enumerate(inlines, start=1):
-                inline = _dict(inline)
-                rows.append(FrameRow(
-                    tindex, n, depth, _str(frame.get("module")), _str(inline.get("function")),
-                    _str(inline.get("file")), _int_or_none(inline.get("line")), _str(frame.get("offset")),
-                    _str(frame.get("module_offset")), None, _str(frame.get("trust")),
-                ))
+            if type(frame) is not dict:
+                frame = {}
+            get = frame.get
+            module, offset, module_offset, trust = _s(get("module")), _s(get("offset")), \
+                _s(get("module_offset")), _s(get("trust"))
+            inlines = get("inlines")
+            if inlines and type(inlines) is list:
+                for depth, inline in enumerate(inlines, start=1):
+                    inline = _dict(inline)
+                    rows.append(FrameRow(
+                        tindex, n, depth, module, _s(inline.get("function")), _s(inline.get("file")),
+                        _int_or_none(inline.get("line")), offset, module_offset, None, trust,
+                    ))
             rows.append(FrameRow(
-                tindex, n, 0, _str(frame.get("module")), _str(frame.get("function")), _str(frame.get("file")),
-                _int_or_none(frame.get("line")), _str(frame.get("offset")), _str(frame.get("module_offset")),
-                _str(frame.get("function_offset")), _str(frame.get("trust")),
+                tindex, n, 0, module, _s(get("function")), _s(get("file")), _int_or_none(get("line")), offset,
+                module_offset, _s(get("function_offset")), trust,
             ))
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleRow:
+class ModuleRow(NamedTuple):
     filename: str
     debug_file: str
     debug_id: str
@@ -143,26 +151,63 @@ class ModuleRow:
 
 
 def module_rows(processed: dict[str, Any] | None) -> list[ModuleRow]:
+    """The loaded modules (those with a file name), in the processed crash's order, with the symbol status
+    processing recorded (``loaded``/``missing``/``corrupt``, or None when symbols were not asked for)."""
     rows = []
     for module in _list(_dict(processed).get("modules")):
-        module = _dict(module)
-        filename = _str(module.get("filename")) or ""
+        if type(module) is not dict:
+            continue
+        get = module.get
+        filename = _s(get("filename")) or ""
         if not filename:
             continue
-        if module.get("corrupt_symbols"):
+        if get("corrupt_symbols"):
             status = "corrupt"
-        elif module.get("loaded_symbols"):
+        elif get("loaded_symbols"):
             status = "loaded"
-        elif module.get("missing_symbols"):
+        elif get("missing_symbols"):
             status = "missing"
         else:
             status = None
         rows.append(ModuleRow(
-            filename, _str(module.get("debug_file")) or "", _str(module.get("debug_id")) or "",
-            _str(module.get("code_id")) or "", _str(module.get("version")) or "",
-            _str(module.get("base_addr")), status,
+            filename, _s(get("debug_file")) or "", _s(get("debug_id")) or "", _s(get("code_id")) or "",
+            _s(get("version")) or "", _s(get("base_addr")), status,
         ))
     return rows
+
+
+def module_links(processed: dict[str, Any] | None) -> tuple[list[tuple[str, str, str, str, str]],
+                                                           list[str | None], str]:
+    """What the store links per loaded module, in one pass (it runs for every stored crash): the identity
+    (filename, debug file, debug id, code id, version), the base address, and one status letter
+    (L loaded, M missing, C corrupt, ``.`` not asked) per module — :func:`module_rows` in column form."""
+    keys: list[tuple[str, str, str, str, str]] = []
+    bases: list[str | None] = []
+    letters: list[str] = []
+    for module in _list(_dict(processed).get("modules")):
+        if type(module) is not dict:
+            continue
+        get = module.get
+        filename, debug_file, debug_id, code_id, version = (
+            get("filename"), get("debug_file"), get("debug_id"), get("code_id"), get("version"))
+        if type(filename) is not str:
+            filename = _s(filename) or ""
+        if not filename:
+            continue
+        if type(debug_file) is not str:
+            debug_file = _s(debug_file) or ""
+        if type(debug_id) is not str:
+            debug_id = _s(debug_id) or ""
+        if type(code_id) is not str:
+            code_id = _s(code_id) or ""
+        if type(version) is not str:
+            version = _s(version) or ""
+        base = get("base_addr")
+        keys.append((filename, debug_file, debug_id, code_id, version))
+        bases.append(base if base is None or type(base) is str else str(base))
+        letters.append("C" if get("corrupt_symbols") else "L" if get("loaded_symbols")
+                       else "M" if get("missing_symbols") else ".")
+    return keys, bases, "".join(letters)
 
 
 def signature_input(processed: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -9,22 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crashdesk.engine.signature import Profile, RegenerationReport, regenerate, resolve_profile
-from crashdesk.store import CrashStore
+from crashdesk.store import CrashStore, codec
 from crashdesk.store.crashes import SignatureRecord
 
 
 def decode_stored(item: tuple[bytes, str]) -> dict[str, Any]:
-    """Worker-side: (zlib JSON of the signature input or, for crashes stored before it existed, the whole
+    """Worker-side: (compressed JSON of the signature input or, for crashes stored before it existed, the whole
     processed crash; raw annotations JSON) -> generator input."""
     blob, raw = item
-    return {"stackwalk": json.loads(zlib.decompress(blob)), "annotations": json.loads(raw)}
+    return {"stackwalk": codec.unpack(blob), "annotations": json.loads(raw)}
 
 
 @dataclass

@@ -8,37 +8,48 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crashdesk.model.crash_id import new_crash_id, normalize_crash_id
-from crashdesk.model.summary import columns_from, frame_rows, module_rows, signature_input
+from crashdesk.model.summary import columns_from, frame_rows, module_links, signature_input
 from crashdesk.model.versions import version_key
+from crashdesk.store import codec
 from crashdesk.store.blobs import BlobStore
 from crashdesk.store.db import Database
 from crashdesk.store.errors import CrashNotFound, DuplicateCrash, StoreError
+from crashdesk.store.terms import (
+    annotation_terms,
+    annotation_value_text,
+    links_row,
+    match_any,
+    processed_terms,
+)
 
 STATES = ("received", "processing", "processed", "failed")
 MAIN_DUMP = "upload_file_minidump"
+
+
+_FRAMES_SQL = ("INSERT OR REPLACE INTO frames (crash, thread, frame, inline_depth, module, function, file, line, "
+               "offset, module_offset, function_offset, trust) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+_LINKS_SQL = "INSERT INTO crash_module_links (crash, modules, base_addrs, status, notes) VALUES (?,?,?,?,?)"
+
+
+def _annotation_rows(annotations: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, stored value) pairs of a crash's annotations."""
+    return [(str(k), annotation_value_text(v)) for k, v in annotations.items()]
 
 
 def utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _pack(obj: Any) -> bytes | None:
-    if obj is None:
-        return None
-    return zlib.compress(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(), 3)
-
-
-def _unpack(blob: bytes | None) -> Any:
-    if blob is None:
-        return None
-    return json.loads(zlib.decompress(blob))
+BATCH_POOL_MIN = 8  # add_many compresses documents on a thread pool (zstd releases the GIL) from this size
+_dumps, _loads, _pack, _unpack = codec.dumps, codec.loads, codec.pack, codec.unpack
 
 
 @dataclass(slots=True)
@@ -83,6 +94,9 @@ class CrashStore:
     def __init__(self, database: Path, blob_root: Path) -> None:
         self.db = Database(Path(database))
         self.blobs = BlobStore(Path(blob_root))
+        # ids of function names and modules seen by committed transactions (they never change)
+        self._function_cache: dict[str, int] = {}
+        self._module_cache: dict[tuple[str, str, str, str, str], int] = {}
 
     @classmethod
     def open(cls, data_dir: Path) -> CrashStore:
@@ -123,10 +137,14 @@ class CrashStore:
         """
         refs = self._write_blobs(dumps or {})
         crash_id = normalize_crash_id(crash_id) if crash_id else new_crash_id()
+        new_functions: dict[str, int] = {}
+        new_modules: dict[tuple, int] = {}
         with self.db.write() as conn:
             self._insert(conn, crash_id, annotations, refs, source=source, submitted_at=submitted_at,
                          server_signature=server_signature, server_processed=server_processed,
-                         source_url=source_url, notes=notes, if_exists=if_exists)
+                         source_url=source_url, notes=notes, if_exists=if_exists, new_functions=new_functions,
+                         new_modules=new_modules)
+        self._remember(new_functions, new_modules)
         if processed is not None:
             self.save_processed(crash_id, processed)
         return crash_id
@@ -141,7 +159,7 @@ class CrashStore:
         return refs
 
     def _insert(self, conn, crash_id, annotations, refs, *, source, submitted_at, server_signature,
-                server_processed, source_url, notes, if_exists) -> int:
+                server_processed, source_url, notes, if_exists, new_functions, new_modules) -> int:
         row = conn.execute("SELECT id FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone()
         if row is not None:
             if if_exists == "ignore":
@@ -154,40 +172,12 @@ class CrashStore:
                     "ELSE signature END WHERE id = ?",
                     (server_signature, _pack(server_processed), source_url, server_signature, row[0]),
                 )
+                self._index_signature_names(conn, (server_signature,))
                 return row[0]
             raise DuplicateCrash(crash_id)
-        annotations = {str(k): v for k, v in annotations.items()}
-        cols = columns_from(annotations, server_processed)
-        now = utcnow()
-        cur = conn.execute(
-            "INSERT INTO crashes (crash_id, source, source_url, submitted_at, received_at, state, product, "
-            "version, version_key, build_id, channel, os, os_version, cpu, reason, address, crashing_thread, "
-            "signature, server_signature, notes, raw, server_processed) "
-            "VALUES (?,?,?,?,?,'received',?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (crash_id, source, source_url, submitted_at or now, now, cols.product, cols.version,
-             version_key(cols.version), cols.build_id, cols.channel, cols.os, cols.os_version, cols.cpu,
-             cols.reason, cols.address, cols.crashing_thread, server_signature, server_signature,
-             json.dumps(list(notes)), json.dumps(annotations, ensure_ascii=False), _pack(server_processed)),
-        )
-        rowid = cur.lastrowid
-        conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)",
-                         [(rowid, name, ref.sha256, ref.size) for name, ref in refs.items()])
-        conn.executemany(
-            "INSERT OR REPLACE INTO annotations (crash, key, value) VALUES (?,?,?)",
-            [(rowid, k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-             for k, v in annotations.items()],
-        )
-        if server_signature or server_processed:
-            self._index_fts(conn, rowid, server_signature, server_processed, annotations)
-            if server_signature:
-                conn.execute(
-                    "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, "
-                    "created_at, active) VALUES (?,?,?,?,?,?,0)",
-                    (rowid, server_signature, None, "[]", f"server:{source.removeprefix('server:')}", now),
-                )
-        else:
-            self._index_fts(conn, rowid, None, None, annotations)
-        return rowid
+        item = NewCrash(annotations, source=source, submitted_at=submitted_at, server_signature=server_signature,
+                        server_processed=server_processed, source_url=source_url, notes=notes)
+        return self._insert_batch(conn, [(crash_id, item, refs)], new_functions, new_modules)[0]
 
     def save_processed(
         self,
@@ -199,39 +189,33 @@ class CrashStore:
         all_thread_frames: bool = False,
         symbol_notes: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
-        """Record a processing result in one transaction: columns, frames, modules, signature, FTS row.
-        ``symbol_notes`` maps (debug file, debug id) to why a module's symbols were missing or corrupt."""
+        """Record a processing result in one transaction: columns, frames, module links, signature, search
+        terms and full-text row. ``symbol_notes`` maps (debug file, debug id) to why a module's symbols were
+        missing or corrupt."""
+        packed = _pack(processed)
+        slim = _pack(signature_input(processed))
+        frames = frame_rows(processed, all_threads=all_thread_frames)
+        new_functions: dict[str, int] = {}
+        new_modules: dict[tuple[str, str, str, str, str], int] = {}
         with self.db.write() as conn:
             rowid, raw = self._rowid_raw(conn, crash_id)
-            annotations = json.loads(raw)
+            annotations = _loads(raw)
             cols = columns_from(annotations, processed)
             conn.execute(
                 "UPDATE crashes SET processed = ?, processed_at = ?, state = 'processed', claimed_by = NULL, "
                 "claimed_at = NULL, os = coalesce(?, os), os_version = coalesce(?, os_version), "
                 "cpu = coalesce(?, cpu), reason = ?, address = ?, crashing_thread = ?, notes = ? WHERE id = ?",
-                (_pack(processed), utcnow(), cols.os, cols.os_version, cols.cpu, cols.reason, cols.address,
+                (packed, utcnow(), cols.os, cols.os_version, cols.cpu, cols.reason, cols.address,
                  cols.crashing_thread, json.dumps(list(notes)), rowid),
             )
             conn.execute("DELETE FROM frames WHERE crash = ?", (rowid,))
-            conn.executemany(
-                "INSERT OR REPLACE INTO frames (crash, thread, frame, inline_depth, module, function, file, "
-                "line, offset, module_offset, function_offset, trust) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(rowid, r.thread, r.frame, r.inline_depth, r.module, r.function, r.file, r.line, r.offset,
-                    r.module_offset, r.function_offset, r.trust)
-                 for r in frame_rows(processed, all_threads=all_thread_frames)],
-            )
-            self._index_function_names(conn, {r.function for r in frame_rows(processed,
-                                                                              all_threads=all_thread_frames)})
-            conn.execute("DELETE FROM crash_modules WHERE crash = ?", (rowid,))
-            linked: set[int] = set()
-            for m in module_rows(processed):
-                module_id = self._module_id(conn, m.filename, m.debug_file, m.debug_id, m.code_id, m.version)
-                note = (symbol_notes or {}).get((m.debug_file, m.debug_id.upper()))
-                conn.execute(
-                    "INSERT OR REPLACE INTO crash_modules (crash, module, base_addr, symbol_status, symbol_note) "
-                    "VALUES (?,?,?,?,?)", (rowid, module_id, m.base_addr, m.symbol_status, note))
-                linked.add(module_id)
-            self._count_module_links(conn, dict.fromkeys(linked, 1))
+            conn.executemany(_FRAMES_SQL, [(rowid, *r) for r in frames])
+            function_ids = self._function_ids(conn, {r.function for r in frames if r.function}, new_functions)
+            conn.execute("DELETE FROM crash_module_links WHERE crash = ?", (rowid,))
+            link = self._links(conn, processed, symbol_notes, new_modules)
+            if link is not None:
+                conn.execute(_LINKS_SQL, (rowid, *link[1]))
+                self._count_module_links(conn, dict.fromkeys(link[0], 1))
             sig_text = None
             if signature is not None:
                 self._record_signature(conn, rowid, signature)
@@ -239,24 +223,80 @@ class CrashStore:
             else:
                 sig_text = conn.execute("SELECT signature FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
             self._index_fts(conn, rowid, sig_text, processed, annotations)
-            self._store_signature_input(conn, rowid, processed)
+            terms = processed_terms(link[0] if link else (), link[1][2] if link else "",
+                                    (function_ids[r.function] for r in frames if r.function))
+            if not conn.execute("UPDATE crash_terms SET processed = ? WHERE rowid = ?", (terms, rowid)).rowcount:
+                conn.execute("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,?)",
+                             (rowid, annotation_terms(_annotation_rows(annotations)), terms))
+            if slim is not None:
+                conn.execute("INSERT OR REPLACE INTO signature_inputs (crash, doc) VALUES (?, ?)", (rowid, slim))
+        self._remember(new_functions, new_modules)
 
-    @staticmethod
-    def _module_id(conn, filename, debug_file, debug_id, code_id, version) -> int:
-        row = conn.execute(
-            "SELECT id FROM modules WHERE filename = ? AND debug_file = ? AND debug_id = ? AND code_id = ? "
-            "AND version = ?", (filename, debug_file, debug_id, code_id, version)).fetchone()
-        if row:
-            return row[0]
-        return conn.execute(
-            "INSERT INTO modules (filename, debug_file, debug_id, code_id, version) VALUES (?,?,?,?,?)",
-            (filename, debug_file, debug_id, code_id, version)).lastrowid
+    def _remember(self, functions: Mapping[str, int], modules: Mapping[tuple, int]) -> None:
+        """Cache ids assigned by a committed transaction (ids never change once committed; ones from a
+        rolled-back transaction must not be cached, so callers pass them here only after the commit)."""
+        if len(self._function_cache) > 500_000:
+            self._function_cache.clear()
+        self._function_cache.update(functions)
+        self._module_cache.update(modules)
 
-    @staticmethod
-    def _store_signature_input(conn, rowid: int, processed: dict | None) -> None:
-        slim = signature_input(processed)
-        if slim is not None:
-            conn.execute("INSERT OR REPLACE INTO signature_inputs (crash, doc) VALUES (?, ?)", (rowid, _pack(slim)))
+    def _function_ids(self, conn, names: Iterable[str], new: dict[str, int]) -> dict[str, int]:
+        """Ids in ``function_names`` for ``names``, adding the ones not there yet (and to their trigram index).
+        Ids looked up in this transaction go into ``new`` (see :meth:`_remember`)."""
+        cache = self._function_cache
+        out = {n: cache[n] for n in names if n in cache}
+        todo = [n for n in names if n not in out]
+        if todo:
+            conn.executemany("INSERT OR IGNORE INTO function_names (name) VALUES (?)", [(n,) for n in todo])
+            for start in range(0, len(todo), 500):
+                chunk = todo[start:start + 500]
+                for i, name in conn.execute(
+                        f"SELECT id, name FROM function_names WHERE name IN ({','.join('?' * len(chunk))})", chunk):
+                    out[name] = new[name] = i
+        return out
+
+    def _module_ids(self, conn, keys: Iterable[tuple[str, str, str, str, str]],
+                    new: dict[tuple[str, str, str, str, str], int]) -> dict[tuple[str, str, str, str, str], int]:
+        cache = self._module_cache
+        out = {}
+        for key in keys:
+            module_id = cache.get(key) or new.get(key)
+            if module_id is None:
+                row = conn.execute(
+                    "SELECT id FROM modules WHERE filename = ? AND debug_file = ? AND debug_id = ? AND code_id = ? "
+                    "AND version = ?", key).fetchone()
+                module_id = row[0] if row else conn.execute(
+                    "INSERT INTO modules (filename, debug_file, debug_id, code_id, version) VALUES (?,?,?,?,?)",
+                    key).lastrowid
+                new[key] = module_id
+            out[key] = module_id
+        return out
+
+    def _links(self, conn, processed: dict | None, symbol_notes: Mapping[tuple[str, str], str] | None,
+               new_modules: dict[tuple, int]) -> tuple[list[int], tuple] | None:
+        """(module ids, ``crash_module_links`` columns after ``crash``) for a processed crash's modules (each
+        module once, in the document's order), or None when it lists none."""
+        keys, bases, letters = module_links(processed)
+        if not keys:
+            return None
+        cache = self._module_cache
+        try:
+            ids = [cache[k] for k in keys]
+        except KeyError:
+            found = self._module_ids(conn, dict.fromkeys(keys), new_modules)
+            ids = [found[k] for k in keys]
+        if len(set(ids)) != len(ids):  # the same module listed twice: link it once
+            keep = {}
+            for n, module_id in enumerate(ids):
+                keep.setdefault(module_id, n)
+            index = sorted(keep.values())
+            ids, keys = [ids[n] for n in index], [keys[n] for n in index]
+            bases, letters = [bases[n] for n in index], "".join(letters[n] for n in index)
+        notes = None
+        if symbol_notes:
+            notes = {n: note for n, key in enumerate(keys)
+                     if (note := symbol_notes.get((key[1], key[2].upper())))}
+        return ids, links_row(ids, bases, letters, notes)
 
     @staticmethod
     def _index_fts(conn, rowid: int, signature: str | None, processed: dict | None,
@@ -279,6 +319,12 @@ class CrashStore:
             "UPDATE crashes SET signature = ?, proto_signature = ?, signature_profile = ? WHERE id = ?",
             (sig.signature, sig.proto_signature, sig.profile, rowid))
         conn.execute("UPDATE crash_fts SET signature = ? WHERE rowid = ?", (sig.signature, rowid))
+        self._index_signature_names(conn, (sig.signature,))
+
+    @staticmethod
+    def _index_signature_names(conn, names: Iterable[str | None]) -> None:
+        """Add signatures to ``signature_names`` (the trigram index behind "signature contains")."""
+        conn.executemany("INSERT OR IGNORE INTO signature_names (name) VALUES (?)", [(n,) for n in set(names) if n])
 
     def record_signature(self, crash_id: str, signature: SignatureRecord) -> None:
         """Make ``signature`` the crash's effective signature and add it to the history."""
@@ -322,38 +368,45 @@ class CrashStore:
 
     def add_many(self, crashes: Iterable[NewCrash], *, if_exists: str = "error") -> list[str]:
         """Store many crashes, each optionally with its processed crash and signature, in one transaction
-        (bulk import, benchmarks, sync batches): the same rows :meth:`add_crash` + :meth:`save_processed`
-        write, with one commit for the batch and module ids looked up once per batch. All or nothing.
-        ``if_exists``: ``error`` raises :class:`DuplicateCrash`, ``ignore`` skips crashes already stored."""
-        items = list(crashes)
+        (bulk import, benchmarks, sync batches, the collector's group commit): the same rows :meth:`add_crash` +
+        :meth:`save_processed` write, each table written with one statement for the whole batch. All or
+        nothing. ``if_exists``: ``error`` raises :class:`DuplicateCrash`, ``ignore`` skips crashes already
+        stored."""
         prepared = []
-        for item in items:
+        for item in crashes:
             refs = self._write_blobs(item.dumps or {})
             crash_id = normalize_crash_id(item.crash_id) if item.crash_id else new_crash_id()
             prepared.append((crash_id, item, refs))
-        ids: list[str] = []
-        module_ids: dict[tuple[str, str, str, str, str], int] = {}
-        functions: set[str | None] = set()
-        links: dict[int, int] = {}
+        if not prepared:
+            return []
         conn = self.db.conn
+        new_functions: dict[str, int] = {}
+        new_modules: dict[tuple, int] = {}
         # Foreign-key checks cost a parent lookup per side-table row; this batch only links rows it has just
         # inserted, so they are switched off for its transaction (the pragma is per connection, and cannot
         # change inside a transaction).
         conn.execute("PRAGMA foreign_keys = OFF")
         try:
             with self.db.write() as conn:
-                for crash_id, item, refs in prepared:
-                    if conn.execute("SELECT 1 FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone():
+                existing = set()
+                ids = [p[0] for p in prepared]
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start:start + 500]
+                    existing.update(r[0] for r in conn.execute(
+                        f"SELECT crash_id FROM crashes WHERE crash_id IN ({','.join('?' * len(chunk))})", chunk))
+                todo = []
+                for entry in prepared:
+                    if entry[0] in existing:
                         if if_exists == "ignore":
-                            ids.append(crash_id)
                             continue
-                        raise DuplicateCrash(crash_id)
-                    self._insert_full(conn, crash_id, item, refs, module_ids, functions, links)
-                    ids.append(crash_id)
-                self._index_function_names(conn, functions)
-                self._count_module_links(conn, links)
+                        raise DuplicateCrash(entry[0])
+                    existing.add(entry[0])
+                    todo.append(entry)
+                if todo:
+                    self._insert_batch(conn, todo, new_functions, new_modules)
         finally:
             conn.execute("PRAGMA foreign_keys = ON")
+        self._remember(new_functions, new_modules)
         return ids
 
     @staticmethod
@@ -363,89 +416,120 @@ class CrashStore:
         conn.executemany("INSERT INTO module_counts (module, crashes) VALUES (?, ?) ON CONFLICT (module) "
                          "DO UPDATE SET crashes = crashes + excluded.crashes", list(added.items()))
 
-    @staticmethod
-    def _index_function_names(conn, names: Iterable[str | None]) -> None:
-        """Add frame function names to the ``function_names`` dictionary (the search's trigram index)."""
-        conn.executemany("INSERT OR IGNORE INTO function_names (name) VALUES (?)",
-                         [(n,) for n in names if n])
+    def _insert_batch(self, conn, todo: list[tuple[str, NewCrash, Mapping[str, DumpRef]]],
+                      new_functions: dict[str, int], new_modules: dict[tuple, int]) -> list[int]:
+        """Insert new crashes (ids checked unique by the caller) with every side table, inside the caller's
+        write transaction; return their row ids.
 
-    def _insert_full(self, conn, crash_id: str, item: NewCrash, refs: Mapping[str, DumpRef],
-                     module_ids: dict[tuple[str, str, str, str, str], int], functions: set[str | None],
-                     link_counts: dict[int, int]) -> int:
-        annotations = {str(k): v for k, v in item.annotations.items()}
-        processed = item.processed
-        cols = columns_from(annotations, processed if processed is not None else item.server_processed)
-        now = utcnow()
-        sig = item.signature
-        signature = sig.signature if sig is not None else item.server_signature
-        state = "processed" if processed is not None else "received"
-        notes = list(item.notes)
-        rowid = conn.execute(
-            "INSERT INTO crashes (crash_id, source, source_url, submitted_at, received_at, processed_at, state, "
-            "product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
-            "crashing_thread, signature, server_signature, proto_signature, signature_profile, notes, raw, "
-            "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (crash_id, item.source, item.source_url, item.submitted_at or now, now,
-             now if processed is not None else None, state, cols.product, cols.version,
-             version_key(cols.version), cols.build_id, cols.channel, cols.os, cols.os_version, cols.cpu,
-             cols.reason, cols.address, cols.crashing_thread, signature, item.server_signature,
-             sig.proto_signature if sig else None, sig.profile if sig else None,
-             json.dumps(notes, ensure_ascii=False), json.dumps(annotations, ensure_ascii=False),
-             _pack(processed), _pack(item.server_processed)),
-        ).lastrowid
-        conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)",
-                         [(rowid, name, ref.sha256, ref.size) for name, ref in refs.items()])
-        conn.executemany(
-            "INSERT OR REPLACE INTO annotations (crash, key, value) VALUES (?,?,?)",
-            [(rowid, k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-             for k, v in annotations.items()])
-        if item.server_signature:
-            conn.execute(
-                "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, created_at, "
-                "active) VALUES (?,?,?,?,?,?,0)",
-                (rowid, item.server_signature, None, "[]", f"server:{item.source.removeprefix('server:')}", now))
-        fts_functions = ""
-        if processed is not None:
-            rows = frame_rows(processed, all_threads=item.all_thread_frames)
+        Row ids are assigned here (the write lock is held), so each table gets one ``executemany`` for the
+        whole batch, in its primary-key order. The documents are compressed on a thread pool while the side
+        tables are written (zstd and SQLite both release the GIL)."""
+        # side tables are written before the crashes rows they point to: foreign keys (when on) are checked at
+        # commit (the pragma lasts until the end of this transaction)
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
+        rowids = list(range(first, first + len(todo)))
+        pool = ThreadPoolExecutor(2) if len(todo) >= BATCH_POOL_MIN else None
+        try:
+            docs = []   # per crash: futures (or values) for processed, server_processed, signature input
+            for _, item, _ in todo:
+                encoded = [None if d is None else _dumps(d)
+                           for d in (item.processed, item.server_processed, signature_input(item.processed))]
+                docs.append([None if e is None else (pool.submit(codec.compress, e) if pool
+                                                     else codec.compress(e)) for e in encoded])
+            now = utcnow()
+            dump_rows, ann_rows, hist_rows, frame_rows_, fts_rows, link_rows = [], [], [], [], [], []
+            per_crash_frames = []
+            links_added: Counter[int] = Counter()
+            ann_text = []
+            for rowid, (_, item, refs) in zip(rowids, todo, strict=True):
+                annotations = {str(k): v for k, v in item.annotations.items()}
+                dump_rows.extend((rowid, name, ref.sha256, ref.size) for name, ref in refs.items())
+                pairs = _annotation_rows(annotations)
+                ann_rows.extend((k, rowid, v) for k, v in pairs)
+                ann_text.append(annotation_terms(pairs))
+                if item.server_signature:
+                    hist_rows.append((rowid, item.server_signature, None, "[]",
+                                      f"server:{item.source.removeprefix('server:')}", None, now, 0))
+                sig = item.signature
+                processed = item.processed
+                frames = []
+                if processed is not None:
+                    frames = frame_rows(processed, all_threads=item.all_thread_frames)
+                    frame_rows_.extend((rowid, *r) for r in frames)
+                    link = self._links(conn, processed, None, new_modules)
+                    if link is not None:
+                        link_rows.append((rowid, *link[1]))
+                        links_added.update(link[0])
+                    per_crash_frames.append((frames, link))
+                    if sig is not None:
+                        hist_rows.append((rowid, sig.signature, sig.proto_signature,
+                                          json.dumps(list(sig.notes), ensure_ascii=False), sig.profile, sig.run_id,
+                                          now, 1))
+                else:
+                    per_crash_frames.append(((), None))
+                crashing = frames if not item.all_thread_frames else frame_rows(processed)
+                signature = sig.signature if sig is not None else item.server_signature
+                fts_rows.append((rowid, signature or "", " ".join(r.function for r in crashing if r.function),
+                                 " ".join(v for v in annotations.values() if isinstance(v, str))))
+            function_ids = self._function_ids(
+                conn, {r[5] for r in frame_rows_ if r[5]}, new_functions)
+            term_rows = []
+            for rowid, text, (frames, link) in zip(rowids, ann_text, per_crash_frames, strict=True):
+                term_rows.append((rowid, text, processed_terms(
+                    link[0] if link else (), link[1][2] if link else "",
+                    (function_ids[r.function] for r in frames if r.function))))
+            ann_rows.sort()
+            conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)", dump_rows)
+            conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)", ann_rows)
             conn.executemany(
-                "INSERT OR REPLACE INTO frames (crash, thread, frame, inline_depth, module, function, file, "
-                "line, offset, module_offset, function_offset, trust) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(rowid, r.thread, r.frame, r.inline_depth, r.module, r.function, r.file, r.line, r.offset,
-                  r.module_offset, r.function_offset, r.trust) for r in rows])
-            functions.update(r.function for r in rows)
-            crashing = rows if not item.all_thread_frames else frame_rows(processed)
-            fts_functions = " ".join(r.function for r in crashing if r.function)
-            self._store_signature_input(conn, rowid, processed)
-            links = {}
-            for m in module_rows(processed):
-                key = (m.filename, m.debug_file, m.debug_id, m.code_id, m.version)
-                module_id = module_ids.get(key)
-                if module_id is None:
-                    module_id = module_ids[key] = self._module_id(conn, *key)
-                links[module_id] = (rowid, module_id, m.base_addr, m.symbol_status)
-            conn.executemany("INSERT OR REPLACE INTO crash_modules (crash, module, base_addr, symbol_status) "
-                             "VALUES (?,?,?,?)", list(links.values()))
-            for module_id in links:
-                link_counts[module_id] = link_counts.get(module_id, 0) + 1
-            if sig is not None:
-                conn.execute(
-                    "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "
-                    "created_at, active) VALUES (?,?,?,?,?,?,?,1)",
-                    (rowid, sig.signature, sig.proto_signature, json.dumps(list(sig.notes), ensure_ascii=False),
-                     sig.profile, sig.run_id, now))
-        values = " ".join(v for v in annotations.values() if isinstance(v, str))
-        conn.execute("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)",
-                     (rowid, signature or "", fts_functions, values))
-        return rowid
+                "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "
+                "created_at, active) VALUES (?,?,?,?,?,?,?,?)", hist_rows)
+            conn.executemany(_FRAMES_SQL, frame_rows_)
+            conn.executemany(_LINKS_SQL, link_rows)
+            self._count_module_links(conn, links_added)
+            conn.executemany("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)",
+                             fts_rows)
+            conn.executemany("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,?)", term_rows)
+            crash_rows, slim_rows = [], []
+            for rowid, (crash_id, item, _), blobs in zip(rowids, todo, docs, strict=True):
+                packed, server_packed, slim = (b.result() if pool and b is not None else b for b in blobs)
+                processed = item.processed
+                annotations = {str(k): v for k, v in item.annotations.items()}
+                cols = columns_from(annotations, processed if processed is not None else item.server_processed)
+                sig = item.signature
+                crash_rows.append((
+                    rowid, crash_id, item.source, item.source_url, item.submitted_at or now, now,
+                    now if processed is not None else None, "processed" if processed is not None else "received",
+                    cols.product, cols.version, version_key(cols.version), cols.build_id, cols.channel, cols.os,
+                    cols.os_version, cols.cpu, cols.reason, cols.address, cols.crashing_thread,
+                    sig.signature if sig is not None else item.server_signature, item.server_signature,
+                    sig.proto_signature if sig else None, sig.profile if sig else None,
+                    json.dumps(list(item.notes), ensure_ascii=False), _dumps(annotations).decode(),
+                    packed, server_packed))
+                if slim is not None:
+                    slim_rows.append((rowid, slim))
+            conn.executemany(
+                "INSERT INTO crashes (id, crash_id, source, source_url, submitted_at, received_at, processed_at, "
+                "state, product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
+                "crashing_thread, signature, server_signature, proto_signature, signature_profile, notes, raw, "
+                "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                crash_rows)
+            conn.executemany("INSERT INTO signature_inputs (crash, doc) VALUES (?, ?)", slim_rows)
+            self._index_signature_names(conn, (r[19] for r in crash_rows))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return rowids
 
     def replace_annotations(self, crash_id: str, annotations: Mapping[str, Any], *,
                             notes: Sequence[str] | None = None) -> None:
         """Replace a crash's raw annotations (e.g. when the raw crash arrives after its processed crash):
-        the annotation rows, the columns read from them, and the full-text row, in one transaction. ``notes``,
-        when given, replace the crash's notes too."""
+        the annotation rows, the columns read from them, the search terms and the full-text row, in one
+        transaction. ``notes``, when given, replace the crash's notes too."""
         annotations = {str(k): v for k, v in annotations.items()}
         with self.db.write() as conn:
-            rowid, _ = self._rowid_raw(conn, crash_id)
+            rowid, old_raw = self._rowid_raw(conn, crash_id)
             if notes is not None:
                 conn.execute("UPDATE crashes SET notes = ? WHERE id = ?",
                              (json.dumps(list(notes), ensure_ascii=False), rowid))
@@ -453,15 +537,20 @@ class CrashStore:
             conn.execute(
                 "UPDATE crashes SET raw = ?, product = ?, version = ?, version_key = ?, build_id = ?, channel = ?, "
                 "os = coalesce(os, ?) WHERE id = ?",
-                (json.dumps(annotations, ensure_ascii=False), cols.product, cols.version, version_key(cols.version),
+                (_dumps(annotations).decode(), cols.product, cols.version, version_key(cols.version),
                  cols.build_id, cols.channel, cols.os, rowid))
-            conn.execute("DELETE FROM annotations WHERE crash = ?", (rowid,))
-            conn.executemany(
-                "INSERT OR REPLACE INTO annotations (crash, key, value) VALUES (?,?,?)",
-                [(rowid, k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-                 for k, v in annotations.items()])
+            old = _loads(old_raw)
+            conn.executemany("DELETE FROM annotations WHERE key = ? AND crash = ?",
+                             [(str(k), rowid) for k in (old if isinstance(old, dict) else {})])
+            pairs = _annotation_rows(annotations)
+            conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)",
+                             [(k, rowid, v) for k, v in pairs])
             values = " ".join(v for v in annotations.values() if isinstance(v, str))
             conn.execute("UPDATE crash_fts SET annotations = ? WHERE rowid = ?", (values, rowid))
+            terms = annotation_terms(pairs)
+            if not conn.execute("UPDATE crash_terms SET annotations = ? WHERE rowid = ?", (terms, rowid)).rowcount:
+                conn.execute("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,'')",
+                             (rowid, terms))
 
     def mark_failed(self, crash_id: str, note: str) -> None:
         with self.db.write() as conn:
@@ -533,13 +622,14 @@ class CrashStore:
     def crash_ids_missing_symbols(self, *, debug_file: str | None = None, debug_id: str | None = None,
                                   filename: str | None = None) -> list[str]:
         """Crashes that loaded a module whose symbols were missing, by module name and/or debug id."""
-        where, params = ["cm.symbol_status IN ('missing', 'error', 'corrupt')"], []
-        for column, value in (("m.debug_file", debug_file), ("m.debug_id", debug_id), ("m.filename", filename)):
+        where, params = ["1"], []
+        for column, value in (("debug_file", debug_file), ("debug_id", debug_id), ("filename", filename)):
             if value:
                 where.append(f"{column} = ? COLLATE NOCASE")
                 params.append(value)
-        sql = ("SELECT DISTINCT c.crash_id FROM crash_modules cm JOIN modules m ON m.id = cm.module "
-               "JOIN crashes c ON c.id = cm.crash WHERE " + " AND ".join(where) + " ORDER BY c.id")
+        ids = match_any("x", "SELECT id FROM modules WHERE " + " AND ".join(where))
+        sql = (f"SELECT crash_id FROM crashes WHERE id IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH "
+               f"{ids}) ORDER BY id")
         return [r[0] for r in self.db.conn.execute(sql, params)]
 
     # ------------------------------------------------------------------ reads

@@ -34,8 +34,8 @@ CREATE TABLE crashes (
     signature_profile TEXT,
     notes TEXT NOT NULL DEFAULT '[]',     -- JSON list of processing notes
     raw TEXT NOT NULL DEFAULT '{}',       -- the raw annotations, verbatim (JSON object)
-    processed BLOB,                       -- zlib(JSON) of the processed crash (stackwalk schema)
-    server_processed BLOB                 -- zlib(JSON) of the server's processed crash (synced crashes)
+    processed BLOB,                       -- compressed JSON of the processed crash (store.codec)
+    server_processed BLOB                 -- compressed JSON of the server's processed crash
 );
 CREATE INDEX crashes_submitted ON crashes(submitted_at);
 CREATE INDEX crashes_state ON crashes(state, id);
@@ -155,14 +155,82 @@ CREATE TRIGGER crash_modules_ad AFTER DELETE ON crash_modules
 BEGIN UPDATE module_counts SET crashes = crashes - 1 WHERE module = old.module; END;
 """
 
-# v7: what signature generation reads of each processed crash (``model.summary.signature_input``), zlib JSON,
+# v7: what signature generation reads of each processed crash (``model.summary.signature_input``), compressed JSON,
 # kept narrow and apart from ``crashes`` so regeneration over many crashes doesn't parse whole documents.
 # Crashes processed before v7 have no row; regeneration falls back to their processed crash.
 _V7 = """
 CREATE TABLE signature_inputs (crash INTEGER PRIMARY KEY REFERENCES crashes(id) ON DELETE CASCADE, doc BLOB NOT NULL);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
+# v8 (ingest speed): B-tree indexes over millions of side-table rows were most of the cost of storing a
+# crash (150 module links with two B-trees, 30 frames with two indexes, 40 annotations with two). Now:
+# * ``crash_terms`` (FTS5, ``detail=none``) is the inverted index for module, missing-symbol, function and
+#   annotation-value searches (``crashdesk.store.terms``);
+# * a crash's module links are one ``crash_module_links`` row (ids, base addresses, a status letter and the
+#   symbol note per module); ``crash_modules`` stays as a view with the old columns, for readers and for SQL;
+# * ``annotations`` is clustered by (key, crash), so a key's values are one range (contains, facets, ordering)
+#   and there is no second index;
+# * ``frames`` keeps its primary key only;
+# * ``signature_names``: every signature a crash has had, with a trigram index, so "signature contains X"
+#   looks up a few names and then the signature index instead of reading every crash.
+_V8 = """
+CREATE TABLE signature_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE VIRTUAL TABLE signature_names_fts USING fts5(name, tokenize = 'trigram');
+CREATE TRIGGER signature_names_ai AFTER INSERT ON signature_names
+BEGIN INSERT INTO signature_names_fts (rowid, name) VALUES (new.id, new.name); END;
+INSERT OR IGNORE INTO signature_names (name) SELECT DISTINCT signature FROM crashes WHERE signature IS NOT NULL;
+INSERT OR IGNORE INTO signature_names (name) SELECT DISTINCT signature FROM signature_history;
+CREATE VIRTUAL TABLE crash_terms USING fts5(annotations, processed, detail = 'none');
+CREATE TABLE crash_module_links (
+    crash INTEGER PRIMARY KEY REFERENCES crashes(id) ON DELETE CASCADE,
+    modules TEXT NOT NULL,                -- JSON array of modules.id, in the processed crash's module order
+    base_addrs TEXT NOT NULL,             -- JSON array: each module's base address
+    status TEXT NOT NULL,                 -- a letter per module: L loaded, M missing, C corrupt, E error, . not asked
+    notes TEXT                            -- JSON array (or NULL): why each module's symbols were missing
+);
+INSERT INTO crash_module_links (crash, modules, base_addrs, status, notes)
+SELECT crash, json_group_array(module), json_group_array(base_addr),
+       group_concat(CASE symbol_status WHEN 'loaded' THEN 'L' WHEN 'missing' THEN 'M' WHEN 'corrupt' THEN 'C'
+                    WHEN 'error' THEN 'E' ELSE '.' END, ''),
+       CASE WHEN count(symbol_note) THEN json_group_array(symbol_note) END
+FROM (SELECT * FROM crash_modules ORDER BY crash, base_addr) GROUP BY crash;
+DROP TRIGGER crash_modules_ad;
+DROP TABLE crash_modules;
+CREATE VIEW crash_modules (crash, module, base_addr, symbol_status, symbol_note) AS
+SELECT l.crash, j.value, json_extract(l.base_addrs, '$[' || j.key || ']'),
+       CASE substr(l.status, j.key + 1, 1) WHEN 'L' THEN 'loaded' WHEN 'M' THEN 'missing'
+            WHEN 'C' THEN 'corrupt' WHEN 'E' THEN 'error' END,
+       json_extract(l.notes, '$[' || j.key || ']')
+FROM crash_module_links l, json_each(l.modules) j;
+CREATE TRIGGER crash_module_links_ad AFTER DELETE ON crash_module_links
+BEGIN UPDATE module_counts SET crashes = crashes - 1 WHERE module IN (SELECT value FROM json_each(old.modules)); END;
+CREATE TABLE annotations_v8 (
+    key TEXT NOT NULL,
+    crash INTEGER NOT NULL REFERENCES crashes(id) ON DELETE CASCADE,
+    value TEXT NOT NULL,
+    PRIMARY KEY (key, crash)
+) WITHOUT ROWID;
+INSERT INTO annotations_v8 (key, crash, value) SELECT key, crash, value FROM annotations ORDER BY key, crash;
+DROP TABLE annotations;
+ALTER TABLE annotations_v8 RENAME TO annotations;
+DROP INDEX frames_function;
+DROP INDEX frames_module;
+INSERT INTO function_names (name) SELECT DISTINCT function FROM frames WHERE function IS NOT NULL
+    AND function NOT IN (SELECT name FROM function_names);
+INSERT INTO crash_terms (rowid, annotations, processed)
+SELECT c.id,
+       coalesce((SELECT group_concat(crashdesk_annotation_token(a.key, a.value), ' ') FROM annotations a
+                 WHERE a.crash = c.id), ''),
+       coalesce((SELECT group_concat('m' || j.value || CASE WHEN substr(l.status, j.key + 1, 1) IN ('M', 'C', 'E')
+                                     THEN ' x' || j.value ELSE '' END, ' ')
+                 FROM crash_module_links l, json_each(l.modules) j WHERE l.crash = c.id), '')
+       || ' ' ||
+       coalesce((SELECT group_concat(DISTINCT 'f' || n.id) FROM frames f JOIN function_names n ON n.name = f.function
+                 WHERE f.crash = c.id), '')
+FROM crashes c;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -174,6 +242,10 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"the database has schema version {current}, newer than this CrashDesk understands "
             f"({SCHEMA_VERSION}); upgrade CrashDesk"
         )
+    if current < SCHEMA_VERSION:
+        from crashdesk.store.terms import annotation_token
+
+        conn.create_function("crashdesk_annotation_token", 2, annotation_token, deterministic=True)
     for version in range(current, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -1,0 +1,74 @@
+"""The search terms each crash contributes to ``crash_terms``, the store's inverted index.
+
+``crash_terms`` is an FTS5 table (``detail=none``: which crashes hold a term, nothing more) used as a compact
+inverted index for the searches that would otherwise need a B-tree index over millions of side-table rows:
+
+* ``m<id>`` — the crash loaded module ``modules.id``;
+* ``x<id>`` — ... and that module's symbols were missing, corrupt or failed to load;
+* ``f<id>`` — a stored frame calls function ``function_names.id``;
+* ``a<hash>`` — the crash has annotation ``key`` with ``value`` (case-folded; 48-bit hash, so a search
+  re-checks the annotation row for the few candidates it finds).
+
+FTS5 writes a batch of crashes' terms as one sorted segment, which costs a small fraction of keeping the same
+pairs in a B-tree index row by row; that is what lets the store ingest crashes with all their side tables at
+bulk rates (see ``benchmarks/bench_store.py``). The rows themselves (``frames``, ``annotations``,
+``crash_module_links``) stay the place to read a crash's details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from hashlib import blake2b
+from typing import Any
+
+# symbol status letters in ``crash_module_links.status``
+STATUS_LETTERS = {"loaded": "L", "missing": "M", "corrupt": "C", "error": "E", None: "."}
+MISSING_LETTERS = frozenset("MCE")
+
+
+def annotation_value_text(value: Any) -> str:
+    """How an annotation value is stored in the ``annotations`` table."""
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def annotation_token(key: str, value: str) -> str:
+    digest = blake2b(f"{key}\x00{value.lower()}".encode(errors="surrogatepass"), digest_size=6).hexdigest()
+    return "a" + digest
+
+
+def annotation_terms(rows: Iterable[tuple[str, str]]) -> str:
+    """The ``annotations`` column of ``crash_terms`` for a crash's (key, stored value) pairs."""
+    return " ".join(annotation_token(k, v) for k, v in rows)
+
+
+def processed_terms(module_ids: Iterable[int], statuses: str, function_ids: Iterable[int]) -> str:
+    """The ``processed`` column of ``crash_terms``: loaded modules (``m``), those whose symbols were missing
+    (``x``, ``statuses`` holds one letter per module id), and the stored frames' functions (``f``)."""
+    parts = []
+    for module_id, letter in zip(module_ids, statuses, strict=False):
+        parts.append(f"m{module_id}")
+        if letter in MISSING_LETTERS:
+            parts.append(f"x{module_id}")
+    parts.extend(f"f{i}" for i in dict.fromkeys(function_ids))
+    return " ".join(parts)
+
+
+def match_any(prefix: str, ids_sql: str) -> str:
+    """SQL for an FTS5 MATCH expression naming every id ``ids_sql`` selects (one term each, OR-ed), or a term
+    no crash holds when it selects none (ids start at 1)."""
+    return f"(SELECT coalesce(group_concat('{prefix}' || id, ' OR '), '{prefix}0') FROM ({ids_sql}))"
+
+
+def links_row(module_ids: list[int], base_addrs: list[str | None], statuses: str,
+              notes: Mapping[int, str] | None) -> tuple[str, str, str, str | None]:
+    """``crash_module_links`` columns (modules, base_addrs, status, notes) as JSON text."""
+    import orjson
+
+    note_list = None
+    if notes:
+        note_list = orjson.dumps([notes.get(i) for i in range(len(module_ids))]).decode()
+    return (orjson.dumps(module_ids).decode(), orjson.dumps(base_addrs).decode(), statuses, note_list)

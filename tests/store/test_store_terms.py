@@ -1,0 +1,201 @@
+"""Schema v8: module, function and annotation searches go through ``crash_terms`` (an FTS5 inverted index)
+instead of B-tree indexes over the side tables. These tests check the index against the side tables it
+summarises, the migration of a v7 database, and the one-pass facet counting against the per-facet SQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+
+import pytest
+
+from crashdesk.store import CrashStore, codec
+from crashdesk.store.crashes import NewCrash, SignatureRecord
+from crashdesk.store.schema import MIGRATIONS, SCHEMA_VERSION
+from crashdesk.store.search import FACET_COLUMNS, column_facets_one_pass, facet_counts
+
+
+def _case(test_data, name):
+    folder = test_data / "crashes" / name
+    return json.loads((folder / "annotations.json").read_text()), json.loads((folder / "expected.json").read_text())
+
+
+@pytest.fixture
+def filled(store, test_data):
+    """Crashes from both corpus cases, written by both write paths, with varied annotations."""
+    items = []
+    for n in range(12):
+        name = ("01-null-deref", "05-thread")[n % 2]
+        ann, processed = _case(test_data, name)
+        ann = {**ann, "URL": f"https://host{n % 3}.example.com/page?n={n}", "ProcessType": ("gpu", "GPU", "tab")[n % 3],
+               "Note": "ÉCOLE" if n % 4 == 0 else "école"}
+        processed = json.loads(json.dumps(processed))
+        if n % 3 == 1:  # not every crash loads every module
+            processed["modules"] = processed["modules"][:-2]
+        if n % 5 == 0:  # a module whose symbols went missing
+            processed["modules"][0]["loaded_symbols"] = False
+            processed["modules"][0]["missing_symbols"] = True
+        sig = SignatureRecord(f"sig{n % 4} | {name}", None, [], "generic")
+        if n < 8:
+            items.append(NewCrash(ann, processed=processed, signature=sig,
+                                  submitted_at=f"2026-11-{10 + n:02d}T10:00:00.000000+00:00"))
+        else:
+            crash_id = store.add_crash(ann, source="collector")
+            store.save_processed(crash_id, processed, signature=sig)
+    store.add_many(items)
+    return store
+
+
+def _ids(store, sql, params=()):
+    return {r[0] for r in store.db.conn.execute(sql, params)}
+
+
+def _hits(store, query):
+    return {h["crash_id"] for h in store.search(query, limit=1000).hits}
+
+
+def test_module_searches_agree_with_the_module_links(filled):
+    conn = filled.db.conn
+    names = [r[0] for r in conn.execute("SELECT DISTINCT filename FROM modules")]
+    assert len(names) >= 5
+    sizes = set()
+    for name in names:
+        expected = _ids(filled, "SELECT c.crash_id FROM crash_modules cm JOIN modules m ON m.id = cm.module "
+                                "JOIN crashes c ON c.id = cm.crash WHERE m.filename = ?", (name,))
+        assert _hits(filled, f'module:="{name}"') == expected, name
+        sizes.add(len(expected))
+    assert len(sizes) > 1  # some modules are in fewer crashes than others
+    some = names[0][:4]
+    expected = _ids(filled, "SELECT c.crash_id FROM crash_modules cm JOIN modules m ON m.id = cm.module "
+                            "JOIN crashes c ON c.id = cm.crash WHERE m.filename LIKE ?", (f"%{some}%",))
+    assert _hits(filled, f"module:~{some}") == expected
+    assert _hits(filled, "module:~no-such-module-anywhere") == set()
+
+
+def test_missing_symbol_lookups_agree_with_the_statuses(filled):
+    conn = filled.db.conn
+    rows = conn.execute("SELECT DISTINCT m.filename FROM crash_modules cm JOIN modules m ON m.id = cm.module "
+                        "WHERE cm.symbol_status = 'missing'").fetchall()
+    assert rows
+    for (name,) in rows:
+        expected = sorted(_ids(filled, "SELECT c.crash_id FROM crash_modules cm JOIN modules m ON m.id = cm.module "
+                                       "JOIN crashes c ON c.id = cm.crash WHERE m.filename = ? "
+                                       "AND cm.symbol_status = 'missing'", (name,)))
+        assert sorted(filled.crash_ids_missing_symbols(filename=name)) == expected
+
+
+def test_function_searches_agree_with_the_frames(filled):
+    conn = filled.db.conn
+    functions = [r[0] for r in conn.execute("SELECT DISTINCT function FROM frames WHERE function IS NOT NULL")]
+    assert len(functions) > 5
+    for fn in functions:
+        expected = _ids(filled, "SELECT c.crash_id FROM frames f JOIN crashes c ON c.id = f.crash "
+                                "WHERE f.function = ? COLLATE NOCASE", (fn,))
+        assert _hits(filled, f'function:="{fn}"') == expected, fn
+    part = functions[0][1:5]
+    expected = _ids(filled, "SELECT c.crash_id FROM frames f JOIN crashes c ON c.id = f.crash "
+                            "WHERE f.function LIKE ?", (f"%{part}%",))
+    assert _hits(filled, f'function:~"{part}"') == expected
+
+
+def test_annotation_exact_search_keeps_sqlite_nocase_semantics(filled):
+    for key, value in (("ProcessType", "gpu"), ("ProcessType", "GPU"), ("Note", "école"), ("Note", "ÉCOLE"),
+                       ("URL", "https://host1.example.com/page?n=4")):
+        expected = _ids(filled, "SELECT c.crash_id FROM annotations a JOIN crashes c ON c.id = a.crash "
+                                "WHERE a.key = ? AND a.value = ? COLLATE NOCASE", (key, value))
+        assert expected
+        assert _hits(filled, f'ann.{key}:="{value}"') == expected, (key, value)
+    # ASCII folds, other letters do not (SQLite's NOCASE): "école" and "ÉCOLE" stay apart
+    assert _hits(filled, 'ann.Note:="école"') != _hits(filled, 'ann.Note:="ÉCOLE"')
+    assert _hits(filled, 'ann.ProcessType:="gpu"') == _hits(filled, 'ann.ProcessType:="GPU"')
+
+
+def test_signature_contains_uses_every_signature_a_crash_can_have(filled):
+    expected = _ids(filled, "SELECT crash_id FROM crashes WHERE signature LIKE '%ig1 | 05%'")
+    assert expected
+    assert _hits(filled, 'signature:~"ig1 | 05"') == expected
+    # after a re-signature the new name is searchable and the old one no longer matches that crash
+    crash_id = next(iter(expected))
+    filled.record_signature(crash_id, SignatureRecord("brand new | thing", None, [], "generic"))
+    assert _hits(filled, "signature:~rand new") == {crash_id}
+    assert crash_id not in _hits(filled, 'signature:~"ig1 | 05"')
+
+
+def test_replacing_annotations_moves_their_search_terms(filled):
+    crash_id = next(iter(_hits(filled, 'ann.ProcessType:="tab"')))
+    filled.replace_annotations(crash_id, {"ProductName": "Other", "ProcessType": "rdd"})
+    assert crash_id not in _hits(filled, 'ann.ProcessType:="tab"')
+    assert crash_id in _hits(filled, 'ann.ProcessType:="rdd"')
+    assert filled.db.conn.execute(
+        "SELECT count(*) FROM annotations a JOIN crashes c ON c.id = a.crash WHERE c.crash_id = ?",
+        (crash_id,)).fetchone()[0] == 2
+
+
+def test_one_pass_facets_equal_the_per_facet_sql(filled):
+    conn = filled.db.conn
+    columns = list(FACET_COLUMNS)
+    for where, params in (("c.state = ?", ["processed"]), ("c.id > ?", [3]), ("1", [])):
+        together = column_facets_one_pass(conn, columns, where, params, 50)
+        for facet in columns:
+            assert together[facet] == facet_counts(conn, facet, where, params, 50), facet
+
+
+def _v7_database(path):
+    """A database as CrashDesk wrote it at schema v7 (before crash_terms), with one processed crash."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for script in MIGRATIONS[:7]:
+        conn.executescript(script)
+    conn.execute("PRAGMA user_version = 7")
+    processed = {"modules": [{"filename": "libfoo.so"}], "threads": []}
+    conn.execute("INSERT INTO crashes (id, crash_id, source, submitted_at, received_at, state, signature, raw, "
+                 "processed) VALUES (1, 'abcdef01-2345-6789-abcd-ef0123261120', 'import', "
+                 "'2026-11-20T10:00:00.000000+00:00', '2026-11-20T10:00:00.000000+00:00', 'processed', "
+                 "'old_sig | Frob', ?, ?)",
+                 (json.dumps({"ProductName": "Old", "URL": "https://x.example/a"}),
+                  zlib.compress(json.dumps(processed).encode(), 3)))
+    conn.executemany("INSERT INTO annotations (crash, key, value) VALUES (1, ?, ?)",
+                     [("ProductName", "Old"), ("URL", "https://x.example/a")])
+    conn.executemany("INSERT INTO modules (id, filename, debug_file, debug_id, version) VALUES (?,?,?,?,?)",
+                     [(1, "libfoo.so", "libfoo.so", "AB01", "1.0"), (2, "libbar.so", "libbar.so", "CD02", "2.0")])
+    conn.executemany("INSERT INTO crash_modules (crash, module, base_addr, symbol_status, symbol_note) "
+                     "VALUES (1, ?, ?, ?, ?)",
+                     [(1, "0x1000", "loaded", None), (2, "0x2000", "missing", "not on any server")])
+    conn.execute("INSERT INTO module_counts (module, crashes) VALUES (1, 1), (2, 1)")
+    conn.execute("INSERT INTO frames (crash, thread, frame, module, function) VALUES (1, 0, 0, 'libfoo.so', "
+                 "'Frobnicate')")
+    conn.execute("INSERT INTO function_names (name) VALUES ('Frobnicate')")
+    conn.execute("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (1, 'old_sig | Frob', "
+                 "'Frobnicate', 'Old https://x.example/a')")
+    conn.close()
+
+
+def test_a_v7_database_migrates_with_its_links_and_terms(tmp_path):
+    _v7_database(tmp_path / "crashdesk.sqlite")
+    store = CrashStore.open(tmp_path)
+    try:
+        assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        crash = store.get("abcdef01-2345-6789-abcd-ef0123261120")
+        assert [(m["filename"], m["base_addr"], m["symbol_status"], m["symbol_note"]) for m in crash["modules"]] == [
+            ("libfoo.so", "0x1000", "loaded", None), ("libbar.so", "0x2000", "missing", "not on any server")]
+        assert crash["processed"] == {"modules": [{"filename": "libfoo.so"}], "threads": []}  # zlib still reads
+        assert crash["annotations"] == {"ProductName": "Old", "URL": "https://x.example/a"}
+        for query in ("module:libbar.so", "module:libfoo.so@1.0", "function:~robni", 'ann.URL:="https://x.example/a"',
+                      "ann.URL:~example", "signature:~_sig", "Frobnicate"):
+            assert store.search(query).total == 1, query
+        assert store.search("module:libbar.so@>=3").total == 0
+        assert store.crash_ids_missing_symbols(filename="libbar.so") == ["abcdef01-2345-6789-abcd-ef0123261120"]
+        assert store.crash_ids_missing_symbols(filename="libfoo.so") == []
+        got = {b["term"]: b["count"] for b in store.search("", facets=["module"]).facets["module"]}
+        assert got == {"libfoo.so": 1, "libbar.so": 1}
+    finally:
+        store.close()
+
+
+def test_codec_reads_zlib_and_zstd_and_writes_zstd():
+    doc = {"a": [1, 2, {"b": "é"}], "n": None}
+    packed = codec.pack(doc)
+    assert packed[:4] == b"\x28\xb5\x2f\xfd"
+    assert codec.unpack(packed) == doc
+    assert codec.unpack(zlib.compress(json.dumps(doc).encode())) == doc
+    assert codec.unpack(codec.pack({"big": 1 << 70})) == {"big": 1 << 70}  # past orjson's integers
