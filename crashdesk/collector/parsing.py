@@ -21,10 +21,17 @@ from typing import Any, BinaryIO
 
 import multipart
 
+try:  # ISA-L's inflate: the same interface as zlib's, about 2-6 times faster (a dump's biggest CPU cost)
+    from isal import isal_zlib as _gzip_impl
+except ImportError:  # pragma: no cover - isal is a dependency; plain zlib is the fallback
+    _gzip_impl = zlib
+
 from crashdesk.collector.config import Limits
 from crashdesk.collector.errors import Discarded, malformed
 
-READ_SIZE = 256 * 1024
+#: bytes per read and per inflated piece: pieces below glibc's mmap threshold (128 KiB) are recycled from the
+#: heap instead of being mapped, page-faulted and unmapped for every piece
+READ_SIZE = 64 * 1024
 RESERVED_DUMP_NAMES = frozenset({"dump_names", "processed_crash", "raw_crash"})
 MULTIPART_TYPES = ("multipart/form-data", "multipart/mixed")
 _NOT_DUMP_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
@@ -103,16 +110,21 @@ def _unlink(path: Path) -> None:
 
 def _inflate(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
     """Gunzip a stream, refusing more than ``limit`` inflated bytes without ever holding more."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    inflater = _gzip_impl.decompressobj(16 + zlib.MAX_WBITS)
     total = 0
+
+    def counted(out: bytes) -> bytes:
+        nonlocal total
+        total += len(out)
+        if total > limit:
+            raise Discarded(413, "too_large_decompressed", f"more than {limit} bytes once inflated")
+        return out
+
     try:
         for chunk in chunks:
             data = chunk
             while data:
-                out = inflater.decompress(data, READ_SIZE)
-                total += len(out)
-                if total > limit:
-                    raise Discarded(413, "too_large_decompressed", f"more than {limit} bytes once inflated")
+                out = counted(inflater.decompress(data, READ_SIZE))
                 if out:
                     yield out
                 data = inflater.unconsumed_tail
@@ -120,9 +132,14 @@ def _inflate(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
                     break
             if inflater.eof:
                 break
+        while not inflater.eof:  # output the inflater still holds once the input is all in
+            out = counted(inflater.decompress(b"", READ_SIZE))
+            if not out:
+                break
+            yield out
         if not inflater.eof:
             raise malformed("bad_gzip", "the gzip stream ends early")
-    except zlib.error as exc:
+    except (zlib.error, _gzip_impl.error) as exc:
         raise malformed("bad_gzip", str(exc)) from exc
 
 

@@ -21,6 +21,7 @@ from crashdesk.collector.config import CollectorConfig
 from crashdesk.collector.durable import GroupCommitter
 from crashdesk.collector.errors import CollectorError, ListenError
 from crashdesk.collector.instance import InstanceLock
+from crashdesk.collector.memory import keep_freed_memory
 from crashdesk.collector.rejections import RejectionLog
 from crashdesk.collector.submit import SubmitHandler
 from crashdesk.store.crashes import CrashStore
@@ -222,6 +223,7 @@ class Collector:
         from waitress.server import create_server
 
         cfg = self.config
+        keep_freed_memory()
         self.store = CrashStore.open(self.data_dir)
         spool = self.store.blobs.root / SPOOL_FOLDER
         spool.mkdir(parents=True, exist_ok=True)
@@ -250,7 +252,7 @@ class Collector:
                 app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident="crashdesk-collector",
                 max_request_body_size=_wire_allowance(cfg.limits.max_request_size),
                 inbuf_overflow=min(cfg.limits.max_request_size, 64 * 1024 * 1024) + 1,
-                recv_bytes=256 * 1024, channel_timeout=CHANNEL_TIMEOUT, connection_limit=1000,
+                recv_bytes=64 * 1024, channel_timeout=CHANNEL_TIMEOUT, connection_limit=1000,
                 asyncore_loop_timeout=1, asyncore_use_poll=True, expose_tracebacks=False,
                 clear_untrusted_proxy_headers=True)
         except OSError as exc:

@@ -178,3 +178,42 @@ def test_unwritable_spool_answers_500_and_client_may_retry(make_collector, http)
     r = http.post(collector.submit_url, files={"ProductName": (None, "Disk"),
                                                "upload_file_minidump": ("a.dmp", b"MDMP" * 10)})
     assert r.status_code == 200 and collector.store.read_dump(crash_id_from(r.content)) == b"MDMP" * 10
+
+
+def test_chunk_reader_hands_out_received_pieces_in_order():
+    from crashdesk.collector.request_body import ChunkBuffer
+
+    buf = ChunkBuffer()
+    pieces = [bytes([i]) * n for i, n in enumerate((5, 70000, 1, 3))]
+    for piece in pieces:
+        buf.append(piece)
+    buf.append(b"")
+    assert len(buf) == sum(map(len, pieces))
+    reader = buf.getfile()
+    got = []
+    while chunk := reader.read(65536):
+        assert len(chunk) <= 65536
+        got.append(chunk)
+    assert b"".join(got) == b"".join(pieces)
+    assert reader.read(10) == b""
+
+
+def test_gzip_stream_inflates_identically_in_any_piece_size():
+    import gzip
+    import io
+
+    from crashdesk.collector.errors import Discarded
+    from crashdesk.collector.parsing import _inflate, _read
+
+    rng = random.Random(7)
+    raw = rng.randbytes(200_000) + bytes(600_000) + rng.randbytes(1000)
+    packed = gzip.compress(raw, 6)
+    for step in (1000, 65536, len(packed)):
+        pieces = [packed[i:i + step] for i in range(0, len(packed), step)]
+        assert b"".join(_inflate(iter(pieces), len(raw))) == raw
+    with pytest.raises(Discarded) as bomb:
+        b"".join(_inflate(_read(io.BytesIO(packed), len(packed)), len(raw) - 1))
+    assert bomb.value.reason == "too_large_decompressed"
+    with pytest.raises(Discarded) as cut:
+        b"".join(_inflate(iter([packed[:-20]]), len(raw)))
+    assert cut.value.reason == "malformed_bad_gzip"
