@@ -1,6 +1,6 @@
 """Keeping freed memory in the process while the collector runs (glibc only; elsewhere nothing happens).
 
-Every submission passes through dozens of short-lived 64 KiB buffers (received pieces, inflated pieces,
+Every submission passes through dozens of short-lived buffers of 64-256 KiB (received pieces, inflated pieces,
 multipart pieces). With glibc's defaults, freeing them leaves more than 128 KiB free at the top of a heap,
 which glibc hands back to the kernel at once; the next buffers fault the same pages in again, zeroed. That
 round trip was about a fifth of the collector's CPU per 1 MB submission. Raising the trim threshold keeps

@@ -29,9 +29,9 @@ except ImportError:  # pragma: no cover - isal is a dependency; plain zlib is th
 from crashdesk.collector.config import Limits
 from crashdesk.collector.errors import Discarded, malformed
 
-#: bytes per read and per inflated piece: pieces below glibc's mmap threshold (128 KiB) are recycled from the
-#: heap instead of being mapped, page-faulted and unmapped for every piece
-READ_SIZE = 64 * 1024
+#: bytes per read and per inflated piece (fewer, bigger pieces: fewer hand-overs of the GIL between the
+#: request threads; :mod:`crashdesk.collector.memory` keeps such buffers on the heap)
+READ_SIZE = 256 * 1024
 RESERVED_DUMP_NAMES = frozenset({"dump_names", "processed_crash", "raw_crash"})
 MULTIPART_TYPES = ("multipart/form-data", "multipart/mixed")
 _NOT_DUMP_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")

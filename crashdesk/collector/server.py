@@ -252,7 +252,7 @@ class Collector:
                 app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident="crashdesk-collector",
                 max_request_body_size=_wire_allowance(cfg.limits.max_request_size),
                 inbuf_overflow=min(cfg.limits.max_request_size, 64 * 1024 * 1024) + 1,
-                recv_bytes=64 * 1024, channel_timeout=CHANNEL_TIMEOUT, connection_limit=1000,
+                recv_bytes=256 * 1024, channel_timeout=CHANNEL_TIMEOUT, connection_limit=1000,
                 asyncore_loop_timeout=1, asyncore_use_poll=True, expose_tracebacks=False,
                 clear_untrusted_proxy_headers=True)
         except OSError as exc:
