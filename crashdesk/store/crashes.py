@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,14 +43,20 @@ _LINKS_SQL = "INSERT INTO crash_module_links (crash, modules, base_addrs, status
 
 def _annotation_rows(annotations: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(key, stored value) pairs of a crash's annotations."""
-    return [(str(k), annotation_value_text(v)) for k, v in annotations.items()]
+    return [(str(k), v if type(v) is str else annotation_value_text(v)) for k, v in annotations.items()]
+
+
+def _json_list(items: Sequence[str]) -> str:
+    return json.dumps(list(items), ensure_ascii=False) if items else "[]"
 
 
 def utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-BATCH_POOL_MIN = 8  # add_many compresses documents on a thread pool (zstd releases the GIL) from this size
+BATCH_POOL_MIN = 8  # from this many crashes add_many pipelines its work over threads (see _insert_batch)
+CHUNK = 100  # crashes per step of that pipeline
+_NO_LOCK = nullcontext()
 _dumps, _loads, _pack, _unpack = codec.dumps, codec.loads, codec.pack, codec.unpack
 
 
@@ -240,12 +248,25 @@ class CrashStore:
         self._function_cache.update(functions)
         self._module_cache.update(modules)
 
-    def _function_ids(self, conn, names: Iterable[str], new: dict[str, int]) -> dict[str, int]:
+    def _function_ids(self, conn, names: Iterable[str], new: dict[str, int], guard=_NO_LOCK) -> dict[str, int]:
         """Ids in ``function_names`` for ``names``, adding the ones not there yet (and to their trigram index).
         Ids looked up in this transaction go into ``new`` (see :meth:`_remember`)."""
         cache = self._function_cache
-        out = {n: cache[n] for n in names if n in cache}
-        todo = [n for n in names if n not in out]
+        out = {}
+        todo = []
+        for name in names:
+            i = cache.get(name) or new.get(name)
+            if i is None:
+                todo.append(name)
+            else:
+                out[name] = i
+        if todo:
+            with guard:
+                self._add_function_names(conn, todo, out, new)
+        return out
+
+    @staticmethod
+    def _add_function_names(conn, todo: list[str], out: dict[str, int], new: dict[str, int]) -> None:
         if todo:
             conn.executemany("INSERT OR IGNORE INTO function_names (name) VALUES (?)", [(n,) for n in todo])
             for start in range(0, len(todo), 500):
@@ -253,7 +274,6 @@ class CrashStore:
                 for i, name in conn.execute(
                         f"SELECT id, name FROM function_names WHERE name IN ({','.join('?' * len(chunk))})", chunk):
                     out[name] = new[name] = i
-        return out
 
     def _module_ids(self, conn, keys: Iterable[tuple[str, str, str, str, str]],
                     new: dict[tuple[str, str, str, str, str], int]) -> dict[tuple[str, str, str, str, str], int]:
@@ -273,7 +293,7 @@ class CrashStore:
         return out
 
     def _links(self, conn, processed: dict | None, symbol_notes: Mapping[tuple[str, str], str] | None,
-               new_modules: dict[tuple, int]) -> tuple[list[int], tuple] | None:
+               new_modules: dict[tuple, int], guard=_NO_LOCK) -> tuple[list[int], tuple] | None:
         """(module ids, ``crash_module_links`` columns after ``crash``) for a processed crash's modules (each
         module once, in the document's order), or None when it lists none."""
         keys, bases, letters = module_links(processed)
@@ -283,7 +303,8 @@ class CrashStore:
         try:
             ids = [cache[k] for k in keys]
         except KeyError:
-            found = self._module_ids(conn, dict.fromkeys(keys), new_modules)
+            with guard:  # the connection, only for modules not seen before
+                found = self._module_ids(conn, dict.fromkeys(keys), new_modules)
             ids = [found[k] for k in keys]
         if len(set(ids)) != len(ids):  # the same module listed twice: link it once
             keep = {}
@@ -421,106 +442,119 @@ class CrashStore:
         """Insert new crashes (ids checked unique by the caller) with every side table, inside the caller's
         write transaction; return their row ids.
 
-        Row ids are assigned here (the write lock is held), so each table gets one ``executemany`` for the
-        whole batch, in its primary-key order. The documents are compressed on a thread pool while the side
-        tables are written (zstd and SQLite both release the GIL)."""
+        Row ids are assigned here (the write lock is held), so each table gets one ``executemany`` per chunk of
+        crashes. A large batch is a pipeline over three kinds of thread: this one builds the rows of a chunk
+        while a writer thread inserts the previous chunk's rows and a pool compresses documents (SQLite and
+        zstd release the GIL, so on two cores the three overlap)."""
         # side tables are written before the crashes rows they point to: foreign keys (when on) are checked at
         # commit (the pragma lasts until the end of this transaction)
         conn.execute("PRAGMA defer_foreign_keys = ON")
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
         rowids = list(range(first, first + len(todo)))
-        pool = ThreadPoolExecutor(2) if len(todo) >= BATCH_POOL_MIN else None
-        try:
-            docs = []   # per crash: futures (or values) for processed, server_processed, signature input
-            for _, item, _ in todo:
-                encoded = [None if d is None else _dumps(d)
-                           for d in (item.processed, item.server_processed, signature_input(item.processed))]
-                docs.append([None if e is None else (pool.submit(codec.compress, e) if pool
-                                                     else codec.compress(e)) for e in encoded])
-            now = utcnow()
-            dump_rows, ann_rows, hist_rows, frame_rows_, fts_rows, link_rows = [], [], [], [], [], []
-            per_crash_frames = []
-            links_added: Counter[int] = Counter()
-            ann_text = []
-            for rowid, (_, item, refs) in zip(rowids, todo, strict=True):
-                annotations = {str(k): v for k, v in item.annotations.items()}
-                dump_rows.extend((rowid, name, ref.sha256, ref.size) for name, ref in refs.items())
-                pairs = _annotation_rows(annotations)
-                ann_rows.extend((k, rowid, v) for k, v in pairs)
-                ann_text.append(annotation_terms(pairs))
-                if item.server_signature:
-                    hist_rows.append((rowid, item.server_signature, None, "[]",
-                                      f"server:{item.source.removeprefix('server:')}", None, now, 0))
-                sig = item.signature
-                processed = item.processed
-                frames = []
-                if processed is not None:
-                    frames = frame_rows(processed, all_threads=item.all_thread_frames)
-                    frame_rows_.extend((rowid, *r) for r in frames)
-                    link = self._links(conn, processed, None, new_modules)
-                    if link is not None:
-                        link_rows.append((rowid, *link[1]))
-                        links_added.update(link[0])
-                    per_crash_frames.append((frames, link))
-                    if sig is not None:
-                        hist_rows.append((rowid, sig.signature, sig.proto_signature,
-                                          json.dumps(list(sig.notes), ensure_ascii=False), sig.profile, sig.run_id,
-                                          now, 1))
-                else:
-                    per_crash_frames.append(((), None))
-                crashing = frames if not item.all_thread_frames else frame_rows(processed)
-                signature = sig.signature if sig is not None else item.server_signature
-                fts_rows.append((rowid, signature or "", " ".join(r.function for r in crashing if r.function),
-                                 " ".join(v for v in annotations.values() if isinstance(v, str))))
-            function_ids = self._function_ids(
-                conn, {r[5] for r in frame_rows_ if r[5]}, new_functions)
-            term_rows = []
-            for rowid, text, (frames, link) in zip(rowids, ann_text, per_crash_frames, strict=True):
-                term_rows.append((rowid, text, processed_terms(
-                    link[0] if link else (), link[1][2] if link else "",
-                    (function_ids[r.function] for r in frames if r.function))))
-            ann_rows.sort()
-            conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)", dump_rows)
-            conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)", ann_rows)
+        if len(todo) < BATCH_POOL_MIN:
+            self._write_rows(conn, None, self._prepare_rows(conn, None, None, rowids, todo, new_functions,
+                                                            new_modules))
+            return rowids
+        lock = threading.Lock()  # the connection: the writer's inserts, this thread's id lookups
+        with ThreadPoolExecutor(2) as pool, ThreadPoolExecutor(1) as writer:
+            writes = []
+            for start in range(0, len(todo), CHUNK):
+                rows = self._prepare_rows(conn, lock, pool, rowids[start:start + CHUNK], todo[start:start + CHUNK],
+                                          new_functions, new_modules)
+                writes.append(writer.submit(self._write_rows, conn, lock, rows))
+            for w in writes:
+                w.result()
+        return rowids
+
+    def _prepare_rows(self, conn, lock, pool, rowids, todo, new_functions, new_modules) -> dict[str, list]:
+        """Every table's rows for ``todo`` (their documents compressed on ``pool`` when given: futures)."""
+        guard = lock or nullcontext()
+        now = utcnow()
+        out: dict[str, list] = {k: [] for k in ("dumps", "annotations", "history", "frames", "links", "fts",
+                                                 "terms", "crashes", "slim")}
+        links_added: Counter[int] = Counter()
+        pending_terms = []
+        names: set[str] = set()
+        for rowid, (crash_id, item, refs) in zip(rowids, todo, strict=True):
+            annotations = {str(k): v for k, v in item.annotations.items()}
+            processed = item.processed
+            encoded = [None if d is None else _dumps(d)
+                       for d in (processed, item.server_processed, signature_input(processed))]
+            packed, server_packed, slim = (None if e is None else pool.submit(codec.compress, e) if pool
+                                           else codec.compress(e) for e in encoded)
+            out["dumps"].extend((rowid, name, ref.sha256, ref.size) for name, ref in refs.items())
+            pairs = _annotation_rows(annotations)
+            out["annotations"].extend((k, rowid, v) for k, v in pairs)
+            if item.server_signature:
+                out["history"].append((rowid, item.server_signature, None, "[]",
+                                       f"server:{item.source.removeprefix('server:')}", None, now, 0))
+            sig = item.signature
+            frames: list = []
+            link = None
+            if processed is not None:
+                frames = frame_rows(processed, all_threads=item.all_thread_frames)
+                out["frames"].extend((rowid, *r) for r in frames)
+                names.update(r.function for r in frames if r.function)
+                link = self._links(conn, processed, None, new_modules, guard)
+                if link is not None:
+                    out["links"].append((rowid, *link[1]))
+                    links_added.update(link[0])
+                if sig is not None:
+                    out["history"].append((rowid, sig.signature, sig.proto_signature, _json_list(sig.notes),
+                                           sig.profile, sig.run_id, now, 1))
+            pending_terms.append((rowid, annotation_terms(pairs), frames, link))
+            crashing = frames if not item.all_thread_frames else frame_rows(processed)
+            signature = sig.signature if sig is not None else item.server_signature
+            out["fts"].append((rowid, signature or "", " ".join(r.function for r in crashing if r.function),
+                               " ".join(v for v in annotations.values() if isinstance(v, str))))
+            cols = columns_from(annotations, processed if processed is not None else item.server_processed)
+            out["crashes"].append((
+                rowid, crash_id, item.source, item.source_url, item.submitted_at or now, now,
+                now if processed is not None else None, "processed" if processed is not None else "received",
+                cols.product, cols.version, version_key(cols.version), cols.build_id, cols.channel, cols.os,
+                cols.os_version, cols.cpu, cols.reason, cols.address, cols.crashing_thread, signature,
+                item.server_signature, sig.proto_signature if sig else None, sig.profile if sig else None,
+                _json_list(item.notes), _dumps(annotations).decode(), packed, server_packed))
+            if slim is not None:
+                out["slim"].append((rowid, slim))
+        function_ids = self._function_ids(conn, names, new_functions, guard)
+        for rowid, text, frames, link in pending_terms:
+            out["terms"].append((rowid, text, processed_terms(
+                link[0] if link else (), link[1][2] if link else "",
+                (function_ids[r.function] for r in frames if r.function))))
+        out["annotations"].sort()
+        out["module_counts"] = list(links_added.items())
+        return out
+
+    def _write_rows(self, conn, lock, rows: dict[str, list]) -> None:
+        """Insert what :meth:`_prepare_rows` built (waiting for its compressed documents)."""
+        def done(value):
+            return value.result() if isinstance(value, Future) else value
+
+        crashes = [(*r[:-2], done(r[-2]), done(r[-1])) for r in rows["crashes"]]
+        slim = [(rowid, done(doc)) for rowid, doc in rows["slim"]]
+        with lock or nullcontext():
+            conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)", rows["dumps"])
+            conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)",
+                             rows["annotations"])
             conn.executemany(
                 "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "
-                "created_at, active) VALUES (?,?,?,?,?,?,?,?)", hist_rows)
-            conn.executemany(_FRAMES_SQL, frame_rows_)
-            conn.executemany(_LINKS_SQL, link_rows)
-            self._count_module_links(conn, links_added)
+                "created_at, active) VALUES (?,?,?,?,?,?,?,?)", rows["history"])
+            conn.executemany(_FRAMES_SQL, rows["frames"])
+            conn.executemany(_LINKS_SQL, rows["links"])
+            self._count_module_links(conn, dict(rows["module_counts"]))
             conn.executemany("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)",
-                             fts_rows)
-            conn.executemany("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,?)", term_rows)
-            crash_rows, slim_rows = [], []
-            for rowid, (crash_id, item, _), blobs in zip(rowids, todo, docs, strict=True):
-                packed, server_packed, slim = (b.result() if pool and b is not None else b for b in blobs)
-                processed = item.processed
-                annotations = {str(k): v for k, v in item.annotations.items()}
-                cols = columns_from(annotations, processed if processed is not None else item.server_processed)
-                sig = item.signature
-                crash_rows.append((
-                    rowid, crash_id, item.source, item.source_url, item.submitted_at or now, now,
-                    now if processed is not None else None, "processed" if processed is not None else "received",
-                    cols.product, cols.version, version_key(cols.version), cols.build_id, cols.channel, cols.os,
-                    cols.os_version, cols.cpu, cols.reason, cols.address, cols.crashing_thread,
-                    sig.signature if sig is not None else item.server_signature, item.server_signature,
-                    sig.proto_signature if sig else None, sig.profile if sig else None,
-                    json.dumps(list(item.notes), ensure_ascii=False), _dumps(annotations).decode(),
-                    packed, server_packed))
-                if slim is not None:
-                    slim_rows.append((rowid, slim))
+                             rows["fts"])
+            conn.executemany("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,?)",
+                             rows["terms"])
             conn.executemany(
                 "INSERT INTO crashes (id, crash_id, source, source_url, submitted_at, received_at, processed_at, "
                 "state, product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
                 "crashing_thread, signature, server_signature, proto_signature, signature_profile, notes, raw, "
                 "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                crash_rows)
-            conn.executemany("INSERT INTO signature_inputs (crash, doc) VALUES (?, ?)", slim_rows)
-            self._index_signature_names(conn, (r[19] for r in crash_rows))
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        return rowids
+                crashes)
+            conn.executemany("INSERT INTO signature_inputs (crash, doc) VALUES (?, ?)", slim)
+            self._index_signature_names(conn, (r[19] for r in crashes))
 
     def replace_annotations(self, crash_id: str, annotations: Mapping[str, Any], *,
                             notes: Sequence[str] | None = None) -> None:

@@ -198,6 +198,7 @@ class _Compiler:
             return f"({column} IS NULL OR {column} = '')", []
         if t.field == "signature" and t.op in ("~", "^", "$") and isinstance(t.value, str) and len(t.value) >= 3:
             # the matching names from the signature dictionary's trigram index, then the signature index
+            self.selective = True
             pattern = _string_cond("name", t.op, t.value)[1][0]
             return (f"{column} COLLATE NOCASE IN (SELECT name FROM signature_names WHERE id IN "
                     f"(SELECT rowid FROM signature_names_fts WHERE name LIKE ? ESCAPE '\\'))", [pattern])
@@ -208,12 +209,11 @@ class _Compiler:
         key = t.annotation_key
         if t.op == "null":
             return f"{self.cid} NOT IN (SELECT crash FROM annotations WHERE key = ?)", [key]
-        cond, params = self.value_cond("value", t, field_kind(t.field))
         if t.op == "=" and isinstance(t.value, str):
-            # the crashes holding that key/value term, each checked against its annotation row
-            return (f"{self.cid} IN (SELECT crash FROM annotations WHERE key = ? AND crash IN "
-                    f"(SELECT rowid FROM crash_terms WHERE crash_terms MATCH ?) AND {cond})",
-                    [key, annotation_token(key or "", t.value), *params])
+            # the crashes holding that key/value term (case-insensitive as NOCASE: see store.terms)
+            return (f"{self.cid} IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH ?)",
+                    [annotation_token(key or "", t.value)])
+        cond, params = self.value_cond("value", t, field_kind(t.field))
         return f"{self.cid} IN (SELECT crash FROM annotations WHERE key = ? AND {cond})", [key, *params]
 
     def module(self, t: Term) -> tuple[str, list[Any]]:
@@ -292,6 +292,19 @@ def _order_by(sort: str | Sequence[str]) -> str:
         parts.append(f"{column} {direction}{nulls}")
     parts.append(f"c.id {direction}")
     return ", ".join(parts)
+
+
+def _single_set(where: str) -> bool:
+    """Whether ``c.id IN (...)`` is one term (not ``c.id IN (a) AND c.id IN (b)``)."""
+    depth = 0
+    for n, ch in enumerate(where):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return n == len(where) - 1
+    return False
 
 
 def _register_functions(conn) -> None:
@@ -403,15 +416,21 @@ def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Se
     sort_columns = {c.split(" ")[0][2:] for c in order.split(", ")} - {"id"}
     cover_ok = where != "1" and info.columns <= COVER_COLUMNS
     cover = f" INDEXED BY {COVER_INDEX}"
-    if where.startswith("c.id IN (") and where.endswith(")"):
-        # one set-membership term: count the set itself (its ids all exist) instead of looking each one up
-        total = conn.execute(f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({where[len('c.id IN ('):-1]}))",
-                             params).fetchone()[0]
+    if where.startswith("c.id IN (") and where.endswith(")") and _single_set(where):
+        # one set-membership term: build the set once (its size is the total), then page and facet on it
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS search_ids (id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.search_ids")
+        total = conn.execute(f"INSERT OR IGNORE INTO temp.search_ids (id) {where[len('c.id IN ('):-1]}",
+                             params).rowcount
+        where, params = "c.id IN (SELECT id FROM temp.search_ids)", []
+        info.selective = True
     else:
         source = "crashes c" + (cover if cover_ok and not info.selective else "")
         total = conn.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0]
     large = total > SCAN_THRESHOLD
-    if large and "c.id " in where:
+    if large and where.startswith("c.id IN (SELECT id FROM temp.search_ids)"):
+        where = "+" + where
+    elif large and "c.id " in where:
         where, params, _ = _compile(query or "", now, True)
     hits: list[dict[str, Any]] = []
     if limit and total > offset:

@@ -6,8 +6,9 @@ inverted index for the searches that would otherwise need a B-tree index over mi
 * ``m<id>`` — the crash loaded module ``modules.id``;
 * ``x<id>`` — ... and that module's symbols were missing, corrupt or failed to load;
 * ``f<id>`` — a stored frame calls function ``function_names.id``;
-* ``a<hash>`` — the crash has annotation ``key`` with ``value`` (case-folded; 48-bit hash, so a search
-  re-checks the annotation row for the few candidates it finds).
+* ``a<hash>`` — the crash has annotation ``key`` with ``value``: a 64-bit hash of the key and the value with
+  ASCII letters folded, exactly SQLite's ``NOCASE`` equality (two distinct pairs share a hash with odds of
+  about one in 10^13 for a million distinct values, so a search takes the hash's crashes as they are).
 
 FTS5 writes a batch of crashes' terms as one sorted segment, which costs a small fraction of keeping the same
 pairs in a B-tree index row by row; that is what lets the store ingest crashes with all their side tables at
@@ -18,6 +19,7 @@ bulk rates (see ``benchmarks/bench_store.py``). The rows themselves (``frames``,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from hashlib import blake2b
 from typing import Any
 
@@ -35,9 +37,13 @@ def annotation_value_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@lru_cache(maxsize=1 << 16)  # most annotation pairs (product, version, OS, locale...) repeat across crashes
 def annotation_token(key: str, value: str) -> str:
-    digest = blake2b(f"{key}\x00{value.lower()}".encode(errors="surrogatepass"), digest_size=6).hexdigest()
-    return "a" + digest
+    folded = value.translate(_ASCII_FOLD)  # SQLite's NOCASE folds A-Z only
+    return "a" + blake2b(f"{key}\x00{folded}".encode(errors="surrogatepass"), digest_size=8).hexdigest()
 
 
 def annotation_terms(rows: Iterable[tuple[str, str]]) -> str:

@@ -199,3 +199,62 @@ def test_codec_reads_zlib_and_zstd_and_writes_zstd():
     assert codec.unpack(packed) == doc
     assert codec.unpack(zlib.compress(json.dumps(doc).encode())) == doc
     assert codec.unpack(codec.pack({"big": 1 << 70})) == {"big": 1 << 70}  # past orjson's integers
+
+
+def _varied(test_data, n):
+    """n crashes from the two corpus cases, each with a module and a function of its own."""
+    out = []
+    for i in range(n):
+        ann, processed = _case(test_data, ("01-null-deref", "05-thread")[i % 2])
+        processed = json.loads(json.dumps(processed))
+        processed["modules"].append({"filename": f"plugin{i % 37}.so", "debug_file": f"plugin{i % 37}.so",
+                                     "debug_id": f"{i % 37:032X}0", "base_addr": "0x7f0000000000",
+                                     "missing_symbols": i % 2 == 0})
+        frames = processed["threads"][processed["crash_info"]["crashing_thread"]]["frames"]
+        frames[0] = {**frames[0], "function": f"Plugin{i % 53}::Run"}
+        out.append(NewCrash({**ann, "Seq": str(i)}, processed=processed, crash_id=None,
+                            signature=SignatureRecord(f"Plugin{i % 53}::Run", None, [], "generic"),
+                            submitted_at=f"2026-11-{1 + i % 28:02d}T10:00:00.000000+00:00"))
+    return out
+
+
+def test_a_pipelined_batch_stores_what_the_one_by_one_path_stores(tmp_path, test_data):
+    items = _varied(test_data, 230)  # several pipeline chunks, new modules and names in each
+    bulk, single = CrashStore.open(tmp_path / "bulk"), CrashStore.open(tmp_path / "single")
+    try:
+        ids = bulk.add_many(items)
+        for crash_id, item in zip(ids, items, strict=True):
+            single.add_crash(item.annotations, source=item.source, crash_id=crash_id,
+                             submitted_at=item.submitted_at)
+            single.save_processed(crash_id, item.processed, signature=item.signature)
+        ignored = {"received_at", "processed_at", "signature_history"}
+        for crash_id in ids[::23]:
+            a, b = bulk.get(crash_id), single.get(crash_id)
+            assert {k: v for k, v in a.items() if k not in ignored} == {k: v for k, v in b.items()
+                                                                        if k not in ignored}
+        for query in ("module:plugin5.so", "module:~plugin1", "function:=Plugin7::Run", "function:~gin4",
+                      'ann.Seq:="17"', "ann.Seq:~9", "signature:~gin3", "Plugin12"):
+            assert {h["crash_id"] for h in bulk.search(query, limit=500).hits} == {
+                h["crash_id"] for h in single.search(query, limit=500).hits}, query
+        assert sorted(bulk.crash_ids_missing_symbols(filename="plugin4.so")) == sorted(
+            single.crash_ids_missing_symbols(filename="plugin4.so"))
+        assert bulk.search("", facets=["module"]).facets == single.search("", facets=["module"]).facets
+    finally:
+        bulk.close()
+        single.close()
+
+
+def test_a_pipelined_batch_is_all_or_nothing(store, test_data):
+    items = _varied(test_data, 150)
+    items[120].processed["bad"] = {1, 2}  # not JSON: fails while the first chunks are already written
+    with pytest.raises(TypeError):
+        store.add_many(items)
+    assert store.count() == 0
+    conn = store.db.conn
+    for table in ("annotations", "frames", "crash_module_links", "crash_terms", "crash_fts", "signature_history"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    assert conn.execute("SELECT count(*) FROM modules WHERE filename LIKE 'plugin%'").fetchone()[0] == 0
+    # the ids it saw in the rolled-back transaction are not remembered: the same crashes go in cleanly now
+    del items[120].processed["bad"]
+    assert len(store.add_many(items)) == 150
+    assert store.search("module:plugin3.so").total == len([i for i in range(150) if i % 37 == 3])
