@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from crashdesk.collector.auth import bearer_matches
 from crashdesk.collector.config import CollectorConfig
-from crashdesk.collector.durable import GroupCommitter, publish_dumps
+from crashdesk.collector.durable import Arrival, GroupCommitter, publish_dumps
 from crashdesk.collector.errors import Discarded, malformed
 from crashdesk.collector.parsing import RequestInfo, Submission, parse_submission
 from crashdesk.collector.rejections import RejectionLog
@@ -82,8 +82,9 @@ class SubmitHandler:
             query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
         )
         try:
-            sub = parse_submission(info, environ["wsgi.input"], self.config.limits, self.spool_dir)
-            return self._accept(sub, environ, arrived, user_agent)
+            with self.committer.arriving() as arrival:
+                sub = parse_submission(info, environ["wsgi.input"], self.config.limits, self.spool_dir)
+                return self._accept(sub, environ, arrived, user_agent, arrival)
         except Discarded as refused:
             self._record_refusal(refused, environ, user_agent, length)
             return Outcome(refused.status, refused.body)
@@ -97,7 +98,8 @@ class SubmitHandler:
         with self.stats._lock:
             self.stats.rejected[refused.reason] += 1
 
-    def _accept(self, sub: Submission, environ: dict, arrived: dt.datetime, user_agent: str) -> Outcome:
+    def _accept(self, sub: Submission, environ: dict, arrived: dt.datetime, user_agent: str,
+                arrival: Arrival | None = None) -> Outcome:
         try:
             annotations = sub.annotations
             chosen = self._chosen_crash_id(annotations, environ)
@@ -143,7 +145,7 @@ class SubmitHandler:
         item = {"annotations": raw, "dumps": refs, "source": "collector", "crash_id": crash_id,
                 "submitted_at": raw["submitted_timestamp"], "notes": notes}
         try:
-            self.committer.commit(item, notify=decision.result == ACCEPT)
+            self.committer.commit(item, notify=decision.result == ACCEPT, arrival=arrival)
         except Exception:
             return Outcome(500, "")
         with self.stats._lock:

@@ -217,3 +217,46 @@ def test_gzip_stream_inflates_identically_in_any_piece_size():
     with pytest.raises(Discarded) as cut:
         b"".join(_inflate(iter([packed[:-20]]), len(raw)))
     assert cut.value.reason == "malformed_bad_gzip"
+
+
+def _raw_crash_item(crash_id: str) -> dict:
+    return {"annotations": {"ProductName": "Units", "Version": "1"}, "dumps": {}, "source": "collector",
+            "crash_id": crash_id}
+
+
+def test_group_commit_waits_for_announced_requests_but_never_holds_a_lone_one(tmp_path):
+    from crashdesk.collector.durable import GroupCommitter
+    from crashdesk.model.crash_id import new_crash_id
+    from crashdesk.store.crashes import CrashStore
+
+    store = CrashStore.open(tmp_path)
+    committer = GroupCommitter(store, gather_seconds=60)
+    try:
+        # alone: committed at once (a 60 s gather would blow the 20 s commit timeout)
+        lone = new_crash_id()
+        with committer.arriving() as arrival:
+            assert committer.commit(_raw_crash_item(lone), timeout=20, arrival=arrival) == lone
+        assert committer.groups == 1
+
+        # two requests under way: the first one's crash waits for the second one's to share its transaction
+        ids = [new_crash_id(), new_crash_id()]
+        first_arrival, second = committer.arriving(), committer.arriving()
+        results: list[str] = []
+        first = threading.Thread(target=lambda: results.append(
+            committer.commit(_raw_crash_item(ids[0]), timeout=20, arrival=first_arrival)))
+        first.start()
+        committer.commit(_raw_crash_item(ids[1]), timeout=20, arrival=second)
+        first.join(20)
+        assert results == [ids[0]]
+        assert committer.groups == 2 and committer.committed == 3
+        assert all(store.exists(i) for i in [lone, *ids])
+
+        # a request that is refused settles its announcement: nobody waits for it
+        refused = committer.arriving()
+        refused.settle()
+        refused.settle()
+        third = new_crash_id()
+        assert committer.commit(_raw_crash_item(third), timeout=20) == third
+    finally:
+        committer.close()
+        store.close()
