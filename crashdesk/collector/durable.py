@@ -47,13 +47,19 @@ def publish_dumps(store: CrashStore, dumps: Mapping[str, SpooledDump]) -> dict[s
     synced: set[Path] = set()
     for name, dump in dumps.items():
         target = store.blobs.path(dump.sha256)
-        if target.exists() and target.stat().st_size == dump.size:
+        try:
+            stored_size = os.stat(target).st_size
+        except FileNotFoundError:
+            stored_size = None
+        if stored_size == dump.size:
             os.unlink(dump.path)  # the same bytes are already stored (content addressing)
         else:
             _fsync_file(dump.path)
             if not target.parent.exists():
+                # a new folder is an entry in its parent; the parent, if new too, one in the root
+                created = [target.parent] + ([target.parent.parent] if not target.parent.parent.exists() else [])
                 target.parent.mkdir(parents=True, exist_ok=True)
-                for folder in (target.parent.parent, store.blobs.root):
+                for folder in [f.parent for f in created]:
                     if folder not in synced:
                         fsync_dir(folder)
                         synced.add(folder)
