@@ -360,31 +360,41 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # SQLite's NOCASE
 
 
+_SEP = "\x1e\x1f"  # between values in column_facets_one_pass (record + unit separators)
+
+
 def column_facets_one_pass(conn, facets: Sequence[str], where: str, params: list[Any], size: int = 50, *,
                            use_cover: bool = False) -> dict[str, list[dict[str, Any]]]:
     """Counts for several column facets (:data:`FACET_COLUMNS`) from one read of the matching crashes, the
     same terms and order as :func:`facet_counts` (a case-insensitive group is named by its smallest
-    spelling). For a large filtered match set this reads the rows once instead of sorting them per facet."""
+    spelling). SQLite groups by sorting, about 100 ms per facet for 60,000 crashes; here one scan hands each
+    column's values over as one string and Python counts them. A facet whose values contain the separator
+    (the count comes out wrong) is counted by :func:`facet_counts` instead."""
     bare = [FACET_COLUMNS[f].split(" ")[0] for f in facets]
     cover = use_cover and all(b[2:] in COVER_COLUMNS for b in bare)
     source = "crashes c" + (f" INDEXED BY {COVER_INDEX}" if cover else "")
-    rows = conn.execute(f"SELECT {', '.join(bare)} FROM {source} WHERE {where}", params).fetchall()
+    parts = [f"group_concat({b}, '{_SEP}'), count({b})" for b in bare]
+    row = conn.execute(f"SELECT {', '.join(parts)} FROM {source} WHERE {where}", params).fetchone()
     out: dict[str, list[dict[str, Any]]] = {}
     for n, facet in enumerate(facets):
-        counts = Counter(row[n] for row in rows)
-        counts.pop(None, None)
+        joined, expected = row[2 * n], row[2 * n + 1]
+        values = joined.split(_SEP) if isinstance(joined, str) else []
+        if len(values) != expected:  # a value holding the separator (or not text): let SQLite group them
+            out[facet] = facet_counts(conn, facet, where, params, size, use_cover=use_cover)
+            continue
+        counts = Counter(values)
         counts.pop("", None)
-        groups: dict[Any, list[Any]] = {}
+        groups: dict[str, list[Any]] = {}
         fold = "NOCASE" in FACET_COLUMNS[facet]
         for value, count in counts.items():
-            key = value.translate(_ASCII_FOLD) if fold and isinstance(value, str) else value
+            key = value.translate(_ASCII_FOLD) if fold else value
             group = groups.get(key)
             if group is None:
                 groups[key] = [value, count]
             else:
                 group[0] = min(group[0], value)
                 group[1] += count
-        ranked = sorted(groups.values(), key=lambda g: (-g[1], g[0] if isinstance(g[0], str) else str(g[0])))
+        ranked = sorted(groups.values(), key=lambda g: (-g[1], g[0]))
         out[facet] = [{"term": term, "count": count} for term, count in ranked[:size]]
     return out
 

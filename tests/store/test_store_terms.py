@@ -133,6 +133,8 @@ def test_replacing_annotations_moves_their_search_terms(filled):
 
 
 def test_one_pass_facets_equal_the_per_facet_sql(filled):
+    filled.add_crash({"ProductName": "Odd\x1e\x1fName", "Version": "1.0"}, source="import")  # holds the separator
+    filled.add_crash({"ProductName": "odd\x1e\x1fname", "Version": "1.0"}, source="import")
     conn = filled.db.conn
     columns = list(FACET_COLUMNS)
     for where, params in (("c.state = ?", ["processed"]), ("c.id > ?", [3]), ("1", [])):
