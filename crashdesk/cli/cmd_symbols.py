@@ -203,8 +203,9 @@ def _missing_modules(args):
     from crashdesk.engine.symbols_api import ModuleKey
 
     with _open_store(args) as store:
-        rows = store.db.conn.execute(_MISSING_SQL, (1_000_000,)).fetchall()
-    return [ModuleKey(r[0] or "", r[1] or "", r[2] or "", r[3] or "") for r in rows]
+        rows = store.modules_missing_symbols(None, details=False)
+    return [ModuleKey(r["debug_file"] or "", r["debug_id"] or "", r["filename"] or "", r["code_id"] or "")
+            for r in rows]
 
 
 def _requeue(args, rows: list[dict]) -> list[str]:
@@ -279,24 +280,11 @@ def run_cache(args) -> int:
 
 
 # -- missing ------------------------------------------------------------------------------------------------
-_MISSING_SQL = (
-    "SELECT m.debug_file, m.debug_id, m.filename, m.code_id, count(DISTINCT cm.crash) AS crashes, "
-    "group_concat(DISTINCT cm.symbol_status) AS statuses, max(cm.symbol_note) AS note "
-    "FROM crash_modules cm JOIN modules m ON m.id = cm.module "
-    "WHERE cm.symbol_status IN ('missing', 'error', 'corrupt') "
-    "GROUP BY m.id ORDER BY crashes DESC, m.debug_file LIMIT ?"
-)
-
-
 def run_missing(args) -> int:
     from crashdesk.cli.common import print_json
 
     with _open_store(args) as store:
-        rows = [dict(zip(("debug_file", "debug_id", "filename", "code_id", "crashes", "statuses", "note"), r,
-                         strict=True))
-                for r in store.db.conn.execute(_MISSING_SQL, (max(1, args.limit),))]
-    for r in rows:
-        r["statuses"] = sorted((r["statuses"] or "").split(","))
+        rows = store.modules_missing_symbols(args.limit)
     if _json(args):
         print_json({"modules": rows})
     else:

@@ -666,6 +666,43 @@ class CrashStore:
                f"{ids}) ORDER BY id")
         return [r[0] for r in self.db.conn.execute(sql, params)]
 
+    def modules_missing_symbols(self, limit: int | None = 50, *, details: bool = True) -> list[dict[str, Any]]:
+        """The modules whose symbols were missing (or corrupt, or failed to load) in the most crashes, most first:
+        ``debug_file``, ``debug_id``, ``filename``, ``code_id``, ``crashes``, ``statuses`` (sorted) and one
+        ``note`` recorded for them (the largest, as text). Counts come from the ``x`` terms' document counts
+        (no scan of the module links); statuses and notes are read for the listed modules only, and not at all
+        without ``details``. ``limit`` None lists every such module."""
+        conn = self.db.conn
+        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.crash_terms_vocab USING fts5vocab(main, crash_terms, row)")
+        counts = {int(term[1:]): doc for term, doc in conn.execute(
+            "SELECT term, doc FROM temp.crash_terms_vocab WHERE term >= 'x' AND term < 'y'") if term[1:].isdigit()}
+        modules: dict[int, tuple] = {}
+        ids = list(counts)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in conn.execute("SELECT id, debug_file, debug_id, filename, code_id FROM modules WHERE id IN "
+                                    f"({','.join('?' * len(chunk))})", chunk):
+                modules[row[0]] = row[1:]
+        ranked = sorted((i for i in counts if i in modules and counts[i] > 0),
+                        key=lambda i: (-counts[i], modules[i][0]))[:None if limit is None else max(1, limit)]
+        names = {"M": "missing", "C": "corrupt", "E": "error"}
+        out = []
+        for module_id in ranked:
+            debug_file, debug_id, filename, code_id = modules[module_id]
+            row = {"debug_file": debug_file, "debug_id": debug_id, "filename": filename, "code_id": code_id,
+                   "crashes": counts[module_id]}
+            out.append(row)
+            if not details:
+                continue
+            letters, note = conn.execute(
+                "SELECT group_concat(DISTINCT substr(l.status, j.key + 1, 1)), "
+                "max(json_extract(l.notes, '$[' || j.key || ']')) FROM crash_module_links l, json_each(l.modules) j "
+                "WHERE l.crash IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH ?) AND j.value = ? "
+                "AND substr(l.status, j.key + 1, 1) IN ('M', 'C', 'E')", (f"x{module_id}", module_id)).fetchone()
+            row["statuses"] = sorted(names[c] for c in (letters or "").split(",") if c in names)
+            row["note"] = note
+        return out
+
     # ------------------------------------------------------------------ reads
 
     def _rowid_raw(self, conn, crash_id: str) -> tuple[int, str]:

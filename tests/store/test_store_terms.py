@@ -260,3 +260,31 @@ def test_a_pipelined_batch_is_all_or_nothing(store, test_data):
     del items[120].processed["bad"]
     assert len(store.add_many(items)) == 150
     assert store.search("module:plugin3.so").total == len([i for i in range(150) if i % 37 == 3])
+
+
+def test_modules_missing_symbols_counts_agree_with_the_links_through_reprocessing(filled, test_data):
+    def direct():
+        return {(r[0], r[1]): (r[2], r[3]) for r in filled.db.conn.execute(
+            "SELECT m.debug_file, m.debug_id, count(DISTINCT cm.crash), group_concat(DISTINCT cm.symbol_status) "
+            "FROM crash_modules cm JOIN modules m ON m.id = cm.module "
+            "WHERE cm.symbol_status IN ('missing', 'corrupt', 'error') GROUP BY m.id")}
+
+    def listed():
+        return {(r["debug_file"], r["debug_id"]): (r["crashes"], ",".join(r["statuses"]))
+                for r in filled.modules_missing_symbols(None)}
+
+    assert listed() == direct() and direct()
+    # reprocess every crash that missed symbols, now with them loaded: the counts must drop to nothing
+    _, processed = _case(test_data, "05-thread")
+    for crash_id in filled.crash_ids_missing_symbols():
+        filled.save_processed(crash_id, processed)
+    assert direct() == {} and listed() == {}
+    noted = filled.search("", limit=1).hits[0]["crash_id"]
+    broken = json.loads(json.dumps(processed))
+    broken["modules"][1]["loaded_symbols"] = False
+    broken["modules"][1]["corrupt_symbols"] = True
+    m = broken["modules"][1]
+    filled.save_processed(noted, broken, symbol_notes={(m["debug_file"], m["debug_id"].upper()): "bad line 3"})
+    rows = filled.modules_missing_symbols(10)
+    assert [(r["filename"], r["crashes"], r["statuses"], r["note"]) for r in rows] == [
+        (m["filename"], 1, ["corrupt"], "bad line 3")]
