@@ -7,12 +7,10 @@ processed crash with its columns, frames, modules, signature history entry and f
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,9 +52,7 @@ def utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-BATCH_POOL_MIN = 8  # from this many crashes add_many pipelines its work over threads (see _insert_batch)
-CHUNK = 100  # crashes per step of that pipeline
-_NO_LOCK = nullcontext()
+CHUNK = 500  # crashes whose rows are built, then inserted, at a time (bounds the memory a big batch takes)
 _dumps, _loads, _pack, _unpack = codec.dumps, codec.loads, codec.pack, codec.unpack
 
 
@@ -248,7 +244,7 @@ class CrashStore:
         self._function_cache.update(functions)
         self._module_cache.update(modules)
 
-    def _function_ids(self, conn, names: Iterable[str], new: dict[str, int], guard=_NO_LOCK) -> dict[str, int]:
+    def _function_ids(self, conn, names: Iterable[str], new: dict[str, int]) -> dict[str, int]:
         """Ids in ``function_names`` for ``names``, adding the ones not there yet (and to their trigram index).
         Ids looked up in this transaction go into ``new`` (see :meth:`_remember`)."""
         cache = self._function_cache
@@ -261,8 +257,7 @@ class CrashStore:
             else:
                 out[name] = i
         if todo:
-            with guard:
-                self._add_function_names(conn, todo, out, new)
+            self._add_function_names(conn, todo, out, new)
         return out
 
     @staticmethod
@@ -293,7 +288,7 @@ class CrashStore:
         return out
 
     def _links(self, conn, processed: dict | None, symbol_notes: Mapping[tuple[str, str], str] | None,
-               new_modules: dict[tuple, int], guard=_NO_LOCK) -> tuple[list[int], tuple] | None:
+               new_modules: dict[tuple, int]) -> tuple[list[int], tuple] | None:
         """(module ids, ``crash_module_links`` columns after ``crash``) for a processed crash's modules (each
         module once, in the document's order), or None when it lists none."""
         keys, bases, letters = module_links(processed)
@@ -302,9 +297,8 @@ class CrashStore:
         cache = self._module_cache
         try:
             ids = [cache[k] for k in keys]
-        except KeyError:
-            with guard:  # the connection, only for modules not seen before
-                found = self._module_ids(conn, dict.fromkeys(keys), new_modules)
+        except KeyError:  # a module not seen before
+            found = self._module_ids(conn, dict.fromkeys(keys), new_modules)
             ids = [found[k] for k in keys]
         if len(set(ids)) != len(ids):  # the same module listed twice: link it once
             keep = {}
@@ -443,32 +437,28 @@ class CrashStore:
         write transaction; return their row ids.
 
         Row ids are assigned here (the write lock is held), so each table gets one ``executemany`` per chunk of
-        crashes. A large batch is a pipeline over three kinds of thread: this one builds the rows of a chunk
-        while a writer thread inserts the previous chunk's rows and a pool compresses documents (SQLite and
-        zstd release the GIL, so on two cores the three overlap)."""
+        crashes, in primary-key order. (Building rows on one thread while another inserts them was measured and
+        gained nothing: the GIL hand-over per inserted row costs what the overlap saves.)"""
         # side tables are written before the crashes rows they point to: foreign keys (when on) are checked at
         # commit (the pragma lasts until the end of this transaction)
         conn.execute("PRAGMA defer_foreign_keys = ON")
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
         rowids = list(range(first, first + len(todo)))
-        if len(todo) < BATCH_POOL_MIN:
-            self._write_rows(conn, None, self._prepare_rows(conn, None, None, rowids, todo, new_functions,
-                                                            new_modules))
-            return rowids
-        lock = threading.Lock()  # the connection: the writer's inserts, this thread's id lookups
-        with ThreadPoolExecutor(2) as pool, ThreadPoolExecutor(1) as writer:
-            writes = []
+        collect = gc.isenabled()
+        # the batch allocates millions of short-lived objects next to the documents it reads: with the cyclic
+        # collector on, its full passes over the heap cost 10-20% of the batch (it runs again afterwards)
+        gc.disable()
+        try:
             for start in range(0, len(todo), CHUNK):
-                rows = self._prepare_rows(conn, lock, pool, rowids[start:start + CHUNK], todo[start:start + CHUNK],
-                                          new_functions, new_modules)
-                writes.append(writer.submit(self._write_rows, conn, lock, rows))
-            for w in writes:
-                w.result()
+                self._write_rows(conn, self._prepare_rows(conn, rowids[start:start + CHUNK],
+                                                          todo[start:start + CHUNK], new_functions, new_modules))
+        finally:
+            if collect:
+                gc.enable()
         return rowids
 
-    def _prepare_rows(self, conn, lock, pool, rowids, todo, new_functions, new_modules) -> dict[str, list]:
-        """Every table's rows for ``todo`` (their documents compressed on ``pool`` when given: futures)."""
-        guard = lock or nullcontext()
+    def _prepare_rows(self, conn, rowids, todo, new_functions, new_modules) -> dict[str, list]:
+        """Every table's rows for ``todo``."""
         now = utcnow()
         out: dict[str, list] = {k: [] for k in ("dumps", "annotations", "history", "frames", "links", "fts",
                                                  "terms", "crashes", "slim")}
@@ -480,8 +470,7 @@ class CrashStore:
             processed = item.processed
             encoded = [None if d is None else _dumps(d)
                        for d in (processed, item.server_processed, signature_input(processed))]
-            packed, server_packed, slim = (None if e is None else pool.submit(codec.compress, e) if pool
-                                           else codec.compress(e) for e in encoded)
+            packed, server_packed, slim = (None if e is None else codec.compress(e) for e in encoded)
             out["dumps"].extend((rowid, name, ref.sha256, ref.size) for name, ref in refs.items())
             pairs = _annotation_rows(annotations)
             out["annotations"].extend((k, rowid, v) for k, v in pairs)
@@ -495,7 +484,7 @@ class CrashStore:
                 frames = frame_rows(processed, all_threads=item.all_thread_frames)
                 out["frames"].extend((rowid, *r) for r in frames)
                 names.update(r.function for r in frames if r.function)
-                link = self._links(conn, processed, None, new_modules, guard)
+                link = self._links(conn, processed, None, new_modules)
                 if link is not None:
                     out["links"].append((rowid, *link[1]))
                     links_added.update(link[0])
@@ -517,7 +506,7 @@ class CrashStore:
                 _json_list(item.notes), _dumps(annotations).decode(), packed, server_packed))
             if slim is not None:
                 out["slim"].append((rowid, slim))
-        function_ids = self._function_ids(conn, names, new_functions, guard)
+        function_ids = self._function_ids(conn, names, new_functions)
         for rowid, text, frames, link in pending_terms:
             out["terms"].append((rowid, text, processed_terms(
                 link[0] if link else (), link[1][2] if link else "",
@@ -526,35 +515,30 @@ class CrashStore:
         out["module_counts"] = list(links_added.items())
         return out
 
-    def _write_rows(self, conn, lock, rows: dict[str, list]) -> None:
-        """Insert what :meth:`_prepare_rows` built (waiting for its compressed documents)."""
-        def done(value):
-            return value.result() if isinstance(value, Future) else value
-
-        crashes = [(*r[:-2], done(r[-2]), done(r[-1])) for r in rows["crashes"]]
-        slim = [(rowid, done(doc)) for rowid, doc in rows["slim"]]
-        with lock or nullcontext():
-            conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)", rows["dumps"])
-            conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)",
-                             rows["annotations"])
-            conn.executemany(
-                "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "
-                "created_at, active) VALUES (?,?,?,?,?,?,?,?)", rows["history"])
-            conn.executemany(_FRAMES_SQL, rows["frames"])
-            conn.executemany(_LINKS_SQL, rows["links"])
-            self._count_module_links(conn, dict(rows["module_counts"]))
-            conn.executemany("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)",
-                             rows["fts"])
-            conn.executemany("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,?)",
-                             rows["terms"])
-            conn.executemany(
-                "INSERT INTO crashes (id, crash_id, source, source_url, submitted_at, received_at, processed_at, "
-                "state, product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
-                "crashing_thread, signature, server_signature, proto_signature, signature_profile, notes, raw, "
-                "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                crashes)
-            conn.executemany("INSERT INTO signature_inputs (crash, doc) VALUES (?, ?)", slim)
-            self._index_signature_names(conn, (r[19] for r in crashes))
+    def _write_rows(self, conn, rows: dict[str, list]) -> None:
+        """Insert what :meth:`_prepare_rows` built."""
+        crashes, slim = rows["crashes"], rows["slim"]
+        conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)", rows["dumps"])
+        conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)",
+                         rows["annotations"])
+        conn.executemany(
+            "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "
+            "created_at, active) VALUES (?,?,?,?,?,?,?,?)", rows["history"])
+        conn.executemany(_FRAMES_SQL, rows["frames"])
+        conn.executemany(_LINKS_SQL, rows["links"])
+        self._count_module_links(conn, dict(rows["module_counts"]))
+        conn.executemany("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)",
+                         rows["fts"])
+        conn.executemany("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,?)",
+                         rows["terms"])
+        conn.executemany(
+            "INSERT INTO crashes (id, crash_id, source, source_url, submitted_at, received_at, processed_at, "
+            "state, product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
+            "crashing_thread, signature, server_signature, proto_signature, signature_profile, notes, raw, "
+            "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            crashes)
+        conn.executemany("INSERT INTO signature_inputs (crash, doc) VALUES (?, ?)", slim)
+        self._index_signature_names(conn, (r[19] for r in crashes))
 
     def replace_annotations(self, crash_id: str, annotations: Mapping[str, Any], *,
                             notes: Sequence[str] | None = None) -> None:

@@ -11,6 +11,7 @@ import zlib
 import pytest
 
 from crashdesk.store import CrashStore, codec
+from crashdesk.store import crashes as crashes_module
 from crashdesk.store.crashes import NewCrash, SignatureRecord
 from crashdesk.store.schema import MIGRATIONS, SCHEMA_VERSION
 from crashdesk.store.search import FACET_COLUMNS, column_facets_one_pass, facet_counts
@@ -220,8 +221,9 @@ def _varied(test_data, n):
     return out
 
 
-def test_a_pipelined_batch_stores_what_the_one_by_one_path_stores(tmp_path, test_data):
-    items = _varied(test_data, 230)  # several pipeline chunks, new modules and names in each
+def test_a_batch_of_several_chunks_stores_what_the_one_by_one_path_stores(tmp_path, test_data, monkeypatch):
+    monkeypatch.setattr(crashes_module, "CHUNK", 64)
+    items = _varied(test_data, 230)  # several chunks, new modules and names in each
     bulk, single = CrashStore.open(tmp_path / "bulk"), CrashStore.open(tmp_path / "single")
     try:
         ids = bulk.add_many(items)
@@ -246,7 +248,8 @@ def test_a_pipelined_batch_stores_what_the_one_by_one_path_stores(tmp_path, test
         single.close()
 
 
-def test_a_pipelined_batch_is_all_or_nothing(store, test_data):
+def test_a_batch_of_several_chunks_is_all_or_nothing(store, test_data, monkeypatch):
+    monkeypatch.setattr(crashes_module, "CHUNK", 64)
     items = _varied(test_data, 150)
     items[120].processed["bad"] = {1, 2}  # not JSON: fails while the first chunks are already written
     with pytest.raises(TypeError):
