@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from crashdesk.engine.query import (
     ANNOTATION,
     DATE,
@@ -331,9 +333,13 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
         if everything:
             per_module = conn.execute("SELECT module, crashes FROM module_counts WHERE crashes > 0").fetchall()
         else:
-            sql = (f"SELECT j.value, count(*) FROM crash_module_links l, json_each(l.modules) j "
-                   f"WHERE 1 {crash_filter.format(col='l.crash')} GROUP BY j.value")
-            per_module = conn.execute(sql, params).fetchall()
+            # each matching crash's module list (a JSON array of ids, each id once), counted here: SQLite's
+            # json_each + GROUP BY takes ~0.5 µs per link, 30 s for 60,000 crashes of 150 modules
+            counter: Counter[int] = Counter()
+            sql = f"SELECT l.modules FROM crash_module_links l WHERE 1 {crash_filter.format(col='l.crash')}"
+            for (ids,) in conn.execute(sql, params):
+                counter.update(orjson.loads(ids))
+            per_module = list(counter.items())
         names: dict[int, str] = {}
         ids = [m for m, _ in per_module]
         for start in range(0, len(ids), 500):
