@@ -262,6 +262,7 @@ class CrashStore:
 
     @staticmethod
     def _add_function_names(conn, todo: list[str], out: dict[str, int], new: dict[str, int]) -> None:
+        """Insert names (ignoring those already there) and read their ids into ``out`` and ``new``."""
         if todo:
             conn.executemany("INSERT OR IGNORE INTO function_names (name) VALUES (?)", [(n,) for n in todo])
             for start in range(0, len(todo), 500):

@@ -18,13 +18,15 @@ bulk rates (see ``benchmarks/bench_store.py``). The rows themselves (``frames``,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from hashlib import blake2b
 from typing import Any
 
-# symbol status letters in ``crash_module_links.status``
-STATUS_LETTERS = {"loaded": "L", "missing": "M", "corrupt": "C", "error": "E", None: "."}
+import orjson
+
+# the letters of ``crash_module_links.status`` (see ``model.summary.module_links``) that mean no symbols
 MISSING_LETTERS = frozenset("MCE")
 
 
@@ -32,8 +34,6 @@ def annotation_value_text(value: Any) -> str:
     """How an annotation value is stored in the ``annotations`` table."""
     if isinstance(value, str):
         return value
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -72,8 +72,6 @@ def match_any(prefix: str, ids_sql: str) -> str:
 def links_row(module_ids: list[int], base_addrs: list[str | None], statuses: str,
               notes: Mapping[int, str] | None) -> tuple[str, str, str, str | None]:
     """``crash_module_links`` columns (modules, base_addrs, status, notes) as JSON text."""
-    import orjson
-
     note_list = None
     if notes:
         note_list = orjson.dumps([notes.get(i) for i in range(len(module_ids))]).decode()
