@@ -204,17 +204,7 @@ SELECT l.crash, j.value, json_extract(l.base_addrs, '$[' || j.key || ']'),
 FROM crash_module_links l, json_each(l.modules) j;
 CREATE TRIGGER crash_module_links_ad AFTER DELETE ON crash_module_links
 BEGIN UPDATE module_counts SET crashes = crashes - 1 WHERE module IN (SELECT value FROM json_each(old.modules)); END;
-CREATE TABLE annotations_v8 (
-    key TEXT NOT NULL,
-    crash INTEGER NOT NULL REFERENCES crashes(id) ON DELETE CASCADE,
-    value TEXT NOT NULL,
-    PRIMARY KEY (key, crash)
-) WITHOUT ROWID;
-INSERT INTO annotations_v8 (key, crash, value) SELECT key, crash, value FROM annotations ORDER BY key, crash;
-DROP TABLE annotations;
-ALTER TABLE annotations_v8 RENAME TO annotations;
-DROP INDEX frames_function;
-DROP INDEX frames_module;
+-- the terms are computed while annotations still has its (crash, key) key: one lookup per crash
 INSERT INTO function_names (name) SELECT DISTINCT function FROM frames WHERE function IS NOT NULL
     AND function NOT IN (SELECT name FROM function_names);
 INSERT INTO crash_terms (rowid, annotations, processed)
@@ -228,6 +218,17 @@ SELECT c.id,
        coalesce((SELECT group_concat(DISTINCT 'f' || n.id) FROM frames f JOIN function_names n ON n.name = f.function
                  WHERE f.crash = c.id), '')
 FROM crashes c;
+CREATE TABLE annotations_v8 (
+    key TEXT NOT NULL,
+    crash INTEGER NOT NULL REFERENCES crashes(id) ON DELETE CASCADE,
+    value TEXT NOT NULL,
+    PRIMARY KEY (key, crash)
+) WITHOUT ROWID;
+INSERT INTO annotations_v8 (key, crash, value) SELECT key, crash, value FROM annotations ORDER BY key, crash;
+DROP TABLE annotations;
+ALTER TABLE annotations_v8 RENAME TO annotations;
+DROP INDEX frames_function;
+DROP INDEX frames_module;
 """
 
 MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
