@@ -140,47 +140,12 @@ def frame_rows(processed: dict[str, Any] | None, *, all_threads: bool = False) -
     return rows
 
 
-class ModuleRow(NamedTuple):
-    filename: str
-    debug_file: str
-    debug_id: str
-    code_id: str
-    version: str
-    base_addr: str | None
-    symbol_status: str | None
-
-
-def module_rows(processed: dict[str, Any] | None) -> list[ModuleRow]:
-    """The loaded modules (those with a file name), in the processed crash's order, with the symbol status
-    processing recorded (``loaded``/``missing``/``corrupt``, or None when symbols were not asked for)."""
-    rows = []
-    for module in _list(_dict(processed).get("modules")):
-        if type(module) is not dict:
-            continue
-        get = module.get
-        filename = _s(get("filename")) or ""
-        if not filename:
-            continue
-        if get("corrupt_symbols"):
-            status = "corrupt"
-        elif get("loaded_symbols"):
-            status = "loaded"
-        elif get("missing_symbols"):
-            status = "missing"
-        else:
-            status = None
-        rows.append(ModuleRow(
-            filename, _s(get("debug_file")) or "", _s(get("debug_id")) or "", _s(get("code_id")) or "",
-            _s(get("version")) or "", _s(get("base_addr")), status,
-        ))
-    return rows
-
-
 def module_links(processed: dict[str, Any] | None) -> tuple[list[tuple[str, str, str, str, str]],
                                                            list[str | None], str]:
     """What the store links per loaded module, in one pass (it runs for every stored crash): the identity
     (filename, debug file, debug id, code id, version), the base address, and one status letter
-    (L loaded, M missing, C corrupt, ``.`` not asked) per module — :func:`module_rows` in column form."""
+    (L loaded, M missing, C corrupt, ``.`` not asked) per module, from the ``loaded_symbols``,
+    ``missing_symbols`` and ``corrupt_symbols`` flags processing sets. Modules without a file name are left out."""
     keys: list[tuple[str, str, str, str, str]] = []
     bases: list[str | None] = []
     letters: list[str] = []
