@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
@@ -59,3 +62,40 @@ def keyring_home(tmp_path, monkeypatch):
     assert type(keyring.get_keyring()).__name__ == "PlaintextKeyring"
     yield home
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def v7_database():
+    """A factory: a database as CrashDesk wrote it at schema v7 (before crash_terms), with one processed crash
+    (crash id ``abcdef01-2345-6789-abcd-ef0123261120``)."""
+    return _v7_database
+
+
+def _v7_database(path):
+    conn = sqlite3.connect(path, isolation_level=None)
+    from crashdesk.store.schema import MIGRATIONS
+
+    for script in MIGRATIONS[:7]:
+        conn.executescript(script)
+    conn.execute("PRAGMA user_version = 7")
+    processed = {"modules": [{"filename": "libfoo.so"}], "threads": []}
+    conn.execute("INSERT INTO crashes (id, crash_id, source, submitted_at, received_at, state, signature, raw, "
+                 "processed) VALUES (1, 'abcdef01-2345-6789-abcd-ef0123261120', 'import', "
+                 "'2026-11-20T10:00:00.000000+00:00', '2026-11-20T10:00:00.000000+00:00', 'processed', "
+                 "'old_sig | Frob', ?, ?)",
+                 (json.dumps({"ProductName": "Old", "URL": "https://x.example/a"}),
+                  zlib.compress(json.dumps(processed).encode(), 3)))
+    conn.executemany("INSERT INTO annotations (crash, key, value) VALUES (1, ?, ?)",
+                     [("ProductName", "Old"), ("URL", "https://x.example/a")])
+    conn.executemany("INSERT INTO modules (id, filename, debug_file, debug_id, version) VALUES (?,?,?,?,?)",
+                     [(1, "libfoo.so", "libfoo.so", "AB01", "1.0"), (2, "libbar.so", "libbar.so", "CD02", "2.0")])
+    conn.executemany("INSERT INTO crash_modules (crash, module, base_addr, symbol_status, symbol_note) "
+                     "VALUES (1, ?, ?, ?, ?)",
+                     [(1, "0x1000", "loaded", None), (2, "0x2000", "missing", "not on any server")])
+    conn.execute("INSERT INTO module_counts (module, crashes) VALUES (1, 1), (2, 1)")
+    conn.execute("INSERT INTO frames (crash, thread, frame, module, function) VALUES (1, 0, 0, 'libfoo.so', "
+                 "'Frobnicate')")
+    conn.execute("INSERT INTO function_names (name) VALUES ('Frobnicate')")
+    conn.execute("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (1, 'old_sig | Frob', "
+                 "'Frobnicate', 'Old https://x.example/a')")
+    conn.close()

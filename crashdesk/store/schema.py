@@ -8,9 +8,13 @@ Times are ISO-8601 UTC strings (``2026-11-29T07:20:48.123456+00:00``) so they so
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from pathlib import Path
 
 from crashdesk.store.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 _V1 = """
 CREATE TABLE crashes (
@@ -235,9 +239,31 @@ MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def upgrade_needed(path: Path) -> int | None:
+    """How many crashes an existing database at ``path`` holds when opening it will migrate it to
+    :data:`SCHEMA_VERSION` (which can take minutes for a large store), else None."""
+    if not Path(path).is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        try:
+            (current,) = conn.execute("PRAGMA user_version").fetchone()
+            if not 0 < current < SCHEMA_VERSION:
+                return None
+            return conn.execute("SELECT count(*) FROM crashes").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database up to :data:`SCHEMA_VERSION`; return the version it had before."""
     (current,) = conn.execute("PRAGMA user_version").fetchone()
+    if 0 < current < SCHEMA_VERSION:
+        (crashes,) = conn.execute("SELECT count(*) FROM crashes").fetchone()
+        log.warning("upgrading the crash store from schema %d to %d (%d crashes); large stores take minutes",
+                    current, SCHEMA_VERSION, crashes)
     if current > SCHEMA_VERSION:
         raise StoreError(
             f"the database has schema version {current}, newer than this CrashDesk understands "

@@ -34,8 +34,17 @@ def run_app(data_dir: str | None = None) -> int:
     paths = resolve_paths(data_dir)
     try:
         from crashdesk.store import CrashStore
+        from crashdesk.store.schema import upgrade_needed
 
-        store = CrashStore.open(paths.ensure().data_dir)
+        notice = None
+        pending = upgrade_needed(paths.ensure().data_dir / "crashdesk.sqlite")
+        if pending:  # a store from an older CrashDesk: opening it migrates it, minutes for a large one
+            notice = upgrade_notice(pending)
+        try:
+            store = CrashStore.open(paths.data_dir)
+        finally:
+            if notice is not None:
+                notice.close()
     except (CrashDeskError, OSError) as exc:
         QMessageBox.critical(None, "CrashDesk", f"Cannot open the data folder {paths.data_dir}:\n{exc}")
         return 1
@@ -93,3 +102,19 @@ def run_app(data_dir: str | None = None) -> int:
             # embedded: leave no closed-but-alive window or pending callbacks behind in the host application
             delete_now(jobs)
             delete_now(window)
+
+
+def upgrade_notice(crashes: int):
+    """A window saying the store is being upgraded, painted before the (blocking) migration starts."""
+    from crashdesk.ui.qt import QApplication, QProgressDialog
+
+    count = f"{crashes:,} crash" + ("" if crashes == 1 else "es")
+    dialog = QProgressDialog(f"Upgrading the crash store ({count}) to this version of CrashDesk.\n"
+                             "A large store takes a few minutes; nothing is lost if CrashDesk is closed meanwhile.",
+                             None, 0, 0)
+    dialog.setWindowTitle("CrashDesk")
+    dialog.setMinimumDuration(0)
+    dialog.show()
+    for _ in range(5):  # let it paint: the migration holds this thread until it is done
+        QApplication.processEvents()
+    return dialog

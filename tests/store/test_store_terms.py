@@ -5,7 +5,6 @@ summarises, the migration of a v7 database, and the one-pass facet counting agai
 from __future__ import annotations
 
 import json
-import sqlite3
 import zlib
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from crashdesk.store import CrashStore, codec
 from crashdesk.store import crashes as crashes_module
 from crashdesk.store.crashes import NewCrash, SignatureRecord
-from crashdesk.store.schema import MIGRATIONS, SCHEMA_VERSION
+from crashdesk.store.schema import SCHEMA_VERSION, upgrade_needed
 from crashdesk.store.search import FACET_COLUMNS, column_facets_one_pass, facet_counts
 
 
@@ -144,40 +143,14 @@ def test_one_pass_facets_equal_the_per_facet_sql(filled):
             assert together[facet] == facet_counts(conn, facet, where, params, 50), facet
 
 
-def _v7_database(path):
-    """A database as CrashDesk wrote it at schema v7 (before crash_terms), with one processed crash."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    for script in MIGRATIONS[:7]:
-        conn.executescript(script)
-    conn.execute("PRAGMA user_version = 7")
-    processed = {"modules": [{"filename": "libfoo.so"}], "threads": []}
-    conn.execute("INSERT INTO crashes (id, crash_id, source, submitted_at, received_at, state, signature, raw, "
-                 "processed) VALUES (1, 'abcdef01-2345-6789-abcd-ef0123261120', 'import', "
-                 "'2026-11-20T10:00:00.000000+00:00', '2026-11-20T10:00:00.000000+00:00', 'processed', "
-                 "'old_sig | Frob', ?, ?)",
-                 (json.dumps({"ProductName": "Old", "URL": "https://x.example/a"}),
-                  zlib.compress(json.dumps(processed).encode(), 3)))
-    conn.executemany("INSERT INTO annotations (crash, key, value) VALUES (1, ?, ?)",
-                     [("ProductName", "Old"), ("URL", "https://x.example/a")])
-    conn.executemany("INSERT INTO modules (id, filename, debug_file, debug_id, version) VALUES (?,?,?,?,?)",
-                     [(1, "libfoo.so", "libfoo.so", "AB01", "1.0"), (2, "libbar.so", "libbar.so", "CD02", "2.0")])
-    conn.executemany("INSERT INTO crash_modules (crash, module, base_addr, symbol_status, symbol_note) "
-                     "VALUES (1, ?, ?, ?, ?)",
-                     [(1, "0x1000", "loaded", None), (2, "0x2000", "missing", "not on any server")])
-    conn.execute("INSERT INTO module_counts (module, crashes) VALUES (1, 1), (2, 1)")
-    conn.execute("INSERT INTO frames (crash, thread, frame, module, function) VALUES (1, 0, 0, 'libfoo.so', "
-                 "'Frobnicate')")
-    conn.execute("INSERT INTO function_names (name) VALUES ('Frobnicate')")
-    conn.execute("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (1, 'old_sig | Frob', "
-                 "'Frobnicate', 'Old https://x.example/a')")
-    conn.close()
-
-
-def test_a_v7_database_migrates_with_its_links_and_terms(tmp_path):
-    _v7_database(tmp_path / "crashdesk.sqlite")
+def test_a_v7_database_migrates_with_its_links_and_terms(tmp_path, v7_database, caplog):
+    v7_database(tmp_path / "crashdesk.sqlite")
+    assert upgrade_needed(tmp_path / "crashdesk.sqlite") == 1
     store = CrashStore.open(tmp_path)
     try:
         assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert "upgrading the crash store from schema 7" in caplog.text  # said before the long part
+        assert upgrade_needed(tmp_path / "crashdesk.sqlite") is None
         crash = store.get("abcdef01-2345-6789-abcd-ef0123261120")
         assert [(m["filename"], m["base_addr"], m["symbol_status"], m["symbol_note"]) for m in crash["modules"]] == [
             ("libfoo.so", "0x1000", "loaded", None), ("libbar.so", "0x2000", "missing", "not on any server")]

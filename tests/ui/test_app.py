@@ -77,3 +77,53 @@ def test_run_app_collects_processes_and_shows_a_crash(qtbot, tmp_path, monkeypat
     assert len(proc["threads"]) == len(expected["threads"])
     crashing = expected["crash_info"]["crashing_thread"]
     assert state["frames"] == len(proc["threads"][crashing]["frames"]) > 0
+
+
+def test_an_older_store_is_upgraded_behind_a_notice_then_shown(qtbot, tmp_path, v7_database, monkeypatch):
+    import crashdesk.ui.app as app_module
+    from crashdesk.store.schema import SCHEMA_VERSION, upgrade_needed
+    from crashdesk.ui.app import run_app
+    from crashdesk.ui.mainwindow import MainWindow
+    from crashdesk.ui.qt import QApplication, QSettings, QTimer
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    home = tmp_path / "home"
+    home.mkdir()
+    v7_database(home / "crashdesk.sqlite")
+    shown: list[str] = []
+    real_notice = app_module.upgrade_notice
+
+    def noticing(crashes):  # the real notice, remembered as it was on screen when the migration started
+        dialog = real_notice(crashes)
+        shown.append(dialog.labelText() if dialog.isVisible() else "")
+        return dialog
+
+    monkeypatch.setattr(app_module, "upgrade_notice", noticing)
+    app = QApplication.instance()
+    state: dict = {"started": time.monotonic()}
+
+    def tick() -> None:
+        w = next((w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()), None)
+        if w is None and time.monotonic() - state["started"] < 60:
+            return
+        if w is not None:
+            state["rows"] = w.model.rowCount()
+            state["notice_open"] = any(type(x).__name__ == "QProgressDialog" and x.isVisible()
+                                       for x in app.topLevelWidgets())
+            w.close()
+        timer.stop()
+
+    timer = QTimer()
+    timer.setInterval(100)
+    timer.timeout.connect(tick)
+    timer.start()
+    assert run_app(str(home)) == 0
+    assert len(shown) == 1 and "(1 crash)" in shown[0]
+    assert state.get("rows") == 1 and state["notice_open"] is False
+    assert upgrade_needed(home / "crashdesk.sqlite") is None
+    import sqlite3
+
+    conn = sqlite3.connect(home / "crashdesk.sqlite")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
