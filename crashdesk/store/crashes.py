@@ -7,7 +7,6 @@ processed crash with its columns, frames, modules, signature history entry and f
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -445,17 +444,9 @@ class CrashStore:
         conn.execute("PRAGMA defer_foreign_keys = ON")
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
         rowids = list(range(first, first + len(todo)))
-        collect = gc.isenabled()
-        # the batch allocates millions of short-lived objects next to the documents it reads: with the cyclic
-        # collector on, its full passes over the heap cost 10-20% of the batch (it runs again afterwards)
-        gc.disable()
-        try:
-            for start in range(0, len(todo), CHUNK):
-                self._write_rows(conn, self._prepare_rows(conn, rowids[start:start + CHUNK],
-                                                          todo[start:start + CHUNK], new_functions, new_modules))
-        finally:
-            if collect:
-                gc.enable()
+        for start in range(0, len(todo), CHUNK):
+            self._write_rows(conn, self._prepare_rows(conn, rowids[start:start + CHUNK], todo[start:start + CHUNK],
+                                                      new_functions, new_modules))
         return rowids
 
     def _prepare_rows(self, conn, rowids, todo, new_functions, new_modules) -> dict[str, list]:
