@@ -47,6 +47,12 @@ def _json_list(items: Sequence[str]) -> str:
     return json.dumps(list(items), ensure_ascii=False) if items else "[]"
 
 
+def _fts_row(rowid: int, signature: str | None, crashing_frames: Iterable, annotations: Mapping[str, Any]) -> tuple:
+    """The ``crash_fts`` row: signature, the crashing thread's function names, the annotation values."""
+    return (rowid, signature or "", " ".join(r.function for r in crashing_frames if r.function),
+            " ".join(v for v in annotations.values() if isinstance(v, str)))
+
+
 def utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
@@ -225,7 +231,8 @@ class CrashStore:
                 sig_text = signature.signature
             else:
                 sig_text = conn.execute("SELECT signature FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
-            self._index_fts(conn, rowid, sig_text, processed, annotations)
+            crashing = frames if not all_thread_frames else frame_rows(processed)
+            self._index_fts(conn, _fts_row(rowid, sig_text, crashing, annotations))
             terms = processed_terms(link[0] if link else (), link[1][2] if link else "",
                                     (function_ids[r.function] for r in frames if r.function))
             if not conn.execute("UPDATE crash_terms SET processed = ? WHERE rowid = ?", (terms, rowid)).rowcount:
@@ -314,13 +321,9 @@ class CrashStore:
         return ids, links_row(ids, bases, letters, notes)
 
     @staticmethod
-    def _index_fts(conn, rowid: int, signature: str | None, processed: dict | None,
-                   annotations: Mapping[str, Any]) -> None:
-        functions = " ".join(r.function for r in frame_rows(processed) if r.function) if processed else ""
-        values = " ".join(v for v in annotations.values() if isinstance(v, str))
-        conn.execute("DELETE FROM crash_fts WHERE rowid = ?", (rowid,))
-        conn.execute("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)",
-                     (rowid, signature or "", functions, values))
+    def _index_fts(conn, row: tuple) -> None:
+        conn.execute("DELETE FROM crash_fts WHERE rowid = ?", (row[0],))
+        conn.execute("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)", row)
 
     def _record_signature(self, conn, rowid: int, sig: SignatureRecord) -> None:
         conn.execute("UPDATE signature_history SET active = 0 WHERE crash = ? AND profile NOT LIKE 'server:%'",
@@ -486,8 +489,7 @@ class CrashStore:
             pending_terms.append((rowid, annotation_terms(pairs), frames, link))
             crashing = frames if not item.all_thread_frames else frame_rows(processed)
             signature = sig.signature if sig is not None else item.server_signature
-            out["fts"].append((rowid, signature or "", " ".join(r.function for r in crashing if r.function),
-                               " ".join(v for v in annotations.values() if isinstance(v, str))))
+            out["fts"].append(_fts_row(rowid, signature, crashing, annotations))
             cols = columns_from(annotations, processed if processed is not None else item.server_processed)
             out["crashes"].append((
                 rowid, crash_id, item.source, item.source_url, item.submitted_at or now, now,
