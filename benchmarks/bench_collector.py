@@ -12,13 +12,14 @@ clients over loopback, and the time from submission to processed for a real Cras
   ``01-null-deref`` is replayed byte for byte and the store is polled until the crash is processed.
   The first submission warms the worker and the symbol cache; the figure is the median of the next ones.
 
-    python benchmarks/bench_collector.py [--clients 16] [--seconds 10] [--dump-kib 1024]
+    python benchmarks/bench_collector.py [--clients 16] [--seconds 10] [--dump-kib 1024] [--dir DIR]
     python benchmarks/bench_collector.py --dump-kib 4096 --random-fraction 0.25   # ~1 MB gzip of a 4 MiB dump
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import multiprocessing
 import os
@@ -153,7 +154,12 @@ def client_proc(host: str, port: int, threads: int, dump_bytes: int, seconds: fl
 
 
 def throughput(args) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.dir is not None:  # kept: see --dir
+        args.dir.mkdir(parents=True, exist_ok=True)
+        holder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-collector-", dir=args.dir))
+    else:
+        holder = tempfile.TemporaryDirectory()
+    with holder as tmp:
         data_dir = Path(tmp)
         proc, url = start_collector(data_dir, "--no-process", "--threads", str(args.server_threads))
         port = int(url.split(":")[2].split("/")[0])
@@ -238,6 +244,11 @@ def main() -> None:
     ap.add_argument("--client-procs", type=int, default=2)
     ap.add_argument("--server-threads", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--dir", type=Path, default=None,
+                    help="keep each run's store in a new folder under DIR instead of deleting it: on a "
+                         "journal-less ext4 (this project's CI VM), creating files for minutes after thousands "
+                         "were deleted makes the kernel skip each recently freed inode, which slows the next "
+                         "run by ~10%%")
     ap.add_argument("--dump-kib", type=int, default=1024, help="dump size before gzip")
     ap.add_argument("--random-fraction", type=float, default=1.0,
                     help="share of the dump that is random (incompressible); the rest compresses well")

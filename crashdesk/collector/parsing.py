@@ -8,11 +8,9 @@ Every refusal raises :class:`~crashdesk.collector.errors.Discarded` and removes 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ except ImportError:  # pragma: no cover - isal is a dependency; plain zlib is th
 
 from crashdesk.collector.config import Limits
 from crashdesk.collector.errors import Discarded, malformed
+from crashdesk.collector.spool import SpoolFile
 
 #: bytes per read and per inflated piece (fewer, bigger pieces: fewer hand-overs of the GIL between the
 #: request threads; :mod:`crashdesk.collector.memory` keeps such buffers on the heap)
@@ -159,16 +158,13 @@ class _Part:
     """The part being read: where its bytes go."""
 
     def __init__(self, kind: str, name: str, content_type: str | None, charset: str | None,
-                 file: BinaryIO | None = None, path: Path | None = None) -> None:
+                 file: SpoolFile | None = None) -> None:
         self.kind = kind  # ignore | field | json | dump
         self.name = name
         self.content_type = content_type
         self.charset = charset
         self.buffer = bytearray()
         self.file = file
-        self.path = path
-        self.hash = hashlib.sha256() if file is not None else None
-        self.size = 0
 
 
 def parse_submission(info: RequestInfo, body: BinaryIO, limits: Limits, spool_dir: Path) -> Submission:
@@ -256,8 +252,7 @@ class _State:
     def abort(self) -> None:
         part, self.part = self.part, None
         if part is not None and part.file is not None:
-            part.file.close()
-            _unlink(part.path)
+            part.file.discard()
 
     def _open(self, seg) -> _Part:
         name = seg.name or ""
@@ -275,8 +270,7 @@ class _State:
             raise malformed("too_many_files", f"more than {self.limits.max_files} dump parts")
         if ctype != "application/octet-stream":
             self.sub.notes.append(f"unknown content type: {dump_name} {ctype or 'text/plain'}")
-        fd, tmp = tempfile.mkstemp(dir=self.spool_dir, prefix="part-", suffix=".tmp")
-        return _Part("dump", dump_name, ctype, None, os.fdopen(fd, "wb"), Path(tmp))
+        return _Part("dump", dump_name, ctype, None, SpoolFile(self.spool_dir))
 
     def _annotation_part(self, kind: str, name: str, ctype: str | None, charset: str | None) -> _Part:
         self.fields += 1
@@ -290,8 +284,6 @@ class _State:
             return
         if part.kind == "dump":
             part.file.write(chunk)
-            part.hash.update(chunk)
-            part.size += len(chunk)
             return
         self.annotation_bytes += len(chunk)
         if len(part.buffer) + len(chunk) > self.limits.max_annotation_size or \
@@ -303,11 +295,16 @@ class _State:
     def _close(self, part: _Part) -> None:
         sub = self.sub
         if part.kind == "dump":
-            part.file.close()
+            spool = part.file
+            try:
+                digest = spool.finish()
+            except BaseException:
+                spool.discard()
+                raise
             old = sub.dumps.get(part.name)
             if old is not None:
                 _unlink(old.path)
-            sub.dumps[part.name] = SpooledDump(part.name, part.path, part.hash.hexdigest(), part.size)
+            sub.dumps[part.name] = SpooledDump(part.name, spool.path, digest, spool.size)
         elif part.kind == "json":
             try:
                 value = json.loads(bytes(part.buffer).decode("utf-8"))
