@@ -89,9 +89,14 @@ class SpoolFile:
         self._hash = hashlib.sha256()
         self._direct = direct_io_works(folder)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY | (_O_DIRECT if self._direct else 0)
-        self._fd: int | None = os.open(self.path, flags, 0o600)
         self._buf: mmap.mmap | None = _take_buffer() if self._direct else None
         self._fill = 0
+        try:
+            self._fd: int | None = os.open(self.path, flags, 0o600)
+        except BaseException:
+            if self._buf is not None:
+                _give_back(self._buf)
+            raise
 
     def write(self, data: bytes | memoryview) -> None:
         self._hash.update(data)
