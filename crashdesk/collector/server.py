@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from crashdesk.collector import spool as spool_files
 from crashdesk.collector.config import CollectorConfig
 from crashdesk.collector.durable import GroupCommitter
 from crashdesk.collector.errors import CollectorError, ListenError
@@ -227,7 +228,7 @@ class Collector:
         self.store = CrashStore.open(self.data_dir)
         spool = self.store.blobs.root / SPOOL_FOLDER
         spool.mkdir(parents=True, exist_ok=True)
-        for stale in spool.glob("part-*.tmp"):  # left by a collector that was killed mid-request
+        for stale in spool.glob(f"{spool_files.PREFIX}*{spool_files.SUFFIX}"):  # left by a killed collector
             try:
                 stale.unlink()
             except OSError:
