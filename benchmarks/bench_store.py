@@ -288,11 +288,13 @@ def main() -> int:
                     print(f"\ringested {done}/{args.n} ({done / store_seconds:.0f}/s)", end="", file=sys.stderr)
             if sys.stderr.isatty():
                 print(file=sys.stderr)
+            split = {phase: store.ingest_seconds[phase] / done * 1000 for phase in ("rows", "inserts", "commit")}
             report["ingest"] = {"crashes": done, "seconds": round(store_seconds, 2),
                                 "rate_per_s": round(done / store_seconds, 1),
                                 "cpu_seconds": round(store_cpu, 2),
                                 "generation_seconds": round(gen_seconds, 2),
-                                "load_average": round(os.getloadavg()[0], 1)}
+                                "load_average": round(os.getloadavg()[0], 1),
+                                "ms_per_crash": {k: round(v, 3) for k, v in split.items()}}
             print(f"ingest done: {json.dumps(report['ingest'])}", file=sys.stderr, flush=True)
             store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         if not (reused and args.skip_analyze):
@@ -372,6 +374,11 @@ def main() -> int:
               f"(target >= {TARGET_INGEST:.0f}/s: {ok}); {ing['cpu_seconds']} s of CPU in this process "
               f"({ing['crashes'] / max(ing['cpu_seconds'], 1e-9):.0f} crashes per CPU-second); "
               f"generation {ing['generation_seconds']} s not counted")
+        ms = ing["ms_per_crash"]
+        sqlite_ms = ms["inserts"] + ms["commit"]
+        print(f"per crash: building rows {ms['rows']:.3f} ms (Python), SQLite inserts {ms['inserts']:.3f} ms, "
+              f"commits {ms['commit']:.3f} ms (WAL write, fsync, checkpoints); SQLite's part alone allows at most "
+              f"{1000 / max(sqlite_ms, 1e-9):.0f} crashes/s on this machine")
         print(f"load average at the end of ingest: {ing['load_average']} on {os.cpu_count()} CPUs")
     print(f"database: {report['db_bytes'] / 1e6:.0f} MB; rows: " + ", ".join(f"{k} {v}"
                                                                         for k, v in report["rows"].items()))

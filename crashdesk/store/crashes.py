@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,24 @@ def _fts_row(rowid: int, signature: str | None, crashing_frames: Iterable, annot
 
 def utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+# the fast path of CrashStore._links: a module's identity (model.summary.module_links' key), base address, and
+# (corrupt, loaded, missing) symbol flags -> its status letter (the same precedence as module_links)
+_MODULE_KEY = itemgetter("filename", "debug_file", "debug_id", "code_id", "version")
+_MODULE_BASE = itemgetter("base_addr")
+_MODULE_FLAGS = itemgetter("corrupt_symbols", "loaded_symbols", "missing_symbols")
+_STATUS_LETTER = {(c, lo, m): "C" if c else "L" if lo else "M" if m else "."
+                  for c in (False, True) for lo in (False, True) for m in (False, True)}
+_JUST_STR = {str}
+
+_BACKGROUND_PACKING = 16  # crashes in a chunk from which their documents are compressed on a background thread
+
+
+def _done(value: Any) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 CHUNK = 500  # crashes whose rows are built, then inserted, at a time (bounds the memory a big batch takes)
@@ -106,6 +127,9 @@ class CrashStore:
         # ids of function names and modules seen by committed transactions (they never change)
         self._function_cache: dict[str, int] = {}
         self._module_cache: dict[tuple[str, str, str, str, str], int] = {}
+        # wall seconds :meth:`add_many` has spent building rows in Python, in SQLite's inserts and in commits
+        # (WAL write, fsync, checkpoints): where bulk ingest time goes (benchmarks/bench_store.py prints it)
+        self.ingest_seconds: Counter[str] = Counter()
 
     @classmethod
     def open(cls, data_dir: Path) -> CrashStore:
@@ -248,7 +272,11 @@ class CrashStore:
         if len(self._function_cache) > 500_000:
             self._function_cache.clear()
         self._function_cache.update(functions)
-        self._module_cache.update(modules)
+        cache = self._module_cache
+        for key, module_id in modules.items():
+            cache[key] = module_id
+            if key[4] == "":  # minidump-stackwalk writes a null version: let _cached_links find it as it is
+                cache[(*key[:4], None)] = module_id
 
     def _function_ids(self, conn, names: Iterable[str], new: dict[str, int]) -> dict[str, int]:
         """Ids in ``function_names`` for ``names``, adding the ones not there yet (and to their trigram index).
@@ -298,6 +326,10 @@ class CrashStore:
                new_modules: dict[tuple, int]) -> tuple[list[int], tuple] | None:
         """(module ids, ``crash_module_links`` columns after ``crash``) for a processed crash's modules (each
         module once, in the document's order), or None when it lists none."""
+        if not symbol_notes:
+            fast = self._cached_links(processed)
+            if fast is not None:
+                return fast
         keys, bases, letters = module_links(processed)
         if not keys:
             return None
@@ -319,6 +351,25 @@ class CrashStore:
             notes = {n: note for n, key in enumerate(keys)
                      if (note := symbol_notes.get((key[1], key[2].upper())))}
         return ids, links_row(ids, bases, letters, notes)
+
+    def _cached_links(self, processed: dict | None) -> tuple[list[int], tuple] | None:
+        """:meth:`_links` for the common case, at C speed: every module a dict whose five identity fields are
+        strings (a null version too) already in the module cache, each module distinct, with a string base
+        address and boolean symbol flags. Anything else (a new module, a missing or oddly typed field) returns None for the general path,
+        which gives the same result."""
+        modules = processed.get("modules") if type(processed) is dict else None
+        if type(modules) is not list or not modules:
+            return None
+        cache = self._module_cache
+        try:
+            ids = [cache[key] for key in map(_MODULE_KEY, modules)]
+            bases = list(map(_MODULE_BASE, modules))
+            letters = "".join(map(_STATUS_LETTER.__getitem__, map(_MODULE_FLAGS, modules)))
+        except (KeyError, TypeError):
+            return None
+        if len(set(ids)) != len(ids) or set(map(type, bases)) != _JUST_STR:
+            return None
+        return ids, links_row(ids, bases, letters, None)
 
     @staticmethod
     def _index_fts(conn, row: tuple) -> None:
@@ -422,6 +473,8 @@ class CrashStore:
                     todo.append(entry)
                 if todo:
                     self._insert_batch(conn, todo, new_functions, new_modules)
+                committing = time.perf_counter()
+            self.ingest_seconds["commit"] += time.perf_counter() - committing
         finally:
             conn.execute("PRAGMA foreign_keys = ON")
         self._remember(new_functions, new_modules)
@@ -447,25 +500,42 @@ class CrashStore:
         conn.execute("PRAGMA defer_foreign_keys = ON")
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
         rowids = list(range(first, first + len(todo)))
+        timing = self.ingest_seconds
         for start in range(0, len(todo), CHUNK):
-            self._write_rows(conn, self._prepare_rows(conn, rowids[start:start + CHUNK], todo[start:start + CHUNK],
-                                                      new_functions, new_modules))
+            t0 = time.perf_counter()
+            rows = self._prepare_rows(conn, rowids[start:start + CHUNK], todo[start:start + CHUNK], new_functions,
+                                      new_modules)
+            t1 = time.perf_counter()
+            self._write_rows(conn, rows)
+            timing["rows"] += t1 - t0
+            timing["inserts"] += time.perf_counter() - t1
         return rowids
 
     def _prepare_rows(self, conn, rowids, todo, new_functions, new_modules) -> dict[str, list]:
-        """Every table's rows for ``todo``."""
+        """Every table's rows for ``todo``. The documents are JSON-encoded first, then compressed on a
+        background thread (zstd holds no GIL) while the side-table rows are built here."""
         now = utcnow()
         out: dict[str, list] = {k: [] for k in ("dumps", "annotations", "history", "frames", "links", "fts",
                                                  "terms", "crashes", "slim")}
         links_added: Counter[int] = Counter()
         pending_terms = []
         names: set[str] = set()
+        documents: list[bytes] = []  # what to compress: per crash, its processed, server and slim documents
+        slots: list[tuple[int, int, int]] = []  # each crash's three indexes into documents (-1: none)
+        for _crash_id, item, _refs in todo:
+            slot = []
+            for doc in (item.processed, item.server_processed, signature_input(item.processed)):
+                if doc is None:
+                    slot.append(-1)
+                else:
+                    slot.append(len(documents))
+                    documents.append(_dumps(doc))
+            slots.append(tuple(slot))
+        packing = (codec.compress_many_later(documents) if len(todo) >= _BACKGROUND_PACKING
+                   else _done(codec.compress_many(documents)))
         for rowid, (crash_id, item, refs) in zip(rowids, todo, strict=True):
             annotations = {str(k): v for k, v in item.annotations.items()}
             processed = item.processed
-            encoded = [None if d is None else _dumps(d)
-                       for d in (processed, item.server_processed, signature_input(processed))]
-            packed, server_packed, slim = (None if e is None else codec.compress(e) for e in encoded)
             out["dumps"].extend((rowid, name, ref.sha256, ref.size) for name, ref in refs.items())
             pairs = _annotation_rows(annotations)
             out["annotations"].extend((k, rowid, v) for k, v in pairs)
@@ -497,9 +567,7 @@ class CrashStore:
                 cols.product, cols.version, version_key(cols.version), cols.build_id, cols.channel, cols.os,
                 cols.os_version, cols.cpu, cols.reason, cols.address, cols.crashing_thread, signature,
                 item.server_signature, sig.proto_signature if sig else None, sig.profile if sig else None,
-                _json_list(item.notes), _dumps(annotations).decode(), packed, server_packed))
-            if slim is not None:
-                out["slim"].append((rowid, slim))
+                _json_list(item.notes), _dumps(annotations).decode()))
         function_ids = self._function_ids(conn, names, new_functions)
         for rowid, text, frames, link in pending_terms:
             out["terms"].append((rowid, text, processed_terms(
@@ -507,6 +575,11 @@ class CrashStore:
                 (function_ids[r.function] for r in frames if r.function))))
         out["annotations"].sort()
         out["module_counts"] = list(links_added.items())
+        packed = packing.result()
+        packed.append(None)  # index -1: no document
+        out["crashes"] = [(*row, packed[p], packed[s]) for row, (p, s, _) in zip(out["crashes"], slots, strict=True)]
+        out["slim"] = [(rowid, packed[slim]) for rowid, (_, _, slim) in zip(rowids, slots, strict=True)
+                       if slim >= 0]
         return out
 
     def _write_rows(self, conn, rows: dict[str, list]) -> None:

@@ -54,13 +54,13 @@ def annotation_terms(rows: Iterable[tuple[str, str]]) -> str:
 def processed_terms(module_ids: Iterable[int], statuses: str, function_ids: Iterable[int]) -> str:
     """The ``processed`` column of ``crash_terms``: loaded modules (``m``), those whose symbols were missing
     (``x``, ``statuses`` holds one letter per module id), and the stored frames' functions (``f``)."""
-    parts = []
-    for module_id, letter in zip(module_ids, statuses, strict=False):
-        parts.append(f"m{module_id}")
-        if letter in MISSING_LETTERS:
-            parts.append(f"x{module_id}")
-    parts.extend(f"f{i}" for i in dict.fromkeys(function_ids))
-    return " ".join(parts)
+    module_ids = list(module_ids)
+    missing = [i for i, letter in zip(module_ids, statuses, strict=False) if letter in MISSING_LETTERS]
+    return " ".join(filter(None, (" ".join(map(_M.format, module_ids)), " ".join(map(_X.format, missing)),
+                                  " ".join(map(_F.format, dict.fromkeys(function_ids))))))
+
+
+_M, _X, _F = "m{}", "x{}", "f{}"
 
 
 def match_any(prefix: str, ids_sql: str) -> str:

@@ -114,3 +114,27 @@ def test_concurrent_writers_in_processes_lose_nothing(data_dir):
     conn = sqlite3.connect(data_dir / "crashdesk.sqlite")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     s.close()
+
+
+def test_new_databases_get_16k_pages_and_older_ones_keep_theirs(tmp_path, monkeypatch):
+    from crashdesk.store import db as db_module
+
+    with CrashStore.open(tmp_path / "new") as store:
+        assert store.db.conn.execute("PRAGMA page_size").fetchone()[0] == db_module.PAGE_SIZE == 16384
+    monkeypatch.setattr(db_module, "PAGE_SIZE", 4096)  # a store created before 16 KiB pages
+    with CrashStore.open(tmp_path / "old") as store:
+        first = store.add_crash({"ProductName": "Old"}, source="import")
+    monkeypatch.undo()
+    with CrashStore.open(tmp_path / "old") as store:
+        assert store.db.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        second = store.add_crash({"ProductName": "New"}, source="import")
+        assert {h["crash_id"] for h in store.search("").hits} == {first, second}
+
+
+def test_bulk_ingest_reports_where_its_time_went(store, test_data):
+    processed = json.loads((test_data / "crashes" / "01-null-deref" / "expected.json").read_text())
+    from crashdesk.store.crashes import NewCrash
+
+    store.add_many([NewCrash({"ProductName": "Demo", "Seq": str(n)}, processed=processed) for n in range(20)])
+    assert set(store.ingest_seconds) == {"rows", "inserts", "commit"}
+    assert all(seconds > 0 for seconds in store.ingest_seconds.values())

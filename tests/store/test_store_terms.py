@@ -264,3 +264,84 @@ def test_modules_missing_symbols_counts_agree_with_the_links_through_reprocessin
     rows = filled.modules_missing_symbols(10)
     assert [(r["filename"], r["crashes"], r["statuses"], r["note"]) for r in rows] == [
         (m["filename"], 1, ["corrupt"], "bad line 3")]
+
+
+def _module_variants(test_data):
+    """A crash, then copies of it whose module lists the C-speed link path must take or hand on unchanged."""
+    ann, processed = _case(test_data, "01-null-deref")
+    processed["modules"][1]["version"] = None  # stackwalkers write null for a module without a version
+
+    def change(edit):
+        doc = json.loads(json.dumps(processed))
+        edit(doc["modules"])
+        return doc
+
+    edits = [
+        lambda m: None,                                               # as processed: the cache path
+        lambda m: m[1].update(base_addr="0x00007f0000000000"),        # loaded elsewhere (ASLR)
+        lambda m: m[0].update(loaded_symbols=0, missing_symbols=1),   # flags as integers
+        lambda m: m[0].pop("corrupt_symbols"),                        # a flag missing
+        lambda m: m[0].update(missing_symbols=None),                  # a flag null
+        lambda m: m[2].update(debug_id=12345),                        # an identity field not a string
+        lambda m: m[2].update(base_addr=4096),                        # a base address not a string
+        lambda m: m.append(dict(m[0])),                               # the same module listed twice
+        lambda m: m.insert(1, ["not", "a", "module"]),                # not a dict
+        lambda m: m[3].update(filename=""),                           # no file name: left out
+        lambda m: m.append({**m[0], "filename": "brand-new.so"}),     # a module the store has not seen
+        lambda m: m.clear(),                                          # no modules at all
+    ]
+    return ann, processed, [change(edit) for edit in edits]
+
+
+def test_module_links_from_the_cache_store_what_the_general_path_stores(tmp_path, test_data, monkeypatch):
+    ann, processed, docs = _module_variants(test_data)
+    ids = [f"{n:08x}-0000-4000-8000-000000261129" for n in range(len(docs))]
+
+    def fill(folder):
+        store = CrashStore.open(folder)
+        store.add_many([NewCrash(ann, processed=processed)])  # the modules are cached after this commit
+        store.add_many([NewCrash({**ann, "Seq": str(n)}, processed=doc, crash_id=crash_id)
+                        for n, (doc, crash_id) in enumerate(zip(docs, ids, strict=True))])
+        conn = store.db.conn
+        out = (
+            [conn.execute("SELECT l.modules, l.base_addrs, l.status, l.notes, t.processed FROM crashes c "
+                          "LEFT JOIN crash_module_links l ON l.crash = c.id JOIN crash_terms t ON t.rowid = c.id "
+                          "WHERE c.crash_id = ?", (crash_id,)).fetchone() for crash_id in ids],
+            conn.execute("SELECT m.filename, m.debug_id, m.version, c.crashes FROM module_counts c "
+                         "JOIN modules m ON m.id = c.module ORDER BY 1, 2, 3").fetchall(),
+        )
+        store.close()
+        return out
+
+    taken = []
+    cached_links = CrashStore._cached_links
+
+    def counting(self, doc):
+        result = cached_links(self, doc)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(CrashStore, "_cached_links", counting)
+    fast = fill(tmp_path / "fast")
+    assert taken[0] is False  # the first crash: nothing cached yet
+    assert taken[1:4] == [True, True, True]  # as processed, moved, integer flags
+    assert not any(taken[4:])
+    monkeypatch.setattr(CrashStore, "_cached_links", lambda self, doc: None)
+    general = fill(tmp_path / "general")
+    assert fast == general
+    rows = fast[0]
+    assert rows[0][2] == "".join("C" if m["corrupt_symbols"] else "L" if m["loaded_symbols"] else
+                                 "M" if m["missing_symbols"] else "." for m in docs[0]["modules"])
+    assert rows[2][2][0] == "M"  # integer flags read as booleans
+    assert rows[-1][0] is None  # no modules: no links row, as the general path does
+    assert json.loads(rows[7][0]) == json.loads(rows[0][0])  # a module listed twice is linked once
+
+
+def test_compress_many_writes_what_compress_writes():
+    docs = [codec.dumps({"n": n, "pad": "é" * n}) for n in range(40)]
+    expected = [codec.compress(d) for d in docs]
+    assert codec.compress_many(docs) == expected
+    assert codec.compress_many_later(docs).result() == expected
+    assert codec.compress_many([b"", b"{}"]) == [codec.compress(b""), codec.compress(b"{}")]
+    assert codec.compress_many([]) == []
+    assert [codec.unpack(b) for b in expected] == [{"n": n, "pad": "é" * n} for n in range(40)]
