@@ -17,6 +17,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from crashdesk import gc_pause
 from crashdesk.model.crash_id import new_crash_id, normalize_crash_id
 from crashdesk.model.summary import columns_from, frame_rows, module_links, signature_input
 from crashdesk.model.versions import version_key
@@ -441,6 +442,10 @@ class CrashStore:
         :meth:`save_processed` write, each table written with one statement for the whole batch. All or
         nothing. ``if_exists``: ``error`` raises :class:`DuplicateCrash`, ``ignore`` skips crashes already
         stored."""
+        with gc_pause.paused():
+            return self._add_many(crashes, if_exists)
+
+    def _add_many(self, crashes: Iterable[NewCrash], if_exists: str) -> list[str]:
         prepared = []
         for item in crashes:
             refs = self._write_blobs(item.dumps or {})

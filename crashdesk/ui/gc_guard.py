@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import gc
 
+from crashdesk import gc_pause
 from crashdesk.ui.qt import QObject, QTimer
 
 INTERVAL_MS = 500
 
 
 class GuiThreadGarbageCollector(QObject):
-    """Collects garbage from a GUI-thread timer while it is active."""
-
-    _active = 0
-    _was_enabled = True  # the state to restore when the last guard stops
+    """Collects garbage from a GUI-thread timer while it is active (automatic collection paused through
+    :mod:`crashdesk.gc_pause`, which the store's bulk writes share)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,10 +32,7 @@ class GuiThreadGarbageCollector(QObject):
         if self.running:
             return
         self.running = True
-        if GuiThreadGarbageCollector._active == 0:
-            GuiThreadGarbageCollector._was_enabled = gc.isenabled()
-        GuiThreadGarbageCollector._active += 1
-        gc.disable()
+        gc_pause.hold()
         self.timer.start()
 
     def stop(self) -> None:
@@ -44,10 +40,8 @@ class GuiThreadGarbageCollector(QObject):
             return
         self.running = False
         self.timer.stop()
-        GuiThreadGarbageCollector._active -= 1
         gc.collect()
-        if GuiThreadGarbageCollector._active == 0 and GuiThreadGarbageCollector._was_enabled:
-            gc.enable()
+        gc_pause.release()
 
     def collect(self) -> int:
         """Young objects every tick, the middle generation every 10th, everything every 120th (a minute).

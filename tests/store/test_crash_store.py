@@ -138,3 +138,43 @@ def test_bulk_ingest_reports_where_its_time_went(store, test_data):
     store.add_many([NewCrash({"ProductName": "Demo", "Seq": str(n)}, processed=processed) for n in range(20)])
     assert set(store.ingest_seconds) == {"rows", "inserts", "commit"}
     assert all(seconds > 0 for seconds in store.ingest_seconds.values())
+
+
+def test_bulk_ingest_builds_its_rows_with_collection_paused(store, test_data):
+    import collections.abc
+    import gc
+
+    from crashdesk.store.crashes import NewCrash
+
+    class Recording(collections.abc.Mapping):
+        """Annotations that note whether automatic collection was on while the store read them."""
+
+        seen: list[bool] = []
+
+        def __init__(self, data):
+            self.data = data
+
+        def __getitem__(self, key):
+            return self.data[key]
+
+        def __iter__(self):
+            return iter(self.data)
+
+        def __len__(self):
+            return len(self.data)
+
+        def items(self):
+            Recording.seen.append(gc.isenabled())
+            return self.data.items()
+
+    processed = json.loads((test_data / "crashes" / "05-thread" / "expected.json").read_text())
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        store.add_many([NewCrash(Recording({"ProductName": "Demo", "Seq": str(n)}), processed=processed)
+                        for n in range(3)])
+        assert Recording.seen and not any(Recording.seen)
+        assert gc.isenabled()  # on again afterwards
+    finally:
+        if not was:
+            gc.disable()
