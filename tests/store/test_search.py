@@ -283,3 +283,36 @@ def test_any_query_returns_or_raises_a_query_error_never_an_sqlite_error(corpus,
     except QueryError:
         return
     assert result.total >= len(result.hits)
+
+
+def test_a_common_full_text_word_is_paged_by_probing_with_the_same_answers(corpus, monkeypatch):
+    """A bare word that is a whole token in many crashes is paged by walking the sort index and probing the
+    full-text index per crash instead of building the set of matches; the answers are the set plan's. A word
+    that longer tokens start with (a prefix match) keeps the set plan."""
+    import crashdesk.store.search as search_module
+
+    store, made = corpus
+    real = search_module.fulltext_probe
+    plans: list = []
+
+    def recorded(*args):
+        plans.append(real(*args))
+        return plans[-1]
+
+    monkeypatch.setattr(search_module, "fulltext_probe", recorded)
+    requests = [("firefox", "-date", 0, 100), ("Firefox", "-date", 3, 4), ("firefox", "product", 0, 5),
+                ("firefox", "-signature", 2, 50), ("fire", "-date", 0, 100), ("firefox", "reason", 0, 100)]
+    expected = {}
+    monkeypatch.setattr(search_module, "PROBE_RATIO", 10**12)  # never worth it: the set plan
+    for word, sort, offset, limit in requests:
+        expected[word, sort, offset] = store.search(word, sort=sort, offset=offset, limit=limit).to_json()
+    assert not any(plans)
+    plans.clear()
+    monkeypatch.setattr(search_module, "PROBE_RATIO", 0)  # always worth it (20 crashes are too few to pay)
+    for word, sort, offset, limit in requests:
+        assert store.search(word, sort=sort, offset=offset, limit=limit).to_json() == expected[word, sort, offset]
+    # probed: the whole token, sorted on the narrow index; not "fire" (starts "firefox") nor a sort on reason
+    assert [p is not None for p in plans] == [True, True, True, True, False]
+    firefox = {m.crash_id for m in made if m.product.lower() == "firefox"}
+    assert firefox and firefox <= {h["crash_id"] for h in store.search("firefox", limit=100).hits}
+    assert plans[0][0] == store.search("firefox", limit=100).total >= len(firefox)
