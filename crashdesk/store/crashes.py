@@ -356,8 +356,8 @@ class CrashStore:
     def _cached_links(self, processed: dict | None) -> tuple[list[int], tuple] | None:
         """:meth:`_links` for the common case, at C speed: every module a dict whose five identity fields are
         strings (a null version too) already in the module cache, each module distinct, with a string base
-        address and boolean symbol flags. Anything else (a new module, a missing or oddly typed field) returns None for the general path,
-        which gives the same result."""
+        address and boolean symbol flags. Anything else (a new module, a missing or oddly typed field) returns
+        None for the general path, which gives the same result."""
         modules = processed.get("modules") if type(processed) is dict else None
         if type(modules) is not list or not modules:
             return None
