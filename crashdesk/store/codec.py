@@ -8,6 +8,7 @@ apart by the zstd frame magic.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -65,7 +66,7 @@ def compress_many(items: list[bytes]) -> list[bytes]:
     return [out[i].tobytes() for i in range(len(out))]
 
 
-_background: ThreadPoolExecutor | None = None
+_background: tuple[int, ThreadPoolExecutor] | None = None  # (the process it belongs to, the executor)
 _background_lock = threading.Lock()
 
 
@@ -74,9 +75,10 @@ def compress_many_later(items: list[bytes]) -> Future[list[bytes]]:
     works on the other core (the store's bulk writes overlap their compression with everything else)."""
     global _background
     with _background_lock:
-        if _background is None:
-            _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crashdesk-compress")
-    return _background.submit(compress_many, items)
+        if _background is None or _background[0] != os.getpid():  # a forked child has no copy of the thread
+            _background = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="crashdesk-compress"))
+        executor = _background[1]
+    return executor.submit(compress_many, items)
 
 
 def decompress(blob: bytes) -> bytes:

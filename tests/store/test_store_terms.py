@@ -345,3 +345,19 @@ def test_compress_many_writes_what_compress_writes():
     assert codec.compress_many([b"", b"{}"]) == [codec.compress(b""), codec.compress(b"{}")]
     assert codec.compress_many([]) == []
     assert [codec.unpack(b) for b in expected] == [{"n": n, "pad": "é" * n} for n in range(40)]
+
+
+def test_compression_in_the_background_works_in_a_forked_child():
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("this platform cannot fork")
+    docs = [codec.dumps({"n": n}) for n in range(20)]
+    assert codec.compress_many_later(docs).result(timeout=30) == codec.compress_many(docs)  # thread started here
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_compress_later_in_child, (docs,)).get(timeout=60) == codec.compress_many(docs)
+
+
+def _compress_later_in_child(docs):
+    return codec.compress_many_later(docs).result(timeout=30)
