@@ -70,10 +70,18 @@ _background: tuple[int, ThreadPoolExecutor] | None = None  # (the process it bel
 _background_lock = threading.Lock()
 
 
+BACKGROUND_MIN = 16  # fewer documents than this are compressed at once, in the caller's thread
+
+
 def compress_many_later(items: list[bytes]) -> Future[list[bytes]]:
     """:func:`compress_many` on a background thread: the caller goes on building rows in Python while zstd
-    works on the other core (the store's bulk writes overlap their compression with everything else)."""
+    works on the other core (the store's bulk writes overlap their compression with everything else). A few
+    documents are not worth the hand-over: they are compressed now and the future is already done."""
     global _background
+    if len(items) < BACKGROUND_MIN:
+        done: Future[list[bytes]] = Future()
+        done.set_result(compress_many(items))
+        return done
     with _background_lock:
         if _background is None or _background[0] != os.getpid():  # a forked child has no copy of the thread
             _background = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="crashdesk-compress"))

@@ -11,7 +11,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -69,15 +68,6 @@ _MODULE_FLAGS = itemgetter("corrupt_symbols", "loaded_symbols", "missing_symbols
 _STATUS_LETTER = {(c, lo, m): "C" if c else "L" if lo else "M" if m else "."
                   for c in (False, True) for lo in (False, True) for m in (False, True)}
 _JUST_STR = {str}
-
-_BACKGROUND_PACKING = 16  # crashes in a chunk from which their documents are compressed on a background thread
-
-
-def _done(value: Any) -> Future:
-    future: Future = Future()
-    future.set_result(value)
-    return future
-
 
 CHUNK = 500  # crashes whose rows are built, then inserted, at a time (bounds the memory a big batch takes)
 _dumps, _loads, _pack, _unpack = codec.dumps, codec.loads, codec.pack, codec.unpack
@@ -536,8 +526,7 @@ class CrashStore:
                     slot.append(len(documents))
                     documents.append(_dumps(doc))
             slots.append(tuple(slot))
-        packing = (codec.compress_many_later(documents) if len(todo) >= _BACKGROUND_PACKING
-                   else _done(codec.compress_many(documents)))
+        packing = codec.compress_many_later(documents)
         for rowid, (crash_id, item, refs) in zip(rowids, todo, strict=True):
             annotations = {str(k): v for k, v in item.annotations.items()}
             processed = item.processed
