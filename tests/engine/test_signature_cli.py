@@ -107,7 +107,7 @@ def test_profiles_from_the_command_line(tmp_path, capsys):
     assert (home / "profiles" / "myapp" / "prefix_signature_re.txt").is_file()
     assert main(["signature", "--list-profiles", "--json", "--data-dir", str(home)]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["name"] for r in rows] == ["mozilla", "generic", "myapp"]
+    assert [r["name"] for r in rows] == ["mozilla", "generic", "generic-v1", "myapp"]
     crash = tmp_path / "c.json"
     crash.write_text(json.dumps({"threads": [{"frames": [{"function": "__GI_raise"}, {"function": "app::run()"}]}]}),
                      encoding="utf-8")

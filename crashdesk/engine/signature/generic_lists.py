@@ -1,259 +1,284 @@
-"""Lists of the built-in "generic" profile, for any Breakpad/Crashpad application.
+"""Lists of the built-in "generic" profile (version 2), for any Breakpad/Crashpad application.
 
-Written for CrashDesk (not taken from siggen): C and C++ runtimes (glibc, musl, bionic, libc++, libstdc++,
-MSVC CRT), Windows, macOS and Linux system plumbing, the crash reporters themselves, and Rust panics.
-Entries are matched against *normalised* frame strings (arguments removed, templates collapsed to ``<T>``,
-``operator new(...)`` reduced to ``new``).
+Written for CrashDesk from what the frames are (not taken from siggen). Frame strings are *normalised*
+(arguments removed, templates collapsed to ``<T>``, glibc's ``__GI_`` alias prefix dropped by the generic
+walk) and matched with ``re.match`` (anchored at the start). How the generic walk uses them
+(:mod:`crashdesk.engine.signature.appwalk`):
+
+* ``module_rules.txt`` decides which modules are the system's (``-app``) and which the application's;
+* a frame matching ``irrelevant`` is skipped and never shown;
+* a frame matching ``prefix`` is library code even when it is compiled into the application (templates,
+  static CRT, the crash reporter): it is never the application frame, but it may be the one *kind* prefix;
+* the signature is ``<kind> | <first application frame>``, where the kind is the system/library frame the
+  application called (the frame just above the first app frame), if any.
+
+Each entry has a comment saying why it is there.
 """
 
 from __future__ import annotations
 
-VERSION = "1"
+VERSION = "2"
+
+MODULE_RULES = r"""
+# Which modules are the system's (-app) and which the application's (+app). First match wins; a module no
+# rule matches is application code. A glob with / or \ is matched against the module's path, any other
+# against its file name; case-insensitive. Add "+app ..." lines ABOVE these to claim a module as yours.
+
+# -- Linux (glibc, musl), by path: everything the distribution installs under /lib*, /usr/lib*
+-app /lib*/*
+-app /usr/lib*/*
+# glibc's C library, math, threads, dl and rt libraries, by file name (dumps often carry only the name)
+-app libc.so*
+-app libc-*.so
+-app libm.so*
+-app libm-*.so
+-app libpthread.so*
+-app libpthread-*.so
+-app libdl.so*
+-app libdl-*.so
+-app librt.so*
+-app librt-*.so
+-app libresolv.so*
+# the dynamic loader (glibc and musl)
+-app ld-linux*
+-app ld-*.so*
+-app ld-musl-*
+# the kernel's vDSO (32-bit name, 64-bit name, and the bracketed mapping name)
+-app linux-gate.so*
+-app linux-vdso.so*
+-app vdso
+-app [vdso]
+# C++ runtimes and the unwinder: GNU libstdc++, LLVM libc++/libc++abi, libgcc_s, libunwind
+-app libstdc++.so*
+-app libc++.so*
+-app libc++abi.so*
+-app libgcc_s.so*
+-app libunwind.so*
+
+# -- Android (bionic and the platform live under /system and /apex)
+-app /system/*
+-app /apex/*
+-app /vendor/lib*/*
+
+# -- Windows: anything under \Windows\ (System32, SysWOW64, WinSxS) ...
+-app *\windows\*
+# ... and the core DLLs by name, for dumps that carry no path
+-app ntdll.dll
+-app kernel32.dll
+-app kernelbase.dll
+-app user32.dll
+-app win32u.dll
+-app gdi32*.dll
+-app combase.dll
+-app rpcrt4.dll
+-app ole32.dll
+-app ucrtbase*.dll
+-app msvcrt.dll
+# the Visual C++ runtimes an application ships next to itself are still not its code
+-app vcruntime*.dll
+-app msvcp*.dll
+-app msvcr*.dll
+-app concrt*.dll
+
+# -- macOS / iOS
+-app /usr/lib/*
+-app /System/Library/*
+-app libsystem_*.dylib
+-app libc++.*dylib
+-app libc++abi.dylib
+-app libobjc*.dylib
+-app dyld
+-app libdyld.dylib
+"""
 
 SENTINELS = """
-# Literal frame strings that mark the real top of the stack: everything above them is dropped.
-_purecall
+# Literal frame strings that mark the real top of the stack: frames above them are dropped.
+# the C++ runtime's handler for a call of a pure virtual function; above it is only terminate/abort
 __cxa_pure_virtual
+# MSVC's equivalent of __cxa_pure_virtual
+_purecall
+# macOS signal trampoline: frames above it belong to a signal handler, not to the crash
 _sigtramp
+# glibc's signal return trampoline on Linux, same reason
 __restore_rt
-google_breakpad::ExceptionHandler::HandleInvalidParameter
+# the Rust panic entry point: above it is only the panic runtime
 rust_begin_unwind
-core::panicking::panic
-core::panicking::panic_fmt
-core::panicking::panic_bounds_check
-core::panicking::panic_nounwind
-core::result::unwrap_failed
-core::option::unwrap_failed
-core::option::expect_failed
-std::panicking::begin_panic
-std::panicking::begin_panic<T>
-std::panicking::begin_panic_fmt
-alloc::alloc::handle_alloc_error
 """
 
 IRRELEVANT = r"""
-# Frames skipped entirely: signal/exception delivery, waiting, crash-reporter plumbing, bare addresses.
-@0x[0-9a-fA-F]{2,}
+# Frames skipped entirely: never part of a signature.
+# a bare address (no module, no symbol): says nothing stable about the crash
+@0x
+# the signal trampolines (see the sentinels)
 _sigtramp
 __restore_rt
 __kernel_rt_sigreturn
 __kernel_vsyscall
+# glibc's raise/pthread_kill chain that delivers SIGABRT: same for every abort
+raise$
+gsignal$
 __pthread_kill_implementation
 __pthread_kill_internal
-pthread_kill
-__GI_raise
-raise$
-gsignal
-tgkill
+pthread_kill$
+tgkill$
+# glibc: prints the "*** ... ***: terminated" message before abort, for every libc-detected error
 __libc_message
 __libc_fatal
+# glibc: the common path of the _FORTIFY_SOURCE checks; the checked function the app called is the kind
 __fortify_fail
-__chk_fail
-__stack_chk_fail
-_dl_sigreturn
-abort_message
-__abort_message
-__gnu_cxx::__verbose_terminate_handler
-__cxxabiv1::
-std::__terminate
-std::terminate
-terminate$
-__cxa_(?!pure_virtual)
-std::rethrow_exception
-std::__exception_ptr::
-std::__1::__exception_ptr::
+__chk_fail$
+# glibc: reports heap corruption; the allocator call the app made (free, malloc...) is the kind
+malloc_printerr
+# glibc: formats an assertion message; __assert_fail (what the app called) is the kind
+__assert_fail_base
+# macOS: the kernel side of pthread_kill
+__pthread_kill
+# libunwind/libgcc unwinder and the C++ personality routine: exception plumbing of every throw
 _Unwind_
 __gxx_personality
 __gcc_personality
-demangling_terminate_handler
+# Windows: exception dispatch inside ntdll, the same for every exception
 KiUserExceptionDispatcher
-KiUserCallbackDispatcher
-KiRaiseUserExceptionDispatcher
 RtlDispatchException
 RtlpExecuteHandlerForException
 RtlRaiseException
+# Windows: thread and process start-up below the application's code
 RtlUserThreadStart
 BaseThreadInitThunk
-RaiseException
-RaiseFailFastException
-_CxxThrowException
-CxxThrowException
-__CxxFrameHandler
-_CallSettingFrame
-UnhandledExceptionFilter
-NtWaitFor
-ZwWaitFor
-NtDelayExecution
-ZwDelayExecution
-WaitForSingleObject
-WaitForMultipleObjects
-SleepEx$
-Sleep$
-__psynch_cvwait
-__psynch_mutexwait
-_pthread_cond_wait
-pthread_cond_wait
-pthread_cond_timedwait
-__futex_abstimed_wait
-futex_wait
-__GI___futex
-syscall$
-mach_msg_trap
-mach_msg2_trap
-mach_msg$
-mach_msg_overwrite
-__pthread_kill
-_pthread_start
-thread_start
-start_thread
-__clone
-clone3?$
-_start$
-__libc_start_main
-__libc_start_call_main
-libc_start_main
-google_breakpad::
-crashpad::
-CrashpadClient
-sentry__
-sentry_handle_exception
-std::panicking::
-core::ptr::(?!drop_in_place)
-core::intrinsics::
-core::panicking::panic_nounwind_fmt
-rust_panic$
-rust_begin_unwind
-__rust_start_panic
-__rust_begin_short_backtrace
-__rust_end_short_backtrace
-std::sys::backtrace::
-std::rt::lang_start
+# MSVC CRT start-up compiled into the application: below main, never the crash site
 __scrt_common_main
 __tmainCRTStartup
 invoke_main
 mainCRTStartup
 WinMainCRTStartup
 wmainCRTStartup
+# glibc/musl start-up and thread entry, below the application's code
+_start$
+__libc_start_main
+__libc_start_call_main
+start_thread$
+__clone
+clone3?$
+# the crash reporters themselves, often compiled into the application: their frames are never the crash
+google_breakpad::
+crashpad::
+sentry__
+sentry_handle_exception
+# Rust's panic runtime hand-off (after the sentinel): the same for every panic
+__rust_start_panic
+rust_panic$
+__rust_end_short_backtrace
+__rust_begin_short_backtrace
 """
 
 PREFIX = r"""
-# Frames kept in the signature, but the walk continues to the next frame: they say "how", not "where".
+# Library code (also when compiled into the application): never "the application frame"; the one just
+# above the first application frame is kept as the kind of crash.
+# C: abort() called by the application
 abort$
+# MSVC / macOS spellings of abort's internals
 _abort$
-__GI_abort
-std::abort
-std::__throw_
-std::__1::__throw_
-std::_Xout_of_range
-std::_Xlength_error
-std::_Xbad_alloc
-std::_Throw_
-__assert_fail
+__abort$
+# C assert(): glibc, musl, macOS, bionic, MSVC entry points
+__assert_fail$
 __assert_perror_fail
 __assert_rtn
 __assert2
 _wassert
 _assert$
-_invalid_parameter
-_invoke_watson
-__report_gsfailure
-__fastfail
-__security_check_cookie
-_CrtDbgReport
-malloc
-calloc
-realloc
+# stack protector: the canary check the compiler inserted into the application's function failed
+__stack_chk_fail
+# _FORTIFY_SOURCE: the checked variant of a string/memory function (__memcpy_chk, __strcpy_chk, ...)
+__\w+_chk$
+# C allocator entry points: heap corruption and double frees are detected inside them
+malloc$
+calloc$
+realloc$
 free$
-_free_base
-_free_dbg
-_malloc_base
-_realloc_base
-_calloc_base
-__libc_malloc
-__libc_free
-__libc_realloc
-__libc_calloc
-cfree
+cfree$
+__libc_(malloc|calloc|realloc|free)$
+_int_(malloc|free|realloc)
 posix_memalign
 aligned_alloc
-_aligned_malloc
-_aligned_free
+# other allocators often linked statically (jemalloc, tcmalloc, mimalloc)
 je_
 tc_
-mi_
-HeapAlloc
-HeapFree
-HeapReAlloc
-RtlAllocateHeap
-RtlFreeHeap
-RtlReAllocateHeap
+mi_(malloc|free|realloc|calloc)
+# C++ allocation
+operator new
+operator delete
 new$
 new\[\]$
 delete$
 delete\[\]$
-mem(cpy|move|set|cmp|chr)
+# memory and string functions: the crash is in them, the caller passed the bad pointer
+mem(cpy|move|set|cmp|chr)$
 __mem(cpy|move|set|cmp|chr)
-wmem(cpy|move|set|cmp)
+wmem(cpy|move|set|cmp)$
+str(len|nlen|cpy|ncpy|cat|ncat|cmp|ncmp|chr|rchr|str|dup|ndup|casecmp|ncasecmp)$
+__(str|stp|wcs|raw)
+wcs(len|nlen|cpy|ncpy|cat|ncat|cmp|ncmp|chr|rchr|str)$
 _platform_mem
 _platform_str
-__(str|wcs)
-str(len|nlen|cpy|ncpy|cat|ncat|cmp|ncmp|chr|rchr|str|dup|ndup|casecmp|ncasecmp)
-wcs(len|nlen|cpy|ncpy|cat|ncat|cmp|ncmp|chr|rchr|str)
-_?(v?s?n?printf|vfprintf|snprintf_chk|sprintf_chk)
-std::basic_string<T>::
-std::__1::basic_string<T>::
-std::__cxx11::basic_string<T>::
-std::vector<T>::
-std::__1::vector<T>::
-std::_Vector_base<T>::
-std::allocator<T>::
-std::__1::allocator<T>::
-std::unique_ptr<T>::
-std::shared_ptr<T>::
-std::__shared_ptr<T>::
-std::_Sp_counted_
-std::__1::__shared_weak_count::
-std::function<T>::
-std::__1::function<T>::
-std::_Function_handler<T>::
-std::__invoke
-std::__1::__invoke
-std::_Func_impl
-std::invoke
-std::__1::__function::
-std::thread::_State_impl<T>::
-std::__1::__thread_proxy
-alloc::alloc::
-alloc::raw_vec::
-alloc::vec::
-alloc::string::
-core::ptr::drop_in_place
-core::result::unwrap_failed
-core::option::unwrap_failed
-core::option::expect_failed
-core::panicking::
-alloc::alloc::handle_alloc_error
+# printf family (a bad format argument crashes inside them)
+_?_?(v?s?n?printf|vfprintf)(_chk)?$
+# C++ standard library (libstdc++, libc++, MSVC STL), also its templates instantiated in the application
+std::
+__gnu_cxx::
+__cxxabiv1::
+# the C++ ABI runtime: __cxa_throw (uncaught exception), __cxa_call_terminate (noexcept violated), ...
+__cxa_
+# MSVC's throw and the STL's out-of-range / length errors
+_CxxThrowException
+CxxThrowException
+RaiseException
+# MSVC CRT: invalid parameter handler and /GS stack-cookie failure
+_invalid_parameter
+_invoke_watson
+__report_gsfailure
+__security_check_cookie
+__fastfail
+_CrtDbgReport
+# Windows fail-fast and critical-failure reporting
+RtlReportCriticalFailure
+RaiseFailFastException
+# Windows heap functions (heap corruption is detected there)
+RtlAllocateHeap
+RtlFreeHeap
+RtlReAllocateHeap
+HeapAlloc
+HeapFree
+HeapReAlloc
+# Objective-C: an uncaught NSException is raised here
+objc_exception_throw
+objc_exception_rethrow
+# Rust core and alloc crates (panics, unwrap/expect failures, bounds checks, allocation failure)
+core::
+alloc::
 __rust_alloc
 __rust_dealloc
 __rust_realloc
+__rust_alloc_error_handler
 __rdl_
 __rg_
+# Qt: qFatal() and Q_ASSERT end in these
+qFatal
+QMessageLogger::fatal
+qt_message_fatal
+qt_assert
+qt_assert_x
+# Chromium/Electron fatal paths: LOG(FATAL)/CHECK, the debugger break and the out-of-memory handlers
+logging::LogMessage::
+logging::CheckError::
+logging::LogMessageFatal::
+base::debug::BreakDebugger
+base::ImmediateCrash
+base::internal::OnNoMemory
+base::TerminateBecauseOutOfMemory
+partition_alloc::
+# unsymbolicated frames in a system module merge into the module name; the module is the kind
 <unknown in
 <name omitted>
-(?i:ntdll|kernelbase|kernel32|user32|win32u|ucrtbase|msvcrt|combase|rpcrt4)\.dll$
-(?i:vcruntime|msvcp|msvcr)[0-9_]*d?\.dll$
-(libc|libm|libdl|libpthread|librt|libgcc_s|libstdc\+\+|libc\+\+|libc\+\+abi|libunwind)\.so(\.[0-9]+)*$
-ld-linux.*\.so(\.[0-9]+)*$
-(libc|libm|libdl|libpthread|librt|ld)-[0-9.]+\.so$
-ld-musl.*\.so(\.[0-9]+)*$
-linux-vdso\.so
-vdso$
-libsystem_.*\.dylib$
-libc\+\+(abi)?(\.[0-9]+)?\.dylib$
-libdyld\.dylib$
-libobjc\.A\.dylib$
-\(unloaded
-@0x0$
 """
 
 LINE_NUMBERS = """
@@ -262,10 +287,11 @@ LINE_NUMBERS = """
 
 
 def texts() -> dict[str, str]:
-    """``{list name: file text}`` for the generic profile."""
+    """``{list name: file text}`` for the generic profile (the four siggen-style lists + module rules)."""
     return {
         "sentinels": SENTINELS.lstrip("\n"),
         "irrelevant": IRRELEVANT.lstrip("\n"),
         "prefix": PREFIX.lstrip("\n"),
         "line_numbers": LINE_NUMBERS.lstrip("\n"),
+        "module_rules": MODULE_RULES.lstrip("\n"),
     }

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from crashdesk.engine.signature.errors import ListSyntaxError
+from crashdesk.engine.signature.modules import MODULE_RULES_FILE, ModuleRule, parse_module_rules
 
 #: List name -> file name (siggen's names, so a profile folder is also a valid siggen list directory).
 LIST_FILES = {
@@ -98,6 +99,8 @@ class SignatureLists:
     irrelevant: tuple[str, ...] = ()
     prefix: tuple[str, ...] = ()
     line_numbers: tuple[str, ...] = ()
+    #: ordered in-app / system module rules (``module_rules.txt``; only the generic walk reads them)
+    module_rules: tuple[ModuleRule, ...] = ()
     #: where each list came from (file path or label), for error messages and explanations
     origins: dict[str, str] = field(default_factory=dict, compare=False)
     #: list name -> 1-based line number of each entry in its file
@@ -116,7 +119,10 @@ class SignatureLists:
             if name != "sentinels" and text is not None:
                 decoded = text.decode("utf-8") if isinstance(text, bytes) else text
                 compile_entries(values[name], origin, decoded)
-        return cls(origins=origins, entry_lines=lines, **values)
+        rules_text = texts.get("module_rules")
+        origin = origins.setdefault("module_rules", MODULE_RULES_FILE)
+        rules = parse_module_rules(rules_text, origin) if rules_text is not None else ()
+        return cls(origins=origins, entry_lines=lines, module_rules=rules, **values)
 
     def as_texts(self, header: str = "") -> dict[str, str]:
         """``{file name: text}`` for writing the lists out (one entry a line, optional comment header)."""
@@ -127,4 +133,7 @@ class SignatureLists:
                 lines.append("")
             lines.extend(getattr(self, name))
             out[filename] = "\n".join(lines) + "\n"
+        if self.module_rules:
+            lines = [f"# {h}".rstrip() for h in header.splitlines()] if header else []
+            out[MODULE_RULES_FILE] = "\n".join([*lines, *(r.text() for r in self.module_rules)]) + "\n"
         return out

@@ -7,11 +7,14 @@ On disk a profile is a folder (the services and the command line use ``<data-dir
     irrelevant_signature_re.txt          regexes of frames to skip
     prefix_signature_re.txt              regexes of frames kept but not informative alone
     signatures_with_line_numbers_re.txt  regexes of frames that get ":<line>" appended
+    module_rules.txt                     ordered "+app GLOB" / "-app GLOB" module rules (generic walk)
 
 The list files use siggen's names and format, so a profile folder is also a valid ``signature_list_dir``
 for siggen (handy for comparing). Two profiles are built in: ``mozilla`` (siggen's own list files, read
 from the installed ``siggen`` package at run time, never copied into CrashDesk) and ``generic`` (for any
-Breakpad/Crashpad application).
+Breakpad/Crashpad application, version 2: signatures led by the first application frame, see
+:mod:`crashdesk.engine.signature.appwalk`). ``generic-v1``, the generic profile before that (siggen's walk
+with CrashDesk's first generic lists), stays built in so a regeneration can show what version 2 changed.
 """
 
 from __future__ import annotations
@@ -22,19 +25,25 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from crashdesk.engine.signature import generic_lists
+from crashdesk.engine.signature import generic_lists, generic_lists_v1
+from crashdesk.engine.signature.appwalk import AppFrameSignatureRule
 from crashdesk.engine.signature.errors import ProfileError
 from crashdesk.engine.signature.lists import LIST_FILES, UNUSED_LIST_FILES, SignatureLists
+from crashdesk.engine.signature.modules import MODULE_RULES_FILE
 from crashdesk.engine.signature.rules import RULES, SIGGEN_RULE_ORDER
 
 SIGGEN_RULES_VERSION = "2.2.20241029"
 #: The rule set CrashDesk's rules implement.
 SIGGEN_RULE_SET = f"siggen {SIGGEN_RULES_VERSION}"
 PROFILE_FILE = "profile.json"
-BUILTIN_NAMES = ("mozilla", "generic")
+BUILTIN_NAMES = ("mozilla", "generic", "generic-v1")
 
-GENERIC_RULES: tuple[str, ...] = (
+GENERIC_V1_RULES: tuple[str, ...] = (
     "SignatureGenerationRule", "StackwalkerErrorSignatureRule", "BadHardware", "OOMSignature", "AbortSignature",
+    "StackOverflowSignature", "SigFixWhitespace", "SigTruncate",
+)
+GENERIC_RULES: tuple[str, ...] = (
+    AppFrameSignatureRule.name, "StackwalkerErrorSignatureRule", "BadHardware", "OOMSignature", "AbortSignature",
     "StackOverflowSignature", "SigFixWhitespace", "SigTruncate",
 )
 
@@ -121,11 +130,27 @@ def mozilla_profile() -> Profile:
 def generic_profile() -> Profile:
     """The built-in profile for any Breakpad/Crashpad application (no Mozilla-specific lists or rules)."""
     texts = generic_lists.texts()
-    lists = SignatureLists.from_texts(texts, {name: f"builtin:generic/{LIST_FILES[name]}" for name in texts})
-    return Profile(name="generic", follows=f"{SIGGEN_RULE_SET} rules, CrashDesk generic lists {generic_lists.VERSION}",
+    lists = SignatureLists.from_texts(texts, {name: f"builtin:generic/{_FILES[name]}" for name in texts})
+    return Profile(name="generic", follows=f"CrashDesk generic v{generic_lists.VERSION}: first application frame "
+                   f"(module rules), {SIGGEN_RULE_SET} normalisation and rules",
                    rules=GENERIC_RULES, lists=lists,
-                   description="Any Breakpad/Crashpad app: C/C++ runtime, Windows, macOS, Linux, Rust panics",
+                   description="Any Breakpad/Crashpad app: led by the first application frame; C/C++ runtimes, "
+                   "Windows, macOS, Linux, Android, Rust panics, crash reporters, Qt/Chromium fatal paths",
                    source="builtin:generic")
+
+
+@lru_cache(maxsize=1)
+def generic_v1_profile() -> Profile:
+    """The generic profile as it was before version 2 (siggen's walk, the first generic lists)."""
+    texts = generic_lists_v1.texts()
+    lists = SignatureLists.from_texts(texts, {name: f"builtin:generic-v1/{LIST_FILES[name]}" for name in texts})
+    return Profile(name="generic-v1", follows=f"{SIGGEN_RULE_SET} rules, CrashDesk generic lists 1",
+                   rules=GENERIC_V1_RULES, lists=lists,
+                   description="The generic profile before version 2 (siggen's walk with generic lists)",
+                   source="builtin:generic-v1")
+
+
+_FILES = {**LIST_FILES, "module_rules": MODULE_RULES_FILE}
 
 
 def builtin_profile(name: str) -> Profile:
@@ -133,6 +158,8 @@ def builtin_profile(name: str) -> Profile:
         return mozilla_profile()
     if name == "generic":
         return generic_profile()
+    if name == "generic-v1":
+        return generic_v1_profile()
     raise ProfileError(f"no built-in profile {name!r} (built-in: {', '.join(BUILTIN_NAMES)})")
 
 
@@ -167,6 +194,13 @@ def load_profile(folder: str | os.PathLike[str]) -> Profile:
                 texts[name] = path.read_bytes()
             except OSError as exc:
                 raise ProfileError(f"{path}: cannot read: {exc}") from None
+    rules_path = folder / MODULE_RULES_FILE
+    origins["module_rules"] = str(rules_path)
+    if rules_path.is_file():
+        try:
+            texts["module_rules"] = rules_path.read_bytes()
+        except OSError as exc:
+            raise ProfileError(f"{rules_path}: cannot read: {exc}") from None
     if not texts:
         raise ProfileError(f"{folder} holds no signature list files ({', '.join(LIST_FILES.values())})")
     lists = SignatureLists.from_texts(texts, origins)
@@ -209,7 +243,7 @@ def create_generic_profile(dest: str | os.PathLike[str], name: str | None = None
     dest = Path(dest)
     _prepare(dest, overwrite)
     for name_, text in generic_lists.texts().items():
-        (dest / LIST_FILES[name_]).write_text(text, encoding="utf-8")
+        (dest / _FILES[name_]).write_text(text, encoding="utf-8")
     meta = generic_profile().metadata()
     meta.update(name=name or dest.name, description="copied from the built-in generic profile")
     _write_meta(dest, meta)
@@ -266,6 +300,12 @@ def diff_profiles(old: Profile, new: Profile) -> dict:
         removed = [e for e in before if e not in after_set]
         added = [e for e in after if e not in before_set]
         out[name] = {"added": added, "removed": removed, "reordered": not added and not removed}
+    if old.lists.module_rules != new.lists.module_rules:
+        before_r = [r.text() for r in old.lists.module_rules]
+        after_r = [r.text() for r in new.lists.module_rules]
+        added = [e for e in after_r if e not in set(before_r)]
+        removed = [e for e in before_r if e not in set(after_r)]
+        out["module_rules"] = {"added": added, "removed": removed, "reordered": not added and not removed}
     if old.rules != new.rules:
         out["rules"] = {"old": list(old.rules), "new": list(new.rules)}
     return out

@@ -1,0 +1,106 @@
+"""In-app versus system frames, decided by the frame's module (its file name, and its path when known).
+
+A profile may carry ordered module rules in ``module_rules.txt``, one a line::
+
+    # comment
+    -app libc.so*            a module whose file name matches the glob is a system module
+    +app /opt/myapp/*        a module whose path matches the glob is the application's own code
+    -app name:libfoo.so      "name:" / "path:" say explicitly what the glob is matched against
+
+A glob holding ``/`` or ``\\`` is matched against the module's path, any other glob against its file name;
+matching is case-insensitive (``fnmatch`` rules: ``*`` also crosses ``/``). The first matching rule decides;
+a module no rule matches is **app** code. A line that is not a rule raises :class:`ListSyntaxError` naming the
+file and the line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+from crashdesk.engine.signature.errors import ListSyntaxError
+
+MODULE_RULES_FILE = "module_rules.txt"
+_LINE = re.compile(r"^([+-])app\s+(?:(name|path):)?(\S.*)$")
+
+
+@dataclass(frozen=True)
+class ModuleRule:
+    in_app: bool
+    glob: str
+    #: "name" (file name) or "path" (full path)
+    target: str
+    line: int = field(default=0, compare=False)
+    origin: str = field(default="", compare=False)
+
+    def text(self) -> str:
+        implied = "path" if ("/" in self.glob or "\\" in self.glob) else "name"
+        target = "" if implied == self.target else f"{self.target}:"
+        return f"{'+' if self.in_app else '-'}app {target}{self.glob}"
+
+    def where(self) -> str:
+        return f"{self.origin}:{self.line}" if self.line else self.origin
+
+
+def parse_module_rules(text: str | bytes, origin: str) -> tuple[ModuleRule, ...]:
+    """Rules of one ``module_rules.txt``; a bad line raises :class:`ListSyntaxError` (file, line)."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ListSyntaxError(origin, text[: exc.start].count(b"\n") + 1, f"not UTF-8 text ({exc.reason})") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    rules = []
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _LINE.match(line)
+        if m is None:
+            raise ListSyntaxError(origin, lineno, f"expected '+app GLOB' or '-app GLOB', got {line!r}")
+        sign, target, glob = m.groups()
+        glob = glob.strip()
+        if "#" in glob:  # a trailing comment
+            glob = glob.split("#", 1)[0].strip()
+        if not glob:
+            raise ListSyntaxError(origin, lineno, "empty module glob")
+        if target is None:
+            target = "path" if ("/" in glob or "\\" in glob) else "name"
+        rules.append(ModuleRule(sign == "+", glob.lower(), target, lineno, origin))
+    return tuple(rules)
+
+
+def _basename(path: str) -> str:
+    return re.split(r"[\\/]", path.rstrip("\\/"))[-1]
+
+
+class ModuleClassifier:
+    """``classify(name, path)`` -> ``(in_app, rule or None)``, cached per module."""
+
+    def __init__(self, rules: tuple[ModuleRule, ...]) -> None:
+        self.rules = rules
+        self._cache: dict[tuple[str, str], tuple[bool, ModuleRule | None]] = {}
+
+    def classify(self, name: str | None, path: str | None = None) -> tuple[bool, ModuleRule | None]:
+        if not name and not path:
+            return True, None
+        key = ((name or "").lower(), (path or "").lower())
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        lname, lpath = key
+        if not lname and lpath:
+            lname = _basename(lpath)
+        lname = lname.strip("[]")
+        result: tuple[bool, ModuleRule | None] = (True, None)
+        for rule in self.rules:
+            subject = lname if rule.target == "name" else lpath
+            if subject and fnmatch.fnmatchcase(subject, rule.glob):
+                result = (rule.in_app, rule)
+                break
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[key] = result
+        return result
