@@ -3,8 +3,10 @@
 Rule ``AppFrameSignatureRule``, used by the built-in ``generic`` profile instead of siggen's frame walk:
 
 1. The crashing thread's frames are expanded (inline frames first) and normalised as siggen does, with two
-   differences: glibc's internal ``__GI_`` alias prefix is dropped (``__GI_abort`` -> ``abort``, so builds
-   with and without libc debug symbols agree), and a frame of an **application** module without a
+   differences: glibc's internal names become the public ones (``__GI_abort`` -> ``abort``, ``__free`` ->
+   ``free``, so builds with and without libc debug symbols agree) and its CPU-specific variants of string and
+   memory functions become the function the program called (``__memmove_avx512_unaligned_erms`` ->
+   ``memmove``, ``__strlen_evex`` -> ``strlen``, so one crash gives one signature on every CPU), and a frame of an **application** module without a
    function becomes ``module@0x<module offset>`` (leading zeros stripped, as siggen printed such frames
    before 2024; not rounded, so two crash sites in one unsymbolicated module stay apart). A system module
    without symbols stays its bare name, as in siggen. A bare address is never kept (``@0x`` is irrelevant).
@@ -43,6 +45,28 @@ from crashdesk.engine.signature.normalize import RUST_134_FUNCTIONS, file_line_t
 from crashdesk.engine.signature.rules import RULES, Rule, SignatureGenerationRule
 
 _GI = re.compile(r"^__GI_")
+#: glibc picks one CPU-specific variant of its string/memory functions at load time (ifunc): the same call
+#: is ``__memmove_avx_unaligned_erms`` on one machine and ``__memmove_evex_unaligned_erms`` on another.
+_IFUNC_VARIANT = re.compile(
+    r"^__((?:mem|str|stp|wmem|wcs|rawmem)[a-z]*(?:_chk)?)_(?:sse|ssse|avx|evex|erms|unaligned|aligned|rtm|nt_|generic)\w*$")
+#: glibc's internal names of public functions (the symbol the debug information names) -> the public name
+_ALIASES = {
+    "__free": "free", "__libc_free": "free", "__malloc": "malloc", "__libc_malloc": "malloc",
+    "__realloc": "realloc", "__libc_realloc": "realloc", "__calloc": "calloc", "__libc_calloc": "calloc",
+    "__stack_chk_fail_local": "__stack_chk_fail",
+}
+
+
+def canonical_function(text: str) -> str:
+    """Drop glibc's ``__GI_`` alias prefix, its CPU-variant suffixes and internal aliases (see above)."""
+    text = _GI.sub("", text)
+    if text.startswith("__"):
+        m = _IFUNC_VARIANT.match(text)
+        if m:
+            base = m.group(1)
+            return f"__{base}" if base.endswith("_chk") else base
+        return _ALIASES.get(text, text)
+    return text
 
 
 @dataclass
@@ -93,7 +117,7 @@ class AppWalker:
             function = fixed
         if function:
             is_rust = bool(file) and (path or "").endswith(".rs")
-            text = _GI.sub("", self.walker.symbol(function, is_rust, line))
+            text = canonical_function(self.walker.symbol(function, is_rust, line))
             return _Frame(text, module, in_app, rule, function)
         if file and line:
             return _Frame(file_line_text(file, line), module, in_app, rule, f"{file}:{line}")
