@@ -28,7 +28,9 @@ def register(subparsers, common) -> None:
     parser.add_argument("--batch", action="store_true", help="JSON Lines in, JSON Lines out")
     parser.add_argument("--profile", metavar="P", default=None,
                         help="profile name (a folder under <data-dir>/profiles/, or built-in 'mozilla' / "
-                        "'generic') or a profile folder path (default: mozilla)")
+                        "'generic' / 'generic-v1') or a profile folder path (default: the same rule as processing: "
+                        "the Settings product table, mozilla for Mozilla products and for siggen-style crash_data "
+                        "without a product, else the default profile, generic)")
     parser.add_argument("--explain", action="store_true",
                         help="add an explanation (frames normalised, skipped by which list entry, combined, "
                         "where the walk stopped, which rule changed what)")
@@ -112,7 +114,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.processes < 0:
         raise UsageError("--processes must be 0 or more")
-    profile = resolve_profile(args.profile, profiles_dir)
+    if args.profile:
+        profile = resolve_profile(args.profile, profiles_dir)
+    else:
+        from crashdesk.config.signature_profiles import load_choice
+        from crashdesk.engine.signature.choice import ChoiceSpec
+
+        profile = ChoiceSpec(load_choice(profiles_dir.parent), str(profiles_dir))
+        for name in sorted(profile.choice.names()):
+            resolve_profile(name, profiles_dir)  # a bad table entry is a clear error before any input is read
     stream = _open_input(args.file)
     try:
         if args.batch:
@@ -160,6 +170,10 @@ def _run_one(stream, profile, args, as_json, print_json, info) -> int:
         raise CrashDeskError(f"{args.file}: not UTF-8 text ({exc.reason})") from None
     except (ValueError, RecursionError) as exc:
         raise CrashDeskError(f"{args.file}: not a JSON document: {exc}") from None
+    if hasattr(profile, "build"):  # no --profile: the product -> profile rule picks it for this input
+        from crashdesk.engine.signature import resolve_profile
+
+        profile = resolve_profile(profile.choice.for_input(obj), profile.profiles_dir)
     try:
         result = SignatureGenerator(profile).generate_from(obj, explain=args.explain or as_json)
     except RecursionError:

@@ -329,7 +329,12 @@ def default_worker_config(paths, *, symbol_paths: Iterable[Path] = (), symbol_ur
     """The worker configuration for a data folder (``crashdesk.config.paths.Paths``). ``mozilla_symbol_urls``
     are asked as well for Mozilla products (the app passes Mozilla's symbol server; the command line only
     uses the servers it is given)."""
+    from crashdesk.config.signature_profiles import load_choice
+
+    choice = load_choice(paths.data_dir)
     return WorkerConfig(
+        product_profiles=choice.products,
+        default_profile=choice.default,
         symbol_paths=tuple(str(p) for p in symbol_paths),
         symbol_urls=tuple(symbol_urls),
         mozilla_symbol_urls=tuple(mozilla_symbol_urls),

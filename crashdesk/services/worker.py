@@ -27,7 +27,10 @@ class WorkerConfig:
     symbols_cache: str | None = None
     mozilla_symbol_urls: tuple[str, ...] = ()  # also asked for Mozilla products (the app's default setting)
     profiles_dir: str | None = None  # the data folder's profiles/ (user profiles shadow built-ins)
-    profile_name: str = "auto"  # "auto": Mozilla's rules for Mozilla products, the generic profile otherwise
+    profile_name: str = "auto"  # "auto": the product -> profile rule (engine.signature.choice) decides
+    #: the Settings table of the rule: (product, profile) rows and the default profile
+    product_profiles: tuple[tuple[str, str], ...] = ()
+    default_profile: str = "generic"
     memory_limit: int | None = 2 * 1024**3  # bytes of address space, None = unlimited
 
 
@@ -65,15 +68,10 @@ def _apply_memory_limit(limit: int | None) -> None:
         pass
 
 
-MOZILLA_PRODUCTS = frozenset({
-    "firefox", "fenix", "focus", "thunderbird", "seamonkey", "firefoxreality", "reference-browser",
-    "mozillavpn", "b2g", "geckoview",
-})
-
-
 def _is_mozilla(annotations: dict[str, Any]) -> bool:
-    product = str(annotations.get("ProductName") or annotations.get("prod") or "").lower()
-    return product in MOZILLA_PRODUCTS
+    from crashdesk.engine.signature.choice import is_mozilla
+
+    return is_mozilla(annotations)
 
 
 class _Processor:
@@ -89,7 +87,11 @@ class _Processor:
         if config.mozilla_symbol_urls:
             urls = list(dict.fromkeys([*config.symbol_urls, *config.mozilla_symbol_urls]))
             self.mozilla_provider = build_provider(folders, urls, cache)
-        names = ("mozilla", "generic") if config.profile_name == "auto" else (config.profile_name,)
+        from crashdesk.engine.signature.choice import ProfileChoice
+
+        self.choice = ProfileChoice(config.product_profiles, config.default_profile)
+        names = sorted(self.choice.names()) if config.profile_name == "auto" else [config.profile_name]
+        # every profile the rule can pick is resolved up front: a bad one fails the worker's start, not a crash
         self.generators = {
             name: SignatureGenerator(resolve_profile(name, config.profiles_dir)) for name in names
         }
@@ -97,7 +99,7 @@ class _Processor:
     def _generator(self, annotations: dict[str, Any]):
         if self.config.profile_name != "auto":
             return self.config.profile_name, self.generators[self.config.profile_name]
-        name = "mozilla" if _is_mozilla(annotations) else "generic"
+        name = self.choice.for_annotations(annotations)
         return name, self.generators[name]
 
     def run(self, job: Job) -> JobResult:

@@ -210,7 +210,14 @@ class DecisionViews(QObject):
         return cw
 
     def explain(self, crash_id: str, profile: str | None = None) -> CompareWindow:
-        profile = profile or str(self.window.settings.value("signature/profile", "mozilla") or "mozilla")
+        if not profile:  # the profile that signed it, else the product -> profile rule everyone follows
+            from crashdesk.config.signature_profiles import load_choice
+
+            try:
+                row = self.window.store.get(crash_id) or {}
+                profile = row.get("signature_profile") or load_choice(self.data_dir).for_product(row.get("product") or "")
+            except Exception:  # noqa: BLE001 - an unreadable table or crash: fall back to the built-in rule
+                profile = "generic"
         cw = self._new_compare_window()
         cw.view.explain(crash_id, profile)
         return cw

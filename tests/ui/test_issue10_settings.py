@@ -46,7 +46,7 @@ def test_settings_round_trip_and_order(qtbot, settings, tmp_path, keyring_home, 
     dlg.mozilla_symbols.setChecked(False)
     dlg.add_mapping("/build/crashfactory-demo", str(tmp_path / "src"))
     dlg.add_mapping("", "")  # empty rows are ignored
-    assert [dlg.profile_combo.itemText(i) for i in range(dlg.profile_combo.count())] == ["mozilla", "generic", "team"]
+    assert [dlg.profile_combo.itemText(i) for i in range(dlg.profile_combo.count())] == ["mozilla", "generic", "generic-v1", "team"]
     dlg.profile_combo.setCurrentText("team")
     dlg.theme_combo.setCurrentIndex(2)
     with qtbot.waitSignal(dlg.saved, timeout=5000):

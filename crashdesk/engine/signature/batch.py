@@ -106,9 +106,15 @@ def sign_many(
 _LINE_WORKER: tuple[SignatureGenerator, bool] | None = None
 
 
-def _init_line_worker(profile: Profile, explain: bool) -> None:
+def _line_generator(profile):
+    """A generator for a :class:`Profile`, or a per-crash choosing one for a ``choice.ChoiceSpec``."""
+    build = getattr(profile, "build", None)
+    return build() if build is not None else SignatureGenerator(profile)
+
+
+def _init_line_worker(profile, explain: bool) -> None:
     global _LINE_WORKER
-    _LINE_WORKER = (SignatureGenerator(profile), explain)
+    _LINE_WORKER = (_line_generator(profile), explain)
 
 
 def _error_record(lineno: int, crash_id, message: str) -> dict:
@@ -172,7 +178,7 @@ def sign_json_lines(lines: Iterable[bytes | str], profile: Profile | None = None
     if not processes:
         processes = os.cpu_count() or 1
     if processes <= 1:
-        gen = SignatureGenerator(profile)
+        gen = _line_generator(profile)
         for chunk in _chunks(numbered, chunk_size):
             for lineno, raw in chunk:
                 yield sign_json_line(gen, lineno, raw, explain)

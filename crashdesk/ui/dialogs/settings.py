@@ -218,14 +218,41 @@ class SettingsDialog(QDialog):
         # signatures
         from crashdesk.engine.signature import list_profiles
 
+        from crashdesk.config.signature_profiles import load_choice
+
+        self.signature_data_dir = data_dir
+        try:
+            choice = load_choice(data_dir)
+        except Exception:  # noqa: BLE001 - a broken table file is shown empty and rewritten on save
+            from crashdesk.engine.signature.choice import ProfileChoice
+
+            choice = ProfileChoice()
         self.profile_combo = QComboBox()
         self.profile_combo.addItems(list_profiles(profiles_dir))
-        current = str(s.value(KEYS["profile"], "mozilla") or "mozilla")
+        current = str(s.value(KEYS["profile"], "") or "") or choice.default
         if self.profile_combo.findText(current) >= 0:
             self.profile_combo.setCurrentText(current)
+        # product -> profile: the one rule processing, `crashdesk signature` and the collector follow
+        self.product_profiles = QTableWidget(0, 2)
+        self.product_profiles.setObjectName("product_profiles")
+        self.product_profiles.setHorizontalHeaderLabels(["Product", "Profile"])
+        self.product_profiles.horizontalHeader().setStretchLastSection(True)
+        for product, name in choice.products:
+            self.add_product_profile(product, name)
+        add_pp = QPushButton("Add product")
+        add_pp.clicked.connect(lambda: self.add_product_profile("", current))
+        rm_pp = QPushButton("Remove")
+        rm_pp.clicked.connect(lambda: self.product_profiles.removeRow(self.product_profiles.currentRow()))
         sig = QWidget()
         sf = QFormLayout(sig)
         sf.addRow("Default signature profile", self.profile_combo)
+        sf.addRow("", QLabel("Products not listed below: Mozilla products use 'mozilla', the rest this default."))
+        sf.addRow("Product profiles", self.product_profiles)
+        pprow = QHBoxLayout()
+        pprow.addWidget(add_pp)
+        pprow.addWidget(rm_pp)
+        pprow.addStretch(1)
+        sf.addRow("", pprow)
         where = QLabel(f"Profiles folder: {profiles_dir}" if profiles_dir else "No profiles folder")
         where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         where.setWordWrap(True)
@@ -242,6 +269,21 @@ class SettingsDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(self.tabs, 1)
         lay.addWidget(box)
+
+    def add_product_profile(self, product: str, profile: str) -> None:
+        row = self.product_profiles.rowCount()
+        self.product_profiles.insertRow(row)
+        self.product_profiles.setItem(row, 0, QTableWidgetItem(product))
+        self.product_profiles.setItem(row, 1, QTableWidgetItem(profile))
+
+    def product_profile_pairs(self) -> list[tuple[str, str]]:
+        out = []
+        for row in range(self.product_profiles.rowCount()):
+            cells = [self.product_profiles.item(row, c) for c in (0, 1)]
+            product, profile = ((c.text().strip() if c is not None else "") for c in cells)
+            if product and profile:
+                out.append((product, profile))
+        return out
 
     def _browse_data_dir(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir_edit.text())
@@ -300,6 +342,12 @@ class SettingsDialog(QDialog):
         s.setValue(KEYS["cache_mb"], self.cache_spin.value())
         s.setValue(KEYS["mappings"], [f"{a}={b}" for a, b in self.mapping_pairs()])
         s.setValue(KEYS["profile"], self.profile_combo.currentText())
+        if self.signature_data_dir is not None:
+            from crashdesk.config.signature_profiles import save_choice
+            from crashdesk.engine.signature.choice import ProfileChoice
+
+            save_choice(Path(self.signature_data_dir),
+                        ProfileChoice(tuple(self.product_profile_pairs()), self.profile_combo.currentText()))
         s.setValue(KEYS["theme"], self.theme)
         s.sync()
         token = self.token_edit.text().strip()
