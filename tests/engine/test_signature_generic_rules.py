@@ -1,0 +1,138 @@
+"""Module rules (+app/-app), the generic walk's explanation, and the one profile-choice rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crashdesk.cli import main
+from crashdesk.engine.signature import (
+    ListSyntaxError,
+    SignatureGenerator,
+    create_generic_profile,
+    generic_profile,
+    load_profile,
+)
+from crashdesk.engine.signature.choice import ProfileChoice
+from crashdesk.engine.signature.modules import ModuleClassifier, parse_module_rules
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "signatures-generic"
+
+
+def test_default_module_rules_classify_system_libraries_of_every_platform():
+    classify = ModuleClassifier(generic_profile().lists.module_rules).classify
+    system = ["libc.so.6", "libc-2.19.so", "ld-linux-x86-64.so.2", "linux-gate.so", "linux-vdso.so.1", "[vdso]",
+              "libstdc++.so.6", "ntdll.dll", "KERNELBASE.dll", "ucrtbase.dll", "VCRUNTIME140D.dll", "msvcp140.dll",
+              "libsystem_kernel.dylib", "libc++abi.dylib", "libobjc.A.dylib", "dyld", "ld-musl-x86_64.so.1"]
+    for name in system:
+        assert classify(name)[0] is False, name
+    for name, path in [("libfoo.so", "/usr/lib/x86_64-linux-gnu/libfoo.so"), ("foo.dll", r"C:\Windows\System32\foo.dll"),
+                       ("Foundation", "/System/Library/Frameworks/Foundation.framework/Foundation"),
+                       ("libart.so", "/apex/com.android.art/lib64/libart.so"), ("libx.so", "/system/lib64/libx.so")]:
+        assert classify(name, path)[0] is False, path
+    for name in ["myapp", "libcrashplugin.so", "sentry_example.exe", "Electron Framework", "crash-client"]:
+        assert classify(name) == (True, None), name
+
+
+def test_user_rules_come_first_and_bad_lines_name_file_and_line(tmp_path):
+    dest = tmp_path / "mine"
+    create_generic_profile(dest)
+    rules = dest / "module_rules.txt"
+    rules.write_text("# ours\n+app /usr/lib/myapp/*\n-app libvendorgl*.so\n" + rules.read_text(), encoding="utf-8")
+    profile = load_profile(dest)
+    classify = ModuleClassifier(profile.lists.module_rules).classify
+    in_app, rule = classify("libmyapp.so", "/usr/lib/myapp/libmyapp.so")
+    assert in_app and rule.line == 2 and rule.origin == str(rules)
+    assert classify("libvendorgl3.so")[0] is False
+    crash = {"os": "Linux", "module_paths": {"libmyapp.so": "/usr/lib/myapp/libmyapp.so"}, "threads": [{"frames": [
+        {"module": "libvendorgl3.so", "function": "glDraw"},
+        {"module": "libmyapp.so", "function": "render_scene"},
+        {"module": "myapp", "function": "main"}]}]}
+    result = SignatureGenerator(profile).generate(crash, explain=True)
+    assert result.signature == "glDraw | render_scene"
+    text = "\n".join(result.explanation)
+    assert f"module rule {rules}:3 '-app libvendorgl*.so'" in text
+
+    rules.write_text("+app ok\napp missing-sign\n", encoding="utf-8")
+    with pytest.raises(ListSyntaxError) as err:
+        load_profile(dest)
+    assert err.value.path == str(rules) and err.value.line == 2
+    with pytest.raises(ListSyntaxError, match="line 1"):
+        parse_module_rules("+app   \n", "x.txt")
+
+
+def test_explain_names_the_list_entry_or_module_rule_of_every_skipped_frame():
+    doc = json.loads((DATA / "cases" / "c-assert.json").read_text(encoding="utf-8"))
+    result = SignatureGenerator(generic_profile()).generate_from({"stackwalk": doc, "annotations": {}}, explain=True)
+    assert result.signature == "__assert_fail | validate_header"
+    details = result.frames
+    walked = [d for d in details if d["fate"] not in ("unused", "cut")]
+    assert [d["fate"] for d in walked][-2:] == ["kind", "app"]
+    for d in walked[:-1]:
+        # each skipped (or kept) frame names builtin:generic/<file>:<line> of its list entry or module rule
+        assert d["why"].startswith(("builtin:generic/", "module rule builtin:generic/module_rules.txt:")), d
+        assert ":" in d["why"].split("/", 1)[1]
+    lines = "\n".join(result.explanation)
+    assert "skipped: irrelevant (builtin:generic/irrelevant_signature_re.txt:" in lines
+    assert "kept as the kind prefix" in lines and "first application frame" in lines
+
+
+def test_unsymbolicated_app_frames_are_module_at_offset_never_bare_addresses():
+    crash = {"os": "Windows NT", "threads": [{"frames": [
+        {"offset": "0x1234"},
+        {"module": "VCRUNTIME140.dll", "module_offset": "0x00000000000020476"},
+        {"module": "MyApp.exe", "module_offset": "0x00000000000017fc"}]}]}
+    assert SignatureGenerator(generic_profile()).generate(crash).signature == "vcruntime140.dll | myapp.exe@0x17fc"
+
+
+def test_profile_choice_rule():
+    rule = ProfileChoice((("MyApp", "myapp"),), "generic")
+    assert rule.for_product("myapp") == "myapp"
+    assert rule.for_product("Firefox") == "mozilla"
+    assert rule.for_product("Other") == "generic"
+    assert ProfileChoice((), "team").for_product("Other") == "team"
+    assert rule.for_input({"crash_data": {"threads": []}}) == "mozilla"  # siggen-style input without a product
+    assert rule.for_input({"stackwalk": {}, "annotations": {}}) == "mozilla"
+    assert rule.for_input({"stackwalk": {}, "annotations": {"ProductName": "Other"}}) == "generic"
+    assert rule.for_input({"stackwalk": {}, "annotations": {"ProductName": "MyApp"}}) == "myapp"
+
+
+def test_signature_command_follows_the_rule_and_the_settings_table(tmp_path, capsys):
+    home = tmp_path / "home"
+    doc = json.loads((DATA / "cases" / "c-abort.json").read_text(encoding="utf-8"))
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"stackwalk": doc, "annotations": {"ProductName": "EvalApp"}}), encoding="utf-8")
+    assert main(["signature", str(path), "--json", "--data-dir", str(home)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["profile"] == "generic" and out["signature"] == "abort | shutdown_on_bad_state"
+
+    from crashdesk.config.signature_profiles import save_choice
+
+    save_choice(home, ProfileChoice((("EvalApp", "generic-v1"),), "generic"))
+    assert main(["signature", str(path), "--json", "--data-dir", str(home)]) == 0
+    assert json.loads(capsys.readouterr().out)["profile"] == "generic-v1"
+    batch = tmp_path / "b.jsonl"
+    batch.write_text(json.dumps({"id": 1, "stackwalk": doc, "annotations": {"ProductName": "Other"}}) + "\n"
+                     + json.dumps({"id": 2, "crash_data": {"threads": [{"frames": [{"function": "f"}]}]}}) + "\n",
+                     encoding="utf-8")
+    assert main(["signature", "--batch", "--explain", str(batch), "--data-dir", str(home)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["profile"] for r in records] == ["generic", "mozilla"]
+
+    save_choice(home, ProfileChoice((("EvalApp", "no-such-profile"),), "generic"))
+    assert main(["signature", str(path), "--data-dir", str(home)]) == 1
+    err = capsys.readouterr().err
+    assert "no-such-profile" in err and "Traceback" not in err
+
+
+def test_processing_worker_follows_the_same_rule(tmp_path):
+    from crashdesk.services.worker import WorkerConfig, _Processor
+
+    config = WorkerConfig(profiles_dir=str(tmp_path), product_profiles=(("EvalApp", "generic-v1"),))
+    proc = _Processor(config)
+    assert proc._generator({"ProductName": "EvalApp"})[0] == "generic-v1"
+    assert proc._generator({"ProductName": "Firefox"})[0] == "mozilla"
+    assert proc._generator({"ProductName": "Else"})[0] == "generic"
+    assert proc._generator({})[0] == "generic"

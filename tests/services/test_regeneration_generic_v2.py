@@ -1,0 +1,57 @@
+"""Switching a store's crashes from the generic profile v1 to v2 shows the merges and splits it causes, and the
+store keeps working (apply, search, undo). Expected buckets come from the evaluation set's hand labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crashdesk.services.regeneration import apply_run, compute_run, undo_run
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "signatures-generic"
+
+
+def _fill(store) -> dict[str, str]:
+    """Every evaluation crash, processed; returns crash id -> label."""
+    labels = {}
+    for case in json.loads((DATA / "labels.json").read_text(encoding="utf-8"))["cases"]:
+        doc = json.loads((DATA / "cases" / f"{case['id']}.json").read_text(encoding="utf-8"))
+        crash_id = store.add_crash({"ProductName": "EvalApp", "Version": "1.0"}, source="import")
+        store.save_processed(crash_id, doc)
+        labels[crash_id] = case["label"]
+    return labels
+
+
+def test_generic_v1_to_v2_reports_splits_and_the_store_keeps_working(store):
+    labels = _fill(store)
+    v1 = compute_run(store, "generic-v1", processes=1)
+    apply_run(store, v1)
+    v1_sig = {cid: store.get(cid)["signature"] for cid in labels}
+    assert all(store.get(cid)["signature_profile"] == "generic-v1" for cid in labels)
+
+    run = compute_run(store, "generic", processes=1)
+    report = run.report
+    assert report.total == len(labels)
+    new_sig = {cid: run.report.results[cid].signature if cid in run.report.results else v1_sig[cid]
+               for cid in labels}
+    # a v1 bucket that held crashes of k distinct labelled sites must split into k v2 buckets
+    expected_splits = {}
+    for old in set(v1_sig.values()):
+        members = [cid for cid in labels if v1_sig[cid] == old]
+        sites = {labels[cid] for cid in members}
+        if len(sites) > 1:
+            expected_splits[old] = len(sites)
+    assert expected_splits  # v1 lumped distinct crash sites together (e.g. every glibc fortify failure)
+    for old, k in expected_splits.items():
+        assert len(report.splits.get(old, {})) == k, (old, report.splits.get(old))
+    # no v2 bucket holds two labelled sites
+    for new in set(new_sig.values()):
+        assert len({labels[cid] for cid in labels if new_sig[cid] == new}) == 1
+    summary = report.to_dict()
+    assert summary["splits"] and summary["changed"] == report.changed > 0
+
+    run_id = apply_run(store, run)
+    assert {cid: store.get(cid)["signature"] for cid in labels} == new_sig
+    assert all(store.get(cid)["signature_profile"] == "generic" for cid in labels if cid in run.report.results)
+    assert undo_run(store, run_id) == report.changed
+    assert {cid: store.get(cid)["signature"] for cid in labels} == v1_sig
