@@ -42,7 +42,7 @@ def _new_profile(qtbot, bench, name="team"):
 def test_builtins_are_read_only_and_a_new_profile_copies_siggen_lists(qtbot, bench, tmp_path):
     from crashdesk.engine.signature.profiles import siggen_list_texts
 
-    assert [bench.profile_combo.itemText(i) for i in range(bench.profile_combo.count())] == ["mozilla", "generic"]
+    assert [bench.profile_combo.itemText(i) for i in range(bench.profile_combo.count())] == ["mozilla", "generic", "generic-v1"]
     editor = bench.editors["irrelevant_signature_re.txt"]
     assert editor.isReadOnly() and not bench.save_button.isEnabled()
     assert editor.toPlainText() == siggen_list_texts()["irrelevant_signature_re.txt"].decode()

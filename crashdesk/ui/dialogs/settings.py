@@ -216,9 +216,8 @@ class SettingsDialog(QDialog):
         srl.addLayout(mrow)
 
         # signatures
-        from crashdesk.engine.signature import list_profiles
-
         from crashdesk.config.signature_profiles import load_choice
+        from crashdesk.engine.signature import list_profiles
 
         self.signature_data_dir = data_dir
         try:

@@ -36,8 +36,13 @@ class LineError:
 
 
 def validate_list_text(text: str, label: str = "list") -> list[LineError]:
-    """Every bad line of a list file (not only the first, as loading reports): one engine check per line."""
+    """Every bad line of a list file (not only the first, as loading reports): one engine check per line.
+    ``module_rules.txt`` lines are module rules (``+app GLOB`` / ``-app GLOB``), the others regexes."""
     from crashdesk.engine.signature import ListSyntaxError, parse_list_text
+    from crashdesk.engine.signature.modules import MODULE_RULES_FILE, parse_module_rules
+
+    if label.endswith(MODULE_RULES_FILE):
+        parse_list_text = parse_module_rules  # noqa: N806 - same call shape, other syntax
 
     errors = []
     for lineno, raw in enumerate(text.split("\n"), 1):

@@ -47,6 +47,7 @@ LISTS = (
     ("irrelevant", "Irrelevant", "irrelevant_signature_re.txt"),
     ("prefix", "Prefix", "prefix_signature_re.txt"),
     ("line_numbers", "Line numbers", "signatures_with_line_numbers_re.txt"),
+    ("module_rules", "Modules", "module_rules.txt"),  # +app/-app module rules (the generic walk)
 )
 #: below this many crashes regeneration signs in the app's process; above, in worker processes
 IN_PROCESS_LIMIT = 2000
@@ -64,8 +65,14 @@ def profile_texts(name: str, profiles_dir: Path | None) -> tuple[dict[str, str],
         from crashdesk.engine.signature.profiles import siggen_list_texts
 
         raw = siggen_list_texts()
-        return ({f: raw[f].decode("utf-8", "replace") for _, _, f in LISTS}, False,
+        return ({f: raw[f].decode("utf-8", "replace") if f in raw else "" for _, _, f in LISTS}, False,
                 "built-in (siggen's lists, read-only: create a profile to edit)")
+    if source == "builtin:generic":  # the shipped texts, with each entry's reason
+        from crashdesk.engine.signature import generic_lists
+        from crashdesk.engine.signature.profiles import _FILES
+
+        return ({_FILES[n]: t for n, t in generic_lists.texts().items()}, False,
+                "built-in (read-only: create a profile to edit)")
     if source.startswith("builtin:"):
         return (profile.lists.as_texts(f"{profile.name}: {profile.follows}"), False,
                 "built-in (read-only: create a profile to edit)")
