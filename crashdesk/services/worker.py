@@ -68,6 +68,25 @@ def _apply_memory_limit(limit: int | None) -> None:
         pass
 
 
+#: the processed crash's extra key (not in the minidump-stackwalk schema, which names modules by file name
+#: only): module file name -> full path, read by the generic profile's module rules
+from crashdesk.engine.signature.convert import MODULE_PATHS_KEY  # noqa: E402
+
+
+def module_paths(dump_path: str) -> dict[str, str]:
+    """``{file name: path}`` of the dump's modules whose recorded name is a path (Windows, macOS and most
+    Linux dumps; Crashpad's Linux handler sometimes records only the file name)."""
+    from crashdesk.engine.minidump.reader import Minidump
+    from crashdesk.errors import CrashDeskError
+
+    try:
+        with Minidump.open(dump_path) as dump:
+            return {m.filename: m.code_file for m in dump.modules
+                    if m.code_file and m.filename and m.code_file != m.filename}
+    except (CrashDeskError, OSError, ValueError):
+        return {}
+
+
 def _is_mozilla(annotations: dict[str, Any]) -> bool:
     from crashdesk.engine.signature.choice import is_mozilla
 
@@ -116,6 +135,9 @@ class _Processor:
             forget()
         if job.dump_path:
             processed = process_minidump(job.dump_path, provider)
+            paths = module_paths(job.dump_path)
+            if paths:
+                processed[MODULE_PATHS_KEY] = paths
         elif processed is None:
             return JobResult(job.crash_id, False, error="no minidump and no processed crash to sign")
         else:

@@ -19,6 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collector"))
 import realcrash_tools as tools  # noqa: E402
 
+from crashdesk.engine.signature.convert import MODULE_PATHS_KEY  # noqa: E402
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "signatures-generic"
 SRC = DATA / "src"
 C_FLAGS = ["-g", "-O1", "-fno-inline", "-fno-optimize-sibling-calls", "-fno-omit-frame-pointer",
@@ -146,14 +148,21 @@ def extract(processed: dict) -> dict:
         "status": processed.get("status"),
         "threads": [{} for _ in range(index)] + [{"frame_count": len(thread["frames"]), "frames": frames}],
         "modules": [{"filename": m.get("filename")} for m in processed.get("modules", [])],
+        **({MODULE_PATHS_KEY: processed[MODULE_PATHS_KEY]} if processed.get(MODULE_PATHS_KEY) else {}),
     }
 
 
 def stackwalk(dump: Path, store: Path) -> dict:
+    """What CrashDesk's processing stores: the stackwalk plus the module paths the worker adds."""
     from crashdesk.engine.stackwalk import process_minidump
+    from crashdesk.services.worker import module_paths
     from crashdesk.symbols import build_provider
 
-    return process_minidump(str(dump), build_provider([store], [], None))
+    processed = process_minidump(str(dump), build_provider([store], [], None))
+    paths = module_paths(str(dump))
+    if paths:
+        processed[MODULE_PATHS_KEY] = paths
+    return processed
 
 
 def run_all(work: Path) -> dict[str, dict]:

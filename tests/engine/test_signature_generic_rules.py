@@ -29,11 +29,16 @@ def test_default_module_rules_classify_system_libraries_of_every_platform():
     for name in system:
         assert classify(name)[0] is False, name
     for name, path in [("libfoo.so", "/usr/lib/x86_64-linux-gnu/libfoo.so"), ("foo.dll", r"C:\Windows\System32\foo.dll"),
+                       ("bar.dll", r"\SystemRoot\System32\bar.dll"),
+                       ("libcache.dylib", "/usr/lib/system/libcache.dylib"),
                        ("Foundation", "/System/Library/Frameworks/Foundation.framework/Foundation"),
                        ("libart.so", "/apex/com.android.art/lib64/libart.so"), ("libx.so", "/system/lib64/libx.so")]:
         assert classify(name, path)[0] is False, path
     for name in ["myapp", "libcrashplugin.so", "sentry_example.exe", "Electron Framework", "crash-client"]:
         assert classify(name) == (True, None), name
+    # a build tree that has a "windows" folder is not the Windows folder (from google-breakpad's crash.exe)
+    assert classify("crash.exe", r"C:\src\src\src\client\windows\x64\Release\crash.exe") == (True, None)
+    assert classify("crashy", "/Users/ted/src/crashy") == (True, None)
 
 
 def test_user_rules_come_first_and_bad_lines_name_file_and_line(tmp_path):

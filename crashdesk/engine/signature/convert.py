@@ -22,6 +22,8 @@ ANNOTATION_FIELDS = {
     "additional_minidumps": "additional_minidumps",
 }
 _PROCESSED_NAMES = set(ANNOTATION_FIELDS.values()) | {"mdsw_status_string"}
+#: module file name -> path, added to processed crashes by CrashDesk's processing (module rules read it)
+MODULE_PATHS_KEY = "crashdesk_module_paths"
 _ALWAYS = ("hang", "oom_allocation_size", "js_large_allocation_failure", "abort_message", "mdsw_status_string",
            "async_shutdown_timeout", "ipc_channel_error", "ipc_message_name")
 
@@ -84,6 +86,9 @@ def crash_data_from_processed(processed: dict) -> dict:
         crash["reason"] = lookup_path(dump, ("crash_info", "type"))
         crash["threads"] = lookup_path(dump, ("threads",))
         crash["os"] = lookup_path(dump, ("system_info", "os"))
+        paths = lookup_path(dump, (MODULE_PATHS_KEY,))
+        if isinstance(paths, dict):  # only CrashDesk's own processing adds it; siggen never reads it
+            crash["module_paths"] = paths
     if "java_exception" in processed:
         crash["java_exception"] = processed["java_exception"]
     if "java_stack_trace" in processed:

@@ -60,8 +60,10 @@ MODULE_RULES = r"""
 -app /apex/*
 -app /vendor/lib*/*
 
-# -- Windows: anything under \Windows\ (System32, SysWOW64, WinSxS) ...
--app *\windows\*
+# -- Windows: anything under the Windows folder of a drive (System32, SysWOW64, WinSxS) or \SystemRoot\
+# (anchored at the drive: a build tree such as C:\src\client\windows\crash.exe is not the system's)
+-app [a-z]:\windows\*
+-app \systemroot\*
 # ... and the core DLLs by name, for dumps that carry no path
 -app ntdll.dll
 -app kernel32.dll

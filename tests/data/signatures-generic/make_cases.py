@@ -3,7 +3,7 @@
     python3 tests/data/signatures-generic/make_cases.py [--shared ../shared]
 
 Built cases: src/ compiled and crashed under the real crashpad_handler, stackwalked by CrashDesk with
-dump_syms symbols (tests/engine/generic_crashes.py). Fetched cases: the oracle's expected.json
+dump_syms symbols (tests/engine/generic_crashes.py), plus the module paths CrashDesk's processing adds. Fetched cases: the oracle's expected.json
 (minidump-stackwalk 0.25.0 with the repository's symbols) of ../shared/corpus/fetched/<case>/; the sha256 of
 each source file is written into PROVENANCE.json. Labels (labels.json) are not touched: they are written by
 hand from the programs' sources.
@@ -45,6 +45,13 @@ def main() -> int:
         src = fetched / case["path"] / "expected.json"
         data = src.read_bytes()
         doc = json.loads(data)
+        dumps = [f for f in src.parent.iterdir() if f.is_file() and f.read_bytes()[:4] == b"MDMP"]
+        if dumps:  # the module paths CrashDesk's processing would add (the oracle's JSON has file names only)
+            from crashdesk.services.worker import module_paths
+
+            paths = module_paths(str(dumps[0]))
+            if paths:
+                doc[generic_crashes.MODULE_PATHS_KEY] = paths
         (out / f"{case['id']}.json").write_text(json.dumps(generic_crashes.extract(doc), indent=1) + "\n")
         provenance[case["id"]] = f"../shared/corpus/fetched/{case['path']}/expected.json sha256 {hashlib.sha256(data).hexdigest()}"
     (HERE / "PROVENANCE.json").write_text(json.dumps(provenance, indent=1, sort_keys=True) + "\n")
