@@ -141,3 +141,30 @@ def test_processing_worker_follows_the_same_rule(tmp_path):
     assert proc._generator({"ProductName": "Firefox"})[0] == "mozilla"
     assert proc._generator({"ProductName": "Else"})[0] == "generic"
     assert proc._generator({})[0] == "generic"
+
+
+def test_processing_keeps_module_paths_and_path_rules_use_them(tmp_path):
+    """A real Windows minidump (symbolic's crash.exe): the worker stores each module's path next to the
+    stackwalk, and a path rule of a user profile decides with it."""
+    from crashdesk.engine.signature.convert import MODULE_PATHS_KEY
+    from crashdesk.services.worker import Job, WorkerConfig, _Processor
+
+    dump = Path(__file__).resolve().parents[1] / "data" / "unwind" / "mini-windows" / "mini.dmp"
+    result = _Processor(WorkerConfig(profiles_dir=str(tmp_path))).run(Job("c1", str(dump), {"ProductName": "Demo"}))
+    assert result.ok and result.profile == "generic"
+    paths = result.processed[MODULE_PATHS_KEY]
+    assert paths["ntdll.dll"] == r"C:\Windows\System32\ntdll.dll"
+    assert paths["crash.exe"] == r"C:\projects\breakpad-tools\windows\Release\crash.exe"
+    default = SignatureGenerator(generic_profile()).generate_from(
+        {"stackwalk": result.processed, "annotations": {}}, explain=True)
+    assert default.signature == result.signature
+    assert [d for d in default.frames if d["fate"] == "app"][0]["module"] == "crash.exe"
+
+    dest = tmp_path / "vendor"
+    create_generic_profile(dest)
+    rules = dest / "module_rules.txt"
+    rules.write_text("-app c:\\projects\\breakpad-tools\\*\n" + rules.read_text(), encoding="utf-8")
+    mine = SignatureGenerator(load_profile(dest)).generate_from(
+        {"stackwalk": result.processed, "annotations": {}}, explain=True)
+    assert mine.signature != default.signature
+    assert f"module rule {rules}:1" in "\n".join(mine.explanation)

@@ -229,6 +229,9 @@ class AppFrameSignatureRule(Rule):
 
                 lines, details = explain_walk(self.name, gen.walker, thread, crash, strings, trace, index)
                 run.log.append(f"{self.name}: no application frame in the crashing thread: siggen's walk is used")
+                for i, fate, why in fates:
+                    if fate in ("system", "library"):
+                        run.log.append(f"{self.name}: frame {i} {frames[i].text!r} is not application code ({why})")
                 run.log.extend(lines)
                 run.frame_details = details
         elif run.explain:
