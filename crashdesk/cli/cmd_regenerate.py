@@ -12,7 +12,9 @@ def register(sub, common) -> None:
         "regenerate", parents=[common], help="recompute signatures with a profile and report what changes",
         description="Recompute signatures for the crashes a query selects and report changed crashes, "
                     "old -> new pairs, merged and split buckets. Nothing changes without --apply.")
-    p.add_argument("--profile", help="profile name (user profiles in the data folder, or mozilla/generic) or folder")
+    p.add_argument("--profile", default="auto",
+                   help="profile name (user profiles in the data folder, or mozilla/generic/generic-v1) or folder "
+                   "(default: auto, each crash with the profile processing would pick by its product)")
     p.add_argument("--query", default="", help="search query selecting the crashes (default: all)")
     p.add_argument("--apply", action="store_true", help="record the new signatures (undo with --undo RUN_ID)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: number of cores)")
@@ -46,7 +48,6 @@ def _print_report(data: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crashdesk.errors import UsageError
     from crashdesk.services.regeneration import applied_runs, apply_run, compute_run, undo_run
     from crashdesk.store import CrashStore
 
@@ -68,8 +69,6 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             print_json({"run_id": args.undo, "restored": n}) if as_json else info(f"restored {n} crashes")
             return 0
-        if not args.profile:
-            raise UsageError("--profile is required (e.g. --profile mozilla)")
         total = store.search(args.query, limit=0).total
         bar = Progress("regenerating", total)
         result = compute_run(store, args.profile, query=args.query, profiles_dir=paths.profiles,

@@ -121,8 +121,7 @@ def run(args: argparse.Namespace) -> int:
         from crashdesk.engine.signature.choice import ChoiceSpec
 
         profile = ChoiceSpec(load_choice(profiles_dir.parent), str(profiles_dir))
-        for name in sorted(profile.choice.names()):
-            resolve_profile(name, profiles_dir)  # a bad table entry is a clear error before any input is read
+        profile.resolve_all()  # a bad table entry is a clear error before any input is read
     stream = _open_input(args.file)
     try:
         if args.batch:

@@ -28,7 +28,7 @@ def decode_stored(item: tuple[bytes, str]) -> dict[str, Any]:
 
 @dataclass
 class RegenerationRun:
-    profile: Profile
+    profile: Any  # a Profile, or a choice.ChoiceSpec ("auto": per crash by product)
     query: str
     report: RegenerationReport
     skipped: int  # matching crashes with no processed crash to sign
@@ -61,8 +61,19 @@ def _inputs(store: CrashStore, query: str, counter: list[int]) -> Iterator[tuple
 def compute_run(store: CrashStore, profile: str | Profile, *, query: str = "", profiles_dir: Path | None = None,
                 processes: int | None = None, progress: Callable[[int], None] | None = None) -> RegenerationRun:
     """Sign every processed crash matching ``query`` with ``profile`` (in ``processes`` worker processes,
-    default every core) and report what would change. Changes nothing."""
-    prof = profile if isinstance(profile, Profile) else resolve_profile(profile, profiles_dir)
+    default every core) and report what would change. Changes nothing.
+
+    ``profile`` ``"auto"`` (or None) signs each crash with the profile the product -> profile rule picks,
+    as processing does (``crashdesk.engine.signature.choice``; the table of ``profiles_dir``'s data folder)."""
+    if profile in (None, "", "auto"):
+        from crashdesk.config.signature_profiles import load_choice
+        from crashdesk.engine.signature.choice import ChoiceSpec
+
+        data_dir = Path(profiles_dir).parent if profiles_dir else None
+        prof = ChoiceSpec(load_choice(data_dir), str(profiles_dir) if profiles_dir else None, by="crash")
+        prof.resolve_all()
+    else:
+        prof = profile if isinstance(profile, Profile) else resolve_profile(profile, profiles_dir)
     skipped = [0]
     report = regenerate(_inputs(store, query, skipped), prof, processes, decode=decode_stored,
                         progress=progress, chunk_size=512)
@@ -75,7 +86,7 @@ def apply_run(store: CrashStore, run: RegenerationRun) -> str:
     items = []
     for crash_id, result in run.report.results.items():
         items.append((crash_id, SignatureRecord(result.signature, result.proto_signature, list(result.notes),
-                                                run.profile.name, run_id)))
+                                                result.profile or run.profile.name, run_id)))
     store.record_signatures(items)
     run.run_id = run_id
     return run_id

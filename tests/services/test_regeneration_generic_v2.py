@@ -55,3 +55,29 @@ def test_generic_v1_to_v2_reports_splits_and_the_store_keeps_working(store):
     assert all(store.get(cid)["signature_profile"] == "generic" for cid in labels if cid in run.report.results)
     assert undo_run(store, run_id) == report.changed
     assert {cid: store.get(cid)["signature"] for cid in labels} == v1_sig
+
+
+def test_regenerate_without_a_profile_follows_the_product_rule(store, tmp_path):
+    """``crashdesk regenerate`` without --profile signs each crash as processing would: Mozilla products with
+    mozilla, products of the Settings table with their profile, the rest with generic."""
+    from crashdesk.config.signature_profiles import save_choice
+    from crashdesk.engine.signature import SignatureGenerator, generic_profile, mozilla_profile
+    from crashdesk.engine.signature.choice import ProfileChoice
+
+    doc = json.loads((DATA / "cases" / "c-assert.json").read_text(encoding="utf-8"))
+    ids = {}
+    for product in ("Firefox", "EvalApp", "Listed"):
+        crash_id = store.add_crash({"ProductName": product}, source="import")
+        store.save_processed(crash_id, doc)
+        ids[product] = crash_id
+    home = tmp_path / "home"
+    save_choice(home, ProfileChoice((("Listed", "generic-v1"),), "generic"))
+    run = compute_run(store, "auto", profiles_dir=home / "profiles", processes=2)
+    got = {p: run.report.results[cid] for p, cid in ids.items()}
+    assert {p: r.profile for p, r in got.items()} == {"Firefox": "mozilla", "EvalApp": "generic", "Listed": "generic-v1"}
+    inp = {"stackwalk": doc, "annotations": {}}
+    assert got["Firefox"].signature == SignatureGenerator(mozilla_profile()).generate_from(inp).signature
+    assert got["EvalApp"].signature == SignatureGenerator(generic_profile()).generate_from(inp).signature
+    apply_run(store, run)
+    assert store.get(ids["Listed"])["signature_profile"] == "generic-v1"
+    assert store.get(ids["EvalApp"])["signature_profile"] == "generic"

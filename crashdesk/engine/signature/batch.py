@@ -21,29 +21,31 @@ _WORKER: SignatureGenerator | None = None
 _DECODE: Callable[[Any], Any] | None = None
 
 
-def _init_worker(profile: Profile, decode: Callable[[Any], Any] | None = None) -> None:
+def _init_worker(profile, decode: Callable[[Any], Any] | None = None) -> None:
     global _WORKER, _DECODE
-    _WORKER = SignatureGenerator(profile)
+    _WORKER = _line_generator(profile)
     _DECODE = decode
 
 
-def _sign_one(gen: SignatureGenerator, obj, decode: Callable[[Any], Any] | None) -> SignatureResult:
+def _sign_one(gen, obj, decode: Callable[[Any], Any] | None) -> SignatureResult:
     if decode is not None:
         try:
             obj = decode(obj)
         except Exception as exc:  # a stored document that cannot be decoded: a result with a note, not a crash
-            return SignatureResult(notes=[f"input could not be decoded: {exc}"], profile=gen.profile.name,
-                                   rule_set=gen.profile.follows)
+            profile = getattr(gen, "profile", None)
+            return SignatureResult(notes=[f"input could not be decoded: {exc}"],
+                                   profile=profile.name if profile else "", rule_set=profile.follows if profile else "")
     return gen.generate_from(obj)
 
 
-def _sign_chunk(chunk: list[Item]) -> list[tuple[Any, str, str, list[str]]]:
+def _sign_chunk(chunk: list[Item]) -> list[tuple[Any, str, str, list[str], str, str]]:
     gen = _WORKER
     assert gen is not None
     out = []
     for crash_id, obj in chunk:
         result = _sign_one(gen, obj, _DECODE)
-        out.append((crash_id, result.signature, result.proto_signature, result.notes))
+        out.append((crash_id, result.signature, result.proto_signature, result.notes, result.profile,
+                    result.rule_set))
     return out
 
 
@@ -67,6 +69,9 @@ def sign_many(
 ) -> Iterator[tuple[Any, SignatureResult]]:
     """Yield ``(crash id, result)`` for every item, in input order.
 
+    ``profile`` may also be a ``choice.ChoiceSpec``: each crash is then signed with the profile the
+    product -> profile rule picks for it (the result's ``profile`` names it).
+
     ``processes=1`` works in this process; ``None`` or ``0`` uses every CPU; more than one starts a pool
     whose workers each compile the profile once. Items are streamed in chunks, so a large iterable (e.g. a
     database cursor) is never held in memory at once. ``progress(n)`` is called after each chunk with the
@@ -84,7 +89,7 @@ def sign_many(
     if not processes:
         processes = os.cpu_count() or 1
     if processes <= 1:
-        gen = SignatureGenerator(profile)
+        gen = _line_generator(profile)
         for chunk in _chunks(items, chunk_size):
             for crash_id, obj in chunk:
                 yield crash_id, _sign_one(gen, obj, decode)
@@ -95,9 +100,9 @@ def sign_many(
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ctx.Pool(processes, initializer=_init_worker, initargs=(profile, decode)) as pool:
         for rows in pool.imap(_sign_chunk, _chunks(items, chunk_size)):
-            for crash_id, signature, proto, notes in rows:
+            for crash_id, signature, proto, notes, name, follows in rows:
                 yield crash_id, SignatureResult(signature=signature, proto_signature=proto, notes=notes,
-                                                profile=profile.name, rule_set=profile.follows)
+                                                profile=name or profile.name, rule_set=follows or profile.follows)
             if progress:
                 progress(len(rows))
 

@@ -78,10 +78,11 @@ class ProfileChoice:
 class ChoosingGenerator:
     """Duck-types :class:`SignatureGenerator` (``generate_from``): picks the profile per input by the rule."""
 
-    def __init__(self, choice: ProfileChoice, resolve) -> None:
+    def __init__(self, choice: ProfileChoice, resolve, by: str = "input") -> None:
         from crashdesk.engine.signature.generator import SignatureGenerator
 
         self.choice = choice
+        self.by = by
         self._resolve = resolve
         self._gens: dict[str, SignatureGenerator] = {}
         self._cls = SignatureGenerator
@@ -92,8 +93,15 @@ class ChoosingGenerator:
             gen = self._gens[name] = self._cls(self._resolve(name))
         return gen
 
+    def pick(self, obj) -> str:
+        """``by="input"``: the ``crashdesk signature`` reading (no product -> mozilla); ``by="crash"``: a stored
+        crash's ``{"stackwalk", "annotations"}``, read as processing reads it (no product -> the default)."""
+        if self.by == "crash":
+            return self.choice.for_annotations(obj.get("annotations") if isinstance(obj, dict) else None)
+        return self.choice.for_input(obj)
+
     def generate_from(self, obj, *, explain: bool = False):
-        return self.generator(self.choice.for_input(obj)).generate_from(obj, explain=explain)
+        return self.generator(self.pick(obj)).generate_from(obj, explain=explain)
 
 
 @dataclass(frozen=True)
@@ -103,11 +111,20 @@ class ChoiceSpec:
 
     choice: ProfileChoice
     profiles_dir: str | None = None
+    #: "input" (``crashdesk signature``) or "crash" (stored crashes: as processing chose)
+    by: str = "input"
 
     def build(self) -> ChoosingGenerator:
         from crashdesk.engine.signature.profiles import resolve_profile
 
-        return ChoosingGenerator(self.choice, lambda name: resolve_profile(name, self.profiles_dir))
+        return ChoosingGenerator(self.choice, lambda name: resolve_profile(name, self.profiles_dir), self.by)
+
+    def resolve_all(self) -> None:
+        """Resolve every profile the rule can pick (a bad table entry fails here, before any work)."""
+        from crashdesk.engine.signature.profiles import resolve_profile
+
+        for name in sorted(self.choice.names()):
+            resolve_profile(name, self.profiles_dir)
 
     @property
     def name(self) -> str:
