@@ -164,6 +164,8 @@ class AppWalker:
                 return " | ".join(parts), fates, start
             if v & PREFIX:
                 why = self._why("prefix", f.text) if explain else ""
+                if explain and not f.in_app:
+                    why += f"; system module by {self._module_why(f)}"
                 fates.append((i, "library", why))
             else:
                 fates.append((i, "system", self._module_why(f) if explain else ""))
