@@ -162,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
 
     render_decisions(app, window, work, grab, wait_until)
     # --- end of issue 10 ---
+    from screenshots_generic import render as render_generic  # issue 18: module rules, product profiles
+
+    render_generic(app, window, grab, wait_until)
     window.close()
     window.jobs.wait()
     store.close()

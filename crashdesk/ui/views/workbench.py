@@ -332,7 +332,7 @@ class RegenerationWorkbench(QWidget):
     def _on_validated(self, _errors: list) -> None:
         bad = [(f, e) for f, ed in self.editors.items() for e in ed.errors]
         if not bad:
-            self.validation.setText("All list entries are valid regular expressions.")
+            self.validation.setText("All list entries are valid (regular expressions; module rules).")
             self.validation.setStyleSheet("color: #2e7d32")
             return
         links = [f'<a href="{f}:{e.line}">{f} line {e.line}</a>: {_html(e.message)}' for f, e in bad[:5]]
