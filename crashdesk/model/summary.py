@@ -175,9 +175,15 @@ def module_links(processed: dict[str, Any] | None) -> tuple[list[tuple[str, str,
     return keys, bases, "".join(letters)
 
 
+#: processed-crash key CrashDesk's processing adds (module file name -> path; the generic profile's module
+#: rules read it); not part of the minidump-stackwalk schema
+MODULE_PATHS_KEY = "crashdesk_module_paths"
+
+
 def signature_input(processed: dict[str, Any] | None) -> dict[str, Any] | None:
     """The part of a processed crash that signature generation reads: status, crash reason and crashing
-    thread index, the OS, and the crashing thread's frames (other threads keep their place as empty entries).
+    thread index, the OS, the crashing thread's frames (other threads keep their place as empty entries) and
+    the module paths processing recorded.
 
     Stored beside the full document so regenerating signatures over many crashes parses a few KB per crash
     instead of the whole processed crash (about 60 KB with 150 modules)."""
@@ -199,4 +205,7 @@ def signature_input(processed: dict[str, Any] | None) -> dict[str, Any] | None:
     }
     if "status" not in proc:
         del out["status"]
+    paths = proc.get(MODULE_PATHS_KEY)
+    if isinstance(paths, dict) and paths:
+        out[MODULE_PATHS_KEY] = paths
     return out

@@ -81,3 +81,26 @@ def test_regenerate_without_a_profile_follows_the_product_rule(store, tmp_path):
     apply_run(store, run)
     assert store.get(ids["Listed"])["signature_profile"] == "generic-v1"
     assert store.get(ids["EvalApp"])["signature_profile"] == "generic"
+
+
+def test_module_paths_survive_storage_and_path_rules_apply_on_regeneration(store, tmp_path):
+    """Processing stores module paths with the processed crash; the slim signature input keeps them, so a
+    path rule gives the same result on regeneration as it would at processing time."""
+    from crashdesk.engine.signature import SignatureGenerator, create_generic_profile, generic_profile, load_profile
+    from crashdesk.engine.signature.convert import MODULE_PATHS_KEY
+
+    doc = json.loads((DATA / "cases" / "win-sentry-native.json").read_text(encoding="utf-8"))
+    assert doc[MODULE_PATHS_KEY]["sentry_example.exe"].endswith("sentry_example.exe")
+    crash_id = store.add_crash({"ProductName": "SentryExample"}, source="import")
+    store.save_processed(crash_id, doc)
+    profiles = tmp_path / "home" / "profiles"
+    create_generic_profile(profiles / "vendor")
+    rules = profiles / "vendor" / "module_rules.txt"
+    rules.write_text("-app d:\\sentry\\*\n" + rules.read_text(), encoding="utf-8")
+    expected = SignatureGenerator(load_profile(profiles / "vendor")).generate_from(
+        {"stackwalk": doc, "annotations": {}}).signature
+    builtin = SignatureGenerator(generic_profile()).generate_from({"stackwalk": doc, "annotations": {}}).signature
+    assert builtin == "vcruntime140d.dll | sentry_example.exe@0x17fc"
+    assert expected != builtin  # the path rule made the example's own module a system one
+    run = compute_run(store, "vendor", profiles_dir=profiles, processes=1)
+    assert run.report.results[crash_id].signature == expected

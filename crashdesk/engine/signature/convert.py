@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from crashdesk.model.summary import MODULE_PATHS_KEY  # processing's module paths (module rules read them)
+
 #: Crash annotation name (as Breakpad/Crashpad clients send it) -> crash data key.
 ANNOTATION_FIELDS = {
     "Hang": "hang",
@@ -22,8 +24,6 @@ ANNOTATION_FIELDS = {
     "additional_minidumps": "additional_minidumps",
 }
 _PROCESSED_NAMES = set(ANNOTATION_FIELDS.values()) | {"mdsw_status_string"}
-#: module file name -> path, added to processed crashes by CrashDesk's processing (module rules read it)
-MODULE_PATHS_KEY = "crashdesk_module_paths"
 _ALWAYS = ("hang", "oom_allocation_size", "js_large_allocation_failure", "abort_message", "mdsw_status_string",
            "async_shutdown_timeout", "ipc_channel_error", "ipc_message_name")
 
