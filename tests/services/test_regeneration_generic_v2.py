@@ -86,7 +86,12 @@ def test_regenerate_without_a_profile_follows_the_product_rule(store, tmp_path):
 def test_module_paths_survive_storage_and_path_rules_apply_on_regeneration(store, tmp_path):
     """Processing stores module paths with the processed crash; the slim signature input keeps them, so a
     path rule gives the same result on regeneration as it would at processing time."""
-    from crashdesk.engine.signature import SignatureGenerator, create_generic_profile, generic_profile, load_profile
+    from crashdesk.engine.signature import (
+        SignatureGenerator,
+        create_generic_profile,
+        generic_profile,
+        load_profile,
+    )
     from crashdesk.engine.signature.convert import MODULE_PATHS_KEY
 
     doc = json.loads((DATA / "cases" / "win-sentry-native.json").read_text(encoding="utf-8"))
