@@ -168,3 +168,77 @@ def test_processing_keeps_module_paths_and_path_rules_use_them(tmp_path):
         {"stackwalk": result.processed, "annotations": {}}, explain=True)
     assert mine.signature != default.signature
     assert f"module rule {rules}:1" in "\n".join(mine.explanation)
+
+
+def _f(function, module, **extra):
+    return {"function": function, "module": module, **extra}
+
+
+# Stacks as the platforms' runtimes produce them (frame names from the runtimes' public symbols); the last
+# element is the application function that must lead, the one before it the expected kind prefix (or None).
+FRAMEWORK_STACKS = {
+    "rust-panic-unwrap": ("Linux", [
+        _f("std::sys::pal::unix::abort_internal", "app", file="/rustc/x/library/std/src/sys/pal/unix/mod.rs"),
+        _f("std::process::abort", "app", file="/rustc/x/library/std/src/process.rs"),
+        _f("rust_begin_unwind", "app", file="/rustc/x/library/std/src/panicking.rs"),
+        _f("core::panicking::panic_fmt", "app", file="/rustc/x/library/core/src/panicking.rs"),
+        _f("core::result::unwrap_failed", "app", file="/rustc/x/library/core/src/result.rs"),
+        _f("app::config::load", "app", file="/src/config.rs"),
+        _f("app::main", "app", file="/src/main.rs")], "core::result::unwrap_failed", "app::config::load"),
+    "rust-alloc-oom": ("Linux", [
+        _f("std::alloc::rust_oom", "app", file="/rustc/x/library/std/src/alloc.rs"),
+        _f("__rust_alloc_error_handler", "app"),
+        _f("alloc::alloc::handle_alloc_error", "app", file="/rustc/x/library/alloc/src/alloc.rs"),
+        _f("app::cache::grow", "app", file="/src/cache.rs")], "alloc::alloc::handle_alloc_error", "app::cache::grow"),
+    "qt-qfatal": ("Linux", [
+        _f("__pthread_kill_implementation", "libc.so.6"), _f("raise", "libc.so.6"), _f("abort", "libc.so.6"),
+        _f("qAbort()", "libQt6Core.so.6"), _f("qt_message_fatal(QtMsgType, QMessageLogContext const&, QString const&)", "libQt6Core.so.6"),
+        _f("QMessageLogger::fatal(char const*, ...) const", "libQt6Core.so.6"),
+        _f("Editor::openDocument(QString const&)", "texteditor"), _f("main", "texteditor")],
+        "QMessageLogger::fatal", "Editor::openDocument"),
+    "chromium-log-fatal": ("Windows NT", [
+        _f("base::debug::BreakDebugger()", "electron.exe"), _f("base::ImmediateCrash()", "electron.exe"),
+        _f("logging::LogMessage::~LogMessage()", "electron.exe"),
+        _f("logging::LogMessageFatal::~LogMessageFatal()", "electron.exe"),
+        _f("app::Window::Restore()", "electron.exe"), _f("wWinMain", "electron.exe")],
+        "logging::LogMessageFatal::~LogMessageFatal", "app::Window::Restore"),
+    "partition-alloc-oom": ("Mac OS X", [
+        _f("partition_alloc::internal::OnNoMemoryInternal(unsigned long)", "Electron Framework"),
+        _f("partition_alloc::TerminateBecauseOutOfMemory(unsigned long)", "Electron Framework"),
+        _f("partition_alloc::internal::PartitionExcessiveAllocationSize(unsigned long)", "Electron Framework"),
+        _f("media::Decoder::AllocateFrame(int)", "Electron Framework")],
+        "partition_alloc::internal::PartitionExcessiveAllocationSize", "media::Decoder::AllocateFrame"),
+    "breakpad-dump-without-crash": ("Linux", [
+        _f("google_breakpad::ExceptionHandler::WriteMinidump()", "game"),
+        _f("sentry__breakpad_backend_callback", "game"),
+        _f("Game::reportStall()", "game"), _f("main", "game")], None, "Game::reportStall"),
+    "msvc-cxx-throw": ("Windows NT", [
+        _f("RaiseException", "KERNELBASE.dll"), _f("_CxxThrowException", "VCRUNTIME140.dll"),
+        _f("std::_Xout_of_range(char const*)", "MSVCP140.dll"),
+        _f("Inventory::at(int)", "shop.exe"), _f("main", "shop.exe")], "std::_Xout_of_range", "Inventory::at"),
+    "windows-fastfail": ("Windows NT", [
+        _f("RtlReportCriticalFailure", "ntdll.dll"), _f("RtlpHeapHandleError", "ntdll.dll"),
+        _f("RtlpLogHeapFailure", "ntdll.dll"), _f("RtlFreeHeap", "ntdll.dll"), _f("free_base", "ucrtbase.dll"),
+        _f("Buffer::release()", "tool.exe")], "free_base", "Buffer::release"),
+    "macos-objc-exception": ("Mac OS X", [
+        _f("__pthread_kill", "libsystem_kernel.dylib"), _f("pthread_kill", "libsystem_pthread.dylib"),
+        _f("abort", "libsystem_c.dylib"), _f("abort_message", "libc++abi.dylib"),
+        _f("std::__terminate(void (*)())", "libc++abi.dylib"), _f("objc_exception_throw", "libobjc.A.dylib"),
+        _f("-[NSArray objectAtIndex:]", "CoreFoundation"),
+        _f("-[Controller selectRow:]", "MyMacApp")], "-[NSArray objectAtIndex:]", "-[Controller selectRow:]"),
+    "android-bionic-abort": ("Android", [
+        _f("abort", "libc.so"), _f("__assert2", "libc.so"),
+        _f("Renderer::draw()", "libgame.so"), _f("android_main", "libgame.so")], "__assert2", "Renderer::draw"),
+    "musl-abort": ("Linux", [
+        _f("raise", "ld-musl-x86_64.so.1"), _f("abort", "ld-musl-x86_64.so.1"),
+        _f("parse_args", "tool"), _f("main", "tool")], "abort", "parse_args"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRAMEWORK_STACKS))
+def test_runtime_and_framework_fatal_paths(name):
+    os_name, frames, kind, app = FRAMEWORK_STACKS[name]
+    crash = {"os": os_name, "module_paths": {"CoreFoundation": "/System/Library/Frameworks/CoreFoundation.framework/CoreFoundation"},
+             "threads": [{"frames": frames}]}
+    result = SignatureGenerator(generic_profile()).generate(crash, explain=True)
+    assert result.signature == (f"{kind} | {app}" if kind else app), "\n".join(result.explanation)

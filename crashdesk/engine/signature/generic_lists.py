@@ -82,6 +82,15 @@ MODULE_RULES = r"""
 -app msvcr*.dll
 -app concrt*.dll
 
+# -- Qt, by file name: an application ships it in its own folder, but it is not the application's code
+-app libQt5*
+-app libQt6*
+-app Qt5*.dll
+-app Qt6*.dll
+-app QtCore
+-app QtGui
+-app QtWidgets
+
 # -- macOS / iOS
 -app /usr/lib/*
 -app /System/Library/*
@@ -166,7 +175,8 @@ google_breakpad::
 crashpad::
 sentry__
 sentry_handle_exception
-# Rust's panic runtime hand-off (after the sentinel): the same for every panic
+# Rust's panic runtime hand-off (the sentinel itself and what follows it): the same for every panic
+rust_begin_unwind
 __rust_start_panic
 rust_panic$
 __rust_end_short_backtrace
@@ -263,7 +273,8 @@ __rust_realloc
 __rust_alloc_error_handler
 __rdl_
 __rg_
-# Qt: qFatal() and Q_ASSERT end in these
+# Qt: qFatal() and Q_ASSERT end in these (qAbort is Qt's own abort)
+qAbort
 qFatal
 QMessageLogger::fatal
 qt_message_fatal
