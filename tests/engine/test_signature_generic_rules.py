@@ -242,3 +242,47 @@ def test_runtime_and_framework_fatal_paths(name):
              "threads": [{"frames": frames}]}
     result = SignatureGenerator(generic_profile()).generate(crash, explain=True)
     assert result.signature == (f"{kind} | {app}" if kind else app), "\n".join(result.explanation)
+
+
+HOSTILE = [
+    {"threads": [{"frames": [{"module": 5, "function": "f"}, {"module": ["x"], "module_offset": "0x10"}]}]},
+    {"module_paths": {"a.so": 7, 3: "/x", "b.so": ["/y"]}, "threads": [{"frames": [{"module": "a.so"}, {"module": "b.so"}]}]},
+    {"module_paths": "not a dict", "threads": [{"frames": [{"module": "app", "module_offset": "zz"}]}]},
+    {"threads": [{"frames": [{"module": "app", "module_offset": 12}, {"module": "[vdso]"}]}]},
+    {"threads": [{"frames": [{"module": "m" * 100000, "module_offset": "0x" + "f" * 5000}]}]},
+    {"threads": [{"frames": [{"module": "libc.so.6", "function": "__" + "memmove_" * 5000 + "avx"}]}]},
+    {"threads": [{"frames": [{"function": "__GI___GI___GI_abort"}] * 50}]},
+]
+
+
+@pytest.mark.parametrize("crash", HOSTILE)
+def test_hostile_frames_and_module_paths_give_a_signature_not_a_failure(crash):
+    result = SignatureGenerator(generic_profile()).generate(crash, explain=True)
+    assert result.signature and len(result.signature) <= 255
+    assert not any("Rule failed" in n for n in result.notes), result.notes
+
+
+def test_hostile_module_rules_are_refused_or_harmless(tmp_path):
+    # a glob that would backtrack badly in a naive matcher, against a long name: fnmatch's translation is linear
+    rules = parse_module_rules("-app " + "*a" * 40 + "b\n", "x.txt")
+    classify = ModuleClassifier(rules).classify
+    assert classify("a" * 5000) == (True, None)
+    for bad in ("+appx foo", "app foo", "+app", "-app # only a comment", "\x00"):
+        with pytest.raises(ListSyntaxError):
+            parse_module_rules(bad + "\n", "x.txt")
+    with pytest.raises(ListSyntaxError, match="UTF-8"):
+        parse_module_rules(b"+app \xff\n", "x.txt")
+
+
+def test_a_broken_product_table_is_a_one_line_error(tmp_path, capsys):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "signature-profiles.json").write_text("{not json", encoding="utf-8")
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"crash_data": {"threads": []}}), encoding="utf-8")
+    assert main(["signature", str(path), "--data-dir", str(home)]) == 1
+    err = capsys.readouterr().err
+    assert "signature-profiles.json" in err and err.count("\n") == 1 and "Traceback" not in err
+    (home / "signature-profiles.json").write_text(json.dumps({"products": {"A": 5}}), encoding="utf-8")
+    assert main(["signature", str(path), "--data-dir", str(home)]) == 1
+    assert "'products' must map" in capsys.readouterr().err

@@ -80,7 +80,9 @@ class _Frame:
 
 def _module_paths(crash) -> dict[str, str]:
     paths = crash.get("module_paths") if isinstance(crash, dict) else None
-    return paths if isinstance(paths, dict) else {}
+    if not isinstance(paths, dict):
+        return {}
+    return {k: v for k, v in paths.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 class AppWalker:
@@ -95,10 +97,11 @@ class AppWalker:
         out: list[_Frame] = []
         paths = _module_paths(crash)
         for frame in thread.get("frames", []):
-            module = frame.get("module")
+            raw_module = frame.get("module")
+            module = raw_module if isinstance(raw_module, str) else None  # garbage is no module
             if lower_modules and module:
                 module = module.lower()
-            in_app, rule = self.modules.classify(module, paths.get(frame.get("module")) if module else None)
+            in_app, rule = self.modules.classify(module, paths.get(raw_module) if module else None)
             for inline in frame.get("inlines") or []:
                 out.append(self._one(frame, inline.get("function"), inline.get("file"), inline.get("line"),
                                      module, in_app, rule, None))
