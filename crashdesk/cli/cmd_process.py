@@ -22,8 +22,8 @@ def register(sub, common) -> None:
     p.add_argument("--symbols-path", action="append", default=[], metavar="DIR", help="symbol folder (repeatable)")
     p.add_argument("--symbols-url", action="append", default=[], metavar="URL", help="symbol server (repeatable)")
     p.add_argument("--profile", default="auto",
-                   help="signature profile: a name or folder (default: auto = mozilla for Mozilla products, "
-                        "else generic)")
+                   help="signature profile: a name or folder (default: auto = the product's row in "
+                        "<data-dir>/signature-profiles.json, mozilla for Mozilla products, else the default, generic)")
     p.set_defaults(func=run)
 
 
