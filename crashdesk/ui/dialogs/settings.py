@@ -245,7 +245,8 @@ class SettingsDialog(QDialog):
         sig = QWidget()
         sf = QFormLayout(sig)
         sf.addRow("Default signature profile", self.profile_combo)
-        sf.addRow("", QLabel("Products not listed below: Mozilla products use 'mozilla', the rest this default."))
+        sf.addRow("", QLabel("Products not listed below: Mozilla products use 'mozilla', the rest this default.\n"
+                             "Processing and the collector pick changes up when they next start."))
         sf.addRow("Product profiles", self.product_profiles)
         pprow = QHBoxLayout()
         pprow.addWidget(add_pp)
