@@ -122,6 +122,7 @@ class Collector:
         self._committer: GroupCommitter | None = None
         self.submit_handler: SubmitHandler | None = None
         self.rejections: RejectionLog | None = None
+        self.app = None
         self.host: str | None = None
         self.port: int | None = None
 
@@ -211,6 +212,12 @@ class Collector:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def set_token(self, token: str | None) -> None:
+        """Use ``token`` for the read API (and client-chosen crash ids) from the next request on."""
+        self.config.token = token
+        if self.app is not None:
+            self.app.token = token
+
     def stats(self) -> dict[str, Any]:
         """Counters for the collector panel (accepted, rejected by reason, last crash...)."""
         out = self.submit_handler.stats.snapshot() if self.submit_handler else {}
@@ -244,7 +251,7 @@ class Collector:
         self.submit_handler = SubmitHandler(self.store, cfg, self._committer, self.rejections, spool)
         from crashdesk.collector.app import CollectorApp
 
-        app = CollectorApp(self.store, self.submit_handler, cfg.token)
+        app = self.app = CollectorApp(self.store, self.submit_handler, cfg.token)
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         # waitress reads ``asyncore_loop_timeout`` as whole seconds (``int``): 0.2 became 0, a poll loop that
         # never slept and burned a core (and the GIL) whenever no socket was ready
