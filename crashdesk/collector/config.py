@@ -22,8 +22,11 @@ class Limits:
 
     #: request body as sent on the wire (compressed when gzipped); more is ``413`` (Antenna's nginx: 25 MiB)
     max_request_size: int = 25 * MiB
-    #: the multipart document after gzip inflation (zip-bomb guard)
+    #: the multipart document after gzip inflation (zip-bomb guard), enforced while inflating
     max_decompressed_size: int = 256 * MiB
+    #: inflated bytes allowed per byte on the wire (a gzip bomb inflates ~1000:1, a minidump ~3-30:1); a body
+    #: may always inflate to ``max_request_size``, the most an uncompressed upload could store
+    max_inflate_ratio: int = 100
     #: annotation parts (form fields and the JSON part)
     max_fields: int = 2000
     #: dump/attachment parts
@@ -32,6 +35,11 @@ class Limits:
     max_annotation_size: int = 20 * MiB
     #: one part's header block
     max_part_header_size: int = 8192
+    #: nesting depth of the JSON ``extra`` part (Python's parser recurses once per level)
+    max_json_depth: int = 64
+    #: JSON values (containers, members, elements) in the ``extra`` part: bounds the parsed objects' memory
+    #: (a few dozen bytes each) whatever their wire size
+    max_json_values: int = 250_000
 
 
 @dataclass
