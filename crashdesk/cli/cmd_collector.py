@@ -50,6 +50,10 @@ def register(sub, common) -> None:
     p.add_argument("--max-fields", type=int, default=None, help="most annotation parts (default 2000)")
     p.add_argument("--max-files", type=int, default=None, help="most dump parts (default 32)")
     p.add_argument("--threads", type=int, default=16, help="HTTP worker threads (default 16)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another name clients may reach the collector by (Host header; repeatable; "
+                        "*.example.org for a domain). The listening address and, on loopback, localhost "
+                        "are always allowed; other names are refused (DNS rebinding guard)")
     p.set_defaults(func=run)
 
 
@@ -93,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     limits = dataclasses.replace(limits, **overrides)
     throttler = load_rules(args.throttle_rules) if args.throttle_rules else Throttler()
     config = CollectorConfig(host=args.host, port=args.port, limits=limits, throttler=throttler,
-                             token=resolve_token(), threads=max(1, args.threads))
+                             token=resolve_token(), threads=max(1, args.threads),
+                             allowed_hosts=tuple(args.allow_host))
     service = service_store = None
     hook: list = []  # the processing service, once it exists (it is built only if this collector starts)
     config.on_received = lambda _crash_id: hook and hook[0].notify()

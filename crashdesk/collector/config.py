@@ -52,6 +52,9 @@ class CollectorConfig:
     throttler: Throttler = field(default_factory=Throttler)
     #: read-API token (``Auth-Token``) and submit bearer token for client-chosen ids; None = open on loopback
     token: str | None = None
+    #: more names ``Host`` may carry (a collector behind a proxy or reached by a DNS name; ``*.example.org``
+    #: for a domain); the addresses it listens on and, on loopback, ``localhost`` are always allowed
+    allowed_hosts: tuple[str, ...] = ()
     #: annotations dropped before saving, as Antenna does
     removed_fields: tuple[str, ...] = REMOVED_FIELDS
     #: worker threads of the HTTP server (requests in flight; group commit batches across them)

@@ -21,6 +21,7 @@ from crashdesk.collector import spool as spool_files
 from crashdesk.collector.config import CollectorConfig
 from crashdesk.collector.durable import GroupCommitter
 from crashdesk.collector.errors import CollectorError, ListenError
+from crashdesk.collector.host_check import HostPolicy
 from crashdesk.collector.instance import InstanceLock
 from crashdesk.collector.memory import keep_freed_memory
 from crashdesk.collector.rejections import RejectionLog
@@ -279,6 +280,7 @@ class Collector:
         self._server = server if hasattr(server, "_map") else first
         self.host = cfg.host
         self.port = int(first.effective_port)
+        app.hosts = HostPolicy(cfg.host, self.port, cfg.allowed_hosts)
         self._lock.publish(self.host, self.port, self.submit_url)
 
     def _serve(self) -> None:
