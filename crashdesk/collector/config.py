@@ -39,7 +39,7 @@ class Limits:
     max_json_depth: int = 64
     #: JSON values (containers, members, elements) in the ``extra`` part: bounds the parsed objects' memory
     #: (a few dozen bytes each) whatever their wire size
-    max_json_values: int = 250_000
+    max_json_values: int = 20_000
 
 
 @dataclass(frozen=True)

@@ -241,18 +241,28 @@ def limits_text(reason: str, limits: ConnectionLimits) -> str:
 
 
 def _make_room(server, guard: Guard, open_now: int) -> bool:
-    """Close the connection idle or stalled the longest, if there is one; True when the new one may stay
-    (there was room under ``max_connections`` or a slow one was closed)."""
+    """Close the connection that has made no progress for the longest, if there is one; True when the new one
+    may stay (a slow one was closed, or there is room under ``max_connections``).
+
+    Candidates: idle connections (no request, silent for :data:`EVICTABLE_STALL` seconds or more), requests
+    whose headers are still arriving (by when their first byte came: a slowloris trickles for long) and
+    bodies stalled for :data:`EVICTABLE_STALL` seconds. A connection that just arrived gets a moment to send
+    its request; one being served is never closed."""
     now = time.time()
-    victim, oldest = None, None
+    victim, since = None, None
     for channel in server.active_channels.values():
         _, doing = _state(channel, now, guard.limits)
-        if doing in ("idle", "header", "stalled"):
-            if oldest is None or channel.last_activity < oldest:
-                victim, oldest = channel, channel.last_activity
-    if victim is not None:
+        if doing == "header":
+            key = channel.request.started
+        elif doing in ("idle", "stalled") and now - channel.last_activity >= EVICTABLE_STALL:
+            key = channel.last_activity
+        else:
+            continue
+        if since is None or key < since:
+            victim, since = channel, key
+    if victim is not None and (open_now >= guard.limits.max_connections or now - since >= EVICTABLE_STALL):
         _close(guard, victim, "evicted_slow_connection",
-               f"{open_now} connections open: the one idle or stalled the longest ({now - oldest:.1f} s) "
+               f"{open_now} connections open: the one without progress the longest ({now - since:.1f} s) "
                "makes room")
         return True
     return open_now < guard.limits.max_connections
