@@ -404,7 +404,7 @@ class _State:
         elif part.kind == "field":
             try:
                 text = bytes(part.buffer).decode(_codec(part.charset))
-            except (UnicodeDecodeError, LookupError):
+            except (UnicodeError, LookupError, ValueError, TypeError):  # punycode raises a bare UnicodeError
                 sub.notes.append(f"{part.name} has a value that is not valid UTF-8; dropped")
                 return
             if self.has_json and not self.has_form:

@@ -104,3 +104,16 @@ def test_fuzz_json_extras(tmp_path, extra, with_dump, gz):
                  f'filename="a.dmp"\r\nContent-Type: application/octet-stream\r\n\r\nMDMP\x93\xa7').encode() + b"\r\n"
     body += f"--{BOUNDARY}--\r\n".encode()
     _check(body, tmp_path, gzip_body=gz)
+
+
+def test_field_in_a_charset_whose_decoder_raises_a_bare_unicode_error(tmp_path):
+    """Found by the fuzzer: ``punycode`` raises ``UnicodeError`` (not ``UnicodeDecodeError``) on bad input."""
+    body = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="ProductName"\r\n\r\nok\r\n'
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="Odd"\r\n'
+            f"Content-Type: text/plain; charset=punycode\r\n\r\n\xff-\r\n--{BOUNDARY}--\r\n").encode("latin-1")
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    sub = parse_submission(RequestInfo(f"multipart/form-data; boundary={BOUNDARY}", None, len(body)),
+                           io.BytesIO(body), LIMITS, spool)
+    assert sub.annotations == {"ProductName": "ok"}
+    assert any("Odd" in n for n in sub.notes)
