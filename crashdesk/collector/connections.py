@@ -33,6 +33,8 @@ DRAIN_READS = 8
 #: seconds a body must have been silent before a new connection may close it to make room
 EVICTABLE_STALL = 2.0
 RETRY_AFTER = "30"
+#: the reason of a close that is not a refusal (an idle kept-alive connection): not logged
+QUIET_CLOSE = "keepalive_idle"
 _BUSY_BODY = b"Discarded=busy_too_many_connections"
 BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + RETRY_AFTER.encode()
                  + b"\r\nContent-Type: text/plain\r\nContent-Length: " + str(len(_BUSY_BODY)).encode()
@@ -175,7 +177,9 @@ def _state(channel, now: float, limits: ConnectionLimits) -> tuple[str | None, s
     request = channel.request
     if request is None or getattr(request, "started", None) is None:
         if now - channel.last_activity > limits.idle_timeout:
-            return "idle_timeout", "idle"
+            # a kept-alive connection going quiet after its requests is normal: closed, not logged
+            silent_since_open = channel.last_activity <= getattr(channel, "creation_time", 0)
+            return ("idle_timeout" if silent_since_open else QUIET_CLOSE), "idle"
         return None, "idle"
     if not request.headers_finished:
         if now - request.started > limits.header_timeout:
@@ -193,6 +197,9 @@ def _state(channel, now: float, limits: ConnectionLimits) -> tuple[str | None, s
 
 
 def _close(guard: Guard, channel, reason: str, detail: str) -> None:
+    if reason == QUIET_CLOSE:
+        channel.handle_close()
+        return
     request = channel.request
     path = getattr(request, "path", "") or ""
     size = getattr(request, "content_length", None) if request is not None else None
