@@ -125,3 +125,27 @@ def test_panel_does_not_offer_when_a_token_is_set(qtbot, monkeypatch, tmp_path):
     assert not panel.token_offer.isVisible()
     jobs.wait()
     store.close()
+
+
+def test_settings_creates_a_token_in_the_keyring(qtbot, settings, keyring_home, monkeypatch):
+    import keyring
+
+    from crashdesk.collector.auth import KEYRING_SERVICE, KEYRING_USER, resolve_token
+    from crashdesk.ui.dialogs.settings import SettingsDialog
+    from crashdesk.ui.jobs import Jobs
+
+    monkeypatch.delenv("CRASHDESK_COLLECTOR_TOKEN", raising=False)
+    jobs = Jobs()
+    dlg = SettingsDialog(settings, jobs=jobs)
+    qtbot.addWidget(dlg)
+    dlg.new_token.click()
+    jobs.wait()
+    qtbot.waitUntil(lambda: "stored in the keyring" in dlg.token_note.text(), timeout=5000)
+    token = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
+    assert token and len(token) >= 32 and dlg.token_edit.text() == token  # shown once, to hand to readers
+    assert resolve_token() == token
+    dlg.save()  # saving the dialog keeps the token out of QSettings
+    jobs.wait()
+    settings.sync()
+    assert token not in open(settings.fileName(), encoding="utf-8").read()
+    assert keyring.get_password(KEYRING_SERVICE, KEYRING_USER) == token
