@@ -36,6 +36,13 @@ class CollectorApp:
         self.api = ReadApi(store)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._route(environ, start_response)
+        except Exception as exc:  # noqa: BLE001 - a bug must not go unrecorded; the client gets a plain 500
+            self._refuse(environ, 500, "internal_error", f"{type(exc).__name__}: {exc}")
+            return self._send(start_response, 500, b"Internal Server Error", "text/plain")
+
+    def _route(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if self.hosts is not None:
