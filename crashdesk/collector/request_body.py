@@ -2,10 +2,10 @@
 
 waitress's own body buffer writes each received piece into a ``BytesIO``, which grows by reallocating
 (copying everything so far) on most appends, and the application then copies the body out again.
-:class:`SpillBuffer` keeps the first pieces as they are (a 1 MB dump costs no copy) while the body is at most
-:attr:`BodyGuard.memory_per_request` and the collector's bodies in memory together stay under
-:attr:`BodyGuard.memory_total`; past either, the body goes to an anonymous temporary file in the spool folder
-(unlinked from the start, so nothing is left on disk whatever happens to the process).
+:class:`SpillBuffer` keeps the received pieces as they are (a 1 MB dump costs no copy) while the body is at
+most :attr:`BodyGuard.memory_per_request` and the collector's bodies in memory together stay under
+:attr:`BodyGuard.memory_total`; past either, the rest of the body goes to an anonymous temporary file in the
+spool folder (unlinked from the start, so nothing is left on disk whatever happens to the process).
 
 Every byte of a body is also charged to the client's and the collector's bytes in flight
 (:class:`InFlight`): past the first :attr:`InFlight.free_each` bytes of each request, a request that would
@@ -105,6 +105,21 @@ class ChunkReader:
         self._chunks.clear()
 
 
+class SplitReader(ChunkReader):
+    """The pieces kept in memory, then the rest of the body from its temporary file."""
+
+    def __init__(self, chunks: deque[bytes], file) -> None:
+        super().__init__(chunks)
+        self._file = file
+
+    def read(self, size: int = -1) -> bytes:
+        if self._chunks:
+            if size is None or size < 0:
+                return super().read(-1) + self._file.read()
+            return super().read(size)
+        return self._file.read(size)
+
+
 class SpillBuffer:
     """The body buffer waitress's stream receivers append to (the part of waitress's buffer interface they
     use: ``append``, ``len``, ``getfile``, ``close``). ``refused`` is set (and further bytes dropped) when
@@ -146,19 +161,12 @@ class SpillBuffer:
             return
         if self._file is None and size <= self.guard.memory_per_request and self._memory.grow(size):
             self._chunks.append(data)
-        else:
+        else:  # what is in memory stays there (within the bounds); the rest goes to the file
             if self._file is None:
-                self._spill()
+                self._file = tempfile.TemporaryFile(dir=self.guard.spool_dir, prefix="body-")
+                self.guard.spilled += 1
             self._file.write(data)
         self._size = size
-
-    def _spill(self) -> None:
-        self._file = tempfile.TemporaryFile(dir=self.guard.spool_dir, prefix="body-")
-        for chunk in self._chunks:
-            self._file.write(chunk)
-        self._chunks.clear()
-        self._memory.release()
-        self.guard.spilled += 1
 
     @property
     def spilled(self) -> bool:
@@ -174,7 +182,7 @@ class SpillBuffer:
         if self._file is not None:
             self._file.flush()
             self._file.seek(0, os.SEEK_SET)
-            return self._file
+            return SplitReader(self._chunks, self._file) if self._chunks else self._file
         return ChunkReader(self._chunks)
 
     def close(self) -> None:

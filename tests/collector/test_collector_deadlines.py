@@ -91,15 +91,21 @@ def test_spill_buffer_bounds_memory_and_releases_everything(tmp_path):
     a.append(b"a" * 900)
     b.append(b"b" * 900)  # the shared memory budget is full: b goes to a file
     assert not a.spilled and b.spilled and guard.memory.used == 900
-    a.append(b"a" * 200)  # over the per-request bound: a spills too
-    assert a.spilled and guard.memory.used == 0
-    assert a.getfile().read() == b"a" * 1100 and b.getfile().read() == b"b" * 900
-    assert guard.in_flight.by_client == {"10.0.0.1": 600 + 400}
+    a.append(b"a" * 200)  # over the per-request bound: the rest of a goes to a file
+    a.append(b"c" * 50)
+    assert a.spilled and guard.memory.used == 900
+    reader = a.getfile()
+    got = []
+    while piece := reader.read(300):
+        assert len(piece) <= 300
+        got.append(piece)
+    assert b"".join(got) == b"a" * 1100 + b"c" * 50 and b.getfile().read() == b"b" * 900
+    assert guard.in_flight.by_client == {"10.0.0.1": 650 + 400}
     assert not guard.buffer("10.0.0.1").reserve(10_000)  # over the client's bound
     c = guard.buffer("10.0.0.2")
     assert c.reserve(9_000)
     d = guard.buffer("10.0.0.3")
-    d.append(b"d" * 7_000)  # 1,000 + 8,500 + 6,500 over the total: refused, dropped
+    d.append(b"d" * 7_000)  # 1,050 + 8,500 + 6,500 over the total: refused, dropped
     assert d.refused == "busy_in_flight" and len(d) == 0
     for buf in (a, b, c, d):
         buf.close()
