@@ -50,6 +50,19 @@ def register(sub, common) -> None:
     p.add_argument("--max-fields", type=int, default=None, help="most annotation parts (default 2000)")
     p.add_argument("--max-files", type=int, default=None, help="most dump parts (default 32)")
     p.add_argument("--threads", type=int, default=16, help="HTTP worker threads (default 16)")
+    p.add_argument("--max-connections", type=int, default=None, metavar="N",
+                   help="connections at once (default 500; the last 50 are a reserve: idle or stalled "
+                        "connections are closed to make room, and past N new ones are answered 503)")
+    p.add_argument("--header-timeout", type=float, default=None, metavar="SECONDS",
+                   help="time for a request's headers to arrive (default 10)")
+    p.add_argument("--body-timeout", type=float, default=None, metavar="SECONDS",
+                   help="longest pause while a body arrives (default 20)")
+    p.add_argument("--max-in-flight-per-client", type=_size, default=None, metavar="SIZE",
+                   help="request bytes one client address may have on the way at once (default 256M)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another name clients may reach the collector by (Host header; repeatable; "
+                        "*.example.org for a domain). The listening address and, on loopback, localhost "
+                        "are always allowed; other names are refused (DNS rebinding guard)")
     p.set_defaults(func=run)
 
 
@@ -78,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from crashdesk.cli.common import info, paths_from
     from crashdesk.collector import Collector, CollectorAlreadyRunning, CollectorConfig, Limits
     from crashdesk.collector.auth import resolve_token
+    from crashdesk.collector.config import ConnectionLimits
     from crashdesk.collector.throttle import Throttler, load_rules
     from crashdesk.errors import UsageError
 
@@ -92,8 +106,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("limits must be positive")
     limits = dataclasses.replace(limits, **overrides)
     throttler = load_rules(args.throttle_rules) if args.throttle_rules else Throttler()
+    connections = ConnectionLimits()
+    conn_overrides = {name: value for name, value in (
+        ("max_connections", args.max_connections), ("header_timeout", args.header_timeout),
+        ("body_stall_timeout", args.body_timeout), ("in_flight_per_client", args.max_in_flight_per_client))
+        if value is not None}
+    if any(v <= 0 for v in conn_overrides.values()):
+        raise UsageError("connection limits and timeouts must be positive")
+    if conn_overrides.get("max_connections") is not None:
+        conn_overrides["reserve"] = max(1, conn_overrides["max_connections"] // 10)
+    connections = dataclasses.replace(connections, **conn_overrides)
     config = CollectorConfig(host=args.host, port=args.port, limits=limits, throttler=throttler,
-                             token=resolve_token(), threads=max(1, args.threads))
+                             connections=connections,
+                             token=resolve_token(), threads=max(1, args.threads),
+                             allowed_hosts=tuple(args.allow_host))
     service = service_store = None
     hook: list = []  # the processing service, once it exists (it is built only if this collector starts)
     config.on_received = lambda _crash_id: hook and hook[0].notify()

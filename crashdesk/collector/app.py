@@ -8,6 +8,7 @@ from typing import Any
 
 from crashdesk import __version__
 from crashdesk.collector.auth import TokenMismatch, has_full_access
+from crashdesk.collector.host_check import HostPolicy
 from crashdesk.collector.read_api import ApiResponse, ReadApi, json_response
 from crashdesk.collector.submit import SubmitHandler
 from crashdesk.store.crashes import CrashStore
@@ -15,7 +16,7 @@ from crashdesk.store.crashes import CrashStore
 StartResponse = Callable[..., Any]
 
 _REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-            404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
+            404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large", 421: "Misdirected Request",
             500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -26,15 +27,39 @@ def _status(code: int) -> str:
 class CollectorApp:
     """Routes requests; ``token`` protects read-API data (see :mod:`crashdesk.collector.auth`)."""
 
-    def __init__(self, store: CrashStore, submit: SubmitHandler, token: str | None) -> None:
+    def __init__(self, store: CrashStore, submit: SubmitHandler, token: str | None,
+                 hosts: HostPolicy | None = None) -> None:
         self.store = store
         self.submit = submit
         self.token = token
+        self.hosts = hosts
         self.api = ReadApi(store)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._route(environ, start_response)
+        except Exception as exc:  # noqa: BLE001 - a bug must not go unrecorded; the client gets a plain 500
+            self._refuse(environ, 500, "internal_error", f"{type(exc).__name__}: {exc}")
+            return self._send(start_response, 500, b"Internal Server Error", "text/plain")
+
+    def _route(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         method = environ.get("REQUEST_METHOD", "GET").upper()
+        if self.hosts is not None:
+            host = environ.get("HTTP_HOST")
+            if not self.hosts.host_allowed(host):
+                self._refuse(environ, 421, "host_not_allowed",
+                             f"Host {str(host)[:100]!r} is not an address this collector listens on "
+                             "(--allow-host adds names)")
+                return self._send(start_response, 421, b"Misdirected Request: unknown Host", "text/plain")
+            if (path == "/submit" or path.startswith("/api/")) and not self.hosts.origin_allowed(
+                    environ.get("HTTP_ORIGIN"), environ.get("HTTP_SEC_FETCH_SITE")):
+                self._refuse(environ, 403, "cross_origin",
+                             f"Origin {str(environ.get('HTTP_ORIGIN'))[:100]!r}, Sec-Fetch-Site "
+                             f"{str(environ.get('HTTP_SEC_FETCH_SITE'))[:20]!r}")
+                if path == "/submit":
+                    return self._send(start_response, 403, b"Discarded=cross_origin", "text/plain")
+                return self._respond(start_response, json_response(403, {"error": "Cross-origin request"}))
         if path == "/submit":
             if method != "POST":
                 return self._send(start_response, 405, b"Method Not Allowed", "text/plain",
@@ -57,6 +82,7 @@ class CollectorApp:
         try:
             full = has_full_access(self.token, environ.get("HTTP_AUTH_TOKEN"), environ.get("REMOTE_ADDR"))
         except TokenMismatch:
+            self._refuse(environ, 403, "token_not_matched", "wrong Auth-Token")
             return self._respond(start_response, json_response(403, {"error": "API Token not matched"}))
         rest = path[len("/api/"):]
         if rest == "":
@@ -74,6 +100,14 @@ class CollectorApp:
             if name in self.api.services:
                 return self._respond(start_response, json_response(405, {"error": "Method not allowed"}))
         return self._respond(start_response, self.api.handle(name, environ.get("QUERY_STRING", ""), full))
+
+    def _refuse(self, environ: dict, status: int, reason: str, detail: str) -> None:
+        """Log a refused request in the rejection log (the collector panel lists it)."""
+        self.submit.rejections.record(
+            status=status, reason=reason, detail=detail, peer=environ.get("REMOTE_ADDR", ""),
+            user_agent=environ.get("HTTP_USER_AGENT", ""), path=environ.get("PATH_INFO", ""))
+        with self.submit.stats._lock:
+            self.submit.stats.rejected[reason] += 1
 
     def _heartbeat(self, start_response: StartResponse) -> Iterable[bytes]:
         errors = []

@@ -34,6 +34,18 @@ def resolve_token(explicit: str | None = None) -> str | None:
     return value or None
 
 
+def create_token() -> str:
+    """Generate a new read-API token and store it in the OS keyring, where :func:`resolve_token` finds it
+    (what the app offers when no token is set). Raises what the keyring raises when it cannot store it."""
+    import secrets
+
+    import keyring
+
+    token = secrets.token_urlsafe(32)
+    keyring.set_password(KEYRING_SERVICE, KEYRING_USER, token)
+    return token
+
+
 def is_loopback(address: str | None) -> bool:
     if not address:
         return False

@@ -24,9 +24,15 @@ try:  # ISA-L's inflate: the same interface as zlib's, about 2-6 times faster (a
 except ImportError:  # pragma: no cover - isal is a dependency; plain zlib is the fallback
     _gzip_impl = zlib
 
+from crashdesk.collector.budget import BudgetHold, ByteBudget
 from crashdesk.collector.config import Limits
 from crashdesk.collector.errors import Discarded, malformed
 from crashdesk.collector.spool import SpoolFile
+
+#: annotation bytes all submissions in flight may hold together, beyond :data:`ANNOTATION_FREE_EACH` each:
+#: parsed JSON takes a few times its size in memory, so this bounds what a burst of large (or gzipped) JSON
+#: extras costs; a submission that finds it full is refused with 503 and retried later by its client
+ANNOTATION_BUDGET = ByteBudget(48 * 1024 * 1024, free_each=256 * 1024)
 
 #: bytes per read and per inflated piece (fewer, bigger pieces: fewer hand-overs of the GIL between the
 #: request threads; :mod:`crashdesk.collector.memory` keeps such buffers on the heap)
@@ -64,6 +70,12 @@ class Submission:
     payload: str = "multipart"
     compressed: bool = False
     payload_size: int = 0
+    #: this submission's share of :data:`ANNOTATION_BUDGET` (released by the caller once it is answered)
+    budget: BudgetHold | None = None
+
+    def release(self) -> None:
+        if self.budget is not None:
+            self.budget.release()
 
     def discard_files(self) -> None:
         """Remove the spooled dump files (a refused or duplicate submission leaves nothing behind)."""
@@ -178,20 +190,82 @@ def parse_submission(info: RequestInfo, body: BinaryIO, limits: Limits, spool_di
     if encoding not in ("", "identity", "gzip", "x-gzip"):
         raise malformed("unsupported_content_encoding", encoding)
 
-    sub = Submission(compressed=encoding in ("gzip", "x-gzip"), payload_size=info.content_length)
+    sub = Submission(compressed=encoding in ("gzip", "x-gzip"), payload_size=info.content_length,
+                     budget=ANNOTATION_BUDGET.hold())
     stream = _read(body, info.content_length)
     if sub.compressed:
-        stream = _inflate(stream, limits.max_decompressed_size)
+        stream = _inflate(stream, inflate_limit(limits, info.content_length))
     try:
         _parse_multipart(stream, boundary, limits, spool_dir, sub)
     except BaseException:
         sub.discard_files()
+        sub.release()
         raise
     _add_query_fallbacks(sub, info.query)
-    if not sub.annotations:
+    try:
+        if not sub.annotations:
+            raise malformed("no_annotations")
+        check_storable(sub.annotations)
+    except Discarded:
         sub.discard_files()
-        raise malformed("no_annotations")
+        sub.release()
+        raise
     return sub
+
+
+def inflate_limit(limits: Limits, wire_size: int) -> int:
+    """The most a gzipped body of ``wire_size`` bytes may inflate to: ``max_inflate_ratio`` times its size,
+    at least ``max_request_size`` (what an uncompressed upload may store), at most ``max_decompressed_size``."""
+    return min(limits.max_decompressed_size,
+               max(limits.max_request_size, limits.max_inflate_ratio * max(wire_size, 0)))
+
+
+def check_storable(annotations: dict[str, Any]) -> None:
+    """Refuse annotations the store could not write as UTF-8 JSON (a lone surrogate such as ``"\\ud800"``
+    from a JSON escape or an exotic charset) before anything is published."""
+    try:
+        json.dumps(annotations, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise malformed("invalid_unicode", f"a lone surrogate at {exc.start} of an annotation") from exc
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise malformed("invalid_json", str(exc)[:200]) from exc
+
+
+#: a JSON string (the unrolled form: fast on long strings). The closing quote is optional so that a match never
+#: fails: a failing match at every quote of an unterminated run such as ``"\"\"\"...`` rescans to the end each
+#: time (quadratic: 40 KB took 10 s); unterminated, the rest is taken as the string and json.loads refuses it
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+#: what one parsed JSON value costs in memory, roughly (measured: ~190 bytes per value for small objects,
+#: with the stored copy): the annotation budget is charged this much per value besides the JSON's bytes
+JSON_VALUE_COST = 200
+
+
+def check_json_shape(data: bytes, limits: Limits) -> int:
+    """Refuse a JSON document nested deeper than ``max_json_depth`` or holding more than ``max_json_values``
+    values, before it is parsed (so neither the parser's recursion nor the parsed objects' memory depend on
+    what the client sent). Looks only at the bytes outside strings. Returns the number of values."""
+    structure = _JSON_STRING.sub(b"", data)
+    values = structure.count(b",") + 1
+    if values > limits.max_json_values:
+        raise Discarded(413, "json_too_large", f"more than {limits.max_json_values} JSON values")
+    depth = brackets = 0
+    for match in _JSON_BRACKET.finditer(structure):  # at most 2 x max_json_values turns
+        brackets += 1
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            values += 1
+            if depth > limits.max_json_depth:
+                raise malformed("json_too_deep", f"JSON nested deeper than {limits.max_json_depth} levels")
+            if values > limits.max_json_values:
+                raise Discarded(413, "json_too_large", f"more than {limits.max_json_values} JSON values")
+        else:
+            depth -= 1
+            if brackets > 2 * limits.max_json_values:
+                raise Discarded(413, "json_too_large", f"more than {limits.max_json_values} JSON values")
+    return values
 
 
 def _parse_multipart(stream: Iterator[bytes], boundary: str, limits: Limits, spool_dir: Path,
@@ -290,6 +364,9 @@ class _State:
                 self.annotation_bytes > self.limits.max_annotation_size:
             raise Discarded(413, "annotation_too_large",
                             f"annotations exceed {self.limits.max_annotation_size} bytes")
+        if self.sub.budget is not None and not self.sub.budget.grow(self.annotation_bytes):
+            raise Discarded(503, "busy_annotation_memory",
+                            "large annotations of other submissions fill the collector's memory budget")
         part.buffer += chunk
 
     def _close(self, part: _Part) -> None:
@@ -306,10 +383,19 @@ class _State:
                 _unlink(old.path)
             sub.dumps[part.name] = SpooledDump(part.name, spool.path, digest, spool.size)
         elif part.kind == "json":
+            data = bytes(part.buffer)
+            part.buffer = bytearray()
+            values = check_json_shape(data, self.limits)
+            if self.sub.budget is not None and not self.sub.budget.grow(
+                    self.annotation_bytes + values * JSON_VALUE_COST):
+                raise Discarded(503, "busy_annotation_memory",
+                                "large JSON extras of other submissions fill the collector's memory budget")
             try:
-                value = json.loads(bytes(part.buffer).decode("utf-8"))
+                value = json.loads(data.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as exc:
-                raise malformed("invalid_json", str(exc)) from exc
+                raise malformed("invalid_json", str(exc)[:200]) from exc
+            except RecursionError as exc:  # check_json_shape keeps this from happening
+                raise malformed("json_too_deep", "JSON nested too deeply") from exc
             if not isinstance(value, dict):
                 raise malformed("invalid_json_value", type(value).__name__)
             if self.has_form or self.has_json:
@@ -320,7 +406,7 @@ class _State:
         elif part.kind == "field":
             try:
                 text = bytes(part.buffer).decode(_codec(part.charset))
-            except (UnicodeDecodeError, LookupError):
+            except (UnicodeError, LookupError, ValueError, TypeError):  # punycode raises a bare UnicodeError
                 sub.notes.append(f"{part.name} has a value that is not valid UTF-8; dropped")
                 return
             if self.has_json and not self.has_form:

@@ -11,17 +11,11 @@ from urllib.parse import parse_qs
 
 from crashdesk.collector import supersearch
 from crashdesk.model.crash_id import CRASH_ID_RE
+from crashdesk.model.protected_fields import annotation_is_protected, processed_field_is_protected
 from crashdesk.store.crashes import MAIN_DUMP, CrashStore
 from crashdesk.store.errors import CrashNotFound, StoreError
 
 RAW_CRASH_VERSION = 2
-#: raw-crash annotations Crash Stats treats as protected (besides the whole ``metadata`` object)
-PROTECTED_RAW = ("Comments", "URL", "MozCrashReason", "JavaStackTrace", "RemoteType", "Breadcrumbs",
-                 "additional_minidumps", "Email", "metadata")
-PROTECTED_RAW_PREFIXES = ("PHC",)
-#: processed-crash fields that need the token
-PROTECTED_PROCESSED = ("user_comments", "url", "collector_metadata", "signature_debug", "remote_type",
-                       "dumper_error", "moz_crash_reason_raw", "java_stack_trace_raw")
 
 
 class ApiResponse:
@@ -131,7 +125,7 @@ class ReadApi:
         out["metadata"] = metadata
         if not full:
             for key in list(out):
-                if key in PROTECTED_RAW or key.startswith(PROTECTED_RAW_PREFIXES):
+                if annotation_is_protected(key):
                     del out[key]
         return out
 
@@ -152,8 +146,8 @@ class ReadApi:
         else:
             return not_found(crash_id)
         if not full:
-            for key in PROTECTED_PROCESSED:
-                doc.pop(key, None)
+            for key in [k for k in doc if processed_field_is_protected(k)]:
+                del doc[key]
         return json_response(200, doc, pretty=_last(params, "pretty") == "print")
 
     # ------------------------------------------------------------------ SuperSearch
@@ -162,7 +156,7 @@ class ReadApi:
         from crashdesk.engine.query import QueryError
 
         try:
-            result = supersearch.run(self.store, params)
+            result = supersearch.run(self.store, params, full=full)
         except supersearch.SuperSearchError as exc:
             return bad_request(str(exc))
         except QueryError as exc:

@@ -4,7 +4,8 @@ instance lock and the rejection log — started in a background thread by the ap
 
 waitress reads each request (undoing chunked transfer-encoding and enforcing the wire size limit while it
 reads, ``413`` past it) on its I/O thread before a worker thread runs the application, so a slow client
-holds no worker.
+holds no worker; :mod:`crashdesk.collector.connections` bounds what a request may hold there and for how
+long.
 """
 
 from __future__ import annotations
@@ -19,19 +20,18 @@ from typing import Any
 
 from crashdesk.collector import spool as spool_files
 from crashdesk.collector.config import CollectorConfig
+from crashdesk.collector.connections import Guard, install, waitress_classes
 from crashdesk.collector.durable import GroupCommitter
 from crashdesk.collector.errors import CollectorError, ListenError
+from crashdesk.collector.host_check import HostPolicy
 from crashdesk.collector.instance import InstanceLock
 from crashdesk.collector.memory import keep_freed_memory
 from crashdesk.collector.rejections import RejectionLog
+from crashdesk.collector.request_body import BodyGuard
 from crashdesk.collector.submit import SubmitHandler
 from crashdesk.store.crashes import CrashStore
 
-#: seconds an idle or stalled connection is kept (waitress ``channel_timeout``)
-CHANNEL_TIMEOUT = 60
 SPOOL_FOLDER = ".incoming"
-#: extra non-blocking reads per readable event (see ``RecordingChannel.handle_read``)
-DRAIN_READS = 8
 
 
 def _wire_allowance(limit: int) -> int:
@@ -49,66 +49,6 @@ def display_host(host: str) -> str:
     return host
 
 
-def _recording_channel(rejections: RejectionLog, submit: SubmitHandler):
-    """A waitress channel class whose HTTP-level errors on ``/submit`` (413 too large, broken chunking) are
-    recorded like any other refused submission."""
-    from waitress.buffers import OverflowableBuffer
-    from waitress.channel import HTTPChannel
-    from waitress.parser import HTTPRequestParser
-    from waitress.task import ErrorTask
-
-    from crashdesk.collector.request_body import ChunkBuffer
-
-    class ChunkBodyParser(HTTPRequestParser):
-        """waitress's request parser with the body kept as the received pieces (see
-        :mod:`crashdesk.collector.request_body`) instead of in waitress's growing ``BytesIO``."""
-
-        def parse_header(self, header_plus: bytes) -> None:
-            super().parse_header(header_plus)
-            receiver = self.body_rcv
-            if receiver is not None and isinstance(receiver.buf, OverflowableBuffer) and not receiver.buf:
-                receiver.buf = ChunkBuffer()
-
-    class RecordingErrorTask(ErrorTask):
-        def execute(self) -> None:
-            error = self.request.error
-            path = getattr(self.request, "path", "") or ""
-            if path in ("", "/submit"):
-                reason = "too_large" if error.code == 413 else f"http_{error.code}"
-                peer = self.channel.addr[0] if isinstance(self.channel.addr, tuple) else ""
-                rejections.record(status=error.code, reason=reason, detail=str(error.body), peer=peer,
-                                  user_agent=str(self.request.headers.get("USER_AGENT", "")), path=path)
-                with submit.stats._lock:
-                    submit.stats.rejected[reason] += 1
-            super().execute()
-
-    class RecordingChannel(HTTPChannel):
-        error_task_class = RecordingErrorTask
-        parser_class = ChunkBodyParser
-
-        def handle_read(self) -> None:
-            """Read what the socket already holds in one go (up to a few buffers) instead of one buffer per
-            trip through the I/O loop: a 1 MB dump then costs a handful of loop iterations, not dozens."""
-            super().handle_read()
-            for _ in range(DRAIN_READS):
-                if not self.connected or self.requests or not self.readable():
-                    return
-                try:
-                    data = self.socket.recv(self.adj.recv_bytes)
-                except BlockingIOError:
-                    return
-                except OSError:
-                    self.handle_close()
-                    return
-                if not data:
-                    self.connected = False
-                    return
-                self.last_activity = time.time()
-                self.received(data)
-
-    return RecordingChannel
-
-
 class Collector:
     """A running (or startable) collector for one data folder."""
 
@@ -122,6 +62,9 @@ class Collector:
         self._committer: GroupCommitter | None = None
         self.submit_handler: SubmitHandler | None = None
         self.rejections: RejectionLog | None = None
+        self.app = None
+        self.bodies: BodyGuard | None = None
+        self.guard: Guard | None = None
         self.host: str | None = None
         self.port: int | None = None
 
@@ -211,11 +154,20 @@ class Collector:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def set_token(self, token: str | None) -> None:
+        """Use ``token`` for the read API (and client-chosen crash ids) from the next request on."""
+        self.config.token = token
+        if self.app is not None:
+            self.app.token = token
+
     def stats(self) -> dict[str, Any]:
         """Counters for the collector panel (accepted, rejected by reason, last crash...)."""
         out = self.submit_handler.stats.snapshot() if self.submit_handler else {}
         out["submit_url"] = self.submit_url if self.port is not None else None
         out["commit_groups"] = self._committer.groups if self._committer else 0
+        if self.bodies is not None:
+            out["bodies_spilled"] = self.bodies.spilled
+            out["in_flight_peak"] = self.bodies.in_flight.peak
         return out
 
     # ------------------------------------------------------------------ internals
@@ -224,6 +176,7 @@ class Collector:
         from waitress.server import create_server
 
         cfg = self.config
+        conn = cfg.connections
         keep_freed_memory()
         self.store = CrashStore.open(self.data_dir)
         spool = self.store.blobs.root / SPOOL_FOLDER
@@ -234,6 +187,9 @@ class Collector:
             except OSError:
                 pass
         self.rejections = RejectionLog(self.data_dir)
+        self.bodies = BodyGuard(spool, memory_per_request=conn.memory_per_request,
+                                memory_total=conn.memory_total, in_flight_per_client=conn.in_flight_per_client,
+                                in_flight_total=conn.in_flight_total, free_each=conn.in_flight_free_each)
 
         def notify(ids: list[str]) -> None:
             if cfg.on_received is not None:
@@ -244,7 +200,7 @@ class Collector:
         self.submit_handler = SubmitHandler(self.store, cfg, self._committer, self.rejections, spool)
         from crashdesk.collector.app import CollectorApp
 
-        app = CollectorApp(self.store, self.submit_handler, cfg.token)
+        app = self.app = CollectorApp(self.store, self.submit_handler, cfg.token)
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         # waitress reads ``asyncore_loop_timeout`` as whole seconds (``int``): 0.2 became 0, a poll loop that
         # never slept and burned a core (and the GIL) whenever no socket was ready
@@ -252,19 +208,25 @@ class Collector:
             server = create_server(
                 app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident="crashdesk-collector",
                 max_request_body_size=_wire_allowance(cfg.limits.max_request_size),
-                inbuf_overflow=min(cfg.limits.max_request_size, 64 * 1024 * 1024) + 1,
-                recv_bytes=256 * 1024, channel_timeout=CHANNEL_TIMEOUT, connection_limit=1000,
+                inbuf_overflow=conn.memory_per_request, recv_bytes=256 * 1024,
+                # idle connections and deadlines are checked every second by connections.install's
+                # maintenance; waitress stops accepting only past the guard's own limit (it counts its
+                # listening socket and trigger too)
+                channel_timeout=conn.idle_timeout, cleanup_interval=1,
+                connection_limit=conn.max_connections + 8,
                 asyncore_loop_timeout=1, asyncore_use_poll=True, expose_tracebacks=False,
                 clear_untrusted_proxy_headers=True)
         except OSError as exc:
             raise ListenError(exc.errno, f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from exc
         except ValueError as exc:
             raise ListenError(None, f"cannot listen on {cfg.host}:{cfg.port}: {exc}") from exc
-        channel_class = _recording_channel(self.rejections, self.submit_handler)
+        self.guard = Guard(cfg.connections, self.bodies, self.rejections, self.submit_handler.stats)
+        channel_class = waitress_classes(self.guard)
         servers = [server] if hasattr(server, "effective_port") else list(getattr(server, "map", {}).values())
         for s in servers:
             if hasattr(s, "channel_class"):
                 s.channel_class = channel_class
+                install(s, self.guard)
             if hasattr(s, "adj"):  # bigger receive buffers: fewer trips through the I/O loop per dump
                 s.adj.socket_options = [*s.adj.socket_options,
                                         (socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)]
@@ -272,6 +234,7 @@ class Collector:
         self._server = server if hasattr(server, "_map") else first
         self.host = cfg.host
         self.port = int(first.effective_port)
+        app.hosts = HostPolicy(cfg.host, self.port, cfg.allowed_hosts)
         self._lock.publish(self.host, self.port, self.submit_url)
 
     def _serve(self) -> None:

@@ -81,15 +81,28 @@ class SubmitHandler:
             content_length=length,
             query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
         )
+        sub: Submission | None = None
         try:
             with self.committer.arriving() as arrival:
                 sub = parse_submission(info, environ["wsgi.input"], self.config.limits, self.spool_dir)
-                return self._accept(sub, environ, arrived, user_agent, arrival)
+                outcome = self._accept(sub, environ, arrived, user_agent, arrival)
+            if outcome.status >= 500:
+                self._record_refusal(Discarded(outcome.status, "storage_error", outcome.body), environ,
+                                     user_agent, length)
+            return outcome
         except Discarded as refused:
             self._record_refusal(refused, environ, user_agent, length)
             return Outcome(refused.status, refused.body)
-        except OSError:  # the spool or the store is unwritable (disk full...): the client retries later
+        except OSError as exc:  # the spool or the store is unwritable (disk full...): the client retries later
+            self._record_refusal(Discarded(500, "storage_error", str(exc)), environ, user_agent, length)
             return Outcome(500, "")
+        except Exception as exc:  # noqa: BLE001 - input nothing above foresaw: refused and logged, never a 500
+            refused = malformed("unreadable", f"{type(exc).__name__}: {exc}")
+            self._record_refusal(refused, environ, user_agent, length)
+            return Outcome(refused.status, refused.body)
+        finally:
+            if sub is not None:
+                sub.release()
 
     def _record_refusal(self, refused: Discarded, environ: dict, user_agent: str, size: int | None) -> None:
         self.rejections.record(status=refused.status, reason=refused.reason, detail=refused.detail,

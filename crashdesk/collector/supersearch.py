@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from crashdesk.model.protected_fields import processed_field_is_protected, query_field_is_protected
+
 #: SuperSearch field -> CrashDesk query field
 FILTER_FIELDS = {
     "uuid": "crash_id", "signature": "signature", "proto_signature": "proto_signature",
@@ -128,8 +130,19 @@ def _term(qfield: str, raw: str) -> tuple[str, bool]:
     return f"{qfield}:{bang}{op}{_quote(value)}", False
 
 
-def plan(params: dict[str, list[str]], now: dt.datetime | None = None) -> SearchPlan:
-    """Turn SuperSearch parameters into a :class:`SearchPlan` or raise :class:`SuperSearchError`."""
+def is_protected(name: str) -> bool:
+    """Whether the SuperSearch field ``name`` reads protected data (by its own name, or the query field,
+    column or facet it stands for); see :mod:`crashdesk.model.protected_fields`."""
+    targets = [FILTER_FIELDS.get(name), COLUMNS.get(name), FACETS.get(name), SORTS.get(name)]
+    return processed_field_is_protected(name) or any(t and query_field_is_protected(t) for t in targets)
+
+
+def plan(params: dict[str, list[str]], now: dt.datetime | None = None, *, full: bool = True) -> SearchPlan:
+    """Turn SuperSearch parameters into a :class:`SearchPlan` or raise :class:`SuperSearchError`.
+
+    Without ``full`` access, protected fields are dropped silently from filters, facets and sort keys, and
+    from the returned columns, as Crash Stats does for callers without "View Personal Identifiable
+    Information" (a protected filter then finds more crashes, never reveals a value)."""
     now = now or dt.datetime.now(dt.UTC)
     # As on Crash Stats, a crash is searchable once there is a processed crash to serve for it: processed
     # here, or synced with its server's processed crash.
@@ -138,6 +151,8 @@ def plan(params: dict[str, list[str]], now: dt.datetime | None = None) -> Search
     parts.append(f"date:{'>=' if low_inc else '>'}{_quote(low.isoformat(timespec='microseconds'))}")
     parts.append(f"date:{'<=' if up_inc else '<'}{_quote(up.isoformat(timespec='microseconds'))}")
     for name, qfield in FILTER_FIELDS.items():
+        if not full and is_protected(name):
+            continue
         values = [v for v in params.get(name, []) if v != ""]
         if not values:
             continue
@@ -153,11 +168,13 @@ def plan(params: dict[str, list[str]], now: dt.datetime | None = None) -> Search
     for col in columns:
         if col not in COLUMNS:
             raise SuperSearchError(f"Unknown field '{col}'")
+    if not full:
+        columns = [c for c in columns if not is_protected(c)]
     sort = []
     for key in params.get("_sort", []):
         desc = key.startswith("-")
         name = SORTS.get(key.lstrip("-"))
-        if name:  # unknown sort fields are dropped silently, as Crash Stats does
+        if name and (full or not is_protected(key.lstrip("-"))):  # unknown sort fields are dropped silently, as Crash Stats does
             sort.append(("-" if desc else "") + name)
     limit = _int(params, "_results_number", 100)
     offset = _int(params, "_results_offset", 0)
@@ -171,7 +188,7 @@ def plan(params: dict[str, list[str]], now: dt.datetime | None = None) -> Search
     if facets_size > MAX_FACETS_SIZE:
         raise SuperSearchError("_facets_size greater than 10,000")
     facet_names = params.get("_facets", ["signature"]) if "_facets" in params else ["signature"]
-    facets = [f for f in facet_names if f in FACETS] if facets_size > 0 else []
+    facets = [f for f in facet_names if f in FACETS and (full or not is_protected(f))] if facets_size > 0 else []
     return SearchPlan(" ".join(parts), columns, sort or ["-date"], offset, limit, facets, facets_size)
 
 
@@ -182,9 +199,11 @@ def hit_value(column: str, hit: dict[str, Any]) -> Any:
     return value
 
 
-def run(store, params: dict[str, list[str]], now: dt.datetime | None = None) -> dict[str, Any]:
-    """Answer a SuperSearch request from ``store`` in Crash Stats' response shape."""
-    p = plan(params, now)
+def run(store, params: dict[str, list[str]], now: dt.datetime | None = None, *,
+        full: bool = True) -> dict[str, Any]:
+    """Answer a SuperSearch request from ``store`` in Crash Stats' response shape (``full``: the caller may
+    see protected data)."""
+    p = plan(params, now, full=full)
     result = store.search(p.query, facets=[FACETS[f] for f in p.facets], sort=p.sort, offset=p.offset,
                           limit=p.limit, facets_size=max(p.facets_size, 1))
     hits = [{col: hit_value(col, hit) for col in p.columns} for hit in result.hits]

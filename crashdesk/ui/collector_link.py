@@ -47,7 +47,11 @@ def find_or_start(paths: Any, *, start: bool = True, on_received: Callable[[str]
             return CollectorState(running.submit_url, f"attached to the running collector (pid {running.pid})")
         if not start:
             return CollectorState(None, "collector not running")
-        config = CollectorConfig(on_received=on_received)
+        from crashdesk.collector.auth import resolve_token
+
+        # the token comes from where the command line's collector takes it ($CRASHDESK_COLLECTOR_TOKEN, else
+        # the keyring), so the app's collector protects the read API exactly as ``crashdesk collector`` does
+        config = CollectorConfig(on_received=on_received, token=resolve_token())
         if port is not None:
             config.port = port
         collector = Collector(paths.data_dir, config)

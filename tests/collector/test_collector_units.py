@@ -180,10 +180,10 @@ def test_unwritable_spool_answers_500_and_client_may_retry(make_collector, http)
     assert r.status_code == 200 and collector.store.read_dump(crash_id_from(r.content)) == b"MDMP" * 10
 
 
-def test_chunk_reader_hands_out_received_pieces_in_order():
-    from crashdesk.collector.request_body import ChunkBuffer
+def test_chunk_reader_hands_out_received_pieces_in_order(tmp_path):
+    from crashdesk.collector.request_body import BodyGuard
 
-    buf = ChunkBuffer()
+    buf = BodyGuard(tmp_path).buffer("127.0.0.1")
     pieces = [bytes([i]) * n for i, n in enumerate((5, 70000, 1, 3))]
     for piece in pieces:
         buf.append(piece)

@@ -165,6 +165,9 @@ class SettingsDialog(QDialog):
         trow = QHBoxLayout()
         trow.addWidget(self.token_edit, 1)
         trow.addWidget(self.clear_token)
+        self.new_token = QPushButton("Create a new token")
+        self.new_token.clicked.connect(self._create_collector_token)
+        trow.addWidget(self.new_token)
         gf.addRow("Collector read-API token", trow)
         self.token_note = QLabel("Stored in the OS keyring only; protects raw crashes and dumps on the read API.")
         self.token_note.setWordWrap(True)
@@ -307,6 +310,16 @@ class SettingsDialog(QDialog):
     @property
     def theme(self) -> str:
         return THEMES[self.theme_combo.currentIndex()]
+
+    def _create_collector_token(self) -> None:
+        """Generate a random token and store it (shown once, so it can be given to readers of the API)."""
+        import secrets
+
+        token = secrets.token_urlsafe(32)
+        self._set_collector_token(token)
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Normal)
+        self.token_edit.setText(token)
+        self.token_edit.setReadOnly(True)
 
     def _set_collector_token(self, token: str | None) -> None:
         from crashdesk.collector.auth import KEYRING_SERVICE, KEYRING_USER

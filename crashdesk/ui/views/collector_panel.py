@@ -52,6 +52,12 @@ def describe_rules(throttler: Any) -> list[list[str]]:
     return rows
 
 
+def _token_set() -> bool:
+    from crashdesk.collector.auth import resolve_token
+
+    return resolve_token() is not None
+
+
 def load_panel_data(store: Any, data_dir: Path, handle: Any = None) -> dict[str, Any]:
     """Everything the panel shows, read off the GUI thread."""
     from crashdesk.collector import recent_rejections
@@ -62,7 +68,7 @@ def load_panel_data(store: Any, data_dir: Path, handle: Any = None) -> dict[str,
                   h.get("version"), h.get("state"), h.get("signature")] for h in hits],
         "rejections": [[_when(r.get("time")), r.get("status"), r.get("reason"), r.get("detail"),
                         r.get("peer"), r.get("user_agent")] for r in recent_rejections(data_dir)],
-        "rules": None, "stats": None,
+        "rules": None, "stats": None, "token_set": _token_set(),
     }
     if handle is not None:
         config = getattr(handle, "config", None)
@@ -79,6 +85,7 @@ class CollectorPanel(QWidget):
     """Collector status, URL and snippets, live feed, rejections and throttle rules."""
 
     refreshed = Signal()
+    token_created = Signal()
     received = Signal(str)  # emitted from any thread by post_received; delivered on the GUI thread
 
     def __init__(self, store: Any, jobs: Jobs, data_dir: Path, parent: QWidget | None = None) -> None:
@@ -106,6 +113,21 @@ class CollectorPanel(QWidget):
         url_row.addWidget(self.url_edit, 1)
         url_row.addWidget(self.copy_button)
         url_row.addWidget(self.refresh_button)
+        # offered while no read-API token is set (first run): any local program, and a web page through DNS
+        # rebinding, could otherwise read the dumps
+        self.token_offer = QWidget()
+        self.token_offer.setObjectName("collector_token_offer")
+        offer = QHBoxLayout(self.token_offer)
+        offer.setContentsMargins(0, 0, 0, 0)
+        self.token_label = QLabel("No read-API token is set: every program on this machine can read the "
+                                  "collected crashes and dumps through the collector's API.")
+        self.token_label.setWordWrap(True)
+        self.token_button = QPushButton("Create a token")
+        self.token_button.setObjectName("collector_create_token")
+        self.token_button.clicked.connect(self.create_token)
+        offer.addWidget(self.token_label, 1)
+        offer.addWidget(self.token_button)
+        self.token_offer.hide()
         self.snippet_tabs = QTabWidget()
         self.snippet_edits: dict[str, QPlainTextEdit] = {}
         for name in ("Crashpad", "Breakpad", "curl"):
@@ -162,6 +184,7 @@ class CollectorPanel(QWidget):
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(self.status)
         lay.addLayout(url_row)
+        lay.addWidget(self.token_offer)
         lay.addWidget(self.snippet_tabs)
         lay.addWidget(split, 1)
 
@@ -195,6 +218,34 @@ class CollectorPanel(QWidget):
         if self.url:
             QApplication.clipboard().setText(self.url)
 
+    def create_token(self) -> None:
+        """Generate a token into the keyring; the collector this app started uses it at once."""
+        from crashdesk.collector.auth import create_token
+
+        handle = self.handle
+        self.token_button.setEnabled(False)
+
+        def work(cancel, report) -> str:
+            token = create_token()
+            if handle is not None and hasattr(handle, "set_token"):
+                handle.set_token(token)
+                return token
+            return token
+
+        def done(token: str) -> None:
+            QApplication.clipboard().setText(token)
+            when = "now" if handle is not None else "from the collector's next start"
+            self.token_label.setText(f"A read-API token was created and stored in the keyring (copied to the "
+                                     f"clipboard); the collector uses it {when}. Readers send it as Auth-Token.")
+            self.token_button.hide()
+            emit(self.token_created)
+
+        def failed(exc: BaseException) -> None:
+            self.token_label.setText(f"The keyring refused the token: {exc}")
+            self.token_button.setEnabled(True)
+
+        self.jobs.submit(work, on_done=done, on_error=failed)
+
     def post_received(self, crash_id: str) -> None:
         """Thread-safe: give this as a collector's ``on_received`` (it runs on the collector's thread)."""
         emit(self.received, crash_id)
@@ -221,6 +272,10 @@ class CollectorPanel(QWidget):
         if gen != self._gen:
             return
         self.data = data
+        if data.get("token_set") is False:
+            self.token_offer.show()
+        elif not self.token_button.isHidden():  # set elsewhere; keep the "created" message when made here
+            self.token_offer.hide()
         fill_rows(self.feed, data["feed"])
         fill_rows(self.rejections, data["rejections"])
         if data["rules"] is not None:
