@@ -128,6 +128,8 @@ def test_full_corpus_frames_match_reference() -> None:
     failures = []
     for folder, dump, sym_root in _corpus_cases(corpus):
         for kind in ("expected.json", "expected-nosyms.json"):
+            if not (folder / kind).is_file():  # native/linux-demo has only the symbolicated reference
+                continue
             expected = json.loads((folder / kind).read_text())
             # Which symbol files the reference rejected as corrupt is the symbol package's business; feed the
             # unwinder the same set of symbols the reference used.
