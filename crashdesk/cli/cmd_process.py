@@ -21,6 +21,8 @@ def register(sub, common) -> None:
     p.add_argument("--memory-limit", type=float, default=2.0, help="GB of address space per worker (default 2)")
     p.add_argument("--symbols-path", action="append", default=[], metavar="DIR", help="symbol folder (repeatable)")
     p.add_argument("--symbols-url", action="append", default=[], metavar="URL", help="symbol server (repeatable)")
+    p.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
+                   help="debuginfod server (repeatable; DEBUGINFOD_URLS is read too)")
     p.add_argument("--profile", default="auto",
                    help="signature profile: a name or folder (default: auto = mozilla for Mozilla products, "
                         "else generic)")
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = default_worker_config(
             paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url, profile=args.profile,
+            debuginfod_urls=args.debuginfod_url,
             memory_limit=int(args.memory_limit * 1024**3) if args.memory_limit > 0 else None)
         bar = Progress("processing")
 

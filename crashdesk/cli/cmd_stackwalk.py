@@ -3,7 +3,7 @@
 One dump: one JSON object (``--json``, ``--pretty``) or a human-readable report close to
 minidump-stackwalk's default output. Several dumps or ``--jsonl``: JSON Lines ``{"dump", "result"}`` /
 ``{"dump", "error"}`` in the order given, exit 1 if any failed. Without ``--symbols-url`` nothing touches
-the network; without any symbol option no symbol lookup happens at all (as the reference).
+the network (``--debuginfod-url`` counts as one; ``DEBUGINFOD_URLS`` is not read here); without any symbol option no symbol lookup happens at all (as the reference).
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ def register(subparsers, common) -> None:
         help="symbol server base URL; repeatable, tried in order (the only way this command uses the network)",
     )  # fmt: skip
     parser.add_argument(
+        "--debuginfod-url", action="append", default=[], metavar="URL",
+        help="debuginfod server base URL (ELF debug files by build id); repeatable, tried in order after the "
+        "symbol servers (DEBUGINFOD_URLS is not read by this command)",
+    )  # fmt: skip
+    parser.add_argument(
         "--symbols-cache", default=None, metavar="DIR",
         help="symbol cache root: downloads go to DIR/symbols, indexes to DIR/symindex "
         "(default: the cache folder of the data folder)",
@@ -41,7 +46,7 @@ def register(subparsers, common) -> None:
 
 def _provider(args):
     """The symbol provider chain, or None when no symbol source was given (no lookups, as the reference)."""
-    if not args.symbols_path and not args.symbols_url and not args.symbols_cache:
+    if not args.symbols_path and not args.symbols_url and not args.symbols_cache and not args.debuginfod_url:
         return None
     from crashdesk.symbols import build_provider
 
@@ -55,7 +60,8 @@ def _provider(args):
         if not Path(p).exists():
             # The reference accepts a missing folder silently; say so, but go on without it.
             print(f"crashdesk stackwalk: warning: --symbols-path {p}: no such file or folder", file=sys.stderr)
-    return build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), cache_root)
+    return build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), cache_root,
+                          debuginfod_urls=list(args.debuginfod_url))
 
 
 def run(args) -> int:

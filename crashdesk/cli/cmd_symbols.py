@@ -62,6 +62,8 @@ def register(subparsers, common) -> None:
                        help="symbol store folder, searched in order (repeatable)")
     fetch.add_argument("--symbols-url", action="append", default=[], metavar="URL",
                        help="symbol server base URL, tried in order (repeatable)")
+    fetch.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
+                       help="debuginfod server base URL, tried in order (repeatable)")
     fetch.add_argument("--symbols-cache", default=None, metavar="DIR",
                        help="cache root: files in DIR/symbols, indexes in DIR/symindex (default: the cache folder)")
     fetch.add_argument("--parallel", type=int, default=4, metavar="N", help="downloads at a time (default 4)")
@@ -155,7 +157,7 @@ def run_fetch(args) -> int:
             bar.advance()
 
     with build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), _cache_root(args),
-                        **options) as chain:
+                        debuginfod_urls=list(args.debuginfod_url), **options) as chain:
         results = chain.fetch_many(modules, progress=progress, retry_misses=args.retry_missing or args.missing)
         bar.close()
         rows = []

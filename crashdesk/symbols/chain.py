@@ -28,6 +28,7 @@ from crashdesk.symbols.layout import (
     code_store_path,
     store_path,
 )
+from crashdesk.symbols.native_fetch import NativeRemote
 from crashdesk.symbols.negcache import DEFAULT_TTL, NegativeCache
 from crashdesk.symbols.options import HttpOptions
 
@@ -62,18 +63,22 @@ class SymbolChain:
     def __init__(self, symbol_paths: Iterable[Path] = (), symbol_urls: Iterable[str] = (),
                  cache_dir: Path | None = None, *, options: HttpOptions | None = None,
                  negative_ttl: float = DEFAULT_TTL, max_cache_bytes: int | None = None,
-                 max_parallel: int = 4, client=None, sleep=None) -> None:
+                 max_parallel: int = 4, client=None, sleep=None, debuginfod_urls: Iterable[str] = ()) -> None:
         self.symbol_paths = [Path(p) for p in symbol_paths]
         self.options = options or HttpOptions()
         self.cache = SymbolCache(cache_dir, max_cache_bytes) if cache_dir is not None else None
         self.index_dir = self.cache.indexes if self.cache else None
         urls = list(symbol_urls)
-        if urls:  # httpx is imported only when a server is configured (start-up time)
+        dbg_urls = list(dict.fromkeys(debuginfod_urls))
+        if urls or dbg_urls:  # httpx is imported only when a server is configured (start-up time)
             from crashdesk.symbols.http import HttpSymbolServer, make_client
-        self._own_client = client is None and bool(urls)
-        self.client = client if client is not None else (make_client(self.options) if urls else None)
+        self._own_client = client is None and bool(urls or dbg_urls)
+        self.client = client if client is not None else (make_client(self.options) if urls or dbg_urls else None)
         kwargs = {"sleep": sleep} if sleep is not None else {}
         self.servers = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in urls]
+        # debuginfod servers: asked for ELF debug files and executables by build id (native files only)
+        self.debuginfod = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in dbg_urls]
+        self.native = NativeRemote(self)
         self.negative = NegativeCache(cache_dir / "symbols-misses.json" if cache_dir is not None else None,
                                       negative_ttl)
         self.max_parallel = max(1, max_parallel)
@@ -104,6 +109,22 @@ class SymbolChain:
         """Why each remembered lookup found no usable symbols: (debug file, DEBUG ID) -> note."""
         with self._guard:
             return {(k[0], k[1]): r.note or r.status for k, r in self._results.items() if r.symbols is None}
+
+    def lookups(self) -> dict[tuple[str, str], dict]:
+        """Every remembered lookup, for the explainer: (debug file, DEBUG ID) -> status, note, the source and
+        file(s) used, and each place tried in order (:data:`SymbolLookup.extra` ``attempts``)."""
+        with self._guard:
+            items = list(self._results.items())
+        out = {}
+        for k, r in items:
+            extra = r.extra or {}
+            out[(k[0], k[1])] = {
+                "status": r.status, "note": r.note, "symbol_url": r.symbol_url, "reason": extra.get("reason"),
+                "source": extra.get("source"), "kind": extra.get("kind", "sym" if r.symbols is not None else None),
+                "files": extra.get("files") or ([extra["path"]] if extra.get("path") else []),
+                "until": extra.get("until"), "attempts": [dict(a) for a in extra.get("attempts", [])],
+            }
+        return out
 
     def forget_misses(self) -> int:
         """Drop remembered lookups that found no usable symbols, so the next lookup looks again (a long-lived
@@ -225,7 +246,7 @@ class SymbolChain:
         if rel is None and code_rel is None:
             return SymbolLookup(None, "missing", f"unusable module identifiers: {unsafe}",
                                 extra={"reason": "unsafe_name", "attempts": attempts})
-        if not self.symbol_paths and self.cache is None and not self.servers:
+        if not self.symbol_paths and self.cache is None and not self.servers and not self.debuginfod:
             return SymbolLookup(None, "missing", "no symbol sources configured",
                                 extra={"reason": "no_sources", "attempts": attempts})
 
@@ -237,7 +258,7 @@ class SymbolChain:
                     if found:
                         return found
                 else:
-                    attempts.append({"source": f"folder {root}", "result": "not_found"})
+                    attempts.append({"source": f"folder {root}", "result": "not_found", "path": str(p)})
             if self.cache is not None:
                 p = self.cache.path_for(rel)
                 if p.is_file():
@@ -247,12 +268,17 @@ class SymbolChain:
                         return found
                     self._discard(p)  # a bad cached file is not used again
                 else:
-                    attempts.append({"source": "cache", "result": "not_found"})
+                    attempts.append({"source": "cache", "result": "not_found", "path": str(p)})
+                found = self.native.from_cache(module, rel, attempts)
+                if found:
+                    return found
 
-        if self.servers:
+        if self.servers or self.debuginfod:
             neg_key = _key(rel) if rel is not None else _key(code_rel)
             miss = self.negative.get(neg_key)
             if miss is not None:
+                attempts.append({"source": "negative cache", "result": "cached_miss", "until": miss["until"],
+                                 "note": "the servers did not have it when last asked"})
                 return self._finish_missing(attempts, cached_miss=miss)
             for server in self.servers:
                 found = self._from_server(server, rel, code_rel, on_bytes, cancel, attempts)
@@ -261,8 +287,15 @@ class SymbolChain:
                 if attempts and attempts[-1]["result"] == "cancelled":
                     return SymbolLookup(None, "missing", "cancelled", extra={"reason": "cancelled",
                                                                              "attempts": attempts})
+            if rel is not None:  # native debug files (.sym first, as above, wherever a server has both)
+                found = self.native.from_servers(module, rel, on_bytes, cancel, attempts)
+                if found is not None:
+                    return found
+                if attempts and attempts[-1]["result"] == "cancelled":
+                    return SymbolLookup(None, "missing", "cancelled", extra={"reason": "cancelled",
+                                                                             "attempts": attempts})
             if all(a["result"] in ("not_found",) for a in attempts if a.get("http")):
-                self.negative.add(neg_key, "not found", len(self.servers))
+                self.negative.add(neg_key, "not found", len(self.servers) + len(self.debuginfod))
         return self._finish_missing(attempts)
 
     def _from_server(self, server: HttpSymbolServer, rel, code_rel, on_bytes, cancel, attempts):
@@ -358,7 +391,7 @@ class SymbolChain:
     def _finish_missing(self, attempts: list[dict], cached_miss: dict | None = None) -> SymbolLookup:
         corrupt = [a for a in attempts if a["result"] == "corrupt"]
         errors = [a for a in attempts if a["result"] == "error"]
-        sources = len(self.symbol_paths) + (1 if self.cache else 0) + len(self.servers)
+        sources = len(self.symbol_paths) + (1 if self.cache else 0) + len(self.servers) + len(self.debuginfod)
         if corrupt:
             return SymbolLookup(None, "corrupt", corrupt[0].get("note", "corrupt symbol file"),
                                 corrupt[0].get("url"), extra={"reason": "corrupt", "attempts": attempts})
