@@ -10,7 +10,6 @@ cache's LRU limit covers them.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
-from crashdesk.symbols.combined import CombinedSymbols
 from crashdesk.symbols.layout import StorePath, leaf_name
 from crashdesk.symbols.remote_native import (
     CAB_MAGIC,
@@ -37,12 +35,12 @@ if TYPE_CHECKING:
     from crashdesk.symbols.chain import SymbolChain
     from crashdesk.symbols.http import HttpSymbolServer
 
-NATIVE_MISSING_NOTE = "native debug files need the `symbolic` library (pip install symbolic); not installed here"
-
 
 def native_supported() -> bool:
     """True when native debug files can be read here (``symbolic`` has no wheel for some platforms)."""
-    return importlib.util.find_spec("symbolic") is not None
+    from crashdesk.engine.native import native_support
+
+    return native_support()
 
 
 @dataclass(slots=True)
@@ -114,7 +112,9 @@ class NativeRemote:
         if not servers:
             return None
         if not native_supported():
-            attempts.append({"source": "native debug files", "result": "unsupported", "note": NATIVE_MISSING_NOTE})
+            from crashdesk.engine.native import SUPPORT_MISSING_NOTE
+
+            attempts.append({"source": "native debug files", "result": "unsupported", "note": SUPPORT_MISSING_NOTE})
             return None
         if kind == "pdb":
             return self._windows(module, rel, servers, on_bytes, cancel, attempts)
@@ -245,27 +245,17 @@ class NativeRemote:
 
     # -- loading --------------------------------------------------------------------------------------
     def _load(self, module: ModuleKey, got: list[_Got], source: str, attempts: list) -> SymbolLookup | None:
+        from crashdesk.engine.native import load_native_symbols
+        from crashdesk.engine.symfile import SymbolFileError
+
         try:
-            from crashdesk.engine.native import load_native_symbols
-        except ImportError:
-            attempts.append({"source": source, "result": "unsupported", "kind": "native",
-                             "note": "native debug file found, but this build of CrashDesk cannot read native "
-                                     "files"})
+            # functions and lines from the file with debug info, CFI from the one with unwind tables
+            symbols = load_native_symbols(got[0].path, module, self.chain.index_dir,
+                                          companions=[g.path for g in got[1:]])
+        except (SymbolFileError, OSError) as exc:  # NativeFileError, DebugIdMismatch, an unreadable file
+            attempts.append({"source": source, "result": "corrupt", "kind": "native", "path": str(got[0].path),
+                             "note": f"cannot convert {got[0].path.name}: {exc}"})
             return None
-        opened = []
-        try:
-            for g in got:
-                opened.append(load_native_symbols(g.path, module, self.chain.index_dir))
-        except Exception as exc:  # NativeFileError / DebugIdMismatch / anything the reader raises on a bad file
-            for sym in opened:
-                close = getattr(sym, "close", None)
-                if callable(close):
-                    close()
-            bad = got[len(opened)]
-            attempts.append({"source": source, "result": "corrupt", "kind": "native", "path": str(bad.path),
-                             "note": f"cannot convert {bad.path.name}: {exc}"})
-            return None
-        symbols = opened[0] if len(opened) == 1 else CombinedSymbols(opened[0], opened[1])
         files = [str(g.path) for g in got]
         where = "cache" if source == "cache" else source
         note = f"loaded native {', '.join(Path(f).name for f in files)} from {where}"

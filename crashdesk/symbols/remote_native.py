@@ -187,42 +187,24 @@ def unpack_cab(path: Path, want_name: str, temp_factory: Callable[[], tuple[int,
     return out
 
 
-def _symbolic_ids(path: Path) -> list[tuple[str, str, str, frozenset]]:
-    """(Breakpad debug id, code id, arch, features) of every object in a native file, read with ``symbolic``."""
-    try:
-        from symbolic.debuginfo import Archive
-    except ImportError as exc:
-        raise RemoteFileRejected("native debug files need the `symbolic` library, which is not installed") from exc
-    try:
-        archive = Archive.open(str(path))
-        out = []
-        for obj in archive.iter_objects():
-            did = str(obj.debug_id or "")
-            guid, _, age = did.rpartition("-") if did.count("-") == 5 else (did, "", "0")
-            breakpad = guid.replace("-", "").upper() + (format(int(age, 16), "X") if age else "0")
-            out.append((breakpad, str(obj.code_id or ""), str(obj.arch or ""), frozenset(obj.features or ())))
-        return out
-    except RemoteFileRejected:
-        raise
-    except Exception as exc:  # symbolic raises its own exception types for every unreadable file
-        raise RemoteFileRejected(f"not a readable object file: {exc}") from exc
-
-
 def verify_native(path: Path, module: ModuleKey, role: str) -> tuple[frozenset, str]:
-    """Check that the downloaded file at ``path`` belongs to ``module``; return the matching object's features
-    (``unwind``, ``debug``, ``symtab``...) and architecture. Raises :class:`RemoteFileRejected` (the caller deletes the file)."""
-    objects = _symbolic_ids(path)
-    if not objects:
-        raise RemoteFileRejected("not an object file (no objects inside)")
+    """Check that the downloaded file at ``path`` belongs to ``module`` (its debug id; for a PE image its code
+    id); return what the matching object holds (``unwind``, ``debug``, ``symtab``) and its architecture.
+    Raises :class:`RemoteFileRejected` (the caller deletes the file)."""
+    from crashdesk.engine.native import NativeFileError, identify
+
+    try:
+        objects = identify(path)
+    except NativeFileError as exc:
+        raise RemoteFileRejected(str(exc).replace(f"{path}: ", "")) from exc
     want_debug = (module.debug_id or "").upper()
-    want_code = (module.code_id or "").lower()
-    for debug_id, code_id, arch, features in objects:
-        if role == "pe":
-            if code_id and code_id.lower() == want_code:
-                return features, arch
-        elif debug_id == want_debug:
-            return features, arch
-    found = ", ".join(sorted({(o[1] if role == "pe" else o[0]) or "none" for o in objects}))
+    want_code = (module.code_id or "").upper()
+    for obj in objects:
+        if (obj.code_id == want_code) if role == "pe" else (obj.debug_id == want_debug):
+            features = {name for name, has in (("unwind", obj.has_unwind), ("debug", obj.has_debug_info),
+                                               ("symtab", obj.has_symbols)) if has}
+            return frozenset(features), obj.arch
+    found = ", ".join(sorted({(o.code_id if role == "pe" else o.debug_id) or "none" for o in objects}))
     what = "code id" if role == "pe" else "debug id"
     raise RemoteFileRejected(f"{what} mismatch: the file is {found}, the module is "
                              f"{want_code if role == 'pe' else want_debug}")
