@@ -199,7 +199,12 @@ def verify_native(path: Path, module: ModuleKey, role: str) -> tuple[frozenset, 
         raise RemoteFileRejected(str(exc).replace(f"{path}: ", "")) from exc
     want_debug = (module.debug_id or "").upper()
     want_code = (module.code_id or "").upper()
+    want_kind = {"pdb": "pdb", "pe": "pe"}.get(role, "elf")
+    if not any(o.kind == want_kind for o in objects):
+        raise RemoteFileRejected(f"expected a {want_kind.upper()} file, got {objects[0].kind.upper()}")
     for obj in objects:
+        if obj.kind != want_kind:
+            continue
         if (obj.code_id == want_code) if role == "pe" else (obj.debug_id == want_debug):
             features = {name for name, has in (("unwind", obj.has_unwind), ("debug", obj.has_debug_info),
                                                ("symtab", obj.has_symbols)) if has}
