@@ -10,6 +10,9 @@ list the modules that lack symbols across the store.
 * ``cache``: size and entry count of the symbol cache; ``--prune`` evicts least recently used entries down to
   ``--max-size``.
 * ``missing``: modules whose symbols were missing (or corrupt) in stored crashes, most frequent first.
+* ``explain CRASH_ID [MODULE]``: for each module (or the one named), every place its symbols were looked for
+  when the crash was processed, what was used, and what to do; ``--now`` looks them up again (folders and
+  servers from the flags and the environment, remembered misses forgotten).
 """
 
 from __future__ import annotations
@@ -88,6 +91,21 @@ def register(subparsers, common) -> None:
     missing = sub.add_parser("missing", parents=source, help="modules without symbols across the store")
     missing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N modules (default 50)")
     missing.set_defaults(func=run_missing)
+
+    explain = sub.add_parser("explain", parents=source, help="where each module's symbols were looked for")
+    explain.add_argument("crash_id", metavar="CRASH_ID", help="a stored crash")
+    explain.add_argument("module", nargs="?", metavar="MODULE",
+                         help="file name, debug file or debug id of one module (default: every module)")
+    explain.add_argument("--now", action="store_true",
+                         help="look the module(s) up again now (retries remembered misses)")
+    explain.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
+                         help="with --now: symbol store or build folder (repeatable)")
+    explain.add_argument("--symbols-url", action="append", default=[], metavar="URL",
+                         help="with --now: symbol server (repeatable; _NT_SYMBOL_PATH is read too)")
+    explain.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
+                         help="with --now: debuginfod server (repeatable; DEBUGINFOD_URLS is read too)")
+    explain.add_argument("--symbols-cache", default=None, metavar="DIR", help="cache root")
+    explain.set_defaults(func=run_explain)
 
 
 def _cache_root(args) -> Path:
@@ -295,4 +313,58 @@ def run_missing(args) -> int:
         for r in rows:
             print(f"{r['crashes']:6}  {r['debug_file'] or r['filename']} {r['debug_id']}  "
                   f"{'/'.join(r['statuses'])}  {r['note'] or ''}".rstrip())
+    return 0
+
+
+# -- explain ------------------------------------------------------------------------------------------------
+def _select_modules(rows: list[dict], wanted: str | None) -> list[dict]:
+    from crashdesk.errors import UsageError
+
+    if not wanted:
+        return rows
+    w = wanted.lower()
+    picked = [r for r in rows if w in {str(r.get(k) or "").lower() for k in ("filename", "debug_file", "debug_id")}
+              or str(r.get("filename") or "").lower().replace("\\", "/").rsplit("/", 1)[-1] == w]
+    if not picked:
+        names = ", ".join(sorted({str(r.get("filename") or r.get("debug_file")) for r in rows})[:20])
+        raise UsageError(f"no module {wanted!r} in this crash (modules: {names or 'none'})")
+    return picked
+
+
+def run_explain(args) -> int:
+    import os
+
+    from crashdesk.cli.common import print_json
+    from crashdesk.engine.symbols_api import ModuleKey
+    from crashdesk.errors import UsageError
+    from crashdesk.model.crash_id import normalize_crash_id
+    from crashdesk.symbols import build_provider
+    from crashdesk.symbols.explain import explain_crash, record_from_lookup, render_text
+    from crashdesk.symbols.sources import environment_sources
+
+    try:
+        crash_id = normalize_crash_id(args.crash_id)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    with _open_store(args) as store:
+        crash = store.get(crash_id)  # CrashNotFound is a CrashDeskError: one line, exit 1
+    rows = _select_modules(list(crash.get("modules") or []), args.module)
+    records: dict = {}
+    source = "processing"
+    if args.now:
+        env = environment_sources(os.environ)
+        paths = [Path(p) for p in dict.fromkeys([*args.symbols_path, *map(str, env.paths)])]
+        urls = list(dict.fromkeys([*args.symbols_url, *env.urls]))
+        dbg = list(dict.fromkeys([*args.debuginfod_url, *env.debuginfod]))
+        keys = [ModuleKey(r["debug_file"] or "", r["debug_id"] or "", r["filename"] or "", r["code_id"] or "")
+                for r in rows]
+        with build_provider(paths, urls, _cache_root(args), debuginfod_urls=dbg) as chain:
+            found = chain.fetch_many([k for k in keys if k.debug_id or k.code_id], retry_misses=True)
+            records = {(k.debug_file, k.debug_id.upper()): record_from_lookup(r) for k, r in found.items()}
+        source = "now"
+    out = explain_crash(crash, rows, records if args.now else None, source)
+    if _json(args):
+        print_json({"crash_id": crash_id, "explained_from": source, "modules": out})
+    else:
+        sys.stdout.write("\n".join(render_text(e) for e in out))
     return 0

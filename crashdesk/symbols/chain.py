@@ -113,18 +113,11 @@ class SymbolChain:
     def lookups(self) -> dict[tuple[str, str], dict]:
         """Every remembered lookup, for the explainer: (debug file, DEBUG ID) -> status, note, the source and
         file(s) used, and each place tried in order (:data:`SymbolLookup.extra` ``attempts``)."""
+        from crashdesk.symbols.explain import record_from_lookup
+
         with self._guard:
             items = list(self._results.items())
-        out = {}
-        for k, r in items:
-            extra = r.extra or {}
-            out[(k[0], k[1])] = {
-                "status": r.status, "note": r.note, "symbol_url": r.symbol_url, "reason": extra.get("reason"),
-                "source": extra.get("source"), "kind": extra.get("kind", "sym" if r.symbols is not None else None),
-                "files": extra.get("files") or ([extra["path"]] if extra.get("path") else []),
-                "until": extra.get("until"), "attempts": [dict(a) for a in extra.get("attempts", [])],
-            }
-        return out
+        return {(k[0], k[1]): record_from_lookup(r) for k, r in items}
 
     def forget_misses(self) -> int:
         """Drop remembered lookups that found no usable symbols, so the next lookup looks again (a long-lived

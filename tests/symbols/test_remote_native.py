@@ -19,7 +19,6 @@ from tests.symbols.remote_fixtures import (
     PE_ID,
     BuiltElf,
     breakpad_id,
-    file_servers,  # noqa: F401 - fixture
     needs_gcc,
     pdb_bytes,
     symstore_routes,
