@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+from bisect import bisect_right
 from collections import OrderedDict
 from pathlib import Path
 
@@ -66,7 +67,7 @@ class _Source:
 
     def __init__(self, path: Path, debug_id: str) -> None:
         self.path = path
-        self.archive, self.kind = open_archive(path)
+        self.archive, self.kind, self.sections = open_archive(path)
         found = []
         self.obj = None
         for _i, obj in _objects(self.archive, path, self.kind):
@@ -105,6 +106,17 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
         raise
     except Exception as exc:
         raise NativeFileError(f"{sym_src.path}: cannot read functions and lines: {exc}") from exc
+    # dump_syms writes a PUBLIC "<.plt ELF section in FILE>" at the (unrelocated) address of each executable
+    # section where no symbol starts; frames in PLT stubs are named after them.
+    section_publics = []
+    for addr, sec in sym_src.sections:
+        try:
+            at = symcache.lookup(addr)
+        except Exception:
+            at = []
+        if at and at[-1].sym_addr == addr:
+            continue
+        section_publics.append([addr, f"<{sec} ELF section in {sym_src.path.name}>"])
     cfi_text = b""
     cfi_from = None
     for s in sorted(sources, key=lambda s: "unwind" not in s.features):
@@ -132,6 +144,7 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
         "sha256": {"symbols.symcache": _sha256(entry / "symbols.symcache"), "cfi.sym": _sha256(entry / "cfi.sym")},
         "features": sorted(set().union(*(s.features for s in sources))),
         "arch": main.arch, "kind": main.kind, "code_id": main.code_id,
+        "section_publics": sorted(section_publics),
     }
     tmp = entry / "meta.json.part"
     tmp.write_text(json.dumps(meta, indent=1))
@@ -177,6 +190,9 @@ class NativeSymbolFile:
         self._cfi = cfi
         self._temp_dir = temp_dir
         self._memo: OrderedDict[int, list] = OrderedDict()
+        publics = meta.get("section_publics") or []
+        self._sec_addrs = [int(a) for a, _n in publics]
+        self._sec_names = [str(n) for _a, n in publics]
 
     # -- lookups ----------------------------------------------------------------------------------------
     def _locations(self, rva: int) -> list:
@@ -193,18 +209,30 @@ class NativeSymbolFile:
         return locs
 
     def function_at(self, rva: int) -> FunctionInfo | None:
+        """The function covering ``rva``; for a symbol-table hit (Breakpad's PUBLIC) the nearest symbol or
+        executable-section start at or below it."""
         locs = self._locations(rva)
-        if not locs:
+        outer = locs[-1] if locs else None
+        is_public = outer is None or (outer.lang == "unknown" and not outer.full_path and outer.line == 0)
+        if is_public and self._sec_addrs:
+            i = bisect_right(self._sec_addrs, rva) - 1
+            if i >= 0 and (outer is None or self._sec_addrs[i] > outer.sym_addr):
+                return FunctionInfo(self._sec_names[i], self._sec_addrs[i], 0, 0, True)
+        if outer is None:
             return None
-        outer = locs[-1]
-        is_public = outer.lang == "unknown" and not outer.full_path and outer.line == 0
         return FunctionInfo(display_name(outer.symbol), outer.sym_addr, 0, 0, is_public)
 
     def line_at(self, rva: int) -> SourceLine | None:
+        """The source line at ``rva``: with inlines the innermost (inside the inlined function), without them
+        the line of the physical function (the outermost call site), as ``dump_syms`` writes line records with
+        and without ``--inlines``."""
         locs = self._locations(rva)
-        if not locs or not locs[0].full_path:
+        if not locs:
             return None
-        return SourceLine(locs[0].full_path, locs[0].line, rva)
+        loc = locs[0] if self.with_inlines else locs[-1]
+        if not loc.full_path:
+            return None
+        return SourceLine(loc.full_path, loc.line, rva)
 
     def inlines_at(self, rva: int) -> list[InlineInfo]:
         if not self.with_inlines:
