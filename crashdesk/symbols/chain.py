@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crashdesk.engine.native import SUPPORT_MISSING_NOTE, NativeFileError, load_native_symbols, native_support
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
 from crashdesk.symbols.cache import SymbolCache
+from crashdesk.symbols.folder_index import FolderIndex, rank
 from crashdesk.symbols.layout import (
     StorePath,
     UnsafeName,
@@ -63,8 +65,13 @@ class SymbolChain:
     def __init__(self, symbol_paths: Iterable[Path] = (), symbol_urls: Iterable[str] = (),
                  cache_dir: Path | None = None, *, options: HttpOptions | None = None,
                  negative_ttl: float = DEFAULT_TTL, max_cache_bytes: int | None = None,
-                 max_parallel: int = 4, client=None, sleep=None, debuginfod_urls: Iterable[str] = ()) -> None:
+                 max_parallel: int = 4, client=None, sleep=None,
+                 native_inlines: bool | Callable[[ModuleKey], bool] = True,
+                 debuginfod_urls: Iterable[str] = ()) -> None:
         self.symbol_paths = [Path(p) for p in symbol_paths]
+        # inlined frames from native debug files (dump_syms --inlines); a callable decides per module
+        self.native_inlines = native_inlines
+        self._folder_indexes: dict[Path, FolderIndex] = {}
         self.options = options or HttpOptions()
         self.cache = SymbolCache(cache_dir, max_cache_bytes) if cache_dir is not None else None
         self.index_dir = self.cache.indexes if self.cache else None
@@ -228,6 +235,69 @@ class SymbolChain:
                             extra={"source": source, "path": str(path), "attempts": attempts,
                                    "malformed_lines": sym.malformed_lines, "reason": "loaded"})
 
+    def folder_index(self, root: Path) -> FolderIndex:
+        """The (persisted) index of native debug files in one symbol folder."""
+        with self._guard:
+            idx = self._folder_indexes.get(root)
+            if idx is None:
+                store = self.cache.root / "folder-index" if self.cache is not None else None
+                idx = self._folder_indexes[root] = FolderIndex(root, store)
+        return idx
+
+    def _inlines_for(self, module: ModuleKey) -> bool:
+        return bool(self.native_inlines(module)) if callable(self.native_inlines) else bool(self.native_inlines)
+
+    def _from_build_folders(self, module: ModuleKey, attempts: list) -> SymbolLookup | None:
+        """Native debug files (and loose .sym files) in the symbol folders, matched by debug id, else code id;
+        never by file name. A file whose debug id is not the module's is never used."""
+        roots = [r for r in self.symbol_paths if r.is_dir()]
+        if not roots:
+            return None
+        if not native_support():
+            attempts.append({"source": "native debug files", "result": "unsupported", "native": True,
+                             "note": SUPPORT_MISSING_NOTE})
+        for root in roots:
+            source = f"build folder {root}"
+            idx = self.folder_index(root)
+            entries = rank(idx.find(module.debug_id, module.code_id))
+            if not entries:
+                attempts.append({"source": source, "result": "not_found", "native": True,
+                                 "note": "no file with this debug id or code id in the folder index"})
+                continue
+            for e in entries:
+                path = idx.abspath(e)
+                if e.kind == "breakpad":
+                    found = self._open(path, module.debug_id, source, attempts)
+                    if found:
+                        return found
+                    continue
+                companions = [idx.abspath(x) for x in entries
+                              if x is not e and x.kind != "breakpad" and x.debug_id == e.debug_id]
+                try:
+                    sym = load_native_symbols(path, module, self.index_dir, companions=companions,
+                                              inlines=self._inlines_for(module))
+                except DebugIdMismatch as exc:
+                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": str(path),
+                                     "note": f"{path.name}: debug id {exc.found}, not {exc.expected} (matched by code "
+                                             "id; not used)"})
+                    continue
+                except NativeFileError as exc:
+                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": str(path),
+                                     "note": str(exc)})
+                    continue
+                except Exception as exc:  # anything else the native reader raises: this file only
+                    attempts.append({"source": source, "result": "error", "native": True, "path": str(path),
+                                     "note": f"{path.name}: cannot convert: {type(exc).__name__}: {exc}"})
+                    continue
+                attempts.append({"source": source, "result": "loaded", "native": True, "path": str(path),
+                                 "kind": e.kind, "conversion": sym.index_state,
+                                 "companions": [str(c) for c in companions]})
+                return SymbolLookup(sym, "loaded", f"loaded from native {e.kind.upper()} file {path}", None,
+                                    extra={"source": source, "path": str(path), "native": True, "kind": e.kind,
+                                           "conversion": sym.index_state, "attempts": attempts,
+                                           "malformed_lines": 0, "reason": "loaded"})
+        return None
+
     def _lookup(self, module: ModuleKey, on_bytes, cancel) -> SymbolLookup:
         attempts: list[dict] = []
         try:
@@ -252,6 +322,9 @@ class SymbolChain:
                         return found
                 else:
                     attempts.append({"source": f"folder {root}", "result": "not_found", "path": str(p)})
+            found = self._from_build_folders(module, attempts)
+            if found:
+                return found
             if self.cache is not None:
                 p = self.cache.path_for(rel)
                 if p.is_file():

@@ -22,7 +22,8 @@ def record_from_lookup(res) -> dict:
     """The stored form of a :class:`~crashdesk.engine.symbols_api.SymbolLookup` (as the worker keeps it)."""
     extra = res.extra or {}
     return {"status": res.status, "note": res.note, "symbol_url": res.symbol_url, "reason": extra.get("reason"),
-            "source": extra.get("source"), "kind": extra.get("kind", "sym" if res.symbols is not None else None),
+            "source": extra.get("source"),
+            "kind": "native" if extra.get("native") else ("sym" if res.symbols is not None else None),
             "files": extra.get("files") or ([extra["path"]] if extra.get("path") else []),
             "until": extra.get("until"), "attempts": [dict(a) for a in extra.get("attempts", [])]}
 

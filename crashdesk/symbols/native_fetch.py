@@ -251,7 +251,8 @@ class NativeRemote:
         try:
             # functions and lines from the file with debug info, CFI from the one with unwind tables
             symbols = load_native_symbols(got[0].path, module, self.chain.index_dir,
-                                          companions=[g.path for g in got[1:]])
+                                          companions=[g.path for g in got[1:]],
+                                          inlines=self.chain._inlines_for(module))
         except (SymbolFileError, OSError) as exc:  # NativeFileError, DebugIdMismatch, an unreadable file
             attempts.append({"source": source, "result": "corrupt", "kind": "native", "path": str(got[0].path),
                              "note": f"cannot convert {got[0].path.name}: {exc}"})
@@ -261,7 +262,7 @@ class NativeRemote:
         note = f"loaded native {', '.join(Path(f).name for f in files)} from {where}"
         url = got[0].url
         return SymbolLookup(symbols, "loaded", note, url,
-                            extra={"source": source, "path": files[0], "files": files, "kind": "native",
+                            extra={"source": source, "path": files[0], "files": files, "kind": "native", "native": True,
                                    "attempts": attempts, "malformed_lines": 0, "reason": "loaded"})
 
 

@@ -18,19 +18,21 @@ MAX_INFLATED_BYTES = 4 << 30  # one debug section inflated to more than this is 
 MAX_RATIO = 1_000  # zlib/zstd cannot honestly reach much beyond ~1000:1 on debug info
 SHF_COMPRESSED = 0x800
 SHT_NOBITS = 8
+SHF_EXECINSTR = 0x4
 
 
-def check_elf(path: Path, size: int) -> None:
+def check_elf(path: Path, size: int) -> list[tuple[int, str]]:
+    """Refuse a damaged or hostile ELF file; return its executable sections as (address, name)."""
     try:
         with open(path, "rb") as f:
-            _check(f, path, size)
+            return _check(f, path, size)
     except OSError as exc:
         raise NativeFileError(f"{path}: cannot read ELF file: {exc.strerror or exc}") from exc
     except struct.error as exc:
         raise NativeFileError(f"{path}: truncated ELF file ({exc})") from exc
 
 
-def _check(f, path: Path, size: int) -> None:
+def _check(f, path: Path, size: int) -> list[tuple[int, str]]:
     ident = f.read(16)
     if len(ident) < 16:
         raise NativeFileError(f"{path}: truncated ELF header")
@@ -49,7 +51,7 @@ def _check(f, path: Path, size: int) -> None:
         shoff, = struct.unpack_from(end + "I", hdr, 16)
         shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", hdr, 30)
     if shoff == 0:
-        return  # no section table: nothing for the reader to inflate
+        return []  # no section table: nothing for the reader to inflate
     want = 64 if is64 else 40
     if shentsize != want:
         raise NativeFileError(f"{path}: damaged ELF section table (entry size {shentsize}, expected {want})")
@@ -73,8 +75,11 @@ def _check(f, path: Path, size: int) -> None:
         if s[4] + s[5] <= size and s[5] <= 16 << 20:
             f.seek(s[4])
             names = f.read(s[5])
+    executable = []
     for sec in sections:
-        name_off, sh_type, flags, _addr, offset, sec_size = sec[:6]
+        name_off, sh_type, flags, addr, offset, sec_size = sec[:6]
+        if flags & SHF_EXECINSTR and sec_size:
+            executable.append((addr, _name(names, name_off)))
         if sh_type == SHT_NOBITS or sec_size == 0:
             continue
         if offset + sec_size > size:
@@ -100,6 +105,7 @@ def _check(f, path: Path, size: int) -> None:
             raise NativeFileError(
                 f"{path}: compressed section {_name(names, name_off) or '?'} claims {inflated} bytes from "
                 f"{sec_size} (refused: over the {MAX_RATIO}:1 / {MAX_INFLATED_BYTES >> 30} GiB limit)")
+    return executable
 
 
 def _name(names: bytes, off: int) -> str:

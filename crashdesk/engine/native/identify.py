@@ -61,7 +61,8 @@ def sniff_file(path: str | os.PathLike[str]) -> str | None:
 
 
 def open_archive(path: Path):
-    """``symbolic``'s archive for ``path``, after the cheap checks (magic bytes, size, the ELF sanity checks)."""
+    """``symbolic``'s archive for ``path``, after the cheap checks (magic bytes, size, the ELF sanity checks);
+    returns (archive, container kind, executable ELF sections as (address, name))."""
     _require_symbolic()
     try:
         size = os.stat(path).st_size
@@ -74,12 +75,13 @@ def open_archive(path: Path):
         raise NativeFileError(f"{path}: not a native object file (ELF, PE, PDB or Mach-O)")
     if size > MAX_NATIVE_BYTES:
         raise NativeFileError(f"{path}: {size} bytes, larger than the {MAX_NATIVE_BYTES >> 30} GiB limit")
+    sections: list[tuple[int, str]] = []
     if kind == "elf":
         from crashdesk.engine.native.elfcheck import check_elf
 
-        check_elf(path, size)
+        sections = check_elf(path, size)
     try:
-        return _Archive.open(str(path)), kind
+        return _Archive.open(str(path)), kind, sections
     except _SymbolicError as exc:
         raise NativeFileError(f"{path}: not a usable {kind.upper()} file: {exc}") from exc
     except Exception as exc:  # a panic inside the library surfaces as another exception type
@@ -105,7 +107,7 @@ def _objects(archive, path: Path, kind: str):
 def identify(path: str | os.PathLike[str]) -> list[NativeObjectInfo]:
     """The objects in a native file, raising :class:`NativeFileError` for anything that is not a usable one."""
     p = Path(path)
-    archive, kind = open_archive(p)
+    archive, kind, _sections = open_archive(p)
     out = []
     for i, obj in _objects(archive, p, kind):
         try:

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+from bisect import bisect_right
 from collections import OrderedDict
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from crashdesk.engine.symbols_api import (
 )
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 4
 _LOOKUP_CACHE = 4096
 _OS_BY_KIND = {"elf": "Linux", "pe": "windows", "pdb": "windows", "macho": "mac", "breakpad": "unknown"}
 
@@ -66,7 +67,7 @@ class _Source:
 
     def __init__(self, path: Path, debug_id: str) -> None:
         self.path = path
-        self.archive, self.kind = open_archive(path)
+        self.archive, self.kind, self.sections = open_archive(path)
         found = []
         self.obj = None
         for _i, obj in _objects(self.archive, path, self.kind):
@@ -105,6 +106,37 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
         raise
     except Exception as exc:
         raise NativeFileError(f"{sym_src.path}: cannot read functions and lines: {exc}") from exc
+    # dump_syms writes a PUBLIC "<.plt ELF section in FILE>" at the (unrelocated) address of each executable
+    # section where no symbol starts; frames in PLT stubs are named after them.
+    section_publics = []
+    for addr, sec in sym_src.sections:
+        try:
+            at = symcache.lookup(addr)
+        except Exception:
+            at = []
+        if at and at[-1].sym_addr == addr:
+            continue
+        section_publics.append([addr, f"<{sec} ELF section in {sym_src.path.name}>"])
+    publics: dict = {"publics": [], "func_starts": []}
+    if sym_src.kind == "elf":
+        from crashdesk.engine.native.elfsyms import function_symbols
+
+        # Breakpad writes no PUBLIC record where a FUNC (debug info) starts: drop those symbol-table entries.
+        # A PUBLIC does not reach past a FUNC start either: keep those starts to stop a gap lookup.
+        kept, func_starts = [], []
+        for addr, raw in function_symbols(sym_src.path):
+            try:
+                at = symcache.lookup(addr)
+            except Exception:
+                at = []
+            if at and at[-1].sym_addr == addr and (at[-1].full_path or at[-1].lang != "unknown"):
+                func_starts.append(addr)
+                continue
+            kept.append((addr, raw))
+        publics = {"publics": kept, "func_starts": func_starts}
+    tmp = entry / "publics.json.part"
+    tmp.write_text(json.dumps(publics))
+    os.replace(tmp, entry / "publics.json")
     cfi_text = b""
     cfi_from = None
     for s in sorted(sources, key=lambda s: "unwind" not in s.features):
@@ -129,9 +161,10 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
         "format": FORMAT_VERSION, "symcache_version": _symcache_version(), "debug_id": module.debug_id.upper(),
         "sources": [_identity(s.path) for s in sources],
         "symbols_from": str(sym_src.path), "cfi_from": str(cfi_from.path) if cfi_from else None,
-        "sha256": {"symbols.symcache": _sha256(entry / "symbols.symcache"), "cfi.sym": _sha256(entry / "cfi.sym")},
+        "sha256": {name: _sha256(entry / name) for name in ("symbols.symcache", "cfi.sym", "publics.json")},
         "features": sorted(set().union(*(s.features for s in sources))),
         "arch": main.arch, "kind": main.kind, "code_id": main.code_id,
+        "section_publics": sorted(section_publics),
     }
     tmp = entry / "meta.json.part"
     tmp.write_text(json.dumps(meta, indent=1))
@@ -177,6 +210,12 @@ class NativeSymbolFile:
         self._cfi = cfi
         self._temp_dir = temp_dir
         self._memo: OrderedDict[int, list] = OrderedDict()
+        publics = meta.get("section_publics") or []
+        self._sec_addrs = [int(a) for a, _n in publics]
+        self._sec_names = [str(n) for _a, n in publics]
+        self._sym_addrs: list[int] | None = None  # symbol-table functions, loaded on the first gap lookup
+        self._sym_names: list[str] = []
+        self._func_starts: list[int] = []
 
     # -- lookups ----------------------------------------------------------------------------------------
     def _locations(self, rva: int) -> list:
@@ -193,18 +232,51 @@ class NativeSymbolFile:
         return locs
 
     def function_at(self, rva: int) -> FunctionInfo | None:
+        """The function covering ``rva``; for a symbol-table hit (Breakpad's PUBLIC) the nearest symbol or
+        executable-section start at or below it."""
+        locs = self._locations(rva)
+        outer = locs[-1] if locs else None
+        is_public = outer is None or (outer.lang == "unknown" and not outer.full_path and outer.line == 0)
+        if not is_public:
+            return FunctionInfo(display_name(outer.symbol), outer.sym_addr, 0, 0, False)
+        best = (outer.sym_addr, outer.symbol, False) if outer is not None else None
+        if outer is None:  # past a symbol's size: the nearest symbol-table entry at or below, as Breakpad does,
+            addrs, names = self._symbols()  # unless a function with debug info starts in between
+            i = bisect_right(addrs, rva) - 1
+            if i >= 0:
+                k = bisect_right(self._func_starts, rva) - 1
+                if k < 0 or self._func_starts[k] < addrs[i]:
+                    best = (addrs[i], names[i], False)
+        i = bisect_right(self._sec_addrs, rva) - 1
+        if i >= 0 and (best is None or self._sec_addrs[i] > best[0]):
+            best = (self._sec_addrs[i], self._sec_names[i], True)
+        if best is None:
+            return None
+        name = best[1] if best[2] else display_name(best[1])
+        return FunctionInfo(name, best[0], 0, 0, True)
+
+    def _symbols(self) -> tuple[list[int], list[str]]:
+        if self._sym_addrs is None:
+            try:
+                data = json.loads((self.entry / "publics.json").read_text())
+                pairs, self._func_starts = data["publics"], sorted(int(a) for a in data["func_starts"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pairs = []
+            self._sym_addrs = [int(a) for a, _n in pairs]
+            self._sym_names = [str(n) for _a, n in pairs]
+        return self._sym_addrs, self._sym_names
+
+    def line_at(self, rva: int) -> SourceLine | None:
+        """The source line at ``rva``: with inlines the innermost (inside the inlined function), without them
+        the line of the physical function (the outermost call site), as ``dump_syms`` writes line records with
+        and without ``--inlines``."""
         locs = self._locations(rva)
         if not locs:
             return None
-        outer = locs[-1]
-        is_public = outer.lang == "unknown" and not outer.full_path and outer.line == 0
-        return FunctionInfo(display_name(outer.symbol), outer.sym_addr, 0, 0, is_public)
-
-    def line_at(self, rva: int) -> SourceLine | None:
-        locs = self._locations(rva)
-        if not locs or not locs[0].full_path:
+        loc = locs[0] if self.with_inlines else locs[-1]
+        if not loc.full_path:
             return None
-        return SourceLine(locs[0].full_path, locs[0].line, rva)
+        return SourceLine(loc.full_path, loc.line, rva)
 
     def inlines_at(self, rva: int) -> list[InlineInfo]:
         if not self.with_inlines:
