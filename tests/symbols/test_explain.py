@@ -89,3 +89,19 @@ def test_explain_bad_input(processed, capsys) -> None:
     assert run(capsys, "symbols", "explain", "--data-dir", home, crash_id, "nosuch.dll")[0] == 2
     code, _, err = run(capsys, "symbols", "explain", "--data-dir", home, "00000000-0000-0000-0000-000000000000")
     assert code == 1 and "Traceback" not in err
+
+
+def test_explain_shows_the_remembered_miss_and_its_expiry(processed, capsys) -> None:
+    home, crash_id, ms = processed
+    kernel32 = "/wkernel32.pdb/D347455996F747D6BF43C176B2171E681/wkernel32.pdb"
+    assert ms.hits[kernel32] == 1  # a plain 404 the first time: remembered as a miss
+    code, _, err = run(capsys, "process", "--data-dir", home, "--workers", "1", "--symbols-url", ms.url,
+                       "--reprocess", "--all")
+    assert code == 0, err
+    assert ms.hits[kernel32] == 1  # not asked again
+    code, out, _ = run(capsys, "symbols", "explain", "--data-dir", home, crash_id, "kernel32.dll", "--json")
+    (k32,) = json.loads(out)["modules"]
+    last = k32["attempts"][-1]
+    assert last["source"] == "negative cache" and last["result"] == "cached_miss" and last["until"] > 0
+    assert "remembered miss, not asked again until" in k32["steps"][-1]
+    assert any("Retry now" in tip for tip in k32["advice"])

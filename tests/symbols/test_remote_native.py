@@ -337,3 +337,30 @@ def test_environment_names_debuginfod_and_nt_symbol_path(tmp_path: Path) -> None
     assert cfg.symbol_urls == ("http://flag.example/", "https://msdl.example.com/download/symbols")
     assert r"C:\symcache" in cfg.symbol_paths
     assert default_worker_config(paths, environ={}).debuginfod_urls == ()
+
+
+def test_stackwalk_reads_no_environment_servers(tmp_path: Path, file_servers, monkeypatch, capsys) -> None:
+    from crashdesk.cli import main
+
+    ms, _ = file_servers
+    ms.routes.update(symstore_routes())
+    monkeypatch.setenv("_NT_SYMBOL_PATH", f"srv*{tmp_path / 'store'}*{ms.url}")
+    monkeypatch.setenv("DEBUGINFOD_URLS", ms.url)
+    assert main(["stackwalk", "--json", "--symbols-cache", str(tmp_path / "cache"), str(MINI)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sum(ms.hits.values()) == 0  # stackwalk takes servers only from its flags
+    assert next(m for m in doc["modules"] if m["filename"] == "crash.exe")["missing_symbols"]
+    assert main(["stackwalk", "--json", "--symbols-cache", str(tmp_path / "cache"), "--symbols-url", ms.url,
+                 str(MINI)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert next(m for m in doc["modules"] if m["filename"] == "crash.exe")["loaded_symbols"]
+
+
+@pytest.mark.parametrize("debug_file", ["../../etc/passwd.pdb", "a/../../x.pdb", "con.pdb", "x\\..\\y.pdb"])
+def test_hostile_module_names_never_reach_a_url_or_path(tmp_path: Path, file_servers, debug_file) -> None:
+    ms, _ = file_servers
+    with ms_chain(tmp_path, ms) as c:
+        res = c.lookup(ModuleKey(debug_file, PDB_ID, "crash.exe", PE_ID))
+    assert res.symbols is None
+    assert not any(".." in p for p in ms.hits)
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and ".." in str(p)]
