@@ -30,6 +30,12 @@ def _context():
 
 
 def _limit_memory(limit: int) -> None:
+    try:  # a crash in the child is reported by the parent; no fault dump on the inherited stderr
+        import faulthandler
+
+        faulthandler.disable()
+    except (ImportError, RuntimeError):
+        pass
     try:
         import resource
 
