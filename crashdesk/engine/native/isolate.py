@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -22,6 +23,90 @@ from crashdesk.engine.symfile.errors import DebugIdMismatch
 MEMORY_LIMIT = 6 << 30  # address space of a conversion child (symbolic maps and inflates debug sections)
 CONVERT_TIMEOUT = 900.0
 IDENTIFY_TIMEOUT = 60.0  # per file
+
+
+class _ForkChannel:
+    """A child made with ``os.fork`` sending length-prefixed pickles up a pipe. Unlike ``multiprocessing``
+    it also works inside daemonic worker processes (the processing service's workers are)."""
+
+    def __init__(self, target, args) -> None:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 0
+            try:
+                os.close(r)
+                target(_PipeWriter(w), *args)
+            except BaseException:  # noqa: BLE001
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(w)
+        self.pid = pid
+        self.fd = r
+        self.buf = b""
+        self.exitcode: int | None = None
+
+    def recv(self, timeout: float):
+        """The next message, or None when the child is gone or the time is up."""
+        import pickle
+        import select
+
+        deadline = time.monotonic() + timeout
+        while True:
+            if len(self.buf) >= 8:
+                size = int.from_bytes(self.buf[:8], "little")
+                if len(self.buf) >= 8 + size:
+                    msg = pickle.loads(self.buf[8:8 + size])
+                    self.buf = self.buf[8 + size:]
+                    return msg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(self.fd, 1 << 20)
+            if not chunk:
+                return None
+            self.buf += chunk
+
+    def close(self, kill: bool) -> None:
+        if kill:
+            try:
+                os.kill(self.pid, 9)
+            except OSError:
+                pass
+        try:
+            _pid, status = os.waitpid(self.pid, 0)
+            self.exitcode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        except ChildProcessError:
+            self.exitcode = None
+        os.close(self.fd)
+
+
+class _PipeWriter:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, obj) -> None:
+        import pickle
+
+        data = pickle.dumps(obj)
+        data = len(data).to_bytes(8, "little") + data
+        while data:
+            n = os.write(self.fd, data)
+            data = data[n:]
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def _use_fork() -> bool:
+    return hasattr(os, "fork") and sys.platform.startswith("linux")
 
 
 def _context():
@@ -75,6 +160,14 @@ def run_isolated(fn: Callable[..., Any], args: tuple, *, what: str, timeout: flo
     """``fn(*args)`` in a child process; its result (picklable), or :class:`NativeFileError`."""
     if os.environ.get("CRASHDESK_NATIVE_IN_PROCESS") == "1":  # debugging aid: no child
         return fn(*args)
+    if _use_fork():
+        chan = _ForkChannel(_child_one, (fn, args, memory_limit))
+        msg = chan.recv(timeout)
+        chan.close(kill=msg is None)
+        if msg is None:
+            raise NativeFileError(f"{what}: the native reader {_describe_exit(chan.exitcode)} on this file; "
+                                  "not used")
+        return _answer(msg)
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child_one, args=(child, fn, args, memory_limit), daemon=True)
@@ -93,13 +186,18 @@ def run_isolated(fn: Callable[..., Any], args: tuple, *, what: str, timeout: flo
             proc.kill()
         proc.join(5)
         parent.close()
+    if status is None:
+        raise NativeFileError(f"{what}: the native reader {_describe_exit(proc.exitcode)} on this file; not used")
+    return _answer((status, value))
+
+
+def _answer(msg):
+    status, value = msg
     if status == "ok":
         return value
     if status == "mismatch":
         raise DebugIdMismatch(*value)
-    if status == "error":
-        raise NativeFileError(value)
-    raise NativeFileError(f"{what}: the native reader {_describe_exit(proc.exitcode)} on this file; not used")
+    raise NativeFileError(value)
 
 
 def _child_many(conn, fn, items, limit):
@@ -129,8 +227,9 @@ def map_isolated(fn: Callable[[Any], Any], items: Iterable[Any], *, timeout: flo
     Yields ``(index, "ok", result)`` or ``(index, "error", message)`` for every item, in order."""
     items = list(items)
     start = 0
-    ctx = _context() if os.environ.get("CRASHDESK_NATIVE_IN_PROCESS") != "1" else None
-    if ctx is None:
+    in_process = os.environ.get("CRASHDESK_NATIVE_IN_PROCESS") == "1"
+    ctx = None if in_process or _use_fork() else _context()
+    if in_process:
         for i, item in enumerate(items):
             try:
                 yield i, "ok", fn(item)
@@ -138,21 +237,31 @@ def map_isolated(fn: Callable[[Any], Any], items: Iterable[Any], *, timeout: flo
                 yield i, "error", str(exc)
         return
     while start < len(items):
-        parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child_many, args=(child, fn, items[start:], memory_limit), daemon=True)
-        proc.start()
-        child.close()
+        if _use_fork():
+            chan = _ForkChannel(_child_many, (fn, items[start:], memory_limit))
+            proc = parent = None
+        else:
+            chan = None
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child_many, args=(child, fn, items[start:], memory_limit), daemon=True)
+            proc.start()
+            child.close()
         current = None
         resume = start
         finished = False
         try:
             while True:
-                if not parent.poll(timeout):
-                    break
-                try:
-                    msg = parent.recv()
-                except (EOFError, OSError):
-                    break
+                if chan is not None:
+                    msg = chan.recv(timeout)
+                    if msg is None:
+                        break
+                else:
+                    if not parent.poll(timeout):
+                        break
+                    try:
+                        msg = parent.recv()
+                    except (EOFError, OSError):
+                        break
                 if msg[0] == "start":
                     current = start + msg[1]
                 elif msg[0] == "done":
@@ -163,16 +272,21 @@ def map_isolated(fn: Callable[[Any], Any], items: Iterable[Any], *, timeout: flo
                     current = None
                     resume = start + msg[1] + 1
         finally:
-            if not finished:
-                proc.kill()
-            proc.join(5)
-            parent.close()
+            if chan is not None:
+                chan.close(kill=not finished)
+                exitcode = chan.exitcode
+            else:
+                if not finished:
+                    proc.kill()
+                proc.join(5)
+                parent.close()
+                exitcode = proc.exitcode
         if finished:
             return
         if current is None:  # died between items: go on after the last answered one
             if resume == start:
-                raise NativeFileError(f"the native reader {_describe_exit(proc.exitcode)} before reading a file")
+                raise NativeFileError(f"the native reader {_describe_exit(exitcode)} before reading a file")
             start = resume
             continue
-        yield current, "error", f"the native reader {_describe_exit(proc.exitcode)} on this file; not used"
+        yield current, "error", f"the native reader {_describe_exit(exitcode)} on this file; not used"
         start = current + 1
