@@ -9,6 +9,8 @@ list the modules that lack symbols across the store.
 * ``index FILE``: build (or reuse) the persistent index of one ``.sym`` file and print what it holds.
 * ``cache``: size and entry count of the symbol cache; ``--prune`` evicts least recently used entries down to
   ``--max-size``.
+* ``add-folder DIR``: scan a build folder for native debug files (and ``.sym`` files) by debug id / code id,
+  re-walk every stored crash with a module they cover that lacked symbols, report the signature changes.
 * ``missing``: modules whose symbols were missing (or corrupt) in stored crashes, most frequent first.
 * ``explain CRASH_ID [MODULE]``: for each module (or the one named), every place its symbols were looked for
   when the crash was processed, what was used, and what to do; ``--now`` looks them up again (folders and
@@ -87,6 +89,16 @@ def register(subparsers, common) -> None:
     cache.add_argument("--prune", action="store_true", help="evict least recently used entries")
     cache.add_argument("--max-size", default="2G", metavar="SIZE", help="size to prune down to (default 2G)")
     cache.set_defaults(func=run_cache)
+
+    folder = sub.add_parser("add-folder", parents=source,
+                            help="scan a build folder for native debug files and re-walk the crashes it helps")
+    folder.add_argument("folder", metavar="DIR", help="a build folder (ELF/DWARF, PDB/PE, dSYM, .sym files)")
+    folder.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
+                        help="other symbol folders used when re-walking (repeatable)")
+    folder.add_argument("--symbols-url", action="append", default=[], metavar="URL",
+                        help="symbol servers used when re-walking (repeatable)")
+    folder.add_argument("--workers", type=int, default=None, metavar="N", help="processing workers")
+    folder.set_defaults(func=run_add_folder)
 
     missing = sub.add_parser("missing", parents=source, help="modules without symbols across the store")
     missing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N modules (default 50)")
@@ -368,3 +380,48 @@ def run_explain(args) -> int:
     else:
         sys.stdout.write("\n".join(render_text(e) for e in out))
     return 0
+
+
+# -- add-folder ---------------------------------------------------------------------------------------------
+def run_add_folder(args) -> int:
+    from crashdesk.cli.common import Progress, info, print_json
+    from crashdesk.errors import UsageError
+    from crashdesk.services.build_folders import add_build_folder, summarize
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    for p in args.symbols_path:
+        if not Path(p).is_dir():
+            raise UsageError(f"--symbols-path {p}: no such folder")
+    scan_bar = Progress("scanning")
+
+    def on_scan(seen: int, _path: str) -> None:
+        scan_bar.advance(seen - scan_bar.done)
+
+    walk_bar = Progress("re-walking")
+
+    def on_progress(progress) -> None:
+        walk_bar.total = progress.done + progress.failed + progress.running + progress.queued
+        walk_bar.advance(progress.done + progress.failed - walk_bar.done)
+
+    from crashdesk.config.paths import resolve_paths
+    from crashdesk.store import CrashStore
+
+    paths = resolve_paths(getattr(args, "data_dir", None)).ensure()
+    store = CrashStore.open(paths.data_dir)
+    try:
+        report = add_build_folder(store, paths, Path(args.folder), symbol_paths=[Path(p) for p in args.symbols_path],
+                                  symbol_urls=list(args.symbols_url), workers=args.workers, on_scan=on_scan,
+                                  on_progress=on_progress)
+    finally:
+        scan_bar.close()
+        walk_bar.close()
+        store.close()
+    if _json(args):
+        print_json(report.to_json())
+    else:
+        for line in summarize(report):
+            print(line)
+    if report.note:
+        info(report.note)
+    return 1 if report.failed else 0

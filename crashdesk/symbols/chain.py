@@ -261,8 +261,13 @@ class SymbolChain:
             idx = self.folder_index(root)
             entries = rank(idx.find(module.debug_id, module.code_id))
             if not entries:
-                attempts.append({"source": source, "result": "not_found", "native": True,
-                                 "note": "no file with this debug id or code id in the folder index"})
+                note = "no file with this debug id or code id in the folder index"
+                bad = idx.stats.errors
+                if bad:
+                    note += f" ({len(bad)} damaged object file{'s' if len(bad) != 1 else ''} skipped: " \
+                            f"{bad[0]['path']}: {bad[0]['error']}{', ...' if len(bad) > 1 else ''})"
+                attempts.append({"source": source, "result": "not_found", "native": True, "note": note,
+                                 "damaged_files": bad[:20]})
                 continue
             for e in entries:
                 path = idx.abspath(e)
@@ -467,5 +472,8 @@ class SymbolChain:
         if cached_miss is not None:
             return SymbolLookup(None, "missing", "not found (remembered miss on the symbol servers)",
                                 extra={"reason": "cached_miss", "attempts": attempts, "until": cached_miss["until"]})
-        return SymbolLookup(None, "missing", f"not found in {sources} source{'s' if sources != 1 else ''}",
-                            extra={"reason": "not_found", "attempts": attempts})
+        note = f"not found in {sources} source{'s' if sources != 1 else ''}"
+        damaged = sum(len(a.get("damaged_files", ())) for a in attempts)
+        if damaged:
+            note += f"; {damaged} damaged native file{'s' if damaged != 1 else ''} skipped in the build folders"
+        return SymbolLookup(None, "missing", note, extra={"reason": "not_found", "attempts": attempts})

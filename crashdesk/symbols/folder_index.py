@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crashdesk.engine.native import NativeFileError, identify, native_support, sniff_kind
+from crashdesk.engine.native import native_support, sniff_kind
 from crashdesk.engine.native.ids import SNIFF_BYTES, normalize_breakpad_id
 from crashdesk.engine.symfile import SymbolFileError, parse_module_line
 
@@ -98,11 +98,14 @@ class FolderIndex:
                 return self.stats
             started = time.perf_counter()
             if not force and self._load_valid():
-                self.stats = ScanStats(files_seen=len(self.files), objects=len(self.files),
-                                       reused=len(self.files), from_disk=True)
+                good = sum(1 for rec in self.files.values() if rec.get("objects"))
+                self.stats = ScanStats(files_seen=len(self.files), objects=good, reused=len(self.files),
+                                       from_disk=True)
             else:
                 self._scan(progress, cancel)
             self._rebuild_maps()
+            self.stats.errors = [{"path": rel, "error": rec["error"]} for rel, rec in sorted(self.files.items())
+                                 if rec.get("error")]
             self.stats.seconds = time.perf_counter() - started
             self._ready = not (cancel is not None and cancel.is_set())
             return self.stats
@@ -143,6 +146,7 @@ class FolderIndex:
         files: dict[str, dict] = {}
         dirs: dict[str, int] = {}
         support = native_support()
+        pending: list[tuple[str, str, os.stat_result]] = []  # object files to identify: (full, rel, stat)
         for dirpath, dirnames, filenames in os.walk(self.folder, followlinks=False):
             if cancel is not None and cancel.is_set():
                 break
@@ -171,10 +175,34 @@ class FolderIndex:
                 if prev is not None and prev["size"] == st.st_size and prev["mtime_ns"] == st.st_mtime_ns:
                     files[rel] = prev
                     stats.reused += 1
-                    stats.objects += 1
+                    stats.objects += 1 if prev.get("objects") else 0
                     continue
-                objects = self._identify(full, rel, support, stats)
-                if objects is None:
+                kind, objects = _sniff(full, rel)
+                if kind is None or (kind != "breakpad" and not support):
+                    stats.skipped += 1
+                elif objects is not None:  # a .sym file: its MODULE line is all we need
+                    files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "objects": objects}
+                    stats.identified += 1
+                    stats.objects += 1
+                else:
+                    pending.append((full, rel, st))
+        if pending and not (cancel is not None and cancel.is_set()):
+            from crashdesk.engine.native.identify import identify_in_process
+            from crashdesk.engine.native.isolate import map_isolated
+
+            for i, status, value in map_isolated(identify_in_process, [p[0] for p in pending]):
+                _full, rel, st = pending[i]
+                if progress is not None and i % 20 == 0:
+                    progress(stats.files_seen, rel)
+                if status != "ok":  # kept (with its size and mtime) so an unchanged bad file is not read again
+                    files[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "objects": [],
+                                  "error": str(value)}
+                    stats.skipped += 1
+                    continue
+                objects = [{"path": rel, "kind": o.kind, "debug_id": o.debug_id, "code_id": o.code_id,
+                            "arch": o.arch, "has_symbols": o.has_symbols, "has_unwind": o.has_unwind,
+                            "has_debug_info": o.has_debug_info} for o in value if o.debug_id.strip("0")]
+                if not objects:  # relocatable objects (.o) and files without an id cannot be matched
                     stats.skipped += 1
                     continue
                 stats.identified += 1
@@ -193,44 +221,6 @@ class FolderIndex:
             except OSError:
                 pass  # an unwritable cache costs a re-walk next time, nothing else
 
-    @staticmethod
-    def _identify(full: str, rel: str, support: bool, stats: ScanStats) -> list[dict] | None:
-        try:
-            with open(full, "rb") as f:
-                head = f.read(SNIFF_BYTES)
-                kind = sniff_kind(head)
-                if kind == "breakpad":
-                    f.seek(0)
-                    line = f.readline(4096)
-        except OSError:
-            return None
-        if kind is None:
-            return None
-        if kind == "breakpad":
-            try:
-                mod = parse_module_line(line, rel)
-            except SymbolFileError:
-                return None
-            return [{"path": rel, "kind": "breakpad", "debug_id": normalize_breakpad_id(mod.debug_id),
-                     "code_id": (mod.code_id or "").upper(), "arch": mod.arch, "has_symbols": True,
-                     "has_unwind": True, "has_debug_info": True}]
-        if not support:
-            return None
-        try:
-            infos = identify(full)
-        except NativeFileError as exc:
-            if kind in ("pdb", "macho") or kind == "elf":
-                stats.errors.append({"path": rel, "error": str(exc)})
-            return None
-        out = []
-        for info in infos:
-            if not info.debug_id.strip("0"):
-                continue  # relocatable objects (.o) and files without an id cannot be matched
-            out.append({"path": rel, "kind": info.kind, "debug_id": info.debug_id, "code_id": info.code_id,
-                        "arch": info.arch, "has_symbols": info.has_symbols, "has_unwind": info.has_unwind,
-                        "has_debug_info": info.has_debug_info})
-        return out or None
-
     def _rebuild_maps(self) -> None:
         by_debug: dict[str, list[IndexedFile]] = {}
         by_code: dict[str, list[IndexedFile]] = {}
@@ -241,6 +231,27 @@ class FolderIndex:
                 if entry.code_id:
                     by_code.setdefault(entry.code_id, []).append(entry)
         self.by_debug_id, self.by_code_id = by_debug, by_code
+
+
+def _sniff(full: str, rel: str) -> tuple[str | None, list[dict] | None]:
+    """The file's kind from its first bytes; for a .sym file also its (one) entry from the MODULE line."""
+    try:
+        with open(full, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+            kind = sniff_kind(head)
+            if kind != "breakpad":
+                return kind, None
+            f.seek(0)
+            line = f.readline(4096)
+    except OSError:
+        return None, None
+    try:
+        mod = parse_module_line(line, rel)
+    except SymbolFileError:
+        return None, None
+    return kind, [{"path": rel, "kind": "breakpad", "debug_id": normalize_breakpad_id(mod.debug_id),
+                   "code_id": (mod.code_id or "").upper(), "arch": mod.arch, "has_symbols": True,
+                   "has_unwind": True, "has_debug_info": True}]
 
 
 def _is_regular(st: os.stat_result) -> bool:

@@ -105,7 +105,21 @@ def _objects(archive, path: Path, kind: str):
 
 
 def identify(path: str | os.PathLike[str]) -> list[NativeObjectInfo]:
-    """The objects in a native file, raising :class:`NativeFileError` for anything that is not a usable one."""
+    """The objects in a native file, raising :class:`NativeFileError` for anything that is not a usable one.
+
+    The file is read in a child process (see :mod:`crashdesk.engine.native.isolate`); a file that is not an
+    object file by its first bytes is refused without one."""
+    from crashdesk.engine.native.isolate import IDENTIFY_TIMEOUT, run_isolated
+
+    _require_symbolic()
+    kind = sniff_file(path)
+    if kind is None or kind == "breakpad":
+        raise NativeFileError(f"{path}: not a native object file (ELF, PE, PDB or Mach-O)")
+    return run_isolated(identify_in_process, (str(path),), what=str(path), timeout=IDENTIFY_TIMEOUT)
+
+
+def identify_in_process(path: str | os.PathLike[str]) -> list[NativeObjectInfo]:
+    """:func:`identify` in this process (only for code already running in an isolated child)."""
     p = Path(path)
     archive, kind, _sections = open_archive(p)
     out = []

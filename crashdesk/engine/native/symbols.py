@@ -98,7 +98,7 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
         next((s for s in sources if "symtab" in s.features), main)
     try:
         symcache = sym_src.obj.make_symcache()
-        tmp = entry / "symbols.symcache.part"
+        tmp = entry / f"symbols.symcache.{os.getpid()}.part"
         with open(tmp, "wb") as f:
             symcache.dump_into(f)
         os.replace(tmp, entry / "symbols.symcache")
@@ -134,7 +134,7 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
                 continue
             kept.append((addr, raw))
         publics = {"publics": kept, "func_starts": func_starts}
-    tmp = entry / "publics.json.part"
+    tmp = entry / f"publics.json.{os.getpid()}.part"
     tmp.write_text(json.dumps(publics))
     os.replace(tmp, entry / "publics.json")
     cfi_text = b""
@@ -150,7 +150,7 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
     os_name = _OS_BY_KIND.get(main.kind, "unknown")
     name = (module.debug_file or main.path.name).replace("\\", "/").split("/")[-1] or main.path.name
     head = f"MODULE {os_name} {main.arch} {module.debug_id.upper()} {name}\n".encode()
-    tmp = entry / "cfi.sym.part"
+    tmp = entry / f"cfi.sym.{os.getpid()}.part"
     with open(tmp, "wb") as f:
         f.write(head)
         f.write(cfi_text)
@@ -166,7 +166,7 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
         "arch": main.arch, "kind": main.kind, "code_id": main.code_id,
         "section_publics": sorted(section_publics),
     }
-    tmp = entry / "meta.json.part"
+    tmp = entry / f"meta.json.{os.getpid()}.part"
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, entry / "meta.json")
 
@@ -315,6 +315,22 @@ class NativeSymbolFile:
         self.close()
 
 
+def convert_in_process(entry: Path, main_path: Path, companion_paths: list[Path], module: ModuleKey,
+                       debug_id: str) -> None:
+    """Read the native file(s) and write the conversion into ``entry``. Runs in an isolated child."""
+    main = _Source(main_path, debug_id)
+    comps = []
+    for c in companion_paths:
+        try:
+            comps.append(_Source(c, debug_id))
+        except SymbolFileError:
+            continue  # a companion of another id or a damaged one is simply not used
+    try:
+        _convert(entry, main, comps, module)
+    except OSError as exc:
+        raise NativeFileError(f"{main_path}: cannot write the converted symbols: {exc}") from exc
+
+
 def cache_entry_dir(index_dir: Path, debug_id: str) -> Path:
     return Path(index_dir) / "native" / normalize_breakpad_id(debug_id)
 
@@ -331,6 +347,9 @@ def load_native_symbols(path: str | os.PathLike[str], module: ModuleKey, index_d
     used then), :class:`NativeFileError` for files that are not usable object files. With ``index_dir`` the
     conversion is kept there and reused; without it, it lives in a temporary folder removed on ``close()``.
     """
+    from crashdesk.engine.native.identify import _require_symbolic
+
+    _require_symbolic()
     main_path = Path(path)
     debug_id = normalize_breakpad_id(module.debug_id)
     paths = [main_path, *(Path(c) for c in companions)]
@@ -344,17 +363,9 @@ def load_native_symbols(path: str | os.PathLike[str], module: ModuleKey, index_d
     state = "reused" if meta is not None else ("built" if index_dir is not None else "memory")
     try:
         if meta is None:
-            main = _Source(main_path, debug_id)
-            comps = []
-            for c in paths[1:]:
-                try:
-                    comps.append(_Source(c, debug_id))
-                except SymbolFileError:
-                    continue  # a companion of another id or a damaged one is simply not used
-            try:
-                _convert(entry, main, comps, module)
-            except OSError as exc:
-                raise NativeFileError(f"{main_path}: cannot write the converted symbols: {exc}") from exc
+            from crashdesk.engine.native.isolate import run_isolated
+
+            run_isolated(convert_in_process, (entry, main_path, paths[1:], module, debug_id), what=str(main_path))
             meta = _valid_entry(entry, paths, debug_id)
             if meta is None:
                 raise NativeFileError(f"{main_path}: the converted symbols did not verify")
