@@ -17,8 +17,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "symsrv"
+MINI_WINDOWS = Path(__file__).resolve().parents[1] / "data" / "native" / "mini-windows"
 PDB_ID = "3249D99D0C4049318610F4E4FB0B69361"
 PE_ID = "5AB380779000"
+X64_PDB_ID = "F535C5FB2AE84BB8AA206C30BE566C5A1"
+X64_PE_ID = "5C9E09599000"
 
 
 class FileServer:
@@ -122,13 +125,18 @@ class FileServer:
 
 
 def pdb_bytes() -> bytes:
-    return gzip.decompress((DATA / "crash.pdb.gz").read_bytes())
+    return (MINI_WINDOWS / "crash.pdb").read_bytes()
 
 
 def symstore_routes(pdb: bytes | None = None) -> dict[str, bytes]:
-    """``crash.pdb`` and ``crash.exe`` in the Microsoft symbol-server layout."""
+    """``crash.pdb`` and ``crash.exe`` (x86) and ``CrashWithException.pdb``/``.exe`` (x64) in the Microsoft
+    symbol-server layout."""
     return {f"/crash.pdb/{PDB_ID}/crash.pdb": pdb if pdb is not None else pdb_bytes(),
-            f"/crash.exe/{PE_ID}/crash.exe": (DATA / "crash.exe").read_bytes()}
+            f"/crash.exe/{PE_ID}/crash.exe": (MINI_WINDOWS / "crash.exe").read_bytes(),
+            f"/CrashWithException.pdb/{X64_PDB_ID}/CrashWithException.pdb":
+                gzip.decompress((DATA / "CrashWithException.pdb.gz").read_bytes()),
+            f"/CrashWithException.exe/{X64_PE_ID}/CrashWithException.exe":
+                (DATA / "CrashWithException.exe").read_bytes()}
 
 
 @pytest.fixture

@@ -15,8 +15,11 @@ from crashdesk.symbols import HttpOptions, build_provider
 from crashdesk.symbols.remote_native import breakpad_id_from_build_id, elf_build_id, parse_file_ptr
 from tests.symbols.remote_fixtures import (
     DATA,
+    MINI_WINDOWS,
     PDB_ID,
     PE_ID,
+    X64_PDB_ID,
+    X64_PE_ID,
     BuiltElf,
     breakpad_id,
     needs_gcc,
@@ -35,7 +38,7 @@ FRAME_KEYS = ("module", "function", "function_offset", "file", "line", "offset",
 
 def reference_functions() -> list[tuple[int, str]]:
     """(module offset, function) of every crash.exe frame in the reference stackwalk (dump_syms' .sym)."""
-    doc = json.loads((DATA / "mini-windows-expected.json").read_text())
+    doc = json.loads((MINI_WINDOWS / "expected.json").read_text())
     out = []
     for thread in doc["threads"]:
         for fr in thread["frames"]:
@@ -77,6 +80,38 @@ def test_symstore_pdb_is_downloaded_checked_cached(tmp_path: Path, file_servers,
         assert res2.status == "loaded" and res2.extra["source"] == "cache"
         assert res2.symbols.function_at(reference_functions()[0][0]).name == reference_functions()[0][1]
     assert sum(ms.hits.values()) + sum(other.hits.values()) == hits
+
+
+def _oracle(path: Path) -> tuple[list[tuple[int, str]], list[int]]:
+    """(FUNC address, name) and STACK CFI INIT addresses of a dump_syms .sym file."""
+    funcs, cfi = [], []
+    for line in path.read_text().splitlines():
+        parts = line.split(" ")
+        if parts[0] == "FUNC":
+            off = 1 + (parts[1] == "m")
+            funcs.append((int(parts[off], 16), " ".join(parts[off + 3:])))
+        elif line.startswith("STACK CFI INIT "):
+            cfi.append(int(parts[3], 16))
+    return funcs, cfi
+
+
+def test_x64_pdb_takes_unwind_rules_from_the_pe(tmp_path: Path, file_servers) -> None:
+    ms, _ = file_servers
+    ms.routes.update(symstore_routes())
+    module = ModuleKey("CrashWithException.pdb", X64_PDB_ID, "CrashWithException.exe", X64_PE_ID)
+    funcs, cfi = _oracle(DATA / "CrashWithException.sym")
+    assert len(funcs) > 50 and len(cfi) > 30
+    with ms_chain(tmp_path, ms) as c:
+        res = c.lookup(module)
+        assert res.status == "loaded", res.extra["attempts"]
+        # every oracle FUNC is found where dump_syms puts it (name spelling is engine/native's business: 62 of
+        # these 66 agree; folded functions "FUNC m" carry several names and each tool picks one)
+        assert [res.symbols.function_at(addr).address for addr, _name in funcs] == [addr for addr, _ in funcs]
+        assert all(res.symbols.cfi_at(addr) is not None for addr in cfi)  # only the PE has unwind tables
+    kinds = [(a.get("kind"), a["result"]) for a in res.extra["attempts"] if a.get("kind")]
+    assert kinds == [("pdb", "downloaded"), ("pe", "downloaded")]
+    assert sorted(p.name for p in cache_files(tmp_path / "cache")) == ["CrashWithException.exe",
+                                                                       "CrashWithException.pdb"]
 
 
 def test_sym_file_wins_where_a_server_has_both(tmp_path: Path, file_servers) -> None:
@@ -208,7 +243,7 @@ def test_mini_windows_stackwalk_with_only_a_microsoft_symbol_server(tmp_path: Pa
 
     ms, _ = file_servers
     ms.routes.update(symstore_routes())
-    expected = json.loads((DATA / "mini-windows-expected.json").read_text())
+    expected = json.loads((MINI_WINDOWS / "expected.json").read_text())
     with ms_chain(tmp_path, ms) as c:
         got = process_minidump(str(MINI), c)
     assert len(got["threads"]) == len(expected["threads"])
