@@ -476,4 +476,6 @@ class SymbolChain:
         damaged = sum(len(a.get("damaged_files", ())) for a in attempts)
         if damaged:
             note += f"; {damaged} damaged native file{'s' if damaged != 1 else ''} skipped in the build folders"
+        if any(a["result"] == "unsupported" for a in attempts):
+            note += f"; {SUPPORT_MISSING_NOTE}"
         return SymbolLookup(None, "missing", note, extra={"reason": "not_found", "attempts": attempts})
