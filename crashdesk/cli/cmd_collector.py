@@ -66,6 +66,9 @@ def _processing_service(args, paths):
         info(f"processing is not available ({exc}); crashes stay received")
         return None, None
     store = CrashStore.open(paths.data_dir)
+    from crashdesk.cli.common import note_native_support
+
+    note_native_support(args.symbols_path)
     config = default_worker_config(paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url,
                                    debuginfod_urls=args.debuginfod_url)
     service = ProcessingService(store, config, workers=args.workers)

@@ -22,7 +22,8 @@ def register(subparsers, common) -> None:
     parser.add_argument("dumps", nargs="+", metavar="DUMP", help="minidump file(s)")
     parser.add_argument(
         "--symbols-path", action="append", default=[], metavar="DIR",
-        help="symbol store folder (<debug_file>/<DEBUG_ID>/<name>.sym); repeatable, searched in order",
+        help="symbol folder: a store (<debug_file>/<DEBUG_ID>/<name>.sym) or a build folder whose native debug "
+        "files (ELF/DWARF, PDB/PE, dSYM) are matched by debug id; repeatable, searched in order",
     )  # fmt: skip
     parser.add_argument(
         "--symbols-url", action="append", default=[], metavar="URL",
@@ -60,6 +61,9 @@ def _provider(args):
         if not Path(p).exists():
             # The reference accepts a missing folder silently; say so, but go on without it.
             print(f"crashdesk stackwalk: warning: --symbols-path {p}: no such file or folder", file=sys.stderr)
+    from crashdesk.cli.common import note_native_support
+
+    note_native_support(args.symbols_path)
     return build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), cache_root,
                           debuginfod_urls=list(args.debuginfod_url))
 

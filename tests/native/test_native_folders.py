@@ -79,3 +79,17 @@ def test_without_symbolic_sym_files_work_and_the_note_says_why(tmp_path, monkeyp
     assert miss.symbols is None
     assert any(a["result"] == "unsupported" and "'symbolic'" in a["note"] for a in miss.extra["attempts"])
     assert sym.status == "loaded" and sym.extra["path"].endswith("whatever.sym")
+
+
+def test_cli_says_in_one_line_that_native_files_need_symbolic(monkeypatch, capsys):
+    import crashdesk.engine.native as native
+    from crashdesk.cli.common import note_native_support
+
+    monkeypatch.setattr(native, "native_support", lambda: False)
+    note_native_support(["/some/folder"])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'symbolic'" in err and ".sym files still work" in err
+    monkeypatch.setattr(native, "native_support", lambda: True)
+    note_native_support(["/some/folder"])
+    note_native_support([])
+    assert capsys.readouterr().err == ""
