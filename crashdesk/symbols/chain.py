@@ -347,6 +347,9 @@ class SymbolChain:
         if self.servers or self.debuginfod:
             neg_key = _key(rel) if rel is not None else _key(code_rel)
             miss = self.negative.get(neg_key)
+            asked = [s.base_url for s in self.servers] + [f"debuginfod {s.base_url}" for s in self.debuginfod]
+            if miss is not None and "servers" in miss and not set(asked) <= set(miss["servers"]):
+                miss = None  # a server added since the miss was remembered: ask again
             if miss is not None:
                 attempts.append({"source": "negative cache", "result": "cached_miss", "until": miss["until"],
                                  "note": "the servers did not have it when last asked"})
@@ -366,7 +369,7 @@ class SymbolChain:
                     return SymbolLookup(None, "missing", "cancelled", extra={"reason": "cancelled",
                                                                              "attempts": attempts})
             if all(a["result"] in ("not_found",) for a in attempts if a.get("http")):
-                self.negative.add(neg_key, "not found", len(self.servers) + len(self.debuginfod))
+                self.negative.add(neg_key, "not found", len(self.servers) + len(self.debuginfod), servers=asked)
         return self._finish_missing(attempts)
 
     def _from_server(self, server: HttpSymbolServer, rel, code_rel, on_bytes, cancel, attempts):

@@ -399,3 +399,16 @@ def test_hostile_module_names_never_reach_a_url_or_path(tmp_path: Path, file_ser
     assert res.symbols is None
     assert not any(".." in p for p in ms.hits)
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and ".." in str(p)]
+
+
+def test_a_server_added_after_a_miss_is_asked(tmp_path: Path, file_servers, elf: BuiltElf) -> None:
+    srv, other = file_servers
+    other.routes.update(elf.routes())
+    module = elf_module(elf)
+    with dbg_chain(tmp_path, srv) as c:  # only the empty server: a remembered miss
+        assert c.lookup(module).extra["reason"] == "not_found"
+    with dbg_chain(tmp_path, srv) as c:
+        assert c.lookup(module).extra["reason"] == "cached_miss"
+    with build_provider([], [], tmp_path / "cache", options=FAST, debuginfod_urls=[srv.url, other.url]) as c:
+        res = c.lookup(module)  # the new server was never asked: the miss does not hold it back
+        assert res.status == "loaded", res.extra["attempts"]
