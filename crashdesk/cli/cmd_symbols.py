@@ -195,7 +195,8 @@ def run_fetch(args) -> int:
             rows.append({"debug_file": m.debug_file, "debug_id": m.debug_id, "code_file": m.code_file,
                          "code_id": m.code_id, "status": r.status, "reason": r.extra.get("reason"),
                          "note": r.note, "source": r.extra.get("source"), "symbol_url": r.symbol_url,
-                         "path": r.extra.get("path")})
+                         "path": r.extra.get("path"),
+                         "kind": "native" if r.extra.get("native") else ("sym" if r.symbols is not None else None)})
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
