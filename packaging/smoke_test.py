@@ -2,7 +2,8 @@
 """Smoke test of the packaged app (``dist/crashdesk/``): does the frozen build do what the source tree does?
 
 1. ``crashdesk --version`` prints the package version;
-2. ``crashdesk stackwalk`` on a test dump gives byte-for-byte the JSON the source tree gives;
+2. ``crashdesk stackwalk`` on a test dump gives byte-for-byte the JSON the source tree gives (with .sym files,
+   and with a native debug file where ``symbolic`` is installed);
 3. ``crashdesk collector --port 0`` prints its submit URL and answers ``/__heartbeat__``;
 4. ``crashdesk process`` runs a frozen worker process on an imported dump;
 5. the GUI starts offscreen and quits cleanly (``CRASHDESK_QUIT_AFTER_MS``).
@@ -25,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DUMP = ROOT / "tests" / "data" / "crashes" / "01-null-deref" / "dump.dmp"
 SYMBOLS = ROOT / "tests" / "data" / "crashes" / "symbols"
+NATIVE = ROOT / "tests" / "data" / "native"
 
 
 def build(dist: Path, work: Path) -> float:
@@ -71,6 +73,23 @@ def main() -> int:
         same = frozen.returncode == 0 and source.returncode == 0 and \
             json.loads(frozen.stdout) == json.loads(source.stdout)
         check("stackwalk matches the source tree", same, frozen.stderr.strip()[-300:])
+
+        # native debug files (symbolic's Rust library loaded by path, conversion in a forked child)
+        try:
+            import symbolic  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            native = ["stackwalk", "--json", "--symbols-path", str(NATIVE / "abort"), "--symbols-cache",
+                      str(tmp / "n1"), str(NATIVE / "abort" / "abort.20180103.145440.12345.20827.dmp")]
+            frozen = subprocess.run([str(exe), *native], capture_output=True, text=True, timeout=300, env=env)
+            native[native.index(str(tmp / "n1"))] = str(tmp / "n2")
+            source = subprocess.run([sys.executable, "-m", "crashdesk", *native], capture_output=True, text=True,
+                                    timeout=300, env=env, cwd=ROOT)
+            same = frozen.returncode == 0 and source.returncode == 0 and \
+                json.loads(frozen.stdout) == json.loads(source.stdout) and \
+                json.loads(frozen.stdout)["crashing_thread"]["frames"][1]["function"] == "main"
+            check("stackwalk with a native debug file matches the source tree", same, frozen.stderr.strip()[-300:])
 
         collector = subprocess.Popen([str(exe), "collector", "--port", "0", "--data-dir", str(tmp / "home")],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The app, `process` and `collector` add the servers these name (a distribution may set DEBUGINFOD_URLS for
+# every login): tests reach only the servers they start themselves.
+for _name in ("DEBUGINFOD_URLS", "_NT_SYMBOL_PATH"):
+    os.environ.pop(_name, None)
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(os.environ.get("CRASHDESK_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))

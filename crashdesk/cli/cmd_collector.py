@@ -39,6 +39,8 @@ def register(sub, common) -> None:
                    help="symbol folder for processing (repeatable)")
     p.add_argument("--symbols-url", action="append", default=[], metavar="URL",
                    help="symbol server for processing (repeatable)")
+    p.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
+                   help="debuginfod server for processing (repeatable; DEBUGINFOD_URLS is read too)")
     p.add_argument("--no-process", action="store_true",
                    help="only collect: leave received crashes for `crashdesk process` or the app")
     p.add_argument("--workers", type=int, default=None, help="processing worker processes (default: cores)")
@@ -77,7 +79,11 @@ def _processing_service(args, paths):
         info(f"processing is not available ({exc}); crashes stay received")
         return None, None
     store = CrashStore.open(paths.data_dir)
-    config = default_worker_config(paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url)
+    from crashdesk.cli.common import note_native_support
+
+    note_native_support(args.symbols_path)
+    config = default_worker_config(paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url,
+                                   debuginfod_urls=args.debuginfod_url)
     service = ProcessingService(store, config, workers=args.workers)
     return service, store
 

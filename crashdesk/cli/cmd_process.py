@@ -19,8 +19,11 @@ def register(sub, common) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: number of cores)")
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds per crash (default 30)")
     p.add_argument("--memory-limit", type=float, default=2.0, help="GB of address space per worker (default 2)")
-    p.add_argument("--symbols-path", action="append", default=[], metavar="DIR", help="symbol folder (repeatable)")
+    p.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
+                   help="symbol folder: a .sym store or a build folder of native debug files (repeatable)")
     p.add_argument("--symbols-url", action="append", default=[], metavar="URL", help="symbol server (repeatable)")
+    p.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
+                   help="debuginfod server (repeatable; DEBUGINFOD_URLS is read too)")
     p.add_argument("--profile", default="auto",
                    help="signature profile: a name or folder (default: auto = the product's row in "
                         "<data-dir>/signature-profiles.json, mozilla for Mozilla products, else the default, generic)")
@@ -42,8 +45,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--reprocess needs --query QUERY or --all")
     store = CrashStore.open(paths.data_dir)
     try:
+        from crashdesk.cli.common import note_native_support
+
+        note_native_support(args.symbols_path)
         config = default_worker_config(
             paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url, profile=args.profile,
+            debuginfod_urls=args.debuginfod_url,
             memory_limit=int(args.memory_limit * 1024**3) if args.memory_limit > 0 else None)
         bar = Progress("processing")
 

@@ -3,7 +3,7 @@
 One dump: one JSON object (``--json``, ``--pretty``) or a human-readable report close to
 minidump-stackwalk's default output. Several dumps or ``--jsonl``: JSON Lines ``{"dump", "result"}`` /
 ``{"dump", "error"}`` in the order given, exit 1 if any failed. Without ``--symbols-url`` nothing touches
-the network; without any symbol option no symbol lookup happens at all (as the reference).
+the network (``--debuginfod-url`` counts as one; ``DEBUGINFOD_URLS`` is not read here); without any symbol option no symbol lookup happens at all (as the reference).
 """
 
 from __future__ import annotations
@@ -22,11 +22,17 @@ def register(subparsers, common) -> None:
     parser.add_argument("dumps", nargs="+", metavar="DUMP", help="minidump file(s)")
     parser.add_argument(
         "--symbols-path", action="append", default=[], metavar="DIR",
-        help="symbol store folder (<debug_file>/<DEBUG_ID>/<name>.sym); repeatable, searched in order",
+        help="symbol folder: a store (<debug_file>/<DEBUG_ID>/<name>.sym) or a build folder whose native debug "
+        "files (ELF/DWARF, PDB/PE, dSYM) are matched by debug id; repeatable, searched in order",
     )  # fmt: skip
     parser.add_argument(
         "--symbols-url", action="append", default=[], metavar="URL",
         help="symbol server base URL; repeatable, tried in order (the only way this command uses the network)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--debuginfod-url", action="append", default=[], metavar="URL",
+        help="debuginfod server base URL (ELF debug files by build id); repeatable, tried in order after the "
+        "symbol servers (DEBUGINFOD_URLS is not read by this command)",
     )  # fmt: skip
     parser.add_argument(
         "--symbols-cache", default=None, metavar="DIR",
@@ -41,7 +47,7 @@ def register(subparsers, common) -> None:
 
 def _provider(args):
     """The symbol provider chain, or None when no symbol source was given (no lookups, as the reference)."""
-    if not args.symbols_path and not args.symbols_url and not args.symbols_cache:
+    if not args.symbols_path and not args.symbols_url and not args.symbols_cache and not args.debuginfod_url:
         return None
     from crashdesk.symbols import build_provider
 
@@ -55,7 +61,11 @@ def _provider(args):
         if not Path(p).exists():
             # The reference accepts a missing folder silently; say so, but go on without it.
             print(f"crashdesk stackwalk: warning: --symbols-path {p}: no such file or folder", file=sys.stderr)
-    return build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), cache_root)
+    from crashdesk.cli.common import note_native_support
+
+    note_native_support(args.symbols_path)
+    return build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), cache_root,
+                          debuginfod_urls=list(args.debuginfod_url))
 
 
 def run(args) -> int:

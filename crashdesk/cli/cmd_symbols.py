@@ -9,7 +9,12 @@ list the modules that lack symbols across the store.
 * ``index FILE``: build (or reuse) the persistent index of one ``.sym`` file and print what it holds.
 * ``cache``: size and entry count of the symbol cache; ``--prune`` evicts least recently used entries down to
   ``--max-size``.
+* ``add-folder DIR``: scan a build folder for native debug files (and ``.sym`` files) by debug id / code id,
+  re-walk every stored crash with a module they cover that lacked symbols, report the signature changes.
 * ``missing``: modules whose symbols were missing (or corrupt) in stored crashes, most frequent first.
+* ``explain CRASH_ID [MODULE]``: for each module (or the one named), every place its symbols were looked for
+  when the crash was processed, what was used, and what to do; ``--now`` looks them up again (folders and
+  servers from the flags and the environment, remembered misses forgotten).
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ def register(subparsers, common) -> None:
                        help="symbol store folder, searched in order (repeatable)")
     fetch.add_argument("--symbols-url", action="append", default=[], metavar="URL",
                        help="symbol server base URL, tried in order (repeatable)")
+    fetch.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
+                       help="debuginfod server base URL, tried in order (repeatable)")
     fetch.add_argument("--symbols-cache", default=None, metavar="DIR",
                        help="cache root: files in DIR/symbols, indexes in DIR/symindex (default: the cache folder)")
     fetch.add_argument("--parallel", type=int, default=4, metavar="N", help="downloads at a time (default 4)")
@@ -83,9 +90,34 @@ def register(subparsers, common) -> None:
     cache.add_argument("--max-size", default="2G", metavar="SIZE", help="size to prune down to (default 2G)")
     cache.set_defaults(func=run_cache)
 
+    folder = sub.add_parser("add-folder", parents=source,
+                            help="scan a build folder for native debug files and re-walk the crashes it helps")
+    folder.add_argument("folder", metavar="DIR", help="a build folder (ELF/DWARF, PDB/PE, dSYM, .sym files)")
+    folder.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
+                        help="other symbol folders used when re-walking (repeatable)")
+    folder.add_argument("--symbols-url", action="append", default=[], metavar="URL",
+                        help="symbol servers used when re-walking (repeatable)")
+    folder.add_argument("--workers", type=int, default=None, metavar="N", help="processing workers")
+    folder.set_defaults(func=run_add_folder)
+
     missing = sub.add_parser("missing", parents=source, help="modules without symbols across the store")
     missing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N modules (default 50)")
     missing.set_defaults(func=run_missing)
+
+    explain = sub.add_parser("explain", parents=source, help="where each module's symbols were looked for")
+    explain.add_argument("crash_id", metavar="CRASH_ID", help="a stored crash")
+    explain.add_argument("module", nargs="?", metavar="MODULE",
+                         help="file name, debug file or debug id of one module (default: every module)")
+    explain.add_argument("--now", action="store_true",
+                         help="look the module(s) up again now (retries remembered misses)")
+    explain.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
+                         help="with --now: symbol store or build folder (repeatable)")
+    explain.add_argument("--symbols-url", action="append", default=[], metavar="URL",
+                         help="with --now: symbol server (repeatable; _NT_SYMBOL_PATH is read too)")
+    explain.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
+                         help="with --now: debuginfod server (repeatable; DEBUGINFOD_URLS is read too)")
+    explain.add_argument("--symbols-cache", default=None, metavar="DIR", help="cache root")
+    explain.set_defaults(func=run_explain)
 
 
 def _cache_root(args) -> Path:
@@ -155,7 +187,7 @@ def run_fetch(args) -> int:
             bar.advance()
 
     with build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), _cache_root(args),
-                        **options) as chain:
+                        debuginfod_urls=list(args.debuginfod_url), **options) as chain:
         results = chain.fetch_many(modules, progress=progress, retry_misses=args.retry_missing or args.missing)
         bar.close()
         rows = []
@@ -163,7 +195,8 @@ def run_fetch(args) -> int:
             rows.append({"debug_file": m.debug_file, "debug_id": m.debug_id, "code_file": m.code_file,
                          "code_id": m.code_id, "status": r.status, "reason": r.extra.get("reason"),
                          "note": r.note, "source": r.extra.get("source"), "symbol_url": r.symbol_url,
-                         "path": r.extra.get("path")})
+                         "path": r.extra.get("path"),
+                         "kind": "native" if r.extra.get("native") else ("sym" if r.symbols is not None else None)})
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -294,3 +327,102 @@ def run_missing(args) -> int:
             print(f"{r['crashes']:6}  {r['debug_file'] or r['filename']} {r['debug_id']}  "
                   f"{'/'.join(r['statuses'])}  {r['note'] or ''}".rstrip())
     return 0
+
+
+# -- explain ------------------------------------------------------------------------------------------------
+def _select_modules(rows: list[dict], wanted: str | None) -> list[dict]:
+    from crashdesk.errors import UsageError
+
+    if not wanted:
+        return rows
+    w = wanted.lower()
+    picked = [r for r in rows if w in {str(r.get(k) or "").lower() for k in ("filename", "debug_file", "debug_id")}
+              or str(r.get("filename") or "").lower().replace("\\", "/").rsplit("/", 1)[-1] == w]
+    if not picked:
+        names = ", ".join(sorted({str(r.get("filename") or r.get("debug_file")) for r in rows})[:20])
+        raise UsageError(f"no module {wanted!r} in this crash (modules: {names or 'none'})")
+    return picked
+
+
+def run_explain(args) -> int:
+    import os
+
+    from crashdesk.cli.common import print_json
+    from crashdesk.engine.symbols_api import ModuleKey
+    from crashdesk.errors import UsageError
+    from crashdesk.model.crash_id import normalize_crash_id
+    from crashdesk.symbols import build_provider
+    from crashdesk.symbols.explain import explain_crash, record_from_lookup, render_text
+    from crashdesk.symbols.sources import environment_sources
+
+    try:
+        crash_id = normalize_crash_id(args.crash_id)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    with _open_store(args) as store:
+        crash = store.get(crash_id)  # CrashNotFound is a CrashDeskError: one line, exit 1
+    rows = _select_modules(list(crash.get("modules") or []), args.module)
+    records: dict = {}
+    source = "processing"
+    if args.now:
+        env = environment_sources(os.environ)
+        paths = [Path(p) for p in dict.fromkeys([*args.symbols_path, *map(str, env.paths)])]
+        urls = list(dict.fromkeys([*args.symbols_url, *env.urls]))
+        dbg = list(dict.fromkeys([*args.debuginfod_url, *env.debuginfod]))
+        keys = [ModuleKey(r["debug_file"] or "", r["debug_id"] or "", r["filename"] or "", r["code_id"] or "")
+                for r in rows]
+        with build_provider(paths, urls, _cache_root(args), debuginfod_urls=dbg) as chain:
+            found = chain.fetch_many([k for k in keys if k.debug_id or k.code_id], retry_misses=True)
+            records = {(k.debug_file, k.debug_id.upper()): record_from_lookup(r) for k, r in found.items()}
+        source = "now"
+    out = explain_crash(crash, rows, records if args.now else None, source)
+    if _json(args):
+        print_json({"crash_id": crash_id, "explained_from": source, "modules": out})
+    else:
+        sys.stdout.write("\n".join(render_text(e) for e in out))
+    return 0
+
+
+# -- add-folder ---------------------------------------------------------------------------------------------
+def run_add_folder(args) -> int:
+    from crashdesk.cli.common import Progress, info, print_json
+    from crashdesk.errors import UsageError
+    from crashdesk.services.build_folders import add_build_folder, summarize
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    for p in args.symbols_path:
+        if not Path(p).is_dir():
+            raise UsageError(f"--symbols-path {p}: no such folder")
+    scan_bar = Progress("scanning")
+
+    def on_scan(seen: int, _path: str) -> None:
+        scan_bar.advance(seen - scan_bar.done)
+
+    walk_bar = Progress("re-walking")
+
+    def on_progress(progress) -> None:
+        walk_bar.total = progress.done + progress.failed + progress.running + progress.queued
+        walk_bar.advance(progress.done + progress.failed - walk_bar.done)
+
+    from crashdesk.config.paths import resolve_paths
+    from crashdesk.store import CrashStore
+
+    paths = resolve_paths(getattr(args, "data_dir", None)).ensure()
+    store = CrashStore.open(paths.data_dir)
+    try:
+        report = add_build_folder(store, paths, Path(args.folder), symbol_paths=[Path(p) for p in args.symbols_path],
+                                  symbol_urls=list(args.symbols_url), workers=args.workers, on_scan=on_scan,
+                                  on_progress=on_progress)
+    finally:
+        scan_bar.close()
+        walk_bar.close()
+        store.close()
+    if _json(args):
+        print_json(report.to_json())
+    else:
+        for line in summarize(report):
+            print(line)
+    if report.note:
+        info(report.note)
+    return 1 if report.failed else 0

@@ -55,3 +55,13 @@ class Progress:
         if self.enabled:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+def note_native_support(symbol_paths) -> None:
+    """One line on stderr when symbol folders are given but native debug files cannot be read here."""
+    if not symbol_paths:
+        return
+    from crashdesk.engine.native import SUPPORT_MISSING_NOTE, native_support
+
+    if not native_support():
+        print(f"note: {SUPPORT_MISSING_NOTE}", file=sys.stderr)

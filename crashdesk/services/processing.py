@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -283,6 +283,9 @@ class ProcessingService:
                 signature = SignatureRecord(result.signature, result.proto_signature, result.signature_notes,
                                             result.profile)
             if result.processed is not None:
+                if result.symbol_lookups:  # for `crashdesk symbols explain` and the Modules tab
+                    result.processed["symbol_lookups"] = [
+                        {"debug_file": k[0], "debug_id": k[1], **v} for k, v in result.symbol_lookups.items()]
                 self.store.save_processed(result.crash_id, result.processed, signature=signature,
                                           notes=result.notes, symbol_notes=result.symbol_notes)
             else:
@@ -325,18 +328,26 @@ def _pid_alive(pid: int) -> bool:
 
 def default_worker_config(paths, *, symbol_paths: Iterable[Path] = (), symbol_urls: Iterable[str] = (),
                           mozilla_symbol_urls: Iterable[str] = (), profile: str = "auto",
-                          memory_limit: int | None = 2 * 1024**3) -> WorkerConfig:
+                          memory_limit: int | None = 2 * 1024**3, debuginfod_urls: Iterable[str] = (),
+                          environ: Mapping[str, str] | None = None) -> WorkerConfig:
     """The worker configuration for a data folder (``crashdesk.config.paths.Paths``). ``mozilla_symbol_urls``
     are asked as well for Mozilla products (the app passes Mozilla's symbol server; the command line only
-    uses the servers it is given)."""
+    uses the servers it is given). The sources given come first, then those the environment names
+    (``DEBUGINFOD_URLS``, ``_NT_SYMBOL_PATH``; ``environ`` defaults to the process environment)."""
+    import os
+
     from crashdesk.config.signature_profiles import load_choice
+    from crashdesk.symbols.sources import environment_sources
 
     choice = load_choice(paths.data_dir)
+    env = environment_sources(os.environ if environ is None else environ)
+    folders = list(dict.fromkeys([str(p) for p in symbol_paths] + [str(p) for p in env.paths]))
     return WorkerConfig(
         product_profiles=choice.products,
         default_profile=choice.default,
-        symbol_paths=tuple(str(p) for p in symbol_paths),
-        symbol_urls=tuple(symbol_urls),
+        symbol_paths=tuple(folders),
+        symbol_urls=tuple(dict.fromkeys([*symbol_urls, *env.urls])),
+        debuginfod_urls=tuple(dict.fromkeys([*debuginfod_urls, *env.debuginfod])),
         mozilla_symbol_urls=tuple(mozilla_symbol_urls),
         symbols_cache=str(paths.symbols_cache),
         profiles_dir=str(paths.profiles),

@@ -32,6 +32,7 @@ class WorkerConfig:
     product_profiles: tuple[tuple[str, str], ...] = ()
     default_profile: str = "generic"
     memory_limit: int | None = 2 * 1024**3  # bytes of address space, None = unlimited
+    debuginfod_urls: tuple[str, ...] = ()  # debuginfod servers (ELF debug files by build id)
 
 
 @dataclass(slots=True)
@@ -53,6 +54,7 @@ class JobResult:
     profile: str = ""
     notes: list[str] = field(default_factory=list)
     symbol_notes: dict[tuple[str, str], str] = field(default_factory=dict)  # (debug file, id) -> why missing
+    symbol_lookups: dict[tuple[str, str], dict] = field(default_factory=dict)  # (debug file, id) -> places tried
     error: str | None = None
     seconds: float = 0.0
 
@@ -101,11 +103,12 @@ class _Processor:
         self.config = config
         folders = [Path(p) for p in config.symbol_paths]
         cache = Path(config.symbols_cache) if config.symbols_cache else None
-        self.provider = build_provider(folders, list(config.symbol_urls), cache)
+        dbg = list(config.debuginfod_urls)
+        self.provider = build_provider(folders, list(config.symbol_urls), cache, debuginfod_urls=dbg)
         self.mozilla_provider = self.provider
         if config.mozilla_symbol_urls:
             urls = list(dict.fromkeys([*config.symbol_urls, *config.mozilla_symbol_urls]))
-            self.mozilla_provider = build_provider(folders, urls, cache)
+            self.mozilla_provider = build_provider(folders, urls, cache, debuginfod_urls=dbg)
         from crashdesk.engine.signature.choice import ProfileChoice
 
         self.choice = ProfileChoice(config.product_profiles, config.default_profile)
@@ -144,14 +147,34 @@ class _Processor:
             notes.append("no minidump: signed the server's processed crash")
         lookup_notes = getattr(provider, "notes", None)
         symbol_notes = lookup_notes() if (lookup_notes is not None and job.dump_path) else {}
+        lookups = getattr(provider, "lookups", None)
+        symbol_lookups = _lookups_of(processed, lookups()) if (lookups is not None and job.dump_path) else {}
         profile, generator = self._generator(job.annotations)
         result = generator.generate_from({"stackwalk": processed, "annotations": job.annotations})
         return JobResult(
             job.crash_id, True, processed=processed if job.dump_path else None,
             signature=result.signature, proto_signature=result.proto_signature,
             signature_notes=list(result.notes), profile=profile, notes=notes, symbol_notes=symbol_notes,
-            seconds=time.monotonic() - started,
+            symbol_lookups=symbol_lookups, seconds=time.monotonic() - started,
         )
+
+
+def _lookups_of(processed: dict | None, lookups: dict[tuple[str, str], dict]) -> dict[tuple[str, str], dict]:
+    """The lookups of this crash's modules (a long-lived provider remembers other crashes' too). A module found
+    at the first place asked keeps only what was used; the others keep every place tried."""
+    out = {}
+    for m in (processed or {}).get("modules") or []:
+        if not isinstance(m, dict):
+            continue
+        key = (str(m.get("debug_file") or ""), str(m.get("debug_id") or "").upper())
+        rec = lookups.get(key)
+        if rec is None or key in out:
+            continue
+        rec = dict(rec)
+        if rec.get("status") == "loaded" and len(rec.get("attempts") or []) <= 1:
+            rec.pop("attempts", None)
+        out[key] = rec
+    return out
 
 
 def _test_hook(kind: Any) -> None:

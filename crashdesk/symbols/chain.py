@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crashdesk.engine.native import SUPPORT_MISSING_NOTE, NativeFileError, load_native_symbols, native_support
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
 from crashdesk.symbols.cache import SymbolCache
+from crashdesk.symbols.folder_index import FolderIndex, rank
 from crashdesk.symbols.layout import (
     StorePath,
     UnsafeName,
@@ -28,6 +30,7 @@ from crashdesk.symbols.layout import (
     code_store_path,
     store_path,
 )
+from crashdesk.symbols.native_fetch import NativeRemote
 from crashdesk.symbols.negcache import DEFAULT_TTL, NegativeCache
 from crashdesk.symbols.options import HttpOptions
 
@@ -62,18 +65,27 @@ class SymbolChain:
     def __init__(self, symbol_paths: Iterable[Path] = (), symbol_urls: Iterable[str] = (),
                  cache_dir: Path | None = None, *, options: HttpOptions | None = None,
                  negative_ttl: float = DEFAULT_TTL, max_cache_bytes: int | None = None,
-                 max_parallel: int = 4, client=None, sleep=None) -> None:
+                 max_parallel: int = 4, client=None, sleep=None,
+                 native_inlines: bool | Callable[[ModuleKey], bool] = True,
+                 debuginfod_urls: Iterable[str] = ()) -> None:
         self.symbol_paths = [Path(p) for p in symbol_paths]
+        # inlined frames from native debug files (dump_syms --inlines); a callable decides per module
+        self.native_inlines = native_inlines
+        self._folder_indexes: dict[Path, FolderIndex] = {}
         self.options = options or HttpOptions()
         self.cache = SymbolCache(cache_dir, max_cache_bytes) if cache_dir is not None else None
         self.index_dir = self.cache.indexes if self.cache else None
         urls = list(symbol_urls)
-        if urls:  # httpx is imported only when a server is configured (start-up time)
+        dbg_urls = list(dict.fromkeys(debuginfod_urls))
+        if urls or dbg_urls:  # httpx is imported only when a server is configured (start-up time)
             from crashdesk.symbols.http import HttpSymbolServer, make_client
-        self._own_client = client is None and bool(urls)
-        self.client = client if client is not None else (make_client(self.options) if urls else None)
+        self._own_client = client is None and bool(urls or dbg_urls)
+        self.client = client if client is not None else (make_client(self.options) if urls or dbg_urls else None)
         kwargs = {"sleep": sleep} if sleep is not None else {}
         self.servers = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in urls]
+        # debuginfod servers: asked for ELF debug files and executables by build id (native files only)
+        self.debuginfod = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in dbg_urls]
+        self.native = NativeRemote(self)
         self.negative = NegativeCache(cache_dir / "symbols-misses.json" if cache_dir is not None else None,
                                       negative_ttl)
         self.max_parallel = max(1, max_parallel)
@@ -104,6 +116,15 @@ class SymbolChain:
         """Why each remembered lookup found no usable symbols: (debug file, DEBUG ID) -> note."""
         with self._guard:
             return {(k[0], k[1]): r.note or r.status for k, r in self._results.items() if r.symbols is None}
+
+    def lookups(self) -> dict[tuple[str, str], dict]:
+        """Every remembered lookup, for the explainer: (debug file, DEBUG ID) -> status, note, the source and
+        file(s) used, and each place tried in order (:data:`SymbolLookup.extra` ``attempts``)."""
+        from crashdesk.symbols.explain import record_from_lookup
+
+        with self._guard:
+            items = list(self._results.items())
+        return {(k[0], k[1]): record_from_lookup(r) for k, r in items}
 
     def forget_misses(self) -> int:
         """Drop remembered lookups that found no usable symbols, so the next lookup looks again (a long-lived
@@ -214,6 +235,74 @@ class SymbolChain:
                             extra={"source": source, "path": str(path), "attempts": attempts,
                                    "malformed_lines": sym.malformed_lines, "reason": "loaded"})
 
+    def folder_index(self, root: Path) -> FolderIndex:
+        """The (persisted) index of native debug files in one symbol folder."""
+        with self._guard:
+            idx = self._folder_indexes.get(root)
+            if idx is None:
+                store = self.cache.root / "folder-index" if self.cache is not None else None
+                idx = self._folder_indexes[root] = FolderIndex(root, store)
+        return idx
+
+    def _inlines_for(self, module: ModuleKey) -> bool:
+        return bool(self.native_inlines(module)) if callable(self.native_inlines) else bool(self.native_inlines)
+
+    def _from_build_folders(self, module: ModuleKey, attempts: list) -> SymbolLookup | None:
+        """Native debug files (and loose .sym files) in the symbol folders, matched by debug id, else code id;
+        never by file name. A file whose debug id is not the module's is never used."""
+        roots = [r for r in self.symbol_paths if r.is_dir()]
+        if not roots:
+            return None
+        if not native_support():
+            attempts.append({"source": "native debug files", "result": "unsupported", "native": True,
+                             "note": SUPPORT_MISSING_NOTE})
+        for root in roots:
+            source = f"build folder {root}"
+            idx = self.folder_index(root)
+            entries = rank(idx.find(module.debug_id, module.code_id))
+            if not entries:
+                note = "no file with this debug id or code id in the folder index"
+                bad = idx.stats.errors
+                if bad:
+                    note += f" ({len(bad)} damaged object file{'s' if len(bad) != 1 else ''} skipped: " \
+                            f"{bad[0]['path']}: {bad[0]['error']}{', ...' if len(bad) > 1 else ''})"
+                attempts.append({"source": source, "result": "not_found", "native": True, "note": note,
+                                 "damaged_files": bad[:20]})
+                continue
+            for e in entries:
+                path = idx.abspath(e)
+                if e.kind == "breakpad":
+                    found = self._open(path, module.debug_id, source, attempts)
+                    if found:
+                        return found
+                    continue
+                companions = [idx.abspath(x) for x in entries
+                              if x is not e and x.kind != "breakpad" and x.debug_id == e.debug_id]
+                try:
+                    sym = load_native_symbols(path, module, self.index_dir, companions=companions,
+                                              inlines=self._inlines_for(module))
+                except DebugIdMismatch as exc:
+                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": str(path),
+                                     "note": f"{path.name}: debug id {exc.found}, not {exc.expected} (matched by code "
+                                             "id; not used)"})
+                    continue
+                except NativeFileError as exc:
+                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": str(path),
+                                     "note": str(exc)})
+                    continue
+                except Exception as exc:  # anything else the native reader raises: this file only
+                    attempts.append({"source": source, "result": "error", "native": True, "path": str(path),
+                                     "note": f"{path.name}: cannot convert: {type(exc).__name__}: {exc}"})
+                    continue
+                attempts.append({"source": source, "result": "loaded", "native": True, "path": str(path),
+                                 "kind": e.kind, "conversion": sym.index_state,
+                                 "companions": [str(c) for c in companions]})
+                return SymbolLookup(sym, "loaded", f"loaded from native {e.kind.upper()} file {path}", None,
+                                    extra={"source": source, "path": str(path), "native": True, "kind": e.kind,
+                                           "conversion": sym.index_state, "attempts": attempts,
+                                           "malformed_lines": 0, "reason": "loaded"})
+        return None
+
     def _lookup(self, module: ModuleKey, on_bytes, cancel) -> SymbolLookup:
         attempts: list[dict] = []
         try:
@@ -225,7 +314,7 @@ class SymbolChain:
         if rel is None and code_rel is None:
             return SymbolLookup(None, "missing", f"unusable module identifiers: {unsafe}",
                                 extra={"reason": "unsafe_name", "attempts": attempts})
-        if not self.symbol_paths and self.cache is None and not self.servers:
+        if not self.symbol_paths and self.cache is None and not self.servers and not self.debuginfod:
             return SymbolLookup(None, "missing", "no symbol sources configured",
                                 extra={"reason": "no_sources", "attempts": attempts})
 
@@ -237,7 +326,10 @@ class SymbolChain:
                     if found:
                         return found
                 else:
-                    attempts.append({"source": f"folder {root}", "result": "not_found"})
+                    attempts.append({"source": f"folder {root}", "result": "not_found", "path": str(p)})
+            found = self._from_build_folders(module, attempts)
+            if found:
+                return found
             if self.cache is not None:
                 p = self.cache.path_for(rel)
                 if p.is_file():
@@ -247,12 +339,20 @@ class SymbolChain:
                         return found
                     self._discard(p)  # a bad cached file is not used again
                 else:
-                    attempts.append({"source": "cache", "result": "not_found"})
+                    attempts.append({"source": "cache", "result": "not_found", "path": str(p)})
+                found = self.native.from_cache(module, rel, attempts)
+                if found:
+                    return found
 
-        if self.servers:
+        if self.servers or self.debuginfod:
             neg_key = _key(rel) if rel is not None else _key(code_rel)
             miss = self.negative.get(neg_key)
+            asked = [s.base_url for s in self.servers] + [f"debuginfod {s.base_url}" for s in self.debuginfod]
+            if miss is not None and "servers" in miss and not set(asked) <= set(miss["servers"]):
+                miss = None  # a server added since the miss was remembered: ask again
             if miss is not None:
+                attempts.append({"source": "negative cache", "result": "cached_miss", "until": miss["until"],
+                                 "note": "the servers did not have it when last asked"})
                 return self._finish_missing(attempts, cached_miss=miss)
             for server in self.servers:
                 found = self._from_server(server, rel, code_rel, on_bytes, cancel, attempts)
@@ -261,8 +361,15 @@ class SymbolChain:
                 if attempts and attempts[-1]["result"] == "cancelled":
                     return SymbolLookup(None, "missing", "cancelled", extra={"reason": "cancelled",
                                                                              "attempts": attempts})
+            if rel is not None:  # native debug files (.sym first, as above, wherever a server has both)
+                found = self.native.from_servers(module, rel, on_bytes, cancel, attempts)
+                if found is not None:
+                    return found
+                if attempts and attempts[-1]["result"] == "cancelled":
+                    return SymbolLookup(None, "missing", "cancelled", extra={"reason": "cancelled",
+                                                                             "attempts": attempts})
             if all(a["result"] in ("not_found",) for a in attempts if a.get("http")):
-                self.negative.add(neg_key, "not found", len(self.servers))
+                self.negative.add(neg_key, "not found", len(self.servers) + len(self.debuginfod), servers=asked)
         return self._finish_missing(attempts)
 
     def _from_server(self, server: HttpSymbolServer, rel, code_rel, on_bytes, cancel, attempts):
@@ -358,7 +465,7 @@ class SymbolChain:
     def _finish_missing(self, attempts: list[dict], cached_miss: dict | None = None) -> SymbolLookup:
         corrupt = [a for a in attempts if a["result"] == "corrupt"]
         errors = [a for a in attempts if a["result"] == "error"]
-        sources = len(self.symbol_paths) + (1 if self.cache else 0) + len(self.servers)
+        sources = len(self.symbol_paths) + (1 if self.cache else 0) + len(self.servers) + len(self.debuginfod)
         if corrupt:
             return SymbolLookup(None, "corrupt", corrupt[0].get("note", "corrupt symbol file"),
                                 corrupt[0].get("url"), extra={"reason": "corrupt", "attempts": attempts})
@@ -368,5 +475,10 @@ class SymbolChain:
         if cached_miss is not None:
             return SymbolLookup(None, "missing", "not found (remembered miss on the symbol servers)",
                                 extra={"reason": "cached_miss", "attempts": attempts, "until": cached_miss["until"]})
-        return SymbolLookup(None, "missing", f"not found in {sources} source{'s' if sources != 1 else ''}",
-                            extra={"reason": "not_found", "attempts": attempts})
+        note = f"not found in {sources} source{'s' if sources != 1 else ''}"
+        damaged = sum(len(a.get("damaged_files", ())) for a in attempts)
+        if damaged:
+            note += f"; {damaged} damaged native file{'s' if damaged != 1 else ''} skipped in the build folders"
+        if any(a["result"] == "unsupported" for a in attempts):
+            note += f"; {SUPPORT_MISSING_NOTE}"
+        return SymbolLookup(None, "missing", note, extra={"reason": "not_found", "attempts": attempts})

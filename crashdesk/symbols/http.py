@@ -146,8 +146,20 @@ class HttpSymbolServer:
                  follow_redirects: bool = True, on_bytes: Callable[[int, int | None], None] | None = None,
                  cancel=None, append_url: bool = True) -> Download:
         """Fetch ``rel`` into a new temporary file (retrying transient failures)."""
-        url = self.url_for(rel)
+        return self.fetch(self.url_for(rel), temp_factory, follow_redirects=follow_redirects, on_bytes=on_bytes,
+                          cancel=cancel, append_url=append_url)
+
+    def fetch(self, url: str, temp_factory: Callable[[], tuple[int, Path]], *, follow_redirects: bool = True,
+              on_bytes: Callable[[int, int | None], None] | None = None, cancel=None,
+              append_url: bool = True, max_bytes: int | None = None) -> Download:
+        """Fetch ``url`` (any path on this server, e.g. a debuginfod or Microsoft symbol-server path) into a new
+        temporary file, with the same limits and retries as :meth:`download`. ``append_url=False`` for binary
+        files; ``max_bytes`` lowers the size cap for this file."""
         opts = self.options
+        if max_bytes is not None and max_bytes < opts.max_bytes:
+            from dataclasses import replace
+
+            opts = replace(opts, max_bytes=max_bytes)
         deadline = time.monotonic() + opts.total_timeout
         last: Download | None = None
         for attempt in range(opts.retries + 1):
@@ -160,12 +172,14 @@ class HttpSymbolServer:
                 self._sleep(min(wait, max(0.0, deadline - time.monotonic())))
             if time.monotonic() >= deadline:
                 break
-            last = self._attempt(url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url)
+            last = self._attempt(url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url,
+                                 opts)
             if last.status != "error" or last.http_status in (413,) or last.note.startswith("larger than"):
                 return last
         return last or Download("error", url, "download timed out")
 
-    def _attempt(self, url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url) -> Download:
+    def _attempt(self, url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url,
+                 opts: HttpOptions | None = None) -> Download:
         try:
             with self.client.stream("GET", url, follow_redirects=follow_redirects) as r:
                 status = r.status_code
@@ -173,7 +187,8 @@ class HttpSymbolServer:
                     return Download("redirect", url, f"redirect {status}", status,
                                     location=r.headers.get("location"))
                 if status == 200:
-                    return self._save_body(r, url, temp_factory, on_bytes, cancel, deadline, append_url)
+                    return self._save_body(r, url, temp_factory, on_bytes, cancel, deadline, append_url,
+                                           opts or self.options)
                 if status in (408, 429) or status >= 500:
                     return Download("error", url, f"server error {status}", status,
                                     retry_after=_retry_after(r.headers.get("retry-after")))
@@ -189,8 +204,7 @@ class HttpSymbolServer:
         except httpx.HTTPError as exc:
             return Download("error", url, f"HTTP failure: {exc}")
 
-    def _save_body(self, r: httpx.Response, url, temp_factory, on_bytes, cancel, deadline, append_url):
-        opts = self.options
+    def _save_body(self, r: httpx.Response, url, temp_factory, on_bytes, cancel, deadline, append_url, opts):
         declared = r.headers.get("content-length")
         try:
             total_raw = int(declared) if declared is not None else None

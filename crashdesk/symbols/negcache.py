@@ -67,11 +67,15 @@ class NegativeCache:
                 return None
             return dict(rec)
 
-    def add(self, key: str, reason: str, sources: int) -> None:
+    def add(self, key: str, reason: str, sources: int, servers: list[str] | None = None) -> None:
+        """Remember a miss; ``servers`` (the URLs asked) lets a caller with more servers ask again."""
         with self._lock:
             self._loaded = False
             self._load()  # merge with what other processes wrote
-            self._mem[key] = {"until": self._clock() + self.ttl, "reason": reason, "sources": sources}
+            rec = {"until": self._clock() + self.ttl, "reason": reason, "sources": sources}
+            if servers is not None:
+                rec["servers"] = list(servers)
+            self._mem[key] = rec
             self._save()
 
     def forget(self, key: str | None = None) -> None:

@@ -2,12 +2,13 @@
 
 A source string is a ``;``-separated list, searched left to right: a plain folder (a store read directly),
 ``srv*<store>*...*<url>`` (local stores, then a server; the leftmost local store doubles as the download
-cache), ``cache*<dir>`` (the download cache), or a bare ``http(s)://`` URL. Microsoft-style stores serve
-PDBs rather than ``.sym`` files; CrashDesk only reads Breakpad ``.sym`` files from any of them.
+cache), ``cache*<dir>`` (the download cache), or a bare ``http(s)://`` URL. Every server is asked for a Breakpad ``.sym`` first, then (for Windows
+modules) for the PDB/PE in the Microsoft symbol-server layout. ``DEBUGINFOD_URLS`` names debuginfod servers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ class SymbolSources:
     paths: list[Path] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     cache: Path | None = None
+    debuginfod: list[str] = field(default_factory=list)
 
 
 def _is_url(text: str) -> bool:
@@ -58,4 +60,31 @@ def parse_symbol_path(text: str) -> SymbolSources:
             out.paths.append(Path(entry))
         else:
             raise UsageError(f"symbol path entry {entry!r} is not understood")
+    return out
+
+
+def parse_debuginfod_urls(text: str) -> list[str]:
+    """``DEBUGINFOD_URLS``: server base URLs separated by white space (non-http(s) entries are skipped, as
+    elfutils' client does with ones it cannot use)."""
+    out: list[str] = []
+    for part in (text or "").split():
+        url = part.strip().rstrip("/")
+        if _is_url(url) and url not in out:
+            out.append(url)
+    return out
+
+
+def environment_sources(environ: Mapping[str, str]) -> SymbolSources:
+    """The symbol sources the environment names: ``DEBUGINFOD_URLS`` (debuginfod servers) and
+    ``_NT_SYMBOL_PATH`` (folders and Microsoft-style servers; its ``srv*`` download store is read as a folder).
+    An ``_NT_SYMBOL_PATH`` that cannot be parsed is ignored (the caller may warn)."""
+    out = SymbolSources(debuginfod=parse_debuginfod_urls(environ.get("DEBUGINFOD_URLS", "")))
+    nt = environ.get("_NT_SYMBOL_PATH", "").strip()
+    if nt:
+        try:
+            parsed = parse_symbol_path(nt)
+        except UsageError:
+            return out
+        out.urls = parsed.urls
+        out.paths = parsed.paths + ([parsed.cache] if parsed.cache is not None else [])
     return out

@@ -72,6 +72,7 @@ def run_app(data_dir: str | None = None) -> int:
             store, paths, on_result=window.notify_crash_processed, on_progress=window.notify_processing_progress,
             symbol_paths=_settings_list(settings, "symbols/paths"),
             symbol_urls=_settings_list(settings, "symbols/urls"),
+            debuginfod_urls=_settings_list(settings, "symbols/debuginfod"),
             mozilla_symbols=str(settings.value("symbols/mozilla_for_mozilla_products", "true")).lower() != "false")
         return service
 

@@ -551,16 +551,23 @@ class MainWindow(QMainWindow):
 
         return as_list("symbols/paths"), as_list("symbols/urls")
 
+    def debuginfod_sources(self) -> list[str]:
+        value = self.settings.value("symbols/debuginfod", []) or []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
     def fetch_missing_symbols(self, crash_id: str) -> None:
         """Look the crash's missing symbols up in the background (progress, cancel), then re-process it."""
         from crashdesk.ui.symbol_fetch import fetch_missing_symbols
 
         store, (folders, urls) = self.store, self.symbol_sources()
+        debuginfod = self.debuginfod_sources()
         cache_dir = Path(self.store.db.path).parent / "cache" if self.cache_dir is None else self.cache_dir
         self.crash_view.modules.fetch_button.setEnabled(False)
+        self.crash_view.modules.retry_button.setEnabled(False)
         self.jobs.submit(
             lambda cancel, report: fetch_missing_symbols(store, crash_id, symbol_paths=folders, symbol_urls=urls,
-                                                         cache_dir=cache_dir, cancel=cancel, report=report),
+                                                         cache_dir=cache_dir, cancel=cancel, report=report,
+                                                         debuginfod_urls=debuginfod),
             on_done=self._on_symbols_fetched, title="Fetching symbols", visible=True,
             on_error=lambda exc: self._on_symbols_failed(exc))
 
@@ -569,10 +576,12 @@ class MainWindow(QMainWindow):
         if report.found and self.processing is not None:
             self.processing.reprocess([report.crash_id])
         self.crash_view.modules.fetch_button.setEnabled(True)
+        self.crash_view.modules.retry_button.setEnabled(True)
         emit(self.symbols_fetched, report)
 
     def _on_symbols_failed(self, exc: BaseException) -> None:
         self.crash_view.modules.fetch_button.setEnabled(True)
+        self.crash_view.modules.retry_button.setEnabled(True)
         self._show_error("Fetching symbols failed", exc)
 
     def edit_symbol_sources(self) -> None:

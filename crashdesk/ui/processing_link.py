@@ -9,7 +9,8 @@ from typing import Any
 
 def start_processing(store: Any, paths: Any, *, on_result: Callable[[str, bool], None] | None = None,
                      on_progress: Callable[[Any], None] | None = None, symbol_paths: Iterable[str] = (),
-                     symbol_urls: Iterable[str] = (), mozilla_symbols: bool = True, workers: int = 2) -> Any:
+                     symbol_urls: Iterable[str] = (), mozilla_symbols: bool = True, workers: int = 2,
+                     debuginfod_urls: Iterable[str] = ()) -> Any:
     """Start a :class:`~crashdesk.services.processing.ProcessingService` in the background; return it, or None
     when this build has no processing service."""
     try:
@@ -20,7 +21,8 @@ def start_processing(store: Any, paths: Any, *, on_result: Callable[[str, bool],
 
     # the app's default: Mozilla's symbol server for Mozilla products (Settings can turn it off)
     config = default_worker_config(paths, symbol_paths=list(symbol_paths), symbol_urls=list(symbol_urls),
-                                   mozilla_symbol_urls=[MOZILLA_SYMBOL_SERVER] if mozilla_symbols else [])
+                                   mozilla_symbol_urls=[MOZILLA_SYMBOL_SERVER] if mozilla_symbols else [],
+                                   debuginfod_urls=list(debuginfod_urls))  # + DEBUGINFOD_URLS, _NT_SYMBOL_PATH
     service = ProcessingService(store, config, workers=workers, on_result=on_result, on_progress=on_progress)
     service.start()
     return service

@@ -40,13 +40,22 @@ def missing_modules(detail_data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def fetch_missing_symbols(store: Any, crash_id: str, *, symbol_paths: Iterable[str], symbol_urls: Iterable[str],
                           cache_dir: Path | None, cancel: Any = None,
-                          report: Callable[[float, str], None] | None = None) -> FetchReport:
-    """Fetch symbols for ``crash_id``'s modules that lack them; the processing service re-processes after."""
+                          report: Callable[[float, str], None] | None = None,
+                          debuginfod_urls: Iterable[str] = (), environ: Any = None) -> FetchReport:
+    """Fetch symbols for ``crash_id``'s modules that lack them ("Retry now": remembered misses are asked
+    again); the processing service re-processes after. The environment's ``DEBUGINFOD_URLS`` and
+    ``_NT_SYMBOL_PATH`` add to the given sources, as for processing."""
+    import os
+
     from crashdesk.engine.symbols_api import ModuleKey
     from crashdesk.symbols import build_provider
+    from crashdesk.symbols.sources import environment_sources
 
-    paths, urls = [Path(p) for p in symbol_paths], list(symbol_urls)
-    if not paths and not urls:
+    env = environment_sources(os.environ if environ is None else environ)
+    paths = [Path(p) for p in dict.fromkeys([*map(str, symbol_paths), *map(str, env.paths)])]
+    urls = list(dict.fromkeys([*symbol_urls, *env.urls]))
+    debuginfod = list(dict.fromkeys([*debuginfod_urls, *env.debuginfod]))
+    if not paths and not urls and not debuginfod:
         raise NoSymbolSources("no symbol folders or servers are configured (View → Symbol sources…)")
     wanted = missing_modules(store.get(crash_id))
     out = FetchReport(crash_id)
@@ -62,9 +71,9 @@ def fetch_missing_symbols(store: Any, crash_id: str, *, symbol_paths: Iterable[s
             size = f" {event.bytes_done:,} B" if event.kind == "bytes" else ""
             report(event.files_done / total, f"Symbols for {event.module.debug_file}: {what}{size}")
 
-    chain = build_provider(paths, urls, cache_dir)
+    chain = build_provider(paths, urls, cache_dir, debuginfod_urls=debuginfod)
     try:
-        results = chain.fetch_many(list(keys), progress=progress, cancel=cancel)
+        results = chain.fetch_many(list(keys), progress=progress, cancel=cancel, retry_misses=True)
     finally:
         chain.close()
     for key, res in results.items():

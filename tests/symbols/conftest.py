@@ -141,3 +141,7 @@ def local_store(tmp_path: Path) -> Path:
     dest = tmp_path / "local-store"
     shutil.copytree(STORE, dest)
     return dest
+
+
+# the debuginfod / Microsoft symbol-server fixtures (two servers, the second one the "other host")
+from tests.symbols.remote_fixtures import file_servers  # noqa: E402, F401

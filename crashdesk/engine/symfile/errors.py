@@ -18,5 +18,6 @@ class DebugIdMismatch(SymbolFileError):
 
     def __init__(self, path: str, expected: str, found: str) -> None:
         super().__init__(f"{path}: MODULE line has debug id {found}, expected {expected}")
+        self.path = path
         self.expected = expected
         self.found = found

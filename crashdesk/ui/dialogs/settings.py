@@ -43,6 +43,7 @@ KEYS = {
     "data_dir": "general/data_dir",
     "symbol_paths": "symbols/paths",
     "symbol_urls": "symbols/urls",
+    "debuginfod_urls": "symbols/debuginfod",
     "mozilla_symbols": "symbols/mozilla_for_mozilla_products",
     "cache_mb": "symbols/cache_size_mb",
     "mappings": "sources/mappings",
@@ -178,6 +179,8 @@ class SettingsDialog(QDialog):
         self.symbol_paths.set_items(settings_list(s, KEYS["symbol_paths"]))
         self.symbol_urls = OrderedList("Add server…", browse_folders=False)
         self.symbol_urls.set_items(settings_list(s, KEYS["symbol_urls"]))
+        self.debuginfod_urls = OrderedList("Add server…", browse_folders=False)
+        self.debuginfod_urls.set_items(settings_list(s, KEYS["debuginfod_urls"]))
         self.mozilla_symbols = QCheckBox("Also ask Mozilla's symbol server for Mozilla products (Firefox, Thunderbird…)")
         self.mozilla_symbols.setChecked(str(s.value(KEYS["mozilla_symbols"], "true")).lower() != "false")
         self.cache_spin = QSpinBox()
@@ -190,6 +193,12 @@ class SettingsDialog(QDialog):
         sl.addWidget(self.symbol_paths)
         sl.addWidget(QLabel("Symbol servers (tried in this order):"))
         sl.addWidget(self.symbol_urls)
+        servers_note = QLabel("Breakpad/Tecken stores and Microsoft-style symbol servers (e.g. "
+                              "https://msdl.microsoft.com/download/symbols): .sym first, then PDB/PE.")
+        servers_note.setWordWrap(True)
+        sl.addWidget(servers_note)
+        sl.addWidget(QLabel("debuginfod servers for Linux libraries (by build id; DEBUGINFOD_URLS is added):"))
+        sl.addWidget(self.debuginfod_urls)
         sl.addWidget(self.mozilla_symbols)
         crow = QHBoxLayout()
         crow.addWidget(QLabel("Symbol cache size:"))
@@ -351,6 +360,7 @@ class SettingsDialog(QDialog):
         s.setValue(KEYS["data_dir"], self.data_dir_edit.text().strip())
         s.setValue(KEYS["symbol_paths"], self.symbol_paths.items())
         s.setValue(KEYS["symbol_urls"], self.symbol_urls.items())
+        s.setValue(KEYS["debuginfod_urls"], self.debuginfod_urls.items())
         s.setValue(KEYS["mozilla_symbols"], "true" if self.mozilla_symbols.isChecked() else "false")
         s.setValue(KEYS["cache_mb"], self.cache_spin.value())
         s.setValue(KEYS["mappings"], [f"{a}={b}" for a, b in self.mapping_pairs()])

@@ -252,10 +252,53 @@ class ModulesTab(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         _compact(self.table)
         self.table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self.table, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        # the symbol-lookup explainer for the selected module
+        panel = QWidget()
+        pl = QVBoxLayout(panel)
+        pl.setContentsMargins(0, 0, 0, 0)
+        prow = QHBoxLayout()
+        self.explain_title = QLabel("Symbol lookup")
+        prow.addWidget(self.explain_title, 1)
+        self.retry_button = QPushButton("Retry now")
+        self.retry_button.setToolTip("Ask the symbol folders and servers again for this crash's missing "
+                                     "symbols (remembered misses too), then process the crash again")
+        prow.addWidget(self.retry_button)
+        pl.addLayout(prow)
+        self.explain = QTextBrowser()
+        self.explain.setOpenExternalLinks(False)
+        self.explain.setPlaceholderText("Select a module to see where its symbols were looked for.")
+        pl.addWidget(self.explain, 1)
+        split.addWidget(panel)
+        split.setSizes([360, 220])
+        layout.addWidget(split, 1)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self._detail: CrashDetail | None = None
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid() or self._detail is None:
+            self.explain.clear()
+            return
+        row = self.proxy.mapToSource(current).row()
+        self.show_explanation(self.model.modules()[row])
+
+    def show_explanation(self, module: dict[str, Any]) -> None:
+        """Every place the module's symbols were looked for, what was used, and what to do."""
+        from crashdesk.symbols.explain import explain_crash
+
+        assert self._detail is not None
+        row = dict(module)
+        if row.get("symbol_status") == "not needed":
+            row["symbol_status"] = None
+        (exp,) = explain_crash(self._detail.data, [row])
+        self.explain_title.setText(f"Symbol lookup: {module.get('filename') or module.get('debug_file')}")
+        self.explain.setHtml(explain_html(exp))
 
     def show_crash(self, detail: CrashDetail) -> None:
+        self._detail = detail
+        self.explain.clear()
         self.model.set_modules(detail.modules)
         self.table.resizeColumnsToContents()
         counts: dict[str, int] = {}
@@ -264,6 +307,44 @@ class ModulesTab(QWidget):
         self.summary.setText(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
         missing = counts.get("missing", 0) + counts.get("error", 0)
         self.fetch_button.setEnabled(missing > 0)
+        self.retry_button.setEnabled(missing > 0)
+        first = next((n for n, m in enumerate(detail.modules) if m.get("symbol_status") in ("missing", "corrupt",
+                                                                                           "error")), None)
+        if first is not None:  # open on the first module that lacks symbols: the one worth explaining
+            self.table.selectRow(self.proxy.mapFromSource(self.model.index(first, 0)).row())
+
+
+_RESULT_COLOURS = {"not_found": "#777777", "downloaded": "#1e7b34", "loaded": "#1e7b34", "corrupt": "#b3261e",
+                   "error": "#b3261e", "unsupported": "#b3261e", "cached_miss": "#8a6d00"}
+
+
+def explain_html(exp: dict[str, Any]) -> str:
+    """The explainer's HTML for one module (see :func:`crashdesk.symbols.explain.explain_module`)."""
+    esc = html.escape
+    status = exp.get("status") or "not looked up"
+    parts = [f"<p><b>{esc(str(exp.get('filename') or exp.get('debug_file') or ''))}</b> "
+             f"<code>{esc(str(exp.get('debug_file') or ''))} {esc(str(exp.get('debug_id') or ''))}</code> "
+             f"&mdash; <b>{esc(status)}</b>" + (f": {esc(str(exp['note']))}" if exp.get("note") else "") + "</p>"]
+    if exp.get("steps"):
+        items = "".join(
+            f"<li><span style='color:{_RESULT_COLOURS.get(a.get('result'), '#000000')}'>{esc(step)}</span></li>"
+            for a, step in zip(exp["attempts"], exp["steps"], strict=True))
+        parts.append(f"<p>Tried, in order:</p><ol>{items}</ol>")
+    elif exp.get("status") == "loaded":
+        parts.append("<p>Found at the first place asked.</p>")
+    elif exp.get("status") and not exp.get("trace_kept"):
+        parts.append("<p><i>No record of the places tried was kept for this crash (processed before CrashDesk "
+                     "kept them). Retry now to look it up again.</i></p>")
+    used = exp.get("used")
+    if used:
+        what = "native debug file" if used.get("kind") == "native" else "Breakpad .sym file"
+        files = ", ".join(used.get("files") or []) or used.get("url") or "?"
+        parts.append(f"<p>Used: {what} <code>{esc(files)}</code>"
+                     + (f" from {esc(str(used['source']))}" if used.get("source") else "") + "</p>")
+    if exp.get("advice"):
+        tips = "".join(f"<li>{esc(t)}</li>" for t in exp["advice"])
+        parts.append(f"<p>What you can do:</p><ul>{tips}</ul>")
+    return "".join(parts)
 
 
 class AnnotationsTab(QWidget):
@@ -393,6 +474,7 @@ class CrashView(QTabWidget):
                                   self.raw), TABS, strict=True):
             self.addTab(widget, title)
         self.modules.fetch_button.clicked.connect(self._on_fetch_clicked)
+        self.modules.retry_button.clicked.connect(self._on_fetch_clicked)
         self._stale: set[int] = set()
         self.currentChanged.connect(self._on_current_changed)
         self.placeholder = QLabel("Select a crash to see its details.")

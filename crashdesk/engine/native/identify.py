@@ -1,0 +1,138 @@
+"""What a native file is: its objects (one per architecture slice) with their debug ids and what they hold."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from crashdesk.engine.native.errors import NativeFileError, NativeSupportMissing
+from crashdesk.engine.native.ids import SNIFF_BYTES, breakpad_debug_id, sniff_kind
+
+try:
+    from symbolic import SymbolicError as _SymbolicError
+    from symbolic.debuginfo import Archive as _Archive
+except ImportError:  # no wheel for this platform (Windows): .sym files keep working
+    _Archive = None
+    _SymbolicError = Exception
+
+# symbolic reads debug sections in memory; refuse files that could not be a sane debug file.
+MAX_NATIVE_BYTES = 8 << 30
+
+
+def native_support() -> bool:
+    """True when the ``symbolic`` library is available."""
+    return _Archive is not None
+
+
+@dataclass(frozen=True, slots=True)
+class NativeObjectInfo:
+    """One object inside a native file (a fat Mach-O holds one per architecture)."""
+
+    path: str
+    kind: str  # "elf" | "pe" | "pdb" | "macho" | "breakpad" | "wasm"...
+    debug_id: str  # Breakpad form: 33 hex digits, e.g. D2554CDB926136C4B9766A086583B9B50
+    code_id: str  # upper-case hex ("" when the format has none)
+    arch: str
+    object_kind: str  # symbolic's: "exe", "lib", "dbg", ...
+    has_symbols: bool
+    has_unwind: bool
+    has_debug_info: bool
+    index: int = 0  # position inside the archive (fat Mach-O slice)
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "kind": self.kind, "debug_id": self.debug_id, "code_id": self.code_id,
+                "arch": self.arch, "object_kind": self.object_kind, "has_symbols": self.has_symbols,
+                "has_unwind": self.has_unwind, "has_debug_info": self.has_debug_info}
+
+
+def _require_symbolic() -> None:
+    if _Archive is None:
+        raise NativeSupportMissing("native debug files need the 'symbolic' package, which is not installed")
+
+
+def sniff_file(path: str | os.PathLike[str]) -> str | None:
+    """The container kind from the first bytes of ``path`` (None: not a native or Breakpad file)."""
+    try:
+        with open(path, "rb") as f:
+            return sniff_kind(f.read(SNIFF_BYTES))
+    except OSError:
+        return None
+
+
+def open_archive(path: Path):
+    """``symbolic``'s archive for ``path``, after the cheap checks (magic bytes, size, the ELF sanity checks);
+    returns (archive, container kind, executable ELF sections as (address, name))."""
+    _require_symbolic()
+    try:
+        size = os.stat(path).st_size
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise NativeFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    kind = sniff_kind(head)
+    if kind is None or kind == "breakpad":
+        raise NativeFileError(f"{path}: not a native object file (ELF, PE, PDB or Mach-O)")
+    if size > MAX_NATIVE_BYTES:
+        raise NativeFileError(f"{path}: {size} bytes, larger than the {MAX_NATIVE_BYTES >> 30} GiB limit")
+    sections: list[tuple[int, str]] = []
+    if kind == "elf":
+        from crashdesk.engine.native.elfcheck import check_elf
+
+        sections = check_elf(path, size)
+    try:
+        return _Archive.open(str(path)), kind, sections
+    except _SymbolicError as exc:
+        raise NativeFileError(f"{path}: not a usable {kind.upper()} file: {exc}") from exc
+    except Exception as exc:  # a panic inside the library surfaces as another exception type
+        raise NativeFileError(f"{path}: cannot read {kind.upper()} file: {exc}") from exc
+
+
+def _objects(archive, path: Path, kind: str):
+    try:
+        count = archive.object_count
+    except Exception as exc:
+        raise NativeFileError(f"{path}: damaged {kind.upper()} file: {exc}") from exc
+    if count > 64:
+        raise NativeFileError(f"{path}: {count} objects in one file, more than a fat binary holds")
+    for i in range(count):
+        try:
+            yield i, archive._get_object(i)
+        except LookupError:
+            continue
+        except Exception as exc:
+            raise NativeFileError(f"{path}: damaged object #{i}: {exc}") from exc
+
+
+def identify(path: str | os.PathLike[str]) -> list[NativeObjectInfo]:
+    """The objects in a native file, raising :class:`NativeFileError` for anything that is not a usable one.
+
+    The file is read in a child process (see :mod:`crashdesk.engine.native.isolate`); a file that is not an
+    object file by its first bytes is refused without one."""
+    from crashdesk.engine.native.isolate import IDENTIFY_TIMEOUT, run_isolated
+
+    _require_symbolic()
+    kind = sniff_file(path)
+    if kind is None or kind == "breakpad":
+        raise NativeFileError(f"{path}: not a native object file (ELF, PE, PDB or Mach-O)")
+    return run_isolated(identify_in_process, (str(path),), what=str(path), timeout=IDENTIFY_TIMEOUT)
+
+
+def identify_in_process(path: str | os.PathLike[str]) -> list[NativeObjectInfo]:
+    """:func:`identify` in this process (only for code already running in an isolated child)."""
+    p = Path(path)
+    archive, kind, _sections = open_archive(p)
+    out = []
+    for i, obj in _objects(archive, p, kind):
+        try:
+            features = obj.features
+            out.append(NativeObjectInfo(
+                path=str(p), kind=obj.file_format or kind, debug_id=breakpad_debug_id(obj.debug_id),
+                code_id=(obj.code_id or "").upper(), arch=obj.arch, object_kind=obj.kind,
+                has_symbols="symtab" in features, has_unwind="unwind" in features,
+                has_debug_info="debug" in features, index=i))
+        except Exception as exc:
+            raise NativeFileError(f"{p}: damaged object #{i}: {exc}") from exc
+    if not out:
+        raise NativeFileError(f"{p}: no object inside this {kind.upper()} file")
+    return out
