@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DUMP = ROOT / "tests" / "data" / "crashes" / "01-null-deref" / "dump.dmp"
 SYMBOLS = ROOT / "tests" / "data" / "crashes" / "symbols"
+INSTRUCTION_DUMP = ROOT / "tests" / "data" / "minidumps" / "linux-amd64-mini" / "linux-mini.dmp"
 
 
 def build(dist: Path, work: Path) -> float:
@@ -71,6 +72,13 @@ def main() -> int:
         same = frozen.returncode == 0 and source.returncode == 0 and \
             json.loads(frozen.stdout) == json.loads(source.stdout)
         check("stackwalk matches the source tree", same, frozen.stderr.strip()[-300:])
+
+        # the bundled disassembler (capstone's shared library) decodes the faulting instruction
+        frozen = subprocess.run([str(exe), "stackwalk", "--json", str(INSTRUCTION_DUMP)], capture_output=True,
+                                text=True, timeout=300, env=env)
+        got = json.loads(frozen.stdout)["crash_info"]["instruction"] if frozen.returncode == 0 else None
+        want = json.loads((INSTRUCTION_DUMP.parent / "expected-nosyms.json").read_text())["crash_info"]["instruction"]
+        check("crash_info.instruction decoded as the reference does", got == want, f"{got!r} {frozen.stderr[-200:]}")
 
         collector = subprocess.Popen([str(exe), "collector", "--port", "0", "--data-dir", str(tmp / "home")],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from crashdesk.engine.crash_info import instruction_fields
 from crashdesk.engine.minidump import Minidump, MissingStreamError
 from crashdesk.engine.minidump import extras as X
 from crashdesk.engine.minidump.context import CpuContext
@@ -255,8 +256,11 @@ def _process(
     if reason is not None:
         crash_info["address"] = _hex(reason.address, width)
         crash_info["type"] = reason.type
-        crash_info["crash_inconsistencies"] = []
         crash_info["crashing_thread"] = crash_index
+        exception = dump.exception
+        crash_info.update(
+            instruction_fields(dump, reason, exc_context, exception.thread_id if exception is not None else -1)
+        )
     elif crash_index is not None:
         crash_info["crashing_thread"] = crash_index
 
