@@ -239,6 +239,7 @@ def _process(
             crashing_json["frames"] = crash_frames
             crashing_json["threads_index"] = index
 
+    maps = X.linux_maps(dump)
     crash_info: dict = {
         "address": None,
         "adjusted_address": None,
@@ -259,7 +260,9 @@ def _process(
         crash_info["crashing_thread"] = crash_index
         exception = dump.exception
         crash_info.update(
-            instruction_fields(dump, reason, exc_context, exception.thread_id if exception is not None else -1)
+            instruction_fields(
+                dump, reason, exc_context, exception.thread_id if exception is not None else -1, maps
+            )
         )
     elif crash_index is not None:
         crash_info["crashing_thread"] = crash_index
@@ -268,7 +271,6 @@ def _process(
     if pid is None:
         pid = X.linux_pid(dump)
     microcode = X.microcode_version(dump)
-    maps = X.linux_maps(dump)
     mac_records = X.mac_crash_info(dump)
     handles = dump.handles
 

@@ -40,7 +40,9 @@ def write_crash_dump(case: CrashCase) -> bytes:
     streams: list[tuple[int, int, int]] = []
 
     csd = out.add(_string(""))
-    sysinfo = struct.pack("<HHHBBIIIIIHH", ARCH[case.cpu], 6, 0, 1, 1, 10, 0, 1, PLATFORM[case.os_name], csd, 0, 0)
+    sysinfo = struct.pack(
+        "<HHHBBIIIIIHH", ARCH[case.cpu], 6, 0, 1, 1, 10, 0, 1, PLATFORM[case.os_name], csd, 0, 0
+    )
     sysinfo += b"\0" * 24
     streams.append((7, len(sysinfo), out.add(sysinfo)))
 
@@ -68,8 +70,18 @@ def write_crash_dump(case: CrashCase) -> bytes:
 
     if case.memory_info is not None:
         entries = b"".join(
-            struct.pack("<QQIIQIIII", base, base, protect, 0, size, 0x1000 if protect else 0x10000, protect,
-                        0x20000 if protect else 0, 0)
+            struct.pack(
+                "<QQIIQIIII",
+                base,
+                base,
+                protect,
+                0,
+                size,
+                0x1000 if protect else 0x10000,
+                protect,
+                0x20000 if protect else 0,
+                0,
+            )
             for base, size, protect in case.memory_info
         )
         body = struct.pack("<IIQ", 16, 48, len(case.memory_info)) + entries

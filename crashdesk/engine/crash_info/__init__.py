@@ -28,15 +28,14 @@ def _hex64(value: int) -> str:
     return f"0x{value:016x}"
 
 
-def memory_info_map(dump: Minidump) -> MemoryInfoMap:
-    """The Windows memory info list when the dump has that stream, else the Linux maps, else empty."""
+def memory_info_map(dump: Minidump, maps: list[str] | None) -> MemoryInfoMap:
+    """The Windows memory info list when the dump has that stream, else the Linux maps lines (``maps``, as
+    ``extras.linux_maps`` read them), else empty."""
     from crashdesk.engine.minidump import constants as C
-    from crashdesk.engine.minidump import extras as X
 
     if dump.stream(C.MEMORY_INFO_LIST) is not None:
         return from_windows(dump.memory_info)
-    lines = X.linux_maps(dump)
-    return from_linux_maps(lines) if lines else MemoryInfoMap([])
+    return from_linux_maps(maps) if maps else MemoryInfoMap([])
 
 
 def _stack_reader(dump: Minidump, thread_id: int):
@@ -49,7 +48,9 @@ def _stack_reader(dump: Minidump, thread_id: int):
         return lambda _address: None
     memory = None
     if thread.stack_rva and thread.stack_size and thread.stack_rva + thread.stack_size <= dump.buf.size:
-        memory = RegionMemory(dump.data, MemoryRegion(thread.stack_start, thread.stack_size, thread.stack_rva))
+        memory = RegionMemory(
+            dump.data, MemoryRegion(thread.stack_start, thread.stack_size, thread.stack_rva)
+        )
     else:
         region = dump.memory.region_at(thread.stack_start)
         if region is not None:
@@ -73,7 +74,9 @@ def _analyse(dump: Minidump, context: CpuContext, thread_id: int) -> Analysis | 
         insn = decode(code, pc)
     except DecodeError:
         return None
-    return analyze(insn, context.registers, lambda a: dump.memory.read_uint(a, 8), _stack_reader(dump, thread_id))
+    return analyze(
+        insn, context.registers, lambda a: dump.memory.read_uint(a, 8), _stack_reader(dump, thread_id)
+    )
 
 
 def _access_json(access) -> dict:
@@ -86,13 +89,14 @@ def _access_json(access) -> dict:
 
 
 def instruction_fields(
-    dump: Minidump, reason: CrashReason, context: CpuContext | None, thread_id: int
+    dump: Minidump, reason: CrashReason, context: CpuContext | None, thread_id: int, maps: list[str] | None
 ) -> dict:
-    """The instruction-derived ``crash_info`` keys for a dump with an exception stream."""
+    """The instruction-derived ``crash_info`` keys for a dump with an exception stream (``maps``: the Linux
+    maps lines, or None)."""
     si = dump.system_info
     os_name = si.os if si else None
     cpu = dump.cpu
-    info = memory_info_map(dump)
+    info = memory_info_map(dump, maps)
     analysis = _analyse(dump, context, thread_id) if context is not None else None
 
     adjusted = None

@@ -106,9 +106,9 @@ def address_of(mem: MemoryOperand, regs: dict[str, int]) -> AddressInfo:
 
 def _accesses(insn: Instruction, regs: dict[str, int]) -> list[MemoryAccess]:
     out: list[MemoryAccess] = []
-    size = insn.mem_size
-    if size is None:
+    if insn.mem_size is None:
         return out
+    size = insn.mem_size or None  # 0: variable size, printed as null
     directions = _DERIVABLE.get(insn.opcode)
     for index, mem in insn.memory_operands:
         if directions is None:
@@ -128,7 +128,9 @@ def _accesses(insn: Instruction, regs: dict[str, int]) -> list[MemoryAccess]:
     return out
 
 
-def _ip_update(insn: Instruction, regs: dict[str, int], read_u64, read_stack_u64) -> tuple[AddressInfo | None, bool]:
+def _ip_update(
+    insn: Instruction, regs: dict[str, int], read_u64, read_stack_u64
+) -> tuple[AddressInfo | None, bool]:
     op = insn.opcode
     if op in ("call", "callf", "jmp", "jmpf", "jmpe"):
         first = insn.operands[0] if insn.operands else None

@@ -20,7 +20,26 @@ LOW_ADDRESS_CUTOFF = NEARBY_REGISTER_DISTANCE * 2
 GUARD_MEMORY_MAX_SIZE = 2 << 14
 # Repeated-byte register values that are allocator poison (mozilla's Poison.h, jemalloc 0xa5/0xe5).
 POISON_BYTES = frozenset(
-    (0x2B, 0x2D, 0x2F, 0x49, 0x4B, 0x4D, 0x4F, 0x6B, 0x8B, 0x9B, 0x9F, 0xA5, 0xBB, 0xCC, 0xCD, 0xCE, 0xDB, 0xE5)
+    (
+        0x2B,
+        0x2D,
+        0x2F,
+        0x49,
+        0x4B,
+        0x4D,
+        0x4F,
+        0x6B,
+        0x8B,
+        0x9B,
+        0x9F,
+        0xA5,
+        0xBB,
+        0xCC,
+        0xCD,
+        0xCE,
+        0xDB,
+        0xE5,
+    )
 )
 _HIGH, _MEDIUM, _LOW = 0.90, 0.50, 0.25
 _NEARBY = (_MEDIUM, _MEDIUM + 0.05, _MEDIUM + 0.1, _MEDIUM + 0.15)
@@ -201,10 +220,16 @@ def _crashing_access_missing(analysis: Analysis, crash_type: str, address: int, 
         return False
     derivable = analysis.properties.is_access_derivable
     if crash_type == "EXCEPTION_ACCESS_VIOLATION_READ":
-        return derivable and not _contains(analysis, address, "read") and not _contains(analysis, address, "readwrite")
+        return (
+            derivable
+            and not _contains(analysis, address, "read")
+            and not _contains(analysis, address, "readwrite")
+        )
     if crash_type == "EXCEPTION_ACCESS_VIOLATION_WRITE":
         return (
-            derivable and not _contains(analysis, address, "write") and not _contains(analysis, address, "readwrite")
+            derivable
+            and not _contains(analysis, address, "write")
+            and not _contains(analysis, address, "readwrite")
         )
     if crash_type == "EXCEPTION_ACCESS_VIOLATION_EXEC":
         return pc != address
@@ -236,7 +261,12 @@ _DIVIDE = ("EXC_ARITHMETIC / EXC_PPC_ZERO_DIVIDE", "EXC_ARITHMETIC / EXC_I386_DI
 
 
 def crash_inconsistencies(
-    analysis: Analysis | None, os_name: str | None, crash_type: str, address: int, pc: int, info: MemoryInfoMap
+    analysis: Analysis | None,
+    os_name: str | None,
+    crash_type: str,
+    address: int,
+    pc: int,
+    info: MemoryInfoMap,
 ) -> list[str]:
     out: list[str] = []
     if crash_type in _DIVIDE:
@@ -256,7 +286,11 @@ def crash_inconsistencies(
                 out.append("crashing_access_not_found_in_memory_accesses")
             if _access_allowed(crash_type, address, info):
                 out.append("access_violation_when_access_allowed")
-    elif crash_type in ("EXCEPTION_STACK_OVERFLOW", "EXCEPTION_ACCESS_VIOLATION_WRITE", "EXCEPTION_ACCESS_VIOLATION_EXEC"):
+    elif crash_type in (
+        "EXCEPTION_STACK_OVERFLOW",
+        "EXCEPTION_ACCESS_VIOLATION_WRITE",
+        "EXCEPTION_ACCESS_VIOLATION_EXEC",
+    ):
         if analysis is not None and _crashing_access_missing(analysis, crash_type, address, pc):
             out.append("crashing_access_not_found_in_memory_accesses")
         if _access_allowed(crash_type, address, info):

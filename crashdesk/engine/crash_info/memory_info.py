@@ -75,7 +75,5 @@ def from_linux_maps(lines: list[str]) -> MemoryInfoMap:
         if start > end:
             continue
         perms = parts[1]
-        ranges.append(
-            ProtectedRange(start, end, perms[:1] == "r", perms[1:2] == "w", perms[2:3] == "x")
-        )
+        ranges.append(ProtectedRange(start, end, perms[:1] == "r", perms[1:2] == "w", perms[2:3] == "x"))
     return MemoryInfoMap(ranges)

@@ -41,6 +41,7 @@ _VARIABLE_SIZE = frozenset({
     "xsaveopt", "xsavec", "xsaves", "xrstors", "xsave64", "xrstor64", "xsaveopt64", "xsavec64", "xsaves64",
     "xrstors64",
 })  # fmt: skip
+_VPCMP_PREDICATES = ("eq", "lt", "le", "false", "neq", "nlt", "nle", "true")
 _SCALAR_SIZE = {"comisd": 8, "ucomisd": 8, "comiss": 4, "ucomiss": 4}
 _RELATIVE_BRANCHES = frozenset({
     "jmp", "jrcxz", "loop", "loopz", "loopnz", "jo", "jno", "jb", "jnb", "jz", "jnz", "jna", "ja", "js", "jns",
@@ -77,7 +78,8 @@ class Instruction:
     opcode: str
     text: str
     operands: tuple[Operand, ...]
-    mem_size: int | None  # bytes accessed by each memory operand (or implied stack access); None: none
+    mem_size: int | None  # bytes accessed by each memory operand (or the implied stack access); None: no
+    # memory access; 0: an access of variable size (state saves)
     length: int
 
     @property
@@ -138,8 +140,10 @@ def _imm_text(value: int, encoded_size: int) -> str:
 def _is_string_op(name: str, operands: list) -> bool:
     from capstone import x86 as X
 
-    return name[:-1] in _STRING_OPS and name[-1] in "bwdq" and not any(
-        op.type == X.X86_OP_REG and op.size > 8 for op in operands
+    return (
+        name[:-1] in _STRING_OPS
+        and name[-1] in "bwdq"
+        and not any(op.type == X.X86_OP_REG and op.size > 8 for op in operands)
     )
 
 
@@ -162,6 +166,16 @@ def decode(code: bytes, address: int) -> Instruction:
     cs_operands = list(insn.operands)
     string_op = _is_string_op(raw_name, cs_operands)
     opcode = raw_name[:-1] if string_op else _opcode_name(insn.mnemonic)
+    raw = bytes(insn.bytes)
+    evex = raw[:1] == b"\x62"
+    cmp_alias = None
+    if evex and len(raw) > 4 and raw[4] in (0x1E, 0x1F, 0x3E, 0x3F) and opcode.startswith("vpcmp"):
+        # capstone names the predicate (vpcmpeqd); yaxpeax prints vpcmpd ..., imm
+        for i, cc in enumerate(_VPCMP_PREDICATES):
+            rest = opcode[len("vpcmp") :]
+            if rest.startswith(cc) and rest[len(cc) :] in ("b", "w", "d", "q", "ub", "uw", "ud", "uq"):
+                opcode, cmp_alias = "vpcmp" + rest[len(cc) :], i
+                break
     # yaxpeax reads 66 0f 6e/7e as movq with a 64-bit register and a qword access
     widen_movd = opcode == "movd" and insn.prefix[2] == 0x66
     if widen_movd:
@@ -190,6 +204,8 @@ def decode(code: bytes, address: int) -> Instruction:
                 texts.append(f"${'+' if rel >= 0 else ''}{_hex_signed(rel)}")
             elif opcode in ("in", "out", "enter"):
                 texts.append(f"{op.imm & 0xFFFF:#x}")
+            elif evex:
+                texts.append(f"{op.imm & 0xFF:#x}")  # EVEX immediates print unsigned
             else:
                 texts.append(_imm_text(op.imm, imm_size or op.size))
         elif op.type == X.X86_OP_MEM:
@@ -204,7 +220,7 @@ def decode(code: bytes, address: int) -> Instruction:
             operands.append(Operand("mem", mem=mem))
             size = op.size
             if opcode in _VARIABLE_SIZE:
-                size = 0
+                size = 0  # variable: printed "ptr", accessed size unknown
             elif opcode in _SCALAR_SIZE:
                 size = _SCALAR_SIZE[opcode]
             elif widen_movd:
@@ -215,6 +231,8 @@ def decode(code: bytes, address: int) -> Instruction:
             if string_op and opcode not in ("ins", "outs", "lods"):
                 seg = "es:" if mem.base in ("rdi", "edi") else "ds:"
             texts.append(f"{SIZE_NAMES.get(size, 'ptr')} {seg}{_mem_text(mem, wide_disp)}")
+    if cmp_alias is not None:
+        texts.append(f"{cmp_alias:#x}")
     if string_op and opcode in ("scas", "lods", "stos") and len(texts) == 2 and operands[0].kind == "reg":
         # capstone: "scas al, byte [rdi]"; yaxpeax: memory first for scas/stos, register first for lods
         if opcode == "scas":
@@ -242,4 +260,4 @@ def decode(code: bytes, address: int) -> Instruction:
             mem_size = 10
         else:
             mem_size = 2 if insn.prefix[2] == 0x66 else 8
-    return Instruction(opcode, text, tuple(operands), mem_size or None, insn.size)
+    return Instruction(opcode, text, tuple(operands), mem_size, insn.size)
