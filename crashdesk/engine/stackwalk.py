@@ -23,7 +23,7 @@ from crashdesk.engine.minidump.winerror import last_error_name
 from crashdesk.engine.symbols_api import ModuleKey, NoSymbols, SymbolFile, SymbolLookup, SymbolProvider
 from crashdesk.engine.unwind.api import ModuleInfo
 
-MAX_FRAMES = 1024
+MAX_FRAMES = None  # like minidump-stackwalk 0.25.0: no cap (a deep recursion keeps all its frames)
 SUPPORTED_CPUS = ("amd64", "x86", "arm64", "arm")
 
 
@@ -155,7 +155,7 @@ def process_minidump(
     symbol_provider: SymbolProvider | None = None,
     *,
     crashing_thread_only: bool = False,
-    max_frames: int = MAX_FRAMES,
+    max_frames: int | None = MAX_FRAMES,
     all_registers: bool = False,
 ) -> dict:
     """The processed crash of one minidump, in the reference JSON schema.
@@ -176,7 +176,7 @@ def _walker() -> tuple[Callable, Callable, type]:
 
 
 def _process(
-    dump: Minidump, provider: SymbolProvider | None, crashing_only: bool, max_frames: int, all_registers: bool
+    dump: Minidump, provider: SymbolProvider | None, crashing_only: bool, max_frames: int | None, all_registers: bool
 ) -> dict:
     threads = dump.threads
     if threads is None:
