@@ -21,4 +21,19 @@ def deep_recursion(frames: int) -> bytes:
     return write_minidump("amd64", "Linux", [app], [thread])
 
 
-CASES = {"deep_recursion_3000": lambda: deep_recursion(3000)}
+def overlapping_modules() -> bytes:
+    """amd64 Linux: ``libb.so`` starts inside ``liba.so`` (as overlapping mappings do on Android); the stack
+    holds a return address only ``libb.so`` covers, then one inside ``liba.so``. The reference's address map
+    drops ``libb.so``, so stack scanning skips the first address."""
+    base = 0x7FFF00000000
+    words = [0x412345, 0x7777, 0x400123, 0, 0]
+    stack = b"".join(struct.pack("<Q", w) for w in words)
+    liba = Module("liba.so", 0x400000, 0x10000, guid=b"\x22" * 16)
+    libb = Module("libb.so", 0x408000, 0x10000, guid=b"\x33" * 16)
+    libc = Module("libc.so", 0x500000, 0x1000, guid=b"\x44" * 16)
+    libd = Module("libd.so", 0x500000, 0x2000, guid=b"\x55" * 16)  # same start, longer: also dropped
+    thread = Thread(1, {"rip": 0x400050, "rsp": base, "rbp": 0}, base, stack)
+    return write_minidump("amd64", "Linux", [liba, libb, libc, libd], [thread])
+
+
+CASES = {"deep_recursion_3000": lambda: deep_recursion(3000), "overlapping_modules": overlapping_modules}
