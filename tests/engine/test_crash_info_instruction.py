@@ -9,10 +9,10 @@ reference runs on one-instruction dumps, see PROVENANCE.md there), the local cor
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import random
 import struct
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -23,8 +23,16 @@ from crashdesk.engine.stackwalk import process_minidump
 from tests.engine._crash_dump_writer import CrashCase, write_crash_dump
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "crash_info"
-sys.path.insert(0, str(DATA))
-from generate import build  # noqa: E402
+
+
+def _load_generator():
+    spec = importlib.util.spec_from_file_location("crash_info_generate", DATA / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_generator().build
 
 FIELDS = ("instruction", "memory_accesses", "instruction_pointer_update", "adjusted_address",
           "possible_bit_flips", "crash_inconsistencies")  # fmt: skip
