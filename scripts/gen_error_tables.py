@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates ``crashdesk/engine/minidump/error_tables.py`` (Windows exception codes, winerror.h and
-ntstatus.h names, fast-fail codes, Linux signals and si_codes) from the enum tables rust-minidump 0.25.0
-keeps in ``minidump-common/src/errors/{windows,linux}.rs`` (themselves generated from the Windows SDK and
+ntstatus.h names, fast-fail codes, Linux signals and si_codes, Mach exceptions with their codes and flavors)
+from the enum tables rust-minidump 0.25.0 keeps in ``minidump-common/src/errors/{windows,linux,macos}.rs`` (themselves generated from the Windows SDK and
 Linux headers), so the names and numbers are exactly the reference's.
 
     git clone https://github.com/rust-minidump/rust-minidump && git -C rust-minidump checkout v0.25.0
@@ -24,6 +24,7 @@ ENUMS = {
     "linux.rs": ("ExceptionCodeLinux", "ExceptionCodeLinuxSicode", "ExceptionCodeLinuxSigillKind",
                  "ExceptionCodeLinuxSigtrapKind", "ExceptionCodeLinuxSigfpeKind", "ExceptionCodeLinuxSigsegvKind",
                  "ExceptionCodeLinuxSigbusKind", "ExceptionCodeLinuxSigsysKind"),
+    "macos.rs": None,  # every enum of the file
 }  # fmt: skip
 _VARIANT = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=\s*(-?(?:0x[0-9a-fA-F_]+|[0-9_]+))(?:[iu](?:8|16|32|64))?\s*,")
 
@@ -42,7 +43,7 @@ def parse_enum(text: str, name: str) -> dict[str, int]:
 
 
 def snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).upper()
 
 
 def main(errors_dir: str) -> int:
@@ -58,7 +59,7 @@ def main(errors_dir: str) -> int:
     counts = {}
     for file, enums in ENUMS.items():
         text = (Path(errors_dir) / file).read_text()
-        for enum in enums:
+        for enum in enums or re.findall(r"pub enum (\w+)\s*\{", text):
             values = parse_enum(text, enum)
             const = snake(enum)
             counts[const] = len(values)

@@ -11,31 +11,6 @@ from typing import NamedTuple
 from crashdesk.engine.minidump import error_tables as T
 from crashdesk.engine.minidump.winerror import windows_error_text
 
-MAC_EXCEPTIONS: dict[int, str] = {
-    1: "EXC_BAD_ACCESS", 2: "EXC_BAD_INSTRUCTION", 3: "EXC_ARITHMETIC", 4: "EXC_EMULATION",
-    5: "EXC_SOFTWARE", 6: "EXC_BREAKPOINT", 7: "EXC_SYSCALL", 8: "EXC_MACH_SYSCALL", 9: "EXC_RPC_ALERT",
-    10: "EXC_CRASH", 11: "EXC_RESOURCE", 12: "EXC_GUARD", 13: "EXC_CORPSE_NOTIFY", 0x43507378: "SIMULATED",
-}  # fmt: skip
-
-_MAC_KERN = {1: "KERN_INVALID_ADDRESS", 2: "KERN_PROTECTION_FAILURE", 8: "KERN_NO_ACCESS",
-             9: "KERN_MEMORY_FAILURE", 10: "KERN_MEMORY_ERROR", 50: "KERN_CODESIGN_ERROR"}  # fmt: skip
-MAC_CODES: dict[tuple[str, str], dict[int, str]] = {
-    ("EXC_BAD_ACCESS", "x86"): {**_MAC_KERN, 13: "EXC_I386_GPFLT"},
-    ("EXC_BAD_ACCESS", "arm"): {**_MAC_KERN, 0x101: "EXC_ARM_DA_ALIGN", 0x102: "EXC_ARM_DA_DEBUG"},
-    ("EXC_BAD_INSTRUCTION", "x86"): {1: "EXC_I386_INVOP"},
-    ("EXC_BAD_INSTRUCTION", "arm"): {1: "EXC_ARM_UNDEFINED"},
-    ("EXC_ARITHMETIC", "x86"): {1: "EXC_I386_DIV", 2: "EXC_I386_INTO", 3: "EXC_I386_NOEXT",
-                                4: "EXC_I386_EXTOVR", 5: "EXC_I386_EXTERR", 6: "EXC_I386_EMERR",
-                                7: "EXC_I386_BOUND", 8: "EXC_I386_SSEEXTERR"},
-    ("EXC_ARITHMETIC", "arm"): {0: "EXC_ARM_FP_UNDEFINED", 1: "EXC_ARM_FP_IO", 2: "EXC_ARM_FP_DZ",
-                                3: "EXC_ARM_FP_OF", 4: "EXC_ARM_FP_UF", 5: "EXC_ARM_FP_IX", 6: "EXC_ARM_FP_ID"},
-    ("EXC_SOFTWARE", "x86"): {0x10000: "EXC_UNIX_BAD_SYSCALL", 0x10001: "EXC_UNIX_BAD_PIPE",
-                              0x10002: "EXC_UNIX_ABORT", 0x10003: "EXC_SOFT_SIGNAL"},
-    ("EXC_BREAKPOINT", "x86"): {1: "EXC_I386_SGL", 2: "EXC_I386_BPT"},
-    ("EXC_BREAKPOINT", "arm"): {1: "EXC_ARM_BREAKPOINT"},
-}  # fmt: skip
-MAC_CODES[("EXC_SOFTWARE", "arm")] = MAC_CODES[("EXC_SOFTWARE", "x86")]
-
 
 class CrashReason(NamedTuple):
     """What the exception stream says, formatted for ``crash_info``."""
@@ -97,29 +72,125 @@ def _linux(code: int, flags: int, address: int) -> CrashReason:
     return CrashReason(f"{signal} / {si_code or f'{flags:#010x}'}", address)
 
 
-def _mac(code: int, flags: int, address: int, cpu: str) -> CrashReason:
-    name = MAC_EXCEPTIONS.get(code)
+_MAC_REFINE = {  # exception -> CPU family -> code table
+    "EXC_BAD_ACCESS": {"arm64": T.EXCEPTION_CODE_MAC_BAD_ACCESS_ARM_TYPE, "ppc": T.EXCEPTION_CODE_MAC_BAD_ACCESS_PPC_TYPE,
+                       "x86": T.EXCEPTION_CODE_MAC_BAD_ACCESS_X86_TYPE},
+    "EXC_BAD_INSTRUCTION": {"arm64": T.EXCEPTION_CODE_MAC_BAD_INSTRUCTION_ARM_TYPE,
+                            "ppc": T.EXCEPTION_CODE_MAC_BAD_INSTRUCTION_PPC_TYPE,
+                            "x86": T.EXCEPTION_CODE_MAC_BAD_INSTRUCTION_X86_TYPE},
+    "EXC_ARITHMETIC": {"arm64": T.EXCEPTION_CODE_MAC_ARITHMETIC_ARM_TYPE, "ppc": T.EXCEPTION_CODE_MAC_ARITHMETIC_PPC_TYPE,
+                       "x86": T.EXCEPTION_CODE_MAC_ARITHMETIC_X86_TYPE},
+    "EXC_BREAKPOINT": {"arm64": T.EXCEPTION_CODE_MAC_BREAKPOINT_ARM_TYPE, "ppc": T.EXCEPTION_CODE_MAC_BREAKPOINT_PPC_TYPE,
+                       "x86": T.EXCEPTION_CODE_MAC_BREAKPOINT_X86_TYPE},
+}  # fmt: skip
+_MAC_FAMILY = {"arm64": "arm64", "ppc": "ppc", "x86": "x86", "amd64": "x86"}
+
+
+def _hex16(value: int) -> str:
+    return f"{value:#018x}"
+
+
+def _mac_resource(kind: str, code: int, subcode: int) -> str:
+    flavor = (code >> 58) & 0x7
+    head = f"EXC_RESOURCE / {kind} / "
+    raw = f"{_hex16(code)} / {_hex16(subcode)}"
+    if kind == "RESOURCE_TYPE_CPU":
+        name = T.EXCEPTION_CODE_MAC_RESOURCE_CPU_FLAVOR.get(flavor)
+        if name is None:
+            return head + raw
+        return head + (f"{name} interval: {(code >> 7) & 0x1FFFFFF}s CPU limit: {code & 0x7}% "
+                       f"CPU consumed: {subcode & 0x7}%")  # fmt: skip
+    if kind == "RESOURCE_TYPE_WAKEUPS":
+        name = T.EXCEPTION_CODE_MAC_RESOURCE_WAKEUPS_FLAVOR.get(flavor)
+        if name is None:
+            return head + raw
+        return head + (f"{name} interval: {(code >> 20) & 0xFFFFF}s wakeups permitted: {code & 0xFFF} "
+                       f"wakeups observed: {subcode & 0xFFF}")  # fmt: skip
+    if kind == "RESOURCE_TYPE_MEMORY":
+        name = T.EXCEPTION_CODE_MAC_RESOURCE_MEMORY_FLAVOR.get(flavor)
+        return head + (f"{name} high watermark limit: {code & 0x1FFF}MiB" if name else raw)
+    if kind == "RESOURCE_TYPE_IO":
+        name = T.EXCEPTION_CODE_MAC_RESOURCE_IO_FLAVOR.get(flavor)
+        if name is None:
+            return head + raw
+        return head + (f"{name} interval: {(code >> 15) & 0x1FFFF}s I/O limit: {code & 0x7FFF}% "
+                       f"I/O observed: {subcode & 0x7FFF}%")  # fmt: skip
+    name = T.EXCEPTION_CODE_MAC_RESOURCE_THREADS_FLAVOR.get(flavor)  # RESOURCE_TYPE_THREADS
+    return head + (f"{name} high watermark limit: {code & 0x7FFF}" if name else raw)
+
+
+def _mac_guard(kind: str, code: int, subcode: int) -> str:
+    flavor = (code >> 32) & 0x1FFFFFFF
+    head = f"EXC_GUARD / {kind}"
+    raw = f" / {_hex16(code)} / {_hex16(subcode)}"
+    if kind == "GUARD_TYPE_NONE":
+        return head
+    if kind == "GUARD_TYPE_USER":
+        return head + f"/ namespace: {code & 0xFFFFFFFF} guard identifier: {subcode}"
+    if kind == "GUARD_TYPE_MACH_PORT":
+        name = T.EXCEPTION_CODE_MAC_GUARD_MACH_PORT_FLAVOR.get(flavor)
+        if name is None:
+            return head + raw
+        text = f" / {name} port name: {code & 0xFFFFFFF}"
+        return head + text + (f" subcode: {subcode}" if subcode else "")
+    if kind == "GUARD_TYPE_FD":
+        name = T.EXCEPTION_CODE_MAC_GUARD_FD_FLAVOR.get(flavor)
+        return head + (f" / {name} file descriptor: {code & 0xFFFFFFF} guard identifier: {subcode}" if name else raw)
+    if kind == "GUARD_TYPE_VN":
+        name = T.EXCEPTION_CODE_MAC_GUARD_VN_FLAVOR.get(flavor)
+        return head + (f" / {name} pid: {code & 0xFFFFFFF} guard identifier: {subcode}" if name else raw)
+    if kind == "GUARD_TYPE_VIRT_MEMORY":
+        name = T.EXCEPTION_CODE_MAC_GUARD_VIRT_MEMORY_FLAVOR.get(flavor)
+        return head + (f" / {name} offset: {subcode}" if name else raw)
+    name = T.EXCEPTION_CODE_MAC_GUARD_REJECTE_SYS_CALL_FLAVOR.get(flavor)  # GUARD_TYPE_REJECTED_SC
+    return head + (f" / {name} syscall: {subcode}" if name else raw)
+
+
+def _mac(code: int, flags: int, address: int, cpu: str, raw_params: list[int]) -> CrashReason:
+    """As the reference: the Mach exception, refined by its code for the CPU family (kernel return codes first
+    for EXC_BAD_ACCESS); EXC_RESOURCE and EXC_GUARD decoded from the first two exception parameters."""
+    name = T.EXCEPTION_CODE_MAC.get(code)
     if name is None:
         return CrashReason(f"unknown {code:#010x} / {flags:#010x}", address)
-    family = "arm" if cpu in ("arm", "arm64") else "x86"
-    sub = MAC_CODES.get((name, family), {}).get(flags)
-    if sub is None and name in ("EXC_BAD_ACCESS",):
-        sub = _MAC_KERN.get(flags)
-    if sub is None:
-        if name == "EXC_RESOURCE" or name == "EXC_GUARD" or name == "SIMULATED":
-            return CrashReason(name, address)
-        sub = f"{flags:#010x}"
-    return CrashReason(f"{name} / {sub}", address)
+    family = _MAC_FAMILY.get(cpu)
+    sub = None
+    if name == "EXC_BAD_ACCESS":
+        sub = T.EXCEPTION_CODE_MAC_BAD_ACCESS_KERN_TYPE.get(flags)
+    if sub is None and name in _MAC_REFINE and family is not None:
+        sub = _MAC_REFINE[name][family].get(flags)
+    if name == "EXC_SOFTWARE":
+        sub = T.EXCEPTION_CODE_MAC_SOFTWARE_TYPE.get(flags)
+    info = list(raw_params) + [0] * (3 - len(raw_params))
+    if name == "EXC_RESOURCE":
+        kind = T.EXCEPTION_CODE_MAC_RESOURCE_TYPE.get((flags >> 29) & 0x7)
+        if kind is not None:
+            return CrashReason(_mac_resource(kind, info[1], info[2]), address)
+    if name == "EXC_GUARD":
+        kind = T.EXCEPTION_CODE_MAC_GUARD_TYPE.get((flags >> 29) & 0x7)
+        if kind is not None:
+            return CrashReason(_mac_guard(kind, info[1], info[2]), address)
+    if sub is not None:
+        return CrashReason(f"{name} / {sub}", address)
+    if name == "SIMULATED":
+        return CrashReason("Simulated Exception", address)
+    return CrashReason(f"{name} / {flags:#010x}", address)
 
 
 def crash_reason(
-    os_name: str | None, cpu: str, code: int, flags: int, address: int, params: list[int]
+    os_name: str | None,
+    cpu: str,
+    code: int,
+    flags: int,
+    address: int,
+    params: list[int],
+    raw_params: list[int] | None = None,
 ) -> CrashReason:
-    """The ``crash_info.type``/``address`` pair for an exception record on ``os_name``."""
+    """The ``crash_info.type``/``address`` pair for an exception record on ``os_name``. ``params`` are the
+    record's parameters (``number_parameters`` of them); ``raw_params`` all 15 slots, whatever that count."""
     if os_name == "Windows NT":
         return _windows(code, params, address)
     if os_name in ("Mac OS X", "iOS"):
-        return _mac(code, flags, address, cpu)
+        return _mac(code, flags, address, cpu, raw_params if raw_params is not None else params)
     if os_name in ("Linux", "Android"):
         return _linux(code, flags, address)
     return CrashReason(f"unknown {code:#010x} / {flags:#010x}", address)

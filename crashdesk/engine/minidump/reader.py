@@ -379,9 +379,10 @@ class Minidump:
             tid, _align, code, flags, record, address, nparams, _unused = self.buf.unpack(
                 "IIIIQQII", e.rva, "exception"
             )
-            params = list(self.buf.unpack("15Q", e.rva + 40, "exception parameters"))[: min(nparams, 15)]
+            raw_params = self.buf.unpack("15Q", e.rva + 40, "exception parameters")
+            params = list(raw_params)[: min(nparams, 15)]
             csize, crva = self.buf.unpack("II", e.rva + 160, "exception context")
-            return ExceptionRecord(tid, code, flags, record, address, params, csize, crva)
+            return ExceptionRecord(tid, code, flags, record, address, params, csize, crva, tuple(raw_params))
 
         return self._optional("exception", parse)
 
@@ -399,7 +400,9 @@ class Minidump:
         address = exc.address
         if self.pointer_width == 4:
             address &= 0xFFFFFFFF
-        reason = crash_reason(self._os_name, self.cpu, exc.code, exc.flags, address, exc.parameters)
+        reason = crash_reason(
+            self._os_name, self.cpu, exc.code, exc.flags, address, exc.parameters, list(exc.raw_parameters)
+        )
         if self.pointer_width == 4:
             reason = CrashReason(reason.type, reason.address & 0xFFFFFFFF)
         return reason

@@ -7,7 +7,9 @@
 Each record is written into a small amd64 dump by ``tests/engine/_crash_dump_writer.py`` (see :func:`build`).
 Codes: every Windows exception code of the reference's table, every 7th winerror.h and ntstatus.h value, a
 facility code, 40 random unknown codes (seed 21), access violations / in-page errors with each parameter,
-every fast-fail code; Linux: every signal with si_codes 0..9, 0x80 and the negative SI_* values.
+every fast-fail code; Linux: every signal with si_codes 0..9, 0x80 and the negative SI_* values; macOS (amd64 and
+arm64): every Mach exception with codes 0..15 and the ARM/software values, EXC_RESOURCE / EXC_GUARD with each
+type and flavors 0..3 (random codes and subcodes, seed 21).
 """
 
 from __future__ import annotations
@@ -48,16 +50,31 @@ def records() -> list[dict]:
     for signal in [*T.EXCEPTION_CODE_LINUX, 77]:
         for flags in [*range(10), 0x80, *(f & 0xFFFFFFFF for f in (-1, -2, -3, -4, -5, -6, -7, -60))]:
             out.append({"os": "Linux", "code": signal, "flags": flags, "address": 0x1234, "params": []})
+    for cpu in ("amd64", "arm64"):
+        for code in [*T.EXCEPTION_CODE_MAC, 99]:
+            for flags in [*range(0, 16), 0x101, 0x102, 0x10000, 0x10001, 0x10002, 0x10003, 0x12345]:
+                out.append({"os": "Mac OS X", "cpu": cpu, "code": code, "flags": flags, "address": 0x1234,
+                            "params": []})  # fmt: skip
+    for kind in range(8):
+        for flavor in range(4):
+            for code, top in ((11, 58), (12, 32)):  # EXC_RESOURCE flavor in bits 58.., EXC_GUARD in 32..
+                value = (flavor << top) | rng.getrandbits(28)
+                out.append({"os": "Mac OS X", "cpu": "arm64", "code": code, "flags": kind << 29, "address": 0x1234,
+                            "params": [0, value, rng.choice([0, 7, rng.getrandbits(40)])]})  # fmt: skip
     return out
 
 
 def build(record: dict) -> bytes:
+    cpu = record.get("cpu", "amd64")
+    pc = {"amd64": "rip", "arm64": "pc"}[cpu]
+    sp = {"amd64": "rsp", "arm64": "sp"}[cpu]
     return write_crash_dump(
         CrashCase(
-            code=b"\x90",
-            regs={"rip": 0x555500001000, "rsp": 0x7FFF00000080},
+            code=b"\x90\x90\x90\x90",
+            regs={pc: 0x555500001000, sp: 0x7FFF00000080},
             exception=(record["code"], record["flags"], record["address"], tuple(record["params"])),
             os_name=record["os"],
+            cpu=cpu,
             stack_base=0x7FFF00000000,
         )
     )
