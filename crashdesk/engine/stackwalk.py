@@ -331,7 +331,7 @@ def _process(
             "cert_subject": None,
             "code_id": m.code_id,
             "end_addr": _hex(m.base + m.size, width),
-            "filename": m.filename,
+            "filename": m.code_file,  # the full name, as the reference prints it
         }
         for m in dump.unloaded_modules
     ]

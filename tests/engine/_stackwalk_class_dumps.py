@@ -36,4 +36,22 @@ def overlapping_modules() -> bytes:
     return write_minidump("amd64", "Linux", [liba, libb, libc, libd], [thread])
 
 
-CASES = {"deep_recursion_3000": lambda: deep_recursion(3000), "overlapping_modules": overlapping_modules}
+def unloaded_modules() -> bytes:
+    """amd64 Windows: two unloaded modules with full paths and time stamps holding hex letters; the stack
+    holds a return address inside one of them."""
+    base = 0x7FFF00000000
+    stack = b"".join(struct.pack("<Q", w) for w in (0x10001234, 0, 0, 0))
+    app = Module("app.exe", 0x400000, 0x10000, guid=b"\x66" * 16)
+    gone = [Module("gone.dll", 0x10000000, 0x20000), Module("other.dll", 0x20000000, 0x1000)]
+    thread = Thread(1, {"rip": 0x400050, "rsp": base, "rbp": 0}, base, stack)
+    data = bytearray(write_minidump("amd64", "Windows NT", [app], [thread], unloaded=gone))
+    count, directory = struct.unpack_from("<II", data, 8)
+    for k in range(count):
+        kind, _size, rva = struct.unpack_from("<III", data, directory + 12 * k)
+        if kind == 14:  # unloaded module list: patch each entry's TimeDateStamp
+            for i in range(len(gone)):
+                struct.pack_into("<I", data, rva + 12 + 24 * i + 16, 0x5ABCDEF0 + i)
+    return bytes(data)
+
+
+CASES = {"unloaded_modules": unloaded_modules, "deep_recursion_3000": lambda: deep_recursion(3000), "overlapping_modules": overlapping_modules}
