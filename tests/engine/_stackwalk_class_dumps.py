@@ -54,4 +54,38 @@ def unloaded_modules() -> bytes:
     return bytes(data)
 
 
-CASES = {"unloaded_modules": unloaded_modules, "deep_recursion_3000": lambda: deep_recursion(3000), "overlapping_modules": overlapping_modules}
+def extended_context(cpu: str, extra: int, flag_bits: int = 0) -> bytes:
+    """One thread whose CPU context is ``extra`` bytes longer than the fixed structure (XSAVE/CET state
+    after an x86/amd64 context, a longer ARM context), with ``flag_bits`` added to its context flags."""
+    from tests.engine import _minidump_writer as W
+
+    pc, sp = {"x86": ("eip", "esp"), "amd64": ("rip", "rsp"), "arm": ("pc", "sp"), "arm64": ("pc", "sp")}[cpu]
+    width = 4 if cpu in ("x86", "arm") else 8
+    base = 0x7FF00000
+    stack = b"".join(struct.pack("<I" if width == 4 else "<Q", w) for w in (0x401234, 0, 0, 0))
+    app = Module("app", 0x400000, 0x10000, guid=b"\x77" * 16)
+    thread = Thread(1, {pc: 0x400050, sp: base}, base, stack)
+    sizes = dict(W._CONTEXT_SIZE)
+    W._CONTEXT_SIZE[cpu] = sizes[cpu] + extra
+    try:
+        data = bytearray(write_minidump(cpu, "Linux", [app], [thread]))
+    finally:
+        W._CONTEXT_SIZE.clear()
+        W._CONTEXT_SIZE.update(sizes)
+    count, directory = struct.unpack_from("<II", data, 8)
+    for k in range(count):
+        kind, _size, rva = struct.unpack_from("<III", data, directory + 12 * k)
+        if kind == 3:  # thread list: patch the context flags of the one thread
+            ctx_rva = struct.unpack_from("<I", data, rva + 4 + 44)[0]
+            at = ctx_rva + (48 if cpu == "amd64" else 0)
+            struct.pack_into("<I", data, at, struct.unpack_from("<I", data, at)[0] | flag_bits)
+    return bytes(data)
+
+
+CASES = {
+    "x86_xstate_context": lambda: extended_context("x86", 576, 0x40),
+    "amd64_xstate_cet_context": lambda: extended_context("amd64", 1024, 0x40),
+    "arm_long_context": lambda: extended_context("arm", 64),
+    "arm64_long_context": lambda: extended_context("arm64", 128),
+    "x86_short_context": lambda: extended_context("x86", -200),
+"unloaded_modules": unloaded_modules, "deep_recursion_3000": lambda: deep_recursion(3000), "overlapping_modules": overlapping_modules}
