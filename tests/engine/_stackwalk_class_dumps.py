@@ -82,7 +82,70 @@ def extended_context(cpu: str, extra: int, flag_bits: int = 0) -> bytes:
     return bytes(data)
 
 
+def _with_extra_directory_entries(data: bytes, extra: list[tuple[int, bytes | None, int | None, int]]) -> bytes:
+    """``data`` with more directory entries appended after the existing ones: (type, body, rva, size) where body
+    is appended to the file (rva None) or rva points at existing bytes / past the end (body None)."""
+    out = bytearray(data)
+    count, directory = struct.unpack_from("<II", out, 8)
+    entries = [struct.unpack_from("<III", out, directory + 12 * k) for k in range(count)]
+    for kind, body, rva, size in extra:
+        if body is not None:
+            while len(out) % 8:
+                out.append(0)
+            rva, size = len(out), len(body)
+            out += body
+        entries.append((kind, size, rva))
+    new_dir = len(out)
+    for e in entries:
+        out += struct.pack("<III", *e)
+    struct.pack_into("<II", out, 8, len(entries), new_dir)
+    return bytes(out)
+
+
+def duplicate_streams(variant: str) -> bytes:
+    """amd64 Linux with two module list entries: the second one is another module list ("second-valid"), points
+    past the end of the file ("second-outside"), or points into the thread list's bytes ("second-overlaps")."""
+    base = 0x7FFF00000000
+    stack = b"".join(struct.pack("<Q", w) for w in (0x501234, 0x401234, 0, 0))
+    app = Module("app", 0x400000, 0x10000, guid=b"\x88" * 16)
+    thread = Thread(1, {"rip": 0x400050, "rsp": base, "rbp": 0}, base, stack)
+    first = write_minidump("amd64", "Linux", [app], [thread])
+    other = Module("other", 0x500000, 0x10000, guid=b"\x99" * 16)
+    second = write_minidump("amd64", "Linux", [other], [thread])
+    count, directory = struct.unpack_from("<II", second, 8)
+    if variant == "second-valid":
+        # append the other dump's bytes whole, then an entry at its module list (its name/CV rvas are relative
+        # to that dump, so shift them by the offset where it lands)
+        base_off = (len(first) + 7) & ~7
+        blob = bytearray(second)
+        module_entry = None
+        for i in range(count):
+            kind, size, rva = struct.unpack_from("<III", second, directory + 12 * i)
+            if kind == 4:
+                module_entry = (size, rva)
+        size, rva = module_entry
+        # shift the name rva (offset 20 in the entry) and the CodeView rva (offset 24 + 52 + 4)
+        struct.pack_into("<I", blob, rva + 4 + 20, struct.unpack_from("<I", blob, rva + 4 + 20)[0] + base_off)
+        cv_at = rva + 4 + 24 + 52 + 4
+        struct.pack_into("<I", blob, cv_at, struct.unpack_from("<I", blob, cv_at)[0] + base_off)
+        padded = first + b"\0" * (base_off - len(first)) + bytes(blob)
+        return _with_extra_directory_entries(padded, [(4, None, base_off + rva, size)])
+    if variant == "second-outside":
+        return _with_extra_directory_entries(first, [(4, None, len(first) + 4096, 112)])
+    # second-overlaps: a module list entry pointing at the thread list's bytes (a count of 1 and garbage)
+    count, directory = struct.unpack_from("<II", first, 8)
+    thread_rva = next(
+        struct.unpack_from("<III", first, directory + 12 * i)[2]
+        for i in range(count)
+        if struct.unpack_from("<III", first, directory + 12 * i)[0] == 3
+    )
+    return _with_extra_directory_entries(first, [(4, None, thread_rva, 112)])
+
+
 CASES = {
+    "duplicate_module_list": lambda: duplicate_streams("second-valid"),
+    "duplicate_module_list_outside_file": lambda: duplicate_streams("second-outside"),
+    "duplicate_module_list_overlapping": lambda: duplicate_streams("second-overlaps"),
     "x86_xstate_context": lambda: extended_context("x86", 576, 0x40),
     "amd64_xstate_cet_context": lambda: extended_context("amd64", 1024, 0x40),
     "arm_long_context": lambda: extended_context("arm", 64),

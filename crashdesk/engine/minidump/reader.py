@@ -100,12 +100,14 @@ class Minidump:
                 )
             entries.append(StreamEntry(stype, size, rva, name))
         self.streams: list[StreamEntry] = entries
-        self._by_type: dict[int, StreamEntry] = {}
+        self._by_type: dict[int, StreamEntry | None] = {}
         for e in entries:
-            # A stream whose bytes are not all in the file is unreadable, as for the reference: it is
-            # listed (with a note) but treated as absent.
-            if e.rva + e.size <= self.buf.size:
-                self._by_type.setdefault(e.type, e)
+            # As the reference: of several entries of one type the last one counts, and a stream whose bytes
+            # are not all in the file is unreadable (listed, with a note, but absent) even when an earlier
+            # entry of its type was readable.
+            if e.type in self._by_type:
+                self.notes.append(f"{e.name} stream appears more than once; the last entry is used")
+            self._by_type[e.type] = e if e.rva + e.size <= self.buf.size else None
 
     # -- opening / closing -------------------------------------------------------------------------
 
