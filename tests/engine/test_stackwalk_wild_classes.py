@@ -68,3 +68,26 @@ def test_cli_refuses_it_with_one_line(tmp_path) -> None:
     assert run.returncode == 1
     assert run.stdout == ""
     assert len(run.stderr.strip().splitlines()) == 1 and "MissingThreadList" in run.stderr
+
+
+def test_caller_registers_are_kept_for_the_ui_but_not_in_the_reference_json() -> None:
+    """Issue 21 item 3: the crashing thread's caller frames keep the registers unwinding recovered (CFI
+    frames of a real Crashpad dump with its symbols), with the same values the human-readable report prints
+    (``all_registers``, checked against the reference's text elsewhere); the reference-shaped output keeps
+    them on the context frame only."""
+    from crashdesk.symbols import build_provider
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "unwind" / "plugin-so"
+    provider = build_provider([folder / "symbols"], [], None)
+    dump = folder / "dump.dmp"
+    plain = process_minidump(dump, provider)
+    kept = process_minidump(dump, provider, caller_registers=True)
+    report = process_minidump(dump, provider, all_registers=True)
+    plain_frames = plain["crashing_thread"]["frames"]
+    assert "registers" in plain_frames[0] and all("registers" not in f for f in plain_frames[1:])
+    kept_frames = kept["crashing_thread"]["frames"]
+    callers = [f for f in kept_frames[1:] if "registers" in f]
+    assert any(f["trust"] == "cfi" for f in callers)
+    for f in callers:
+        assert f["registers"] == report["crashing_thread"]["frames"][f["frame"]]["registers"]
+    assert kept["threads"] == plain["threads"]  # only crashing_thread carries them
