@@ -9,6 +9,7 @@ the operands in a plain form for the access analysis.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -42,7 +43,32 @@ _VARIABLE_SIZE = frozenset({
     "xrstors64",
 })  # fmt: skip
 _VPCMP_PREDICATES = ("eq", "lt", "le", "false", "neq", "nlt", "nle", "true")
-_SCALAR_SIZE = {"comisd": 8, "ucomisd": 8, "comiss": 4, "ucomiss": 4}
+_LEGACY_PREFIXES = bytes((0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67, 0xF0, 0xF2, 0xF3))
+_RENAMED_LATE = {"prefetcht0": "prefetch0", "prefetcht1": "prefetch1", "prefetcht2": "prefetch2"}
+_CACHE_LINE_OPS = frozenset({"prefetch0", "prefetch1", "prefetch2", "prefetchnta", "prefetchw", "clflush",
+                             "clflushopt", "clwb"})  # fmt: skip
+_VECTOR_BYTES = {"x": 16, "y": 32, "z": 64}
+_SSE_PREDICATES = ("eq", "lt", "le", "unord", "neq", "nlt", "nle", "ord")
+_AVX_PREDICATES = _SSE_PREDICATES + (
+    "eq_uq", "nge", "ngt", "false", "neq_oq", "ge", "gt", "true", "eq_os", "lt_oq", "le_oq", "unord_s", "neq_us",
+    "nlt_uq", "nle_uq", "ord_s", "eq_us", "nge_uq", "ngt_uq", "false_os", "neq_os", "ge_oq", "gt_oq", "true_us",
+)  # fmt: skip
+
+
+def _sse_compare_alias(opcode: str) -> tuple[str, int] | None:
+    """capstone's ``cmpnlesd``/``vcmpltps`` -> yaxpeax's (``cmpsd``, 6) / (``vcmpps``, 1)."""
+    for prefix, table in (("vcmp", _AVX_PREDICATES), ("cmp", _SSE_PREDICATES)):
+        if not opcode.startswith(prefix):
+            continue
+        rest = opcode[len(prefix) :]
+        for suffix in ("ps", "pd", "ss", "sd"):
+            cc = rest[: -len(suffix)] if rest.endswith(suffix) else None
+            if cc and cc in table:
+                return prefix + suffix, table.index(cc)
+    return None
+
+
+_SCALAR_SIZE = {"comisd": 8, "ucomisd": 8, "comiss": 4, "ucomiss": 4, "cvtss2sd": 8}
 _RELATIVE_BRANCHES = frozenset({
     "jmp", "jrcxz", "loop", "loopz", "loopnz", "jo", "jno", "jb", "jnb", "jz", "jnz", "jna", "ja", "js", "jns",
     "jp", "jnp", "jl", "jge", "jle", "jg", "call",
@@ -152,6 +178,27 @@ _GPR64 = {f"e{r}": f"r{r}" for r in ("ax", "cx", "dx", "bx", "sp", "bp", "si", "
 }
 
 
+_LOCKABLE = frozenset({"add", "adc", "and", "btc", "btr", "bts", "cmpxchg", "cmpxchg8b", "cmpxchg16b", "dec", "inc",
+                       "neg", "not", "or", "sbb", "sub", "xor", "xadd", "xchg"})  # fmt: skip
+_FMA4 = re.compile(r"^vf(n?m(add|sub)|maddsub|msubadd)(ss|sd|ps|pd)$")
+_MASK_OPS = re.compile(r"^k(mov|and|andn|or|xor|xnor|not|ortest|test|shiftl|shiftr|unpck|add)[bwdq]*$")
+
+
+def _refuse_like_yaxpeax(insn, words: list[str], name: str) -> None:
+    """Encodings capstone decodes and yaxpeax-x86 does not, so the reference prints no instruction: a lock
+    prefix on an instruction that cannot take it (#UD), AMD's FMA4 and XOP, and the VEX mask-register
+    instructions."""
+    from capstone import x86 as X
+
+    if "lock" in words and (
+        name not in _LOCKABLE or not insn.operands or insn.operands[0].type != X.X86_OP_MEM
+    ):
+        raise DecodeError(f"lock prefix on {name}")
+    raw = bytes(insn.bytes).lstrip(_LEGACY_PREFIXES)
+    if _FMA4.match(name) or _MASK_OPS.match(name) or (raw[:1] == b"\x8f" and name != "pop"):
+        raise DecodeError(f"{name}: not decoded by the reference's disassembler")
+
+
 def decode(code: bytes, address: int) -> Instruction:
     """Decode the first instruction of ``code`` (the bytes at ``address``); raise :class:`DecodeError`."""
     from capstone import x86 as X
@@ -163,12 +210,18 @@ def decode(code: bytes, address: int) -> Instruction:
         raise DecodeError("the bytes at the instruction pointer do not decode") from None
     words = insn.mnemonic.split()
     raw_name = words[-1] if words else insn.mnemonic
+    _refuse_like_yaxpeax(insn, words, raw_name)
     cs_operands = list(insn.operands)
     string_op = _is_string_op(raw_name, cs_operands)
     opcode = raw_name[:-1] if string_op else _opcode_name(insn.mnemonic)
     raw = bytes(insn.bytes)
-    evex = raw[:1] == b"\x62"
-    cmp_alias = None
+    body = raw.lstrip(_LEGACY_PREFIXES)
+    evex = body[:1] == b"\x62"
+    vex = body[:1] in (b"\xc4", b"\xc5") or evex  # VEX/EVEX immediates print unsigned
+    opcode = _RENAMED_LATE.get(opcode, opcode)
+    cmp_alias = _sse_compare_alias(opcode)
+    if cmp_alias is not None:
+        opcode, cmp_alias = cmp_alias
     if evex and len(raw) > 4 and raw[4] in (0x1E, 0x1F, 0x3E, 0x3F) and opcode.startswith("vpcmp"):
         # capstone names the predicate (vpcmpeqd); yaxpeax prints vpcmpd ..., imm
         for i, cc in enumerate(_VPCMP_PREDICATES):
@@ -176,8 +229,8 @@ def decode(code: bytes, address: int) -> Instruction:
             if rest.startswith(cc) and rest[len(cc) :] in ("b", "w", "d", "q", "ub", "uw", "ud", "uq"):
                 opcode, cmp_alias = "vpcmp" + rest[len(cc) :], i
                 break
-    # yaxpeax reads 66 0f 6e/7e as movq with a 64-bit register and a qword access
-    widen_movd = opcode == "movd" and insn.prefix[2] == 0x66
+    # yaxpeax reads 66 0f 6e (the load) as movq with a 64-bit register and a qword access
+    widen_movd = opcode == "movd" and insn.prefix[2] == 0x66 and body[:2] == b"\x0f\x6e"
     if widen_movd:
         opcode = "movq"
     imm_size = getattr(insn, "imm_size", 0) or 0
@@ -199,13 +252,13 @@ def decode(code: bytes, address: int) -> Instruction:
             texts.append(name)
         elif op.type == X.X86_OP_IMM:
             operands.append(Operand("imm", imm=op.imm))
-            if opcode in _RELATIVE_BRANCHES and len(cs_operands) == 1:
+            if (opcode in _RELATIVE_BRANCHES or opcode == "xbegin") and len(cs_operands) == 1:
                 rel = op.imm - (address + insn.size)
                 texts.append(f"${'+' if rel >= 0 else ''}{_hex_signed(rel)}")
-            elif opcode in ("in", "out", "enter"):
-                texts.append(f"{op.imm & 0xFFFF:#x}")
-            elif evex:
-                texts.append(f"{op.imm & 0xFF:#x}")  # EVEX immediates print unsigned
+            elif opcode in ("in", "out", "enter", "int"):
+                texts.append(f"{op.imm & (0xFF if opcode != 'enter' or texts else 0xFFFF):#x}")
+            elif vex:
+                texts.append(f"{op.imm & 0xFF:#x}")
             else:
                 texts.append(_imm_text(op.imm, imm_size or op.size))
         elif op.type == X.X86_OP_MEM:
@@ -225,14 +278,30 @@ def decode(code: bytes, address: int) -> Instruction:
                 size = _SCALAR_SIZE[opcode]
             elif widen_movd:
                 size = 8
+            elif opcode in _CACHE_LINE_OPS:
+                size = 64
+            elif opcode.startswith("vpbroadcast") and operands[0].kind == "reg":
+                size = _VECTOR_BYTES.get((operands[0].reg or "")[:1], size)  # yaxpeax: the destination's width
+            elif opcode.startswith(("vfmadd", "vfmsub", "vfnmadd", "vfnmsub")) and opcode.endswith(("sd", "ss")):
+                size = 16
             if mem_size is None:
                 mem_size = size
             seg = f"{mem.segment}:" if mem.segment in ("fs", "gs") else ""
-            if string_op and opcode not in ("ins", "outs", "lods"):
+            if string_op and opcode == "cmps":
+                seg = "ds:" if not texts else "es:"  # yaxpeax: [rdi] first, as ds:, then [rsi], as es:
+            elif string_op and opcode not in ("ins", "outs", "lods"):
                 seg = "es:" if mem.base in ("rdi", "edi") else "ds:"
             texts.append(f"{SIZE_NAMES.get(size, 'ptr')} {seg}{_mem_text(mem, wide_disp)}")
     if cmp_alias is not None:
         texts.append(f"{cmp_alias:#x}")
+    if opcode.startswith("vpbroadcast") and len(operands) == 2 and (operands[1].reg or "")[1:3] == "mm":
+        texts[1] = (operands[0].reg or "x")[:1] + texts[1][1:]  # yaxpeax prints the source at the dest's width
+    if opcode == "xchg" and body.lstrip(bytes(range(0x40, 0x50)))[:1] in bytes(range(0x91, 0x98)):
+        texts.reverse()  # xchg with the accumulator (90+r): yaxpeax names the accumulator first
+        operands.reverse()
+    if string_op and opcode == "cmps" and len(operands) == 2 and (operands[0].mem and operands[0].mem.base or "")[1:] == "si":
+        texts = [texts[1].replace("es:", "ds:"), texts[0].replace("ds:", "es:")]
+        operands.reverse()
     if string_op and opcode in ("scas", "lods", "stos") and len(texts) == 2 and operands[0].kind == "reg":
         # capstone: "scas al, byte [rdi]"; yaxpeax: memory first for scas/stos, register first for lods
         if opcode == "scas":
@@ -248,6 +317,11 @@ def decode(code: bytes, address: int) -> Instruction:
         texts.append("0x3" if raw_name == "int3" else "0x1")
     prefix = ""
     if "lock" in words:
+        legacy = raw[: len(raw) - len(body)]
+        if 0xF2 in legacy:
+            prefix += "xacquire "
+        elif 0xF3 in legacy:
+            prefix += "xrelease "
         prefix += "lock "
     if string_op and words[0] in ("rep", "repe", "repz", "repne", "repnz"):
         prefix += "rep " if words[0] in ("rep", "repe", "repz") else "repnz "
@@ -259,5 +333,5 @@ def decode(code: bytes, address: int) -> Instruction:
         elif opcode == "retf":
             mem_size = 10
         else:
-            mem_size = 2 if insn.prefix[2] == 0x66 else 8
+            mem_size = 2 if insn.prefix[2] == 0x66 and not insn.rex & 0x8 else 8
     return Instruction(opcode, text, tuple(operands), mem_size, insn.size)
