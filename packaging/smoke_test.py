@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DUMP = ROOT / "tests" / "data" / "crashes" / "01-null-deref" / "dump.dmp"
 SYMBOLS = ROOT / "tests" / "data" / "crashes" / "symbols"
 NATIVE = ROOT / "tests" / "data" / "native"
+INSTRUCTION_DUMP = ROOT / "tests" / "data" / "minidumps" / "linux-amd64-mini" / "linux-mini.dmp"
 
 
 def build(dist: Path, work: Path) -> float:
@@ -90,6 +91,12 @@ def main() -> int:
                 json.loads(frozen.stdout) == json.loads(source.stdout) and \
                 json.loads(frozen.stdout)["crashing_thread"]["frames"][1]["function"] == "main"
             check("stackwalk with a native debug file matches the source tree", same, frozen.stderr.strip()[-300:])
+        # the bundled disassembler (capstone's shared library) decodes the faulting instruction
+        frozen = subprocess.run([str(exe), "stackwalk", "--json", str(INSTRUCTION_DUMP)], capture_output=True,
+                                text=True, timeout=300, env=env)
+        got = json.loads(frozen.stdout)["crash_info"]["instruction"] if frozen.returncode == 0 else None
+        want = json.loads((INSTRUCTION_DUMP.parent / "expected-nosyms.json").read_text())["crash_info"]["instruction"]
+        check("crash_info.instruction decoded as the reference does", got == want, f"{got!r} {frozen.stderr[-200:]}")
 
         collector = subprocess.Popen([str(exe), "collector", "--port", "0", "--data-dir", str(tmp / "home")],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -7,8 +7,11 @@ module, function, function_offset, file, line, offset, module_offset, trust; plu
 thread, system_info, modules (ids, filenames, symbol status) and thread counts.
 
     python scripts/conformance.py [CORPUS_DIR ...]     # default: ../shared/corpus
+    python scripts/conformance.py --whole [CORPUS_DIR ...]
 
-Prints a per-case table and exits 1 when a non-frame field differs or frames disagree.
+Prints a per-case table and exits 1 when a non-frame field differs or frames disagree. ``--whole`` compares
+every key of every document with the reference's (the whole ``expected*.json``), lists the differing key paths
+per document and prints how many documents are equal as a whole.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class CaseResult:
     frames_equal: int = 0
     field_diffs: list[str] = field(default_factory=list)
     millis: float = 0.0
+    document_diffs: list[str] | None = None  # --whole: key paths differing from the reference document
 
     @property
     def frame_ratio(self) -> float:
@@ -97,7 +101,32 @@ def compare_output(expected: dict, got: dict, result: CaseResult) -> None:
                 result.frames_equal += 1
 
 
-def run_case(case: Path, mode: str, symbols: Path | None) -> CaseResult:
+def document_diffs(expected, got, path: str = "") -> list[str]:
+    """Key paths where two JSON documents differ (every key, every list element)."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        out = []
+        for key in sorted(set(expected) | set(got)):
+            sub = f"{path}.{key}" if path else key
+            if key not in got:
+                out.append(f"{sub} (missing)")
+            elif key not in expected:
+                out.append(f"{sub} (extra)")
+            else:
+                out += document_diffs(expected[key], got[key], sub)
+        return out
+    if isinstance(expected, list) and isinstance(got, list):
+        if len(expected) != len(got):
+            return [f"{path} (length {len(expected)} != {len(got)})"]
+        out = []
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            out += document_diffs(e, g, f"{path}[{i}]")
+        return out
+    if expected != got or type(expected) is not type(got):
+        return [path]
+    return []
+
+
+def run_case(case: Path, mode: str, symbols: Path | None, whole: bool = False) -> CaseResult:
     """Compare one case folder in ``mode`` (``syms`` with ``symbols`` as the store, or ``nosyms``)."""
     from crashdesk.engine.minidump import MinidumpError
     from crashdesk.engine.stackwalk import process_minidump
@@ -123,6 +152,8 @@ def run_case(case: Path, mode: str, symbols: Path | None) -> CaseResult:
     got = process_minidump(dump, provider)
     result.millis = 1000 * (time.perf_counter() - started)
     compare_output(expected, got, result)
+    if whole:
+        result.document_diffs = document_diffs(expected, got)
     return result
 
 
@@ -159,19 +190,36 @@ def print_table(results: list[CaseResult], out=sys.stdout) -> None:
     print(f"TOTAL frames {equal}/{total} = {100 * equal / max(total, 1):.2f}%", file=out)
 
 
+def print_whole(results: list[CaseResult], out=sys.stdout) -> None:
+    documents = [r for r in results if r.mode != "error"]
+    equal = [r for r in documents if not r.document_diffs]
+    for r in documents:
+        if r.document_diffs:
+            shown = "; ".join(r.document_diffs[:6]) + (f" (+{len(r.document_diffs) - 6})" if len(r.document_diffs) > 6 else "")
+            print(f"DIFF {r.name} [{r.mode}]: {shown}", file=out)
+    rejected = len(results) - len(documents)
+    print(f"WHOLE documents equal {len(equal)}/{len(documents)} (+{rejected} rejected dumps)", file=out)
+
+
 def main(argv: list[str]) -> int:
+    whole = "--whole" in argv
+    argv = [a for a in argv if a != "--whole"]
     roots = [Path(a) for a in argv] or [ROOT.parent / "shared" / "corpus"]
     results = []
     for root in roots:
         for case, symbols in corpus_cases(root):
             for mode in ("nosyms", "syms"):
-                r = run_case(case, mode, symbols)
+                r = run_case(case, mode, symbols, whole)
                 r.name = f"{case.parent.name}/{case.name}"
                 results.append(r)
                 if r.mode == "error":
                     break
     print_table(results)
+    if whole:
+        print_whole(results)
     bad = [r for r in results if r.field_diffs or r.frames_equal != r.frames_total]
+    if whole:
+        bad += [r for r in results if r.document_diffs]
     return 1 if bad else 0
 
 

@@ -9,8 +9,8 @@ is the one ``benchmarks/bench_stackwalk.py`` fetches into ``benchmarks/.work/``.
     python scripts/stackwalk_differential.py [--seed N] [--count N] [--keep DIR] [--symbols-path STORE]
 
 ``--keep DIR`` writes one example file per disagreement category (to turn into a regression test).
-Fields of the reference's instruction analysis (instruction, memory accesses, bit flips, adjusted address)
-are not compared: CrashDesk does not compute them.
+Every crash_info field is compared, including the instruction analysis (instruction, memory accesses,
+instruction pointer update, adjusted address, bit flips, inconsistencies).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def compare(reference: dict, ours: dict) -> list[str]:
     """Disagreement categories between two outputs (empty when they agree)."""
     out = [f"field {k}" for k in KEYS if reference.get(k) != ours.get(k)]
     rci, oci = reference.get("crash_info") or {}, ours.get("crash_info") or {}
-    out += [f"crash_info.{k}" for k in ("type", "address", "crashing_thread") if rci.get(k) != oci.get(k)]
+    out += [f"crash_info.{k}" for k in sorted(set(rci) | set(oci)) if rci.get(k) != oci.get(k)]
     frames = lambda d: [[(f["offset"], f["trust"]) for f in t["frames"]] for t in d["threads"]]  # noqa: E731
     if frames(reference) != frames(ours):
         out.append("frames")

@@ -225,5 +225,7 @@ def render_text(result: dict) -> str:
     out.append("")
     out.append("Unloaded modules:")
     for m in result.get("unloaded_modules") or []:
-        out.append(f"{int(m['base_addr'], 16):#x} - {int(m['end_addr'], 16) - 1:#x}  {m['filename']}")
+        name = m["filename"]
+        name = name[max(name.rfind("/"), name.rfind("\\")) + 1 :]  # the report shows the basename
+        out.append(f"{int(m['base_addr'], 16):#x} - {int(m['end_addr'], 16) - 1:#x}  {name}")
     return "\n".join(out) + "\n"

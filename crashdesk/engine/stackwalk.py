@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from crashdesk.engine.crash_info import instruction_fields
 from crashdesk.engine.minidump import Minidump, MissingStreamError
 from crashdesk.engine.minidump import extras as X
 from crashdesk.engine.minidump.context import CpuContext
@@ -22,7 +23,7 @@ from crashdesk.engine.minidump.winerror import last_error_name
 from crashdesk.engine.symbols_api import ModuleKey, NoSymbols, SymbolFile, SymbolLookup, SymbolProvider
 from crashdesk.engine.unwind.api import ModuleInfo
 
-MAX_FRAMES = 1024
+MAX_FRAMES = None  # like minidump-stackwalk 0.25.0: no cap (a deep recursion keeps all its frames)
 SUPPORTED_CPUS = ("amd64", "x86", "arm64", "arm")
 
 
@@ -154,18 +155,21 @@ def process_minidump(
     symbol_provider: SymbolProvider | None = None,
     *,
     crashing_thread_only: bool = False,
-    max_frames: int = MAX_FRAMES,
+    max_frames: int | None = MAX_FRAMES,
     all_registers: bool = False,
+    caller_registers: bool = False,
 ) -> dict:
     """The processed crash of one minidump, in the reference JSON schema.
 
     Raises :class:`~crashdesk.engine.minidump.MinidumpError` (a ``CrashDeskError``) for files that are not
     minidumps or lack the thread list / system info, as ``minidump-stackwalk`` refuses them too.
     ``all_registers`` adds each frame's recovered registers to every frame (for the human-readable report;
-    the reference JSON has them only on the crashing thread's first frame).
+    the reference JSON has them only on the crashing thread's first frame). ``caller_registers`` adds them to
+    the crashing thread's caller frames too (``crashing_thread.frames[i].registers``, where unwinding recovered
+    any): what the processing worker stores for the UI; ``--json`` leaves it off, as the reference.
     """
     with _open(path_or_bytes) as dump:
-        return _process(dump, symbol_provider, crashing_thread_only, max_frames, all_registers)
+        return _process(dump, symbol_provider, crashing_thread_only, max_frames, all_registers, caller_registers)
 
 
 def _walker() -> tuple[Callable, Callable, type]:
@@ -175,7 +179,12 @@ def _walker() -> tuple[Callable, Callable, type]:
 
 
 def _process(
-    dump: Minidump, provider: SymbolProvider | None, crashing_only: bool, max_frames: int, all_registers: bool
+    dump: Minidump,
+    provider: SymbolProvider | None,
+    crashing_only: bool,
+    max_frames: int | None,
+    all_registers: bool,
+    caller_registers: bool = False,
 ) -> dict:
     threads = dump.threads
     if threads is None:
@@ -217,7 +226,8 @@ def _process(
                     pc = frame.offset if frame.offset is not None else frame.instruction
                     frames_json[-1]["source_line_offset"] = pc - frame.source_line_base
                 if is_crashing:
-                    crash_frames.append(frame_json(frame, i, ctx.cpu, include_registers=all_registers or i == 0))
+                    with_registers = all_registers or i == 0 or (caller_registers and bool(frame.registers))
+                    crash_frames.append(frame_json(frame, i, ctx.cpu, include_registers=with_registers))
                     if "source_line_offset" in frames_json[-1]:
                         crash_frames[-1]["source_line_offset"] = frames_json[-1]["source_line_offset"]
         last_error = None
@@ -238,6 +248,7 @@ def _process(
             crashing_json["frames"] = crash_frames
             crashing_json["threads_index"] = index
 
+    maps = X.linux_maps(dump)
     crash_info: dict = {
         "address": None,
         "adjusted_address": None,
@@ -255,8 +266,13 @@ def _process(
     if reason is not None:
         crash_info["address"] = _hex(reason.address, width)
         crash_info["type"] = reason.type
-        crash_info["crash_inconsistencies"] = []
         crash_info["crashing_thread"] = crash_index
+        exception = dump.exception
+        crash_info.update(
+            instruction_fields(
+                dump, reason, exc_context, exception.thread_id if exception is not None else -1, maps
+            )
+        )
     elif crash_index is not None:
         crash_info["crashing_thread"] = crash_index
 
@@ -264,7 +280,6 @@ def _process(
     if pid is None:
         pid = X.linux_pid(dump)
     microcode = X.microcode_version(dump)
-    maps = X.linux_maps(dump)
     mac_records = X.mac_crash_info(dump)
     handles = dump.handles
 
@@ -325,7 +340,7 @@ def _process(
             "cert_subject": None,
             "code_id": m.code_id,
             "end_addr": _hex(m.base + m.size, width),
-            "filename": m.filename,
+            "filename": m.code_file,  # the full name, as the reference prints it
         }
         for m in dump.unloaded_modules
     ]

@@ -137,7 +137,8 @@ class _Processor:
         if forget is not None:  # symbols added since an earlier crash missed them must be found now
             forget()
         if job.dump_path:
-            processed = process_minidump(job.dump_path, provider)
+            # the crashing thread's caller frames keep the registers unwinding recovered (the Stack tab shows them)
+            processed = process_minidump(job.dump_path, provider, caller_registers=True)
             paths = module_paths(job.dump_path)
             if paths:
                 processed[MODULE_PATHS_KEY] = paths

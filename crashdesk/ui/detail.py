@@ -87,6 +87,7 @@ def summary_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
                      f"({system.get('cpu_count')} CPUs)" if system.get("cpu_count") else "")),
         ("Crash reason", data.get("reason") or info.get("type") or ""),
         ("Crash address", data.get("address") or info.get("address") or ""),
+        *instruction_rows(info),
         ("Crashing thread", join(crashing if crashing is not None else "", thread_name)),
         ("Assertion", info.get("assertion") or ""),
         ("Submitted", display_time(data.get("submitted_at"))),
@@ -101,6 +102,53 @@ def summary_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("Uptime", str(ann.get("UptimeTS") or "")),
     ]
     return [(k, v) for k, v in rows if v not in ("", None)]
+
+
+_INCONSISTENCIES = {
+    "int_div_by_zero_not_possible": "the crash is a division by zero but the instruction does not divide",
+    "priv_instruction_crash_without_priv_instruction": "the crash is a privileged instruction but this one is not",
+    "non_canonical_address_falsely_reported": "reported as a non-canonical address but the accesses are canonical",
+    "access_violation_when_access_allowed": "access violation although the memory map allows the access",
+    "crashing_access_not_found_in_memory_accesses": "the crash address is not among the instruction's accesses",
+}
+
+
+def best_bit_flip(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The most likely bit flip the reference lists (highest confidence, then lowest address), or None."""
+    flips = [f for f in info.get("possible_bit_flips") or [] if isinstance(f, dict)]
+    if not flips:
+        return None
+    return min(flips, key=lambda f: (-(f.get("confidence") or 0.0), str(f.get("address"))))
+
+
+def instruction_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
+    """Summary rows from the crash_info fields the faulting instruction gives (issue 21)."""
+    rows = []
+    adjusted = info.get("adjusted_address") or {}
+    if adjusted.get("kind") == "null-pointer":
+        rows.append(("Adjusted address", f"null pointer + {adjusted.get('offset')}"))
+    elif adjusted.get("kind") == "non-canonical":
+        rows.append(("Adjusted address", f"non-canonical {adjusted.get('address')}"))
+    if info.get("instruction"):
+        rows.append(("Instruction", str(info["instruction"])))
+    accesses = info.get("memory_accesses")
+    if isinstance(accesses, list):
+        parts = []
+        for a in accesses:
+            size = f"{a['size']} bytes" if a.get("size") else "unknown size"
+            text = f"{a.get('access_type') or 'access'} {size} at {a.get('address')}"
+            parts.append(text + (" (likely guard page)" if a.get("is_likely_guard_page") else ""))
+        rows.append(("Memory accesses", "; ".join(parts) or "none"))
+    update = info.get("instruction_pointer_update")
+    if update:
+        rows.append(("Jumps to", str(update.get("address"))))
+    flip = best_bit_flip(info)
+    if flip is not None:
+        source = f", from {flip['source_register']}" if flip.get("source_register") else ""
+        rows.append(("Possible bit flip", f"{flip.get('address')} (confidence {flip.get('confidence', 0):.2f}{source})"))
+    for item in info.get("crash_inconsistencies") or []:
+        rows.append(("Inconsistent crash", _INCONSISTENCIES.get(item, str(item))))
+    return rows
 
 
 def display_time(value: str | None) -> str:

@@ -71,3 +71,28 @@ def test_full_corpus_conformance(shared_corpus: Path) -> None:
     total = sum(r.frames_total for r in results)
     equal = sum(r.frames_equal for r in results)
     assert equal / total >= FULL_CORPUS_MIN_FRAME_AGREEMENT, f"{equal}/{total} frames agree"
+
+
+# Documents that differ from the reference as a whole, and why (issue 21). Measured 2026-12-07 with
+# ``python3 scripts/conformance.py --whole``: 110/112 equal (60/112 before the crash_info instruction fields).
+WHOLE_DOCUMENT_EXCEPTIONS = {
+    # CrashDesk adds a top-level "notes" list when it drops bad input; the reference drops this dump's truncated
+    # Linux maps stream silently. Every other key is equal.
+    "google-breakpad/linux_executable_stack": ["notes (extra)"],
+}
+
+
+def test_full_corpus_whole_documents(shared_corpus: Path) -> None:
+    results = []
+    for case, symbols in CONF.corpus_cases(shared_corpus):
+        for mode in ("nosyms", "syms"):
+            r = CONF.run_case(case, mode, symbols, whole=True)
+            r.name = f"{case.parent.name}/{case.name}"
+            results.append(r)
+            if r.mode == "error":
+                break
+    CONF.print_whole(results)
+    documents = [r for r in results if r.mode != "error"]
+    assert len(documents) >= 112
+    differing = {r.name: r.document_diffs for r in documents if r.document_diffs}
+    assert differing == WHOLE_DOCUMENT_EXCEPTIONS

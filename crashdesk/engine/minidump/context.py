@@ -135,14 +135,23 @@ _SIZES = {
 }
 
 
+def _minimum_size(cpu: str, raw: bytes) -> int:
+    if cpu == "arm64":  # Microsoft's layout (flags 0x00400000) is longer than Breakpad's old one
+        flags = struct.unpack_from("<I", raw, 0)[0]
+        return ARM64_CONTEXT_SIZE if flags & _CPU_TYPE_MASK == CONTEXT_ARM64 else ARM64_OLD_CONTEXT_SIZE
+    return min(_SIZES[cpu])
+
+
 def parse_context(raw: bytes, cpu: str | None) -> CpuContext | None:
-    """Decode a raw CONTEXT; None when unsupported, when its size is not that of a context of its CPU, or
+    """Decode a raw CONTEXT; None when unsupported, when it is shorter than a context of its CPU, or
     when its flags name another CPU than ``cpu`` (the system info's): the reference then has no context for
     the thread and walks nothing."""
     flags_cpu = cpu_from_context_flags(raw)
     if flags_cpu == "amd64":
         pass  # amd64 contexts may carry XSAVE state after the fixed part (CONTEXT_XSTATE): any size >= 1232
-    elif flags_cpu is None or len(raw) not in _SIZES[flags_cpu]:
+    elif flags_cpu is None or len(raw) < _minimum_size(flags_cpu, raw):
+        # As the reference, a context is read when it holds at least its CPU's fixed structure; what follows
+        # (x86 XSAVE/CET state, longer ARM contexts) is ignored.
         return None
     if cpu is not None and flags_cpu != cpu:
         return None  # the system info names another CPU (or one without an unwinder here)

@@ -44,6 +44,9 @@ def linux_proc_status(dump: Minidump) -> dict[str, str] | None:
 
 
 def _maps_line_ok(line: str) -> bool:
+    # 0.25.0 (procfs) needs a sixth space-separated field, even an empty one: "... 0 " but not "... 0".
+    if len(line.split(" ", 5)) < 6:
+        return False
     parts = line.split(None, 5)
     if len(parts) < 5:
         return False

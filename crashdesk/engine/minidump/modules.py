@@ -154,9 +154,17 @@ class ModuleList:
     def __init__(self, modules: list[ModuleInfo], unloaded: list[ModuleInfo]) -> None:
         self.modules = modules
         self.unloaded = unloaded
-        order = sorted((m for m in modules if m.size > 0), key=lambda m: m.base)
-        self._sorted = order
-        self._bases = [m.base for m in order]
+        # The address map as the reference builds it: ranges sorted by (start, end); a module that starts
+        # inside the previously kept one is not found by address (overlapping Android mappings), though it
+        # stays in the module list.
+        kept: list[ModuleInfo] = []
+        for m in sorted((m for m in modules if 0 < m.size and m.base + m.size <= 1 << 64),
+                        key=lambda m: (m.base, m.base + m.size)):  # fmt: skip
+            if kept and m.base < kept[-1].base + kept[-1].size:
+                continue
+            kept.append(m)
+        self._sorted = kept
+        self._bases = [m.base for m in kept]
 
     def __iter__(self):
         return iter(self.modules)
@@ -169,12 +177,10 @@ class ModuleList:
 
     def module_at(self, address: int) -> ModuleInfo | None:
         i = bisect.bisect_right(self._bases, address) - 1
-        stop = max(-1, i - 8)
-        while i > stop:
+        if i >= 0:
             m = self._sorted[i]
             if m.base <= address < m.base + m.size:
                 return m
-            i -= 1
         return None
 
     def unloaded_at(self, address: int) -> list[ModuleInfo]:

@@ -100,12 +100,14 @@ class Minidump:
                 )
             entries.append(StreamEntry(stype, size, rva, name))
         self.streams: list[StreamEntry] = entries
-        self._by_type: dict[int, StreamEntry] = {}
+        self._by_type: dict[int, StreamEntry | None] = {}
         for e in entries:
-            # A stream whose bytes are not all in the file is unreadable, as for the reference: it is
-            # listed (with a note) but treated as absent.
-            if e.rva + e.size <= self.buf.size:
-                self._by_type.setdefault(e.type, e)
+            # As the reference: of several entries of one type the last one counts, and a stream whose bytes
+            # are not all in the file is unreadable (listed, with a note, but absent) even when an earlier
+            # entry of its type was readable.
+            if e.type in self._by_type:
+                self.notes.append(f"{e.name} stream appears more than once; the last entry is used")
+            self._by_type[e.type] = e if e.rva + e.size <= self.buf.size else None
 
     # -- opening / closing -------------------------------------------------------------------------
 
@@ -379,9 +381,10 @@ class Minidump:
             tid, _align, code, flags, record, address, nparams, _unused = self.buf.unpack(
                 "IIIIQQII", e.rva, "exception"
             )
-            params = list(self.buf.unpack("15Q", e.rva + 40, "exception parameters"))[: min(nparams, 15)]
+            raw_params = self.buf.unpack("15Q", e.rva + 40, "exception parameters")
+            params = list(raw_params)[: min(nparams, 15)]
             csize, crva = self.buf.unpack("II", e.rva + 160, "exception context")
-            return ExceptionRecord(tid, code, flags, record, address, params, csize, crva)
+            return ExceptionRecord(tid, code, flags, record, address, params, csize, crva, tuple(raw_params))
 
         return self._optional("exception", parse)
 
@@ -399,7 +402,9 @@ class Minidump:
         address = exc.address
         if self.pointer_width == 4:
             address &= 0xFFFFFFFF
-        reason = crash_reason(self._os_name, self.cpu, exc.code, exc.flags, address, exc.parameters)
+        reason = crash_reason(
+            self._os_name, self.cpu, exc.code, exc.flags, address, exc.parameters, list(exc.raw_parameters)
+        )
         if self.pointer_width == 4:
             reason = CrashReason(reason.type, reason.address & 0xFFFFFFFF)
         return reason

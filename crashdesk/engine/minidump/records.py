@@ -36,6 +36,7 @@ class ExceptionRecord(NamedTuple):
     parameters: list[int]
     context_size: int
     context_rva: int
+    raw_parameters: tuple[int, ...] = ()  # all 15 parameter slots, whatever number_parameters says
 
 
 class SystemInfo(NamedTuple):

@@ -2,83 +2,29 @@
 
 from __future__ import annotations
 
-WIN_ERRORS: dict[int, str] = {
-    0: "ERROR_SUCCESS",
-    1: "ERROR_INVALID_FUNCTION",
-    2: "ERROR_FILE_NOT_FOUND",
-    3: "ERROR_PATH_NOT_FOUND",
-    4: "ERROR_TOO_MANY_OPEN_FILES",
-    5: "ERROR_ACCESS_DENIED",
-    6: "ERROR_INVALID_HANDLE",
-    7: "ERROR_ARENA_TRASHED",
-    8: "ERROR_NOT_ENOUGH_MEMORY",
-    9: "ERROR_INVALID_BLOCK",
-    10: "ERROR_BAD_ENVIRONMENT",
-    11: "ERROR_BAD_FORMAT",
-    12: "ERROR_INVALID_ACCESS",
-    13: "ERROR_INVALID_DATA",
-    14: "ERROR_OUTOFMEMORY",
-    15: "ERROR_INVALID_DRIVE",
-    16: "ERROR_CURRENT_DIRECTORY",
-    17: "ERROR_NOT_SAME_DEVICE",
-    18: "ERROR_NO_MORE_FILES",
-    19: "ERROR_WRITE_PROTECT",
-    20: "ERROR_BAD_UNIT",
-    21: "ERROR_NOT_READY",
-    22: "ERROR_BAD_COMMAND",
-    23: "ERROR_CRC",
-    24: "ERROR_BAD_LENGTH",
-    25: "ERROR_SEEK",
-    26: "ERROR_NOT_DOS_DISK",
-    27: "ERROR_SECTOR_NOT_FOUND",
-    28: "ERROR_OUT_OF_PAPER",
-    29: "ERROR_WRITE_FAULT",
-    30: "ERROR_READ_FAULT",
-    31: "ERROR_GEN_FAILURE",
-    32: "ERROR_SHARING_VIOLATION",
-    33: "ERROR_LOCK_VIOLATION",
-    34: "ERROR_WRONG_DISK",
-    36: "ERROR_SHARING_BUFFER_EXCEEDED",
-    38: "ERROR_HANDLE_EOF",
-    39: "ERROR_HANDLE_DISK_FULL",
-    50: "ERROR_NOT_SUPPORTED",
-    80: "ERROR_FILE_EXISTS",
-    87: "ERROR_INVALID_PARAMETER",
-    111: "ERROR_BUFFER_OVERFLOW",
-    112: "ERROR_DISK_FULL",
-    120: "ERROR_CALL_NOT_IMPLEMENTED",
-    123: "ERROR_INVALID_NAME",
-    145: "ERROR_DIR_NOT_EMPTY",
-    170: "ERROR_BUSY",
-    206: "ERROR_FILENAME_EXCED_RANGE",
-    267: "ERROR_DIRECTORY",
-    299: "ERROR_PARTIAL_COPY",
-    487: "ERROR_INVALID_ADDRESS",
-    995: "ERROR_OPERATION_ABORTED",
-    998: "ERROR_NOACCESS",
-    1114: "ERROR_DLL_INIT_FAILED",
-    1223: "ERROR_CANCELLED",
-    1460: "ERROR_TIMEOUT",
-    109: "ERROR_BROKEN_PIPE",
-    122: "ERROR_INSUFFICIENT_BUFFER",
-    126: "ERROR_MOD_NOT_FOUND",
-    127: "ERROR_PROC_NOT_FOUND",
-    183: "ERROR_ALREADY_EXISTS",
-    187: "ERROR_SEM_NOT_FOUND",
-    203: "ERROR_ENVVAR_NOT_FOUND",
-    232: "ERROR_NO_DATA",
-    234: "ERROR_MORE_DATA",
-    258: "WAIT_TIMEOUT",
-    259: "ERROR_NO_MORE_ITEMS",
-    997: "ERROR_IO_PENDING",
-    1008: "ERROR_NO_TOKEN",
-    1168: "ERROR_NOT_FOUND",
-    1400: "ERROR_INVALID_WINDOW_HANDLE",
-    1450: "ERROR_NO_SYSTEM_RESOURCES",
-    10035: "WSAEWOULDBLOCK",
-}
+from crashdesk.engine.minidump.error_tables import (
+    NT_STATUS_WINDOWS,
+    WIN_ERROR_FACILITY_WINDOWS,
+    WIN_ERROR_WINDOWS,
+)
+
+WIN_ERRORS = WIN_ERROR_WINDOWS  # winerror.h ERROR_*/RPC_* names, as the reference's table holds them
+
+
+def windows_error_text(code: int) -> str:
+    """A Windows error code as the reference names it: winerror.h, else ntstatus.h, else a winerror.h code
+    under a known facility (``FACILITY_VISUALCPP / ERROR_MOD_NOT_FOUND``), else ``unknown 0x...``."""
+    name = WIN_ERROR_WINDOWS.get(code) or NT_STATUS_WINDOWS.get(code)
+    if name is not None:
+        return name
+    if code & 0xF0000000:
+        facility = WIN_ERROR_FACILITY_WINDOWS.get((code & 0x0FFF0000) >> 16)
+        error = WIN_ERROR_WINDOWS.get(code & 0xFFFF)
+        if facility is not None and error is not None:
+            return f"{facility} / {error}"
+    return f"unknown {code:#010x}"
 
 
 def last_error_name(code: int) -> str:
-    """The error's symbolic name, or its hex value when it is not in the table."""
-    return WIN_ERRORS.get(code, f"{code:#010x}")
+    """A thread's last error value as the reference prints it."""
+    return windows_error_text(code)

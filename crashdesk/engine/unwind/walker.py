@@ -29,7 +29,7 @@ def walk_thread(
     modules: ModuleMap,
     symbols_for: Callable[[ModuleInfo], SymbolFile | None],
     *,
-    max_frames: int = 1024,
+    max_frames: int | None = None,
     os: str = "",
     cache: SymbolCache | None = None,
 ) -> list[StackFrame]:
@@ -52,12 +52,14 @@ def walk_thread(
     frame0 = StackFrame(instruction=pc, trust="context", registers=ctx0.valid_registers(), offset=pc)
     cache.symbolicate(frame0, pc)
     walked = [Walked(frame0, ctx0, pc)]
-    if memory is None or max_frames <= 1:
+    if memory is None or (max_frames is not None and max_frames <= 1):
         return [frame0]
 
     env = UnwindEnv(spec=spec, memory=memory, cache=cache, os=(os or "").lower())
     get_caller = _GETTERS[spec.name]
-    while len(walked) < max_frames:
+    # No frame cap by default, as the reference: every caller's stack pointer must be above its callee's, so a
+    # walk ends within the captured stack (at most its size in words); the worker limits bound time and memory.
+    while max_frames is None or len(walked) < max_frames:
         callee = walked[-1]
         grand = walked[-2] if len(walked) > 1 else None
         found = get_caller(env, callee, grand)

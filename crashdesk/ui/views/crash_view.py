@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from crashdesk.ui.detail import CrashDetail, processing_notes, signature_notes, summary_fields
+from crashdesk.ui.detail import CrashDetail, best_bit_flip, processing_notes, signature_notes, summary_fields
 from crashdesk.ui.models.annotations import AnnotationsModel, FullValueRole
 from crashdesk.ui.models.modules import ModulesModel
 from crashdesk.ui.models.stack import FrameRole, StackModel, thread_frames, thread_label, thread_order
@@ -88,6 +88,16 @@ class SummaryTab(QScrollArea):
         self.link.setOpenExternalLinks(True)
         self.link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         outer.addWidget(self.link)
+        # shown when the reference would list a possible bit flip: a hint of bad hardware, not a software bug
+        self.bit_flip_badge = QLabel()
+        self.bit_flip_badge.setObjectName("bitFlipBadge")
+        self.bit_flip_badge.setWordWrap(True)
+        self.bit_flip_badge.setStyleSheet(
+            "QLabel#bitFlipBadge { background: #fff3cd; color: #664d03; border: 1px solid #e0b84c;"
+            " border-radius: 4px; padding: 4px 8px; }"
+        )
+        self.bit_flip_badge.setVisible(False)
+        outer.addWidget(self.bit_flip_badge)
         self.form = QFormLayout()
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         outer.addLayout(self.form)
@@ -107,6 +117,14 @@ class SummaryTab(QScrollArea):
         url = data.get("source_url")
         self.link.setText(f'<a href="{html.escape(url)}">Open this crash on its server</a>' if url else "")
         self.link.setVisible(bool(url))
+        flip = best_bit_flip((data.get("processed") or {}).get("crash_info") or {})
+        self.bit_flip_badge.setVisible(flip is not None)
+        if flip is not None:
+            self.bit_flip_badge.setText(
+                f"<b>Possible bit flip</b>: the crash address is one flipped bit away from valid memory "
+                f"({html.escape(str(flip.get('address')))}, confidence {flip.get('confidence', 0):.2f}). "
+                "A hint of faulty hardware (memory, CPU) rather than a software bug."
+            )
         rows = summary_fields(data)
         # reuse the form's rows (re-creating ~20 labels per crash costs more than the rest of the tab)
         while self.form.rowCount() > len(rows):
