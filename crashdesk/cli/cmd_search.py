@@ -10,21 +10,12 @@ import argparse
 import re
 
 from crashdesk.cli.common import paths_from, print_json
+from crashdesk.engine.query import SYNTAX_HELP
 
-EPILOG = """query language:
-  field:value        keyword fields (product version os cpu source state module build_id channel ...) match
-                     exactly, ignoring case; text fields (signature function reason file ann.KEY) contain
-  operators          = exact  ~ contains  ^ starts  $ ends  ! not (combines: !~)  > >= < <= numbers, dates,
-                     versions (120.0.1 > 99.0)
-  "quoted values"    signature:"OOM | small"
-  bare words         full text over signature, frame functions and annotation values
-  ann.KEY:value      any annotation, e.g. ann.URL:example.com
-  module:NAME@VER    a loaded module, optionally with its version: module:xul.dll@>=120
-  date:>=7d          submitted in the last 7 days (also h, w, m; or ISO dates: date:>=2024-10-01)
-  A B, A OR B, ( )   terms AND together; OR and parentheses group
-examples:
+EPILOG = "query language:\n" + SYNTAX_HELP + """examples:
   crashdesk search 'product:Firefox version:>=120 function:~nsThread' --facet signature
   crashdesk search 'ann.URL:example.com date:>=7d' --sort -date --limit 20 --json
+  crashdesk search 'os:Windows NOT (product:Firefox OR product:Thunderbird)'
 """
 
 

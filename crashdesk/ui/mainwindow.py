@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from crashdesk.engine.query import OPERATOR_WORDS, Or, QueryError, parse_query
 from crashdesk.ui import searching
 from crashdesk.ui.collector_link import CollectorState
 from crashdesk.ui.detail import CrashDetail, load_detail
@@ -56,9 +57,23 @@ DUMP_SUFFIXES = (".dmp", ".mdmp", ".minidump")
 EXACT_FACETS = ("signature",)
 
 
+def add_term(query: str, term_text: str) -> str:
+    """``query`` narrowed by ``term_text``; a query whose top level is an OR is put in parentheses first
+    (``a OR b`` + ``x`` is ``(a OR b) x``, not ``a OR (b x)``)."""
+    query = query.strip()
+    if not query:
+        return term_text
+    try:
+        root = parse_query(query).root
+    except QueryError:
+        return f"{query} {term_text}"
+    return f"({query}) {term_text}" if isinstance(root, Or) else f"{query} {term_text}"
+
+
 def quote_term(field: str, term: str, exclude: bool = False) -> str:
     """The query term a facet click adds: ``field:value`` (``field:=value`` on text fields), quoted as needed."""
-    value = f'"{term}"' if any(ch in term for ch in ' "():') or not term else term
+    quote = any(ch in term for ch in ' "():\\') or not term or term.upper() in OPERATOR_WORDS
+    value = '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"' if quote else term
     op = "=" if field in EXACT_FACETS else ""
     return f"{'-' if exclude else ''}{field}:{op}{value}"
 
@@ -415,7 +430,7 @@ class MainWindow(QMainWindow):
         query = self.search_bar.text().strip()
         if term_text in query.split():
             return
-        self.run_query(f"{query} {term_text}".strip())
+        self.run_query(add_term(query, term_text))
 
     # ------------------------------------------------------------------ selection and detail
 
