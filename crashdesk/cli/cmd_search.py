@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from crashdesk.cli.common import paths_from, print_json
+from crashdesk.cli.common import open_store, print_json
 from crashdesk.engine.query import SYNTAX_HELP
 
 EPILOG = "query language:\n" + SYNTAX_HELP + """examples:
@@ -76,10 +76,9 @@ def render_hits(result) -> str:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from crashdesk.store import CrashStore
 
     query = " ".join(args.query)
-    store = CrashStore.open(paths_from(args).data_dir)
+    store = open_store(args, write=False)
     try:
         result = store.search(query, facets=args.facet, sort=args.sort, offset=args.offset, limit=args.limit,
                               facets_size=args.facets_size)

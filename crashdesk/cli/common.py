@@ -10,8 +10,18 @@ from typing import Any
 from crashdesk.config.paths import Paths, resolve_paths
 
 
-def paths_from(args) -> Paths:
-    return resolve_paths(getattr(args, "data_dir", None)).ensure()
+def paths_from(args, *, write: bool = True) -> Paths:
+    """The folders for ``args``, created; ``write=False`` for reading commands, which accept a read-only data
+    folder (see :func:`open_store`)."""
+    return resolve_paths(getattr(args, "data_dir", None)).ensure(write=write)
+
+
+def open_store(args, *, write: bool):
+    """The crash store for ``args``: read-only when the command only reads and the folder cannot be written."""
+    from crashdesk.store import CrashStore
+
+    paths = paths_from(args, write=write)
+    return CrashStore.open(paths.data_dir, read_only=not write and not paths.writable)
 
 
 def print_json(obj: Any, *, pretty: bool = False) -> None:

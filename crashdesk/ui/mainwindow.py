@@ -152,6 +152,12 @@ class MainWindow(QMainWindow):
         workspace = QWidget()
         lay = QVBoxLayout(workspace)
         lay.setContentsMargins(6, 6, 6, 0)
+        self.read_only_banner = QLabel()
+        self.read_only_banner.setObjectName("read_only_banner")
+        self.read_only_banner.setWordWrap(True)
+        self.read_only_banner.setStyleSheet("QLabel { background: #fff4ce; color: #4d3800; padding: 6px; "
+                                            "border: 1px solid #e0c060; border-radius: 3px; }")
+        self.read_only_banner.hide()
         lay.addWidget(self.search_bar)
         lay.addWidget(self.side_splitter, 1)
         self.no_results = QLabel()
@@ -163,7 +169,13 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(workspace)
         self.workspace = workspace
-        self.setCentralWidget(self.stack)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.read_only_banner)
+        central_layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
         self.status = StatusBar()
         self.setStatusBar(self.status)
 
@@ -614,6 +626,11 @@ class MainWindow(QMainWindow):
             self.sources.mappings = [(a.strip(), b.strip()) for a, b in pairs]
             self.sources.save(self.settings)
             self._load_current_detail()
+
+    def set_read_only(self, message: str) -> None:
+        """Say above the search bar that the store is read-only (and why nothing will arrive or change)."""
+        self.read_only_banner.setText(message)
+        self.read_only_banner.show()
 
     def set_collector(self, state: CollectorState) -> None:
         self.collector = state
