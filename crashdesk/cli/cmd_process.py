@@ -68,7 +68,12 @@ def run(args: argparse.Namespace) -> int:
             ids = selected if selected is not None else [
                 r[0] for r in store.db.conn.execute("SELECT crash_id FROM crashes ORDER BY id")]
             service.reprocess(ids)
-        progress = service.run_until_empty()
+        try:
+            progress = service.run_until_empty()
+        except KeyboardInterrupt:
+            # the service stopped its workers and gave their claims back on the way out; what finished is kept
+            bar.close()
+            raise  # crashdesk.cli.main: "interrupted", exit 130
         bar.close()
         counts = store.state_counts()
         summary = {"processed": progress.done, "failed": progress.failed,
@@ -76,9 +81,9 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, "json", False):
             print_json(summary)
         else:
-            info(f"processed {progress.done}, failed {progress.failed} ({progress.rate:.1f} crashes/s); "
-                 f"store: {counts['processed']} processed, {counts['failed']} failed, "
-                 f"{counts['received']} waiting")
+            print(f"processed {progress.done}, failed {progress.failed} ({progress.rate:.1f} crashes/s); "
+                  f"store: {counts['processed']} processed, {counts['failed']} failed, "
+                  f"{counts['received']} waiting")
         if service.error:
             info(service.error)
             return 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -144,7 +145,9 @@ def _test_hook(kind: Any) -> None:
 
 
 def worker_main(conn: Connection, config: WorkerConfig) -> None:
-    """Entry point of a worker process: serve jobs until the pipe closes or ``None`` arrives."""
+    """Entry point of a worker process: serve jobs until the pipe closes or ``None`` arrives. Ctrl-C is the
+    parent's to handle (it stops the workers), so it is ignored here."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _apply_memory_limit(config.memory_limit)
     try:
         processor = _Processor(config)
