@@ -115,6 +115,9 @@ class _Processor:
             forget()
         if job.dump_path:
             processed = process_minidump(job.dump_path, provider)
+            # what the stackwalker noticed about the dump itself (streams past the end of a truncated file,
+            # unreadable streams) belongs on the crash, where the list and the crash view show notes
+            notes.extend(f"minidump: {n}" for n in processed.get("notes") or [] if isinstance(n, str))
         elif processed is None:
             return JobResult(job.crash_id, False, error="no minidump and no processed crash to sign")
         else:
