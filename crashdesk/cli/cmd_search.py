@@ -55,16 +55,23 @@ def _cell(value, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# the widest a column grows to fit its values (longer ones are cut with "…"); the signature takes the rest
+_WIDTHS = {"product": 40, "version": 24, "os": 20, "state": 10}
+
+
 def render_hits(result) -> str:
     lines = [f"{result.total} crash{'es' if result.total != 1 else ''}"]
     if result.hits:
-        header = f"{'crash id':36}  {'date':19}  {'product':14}  {'version':12}  {'os':10}  {'state':10}  signature"
+        width = {name: max(len(name), *(len(str(h.get(name) or "")) for h in result.hits))
+                 for name in _WIDTHS}
+        width = {name: min(w, _WIDTHS[name]) for name, w in width.items()}
+        header = (f"{'crash id':36}  {'date':19}  {'product':{width['product']}}  {'version':{width['version']}}  "
+                  f"{'os':{width['os']}}  {'state':{width['state']}}  signature")
         lines.append(header)
         for h in result.hits:
             date = (h.get("date") or "")[:19].replace("T", " ")
-            lines.append(f"{h['crash_id']:36}  {date:19}  {_cell(h.get('product'), 14):14}  "
-                         f"{_cell(h.get('version'), 12):12}  {_cell(h.get('os'), 10):10}  "
-                         f"{_cell(h.get('state'), 10):10}  {h.get('signature') or ''}")
+            cells = "  ".join(f"{_cell(h.get(name), width[name]):{width[name]}}" for name in _WIDTHS)
+            lines.append(f"{h['crash_id']:36}  {date:19}  {cells}  {h.get('signature') or ''}")
     for name, buckets in result.facets.items():
         lines.append("")
         lines.append(f"facet {name}:")
