@@ -163,9 +163,9 @@ class SyncSummary:
         if self.range:
             out.append(f"  range listed: {self.range[0]} .. {self.range[1]}")
         if self.retries:
-            out.append(
-                f"  recovered from transient faults: {self.retries} retries ({self.rate_limited} x 429)"
-            )
+            # "recovered" only when the run completed: a run that gave up did not recover from them
+            what = "recovered from transient faults" if self.complete else "retried transient faults"
+            out.append(f"  {what}: {self.retries} retries ({self.rate_limited} x 429)")
         out.extend(f"  warning: {w}" for w in self.warnings)
         if self.gone:
             out.append(
