@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from crashdesk.ui.detail import CrashDetail, processing_notes, signature_notes, summary_fields
-from crashdesk.ui.models.annotations import AnnotationsModel, FullValueRole
+from crashdesk.ui.models.annotations import AnnotationsModel, FullValueRole, split_collector_metadata
 from crashdesk.ui.models.modules import ModulesModel
 from crashdesk.ui.models.stack import FrameRole, StackModel, thread_frames, thread_label, thread_order
 from crashdesk.ui.qt import (
@@ -286,20 +286,40 @@ class AnnotationsTab(QWidget):
         _compact(self.table)
         self.table.horizontalHeader().setStretchLastSection(True)
         split.addWidget(self.table)
+        # what the collector recorded about the submission, apart from what the crash reporter sent
+        self.meta_box = QWidget()
+        meta_layout = QVBoxLayout(self.meta_box)
+        meta_layout.setContentsMargins(0, 0, 0, 0)
+        self.meta_label = QLabel("Collector metadata (recorded on arrival, not sent by the crash reporter)")
+        self.meta_label.setObjectName("collector_metadata_label")
+        meta_layout.addWidget(self.meta_label)
+        self.meta_model = AnnotationsModel(self)
+        self.meta_table = QTableView()
+        self.meta_table.setModel(self.meta_model)
+        self.meta_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        _compact(self.meta_table)
+        self.meta_table.horizontalHeader().setStretchLastSection(True)
+        meta_layout.addWidget(self.meta_table)
+        split.addWidget(self.meta_box)
         self.value = QPlainTextEdit()
         self.value.setReadOnly(True)
         self.value.setPlaceholderText("Select an annotation to see its whole value")
         split.addWidget(self.value)
         self.raw = QTextBrowser()
         split.addWidget(self.raw)
-        split.setSizes([320, 90, 240])
+        split.setSizes([250, 130, 80, 200])
         layout.addWidget(split, 1)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
+        self.meta_table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
 
     def show_crash(self, detail: CrashDetail) -> None:
-        self.model.set_annotations(detail.data.get("annotations") or {})
+        reporter, collector = split_collector_metadata(detail.data.get("annotations") or {})
+        self.model.set_annotations(reporter)
+        self.meta_model.set_annotations(collector)
+        self.meta_box.setVisible(bool(collector))
         self.table.resizeColumnToContents(0)
+        self.meta_table.resizeColumnToContents(0)
         self.raw.setHtml(detail.annotations_html)
         self.value.setPlainText("")
 
