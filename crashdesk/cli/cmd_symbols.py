@@ -47,7 +47,7 @@ def _human(n: float) -> str:
 
 def register(subparsers, common) -> None:
     parser = subparsers.add_parser("symbols", parents=[common], help="fetch, index and manage symbol files",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=__doc__.split("\n\n")[0].replace("``", ""))  # no RST in --help
     sub = parser.add_subparsers(dest="symbols_command", metavar="ACTION")
     sub.required = True
 
