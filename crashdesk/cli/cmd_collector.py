@@ -64,7 +64,9 @@ def _processing_service(args, paths):
         info(f"processing is not available ({exc}); crashes stay received")
         return None, None
     store = CrashStore.open(paths.data_dir)
-    config = default_worker_config(paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url)
+    from crashdesk.cli.common import symbol_sources
+
+    config = default_worker_config(paths, **symbol_sources(paths, args.symbols_path, args.symbols_url))
     service = ProcessingService(store, config, workers=args.workers)
     return service, store
 

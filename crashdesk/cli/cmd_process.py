@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from crashdesk.cli.common import Progress, info, paths_from, print_json
+from crashdesk.cli.common import Progress, info, paths_from, print_json, symbol_sources
 
 
 def register(sub, common) -> None:
@@ -19,8 +19,10 @@ def register(sub, common) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: number of cores)")
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds per crash (default 30)")
     p.add_argument("--memory-limit", type=float, default=2.0, help="GB of address space per worker (default 2)")
-    p.add_argument("--symbols-path", action="append", default=[], metavar="DIR", help="symbol folder (repeatable)")
-    p.add_argument("--symbols-url", action="append", default=[], metavar="URL", help="symbol server (repeatable)")
+    p.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
+                   help="symbol folder (repeatable); searched before the folders set in Settings (crashdesk config)")
+    p.add_argument("--symbols-url", action="append", default=[], metavar="URL",
+                   help="symbol server (repeatable); asked before the servers set in Settings (crashdesk config)")
     p.add_argument("--profile", default="auto",
                    help="signature profile: a name or folder (default: auto = mozilla for Mozilla products, "
                         "else generic)")
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     store = CrashStore.open(paths.data_dir)
     try:
         config = default_worker_config(
-            paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url, profile=args.profile,
+            paths, **symbol_sources(paths, args.symbols_path, args.symbols_url), profile=args.profile,
             memory_limit=int(args.memory_limit * 1024**3) if args.memory_limit > 0 else None)
         bar = Progress("processing")
 

@@ -24,6 +24,24 @@ def open_store(args, *, write: bool):
     return CrashStore.open(paths.data_dir, read_only=not write and not paths.writable)
 
 
+def symbol_sources(paths: Paths, flag_paths, flag_urls) -> dict[str, list[str]]:
+    """The symbol sources of ``process`` and ``collector``: their ``--symbols-path``/``--symbols-url`` flags
+    first, then the folders and servers set in the app's Settings (``crashdesk config``), each once; plus
+    Mozilla's symbol server for Mozilla products when Settings ask for it. Keyword arguments for
+    :func:`crashdesk.services.processing.default_worker_config`."""
+    from crashdesk.config.symbol_sources import load, merged
+
+    saved = load(paths.data_dir)
+    mozilla: list[str] = []
+    if saved is not None and saved.mozilla_for_mozilla_products:
+        from crashdesk.symbols.sources import MOZILLA_SYMBOL_SERVER
+
+        mozilla = [MOZILLA_SYMBOL_SERVER]
+    return {"symbol_paths": merged(flag_paths, saved.paths if saved else []),
+            "symbol_urls": merged(flag_urls, saved.urls if saved else []),
+            "mozilla_symbol_urls": mozilla}
+
+
 def print_json(obj: Any, *, pretty: bool = False) -> None:
     sys.stdout.write(json.dumps(obj, indent=2 if pretty else None, ensure_ascii=False, default=str))
     sys.stdout.write("\n")

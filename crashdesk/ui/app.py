@@ -69,6 +69,9 @@ def run_app(data_dir: str | None = None) -> int:
         box.exec()
         return 1
     settings = QSettings("CrashDesk", "CrashDesk")
+    from crashdesk.ui.symbol_settings import pull
+
+    pull(settings, paths.data_dir, writable=not read_only)  # the folders/servers `crashdesk config` may have set
     jobs = Jobs()
     window = MainWindow(store, settings=settings, jobs=jobs, cache_dir=paths.cache_dir,
                         collector=CollectorState(None, "looking for the local collector…"))

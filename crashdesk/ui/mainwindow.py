@@ -614,6 +614,12 @@ class MainWindow(QMainWindow):
             lines = [line.strip() for line in text.splitlines() if line.strip()]
             self.settings.setValue("symbols/urls", [x for x in lines if x.startswith(("http://", "https://"))])
             self.settings.setValue("symbols/paths", [x for x in lines if not x.startswith(("http://", "https://"))])
+            from crashdesk.ui.symbol_settings import push
+
+            try:
+                push(self.settings, Path(self.store.db.path).parent)
+            except Exception as exc:  # noqa: BLE001 - shown, the app's own settings are saved
+                self._show_error("Symbol sources not shared with the command line", exc)
 
     def edit_source_folders(self) -> None:
         from crashdesk.ui.qt import QInputDialog
