@@ -6,12 +6,21 @@ import html
 from pathlib import Path
 from typing import Any
 
+from crashdesk.model.registers import ordered as ordered_registers
 from crashdesk.ui.detail import CrashDetail, processing_notes, signature_notes, summary_fields
 from crashdesk.ui.models.annotations import AnnotationsModel, FullValueRole, split_collector_metadata
 from crashdesk.ui.models.modules import ModulesModel
-from crashdesk.ui.models.stack import FrameRole, StackModel, thread_frames, thread_label, thread_order
+from crashdesk.ui.models.stack import (
+    FrameRole,
+    FullTextRole,
+    StackModel,
+    thread_frames,
+    thread_label,
+    thread_order,
+)
 from crashdesk.ui.qt import (
     QAbstractItemView,
+    QAction,
     QApplication,
     QComboBox,
     QFileDialog,
@@ -20,6 +29,7 @@ from crashdesk.ui.qt import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QKeySequence,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -160,8 +170,15 @@ class StackTab(QWidget):
         self.frames.setUniformRowHeights(True)
         self.frames.setAlternatingRowColors(True)
         self.frames.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.frames.setRootIsDecorated(True)
+        self.frames.setRootIsDecorated(False)  # flat: inlined functions are rows of their own
         self.frames.setAllColumnsShowFocus(True)
+        self.frames.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        copy = QAction("Copy", self.frames)
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.triggered.connect(self.copy_frames)
+        self.frames.addAction(copy)
+        self.frames.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         split.addWidget(self.frames)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         self.registers = QPlainTextEdit()
@@ -217,13 +234,23 @@ class StackTab(QWidget):
             self.registers.setPlainText("")
             return
         regs = frame.get("registers") or (frame.get("_inline_of") or {}).get("registers")
-        if regs:
-            self.registers.setPlainText("\n".join(f"{k:>6} = {v}" for k, v in regs.items()))
+        if regs:  # in CPU order, as the reference's text report and debuggers list them
+            self.registers.setPlainText("\n".join(f"{k:>6} = {v}" for k, v in ordered_registers(regs)))
         else:
             self.registers.setPlainText("No registers recovered for this frame.\n"
                                         "(The processed crash keeps them for the context frame only.)")
         self.source.setHtml(self._sources.render(frame.get("file"), frame.get("line")))
         self.source.scrollToAnchor(f"L-{max(1, int(frame.get('line') or 1) - 8)}")
+
+
+    def copy_frames(self) -> None:
+        """The selected frames (or the current one) to the clipboard, tab-separated, offsets in full."""
+        rows = sorted({i.row() for i in self.frames.selectionModel().selectedRows()})
+        if not rows and self.frames.currentIndex().isValid():
+            rows = [self.frames.currentIndex().row()]
+        lines = ["\t".join(str(self.model.index(r, c).data(FullTextRole) or "")
+                           for c in range(self.model.columnCount())) for r in rows]
+        QApplication.clipboard().setText("\n".join(lines))
 
 
 class ModulesTab(QWidget):
