@@ -111,8 +111,7 @@ class SummaryTab(QScrollArea):
     def show_crash(self, detail: CrashDetail) -> None:
         data = detail.data
         sig = data.get("signature") or data.get("server_signature") or ""
-        self.signature.setText(sig or ("(not processed yet)" if data.get("state") != "processed"
-                                       else "(no signature)"))
+        self.signature.setText(sig or header_without_signature(data))
         self.signature.setCursorPosition(0)
         url = data.get("source_url")
         self.link.setText(f'<a href="{html.escape(url)}">Open this crash on its server</a>' if url else "")
@@ -145,6 +144,19 @@ class SummaryTab(QScrollArea):
 
     def copy_signature(self) -> None:
         QApplication.clipboard().setText(self.signature.text())
+
+
+def header_without_signature(data: dict[str, Any]) -> str:
+    """What the crash header says when there is no signature: why (failed, with the note; waiting; none)."""
+    state = data.get("state")
+    if state == "failed":
+        notes = processing_notes(data)
+        return f"(processing failed: {notes[-1]})" if notes else "(processing failed)"
+    if state == "processing":
+        return "(being processed)"
+    if state != "processed":
+        return "(not processed yet)"
+    return "(no signature)"
 
 
 class StackTab(QWidget):
