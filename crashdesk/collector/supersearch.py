@@ -128,15 +128,10 @@ def _term(qfield: str, raw: str) -> tuple[str, bool]:
     return f"{qfield}:{bang}{op}{_quote(value)}", False
 
 
-def plan(params: dict[str, list[str]], now: dt.datetime | None = None) -> SearchPlan:
-    """Turn SuperSearch parameters into a :class:`SearchPlan` or raise :class:`SuperSearchError`."""
-    now = now or dt.datetime.now(dt.UTC)
-    # As on Crash Stats, a crash is searchable once there is a processed crash to serve for it: processed
-    # here, or synced with its server's processed crash.
-    parts: list[str] = ['(state:processed OR source:^"server:")']
-    low, up, low_inc, up_inc = date_window(params.get("date", []), now)
-    parts.append(f"date:{'>=' if low_inc else '>'}{_quote(low.isoformat(timespec='microseconds'))}")
-    parts.append(f"date:{'<=' if up_inc else '<'}{_quote(up.isoformat(timespec='microseconds'))}")
+def filter_terms(params: dict[str, list[str]]) -> list[str]:
+    """The query terms for SuperSearch's field filters (several values of one field: any of them; ranges:
+    all of them). Fields CrashDesk does not have are left out."""
+    parts: list[str] = []
     for name, qfield in FILTER_FIELDS.items():
         values = [v for v in params.get(name, []) if v != ""]
         if not values:
@@ -148,6 +143,19 @@ def plan(params: dict[str, list[str]], now: dt.datetime | None = None) -> Search
         if ors:
             parts.append(ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")")
         parts.extend(ands)
+    return parts
+
+
+def plan(params: dict[str, list[str]], now: dt.datetime | None = None) -> SearchPlan:
+    """Turn SuperSearch parameters into a :class:`SearchPlan` or raise :class:`SuperSearchError`."""
+    now = now or dt.datetime.now(dt.UTC)
+    # As on Crash Stats, a crash is searchable once there is a processed crash to serve for it: processed
+    # here, or synced with its server's processed crash.
+    parts: list[str] = ['(state:processed OR source:^"server:")']
+    low, up, low_inc, up_inc = date_window(params.get("date", []), now)
+    parts.append(f"date:{'>=' if low_inc else '>'}{_quote(low.isoformat(timespec='microseconds'))}")
+    parts.append(f"date:{'<=' if up_inc else '<'}{_quote(up.isoformat(timespec='microseconds'))}")
+    parts.extend(filter_terms(params))
 
     columns = [c for c in params.get("_columns", []) if c] or list(DEFAULT_COLUMNS)
     for col in columns:

@@ -390,6 +390,10 @@ class MainWindow(QMainWindow):
     def run_query(self, query: str | None = None) -> None:
         if not isinstance(query, str):
             query = self.search_bar.text()
+        pasted = searching.pasted_query(query)  # a bp- id, a Crash Stats report or search URL
+        if pasted is not None:
+            self.status.showMessage(f"{query.strip()[:80]} → {pasted or 'all crashes'}", 8000)
+            query = pasted
         self.search_bar.clear_error()
         if query != self.search_bar.text():
             self.search_bar.set_text(query)
