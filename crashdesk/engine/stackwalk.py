@@ -156,16 +156,20 @@ def process_minidump(
     crashing_thread_only: bool = False,
     max_frames: int = MAX_FRAMES,
     all_registers: bool = False,
+    crashing_thread_registers: bool = False,
 ) -> dict:
     """The processed crash of one minidump, in the reference JSON schema.
 
     Raises :class:`~crashdesk.engine.minidump.MinidumpError` (a ``CrashDeskError``) for files that are not
     minidumps or lack the thread list / system info, as ``minidump-stackwalk`` refuses them too.
     ``all_registers`` adds each frame's recovered registers to every frame (for the human-readable report;
-    the reference JSON has them only on the crashing thread's first frame).
+    the reference JSON has them only on the crashing thread's first frame). ``crashing_thread_registers`` adds
+    them to every frame of ``crashing_thread`` only (what the app shows per frame; ``threads`` stay as the
+    reference writes them).
     """
     with _open(path_or_bytes) as dump:
-        return _process(dump, symbol_provider, crashing_thread_only, max_frames, all_registers)
+        return _process(dump, symbol_provider, crashing_thread_only, max_frames, all_registers,
+                        crashing_thread_registers)
 
 
 def _walker() -> tuple[Callable, Callable, type]:
@@ -175,7 +179,8 @@ def _walker() -> tuple[Callable, Callable, type]:
 
 
 def _process(
-    dump: Minidump, provider: SymbolProvider | None, crashing_only: bool, max_frames: int, all_registers: bool
+    dump: Minidump, provider: SymbolProvider | None, crashing_only: bool, max_frames: int, all_registers: bool,
+    crashing_registers: bool = False,
 ) -> dict:
     threads = dump.threads
     if threads is None:
@@ -217,7 +222,8 @@ def _process(
                     pc = frame.offset if frame.offset is not None else frame.instruction
                     frames_json[-1]["source_line_offset"] = pc - frame.source_line_base
                 if is_crashing:
-                    crash_frames.append(frame_json(frame, i, ctx.cpu, include_registers=all_registers or i == 0))
+                    crash_frames.append(frame_json(frame, i, ctx.cpu,
+                                                   include_registers=all_registers or crashing_registers or i == 0))
                     if "source_line_offset" in frames_json[-1]:
                         crash_frames[-1]["source_line_offset"] = frames_json[-1]["source_line_offset"]
         last_error = None

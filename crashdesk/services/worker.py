@@ -114,7 +114,9 @@ class _Processor:
         if forget is not None:  # symbols added since an earlier crash missed them must be found now
             forget()
         if job.dump_path:
-            processed = process_minidump(job.dump_path, provider)
+            # registers on every crashing-thread frame where unwinding recovered them (the crash view shows
+            # them per frame; the reference JSON keeps only the context frame's)
+            processed = process_minidump(job.dump_path, provider, crashing_thread_registers=True)
             # what the stackwalker noticed about the dump itself (streams past the end of a truncated file,
             # unreadable streams) belongs on the crash, where the list and the crash view show notes
             notes.extend(f"minidump: {n}" for n in processed.get("notes") or [] if isinstance(n, str))

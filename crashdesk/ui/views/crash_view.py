@@ -249,8 +249,9 @@ class StackTab(QWidget):
         if regs:  # in CPU order, as the reference's text report and debuggers list them
             self.registers.setPlainText("\n".join(f"{k:>6} = {v}" for k, v in ordered_registers(regs)))
         else:
-            self.registers.setPlainText("No registers recovered for this frame.\n"
-                                        "(The processed crash keeps them for the context frame only.)")
+            self.registers.setPlainText("No registers recovered for this frame.\n(They are kept for the crashing "
+                                        "thread's frames; a crash processed by an older CrashDesk has them for "
+                                        "the context frame only until it is processed again.)")
         self.source.setHtml(self._sources.render(frame.get("file"), frame.get("line")))
         self.source.scrollToAnchor(f"L-{max(1, int(frame.get('line') or 1) - 8)}")
 
