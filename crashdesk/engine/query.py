@@ -122,7 +122,8 @@ SYNTAX_HELP = """\
   A B, A AND B       both (AND is optional); A OR B either; AND binds tighter: A B OR C = (A B) OR C
   NOT A, -A, !A      not A (a term, word, "phrase" or (group)); no space after - and !
   ( )                group, up to 8 deep; at most 300 terms and words, 4,096 characters a value
-  Lower-case and/or/not, a ')' that closes nothing, field:(A OR B), version:>=abc: errors with their column
+  Lower-case and/or/not, a ')' that closes nothing, field:(A OR B), version:>=abc, an operator without its
+  field (version:>=120 <130): errors with their column
 """
 
 MAX_DEPTH = 8             # nested parentheses (SQLite's parser stack holds about 9 of the costliest)
@@ -423,6 +424,10 @@ def _tokenize(query: str) -> list[_Tok]:
         elif text.upper() in OPERATOR_WORDS:
             raise QuerySyntaxError(f"{text!r} is ambiguous: write {text.upper()} for the operator, or quote "
                                    f"\"{text}\" to search for the word", query, i)
+        elif text[:1] in "<>=~^$:":
+            # "version:>=120 <130" or ":value": an operator or a colon without its field
+            raise QuerySyntaxError(f"{text[:1]!r} without a field before it (write field:{text}, or quote the "
+                                   "word to search for it)", query, i)
         else:
             count(i)
             toks.append(_Tok("word", i, end, text=text))

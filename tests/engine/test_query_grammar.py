@@ -84,6 +84,9 @@ def test_balanced_parentheses_stay_in_a_value():
     ("--crash", QuerySyntaxError, 1),
     ("NOT -os:Linux", QuerySyntaxError, 4),
     ("-!os:Linux", QuerySyntaxError, 1),
+    ("version:>=120 <130", QuerySyntaxError, 14),   # the second bound lost its field
+    (":Firefox", QuerySyntaxError, 0),
+    ("signature:x =y", QuerySyntaxError, 12),
 ])
 def test_ambiguous_forms_are_errors_with_their_position(query, error, column):
     with pytest.raises(error) as info:
