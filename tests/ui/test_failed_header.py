@@ -23,5 +23,6 @@ def test_failed_crash_header_says_failed_and_why(qtbot, store):
     view.show_crash(load_detail(store, bad))
     header = view.summary.signature.text()
     assert header.startswith("(processing failed: ") and row["notes"][-1] in header
+    assert view.summary.signature.toolTip() == header  # the whole text, however long
     view.show_crash(load_detail(store, waiting))
     assert view.summary.signature.text() == "(not processed yet)"

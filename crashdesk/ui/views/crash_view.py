@@ -112,6 +112,7 @@ class SummaryTab(QScrollArea):
         data = detail.data
         sig = data.get("signature") or data.get("server_signature") or ""
         self.signature.setText(sig or header_without_signature(data))
+        self.signature.setToolTip(self.signature.text())  # long C++ signatures do not fit the line
         self.signature.setCursorPosition(0)
         url = data.get("source_url")
         self.link.setText(f'<a href="{html.escape(url)}">Open this crash on its server</a>' if url else "")
