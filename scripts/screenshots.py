@@ -157,6 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     wait_until(lambda: not window.search_bar.error.isVisible() and window.model.query.startswith("signature"))
     wait_until(lambda: window.model.rowCount() > 0)
     grab(window, "search")
+    # issue 20: the query syntax behind the search bar's "?" button, and a read-only data folder's banner
+    window.search_bar.help_button.setChecked(True)
+    wait_until(lambda: window.crash_view.detail is not None and window.crash_view.isEnabled())
+    grab(window, "search-help")
+    window.search_bar.help_button.setChecked(False)
+    window.set_read_only(f"The data folder {work / 'demo'} is read-only: crashes can be searched and read, "
+                         "but nothing is collected, processed or changed.")
+    grab(window, "read-only")
+    window.read_only_banner.hide()
+    window.search_bar.set_text("")
+    window.run_query("")
+    wait_until(lambda: window.model.query == "" and window.model.rowCount() > 0)
     # --- issue 10 views (signatures, regeneration workbench, compare, collector/sync panels, settings) ---
     from screenshots_decisions import render as render_decisions
 

@@ -79,11 +79,11 @@ def _processing_service(args, paths):
         info(f"processing is not available ({exc}); crashes stay received")
         return None, None
     store = CrashStore.open(paths.data_dir)
-    from crashdesk.cli.common import note_native_support
+    from crashdesk.cli.common import note_native_support, symbol_sources
 
     note_native_support(args.symbols_path)
-    config = default_worker_config(paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url,
-                                   debuginfod_urls=args.debuginfod_url)
+    config = default_worker_config(paths, **symbol_sources(paths, args.symbols_path, args.symbols_url,
+                                                           args.debuginfod_url))
     service = ProcessingService(store, config, workers=args.workers)
     return service, store
 

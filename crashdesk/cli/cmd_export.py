@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from crashdesk.cli.common import info, paths_from, print_json
+from crashdesk.cli.common import info, open_store, print_json
 
 
 def register(sub, common) -> None:
@@ -28,11 +28,10 @@ def run(args: argparse.Namespace) -> int:
 
     from crashdesk.errors import UsageError
     from crashdesk.services.importing import export_crashes
-    from crashdesk.store import CrashStore
 
     if not args.crash_ids and args.query is None:
         raise UsageError("give crash ids and/or --query")
-    store = CrashStore.open(paths_from(args).data_dir)
+    store = open_store(args, write=False)
     try:
         ids = list(args.crash_ids)
         if args.query is not None:

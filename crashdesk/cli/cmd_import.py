@@ -55,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 imported.extend(results)
                 if not getattr(args, "json", False):
                     for r in results:
-                        what = "already stored" if r.duplicate else f"imported ({r.state})"
-                        print(f"{r.crash_id}  {what}  {r.file}")
+                        print(f"{r.crash_id}  {r.describe()}  {r.file}")
             bar.advance()
     finally:
         bar.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from crashdesk.cli.common import Progress, info, paths_from, print_json
+from crashdesk.cli.common import Progress, info, paths_from, print_json, symbol_sources
 
 
 def register(sub, common) -> None:
@@ -20,10 +20,11 @@ def register(sub, common) -> None:
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds per crash (default 30)")
     p.add_argument("--memory-limit", type=float, default=2.0, help="GB of address space per worker (default 2)")
     p.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
-                   help="symbol folder: a .sym store or a build folder of native debug files (repeatable)")
-    p.add_argument("--symbols-url", action="append", default=[], metavar="URL", help="symbol server (repeatable)")
+                   help="symbol folder (repeatable); searched before the folders set in Settings (crashdesk config)")
+    p.add_argument("--symbols-url", action="append", default=[], metavar="URL",
+                   help="symbol server (repeatable); asked before the servers set in Settings (crashdesk config)")
     p.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
-                   help="debuginfod server (repeatable; DEBUGINFOD_URLS is read too)")
+                   help="debuginfod server (repeatable); before Settings' servers and DEBUGINFOD_URLS")
     p.add_argument("--profile", default="auto",
                    help="signature profile: a name or folder (default: auto = the product's row in "
                         "<data-dir>/signature-profiles.json, mozilla for Mozilla products, else the default, generic)")
@@ -49,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
         note_native_support(args.symbols_path)
         config = default_worker_config(
-            paths, symbol_paths=args.symbols_path, symbol_urls=args.symbols_url, profile=args.profile,
-            debuginfod_urls=args.debuginfod_url,
+            paths, **symbol_sources(paths, args.symbols_path, args.symbols_url, args.debuginfod_url),
+            profile=args.profile,
             memory_limit=int(args.memory_limit * 1024**3) if args.memory_limit > 0 else None)
         bar = Progress("processing")
 
@@ -75,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
             ids = selected if selected is not None else [
                 r[0] for r in store.db.conn.execute("SELECT crash_id FROM crashes ORDER BY id")]
             service.reprocess(ids)
-        progress = service.run_until_empty()
+        try:
+            progress = service.run_until_empty()
+        except KeyboardInterrupt:
+            # the service stopped its workers and gave their claims back on the way out; what finished is kept
+            bar.close()
+            raise  # crashdesk.cli.main: "interrupted", exit 130
         bar.close()
         counts = store.state_counts()
         summary = {"processed": progress.done, "failed": progress.failed,
@@ -83,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, "json", False):
             print_json(summary)
         else:
-            info(f"processed {progress.done}, failed {progress.failed} ({progress.rate:.1f} crashes/s); "
-                 f"store: {counts['processed']} processed, {counts['failed']} failed, "
-                 f"{counts['received']} waiting")
+            print(f"processed {progress.done}, failed {progress.failed} ({progress.rate:.1f} crashes/s); "
+                  f"store: {counts['processed']} processed, {counts['failed']} failed, "
+                  f"{counts['received']} waiting")
         if service.error:
             info(service.error)
             return 1

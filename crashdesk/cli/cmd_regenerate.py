@@ -24,27 +24,32 @@ def register(sub, common) -> None:
     p.set_defaults(func=run)
 
 
+def out(text: str) -> None:
+    """A line of the command's result: stdout (progress and errors go to stderr)."""
+    print(text)
+
+
 def _print_report(data: dict) -> None:
-    info(f"profile {data['profile']} ({data['rule_set']}), query {data['query']!r}")
-    info(f"{data['total']} crashes: {data['changed']} changed, {data['unchanged']} unchanged; buckets "
+    out(f"profile {data['profile']} ({data['rule_set']}), query {data['query']!r}")
+    out(f"{data['total']} crashes: {data['changed']} changed, {data['unchanged']} unchanged; buckets "
          f"{data['old_buckets']} -> {data['new_buckets']}"
          + (f"; {data['skipped_unprocessed']} unprocessed skipped" if data["skipped_unprocessed"] else ""))
     if data["pairs"]:
-        info("\nchanged (count  old -> new):")
+        out("\nchanged (count  old -> new):")
         for pair in data["pairs"]:
-            info(f"{pair['count']:>8}  {pair['old']} -> {pair['new']}")
+            out(f"{pair['count']:>8}  {pair['old']} -> {pair['new']}")
     if data["merges"]:
-        info("\nmerged buckets:")
+        out("\nmerged buckets:")
         for m in data["merges"]:
-            info(f"{m['count']:>8}  {m['new']}  <=  " + " | ".join(f"{f['signature']} ({f['count']})" for f in m["from"]))
+            out(f"{m['count']:>8}  {m['new']}  <=  " + " | ".join(f"{f['signature']} ({f['count']})" for f in m["from"]))
     if data["splits"]:
-        info("\nsplit buckets:")
+        out("\nsplit buckets:")
         for s in data["splits"]:
-            info(f"{s['count']:>8}  {s['old']}  =>  " + " | ".join(f"{f['signature']} ({f['count']})" for f in s["into"]))
+            out(f"{s['count']:>8}  {s['old']}  =>  " + " | ".join(f"{f['signature']} ({f['count']})" for f in s["into"]))
     if data["applied"]:
-        info(f"\napplied as run {data['run_id']} (undo: crashdesk regenerate --undo {data['run_id']})")
+        out(f"\napplied as run {data['run_id']} (undo: crashdesk regenerate --undo {data['run_id']})")
     else:
-        info("\nnothing changed (use --apply to record these signatures)")
+        out("\nnothing changed (use --apply to record these signatures)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,14 +65,14 @@ def run(args: argparse.Namespace) -> int:
                 print_json(runs)
             else:
                 for r in runs:
-                    info(f"{r['run_id']}  {r['profile']:<16} {r['crashes']:>8} crashes  {r['created_at']}")
+                    out(f"{r['run_id']}  {r['profile']:<16} {r['crashes']:>8} crashes  {r['created_at']}")
             return 0
         if args.undo:
             n = undo_run(store, args.undo)
             if n == 0:
                 info(f"no applied run {args.undo}")
                 return 1
-            print_json({"run_id": args.undo, "restored": n}) if as_json else info(f"restored {n} crashes")
+            print_json({"run_id": args.undo, "restored": n}) if as_json else out(f"restored {n} crashes")
             return 0
         total = store.search(args.query, limit=0).total
         bar = Progress("regenerating", total)

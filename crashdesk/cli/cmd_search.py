@@ -9,22 +9,13 @@ from __future__ import annotations
 import argparse
 import re
 
-from crashdesk.cli.common import paths_from, print_json
+from crashdesk.cli.common import open_store, print_json
+from crashdesk.engine.query import SYNTAX_HELP
 
-EPILOG = """query language:
-  field:value        keyword fields (product version os cpu source state module build_id channel ...) match
-                     exactly, ignoring case; text fields (signature function reason file ann.KEY) contain
-  operators          = exact  ~ contains  ^ starts  $ ends  ! not (combines: !~)  > >= < <= numbers, dates,
-                     versions (120.0.1 > 99.0)
-  "quoted values"    signature:"OOM | small"
-  bare words         full text over signature, frame functions and annotation values
-  ann.KEY:value      any annotation, e.g. ann.URL:example.com
-  module:NAME@VER    a loaded module, optionally with its version: module:xul.dll@>=120
-  date:>=7d          submitted in the last 7 days (also h, w, m; or ISO dates: date:>=2024-10-01)
-  A B, A OR B, ( )   terms AND together; OR and parentheses group
-examples:
+EPILOG = "query language:\n" + SYNTAX_HELP + """examples:
   crashdesk search 'product:Firefox version:>=120 function:~nsThread' --facet signature
   crashdesk search 'ann.URL:example.com date:>=7d' --sort -date --limit 20 --json
+  crashdesk search 'os:Windows NOT (product:Firefox OR product:Thunderbird)'
 """
 
 
@@ -64,16 +55,23 @@ def _cell(value, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# the widest a column grows to fit its values (longer ones are cut with "…"); the signature takes the rest
+_WIDTHS = {"product": 40, "version": 24, "os": 20, "state": 10}
+
+
 def render_hits(result) -> str:
     lines = [f"{result.total} crash{'es' if result.total != 1 else ''}"]
     if result.hits:
-        header = f"{'crash id':36}  {'date':19}  {'product':14}  {'version':12}  {'os':10}  {'state':10}  signature"
+        width = {name: max(len(name), *(len(str(h.get(name) or "")) for h in result.hits))
+                 for name in _WIDTHS}
+        width = {name: min(w, _WIDTHS[name]) for name, w in width.items()}
+        header = (f"{'crash id':36}  {'date':19}  {'product':{width['product']}}  {'version':{width['version']}}  "
+                  f"{'os':{width['os']}}  {'state':{width['state']}}  signature")
         lines.append(header)
         for h in result.hits:
             date = (h.get("date") or "")[:19].replace("T", " ")
-            lines.append(f"{h['crash_id']:36}  {date:19}  {_cell(h.get('product'), 14):14}  "
-                         f"{_cell(h.get('version'), 12):12}  {_cell(h.get('os'), 10):10}  "
-                         f"{_cell(h.get('state'), 10):10}  {h.get('signature') or ''}")
+            cells = "  ".join(f"{_cell(h.get(name), width[name]):{width[name]}}" for name in _WIDTHS)
+            lines.append(f"{h['crash_id']:36}  {date:19}  {cells}  {h.get('signature') or ''}")
     for name, buckets in result.facets.items():
         lines.append("")
         lines.append(f"facet {name}:")
@@ -85,10 +83,9 @@ def render_hits(result) -> str:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from crashdesk.store import CrashStore
 
     query = " ".join(args.query)
-    store = CrashStore.open(paths_from(args).data_dir)
+    store = open_store(args, write=False)
     try:
         result = store.search(query, facets=args.facet, sort=args.sort, offset=args.offset, limit=args.limit,
                               facets_size=args.facets_size)

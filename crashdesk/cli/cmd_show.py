@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from crashdesk.cli.common import paths_from, print_json
+from crashdesk.cli.common import open_store, print_json
 
 
 def register(sub, common) -> None:
@@ -68,13 +68,12 @@ def run(args: argparse.Namespace) -> int:
 
     from crashdesk.errors import UsageError
     from crashdesk.model.crash_id import normalize_crash_id
-    from crashdesk.store import CrashStore
 
     try:
         crash_id = normalize_crash_id(args.crash_id)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    store = CrashStore.open(paths_from(args).data_dir)
+    store = open_store(args, write=False)
     try:
         data = store.get(crash_id)
     finally:

@@ -78,9 +78,11 @@ def run(args) -> int:
     try:
         if len(args.dumps) == 1 and not args.jsonl:
             as_json = getattr(args, "json", False) or args.pretty
-            result = process_minidump(
-                args.dumps[0], provider, crashing_thread_only=args.crashing_thread_only, all_registers=not as_json
-            )
+            try:
+                result = process_minidump(args.dumps[0], provider, crashing_thread_only=args.crashing_thread_only,
+                                          all_registers=not as_json)
+            except CrashDeskError as exc:
+                raise CrashDeskError(_naming(args.dumps[0], exc)) from None
             if as_json:
                 sys.stdout.write(json.dumps(result, indent=2 if args.pretty else None, ensure_ascii=False))
                 sys.stdout.write("\n")
@@ -100,7 +102,7 @@ def run(args) -> int:
                 line = {"dump": dump, "result": result}
             except CrashDeskError as exc:
                 failed += 1
-                line = {"dump": dump, "error": str(exc)}
+                line = {"dump": dump, "error": _naming(dump, exc)}
             sys.stdout.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
             sys.stdout.flush()
             progress.advance()
@@ -110,6 +112,12 @@ def run(args) -> int:
         close = getattr(provider, "close", None)
         if callable(close):
             close()
+
+
+def _naming(dump: str, exc: Exception) -> str:
+    """The error's message with the dump's path in front, unless the message already names it."""
+    message = str(exc)
+    return message if dump in message else f"{dump}: {message}"
 
 
 _REGISTER_ORDER = (

@@ -52,7 +52,7 @@ def _human(n: float) -> str:
 
 def register(subparsers, common) -> None:
     parser = subparsers.add_parser("symbols", parents=[common], help="fetch, index and manage symbol files",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=__doc__.split("\n\n")[0].replace("``", ""))  # no RST in --help
     sub = parser.add_subparsers(dest="symbols_command", metavar="ACTION")
     sub.required = True
 
@@ -221,15 +221,19 @@ def run_fetch(args) -> int:
     return 0
 
 
-def _open_store(args):
-    from crashdesk.config.paths import resolve_paths
+def _open_store(args, *, write: bool = False):
+    from crashdesk.config.paths import ReadOnlyDataFolder, resolve_paths
     from crashdesk.errors import CrashDeskError
     from crashdesk.store import CrashStore
 
     paths = resolve_paths(getattr(args, "data_dir", None))
+    paths.check()
     if not paths.database.is_file():
         raise CrashDeskError(f"no crash store at {paths.data_dir}")
-    return CrashStore.open(paths.data_dir)
+    if write and not paths.writable:
+        raise ReadOnlyDataFolder(f"the data folder {paths.data_dir} is read-only; queueing crashes for "
+                                 "reprocessing writes to it")
+    return CrashStore.open(paths.data_dir, read_only=not paths.writable)
 
 
 def _missing_modules(args):
@@ -243,7 +247,7 @@ def _missing_modules(args):
 
 def _requeue(args, rows: list[dict]) -> list[str]:
     """Queue for reprocessing the stored crashes whose missing modules now have symbols."""
-    with _open_store(args) as store:
+    with _open_store(args, write=True) as store:
         ids: list[str] = []
         for r in rows:
             if r["status"] == "loaded" and r["debug_file"]:

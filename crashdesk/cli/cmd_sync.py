@@ -114,6 +114,12 @@ class _ProgressLine:
         self._time = time.monotonic
         self._shown = False
 
+    def clear(self) -> None:
+        """Blank the line so a log line can be printed; the next update draws it again."""
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
     def __call__(self, p) -> None:
         if not self.enabled:
             return
@@ -224,7 +230,7 @@ def run_sync(args) -> int:
     progress = _ProgressLine(f"sync {server.name}")
     cancel = threading.Event()
     options = SyncOptions(with_dumps=args.with_dumps, retry=RetryPolicy(attempts=args.retries))
-    with CrashStore.open(paths.data_dir) as store, _cancel_on_interrupt(cancel):
+    with CrashStore.open(paths.data_dir) as store, _cancel_on_interrupt(cancel), _retries_on_stderr(progress):
         runner = SyncRunner(store, target, query, options, progress=progress, cancel=cancel)
         try:
             summary = runner.run()
@@ -232,9 +238,39 @@ def run_sync(args) -> int:
             progress.close()
     if as_json:
         print_json(summary.to_json())
-    for line in summary.lines():
-        print(line, file=sys.stderr)
-    return 0 if summary.complete else 1
+    for line in summary.lines():  # the report: stdout, unless --json put the JSON there
+        print(line, file=sys.stderr if as_json else sys.stdout)
+    if not summary.complete:
+        what = "cancelled" if summary.cancelled else f"{len(summary.failures)} part(s) could not be fetched"
+        print(f"crashdesk sync: failed: {what}; run the same sync again to retry", file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextlib.contextmanager
+def _retries_on_stderr(progress):
+    """Each retry of a request (connection refused, timeout, 5xx, 429) as a line on stderr while it waits, so
+    a sync against an unreachable server is not silent for the minute its retries take."""
+    import logging
+
+    class _Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            clear = getattr(progress, "clear", None)
+            if callable(clear):
+                clear()
+            print(f"crashdesk sync: {record.getMessage()}", file=sys.stderr, flush=True)
+
+    logger = logging.getLogger("crashdesk.sync.client")
+    handler = _Handler(logging.INFO)
+    previous = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 def run_server(args) -> int:

@@ -10,8 +10,37 @@ from typing import Any
 from crashdesk.config.paths import Paths, resolve_paths
 
 
-def paths_from(args) -> Paths:
-    return resolve_paths(getattr(args, "data_dir", None)).ensure()
+def paths_from(args, *, write: bool = True) -> Paths:
+    """The folders for ``args``, created; ``write=False`` for reading commands, which accept a read-only data
+    folder (see :func:`open_store`)."""
+    return resolve_paths(getattr(args, "data_dir", None)).ensure(write=write)
+
+
+def open_store(args, *, write: bool):
+    """The crash store for ``args``: read-only when the command only reads and the folder cannot be written."""
+    from crashdesk.store import CrashStore
+
+    paths = paths_from(args, write=write)
+    return CrashStore.open(paths.data_dir, read_only=not write and not paths.writable)
+
+
+def symbol_sources(paths: Paths, flag_paths, flag_urls, flag_debuginfod=()) -> dict[str, list[str]]:
+    """The symbol sources of ``process`` and ``collector``: their ``--symbols-path``/``--symbols-url``/
+    ``--debuginfod-url`` flags first, then the folders and servers set in the app's Settings (``crashdesk config``), each once; plus
+    Mozilla's symbol server for Mozilla products when Settings ask for it. Keyword arguments for
+    :func:`crashdesk.services.processing.default_worker_config`."""
+    from crashdesk.config.symbol_sources import load, merged
+
+    saved = load(paths.data_dir)
+    mozilla: list[str] = []
+    if saved is not None and saved.mozilla_for_mozilla_products:
+        from crashdesk.symbols.sources import MOZILLA_SYMBOL_SERVER
+
+        mozilla = [MOZILLA_SYMBOL_SERVER]
+    return {"symbol_paths": merged(flag_paths, saved.paths if saved else []),
+            "symbol_urls": merged(flag_urls, saved.urls if saved else []),
+            "debuginfod_urls": merged(flag_debuginfod, saved.debuginfod if saved else []),
+            "mozilla_symbol_urls": mozilla}
 
 
 def print_json(obj: Any, *, pretty: bool = False) -> None:

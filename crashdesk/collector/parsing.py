@@ -342,7 +342,8 @@ class _State:
             raise malformed("invalid_dump_name", name)
         if len(self.sub.dumps) >= self.limits.max_files and dump_name not in self.sub.dumps:
             raise malformed("too_many_files", f"more than {self.limits.max_files} dump parts")
-        if ctype != "application/octet-stream":
+        # Crashpad sends its dump part without a Content-Type (text/plain by RFC 7578): that is normal, no note
+        if ctype not in (None, "application/octet-stream", "text/plain"):
             self.sub.notes.append(f"unknown content type: {dump_name} {ctype or 'text/plain'}")
         return _Part("dump", dump_name, ctype, None, SpoolFile(self.spool_dir))
 

@@ -137,19 +137,10 @@ def is_protected(name: str) -> bool:
     return processed_field_is_protected(name) or any(t and query_field_is_protected(t) for t in targets)
 
 
-def plan(params: dict[str, list[str]], now: dt.datetime | None = None, *, full: bool = True) -> SearchPlan:
-    """Turn SuperSearch parameters into a :class:`SearchPlan` or raise :class:`SuperSearchError`.
-
-    Without ``full`` access, protected fields are dropped silently from filters, facets and sort keys, and
-    from the returned columns, as Crash Stats does for callers without "View Personal Identifiable
-    Information" (a protected filter then finds more crashes, never reveals a value)."""
-    now = now or dt.datetime.now(dt.UTC)
-    # As on Crash Stats, a crash is searchable once there is a processed crash to serve for it: processed
-    # here, or synced with its server's processed crash.
-    parts: list[str] = ['(state:processed OR source:^"server:")']
-    low, up, low_inc, up_inc = date_window(params.get("date", []), now)
-    parts.append(f"date:{'>=' if low_inc else '>'}{_quote(low.isoformat(timespec='microseconds'))}")
-    parts.append(f"date:{'<=' if up_inc else '<'}{_quote(up.isoformat(timespec='microseconds'))}")
+def filter_terms(params: dict[str, list[str]], *, full: bool = True) -> list[str]:
+    """The query terms for SuperSearch's field filters (several values of one field: any of them; ranges:
+    all of them). Fields CrashDesk does not have are left out; without ``full`` access, so are protected ones."""
+    parts: list[str] = []
     for name, qfield in FILTER_FIELDS.items():
         if not full and is_protected(name):
             continue
@@ -163,6 +154,23 @@ def plan(params: dict[str, list[str]], now: dt.datetime | None = None, *, full: 
         if ors:
             parts.append(ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")")
         parts.extend(ands)
+    return parts
+
+
+def plan(params: dict[str, list[str]], now: dt.datetime | None = None, *, full: bool = True) -> SearchPlan:
+    """Turn SuperSearch parameters into a :class:`SearchPlan` or raise :class:`SuperSearchError`.
+
+    Without ``full`` access, protected fields are dropped silently from filters, facets and sort keys, and
+    from the returned columns, as Crash Stats does for callers without "View Personal Identifiable
+    Information" (a protected filter then finds more crashes, never reveals a value)."""
+    now = now or dt.datetime.now(dt.UTC)
+    # As on Crash Stats, a crash is searchable once there is a processed crash to serve for it: processed
+    # here, or synced with its server's processed crash.
+    parts: list[str] = ['(state:processed OR source:^"server:")']
+    low, up, low_inc, up_inc = date_window(params.get("date", []), now)
+    parts.append(f"date:{'>=' if low_inc else '>'}{_quote(low.isoformat(timespec='microseconds'))}")
+    parts.append(f"date:{'<=' if up_inc else '<'}{_quote(up.isoformat(timespec='microseconds'))}")
+    parts.extend(filter_terms(params, full=full))
 
     columns = [c for c in params.get("_columns", []) if c] or list(DEFAULT_COLUMNS)
     for col in columns:

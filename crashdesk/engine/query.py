@@ -6,22 +6,35 @@ Grammar (informal)::
 
     query   := or_expr?
     or_expr := and_expr ("OR" and_expr)*
-    and_expr:= item+                       -- juxtaposition is AND
+    and_expr:= unary (["AND"] unary)*      -- juxtaposition is AND; "AND" may be written, same meaning
+    unary   := ("NOT" | "-" | "!") item | item
     item    := "(" or_expr ")" | term | text
     term    := FIELD ":" ["!"] [OP] VALUE   -- OP is one of = ~ ^ $ > >= < <=
     text    := WORD | "quoted phrase"      -- full text (signature, frame functions, annotation values)
 
-``FIELD`` is one of :data:`FIELDS` (or an alias) or ``ann.KEY`` for any annotation. ``VALUE`` is a bare run of
-non-space characters or a double-quoted string (``\\"`` and ``\\\\`` escape inside). Without an operator a
-keyword field matches exactly (case-insensitive) and a text field matches "contains". ``!`` negates and
-combines with any operator (``signature:!~OOM``); ``!field:...`` or ``-field:...`` negate too. ``module:NAME@VERSION`` matches a loaded module by file name
+``AND``, ``OR`` and ``NOT`` are operators only in capitals; written in lower case (``and``, ``or``, ``not``) they
+are refused as ambiguous (quote them to search for the word). ``AND`` binds tighter than ``OR``: ``a b OR c`` is
+``(a b) OR c``. ``NOT x``, ``-x`` and ``!x`` negate the term, word, phrase or group right after them (no space
+after ``-``/``!``); negating twice is refused. ``FIELD`` is one of :data:`FIELDS` (or an alias) or ``ann.KEY``
+for any annotation. ``VALUE`` is a bare run of non-space characters or a double-quoted string (``\\"`` and
+``\\\\`` escape inside). A bare value may hold balanced parentheses (``function:foo(int)``); a ``)`` that closes
+nothing, or a bare value starting with ``(`` (``product:(A OR B)``), is refused: quote such values. Without an
+operator a keyword field matches exactly (case-insensitive) and a text field matches "contains". ``!`` negates and
+combines with any operator (``signature:!~OOM``). Ordering a version (``version:>=120``) needs a value starting
+with a digit. ``os:`` also takes the Crash Stats platform names ``Windows``, ``Mac OS X``/``macOS``, ``Linux``,
+``Android`` (see :data:`OS_ALIASES`). ``module:NAME@VERSION`` matches a loaded module by file name
 and, on the same module, version (``module:xul.dll@>=120``). ``field:__null__`` matches crashes without a
 value. Dates take ISO dates/times (``2024-10-15``, ``2024-10-15T11:00:00Z``) or relative ages ``N[mhdw]``
 (``date:>=7d`` = submitted in the last 7 days; ``date:7d`` means the same; a plain ISO day matches that day).
+
+Bounds (hostile or runaway input gets a :class:`QueryTooLargeError` with the position, never a deep recursion
+or an SQLite limit): :data:`MAX_DEPTH` nested groups, :data:`MAX_TERMS` terms and words, :data:`MAX_VALUE_LENGTH`
+characters in one value, word or phrase.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -81,6 +94,43 @@ NULL_VALUE = "__null__"
 OP_NAMES = {"=": "is exactly", "~": "contains", "^": "starts with", "$": "ends with", ">": "greater than",
             ">=": "at least", "<": "less than", "<=": "at most"}
 
+#: ``os:`` names (lower case) -> the operating-system names a processed crash carries (``system_info.os`` of
+#: minidump-stackwalk, as Crash Stats stores them). Crash Stats' platform names, so ``os:Windows`` finds
+#: "Windows NT" crashes.
+OS_ALIASES: dict[str, tuple[str, ...]] = {
+    "windows": ("Windows NT", "Windows"),
+    "windows nt": ("Windows NT", "Windows"),
+    "mac os x": ("Mac OS X", "macOS"),
+    "macos": ("Mac OS X", "macOS"),
+    "linux": ("Linux",),
+    "android": ("Android",),
+}
+
+#: The syntax in brief, for ``crashdesk search --help`` and the search bar's help (one text, both places).
+SYNTAX_HELP = """\
+  field:value        keyword fields (product version os cpu source state module build_id channel ...) match
+                     exactly, ignoring case; text fields (signature function reason file ann.KEY) contain
+  operators          = exact  ~ contains  ^ starts  $ ends  ! not (combines: !~)  > >= < <= numbers, dates,
+                     versions (120.0.1 > 99.0; a version to compare starts with a number)
+  "quoted values"    signature:"OOM | small"; quote a value holding spaces, ( or ), or the words and/or/not
+  bare words         full text over signature, frame functions and annotation values
+  function:NAME      a function on the crashing thread's stack (other threads are not searched)
+  ann.KEY:value      any annotation, e.g. ann.URL:example.com
+  module:NAME@VER    a loaded module, optionally with its version: module:xul.dll@>=120
+  os:Windows         also Crash Stats' platform names: Windows, Mac OS X / macOS, Linux, Android
+  date:>=7d          submitted in the last 7 days (also h, w, m; or ISO dates: date:>=2024-10-01)
+  A B, A AND B       both (AND is optional); A OR B either; AND binds tighter: A B OR C = (A B) OR C
+  NOT A, -A, !A      not A (a term, word, "phrase" or (group)); no space after - and !
+  ( )                group, up to 8 deep; at most 300 terms and words, 4,096 characters a value
+  Lower-case and/or/not, a ')' that closes nothing, field:(A OR B), version:>=abc, an operator without its
+  field (version:>=120 <130): errors with their column
+"""
+
+MAX_DEPTH = 8             # nested parentheses (SQLite's parser stack holds about 9 of the costliest)
+MAX_TERMS = 300           # field terms, words and phrases in one query
+MAX_VALUE_LENGTH = 4096   # characters in one value, word or phrase
+OPERATOR_WORDS = ("AND", "OR", "NOT")
+
 
 def canonical_field(name: str) -> str | None:
     """The canonical name of a field (aliases resolved), ``ann.KEY`` unchanged, or None when unknown."""
@@ -131,7 +181,11 @@ class BadOperatorError(QueryError):
 
 
 class BadValueError(QueryError):
-    """A value of the wrong shape for its field (``date:>=yesterday``, ``build_id:>abc``)."""
+    """A value of the wrong shape for its field (``date:>=yesterday``, ``build_id:>abc``, ``version:>=abc``)."""
+
+
+class QueryTooLargeError(QueryError):
+    """A query past one of the bounds: :data:`MAX_DEPTH`, :data:`MAX_TERMS`, :data:`MAX_VALUE_LENGTH`."""
 
 
 # ---------------------------------------------------------------------------------------------- AST
@@ -196,7 +250,17 @@ class Or:
     end: int = 0
 
 
-Node = Term | FullText | And | Or
+@dataclass(frozen=True, slots=True)
+class Not:
+    """``NOT x`` / ``-x`` / ``!x`` on a word, phrase or group (a negated field term is a :class:`Term` with
+    ``negate``)."""
+
+    item: Node
+    pos: int = 0
+    end: int = 0
+
+
+Node = Term | FullText | And | Or | Not
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +282,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 @dataclass(slots=True)
 class _Tok:
-    kind: str        # "(" ")" "OR" "term" "word" "phrase"
+    kind: str        # "(" ")" "OR" "AND" "NOT" "term" "word" "phrase"
     pos: int
     end: int
     text: str = ""
@@ -227,6 +291,12 @@ class _Tok:
     value_pos: int = 0
     quoted: bool = False
     negated: bool = False   # "!field:..." or "-field:..."
+
+
+def _check_length(text: str, query: str, pos: int, what: str) -> None:
+    if len(text) > MAX_VALUE_LENGTH:
+        raise QueryTooLargeError(f"{what} is {len(text):,} characters long (at most {MAX_VALUE_LENGTH:,})",
+                                 query, pos)
 
 
 def _read_quoted(query: str, start: int) -> tuple[str, int]:
@@ -240,31 +310,62 @@ def _read_quoted(query: str, start: int) -> tuple[str, int]:
             i += 2
             continue
         if ch == '"':
-            return "".join(out), i + 1
+            text = "".join(out)
+            _check_length(text, query, start, "a quoted value")
+            return text, i + 1
         out.append(ch)
         i += 1
     raise UnbalancedQuoteError('unbalanced quote: this " is never closed', query, start)
 
 
 def _read_bare(query: str, start: int, depth: int) -> tuple[str, int]:
-    """A bare value or word: up to whitespace; a trailing ")" closes an open group when unbalanced."""
+    """A bare value or word: up to whitespace; trailing ")" close open groups. A ")" that closes nothing is an
+    error (quote a value that holds one)."""
     i = start
-    while i < len(query) and not query[i].isspace():
+    n = len(query)
+    while i < n and not query[i].isspace():
         if query[i] == '"':
             raise UnbalancedQuoteError('a quote inside a bare word; quote the whole value', query, i)
         i += 1
+    _check_length(query[start:i].lstrip("!=~^$<>"), query, start, "a value")
     text = query[start:i]
-    while depth > 0 and text.endswith(")") and text.count(")") > text.count("("):
-        text = text[:-1]
-        i -= 1
-        depth -= 1
-    return text, i
+    # pair parentheses inside the value; the unpaired ")" at its end close open groups
+    level = 0
+    unpaired: list[int] = []
+    for k, ch in enumerate(text):
+        if ch == "(":
+            level += 1
+        elif ch == ")":
+            if level:
+                level -= 1
+            else:
+                unpaired.append(k)
+    closes = 0
+    while unpaired and unpaired[-1] == len(text) - 1 - closes and closes < depth:
+        unpaired.pop()
+        closes += 1
+    if unpaired:
+        raise QuerySyntaxError("')' without a matching '(' (quote a value that holds one)", query,
+                               start + unpaired[0])
+    return text[:len(text) - closes], i - closes
+
+
+def _negation_follows(query: str, i: int) -> bool:
+    """Whether ``-``/``!`` at ``i`` is a prefix negation: something other than space right after it."""
+    return i + 1 < len(query) and not query[i + 1].isspace()
 
 
 def _tokenize(query: str) -> list[_Tok]:
     toks: list[_Tok] = []
-    i, depth = 0, 0
+    i, depth, items = 0, 0, 0
     n = len(query)
+
+    def count(pos: int) -> None:
+        nonlocal items
+        items += 1
+        if items > MAX_TERMS:
+            raise QueryTooLargeError(f"more than {MAX_TERMS} terms and words in one query", query, pos)
+
     while i < n:
         ch = query[i]
         if ch.isspace():
@@ -273,6 +374,8 @@ def _tokenize(query: str) -> list[_Tok]:
         if ch == "(":
             toks.append(_Tok("(", i, i + 1))
             depth += 1
+            if depth > MAX_DEPTH:
+                raise QueryTooLargeError(f"more than {MAX_DEPTH} nested groups", query, i)
             i += 1
             continue
         if ch == ")":
@@ -282,12 +385,14 @@ def _tokenize(query: str) -> list[_Tok]:
             continue
         if ch == '"':
             text, end = _read_quoted(query, i)
+            count(i)
             toks.append(_Tok("phrase", i, end, text=text, quoted=True))
             i = end
             continue
         prefix_neg = ch in "!-" and _FIELD_RE.match(query, i + 1) is not None
         m = _FIELD_RE.match(query, i + 1 if prefix_neg else i)
         if m:
+            count(i)
             vpos = m.end()
             j = vpos
             while j < n and query[j] in "!=~^$<>":
@@ -298,14 +403,34 @@ def _tokenize(query: str) -> list[_Tok]:
                                  field_pos=m.start(), value_pos=vpos, quoted=True, negated=prefix_neg))
                 i = end
                 continue
+            if j < n and query[j] == "(":
+                raise QuerySyntaxError("a value starting with '(' is ambiguous: quote it (field:\"(...)\"), or "
+                                       "put the field inside the group: (field:A OR field:B)", query, j)
             text, end = _read_bare(query, vpos, depth)
-            closed = len(query[vpos:end]) - len(text)
-            toks.append(_Tok("term", i, end - closed if closed > 0 else end, text=text, field=m.group(1),
+            toks.append(_Tok("term", i, end, text=text, field=m.group(1),
                              field_pos=m.start(), value_pos=vpos, negated=prefix_neg))
             i = end
             continue
+        if ch in "!-":
+            if not _negation_follows(query, i):
+                raise QuerySyntaxError(f"'{ch}' negates the term right after it (no space between); quote it "
+                                       "to search for it", query, i)
+            toks.append(_Tok("NOT", i, i + 1, text=ch))
+            i += 1
+            continue
         text, end = _read_bare(query, i, depth)
-        toks.append(_Tok("OR" if text == "OR" else "word", i, end, text=text))
+        if text in OPERATOR_WORDS:
+            toks.append(_Tok(text, i, end, text=text))
+        elif text.upper() in OPERATOR_WORDS:
+            raise QuerySyntaxError(f"{text!r} is ambiguous: write {text.upper()} for the operator, or quote "
+                                   f"\"{text}\" to search for the word", query, i)
+        elif text[:1] in "<>=~^$:":
+            # "version:>=120 <130" or ":value": an operator or a colon without its field
+            raise QuerySyntaxError(f"{text[:1]!r} without a field before it (write field:{text}, or quote the "
+                                   "word to search for it)", query, i)
+        else:
+            count(i)
+            toks.append(_Tok("word", i, end, text=text))
         i = end
     return toks
 
@@ -382,6 +507,8 @@ def _make_term(tok: _Tok, query: str) -> Term:
         vop = vop or "="
         if vop not in ALLOWED_OPS[VERSION] or not version:
             raise BadValueError("module:NAME@VERSION needs a version after '@'", query, tok.value_pos)
+        if vop in ORDERING:
+            _check_version("the module version", version, query, tok.value_pos)
         module_version = (vop, version)
         value = filename
         if not value:
@@ -406,7 +533,15 @@ def _make_term(tok: _Tok, query: str) -> Term:
             op = ">="
     elif kind == NUMBER and op in ORDERING and not value.strip().isdigit():
         raise BadValueError(f"{name} compares as a number; {value!r} is not one", query, tok.value_pos + off)
+    elif kind == VERSION and op in ORDERING:
+        _check_version(name, value, query, tok.value_pos + off)
     return Term(name, op, parsed, negate, explicit, module_version, tok.pos, tok.end)
+
+
+def _check_version(name: str, value: str, query: str, pos: int) -> None:
+    """Versions order by their numbers (120.0.1 > 99.0): a value that starts with none orders nowhere."""
+    if not value[:1].isdigit():
+        raise BadValueError(f"{name} compares as a version; {value!r} does not start with a number", query, pos)
 
 
 # ---------------------------------------------------------------------------------------------- parser
@@ -417,10 +552,14 @@ class _Parser:
         self.query = query
         self.toks = _tokenize(query)
         self.i = 0
+        self.depth = 0
         self.terms: list[Term] = []
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def error(self, message: str, pos: int) -> QuerySyntaxError:
+        return QuerySyntaxError(message, self.query, pos)
 
     def parse(self) -> Node | None:
         if not self.toks:
@@ -428,19 +567,19 @@ class _Parser:
         node = self.or_expr()
         tok = self.peek()
         if tok is not None:
-            raise QuerySyntaxError("')' without a matching '('", self.query, tok.pos)
+            raise self.error("')' without a matching '('", tok.pos)
         return node
 
     def or_expr(self) -> Node:
         start = self.peek()
-        if start is not None and start.kind == "OR":
-            raise QuerySyntaxError("OR needs something on its left", self.query, start.pos)
+        if start is not None and start.kind in ("OR", "AND"):
+            raise self.error(f"{start.kind} needs something on its left", start.pos)
         items = [self.and_expr()]
         while (tok := self.peek()) is not None and tok.kind == "OR":
             self.i += 1
             nxt = self.peek()
-            if nxt is None or nxt.kind in (")", "OR"):
-                raise QuerySyntaxError("OR needs something on its right", self.query, tok.pos)
+            if nxt is None or nxt.kind in (")", "OR", "AND"):
+                raise self.error("OR needs something on its right", tok.pos)
             items.append(self.and_expr())
         if len(items) == 1:
             return items[0]
@@ -449,29 +588,58 @@ class _Parser:
     def and_expr(self) -> Node:
         items: list[Node] = []
         while (tok := self.peek()) is not None and tok.kind not in ("OR", ")"):
-            items.append(self.item())
+            if tok.kind == "AND":
+                if not items:
+                    raise self.error("AND needs something on its left", tok.pos)
+                self.i += 1
+                nxt = self.peek()
+                if nxt is None or nxt.kind in (")", "OR", "AND"):
+                    raise self.error("AND needs something on its right", tok.pos)
+            items.append(self.unary())
         if not items:
             tok = self.peek()
             pos = tok.pos if tok else len(self.query)
-            raise QuerySyntaxError("empty group", self.query, pos)
+            raise self.error("empty group", pos)
         if len(items) == 1:
             return items[0]
         return And(tuple(items), _pos(items[0]), _end(items[-1]))
+
+    def unary(self) -> Node:
+        tok = self.toks[self.i]
+        if tok.kind != "NOT":
+            return self.item()
+        self.i += 1
+        nxt = self.peek()
+        what = "NOT" if tok.text == "NOT" else f"'{tok.text}'"
+        if nxt is None or nxt.kind in (")", "OR", "AND"):
+            raise self.error(f"{what} needs a term, word or group after it", tok.pos)
+        if nxt.kind == "NOT" or (nxt.kind == "term" and nxt.negated):
+            raise self.error("negated twice; write the term once, without negation", nxt.pos)
+        node = self.item()
+        if isinstance(node, Term):
+            negated = _replace(node, negate=not node.negate, pos=tok.pos)
+            self.terms[-1] = negated
+            return negated
+        return Not(node, tok.pos, _end(node))
 
     def item(self) -> Node:
         tok = self.toks[self.i]
         self.i += 1
         if tok.kind == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QueryTooLargeError(f"more than {MAX_DEPTH} nested groups", self.query, tok.pos)
             inner_tok = self.peek()
             if inner_tok is None:
-                raise QuerySyntaxError("'(' is never closed", self.query, tok.pos)
+                raise self.error("'(' is never closed", tok.pos)
             if inner_tok.kind == ")":
-                raise QuerySyntaxError("empty parentheses", self.query, tok.pos)
+                raise self.error("empty parentheses", tok.pos)
             node = self.or_expr()
             close = self.peek()
             if close is None or close.kind != ")":
-                raise QuerySyntaxError("'(' is never closed", self.query, tok.pos)
+                raise self.error("'(' is never closed", tok.pos)
             self.i += 1
+            self.depth -= 1
             return node
         if tok.kind == "term":
             term = _make_term(tok, self.query)
@@ -479,7 +647,13 @@ class _Parser:
             return term
         if tok.kind == "phrase":
             return FullText(tok.text, True, tok.pos, tok.end)
-        return FullText(tok.text, False, tok.pos, tok.end)
+        if tok.kind == "word":
+            return FullText(tok.text, False, tok.pos, tok.end)
+        raise self.error(f"unexpected {tok.kind}", tok.pos)  # pragma: no cover - and_expr/or_expr filter these
+
+
+def _replace(term: Term, **changes) -> Term:
+    return dataclasses.replace(term, **changes)
 
 
 def _pos(node: Node) -> int:

@@ -12,7 +12,9 @@ from typing import Any, NamedTuple
 
 # annotation keys Breakpad/Crashpad clients use for the columns the store keeps
 PRODUCT_KEYS = ("ProductName", "product", "prod", "_productName")
-VERSION_KEYS = ("Version", "version", "ver", "_version")
+# not "version": in a Socorro raw crash (synced, or the collector's own metadata) that is the raw crash format
+# version, 2, never the product's
+VERSION_KEYS = ("Version", "ver", "_version")
 BUILD_KEYS = ("BuildID", "build_id", "buildid")
 CHANNEL_KEYS = ("ReleaseChannel", "channel", "release_channel")
 

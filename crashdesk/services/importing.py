@@ -4,7 +4,8 @@ What ``crashdesk import`` accepts (detected from the content, not the name):
 
 * a minidump (``FILE.dmp``) with annotations from ``--annotations JSON``, ``--extra FILE`` (JSON object, or
   Breakpad ``key=value`` lines), a sibling ``FILE.extra``, or else the Crashpad annotations inside the dump;
-  importing the same dump bytes again returns the crash already stored;
+  importing the same dump bytes again returns the crash already stored, whose annotations are kept as they
+  arrived (the result lists the new or different ones that were not merged);
 * a Socorro raw crash JSON (``RawCrash?format=meta``) or processed crash JSON (``ProcessedCrash``);
 * a crash bundle: a folder or zip in the ``crashstats-tools fetch-data`` layout (see
   :mod:`crashdesk.store.bundles`), e.g. what ``crashdesk export`` or ``fetch-data --raw --dumps --processed``
@@ -27,7 +28,7 @@ import hashlib
 import json
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +56,25 @@ class ImportResult:
     kind: str            # minidump | raw_crash | processed_crash | bundle
     state: str
     duplicate: bool = False
+    # for a duplicate: the annotation keys the file brought that the stored crash lacks or holds with another
+    # value. They are never merged: a stored crash keeps the annotations it arrived with (re-importing a dump
+    # cannot rewrite what a crash said); this only says whether anything was left out.
+    annotations_not_merged: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def describe(self) -> str:
+        """How the CLI reports it: ``imported (state)``, or ``already stored`` and what became of the
+        annotations."""
+        if not self.duplicate:
+            return f"imported ({self.state})"
+        if not self.annotations_not_merged:
+            return "already stored (same annotations)"
+        keys = ", ".join(self.annotations_not_merged[:5]) + (" ..." if len(self.annotations_not_merged) > 5
+                                                             else "")
+        return (f"already stored; its annotations were kept, {len(self.annotations_not_merged)} new or different "
+                f"not merged: {keys}")
 
 
 # ---------------------------------------------------------------------------------------------- annotations
@@ -135,8 +152,6 @@ def import_minidump(store: CrashStore, path: Path, *, annotations: Mapping[str, 
     existing = store.db.conn.execute(
         "SELECT c.crash_id, c.state FROM dumps d JOIN crashes c ON c.id = d.crash WHERE d.sha256 = ? "
         "AND d.name = ? ORDER BY c.id LIMIT 1", (sha, MAIN_DUMP)).fetchone()
-    if existing:
-        return ImportResult(existing[0], str(path), "minidump", existing[1], duplicate=True)
     if annotations is None:
         sibling = path.with_suffix(".extra")
         if sibling.is_file():
@@ -145,6 +160,11 @@ def import_minidump(store: CrashStore, path: Path, *, annotations: Mapping[str, 
             annotations = found
             if found:
                 notes.append("import: annotations read from the minidump's Crashpad info")
+    if existing:
+        stored = store.annotations(existing[0])
+        left_out = sorted(k for k, v in dict(annotations).items() if k not in stored or str(stored[k]) != str(v))
+        return ImportResult(existing[0], str(path), "minidump", existing[1], duplicate=True,
+                            annotations_not_merged=left_out)
     crash_id = store.add_crash(dict(annotations), {MAIN_DUMP: data}, source=SOURCE, notes=notes)
     return ImportResult(crash_id, str(path), "minidump", "received")
 

@@ -9,8 +9,10 @@ returned to the queue when the next service starts.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import socket
 import threading
 import time
@@ -52,13 +54,30 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Start workers with Ctrl-C ignored: the terminal sends SIGINT to the whole process group, and the parent
+    alone decides (it stops its workers and exits 130), instead of every worker printing a KeyboardInterrupt
+    traceback. Only the main thread can change signal handlers; elsewhere (the app's job threads) nothing
+    changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _Worker:
     def __init__(self, ctx, config: WorkerConfig) -> None:
         parent, child = ctx.Pipe()
         self.conn: Connection = parent
         self.process = ctx.Process(target=worker_main, args=(child, config), daemon=True,
                                    name="crashdesk-worker")
-        self.process.start()
+        with _sigint_ignored():  # inherited by the spawned interpreter from its first instruction
+            self.process.start()
         child.close()
         self.job: Job | None = None
         self.deadline = 0.0

@@ -74,7 +74,8 @@ def signature_table(store: CrashStore, query: str = "", *, limit: int = 500) -> 
         v, o = version or "?", os_name or "?"
         versions[sig][v] = versions[sig].get(v, 0) + n
         systems[sig][o] = systems[sig].get(o, 0) + n
-    top = sorted(rows.values(), key=lambda r: (-r.count, r.signature or ""))[:limit]
+    # crashes without a signature (not processed yet, failed) come last: they are not a signature
+    top = sorted(rows.values(), key=lambda r: (not r.signature, -r.count, r.signature or ""))[:limit]
     for row in top:
         row.share = row.count / total if total else 0.0
         row.versions = sorted(versions[row.signature].items(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -142,6 +143,9 @@ class _Processor:
             paths = module_paths(job.dump_path)
             if paths:
                 processed[MODULE_PATHS_KEY] = paths
+            # what the stackwalker noticed about the dump itself (streams past the end of a truncated file,
+            # unreadable streams) belongs on the crash, where the list and the crash view show notes
+            notes.extend(f"minidump: {n}" for n in processed.get("notes") or [] if isinstance(n, str))
         elif processed is None:
             return JobResult(job.crash_id, False, error="no minidump and no processed crash to sign")
         else:
@@ -192,7 +196,9 @@ def _test_hook(kind: Any) -> None:
 
 
 def worker_main(conn: Connection, config: WorkerConfig) -> None:
-    """Entry point of a worker process: serve jobs until the pipe closes or ``None`` arrives."""
+    """Entry point of a worker process: serve jobs until the pipe closes or ``None`` arrives. Ctrl-C is the
+    parent's to handle (it stops the workers), so it is ignored here."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _apply_memory_limit(config.memory_limit)
     try:
         processor = _Processor(config)

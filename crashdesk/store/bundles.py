@@ -225,6 +225,13 @@ def bundle_files(crash: BundleCrash) -> Iterator[tuple[str, bytes]]:
         yield f"{PROCESSED}/{crash.crash_id}", _dumps_json(crash.processed_crash)
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_bundle(crashes: Iterable[BundleCrash], dest: Path, *, as_zip: bool | None = None,
                  overwrite: bool = False) -> int:
     """Write ``crashes`` to ``dest`` (a folder, or a zip when ``as_zip`` or ``dest`` ends in ``.zip``).
@@ -240,6 +247,7 @@ def write_bundle(crashes: Iterable[BundleCrash], dest: Path, *, as_zip: bool | N
     count = 0
     if as_zip:
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes it 0600; a new file's mode follows the umask
         os.close(fd)
         tmp = Path(tmp_name)
         try:
@@ -256,6 +264,7 @@ def write_bundle(crashes: Iterable[BundleCrash], dest: Path, *, as_zip: bool | N
             raise
         return count
     tmpdir = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
+    os.chmod(tmpdir, 0o777 & ~_umask())  # mkdtemp makes it 0700; a new folder's mode follows the umask
     try:
         for crash in crashes:
             for rel, data in bundle_files(crash):

@@ -112,9 +112,10 @@ class NewCrash:
 class CrashStore:
     """The crash store over ``<data>/crashdesk.sqlite`` and ``<data>/dumps/``."""
 
-    def __init__(self, database: Path, blob_root: Path) -> None:
-        self.db = Database(Path(database))
-        self.blobs = BlobStore(Path(blob_root))
+    def __init__(self, database: Path, blob_root: Path, *, read_only: bool = False) -> None:
+        self.read_only = read_only
+        self.db = Database(Path(database), read_only=read_only)
+        self.blobs = BlobStore(Path(blob_root), create=not read_only)
         # ids of function names and modules seen by committed transactions (they never change)
         self._function_cache: dict[str, int] = {}
         self._module_cache: dict[tuple[str, str, str, str, str], int] = {}
@@ -123,9 +124,10 @@ class CrashStore:
         self.ingest_seconds: Counter[str] = Counter()
 
     @classmethod
-    def open(cls, data_dir: Path) -> CrashStore:
+    def open(cls, data_dir: Path, *, read_only: bool = False) -> CrashStore:
+        """The store in ``data_dir``; ``read_only`` opens it without writing anything (a read-only folder)."""
         data_dir = Path(data_dir)
-        return cls(data_dir / "crashdesk.sqlite", data_dir / "dumps")
+        return cls(data_dir / "crashdesk.sqlite", data_dir / "dumps", read_only=read_only)
 
     def close(self) -> None:
         self.db.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crashdesk.store.errors import StoreError
-from crashdesk.store.schema import migrate
+from crashdesk.store.schema import SCHEMA_VERSION, migrate
 
 if TYPE_CHECKING:  # sqlite_utils pulls in numpy (~0.7 s): imported on first use of Database.utils only
     import sqlite_utils
@@ -23,6 +23,26 @@ BUSY_TIMEOUT_MS = 30_000
 # full-text segments) span fewer pages, which made bulk ingest ~10% faster than with 4 KiB pages
 # (benchmarks/bench_store.py). A database keeps the page size it was created with.
 PAGE_SIZE = 16384
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes. A WAL database needs its ``-shm`` file, which a read-only folder cannot
+    get when the last writer removed it on close; then the file is opened as immutable (nothing can change it
+    while the folder stays read-only)."""
+    if not path.is_file():
+        raise StoreError(f"no CrashDesk database at {path} (the folder is read-only, so none can be created)")
+    for mode in ("mode=ro", "immutable=1"):
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, isolation_level=None,
+                                   timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            error = exc
+            continue
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA cache_size = -65536")
+        return conn
+    raise StoreError(f"cannot open the database {path} read-only: {error}")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -46,14 +66,22 @@ def connect(path: Path) -> sqlite3.Connection:
 class Database:
     """Thread-local connections to one SQLite file, migrated on first open."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         try:
-            migrate(self.conn)
+            if read_only:
+                (version,) = self.conn.execute("PRAGMA user_version").fetchone()
+                if version != SCHEMA_VERSION:
+                    raise StoreError(f"{self.path} has schema version {version} and this CrashDesk needs "
+                                     f"{SCHEMA_VERSION}; the folder is read-only, so it cannot be upgraded")
+            else:
+                migrate(self.conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a CrashDesk database: {exc}") from exc
 
@@ -61,7 +89,7 @@ class Database:
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path)
+            conn = connect_read_only(self.path) if self.read_only else connect(self.path)
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,12 +32,15 @@ from crashdesk.engine.query import (
     DATE,
     NUMBER,
     ORDERING,
+    OS_ALIASES,
     VERSION,
     And,
     DateValue,
     FullText,
     Node,
+    Not,
     Or,
+    QueryTooLargeError,
     Term,
     field_kind,
     parse_query,
@@ -138,11 +142,17 @@ class _Compiler:
         self.columns: set[str] = set()   # crashes columns the condition reads
         self.selective = False           # an equality on a unique-ish indexed column (signature, crash id)
 
-    def node(self, node: Node) -> tuple[str, list[Any]]:
+    def node(self, node: Node, top: bool = False) -> tuple[str, list[Any]]:
+        # As few parentheses as SQL's precedence allows: SQLite's parser stack is shallow (about 100
+        # entries), and each nested parenthesis costs a few, so nested groups run out of it early.
         if isinstance(node, And | Or):
             parts = [self.node(item) for item in node.items]
             joiner = " AND " if isinstance(node, And) else " OR "
-            return "(" + joiner.join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+            sql = joiner.join(p[0] for p in parts)  # an OR inside an AND comes back in parentheses
+            return (f"({sql})" if isinstance(node, Or) and not top else sql), [x for p in parts for x in p[1]]
+        if isinstance(node, Not):
+            sql, params = self.node(node.item, top=True)
+            return f"NOT coalesce({sql}, 0)", params  # a missing value is "not that value", as for terms
         if isinstance(node, FullText):
             return self.fulltext(node)
         return self.term(node)
@@ -211,6 +221,9 @@ class _Compiler:
             pattern = _string_cond("name", t.op, t.value)[1][0]
             return (f"{column} COLLATE NOCASE IN (SELECT name FROM signature_names WHERE id IN "
                     f"(SELECT rowid FROM signature_names_fts WHERE name LIKE ? ESCAPE '\\'))", [pattern])
+        if t.field == "os" and t.op == "=" and isinstance(t.value, str) and t.value.lower() in OS_ALIASES:
+            names = OS_ALIASES[t.value.lower()]
+            return f"{column} COLLATE NOCASE IN ({', '.join('?' * len(names))})", list(names)
         kind = field_kind(t.field)
         return self.value_cond(column, t, kind, "c.version_key" if t.field == "version" else None)
 
@@ -446,6 +459,23 @@ def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Se
     (no cap on ``limit``; 0 returns only the total and facets). Raises
     :class:`~crashdesk.engine.query.QueryError` for a bad query and :class:`BadSearchRequest` for a bad
     sort/facet/page."""
+    try:
+        return _search(store, query, facets=facets, sort=sort, offset=offset, limit=limit,
+                       facets_size=facets_size, now=now)
+    except sqlite3.OperationalError as exc:
+        # the query language's bounds keep queries inside SQLite's limits; should one still reach them,
+        # it is the query's size, said as such, not a crash
+        if any(limit_text in str(exc) for limit_text in _SQLITE_SIZE_LIMITS):
+            raise QueryTooLargeError(f"the query is too complex for the database ({exc})", query or "", 0) \
+                from None
+        raise
+
+
+_SQLITE_SIZE_LIMITS = ("parser stack overflow", "too large", "too many", "too big", "too complex")
+
+
+def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[str], offset: int, limit: int,
+            facets_size: int, now: dt.datetime | None) -> SearchResult:
     if offset < 0 or limit < 0:
         raise BadSearchRequest("offset and limit must not be negative")
     now = now or dt.datetime.now(dt.UTC)

@@ -321,7 +321,8 @@ class SocorroClient:
                     told = _retry_after(getattr(exc, "retry_after", None))  # a 503 may say when to come back
                     if told is not None:
                         wait = min(max(wait, told), self.retry.retry_after_cap)
-                    log.info("%s from %s, retry %d in %.2f s", exc, _short(url), failures, wait)
+                    log.info("%s from %s; retry %d of %d in %.1f s", exc, _short(url), failures,
+                             self.retry.attempts - 1, wait)
                 self.stats.retries += 1
                 await self._sleep(wait)
 

@@ -39,7 +39,14 @@ from typing import Any
 from crashdesk.model.crash_id import is_crash_id
 from crashdesk.store.crashes import MAIN_DUMP, CrashStore, DumpRef
 from crashdesk.store.syncstate import SyncItem, SyncState
-from crashdesk.sync.client import CancelToken, RetryPolicy, Secret, SocorroClient, supersearch_params
+from crashdesk.sync.client import (
+    CancelToken,
+    RetryPolicy,
+    Secret,
+    SocorroClient,
+    normalize_base_url,
+    supersearch_params,
+)
 from crashdesk.sync.errors import (
     AuthError,
     BadQuery,
@@ -56,6 +63,16 @@ log = logging.getLogger(__name__)
 UTC = dt.UTC
 DUMP_ALIASES = {"dump": MAIN_DUMP, "": MAIN_DUMP}
 DONE_BATCH = 50
+
+
+def report_url(base_url: str, crash_id: str) -> str:
+    """The crash's page on its server, as Crash Stats builds it (``/report/index/<id>``), from the server's
+    address however it was saved (``https://host/``, ``https://host/api/``...)."""
+    try:
+        base = normalize_base_url(base_url)
+    except ValueError:
+        base = base_url.rstrip("/")
+    return f"{base}/report/index/{crash_id}"
 
 
 @dataclass(frozen=True)
@@ -146,9 +163,9 @@ class SyncSummary:
         if self.range:
             out.append(f"  range listed: {self.range[0]} .. {self.range[1]}")
         if self.retries:
-            out.append(
-                f"  recovered from transient faults: {self.retries} retries ({self.rate_limited} x 429)"
-            )
+            # "recovered" only when the run completed: a run that gave up did not recover from them
+            what = "recovered from transient faults" if self.complete else "retried transient faults"
+            out.append(f"  {what}: {self.retries} retries ({self.rate_limited} x 429)")
         out.extend(f"  warning: {w}" for w in self.warnings)
         if self.gone:
             out.append(
@@ -626,7 +643,7 @@ class SyncRunner:
             processed=local_processed,
             server_signature=signature,
             server_processed=processed,
-            source_url=f"{self.target.base_url}/report/index/{crash_id}",
+            source_url=report_url(self.target.base_url, crash_id),
             if_exists="update",
         )
         if local_processed is not None:

@@ -25,40 +25,65 @@ def run_app(data_dir: str | None = None) -> int:
     from crashdesk.ui.qt import QApplication, QEventLoop, QMessageBox, QSettings, delete_now
 
     existing = QApplication.instance()
+    if existing is None:
+        from crashdesk.ui.display_check import display_problem
+
+        problem = display_problem()
+        if problem:  # before Qt aborts the process with its own (often wrong) hint
+            print(f"crashdesk: {problem}", file=sys.stderr)
+            return 1
     app = existing or QApplication(sys.argv[:1])
     app.setApplicationName("CrashDesk")
     app.setOrganizationName("CrashDesk")
     app.setWindowIcon(app_icon())
+    quit_after = os.environ.get("CRASHDESK_QUIT_AFTER_MS")  # packaging smoke test: start, paint, quit cleanly
+    quit_after_ms = int(quit_after) if quit_after and quit_after.isdigit() else None
     if not data_dir and not os.environ.get("CRASHDESK_HOME"):  # issue 10: the data folder chosen in Settings
         data_dir = str(QSettings("CrashDesk", "CrashDesk").value("general/data_dir", "") or "") or None
     paths = resolve_paths(data_dir)
+    read_only = False
     try:
         from crashdesk.store import CrashStore
         from crashdesk.store.schema import upgrade_needed
 
+        paths.check()
+        read_only = paths.data_dir.is_dir() and not paths.writable
         notice = None
-        pending = upgrade_needed(paths.ensure().data_dir / "crashdesk.sqlite")
-        if pending:  # a store from an older CrashDesk: opening it migrates it, minutes for a large one
-            notice = upgrade_notice(pending)
+        if not read_only:
+            pending = upgrade_needed(paths.ensure().data_dir / "crashdesk.sqlite")
+            if pending:  # a store from an older CrashDesk: opening it migrates it, minutes for a large one
+                notice = upgrade_notice(pending)
         try:
-            store = CrashStore.open(paths.data_dir)
+            store = CrashStore.open(paths.data_dir, read_only=read_only)
         finally:
             if notice is not None:
                 notice.close()
     except (CrashDeskError, OSError) as exc:
-        QMessageBox.critical(None, "CrashDesk", f"Cannot open the data folder {paths.data_dir}:\n{exc}")
+        print(f"crashdesk: cannot open the data folder {paths.data_dir}: {exc}", file=sys.stderr)
+        box = QMessageBox(QMessageBox.Icon.Critical, "CrashDesk",
+                          f"Cannot open the data folder {paths.data_dir}:\n{exc}")
+        if quit_after_ms is not None:  # the smoke test's deadline holds for this dialog too
+            from crashdesk.ui.qt import QTimer
+
+            QTimer.singleShot(quit_after_ms, box.reject)
+        box.exec()
         return 1
     settings = QSettings("CrashDesk", "CrashDesk")
+    from crashdesk.ui.symbol_settings import pull
+
+    pull(settings, paths.data_dir, writable=not read_only)  # the folders/servers `crashdesk config` may have set
     jobs = Jobs()
     window = MainWindow(store, settings=settings, jobs=jobs, cache_dir=paths.cache_dir,
                         collector=CollectorState(None, "looking for the local collector…"))
     window.setWindowIcon(app_icon())
+    if read_only:
+        window.set_read_only(f"The data folder {paths.data_dir} is read-only: crashes can be searched and read, "
+                             "but nothing is collected, processed or changed.")
     window.show()
-    quit_after = os.environ.get("CRASHDESK_QUIT_AFTER_MS")  # packaging smoke test: start, paint, quit cleanly
-    if quit_after and quit_after.isdigit():
+    if quit_after_ms is not None:
         from crashdesk.ui.qt import QTimer
 
-        QTimer.singleShot(int(quit_after), window.close)
+        QTimer.singleShot(quit_after_ms, window.close)
     # collector and processing start in the background: the window paints first. What they start is also
     # kept here, so it is stopped on exit even when the window closed before their callbacks were delivered.
     started: dict[str, object] = {}
@@ -76,10 +101,14 @@ def run_app(data_dir: str | None = None) -> int:
             mozilla_symbols=str(settings.value("symbols/mozilla_for_mozilla_products", "true")).lower() != "false")
         return service
 
-    jobs.submit(collector_job, on_done=window.set_collector,
-                on_error=lambda exc: window.set_collector(CollectorState(None, f"collector not running: {exc}")))
-    jobs.submit(processing_job, on_done=window.attach_processing,
-                on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
+    if read_only:  # both write to the data folder
+        window.set_collector(CollectorState(None, "collector not running: the data folder is read-only"))
+        window.status.set_processing("Processing not running: the data folder is read-only")
+    else:
+        jobs.submit(collector_job, on_done=window.set_collector,
+                    on_error=lambda exc: window.set_collector(CollectorState(None, f"collector not running: {exc}")))
+        jobs.submit(processing_job, on_done=window.attach_processing,
+                    on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
     try:
         if existing is None:
             return int(app.exec())

@@ -150,13 +150,23 @@ class DecisionViews(QObject):
         elif self.tabs.widget(index) is self.sync:
             self.sync.refresh()
 
-    def _on_query_ran(self, _total: int) -> None:
+    def _on_query_ran(self, total: int) -> None:
         query = self.window.model.query
-        if self.tabs.currentWidget() is self.signatures and self._signatures_query != query:
+        # the Crashes tab says how many crashes the search bar's query matches, from whichever tab it ran
+        self.tabs.setTabText(0, f"{TAB_TITLES[0]} ({total:,})" if query.strip() else TAB_TITLES[0])
+        current = self.tabs.currentWidget()
+        if current is self.signatures and self._signatures_query != query:
             self._signatures_query = query
             self.signatures.set_query(query)
-        elif self.tabs.currentWidget() is not self.signatures:
+        elif current is not self.signatures:
             self._signatures_query = None  # stale: reload when the tab is shown
+        if current is self.workbench and not self.workbench.query_edit.isModified():
+            self.workbench.set_query(query)
+        if current not in (self.window.side_splitter, self.signatures):
+            # a tab that does not show the query's crashes: say where they are
+            self.window.status.showMessage(
+                f"{total:,} crash{'es' if total != 1 else ''} match {query or 'everything'!r}: see the Crashes "
+                "tab (Alt+1)", 8000)
 
     def _on_selection(self, *_args: Any) -> None:
         n = len(self.window.selected_crash_ids())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 from pygments import highlight
@@ -63,5 +64,13 @@ def source_html(text: str, filename: str, line: int | None, context: int = 300) 
     first = max(1, (line or 1) - context)
     window = "".join(lines[first - 1:(line or 1) + context])
     hl = [line - first + 1] if line else []
-    return highlight(window, lexer_for(filename),
-                     _formatter(linenos="inline", linenostart=first, hl_lines=hl, lineanchors="L"))
+    out = highlight(window, lexer_for(filename),
+                    _formatter(linenos="inline", linenostart=first, hl_lines=hl, lineanchors="L"))
+    # Qt's rich text ignores the padding pygments gives line numbers: right-align them and put two spaces
+    # between number and code instead
+    width = len(str(first + window.count("\n")))
+    return _LINENO.sub(lambda m: f'<span style="color: #999999">{m.group(1):>{width}}  </span>', out)
+
+
+_LINENO = re.compile(r'<span style="color: inherit; background-color: transparent; padding-left: 5px; '
+                     r'padding-right: 5px;">\s*(\d+)</span>')

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from crashdesk.engine.query import OPERATOR_WORDS, Or, QueryError, parse_query
 from crashdesk.ui import searching
 from crashdesk.ui.collector_link import CollectorState
 from crashdesk.ui.detail import CrashDetail, load_detail
@@ -56,9 +57,23 @@ DUMP_SUFFIXES = (".dmp", ".mdmp", ".minidump")
 EXACT_FACETS = ("signature",)
 
 
+def add_term(query: str, term_text: str) -> str:
+    """``query`` narrowed by ``term_text``; a query whose top level is an OR is put in parentheses first
+    (``a OR b`` + ``x`` is ``(a OR b) x``, not ``a OR (b x)``)."""
+    query = query.strip()
+    if not query:
+        return term_text
+    try:
+        root = parse_query(query).root
+    except QueryError:
+        return f"{query} {term_text}"
+    return f"({query}) {term_text}" if isinstance(root, Or) else f"{query} {term_text}"
+
+
 def quote_term(field: str, term: str, exclude: bool = False) -> str:
     """The query term a facet click adds: ``field:value`` (``field:=value`` on text fields), quoted as needed."""
-    value = f'"{term}"' if any(ch in term for ch in ' "():') or not term else term
+    quote = any(ch in term for ch in ' "():\\') or not term or term.upper() in OPERATOR_WORDS
+    value = '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"' if quote else term
     op = "=" if field in EXACT_FACETS else ""
     return f"{'-' if exclude else ''}{field}:{op}{value}"
 
@@ -137,6 +152,12 @@ class MainWindow(QMainWindow):
         workspace = QWidget()
         lay = QVBoxLayout(workspace)
         lay.setContentsMargins(6, 6, 6, 0)
+        self.read_only_banner = QLabel()
+        self.read_only_banner.setObjectName("read_only_banner")
+        self.read_only_banner.setWordWrap(True)
+        self.read_only_banner.setStyleSheet("QLabel { background: #fff4ce; color: #4d3800; padding: 6px; "
+                                            "border: 1px solid #e0c060; border-radius: 3px; }")
+        self.read_only_banner.hide()
         lay.addWidget(self.search_bar)
         lay.addWidget(self.side_splitter, 1)
         self.no_results = QLabel()
@@ -148,7 +169,13 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.empty_state)
         self.stack.addWidget(workspace)
         self.workspace = workspace
-        self.setCentralWidget(self.stack)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.read_only_banner)
+        central_layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
         self.status = StatusBar()
         self.setStatusBar(self.status)
 
@@ -363,6 +390,10 @@ class MainWindow(QMainWindow):
     def run_query(self, query: str | None = None) -> None:
         if not isinstance(query, str):
             query = self.search_bar.text()
+        pasted = searching.pasted_query(query)  # a bp- id, a Crash Stats report or search URL
+        if pasted is not None:
+            self.status.showMessage(f"{query.strip()[:80]} → {pasted or 'all crashes'}", 8000)
+            query = pasted
         self.search_bar.clear_error()
         if query != self.search_bar.text():
             self.search_bar.set_text(query)
@@ -415,7 +446,7 @@ class MainWindow(QMainWindow):
         query = self.search_bar.text().strip()
         if term_text in query.split():
             return
-        self.run_query(f"{query} {term_text}".strip())
+        self.run_query(add_term(query, term_text))
 
     # ------------------------------------------------------------------ selection and detail
 
@@ -596,6 +627,12 @@ class MainWindow(QMainWindow):
             lines = [line.strip() for line in text.splitlines() if line.strip()]
             self.settings.setValue("symbols/urls", [x for x in lines if x.startswith(("http://", "https://"))])
             self.settings.setValue("symbols/paths", [x for x in lines if not x.startswith(("http://", "https://"))])
+            from crashdesk.ui.symbol_settings import push
+
+            try:
+                push(self.settings, Path(self.store.db.path).parent)
+            except Exception as exc:  # noqa: BLE001 - shown, the app's own settings are saved
+                self._show_error("Symbol sources not shared with the command line", exc)
 
     def edit_source_folders(self) -> None:
         from crashdesk.ui.qt import QInputDialog
@@ -608,6 +645,11 @@ class MainWindow(QMainWindow):
             self.sources.mappings = [(a.strip(), b.strip()) for a, b in pairs]
             self.sources.save(self.settings)
             self._load_current_detail()
+
+    def set_read_only(self, message: str) -> None:
+        """Say above the search bar that the store is read-only (and why nothing will arrive or change)."""
+        self.read_only_banner.setText(message)
+        self.read_only_banner.show()
 
     def set_collector(self, state: CollectorState) -> None:
         self.collector = state

@@ -52,9 +52,38 @@ def test_siggen_lists_are_not_copied_into_the_repository():
     if tracked.returncode == 0:
         paths = [REPO / line for line in tracked.stdout.splitlines()]
     else:  # not a git checkout: every file except what the project ignores
-        paths = [p for p in REPO.rglob("*") if not {".git", "dist", "build", ".work"} & set(p.parts)]
-    found = [p for p in paths if p.name in names]
+        paths = [p for p in REPO.rglob("*") if not set(IGNORED_FOLDERS) & set(p.relative_to(REPO).parts)]
+    found = [p for p in paths if p.name in names and not in_environment(p, REPO)]
     assert found == []
+
+
+# folders a user or a tool creates inside a checkout (a virtual environment holds siggen's own lists)
+IGNORED_FOLDERS = (".git", "dist", "build", ".work", ".venv", "venv", "env", ".env", ".tox", ".nox", ".eggs")
+
+
+def in_environment(path: Path, root: Path) -> bool:
+    """Whether ``path`` lies in a virtual environment (a folder holding ``pyvenv.cfg``) or an ignored folder
+    under ``root``."""
+    rel = path.relative_to(root)
+    if set(IGNORED_FOLDERS) & set(rel.parts[:-1]):
+        return True
+    return any((root / Path(*rel.parts[:n]) / "pyvenv.cfg").is_file() for n in range(1, len(rel.parts)))
+
+
+def test_environments_and_build_folders_are_ignored(tmp_path):
+    """A venv inside the checkout (any name) does not count as committed files, and git ignores the usual
+    environment and build folders (issue 20: the suite failed with a .venv in the checkout)."""
+    venv = tmp_path / "myenv"
+    (venv / "lib" / "siggen" / "siglists").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    listed = venv / "lib" / "siggen" / "siglists" / "prefix_signature_re.txt"
+    assert in_environment(listed, tmp_path)
+    assert in_environment(tmp_path / ".venv" / "x" / "prefix_signature_re.txt", tmp_path)
+    assert not in_environment(tmp_path / "crashdesk" / "prefix_signature_re.txt", tmp_path)
+    if subprocess.run(["git", "rev-parse"], cwd=REPO, capture_output=True).returncode == 0:
+        for folder in (".venv", "venv", "env", ".tox", "build", "dist"):
+            check = subprocess.run(["git", "check-ignore", "-q", "--no-index", f"{folder}/lib/x.txt"], cwd=REPO)
+            assert check.returncode == 0, f"{folder}/ is not git-ignored"
 
 
 def test_new_profile_from_mozilla_copies_siggen_files_verbatim(tmp_path):

@@ -102,7 +102,9 @@ def test_incomplete_sync_exits_1_with_a_summary_then_resumes(data_dir, fake, cra
         "sync", "--server", fake.url, "--retries", "2", data_dir=data_dir, capsys=capsys
     )
     assert code == 1
-    assert victim in err and "HTTP 500" in err and "missing (1)" in err
+    # the report (a command's result) on stdout, the failure as one line on stderr (cli-conventions.md)
+    assert victim in out and "HTTP 500" in out and "missing (1)" in out
+    assert err.strip().splitlines()[-1].startswith("crashdesk sync: failed: 1 part(s)")
     assert "Traceback" not in err
     fake.faults.clear()
     code, out, err = crashdesk_here("sync", "--server", fake.url, "--json", data_dir=data_dir, capsys=capsys)
@@ -228,7 +230,8 @@ def test_interrupt_cancels_cleanly_with_a_summary(data_dir, fake, crashes, keyri
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 1, err
-    assert "cancelled: run the same sync again to resume" in err and "Traceback" not in err
+    assert "cancelled: run the same sync again to resume" in out and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "crashdesk sync: failed: cancelled; run the same sync again to retry"
     with sqlite3.connect(data_dir / "crashdesk.sqlite") as db:
         stored = db.execute("SELECT count(*) FROM crashes").fetchone()[0]
         status = db.execute("SELECT last_status FROM sync_jobs").fetchone()[0]

@@ -52,16 +52,52 @@ def test_stack_tab_puts_crashing_thread_first_with_its_frames_and_registers(qtbo
     assert model.rowCount() == len(proc["threads"][index]["frames"])
 
 
-def test_stack_tab_nests_inline_frames(qtbot, store, cases):
+def test_stack_tab_lists_inlined_frames_above_their_frame(qtbot, store, cases):
+    """As Crash Stats and minidump-stackwalk's text report: innermost first, each inlined function its own row
+    right above the physical frame holding it, marked "inlined", sharing its frame number (issue 20)."""
     case = _case(cases, "06-plugin-so")
     view = _view(qtbot, store, case)
-    frame0 = case.processed["threads"][case.processed["crash_info"]["crashing_thread"]]["frames"][0]
-    assert frame0["inlines"]  # the test data's inlined function
-    parent = view.stack.model.index(0, 0)
-    assert view.stack.model.rowCount(parent) == len(frame0["inlines"])
-    child = view.stack.model.index(0, FrameCol.FUNCTION, parent)
-    assert child.data() == frame0["inlines"][0]["function"]
-    assert view.stack.model.index(0, FrameCol.FUNCTION).data() == frame0["function"]
+    frames = case.processed["threads"][case.processed["crash_info"]["crashing_thread"]]["frames"]
+    assert frames[0]["inlines"]  # the test data's inlined function
+    expected = []
+    for f in frames:
+        expected += [(str(f["frame"]), i["function"], "inlined") for i in f.get("inlines") or []]
+        expected.append((str(f["frame"]), f.get("function"), f["trust"].replace("frame_pointer", "frame pointer")))
+    model = view.stack.model
+    got = [(model.index(r, FrameCol.INDEX).data(), model.index(r, FrameCol.FUNCTION).data(),
+            model.index(r, FrameCol.TRUST).data()) for r in range(model.rowCount())]
+    assert [g for g, e in zip(got, expected, strict=True) if e[1] is not None] == [e for e in expected
+                                                                                  if e[1] is not None]
+    assert all(model.rowCount(model.index(r, 0)) == 0 for r in range(model.rowCount()))  # flat, no children
+    assert got[0][1] == frames[0]["inlines"][0]["function"]  # row 0 is the function that crashed
+
+
+def test_offsets_short_on_screen_full_on_hover_and_copy(qtbot, store, cases):
+    from crashdesk.ui.models.stack import FullTextRole
+
+    case = _case(cases, "01-null-deref")
+    view = _view(qtbot, store, case)
+    frame = case.processed["crashing_thread"]["frames"][0]
+    cell = view.stack.model.index(0, FrameCol.MODULE_OFFSET)
+    assert cell.data() == "0x" + frame["module_offset"][2:].lstrip("0")
+    assert cell.data(3) == frame["module_offset"] and cell.data(FullTextRole) == frame["module_offset"]
+    assert view.stack.model.index(0, FrameCol.FUNCTION_OFFSET).data() == \
+        "0x" + frame["function_offset"][2:].lstrip("0")
+    view.stack.frames.setCurrentIndex(view.stack.model.index(0, 0))
+    view.stack.copy_frames()
+    copied = QApplication.clipboard().text().split("\t")
+    assert frame["module_offset"] in copied and frame["function_offset"] in copied
+
+
+def test_registers_in_cpu_order(qtbot, store, cases):
+    case = _case(cases, "01-null-deref")
+    view = _view(qtbot, store, case)
+    regs = case.processed["crashing_thread"]["frames"][0]["registers"]
+    shown = [line.split("=")[0].strip() for line in view.stack.registers.toPlainText().splitlines()]
+    # the reference's text report order for amd64 (rust-minidump's register order)
+    reference = ["rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", *(f"r{i}" for i in range(8, 16)), "rip"]
+    assert shown[:len(reference)] == [r for r in reference if r in regs]
+    assert set(shown) == set(regs)
 
 
 def test_source_pane_shows_the_mapped_file_at_the_line(qtbot, store, cases):

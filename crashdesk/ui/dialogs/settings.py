@@ -135,6 +135,7 @@ class SettingsDialog(QDialog):
         self.resize(760, 520)
         self.settings = settings
         self.profiles_dir = profiles_dir
+        self._data_dir = data_dir
         self.jobs = jobs
         s = settings
 
@@ -373,6 +374,12 @@ class SettingsDialog(QDialog):
                         ProfileChoice(tuple(self.product_profile_pairs()), self.profile_combo.currentText()))
         s.setValue(KEYS["theme"], self.theme)
         s.sync()
+        from crashdesk.ui.symbol_settings import push
+
+        try:  # where `crashdesk process` and `crashdesk collector` read them
+            push(s, self._data_dir)
+        except Exception as exc:  # noqa: BLE001 - a read-only folder must not lose the rest of the settings
+            self.token_note.setText(f"Symbol settings not shared with the command line: {exc}")
         token = self.token_edit.text().strip()
         if token:
             self._set_collector_token(token)

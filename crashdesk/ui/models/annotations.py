@@ -11,6 +11,20 @@ LONG_VALUE = 120
 FullValueRole = Qt.ItemDataRole.UserRole + 1
 
 
+# what the collector adds to a raw crash (as Antenna does), not what the crash reporter sent
+COLLECTOR_KEYS = ("metadata", "submitted_timestamp", "uuid")
+
+
+def split_collector_metadata(annotations: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the reporter's annotations, the collector's metadata). The raw crash format ``version`` (a number,
+    2) is the collector's; a ``version`` string sent by a reporter stays an annotation."""
+    reporter, collector = {}, {}
+    for key, value in (annotations or {}).items():
+        ours = key in COLLECTOR_KEYS or (key == "version" and isinstance(value, int))
+        (collector if ours else reporter)[key] = value
+    return reporter, collector
+
+
 def value_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 

@@ -209,7 +209,8 @@ class CrashListModel(QAbstractTableModel):
                 return tip
             if col is Col.DATE:
                 return f"{row.get('submitted_at')} (UTC)"
-            return None
+            value = row.get(KEYS[col])  # the whole value when the column cuts it (OS, reason, product...)
+            return None if value in (None, "") else str(value)
         if role == Qt.ItemDataRole.ForegroundRole:
             if col is Col.STATE:
                 return STATE_COLOURS.get(str(row.get("state")))

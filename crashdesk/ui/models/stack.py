@@ -1,7 +1,10 @@
 """Threads and frames of a processed crash (``minidump-stackwalk --json`` schema) for the Stack tab.
 
-The frames tree has one row per real frame; a frame's inlined functions are its children (innermost
-first, as the stackwalker lists them). Trust is shown with a colour and explained in the tooltip.
+One row per frame, as Crash Stats and minidump-stackwalk's text report list them: innermost first, so a
+frame's inlined functions come as their own rows right above the physical frame that holds them, marked
+"inlined" and sharing its frame number; row 0 is the function that crashed. Offsets are shown without their
+zero padding (``0x3a``), the full form on hover and when copied. Trust is shown with a colour and explained in
+the tooltip.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from crashdesk.model.registers import short_hex
 from crashdesk.ui.qt import QBrush, QColor, QStandardItem, QStandardItemModel, Qt
 
 FrameRole = Qt.ItemDataRole.UserRole + 1
+FullTextRole = Qt.ItemDataRole.UserRole + 2  # a cell's whole text (offsets unpadded on screen), for copying
 
 
 class FrameCol(enum.IntEnum):
@@ -117,12 +122,12 @@ def function_name(frame: dict[str, Any]) -> str:
     fn = frame.get("function")
     if fn:
         return str(fn)
-    offset = frame.get("module_offset") or frame.get("offset") or ""
-    return f"{frame.get('module') or '???'} + {offset}" if frame.get("module") else str(frame.get("offset") or "")
+    offset = short_hex(frame.get("module_offset") or frame.get("offset") or "")
+    return f"{frame.get('module') or '???'} + {offset}" if frame.get("module") else short_hex(frame.get("offset"))
 
 
 class StackModel(QStandardItemModel):
-    """The frames of one thread, with inlines as children."""
+    """The frames of one thread, inlined functions as rows of their own above their physical frame."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -135,30 +140,34 @@ class StackModel(QStandardItemModel):
         for n, frame in enumerate(frames):
             if not isinstance(frame, dict):
                 continue
-            row = self._row(str(frame.get("frame", n)), frame, frame.get("trust"))
-            for inline in frame.get("inlines") or []:
+            number = str(frame.get("frame", n))
+            for inline in frame.get("inlines") or []:  # innermost first, as the stackwalker lists them
                 if not isinstance(inline, dict):
                     continue
                 merged = {"module": frame.get("module"), **inline, "_inline_of": frame}
-                row[0].appendRow(self._row("", merged, "inline"))
-            root.appendRow(row)
+                root.appendRow(self._row(number, merged, "inline"))
+            root.appendRow(self._row(number, frame, frame.get("trust")))
 
     def _row(self, index: str, frame: dict[str, Any], trust: str | None) -> list[QStandardItem]:
         missing = bool(frame.get("missing_symbols"))
-        texts = {
-            FrameCol.INDEX: index if trust != "inline" else "inlined",
+        inline = trust == "inline"
+        full = {
+            FrameCol.INDEX: index,
             FrameCol.MODULE: frame.get("module") or "",
             FrameCol.FUNCTION: function_name(frame),
             FrameCol.SOURCE: source_text(frame.get("file"), frame.get("line")),
-            FrameCol.MODULE_OFFSET: frame.get("module_offset") or "" if trust != "inline" else "",
-            FrameCol.FUNCTION_OFFSET: frame.get("function_offset") or "" if trust != "inline" else "",
-            FrameCol.TRUST: trust_label(trust),
+            FrameCol.MODULE_OFFSET: "" if inline else frame.get("module_offset") or "",
+            FrameCol.FUNCTION_OFFSET: "" if inline else frame.get("function_offset") or "",
+            FrameCol.TRUST: "inlined" if inline else trust_label(trust),
         }
         items = []
         for col in FrameCol:
-            item = QStandardItem(str(texts[col]))
+            text = str(full[col])
+            shown = short_hex(text) if col in (FrameCol.MODULE_OFFSET, FrameCol.FUNCTION_OFFSET) else text
+            item = QStandardItem(shown)
             item.setEditable(False)
             item.setData(frame, FrameRole)
+            item.setData(text, FullTextRole)
             if col is FrameCol.TRUST:
                 item.setForeground(QBrush(trust_colour(trust)))
                 item.setToolTip(trust_tooltip(trust))
@@ -169,8 +178,14 @@ class StackModel(QStandardItemModel):
                 if missing:
                     tip = f"no symbols for {frame.get('module')}: function unknown"
                     item.setForeground(QBrush(QColor("#777777")))
+                elif inline:
+                    tip = f"{tip}\ninlined into {function_name(frame.get('_inline_of') or {})}"
                 item.setToolTip(tip)
-            if trust == "inline":
+            elif shown != text:
+                item.setToolTip(text)
+            elif col is FrameCol.MODULE and text:
+                item.setToolTip(text)
+            if inline:
                 font = item.font()
                 font.setItalic(True)
                 item.setFont(font)

@@ -133,7 +133,7 @@ class CollectorPanel(QWidget):
         for name in ("Crashpad", "Breakpad", "curl"):
             edit = QPlainTextEdit()
             edit.setReadOnly(True)
-            edit.setMaximumHeight(70)
+            edit.setMinimumHeight(120)  # the whole Crashpad snippet (handler line and C++ setup) scrolls
             self.snippet_edits[name] = edit
             page = QWidget()
             pl = QHBoxLayout(page)
@@ -143,7 +143,7 @@ class CollectorPanel(QWidget):
             copy.clicked.connect(lambda _=False, e=edit: QApplication.clipboard().setText(e.toPlainText()))
             pl.addWidget(copy, 0, Qt.AlignmentFlag.AlignTop)
             self.snippet_tabs.addTab(page, name)
-        self.snippet_tabs.setMaximumHeight(115)
+        self.snippet_tabs.setMaximumHeight(180)
 
         self.feed = read_only_table(
             ["Received", "Crash ID", "Product", "Version", "State", "Signature"],

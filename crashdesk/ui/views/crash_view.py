@@ -6,12 +6,21 @@ import html
 from pathlib import Path
 from typing import Any
 
+from crashdesk.model.registers import ordered as ordered_registers
 from crashdesk.ui.detail import CrashDetail, best_bit_flip, processing_notes, signature_notes, summary_fields
-from crashdesk.ui.models.annotations import AnnotationsModel, FullValueRole
+from crashdesk.ui.models.annotations import AnnotationsModel, FullValueRole, split_collector_metadata
 from crashdesk.ui.models.modules import ModulesModel
-from crashdesk.ui.models.stack import FrameRole, StackModel, thread_frames, thread_label, thread_order
+from crashdesk.ui.models.stack import (
+    FrameRole,
+    FullTextRole,
+    StackModel,
+    thread_frames,
+    thread_label,
+    thread_order,
+)
 from crashdesk.ui.qt import (
     QAbstractItemView,
+    QAction,
     QApplication,
     QComboBox,
     QFileDialog,
@@ -20,6 +29,7 @@ from crashdesk.ui.qt import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QKeySequence,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -111,8 +121,8 @@ class SummaryTab(QScrollArea):
     def show_crash(self, detail: CrashDetail) -> None:
         data = detail.data
         sig = data.get("signature") or data.get("server_signature") or ""
-        self.signature.setText(sig or ("(not processed yet)" if data.get("state") != "processed"
-                                       else "(no signature)"))
+        self.signature.setText(sig or header_without_signature(data))
+        self.signature.setToolTip(self.signature.text())  # long C++ signatures do not fit the line
         self.signature.setCursorPosition(0)
         url = data.get("source_url")
         self.link.setText(f'<a href="{html.escape(url)}">Open this crash on its server</a>' if url else "")
@@ -155,6 +165,19 @@ class SummaryTab(QScrollArea):
         QApplication.clipboard().setText(self.signature.text())
 
 
+def header_without_signature(data: dict[str, Any]) -> str:
+    """What the crash header says when there is no signature: why (failed, with the note; waiting; none)."""
+    state = data.get("state")
+    if state == "failed":
+        notes = processing_notes(data)
+        return f"(processing failed: {notes[-1]})" if notes else "(processing failed)"
+    if state == "processing":
+        return "(being processed)"
+    if state != "processed":
+        return "(not processed yet)"
+    return "(no signature)"
+
+
 class StackTab(QWidget):
     """Thread picker, frames tree, registers of the selected frame and the source pane."""
 
@@ -178,8 +201,15 @@ class StackTab(QWidget):
         self.frames.setUniformRowHeights(True)
         self.frames.setAlternatingRowColors(True)
         self.frames.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.frames.setRootIsDecorated(True)
+        self.frames.setRootIsDecorated(False)  # flat: inlined functions are rows of their own
         self.frames.setAllColumnsShowFocus(True)
+        self.frames.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        copy = QAction("Copy", self.frames)
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.triggered.connect(self.copy_frames)
+        self.frames.addAction(copy)
+        self.frames.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         split.addWidget(self.frames)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         self.registers = QPlainTextEdit()
@@ -235,13 +265,24 @@ class StackTab(QWidget):
             self.registers.setPlainText("")
             return
         regs = frame.get("registers") or (frame.get("_inline_of") or {}).get("registers")
-        if regs:
-            self.registers.setPlainText("\n".join(f"{k:>6} = {v}" for k, v in regs.items()))
+        if regs:  # in CPU order, as the reference's text report and debuggers list them
+            self.registers.setPlainText("\n".join(f"{k:>6} = {v}" for k, v in ordered_registers(regs)))
         else:
-            self.registers.setPlainText("No registers recovered for this frame.\n"
-                                        "(The processed crash keeps them for the context frame only.)")
+            self.registers.setPlainText("No registers recovered for this frame.\n(They are kept for the crashing "
+                                        "thread's frames; a crash processed by an older CrashDesk has them for "
+                                        "the context frame only until it is processed again.)")
         self.source.setHtml(self._sources.render(frame.get("file"), frame.get("line")))
         self.source.scrollToAnchor(f"L-{max(1, int(frame.get('line') or 1) - 8)}")
+
+
+    def copy_frames(self) -> None:
+        """The selected frames (or the current one) to the clipboard, tab-separated, offsets in full."""
+        rows = sorted({i.row() for i in self.frames.selectionModel().selectedRows()})
+        if not rows and self.frames.currentIndex().isValid():
+            rows = [self.frames.currentIndex().row()]
+        lines = ["\t".join(str(self.model.index(r, c).data(FullTextRole) or "")
+                           for c in range(self.model.columnCount())) for r in rows]
+        QApplication.clipboard().setText("\n".join(lines))
 
 
 class ModulesTab(QWidget):
@@ -385,20 +426,40 @@ class AnnotationsTab(QWidget):
         _compact(self.table)
         self.table.horizontalHeader().setStretchLastSection(True)
         split.addWidget(self.table)
+        # what the collector recorded about the submission, apart from what the crash reporter sent
+        self.meta_box = QWidget()
+        meta_layout = QVBoxLayout(self.meta_box)
+        meta_layout.setContentsMargins(0, 0, 0, 0)
+        self.meta_label = QLabel("Collector metadata (recorded on arrival, not sent by the crash reporter)")
+        self.meta_label.setObjectName("collector_metadata_label")
+        meta_layout.addWidget(self.meta_label)
+        self.meta_model = AnnotationsModel(self)
+        self.meta_table = QTableView()
+        self.meta_table.setModel(self.meta_model)
+        self.meta_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        _compact(self.meta_table)
+        self.meta_table.horizontalHeader().setStretchLastSection(True)
+        meta_layout.addWidget(self.meta_table)
+        split.addWidget(self.meta_box)
         self.value = QPlainTextEdit()
         self.value.setReadOnly(True)
         self.value.setPlaceholderText("Select an annotation to see its whole value")
         split.addWidget(self.value)
         self.raw = QTextBrowser()
         split.addWidget(self.raw)
-        split.setSizes([320, 90, 240])
+        split.setSizes([250, 130, 80, 200])
         layout.addWidget(split, 1)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
+        self.meta_table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
 
     def show_crash(self, detail: CrashDetail) -> None:
-        self.model.set_annotations(detail.data.get("annotations") or {})
+        reporter, collector = split_collector_metadata(detail.data.get("annotations") or {})
+        self.model.set_annotations(reporter)
+        self.meta_model.set_annotations(collector)
+        self.meta_box.setVisible(bool(collector))
         self.table.resizeColumnToContents(0)
+        self.meta_table.resizeColumnToContents(0)
         self.raw.setHtml(detail.annotations_html)
         self.value.setPlainText("")
 

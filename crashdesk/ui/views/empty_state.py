@@ -20,11 +20,29 @@ from crashdesk.ui.qt import (
 
 
 def snippets(url: str) -> dict[str, str]:
-    """Ready-to-paste client settings for the collector at ``url``."""
+    """Ready-to-paste client settings for the collector at ``url``: complete enough to send a first crash
+    (product and version annotations, uploads enabled in the Crashpad database, no upload rate limit)."""
     return {
-        "Crashpad": f'crashpad_handler --url={url} --database=./crashpad-db\n'
-                    f'// or in code: client.StartHandler(handler, database, metrics, "{url}", '
-                    "annotations, arguments, true, false);",
+        "Crashpad": (
+            "# the handler (uploads must be enabled in its database once: crashpad_database_util "
+            "--database=./crashpad-db --set-uploads-enabled=true)\n"
+            f"crashpad_handler --database=./crashpad-db --url={url} --annotation=ProductName=MyApp "
+            "--annotation=Version=1.0 --no-rate-limit\n"
+            "\n"
+            "// or in the application (C++), before anything can crash:\n"
+            '#include "client/crash_report_database.h"\n'
+            '#include "client/crashpad_client.h"\n'
+            '#include "client/settings.h"\n'
+            'base::FilePath db("crashpad-db"), handler("crashpad_handler");  // L"..." on Windows\n'
+            "std::map<std::string, std::string> annotations = {{\"ProductName\", \"MyApp\"}, "
+            "{\"Version\", \"1.0\"}};\n"
+            "std::vector<std::string> arguments = {\"--no-rate-limit\"};\n"
+            "auto database = crashpad::CrashReportDatabase::Initialize(db);\n"
+            "database->GetSettings()->SetUploadsEnabled(true);\n"
+            "crashpad::CrashpadClient client;\n"
+            f'client.StartHandler(handler, db, db, "{url}", annotations, arguments,\n'
+            "                    /*restartable=*/true, /*asynchronous_start=*/false);"
+        ),
         "Breakpad": f"minidump_upload -p MyProduct -v 1.0 crash.dmp {url}\n"
                     f'// or in code: HTTPUpload::SendMultipartPostRequest("{url}", parameters, files, ...);',
         "curl": f"curl -F ProductName=MyProduct -F Version=1.0 -F upload_file_minidump=@crash.dmp {url}",
@@ -103,7 +121,7 @@ class EmptyState(QWidget):
             self.snippet_grid.addWidget(QLabel(f"{name}:"), row, 0, Qt.AlignmentFlag.AlignTop)
             edit = QPlainTextEdit(text)
             edit.setReadOnly(True)
-            edit.setMaximumHeight(52)
+            edit.setMaximumHeight(96 if name == "Crashpad" else 52)
             edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
             self.snippet_grid.addWidget(edit, row, 1)
             copy = QPushButton("Copy")

@@ -50,7 +50,9 @@ class FacetPanel(QTreeWidget):
                 child = QTreeWidgetItem([term, f"{count:,}"])
                 child.setData(0, FieldRole, field)
                 child.setData(0, TermRole, term)
-                child.setToolTip(0, term)
+                tip = f"{term}\n{count:,} crash{'es' if count != 1 else ''}"  # the whole term, even when cut
+                child.setToolTip(0, tip)
+                child.setToolTip(1, tip)
                 child.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 top.addChild(child)
             self.addTopLevelItem(top)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from crashdesk.engine.query import SYNTAX_HELP
 from crashdesk.ui.qt import (
     QCompleter,
     QEvent,
@@ -80,9 +81,23 @@ class SearchBar(QWidget):
         self.history_menu = QMenu(self)
         self.history_button.setMenu(self.history_menu)
         self.history_menu.aboutToShow.connect(self._fill_history_menu)
+        self.help_button = QToolButton()
+        self.help_button.setObjectName("query_help_button")
+        self.help_button.setText("?")
+        self.help_button.setCheckable(True)
+        help_html = f"<pre>{html.escape(SYNTAX_HELP)}</pre>"
+        self.help_button.setToolTip("Query syntax" + help_html)
         row.addWidget(self.edit, 1)
         row.addWidget(self.history_button)
+        row.addWidget(self.help_button)
         layout.addLayout(row)
+        self.help = QLabel(help_html)
+        self.help.setObjectName("query_help")
+        self.help.setTextFormat(Qt.TextFormat.RichText)
+        self.help.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.help.hide()
+        self.help_button.toggled.connect(self.help.setVisible)
+        layout.addWidget(self.help)
         self.error = QLabel()
         self.error.setObjectName("query_error")
         self.error.setTextFormat(Qt.TextFormat.RichText)
