@@ -55,10 +55,11 @@ def test_config_then_process_uses_the_settings_folders(tmp_path):
 def test_flags_come_first_then_settings_each_once(tmp_path):
     paths = resolve_paths(tmp_path / "home").ensure()
     assert symbol_sources(paths, ["/a"], ["https://flag/"]) == {
-        "symbol_paths": ["/a"], "symbol_urls": ["https://flag/"], "mozilla_symbol_urls": []}
-    save(paths.data_dir, SymbolSources(["/b", "/a"], ["https://set/"], True))
-    got = symbol_sources(paths, ["/a"], ["https://flag/"])
+        "symbol_paths": ["/a"], "symbol_urls": ["https://flag/"], "mozilla_symbol_urls": [], "debuginfod_urls": []}
+    save(paths.data_dir, SymbolSources(["/b", "/a"], ["https://set/"], True, ["https://dbg-set/"]))
+    got = symbol_sources(paths, ["/a"], ["https://flag/"], ["https://dbg-flag/", "https://dbg-set/"])
     assert got["symbol_paths"] == ["/a", "/b"] and got["symbol_urls"] == ["https://flag/", "https://set/"]
+    assert got["debuginfod_urls"] == ["https://dbg-flag/", "https://dbg-set/"]
     assert got["mozilla_symbol_urls"] == ["https://symbols.mozilla.org/"]
 
 
