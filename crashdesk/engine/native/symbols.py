@@ -38,7 +38,7 @@ from crashdesk.engine.symbols_api import (
 )
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 _LOOKUP_CACHE = 4096
 _OS_BY_KIND = {"elf": "Linux", "pe": "windows", "pdb": "windows", "macho": "mac", "breakpad": "unknown"}
 
@@ -117,23 +117,13 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
         if at and at[-1].sym_addr == addr:
             continue
         section_publics.append([addr, f"<{sec} ELF section in {sym_src.path.name}>"])
-    publics: dict = {"publics": [], "func_starts": []}
+    publics: dict = {"publics": []}
     if sym_src.kind == "elf":
         from crashdesk.engine.native.elfsyms import function_symbols
 
-        # Breakpad writes no PUBLIC record where a FUNC (debug info) starts: drop those symbol-table entries.
-        # A PUBLIC does not reach past a FUNC start either: keep those starts to stop a gap lookup.
-        kept, func_starts = [], []
-        for addr, raw in function_symbols(sym_src.path):
-            try:
-                at = symcache.lookup(addr)
-            except Exception:
-                at = []
-            if at and at[-1].sym_addr == addr and (at[-1].full_path or at[-1].lang != "unknown"):
-                func_starts.append(addr)
-                continue
-            kept.append((addr, raw))
-        publics = {"publics": kept, "func_starts": func_starts}
+        # All function symbols; which of them Breakpad would write as PUBLIC (no FUNC at the same address)
+        # is decided at lookup time, for the few addresses that fall in a gap between functions.
+        publics = {"publics": function_symbols(sym_src.path)}
     tmp = entry / f"publics.json.{os.getpid()}.part"
     tmp.write_text(json.dumps(publics))
     os.replace(tmp, entry / "publics.json")
@@ -215,7 +205,6 @@ class NativeSymbolFile:
         self._sec_names = [str(n) for _a, n in publics]
         self._sym_addrs: list[int] | None = None  # symbol-table functions, loaded on the first gap lookup
         self._sym_names: list[str] = []
-        self._func_starts: list[int] = []
 
     # -- lookups ----------------------------------------------------------------------------------------
     def _locations(self, rva: int) -> list:
@@ -240,12 +229,14 @@ class NativeSymbolFile:
         if not is_public:
             return FunctionInfo(display_name(outer.symbol), outer.sym_addr, 0, 0, False)
         best = (outer.sym_addr, outer.symbol, False) if outer is not None else None
-        if outer is None:  # past a symbol's size: the nearest symbol-table entry at or below, as Breakpad does,
-            addrs, names = self._symbols()  # unless a function with debug info starts in between
+        if outer is None:  # past a symbol's size: the nearest symbol-table entry at or below, as Breakpad does
+            addrs, names = self._symbols()  # (its PUBLIC records have no size)...
             i = bisect_right(addrs, rva) - 1
             if i >= 0:
-                k = bisect_right(self._func_starts, rva) - 1
-                if k < 0 or self._func_starts[k] < addrs[i]:
+                at = self._locations(addrs[i])
+                # ... unless a function with debug info starts there: Breakpad has a FUNC, not a PUBLIC, at that
+                # address, and a PUBLIC further down does not reach past a FUNC start
+                if not (at and at[-1].sym_addr == addrs[i] and (at[-1].full_path or at[-1].lang != "unknown")):
                     best = (addrs[i], names[i], False)
         i = bisect_right(self._sec_addrs, rva) - 1
         if i >= 0 and (best is None or self._sec_addrs[i] > best[0]):
@@ -258,8 +249,7 @@ class NativeSymbolFile:
     def _symbols(self) -> tuple[list[int], list[str]]:
         if self._sym_addrs is None:
             try:
-                data = json.loads((self.entry / "publics.json").read_text())
-                pairs, self._func_starts = data["publics"], sorted(int(a) for a in data["func_starts"])
+                pairs = json.loads((self.entry / "publics.json").read_text())["publics"]
             except (OSError, ValueError, KeyError, TypeError):
                 pairs = []
             self._sym_addrs = [int(a) for a, _n in pairs]
