@@ -322,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tus", type=int, default=55, help="translation units (default 55: about 110 MB of DWARF)")
     ap.add_argument("--scan-files", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved runs of each measurement (median shown)")
     ap.add_argument("--work", type=Path, default=WORK / "native-bench")
     args = ap.parse_args(argv)
     work = args.work
@@ -331,12 +332,21 @@ def main(argv: list[str] | None = None) -> int:
     dump = crash(program, work)
     folder = work / "build"  # the build folder as it is: objects, sources, the program
 
-    ref = pipeline(dump, program, work)
-    cache = Path(tempfile.mkdtemp(prefix="bench-native-cache-", dir=work))
-    cold = crashdesk(dump, folder, cache, work / "native-cold.json")
-    warm = crashdesk(dump, folder, cache, work / "native-warm.json")
-    warm_in_process = min(in_process_warm(dump, folder, cache) for _ in range(3))
-    shutil.rmtree(cache, ignore_errors=True)
+    # Interleaved repetitions (the machine may be shared): the median of each.
+    refs, colds, warms, inproc = [], [], [], []
+    for _ in range(args.repeat):
+        refs.append(pipeline(dump, program, work))
+        cache = Path(tempfile.mkdtemp(prefix="bench-native-cache-", dir=work))
+        colds.append(crashdesk(dump, folder, cache, work / "native-cold.json"))
+        warms.append(crashdesk(dump, folder, cache, work / "native-warm.json"))
+        inproc.append(in_process_warm(dump, folder, cache))
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def median(runs: list[dict]) -> dict:
+        return sorted(runs, key=lambda r: r["total_s"])[len(runs) // 2]
+
+    ref, cold, warm = median(refs), median(colds), median(warms)
+    warm_in_process = sorted(inproc)[len(inproc) // 2]
     same = frames(ref["output"]) == frames(cold["output"]) == frames(warm["output"])
     scan = scan_folder(work, program, args.scan_files)
 
@@ -346,11 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline": {k: v for k, v in ref.items() if k != "output"},
         "crashdesk_cold": {k: v for k, v in cold.items() if k != "output"},
         "crashdesk_warm": {k: v for k, v in warm.items() if k != "output"},
-        "crashdesk_warm_in_process_s": warm_in_process,
+        "crashdesk_warm_in_process_s": warm_in_process, "repeat": args.repeat,
+        "all_runs_s": {"pipeline": [r["total_s"] for r in refs], "cold": [r["total_s"] for r in colds],
+                       "warm": [r["total_s"] for r in warms], "warm_in_process": inproc},
         "crashing_thread_frames_identical": same, "scan": scan,
     }
     (WORK / "bench_native.json").write_text(json.dumps(result, indent=1))
     print(f"program: {program.stat().st_size / 1e6:.0f} MB, DWARF {dwarf / 1e6:.0f} MB, .sym {ref['sym_bytes'] / 1e6:.0f} MB")
+    print(f"median of {args.repeat} interleaved runs")
     print(f"{'':34}{'seconds':>10}{'peak MiB':>10}")
     print(f"{'pipeline: dump_syms':34}{ref['dump_syms_s']:10.2f}")
     print(f"{'pipeline: minidump-stackwalk':34}{ref['stackwalk_s']:10.2f}")

@@ -89,23 +89,50 @@ class _Source:
             raise NativeFileError(f"{path}: damaged object: {exc}") from exc
 
 
+def _cfi_text(sources: list[_Source]) -> tuple[bytes, _Source | None]:
+    """Breakpad STACK records from the first source with unwind tables (``.eh_frame``, PE x64 unwind info, PDB
+    frame data)."""
+    for s in sorted(sources, key=lambda s: "unwind" not in s.features):
+        try:
+            text = s.obj.make_cficache().open_stream().read()
+        except Exception:
+            continue  # a file without unwind tables: try the next one
+        if text.strip():
+            return text, s
+    return b"", None
+
+
 def _convert(entry: Path, main: _Source, companions: list[_Source], module: ModuleKey) -> None:
-    """Write the SymCache, the CFI .sym and meta.json of one module into ``entry`` (atomically per file)."""
+    """Write the SymCache, the CFI .sym, the symbol table and meta.json of one module into ``entry`` (each file
+    atomically). The CFI and symbol-table work runs beside the SymCache's (symbolic releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     entry.mkdir(parents=True, exist_ok=True)
     sources = [main, *companions]
     # Functions and lines: the object with debug info, else the one with a symbol table.
     sym_src = next((s for s in sources if "debug" in s.features), None) or \
         next((s for s in sources if "symtab" in s.features), main)
-    try:
-        symcache = sym_src.obj.make_symcache()
-        tmp = entry / f"symbols.symcache.{os.getpid()}.part"
-        with open(tmp, "wb") as f:
-            symcache.dump_into(f)
-        os.replace(tmp, entry / "symbols.symcache")
-    except NativeFileError:
-        raise
-    except Exception as exc:
-        raise NativeFileError(f"{sym_src.path}: cannot read functions and lines: {exc}") from exc
+    with ThreadPoolExecutor(2, thread_name_prefix="native-convert") as pool:
+        cfi_job = pool.submit(_cfi_text, sources)
+        publics_job = None
+        if sym_src.kind == "elf":
+            from crashdesk.engine.native.elfsyms import function_symbols
+
+            # All function symbols; which of them Breakpad would write as PUBLIC (no FUNC at the same address)
+            # is decided at lookup time, for the few addresses that fall in a gap between functions.
+            publics_job = pool.submit(function_symbols, sym_src.path)
+        try:
+            symcache = sym_src.obj.make_symcache()
+            tmp = entry / f"symbols.symcache.{os.getpid()}.part"
+            with open(tmp, "wb") as f:
+                symcache.dump_into(f)
+            os.replace(tmp, entry / "symbols.symcache")
+        except NativeFileError:
+            raise
+        except Exception as exc:
+            raise NativeFileError(f"{sym_src.path}: cannot read functions and lines: {exc}") from exc
+        cfi_text, cfi_from = cfi_job.result()
+        publics = {"publics": publics_job.result() if publics_job is not None else []}
     # dump_syms writes a PUBLIC "<.plt ELF section in FILE>" at the (unrelocated) address of each executable
     # section where no symbol starts; frames in PLT stubs are named after them.
     section_publics = []
@@ -117,26 +144,9 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
         if at and at[-1].sym_addr == addr:
             continue
         section_publics.append([addr, f"<{sec} ELF section in {sym_src.path.name}>"])
-    publics: dict = {"publics": []}
-    if sym_src.kind == "elf":
-        from crashdesk.engine.native.elfsyms import function_symbols
-
-        # All function symbols; which of them Breakpad would write as PUBLIC (no FUNC at the same address)
-        # is decided at lookup time, for the few addresses that fall in a gap between functions.
-        publics = {"publics": function_symbols(sym_src.path)}
     tmp = entry / f"publics.json.{os.getpid()}.part"
     tmp.write_text(json.dumps(publics))
     os.replace(tmp, entry / "publics.json")
-    cfi_text = b""
-    cfi_from = None
-    for s in sorted(sources, key=lambda s: "unwind" not in s.features):
-        try:
-            text = s.obj.make_cficache().open_stream().read()
-        except Exception:
-            continue  # a file without unwind tables: try the next one
-        if text.strip():
-            cfi_text, cfi_from = text, s
-            break
     os_name = _OS_BY_KIND.get(main.kind, "unknown")
     name = (module.debug_file or main.path.name).replace("\\", "/").split("/")[-1] or main.path.name
     head = f"MODULE {os_name} {main.arch} {module.debug_id.upper()} {name}\n".encode()
