@@ -102,7 +102,27 @@ def _cfi_text(sources: list[_Source]) -> tuple[bytes, _Source | None]:
     return b"", None
 
 
-def _convert(entry: Path, main: _Source, companions: list[_Source], module: ModuleKey) -> None:
+def _write_cfi(entry: Path, main: _Source, sources: list[_Source], module: ModuleKey,
+               index_dir: Path | None) -> _Source | None:
+    """cfi.sym (a MODULE line and the STACK records), and its index when ``index_dir`` is given."""
+    cfi_text, cfi_from = _cfi_text(sources)
+    os_name = _OS_BY_KIND.get(main.kind, "unknown")
+    name = (module.debug_file or main.path.name).replace("\\", "/").split("/")[-1] or main.path.name
+    head = f"MODULE {os_name} {main.arch} {module.debug_id.upper()} {name}\n".encode()
+    tmp = entry / f"cfi.sym.{os.getpid()}.part"
+    with open(tmp, "wb") as f:
+        f.write(head)
+        f.write(cfi_text)
+        if cfi_text and not cfi_text.endswith(b"\n"):
+            f.write(b"\n")
+    os.replace(tmp, entry / "cfi.sym")
+    if index_dir is not None:  # build the .sym index now, beside the SymCache conversion
+        load_symbol_file(entry / "cfi.sym", module.debug_id.upper(), index_dir).close()
+    return cfi_from
+
+
+def _convert(entry: Path, main: _Source, companions: list[_Source], module: ModuleKey,
+             index_dir: Path | None = None) -> None:
     """Write the SymCache, the CFI .sym, the symbol table and meta.json of one module into ``entry`` (each file
     atomically). The CFI and symbol-table work runs beside the SymCache's (symbolic releases the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -113,7 +133,7 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
     sym_src = next((s for s in sources if "debug" in s.features), None) or \
         next((s for s in sources if "symtab" in s.features), main)
     with ThreadPoolExecutor(2, thread_name_prefix="native-convert") as pool:
-        cfi_job = pool.submit(_cfi_text, sources)
+        cfi_job = pool.submit(_write_cfi, entry, main, sources, module, index_dir)
         publics_job = None
         if sym_src.kind == "elf":
             from crashdesk.engine.native.elfsyms import function_symbols
@@ -131,7 +151,7 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
             raise
         except Exception as exc:
             raise NativeFileError(f"{sym_src.path}: cannot read functions and lines: {exc}") from exc
-        cfi_text, cfi_from = cfi_job.result()
+        cfi_from = cfi_job.result()
         publics = {"publics": publics_job.result() if publics_job is not None else []}
     # dump_syms writes a PUBLIC "<.plt ELF section in FILE>" at the (unrelocated) address of each executable
     # section where no symbol starts; frames in PLT stubs are named after them.
@@ -147,16 +167,6 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
     tmp = entry / f"publics.json.{os.getpid()}.part"
     tmp.write_text(json.dumps(publics))
     os.replace(tmp, entry / "publics.json")
-    os_name = _OS_BY_KIND.get(main.kind, "unknown")
-    name = (module.debug_file or main.path.name).replace("\\", "/").split("/")[-1] or main.path.name
-    head = f"MODULE {os_name} {main.arch} {module.debug_id.upper()} {name}\n".encode()
-    tmp = entry / f"cfi.sym.{os.getpid()}.part"
-    with open(tmp, "wb") as f:
-        f.write(head)
-        f.write(cfi_text)
-        if cfi_text and not cfi_text.endswith(b"\n"):
-            f.write(b"\n")
-    os.replace(tmp, entry / "cfi.sym")
     meta = {
         "format": FORMAT_VERSION, "symcache_version": _symcache_version(), "debug_id": module.debug_id.upper(),
         "sources": [_identity(s.path) for s in sources],
@@ -171,7 +181,7 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
     os.replace(tmp, entry / "meta.json")
 
 
-def _valid_entry(entry: Path, paths: list[Path], debug_id: str) -> dict | None:
+def _valid_entry(entry: Path, paths: list[Path], debug_id: str, *, check_sums: bool = True) -> dict | None:
     try:
         meta = json.loads((entry / "meta.json").read_text())
         if (meta.get("format") != FORMAT_VERSION or meta.get("symcache_version") != _symcache_version()
@@ -180,7 +190,10 @@ def _valid_entry(entry: Path, paths: list[Path], debug_id: str) -> dict | None:
         if meta.get("sources") != [_identity(p) for p in paths]:
             return None
         for name, digest in meta["sha256"].items():
-            if _sha256(entry / name) != digest:
+            if not check_sums:  # just written by the conversion child: present is enough
+                if not (entry / name).is_file():
+                    return None
+            elif _sha256(entry / name) != digest:
                 return None
         return meta
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -316,7 +329,7 @@ class NativeSymbolFile:
 
 
 def convert_in_process(entry: Path, main_path: Path, companion_paths: list[Path], module: ModuleKey,
-                       debug_id: str) -> None:
+                       debug_id: str, index_dir: Path | None = None) -> None:
     """Read the native file(s) and write the conversion into ``entry``. Runs in an isolated child."""
     main = _Source(main_path, debug_id)
     comps = []
@@ -326,7 +339,7 @@ def convert_in_process(entry: Path, main_path: Path, companion_paths: list[Path]
         except SymbolFileError:
             continue  # a companion of another id or a damaged one is simply not used
     try:
-        _convert(entry, main, comps, module)
+        _convert(entry, main, comps, module, index_dir)
     except OSError as exc:
         raise NativeFileError(f"{main_path}: cannot write the converted symbols: {exc}") from exc
 
@@ -365,8 +378,9 @@ def load_native_symbols(path: str | os.PathLike[str], module: ModuleKey, index_d
         if meta is None:
             from crashdesk.engine.native.isolate import run_isolated
 
-            run_isolated(convert_in_process, (entry, main_path, paths[1:], module, debug_id), what=str(main_path))
-            meta = _valid_entry(entry, paths, debug_id)
+            run_isolated(convert_in_process, (entry, main_path, paths[1:], module, debug_id,
+                                              entry if index_dir is None else Path(index_dir)), what=str(main_path))
+            meta = _valid_entry(entry, paths, debug_id, check_sums=False)
             if meta is None:
                 raise NativeFileError(f"{main_path}: the converted symbols did not verify")
         from symbolic.symcache import SymCache
