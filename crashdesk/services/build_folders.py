@@ -98,11 +98,21 @@ def add_build_folder(store: CrashStore, paths, folder: Path, *, symbol_paths: It
     before = {cid: _state(store, cid) for cid in crash_ids}
     config = default_worker_config(paths, symbol_paths=[folder, *symbol_paths], symbol_urls=list(symbol_urls))
     service = ProcessingService(store, config, workers=workers, on_progress=on_progress)
-    if cancel is not None:
-        threading.Thread(target=lambda: (cancel.wait(), service.cancel()), daemon=True).start()
+    finished = threading.Event()
+    if cancel is not None:  # any object with is_set() (threading.Event, the UI's CancelToken)
+        def watch() -> None:
+            while not finished.wait(0.2):
+                if cancel.is_set():
+                    service.cancel()
+                    return
+
+        threading.Thread(target=watch, daemon=True, name="build-folder-cancel").start()
     service.restrict_to(crash_ids)
     service.reprocess(crash_ids)
-    progress = service.run_until_empty()
+    try:
+        progress = service.run_until_empty()
+    finally:
+        finished.set()
     report.failed = progress.failed
     report.cancelled = bool(cancel is not None and cancel.is_set())
     changes: dict[tuple, list[str]] = {}

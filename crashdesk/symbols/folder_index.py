@@ -239,6 +239,10 @@ def _sniff(full: str, rel: str) -> tuple[str | None, list[dict] | None]:
         with open(full, "rb") as f:
             head = f.read(SNIFF_BYTES)
             kind = sniff_kind(head)
+            if kind == "elf" and len(head) >= 18:
+                e_type = int.from_bytes(head[16:18], "little" if head[5] == 1 else "big")
+                if e_type in (1, 4):  # relocatable objects (.o) and core files: no build id to match
+                    return None, None
             if kind != "breakpad":
                 return kind, None
             f.seek(0)

@@ -93,3 +93,17 @@ def test_cli_says_in_one_line_that_native_files_need_symbolic(monkeypatch, capsy
     note_native_support(["/some/folder"])
     note_native_support([])
     assert capsys.readouterr().err == ""
+
+
+def test_relocatable_objects_are_skipped_on_their_header(tmp_path):
+    """A build folder is full of .o files (ELF, no build id): skipped on the first bytes, not opened."""
+    root = tmp_path / "b"
+    root.mkdir()
+    obj = bytearray((DATA / "abort/abort.debug").read_bytes())
+    obj[16:18] = (1).to_bytes(2, "little")  # e_type = ET_REL
+    (root / "main.o").write_bytes(obj)
+    shutil.copy(DATA / "abort/abort.debug", root / "abort.debug")
+    idx = FolderIndex(root, None)
+    stats = idx.load_or_scan()
+    assert (stats.identified, stats.skipped, stats.errors) == (1, 1, [])
+    assert [e.path for e in idx.find(ABORT.debug_id)] == ["abort.debug"]

@@ -121,8 +121,14 @@ def test_file_of_another_debug_id_is_refused(tmp_path):
     assert not any((tmp_path / "native").glob("*/meta.json"))
 
 
-def test_not_an_object_file(tmp_path):
-    with pytest.raises(NativeFileError):
-        identify(DATA / "abort/abort.sym")
+def test_breakpad_files_are_identified_and_other_files_refused(tmp_path):
+    (sym,) = identify(DATA / "abort/abort.sym")
+    assert (sym.kind, sym.debug_id, sym.code_id, sym.arch) == (
+        "breakpad", "A48688D4AA70B4CAE2B86443818FBC970", "D48886A470AACAB4E2B86443818FBC97E19CFCB5", "x86_64")
+    assert sym.has_symbols and sym.has_unwind and sym.has_debug_info
     with pytest.raises(NativeFileError):
         identify(DATA / "README.md")
+    empty = tmp_path / "x.sym"
+    empty.write_bytes(b"MODULE nonsense\n")
+    with pytest.raises(NativeFileError):
+        identify(empty)

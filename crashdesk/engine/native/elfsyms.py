@@ -18,15 +18,23 @@ SHT_SYMTAB, SHT_DYNSYM, PT_LOAD = 2, 11, 1
 
 def function_symbols(path: Path) -> list[tuple[int, str]]:
     """Sorted (rva, raw name) of defined function symbols; empty when the file has none or is odd."""
+    import mmap
+
     try:
         with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # only the symbol table's pages are read
+    except (OSError, ValueError):
         return []
     try:
-        return _read(memoryview(data))
+        view = memoryview(data)
+        try:
+            return _read(view)
+        finally:
+            view.release()
     except (struct.error, IndexError, ValueError):
         return []
+    finally:
+        data.close()
 
 
 def _read(buf: memoryview) -> list[tuple[int, str]]:
@@ -69,8 +77,9 @@ def _read(buf: memoryview) -> list[tuple[int, str]]:
         if (info & 0xF) not in (STT_FUNC, STT_GNU_IFUNC) or shndx == 0 or value == 0 or name_off >= str_size:
             continue
         start = str_off + name_off
-        stop = bytes(buf[start: start + 4096]).find(b"\0")
-        name = bytes(buf[start: start + (stop if stop >= 0 else 0)]).decode("utf-8", "replace")
+        chunk = bytes(buf[start: start + 4096])
+        stop = chunk.find(b"\0")
+        name = chunk[: stop if stop >= 0 else 0].decode("utf-8", "replace")
         if name and value >= load:
             out.setdefault(value - load, name)
     return sorted(out.items())

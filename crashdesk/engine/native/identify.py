@@ -111,11 +111,43 @@ def identify(path: str | os.PathLike[str]) -> list[NativeObjectInfo]:
     object file by its first bytes is refused without one."""
     from crashdesk.engine.native.isolate import IDENTIFY_TIMEOUT, run_isolated
 
-    _require_symbolic()
     kind = sniff_file(path)
-    if kind is None or kind == "breakpad":
-        raise NativeFileError(f"{path}: not a native object file (ELF, PE, PDB or Mach-O)")
+    if kind is None:
+        raise NativeFileError(f"{path}: not a native object file (ELF, PE, PDB or Mach-O) nor a Breakpad .sym file")
+    if kind == "breakpad":
+        return [_identify_breakpad(Path(path))]
+    _require_symbolic()
     return run_isolated(identify_in_process, (str(path),), what=str(path), timeout=IDENTIFY_TIMEOUT)
+
+
+def _identify_breakpad(path: Path) -> NativeObjectInfo:
+    """A Breakpad .sym file: its MODULE (and INFO CODE_ID) line, and which record kinds it holds."""
+    import mmap
+
+    from crashdesk.engine.symfile import SymbolFileError, parse_module_line
+
+    try:
+        with open(path, "rb") as f:
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as exc:
+        raise NativeFileError(f"{path}: cannot read: {exc}") from exc
+    try:
+        nl = data.find(b"\n", 0, 4096)
+        try:
+            mod = parse_module_line(data[: nl if nl >= 0 else 4096], str(path))
+        except SymbolFileError as exc:
+            raise NativeFileError(str(exc)) from exc
+        code_id = ""
+        head = data[:8192]
+        at = head.find(b"\nINFO CODE_ID ")
+        if at >= 0:
+            code_id = head[at + 14:].split(b"\n", 1)[0].split(b" ", 1)[0].decode("ascii", "replace").strip()
+        return NativeObjectInfo(
+            path=str(path), kind="breakpad", debug_id=mod.debug_id.upper(), code_id=code_id.upper(), arch=mod.arch,
+            object_kind="sym", has_symbols=data.find(b"\nFUNC ") >= 0 or data.find(b"\nPUBLIC ") >= 0,
+            has_unwind=data.find(b"\nSTACK ") >= 0, has_debug_info=data.find(b"\nFILE ") >= 0)
+    finally:
+        data.close()
 
 
 def identify_in_process(path: str | os.PathLike[str]) -> list[NativeObjectInfo]:

@@ -106,7 +106,11 @@ class _PipeWriter:
 
 
 def _use_fork() -> bool:
-    return hasattr(os, "fork") and sys.platform.startswith("linux")
+    """os.fork on Linux; elsewhere only inside daemonic processes (the processing workers), where
+    ``multiprocessing`` may not start children."""
+    if not hasattr(os, "fork"):
+        return False
+    return sys.platform.startswith("linux") or multiprocessing.current_process().daemon
 
 
 def _context():

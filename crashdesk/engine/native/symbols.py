@@ -38,7 +38,7 @@ from crashdesk.engine.symbols_api import (
 )
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 _LOOKUP_CACHE = 4096
 _OS_BY_KIND = {"elf": "Linux", "pe": "windows", "pdb": "windows", "macho": "mac", "breakpad": "unknown"}
 
@@ -89,23 +89,70 @@ class _Source:
             raise NativeFileError(f"{path}: damaged object: {exc}") from exc
 
 
-def _convert(entry: Path, main: _Source, companions: list[_Source], module: ModuleKey) -> None:
-    """Write the SymCache, the CFI .sym and meta.json of one module into ``entry`` (atomically per file)."""
+def _cfi_text(sources: list[_Source]) -> tuple[bytes, _Source | None]:
+    """Breakpad STACK records from the first source with unwind tables (``.eh_frame``, PE x64 unwind info, PDB
+    frame data)."""
+    for s in sorted(sources, key=lambda s: "unwind" not in s.features):
+        try:
+            text = s.obj.make_cficache().open_stream().read()
+        except Exception:
+            continue  # a file without unwind tables: try the next one
+        if text.strip():
+            return text, s
+    return b"", None
+
+
+def _write_cfi(entry: Path, main: _Source, sources: list[_Source], module: ModuleKey,
+               index_dir: Path | None) -> _Source | None:
+    """cfi.sym (a MODULE line and the STACK records), and its index when ``index_dir`` is given."""
+    cfi_text, cfi_from = _cfi_text(sources)
+    os_name = _OS_BY_KIND.get(main.kind, "unknown")
+    name = (module.debug_file or main.path.name).replace("\\", "/").split("/")[-1] or main.path.name
+    head = f"MODULE {os_name} {main.arch} {module.debug_id.upper()} {name}\n".encode()
+    tmp = entry / f"cfi.sym.{os.getpid()}.part"
+    with open(tmp, "wb") as f:
+        f.write(head)
+        f.write(cfi_text)
+        if cfi_text and not cfi_text.endswith(b"\n"):
+            f.write(b"\n")
+    os.replace(tmp, entry / "cfi.sym")
+    if index_dir is not None:  # build the .sym index now, beside the SymCache conversion
+        load_symbol_file(entry / "cfi.sym", module.debug_id.upper(), index_dir).close()
+    return cfi_from
+
+
+def _convert(entry: Path, main: _Source, companions: list[_Source], module: ModuleKey,
+             index_dir: Path | None = None) -> None:
+    """Write the SymCache, the CFI .sym, the symbol table and meta.json of one module into ``entry`` (each file
+    atomically). The CFI and symbol-table work runs beside the SymCache's (symbolic releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     entry.mkdir(parents=True, exist_ok=True)
     sources = [main, *companions]
     # Functions and lines: the object with debug info, else the one with a symbol table.
     sym_src = next((s for s in sources if "debug" in s.features), None) or \
         next((s for s in sources if "symtab" in s.features), main)
-    try:
-        symcache = sym_src.obj.make_symcache()
-        tmp = entry / f"symbols.symcache.{os.getpid()}.part"
-        with open(tmp, "wb") as f:
-            symcache.dump_into(f)
-        os.replace(tmp, entry / "symbols.symcache")
-    except NativeFileError:
-        raise
-    except Exception as exc:
-        raise NativeFileError(f"{sym_src.path}: cannot read functions and lines: {exc}") from exc
+    with ThreadPoolExecutor(2, thread_name_prefix="native-convert") as pool:
+        cfi_job = pool.submit(_write_cfi, entry, main, sources, module, index_dir)
+        publics_job = None
+        if sym_src.kind == "elf":
+            from crashdesk.engine.native.elfsyms import function_symbols
+
+            # All function symbols; which of them Breakpad would write as PUBLIC (no FUNC at the same address)
+            # is decided at lookup time, for the few addresses that fall in a gap between functions.
+            publics_job = pool.submit(function_symbols, sym_src.path)
+        try:
+            symcache = sym_src.obj.make_symcache()
+            tmp = entry / f"symbols.symcache.{os.getpid()}.part"
+            with open(tmp, "wb") as f:
+                symcache.dump_into(f)
+            os.replace(tmp, entry / "symbols.symcache")
+        except NativeFileError:
+            raise
+        except Exception as exc:
+            raise NativeFileError(f"{sym_src.path}: cannot read functions and lines: {exc}") from exc
+        cfi_from = cfi_job.result()
+        publics = {"publics": publics_job.result() if publics_job is not None else []}
     # dump_syms writes a PUBLIC "<.plt ELF section in FILE>" at the (unrelocated) address of each executable
     # section where no symbol starts; frames in PLT stubs are named after them.
     section_publics = []
@@ -117,46 +164,9 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
         if at and at[-1].sym_addr == addr:
             continue
         section_publics.append([addr, f"<{sec} ELF section in {sym_src.path.name}>"])
-    publics: dict = {"publics": [], "func_starts": []}
-    if sym_src.kind == "elf":
-        from crashdesk.engine.native.elfsyms import function_symbols
-
-        # Breakpad writes no PUBLIC record where a FUNC (debug info) starts: drop those symbol-table entries.
-        # A PUBLIC does not reach past a FUNC start either: keep those starts to stop a gap lookup.
-        kept, func_starts = [], []
-        for addr, raw in function_symbols(sym_src.path):
-            try:
-                at = symcache.lookup(addr)
-            except Exception:
-                at = []
-            if at and at[-1].sym_addr == addr and (at[-1].full_path or at[-1].lang != "unknown"):
-                func_starts.append(addr)
-                continue
-            kept.append((addr, raw))
-        publics = {"publics": kept, "func_starts": func_starts}
     tmp = entry / f"publics.json.{os.getpid()}.part"
     tmp.write_text(json.dumps(publics))
     os.replace(tmp, entry / "publics.json")
-    cfi_text = b""
-    cfi_from = None
-    for s in sorted(sources, key=lambda s: "unwind" not in s.features):
-        try:
-            text = s.obj.make_cficache().open_stream().read()
-        except Exception:
-            continue  # a file without unwind tables: try the next one
-        if text.strip():
-            cfi_text, cfi_from = text, s
-            break
-    os_name = _OS_BY_KIND.get(main.kind, "unknown")
-    name = (module.debug_file or main.path.name).replace("\\", "/").split("/")[-1] or main.path.name
-    head = f"MODULE {os_name} {main.arch} {module.debug_id.upper()} {name}\n".encode()
-    tmp = entry / f"cfi.sym.{os.getpid()}.part"
-    with open(tmp, "wb") as f:
-        f.write(head)
-        f.write(cfi_text)
-        if cfi_text and not cfi_text.endswith(b"\n"):
-            f.write(b"\n")
-    os.replace(tmp, entry / "cfi.sym")
     meta = {
         "format": FORMAT_VERSION, "symcache_version": _symcache_version(), "debug_id": module.debug_id.upper(),
         "sources": [_identity(s.path) for s in sources],
@@ -171,7 +181,7 @@ def _convert(entry: Path, main: _Source, companions: list[_Source], module: Modu
     os.replace(tmp, entry / "meta.json")
 
 
-def _valid_entry(entry: Path, paths: list[Path], debug_id: str) -> dict | None:
+def _valid_entry(entry: Path, paths: list[Path], debug_id: str, *, check_sums: bool = True) -> dict | None:
     try:
         meta = json.loads((entry / "meta.json").read_text())
         if (meta.get("format") != FORMAT_VERSION or meta.get("symcache_version") != _symcache_version()
@@ -180,7 +190,10 @@ def _valid_entry(entry: Path, paths: list[Path], debug_id: str) -> dict | None:
         if meta.get("sources") != [_identity(p) for p in paths]:
             return None
         for name, digest in meta["sha256"].items():
-            if _sha256(entry / name) != digest:
+            if not check_sums:  # just written by the conversion child: present is enough
+                if not (entry / name).is_file():
+                    return None
+            elif _sha256(entry / name) != digest:
                 return None
         return meta
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -215,7 +228,6 @@ class NativeSymbolFile:
         self._sec_names = [str(n) for _a, n in publics]
         self._sym_addrs: list[int] | None = None  # symbol-table functions, loaded on the first gap lookup
         self._sym_names: list[str] = []
-        self._func_starts: list[int] = []
 
     # -- lookups ----------------------------------------------------------------------------------------
     def _locations(self, rva: int) -> list:
@@ -240,12 +252,14 @@ class NativeSymbolFile:
         if not is_public:
             return FunctionInfo(display_name(outer.symbol), outer.sym_addr, 0, 0, False)
         best = (outer.sym_addr, outer.symbol, False) if outer is not None else None
-        if outer is None:  # past a symbol's size: the nearest symbol-table entry at or below, as Breakpad does,
-            addrs, names = self._symbols()  # unless a function with debug info starts in between
+        if outer is None:  # past a symbol's size: the nearest symbol-table entry at or below, as Breakpad does
+            addrs, names = self._symbols()  # (its PUBLIC records have no size)...
             i = bisect_right(addrs, rva) - 1
             if i >= 0:
-                k = bisect_right(self._func_starts, rva) - 1
-                if k < 0 or self._func_starts[k] < addrs[i]:
+                at = self._locations(addrs[i])
+                # ... unless a function with debug info starts there: Breakpad has a FUNC, not a PUBLIC, at that
+                # address, and a PUBLIC further down does not reach past a FUNC start
+                if not (at and at[-1].sym_addr == addrs[i] and (at[-1].full_path or at[-1].lang != "unknown")):
                     best = (addrs[i], names[i], False)
         i = bisect_right(self._sec_addrs, rva) - 1
         if i >= 0 and (best is None or self._sec_addrs[i] > best[0]):
@@ -258,8 +272,7 @@ class NativeSymbolFile:
     def _symbols(self) -> tuple[list[int], list[str]]:
         if self._sym_addrs is None:
             try:
-                data = json.loads((self.entry / "publics.json").read_text())
-                pairs, self._func_starts = data["publics"], sorted(int(a) for a in data["func_starts"])
+                pairs = json.loads((self.entry / "publics.json").read_text())["publics"]
             except (OSError, ValueError, KeyError, TypeError):
                 pairs = []
             self._sym_addrs = [int(a) for a, _n in pairs]
@@ -316,7 +329,7 @@ class NativeSymbolFile:
 
 
 def convert_in_process(entry: Path, main_path: Path, companion_paths: list[Path], module: ModuleKey,
-                       debug_id: str) -> None:
+                       debug_id: str, index_dir: Path | None = None) -> None:
     """Read the native file(s) and write the conversion into ``entry``. Runs in an isolated child."""
     main = _Source(main_path, debug_id)
     comps = []
@@ -326,7 +339,7 @@ def convert_in_process(entry: Path, main_path: Path, companion_paths: list[Path]
         except SymbolFileError:
             continue  # a companion of another id or a damaged one is simply not used
     try:
-        _convert(entry, main, comps, module)
+        _convert(entry, main, comps, module, index_dir)
     except OSError as exc:
         raise NativeFileError(f"{main_path}: cannot write the converted symbols: {exc}") from exc
 
@@ -365,8 +378,9 @@ def load_native_symbols(path: str | os.PathLike[str], module: ModuleKey, index_d
         if meta is None:
             from crashdesk.engine.native.isolate import run_isolated
 
-            run_isolated(convert_in_process, (entry, main_path, paths[1:], module, debug_id), what=str(main_path))
-            meta = _valid_entry(entry, paths, debug_id)
+            run_isolated(convert_in_process, (entry, main_path, paths[1:], module, debug_id,
+                                              entry if index_dir is None else Path(index_dir)), what=str(main_path))
+            meta = _valid_entry(entry, paths, debug_id, check_sums=False)
             if meta is None:
                 raise NativeFileError(f"{main_path}: the converted symbols did not verify")
         from symbolic.symcache import SymCache

@@ -132,7 +132,7 @@ class SettingsDialog(QDialog):
                  jobs: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings — CrashDesk")
-        self.resize(760, 520)
+        self.resize(780, 600)
         self.settings = settings
         self.profiles_dir = profiles_dir
         self._data_dir = data_dir
@@ -201,6 +201,14 @@ class SettingsDialog(QDialog):
         sl.addWidget(QLabel("debuginfod servers for Linux libraries (by build id; DEBUGINFOD_URLS is added):"))
         sl.addWidget(self.debuginfod_urls)
         sl.addWidget(self.mozilla_symbols)
+        from crashdesk.ui.views.build_folder_panel import BuildFolderPanel
+
+        self.build_folder = BuildFolderPanel(
+            jobs, data_dir, add_folder=self.symbol_paths.add_item,
+            symbol_sources=lambda: (self.symbol_paths.items(), self.symbol_urls.items()))
+        if jobs is None:
+            self.build_folder.button.setEnabled(False)
+        sl.addWidget(self.build_folder)
         crow = QHBoxLayout()
         crow.addWidget(QLabel("Symbol cache size:"))
         crow.addWidget(self.cache_spin)

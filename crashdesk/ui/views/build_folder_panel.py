@@ -1,0 +1,138 @@
+"""Settings → Symbols → "Add build folder": scan a build folder for native debug files in the background (with
+progress and cancel), add it to the symbol folders, re-walk the stored crashes it can symbolicate and show the
+report of signature changes (:mod:`crashdesk.services.build_folders`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from crashdesk.ui.qt import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+    emit,
+)
+
+
+class BuildFolderPanel(QWidget):
+    """A button, a progress line with Cancel, and the last report."""
+
+    finished = Signal(object)  # the BuildFolderReport, or None when it failed / was cancelled
+
+    def __init__(self, jobs: Any, data_dir: Path | None, *, add_folder: Callable[[str], None],
+                 symbol_sources: Callable[[], tuple[list[str], list[str]]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from crashdesk.engine.native import SUPPORT_MISSING_NOTE, native_support
+
+        self.jobs = jobs
+        self.data_dir = data_dir
+        self._add_folder = add_folder
+        self._sources = symbol_sources
+        self._job = None
+        self.button = QPushButton("Add build folder…")
+        self.button.setToolTip("Scan a build folder for native debug files (ELF/DWARF, PDB/PE, dSYM) and .sym "
+                               "files, then re-walk the stored crashes that lacked those symbols")
+        self.button.clicked.connect(self._ask)
+        self.status = QLabel("" if native_support() else SUPPORT_MISSING_NOTE)
+        self.status.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.report = QPlainTextEdit()
+        self.report.setReadOnly(True)
+        self.report.setPlaceholderText("The report of the last added build folder: crashes that gained symbols, "
+                                       "signatures old → new with crash counts.")
+        self.report.setMaximumHeight(130)
+        row = QHBoxLayout()
+        row.addWidget(self.button)
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.cancel_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(row)
+        lay.addWidget(self.status)
+        lay.addWidget(self.report)
+
+    def _ask(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a build folder")
+        if folder:
+            self.start(folder)
+
+    def start(self, folder: str) -> None:
+        """Add ``folder`` to the symbol folders and run the scan + re-walk in the background."""
+        if self._job is not None:
+            return
+        self._add_folder(folder)
+        paths_, urls = self._sources()
+        others = [Path(p) for p in paths_ if p != folder and Path(p).is_dir()]
+        data_dir = self.data_dir
+
+        def work(cancel, report):
+            from crashdesk.config.paths import resolve_paths
+            from crashdesk.services.build_folders import add_build_folder
+            from crashdesk.store import CrashStore
+
+            paths = resolve_paths(str(data_dir) if data_dir else None).ensure()
+            store = CrashStore.open(paths.data_dir)
+            try:
+                return add_build_folder(
+                    store, paths, Path(folder), symbol_paths=others, symbol_urls=urls, cancel=cancel,
+                    on_scan=lambda seen, _p: report(-1.0, f"Scanning {folder}: {seen} files…"),
+                    on_progress=lambda p: report(
+                        (p.done + p.failed) / max(1, p.done + p.failed + p.running + p.queued),
+                        f"Re-walking crashes: {p.done + p.failed} of {p.done + p.failed + p.running + p.queued}"))
+            finally:
+                store.close()
+
+        self.button.setEnabled(False)
+        self.bar.setVisible(True)
+        self.bar.setRange(0, 0)
+        self.cancel_button.setVisible(True)
+        self.status.setText(f"Scanning {folder}…")
+        self._job = self.jobs.submit(work, on_done=self._done, on_error=self._failed, on_progress=self._progress,
+                                     title="Add build folder", visible=True)
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel.cancel()
+            self.status.setText("Cancelling…")
+
+    def _progress(self, fraction: float, text: str) -> None:
+        if fraction < 0:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(fraction * 1000))
+        self.status.setText(text)
+
+    def _finish(self) -> None:
+        self._job = None
+        self.button.setEnabled(True)
+        self.bar.setVisible(False)
+        self.cancel_button.setVisible(False)
+
+    def _done(self, result) -> None:
+        from crashdesk.services.build_folders import summarize
+
+        self._finish()
+        self.report.setPlainText("\n".join(summarize(result)))
+        self.status.setText("Cancelled." if result.cancelled else
+                            f"Done: {len(result.crashes)} crashes re-walked, {len(result.gained)} gained symbols, "
+                            f"{sum(c['crashes'] for c in result.changes)} changed signature.")
+        emit(self.finished, result)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._finish()
+        self.status.setText(f"Adding the build folder failed: {exc}")
+        emit(self.finished, None)
