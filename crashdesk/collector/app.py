@@ -44,7 +44,10 @@ class CollectorApp:
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            return self._route(environ, start_response)
+            body = self._route(environ, start_response)
+            if str(environ.get("REQUEST_METHOD", "")).upper() == "HEAD":
+                return []  # the headers (Content-Length included) without the body: waitress sends what it gets
+            return body
         except Exception as exc:  # noqa: BLE001 - a bug must not go unrecorded; the client gets Falcon's JSON 500
             self._refuse(environ, 500, "internal_error", f"{type(exc).__name__}: {exc}")
             return self._error(start_response, 500)
