@@ -51,12 +51,13 @@ BOTH_STYLES_NOTE = "includes annotations in both json-encoded extra and formdata
 MULTIPART_TYPES = ("multipart/form-data", "multipart/mixed")
 _NOT_DUMP_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
-#: URL query parameters Crashpad adds (from the ``prod``/``ver`` annotations and the client id), and the
-#: annotation keys that already carry the same fact.
+#: URL query parameters Crashpad adds (from the ``prod``/``ver`` annotations and the client id): the annotation
+#: each fills in, and the annotation keys that already carry the same fact. The URL's version goes to
+#: ``Version``: a lower-case ``version`` key is the raw crash's schema version (2) in Antenna's raw crash.
 QUERY_FALLBACKS = {
-    "product": ("ProductName", "product", "prod"),
-    "version": ("Version", "version", "ver"),
-    "guid": ("guid",),
+    "product": ("ProductName", ("ProductName", "product", "prod")),
+    "version": ("Version", ("Version", "version", "ver")),
+    "guid": ("guid", ("guid",)),
 }
 
 
@@ -466,8 +467,8 @@ def _codec(charset: str | None) -> str:
 
 def _add_query_fallbacks(sub: Submission, query: dict[str, list[str]]) -> None:
     """Crashpad repeats ``prod``/``ver``/the client id in the URL; use them only where no annotation says it."""
-    for param, keys in QUERY_FALLBACKS.items():
+    for param, (key, keys) in QUERY_FALLBACKS.items():
         values = query.get(param)
         if values and values[-1] and not any(k in sub.annotations for k in keys) and sub.annotations:
-            sub.annotations[param] = values[-1]
-            sub.notes.append(f"{param} taken from the URL query")
+            sub.annotations[key] = values[-1]
+            sub.notes.append(f"{key} taken from the URL query ({param}=)")

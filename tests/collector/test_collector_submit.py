@@ -98,8 +98,12 @@ def test_url_query_fills_in_missing_product_and_version(http, collector):
     assert status == 200
     crash_id = crash_id_from(text)
     raw = collector.store.annotations(crash_id)
-    assert (raw["product"], raw["version"], raw["guid"]) == ("FromUrl", "9.9", "abc")
-    assert collector.store.get(crash_id)["product"] == "FromUrl"
+    assert (raw["ProductName"], raw["Version"], raw["guid"]) == ("FromUrl", "9.9", "abc")
+    assert raw["metadata"]["collector_notes"] == ["ProductName taken from the URL query (product=)",
+                                                  "Version taken from the URL query (version=)",
+                                                  "guid taken from the URL query (guid=)"]
+    row = collector.store.get(crash_id)
+    assert (row["product"], row["version"]) == ("FromUrl", "9.9")
 
 
 def test_received_hook_is_called_after_commit(http, make_collector):
