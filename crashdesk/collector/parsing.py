@@ -228,6 +228,17 @@ def inflate_limit(limits: Limits, wire_size: int) -> int:
                max(limits.max_request_size, limits.max_inflate_ratio * max(wire_size, 0)))
 
 
+def json_text(data: bytes) -> tuple[str, bytes]:
+    """A JSON extra's text, read as Antenna reads it (``json.loads`` on bytes: UTF-8 with or without a BOM,
+    UTF-16 or UTF-32, told apart by the first bytes), and its UTF-8 bytes for :func:`check_json_shape`, whose
+    byte scan would be misled by UTF-16's or UTF-32's bytes (a character such as U+0122 holds a quote byte)."""
+    encoding = json.detect_encoding(data)
+    text = data.decode(encoding)
+    if encoding == "utf-8":
+        return text, data
+    return text, text.encode("utf-8", "surrogatepass")
+
+
 def check_storable(annotations: dict[str, Any]) -> None:
     """Refuse annotations the store could not write as UTF-8 JSON (a lone surrogate such as ``"\\ud800"``
     from a JSON escape or an exotic charset) before anything is published."""
@@ -434,14 +445,20 @@ class _State:
         elif part.kind == "json":
             data = bytes(part.buffer)
             part.buffer = bytearray()
-            values = check_json_shape(data, self.limits)
+            try:
+                text, utf8 = json_text(data)
+            except UnicodeDecodeError as exc:
+                raise malformed("invalid_json", str(exc)[:200]) from exc
+            del data
+            values = check_json_shape(utf8, self.limits)
+            del utf8
             if self.sub.budget is not None and not self.sub.budget.grow(
                     self.annotation_bytes + values * JSON_VALUE_COST):
                 raise Discarded(503, "busy_annotation_memory",
                                 "large JSON extras of other submissions fill the collector's memory budget")
-            try:  # from bytes, as Antenna: UTF-8 with or without a BOM, UTF-16 and UTF-32 are all read
-                value = json.loads(data)
-            except (UnicodeDecodeError, ValueError) as exc:
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
                 raise malformed("invalid_json", str(exc)[:200]) from exc
             except RecursionError as exc:  # check_json_shape keeps this from happening
                 raise malformed("json_too_deep", "JSON nested too deeply") from exc

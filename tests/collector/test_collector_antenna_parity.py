@@ -298,3 +298,16 @@ def test_an_undecodable_field_still_counts_as_a_form_field(http, collector):
     assert raw["metadata"]["collector_notes"] == [
         "extract payload text part exception: invalid text or charset: utf-8",
         "includes annotations in both json-encoded extra and formdata parts"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_json_extra_cannot_hide_values_from_the_shape_check(http, collector, encoding):
+    """Attack: reading UTF-16/32 extras (as Antenna does) must not weaken issue 19's JSON bounds. A character
+    such as U+0122 holds a quote byte, so a byte scan of the UTF-16 text would take 30,000 values for a string
+    and let them all be parsed; the shape check reads the UTF-8 form instead."""
+    b = "bnd"
+    doc = '{"ProductName": "x", "a": ["\u0122"' + ", []" * 30000 + ', "\u0122"]}'
+    data = doc.encode(encoding)  # UTF-16 without a BOM is told apart by its zero bytes, as json.loads does
+    body = _doc(b, _part(b, "extra", data, headers="Content-Type: application/json\r\n"))
+    assert _submit(collector, body, b) == (413, b"Discarded=json_too_large")
+    assert collector.store.count() == 0
