@@ -2,7 +2,7 @@
 
 ``tests/data/collector/antenna-reference/<name>.antenna.json`` was recorded by running Antenna's own
 ``BreakpadSubmitterResource`` on each upload (``scripts/antenna_reference.py``; see PROVENANCE.md there): real
-Crashpad uploads from the corpus and hand-made requests for issue 26's items. Each upload is sent here byte for
+Crashpad uploads (from the corpus, and one with attachments) and hand-made requests for issue 26's items. Each upload is sent here byte for
 byte to a collector on 127.0.0.1 (the Crashpad ones chunked, as Crashpad sent them) and the answer, the raw
 crash from ``/api/RawCrash/`` and the dump sizes are compared; only the crash id and the arrival time differ.
 
@@ -40,7 +40,7 @@ def _as_stored_here(raw: dict) -> dict:
 
 def test_the_reference_covers_real_crashpad_uploads_and_issue_26():
     assert {"01-null-deref", "04-divzero", "05-thread", "unnamed-dump-part", "deflate-label-plain-body",
-            "invalid-utf8-field", "upper-case-uuid"} <= set(CASES)
+            "invalid-utf8-field", "upper-case-uuid", "crashpad-attachments"} <= set(CASES)
 
 
 @pytest.mark.parametrize("name", CASES)
