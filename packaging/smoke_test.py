@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Smoke test of the packaged app (``dist/crashdesk/``): does the frozen build do what the source tree does?
 
-1. ``crashdesk --version`` prints the package version;
+1. ``crashdesk --version`` prints the package version (first line) and the collector's name;
 2. ``crashdesk stackwalk`` on a test dump gives byte-for-byte the JSON the source tree gives (with .sym files,
    and with a native debug file where ``symbolic`` is installed);
 3. ``crashdesk collector --port 0`` prints its submit URL and answers ``/__heartbeat__``;
@@ -62,7 +62,9 @@ def main() -> int:
     from crashdesk import __version__
 
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=120, env=env)
-    check("--version", out.returncode == 0 and out.stdout.strip() == f"crashdesk {__version__}", out.stdout.strip())
+    first = (out.stdout.splitlines() or [""])[0].strip()
+    check("--version", out.returncode == 0 and first == f"crashdesk {__version__}"
+          and "crashdesk-collector" in out.stdout, first)
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -16,8 +16,21 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from crashdesk import __version__
 from crashdesk.errors import CrashDeskError, UsageError
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: ``crashdesk X.Y.Z`` on the first line (what scripts read), then the facts the collector's
+    ``/__version__`` leaves out (argparse's own version action would re-wrap the lines)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from crashdesk.model.build_info import about_lines
+
+        sys.stdout.write("\n".join(about_lines()) + "\n")
+        parser.exit()
 
 
 def _common_parent() -> argparse.ArgumentParser:
@@ -59,7 +72,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="crashdesk",
         description="CrashDesk: triage native crash reports offline. Without a sub-command, opens the app.",
     )
-    parser.add_argument("--version", action="version", version=f"crashdesk {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version (and the collector's) and exit")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $CRASHDESK_HOME, else the platform one)")
     parser.add_argument("--json", action="store_true", default=False, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

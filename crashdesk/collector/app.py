@@ -6,14 +6,21 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from crashdesk import __version__
 from crashdesk.collector.auth import TokenMismatch, has_full_access
 from crashdesk.collector.host_check import HostPolicy
 from crashdesk.collector.read_api import ApiResponse, ReadApi, json_response
 from crashdesk.collector.submit import SubmitHandler
+from crashdesk.model.build_info import version_json
 from crashdesk.store.crashes import CrashStore
 
 StartResponse = Callable[..., Any]
+
+#: Antenna's own routes and the methods each answers (it is a Falcon app: any other method is a 405 with a JSON
+#: body and ``Allow``; ``OPTIONS`` is a 200 naming the methods); the read API under ``/api/`` is CrashDesk's
+ANTENNA_ROUTES = {"/submit": ("POST",), "/__heartbeat__": ("GET",), "/__lbheartbeat__": ("GET",),
+                  "/__version__": ("GET",)}
+#: the content type of Falcon's answers that set none (its error documents, ``OPTIONS``)
+FALCON_JSON = "application/json"
 
 _REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large", 421: "Misdirected Request",
@@ -37,10 +44,13 @@ class CollectorApp:
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            return self._route(environ, start_response)
-        except Exception as exc:  # noqa: BLE001 - a bug must not go unrecorded; the client gets a plain 500
+            body = self._route(environ, start_response)
+            if str(environ.get("REQUEST_METHOD", "")).upper() == "HEAD":
+                return []  # the headers (Content-Length included) without the body: waitress sends what it gets
+            return body
+        except Exception as exc:  # noqa: BLE001 - a bug must not go unrecorded; the client gets Falcon's JSON 500
             self._refuse(environ, 500, "internal_error", f"{type(exc).__name__}: {exc}")
-            return self._send(start_response, 500, b"Internal Server Error", "text/plain")
+            return self._error(start_response, 500)
 
     def _route(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -60,23 +70,31 @@ class CollectorApp:
                 if path == "/submit":
                     return self._send(start_response, 403, b"Discarded=cross_origin", "text/plain")
                 return self._respond(start_response, json_response(403, {"error": "Cross-origin request"}))
+        allowed = ANTENNA_ROUTES.get(path)
+        if allowed is not None and method not in allowed:
+            if method == "OPTIONS":
+                return self._send(start_response, 200, b"", FALCON_JSON, [("Allow", ", ".join(allowed))])
+            return self._error(start_response, 405, [("Allow", ", ".join((*allowed, "OPTIONS")))])
         if path == "/submit":
-            if method != "POST":
-                return self._send(start_response, 405, b"Method Not Allowed", "text/plain",
-                                  [("Allow", "POST")])
             outcome = self.submit.handle(environ)
             return self._send(start_response, outcome.status, outcome.body.encode("utf-8"), "text/plain")
         if path == "/__lbheartbeat__":
-            return self._send(start_response, 200, b"", "application/json")
+            return self._send(start_response, 200, b"", "application/json; charset=utf-8")
         if path == "/__heartbeat__":
             return self._heartbeat(start_response)
         if path == "/__version__":
-            body = json.dumps({"name": "crashdesk-collector", "version": __version__, "source": "crashdesk",
-                               "commit": "", "build": ""}).encode()
-            return self._send(start_response, 200, body, "application/json")
+            body = json.dumps(version_json()).encode()
+            return self._send(start_response, 200, body, "application/json; charset=utf-8")
         if path.startswith("/api/"):
             return self._api(environ, path, method, start_response)
-        return self._send(start_response, 404, b"Not Found", "text/plain")
+        return self._error(start_response, 404)
+
+    def _error(self, start_response: StartResponse, status: int,
+               headers: list[tuple[str, str]] | None = None) -> Iterable[bytes]:
+        """Antenna's (Falcon's) answer to a request it has no resource or method for: a JSON document
+        ``{"title": "<status> <reason>"}`` (the server leaves the body out for ``HEAD``)."""
+        body = json.dumps({"title": _status(status)}).encode()
+        return self._send(start_response, status, body, FALCON_JSON, headers)
 
     def _api(self, environ: dict, path: str, method: str, start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -122,7 +140,7 @@ class CollectorApp:
         except OSError as exc:
             errors.append({"name": "spool", "msg": str(exc)})
         status = 503 if errors else 200
-        body = json.dumps({"errors": errors} if errors else {}).encode()
+        body = json.dumps({"errors": errors}).encode()  # Antenna's shape, healthy or not: {"errors": [...]}
         return self._send(start_response, status, body, "application/json")
 
     def _respond(self, start_response: StartResponse, resp: ApiResponse) -> Iterable[bytes]:

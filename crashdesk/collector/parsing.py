@@ -38,15 +38,26 @@ ANNOTATION_BUDGET = ByteBudget(48 * 1024 * 1024, free_each=256 * 1024)
 #: request threads; :mod:`crashdesk.collector.memory` keeps such buffers on the heap)
 READ_SIZE = 256 * 1024
 RESERVED_DUMP_NAMES = frozenset({"dump_names", "processed_crash", "raw_crash"})
+#: the name a dump part is stored under when its own name keeps nothing once sanitised (``name="-"``): Antenna
+#: accepts such a report (its dump gets the empty name); a second such part gets ``unnamed_dump_2`` and so on
+UNNAMED_DUMP = "unnamed_dump"
+#: the Content-Encoding values whose body is inflated; Antenna inflates only ``gzip`` and reads a body with
+#: any other encoding (``deflate``, ``br``...) as it is, so a mislabelled plain body is accepted
+GZIP_ENCODINGS = ("gzip", "x-gzip")
+#: Antenna's collector note for a form field whose value its charset cannot decode (the field is dropped);
+#: ``{charset}`` is the part's charset parameter, else ``utf-8``
+UNDECODABLE_NOTE = "extract payload text part exception: invalid text or charset: {charset}"
+BOTH_STYLES_NOTE = "includes annotations in both json-encoded extra and formdata parts"
 MULTIPART_TYPES = ("multipart/form-data", "multipart/mixed")
 _NOT_DUMP_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
-#: URL query parameters Crashpad adds (from the ``prod``/``ver`` annotations and the client id), and the
-#: annotation keys that already carry the same fact.
+#: URL query parameters Crashpad adds (from the ``prod``/``ver`` annotations and the client id): the annotation
+#: each fills in, and the annotation keys that already carry the same fact. The URL's version goes to
+#: ``Version``: a lower-case ``version`` key is the raw crash's schema version (2) in Antenna's raw crash.
 QUERY_FALLBACKS = {
-    "product": ("ProductName", "product", "prod"),
-    "version": ("Version", "version", "ver"),
-    "guid": ("guid",),
+    "product": ("ProductName", ("ProductName", "product", "prod")),
+    "version": ("Version", ("Version", "version", "ver")),
+    "guid": ("guid", ("guid",)),
 }
 
 
@@ -67,6 +78,7 @@ class Submission:
     annotations: dict[str, Any] = field(default_factory=dict)
     dumps: dict[str, SpooledDump] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    quiet_notes: list[str] = field(default_factory=list)  # kept in the raw crash (Antenna parity), not shown
     payload: str = "multipart"
     compressed: bool = False
     payload_size: int = 0
@@ -187,10 +199,7 @@ def parse_submission(info: RequestInfo, body: BinaryIO, limits: Limits, spool_di
     if info.content_length > limits.max_request_size:
         raise Discarded(413, "too_large", f"{info.content_length} bytes on the wire")
     encoding = (info.content_encoding or "").strip().lower()
-    if encoding not in ("", "identity", "gzip", "x-gzip"):
-        raise malformed("unsupported_content_encoding", encoding)
-
-    sub = Submission(compressed=encoding in ("gzip", "x-gzip"), payload_size=info.content_length,
+    sub = Submission(compressed=encoding in GZIP_ENCODINGS, payload_size=info.content_length,
                      budget=ANNOTATION_BUDGET.hold())
     stream = _read(body, info.content_length)
     if sub.compressed:
@@ -218,6 +227,17 @@ def inflate_limit(limits: Limits, wire_size: int) -> int:
     at least ``max_request_size`` (what an uncompressed upload may store), at most ``max_decompressed_size``."""
     return min(limits.max_decompressed_size,
                max(limits.max_request_size, limits.max_inflate_ratio * max(wire_size, 0)))
+
+
+def json_text(data: bytes) -> tuple[str, bytes]:
+    """A JSON extra's text, read as Antenna reads it (``json.loads`` on bytes: UTF-8 with or without a BOM,
+    UTF-16 or UTF-32, told apart by the first bytes), and its UTF-8 bytes for :func:`check_json_shape`, whose
+    byte scan would be misled by UTF-16's or UTF-32's bytes (a character such as U+0122 holds a quote byte)."""
+    encoding = json.detect_encoding(data)
+    text = data.decode(encoding)
+    if encoding == "utf-8":
+        return text, data
+    return text, text.encode("utf-8", "surrogatepass")
 
 
 def check_storable(annotations: dict[str, Any]) -> None:
@@ -298,6 +318,8 @@ def _parse_multipart(stream: Iterator[bytes], boundary: str, limits: Limits, spo
     if state.part is not None:
         state.abort()
         raise malformed("invalid_payload_structure", "the last part is not terminated")
+    if state.has_json and state.has_form:  # Antenna's test and its note, once, after the parts' own notes
+        sub.notes.append(BOTH_STYLES_NOTE)
 
 
 class _State:
@@ -312,6 +334,8 @@ class _State:
         self.annotation_bytes = 0
         self.has_json = False
         self.has_form = False
+        #: original part name -> the name its dump is stored under, for names that sanitise to nothing
+        self.aliases: dict[str, str] = {}
 
     def event(self, event) -> None:
         if isinstance(event, multipart.MultipartSegment):
@@ -333,19 +357,60 @@ class _State:
         ctype = seg.content_type
         if not name:
             return _Part("ignore", name, ctype, None)
-        if ctype == "application/json":
+        # Antenna classifies by the Content-Type header as sent (a part without one counts as text/plain),
+        # by prefix and case-sensitively: "application/json; charset=utf-8" is the JSON extra, "TEXT/PLAIN"
+        # a dump; an empty filename is no filename
+        raw_type = (seg.header("Content-Type") or "").strip() or "text/plain"
+        if raw_type.startswith("application/json"):
             return self._annotation_part("json", name, ctype, seg.charset)
-        if (ctype is None or ctype == "text/plain") and seg.filename is None:
+        if raw_type.startswith("text/plain") and not seg.filename:
             return self._annotation_part("field", name, ctype, seg.charset)
         dump_name = sanitize_dump_name(name)
-        if not dump_name or dump_name in RESERVED_DUMP_NAMES:
+        if dump_name in RESERVED_DUMP_NAMES:
             raise malformed("invalid_dump_name", name)
+        if dump_name in self.aliases.values():
+            self._move_alias(dump_name)
+        if not dump_name:
+            dump_name = self._alias(name)
         if len(self.sub.dumps) >= self.limits.max_files and dump_name not in self.sub.dumps:
             raise malformed("too_many_files", f"more than {self.limits.max_files} dump parts")
-        # Crashpad sends its dump part without a Content-Type (text/plain by RFC 7578): that is normal, no note
-        if ctype not in (None, "application/octet-stream", "text/plain"):
-            self.sub.notes.append(f"unknown content type: {dump_name} {ctype or 'text/plain'}")
+        if raw_type != "application/octet-stream":
+            note = f"unknown content type: {name} {raw_type}"
+            self.sub.notes.append(note)  # in the raw crash's collector_notes, word for word as Antenna stores it
+            if seg.header("Content-Type") is None:
+                # Crashpad sends its dump part without a Content-Type (text/plain by RFC 7578) on every upload:
+                # normal, so it is not one of the crash's own notes that the list and the crash view show
+                self.sub.quiet_notes.append(note)
         return _Part("dump", dump_name, ctype, None, SpoolFile(self.spool_dir))
+
+    def _free_name(self) -> str:
+        taken = set(self.sub.dumps) | set(self.aliases.values())
+        number = 1  # at most max_files + 1 turns: every taken name is a dump or an alias
+        while (candidate := UNNAMED_DUMP if number == 1 else f"{UNNAMED_DUMP}_{number}") in taken:
+            number += 1
+        return candidate
+
+    def _alias(self, original: str) -> str:
+        """The safe name for a dump part whose name sanitises to nothing (the same name again: the same alias,
+        so a repeated part replaces the earlier one, as a repeated named part does)."""
+        alias = self.aliases.get(original)
+        if alias is None:
+            alias = self.aliases[original] = self._free_name()
+            self.sub.notes.append(f"dump part name {original[:60]!r} has no letter, digit or underscore; "
+                                  f"stored as {alias}")
+        return alias
+
+    def _move_alias(self, name: str) -> None:
+        """A part named ``name`` arrives after an unnamed part was stored under that alias: the unnamed one
+        moves to a free alias instead of being replaced."""
+        original = next(o for o, a in self.aliases.items() if a == name)
+        del self.aliases[original]
+        alias = self.aliases[original] = self._free_name()
+        dump = self.sub.dumps.pop(name, None)
+        if dump is not None:
+            dump.name = alias
+            self.sub.dumps[alias] = dump
+        self.sub.notes.append(f"dump part name {original[:60]!r} is stored as {alias} instead of {name}")
 
     def _annotation_part(self, kind: str, name: str, ctype: str | None, charset: str | None) -> _Part:
         self.fields += 1
@@ -386,39 +451,37 @@ class _State:
         elif part.kind == "json":
             data = bytes(part.buffer)
             part.buffer = bytearray()
-            values = check_json_shape(data, self.limits)
+            try:
+                text, utf8 = json_text(data)
+            except UnicodeDecodeError as exc:
+                raise malformed("invalid_json", str(exc)[:200]) from exc
+            del data
+            values = check_json_shape(utf8, self.limits)
+            del utf8
             if self.sub.budget is not None and not self.sub.budget.grow(
                     self.annotation_bytes + values * JSON_VALUE_COST):
                 raise Discarded(503, "busy_annotation_memory",
                                 "large JSON extras of other submissions fill the collector's memory budget")
             try:
-                value = json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as exc:
+                value = json.loads(text)
+            except ValueError as exc:
                 raise malformed("invalid_json", str(exc)[:200]) from exc
             except RecursionError as exc:  # check_json_shape keeps this from happening
                 raise malformed("json_too_deep", "JSON nested too deeply") from exc
             if not isinstance(value, dict):
                 raise malformed("invalid_json_value", type(value).__name__)
-            if self.has_form or self.has_json:
-                self._note_both()
             sub.annotations = dict(value)
             self.has_json = True
             sub.payload = "json"
         elif part.kind == "field":
+            self.has_form = True  # a field that cannot be decoded still counts, as in Antenna
             try:
                 text = bytes(part.buffer).decode(_codec(part.charset))
             except (UnicodeError, LookupError, ValueError, TypeError):  # punycode raises a bare UnicodeError
-                sub.notes.append(f"{part.name} has a value that is not valid UTF-8; dropped")
+                # dropped, with Antenna's note (which does not name the field)
+                sub.notes.append(UNDECODABLE_NOTE.format(charset=_codec(part.charset)))
                 return
-            if self.has_json and not self.has_form:
-                self._note_both()
-            self.has_form = True
             sub.annotations[part.name] = text
-
-    def _note_both(self) -> None:
-        note = "includes annotations in both json-encoded extra and formdata parts"
-        if note not in self.sub.notes:
-            self.sub.notes.append(note)
 
 
 def _codec(charset: str | None) -> str:
@@ -427,8 +490,8 @@ def _codec(charset: str | None) -> str:
 
 def _add_query_fallbacks(sub: Submission, query: dict[str, list[str]]) -> None:
     """Crashpad repeats ``prod``/``ver``/the client id in the URL; use them only where no annotation says it."""
-    for param, keys in QUERY_FALLBACKS.items():
+    for param, (key, keys) in QUERY_FALLBACKS.items():
         values = query.get(param)
         if values and values[-1] and not any(k in sub.annotations for k in keys) and sub.annotations:
-            sub.annotations[param] = values[-1]
-            sub.notes.append(f"{param} taken from the URL query")
+            sub.annotations[key] = values[-1]
+            sub.notes.append(f"{key} taken from the URL query ({param}=)")

@@ -114,8 +114,9 @@ class ReadApi:
     @staticmethod
     def _raw_meta(crash_id: str, raw: dict[str, Any], dumps: dict, full: bool) -> dict[str, Any]:
         out = dict(raw)
-        out.setdefault("uuid", crash_id)
-        out.setdefault("version", RAW_CRASH_VERSION)
+        # Antenna sets both over any annotation of the same name: "version" is the raw crash schema version
+        out["uuid"] = crash_id
+        out["version"] = RAW_CRASH_VERSION
         metadata = dict(out.get("metadata") or {}) if isinstance(out.get("metadata"), dict) else {}
         # crashes that did not come through this collector (imports, syncs) get their checksums from the store
         checksums = dict(metadata.get("dump_checksums") or {})

@@ -29,6 +29,7 @@ from crashdesk.collector.memory import keep_freed_memory
 from crashdesk.collector.rejections import RejectionLog
 from crashdesk.collector.request_body import BodyGuard
 from crashdesk.collector.submit import SubmitHandler
+from crashdesk.model.build_info import COLLECTOR_NAME
 from crashdesk.store.crashes import CrashStore
 
 SPOOL_FOLDER = ".incoming"
@@ -206,7 +207,7 @@ class Collector:
         # never slept and burned a core (and the GIL) whenever no socket was ready
         try:
             server = create_server(
-                app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident="crashdesk-collector",
+                app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident=COLLECTOR_NAME,
                 max_request_body_size=_wire_allowance(cfg.limits.max_request_size),
                 inbuf_overflow=conn.memory_per_request, recv_bytes=256 * 1024,
                 # idle connections and deadlines are checked every second by connections.install's

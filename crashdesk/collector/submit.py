@@ -156,7 +156,8 @@ class SubmitHandler:
             sub.discard_files()
             return Outcome(500, "")
         item = {"annotations": raw, "dumps": refs, "source": "collector", "crash_id": crash_id,
-                "submitted_at": raw["submitted_timestamp"], "notes": notes}
+                "submitted_at": raw["submitted_timestamp"],
+                "notes": [n for n in notes if n not in sub.quiet_notes]}
         try:
             self.committer.commit(item, notify=decision.result == ACCEPT, arrival=arrival)
         except Exception:
@@ -177,7 +178,8 @@ class SubmitHandler:
         value = annotations.pop("uuid")
         if not bearer_matches(self.config.token, _header(environ, "Authorization")):
             raise Discarded(401, "unauthorized_uuid")
-        text = str(value).strip().lower()
-        if not CRASH_ID_RE.match(text) or text[-7] not in STRICT_CRASH_ID_THROTTLE:
-            raise malformed("invalid_uuid", text[:60])
-        return text
+        # taken as sent, as Antenna does: an upper-case or padded id is refused (400), not tidied up, so the
+        # stage submitter learns of it instead of its crash being stored under an id it did not send
+        if not isinstance(value, str) or not CRASH_ID_RE.fullmatch(value) or value[-7] not in STRICT_CRASH_ID_THROTTLE:
+            raise malformed("invalid_uuid", str(value)[:60])
+        return value

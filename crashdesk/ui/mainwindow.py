@@ -267,6 +267,10 @@ class MainWindow(QMainWindow):
             act = QAction(title, self, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
             act.triggered.connect(lambda _=False, n=i: self.crash_view.setCurrentIndex(n))
             tabs_menu.addAction(act)
+        help_menu = mb.addMenu("&Help")  # issue 26: the facts the collector's /__version__ leaves out
+        self.about_action = QAction("&About CrashDesk", self)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
         self.addActions([self.find_action, self.next_action, self.prev_action, self.copy_sig_action])
         QShortcut(QKeySequence("Escape"), self.table, activated=lambda: self.search_bar.edit.setFocus())
 
@@ -614,6 +618,12 @@ class MainWindow(QMainWindow):
         self.crash_view.modules.fetch_button.setEnabled(True)
         self.crash_view.modules.retry_button.setEnabled(True)
         self._show_error("Fetching symbols failed", exc)
+
+    def show_about(self) -> None:
+        from crashdesk.ui.dialogs.about import AboutDialog
+
+        self.about_dialog = AboutDialog(self, data_dir=self.store.db.path.parent)
+        self.about_dialog.open()
 
     def edit_symbol_sources(self) -> None:
         from crashdesk.ui.qt import QInputDialog

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from PySide6 import __version__ as PYSIDE_VERSION
 from PySide6.QtCore import (
     QAbstractItemModel,
     QAbstractTableModel,
@@ -28,6 +29,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
     Slot,
+    qVersion,
 )
 from PySide6.QtGui import (
     QAction,

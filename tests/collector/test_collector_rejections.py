@@ -55,7 +55,7 @@ def _cases():
     cases["no_annotations"] = (request_bytes(dump_only, db), 400, "Discarded=malformed_no_annotations")
     empty_json, eb = multipart_body(json_extra={})
     cases["empty_json"] = (request_bytes(empty_json, eb), 400, "Discarded=malformed_no_annotations")
-    for reserved in ("raw_crash", "dump_names", "processed_crash", "$$$"):
+    for reserved in ("raw_crash", "dump_names", "processed_crash"):
         bad_name, nb = multipart_body(FIELDS, {reserved: DUMP})
         cases[f"dump_name_{reserved}"] = (request_bytes(bad_name, nb), 400,
                                           "Discarded=malformed_invalid_dump_name")
