@@ -279,7 +279,7 @@ def _single(args, provider, log) -> int:
         return 1
     _log_walk(log, dump, result)
     if as_json:
-        text = _dumps_json(json_view(result), args.pretty) + "\n"
+        text = _dumps_json(json_view(result), args.pretty)  # no newline after it, as the reference
     else:
         from crashdesk.engine.human_report import render_human
 
