@@ -200,19 +200,23 @@ def _log_walk(log, dump: str, result: dict) -> None:
     """What the walk did, for --verbose (CrashDesk's own wording)."""
     import logging
 
+    for note in result.get("notes") or []:  # what the reader noticed (the reference's JSON has no place for it)
+        log.warning("%s: %s", dump, note)
     if not log.isEnabledFor(logging.INFO):
         return
     si = result.get("system_info") or {}
     log.info("%s: %s %s, %d threads, %d modules", dump, si.get("os"), si.get("cpu_arch"),
              result.get("thread_count", 0), len(result.get("modules") or []))  # fmt: skip
-    for note in (result.get("_report") or {}).get("notes", []) + list(result.get("notes") or []):
-        log.warning("%s", note)
     for m in result.get("modules") or []:
         if m.get("loaded_symbols") or m.get("missing_symbols"):
             state = "corrupt" if m.get("corrupt_symbols") else "loaded" if m.get("loaded_symbols") else "missing"
             log.info("symbols %s for %s (%s %s)%s", state, m["filename"], m.get("debug_file"), m.get("debug_id"),
                      f" from {m['symbol_url']}" if m.get("symbol_url") else "")  # fmt: skip
+    skipped = set((result.get("_report") or {}).get("skipped_threads") or ())
     for i, t in enumerate(result.get("threads") or []):
+        if i in skipped:
+            log.debug("unwind: thread %d (tid %d) wrote the dump: not walked", i, t["thread_id"])
+            continue
         log.debug("unwind: thread %d (tid %d): %d frames", i, t["thread_id"], len(t["frames"]))
         for f in t["frames"]:
             where = f.get("function") or f.get("module_offset") or f.get("offset")
