@@ -112,8 +112,32 @@ def _check(args) -> None:
         raise _Usage("the following required arguments were not provided: DUMP")
 
 
+class _ErrorsOnly:
+    """The log at the default level (``error``, on stderr) without importing :mod:`logging` (start-up time)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def error(self, message: str, *values) -> None:
+        if not self.quiet:
+            print("ERROR " + (message % values if values else message), file=sys.stderr)
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's name
+        return False
+
+    def warning(self, *_a) -> None:
+        pass
+
+    info = debug = warning
+
+    def log(self, *_a) -> None:
+        pass
+
+
 def _logger(args):
-    """The walk's log: stderr or --log-file, at --verbose's level (``trace`` = Python's DEBUG)."""
+    """The walk's log: stderr or --log-file, at --verbose's level (``trace`` below DEBUG)."""
+    if args.verbose in ("error", "off") and not args.log_file:
+        return _ErrorsOnly(quiet=args.verbose == "off")
     import logging
 
     log = logging.getLogger("crashdesk.stackwalk.cli")
@@ -198,11 +222,9 @@ def _dumps_json(obj, pretty: bool) -> str:
 
 def _log_walk(log, dump: str, result: dict) -> None:
     """What the walk did, for --verbose (CrashDesk's own wording)."""
-    import logging
-
     for note in result.get("notes") or []:  # what the reader noticed (the reference's JSON has no place for it)
         log.warning("%s: %s", dump, note)
-    if not log.isEnabledFor(logging.INFO):
+    if not log.isEnabledFor(20):  # logging.INFO
         return
     si = result.get("system_info") or {}
     log.info("%s: %s %s, %d threads, %d modules", dump, si.get("os"), si.get("cpu_arch"),

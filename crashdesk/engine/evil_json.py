@@ -19,23 +19,32 @@ class Evil(NamedTuple):
     problem: str | None  # why nothing (or not everything) was read
 
 
+MAX_BYTES = 64 << 20  # far above any real one (a few KB); a bigger file is refused, not read
+
+
+def _parse(text: bytes | str):
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        return None
+
+
 def load_evil_json(path: str | Path) -> Evil:
     try:
-        data = json.loads(Path(path).read_bytes())
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
     except OSError:
-        return Evil({}, None, f"Could not load Extra JSON at {str(path)!r}")
-    except ValueError:
-        return Evil({}, None, "Could not parse Extra JSON (was not valid JSON)")
+        return Evil({}, None, f'Could not load Extra JSON at "{path}"')
+    if len(raw) > MAX_BYTES:
+        return Evil({}, None, f'Could not load Extra JSON at "{path}" (larger than {MAX_BYTES >> 20} MiB)')
+    data = _parse(raw)
     if not isinstance(data, dict):
         return Evil({}, None, "Could not parse Extra JSON (was not valid JSON)")
     certs: dict[str, str] = {}
     problem = None
     info = data.get("ModuleSignatureInfo")
     if isinstance(info, str):
-        try:
-            info = json.loads(info)
-        except ValueError:
-            info = None
+        info = _parse(info)
     if "ModuleSignatureInfo" in data:
         if isinstance(info, dict) and all(
             isinstance(v, list) and all(isinstance(m, str) for m in v) for v in info.values()

@@ -184,11 +184,11 @@ def process_minidump(
             m["cert_subject"] = cert_info.get(m["filename"])
         for m in out["unloaded_modules"]:
             m["cert_subject"] = cert_info.get(m["filename"])
-    if microcode is not None and out["system_info"]["cpu_microcode_version"] is None:
-        try:
-            out["system_info"]["cpu_microcode_version"] = hex(int(microcode.removeprefix("0x"), 16))
-        except ValueError:
-            pass
+    digits = microcode[2:] if microcode is not None and microcode.startswith("0x") else ""
+    if out["system_info"]["cpu_microcode_version"] is None and 0 < len(digits) <= 16 and all(
+        c in "0123456789abcdefABCDEF" for c in digits
+    ):  # a u64 in hex, as the reference parses it
+        out["system_info"]["cpu_microcode_version"] = hex(int(digits, 16))
     return out
 
 

@@ -57,9 +57,14 @@ def stackwalk(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedPro
 
 
 # (upstream test, arguments with ../testdata/ as T/, snapshot of stdout, snapshot of the --cyborg file)
+_NO_DUMP = pytest.mark.xfail(
+    strict=True,
+    reason="--dump (the raw stream-by-stream printout of the old minidump_dump) is not implemented: "
+    "crashdesk stackwalk --dump exits 1 with a message",
+)
 CASES = [
-    ("test_dump", ["--dump", "T/test.dmp"], "dump", None),
-    ("test_dump_brief", ["--dump", "--brief", "T/test.dmp"], "dump-brief", None),
+    pytest.param("test_dump", ["--dump", "T/test.dmp"], "dump", None, marks=_NO_DUMP),
+    pytest.param("test_dump_brief", ["--dump", "--brief", "T/test.dmp"], "dump-brief", None, marks=_NO_DUMP),
     ("test_json", ["--json", "T/test.dmp"], "json", None),
     ("test_json_pretty", ["--json", "--pretty", "T/test.dmp"], "json-pretty", None),
     ("test_json_stable_all", ["--json", "--pretty", "--features", "stable-all", "T/test.dmp"], "json-stable-all", None),
@@ -93,7 +98,8 @@ def _args(args: list[str], testdata: Path, out: Path) -> list[str]:
     return [a.replace("T/", f"{testdata}/").replace("OUT", str(out)) if a != "OUT" else str(out) for a in args]
 
 
-@pytest.mark.parametrize(("test", "args", "stdout_snap", "file_snap"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("test", "args", "stdout_snap", "file_snap"), CASES,
+                         ids=[c.values[0] if hasattr(c, "values") else c[0] for c in CASES])  # fmt: skip
 def test_snapshot(test, args, stdout_snap, file_snap, testdata: Path, tmp_path: Path) -> None:
     out = tmp_path / "cyborg-out.json"
     proc = stackwalk(_args(args, testdata, out), cwd=tmp_path, home=tmp_path / "home")

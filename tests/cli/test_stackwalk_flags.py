@@ -87,3 +87,34 @@ def test_refused_combinations_exit_as_the_reference(args, code, tmp_path: Path) 
 def test_version(tmp_path: Path) -> None:
     proc = stackwalk(["-V"], tmp_path, tmp_path / "home")
     assert proc.returncode == 0 and "minidump-stackwalk 0.25.0 compatible" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "Could not parse Extra JSON (was not valid JSON)"),  # deeper than the parser
+        (bytes(range(256)) * 64, "Could not parse Extra JSON (was not valid JSON)"),  # binary garbage
+        (b'["not", "an", "object"]', "Could not parse Extra JSON (was not valid JSON)"),
+        (b'{"ModuleSignatureInfo": "{\\"c\\": 5}"}', "Could not parse Evil JSON's ModuleSignatureInfo (not an object)"),
+        (b'{"ModuleSignatureInfo": {"c": [1, 2]}, "CPUMicrocodeVersion": "0x' + b"f" * 4096 + b'"}',
+         "Could not parse Evil JSON's ModuleSignatureInfo (not an object)"),
+    ],
+    ids=["deep", "binary", "array", "bad-signature-info", "huge-microcode"],
+)
+def test_hostile_evil_json_is_one_error_line_and_the_report_goes_on(content, error, tmp_path: Path) -> None:
+    evil = tmp_path / "evil.json"
+    evil.write_bytes(content)
+    proc = stackwalk(["--json", "--pretty", "--evil-json", str(evil), str(TEST_DMP)], tmp_path, tmp_path / "home")
+    assert proc.returncode == 0
+    assert same(proc.stdout, snapshot("json-pretty"))
+    assert proc.stderr.strip() == f"ERROR {error}"
+
+
+def test_oversized_evil_json_is_not_read(tmp_path: Path) -> None:
+    evil = tmp_path / "evil.json"
+    with open(evil, "wb") as fh:  # sparse: 65 MiB that costs no disk
+        fh.truncate(65 << 20)
+    proc = stackwalk(["--json", "--pretty", "--evil-json", str(evil), str(TEST_DMP)], tmp_path, tmp_path / "home")
+    assert proc.returncode == 0
+    assert same(proc.stdout, snapshot("json-pretty"))
+    assert proc.stderr.strip() == f'ERROR Could not load Extra JSON at "{evil}" (larger than 64 MiB)'
