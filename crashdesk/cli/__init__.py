@@ -88,7 +88,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_requested_command(argv))
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "positionals_anywhere", False) and not any(e.startswith("-") for e in extra):
+        args.paths += extra  # positionals after options (stackwalk: DUMP [SYMBOLS_PATH...], as clap reads them)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         from crashdesk.ui.app import run_app  # the only path from the CLI into Qt
 

@@ -1,55 +1,195 @@
-"""``crashdesk stackwalk DUMP...``: process minidumps into the ``minidump-stackwalk --json`` schema.
+"""``crashdesk stackwalk DUMP [SYMBOLS_PATH...]``: a drop-in ``minidump-stackwalk`` 0.25.0.
 
-One dump: one JSON object (``--json``, ``--pretty``) or a human-readable report close to
-minidump-stackwalk's default output. Several dumps or ``--jsonl``: JSON Lines ``{"dump", "result"}`` /
-``{"dump", "error"}`` in the order given, exit 1 if any failed. Without ``--symbols-url`` nothing touches
-the network (``--debuginfod-url`` counts as one; ``DEBUGINFOD_URLS`` is not read here); without any symbol option no symbol lookup happens at all (as the reference).
+The reference's flags, defaults and exit codes (``../shared/design/cli-conventions.md`` pins where the
+symbol cache lives): the human-readable report by default (``--human``, ``--brief``), ``--json`` (``--pretty``),
+``--cyborg FILE`` (report on stdout, compact or ``--pretty`` JSON into FILE), ``--output-file``, ``--verbose
+LEVEL`` / ``--log-file``, ``--evil-json``, ``--features``; positional arguments after the dump are symbol
+folders. CrashDesk's own: ``--jsonl DUMP...`` (every positional is a dump; JSON Lines ``{"dump", "result"}`` /
+``{"dump", "error"}``, exit 1 if any failed), ``--crashing-thread-only``, ``--debuginfod-url``, ``--data-dir``.
+Without ``--symbols-url`` nothing touches the network (``--debuginfod-url`` counts as one; ``DEBUGINFOD_URLS``
+is not read here); without any symbol option no symbol lookup happens at all (as the reference).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+
+_LEVELS = ("off", "error", "warn", "info", "debug", "trace")
 
 
 def register(subparsers, common) -> None:
     parser = subparsers.add_parser(
         "stackwalk",
         parents=[common],
-        help="unwind and symbolicate minidumps (minidump-stackwalk --json schema)",
-        description="Process minidumps offline into the minidump-stackwalk --json schema.",
-    )
-    parser.add_argument("dumps", nargs="+", metavar="DUMP", help="minidump file(s)")
-    parser.add_argument(
+        help="unwind and symbolicate minidumps (a drop-in minidump-stackwalk 0.25.0)",
+        description="Analyze a minidump and produce a report (human-readable by default, or JSON in the "
+        "minidump-stackwalk --json schema), with minidump-stackwalk 0.25.0's flags.",
+        usage="%(prog)s [FLAGS] [OPTIONS] DUMP [SYMBOLS_PATH...]   |   %(prog)s --jsonl DUMP...",
+    )  # fmt: skip
+    parser.add_argument("paths", nargs="*", metavar="DUMP [SYMBOLS_PATH...]",
+                        help="the minidump, then symbol folders (as --symbols-path); with --jsonl: dumps")
+    out = parser.add_argument_group("output (minidump-stackwalk)")
+    out.add_argument("--human", action="store_true", help="human-readable report (the default)")
+    out.add_argument("--cyborg", metavar="FILE", help="the human-readable report, and the --json output into FILE")
+    out.add_argument("--dump", action="store_true",
+                     help="the raw contents of the minidump (not implemented: exits 1 with a message)")
+    out.add_argument("--pretty", action="store_true", help="pretty-print --json (or --cyborg) output")
+    out.add_argument("--brief", action="store_true",
+                     help="--human: only the summary and the crashing thread")
+    out.add_argument("--output-file", metavar="FILE", help="write the output to FILE instead of stdout")
+    out.add_argument("--features", choices=("stable-basic", "stable-all", "unstable-all"), default="stable-basic",
+                     help="how much analysis to do (default: stable-basic; unstable-all = --recover-function-args)")
+    out.add_argument("--evil-json", metavar="FILE",
+                     help="Mozilla's legacy side file: module certificates (ModuleSignatureInfo), CPU microcode")
+    out.add_argument("--recover-function-args", action="store_true",
+                     help="accepted; function arguments are not recovered (unstable in the reference)")
+    log = parser.add_argument_group("logging")
+    log.add_argument("--verbose", choices=_LEVELS, default="error", metavar="LEVEL",
+                     help="log level: off, error (default), warn, info, debug, trace")
+    log.add_argument("--log-file", metavar="FILE", help="write the log to FILE instead of stderr")
+    log.add_argument("--no-color", action="store_true", help="no ANSI colours (CrashDesk never colours)")
+    log.add_argument("--no-interactive", action="store_true", help="no progress feedback on stderr")
+    sym = parser.add_argument_group("symbols")
+    sym.add_argument(
         "--symbols-path", action="append", default=[], metavar="DIR",
         help="symbol folder: a store (<debug_file>/<DEBUG_ID>/<name>.sym) or a build folder whose native debug "
         "files (ELF/DWARF, PDB/PE, dSYM) are matched by debug id; repeatable, searched in order",
     )  # fmt: skip
-    parser.add_argument(
+    sym.add_argument(
         "--symbols-url", action="append", default=[], metavar="URL",
-        help="symbol server base URL; repeatable, tried in order (the only way this command uses the network)",
+        help="symbol server base URL (Tecken layout); repeatable, tried in order; the only way this command "
+        "uses the network (a value that is not an http(s) URL is ignored, as the reference ignores it)",
     )  # fmt: skip
-    parser.add_argument(
+    sym.add_argument(
         "--debuginfod-url", action="append", default=[], metavar="URL",
         help="debuginfod server base URL (ELF debug files by build id); repeatable, tried in order after the "
         "symbol servers (DEBUGINFOD_URLS is not read by this command)",
     )  # fmt: skip
-    parser.add_argument(
+    sym.add_argument(
         "--symbols-cache", default=None, metavar="DIR",
         help="symbol cache root: downloads go to DIR/symbols, indexes to DIR/symindex "
         "(default: the cache folder of the data folder)",
     )  # fmt: skip
-    parser.add_argument("--pretty", action="store_true", help="indent the single JSON object")
-    parser.add_argument("--jsonl", action="store_true", help="JSON Lines output, one line per dump")
-    parser.add_argument("--crashing-thread-only", action="store_true", help="unwind only the crashing thread")
-    parser.set_defaults(func=run)
+    sym.add_argument("--symbols-tmp", metavar="DIR",
+                     help="accepted; downloads are written into the cache folder then renamed")
+    sym.add_argument("--symbols-download-timeout-secs", type=int, default=1000, metavar="SECS",
+                     help="longest time one symbol file download may take (default: 1000)")
+    sym.add_argument("--use-local-debuginfo", action="store_true",
+                     help="also read native debug files from the folders of the modules the dump names, "
+                     "where they exist on this machine")
+    own = parser.add_argument_group("CrashDesk")
+    own.add_argument("--jsonl", action="store_true",
+                     help="every positional is a dump: JSON Lines, one {dump, result|error} line per dump")
+    own.add_argument("--crashing-thread-only", action="store_true", help="unwind only the crashing thread")
+    parser.add_argument("-V", "--version", action="version", version=_version())
+    parser.add_argument("--help-markdown", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(func=run, positionals_anywhere=True)
 
 
-def _provider(args):
+def _version() -> str:
+    from crashdesk import __version__
+
+    return f"crashdesk stackwalk {__version__} (minidump-stackwalk 0.25.0 compatible)"
+
+
+class _Usage(Exception):
+    """A flag combination the reference refuses after parsing (it exits 1 for these)."""
+
+
+def _check(args) -> None:
+    as_json = getattr(args, "json", False)
+    for a, b in (("json", "human"), ("cyborg", "json"), ("cyborg", "human"), ("dump", "json"), ("dump", "human"),
+                 ("dump", "cyborg")):  # fmt: skip
+        if getattr(args, a, None) and getattr(args, b, None):
+            raise _Usage(f"the argument '--{a}' cannot be used with '--{b}'")
+    if args.pretty and not (as_json or args.cyborg or args.jsonl):
+        raise _Usage("Humans must be hideous! (The --pretty and --human flags cannot both be set)")
+    if args.brief and (as_json or args.jsonl):
+        raise _Usage("Robots cannot be brief! (The --brief flag is only valid for --human, --cyborg, and --dump)")
+    if not args.paths:
+        raise _Usage("the following required arguments were not provided: DUMP")
+
+
+class _ErrorsOnly:
+    """The log at the default level (``error``, on stderr) without importing :mod:`logging` (start-up time)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def error(self, message: str, *values) -> None:
+        if not self.quiet:
+            print("ERROR " + (message % values if values else message), file=sys.stderr)
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's name
+        return False
+
+    def warning(self, *_a) -> None:
+        pass
+
+    info = debug = warning
+
+    def log(self, *_a) -> None:
+        pass
+
+
+def _logger(args):
+    """The walk's log: stderr or --log-file, at --verbose's level (``trace`` below DEBUG)."""
+    if args.verbose in ("error", "off") and not args.log_file:
+        return _ErrorsOnly(quiet=args.verbose == "off")
+    import logging
+
+    log = logging.getLogger("crashdesk.stackwalk.cli")
+    log.propagate = False
+    log.handlers.clear()
+    if args.verbose == "off":
+        log.setLevel(logging.CRITICAL + 1)
+        return log
+    level = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG,
+             "trace": 5}[args.verbose]  # fmt: skip
+    logging.addLevelName(5, "TRACE")
+    handler = logging.FileHandler(args.log_file, encoding="utf-8") if args.log_file else logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(level)
+    return log
+
+
+def _symbol_sources(args, log) -> tuple[list[str], list[str]]:
+    paths = list(args.symbols_path)
+    if not args.jsonl:
+        paths += args.paths[1:]
+    urls = []
+    for url in args.symbols_url:
+        if url.lower().startswith(("http://", "https://")):
+            urls.append(url)
+        else:
+            log.warning("ignoring --symbols-url %s: not an http(s) URL", url)
+    return paths, urls
+
+
+def _local_debuginfo_folders(dump_path: str) -> list[str]:
+    """The folders of the modules' code and debug files that exist on this machine (--use-local-debuginfo)."""
+    from crashdesk.engine.minidump import Minidump, MinidumpError
+
+    folders: dict[str, None] = {}
+    try:
+        with Minidump.open(dump_path) as dump:
+            for m in dump.modules:
+                for name in (m.code_file, m.debug_file):
+                    if name and ("/" in name or "\\" in name) and Path(name).is_file():
+                        folders[str(Path(name).parent)] = None
+    except MinidumpError:
+        return []
+    return list(folders)
+
+
+def _provider(args, paths: list[str], urls: list[str], log):
     """The symbol provider chain, or None when no symbol source was given (no lookups, as the reference)."""
-    if not args.symbols_path and not args.symbols_url and not args.symbols_cache and not args.debuginfod_url:
+    if not paths and not urls and not args.symbols_cache and not args.debuginfod_url:
         return None
-    from crashdesk.symbols import build_provider
+    from crashdesk.symbols import HttpOptions, build_provider
 
     if args.symbols_cache:
         cache_root = Path(args.symbols_cache).expanduser()
@@ -57,61 +197,52 @@ def _provider(args):
         from crashdesk.config.paths import resolve_paths
 
         cache_root = resolve_paths(getattr(args, "data_dir", None)).cache_dir
-    for p in args.symbols_path:
+    for p in paths:
         if not Path(p).exists():
-            # The reference accepts a missing folder silently; say so, but go on without it.
-            print(f"crashdesk stackwalk: warning: --symbols-path {p}: no such file or folder", file=sys.stderr)
-    from crashdesk.cli.common import note_native_support
+            # The reference accepts a missing folder silently; the log says so.
+            log.warning("symbols path %s: no such file or folder", p)
+    from crashdesk.engine.native import SUPPORT_MISSING_NOTE, native_support
 
-    note_native_support(args.symbols_path)
-    return build_provider([Path(p) for p in args.symbols_path], list(args.symbols_url), cache_root,
-                          debuginfod_urls=list(args.debuginfod_url))
+    if paths and not native_support():
+        log.warning(SUPPORT_MISSING_NOTE)
+    options = HttpOptions(total_timeout=float(args.symbols_download_timeout_secs))
+    return build_provider([Path(p) for p in paths], urls, cache_root, debuginfod_urls=list(args.debuginfod_url),
+                          options=options)  # fmt: skip
 
 
-def run(args) -> int:
+def _dumps_json(obj, pretty: bool) -> str:
+    """serde_json's text of the reference's ``serde_json::Value``: keys sorted (its maps are ordered by key),
+    compact ``,``/``:`` or two-space indentation, non-ASCII as is."""
     import json
 
-    from crashdesk.engine.stackwalk import process_minidump
-    from crashdesk.errors import CrashDeskError
+    if pretty:
+        return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True)
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
-    provider = _provider(args)
-    try:
-        if len(args.dumps) == 1 and not args.jsonl:
-            as_json = getattr(args, "json", False) or args.pretty
-            try:
-                result = process_minidump(args.dumps[0], provider, crashing_thread_only=args.crashing_thread_only,
-                                          all_registers=not as_json)
-            except CrashDeskError as exc:
-                raise CrashDeskError(_naming(args.dumps[0], exc)) from None
-            if as_json:
-                sys.stdout.write(json.dumps(result, indent=2 if args.pretty else None, ensure_ascii=False))
-                sys.stdout.write("\n")
-                sys.stdout.flush()
-            else:
-                sys.stdout.write(render_text(result))
-                sys.stdout.flush()
-            return 0
 
-        from crashdesk.cli.common import Progress
-
-        failed = 0
-        progress = Progress("stackwalk", len(args.dumps))
-        for dump in args.dumps:
-            try:
-                result = process_minidump(dump, provider, crashing_thread_only=args.crashing_thread_only)
-                line = {"dump": dump, "result": result}
-            except CrashDeskError as exc:
-                failed += 1
-                line = {"dump": dump, "error": _naming(dump, exc)}
-            sys.stdout.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-            sys.stdout.flush()
-            progress.advance()
-        progress.close()
-        return 1 if failed else 0
-    finally:
-        close = getattr(provider, "close", None)
-        if callable(close):
-            close()
+def _log_walk(log, dump: str, result: dict) -> None:
+    """What the walk did, for --verbose (CrashDesk's own wording)."""
+    for note in result.get("notes") or []:  # what the reader noticed (the reference's JSON has no place for it)
+        log.warning("%s: %s", dump, note)
+    if not log.isEnabledFor(20):  # logging.INFO
+        return
+    si = result.get("system_info") or {}
+    log.info("%s: %s %s, %d threads, %d modules", dump, si.get("os"), si.get("cpu_arch"),
+             result.get("thread_count", 0), len(result.get("modules") or []))  # fmt: skip
+    for m in result.get("modules") or []:
+        if m.get("loaded_symbols") or m.get("missing_symbols"):
+            state = "corrupt" if m.get("corrupt_symbols") else "loaded" if m.get("loaded_symbols") else "missing"
+            log.info("symbols %s for %s (%s %s)%s", state, m["filename"], m.get("debug_file"), m.get("debug_id"),
+                     f" from {m['symbol_url']}" if m.get("symbol_url") else "")  # fmt: skip
+    skipped = set((result.get("_report") or {}).get("skipped_threads") or ())
+    for i, t in enumerate(result.get("threads") or []):
+        if i in skipped:
+            log.debug("unwind: thread %d (tid %d) wrote the dump: not walked", i, t["thread_id"])
+            continue
+        log.debug("unwind: thread %d (tid %d): %d frames", i, t["thread_id"], len(t["frames"]))
+        for f in t["frames"]:
+            where = f.get("function") or f.get("module_offset") or f.get("offset")
+            log.log(5, "unwind:   frame %d %s %s found by %s", f["frame"], f.get("module") or "?", where, f["trust"])
 
 
 def _naming(dump: str, exc: Exception) -> str:
@@ -120,120 +251,108 @@ def _naming(dump: str, exc: Exception) -> str:
     return message if dump in message else f"{dump}: {message}"
 
 
-_REGISTER_ORDER = (
-    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
-    "r15", "rip", "eip", "esp", "ebp", "ebx", "esi", "edi", "eax", "ecx", "edx", "eflags",
-    *(f"x{i}" for i in range(29)), *(f"r{i}" for i in range(13)), "fp", "lr", "sp", "pc",
-)  # fmt: skip
-
-_TRUST_TEXT = {
-    "context": "given as instruction pointer in context",
-    "cfi": "call frame info",
-    "cfi_scan": "call frame info with scanning",
-    "frame_pointer": "previous frame's frame pointer",
-    "scan": "stack scanning",
-    "prewalked": "recovered by external stack walker",
-    "inlined": "inlining",
-    "non": "unknown",
-}
-
-
-def _basename(path: str) -> str:
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _frame_lines(frame: dict, number: int) -> tuple[list[str], int]:
-    """The report lines of one frame (inlined calls first, each with its own number); the next number."""
-    lines = []
-    trust = _TRUST_TEXT.get(frame["trust"], frame["trust"])
-    for inline in frame.get("inlines") or []:
-        where = f" [{_basename(inline['file'])} : {inline['line']}]" if inline.get("file") else ""
-        lines.append(f"{number:2d}  {frame['module']}!{inline['function']}{where}")
-        lines.append("    Found by: inlining")
-        number += 1
-    if frame["module"] is None:
-        text = f"{frame['offset']}"
-    elif frame["function"] is None:
-        text = f"{frame['module']} + {int(frame['module_offset'], 16):#x}"
+def _fail(args, log, message: str) -> None:
+    """One line on stderr (into --log-file instead when one is given, as the reference logs it)."""
+    if args.log_file:
+        log.error("%s", message)
     else:
-        text = f"{frame['module']}!{frame['function']}"
-        if frame.get("file"):
-            text += f" [{_basename(frame['file'])} : {frame['line']}"
-            if frame.get("source_line_offset") is not None:
-                text += f" + {frame['source_line_offset']:#x}"
-            text += "]"
-        else:
-            text += f" + {int(frame['function_offset'], 16):#x}"
-    lines.append(f"{number:2d}  {text}")
-    regs = frame.get("registers")
-    if regs:
-        rank: dict[str, int] = {}
-        for i, name in enumerate(_REGISTER_ORDER):
-            rank.setdefault(name, i)
-        items = sorted(regs.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
-        for i in range(0, len(items), 2):
-            pair = "    ".join(f"{k:>3s} = {v}" for k, v in items[i : i + 2])
-            lines.append(f"     {pair}")
-    lines.append(f"    Found by: {trust}")
-    return lines, number + 1
+        print(f"crashdesk stackwalk: {message}", file=sys.stderr)
 
 
-def render_text(result: dict) -> str:
-    """A human-readable report close to minidump-stackwalk's default output."""
-    si = result.get("system_info") or {}
-    ci = result.get("crash_info") or {}
-    out = [f"Operating system: {si.get('os')}", f"                  {si.get('os_ver')}"]
-    out.append(f"CPU: {si.get('cpu_arch')}")
-    if si.get("cpu_info"):
-        out.append(f"     {si['cpu_info']}")
-    out.append(f"     {si.get('cpu_count')} CPU{'s' if si.get('cpu_count') != 1 else ''}")
-    out.append("")
-    if ci.get("type"):
-        out.append(f"Crash reason:  {ci['type']}")
-        out.append(f"Crash address: {ci.get('address')}")
+def run(args) -> int:
+    log = _logger(args)
+    try:
+        _check(args)
+    except _Usage as exc:
+        _fail(args, log, str(exc))
+        return 2 if "cannot be used with" in str(exc) or "required" in str(exc) else 1
+    if args.help_markdown:
+        _fail(args, log, "--help-markdown is not provided: see `crashdesk stackwalk --help`")
+        return 1
+    if args.dump:
+        _fail(args, log, "--dump (the raw contents of the minidump) is not implemented")
+        return 1
+    if args.recover_function_args or args.features == "unstable-all":
+        log.info("--recover-function-args: function arguments are not recovered by CrashDesk")
+    paths, urls = _symbol_sources(args, log)
+    if args.use_local_debuginfo and not args.jsonl:
+        paths += _local_debuginfo_folders(args.paths[0])
+    provider = _provider(args, paths, urls, log)
+    try:
+        if args.jsonl:
+            return _batch(args, provider, log)
+        return _single(args, provider, log)
+    finally:
+        close = getattr(provider, "close", None)
+        if callable(close):
+            close()
+
+
+def _single(args, provider, log) -> int:
+    from crashdesk.engine.stackwalk import json_view, process_minidump
+    from crashdesk.errors import CrashDeskError
+
+    as_json = getattr(args, "json", False)
+    certs: dict[str, str] = {}
+    microcode = None
+    if args.evil_json:
+        from crashdesk.engine.evil_json import load_evil_json
+
+        evil = load_evil_json(args.evil_json)
+        if evil.problem:
+            log.error("%s", evil.problem)  # the reference logs it and goes on
+        certs, microcode = evil.certs, evil.microcode
+    dump = args.paths[0]
+    try:
+        result = process_minidump(dump, provider, crashing_thread_only=args.crashing_thread_only, report=not as_json,
+                                  cert_info=certs, microcode=microcode)  # fmt: skip
+    except CrashDeskError as exc:
+        _fail(args, log, _naming(dump, exc))
+        return 1
+    _log_walk(log, dump, result)
+    if as_json:
+        text = _dumps_json(json_view(result), args.pretty)  # no newline after it, as the reference
     else:
-        out.append("No crash")
-    if result.get("process_uptime") is not None:
-        out.append(f"Process uptime: {result['process_uptime']} seconds")
-    for note in result.get("notes") or []:
-        out.append(f"Note: {note}")
-    out.append("")
-    crashing = result.get("crashing_thread")
-    threads = result.get("threads") or []
-    order = list(range(len(threads)))
-    if crashing is not None:
-        ci_index = crashing["threads_index"]
-        order.remove(ci_index)
-        order.insert(0, ci_index)
-    for idx in order:
-        crashed = crashing is not None and idx == crashing["threads_index"]
-        t = crashing if crashed else threads[idx]
-        name = f" {t['thread_name']}" if t.get("thread_name") else ""
-        out.append(f"Thread {idx}{name}{' (crashed)' if crashed else ''} - tid: {t['thread_id']}")
-        number = 0
-        for frame in t["frames"]:
-            lines, number = _frame_lines(frame, number)
-            out.extend(lines)
-        if crashed:
-            out.append("")
-    out.append("")
-    out.append("Loaded modules:")
-    modules = result.get("modules") or []
-    for i, m in sorted(enumerate(modules), key=lambda im: int(im[1]["base_addr"], 16)):
-        base = int(m["base_addr"], 16)
-        end = int(m["end_addr"], 16) - 1
-        line = f"{base:#x} - {end:#x}  {m['filename']}  {m.get('version') or '???'}"
-        if i == result.get("main_module"):
-            line += "  (main)"
-        if m.get("corrupt_symbols"):
-            line += f"  (WARNING: Corrupt symbols, {m['debug_file']}, {m['debug_id']})"
-        elif m.get("missing_symbols"):
-            line += f"  (WARNING: No symbols, {m['debug_file']}, {m['debug_id']})"
-        out.append(line)
-    out.append("")
-    out.append("Unloaded modules:")
-    for m in result.get("unloaded_modules") or []:
-        name = m["filename"]
-        name = name[max(name.rfind("/"), name.rfind("\\")) + 1 :]  # the report shows the basename
-        out.append(f"{int(m['base_addr'], 16):#x} - {int(m['end_addr'], 16) - 1:#x}  {name}")
-    return "\n".join(out) + "\n"
+        from crashdesk.engine.human_report import render_human
+
+        text = render_human(result, brief=args.brief, cert_info=certs)
+        if args.cyborg:
+            Path(args.cyborg).write_text(_dumps_json(json_view(result), args.pretty), encoding="utf-8")
+    if args.output_file:
+        Path(args.output_file).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+def _batch(args, provider, log) -> int:
+    import json
+
+    from crashdesk.cli.common import Progress
+    from crashdesk.engine.stackwalk import process_minidump
+    from crashdesk.errors import CrashDeskError
+
+    failed = 0
+    progress = Progress("stackwalk", len(args.paths))
+    if args.no_interactive:
+        progress.enabled = False
+    out = open(args.output_file, "w", encoding="utf-8") if args.output_file else sys.stdout  # noqa: SIM115
+    try:
+        for dump in args.paths:
+            try:
+                result = process_minidump(dump, provider, crashing_thread_only=args.crashing_thread_only)
+                _log_walk(log, dump, result)
+                line = {"dump": dump, "result": result}
+            except CrashDeskError as exc:
+                failed += 1
+                log.warning("%s: %s", dump, exc)
+                line = {"dump": dump, "error": _naming(dump, exc)}
+            out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+            out.flush()
+            progress.advance()
+    finally:
+        progress.close()
+        if out is not sys.stdout:
+            out.close()
+    return 1 if failed else 0

@@ -158,6 +158,9 @@ def process_minidump(
     max_frames: int | None = MAX_FRAMES,
     all_registers: bool = False,
     caller_registers: bool = False,
+    report: bool = False,
+    cert_info: dict[str, str] | None = None,
+    microcode: str | None = None,
 ) -> dict:
     """The processed crash of one minidump, in the reference JSON schema.
 
@@ -167,9 +170,45 @@ def process_minidump(
     the reference JSON has them only on the crashing thread's first frame). ``caller_registers`` adds them to
     the crashing thread's caller frames too (``crashing_thread.frames[i].registers``, where unwinding recovered
     any): what the processing worker stores for the UI; ``--json`` leaves it off, as the reference.
+    ``report`` implies ``all_registers`` and adds ``_report``, the facts the human-readable report prints
+    beyond the JSON (:mod:`crashdesk.engine.human_report`); :func:`json_view` takes both off again.
+    ``cert_info`` (module name -> certificate subject) and ``microcode`` (``"0x..."``) are what the
+    reference's ``--evil-json`` supplies (:func:`crashdesk.engine.evil_json.load_evil_json`).
     """
     with _open(path_or_bytes) as dump:
-        return _process(dump, symbol_provider, crashing_thread_only, max_frames, all_registers, caller_registers)
+        out = _process(dump, symbol_provider, crashing_thread_only, max_frames, all_registers or report,
+                       caller_registers, report)  # fmt: skip
+    if cert_info:
+        out["modules_contains_cert_info"] = True
+        for m in out["modules"]:
+            m["cert_subject"] = cert_info.get(m["filename"])
+        for m in out["unloaded_modules"]:
+            m["cert_subject"] = cert_info.get(m["filename"])
+    digits = microcode[2:] if microcode is not None and microcode.startswith("0x") else ""
+    if out["system_info"]["cpu_microcode_version"] is None and 0 < len(digits) <= 16 and all(
+        c in "0123456789abcdefABCDEF" for c in digits
+    ):  # a u64 in hex, as the reference parses it
+        out["system_info"]["cpu_microcode_version"] = hex(int(digits, 16))
+    return out
+
+
+def json_view(result: dict) -> dict:
+    """A processed crash made with ``report``/``all_registers`` as the reference's JSON holds it: no
+    registers beyond the crashing thread's first frame, no source-line offsets, no report facts, no
+    process uptime and no CrashDesk notes (in place; returns ``result``)."""
+    for key in ("_report", "process_uptime", "notes"):
+        result.pop(key, None)
+    for thread in result.get("threads") or []:
+        for frame in thread["frames"]:
+            frame.pop("registers", None)
+            frame.pop("source_line_offset", None)
+    crashing = result.get("crashing_thread")
+    if crashing is not None:
+        for i, frame in enumerate(crashing["frames"]):
+            frame.pop("source_line_offset", None)
+            if i:
+                frame.pop("registers", None)
+    return result
 
 
 def _walker() -> tuple[Callable, Callable, type]:
@@ -185,6 +224,7 @@ def _process(
     max_frames: int | None,
     all_registers: bool,
     caller_registers: bool = False,
+    report: bool = False,
 ) -> dict:
     threads = dump.threads
     if threads is None:
@@ -206,6 +246,7 @@ def _process(
 
     threads_json = []
     crashing_json = None
+    skipped: list[int] = []
     for index, thread in enumerate(threads):
         is_crashing = index == crash_index
         ctx: CpuContext | None = exc_context if (is_crashing and exc_context is not None) else None
@@ -215,6 +256,8 @@ def _process(
         crash_frames: list[dict] = []
         # The reference never walks the thread that wrote the dump (Breakpad info's dump thread).
         want = (not crashing_only or is_crashing) and thread.thread_id != dump_thread
+        if thread.thread_id == dump_thread:
+            skipped.append(index)
         if want and ctx is not None and ctx.cpu in SUPPORTED_CPUS:
             memory = _stack_memory(dump, thread, ctx.sp)
             frames = walk_thread(
@@ -263,6 +306,7 @@ def _process(
         "possible_bit_flips": None,
         "type": None,
     }
+    ip_no_update = False
     if reason is not None:
         crash_info["address"] = _hex(reason.address, width)
         crash_info["type"] = reason.type
@@ -273,6 +317,7 @@ def _process(
                 dump, reason, exc_context, exception.thread_id if exception is not None else -1, maps
             )
         )
+        ip_no_update = bool(crash_info.pop("_ip_no_update", False))
     elif crash_index is not None:
         crash_info["crashing_thread"] = crash_index
 
@@ -350,6 +395,10 @@ def _process(
         out["process_uptime"] = max(0, dump.time_date_stamp - misc.process_create_time)
     if dump.notes:
         out["notes"] = list(dump.notes)
+    if report:
+        from crashdesk.engine.human_report import report_facts
+
+        out["_report"] = report_facts(dump, skipped, ip_no_update)
     return out
 
 

@@ -156,4 +156,7 @@ def instruction_fields(
             if analysis.ip_update.is_likely_guard_page:
                 update["is_likely_guard_page"] = True
             out["instruction_pointer_update"] = update
+        # Not a JSON key: the human-readable report says "No instruction pointer update by instruction"
+        # when the update is known to be none (the JSON prints null for both "none" and "unknown").
+        out["_ip_no_update"] = analysis.ip_update is None and analysis.ip_update_known
     return out

@@ -291,7 +291,8 @@ class Minidump:
         """The module list (empty when absent or unreadable)."""
         e = self.stream(C.MODULE_LIST)
         if e is None:
-            return ModuleList([], [])
+            # Without a module list the unloaded modules still annotate frames, as the reference's do.
+            return ModuleList([], self.unloaded_modules)
         parsed = self._optional("module list", lambda: parse_module_list(self.buf, e, self._os_name))
         return ModuleList(parsed or [], self.unloaded_modules)
 
