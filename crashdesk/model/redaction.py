@@ -86,13 +86,19 @@ def _ipv6(match: re.Match) -> str:
     return IP
 
 
-# a user name after a home folder: /home/NAME, /Users/NAME, /var/home/NAME, C:\Users\NAME, C:\Documents and
+# a user name after a home folder (written as x of the same length): /home/NAME, /Users/NAME, /var/home/NAME, C:\Users\NAME, C:\Documents and
 # Settings\NAME (either slash); a host name in \\HOST\share and file://HOST/
 _HOME = re.compile(r"(?i)((?:^|(?<=[\s\"'=:;,(\[]))(?:[a-z]:)?[\\/]+(?:var[\\/]+)?(?:home|users|"
                    r"documents and settings)[\\/]+)([^\\/\s\"':;,)\]]+)")
 _UNC = re.compile(r"(?<![\w\\])(\\\\)([^\\/\s\"']+)(?=\\)")
 _FILE_URL = re.compile(r"(?i)(file://)([^/\s\"']+)(?=/)")
-USER, HOST, EMAIL, IP = "[user]", "[host]", "[email]", "[ip]"
+EMAIL, IP = "[email]", "[ip]"
+
+
+def _mask_group2(m: re.Match) -> str:
+    """A user or host name in a path as ``x`` of the same length, as scrubbed dumps write it, so that a
+    processed crash of the scrubbed dump names the same paths as the exported processed crash."""
+    return m.group(1) + "x" * len(m.group(2))
 _VERSIONISH = ("version", "buildid")
 
 
@@ -181,9 +187,9 @@ class RedactionPolicy:
         norm = normalize_text(text)
         out = norm
         if self.scrub_paths:
-            out = _HOME.sub(lambda m: m.group(1) + USER, out)
-            out = _UNC.sub(lambda m: m.group(1) + HOST, out)
-            out = _FILE_URL.sub(lambda m: m.group(1) + HOST, out)
+            out = _HOME.sub(_mask_group2, out)
+            out = _UNC.sub(_mask_group2, out)
+            out = _FILE_URL.sub(_mask_group2, out)
         if self.scrub_emails:
             out = _EMAIL.sub(EMAIL, out)
         if self.scrub_ips if ips is None else ips:
