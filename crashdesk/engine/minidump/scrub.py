@@ -3,10 +3,14 @@ personal data is zeroed or removed.
 
 The file keeps its size and every stream its place (nothing moves, so every RVA stays valid). What changes:
 
-* **Stack memory below each thread's stack pointer is zeroed.** That part of a stack is dead (returned frames,
-  where old passwords and page contents linger) and no unwinder reads it: CFI, frame-pointer and scanning
-  unwinding all read at or above the stack pointer. Everything from the stack pointer to the stack's end is
-  kept (the walked range: return addresses, saved registers and the words stack scanning inspects).
+* **Stack memory outside the walked range is zeroed.** Below each thread's stack pointer a stack is dead
+  (returned frames, where old passwords and page contents linger) and no unwinder reads it: CFI,
+  frame-pointer and scanning unwinding all read at or above the stack pointer. Above the outermost frame's
+  stack pointer plus :data:`SCAN_MARGIN_WORDS` words (more than the 40 words stack scanning inspects for a
+  next frame) lie ``main``'s callers' data and, on Linux, the process's argv, environment and auxv strings:
+  zeroed too. The walked range is found by walking the dump with the symbols the exporter has and without
+  any (the union of both), so the scrubbed dump walks the same with or without them. When the dump cannot be
+  walked, the whole stack from the stack pointer up is kept (and a note says so).
 * **Every other memory region is zeroed** (heap, memory Crashpad captured around register values, the PEB and
   environment blocks of Windows dumps), except a region that holds the crashing instruction inside a loaded
   module's image: module code is not personal data and the faulting instruction's ``crash_info`` fields are
@@ -37,6 +41,7 @@ from crashdesk.engine.minidump.errors import MinidumpError
 from crashdesk.engine.minidump.reader import Minidump
 from crashdesk.model.redaction import KEEP, REMOVE, RedactionPolicy
 
+SCAN_MARGIN_WORDS = 64
 ZEROED_STREAMS = {C.LINUX_ENVIRON: "LinuxEnviron", C.LINUX_CMD_LINE: "LinuxCmdLine"}
 _U32 = struct.Struct("<I")
 _HOME_ASCII = re.compile(rb"(?i)(?:[a-z]:)?[\\/]+(?:var[\\/]+)?(?:home|users|documents and settings)[\\/]+"
@@ -87,8 +92,34 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _kept_memory(dump: Minidump) -> list[tuple[int, int]]:
-    """Address ranges whose bytes stay: each stack from its thread's stack pointer to its end, and the
+def walked_tops(data: bytes, provider: Any, report: ScrubReport) -> dict[int, int] | None:
+    """thread id -> the highest stack pointer any frame had, over a walk with ``provider`` and one without
+    symbols; None when the dump cannot be walked."""
+    from crashdesk.engine.stackwalk import process_minidump
+
+    tops: dict[int, int] = {}
+    for prov in ([provider, None] if provider is not None else [None]):
+        try:
+            doc = process_minidump(data, prov, all_registers=True)
+        except (MinidumpError, ValueError, KeyError, IndexError, struct.error) as exc:
+            report.notes.append(f"the dump could not be walked ({exc}): stacks kept from the stack pointer up")
+            return None
+        for thread in doc.get("threads") or []:
+            tid = thread.get("thread_id")
+            for frame in thread.get("frames") or []:
+                regs = frame.get("registers") or {}
+                sp = regs.get("rsp") or regs.get("esp") or regs.get("sp")
+                if isinstance(tid, int) and isinstance(sp, str):
+                    try:
+                        tops[tid] = max(tops.get(tid, 0), int(sp, 16))
+                    except ValueError:
+                        continue
+    return tops
+
+
+def _kept_memory(dump: Minidump, tops: dict[int, int] | None = None) -> list[tuple[int, int]]:
+    """Address ranges whose bytes stay: each stack from its thread's stack pointer to the outermost walked
+    frame's stack pointer plus the scan margin (to its end when ``tops`` does not know the thread), and the
     region holding the crashing instruction when it lies inside a module image."""
     keep: list[tuple[int, int]] = []
     exc = dump.exception
@@ -105,6 +136,8 @@ def _kept_memory(dump: Minidump) -> list[tuple[int, int]]:
             sps.append(exc_ctx.sp)
         sps = [sp for sp in sps if t.stack_start <= sp < end]
         start = min(sps) if sps else t.stack_start   # no usable stack pointer: keep the whole stack
+        if tops is not None and sps and t.thread_id in tops:
+            end = min(end, max(tops[t.thread_id], start) + SCAN_MARGIN_WORDS * dump.pointer_width)
         keep.append((start, end))
     if exc_ctx is not None:
         pc = exc_ctx.pc
@@ -115,10 +148,10 @@ def _kept_memory(dump: Minidump) -> list[tuple[int, int]]:
     return _merge(keep)
 
 
-def _zero_memory(dump: Minidump, out: bytearray, report: ScrubReport) -> None:
+def _zero_memory(dump: Minidump, out: bytearray, report: ScrubReport, tops: dict[int, int] | None) -> None:
     """Zero the captured memory outside :func:`_kept_memory`. Decided in file space: bytes that any region
     keeps stay, even when a (hostile) memory list maps the same file bytes at a second address."""
-    keep = _kept_memory(dump)
+    keep = _kept_memory(dump, tops)
     seen: set[tuple[int, int, int]] = set()
     file_keep: list[tuple[int, int]] = []
     file_zero: list[tuple[int, int]] = []
@@ -311,14 +344,17 @@ def _mask_names(out: bytearray, report: ScrubReport) -> None:
 # -- entry point --------------------------------------------------------------------------------------------
 
 
-def scrub_minidump(data: bytes, policy: RedactionPolicy) -> tuple[bytes, ScrubReport]:
+def scrub_minidump(data: bytes, policy: RedactionPolicy, symbol_provider: Any = None) -> tuple[bytes, ScrubReport]:
     """The scrubbed copy of the minidump ``data`` and what was done (see the module docstring).
+    ``symbol_provider`` is what the exporter walks its crashes with (the walked range is found with it and
+    without symbols).
 
     Raises :class:`~crashdesk.engine.minidump.MinidumpError` when ``data`` is not a minidump."""
     report = ScrubReport()
     out = bytearray(data)
     with Minidump.from_bytes(bytes(data)) as dump:
-        _zero_memory(dump, out, report)
+        tops = walked_tops(bytes(data), symbol_provider, report)
+        _zero_memory(dump, out, report, tops)
         for stream_type, name in ZEROED_STREAMS.items():
             e = dump.stream(stream_type)
             if e is not None and e.rva + e.size <= len(out):

