@@ -131,7 +131,7 @@ class ExportOptions:
     policy: RedactionPolicy = field(default_factory=RedactionPolicy)
     processed: bool = True
     packet: bool = False
-    symbol_paths: Sequence[Path] = ()        # where the packet looks for the symbol files used
+    symbol_paths: Sequence[Path] = ()        # local symbol folders: for the walked ranges and the packet
 
 
 Progress = Callable[[int, int], None]
@@ -166,10 +166,16 @@ def prepare_export(store: CrashStore, crash_ids: Sequence[str], options: ExportO
     preview = ExportPreview(crash_ids=list(crash_ids))
     crashes = []
     packet_crashes: dict[str, Any] = {}
+    provider = None
+    if policy.include_dumps and policy.scrub_dumps and options.symbol_paths:
+        from crashdesk.symbols import build_provider
+
+        # local folders only: the walked range of each stack is found with the symbols at hand, no network
+        provider = build_provider([Path(p) for p in options.symbol_paths if Path(p).is_dir()], [], None)
     for done, crash_id in enumerate(crash_ids):
         _check(cancel)
         source = bundle_crash(store, crash_id, dumps=policy.include_dumps, processed=options.processed)
-        crashes.append(_redact(source, policy, preview))
+        crashes.append(_redact(source, policy, preview, provider))
         if options.packet:
             packet_crashes[crash_id] = store.get(crash_id)
         if progress is not None:
@@ -180,7 +186,8 @@ def prepare_export(store: CrashStore, crash_ids: Sequence[str], options: ExportO
     return PreparedExport(crashes, preview, extra)
 
 
-def _redact(source: BundleCrash, policy: RedactionPolicy, preview: ExportPreview) -> BundleCrash:
+def _redact(source: BundleCrash, policy: RedactionPolicy, preview: ExportPreview, provider: Any = None
+            ) -> BundleCrash:
     from crashdesk.engine.minidump import MinidumpError
     from crashdesk.engine.minidump.scrub import scrub_minidump
 
@@ -199,7 +206,7 @@ def _redact(source: BundleCrash, policy: RedactionPolicy, preview: ExportPreview
             preview.dumps["included_unscrubbed"] += 1
             continue
         try:
-            scrubbed, report = scrub_minidump(data, policy)
+            scrubbed, report = scrub_minidump(data, policy, provider)
         except MinidumpError as exc:
             preview.dumps["left_out_unreadable"] += 1
             preview.notes.append(f"{source.crash_id}: dump {name} left out: it cannot be scrubbed ({exc})")
