@@ -176,6 +176,9 @@ class MainWindow(QMainWindow):
 
         self.decision = install_decision_views(self)
         # --- end of issue 10 ---
+        from crashdesk.ui.export_link import install as install_export  # issue 23: File → Export, menus
+
+        self.export = install_export(self)
 
     # ------------------------------------------------------------------ construction
 
