@@ -116,6 +116,9 @@ class RedactionPolicy:
     scrub_ips: bool = True
     include_dumps: bool = True
     scrub_dumps: bool = True
+    #: the collector (app and ``crashdesk collector``) also removes its removed fields (``Email``...) from the
+    #: Crashpad annotations inside each dump it receives. Off by default: the dump is the user's evidence.
+    strip_dumps_on_receipt: bool = False
 
     # -- persistence -------------------------------------------------------------------------------
 
@@ -123,7 +126,8 @@ class RedactionPolicy:
         return {"rules": dict(sorted(self.rules.items())), "use_protected_list": self.use_protected_list,
                 "free_text": self.free_text, "sensitive_names": self.sensitive_names,
                 "scrub_paths": self.scrub_paths, "scrub_emails": self.scrub_emails, "scrub_ips": self.scrub_ips,
-                "include_dumps": self.include_dumps, "scrub_dumps": self.scrub_dumps}
+                "include_dumps": self.include_dumps, "scrub_dumps": self.scrub_dumps,
+                "strip_dumps_on_receipt": self.strip_dumps_on_receipt}
 
     @classmethod
     def from_json(cls, doc: Any) -> RedactionPolicy:
@@ -142,7 +146,7 @@ class RedactionPolicy:
                     raise ValueError(f"{key!r} must be one of {', '.join(ACTIONS)}")
                 setattr(policy, key, doc[key])
         for key in ("use_protected_list", "scrub_paths", "scrub_emails", "scrub_ips", "include_dumps",
-                    "scrub_dumps"):
+                    "scrub_dumps", "strip_dumps_on_receipt"):
             if key in doc:
                 if not isinstance(doc[key], bool):
                     raise ValueError(f"{key!r} must be true or false")

@@ -372,4 +372,22 @@ def scrub_minidump(data: bytes, policy: RedactionPolicy, symbol_provider: Any = 
     return bytes(out), report
 
 
-__all__ = ["ScrubReport", "ZEROED_STREAMS", "scrub_minidump"]
+def remove_annotations(data: bytes, names: tuple[str, ...] | list[str]) -> tuple[bytes, list[str]]:
+    """``data`` with the Crashpad annotations called ``names`` (matched on the policy's canonical names, so
+    ``EMAIL`` or ``E-mail`` count as ``Email``) taken out of every annotation dictionary and their bytes
+    zeroed; nothing else changes (memory, paths and every other annotation stay as they are). Returns the new
+    bytes and the names removed. Raises :class:`MinidumpError` when ``data`` is not a minidump."""
+    policy = RedactionPolicy(rules={n: REMOVE for n in names}, use_protected_list=False, free_text=KEEP,
+                             sensitive_names=KEEP, scrub_paths=False, scrub_emails=False, scrub_ips=False)
+    report = ScrubReport()
+    out = bytearray(data)
+    with Minidump.from_bytes(bytes(data)) as dump:
+        try:
+            _scrub_crashpad(dump, out, policy, report)
+        except struct.error as exc:
+            raise MinidumpError(f"crashpad info unreadable: {exc}") from exc
+    removed = sorted(n for n, taken in report.annotations.items() if taken == REMOVE)
+    return (bytes(out) if removed else data), removed
+
+
+__all__ = ["ScrubReport", "ZEROED_STREAMS", "remove_annotations", "scrub_minidump"]

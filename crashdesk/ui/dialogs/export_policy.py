@@ -57,6 +57,10 @@ class ExportPolicyDialog(QDialog):
         self.dumps.setChecked(policy.include_dumps)
         self.scrub = QCheckBox("Scrub dumps (zero heap, environment, dead stack; remove annotations inside)")
         self.scrub.setChecked(policy.scrub_dumps)
+        self.strip = QCheckBox("Collector: strip on receipt — also remove Email and the telemetry ids from the "
+                               "annotations inside each received dump")
+        self.strip.setChecked(policy.strip_dumps_on_receipt)
+        self.strip.setToolTip("Off by default: the dump is the user's evidence. The raw crash never keeps them.")
         for box in (self.protected, self.paths):
             box.setToolTip(box.text())
         self.protected.setText("Remove Crash Stats' protected fields (Email, URL, Comments, …)")
@@ -76,8 +80,11 @@ class ExportPolicyDialog(QDialog):
         form.addRow(self.protected)
         form.addRow(f"Free-text messages ({', '.join(sorted(FREE_TEXT_ANNOTATIONS)[:4])}, …)", self.free_text)
         form.addRow("Names with password, token, secret, e-mail…", self.sensitive)
-        for box in (self.paths, self.emails, self.ips, self.dumps, self.scrub):
+        for box in (self.paths, self.emails, self.ips, self.dumps, self.scrub, self.strip):
             form.addRow(box)
+        strip_note = QLabel("Strip on receipt is off by default: the dump is the user's evidence, kept as sent.")
+        strip_note.setWordWrap(True)
+        form.addRow(strip_note)
         note = QLabel("Rules below win over everything above. The policy changes exports only: the collector's "
                       "read API keeps protecting Crash Stats' protected fields.")
         note.setWordWrap(True)
@@ -112,7 +119,8 @@ class ExportPolicyDialog(QDialog):
                                  free_text=self.free_text.currentText(), sensitive_names=self.sensitive.currentText(),
                                  scrub_paths=self.paths.isChecked(), scrub_emails=self.emails.isChecked(),
                                  scrub_ips=self.ips.isChecked(), include_dumps=self.dumps.isChecked(),
-                                 scrub_dumps=self.scrub.isChecked())
+                                 scrub_dumps=self.scrub.isChecked(),
+                                 strip_dumps_on_receipt=self.strip.isChecked())
         for r in range(self.rules.rowCount()):
             item = self.rules.item(r, 0)
             name = item.text().strip() if item is not None else ""
