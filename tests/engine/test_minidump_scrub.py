@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import struct
 import subprocess
 from pathlib import Path
 
 import pytest
+from planted_dumps import plant_crashpad, plant_environment, plant_heap
 
-from crashdesk.engine.minidump import constants as C
 from crashdesk.engine.minidump.extras import annotations as dump_annotations
 from crashdesk.engine.minidump.extras import linux_environ
 from crashdesk.engine.minidump.reader import Minidump
@@ -94,6 +93,7 @@ def test_reference_walks_the_scrubbed_dump_to_the_same_frames(dump, syms, refere
     before, after = walk(dump), walk(out)
     assert frames(after) == frames(before)
     assert after["crash_info"] == before["crash_info"]
+    assert signature(after) == signature(before)
     # and CrashDesk's walk of the scrubbed dump equals the reference's of the original
     ours = process_minidump(scrubbed, build_provider([syms], [], None))
     assert frames(ours) == frames(before)
@@ -106,45 +106,9 @@ def _all_encodings(secret: str) -> list[bytes]:
     return [secret.encode(), secret.encode("utf-16-le")]
 
 
-def _plant_crashpad(data: bytearray) -> dict[str, str]:
-    """Rename the Crashpad annotation ``Vendor`` (6 bytes) to ``EMail!`` and give it an e-mail address; put
-    a secret below the crashing thread's stack pointer; move the main module under a home folder."""
-    with Minidump.from_bytes(bytes(data)) as dump:
-        e = dump.stream(C.CRASHPAD_INFO)
-        ssize, srva = struct.unpack_from("<II", data, e.rva + 36)
-        count = struct.unpack_from("<I", data, srva)[0]
-        for i in range(count):
-            krva, vrva = struct.unpack_from("<II", data, srva + 4 + 8 * i)
-            klen = struct.unpack_from("<I", data, krva)[0]
-            if bytes(data[krva + 4:krva + 4 + klen]) == b"Vendor":
-                data[krva + 4:krva + 10] = b"EMail!"
-                vlen = struct.unpack_from("<I", data, vrva)[0]
-                assert vlen == 12
-                data[vrva + 4:vrva + 16] = b"s3@cret.mail"
-        thread = next(t for t in dump.threads if t.thread_id == dump.exception.thread_id)
-        sp = dump.exception_context().sp   # Crashpad's thread-list context is the signal handler's
-        assert thread.stack_start < sp
-        below = thread.stack_rva + (sp - thread.stack_start) - 40
-        data[below:below + 24] = b"STACK-SECRET-hunter2-xyz"
-        main = dump.modules.modules[0]
-        name_rva = next(struct.unpack_from("<I", data, off)[0] for off in _module_name_offsets(dump))
-        old = main.code_file
-        new = "/home/s3cr3tuser-xxxxx" + old[len("/opt/crashfactory-demo"):]
-        assert len(new) == len(old)
-        data[name_rva + 4:name_rva + 4 + 2 * len(new)] = new.encode("utf-16-le")
-    return {"annotation": "s3@cret.mail", "stack": "STACK-SECRET-hunter2-xyz", "path": "s3cr3tuser"}
-
-
-def _module_name_offsets(dump: Minidump):
-    e = dump.stream(C.MODULE_LIST)
-    yield e.rva + 4 + 20   # first module's name RVA (MINIDUMP_MODULE: base 8, size 4, checksum 4, stamp 4)
-
-
 def test_planted_secrets_in_a_crashpad_dump_are_gone_and_it_still_walks():
     original = (DATA / "crashes/01-null-deref/dump.dmp").read_bytes()
-    planted = bytearray(original)
-    secrets = _plant_crashpad(planted)
-    planted = bytes(planted)
+    planted, secrets = plant_crashpad()
     for s in secrets.values():
         assert any(enc in planted for enc in _all_encodings(s)), s
     with Minidump.from_bytes(planted) as dump:
@@ -166,28 +130,22 @@ def test_planted_secrets_in_a_crashpad_dump_are_gone_and_it_still_walks():
 
 
 def test_environment_command_line_and_other_memory_are_zeroed():
-    # a Breakpad Linux dump: its environment holds HOSTNAME; plant a token there too
-    original = bytearray((DATA / "minidumps/linux-amd64-mini/linux-mini.dmp").read_bytes())
-    with Minidump.from_bytes(bytes(original)) as dump:
-        e = dump.stream(C.LINUX_ENVIRON)
-        at = bytes(original).index(b"TERM=xterm", e.rva)
-        original[at:at + 10] = b"TOKEN=tk42"
-        assert linux_environ(Minidump.from_bytes(bytes(original)))["TOKEN"] == "tk42"
-    scrubbed, report = scrub_minidump(bytes(original), RedactionPolicy())
-    assert b"TOKEN=tk42" not in scrubbed and b"6deb9e1e1648" not in scrubbed and b"./crash" not in scrubbed
+    # a Breakpad Linux dump: its environment holds HOSTNAME and a planted token
+    planted, secrets = plant_environment()
+    scrubbed, report = scrub_minidump(planted, RedactionPolicy())
+    for s in secrets.values():
+        assert s.encode() not in scrubbed, s
+    assert b"./crash" not in scrubbed                      # the command line
     assert set(report.streams_zeroed) == {"LinuxEnviron", "LinuxCmdLine"}
     with Minidump.from_bytes(scrubbed) as dump:
         assert not linux_environ(dump)
     # a Windows dump whose memory list has a region off every stack (ntdll code captured for a thread)
-    win = bytearray((DATA / "minidumps/win-x86-minidump2/minidump2.dmp").read_bytes())
-    with Minidump.from_bytes(bytes(win)) as dump:
-        region = next(r for r in dump.memory.regions if r.base == 0x7C90EB14)
-    win[region.file_offset + 16:region.file_offset + 16 + 19] = b"HEAP-SECRET-pa55w0rd"[:19]
-    scrubbed, report = scrub_minidump(bytes(win), RedactionPolicy())
-    assert b"HEAP-SECRET-pa55w0r" not in scrubbed
+    win, secrets = plant_heap()
+    scrubbed, report = scrub_minidump(win, RedactionPolicy())
+    assert secrets["heap"].encode() not in scrubbed
     assert report.regions_zeroed >= 1
     provider = build_provider([DUMP_SYMS], [], None)
-    assert frames(process_minidump(scrubbed, provider)) == frames(process_minidump(bytes(win), provider))
+    assert frames(process_minidump(scrubbed, provider)) == frames(process_minidump(win, provider))
 
 
 def test_kept_annotations_are_scrubbed_in_place_and_policy_rules_apply():

@@ -249,3 +249,37 @@ def test_symlinked_packet_files_are_refused(tmp_path):
     with CrashStore.open(tmp_path / "r") as store, pytest.raises(ImportFailed, match="symbolic link"):
         import_path(store, folder, symbols_dir=tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
+
+
+def test_secrets_planted_in_dumps_are_not_in_the_exported_zip(tmp_path):
+    """Heap, annotation inside the dump, environment, a path under a home folder, dead stack: exported through
+    the real store and zip, decompressed and grepped (UTF-8 and UTF-16)."""
+    from planted_dumps import plant_crashpad, plant_environment, plant_heap
+
+    store_dir = tmp_path / "s"
+    planted = [plant_crashpad(), plant_environment(), plant_heap()]
+    with CrashStore.open(store_dir) as store:
+        ids = []
+        for n, (data, _secrets) in enumerate(planted):
+            path = tmp_path / f"planted{n}.dmp"
+            path.write_bytes(data)
+            (r,) = import_path(store, path, annotations={"ProductName": "Planted"})
+            assert store.read_dump(r.crash_id) == data
+            ids.append(r.crash_id)
+        preview = export(store, ids, tmp_path / "out.zip", ExportOptions()).to_json()
+    blob = _bundle_text(tmp_path / "out.zip")
+    for _data, secrets in planted:
+        for what, secret in secrets.items():
+            assert secret.encode() in _data or secret.encode("utf-16-le") in _data
+            assert not _contains(blob, secret), what
+    assert preview["dumps"] == {"included_scrubbed": 3}
+    assert preview["dump_annotations"]["EMail!"] == {"remove": 1}
+    assert preview["streams_zeroed"] == {"LinuxEnviron": 1, "LinuxCmdLine": 1}
+    # importing the exported dump alone does not bring the annotation back
+    (crash,) = [c for c in read_bundle(tmp_path / "out.zip") if c.crash_id == ids[0]]
+    alone = tmp_path / "alone.dmp"
+    alone.write_bytes(crash.dumps["upload_file_minidump"])
+    with CrashStore.open(tmp_path / "other") as other:
+        (r,) = import_path(other, alone)
+        got = other.get(r.crash_id)["annotations"]
+    assert "EMail!" not in got and got["ProductName"] == "CrashFactoryDemo"
