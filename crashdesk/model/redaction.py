@@ -70,7 +70,8 @@ def canonical_name(name: str) -> str:
 
 # -- value patterns --------------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[\w.+%-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+", re.ASCII)
+# the last label must be letters: ``memcpy@GLIBC_2.14`` (a versioned symbol) is not an address
+_EMAIL = re.compile(r"[\w.+%-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})*\.[A-Za-z]{2,63}(?![\w-])", re.ASCII)
 _IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])")
 _IPV6_CANDIDATE = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?(?![\w:])")
 
@@ -200,6 +201,15 @@ class RedactionPolicy:
             out = _IPV4.sub(IP, out)
             out = _IPV6_CANDIDATE.sub(_ipv6, out)
         return text if out == norm else out
+
+    def mask_paths(self, text: str) -> str:
+        """Only the user and host names in paths of ``text`` masked (``x`` of the same length), nothing
+        normalised: for symbol files, whose other text must stay byte for byte."""
+        if not self.scrub_paths:
+            return text
+        for pattern in (_HOME, _UNC, _FILE_URL):
+            text = pattern.sub(_mask_group2, text)
+        return text
 
     def scrub_value(self, value: Any, *, ips: bool = True, depth: int = 0) -> Any:
         """``value`` (string, number, JSON object or array, a string holding JSON) with every string scrubbed

@@ -257,6 +257,12 @@ def _symbol_file(folders: Sequence[Path], debug_file: str, debug_id: str) -> tup
     return None
 
 
+def _masked_symbol_file(data: bytes, policy: RedactionPolicy) -> bytes:
+    text = data.decode("utf-8", errors="surrogateescape")
+    masked = policy.mask_paths(text)
+    return data if masked == text else masked.encode("utf-8", errors="surrogateescape")
+
+
 def _packet_files(stored: dict[str, dict], crashes: list[BundleCrash], options: ExportOptions,
                   preview: ExportPreview) -> list[tuple[str, bytes]]:
     from crashdesk.engine.signature.profiles import SIGGEN_RULE_SET
@@ -283,7 +289,9 @@ def _packet_files(stored: dict[str, dict], crashes: list[BundleCrash], options: 
                     rel, path = found
                     name = f"{PACKET_SYMBOLS}/{rel}"
                     if name not in files:
-                        data = path.read_bytes()
+                        # FILE records name build paths: user names there are masked as in the processed
+                        # crash (same length), so frames walked with this file name the same masked paths
+                        data = _masked_symbol_file(path.read_bytes(), options.policy)
                         total += len(data)
                         if total > MAX_PACKET_SYMBOL_BYTES:
                             raise BundleError(f"the packet's symbol files pass {MAX_PACKET_SYMBOL_BYTES >> 20} MB")

@@ -283,3 +283,39 @@ def test_secrets_planted_in_dumps_are_not_in_the_exported_zip(tmp_path):
         (r,) = import_path(other, alone)
         got = other.get(r.crash_id)["annotations"]
     assert "EMail!" not in got and got["ProductName"] == "CrashFactoryDemo"
+
+
+def test_packet_symbol_files_lose_home_folder_names_and_still_reproduce(tmp_path):
+    """Symbols built under a home folder name it in their FILE records: the packet masks the name (same
+    length), the exported processed crash masks it the same way, and the receiver's offline reprocessing
+    with the packet's files gives exactly the exported frames."""
+    import shutil
+
+    syms = tmp_path / "syms"
+    shutil.copytree(SYMS, syms)
+    for sym in syms.rglob("*.sym"):
+        sym.write_text(sym.read_text().replace("/build/crashfactory-demo/", "/home/secretuser/demo/"))
+    sender = tmp_path / "sender"
+    with CrashStore.open(sender) as store:
+        (r,) = import_path(store, DUMP, annotations=KEPT)
+    _process(sender, "--symbols-path", str(syms))
+    with CrashStore.open(sender) as store:
+        before = store.get(r.crash_id)
+        assert any("/home/secretuser/" in str(f.get("file")) for t in before["processed"]["threads"]
+                   for f in t["frames"])
+        export(store, [r.crash_id], tmp_path / "p.zip", ExportOptions(packet=True, symbol_paths=[syms]))
+    assert not _contains(_bundle_text(tmp_path / "p.zip"), "secretuser")
+    (crash,) = read_bundle(tmp_path / "p.zip")
+    exported = crash.processed_crash["json_dump"]
+    receiver = tmp_path / "receiver"
+    env = {**os.environ, "CRASHDESK_HOME": str(receiver)}
+    run = subprocess.run([sys.executable, "-m", "crashdesk", "import", str(tmp_path / "p.zip")],
+                         capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    _process(receiver, "--reprocess", "--all")
+    with CrashStore.open(receiver) as store:
+        again = store.get(r.crash_id)
+    assert again["processed"]["threads"] == exported["threads"]
+    assert any("/home/xxxxxxxxxx/demo/" in str(f.get("file")) for t in again["processed"]["threads"]
+               for f in t["frames"])
+    assert again["signature"] == before["signature"]
