@@ -38,6 +38,8 @@ CASES = [
     (DATA / "minidumps/win-x86-minidump2/minidump2.dmp", DUMP_SYMS),
     (DATA / "minidumps/regressions/overlapping-memory-ranges.dmp", DUMP_SYMS),
     (DATA / "minidumps/regressions/stack-pointer-outside-memory.dmp", DUMP_SYMS),
+    # the instruction pointer in a data region: its 16 bytes stay so crash_info decodes the same instruction
+    (DATA / "sharing/linux_jmp_to_module_not_exe_region.dmp", DUMP_SYMS),
 ]
 
 
@@ -167,3 +169,27 @@ def test_a_file_that_is_not_a_minidump_is_a_typed_error():
 
     with pytest.raises(MinidumpError):
         scrub_minidump(b"not a dump at all", RedactionPolicy())
+
+
+def test_every_corpus_dump_walks_the_same_after_scrubbing(shared_corpus):
+    """Every minidump of ../shared/corpus that can be walked (the two without a thread list cannot): frames,
+    crash info and signature unchanged, walked with the symbols beside it."""
+    from crashdesk.engine.minidump import MinidumpError
+
+    checked, differ = 0, []
+    for dump in sorted(shared_corpus.rglob("*.dmp")):
+        syms = next((f / "symbols" for f in (dump.parent, dump.parent.parent, dump.parent.parent.parent)
+                     if (f / "symbols").is_dir()), None)
+        provider = build_provider([syms] if syms else [], [], None)
+        data = dump.read_bytes()
+        try:
+            before = process_minidump(data, provider)
+        except MinidumpError:
+            continue
+        scrubbed, _report = scrub_minidump(data, RedactionPolicy(), provider)
+        after = process_minidump(scrubbed, provider)
+        checked += 1
+        if not (frames(after) == frames(before) and after["crash_info"] == before["crash_info"]
+                and signature(after) == signature(before)):
+            differ.append(str(dump.relative_to(shared_corpus)))
+    assert checked >= 50 and differ == []

@@ -13,8 +13,8 @@ The file keeps its size and every stream its place (nothing moves, so every RVA 
   walked, the whole stack from the stack pointer up is kept (and a note says so).
 * **Every other memory region is zeroed** (heap, memory Crashpad captured around register values, the PEB and
   environment blocks of Windows dumps), except a region that holds the crashing instruction inside a loaded
-  module's image: module code is not personal data and the faulting instruction's ``crash_info`` fields are
-  decoded from it.
+  module's image (module code is not personal data and the faulting instruction's ``crash_info`` fields are
+  decoded from it) and, wherever the instruction pointer is (a jump into data), the 16 bytes at it.
 * **The Linux environment and command line streams** (``LinuxEnviron``, ``LinuxCmdLine``) are zeroed.
 * **Crashpad annotations** (process and per-module simple annotations, annotation objects, list annotations):
   those the policy removes or masks are taken out of their dictionary (entries compacted, count lowered) and
@@ -42,6 +42,7 @@ from crashdesk.engine.minidump.reader import Minidump
 from crashdesk.model.redaction import KEEP, REMOVE, RedactionPolicy
 
 SCAN_MARGIN_WORDS = 64
+INSTRUCTION_BYTES = 16
 ZEROED_STREAMS = {C.LINUX_ENVIRON: "LinuxEnviron", C.LINUX_CMD_LINE: "LinuxCmdLine"}
 _U32 = struct.Struct("<I")
 _HOME_ASCII = re.compile(rb"(?i)(?:[a-z]:)?[\\/]+(?:var[\\/]+)?(?:home|users|documents and settings)[\\/]+"
@@ -145,6 +146,9 @@ def _kept_memory(dump: Minidump, tops: dict[int, int] | None = None) -> list[tup
         region = dump.memory.region_at(pc)
         if module is not None and region is not None:
             keep.append((max(region.base, module.base), min(region.end, module.base + module.size)))
+        # the faulting instruction's bytes, wherever they are (a jump into data): the longest instruction
+        # is 15 bytes; crash_info decodes it from here
+        keep.append((pc, pc + INSTRUCTION_BYTES))
     return _merge(keep)
 
 
