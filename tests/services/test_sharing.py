@@ -319,3 +319,24 @@ def test_packet_symbol_files_lose_home_folder_names_and_still_reproduce(tmp_path
     assert any("/home/xxxxxxxxxx/demo/" in str(f.get("file")) for t in again["processed"]["threads"]
                for f in t["frames"])
     assert again["signature"] == before["signature"]
+
+
+def test_oversized_packet_members_are_refused_before_anything_is_written(tmp_path, monkeypatch):
+    """The packet's size bounds (per file, in all) hold: a member over the bound fails the import whole."""
+    from crashdesk.store import bundles
+
+    good = tmp_path / "good.zip"
+    with CrashStore.open(tmp_path / "s") as store:
+        (r,) = import_path(store, DUMP, annotations=KEPT)
+        export(store, [r.crash_id], good, ExportOptions())
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        for n in zin.namelist():
+            zout.writestr(n, zin.read(n))
+        zout.writestr("crashdesk/symbols/x/00AA/x.sym", "MODULE Linux x86_64 00AA x\n" + "0" * 50_000)
+    monkeypatch.setattr(bundles, "MAX_PACKET_FILE", 10_000)
+    with CrashStore.open(tmp_path / "r") as store:
+        with pytest.raises(ImportFailed, match="too large"):
+            import_path(store, bad, symbols_dir=tmp_path / "cache")
+        assert store.count() == 0
+    assert not (tmp_path / "cache").exists()
