@@ -271,12 +271,12 @@ def dumps_text(preview: dict) -> str:
     d, m = preview["dumps"], preview["memory"]
     lines = []
     if d.get("included_scrubbed"):
-        lines.append(f"Dumps: {d['included_scrubbed']} go scrubbed — kept: thread contexts, modules, the exception, "
+        lines.append(f"Dumps: {d['included_scrubbed']} go scrubbed. Memory kept ({m.get('bytes_kept', 0):,} bytes): "
                      f"stacks from the stack pointer to the outermost frame (+64 words), the crashing "
-                     f"instruction's code ({m.get('bytes_kept', 0):,} bytes); zeroed: heap and other memory, "
-                     f"dead stack, argv/environment ({m.get('bytes_zeroed', 0):,} bytes)"
+                     f"instruction's code. Zeroed ({m.get('bytes_zeroed', 0):,} bytes): heap and other memory, "
+                     f"dead stack, argv/environment"
                      + (f", streams {', '.join(sorted(preview['streams_zeroed']))}" if preview["streams_zeroed"]
-                        else "") + ".")
+                        else "") + ". Thread contexts, modules and the exception stay.")
         gone = sorted(k for k, v in preview["dump_annotations"].items() if v.get("remove") or v.get("mask"))
         if gone:
             lines.append("Removed from inside the dumps: " + ", ".join(gone) + ".")
