@@ -88,9 +88,9 @@ def _ipv6(match: re.Match) -> str:
 
 
 # a user name after a home folder (written as x of the same length): /home/NAME, /Users/NAME, /var/home/NAME, C:\Users\NAME, C:\Documents and
-# Settings\NAME (either slash); a host name in \\HOST\share and file://HOST/
-_HOME = re.compile(r"(?i)((?:^|(?<=[\s\"'=:;,(\[]))(?:[a-z]:)?[\\/]+(?:var[\\/]+)?(?:home|users|"
-                   r"documents and settings)[\\/]+)([^\\/\s\"':;,)\]]+)")
+# Settings\NAME (either slash, anywhere in a path, as scrubbed dumps find them); a host name in \\HOST\share and file://HOST/
+_HOME = re.compile(r"(?i)((?:[a-z]:)?[\\/]+(?:var[\\/]+)?(?:home|users|documents and settings)[\\/]+)"
+                   r"([^\\/\s\"':;,)\]]+)")
 _UNC = re.compile(r"(?<![\w\\])(\\\\)([^\\/\s\"']+)(?=\\)")
 _FILE_URL = re.compile(r"(?i)(file://)([^/\s\"']+)(?=/)")
 EMAIL, IP = "[email]", "[ip]"
