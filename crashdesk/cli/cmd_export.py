@@ -95,6 +95,8 @@ def preview_text(preview: dict) -> str:
                      f"{m.get('path_names_masked', 0)} user/host names in paths masked")
     if preview["streams_zeroed"]:
         lines.append("streams zeroed: " + ", ".join(f"{k} ({v})" for k, v in sorted(preview["streams_zeroed"].items())))
+    if preview.get("streams_kept"):
+        lines.append("streams kept: " + ", ".join(sorted(preview["streams_kept"])))
     if preview["dump_annotations"]:
         gone = [k for k, v in preview["dump_annotations"].items() if v.get("remove") or v.get("mask")]
         lines.append("annotations removed from inside the dumps: " + (", ".join(gone) or "none"))

@@ -93,6 +93,7 @@ class ExportPreview:
     dump_annotations: dict[str, Counter] = field(default_factory=dict)
     memory: Counter = field(default_factory=Counter)                # bytes/regions kept and zeroed
     streams_zeroed: Counter = field(default_factory=Counter)
+    streams_kept: Counter = field(default_factory=Counter)
     processed: Counter = field(default_factory=Counter)
     processed_fields_removed: Counter = field(default_factory=Counter)
     packet: dict[str, Any] | None = None
@@ -106,6 +107,7 @@ class ExportPreview:
             "dumps": dict(self.dumps),
             "dump_annotations": {k: dict(v) for k, v in sorted(self.dump_annotations.items())},
             "memory": dict(self.memory), "streams_zeroed": dict(self.streams_zeroed),
+            "streams_kept": dict(self.streams_kept),
             "processed": dict(self.processed),
             "processed_fields_removed": dict(self.processed_fields_removed),
             "packet": self.packet, "notes": self.notes,
@@ -221,6 +223,7 @@ def _redact(source: BundleCrash, policy: RedactionPolicy, preview: ExportPreview
                                "regions_zeroed": report.regions_zeroed,
                                "path_names_masked": report.path_names_replaced})
         preview.streams_zeroed.update(report.streams_zeroed)
+        preview.streams_kept.update(report.streams_kept)
     if not policy.include_dumps:
         preview.dumps["left_out_by_policy"] += 1
     new_raw = dict(kept)

@@ -112,6 +112,8 @@ def test_planted_secrets_never_leave_and_the_preview_counts_what_is_written(send
     assert raw["BuildPath"] == "/home/xxxxxxxxxx/src/app" and raw["ServerAddress"] == "[ip]"
     assert preview["dumps"] == {"included_scrubbed": 1}
     assert preview["memory"]["bytes_zeroed"] > 0
+    assert {"ThreadListStream", "ModuleListStream", "ExceptionStream", "CrashpadInfoStream"} <= \
+        set(preview["streams_kept"])
     # the dump that left is scrubbed, and the sha256 in the raw crash is the scrubbed one's
     assert crash.dumps["upload_file_minidump"] != raw_dump
     assert preview["memory"]["bytes_zeroed"] + preview["memory"]["bytes_kept"] > 0
@@ -173,6 +175,7 @@ def test_reproduction_packet_reopens_offline_with_the_same_frames_signature_and_
     assert opened["signature"] == before["signature"]
     assert opened["processed"]["threads"] == before["processed"]["threads"]
     assert opened["signature_history"][-1]["signature"] == before["signature_history"][-1]["signature"]
+    assert opened["notes"] == before["notes"]
     # reprocess there, offline: the scrubbed dump with the packet's symbols gives the sender's processed crash
     _process(receiver, "--reprocess", "--all")
     with CrashStore.open(receiver) as store:

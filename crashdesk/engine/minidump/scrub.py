@@ -72,6 +72,7 @@ class ScrubReport:
     memory_bytes_kept: int = 0
     memory_bytes_zeroed: int = 0
     streams_zeroed: list[str] = field(default_factory=list)
+    streams_kept: list[str] = field(default_factory=list)
     path_names_replaced: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -79,7 +80,8 @@ class ScrubReport:
         return {"annotations": dict(sorted(self.annotations.items())), "regions_kept": self.regions_kept,
                 "regions_zeroed": self.regions_zeroed, "regions_partly_zeroed": self.regions_partly,
                 "memory_bytes_kept": self.memory_bytes_kept, "memory_bytes_zeroed": self.memory_bytes_zeroed,
-                "streams_zeroed": self.streams_zeroed, "path_names_replaced": self.path_names_replaced,
+                "streams_zeroed": self.streams_zeroed, "streams_kept": self.streams_kept,
+                "path_names_replaced": self.path_names_replaced,
                 "notes": self.notes}
 
 
@@ -371,6 +373,7 @@ def scrub_minidump(data: bytes, policy: RedactionPolicy, symbol_provider: Any = 
             _zero(out, e.rva, e.size)
             report.notes.append(f"crashpad info unreadable ({exc}): zeroed")
             report.streams_zeroed.append("CrashpadInfo")
+        report.streams_kept = [e.name for e in dump.streams if e.name not in report.streams_zeroed]
     if policy.scrub_paths:
         _mask_names(out, report)
     return bytes(out), report

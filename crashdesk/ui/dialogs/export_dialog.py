@@ -277,6 +277,9 @@ def dumps_text(preview: dict) -> str:
                      f"dead stack, argv/environment"
                      + (f", streams {', '.join(sorted(preview['streams_zeroed']))}" if preview["streams_zeroed"]
                         else "") + ". Thread contexts, modules and the exception stay.")
+        if preview.get("streams_kept"):
+            lines.append("Streams kept: " + ", ".join(n.removesuffix("Stream") for n in sorted(preview["streams_kept"]))
+                         + ".")
         gone = sorted(k for k, v in preview["dump_annotations"].items() if v.get("remove") or v.get("mask"))
         if gone:
             lines.append("Removed from inside the dumps: " + ", ".join(gone) + ".")
