@@ -65,6 +65,10 @@ def register(sub, common) -> None:
                    help="another name clients may reach the collector by (Host header; repeatable; "
                         "*.example.org for a domain). The listening address and, on loopback, localhost "
                         "are always allowed; other names are refused (DNS rebinding guard)")
+    p.add_argument("--strip-dump-annotations", action="store_true",
+                   help="also remove Email and the telemetry ids from the Crashpad annotations inside each "
+                        "received dump (default: the export policy's 'strip on receipt', off: the dump is the "
+                        "user's evidence)")
     p.set_defaults(func=run)
 
 
@@ -86,6 +90,12 @@ def _processing_service(args, paths):
                                                            args.debuginfod_url))
     service = ProcessingService(store, config, workers=args.workers)
     return service, store
+
+
+def _strip_on_receipt(data_dir) -> bool:
+    from crashdesk.services.sharing import load_policy
+
+    return load_policy(data_dir).strip_dumps_on_receipt
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     config = CollectorConfig(host=args.host, port=args.port, limits=limits, throttler=throttler,
                              connections=connections,
                              token=resolve_token(), threads=max(1, args.threads),
-                             allowed_hosts=tuple(args.allow_host))
+                             allowed_hosts=tuple(args.allow_host),
+                             strip_dump_annotations=args.strip_dump_annotations or _strip_on_receipt(paths.data_dir))
     service = service_store = None
     hook: list = []  # the processing service, once it exists (it is built only if this collector starts)
     config.on_received = lambda _crash_id: hook and hook[0].notify()

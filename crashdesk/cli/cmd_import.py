@@ -39,13 +39,15 @@ def run(args: argparse.Namespace) -> int:
         annotations = load_extra(Path(args.extra))
     if annotations is not None and len(args.files) != 1:
         raise UsageError("--annotations/--extra need exactly one minidump")
-    store = CrashStore.open(paths_from(args).data_dir)
+    paths = paths_from(args)
+    store = CrashStore.open(paths.data_dir)
     imported, errors = [], []
     bar = Progress("importing", total=len(args.files))
     try:
         for name in args.files:
             try:
-                results = import_path(store, Path(name), annotations=annotations)
+                # a reproduction packet's symbol files go to the symbol cache
+                results = import_path(store, Path(name), annotations=annotations, symbols_dir=paths.symbols_cache)
             except UsageError:
                 raise
             except CrashDeskError as exc:

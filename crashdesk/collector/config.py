@@ -88,6 +88,9 @@ class CollectorConfig:
     allowed_hosts: tuple[str, ...] = ()
     #: annotations dropped before saving, as Antenna does
     removed_fields: tuple[str, ...] = REMOVED_FIELDS
+    #: also remove ``removed_fields`` from the Crashpad annotations inside each received dump (issue 23's
+    #: "strip on receipt"; off by default: the dump is the user's evidence)
+    strip_dump_annotations: bool = False
     #: worker threads of the HTTP server (requests in flight; group commit batches across them)
     threads: int = 16
     #: called with each stored crash id after its commit (the processing service's hook); must not block

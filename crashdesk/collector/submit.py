@@ -138,6 +138,10 @@ class SubmitHandler:
             if name in annotations:
                 del annotations[name]
                 notes.append(f"Removed {name} from raw crash.")
+        if self.config.strip_dump_annotations:
+            from crashdesk.collector.strip import strip_dump_annotations
+
+            notes.extend(strip_dump_annotations(sub.dumps, self.config.removed_fields))
         raw = dict(annotations)
         raw["submitted_timestamp"] = arrived.isoformat(timespec="microseconds")
         raw["uuid"] = crash_id

@@ -34,7 +34,15 @@ from typing import Any
 
 from crashdesk.errors import CrashDeskError, UsageError
 from crashdesk.model.crash_id import is_crash_id, new_crash_id, normalize_crash_id
-from crashdesk.store.bundles import MAIN_DUMP, BundleCrash, BundleError, is_bundle, read_bundle, write_bundle
+from crashdesk.store.bundles import (
+    MAIN_DUMP,
+    BundleCrash,
+    BundleError,
+    is_bundle,
+    read_bundle,
+    read_packet_files,
+    write_bundle,
+)
 from crashdesk.store.crashes import CrashStore, SignatureRecord
 
 SOURCE = "import"
@@ -283,9 +291,63 @@ def _store_crash(store: CrashStore, crash: BundleCrash, *, where: str, kind: str
         proc_notes = block.get("notes") if block is not None else None
         store.save_processed(crash_id, local_processed, signature=signature,
                              notes=[*notes, *([str(n) for n in proc_notes] if isinstance(proc_notes, list)
-                                              else [])])
+                                              else [])],
+                             symbol_notes=_symbol_notes(block))
+        if block is not None and isinstance(block.get("signature_history"), list):
+            store.restore_signature_history(crash_id, [h for h in block["signature_history"] if isinstance(h, dict)])
         state = "processed"
     return ImportResult(crash_id, where, kind, state)
+
+
+def _symbol_notes(block: Mapping[str, Any] | None) -> dict[tuple[str, str], str] | None:
+    rows = block.get("symbol_notes") if block is not None else None
+    if not isinstance(rows, list):
+        return None
+    out = {}
+    for r in rows:
+        if isinstance(r, dict) and all(isinstance(r.get(k), str) for k in ("debug_file", "debug_id", "note")):
+            out[(r["debug_file"], r["debug_id"].upper())] = r["note"]
+    return out or None
+
+
+def install_packet_symbols(path: Path, symbols_dir: Path) -> list[str]:
+    """Copy a reproduction packet's symbol files (``crashdesk/symbols/<debug file>/<ID>/<sym>``) into the
+    symbol store ``symbols_dir`` (the receiver's cache); returns the store paths written. Files already there
+    are left alone; a name that is not a safe store path or a file that is not a Breakpad symbol file fails
+    the import before anything is written."""
+    from crashdesk.symbols.layout import UnsafeName, check_component, check_id
+
+    try:
+        files = read_packet_files(Path(path))
+    except BundleError as exc:
+        raise ImportFailed(str(exc)) from exc
+    todo = []
+    for rel, data in sorted(files.items()):
+        parts = rel.split("/")
+        if parts[0] != "symbols":
+            continue
+        try:
+            if len(parts) != 4:
+                raise UnsafeName(rel)
+            check_component(parts[1])
+            check_id(parts[2])
+            check_component(parts[3])
+        except (UnsafeName, ValueError):
+            raise ImportFailed(f"{path}: crashdesk/{rel}: not a symbol store path") from None
+        if not data.startswith(b"MODULE "):
+            raise ImportFailed(f"{path}: crashdesk/{rel}: not a Breakpad symbol file")
+        todo.append((parts[1:], data))
+    written = []
+    for parts, data in todo:
+        target = Path(symbols_dir).joinpath(*parts)
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        written.append("/".join(parts))
+    return written
 
 
 def import_json(store: CrashStore, path: Path) -> ImportResult:
@@ -306,13 +368,16 @@ def import_json(store: CrashStore, path: Path) -> ImportResult:
     return _store_crash(store, crash, where=str(path), kind=kind)
 
 
-def import_bundle(store: CrashStore, path: Path) -> list[ImportResult]:
+def import_bundle(store: CrashStore, path: Path, *, symbols_dir: Path | None = None) -> list[ImportResult]:
     """Import every crash of a bundle (folder or zip); crashes already stored are reported as duplicates
-    (a processed crash in the bundle still refreshes their server-side fields)."""
+    (a processed crash in the bundle still refreshes their server-side fields). A reproduction packet's symbol
+    files go to ``symbols_dir`` (the symbol cache) when given."""
     try:
         crashes = read_bundle(Path(path))
     except BundleError as exc:
         raise ImportFailed(str(exc)) from exc
+    if symbols_dir is not None:
+        install_packet_symbols(Path(path), Path(symbols_dir))
     return [_store_crash(store, crash, where=f"{path}:{crash.crash_id}", kind="bundle") for crash in crashes]
 
 
@@ -325,8 +390,8 @@ def _looks_like_json(path: Path) -> bool:
     return head.startswith((b"{", b"\xef\xbb\xbf{"))
 
 
-def import_path(store: CrashStore, path: Path, *, annotations: Mapping[str, Any] | None = None
-                ) -> list[ImportResult]:
+def import_path(store: CrashStore, path: Path, *, annotations: Mapping[str, Any] | None = None,
+                symbols_dir: Path | None = None) -> list[ImportResult]:
     """Import whatever ``path`` is (minidump, Socorro JSON, bundle folder or zip)."""
     path = Path(path)
     if not path.exists():
@@ -336,7 +401,7 @@ def import_path(store: CrashStore, path: Path, *, annotations: Mapping[str, Any]
             raise UsageError("--annotations/--extra apply to a minidump, not to a bundle")
         if not is_bundle(path):
             raise ImportFailed(f"{path}: not a crash bundle (no raw_crash/ or processed_crash/ inside)")
-        return import_bundle(store, path)
+        return import_bundle(store, path, symbols_dir=symbols_dir)
     if _looks_like_json(path):
         if annotations is not None:
             raise UsageError("--annotations/--extra apply to a minidump, not to a JSON crash")
@@ -393,6 +458,10 @@ def bundle_crash(store: CrashStore, crash_id: str, *, dumps: bool = True, proces
                           "signature_profile": crash["signature_profile"],
                           "signature_notes": active[-1]["notes"] if active else [],
                           "notes": crash["notes"]})
+        # kept across export/import: every signature the crash had, and why modules lacked symbols
+        block["signature_history"] = crash["signature_history"]
+        block["symbol_notes"] = [{"debug_file": m["debug_file"], "debug_id": m["debug_id"], "note": m["symbol_note"]}
+                                 for m in crash["modules"] if m.get("symbol_note")]
         doc[EXPORT_KEY] = block
     return BundleCrash(crash["crash_id"], raw, dump_bytes, doc)
 

@@ -32,7 +32,8 @@ from crashdesk.store.errors import StoreError
 
 MAIN_DUMP = "upload_file_minidump"
 RAW, DUMP_NAMES, PROCESSED = "raw_crash", "dump_names", "processed_crash"
-_RESERVED = {RAW, DUMP_NAMES, PROCESSED}
+PACKET_DIR = "crashdesk"   # CrashDesk's own parts of a bundle (reproduction packets), beside the layout
+_RESERVED = {RAW, DUMP_NAMES, PROCESSED, PACKET_DIR}
 MAX_MEMBER = 1 << 30  # refuse single members over 1 GiB (zip bombs)
 
 
@@ -156,7 +157,7 @@ def _read(src: _Source) -> Iterator[BundleCrash]:
     for name in src.names:
         parts = PurePosixPath(name).parts
         leaf = parts[-1]
-        if leaf.startswith(".") or leaf in ("README", "README.md", "MANIFEST.json"):
+        if leaf.startswith(".") or leaf in ("README", "README.md", "MANIFEST.json") or parts[0] == PACKET_DIR:
             continue
         crash_id = leaf.removesuffix(".json")
         if not is_crash_id(crash_id):
@@ -200,6 +201,46 @@ def _read(src: _Source) -> Iterator[BundleCrash]:
     yield from (crashes[k] for k in sorted(crashes))
 
 
+MAX_PACKET_FILE = 256 << 20
+MAX_PACKET_TOTAL = 1 << 30
+
+
+def read_packet_files(path: Path) -> dict[str, bytes]:
+    """The files under ``crashdesk/`` of a bundle (a reproduction packet's manifest and symbol files), by
+    path relative to that folder. Paths must be plain relative names (no ``..``, no absolute or drive paths, no
+    backslashes); symbolic links in a folder bundle, members over 256 MB or more than 1 GB in all are refused
+    with :class:`BundleError`."""
+    path = Path(path)
+    src = _Source(path)
+    out: dict[str, bytes] = {}
+    total = 0
+    try:
+        for name in src.names:
+            parts = PurePosixPath(name).parts
+            if not parts or parts[0] != PACKET_DIR or len(parts) < 2:
+                continue
+            rel = "/".join(parts[1:])
+            if any(p in ("", ".", "..") or "\\" in p or ":" in p for p in parts[1:]) or name.startswith("/"):
+                raise BundleError(f"{src.where(name)}: unsafe path in the packet folder")
+            if src.zip is None:
+                full = src.path / (src.prefix + name)
+                if any(p.is_symlink() for p in [full, *full.parents][:len(parts) + 1]):
+                    raise BundleError(f"{src.where(name)}: a symbolic link in the packet folder")
+                size = full.stat().st_size
+            else:
+                size = src.zip.getinfo(src.prefix + name).file_size
+            if size > MAX_PACKET_FILE or total + size > MAX_PACKET_TOTAL:
+                raise BundleError(f"{src.where(name)}: packet file too large ({size} bytes)")
+            data = src.read(name)
+            if len(data) > MAX_PACKET_FILE:
+                raise BundleError(f"{src.where(name)}: packet file too large")
+            total += len(data)
+            out[rel] = data
+    finally:
+        src.close()
+    return out
+
+
 def files_for(dump_name: str, crash_id: str) -> str:
     return f"{dump_name}/{crash_id}"
 
@@ -233,11 +274,17 @@ def _umask() -> int:
 
 
 def write_bundle(crashes: Iterable[BundleCrash], dest: Path, *, as_zip: bool | None = None,
-                 overwrite: bool = False) -> int:
+                 overwrite: bool = False, extra: Iterable[tuple[str, bytes]] = ()) -> int:
     """Write ``crashes`` to ``dest`` (a folder, or a zip when ``as_zip`` or ``dest`` ends in ``.zip``).
 
     Everything is written to a temporary sibling first and renamed into place, so ``dest`` either appears
-    complete or not at all. An existing ``dest`` is an error unless ``overwrite``. Returns the crash count."""
+    complete or not at all. An existing ``dest`` is an error unless ``overwrite``. ``extra`` files (relative
+    paths under ``crashdesk/``) are written after the crashes. Returns the crash count."""
+    extra = list(extra)
+    for rel, _data in extra:
+        parts = PurePosixPath(rel).parts
+        if len(parts) < 2 or parts[0] != PACKET_DIR or any(p in (".", "..") for p in parts) or rel.startswith("/"):
+            raise BundleError(f"{rel}: extra bundle files belong under {PACKET_DIR}/")
     dest = Path(dest)
     if as_zip is None:
         as_zip = dest.suffix.lower() == ".zip"
@@ -256,6 +303,8 @@ def write_bundle(crashes: Iterable[BundleCrash], dest: Path, *, as_zip: bool | N
                     for rel, data in bundle_files(crash):
                         zf.writestr(rel, data)
                     count += 1
+                for rel, data in extra:
+                    zf.writestr(rel, data)
             if dest.exists():
                 _remove(dest)
             os.replace(tmp, dest)
@@ -272,6 +321,10 @@ def write_bundle(crashes: Iterable[BundleCrash], dest: Path, *, as_zip: bool | N
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
             count += 1
+        for rel, data in extra:
+            target = tmpdir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
         if dest.exists():
             _remove(dest)
         os.replace(tmpdir, dest)

@@ -404,6 +404,32 @@ class CrashStore:
                 n += 1
         return n
 
+    def restore_signature_history(self, crash_id: str, history: Sequence[Mapping[str, Any]]) -> int:
+        """Replace the crash's signature history with ``history`` (rows as :meth:`get` lists them, e.g. from
+        an exported bundle), keeping their times, profiles and active flags; rows without a string signature
+        are skipped. Returns how many rows were written (0 leaves the history as it was)."""
+        rows = []
+        for h in history:
+            sig = h.get("signature")
+            if not isinstance(sig, str):
+                continue
+            notes = h.get("notes") if isinstance(h.get("notes"), list) else []
+            rows.append((sig, h.get("proto_signature") if isinstance(h.get("proto_signature"), str) else None,
+                         json.dumps([str(n) for n in notes], ensure_ascii=False), str(h.get("profile") or "import"),
+                         h.get("run_id") if isinstance(h.get("run_id"), str) else None,
+                         h.get("created_at") if isinstance(h.get("created_at"), str) else utcnow(),
+                         1 if h.get("active") is True else 0))
+        if not rows:
+            return 0
+        with self.db.write() as conn:
+            rowid, _ = self._rowid_raw(conn, crash_id)
+            conn.execute("DELETE FROM signature_history WHERE crash = ?", (rowid,))
+            conn.executemany(
+                "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "
+                "created_at, active) VALUES (?,?,?,?,?,?,?,?)", [(rowid, *r) for r in rows])
+            self._index_signature_names(conn, (r[0] for r in rows))
+        return len(rows)
+
     def undo_signature_run(self, run_id: str) -> int:
         """Undo a regeneration run: each crash it touched goes back to its previous local signature (or the
         server's when there was none). Returns the number of crashes restored."""

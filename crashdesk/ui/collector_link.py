@@ -52,6 +52,12 @@ def find_or_start(paths: Any, *, start: bool = True, on_received: Callable[[str]
         # the token comes from where the command line's collector takes it ($CRASHDESK_COLLECTOR_TOKEN, else
         # the keyring), so the app's collector protects the read API exactly as ``crashdesk collector`` does
         config = CollectorConfig(on_received=on_received, token=resolve_token())
+        try:  # issue 23: Settings → Export policy → strip on receipt (off by default)
+            from crashdesk.services.sharing import load_policy
+
+            config.strip_dump_annotations = load_policy(paths.data_dir).strip_dumps_on_receipt
+        except Exception:  # noqa: BLE001 - an unreadable policy file leaves the dumps as received
+            config.strip_dump_annotations = False
         if port is not None:
             config.port = port
         collector = Collector(paths.data_dir, config)

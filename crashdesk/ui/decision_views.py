@@ -180,6 +180,8 @@ class DecisionViews(QObject):
         menu.addAction(self.explain_action)
         menu.addSeparator()
         menu.addAction(w.copy_ids_action)
+        if getattr(w, "export_action", None) is not None:  # issue 23: export the selection
+            menu.addAction(w.export_action)
         menu.exec(w.table.viewport().mapToGlobal(pos))
 
     def _list_crashes(self, query: str) -> None:

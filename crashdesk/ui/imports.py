@@ -71,11 +71,13 @@ def read_minidump(path: Path) -> bytes:
 
 
 def import_minidumps(store: Any, paths: Iterable[str | Path], cancel: Any = None,
-                     report: Callable[[float, str], None] | None = None) -> ImportResult:
-    """Store each dump in ``paths`` as a received ``import`` crash; bad files are listed, not raised."""
+                     report: Callable[[float, str], None] | None = None, *,
+                     symbols_dir: Path | None = None) -> ImportResult:
+    """Store each dump in ``paths`` as a received ``import`` crash; bad files are listed, not raised. A
+    reproduction packet's symbol files go to ``symbols_dir`` (the symbol cache) when given."""
     paths = [Path(p) for p in paths]
     result = ImportResult()
-    service = _import_service()
+    service = _import_service(symbols_dir)
     for n, path in enumerate(paths):
         if cancel is not None:
             cancel.check()
@@ -96,7 +98,7 @@ def import_minidumps(store: Any, paths: Iterable[str | Path], cancel: Any = None
     return result
 
 
-def _import_service() -> Callable[[Any, Path], list[str]] | None:
+def _import_service(symbols_dir: Path | None = None) -> Callable[[Any, Path], list[str]] | None:
     """The import service's one-file entry point, when this build has one."""
     try:
         from crashdesk.services import importing  # type: ignore[attr-defined]
@@ -107,7 +109,10 @@ def _import_service() -> Callable[[Any, Path], list[str]] | None:
         return None
 
     def run(store: Any, path: Path) -> list[str]:
-        out = fn(store, path)
+        if symbols_dir is not None and fn is getattr(importing, "import_path", None):
+            out = fn(store, path, symbols_dir=symbols_dir)
+        else:
+            out = fn(store, path)
         items = out if isinstance(out, list | tuple) else [out]
         ids = []
         for item in items:

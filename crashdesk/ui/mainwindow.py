@@ -203,6 +203,9 @@ class MainWindow(QMainWindow):
 
         self.decision = install_decision_views(self)
         # --- end of issue 10 ---
+        from crashdesk.ui.export_link import install as install_export  # issue 23: File → Export, menus
+
+        self.export = install_export(self)
 
     # ------------------------------------------------------------------ construction
 
@@ -531,7 +534,12 @@ class MainWindow(QMainWindow):
     def import_files(self, paths: list[str]) -> None:
         """Import dumps on the serial writer thread with progress; then refresh and select the first."""
         store = self.store
-        self.jobs.submit(lambda cancel, report: import_minidumps(store, paths, cancel, report),
+        db_path = getattr(getattr(store, "db", None), "path", None)
+        cache = Path(self.cache_dir) if self.cache_dir is not None else (
+            Path(db_path).parent / "cache" if db_path else None)
+        symbols_dir = cache / "symbols" if cache is not None else None  # a packet's symbol files (issue 23)
+        self.jobs.submit(lambda cancel, report: import_minidumps(store, paths, cancel, report,
+                                                                symbols_dir=symbols_dir),
                          on_done=self._on_import_done, title=f"Importing {len(paths)} file(s)", write=True,
                          visible=True, on_error=lambda exc: self._show_error("Import failed", exc))
 

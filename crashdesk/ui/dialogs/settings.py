@@ -174,6 +174,11 @@ class SettingsDialog(QDialog):
         self.token_note = QLabel("Stored in the OS keyring only; protects raw crashes and dumps on the read API.")
         self.token_note.setWordWrap(True)
         gf.addRow("", self.token_note)
+        # issue 23: the export redaction policy (<data-dir>/export-policy.json), for exports only
+        self.export_policy_button = QPushButton("Edit the export policy…")
+        self.export_policy_button.setEnabled(data_dir is not None)
+        self.export_policy_button.clicked.connect(lambda: self.open_export_policy(data_dir))
+        gf.addRow("Export policy", self.export_policy_button)
 
         # symbols
         self.symbol_paths = OrderedList("Add folder…", browse_folders=True)
@@ -362,6 +367,15 @@ class SettingsDialog(QDialog):
                 self.token_note.setText(work())
             except Exception as exc:  # noqa: BLE001 - keyring backends raise many things
                 self.token_note.setText(f"The keyring refused: {exc}")
+
+    def open_export_policy(self, data_dir: Path | None) -> Any:
+        from crashdesk.ui.dialogs.export_policy import ExportPolicyDialog
+
+        if data_dir is None:
+            return None
+        self.export_policy_dialog = ExportPolicyDialog(Path(data_dir), self)
+        self.export_policy_dialog.show()
+        return self.export_policy_dialog
 
     def save(self) -> None:
         """Write every setting (QSettings; the token to the keyring) and apply the theme."""
