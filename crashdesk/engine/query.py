@@ -60,6 +60,7 @@ FIELDS: dict[str, str] = {
     "crash_id": KEYWORD,
     "date": DATE,
     "processed": DATE,
+    "trend": KEYWORD,  # trend:spike: crashes of signatures spiking now (crashdesk.engine.spikes)
 }
 ALIASES = {"uuid": "crash_id", "platform": "os", "cpu_arch": "cpu", "release_channel": "channel",
            "build": "build_id", "submitted": "date"}

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crashdesk.engine.spikes import is_spike
 from crashdesk.store.errors import StoreError
 from crashdesk.store.schema import migrate
 
@@ -40,6 +41,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -65536")
+    conn.create_function("crashdesk_spike", 2, is_spike, deterministic=True)  # the trend:spike query term
     return conn
 
 
