@@ -417,7 +417,7 @@ class MoversChart(QWidget):
             return
         label_w = min(max(fm.horizontalAdvance(m[0]) for m in self.movers) + 12, self.width() * 0.45)
         value_w = fm.horizontalAdvance("+100.0") + 8
-        left = label_w
+        left = label_w + value_w  # room for a negative bar's value left of it
         width = max(10.0, self.width() - left - value_w - 8)
         scale = max(abs(m[1]) for m in self.movers) or 1.0
         zero = left + width / 2
@@ -509,7 +509,7 @@ class VersionsWindow(QWidget):
         self.model, self.proxy, self.table = _table(COMPARE_HEADERS, "versions_table")
         self.model.setParent(self)
         self.proxy.setParent(self)
-        for col, width in enumerate((60, 420, 80, 70, 80, 70, 80)):
+        for col, width in enumerate((60, 560, 80, 70, 80, 70, 80)):
             self.table.setColumnWidth(col, width)
         self.table.doubleClicked.connect(self._list_crashes)
         self.chart = MoversChart()
