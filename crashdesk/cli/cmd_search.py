@@ -21,6 +21,7 @@ EPILOG = """query language:
   ann.KEY:value      any annotation, e.g. ann.URL:example.com
   module:NAME@VER    a loaded module, optionally with its version: module:xul.dll@>=120
   date:>=7d          submitted in the last 7 days (also h, w, m; or ISO dates: date:>=2024-10-01)
+  trend:spike        crashes of signatures spiking now (last 24 h far above their 7-day baseline)
   A B, A OR B, ( )   terms AND together; OR and parentheses group
 examples:
   crashdesk search 'product:Firefox version:>=120 function:~nsThread' --facet signature

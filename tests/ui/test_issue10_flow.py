@@ -34,8 +34,8 @@ def test_collect_list_regenerate_compare_apply_undo(qtbot, store, data_dir, make
     from crashdesk.collector import Collector, CollectorConfig
     from crashdesk.config.paths import resolve_paths
     from crashdesk.ui.collector_link import CollectorState
-    from crashdesk.ui.processing_link import start_processing
     from crashdesk.ui.decision_views import TAB_TITLES
+    from crashdesk.ui.processing_link import start_processing
     from crashdesk.ui.views.compare import CompareWindow
 
     window = make_window(store, wait_for_list=False)
