@@ -36,7 +36,7 @@ def poisson_tail(k: int, lam: float) -> float:
         i += 1
         log_term += math.log(lam) - math.log(i)
         # past the mode the terms fall geometrically; stop once they cannot change the sum
-        if i > lam and term < total * 1e-17:
+        if i > lam and term <= total * 1e-17:
             break
         if i - k > 100_000:
             break

@@ -299,3 +299,26 @@ def test_daily_counts_on_boundaries(store):
     conn = store.db.conn
     got = tc.daily_counts(conn, tc.Scope("", "App", "2.0", 7, e))["s"]
     assert got == daily_reference(crashes, "s", e)
+
+
+def test_hostile_annotation_values(store):
+    """Uptime and install annotations are whatever a client sent: text, NaN, infinities, huge numbers, a
+    megabyte of digits. None may raise or count as a start-up crash; the rest of the report stands."""
+    e = END
+    hostile = ["abc", "nan", "inf", "-inf", "1e999", "-5", "", " 12 ", "9" * 1_000_000, "0x10", "١٢"]
+    crashes = [crash("h", e - dt.timedelta(days=1)) for _ in hostile]
+    for c, value in zip(crashes, hostile, strict=True):
+        c.annotations.update(UptimeTS=value, CrashTime=value, StartupTime="1", InstallTime=value)
+    crashes.append(crash("h", e - dt.timedelta(days=1), uptime=5))
+    store.add_many(crashes)
+    row = tc.top_crashers(store, tc.Scope("", "App", "2.0", 7, e)).rows[0]
+    assert row.count == len(hostile) + 1
+    # start-up: whatever reads as a number under 60 s (the genuine 5 s, "-5", " 12 ", "-inf", "١٢" = 12)
+    expected = 0
+    for v in [*hostile, "5"]:
+        try:
+            expected += float(v) < 60
+        except ValueError:
+            pass
+    assert expected == 5 and row.startup_percent == pytest.approx(100 * expected / row.count)
+    assert row.installations == len({v for v in hostile if v})
