@@ -146,10 +146,20 @@ def _ranks(counts: dict[str | None, int]) -> list[tuple[str | None, int]]:
     return sorted(counts.items(), key=lambda sn: (-sn[1], sn[0] is None, sn[0] or ""))
 
 
+COVER = "crashes c INDEXED BY crashes_search_cover"  # (submitted_at, product, version, ..., signature)
+
+
+def _crashes(scope: Scope, dates: bool = True) -> str:
+    """``crashes`` for a scope's FROM clause: with a date window, read through the narrow covering index
+    (a window's range of it holds product, version, OS and signature) instead of the wide rows that the
+    product or version index would lead to, one page read per crash."""
+    return COVER if dates and scope.start is not None else "crashes c"
+
+
 def _signature_counts(conn, scope: Scope) -> dict[str | None, int]:
     where, params = _where(scope)
-    return dict(conn.execute(f"SELECT c.signature, count(*) FROM crashes c WHERE {where} GROUP BY c.signature",
-                             params).fetchall())
+    return dict(conn.execute(f"SELECT c.signature, count(*) FROM {_crashes(scope)} WHERE {where} "
+                             f"GROUP BY c.signature", params).fetchall())
 
 
 def _uptime(uptime_ts: str | None, crash_time: str | None, startup_time: str | None) -> float | None:
@@ -163,15 +173,19 @@ def _uptime(uptime_ts: str | None, crash_time: str | None, startup_time: str | N
     return None
 
 
-_PER_CRASH = """
-SELECT c.signature, c.os,
-  (SELECT value FROM annotations a WHERE a.key = 'UptimeTS' AND a.crash = c.id),
-  (SELECT value FROM annotations a WHERE a.key = 'CrashTime' AND a.crash = c.id),
-  (SELECT value FROM annotations a WHERE a.key = 'StartupTime' AND a.crash = c.id),
-  (SELECT value FROM annotations a WHERE a.key = 'InstallTime' AND a.crash = c.id),
-  (SELECT value FROM annotations a WHERE a.key = 'guid' AND a.crash = c.id)
-FROM crashes c WHERE {where}
-"""
+PER_CRASH_KEYS = ("UptimeTS", "CrashTime", "StartupTime", "InstallTime", "guid")
+
+
+def _per_crash_sql(conn, scope: Scope) -> str:
+    """One row per crash of the scope: signature, OS and the annotations start-up and installations read
+    (a primary-key lookup each; keys no crash in the store has are left out: NULL)."""
+    cols = []
+    for key in PER_CRASH_KEYS:
+        if conn.execute("SELECT 1 FROM annotations WHERE key = ? LIMIT 1", [key]).fetchone():
+            cols.append(f"(SELECT value FROM annotations a WHERE a.key = '{key}' AND a.crash = c.id)")
+        else:
+            cols.append("NULL")
+    return f"SELECT c.signature, c.os, {', '.join(cols)} FROM {_crashes(scope)} WHERE {{where}}"
 
 
 @dataclass
@@ -186,7 +200,7 @@ def _current(conn, scope: Scope) -> _Current:
     where, params = _where(scope)
     out = _Current()
     for sig, os_name, uptime_ts, crash_time, startup_time, install_time, guid in conn.execute(
-            _PER_CRASH.format(where=where), params):
+            _per_crash_sql(conn, scope).format(where=where), params):
         out.counts[sig] += 1
         up = _uptime(uptime_ts, crash_time, startup_time)
         if up is not None and up < STARTUP_SECONDS:
@@ -199,20 +213,31 @@ def _current(conn, scope: Scope) -> _Current:
     return out
 
 
-def _seen_before(conn, scope: Scope, mode: str) -> set[str | None]:
-    """Signatures with a crash before the scope: before its window (period mode) or in an earlier version."""
+def _seen_before(conn, scope: Scope, mode: str, signatures: list[str | None]) -> set[str | None]:
+    """Which of ``signatures`` have a crash before the scope: before its window (period mode) or in an earlier
+    version (version mode). One probe per signature through the signature index (most signatures that are
+    not new have an early crash that matches at once; reading every earlier crash of the filters instead
+    takes seconds on a large store)."""
     if mode == "version":
         where, params = _where(scope, dates=False, version=False)
-        key = version_key(scope.version or "")
-        rows = conn.execute(f"SELECT DISTINCT c.signature FROM crashes c WHERE {where} AND c.version_key < ? "
-                            f"AND c.version_key != ''", [*params, key])
+        extra, extra_params = "c.version_key < ? AND c.version_key != ''", [version_key(scope.version or "")]
     else:
         if scope.start is None:
             return set()
         where, params = _where(scope, dates=False)
-        rows = conn.execute(f"SELECT DISTINCT c.signature FROM crashes c WHERE {where} AND c.submitted_at < ?",
-                            [*params, iso(scope.start)])
-    return {r[0] for r in rows}
+        extra, extra_params = "c.submitted_at < ?", [iso(scope.start)]
+    seen = set()
+    for sig in signatures:
+        if sig is None:
+            found = conn.execute(f"SELECT 1 FROM crashes c WHERE c.signature IS NULL AND {where} AND {extra} LIMIT 1",
+                                 [*params, *extra_params]).fetchone()
+        else:
+            found = conn.execute(f"SELECT 1 FROM crashes c INDEXED BY crashes_signature WHERE "
+                                 f"c.signature = ? COLLATE NOCASE AND c.signature = ? AND {where} AND {extra} LIMIT 1",
+                                 [sig, sig, *params, *extra_params]).fetchone()
+        if found:
+            seen.add(sig)
+    return seen
 
 
 def daily_counts(conn, scope: Scope, days: int = spikes.BASELINE_DAYS + 1) -> dict[str | None, list[int]]:
@@ -223,7 +248,7 @@ def daily_counts(conn, scope: Scope, days: int = spikes.BASELINE_DAYS + 1) -> di
     bounds = [iso(end - k * DAY) for k in range(days, -1, -1)]  # oldest first, end last
     sums = ", ".join("sum(c.submitted_at >= ?)" for _ in range(1, days))
     rows = conn.execute(
-        f"SELECT c.signature, count(*), {sums} FROM crashes c WHERE {where} "
+        f"SELECT c.signature, count(*), {sums} FROM {COVER} WHERE {where} "
         f"AND c.submitted_at >= ? AND c.submitted_at < ? GROUP BY c.signature",
         [*bounds[1:days], *params, bounds[0], bounds[-1]]).fetchall()
     out: dict[str | None, list[int]] = {}
@@ -296,16 +321,16 @@ def top_crashers(store: CrashStore, scope: Scope, *, against_version: str | None
     cur = _current(conn, scope)
     report(0.45, "counting the previous crashes")
     prev_counts = _signature_counts(conn, previous)
-    report(0.6, "looking for earlier crashes")
-    seen = _seen_before(conn, scope, mode)
-    report(0.75, "counting crashes per day")
+    report(0.6, "counting crashes per day")
     daily = daily_counts(conn, scope)
-    report(0.9, "ranking")
     total, prev_total = sum(cur.counts.values()), sum(prev_counts.values())
     prev_rank = {sig: i + 1 for i, (sig, _n) in enumerate(_ranks(prev_counts))}
     ranked = _ranks(dict(cur.counts))
     if limit is not None:
         ranked = ranked[:limit]
+    report(0.75, "looking for earlier crashes")
+    seen = _seen_before(conn, scope, mode, [sig for sig, _n in ranked])
+    report(0.95, "ranking")
     rows = []
     for i, (sig, n) in enumerate(ranked):
         pr = prev_rank.get(sig)
@@ -384,10 +409,22 @@ def compare(store: CrashStore, a: Scope, b: Scope, *, progress: Progress | None 
     now = dt.datetime.now(dt.UTC)
     a = a if a.end is not None or a.days is None else Scope(a.query, a.product, a.version, a.days, now)
     b = b if b.end is not None or b.days is None else Scope(b.query, b.product, b.version, b.days, now)
-    report(0.1, "counting A")
-    ca = _signature_counts(conn, a)
-    report(0.5, "counting B")
-    cb = _signature_counts(conn, b)
+    same = (a.query, a.product, a.days, a.end) == (b.query, b.product, b.days, b.end)
+    if same and a.product and all(v and v != ALL_VERSIONS for v in (a.version, b.version)) and a.version != b.version:
+        # two versions of one product: one pass over the covering index for both (a third of the time of
+        # two passes through the version index, which read every crash's wide row)
+        report(0.1, "counting both versions")
+        where, params = _where(Scope(a.query, a.product, None, a.days, a.end))
+        ca, cb = {}, {}
+        for version, sig, n in conn.execute(
+                f"SELECT c.version, c.signature, count(*) FROM {COVER} WHERE {where} AND c.version IN (?, ?) "
+                f"GROUP BY c.version, c.signature", [*params, a.version, b.version]):
+            (ca if version == a.version else cb)[sig] = n
+    else:
+        report(0.1, "counting A")
+        ca = _signature_counts(conn, a)
+        report(0.5, "counting B")
+        cb = _signature_counts(conn, b)
     ta, tb = sum(ca.values()), sum(cb.values())
     rows = []
     for sig in set(ca) | set(cb):

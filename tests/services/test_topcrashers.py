@@ -322,3 +322,31 @@ def test_hostile_annotation_values(store):
             pass
     assert expected == 5 and row.startup_percent == pytest.approx(100 * expected / row.count)
     assert row.installations == len({v for v in hostile if v})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(crashes=crash_sets(), versions=st.sampled_from([("1.9", "2.0"), ("2.0", "1.10")]),
+       days=st.sampled_from([None, 3]))
+def test_comparison_equals_brute_force(tmp_path_factory, crashes, versions, days):
+    store = CrashStore.open(tmp_path_factory.mktemp("cmp"))
+    try:
+        store.add_many(crashes)
+        a, b = tc.version_scopes("App", versions, days=days, end=END)
+        got = tc.compare(store, a, b)
+
+        def counts(version):
+            return Counter(c.signature.signature if c.signature else None for c in crashes
+                           if c.annotations["ProductName"].lower() == "app" and c.annotations["Version"] == version
+                           and (days is None or END - dt.timedelta(days=days)
+                                <= dt.datetime.fromisoformat(c.submitted_at) < END))
+
+        ca, cb = counts(versions[0]), counts(versions[1])
+        assert {m.signature: (m.count_a, m.count_b) for m in got.rows} == {
+            s: (ca[s], cb[s]) for s in set(ca) | set(cb)}
+        assert (got.total_a, got.total_b) == (sum(ca.values()), sum(cb.values()))
+        statuses = [m.status for m in got.rows]
+        assert statuses == sorted(statuses, key=["new", "gone", "both"].index)
+        both = [abs(m.change) for m in got.rows if m.status == "both"]
+        assert both == sorted(both, reverse=True)
+    finally:
+        store.close()

@@ -89,6 +89,21 @@ def _table(headers: tuple[str, ...], name: str) -> tuple[QStandardItemModel, QSo
     return model, proxy, table
 
 
+def _refill(owner: QWidget, proxy: QSortFilterProxyModel, headers: tuple[str, ...],
+            rows: list[list[QStandardItem]]) -> QStandardItemModel:
+    """A new model holding ``rows``, swapped in under ``proxy`` (appending to a model under a sorting proxy
+    re-sorts at every row: seconds for a thousand rows)."""
+    model = QStandardItemModel(0, len(headers), owner)
+    model.setHorizontalHeaderLabels(list(headers))
+    for row in rows:
+        model.appendRow(row)
+    old = proxy.sourceModel()
+    proxy.setSourceModel(model)
+    if old is not None:
+        old.deleteLater()
+    return model
+
+
 def _item(text: str, sort_value: Any, signature: str | None, *, right: bool = False) -> QStandardItem:
     item = QStandardItem(text)
     item.setData(sort_value, SORT_ROLE)
@@ -276,9 +291,7 @@ class TopCrashersView(QWidget):
             return
         self.progress.hide()
         self.report = report
-        self.model.removeRows(0, self.model.rowCount())
-        for r in report.rows:
-            self.model.appendRow(self._row_items(r))
+        self.model = _refill(self, self.proxy, HEADERS, [self._row_items(r) for r in report.rows])
         against = (f"version {report.previous.version}" if report.mode == "version"
                    else f"the {report.scope.days} days before")
         spikes = sum(1 for r in report.rows if r.spike)
@@ -615,8 +628,8 @@ class VersionsWindow(QWidget):
             return
         self.progress.hide()
         self.comparison = cmp
-        self.model.removeRows(0, self.model.rowCount())
         order = {"new": 0, "gone": 1, "both": 2}
+        rows = []
         for i, m in enumerate(cmp.rows):
             sig = m.signature
             items = [
@@ -634,7 +647,8 @@ class VersionsWindow(QWidget):
             if colour:
                 for it in (items[0], items[6]):
                     it.setForeground(QColor(colour))
-            self.model.appendRow(items)
+            rows.append(items)
+        self.model = _refill(self, self.proxy, COMPARE_HEADERS, rows)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the service's order: new, gone, moved most
         self.chart.set_movers([(_label(m.signature), m.change, m.status) for m in cmp.top_movers(10)])
         new = sum(1 for m in cmp.rows if m.status == "new")
