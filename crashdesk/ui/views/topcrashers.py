@@ -143,6 +143,11 @@ class TopCrashersView(QWidget):
         self.against_combo = QComboBox()
         self.against_combo.setObjectName("tc_against")
         self.against_combo.setMinimumContentsLength(12)
+        self.limit_combo = QComboBox()
+        self.limit_combo.setObjectName("tc_limit")
+        self.limit_combo.addItems(["top 50", "top 100", "top 300"])  # Crash Stats offers 50 to 300 too
+        self.limit_combo.setCurrentIndex(1)
+        self.limit_combo.activated.connect(lambda _i: self.refresh())
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         controls = QHBoxLayout()
@@ -150,6 +155,7 @@ class TopCrashersView(QWidget):
                              ("Last", self.days_spin), ("against", self.against_combo)):
             controls.addWidget(QLabel(text))
             controls.addWidget(widget)
+        controls.addWidget(self.limit_combo)
         controls.addWidget(self.refresh_button)
         controls.addStretch(1)
         self.product_combo.activated.connect(lambda _i: self._load_choices(keep_product=True))
@@ -266,13 +272,14 @@ class TopCrashersView(QWidget):
 
         self._gen += 1
         gen, store, scope, against = self._gen, self.store, self.current_scope(), self.against_version()
+        limit = int(self.limit_combo.currentText().split()[-1])
         if against is not None and scope.version == tc.ALL_VERSIONS:
             against = None
         self.summary.setText("Computing top crashers…")
         self.progress.setValue(0)
         self.progress.show()
         self.jobs.submit(
-            lambda cancel, report: tc.top_crashers(store, scope, against_version=against, limit=300,
+            lambda cancel, report: tc.top_crashers(store, scope, against_version=against, limit=limit,
                                                    progress=report, resolve_defaults=False),
             on_done=lambda r: self._on_report(gen, r), on_error=lambda exc: self._on_error(gen, exc),
             on_progress=lambda f, _t: self._on_progress(gen, f), title="Top crashers", visible=True)
