@@ -53,6 +53,7 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
+        self._by_thread: dict[int, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         try:
             migrate(self.conn)
@@ -61,11 +62,16 @@ class Database:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+        # keyed by thread id, not threading.local: PySide drops a pool thread's Python thread state after
+        # each job, so thread-local data (and with it a warm connection and its page cache) was lost per job:
+        # every background job opened a new connection, ~130 ms cold on a 100k-crash store, and the old ones
+        # piled up. A thread id is only reused once its thread has ended, so a connection is never shared.
+        ident = threading.get_ident()
+        conn = self._by_thread.get(ident)
         if conn is None:
             conn = connect(self.path)
-            self._local.conn = conn
             with self._lock:
+                self._by_thread[ident] = conn
                 self._all.append(conn)
         return conn
 
@@ -113,4 +119,5 @@ class Database:
                 except sqlite3.Error:
                     pass
             self._all.clear()
+            self._by_thread.clear()
         self._local = threading.local()

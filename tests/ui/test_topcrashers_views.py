@@ -212,3 +212,17 @@ def test_reachable_from_the_main_window(qtbot, store, known, make_window):
     tc.table.doubleClicked.emit(tc.proxy.index(row, 0))
     assert dv.tabs.currentIndex() == 0
     qtbot.waitUntil(lambda: window.model.rowCount() == 6, timeout=10000)
+
+
+def test_background_jobs_keep_their_connection(qtbot, store, jobs):
+    """Each pool thread keeps one warm SQLite connection across jobs (PySide drops a pool thread's Python
+    thread state after every job, which used to throw away a threading.local connection each time)."""
+    seen = []
+    for _ in range(8):
+        done = []
+        jobs.submit(lambda c, r: id(store.db.conn), on_done=done.append)
+        qtbot.waitUntil(lambda: bool(done), timeout=5000)
+        seen.append(done[0])
+    threads = jobs.read_pool.maxThreadCount()
+    assert len(set(seen)) <= threads
+    assert len(store.db._all) <= threads + 1  # the pool's threads and this one
