@@ -221,7 +221,7 @@ def test_background_jobs_keep_their_connection(qtbot, store, jobs):
     for _ in range(8):
         done = []
         jobs.submit(lambda c, r: id(store.db.conn), on_done=done.append)
-        qtbot.waitUntil(lambda: bool(done), timeout=5000)
+        qtbot.waitUntil(lambda done=done: bool(done), timeout=5000)
         seen.append(done[0])
     threads = jobs.read_pool.maxThreadCount()
     assert len(set(seen)) <= threads
