@@ -176,16 +176,28 @@ def _uptime(uptime_ts: str | None, crash_time: str | None, startup_time: str | N
 PER_CRASH_KEYS = ("UptimeTS", "CrashTime", "StartupTime", "InstallTime", "guid")
 
 
-def _per_crash_sql(conn, scope: Scope) -> str:
+RANGE_READ_SHARE = 8  # read a key's whole range when the scope holds over 1/8 of the store's crashes
+
+
+def _annotation_values(conn, scope: Scope, where: str, params: list[Any]) -> list[tuple]:
     """One row per crash of the scope: signature, OS and the annotations start-up and installations read
-    (a primary-key lookup each; keys no crash in the store has are left out: NULL)."""
-    cols = []
-    for key in PER_CRASH_KEYS:
-        if conn.execute("SELECT 1 FROM annotations WHERE key = ? LIMIT 1", [key]).fetchone():
-            cols.append(f"(SELECT value FROM annotations a WHERE a.key = '{key}' AND a.crash = c.id)")
-        else:
-            cols.append("NULL")
-    return f"SELECT c.signature, c.os, {', '.join(cols)} FROM {_crashes(scope)} WHERE {{where}}"
+    (keys no crash in the store has are NULL). A small scope looks each value up by primary key; a large
+    one reads each key's values as one range of the (key, crash) index (~1 us a row against ~7 us a lookup)."""
+    present = [key for key in PER_CRASH_KEYS
+               if conn.execute("SELECT 1 FROM annotations WHERE key = ? LIMIT 1", [key]).fetchone()]
+    rows = conn.execute(f"SELECT c.id, c.signature, c.os FROM {_crashes(scope)} WHERE {where}", params).fetchall()
+    if not present or not rows:
+        return [(sig, os_name, None, None, None, None, None) for _id, sig, os_name in rows]
+    (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()
+    if len(rows) * RANGE_READ_SHARE > top:
+        values = {key: dict(conn.execute("SELECT crash, value FROM annotations WHERE key = ?", [key]))
+                  for key in present}
+        empty: dict = {}
+        cols = [values.get(key, empty) for key in PER_CRASH_KEYS]
+        return [(sig, os_name, *(col.get(cid) for col in cols)) for cid, sig, os_name in rows]
+    cols = ", ".join(f"(SELECT value FROM annotations a WHERE a.key = '{key}' AND a.crash = c.id)"
+                     if key in present else "NULL" for key in PER_CRASH_KEYS)
+    return conn.execute(f"SELECT c.signature, c.os, {cols} FROM {_crashes(scope)} WHERE {where}", params).fetchall()
 
 
 @dataclass
@@ -193,23 +205,32 @@ class _Current:
     counts: Counter = field(default_factory=Counter)
     startup: Counter = field(default_factory=Counter)
     platforms: dict = field(default_factory=dict)
-    installs: dict = field(default_factory=dict)
+    installs: dict = field(default_factory=dict)  # signature -> distinct install ids
 
 
 def _current(conn, scope: Scope) -> _Current:
     where, params = _where(scope)
     out = _Current()
-    for sig, os_name, uptime_ts, crash_time, startup_time, install_time, guid in conn.execute(
-            _per_crash_sql(conn, scope).format(where=where), params):
-        out.counts[sig] += 1
-        up = _uptime(uptime_ts, crash_time, startup_time)
-        if up is not None and up < STARTUP_SECONDS:
-            out.startup[sig] += 1
-        plat = out.platforms.setdefault(sig, Counter())
-        plat[os_name or "unknown"] += 1
-        install = f"InstallTime={install_time}" if install_time else (f"guid={guid}" if guid else None)
-        if install is not None:
-            out.installs.setdefault(sig, set()).add(install)
+    pairs: Counter = Counter()     # (signature, OS) -> crashes
+    installs: set[tuple] = set()   # (signature, kind, value)
+    startup = out.startup
+    limit = STARTUP_SECONDS
+    for sig, os_name, uptime_ts, crash_time, startup_time, install_time, guid in _annotation_values(
+            conn, scope, where, params):
+        pairs[sig, os_name] += 1
+        if uptime_ts is not None or crash_time is not None:
+            up = _uptime(uptime_ts, crash_time, startup_time)
+            if up is not None and up < limit:
+                startup[sig] += 1
+        if install_time:
+            installs.add((sig, "InstallTime", install_time))
+        elif guid:
+            installs.add((sig, "guid", guid))
+    for (sig, os_name), n in pairs.items():
+        out.counts[sig] += n
+        out.platforms.setdefault(sig, Counter())[os_name or "unknown"] += n
+    for sig, _kind, _value in installs:
+        out.installs[sig] = out.installs.get(sig, 0) + 1
     return out
 
 
@@ -336,14 +357,14 @@ def top_crashers(store: CrashStore, scope: Scope, *, against_version: str | None
         pr = prev_rank.get(sig)
         days = daily.get(sig, [0] * (spikes.BASELINE_DAYS + 1))
         verdict = spikes.judge(days[-1], sum(days[:-1]))
-        installs = cur.installs.get(sig)
+        installs = cur.installs.get(sig)  # a count; None when no crash of the signature has an install id
         rows.append(TopCrasher(
             rank=i + 1, signature=sig, count=n, percent=100.0 * n / total,
             previous_rank=pr, rank_change=None if pr is None else pr - (i + 1),
             previous_percent=None if pr is None else 100.0 * prev_counts[sig] / prev_total,
             is_new=sig not in seen, startup_percent=100.0 * cur.startup[sig] / n,
             platforms=dict(sorted(cur.platforms[sig].items(), key=lambda kv: (-kv[1], kv[0]))),
-            installations=len(installs) if installs else None,
+            installations=installs or None,
             spike=verdict.spike, last_day=verdict.last_day, baseline_per_day=verdict.baseline, spike_p=verdict.p,
             daily=days))
     report(1.0, "done")

@@ -171,9 +171,11 @@ def fill(store, crashes):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(crashes=crash_sets(), days=st.sampled_from([1, 3, 7]), against=st.sampled_from([None, "1.10", "1.9"]),
-       limit=st.sampled_from([None, 3]))
-def test_columns_equal_brute_force(tmp_path_factory, crashes, days, against, limit):
+       limit=st.sampled_from([None, 3]), range_read=st.sampled_from([0, 10**9]))
+def test_columns_equal_brute_force(tmp_path_factory, crashes, days, against, limit, range_read):
     store = CrashStore.open(tmp_path_factory.mktemp("tc"))
+    saved = tc.RANGE_READ_SHARE
+    tc.RANGE_READ_SHARE = range_read  # 0: look annotations up per crash; 10**9: read each key's whole range
     try:
         fill(store, crashes)
         scope = tc.Scope("", "App", "2.0", days, END)
@@ -185,6 +187,7 @@ def test_columns_equal_brute_force(tmp_path_factory, crashes, days, against, lim
                                    and c.annotations["Version"] == "2.0"
                                    and END - dt.timedelta(days=days) <= dt.datetime.fromisoformat(c.submitted_at) < END)
     finally:
+        tc.RANGE_READ_SHARE = saved
         store.close()
 
 
