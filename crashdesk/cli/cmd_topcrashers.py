@@ -79,7 +79,7 @@ def render(report) -> str:
              f"{'rank':>4}  {'change':>6}  {'count':>6}  {'share':>7}  {'prev':>7}  {'start-up':>8}  "
              f"{'installs':>8}  signature"]
     for r in report.rows:
-        change = "new" if r.is_new else ("" if r.rank_change is None else f"{r.rank_change:+d}")
+        change = "new" if r.is_new else ("" if r.rank_change is None else f"{r.rank_change:+d}" if r.rank_change else "=")
         mark = "  [spike]" if r.spike else ""
         installs = "" if r.installations is None else str(r.installations)
         lines.append(f"{r.rank:>4}  {change:>6}  {r.count:>6}  {_pct(r.percent):>7}  {_pct(r.previous_percent):>7}  "
