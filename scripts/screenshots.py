@@ -181,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     window.jobs.wait()
     store.close()
     print("\n".join(shots))
+    from screenshots_topcrashers import main as render_topcrashers  # issue 25: its own generated store
+
+    render_topcrashers(["--out", str(args.out)])
     return 0
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 def render(app: Any, window: Any, work: Path, grab: Any, wait_until: Any) -> None:
     """Render every issue-10 view of ``window`` (a MainWindow over the demo store) with ``grab``."""
+    from crashdesk.ui.decision_views import TAB_TITLES
+
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
     os.environ["XDG_DATA_HOME"] = str(work / "keyring")
     try:
@@ -49,7 +51,7 @@ def render(app: Any, window: Any, work: Path, grab: Any, wait_until: Any) -> Non
     grab(window, "signatures")
 
     # workbench: a profile that skips the top frame of the biggest signature; run; a bad line marked
-    dv.show_tab(2)
+    dv.show_tab(TAB_TITLES.index("Regeneration"))
     bench = dv.workbench
     loaded = []
     bench.profile_loaded.connect(loaded.append)
@@ -112,7 +114,7 @@ def render(app: Any, window: Any, work: Path, grab: Any, wait_until: Any) -> Non
         {"name": "accept_everything", "result": "ACCEPT"}]})
     demo = Collector(data_dir, CollectorConfig(throttler=throttler))
     window.set_collector(CollectorState("http://127.0.0.1:8765/submit", "demo store (its configuration, not listening)", demo))
-    dv.show_tab(3)
+    dv.show_tab(TAB_TITLES.index("Collector"))
     wait_until(lambda: dv.collector.rejections.rowCount() == 2 and dv.collector.feed.rowCount() > 0)
     grab(window, "collector-panel")
 
@@ -121,7 +123,7 @@ def render(app: Any, window: Any, work: Path, grab: Any, wait_until: Any) -> Non
     ServerRegistry(data_dir).add("team-socorro", "https://socorro.example.internal")
     SyncState(store).job("demo", server="crash-stats", base_url="https://crash-stats.mozilla.org",
                          filters=[("product", "Firefox"), ("version", "133.0")])
-    dv.show_tab(4)
+    dv.show_tab(TAB_TITLES.index("Sync"))
     dv.sync.refresh()
     wait_until(lambda: dv.sync.servers.rowCount() == 2 and dv.sync.syncs.rowCount() == 1)
     dv.sync.syncs.selectRow(0)

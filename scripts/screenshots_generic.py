@@ -8,8 +8,10 @@ from typing import Any
 
 
 def render(app: Any, window: Any, grab: Any, wait_until: Any) -> None:
+    from crashdesk.ui.decision_views import TAB_TITLES
+
     dv = window.decision
-    dv.show_tab(2)
+    dv.show_tab(TAB_TITLES.index("Regeneration"))
     bench = dv.workbench
     loaded: list[str] = []
     bench.profile_loaded.connect(loaded.append)

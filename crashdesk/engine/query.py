@@ -73,6 +73,7 @@ FIELDS: dict[str, str] = {
     "crash_id": KEYWORD,
     "date": DATE,
     "processed": DATE,
+    "trend": KEYWORD,  # trend:spike: crashes of signatures spiking now (crashdesk.engine.spikes)
 }
 ALIASES = {"uuid": "crash_id", "platform": "os", "cpu_arch": "cpu", "release_channel": "channel",
            "build": "build_id", "submitted": "date"}
@@ -119,6 +120,7 @@ SYNTAX_HELP = """\
   module:NAME@VER    a loaded module, optionally with its version: module:xul.dll@>=120
   os:Windows         also Crash Stats' platform names: Windows, Mac OS X / macOS, Linux, Android
   date:>=7d          submitted in the last 7 days (also h, w, m; or ISO dates: date:>=2024-10-01)
+  trend:spike        crashes of signatures spiking now (last 24 h far above their 7-day baseline)
   A B, A AND B       both (AND is optional); A OR B either; AND binds tighter: A B OR C = (A B) OR C
   NOT A, -A, !A      not A (a term, word, "phrase" or (group)); no space after - and !
   ( )                group, up to 8 deep; at most 300 terms and words, 4,096 characters a value

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crashdesk.engine.spikes import is_spike
 from crashdesk.store.errors import StoreError
 from crashdesk.store.schema import SCHEMA_VERSION, migrate
 
@@ -41,6 +42,7 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
             continue
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA cache_size = -65536")
+        conn.create_function("crashdesk_spike", 2, is_spike, deterministic=True)  # the trend:spike query term
         return conn
     raise StoreError(f"cannot open the database {path} read-only: {error}")
 
@@ -60,6 +62,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -65536")
+    conn.create_function("crashdesk_spike", 2, is_spike, deterministic=True)  # the trend:spike query term
     return conn
 
 
@@ -73,6 +76,7 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
+        self._by_thread: dict[int, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         try:
             if read_only:
@@ -87,11 +91,16 @@ class Database:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+        # keyed by thread id, not threading.local: PySide drops a pool thread's Python thread state after
+        # each job, so thread-local data (and with it a warm connection and its page cache) was lost per job:
+        # every background job opened a new connection, ~130 ms cold on a 100k-crash store, and the old ones
+        # piled up. A thread id is only reused once its thread has ended, so a connection is never shared.
+        ident = threading.get_ident()
+        conn = self._by_thread.get(ident)
         if conn is None:
             conn = connect_read_only(self.path) if self.read_only else connect(self.path)
-            self._local.conn = conn
             with self._lock:
+                self._by_thread[ident] = conn
                 self._all.append(conn)
         return conn
 
@@ -139,4 +148,5 @@ class Database:
                 except sqlite3.Error:
                     pass
             self._all.clear()
+            self._by_thread.clear()
         self._local = threading.local()

@@ -45,6 +45,7 @@ from crashdesk.engine.query import (
     field_kind,
     parse_query,
 )
+from crashdesk.engine.spikes import BASELINE_DAYS
 from crashdesk.errors import UsageError
 from crashdesk.model.versions import version_key
 from crashdesk.store.terms import annotation_token, match_any
@@ -171,6 +172,8 @@ class _Compiler:
             sql, params = self.column(t)
         elif t.field in MODULE_COLUMNS:
             sql, params = self.module(t)
+        elif t.field == "trend":
+            sql, params = self.trend(t)
         else:
             sql, params = self.frame(t)
         if t.negate:
@@ -250,6 +253,18 @@ class _Compiler:
             cond, params = f"{cond} AND {vcond}", [*params, *vparams]
         ids = match_any("m", f"SELECT m.id FROM modules m WHERE {cond}")
         return f"{self.cid} IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH {ids})", params
+
+    def trend(self, t: Term) -> tuple[str, list[Any]]:
+        """``trend:spike``: crashes whose signature spikes now over the whole store (the last 24 hours
+        against the 7 days before; rule in :mod:`crashdesk.engine.spikes`)."""
+        if t.op != "=" or not isinstance(t.value, str) or t.value.lower() != "spike":
+            raise BadSearchRequest(f"trend takes one value, spike (trend:spike), not {t.value!r}")
+        last, first = self.now - dt.timedelta(days=1), self.now - dt.timedelta(days=BASELINE_DAYS + 1)
+        self.selective = True
+        return ("c.signature IN (SELECT s.signature FROM crashes s WHERE s.submitted_at >= ? AND "
+                "s.submitted_at < ? AND s.signature IS NOT NULL GROUP BY s.signature "
+                "HAVING crashdesk_spike(sum(s.submitted_at >= ?), sum(s.submitted_at < ?)))",
+                [_iso(first), _iso(self.now), _iso(last), _iso(last)])
 
     def frame(self, t: Term) -> tuple[str, list[Any]]:
         column = FRAME_COLUMNS[t.field]

@@ -17,9 +17,10 @@ from crashdesk.ui.views.collector_panel import CollectorPanel
 from crashdesk.ui.views.compare import CompareWindow
 from crashdesk.ui.views.signatures import SignaturesView
 from crashdesk.ui.views.sync_panel import SyncPanel
+from crashdesk.ui.views.topcrashers import TopCrashersView, VersionsWindow
 from crashdesk.ui.views.workbench import RegenerationWorkbench
 
-TAB_TITLES = ("Crashes", "Signatures", "Regeneration", "Collector", "Sync")
+TAB_TITLES = ("Crashes", "Signatures", "Top crashers", "Regeneration", "Collector", "Sync")
 
 
 def data_dir_of(store: Any) -> Path:
@@ -42,6 +43,9 @@ class DecisionViews(QObject):
         self.profiles_dir = self.data_dir / "profiles"
         self.compare_windows: list[CompareWindow] = []
         self.signatures = SignaturesView(store, jobs)
+        self.topcrashers = TopCrashersView(store, jobs)
+        self._topcrashers_query: str | None = None
+        self.versions_windows: list[VersionsWindow] = []
         self.workbench = RegenerationWorkbench(store, jobs, self.profiles_dir)
         self.collector = CollectorPanel(store, jobs, self.data_dir)
         self.sync = SyncPanel(store, jobs, self.data_dir)
@@ -54,8 +58,8 @@ class DecisionViews(QObject):
         lay = window.workspace.layout()
         index = lay.indexOf(window.side_splitter)
         lay.removeWidget(window.side_splitter)
-        for widget, title in zip((window.side_splitter, self.signatures, self.workbench, self.collector,
-                                  self.sync), TAB_TITLES, strict=True):
+        for widget, title in zip((window.side_splitter, self.signatures, self.topcrashers, self.workbench,
+                                  self.collector, self.sync), TAB_TITLES, strict=True):
             self.tabs.addTab(widget, title)
         lay.insertWidget(index, self.tabs, 1)
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -107,6 +111,11 @@ class DecisionViews(QObject):
         w.crash_received.connect(self.collector.notify_received)
         self.signatures.crashes_requested.connect(self._list_crashes)
         self.signatures.compare_requested.connect(self.compare_signatures)
+        self.signatures.versions_requested.connect(self.versions_for_signature)
+        self.topcrashers.crashes_requested.connect(self._list_crashes)
+        self.topcrashers.signature_requested.connect(self.open_in_signatures)
+        self.topcrashers.compare_requested.connect(
+            lambda product, a, b: self.open_versions(product, a, b))
         self.workbench.explain_requested.connect(self.explain)
         self.workbench.compare_signatures_requested.connect(self.compare_signatures)
         self.workbench.applied.connect(self._signatures_changed)
@@ -143,6 +152,9 @@ class DecisionViews(QObject):
         if self.tabs.widget(index) is self.signatures and self._signatures_query != query:
             self._signatures_query = query
             self.signatures.set_query(query)
+        elif self.tabs.widget(index) is self.topcrashers and self._topcrashers_query != query:
+            self._topcrashers_query = query
+            self.topcrashers.set_query(query)
         elif self.tabs.widget(index) is self.workbench and not self.workbench.query_edit.isModified():
             self.workbench.set_query(query)  # follows the search bar until the user types their own
         elif self.tabs.widget(index) is self.collector:
@@ -160,6 +172,11 @@ class DecisionViews(QObject):
             self.signatures.set_query(query)
         elif current is not self.signatures:
             self._signatures_query = None  # stale: reload when the tab is shown
+        if self.tabs.currentWidget() is self.topcrashers and self._topcrashers_query != query:
+            self._topcrashers_query = query
+            self.topcrashers.set_query(query)
+        elif self.tabs.currentWidget() is not self.topcrashers:
+            self._topcrashers_query = None
         if current is self.workbench and not self.workbench.query_edit.isModified():
             self.workbench.set_query(query)
         if current not in (self.window.side_splitter, self.signatures):
@@ -194,6 +211,41 @@ class DecisionViews(QObject):
         if self.tabs.currentWidget() is self.signatures:
             self._signatures_query = self.window.model.query
             self.signatures.refresh()
+
+    # ------------------------------------------------------------------ top crashers (issue 25)
+
+    def open_in_signatures(self, signature: str | None) -> None:
+        """The signature view over the Top crashers' scope, with ``signature`` selected."""
+        scope = self.topcrashers.query_for(signature).rsplit(" signature:", 1)[0]
+        sv = self.signatures
+
+        def select() -> None:
+            sv.loaded.disconnect(select)
+            sv.select_signature(signature)
+
+        sv.loaded.connect(select)
+        self._signatures_query = scope
+        self.tabs.setCurrentWidget(sv)
+        sv.set_query(scope)
+
+    def open_versions(self, product: str | None, a: str | None = None, b: str | None = None, *,
+                      periods: bool = False, focus: tuple[str | None] | None = None) -> VersionsWindow:
+        w = self.window
+        vw = VersionsWindow(w.store, w.jobs, parent=w)
+        vw.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        vw.crashes_requested.connect(self._list_crashes)
+        self.versions_windows.append(vw)
+        vw.destroyed.connect(lambda *_: self.versions_windows.remove(vw) if vw in self.versions_windows else None)
+        vw.open_for(product, a, b, periods=periods, query=w.model.query, focus=focus)
+        vw.show()
+        return vw
+
+    def versions_for_signature(self, signature: str | None) -> VersionsWindow:
+        """From the signature view: the versions side by side with this signature selected."""
+        row = self.window.store.db.conn.execute(
+            "SELECT product FROM crashes WHERE signature IS ? AND product IS NOT NULL "
+            "GROUP BY product ORDER BY count(*) DESC LIMIT 1", [signature]).fetchone()
+        return self.open_versions(row[0] if row else None, focus=(signature,))
 
     # ------------------------------------------------------------------ comparisons
 
@@ -241,6 +293,8 @@ class DecisionViews(QObject):
     def _close_compare_windows(self) -> None:
         for cw in list(self.compare_windows):
             cw.close()
+        for vw in list(self.versions_windows):
+            vw.close()
 
     # ------------------------------------------------------------------ settings
 

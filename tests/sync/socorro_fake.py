@@ -91,9 +91,13 @@ def make_crashes(
     products: tuple[str, ...] = ("CrashFactoryDemo", "CrashFactoryTools"),
     versions: tuple[str, ...] = ("1.4.2", "1.5.0"),
     extra_dump_every: int = 10,
+    timing: bool = False,
 ) -> list[FakeCrash]:
-    """``n`` crashes spread over ``[start, end)`` (default: the last 3 days), deterministic for ``seed``."""
+    """``n`` crashes spread over ``[start, end)`` (default: the last 3 days), deterministic for ``seed``.
+    ``timing`` adds start-up and install times (raw ``StartupTime``/``CrashTime``/``InstallTime``, processed
+    ``uptime``/``install_time`` as Socorro derives them) for the top-crashers tests."""
     rng = random.Random(seed)
+    timing_rng = random.Random(seed + 1)
     end = end or dt.datetime.now(UTC) - dt.timedelta(minutes=1)
     start = start or end - dt.timedelta(days=3)
     cases = load_cases()
@@ -159,6 +163,12 @@ def make_crashes(
             user_comments=f"crash number {i}",
             url="https://example.com/private",
         )
+        if timing:
+            crash_time = int(when.timestamp())
+            uptime = timing_rng.choice([3, 30, 59, 60, 61, 600, 7200])
+            install_time = 1_700_000_000 + 86400 * timing_rng.randrange(6)
+            raw.update(CrashTime=str(crash_time), StartupTime=str(crash_time - uptime), InstallTime=str(install_time))
+            processed.update(uptime=uptime, install_time=install_time, crash_time=crash_time)
         crashes.append(FakeCrash(crash_id, when, product, version, case_name, processed, raw, dumps))
     crashes.sort(key=lambda c: (c.date, c.crash_id))
     return crashes
@@ -403,6 +413,12 @@ class FakeSocorro:
             facets["signature"] = [
                 {"term": t, "count": n} for t, n in sorted(counts.items(), key=lambda x: -x[1])
             ]
+            subs = params.get("_aggs.signature", [])
+            if subs:
+                interval = int(one("_histogram_interval.uptime", "1"))
+                for bucket in facets["signature"]:
+                    mine = [c for c in hits if c.signature == bucket["term"]]
+                    bucket["facets"] = _sub_aggregations(mine, subs, interval)
         page = hits[offset : offset + number]
         return 200, {
             "hits": [c.hit(columns) for c in page],
@@ -410,6 +426,30 @@ class FakeSocorro:
             "facets": facets,
             "errors": [],
         }
+
+
+def _sub_aggregations(crashes: list[FakeCrash], fields: list[str], uptime_interval: int) -> dict[str, Any]:
+    """The sub-aggregations of one ``_aggs.signature`` bucket: ``platform`` terms, ``_cardinality.install_time``
+    and ``_histogram.uptime`` (bucket starts, empty buckets omitted), from the processed crashes."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        if name == "platform":
+            counts: dict[str, int] = {}
+            for c in crashes:
+                plat = c.processed.get("os_name") or ""
+                counts[plat] = counts.get(plat, 0) + 1
+            out["platform"] = [{"term": t, "count": n} for t, n in sorted(counts.items(), key=lambda x: -x[1])]
+        elif name == "_cardinality.install_time":
+            out["cardinality_install_time"] = {
+                "value": len({c.processed["install_time"] for c in crashes if c.processed.get("install_time")})}
+        elif name == "_histogram.uptime":
+            buckets: dict[int, int] = {}
+            for c in crashes:
+                if c.processed.get("uptime") is not None:
+                    start = c.processed["uptime"] // uptime_interval * uptime_interval
+                    buckets[start] = buckets.get(start, 0) + 1
+            out["histogram_uptime"] = [{"term": t, "count": n} for t, n in sorted(buckets.items())]
+    return out
 
 
 def _bad(message: str) -> dict[str, str]:

@@ -34,6 +34,7 @@ def test_collect_list_regenerate_compare_apply_undo(qtbot, store, data_dir, make
     from crashdesk.collector import Collector, CollectorConfig
     from crashdesk.config.paths import resolve_paths
     from crashdesk.ui.collector_link import CollectorState
+    from crashdesk.ui.decision_views import TAB_TITLES
     from crashdesk.ui.processing_link import start_processing
     from crashdesk.ui.views.compare import CompareWindow
 
@@ -64,7 +65,7 @@ def test_collect_list_regenerate_compare_apply_undo(qtbot, store, data_dir, make
         assert dv.collector.feed.item(0, 1).text() == first
 
         # 2. the workbench: a new profile whose irrelevant list skips the crashing function
-        dv.show_tab(2)
+        dv.show_tab(TAB_TITLES.index("Regeneration"))
         bench = dv.workbench
         with qtbot.waitSignal(bench.profile_loaded, timeout=10000, check_params_cb=lambda n: n == "flow"):
             bench.create_profile("flow", "mozilla")
@@ -99,7 +100,7 @@ def test_collect_list_regenerate_compare_apply_undo(qtbot, store, data_dir, make
         dv.show_tab(1)  # the signatures view follows
         qtbot.waitUntil(lambda: dv.signatures.table_data is not None
                         and [r.signature for r in dv.signatures.table_data.rows] == [thread_fns[1]], timeout=10000)
-        dv.show_tab(2)
+        dv.show_tab(TAB_TITLES.index("Regeneration"))
         qtbot.waitUntil(lambda: bench.history_model.rowCount() == 1, timeout=5000)
         with qtbot.waitSignal(bench.undone, timeout=10000):
             bench.undo_button.click()

@@ -51,6 +51,7 @@ class SignaturesView(QWidget):
 
     crashes_requested = Signal(str)  # a query listing the double-clicked signature's crashes
     compare_requested = Signal(object, object)  # two signatures (None = no signature)
+    versions_requested = Signal(object)  # the selected signature, to see across versions (issue 25)
     loaded = Signal()  # table refreshed for the current query
     charts_updated = Signal()
 
@@ -75,6 +76,11 @@ class SignaturesView(QWidget):
         top.addWidget(self.summary, 1)
         top.addWidget(self.list_button)
         top.addWidget(self.compare_button)
+        self.versions_button = QPushButton("Versions side by side…")  # issue 25
+        self.versions_button.setToolTip("This signature's crashes and share in two versions or two periods")
+        self.versions_button.clicked.connect(
+            lambda: emit(self.versions_requested, (self.selected_signatures() or [None])[0]))
+        top.addWidget(self.versions_button)
 
         self.model = QStandardItemModel(0, len(HEADERS), self)
         self.model.setHorizontalHeaderLabels(list(HEADERS))
