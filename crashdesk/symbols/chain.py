@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
-from crashdesk.symbols.cache import SymbolCache
+from crashdesk.symbols.cache import SymbolCache, remove_orphan_temps
 from crashdesk.symbols.layout import (
     StorePath,
     UnsafeName,
@@ -50,6 +50,7 @@ class FetchEvent:
 
 
 ProgressCallback = Callable[[FetchEvent], None]
+SYSTEM_TEMP_PREFIX = "crashdesk-sym-"  # downloads without a cache folder: <system temp>/crashdesk-sym-<pid>-*
 
 
 def _key(rel: StorePath) -> str:
@@ -81,6 +82,13 @@ class SymbolChain:
         self._locks: dict[tuple, threading.Lock] = {}
         self._guard = threading.Lock()
         self._temps: list[Path] = []
+        # downloads a killed process left behind (SIGKILL, power cut) go now, not a day later
+        if self.cache is not None:
+            self.cache.clean_temps()
+        if self.servers:
+            import tempfile
+
+            remove_orphan_temps(Path(tempfile.gettempdir()), SYSTEM_TEMP_PREFIX)
 
     # -- public API -----------------------------------------------------------------------------------
     def lookup(self, module: ModuleKey, *, on_bytes=None, cancel=None) -> SymbolLookup:
@@ -355,7 +363,7 @@ class SymbolChain:
         import tempfile
 
         def factory():
-            fd, name = tempfile.mkstemp(prefix="crashdesk-sym-", suffix=".sym")
+            fd, name = tempfile.mkstemp(prefix=f"{SYSTEM_TEMP_PREFIX}{os.getpid()}-", suffix=".sym")
             return fd, Path(name)
 
         return factory
