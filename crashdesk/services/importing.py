@@ -44,6 +44,7 @@ from crashdesk.store.bundles import (
     BundleCrash,
     BundleError,
     SpooledDump,
+    dump_kind_error,
     is_bundle,
     read_bundle,
     write_bundle,
@@ -391,11 +392,17 @@ def bundle_crash(store: CrashStore, crash_id: str, *, dumps: bool = True, proces
     carries the local processing (signature, profile, notes) so that importing the bundle restores it."""
     crash = store.get(crash_id)
     dump_bytes = {d["name"]: store.blobs.read(d["sha256"]) for d in crash["dumps"]} if dumps else {}
+    # a dump that is not what its name says (stored before imports checked signatures) never leaves as one
+    left_out = {name: why for name, data in dump_bytes.items() if (why := dump_kind_error(name, data[:4]))}
+    for name in left_out:
+        del dump_bytes[name]
     raw = dict(crash["annotations"])
     raw.update({
         "uuid": crash["crash_id"],
         "submitted_timestamp": crash["submitted_at"],
-        "metadata": {"collector_notes": [], "dump_checksums": {d["name"]: d["sha256"] for d in crash["dumps"]}},
+        "metadata": {"collector_notes": [f"dump {name} left out: {why}" for name, why in left_out.items()],
+                     "dump_checksums": {d["name"]: d["sha256"] for d in crash["dumps"]
+                                        if d["name"] not in left_out}},
     })
     raw.setdefault("version", 2)  # the raw crash schema version, unless an annotation is called "version"
     doc = None

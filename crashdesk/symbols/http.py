@@ -174,11 +174,15 @@ class _Decoder:
                 raise _Truncated(f"corrupt compressed body: {exc}") from exc
             if piece:
                 yield piece
-            if self._d.unconsumed_tail:
+            if self._d.eof:
+                # the member ended: what follows is the next one (concatenated gzip members). Checked first:
+                # once a member has ended, feeding its decompressor the rest again consumes nothing and only
+                # grows unused_data (an endless loop)
+                data = self._d.unused_data or self._d.unconsumed_tail
+                if data:
+                    self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif self._d.unconsumed_tail:
                 data = self._d.unconsumed_tail
-            elif self._d.eof and self._d.unused_data:
-                data = self._d.unused_data
-                self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # concatenated gzip members
             else:
                 data = b""
 

@@ -251,3 +251,16 @@ def test_member_count_bomb_is_refused_before_the_directory_loads(tmp_path: Path)
     proc, peak = run_measured("import", str(bomb), data_dir=tmp_path / "home")
     assert_one_line_refusal(proc, "refused", "100002 members", str(bomb))
     assert peak < MEMORY_BOUND_KB
+
+
+def test_a_stored_non_minidump_is_left_out_of_an_export(store, tmp_path: Path) -> None:
+    # a store filled before imports checked signatures: the "dump" is a text file
+    crash_id = store.add_crash({"ProductName": "Old"}, {"upload_file_minidump": b"not a dump"}, source="import")
+    export_crashes(store, [crash_id], tmp_path / "out.zip")
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        names = zf.namelist()
+        raw = json.loads(zf.read(f"raw_crash/20{crash_id[-6:]}/{crash_id}"))
+    assert f"upload_file_minidump/{crash_id}" not in names
+    assert raw["metadata"]["dump_checksums"] == {}
+    assert raw["metadata"]["collector_notes"] == ["dump upload_file_minidump left out: not a minidump (no MDMP "
+                                                  "signature)"]

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from crashdesk.engine.symbols_api import ModuleKey
+from crashdesk.engine.symfile import load_symbol_file
 from crashdesk.symbols import HttpOptions, build_provider
 
 DEBUG_ID = "0123456789ABCDEF0123456789ABCDEF0"
@@ -41,6 +42,8 @@ class HostileServer:
         self.sent: dict[str, int] = {}
         zeros = gzip.compress(b"\0" * BOMB_MEMBER, compresslevel=9)
         self.bomb = gzip.compress(module_head("bomb")) + zeros * BOMB_MEMBERS
+        lines = b"".join(b"PUBLIC %x 0 function_%d\n" % (0x1000 + 16 * k, k) for k in range(250_000))
+        self.multi_plain = module_head("multi") + lines
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,6 +127,13 @@ class HostileServer:
         h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         h.connection.close()  # RST mid-body, as a server process killed by the OOM killer
         h.close_connection = True
+
+    def serve_multi(self, h, mode: str) -> None:
+        """A valid .sym sent as three gzip members, the first two decoding to exactly 2 MiB each."""
+        body = gzip.compress(self.multi_plain[: 2 << 20]) + gzip.compress(self.multi_plain[2 << 20: 4 << 20]) \
+            + gzip.compress(self.multi_plain[4 << 20:])
+        self._headers(h, {"Content-Encoding": "gzip", "Content-Length": str(len(body))})
+        h.wfile.write(body)
 
     def serve_overflow(self, h, mode: str) -> None:
         body = module_head(mode) + b"FUNC 10000000000000000 10 0 f\nPUBLIC 1000 0 p\n"
@@ -271,3 +281,20 @@ def test_part_files_of_a_killed_download_go_at_the_next_start(tmp_path: Path, ho
         pass
     assert not any(p.exists() for p in parts)
     assert own.exists()
+
+
+def test_gzip_members_ending_on_a_piece_boundary_decode_whole(tmp_path: Path, hostile: HostileServer) -> None:
+    """Concatenated gzip members whose decoded size is a multiple of the 1 MiB decoding piece: the decoder used to
+    feed the rest back into the finished member forever (CPU and memory growing, no deadline could stop it)."""
+    opts = HttpOptions(connect_timeout=5, read_timeout=10, retries=0)
+    done: list = []
+    worker = threading.Thread(target=lambda: done.append(fetch(tmp_path, hostile, "multi", opts)), daemon=True)
+    worker.start()
+    worker.join(120)  # a guard against the old endless loop, not a timing assertion
+    assert done, "the download never finished"
+    (hit, cache), = done
+    assert hit.status == "loaded", hit.note
+    stored = cache / "symbols" / "multi" / DEBUG_ID / "multi.sym"
+    assert stored.read_bytes().startswith(hostile.multi_plain)
+    with load_symbol_file(stored) as sym:
+        assert sym.function_at(0x1000 + 16 * 249_999).name == "function_249999"
