@@ -265,14 +265,15 @@ class _Source:
 def _check_zip_directory(path: Path) -> None:
     """Refuse a zip whose end record announces more members, or a bigger central directory, than a bundle may
     have, before :class:`zipfile.ZipFile` loads the directory into memory (a ZipInfo per entry)."""
-    endrec = getattr(zipfile, "_EndRecData", None)
-    if endrec is None:  # not CPython's zipfile: the count is checked after loading
+    try:  # CPython's zipfile reads the end record with these (private, but unchanged for many releases)
+        endrec, entries_at, size_at = zipfile._EndRecData, zipfile._ECD_ENTRIES_TOTAL, zipfile._ECD_SIZE
+    except AttributeError:  # elsewhere the count is checked after loading
         return
     with open(path, "rb") as fh:
         rec = endrec(fh)
     if not rec:
         return  # ZipFile reports it
-    entries, cd_size = rec[zipfile._ECD_ENTRIES_TOTAL], rec[zipfile._ECD_SIZE]
+    entries, cd_size = rec[entries_at], rec[size_at]
     if entries > MAX_MEMBERS or cd_size > MAX_MEMBERS * 1024:
         raise BundleRefused(f"{path}: refused: {entries} members in {cd_size} bytes of zip directory (more than "
                           f"{MAX_MEMBERS})")
