@@ -162,7 +162,11 @@ class DiskWatch:
     def _run(self) -> None:
         while not self._stop.is_set():
             total = 0
-            for p in files_under(self.root):
+            try:
+                found = files_under(self.root)
+            except OSError:  # a folder went away while it was listed: sample again
+                continue
+            for p in found:
                 try:
                     total += p.stat().st_size
                 except OSError:
