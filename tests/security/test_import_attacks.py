@@ -264,3 +264,14 @@ def test_a_stored_non_minidump_is_left_out_of_an_export(store, tmp_path: Path) -
     assert raw["metadata"]["dump_checksums"] == {}
     assert raw["metadata"]["collector_notes"] == ["dump upload_file_minidump left out: not a minidump (no MDMP "
                                                   "signature)"]
+
+
+def test_a_stored_non_minidump_is_not_served_by_the_read_api(store) -> None:
+    from crashdesk.collector.read_api import ReadApi
+
+    bad = store.add_crash({"ProductName": "Old"}, {"upload_file_minidump": b"root:x:0:0"}, source="import")
+    good = store.add_crash({"ProductName": "New"}, {"upload_file_minidump": DUMP.read_bytes()}, source="import")
+    api = ReadApi(store)
+    assert api.handle("RawCrash", f"crash_id={good}&format=raw", True).body == DUMP.read_bytes()
+    refused = api.handle("RawCrash", f"crash_id={bad}&format=raw", True)
+    assert refused.status == 404 and b"root:x" not in refused.body
