@@ -101,8 +101,8 @@ def unsafe_member_name(name: str) -> str | None:
     """Why a zip member name is not a plain relative path, or None."""
     if not name:
         return "empty name"
-    if "\x00" in name or "\\" in name:
-        return "a NUL or backslash in the name"
+    if "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "a backslash or control character in the name"
     if name.startswith("/") or re.match(r"[A-Za-z]:", name):
         return "an absolute path"
     parts = name.rstrip("/").split("/")
@@ -150,7 +150,8 @@ class _Source:
                 why = unsafe_member_name(info.filename)
                 if why is not None:
                     self.zip.close()
-                    raise BundleRefused(f"{path}!{info.filename}: refused: {why}")
+                    shown = info.filename.encode("unicode_escape").decode("ascii")
+                    raise BundleRefused(f"{path}!{shown}: refused: {why}")
             self.names = sorted(i.filename for i in infos)
         self._strip_wrappers()
 
@@ -167,6 +168,9 @@ class _Source:
             for f in filenames:
                 full = here / f
                 rel = full.relative_to(root).as_posix()
+                if any(ord(c) < 32 or ord(c) == 127 for c in rel):
+                    shown = rel.encode("unicode_escape").decode("ascii")
+                    raise BundleRefused(f"{path}/{shown}: refused: a control character in the name")
                 real = Path(os.path.realpath(full))
                 if real != full and not real.is_relative_to(root):
                     raise BundleRefused(f"{path}/{rel}: refused: a symbolic link to {real}, outside the bundle")

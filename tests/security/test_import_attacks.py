@@ -133,6 +133,7 @@ def test_real_minidump_and_gzipped_memory_report_are_accepted(store, tmp_path: P
 @pytest.mark.parametrize("name", [
     f"../{CID}", f"/{CID}", f"upload_file_minidump/../{CID}", f"./upload_file_minidump/{CID}",
     f"upload_file_minidump//{CID}", f"C:/upload_file_minidump/{CID}", f"upload_file_minidump\\{CID}",
+    f"upload_file_minidump/\n{CID}",
 ])
 def test_climbing_or_absolute_member_names_are_refused(store, tmp_path: Path, name: str) -> None:
     bundle = zip_bundle(tmp_path / "evil.zip", {f"raw_crash/20{CID[-6:]}/{CID}": raw_crash(),
@@ -141,7 +142,7 @@ def test_climbing_or_absolute_member_names_are_refused(store, tmp_path: Path, na
         assert name in zf.namelist()  # the zip really carries the hostile name
     with pytest.raises(ImportFailed) as err:
         import_path(store, bundle)
-    assert f"{bundle}!{name}: refused" in str(err.value)
+    assert f"{bundle}!{name.encode('unicode_escape').decode()}: refused" in str(err.value)
     assert store.count() == 0
     proc = cli("import", str(bundle), data_dir=tmp_path / "home")
     assert_one_line_refusal(proc, "refused", str(bundle))
