@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from crashdesk.collector import supersearch
 from crashdesk.model.crash_id import CRASH_ID_RE
 from crashdesk.model.protected_fields import annotation_is_protected, processed_field_is_protected
+from crashdesk.store.bundles import dump_kind_error
 from crashdesk.store.crashes import MAIN_DUMP, CrashStore
 from crashdesk.store.errors import CrashNotFound, StoreError
 
@@ -102,6 +103,8 @@ class ReadApi:
         if not full:
             return json_response(403, {"error": "Binary response requires permissions: View Raw Dumps"})
         data = self.store.blobs.read(dumps[stored_name].sha256)
+        if dump_kind_error(stored_name, data[:4]):  # stored before imports checked it: never served as a dump
+            return not_found(crash_id)
         if stored_name == MAIN_DUMP:
             filename = f"{crash_id}.dmp"
         elif stored_name == "memory_report":

@@ -26,6 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -34,16 +37,21 @@ from typing import Any
 
 from crashdesk.errors import CrashDeskError, UsageError
 from crashdesk.model.crash_id import is_crash_id, new_crash_id, normalize_crash_id
+from crashdesk.model.jsonbound import JsonTooDeep
+from crashdesk.model.jsonbound import loads as bounded_json
 from crashdesk.store.bundles import (
     MAIN_DUMP,
+    MAX_JSON,
     BundleCrash,
     BundleError,
+    SpooledDump,
+    dump_kind_error,
     is_bundle,
     read_bundle,
     read_packet_files,
     write_bundle,
 )
-from crashdesk.store.crashes import CrashStore, SignatureRecord
+from crashdesk.store.crashes import CrashStore, DumpRef, SignatureRecord
 
 SOURCE = "import"
 EXPORT_KEY = "crashdesk"   # CrashDesk's own block inside an exported processed crash
@@ -93,7 +101,9 @@ def parse_annotations_text(text: str, where: str) -> dict[str, Any]:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
-            value = json.loads(stripped)
+            value = bounded_json(stripped)
+        except JsonTooDeep as exc:
+            raise ImportFailed(f"{where}: refused: {exc}") from None
         except json.JSONDecodeError as exc:
             raise ImportFailed(f"{where}: not valid JSON ({exc})") from exc
         if not isinstance(value, dict):
@@ -276,7 +286,9 @@ def _store_crash(store: CrashStore, crash: BundleCrash, *, where: str, kind: str
         state = store.db.conn.execute("SELECT state FROM crashes WHERE crash_id = ?",
                                       (crash.crash_id,)).fetchone()[0]
         return ImportResult(crash.crash_id, where, kind, state, duplicate=server_doc is None)
-    crash_id = store.add_crash(annotations, dict(crash.dumps), source=SOURCE, crash_id=crash.crash_id,
+    dumps = {name: DumpRef(store.blobs.adopt(d.path, d.sha256, d.size), d.size) if isinstance(d, SpooledDump)
+             else d for name, d in crash.dumps.items()}
+    crash_id = store.add_crash(annotations, dumps, source=SOURCE, crash_id=crash.crash_id,
                                submitted_at=submitted, server_signature=server_signature,
                                server_processed=server_doc, notes=notes)
     state = "received"
@@ -354,9 +366,15 @@ def import_json(store: CrashStore, path: Path) -> ImportResult:
     """Import a Socorro raw crash or processed crash JSON file."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_bytes())
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_JSON + 1)
+        if len(data) > MAX_JSON:
+            raise ImportFailed(f"{path}: refused: larger than {MAX_JSON} bytes for a crash JSON")
+        doc = bounded_json(data)
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except JsonTooDeep as exc:
+        raise ImportFailed(f"{path}: refused: {exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ImportFailed(f"{path}: not JSON ({exc})") from exc
     kind = classify_json(doc)
@@ -372,13 +390,41 @@ def import_bundle(store: CrashStore, path: Path, *, symbols_dir: Path | None = N
     """Import every crash of a bundle (folder or zip); crashes already stored are reported as duplicates
     (a processed crash in the bundle still refreshes their server-side fields). A reproduction packet's symbol
     files go to ``symbols_dir`` (the symbol cache) when given."""
+    # dumps stream into a spool folder beside the blobs (the same file system: they are moved, not copied)
+    _remove_dead_spools(store.blobs.root)
+    spool = Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=store.blobs.root))
     try:
-        crashes = read_bundle(Path(path))
-    except BundleError as exc:
-        raise ImportFailed(str(exc)) from exc
-    if symbols_dir is not None:
-        install_packet_symbols(Path(path), Path(symbols_dir))
-    return [_store_crash(store, crash, where=f"{path}:{crash.crash_id}", kind="bundle") for crash in crashes]
+        try:
+            crashes = read_bundle(Path(path), spool_dir=spool)
+        except BundleError as exc:
+            raise ImportFailed(str(exc)) from None
+        if symbols_dir is not None:
+            install_packet_symbols(Path(path), Path(symbols_dir))
+        return [_store_crash(store, crash, where=f"{path}:{crash.crash_id}", kind="bundle") for crash in crashes]
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+SPOOL_PREFIX = ".import-"
+
+
+def _remove_dead_spools(root: Path) -> None:
+    """Remove spool folders that an import killed midway (SIGKILL, power cut) left behind."""
+    try:
+        names = [n for n in os.listdir(root) if n.startswith(SPOOL_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(SPOOL_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or os.name != "posix":
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            shutil.rmtree(root / name, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _looks_like_json(path: Path) -> bool:
@@ -399,7 +445,11 @@ def import_path(store: CrashStore, path: Path, *, annotations: Mapping[str, Any]
     if path.is_dir() or zipfile.is_zipfile(path):
         if annotations is not None:
             raise UsageError("--annotations/--extra apply to a minidump, not to a bundle")
-        if not is_bundle(path):
+        try:
+            bundle = is_bundle(path)
+        except BundleError as exc:  # refused while looking (a link out of it, a climbing name, too many files)
+            raise ImportFailed(str(exc)) from None
+        if not bundle:
             raise ImportFailed(f"{path}: not a crash bundle (no raw_crash/ or processed_crash/ inside)")
         return import_bundle(store, path, symbols_dir=symbols_dir)
     if _looks_like_json(path):
@@ -420,11 +470,17 @@ def bundle_crash(store: CrashStore, crash_id: str, *, dumps: bool = True, proces
     carries the local processing (signature, profile, notes) so that importing the bundle restores it."""
     crash = store.get(crash_id)
     dump_bytes = {d["name"]: store.blobs.read(d["sha256"]) for d in crash["dumps"]} if dumps else {}
+    # a dump that is not what its name says (stored before imports checked signatures) never leaves as one
+    left_out = {name: why for name, data in dump_bytes.items() if (why := dump_kind_error(name, data[:4]))}
+    for name in left_out:
+        del dump_bytes[name]
     raw = dict(crash["annotations"])
     raw.update({
         "uuid": crash["crash_id"],
         "submitted_timestamp": crash["submitted_at"],
-        "metadata": {"collector_notes": [], "dump_checksums": {d["name"]: d["sha256"] for d in crash["dumps"]}},
+        "metadata": {"collector_notes": [f"dump {name} left out: {why}" for name, why in left_out.items()],
+                     "dump_checksums": {d["name"]: d["sha256"] for d in crash["dumps"]
+                                        if d["name"] not in left_out}},
     })
     raw.setdefault("version", 2)  # the raw crash schema version, unless an annotation is called "version"
     doc = None

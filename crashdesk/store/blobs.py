@@ -54,6 +54,26 @@ class BlobStore:
         data = Path(source).read_bytes()
         return self.put(data, fsync=fsync), len(data)
 
+    def adopt(self, source: Path, sha256: str, size: int, *, fsync: bool = True) -> str:
+        """Move a file whose sha256 the caller computed while writing it (e.g. a dump streamed out of a bundle)
+        into the store, without reading it into memory; ``source`` must be on the store's file system."""
+        target = self.path(sha256)
+        source = Path(source)
+        if target.exists() and target.stat().st_size == size:
+            source.unlink(missing_ok=True)
+            return sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if fsync:
+            fd = os.open(source, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(source, target)
+        if fsync:
+            fsync_dir(target.parent)
+        return sha256
+
     def read(self, sha256: str) -> bytes:
         try:
             return self.path(sha256).read_bytes()

@@ -12,6 +12,16 @@ GCS spelling ``dump/<crash_id>`` for the main minidump and a ``v1/`` prefix, and
 folder wrapping everything in a zip. Reading validates every file first and raises :class:`BundleError`
 naming the offending file; writing goes to a temporary sibling that is renamed into place at the end, so a
 failure leaves nothing half-written.
+
+Bundles come from other people, so reading trusts nothing in them: a symbolic link that leads out of a bundle
+folder (or any link to a folder, or anything but a regular file) is refused, as is a zip member name that is
+absolute, climbs with ``..`` or is otherwise not a plain relative path; dump names are plain words; every dump
+must start with the minidump signature ``MDMP`` (``memory_report``, a gzipped JSON report, with the gzip
+one); JSON files are bounded in size and nesting depth. A zip is read member by member in 1 MiB pieces and
+the bytes actually inflated are counted against caps (per member, and in total: at most :data:`MAX_RATIO`
+times the zip's own size, at least :data:`MIN_BUDGET`, never over :data:`MAX_TOTAL`), and the member count is
+checked from the zip's end record before its directory is loaded, so a zip bomb is refused after a bounded
+amount of work and memory. With a ``spool_dir``, dumps are streamed to files there instead of memory.
 """
 
 from __future__ import annotations
@@ -19,7 +29,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -28,28 +40,76 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from crashdesk.model.crash_id import is_crash_id
+from crashdesk.model.jsonbound import JsonTooDeep
+from crashdesk.model.jsonbound import loads as bounded_json
 from crashdesk.store.errors import StoreError
 
 MAIN_DUMP = "upload_file_minidump"
+MEMORY_REPORT = "memory_report"  # Firefox's gzipped JSON memory report: the one dump that is no minidump
 RAW, DUMP_NAMES, PROCESSED = "raw_crash", "dump_names", "processed_crash"
 PACKET_DIR = "crashdesk"   # CrashDesk's own parts of a bundle (reproduction packets), beside the layout
 _RESERVED = {RAW, DUMP_NAMES, PROCESSED, PACKET_DIR}
-MAX_MEMBER = 1 << 30  # refuse single members over 1 GiB (zip bombs)
+MAX_MEMBER = 1 << 30  # one dump: at most 1 GiB inflated
+MAX_JSON = 64 << 20  # one raw / processed crash or dump-name list
+MAX_MEMBERS = 100_000  # files in one bundle (a 10,000-crash fetch-data folder has about 40,000)
+MAX_TOTAL = 8 << 30  # bytes inflated from one bundle, at most
+MAX_RATIO = 200  # ... and at most this many times the zip's size (minidumps deflate 5-50:1; bombs 1000:1 and up)
+MIN_BUDGET = 256 << 20  # ... but always at least this much
+_PIECE = 1 << 20
+DUMP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\Z")
+MINIDUMP_SIGNATURE = b"MDMP"
+GZIP_SIGNATURE = b"\x1f\x8b"
 
 
 class BundleError(StoreError):
     """A bundle (or a file inside it) that cannot be read or written."""
 
 
+class BundleRefused(BundleError):
+    """A bundle refused as unsafe or oversized (a link out of it, a climbing name, a bomb, not a minidump)."""
+
+
+@dataclass(slots=True)
+class SpooledDump:
+    """A dump read from a bundle into a file of the reader's spool folder (see :func:`read_bundle`)."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
 @dataclass(slots=True)
 class BundleCrash:
-    """One crash of a bundle: its raw crash, dumps (name -> bytes) and processed crash, any of which may be
-    missing (fetch-data without ``--dumps`` or ``--processed``)."""
+    """One crash of a bundle: its raw crash, dumps (name -> bytes, or :class:`SpooledDump` when read with a
+    spool folder) and processed crash, any of which may be missing (fetch-data without ``--dumps`` or
+    ``--processed``)."""
 
     crash_id: str
     raw_crash: dict[str, Any] | None = None
-    dumps: dict[str, bytes] = field(default_factory=dict)
+    dumps: dict[str, bytes | SpooledDump] = field(default_factory=dict)
     processed_crash: dict[str, Any] | None = None
+
+
+def dump_kind_error(name: str, head: bytes) -> str | None:
+    """Why a dump called ``name`` whose bytes start with ``head`` is refused, or None when it is what its name
+    says (a minidump; ``memory_report``: gzip)."""
+    if name == MEMORY_REPORT:
+        return None if head[:2] == GZIP_SIGNATURE else "not a gzipped memory report (no gzip signature)"
+    return None if head[:4] == MINIDUMP_SIGNATURE else "not a minidump (no MDMP signature)"
+
+
+def unsafe_member_name(name: str) -> str | None:
+    """Why a zip member name is not a plain relative path, or None."""
+    if not name:
+        return "empty name"
+    if "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "a backslash or control character in the name"
+    if name.startswith("/") or re.match(r"[A-Za-z]:", name):
+        return "an absolute path"
+    parts = name.rstrip("/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "an empty, '.' or '..' path component"
+    return None
 
 
 def date_folder(crash_id: str) -> str:
@@ -61,22 +121,70 @@ def date_folder(crash_id: str) -> str:
 
 
 class _Source:
-    """A folder or a zip, seen as relative POSIX paths -> bytes."""
+    """A folder or a zip, seen as relative POSIX paths whose bytes are read in bounded pieces."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, spool_dir: Path | None = None) -> None:
         self.path = path
+        self.spool_dir = spool_dir
         self.zip: zipfile.ZipFile | None = None
         self.prefix = ""
+        self.inflated = 0
+        self.files: dict[str, Path] = {}
         if path.is_dir():
-            self.names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+            self.budget = MAX_TOTAL
+            self._walk(path)
+            self.names = sorted(self.files)
         else:
             try:
+                size = path.stat().st_size
+                _check_zip_directory(path)
                 self.zip = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
                 raise BundleError(f"{path}: not a crash bundle (neither a folder nor a readable zip: {exc})") \
                     from exc
-            self.names = sorted(i.filename for i in self.zip.infolist() if not i.is_dir())
+            self.budget = min(MAX_TOTAL, max(MIN_BUDGET, MAX_RATIO * size))
+            infos = [i for i in self.zip.infolist() if not i.is_dir()]
+            if len(infos) > MAX_MEMBERS:
+                self.zip.close()
+                raise BundleRefused(f"{path}: refused: {len(infos)} members (more than {MAX_MEMBERS})")
+            for info in infos:
+                why = unsafe_member_name(info.filename)
+                if why is not None:
+                    self.zip.close()
+                    shown = info.filename.encode("unicode_escape").decode("ascii")
+                    raise BundleRefused(f"{path}!{shown}: refused: {why}")
+            self.names = sorted(i.filename for i in infos)
         self._strip_wrappers()
+
+    def _walk(self, path: Path) -> None:
+        root = Path(os.path.realpath(path))
+        count = 0
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            here = Path(dirpath)
+            for d in dirnames:
+                if (here / d).is_symlink():
+                    rel = (here / d).relative_to(root).as_posix()
+                    raise BundleRefused(f"{path}/{rel}: refused: a symbolic link to a folder (bundles are read "
+                                      f"without following links)")
+            for f in filenames:
+                full = here / f
+                rel = full.relative_to(root).as_posix()
+                if any(ord(c) < 32 or ord(c) == 127 for c in rel):
+                    shown = rel.encode("unicode_escape").decode("ascii")
+                    raise BundleRefused(f"{path}/{shown}: refused: a control character in the name")
+                real = Path(os.path.realpath(full))
+                if real != full and not real.is_relative_to(root):
+                    raise BundleRefused(f"{path}/{rel}: refused: a symbolic link to {real}, outside the bundle")
+                try:
+                    mode = os.stat(real, follow_symlinks=False).st_mode
+                except OSError as exc:
+                    raise BundleError(f"{path}/{rel}: cannot read: {exc.strerror or exc}") from exc
+                if not stat.S_ISREG(mode):
+                    raise BundleRefused(f"{path}/{rel}: refused: not a regular file")
+                count += 1
+                if count > MAX_MEMBERS:
+                    raise BundleRefused(f"{path}: refused: more than {MAX_MEMBERS} files")
+                self.files[rel] = real
 
     def _strip_wrappers(self) -> None:
         def tops(names: list[str]) -> set[str]:
@@ -94,22 +202,60 @@ class _Source:
     def where(self, name: str) -> str:
         return f"{self.path}/{self.prefix}{name}" if self.zip is None else f"{self.path}!{self.prefix}{name}"
 
-    def read(self, name: str) -> bytes:
+    def _pieces(self, name: str, cap: int) -> Iterator[bytes]:
+        """The member's bytes in pieces of at most 1 MiB, counted against ``cap`` and the bundle's budget as
+        they are inflated (the sizes a zip declares are not trusted)."""
         full = self.prefix + name
         try:
             if self.zip is not None:
-                info = self.zip.getinfo(full)
-                if info.file_size > MAX_MEMBER:
-                    raise BundleError(f"{self.where(name)}: member too large ({info.file_size} bytes)")
-                return self.zip.read(info)
-            return (self.path / full).read_bytes()
-        except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError) as exc:
+                fh = self.zip.open(self.zip.getinfo(full))
+            else:
+                fd = os.open(self.files[full], os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+                fh = os.fdopen(fd, "rb")
+            with fh:
+                size = 0
+                while piece := fh.read(_PIECE):
+                    size += len(piece)
+                    self.inflated += len(piece)
+                    if size > cap:
+                        raise BundleRefused(f"{self.where(name)}: refused: larger than {cap} bytes")
+                    if self.inflated > self.budget:
+                        raise BundleRefused(f"{self.where(name)}: refused: the bundle inflates to more than "
+                                          f"{self.budget} bytes (a zip bomb?)")
+                    yield piece
+        except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError) as exc:
             raise BundleError(f"{self.where(name)}: cannot read: {exc}") from exc
+
+    def read(self, name: str, cap: int = MAX_JSON) -> bytes:
+        return b"".join(self._pieces(name, cap))
+
+    def dump(self, name: str, dump_name: str) -> bytes | SpooledDump:
+        """A dump member: checked for its signature, in memory or (with a spool folder) in a file there."""
+        pieces = self._pieces(name, MAX_MEMBER)
+        first = next(pieces, b"")
+        why = dump_kind_error(dump_name, first)
+        if why is not None:
+            pieces.close()
+            raise BundleRefused(f"{self.where(name)}: refused: {why}")
+        if self.spool_dir is None:
+            return first + b"".join(pieces)
+        h = hashlib.sha256(first)
+        fd, tmp = tempfile.mkstemp(dir=self.spool_dir, prefix="dump-")
+        size = len(first)
+        with os.fdopen(fd, "wb") as out:
+            out.write(first)
+            for piece in pieces:
+                h.update(piece)
+                out.write(piece)
+                size += len(piece)
+        return SpooledDump(Path(tmp), h.hexdigest(), size)
 
     def json(self, name: str, kind: type) -> Any:
         data = self.read(name)
         try:
-            value = json.loads(data)
+            value = bounded_json(data)
+        except JsonTooDeep as exc:
+            raise BundleRefused(f"{self.where(name)}: refused: {exc}") from exc
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BundleError(f"{self.where(name)}: not JSON ({exc})") from exc
         if not isinstance(value, kind):
@@ -121,6 +267,23 @@ class _Source:
             self.zip.close()
 
 
+def _check_zip_directory(path: Path) -> None:
+    """Refuse a zip whose end record announces more members, or a bigger central directory, than a bundle may
+    have, before :class:`zipfile.ZipFile` loads the directory into memory (a ZipInfo per entry)."""
+    try:  # CPython's zipfile reads the end record with these (private, but unchanged for many releases)
+        endrec, entries_at, size_at = zipfile._EndRecData, zipfile._ECD_ENTRIES_TOTAL, zipfile._ECD_SIZE
+    except AttributeError:  # elsewhere the count is checked after loading
+        return
+    with open(path, "rb") as fh:
+        rec = endrec(fh)
+    if not rec:
+        return  # ZipFile reports it
+    entries, cd_size = rec[entries_at], rec[size_at]
+    if entries > MAX_MEMBERS or cd_size > MAX_MEMBERS * 1024:
+        raise BundleRefused(f"{path}: refused: {entries} members in {cd_size} bytes of zip directory (more than "
+                          f"{MAX_MEMBERS})")
+
+
 def is_bundle(path: Path) -> bool:
     """Whether ``path`` looks like a bundle (a folder or zip with raw_crash/ or processed_crash/)."""
     path = Path(path)
@@ -128,6 +291,8 @@ def is_bundle(path: Path) -> bool:
         return False
     try:
         src = _Source(path)
+    except BundleRefused:
+        raise
     except BundleError:
         return False
     try:
@@ -136,12 +301,14 @@ def is_bundle(path: Path) -> bool:
         src.close()
 
 
-def read_bundle(path: Path) -> list[BundleCrash]:
-    """Read every crash of a bundle, validating all files before returning anything."""
+def read_bundle(path: Path, *, spool_dir: Path | None = None) -> list[BundleCrash]:
+    """Read every crash of a bundle, validating all files before returning anything. With ``spool_dir`` the
+    dumps are streamed into files there (:class:`SpooledDump`) instead of held in memory; the caller removes
+    the folder."""
     path = Path(path)
     if not path.exists():
         raise BundleError(f"{path}: no such file or folder")
-    src = _Source(path)
+    src = _Source(path, spool_dir)
     try:
         return list(_read(src))
     finally:
@@ -171,18 +338,20 @@ def _read(src: _Source) -> Iterator[BundleCrash]:
             crashes.setdefault(crash_id, BundleCrash(crash_id)).processed_crash = src.json(name, dict)
         elif top == DUMP_NAMES and len(parts) == 2:
             names = src.json(name, list)
-            if not all(isinstance(n, str) and n and "/" not in n for n in names):
-                raise BundleError(f"{src.where(name)}: dump names must be a list of names")
+            if not all(isinstance(n, str) and DUMP_NAME.match(n) for n in names):
+                raise BundleError(f"{src.where(name)}: dump names must be a list of plain names")
             crashes.setdefault(crash_id, BundleCrash(crash_id))
         elif len(parts) == 2:
             dump_name = MAIN_DUMP if top == "dump" else top
+            if not DUMP_NAME.match(dump_name) or dump_name in _RESERVED:
+                raise BundleRefused(f"{src.where(name)}: refused: {dump_name!r} is not a dump name")
             dump_files.setdefault(crash_id, {})[dump_name] = name
         else:
             raise BundleError(f"{src.where(name)}: not part of the fetch-data layout")
     for crash_id, files in dump_files.items():
         crash = crashes.setdefault(crash_id, BundleCrash(crash_id))
         for dump_name, member in sorted(files.items()):
-            crash.dumps[dump_name] = src.read(member)
+            crash.dumps[dump_name] = src.dump(member, dump_name)
     for crash in crashes.values():
         if crash.raw_crash is None and crash.processed_crash is None:
             raise BundleError(f"{src.where(crash.crash_id)}: crash {crash.crash_id} has dumps but neither a raw "
@@ -193,7 +362,8 @@ def _read(src: _Source) -> Iterator[BundleCrash]:
             if isinstance(checksums, dict):
                 for dump_name, data in crash.dumps.items():
                     want = checksums.get(dump_name)
-                    if isinstance(want, str) and want and hashlib.sha256(data).hexdigest() != want.lower():
+                    got = data.sha256 if isinstance(data, SpooledDump) else hashlib.sha256(data).hexdigest()
+                    if isinstance(want, str) and want and got != want.lower():
                         raise BundleError(f"{src.where(files_for(dump_name, crash.crash_id))}: sha256 does not "
                                           f"match metadata.dump_checksums in the raw crash")
     if not crashes:

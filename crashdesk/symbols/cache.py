@@ -20,6 +20,8 @@ from crashdesk.symbols.layout import StorePath
 
 MARKER = ".last-used"
 TMP_DIR = ".tmp"
+TEMP_PREFIX = "dl-"
+UNOWNED_TEMP_AGE = 3600.0  # a temporary file without a process id (older versions) is an orphan after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +49,15 @@ class SymbolCache:
         return d
 
     def new_temp(self) -> tuple[int, Path]:
-        fd, name = tempfile.mkstemp(prefix="dl-", suffix=".part", dir=self.tmp_dir())
+        """A new ``.part`` file for a download, named with this process's id so that a later start can tell
+        a file left by a killed process from one still being written (:func:`remove_orphan_temps`)."""
+        fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".part", dir=self.tmp_dir())
         return fd, Path(name)
+
+    def clean_temps(self) -> int:
+        """Remove the ``.part`` files of downloads whose process is gone (killed mid-download); returns how
+        many. Run when a symbol chain starts."""
+        return remove_orphan_temps(self.files / TMP_DIR, TEMP_PREFIX)
 
     def touch(self, sym_path: Path) -> None:
         """Mark the entry of ``sym_path`` as just used."""
@@ -167,3 +176,46 @@ class SymbolCache:
                     f.unlink()
             except OSError:
                 pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # no cheap, safe liveness check: the age rule below applies
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it exists, under another user
+        return True
+    return True
+
+
+def remove_orphan_temps(folder: Path, prefix: str, *, max_age: float = 86400.0) -> int:
+    """Delete ``<prefix><pid>-*`` files in ``folder`` whose process no longer runs, files with that prefix but
+    no process id older than an hour, and any of them older than ``max_age``. Returns how many went."""
+    removed = 0
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(prefix)]
+    except OSError:
+        return 0
+    now = time.time()
+    for name in names:
+        path = Path(folder) / name
+        head = name[len(prefix):].split("-", 1)[0]
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:
+            continue
+        if head.isdigit() and "-" in name[len(prefix):]:
+            orphan = not _alive(int(head)) or age > max_age
+        else:
+            orphan = age > UNOWNED_TEMP_AGE
+        if orphan:
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed

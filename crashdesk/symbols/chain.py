@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from crashdesk.engine.native import SUPPORT_MISSING_NOTE, NativeFileError, load_native_symbols, native_support
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
-from crashdesk.symbols.cache import SymbolCache
+from crashdesk.symbols.cache import SymbolCache, remove_orphan_temps
 from crashdesk.symbols.folder_index import FolderIndex, rank
 from crashdesk.symbols.layout import (
     StorePath,
@@ -53,6 +53,7 @@ class FetchEvent:
 
 
 ProgressCallback = Callable[[FetchEvent], None]
+SYSTEM_TEMP_PREFIX = "crashdesk-sym-"  # downloads without a cache folder: <system temp>/crashdesk-sym-<pid>-*
 
 
 def _key(rel: StorePath) -> str:
@@ -93,6 +94,13 @@ class SymbolChain:
         self._locks: dict[tuple, threading.Lock] = {}
         self._guard = threading.Lock()
         self._temps: list[Path] = []
+        # downloads a killed process left behind (SIGKILL, power cut) go now, not a day later
+        if self.cache is not None:
+            self.cache.clean_temps()
+        if self.servers:
+            import tempfile
+
+            remove_orphan_temps(Path(tempfile.gettempdir()), SYSTEM_TEMP_PREFIX)
 
     # -- public API -----------------------------------------------------------------------------------
     def lookup(self, module: ModuleKey, *, on_bytes=None, cancel=None) -> SymbolLookup:
@@ -218,7 +226,8 @@ class SymbolChain:
         self.close()
 
     # -- the chain ------------------------------------------------------------------------------------
-    def _open(self, path: Path, expected_id: str, source: str, attempts: list, url: str | None = None):
+    def _open(self, path: Path, expected_id: str, source: str, attempts: list, url: str | None = None, *,
+              keep_corrupt: bool = True):
         try:
             sym = load_symbol_file(path, expected_id, self.index_dir)
         except DebugIdMismatch as exc:
@@ -229,7 +238,15 @@ class SymbolChain:
             return None
         note = "loaded from " + source
         if sym.malformed_lines:
-            note += f" ({sym.malformed_lines} malformed lines skipped)"
+            # minidump-stackwalk does not use a file with a line it cannot parse: it reports the module's
+            # symbols as corrupt (the stackwalk does the same with this file); the note says where
+            first = sym.malformed_examples[0] if sym.malformed_examples else "unparsable line"
+            more = f" (and {sym.malformed_lines - 1} more)" if sym.malformed_lines > 1 else ""
+            note = f"corrupt symbol file {path}: {first}{more}"
+            if not keep_corrupt:  # a download or a cache entry: not kept, so that a fixed file is fetched
+                attempts.append({"source": source, "result": "corrupt", "url": url, "note": note})
+                sym.close()
+                return None
         symbol_url = url or (sym.urls[-1] if sym.urls else None)
         return SymbolLookup(sym, "loaded", note, symbol_url,
                             extra={"source": source, "path": str(path), "attempts": attempts,
@@ -333,7 +350,7 @@ class SymbolChain:
             if self.cache is not None:
                 p = self.cache.path_for(rel)
                 if p.is_file():
-                    found = self._open(p, rel.debug_id, "cache", attempts)
+                    found = self._open(p, rel.debug_id, "cache", attempts, keep_corrupt=False)
                     if found:
                         self.cache.touch(p)
                         return found
@@ -441,7 +458,7 @@ class SymbolChain:
             dest = tmp  # no cache folder: use the temporary file directly, delete it on close()
             with self._guard:
                 self._temps.append(tmp)
-        found = self._open(dest, want_id, server.base_url, attempts, url=dl.url)
+        found = self._open(dest, want_id, server.base_url, attempts, url=dl.url, keep_corrupt=False)
         if found is None:
             attempts[-1]["http"] = True
             self._discard(dest)
@@ -453,7 +470,7 @@ class SymbolChain:
         import tempfile
 
         def factory():
-            fd, name = tempfile.mkstemp(prefix="crashdesk-sym-", suffix=".sym")
+            fd, name = tempfile.mkstemp(prefix=f"{SYSTEM_TEMP_PREFIX}{os.getpid()}-", suffix=".sym")
             return fd, Path(name)
 
         return factory

@@ -9,6 +9,8 @@ backoff. 404 and other 4xx answers are definite misses.
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from crashdesk.symbols.options import HttpOptions
 CHUNK = 256 * 1024
 _PIECE = 1024 * 1024
 MAX_RETRY_AFTER = 30.0
+RATIO_GRACE = 16 * 1024 * 1024  # decoded bytes allowed before the compression ratio is checked
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -63,6 +66,67 @@ class _Truncated(Exception):
 
 class _TooLarge(Exception):
     pass
+
+
+class _Bomb(Exception):
+    pass
+
+
+class _TotalTimeout(Exception):
+    pass
+
+
+class _Watchdog:
+    """Ends one download attempt at its deadline, whatever it is waiting for: at the deadline it shuts down the
+    attempt's socket, which makes a blocked read return at once (a per-read timeout alone lets a server that
+    sends a byte now and then hold a download for as long as it likes). The socket is learnt from httpcore's
+    ``connect_tcp``/``start_tls`` trace events (new connections, before the headers) and from the response."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._socks: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+
+    def trace(self, name: str, info: dict) -> None:
+        if name.endswith(("connect_tcp.complete", "start_tls.complete")):
+            self.watch(info.get("return_value"))
+
+    def watch(self, stream) -> None:
+        sock = None
+        try:
+            sock = stream.get_extra_info("socket") if stream is not None else None
+        except Exception:  # noqa: BLE001 - a backend without the extra info: only the read timeout applies
+            sock = None
+        if sock is None:
+            return
+        with self._lock:
+            self._socks.append(sock)
+            fired = self.fired
+        if fired:
+            _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            socks = list(self._socks)
+        for sock in socks:
+            _shutdown(sock)
+
+
+def _shutdown(sock) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def make_client(options: HttpOptions) -> httpx.Client:
@@ -110,11 +174,15 @@ class _Decoder:
                 raise _Truncated(f"corrupt compressed body: {exc}") from exc
             if piece:
                 yield piece
-            if self._d.unconsumed_tail:
+            if self._d.eof:
+                # the member ended: what follows is the next one (concatenated gzip members). Checked first:
+                # once a member has ended, feeding its decompressor the rest again consumes nothing and only
+                # grows unused_data (an endless loop)
+                data = self._d.unused_data or self._d.unconsumed_tail
+                if data:
+                    self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif self._d.unconsumed_tail:
                 data = self._d.unconsumed_tail
-            elif self._d.eof and self._d.unused_data:
-                data = self._d.unused_data
-                self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # concatenated gzip members
             else:
                 data = b""
 
@@ -174,14 +242,35 @@ class HttpSymbolServer:
                 break
             last = self._attempt(url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url,
                                  opts)
-            if last.status != "error" or last.http_status in (413,) or last.note.startswith("larger than"):
+            if last.status != "error" or last.http_status in (413,) or last.note.startswith(("larger than",
+                                                                                              "took longer")):
                 return last
         return last or Download("error", url, "download timed out")
 
     def _attempt(self, url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url,
                  opts: HttpOptions | None = None) -> Download:
+        opts = opts or self.options
+        remaining = deadline - time.monotonic()
+        too_slow = Download("error", url, f"took longer than the {opts.total_timeout:g} s limit for one file")
+        if remaining <= 0:
+            return too_slow
+        timeout = httpx.Timeout(min(opts.read_timeout, remaining), connect=min(opts.connect_timeout, remaining))
+        with _Watchdog(remaining) as watchdog:
+            try:
+                result = self._exchange(url, temp_factory, follow_redirects, on_bytes, cancel, deadline,
+                                        append_url, timeout, watchdog, opts)
+            except _TotalTimeout:
+                return too_slow
+        if watchdog.fired and result.status == "error":
+            return too_slow  # the read the watchdog cut short failed as a broken connection
+        return result
+
+    def _exchange(self, url, temp_factory, follow_redirects, on_bytes, cancel, deadline, append_url, timeout,
+                  watchdog, opts: HttpOptions | None = None) -> Download:
         try:
-            with self.client.stream("GET", url, follow_redirects=follow_redirects) as r:
+            with self.client.stream("GET", url, follow_redirects=follow_redirects, timeout=timeout,
+                                    extensions={"trace": watchdog.trace}) as r:
+                watchdog.watch(r.extensions.get("network_stream"))
                 status = r.status_code
                 if 300 <= status < 400 and not follow_redirects:
                     return Download("redirect", url, f"redirect {status}", status,
@@ -224,12 +313,15 @@ class HttpSymbolServer:
                     if cancel is not None and cancel.is_set():
                         raise Cancelled()
                     if time.monotonic() > deadline:
-                        raise httpx.ReadTimeout("total download time exceeded")
+                        raise _TotalTimeout()
                     raw_seen += len(chunk)
                     for data in decoder.feed(chunk):
                         written += len(data)
                         if written > opts.max_bytes:
                             raise _TooLarge()
+                        if written > RATIO_GRACE and written > opts.max_ratio * raw_seen:
+                            raise _Bomb(f"decodes to over {opts.max_ratio:g} times its {raw_seen} bytes on the "
+                                        f"wire (a compression bomb?)")
                         f.write(data)
                         last_byte = data[-1:]
                     if on_bytes is not None:
@@ -249,6 +341,8 @@ class HttpSymbolServer:
             return Download("ok", url, "downloaded", r.status_code, temp_path=tmp, size=written)
         except _TooLarge:
             return Download("error", url, f"larger than the {opts.max_bytes} byte cap", r.status_code)
+        except _Bomb as exc:
+            return Download("error", url, f"larger than allowed: {exc}", r.status_code)
         except _Truncated as exc:
             return Download("error", url, f"truncated body: {exc}", r.status_code)
         finally:

@@ -31,7 +31,8 @@ from pathlib import Path
 from crashdesk.engine.symfile.scan import ARRAY_NAMES, ModuleInfo, ScanResult
 
 MAGIC = b"CDSYMIX\x00"
-VERSION = 3  # 2: ranges filtered like minidump-stackwalk; 3: checksum over the whole file
+VERSION = 4  # 2: ranges filtered like minidump-stackwalk; 3: checksum over the whole file; 4: field widths
+# checked, malformed examples carry their line numbers
 _SAMPLE = 64 * 1024
 
 

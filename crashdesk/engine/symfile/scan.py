@@ -22,33 +22,47 @@ from itertools import islice
 
 from crashdesk.engine.symfile.errors import NotASymbolFile
 
-_HEX = rb"[0-9a-fA-F]+"
+# Field widths as rust-minidump's parser reads them: a u64 is at most 16 hex digits, a u32 at most 8 (a longer
+# run of digits is a parse error there, whatever its value), a decimal u32 at most 10 digits whose value fits.
+_H64 = rb"[0-9a-fA-F]{1,16}+"
+_H32 = rb"[0-9a-fA-F]{1,8}+"
+_L64 = rb"[0-9a-f]{1,16}+"  # the lower-case spellings of the fast paths
+_L32 = rb"[0-9a-f]{1,8}+"
+_D32 = (rb"(?:[0-9]{1,9}|[0-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}|4294[0-8][0-9]{5}"
+        rb"|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[01][0-9]{2}|42949672[0-8][0-9]|429496729[0-5])"
+        rb"(?![0-9])")
+_D9 = rb"[0-9]{1,9}+"  # a decimal that surely fits a u32 (the fast paths; 10-digit values take the slow one)
+U32_MAX = 0xFFFFFFFF
 
 # Group numbers matter: the scan dispatches on ``match.lastindex``. The grammar follows what rust-minidump's
 # parser accepts (minidump-stackwalk rejects a whole file over one line it cannot parse, so "malformed" here
-# means the same thing): unsigned decimal line numbers, any number of CRs before the LF, all STACK WIN fields.
-# Sub-lines not consumed with their FUNC / STACK CFI INIT record (other spellings, CRs) are checked one by one
-# by the last alternative, so both routes accept the same lines.
+# means the same thing): unsigned decimal line numbers, any number of CRs before the LF, all STACK WIN fields,
+# and every numeric field within its width (above). Sub-lines not consumed with their FUNC / STACK CFI INIT
+# record (other spellings, CRs, wide values) are checked one by one by the last alternative, so both routes
+# accept the same lines. FILE and INLINE_ORIGIN ids are range-checked by the scan loop.
 _RECORD = re.compile(
     rb"\n(?:"
-    rb"FUNC (?:m )?(" + _HEX + rb") (" + _HEX + rb") " + _HEX + rb" ?[^\n]*"  # 1, 2
+    rb"FUNC (?:m )?(" + _H64 + rb") (" + _H32 + rb") " + _H32 + rb"(?![0-9a-fA-F]) ?[^\n]*"  # 1, 2
     # ... and, in the same match, the block's line and INLINE records in their usual spelling (the bulk of a
     # file: consuming them here is much cheaper than visiting each as a match candidate)
-    rb"(?:\n[0-9a-f]++ [0-9a-f]++ [0-9]++ [0-9]++(?=\n)"
-    rb"|\nINLINE [0-9]++ [0-9]++ [0-9]++ [0-9]++(?: [0-9a-f]++ [0-9a-f]++)++(?=\n))*+"
-    rb"|(?:STACK CFI INIT (" + _HEX + rb") (" + _HEX + rb") [^\n]*(?:\nSTACK CFI [0-9a-f]++ [^\n]*+)*+)"  # 3, 4
-    rb"|(?:PUBLIC (?:m )?(" + _HEX + rb") " + _HEX + rb" ?[^\n]*)"  # 5
-    rb"|(?:STACK WIN (" + _HEX + rb") (" + _HEX + rb") (" + _HEX + rb")(?: " + _HEX + rb"){6} ([0-9]+) [^\n]*)"
+    rb"(?:\n" + _L64 + rb" " + _L32 + rb" " + _D9 + rb" " + _D9 + rb"(?=\n)"
+    rb"|\nINLINE " + _D9 + rb" " + _D9 + rb" " + _D9 + rb" " + _D9
+    + rb"(?: " + _L64 + rb" " + _L32 + rb")++(?=\n))*+"
+    rb"|(?:STACK CFI INIT (" + _H64 + rb") (" + _H32 + rb") [^\n]*(?:\nSTACK CFI " + _L64
+    + rb" [^\n]*+)*+)"  # 3, 4
+    rb"|(?:PUBLIC (?:m )?(" + _H64 + rb") " + _H32 + rb"(?![0-9a-fA-F]) ?[^\n]*)"  # 5
+    rb"|(?:STACK WIN ([0-9a-fA-F]) (" + _H64 + rb") (" + _H32 + rb")(?: " + _H32 + rb"){6} ([0-9]) [^\n]*)"
     # 6 type, 7 address, 8 size, 9 has_program_string
-    rb"|(?:FILE ([0-9]+) [^\n]*)"  # 10
-    rb"|(?:INLINE_ORIGIN ([0-9]+) [^\n]*)"  # 11
+    rb"|(?:FILE ([0-9]{1,10}+) [^\n]*)"  # 10
+    rb"|(?:INLINE_ORIGIN ([0-9]{1,10}+) [^\n]*)"  # 11
     rb"|(INFO [^\n]*)"  # 12
     # 13: anything else that is not a well-formed line record, INLINE, STACK CFI delta or blank line. The
     # first alternative is the common spelling of a line record (lower-case hex, no CR), checked cheaply.
-    rb"|((?![0-9a-f]++ [0-9a-f]++ [0-9]++ [0-9]++(?![^\n])"
-    rb"|" + _HEX + rb" " + _HEX + rb" [0-9]+ [0-9]+\r*(?![^\n])"
-    rb"|INLINE [0-9]+ [0-9]+ [0-9]+ [0-9]+(?: " + _HEX + rb" " + _HEX + rb")+\r*(?![^\n])"
-    rb"|STACK CFI " + _HEX + rb" |\r*(?![^\n]))[^\n]*)"
+    rb"|((?!" + _L64 + rb" " + _L32 + rb" " + _D9 + rb" " + _D9 + rb"(?![^\n])"
+    rb"|" + _H64 + rb" " + _H32 + rb" " + _D32 + rb" " + _D32 + rb"\r*(?![^\n])"
+    rb"|INLINE " + _D32 + rb" " + _D32 + rb" " + _D32 + rb" " + _D32 + rb"(?: " + _H64 + rb" " + _H32
+    + rb"(?![0-9a-fA-F]))+\r*(?![^\n])"
+    rb"|STACK CFI " + _H64 + rb" |\r*(?![^\n]))[^\n]*)"
     rb")"
 )
 _BAD = 13
@@ -166,7 +180,7 @@ class _Partial:
 
     arrays: dict[str, array]
     malformed: int
-    examples: list[str]
+    examples: list[tuple[int, str]]  # (offset of the line, its text)
     infos: list[bytes]
     first_record: int  # offset of the first non-malformed record match (its ``\n``), or -1
     first_func_closer: int  # the same, not counting INLINE_ORIGIN (which may sit inside a FUNC block)
@@ -189,7 +203,7 @@ def _scan_range(data, start: int, end: int) -> _Partial:
     winx = (arrays["winx_addr"].append, arrays["winx_size"].append, arrays["winx_off"].append)
 
     malformed = 0
-    examples: list[str] = []
+    examples: list[tuple[int, str]] = []
     infos: list[bytes] = []
     open_func = False  # a FUNC block waits for its end offset
     open_cfi = False
@@ -221,10 +235,11 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             cfi_size(int(b, 16))
             cfi_off(pos + 1)
             open_cfi = True
-        elif kind == _BAD:
+        elif kind == _BAD or (kind in (10, 11) and int(m.group(kind)) > U32_MAX):
             malformed += 1
             if len(examples) < 5:
-                examples.append(m.group(13)[:120].decode("utf-8", "replace"))
+                examples.append((m.start() + 1, m.group(kind)[:120].decode("utf-8", "replace")
+                                 if kind == _BAD else m.group(0)[1:121].decode("utf-8", "replace")))
         else:
             pos = m.start()
             if open_cfi:
@@ -260,7 +275,7 @@ def _scan_range(data, start: int, end: int) -> _Partial:
     first_record = first_func_closer = -1
     for first in _RECORD.finditer(data, start, end):  # where this range's first records start
         k = first.lastindex
-        if k == _BAD:
+        if k == _BAD or (k in (10, 11) and int(first.group(k)) > U32_MAX):
             continue
         if first_record < 0:
             first_record = first.start()
@@ -268,6 +283,8 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             first_func_closer = first.start()
             break
     last_kind, last_start = (m.lastindex, m.start()) if m is not None else (0, -1)
+    if last_kind in (10, 11) and int(m.group(last_kind)) > U32_MAX:
+        last_kind = _BAD  # counted as malformed above
     return _Partial(arrays, malformed, examples, infos, first_record, first_func_closer, last_kind, last_start)
 
 
@@ -351,11 +368,30 @@ def scan(data, path: str = "", workers: int | None = None) -> ScanResult:
             _apply_info(module, info)
     last = next((p for p in reversed(partials) if p.last_kind), None)
     if n > first_nl + 1 and data[-1:] != b"\n":
-        malformed += _drop_unterminated(data, arrays, last.last_kind if last else 0,
-                                        last.last_start if last else -1)
+        unterminated = _drop_unterminated(data, arrays, last.last_kind if last else 0,
+                                          last.last_start if last else -1)
+        if unterminated and len(examples) < 5:
+            tail = data.rfind(b"\n") + 1
+            examples.append((tail, data[tail:tail + 100].decode("utf-8", "replace") + " (no line feed at the end)"))
+        malformed += unterminated
     _finalize(arrays)
-    return ScanResult(module=module, arrays=arrays, malformed_lines=malformed, malformed_examples=examples,
+    return ScanResult(module=module, arrays=arrays, malformed_lines=malformed,
+                      malformed_examples=_numbered(data, examples),
                       workers=processes, worker_peak_rss_kb=sum(p.peak_rss_kb for p in partials))
+
+
+def _numbered(data, examples: list[tuple[int, str]]) -> list[str]:
+    """``line N: text`` for each (offset, text) example, counting line feeds in bounded slices (one pass up to
+    the last example, whatever the file's size)."""
+    out = []
+    line, pos = 1, 0
+    for off, text in sorted(examples):
+        while pos < off:
+            end = min(off, pos + _CHUNK_MIN)
+            line += data[pos:end].count(b"\n")
+            pos = end
+        out.append(f"line {line}: {text}")
+    return out
 
 
 def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:
@@ -385,7 +421,7 @@ def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:
         return []
 
 
-def _merge(partials: list[_Partial], n: int) -> tuple[dict[str, array], int, list[str]]:
+def _merge(partials: list[_Partial], n: int) -> tuple[dict[str, array], int, list[tuple[int, str]]]:
     """Concatenate the ranges' arrays and close blocks left open at a range boundary."""
     if len(partials) == 1:
         p = partials[0]
@@ -397,7 +433,7 @@ def _merge(partials: list[_Partial], n: int) -> tuple[dict[str, array], int, lis
         return arrays, p.malformed, p.examples
     arrays = {name: array("Q") for name in ARRAY_NAMES}
     malformed = 0
-    examples: list[str] = []
+    examples: list[tuple[int, str]] = []
     for i, p in enumerate(partials):
         for name, attr in (("func_end", "first_func_closer"), ("cfi_end", "first_record")):
             ends = p.arrays[name]
