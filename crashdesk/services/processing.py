@@ -94,11 +94,14 @@ class _Worker:
         self.process.join(5)
         self.conn.close()
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
         try:
             self.conn.send(None)
-        except (OSError, EOFError, BrokenPipeError):
+        except (OSError, EOFError, BrokenPipeError, ValueError):
             pass
+
+    def stop(self) -> None:
+        self.ask_to_stop()
         self.process.join(2)
         if self.process.is_alive():
             self.kill()
@@ -230,10 +233,17 @@ class ProcessingService:
             self._workers = [_Worker(self._ctx, self.config) for _ in range(self.size)]
             self._loop(until_empty)
         finally:
+            # a worker in the middle of a crash is ended (its claim goes back to the queue); idle ones are told
+            # to stop all at once and then joined, so stopping takes one bounded wait, not one per worker
             for worker in self._workers:
                 if worker.job is not None:
                     self.store.release_claims(self.owner)
-                worker.stop()
+                    worker.kill()
+                else:
+                    worker.ask_to_stop()
+            for worker in self._workers:
+                if worker.job is None:
+                    worker.stop()
             self._workers = []
             self.store.release_claims(self.owner)
             self._emit("stopped")
@@ -250,8 +260,11 @@ class ProcessingService:
                         worker.job = None
                         self.progress.failed += 1
             busy = [w for w in self._workers if w.job is not None]
+            was_busy = self.progress.running > 0
             self.progress.running = len(busy)
             self.progress.queued = self.store.state_counts()["received"]
+            if not busy and was_busy:
+                self._emit("idle")  # the last result was reported while it still counted as running
             if not busy:
                 if until_empty:
                     return

@@ -124,7 +124,7 @@ class DecisionViews(QObject):
 
     def set_collector(self, state: Any) -> None:
         if state is not None:
-            self.collector.set_state(state.url, state.message, state.handle)
+            self.collector.set_state(state.url, state.message, state.handle, getattr(state, "starting", False))
 
     def connect_to_server(self, *_args: Any) -> None:
         """Open the sync panel with the server form focused."""

@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
     crash_received = Signal(str)  # from the collector's thread: a new crash was stored
     crash_processed = Signal(str, bool)  # from the processing service's thread
     processing_progressed = Signal(str)  # status text, from the processing service's thread
+    raise_requested = Signal()  # a second start on this data folder asked for this window
 
     def __init__(self, store: Any, *, settings: QSettings | None = None, jobs: Jobs | None = None,
                  collector: CollectorState | None = None, cache_dir: Path | None = None,
@@ -121,12 +122,13 @@ class MainWindow(QMainWindow):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab moves to the next pane; the arrows move within the list
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         header.setSectionsMovable(True)
-        header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self._signature_takes_spare_width()
         header.setSortIndicator(Col.DATE, Qt.SortOrder.DescendingOrder)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._on_header_context_menu)
@@ -183,6 +185,13 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_layout()
         self.set_collector(collector or CollectorState(None, "collector not running"))
+        self.collector_paths: Any = None  # set by watch_collector: the data folder whose collector is watched
+        self._collector_generation = 0
+        self._store_counts: Any = None
+        self._collector_timer = QTimer(self)
+        self._collector_timer.setInterval(2000)
+        self._collector_timer.timeout.connect(self._check_collector)
+        self.shutdown_hook: Any = None  # app.py: stops processing and the collector before the window goes
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
         self._detail_timer.setInterval(40)
@@ -244,7 +253,7 @@ class MainWindow(QMainWindow):
         self.refresh_action.triggered.connect(self.run_query)
         self.facets_action = QAction("&Facets panel", self, checkable=True, checked=True)
         self.facets_action.toggled.connect(self.facets.setVisible)
-        self.sources_action = QAction("Source &folders…", self)
+        self.sources_action = QAction("&Source folders…", self)
         self.sources_action.triggered.connect(self.edit_source_folders)
         self.symbols_action = QAction("S&ymbol sources…", self)
         self.symbols_action.triggered.connect(self.edit_symbol_sources)
@@ -616,35 +625,23 @@ class MainWindow(QMainWindow):
         self._show_error("Fetching symbols failed", exc)
 
     def edit_symbol_sources(self) -> None:
-        from crashdesk.ui.qt import QInputDialog
-
-        folders, urls = self.symbol_sources()
-        current = "\n".join([*folders, *urls])
-        text, ok = QInputDialog.getMultiLineText(
-            self, "Symbol sources", "Symbol folders and symbol server URLs, one per line, in lookup order:",
-            current)
-        if ok:
-            lines = [line.strip() for line in text.splitlines() if line.strip()]
-            self.settings.setValue("symbols/urls", [x for x in lines if x.startswith(("http://", "https://"))])
-            self.settings.setValue("symbols/paths", [x for x in lines if not x.startswith(("http://", "https://"))])
-            from crashdesk.ui.symbol_settings import push
-
-            try:
-                push(self.settings, Path(self.store.db.path).parent)
-            except Exception as exc:  # noqa: BLE001 - shown, the app's own settings are saved
-                self._show_error("Symbol sources not shared with the command line", exc)
+        """Symbol folders and servers have one place: the Settings dialog's "Symbols" page (it also writes the
+        symbol-settings file the command line reads)."""
+        self._open_settings_page("Symbols")
 
     def edit_source_folders(self) -> None:
-        from crashdesk.ui.qt import QInputDialog
+        """Source path mappings have one place: the Settings dialog's "Source folders" page."""
+        self._open_settings_page("Source folders")
 
-        current = "\n".join(f"{a}={b}" for a, b in self.sources.mappings)
-        text, ok = QInputDialog.getMultiLineText(
-            self, "Source folders", "One mapping per line: BUILD_PATH_PREFIX=LOCAL_FOLDER", current)
-        if ok:
-            pairs = [tuple(line.split("=", 1)) for line in text.splitlines() if "=" in line]
-            self.sources.mappings = [(a.strip(), b.strip()) for a, b in pairs]
-            self.sources.save(self.settings)
-            self._load_current_detail()
+    def _open_settings_page(self, title: str) -> Any:
+        decision = getattr(self, "decision", None)
+        if decision is None:
+            return None
+        dlg = decision.open_settings()
+        for i in range(dlg.tabs.count()):
+            if dlg.tabs.tabText(i) == title:
+                dlg.tabs.setCurrentIndex(i)
+        return dlg
 
     def set_read_only(self, message: str) -> None:
         """Say above the search bar that the store is read-only (and why nothing will arrive or change)."""
@@ -655,6 +652,46 @@ class MainWindow(QMainWindow):
         self.collector = state
         self.status.set_collector(state.url, state.message)
         self.empty_state.set_collector(state.url, state.message)
+
+    def watch_collector(self, paths: Any) -> None:
+        """Keep the collector's state true: every 2 s look at the data folder's collector lock (attach, take
+        over when the collector this window was attached to stopped) and at the store's counts (crashes that
+        another process collected or processed show up here too)."""
+        self.collector_paths = paths
+        self._collector_timer.start()
+
+    def _check_collector(self) -> None:
+        from crashdesk.ui.collector_link import check_collector
+
+        if self.collector_paths is None or getattr(self.collector, "starting", False):
+            return
+        self._collector_generation += 1
+        gen, paths, state, store = self._collector_generation, self.collector_paths, self.collector, self.store
+
+        def work(cancel, report):
+            return check_collector(paths, state, self.notify_crash_received), store.state_counts()
+
+        self.jobs.submit(work, on_done=lambda r: self._on_collector_checked(gen, *r), on_error=lambda exc: None)
+
+    def _on_collector_checked(self, gen: int, state: CollectorState | None, counts: Any) -> None:
+        if state is not None:
+            if gen == self._collector_generation:
+                self.set_collector(state)
+            elif state.handle is not None:
+                state.stop()  # a newer check already decided: do not keep a second collector
+        counts = dict(counts)
+        if self._store_counts is not None and counts != self._store_counts:
+            self._refresh_timer.start()
+        self._store_counts = counts
+
+    def raise_window(self) -> None:
+        """Bring this window to the front (a second start on the same data folder asked)."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        emit(self.raise_requested)
 
     # ------------------------------------------------------------------ jobs, errors
 
@@ -709,14 +746,34 @@ class MainWindow(QMainWindow):
                 splitter.restoreState(s.value(key))
         if s.value("window/header") is not None:
             self.table.horizontalHeader().restoreState(s.value("window/header"))
+            self._signature_takes_spare_width()  # a state saved by an older version stretched the last column
             for col, act in self.column_actions.items():
                 act.setChecked(not self.table.isColumnHidden(col))
         history = s.value("search/history", []) or []
         self.search_bar.history = [history] if isinstance(history, str) else list(history)
-        self.search_bar.set_text(str(s.value("search/last_query", "") or ""))
+        self._restore_last_query(str(s.value("search/last_query", "") or ""))
         tab = s.value("window/tab")
         if tab is not None:
             self.crash_view.setCurrentIndex(int(tab))
+
+    def _restore_last_query(self, query: str) -> None:
+        """Put the last session's query back only when it parses; otherwise start on every crash and say why."""
+        self.restored_query_error: str | None = None
+        try:
+            if query.strip():
+                parse_query(query)
+        except QueryError as exc:
+            self.restored_query_error = str(exc)
+            self.search_bar.set_text("")
+            self.status.showMessage(f"The last query was not restored ({exc}): {query}", 15000)
+            return
+        self.search_bar.set_text(query)
+
+    def _signature_takes_spare_width(self) -> None:
+        """Spare width goes to the Signature column (stretched), not to whichever column is last."""
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(Col.SIGNATURE, QHeaderView.ResizeMode.Stretch)
 
     def save_layout(self) -> None:
         s = self.settings
@@ -731,8 +788,11 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.save_layout()
+        self._collector_timer.stop()
         self.jobs.cancel_all()
         self.jobs.wait(5000)
         self._sync_timer.stop()
+        if self.shutdown_hook is not None:  # worker processes and the collector end while the window is up
+            self.shutdown_hook()
         super().closeEvent(event)
         emit(self.closed)
