@@ -70,8 +70,16 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+def symbol_sources_of(config: WorkerConfig) -> dict[str, list[str]]:
+    """The symbol sources a worker configuration processes with, as recorded on each processed crash
+    (``symbol_sources``) and compared by the crash view to today's settings."""
+    return {"folders": list(config.symbol_paths), "servers": list(config.symbol_urls),
+            "debuginfod": list(config.debuginfod_urls), "mozilla_servers": list(config.mozilla_symbol_urls)}
+
+
 class _Worker:
     def __init__(self, ctx, config: WorkerConfig) -> None:
+        self.config = config
         parent, child = ctx.Pipe()
         self.conn: Connection = parent
         self.process = ctx.Process(target=worker_main, args=(child, config), daemon=True,
@@ -166,6 +174,12 @@ class ProcessingService:
         ids = self.store.crash_ids_missing_symbols(debug_file=debug_file, debug_id=debug_id, filename=filename)
         return self.reprocess(ids)
 
+    def reconfigure(self, config: WorkerConfig) -> None:
+        """Process with ``config`` from now on (new symbol settings): idle workers are replaced at once, busy
+        ones after their crash."""
+        self.config = config
+        self._wake.set()
+
     def restrict_to(self, crash_ids: Iterable[str] | None) -> None:
         """Only process these crashes (``crashdesk process --query``); None lifts the restriction."""
         self._only = set(crash_ids) if crash_ids is not None else None
@@ -250,6 +264,10 @@ class ProcessingService:
 
     def _loop(self, until_empty: bool) -> None:
         while not self._cancel.is_set():
+            for n, worker in enumerate(self._workers):
+                if worker.job is None and worker.config is not self.config:  # reconfigure(): new settings
+                    worker.stop()
+                    self._workers[n] = _Worker(self._ctx, self.config)
             idle = [w for w in self._workers if w.job is None]
             if idle:
                 for crash_id, worker in zip(self._claim(len(idle)), idle, strict=False):
@@ -306,15 +324,17 @@ class ProcessingService:
             return
         result: JobResult = message
         worker.job = None
-        self._record(result)
+        self._record(result, worker.config)
 
-    def _record(self, result: JobResult) -> None:
+    def _record(self, result: JobResult, config: WorkerConfig | None = None) -> None:
         if result.ok:
             signature = None
             if result.signature is not None:
                 signature = SignatureRecord(result.signature, result.proto_signature, result.signature_notes,
                                             result.profile)
             if result.processed is not None:
+                # which symbol sources processed it: the crash view offers reprocessing when they change
+                result.processed["symbol_sources"] = symbol_sources_of(config or self.config)
                 if result.symbol_lookups:  # for `crashdesk symbols explain` and the Modules tab
                     result.processed["symbol_lookups"] = [
                         {"debug_file": k[0], "debug_id": k[1], **v} for k, v in result.symbol_lookups.items()]

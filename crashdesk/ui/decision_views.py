@@ -259,6 +259,7 @@ class DecisionViews(QObject):
 
         w = self.window
         w.sources.mappings = SourceMap.from_settings(w.settings).mappings
+        w.reconfigure_processing()  # new symbol sources: used from the next crash processed on
         w._load_current_detail()
         self.workbench.refresh_profiles()
 

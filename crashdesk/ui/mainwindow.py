@@ -295,6 +295,8 @@ class MainWindow(QMainWindow):
         self.empty_state.samples_requested.connect(self.load_sample_crashes)
         self.empty_state.connect_requested.connect(self.connect_to_server)
         self.crash_view.fetch_symbols_requested.connect(self.fetch_missing_symbols)
+        self.crash_view.reprocess_requested.connect(self.reprocess_crash)
+        self.crash_view.open_source_requested.connect(self.open_source_file)
         self.crash_received.connect(self._on_crash_received)
         self.crash_processed.connect(self._on_crash_processed)
         self.processing_progressed.connect(self.status.set_processing)
@@ -486,7 +488,17 @@ class MainWindow(QMainWindow):
         """Load ``crash_id`` in the background and show it in the crash view."""
         self._detail_generation += 1
         gen, store = self._detail_generation, self.store
-        self.jobs.submit(lambda c, r: load_detail(store, crash_id),
+        paths, sources = self._data_paths(), self._settings_sources()
+
+        def work(cancel, report) -> CrashDetail:
+            detail = load_detail(store, crash_id)
+            if paths is not None and detail.processed is not None:
+                from crashdesk.ui.processing_link import current_symbol_sources
+
+                detail.current_symbol_sources = current_symbol_sources(paths, sources)
+            return detail
+
+        self.jobs.submit(work,
                          on_done=lambda d: self._on_detail_loaded(gen, d),
                          on_error=lambda exc: self._show_error(f"Cannot open crash {crash_id}", exc))
 
@@ -495,6 +507,50 @@ class MainWindow(QMainWindow):
             return
         self.crash_view.show_crash(detail)
         emit(self.detail_shown, detail.crash_id)
+
+    def _data_paths(self) -> Any:
+        """The data folder's paths (None for a store without a folder on disk)."""
+        db_path = getattr(getattr(self.store, "db", None), "path", None)
+        if db_path is None:
+            return None
+        from crashdesk.config.paths import resolve_paths
+
+        return resolve_paths(str(Path(db_path).parent))
+
+    def _settings_sources(self) -> dict[str, Any]:
+        from crashdesk.ui.processing_link import settings_sources
+
+        return settings_sources(self.settings)
+
+    def reprocess_crash(self, crash_id: str) -> None:
+        """Process ``crash_id`` again (with the symbol sources Settings give now)."""
+        if self.processing is None:
+            self.status.showMessage("Processing is not running: the crash cannot be processed again now", 8000)
+            return
+        self.processing.reprocess([crash_id])
+        self.status.showMessage(f"Processing {crash_id} again with the current symbol sources", 5000)
+
+    def reconfigure_processing(self) -> None:
+        """Settings changed: the processing service uses the new symbol sources from its next crash on."""
+        service, paths, sources = self.processing, self._data_paths(), self._settings_sources()
+        if service is None or paths is None or not hasattr(service, "reconfigure"):
+            return
+        from crashdesk.ui.processing_link import worker_config
+
+        def work(cancel, report):
+            config = worker_config(paths, sources)
+            if config is not None:
+                service.reconfigure(config)
+
+        self.jobs.submit(work, on_error=lambda exc: self._show_error("Processing keeps its old settings", exc))
+
+    def open_source_file(self, path: str, line: int) -> None:
+        """A double-clicked frame's source: shown at its line in the source pane, and opened in the desktop's
+        editor for the file type."""
+        from crashdesk.ui.qt import QDesktopServices, QUrl
+
+        self.status.showMessage(f"{path}:{line}", 8000)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     def move_selection(self, step: int) -> None:
         row = self.table.currentIndex().row()
