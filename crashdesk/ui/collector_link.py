@@ -73,8 +73,8 @@ def find_or_start(paths: Any, *, start: bool = True, on_received: Callable[[str]
         return CollectorState(None, f"collector not running: {exc}")
 
 
-def check_collector(paths: Any, state: CollectorState,
-                    on_received: Callable[[str], None] | None = None) -> CollectorState | None:
+def check_collector(paths: Any, state: CollectorState, on_received: Callable[[str], None] | None = None,
+                    port: int | None = None) -> CollectorState | None:
     """What is true now about the data folder's collector, from its lock (held while a collector lives, released
     by the OS however it ends) rather than from a pid remembered at start: None when ``state`` still holds,
     else the state to show. A collector this window was attached to that went away is taken over (this app
@@ -93,7 +93,7 @@ def check_collector(paths: Any, state: CollectorState,
         return CollectorState(running.submit_url, f"attached to the running collector (pid {running.pid})")
     if not state.url:
         return None  # nothing ran and nothing runs: the message already says why
-    new = find_or_start(paths, on_received=on_received)
+    new = find_or_start(paths, on_received=on_received, port=port)
     if new.handle is not None:
         new.message = f"took over: the collector at {state.url} stopped, this app started its own"
     return new

@@ -709,11 +709,12 @@ class MainWindow(QMainWindow):
         self.status.set_collector(state.url, state.message)
         self.empty_state.set_collector(state.url, state.message)
 
-    def watch_collector(self, paths: Any) -> None:
+    def watch_collector(self, paths: Any, port: int | None = None) -> None:
         """Keep the collector's state true: every 2 s look at the data folder's collector lock (attach, take
         over when the collector this window was attached to stopped) and at the store's counts (crashes that
         another process collected or processed show up here too)."""
         self.collector_paths = paths
+        self._collector_port = port  # for a collector this window starts when it takes over (None: the default)
         self._collector_timer.start()
 
     def _check_collector(self) -> None:
@@ -723,9 +724,11 @@ class MainWindow(QMainWindow):
             return
         self._collector_generation += 1
         gen, paths, state, store = self._collector_generation, self.collector_paths, self.collector, self.store
+        port = getattr(self, "_collector_port", None)
 
         def work(cancel, report):
-            return check_collector(paths, state, self.notify_crash_received), store.state_counts()
+            return (check_collector(paths, state, self.notify_crash_received, port=port),
+                    store.state_counts())
 
         self.jobs.submit(work, on_done=lambda r: self._on_collector_checked(gen, *r), on_error=lambda exc: None)
 
@@ -736,7 +739,9 @@ class MainWindow(QMainWindow):
             elif state.handle is not None:
                 state.stop()  # a newer check already decided: do not keep a second collector
         counts = dict(counts)
-        if self._store_counts is not None and counts != self._store_counts:
+        changed = counts != self._store_counts if self._store_counts is not None \
+            else self._store_total is not None and sum(counts.values()) != self._store_total
+        if changed:  # another process (a collector, `crashdesk process`, sync) changed the store
             self._refresh_timer.start()
         self._store_counts = counts
 
