@@ -254,3 +254,53 @@ def test_a_last_query_that_parses_is_restored(qtbot, store, cases, make_window, 
     assert window.search_bar.text() == f"product:{product}"
     assert window.restored_query_error is None
     assert window.model.query == f"product:{product}"
+
+
+# ---------------------------------------------------------------------------------------------- symbol sources
+
+def test_crash_view_shows_the_symbol_sources_and_reprocesses_when_they_change(qtbot, store, make_window, settings,
+                                                                            data_dir):
+    """Processed without symbol folders (as the app's collector did), then Settings gain the folder the CLI was
+    given: the crash view says which sources processed it, offers Reprocess, and a click processes it again
+    with the folder: its frames get their function names."""
+    from crashdesk.config.paths import resolve_paths
+    from crashdesk.services.processing import ProcessingService, default_worker_config
+    from crashdesk.ui.processing_link import settings_sources, worker_config
+
+    symbols = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "crashes" / "symbols"
+    dump = symbols.parent / "01-null-deref" / "dump.dmp"
+    crash_id = store.add_crash({"ProductName": "CrashFactoryDemo"}, {"upload_file_minidump": dump.read_bytes()},
+                               source="collector")
+    paths = resolve_paths(str(data_dir))
+    env: dict[str, str] = {}
+    ProcessingService(store, default_worker_config(paths, environ=env), workers=1).run_until_empty()
+    before = store.get(crash_id)["processed"]
+    assert before["symbol_sources"]["folders"] == []
+    assert before["crashing_thread"]["frames"][0].get("function") is None  # no symbols: no function name
+
+    settings.setValue("symbols/paths", [str(symbols)])
+    settings.setValue("symbols/mozilla_for_mozilla_products", "false")
+    window = make_window(store)
+    service = ProcessingService(store, worker_config(paths, settings_sources(settings)), workers=1,
+                                on_result=window.notify_crash_processed)
+    service.start()
+    try:
+        window.attach_processing(service)
+        _open_crash(qtbot, window, crash_id)
+        qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)  # Summary tab
+        summary = window.crash_view.summary
+        assert summary.values["Symbol sources"].startswith("none")
+        assert summary.sources_changed.isVisible()
+        assert str(symbols) in summary.sources_changed_text.text()
+        with qtbot.waitSignal(window.crash_processed, timeout=60000):
+            qtbot.mouseClick(summary.reprocess_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.crash_view.detail is not None
+                        and (window.crash_view.detail.processed or {}).get("symbol_sources", {}).get("folders")
+                        == [str(symbols)], timeout=30000)
+        assert not summary.sources_changed.isVisible()
+        assert summary.values["Symbol sources"] == f"folders: {symbols}"
+        after = store.get(crash_id)["processed"]
+        assert after["crashing_thread"]["frames"][0]["function"] == "page_measure_width"
+    finally:
+        service.cancel()
+        service.join(20)
