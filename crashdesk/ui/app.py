@@ -79,7 +79,7 @@ def run_app(data_dir: str | None = None) -> int:
     pull(settings, paths.data_dir, writable=not read_only)  # the folders/servers `crashdesk config` may have set
     jobs = Jobs()
     window = MainWindow(store, settings=settings, jobs=jobs, cache_dir=paths.cache_dir,
-                        collector=CollectorState(None, "starting…", starting=True))
+                        collector=CollectorState(None, "looking for the local collector", starting=True))
     window.setWindowIcon(app_icon())
     instance = InstanceServer(paths.data_dir, window.raise_window, window)
     instance.listen()

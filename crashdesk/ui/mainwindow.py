@@ -50,6 +50,8 @@ from crashdesk.ui.views.search_bar import SearchBar
 from crashdesk.ui.views.status import StatusBar
 
 DEFAULT_HIDDEN = (Col.CRASH_ID,)
+#: the Signature column never gets narrower than this when the window is resized (it takes the spare width)
+SIGNATURE_MIN_WIDTH = 220
 DUMP_SUFFIXES = (".dmp", ".mdmp", ".minidump")
 
 
@@ -433,6 +435,9 @@ class MainWindow(QMainWindow):
 
     def _on_model_search_finished(self, total: int) -> None:
         query = self.model.query
+        notice, self._restore_notice = getattr(self, "_restore_notice", None), None
+        if notice:
+            self.search_bar.show_error(notice, None)
         self._refresh_facets(query)
         self.search_bar.add_history(query)
         self.settings.setValue("search/last_query", query)
@@ -706,8 +711,9 @@ class MainWindow(QMainWindow):
 
     def set_collector(self, state: CollectorState) -> None:
         self.collector = state
-        self.status.set_collector(state.url, state.message)
-        self.empty_state.set_collector(state.url, state.message)
+        starting = getattr(state, "starting", False) and not state.url
+        self.status.set_collector(state.url, "Collector: starting…" if starting else state.message)
+        self.empty_state.set_collector(state.url, "starting…" if starting else state.message)
 
     def watch_collector(self, paths: Any, port: int | None = None) -> None:
         """Keep the collector's state true: every 2 s look at the data folder's collector lock (attach, take
@@ -826,15 +832,33 @@ class MainWindow(QMainWindow):
         except QueryError as exc:
             self.restored_query_error = str(exc)
             self.search_bar.set_text("")
-            self.status.showMessage(f"The last query was not restored ({exc}): {query}", 15000)
+            # said under the search box (where the query would be) once the first list is shown, until the
+            # user runs a query
+            self._restore_notice = (f"The last session's query was not restored because it does not parse "
+                                    f"({exc}): {query}")
             return
         self.search_bar.set_text(query)
 
     def _signature_takes_spare_width(self) -> None:
-        """Spare width goes to the Signature column (stretched), not to whichever column is last."""
+        """Spare width goes to the Signature column, not to whichever column is last: when the list is resized
+        the Signature column gets what the other columns leave (never less than it has at 1024 px wide)."""
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(Col.SIGNATURE, QHeaderView.ResizeMode.Stretch)
+        if not getattr(self, "_fitting_signature", False):
+            self._fitting_signature = True
+            self.table.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        from crashdesk.ui.qt import QEvent
+
+        if obj is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_signature_column(event.size().width())
+        return super().eventFilter(obj, event)
+
+    def _fit_signature_column(self, width: int) -> None:
+        others = sum(self.table.columnWidth(c) for c in Col
+                     if c != Col.SIGNATURE and not self.table.isColumnHidden(c))
+        self.table.setColumnWidth(Col.SIGNATURE, max(SIGNATURE_MIN_WIDTH, width - others))
 
     def save_layout(self) -> None:
         s = self.settings
