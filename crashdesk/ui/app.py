@@ -116,6 +116,9 @@ def run_app(data_dir: str | None = None) -> int:
         if service is not None:
             service.cancel()
             service.join(10)
+        from crashdesk.ui.processing_link import end_helper_processes
+
+        end_helper_processes()
         collector = started.get("collector")
         (collector if isinstance(collector, CollectorState) else window.collector).stop()
         window.collector.stop()  # a collector taken over later (watch_collector)
@@ -130,10 +133,22 @@ def run_app(data_dir: str | None = None) -> int:
         window.set_collector(CollectorState(None, "collector not running: the data folder is read-only"))
         window.status.set_processing("Processing not running: the data folder is read-only")
     else:
-        jobs.submit(collector_job, on_done=collector_found,
-                    on_error=lambda exc: window.set_collector(CollectorState(None, f"collector not running: {exc}")))
-        jobs.submit(processing_job, on_done=window.attach_processing,
-                    on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
+        def start_background() -> None:
+            # after the window's first paint: their imports and process spawning hold the interpreter, and
+            # the window stayed black until they let the GUI thread paint
+            if started.get("background") or window.shutdown_hook is None:
+                return
+            started["background"] = True
+            jobs.submit(collector_job, on_done=collector_found,
+                        on_error=lambda exc: window.set_collector(CollectorState(None,
+                                                                                 f"collector not running: {exc}")))
+            jobs.submit(processing_job, on_done=window.attach_processing,
+                        on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
+
+        from crashdesk.ui.qt import QTimer
+
+        window.first_painted.connect(start_background)
+        QTimer.singleShot(2000, start_background)  # no paint (a minimised start): start anyway
     try:
         if existing is None:
             return int(app.exec())

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
     crash_processed = Signal(str, bool)  # from the processing service's thread
     processing_progressed = Signal(str)  # status text, from the processing service's thread
     raise_requested = Signal()  # a second start on this data folder asked for this window
+    first_painted = Signal()  # once, after the window's first paint (app.py starts background work then)
 
     def __init__(self, store: Any, *, settings: QSettings | None = None, jobs: Jobs | None = None,
                  collector: CollectorState | None = None, cache_dir: Path | None = None,
@@ -870,6 +871,12 @@ class MainWindow(QMainWindow):
         s.setValue("window/tab", self.crash_view.currentIndex())
         s.setValue("search/last_query", self.search_bar.text())
         s.sync()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().paintEvent(event)
+        if not getattr(self, "_painted", False):
+            self._painted = True
+            QTimer.singleShot(0, lambda: emit(self.first_painted))  # after this frame reached the screen
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.save_layout()

@@ -73,3 +73,20 @@ def describe(progress: Any) -> str:
     if not queued and not running:
         return f"Processing: idle ({done} done{f', {failed} failed' if failed else ''})" if done or failed else ""
     return f"Processing: {running} running, {queued} queued, {done} done" + (f", {failed} failed" if failed else "")
+
+
+def end_helper_processes() -> None:
+    """After the workers have ended: stop multiprocessing's resource tracker, the helper process that spawning
+    workers started, so that nothing of CrashDesk runs once the window is gone (it would otherwise end only
+    after this process exits). Skipped while any child process still runs."""
+    import multiprocessing
+    from multiprocessing import resource_tracker
+
+    if multiprocessing.active_children():
+        return
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # noqa: SLF001 - no public way
+    if stop is not None:
+        try:
+            stop()
+        except Exception:  # noqa: BLE001 - best effort at exit: it ends with this process anyway
+            pass
