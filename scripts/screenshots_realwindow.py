@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from crashdesk.store import CrashStore
     from crashdesk.ui.collector_link import CollectorState
     from crashdesk.ui.mainwindow import MainWindow
-    from crashdesk.ui.qt import QApplication, QSettings
+    from crashdesk.ui.qt import QApplication, QImage, QSettings, Qt
 
     app = QApplication.instance() or QApplication([])
     app.setStyle("Fusion")
@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(5):
             app.processEvents()
         path = args.out / f"realwindow-{name}.png"
-        widget.grab().save(str(path), "PNG")
+        image = widget.grab().toImage().convertToFormat(
+            QImage.Format.Format_Indexed8,
+            Qt.ImageConversionFlag.ThresholdDither | Qt.ImageConversionFlag.AvoidDither)  # small PNGs
+        image.save(str(path), "PNG")
         shots.append(str(path))
 
     build_demo_store(work / "demo")

@@ -111,6 +111,7 @@ def run_app(data_dir: str | None = None) -> int:
     def shutdown() -> None:
         """End worker processes and the collector (bounded); runs when the window closes, again harmlessly
         at exit. Nothing of CrashDesk outlives the window."""
+        started["closing"] = True  # nothing starts any more
         jobs.wait(15000)
         service = started.get("processing") or window.processing
         if service is not None:
@@ -136,7 +137,7 @@ def run_app(data_dir: str | None = None) -> int:
         def start_background() -> None:
             # after the window's first paint: their imports and process spawning hold the interpreter, and
             # the window stayed black until they let the GUI thread paint
-            if started.get("background") or window.shutdown_hook is None:
+            if started.get("background") or started.get("closing"):
                 return
             started["background"] = True
             jobs.submit(collector_job, on_done=collector_found,
@@ -148,7 +149,7 @@ def run_app(data_dir: str | None = None) -> int:
         from crashdesk.ui.qt import QTimer
 
         window.first_painted.connect(start_background)
-        QTimer.singleShot(2000, start_background)  # no paint (a minimised start): start anyway
+        QTimer.singleShot(2000, window, start_background)  # no paint (a minimised start): start anyway
     try:
         if existing is None:
             return int(app.exec())
