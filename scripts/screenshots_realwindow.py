@@ -62,8 +62,15 @@ def main(argv: list[str] | None = None) -> int:
         image.save(str(path), "PNG")
         shots.append(str(path))
 
-    build_demo_store(work / "demo")
+    ids = build_demo_store(work / "demo")
     store = CrashStore.open(work / "demo")
+    # the newest crash as the app's collector processed it before Settings had a symbol folder
+    from crashdesk.ui.samples import signature_for
+
+    crash = store.get(ids[0])
+    processed = dict(crash["processed"], symbol_sources={"folders": [], "servers": [], "debuginfod": [],
+                                                         "mozilla_servers": []})
+    store.save_processed(ids[0], processed, signature=signature_for(processed, crash["annotations"]))
     settings = QSettings(str(work / "ui.ini"), QSettings.Format.IniFormat)
     settings.setValue("search/last_query", "os:(linux")  # does not parse: not restored, and said so
     settings.setValue("symbols/paths", [str(DATA / "crashes" / "symbols")])  # not what processed the demo

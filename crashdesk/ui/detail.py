@@ -30,11 +30,12 @@ class CrashDetail:
 
     @property
     def symbol_sources_changed(self) -> bool:
-        """The settings' symbol sources differ from the ones that processed this crash (or those were not
-        recorded): processing it again may find other symbols."""
-        if self.processed is None or self.current_symbol_sources is None:
+        """The settings' symbol sources differ from the ones that processed this crash: processing it again may
+        find other symbols. A crash processed before they were recorded (or elsewhere, e.g. a synced or
+        reference-processed crash) is not flagged: nothing says they differ."""
+        if self.processed is None or self.current_symbol_sources is None or self.symbol_sources is None:
             return False
-        recorded = self.symbol_sources or {}
+        recorded = self.symbol_sources
         return any(list(recorded.get(k) or []) != list(self.current_symbol_sources.get(k) or [])
                    for k in ("folders", "servers", "debuginfod", "mozilla_servers"))
 
