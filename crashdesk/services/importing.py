@@ -183,7 +183,12 @@ def import_minidump(store: CrashStore, path: Path, *, annotations: Mapping[str, 
         left_out = sorted(k for k, v in dict(annotations).items() if k not in stored or str(stored[k]) != str(v))
         return ImportResult(existing[0], str(path), "minidump", existing[1], duplicate=True,
                             annotations_not_merged=left_out)
-    crash_id = store.add_crash(dict(annotations), {MAIN_DUMP: data}, source=SOURCE, notes=notes)
+    from crashdesk.model.crash_time import crash_date, minidump_header_time
+
+    # dated by when it crashed (CrashTime, else the dump header), never by this import (that is "received")
+    submitted = crash_date(annotations, minidump_header_time(data[:32]))
+    crash_id = store.add_crash(dict(annotations), {MAIN_DUMP: data}, source=SOURCE, notes=notes,
+                               submitted_at=submitted)
     return ImportResult(crash_id, str(path), "minidump", "received")
 
 

@@ -70,8 +70,16 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+def symbol_sources_of(config: WorkerConfig) -> dict[str, list[str]]:
+    """The symbol sources a worker configuration processes with, as recorded on each processed crash
+    (``symbol_sources``) and compared by the crash view to today's settings."""
+    return {"folders": list(config.symbol_paths), "servers": list(config.symbol_urls),
+            "debuginfod": list(config.debuginfod_urls), "mozilla_servers": list(config.mozilla_symbol_urls)}
+
+
 class _Worker:
     def __init__(self, ctx, config: WorkerConfig) -> None:
+        self.config = config
         parent, child = ctx.Pipe()
         self.conn: Connection = parent
         self.process = ctx.Process(target=worker_main, args=(child, config), daemon=True,
@@ -94,11 +102,14 @@ class _Worker:
         self.process.join(5)
         self.conn.close()
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
         try:
             self.conn.send(None)
-        except (OSError, EOFError, BrokenPipeError):
+        except (OSError, EOFError, BrokenPipeError, ValueError):
             pass
+
+    def stop(self) -> None:
+        self.ask_to_stop()
         self.process.join(2)
         if self.process.is_alive():
             self.kill()
@@ -162,6 +173,12 @@ class ProcessingService:
                                   filename: str | None = None) -> int:
         ids = self.store.crash_ids_missing_symbols(debug_file=debug_file, debug_id=debug_id, filename=filename)
         return self.reprocess(ids)
+
+    def reconfigure(self, config: WorkerConfig) -> None:
+        """Process with ``config`` from now on (new symbol settings): idle workers are replaced at once, busy
+        ones after their crash."""
+        self.config = config
+        self._wake.set()
 
     def restrict_to(self, crash_ids: Iterable[str] | None) -> None:
         """Only process these crashes (``crashdesk process --query``); None lifts the restriction."""
@@ -230,16 +247,27 @@ class ProcessingService:
             self._workers = [_Worker(self._ctx, self.config) for _ in range(self.size)]
             self._loop(until_empty)
         finally:
+            # a worker in the middle of a crash is ended (its claim goes back to the queue); idle ones are told
+            # to stop all at once and then joined, so stopping takes one bounded wait, not one per worker
             for worker in self._workers:
                 if worker.job is not None:
                     self.store.release_claims(self.owner)
-                worker.stop()
+                    worker.kill()
+                else:
+                    worker.ask_to_stop()
+            for worker in self._workers:
+                if worker.job is None:
+                    worker.stop()
             self._workers = []
             self.store.release_claims(self.owner)
             self._emit("stopped")
 
     def _loop(self, until_empty: bool) -> None:
         while not self._cancel.is_set():
+            for n, worker in enumerate(self._workers):
+                if worker.job is None and worker.config is not self.config:  # reconfigure(): new settings
+                    worker.stop()
+                    self._workers[n] = _Worker(self._ctx, self.config)
             idle = [w for w in self._workers if w.job is None]
             if idle:
                 for crash_id, worker in zip(self._claim(len(idle)), idle, strict=False):
@@ -250,8 +278,11 @@ class ProcessingService:
                         worker.job = None
                         self.progress.failed += 1
             busy = [w for w in self._workers if w.job is not None]
+            was_busy = self.progress.running > 0
             self.progress.running = len(busy)
             self.progress.queued = self.store.state_counts()["received"]
+            if not busy and was_busy:
+                self._emit("idle")  # the last result was reported while it still counted as running
             if not busy:
                 if until_empty:
                     return
@@ -293,15 +324,17 @@ class ProcessingService:
             return
         result: JobResult = message
         worker.job = None
-        self._record(result)
+        self._record(result, worker.config)
 
-    def _record(self, result: JobResult) -> None:
+    def _record(self, result: JobResult, config: WorkerConfig | None = None) -> None:
         if result.ok:
             signature = None
             if result.signature is not None:
                 signature = SignatureRecord(result.signature, result.proto_signature, result.signature_notes,
                                             result.profile)
             if result.processed is not None:
+                # which symbol sources processed it: the crash view offers reprocessing when they change
+                result.processed["symbol_sources"] = symbol_sources_of(config or self.config)
                 if result.symbol_lookups:  # for `crashdesk symbols explain` and the Modules tab
                     result.processed["symbol_lookups"] = [
                         {"debug_file": k[0], "debug_id": k[1], **v} for k, v in result.symbol_lookups.items()]

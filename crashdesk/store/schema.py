@@ -235,7 +235,42 @@ DROP INDEX frames_function;
 DROP INDEX frames_module;
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8]
+# issue 29 (branch realwindow): imported dumps were dated by the import. Date them by their CrashTime annotation,
+# else the minidump header's time stamp (crashdesk_crash_time, registered by _crash_time_function); the import
+# time stays received_at. Only crashes whose date is their import time (source 'import', submitted_at equal to
+# received_at) change; one with neither time keeps its date. Self-contained: renumber freely on merge.
+_V_CRASH_TIME = """
+UPDATE crashes SET submitted_at = coalesce(
+    crashdesk_crash_time((SELECT value FROM annotations WHERE key = 'CrashTime' AND crash = crashes.id),
+                         (SELECT sha256 FROM dumps WHERE crash = crashes.id AND name = 'upload_file_minidump')),
+    submitted_at)
+WHERE source = 'import' AND submitted_at = received_at;
+"""
+
+
+def _crash_time_function(conn: sqlite3.Connection) -> None:
+    """``crashdesk_crash_time(crash_time_annotation, dump_sha256)`` for :data:`_V_CRASH_TIME`: reads the first
+    32 bytes of the dump in the store's blob folder (``<data>/dumps``, beside the database)."""
+    from crashdesk.model.crash_time import crash_date, minidump_header_time
+
+    rows = conn.execute("PRAGMA database_list").fetchall()
+    db_file = next((r[2] for r in rows if r[1] == "main"), "")
+    blobs = Path(db_file).parent / "dumps" if db_file else None
+
+    def crash_time(annotation: str | None, sha256: str | None) -> str | None:
+        stamp = None
+        if blobs is not None and sha256 and len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256):
+            try:
+                with open(blobs / sha256[:2] / sha256[2:4] / sha256, "rb") as fh:
+                    stamp = minidump_header_time(fh.read(32))
+            except OSError:
+                stamp = None
+        return crash_date({} if annotation is None else {"CrashTime": annotation}, stamp)
+
+    conn.create_function("crashdesk_crash_time", 2, crash_time)
+
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V_CRASH_TIME]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -273,6 +308,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         from crashdesk.store.terms import annotation_token
 
         conn.create_function("crashdesk_annotation_token", 2, annotation_token, deterministic=True)
+        _crash_time_function(conn)
     for version in range(current, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:

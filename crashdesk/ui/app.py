@@ -41,6 +41,11 @@ def run_app(data_dir: str | None = None) -> int:
     if not data_dir and not os.environ.get("CRASHDESK_HOME"):  # issue 10: the data folder chosen in Settings
         data_dir = str(QSettings("CrashDesk", "CrashDesk").value("general/data_dir", "") or "") or None
     paths = resolve_paths(data_dir)
+    from crashdesk.ui.single_instance import InstanceServer, ask_running_app_to_raise
+
+    if ask_running_app_to_raise(paths.data_dir):  # one app per data folder: raise the one already open
+        print(f"crashdesk: CrashDesk is already open on {paths.data_dir}: its window was raised", file=sys.stderr)
+        return 0
     read_only = False
     try:
         from crashdesk.store import CrashStore
@@ -74,8 +79,10 @@ def run_app(data_dir: str | None = None) -> int:
     pull(settings, paths.data_dir, writable=not read_only)  # the folders/servers `crashdesk config` may have set
     jobs = Jobs()
     window = MainWindow(store, settings=settings, jobs=jobs, cache_dir=paths.cache_dir,
-                        collector=CollectorState(None, "looking for the local collector…"))
+                        collector=CollectorState(None, "looking for the local collector", starting=True))
     window.setWindowIcon(app_icon())
+    instance = InstanceServer(paths.data_dir, window.raise_window, window)
+    instance.listen()
     if read_only:
         window.set_read_only(f"The data folder {paths.data_dir} is read-only: crashes can be searched and read, "
                              "but nothing is collected, processed or changed.")
@@ -101,14 +108,48 @@ def run_app(data_dir: str | None = None) -> int:
             mozilla_symbols=str(settings.value("symbols/mozilla_for_mozilla_products", "true")).lower() != "false")
         return service
 
+    def shutdown() -> None:
+        """End worker processes and the collector (bounded); runs when the window closes, again harmlessly
+        at exit. Nothing of CrashDesk outlives the window."""
+        started["closing"] = True  # nothing starts any more
+        jobs.wait(15000)
+        service = started.get("processing") or window.processing
+        if service is not None:
+            service.cancel()
+            service.join(10)
+        from crashdesk.ui.processing_link import end_helper_processes
+
+        end_helper_processes()
+        collector = started.get("collector")
+        (collector if isinstance(collector, CollectorState) else window.collector).stop()
+        window.collector.stop()  # a collector taken over later (watch_collector)
+
+    window.shutdown_hook = shutdown
+
+    def collector_found(state: CollectorState) -> None:
+        window.set_collector(state)
+        window.watch_collector(paths)
+
     if read_only:  # both write to the data folder
         window.set_collector(CollectorState(None, "collector not running: the data folder is read-only"))
         window.status.set_processing("Processing not running: the data folder is read-only")
     else:
-        jobs.submit(collector_job, on_done=window.set_collector,
-                    on_error=lambda exc: window.set_collector(CollectorState(None, f"collector not running: {exc}")))
-        jobs.submit(processing_job, on_done=window.attach_processing,
-                    on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
+        def start_background() -> None:
+            # after the window's first paint: their imports and process spawning hold the interpreter, and
+            # the window stayed black until they let the GUI thread paint
+            if started.get("background") or started.get("closing"):
+                return
+            started["background"] = True
+            jobs.submit(collector_job, on_done=collector_found,
+                        on_error=lambda exc: window.set_collector(CollectorState(None,
+                                                                                 f"collector not running: {exc}")))
+            jobs.submit(processing_job, on_done=window.attach_processing,
+                        on_error=lambda exc: window.status.set_processing(f"Processing not running: {exc}"))
+
+        from crashdesk.ui.qt import QTimer
+
+        window.first_painted.connect(start_background)
+        QTimer.singleShot(2000, window, start_background)  # no paint (a minimised start): start anyway
     try:
         if existing is None:
             return int(app.exec())
@@ -120,13 +161,8 @@ def run_app(data_dir: str | None = None) -> int:
             loop.exec()
         return 0
     finally:
-        jobs.wait(15000)
-        service = started.get("processing") or window.processing
-        if service is not None:
-            service.cancel()
-            service.join(10)
-        collector = started.get("collector")
-        (collector if isinstance(collector, CollectorState) else window.collector).stop()
+        shutdown()
+        instance.close()
         store.close()
         if existing is not None:
             # embedded: leave no closed-but-alive window or pending callbacks behind in the host application

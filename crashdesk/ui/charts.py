@@ -27,6 +27,24 @@ from crashdesk.ui.qt import (
 MAX_BARS = 60
 
 
+def integer_ticks(top: int, max_ticks: int) -> tuple[int, int]:
+    """The y axis for counts up to ``top``: (step, last tick), the step a whole 1, 2 or 5 times a power of ten
+    with at most ``max_ticks`` intervals, the last tick above ``top`` (a little headroom)."""
+    max_ticks = max(1, max_ticks)
+    ceiling = max(1, top + max(1, -(-top * 15 // 100)))
+    step, scale = 1, 1
+    while -(-ceiling // step) > max_ticks:
+        for m in (1, 2, 5):
+            step = m * scale
+            if -(-ceiling // step) <= max_ticks:
+                break
+        else:
+            scale *= 10
+            continue
+        break
+    return step, -(-ceiling // step) * step
+
+
 class BarChart(QWidget):
     """Counts per category as vertical bars; :meth:`set_data` replaces what is shown."""
 
@@ -35,6 +53,8 @@ class BarChart(QWidget):
         self.title = title
         self.colour = QColor(colour)
         self.data: list[tuple[str, int]] = []
+        self._full: list[tuple[str, int]] = []
+        self._subtitle = ""
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         if QChart is None:  # pragma: no cover - depends on the wheel
@@ -78,6 +98,7 @@ class BarChart(QWidget):
         """Show ``[(category, count), ...]`` in the given order."""
         shown = list(data)[-MAX_BARS:]
         self.data = shown
+        self._full, self._subtitle = list(data), subtitle
         title = self.title + (f" — {subtitle}" if subtitle else "")
         if len(data) > len(shown):
             title += f" (last {len(shown)} of {len(data)})"
@@ -102,19 +123,32 @@ class BarChart(QWidget):
             x.setLabelsAngle(-60)
         y = QValueAxis()
         top = max((c for _, c in shown), default=0)
-        ceiling = max(1, top + max(1, -(-top * 15 // 100)))  # a little headroom, a whole number
-        if ceiling <= 10:
-            y.setRange(0, ceiling)
-            y.setTickCount(ceiling + 1)  # one tick per crash: labels sit on whole numbers
-        else:
-            y.setRange(0, ceiling)
-            y.applyNiceNumbers()
+        step, top_tick = integer_ticks(top, self.max_ticks())
+        y.setRange(0, top_tick)
+        y.setTickType(QValueAxis.TickType.TicksDynamic)  # ticks at 0, step, 2*step...: whole numbers only
+        y.setTickAnchor(0)
+        y.setTickInterval(step)
+        y.setMinorTickCount(0)
         y.setLabelFormat("%d")
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(x)
         series.attachAxis(y)
         self._apply_theme()
+
+    def max_ticks(self) -> int:
+        """How many y intervals fit the chart's height with room for each label (two text lines apiece)."""
+        line = self.fontMetrics().height()
+        plot = self.view.height() - 5 * line if self.view is not None else 0  # title and x labels
+        return max(2, min(10, plot // (2 * line)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if self.data and self.view is not None and event.oldSize().height() != event.size().height():
+            step, _top = integer_ticks(max(self.counts()), self.max_ticks())
+            axes = self.chart.axes(Qt.Orientation.Vertical)
+            if axes and int(axes[0].tickInterval()) != step:
+                self.set_data(self._full, self._subtitle)
 
     def categories(self) -> list[str]:
         return [label for label, _ in self.data]

@@ -19,6 +19,7 @@ class CollectorState:
     url: str | None
     message: str
     handle: Any = None  # the collector this app started (stopped on exit), else None
+    starting: bool = False  # not known yet: the app is still looking for (or starting) its collector
 
     def stop(self) -> None:
         if self.handle is not None:
@@ -76,3 +77,29 @@ def find_or_start(paths: Any, *, start: bool = True, on_received: Callable[[str]
         return CollectorState(None, f"collector not running here: {exc}")
     except Exception as exc:  # noqa: BLE001 - shown in the status bar
         return CollectorState(None, f"collector not running: {exc}")
+
+
+def check_collector(paths: Any, state: CollectorState, on_received: Callable[[str], None] | None = None,
+                    port: int | None = None) -> CollectorState | None:
+    """What is true now about the data folder's collector, from its lock (held while a collector lives, released
+    by the OS however it ends) rather than from a pid remembered at start: None when ``state`` still holds,
+    else the state to show. A collector this window was attached to that went away is taken over (this app
+    starts its own); a collector started elsewhere after this window gave up is attached to. Call off the GUI
+    thread."""
+    if state.handle is not None:
+        return None  # this app's own collector runs as long as the app
+    try:
+        from crashdesk.collector import find_running_collector
+    except Exception:  # noqa: BLE001 - a broken collector must not stop the app
+        return None
+    running = find_running_collector(paths.data_dir, wait=0.5)
+    if running is not None and running.submit_url:
+        if running.submit_url == state.url:
+            return None
+        return CollectorState(running.submit_url, f"attached to the running collector (pid {running.pid})")
+    if not state.url:
+        return None  # nothing ran and nothing runs: the message already says why
+    new = find_or_start(paths, on_received=on_received, port=port)
+    if new.handle is not None:
+        new.message = f"took over: the collector at {state.url} stopped, this app started its own"
+    return new

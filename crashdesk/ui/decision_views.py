@@ -133,7 +133,7 @@ class DecisionViews(QObject):
 
     def set_collector(self, state: Any) -> None:
         if state is not None:
-            self.collector.set_state(state.url, state.message, state.handle)
+            self.collector.set_state(state.url, state.message, state.handle, getattr(state, "starting", False))
 
     def connect_to_server(self, *_args: Any) -> None:
         """Open the sync panel with the server form focused."""
@@ -315,6 +315,7 @@ class DecisionViews(QObject):
 
         w = self.window
         w.sources.mappings = SourceMap.from_settings(w.settings).mappings
+        w.reconfigure_processing()  # new symbol sources: used from the next crash processed on
         w._load_current_detail()
         self.workbench.refresh_profiles()
 

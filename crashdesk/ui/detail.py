@@ -19,6 +19,25 @@ class CrashDetail:
     annotations_html: str
     server_html: str | None
     streams: dict[str, list[tuple[str, int, int]] | str] = field(default_factory=dict)
+    #: what a crash processed now would be processed with (None: not known here, e.g. no data folder)
+    current_symbol_sources: dict[str, list[str]] | None = None
+
+    @property
+    def symbol_sources(self) -> dict[str, list[str]] | None:
+        """The symbol sources that processed this crash (recorded since issue 29; None before)."""
+        recorded = (self.processed or {}).get("symbol_sources")
+        return recorded if isinstance(recorded, dict) else None
+
+    @property
+    def symbol_sources_changed(self) -> bool:
+        """The settings' symbol sources differ from the ones that processed this crash: processing it again may
+        find other symbols. A crash processed before they were recorded (or elsewhere, e.g. a synced or
+        reference-processed crash) is not flagged: nothing says they differ."""
+        if self.processed is None or self.current_symbol_sources is None or self.symbol_sources is None:
+            return False
+        recorded = self.symbol_sources
+        return any(list(recorded.get(k) or []) != list(self.current_symbol_sources.get(k) or [])
+                   for k in ("folders", "servers", "debuginfod", "mozilla_servers"))
 
     @property
     def processed(self) -> dict[str, Any] | None:
@@ -93,6 +112,9 @@ def summary_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("Submitted", display_time(data.get("submitted_at"))),
         ("Received", display_time(data.get("received_at"))),
         ("Processed", display_time(data.get("processed_at")) or "not yet"),
+        ("Symbol sources", describe_symbol_sources(proc["symbol_sources"] if isinstance(proc.get("symbol_sources"),
+                                                                                      dict) else None)
+         if proc else ""),
         ("State", data.get("state") or ""),
         ("Source", data.get("source") or ""),
         ("Signature profile", data.get("signature_profile") or ""),
@@ -149,6 +171,18 @@ def instruction_rows(info: dict[str, Any]) -> list[tuple[str, str]]:
     for item in info.get("crash_inconsistencies") or []:
         rows.append(("Inconsistent crash", _INCONSISTENCIES.get(item, str(item))))
     return rows
+
+
+def describe_symbol_sources(sources: dict[str, list[str]] | None) -> str:
+    """One line: the symbol folders and servers a crash was processed with."""
+    if sources is None:
+        return "not recorded (processed before CrashDesk recorded them)"
+    parts = []
+    for key, title in (("folders", "folders"), ("servers", "servers"), ("debuginfod", "debuginfod"),
+                       ("mozilla_servers", "for Mozilla products")):
+        if sources.get(key):
+            parts.append(f"{title}: {', '.join(sources[key])}")
+    return "; ".join(parts) or "none (no symbol folder or server)"
 
 
 def display_time(value: str | None) -> str:

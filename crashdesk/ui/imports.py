@@ -89,7 +89,10 @@ def import_minidumps(store: Any, paths: Iterable[str | Path], cancel: Any = None
                 continue
             data = read_minidump(path)
             annotations = {**embedded_annotations(data), **sidecar_annotations(path)}
-            crash_id = store.add_crash(annotations, {"upload_file_minidump": data}, source="import")
+            from crashdesk.model.crash_time import crash_date, minidump_header_time
+
+            crash_id = store.add_crash(annotations, {"upload_file_minidump": data}, source="import",
+                                       submitted_at=crash_date(annotations, minidump_header_time(data[:32])))
             result.crash_ids.append(crash_id)
         except CrashDeskError as exc:
             result.failures.append((str(path), str(exc)))

@@ -50,6 +50,8 @@ from crashdesk.ui.views.search_bar import SearchBar
 from crashdesk.ui.views.status import StatusBar
 
 DEFAULT_HIDDEN = (Col.CRASH_ID,)
+#: the Signature column never gets narrower than this when the window is resized (it takes the spare width)
+SIGNATURE_MIN_WIDTH = 220
 DUMP_SUFFIXES = (".dmp", ".mdmp", ".minidump")
 
 
@@ -90,6 +92,8 @@ class MainWindow(QMainWindow):
     crash_received = Signal(str)  # from the collector's thread: a new crash was stored
     crash_processed = Signal(str, bool)  # from the processing service's thread
     processing_progressed = Signal(str)  # status text, from the processing service's thread
+    raise_requested = Signal()  # a second start on this data folder asked for this window
+    first_painted = Signal()  # once, after the window's first paint (app.py starts background work then)
 
     def __init__(self, store: Any, *, settings: QSettings | None = None, jobs: Jobs | None = None,
                  collector: CollectorState | None = None, cache_dir: Path | None = None,
@@ -121,12 +125,13 @@ class MainWindow(QMainWindow):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab moves to the next pane; the arrows move within the list
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         header.setSectionsMovable(True)
-        header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self._signature_takes_spare_width()
         header.setSortIndicator(Col.DATE, Qt.SortOrder.DescendingOrder)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._on_header_context_menu)
@@ -183,6 +188,13 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_layout()
         self.set_collector(collector or CollectorState(None, "collector not running"))
+        self.collector_paths: Any = None  # set by watch_collector: the data folder whose collector is watched
+        self._collector_generation = 0
+        self._store_counts: Any = None
+        self._collector_timer = QTimer(self)
+        self._collector_timer.setInterval(2000)
+        self._collector_timer.timeout.connect(self._check_collector)
+        self.shutdown_hook: Any = None  # app.py: stops processing and the collector before the window goes
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
         self._detail_timer.setInterval(40)
@@ -247,7 +259,7 @@ class MainWindow(QMainWindow):
         self.refresh_action.triggered.connect(self.run_query)
         self.facets_action = QAction("&Facets panel", self, checkable=True, checked=True)
         self.facets_action.toggled.connect(self.facets.setVisible)
-        self.sources_action = QAction("Source &folders…", self)
+        self.sources_action = QAction("&Source folders…", self)
         self.sources_action.triggered.connect(self.edit_source_folders)
         self.symbols_action = QAction("S&ymbol sources…", self)
         self.symbols_action.triggered.connect(self.edit_symbol_sources)
@@ -293,6 +305,8 @@ class MainWindow(QMainWindow):
         self.empty_state.samples_requested.connect(self.load_sample_crashes)
         self.empty_state.connect_requested.connect(self.connect_to_server)
         self.crash_view.fetch_symbols_requested.connect(self.fetch_missing_symbols)
+        self.crash_view.reprocess_requested.connect(self.reprocess_crash)
+        self.crash_view.open_source_requested.connect(self.open_source_file)
         self.crash_received.connect(self._on_crash_received)
         self.crash_processed.connect(self._on_crash_processed)
         self.processing_progressed.connect(self.status.set_processing)
@@ -429,6 +443,9 @@ class MainWindow(QMainWindow):
 
     def _on_model_search_finished(self, total: int) -> None:
         query = self.model.query
+        notice, self._restore_notice = getattr(self, "_restore_notice", None), None
+        if notice:
+            self.search_bar.show_error(notice, None)
         self._refresh_facets(query)
         self.search_bar.add_history(query)
         self.settings.setValue("search/last_query", query)
@@ -484,7 +501,17 @@ class MainWindow(QMainWindow):
         """Load ``crash_id`` in the background and show it in the crash view."""
         self._detail_generation += 1
         gen, store = self._detail_generation, self.store
-        self.jobs.submit(lambda c, r: load_detail(store, crash_id),
+        paths, sources = self._data_paths(), self._settings_sources()
+
+        def work(cancel, report) -> CrashDetail:
+            detail = load_detail(store, crash_id)
+            if paths is not None and detail.processed is not None:
+                from crashdesk.ui.processing_link import current_symbol_sources
+
+                detail.current_symbol_sources = current_symbol_sources(paths, sources)
+            return detail
+
+        self.jobs.submit(work,
                          on_done=lambda d: self._on_detail_loaded(gen, d),
                          on_error=lambda exc: self._show_error(f"Cannot open crash {crash_id}", exc))
 
@@ -493,6 +520,50 @@ class MainWindow(QMainWindow):
             return
         self.crash_view.show_crash(detail)
         emit(self.detail_shown, detail.crash_id)
+
+    def _data_paths(self) -> Any:
+        """The data folder's paths (None for a store without a folder on disk)."""
+        db_path = getattr(getattr(self.store, "db", None), "path", None)
+        if db_path is None:
+            return None
+        from crashdesk.config.paths import resolve_paths
+
+        return resolve_paths(str(Path(db_path).parent))
+
+    def _settings_sources(self) -> dict[str, Any]:
+        from crashdesk.ui.processing_link import settings_sources
+
+        return settings_sources(self.settings)
+
+    def reprocess_crash(self, crash_id: str) -> None:
+        """Process ``crash_id`` again (with the symbol sources Settings give now)."""
+        if self.processing is None:
+            self.status.showMessage("Processing is not running: the crash cannot be processed again now", 8000)
+            return
+        self.processing.reprocess([crash_id])
+        self.status.showMessage(f"Processing {crash_id} again with the current symbol sources", 5000)
+
+    def reconfigure_processing(self) -> None:
+        """Settings changed: the processing service uses the new symbol sources from its next crash on."""
+        service, paths, sources = self.processing, self._data_paths(), self._settings_sources()
+        if service is None or paths is None or not hasattr(service, "reconfigure"):
+            return
+        from crashdesk.ui.processing_link import worker_config
+
+        def work(cancel, report):
+            config = worker_config(paths, sources)
+            if config is not None:
+                service.reconfigure(config)
+
+        self.jobs.submit(work, on_error=lambda exc: self._show_error("Processing keeps its old settings", exc))
+
+    def open_source_file(self, path: str, line: int) -> None:
+        """A double-clicked frame's source: shown at its line in the source pane, and opened in the desktop's
+        editor for the file type."""
+        from crashdesk.ui.qt import QDesktopServices, QUrl
+
+        self.status.showMessage(f"{path}:{line}", 8000)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     def move_selection(self, step: int) -> None:
         row = self.table.currentIndex().row()
@@ -634,35 +705,23 @@ class MainWindow(QMainWindow):
         self.about_dialog.open()
 
     def edit_symbol_sources(self) -> None:
-        from crashdesk.ui.qt import QInputDialog
-
-        folders, urls = self.symbol_sources()
-        current = "\n".join([*folders, *urls])
-        text, ok = QInputDialog.getMultiLineText(
-            self, "Symbol sources", "Symbol folders and symbol server URLs, one per line, in lookup order:",
-            current)
-        if ok:
-            lines = [line.strip() for line in text.splitlines() if line.strip()]
-            self.settings.setValue("symbols/urls", [x for x in lines if x.startswith(("http://", "https://"))])
-            self.settings.setValue("symbols/paths", [x for x in lines if not x.startswith(("http://", "https://"))])
-            from crashdesk.ui.symbol_settings import push
-
-            try:
-                push(self.settings, Path(self.store.db.path).parent)
-            except Exception as exc:  # noqa: BLE001 - shown, the app's own settings are saved
-                self._show_error("Symbol sources not shared with the command line", exc)
+        """Symbol folders and servers have one place: the Settings dialog's "Symbols" page (it also writes the
+        symbol-settings file the command line reads)."""
+        self._open_settings_page("Symbols")
 
     def edit_source_folders(self) -> None:
-        from crashdesk.ui.qt import QInputDialog
+        """Source path mappings have one place: the Settings dialog's "Source folders" page."""
+        self._open_settings_page("Source folders")
 
-        current = "\n".join(f"{a}={b}" for a, b in self.sources.mappings)
-        text, ok = QInputDialog.getMultiLineText(
-            self, "Source folders", "One mapping per line: BUILD_PATH_PREFIX=LOCAL_FOLDER", current)
-        if ok:
-            pairs = [tuple(line.split("=", 1)) for line in text.splitlines() if "=" in line]
-            self.sources.mappings = [(a.strip(), b.strip()) for a, b in pairs]
-            self.sources.save(self.settings)
-            self._load_current_detail()
+    def _open_settings_page(self, title: str) -> Any:
+        decision = getattr(self, "decision", None)
+        if decision is None:
+            return None
+        dlg = decision.open_settings()
+        for i in range(dlg.tabs.count()):
+            if dlg.tabs.tabText(i) == title:
+                dlg.tabs.setCurrentIndex(i)
+        return dlg
 
     def set_read_only(self, message: str) -> None:
         """Say above the search bar that the store is read-only (and why nothing will arrive or change)."""
@@ -671,8 +730,54 @@ class MainWindow(QMainWindow):
 
     def set_collector(self, state: CollectorState) -> None:
         self.collector = state
-        self.status.set_collector(state.url, state.message)
-        self.empty_state.set_collector(state.url, state.message)
+        starting = getattr(state, "starting", False) and not state.url
+        self.status.set_collector(state.url, "Collector: starting…" if starting else state.message)
+        self.empty_state.set_collector(state.url, "starting…" if starting else state.message)
+
+    def watch_collector(self, paths: Any, port: int | None = None) -> None:
+        """Keep the collector's state true: every 2 s look at the data folder's collector lock (attach, take
+        over when the collector this window was attached to stopped) and at the store's counts (crashes that
+        another process collected or processed show up here too)."""
+        self.collector_paths = paths
+        self._collector_port = port  # for a collector this window starts when it takes over (None: the default)
+        self._collector_timer.start()
+
+    def _check_collector(self) -> None:
+        from crashdesk.ui.collector_link import check_collector
+
+        if self.collector_paths is None or getattr(self.collector, "starting", False):
+            return
+        self._collector_generation += 1
+        gen, paths, state, store = self._collector_generation, self.collector_paths, self.collector, self.store
+        port = getattr(self, "_collector_port", None)
+
+        def work(cancel, report):
+            return (check_collector(paths, state, self.notify_crash_received, port=port),
+                    store.state_counts())
+
+        self.jobs.submit(work, on_done=lambda r: self._on_collector_checked(gen, *r), on_error=lambda exc: None)
+
+    def _on_collector_checked(self, gen: int, state: CollectorState | None, counts: Any) -> None:
+        if state is not None:
+            if gen == self._collector_generation:
+                self.set_collector(state)
+            elif state.handle is not None:
+                state.stop()  # a newer check already decided: do not keep a second collector
+        counts = dict(counts)
+        changed = counts != self._store_counts if self._store_counts is not None \
+            else self._store_total is not None and sum(counts.values()) != self._store_total
+        if changed:  # another process (a collector, `crashdesk process`, sync) changed the store
+            self._refresh_timer.start()
+        self._store_counts = counts
+
+    def raise_window(self) -> None:
+        """Bring this window to the front (a second start on the same data folder asked)."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        emit(self.raise_requested)
 
     # ------------------------------------------------------------------ jobs, errors
 
@@ -727,14 +832,52 @@ class MainWindow(QMainWindow):
                 splitter.restoreState(s.value(key))
         if s.value("window/header") is not None:
             self.table.horizontalHeader().restoreState(s.value("window/header"))
+            self._signature_takes_spare_width()  # a state saved by an older version stretched the last column
             for col, act in self.column_actions.items():
                 act.setChecked(not self.table.isColumnHidden(col))
         history = s.value("search/history", []) or []
         self.search_bar.history = [history] if isinstance(history, str) else list(history)
-        self.search_bar.set_text(str(s.value("search/last_query", "") or ""))
+        self._restore_last_query(str(s.value("search/last_query", "") or ""))
         tab = s.value("window/tab")
         if tab is not None:
             self.crash_view.setCurrentIndex(int(tab))
+
+    def _restore_last_query(self, query: str) -> None:
+        """Put the last session's query back only when it parses; otherwise start on every crash and say why."""
+        self.restored_query_error: str | None = None
+        try:
+            if query.strip():
+                parse_query(query)
+        except QueryError as exc:
+            self.restored_query_error = str(exc)
+            self.search_bar.set_text("")
+            # said under the search box (where the query would be) once the first list is shown, until the
+            # user runs a query
+            self._restore_notice = (f"The last session's query was not restored because it does not parse "
+                                    f"({exc}): {query}")
+            return
+        self.search_bar.set_text(query)
+
+    def _signature_takes_spare_width(self) -> None:
+        """Spare width goes to the Signature column, not to whichever column is last: when the list is resized
+        the Signature column gets what the other columns leave (never less than it has at 1024 px wide)."""
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        if not getattr(self, "_fitting_signature", False):
+            self._fitting_signature = True
+            self.table.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        from crashdesk.ui.qt import QEvent
+
+        if obj is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_signature_column(event.size().width())
+        return super().eventFilter(obj, event)
+
+    def _fit_signature_column(self, width: int) -> None:
+        others = sum(self.table.columnWidth(c) for c in Col
+                     if c != Col.SIGNATURE and not self.table.isColumnHidden(c))
+        self.table.setColumnWidth(Col.SIGNATURE, max(SIGNATURE_MIN_WIDTH, width - others))
 
     def save_layout(self) -> None:
         s = self.settings
@@ -747,10 +890,19 @@ class MainWindow(QMainWindow):
         s.setValue("search/last_query", self.search_bar.text())
         s.sync()
 
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().paintEvent(event)
+        if not getattr(self, "_painted", False):
+            self._painted = True
+            QTimer.singleShot(0, lambda: emit(self.first_painted))  # after this frame reached the screen
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.save_layout()
+        self._collector_timer.stop()
         self.jobs.cancel_all()
         self.jobs.wait(5000)
         self._sync_timer.stop()
+        if self.shutdown_hook is not None:  # worker processes and the collector end while the window is up
+            self.shutdown_hook()
         super().closeEvent(event)
         emit(self.closed)

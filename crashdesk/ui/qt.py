@@ -121,6 +121,9 @@ except ImportError:  # pragma: no cover - depends on the wheel
     QChart = QChartView = QBarSeries = QBarSet = QBarCategoryAxis = QValueAxis = None  # type: ignore[assignment,misc]
 # --- end of issue 10 names
 
+# --- issue 29: one app per data folder (a second start raises the first window)
+from PySide6.QtNetwork import QLocalServer, QLocalSocket  # noqa: E402
+
 __all__ = [name for name in dir() if name[:1] == "Q" or name in ("Qt", "Signal", "Slot", "delete_now")]
 
 

@@ -48,7 +48,7 @@ class SourceMap:
         local = self.resolve(build_path)
         if local is None:
             return (f"<p style='color:#777'>Source not found on this machine: <code>{html.escape(build_path)}"
-                    f"</code><br>Map its build folder to a local checkout with <i>View → Source folders…</i>"
+                    f"</code><br>Map its build folder to a local checkout in <i>Settings → Source folders</i>"
                     "</p>")
         try:
             if local.stat().st_size > MAX_SOURCE_BYTES:

@@ -196,15 +196,19 @@ class CollectorPanel(QWidget):
         self._poll = QTimer(self)  # rejections are not announced: look again now and then while shown
         self._poll.setInterval(5000)
         self._poll.timeout.connect(self.refresh)
-        self.set_state(None, "collector not running")
+        self.set_state(None, "looking for the local collector", starting=True)
 
-    def set_state(self, url: str | None, message: str, handle: Any = None) -> None:
-        """Show the collector's state (what ``CollectorState`` carries)."""
+    def set_state(self, url: str | None, message: str, handle: Any = None, starting: bool = False) -> None:
+        """Show the collector's state (what ``CollectorState`` carries); ``starting`` while the app is still
+        looking for it (grey, not a red "Not running")."""
         self.url, self.handle = url, handle
         running = bool(url)
-        colour = "#2e7d32" if running else "#c0392b"
-        self.status.setText(f"<b style='color:{colour}'>{'● Running' if running else '○ Not running'}</b>"
-                            f" — {message}")
+        if starting and not running:
+            self.status.setText(f"<b style='color:#777777'>◌ Starting…</b> — {message}")
+        else:
+            colour = "#2e7d32" if running else "#c0392b"
+            self.status.setText(f"<b style='color:{colour}'>{'● Running' if running else '○ Not running'}</b>"
+                                f" — {message}")
         self.url_edit.setText(url or "")
         self.copy_button.setEnabled(running)
         for name, text in snippets(url or "http://127.0.0.1:PORT/submit").items():

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from crashdesk.model.registers import ordered as ordered_registers
-from crashdesk.ui.detail import CrashDetail, best_bit_flip, processing_notes, signature_notes, summary_fields
+from crashdesk.ui.detail import (
+    CrashDetail,
+    best_bit_flip,
+    describe_symbol_sources,
+    processing_notes,
+    signature_notes,
+    summary_fields,
+)
 from crashdesk.ui.models.annotations import AnnotationsModel, FullValueRole, split_collector_metadata
 from crashdesk.ui.models.modules import ModulesModel
 from crashdesk.ui.models.stack import (
@@ -108,6 +115,21 @@ class SummaryTab(QScrollArea):
         )
         self.bit_flip_badge.setVisible(False)
         outer.addWidget(self.bit_flip_badge)
+        # the symbol sources changed since this crash was processed: offer to process it again
+        self.sources_changed = QWidget()
+        self.sources_changed.setObjectName("sourcesChanged")
+        self.sources_changed.setStyleSheet("QWidget#sourcesChanged { background: #e8f0fe; border: 1px solid "
+                                           "#9db7e8; border-radius: 4px; }")
+        row = QHBoxLayout(self.sources_changed)
+        row.setContentsMargins(8, 4, 8, 4)
+        self.sources_changed_text = QLabel()
+        self.sources_changed_text.setWordWrap(True)
+        row.addWidget(self.sources_changed_text, 1)
+        self.reprocess_button = QPushButton("&Reprocess")
+        self.reprocess_button.setToolTip("Process this crash again with the current symbol folders and servers")
+        row.addWidget(self.reprocess_button)
+        self.sources_changed.setVisible(False)
+        outer.addWidget(self.sources_changed)
         self.form = QFormLayout()
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         outer.addLayout(self.form)
@@ -135,6 +157,14 @@ class SummaryTab(QScrollArea):
                 f"({html.escape(str(flip.get('address')))}, confidence {flip.get('confidence', 0):.2f}). "
                 "A hint of faulty hardware (memory, CPU) rather than a software bug."
             )
+        changed = detail.symbol_sources_changed
+        self.sources_changed.setVisible(changed)
+        self.reprocess_button.setEnabled(changed)
+        if changed:
+            self.sources_changed_text.setText(
+                "The symbol sources changed since this crash was processed (Settings → Symbols): processing it "
+                "again may find symbols it lacked.<br><small>Now: "
+                f"{html.escape(describe_symbol_sources(detail.current_symbol_sources))}</small>")
         rows = summary_fields(data)
         # reuse the form's rows (re-creating ~20 labels per crash costs more than the rest of the tab)
         while self.form.rowCount() > len(rows):
@@ -275,6 +305,25 @@ class StackTab(QWidget):
         self.source.scrollToAnchor(f"L-{max(1, int(frame.get('line') or 1) - 8)}")
 
 
+    def source_path(self, frame: dict[str, Any]):
+        """The frame's source file on this machine (mapped in Settings → Source folders), else None."""
+        return self._sources.resolve(frame.get("file"))
+
+    def focus_source_line(self, line: int) -> None:
+        """Put the keyboard focus in the source pane with the cursor on ``line``."""
+        from crashdesk.ui.qt import QTextCursor
+
+        self.source.setFocus(Qt.FocusReason.OtherFocusReason)
+        doc = self.source.document()
+        for n in range(doc.blockCount()):
+            block = doc.findBlockByNumber(n)
+            if block.text().lstrip().startswith(f"{line} ") or block.text().strip() == str(line):
+                cursor = QTextCursor(block)
+                cursor.select(QTextCursor.SelectionType.LineUnderCursor)
+                self.source.setTextCursor(cursor)
+                self.source.ensureCursorVisible()
+                return
+
     def copy_frames(self) -> None:
         """The selected frames (or the current one) to the clipboard, tab-separated, offsets in full."""
         rows = sorted({i.row() for i in self.frames.selectionModel().selectedRows()})
@@ -354,6 +403,18 @@ class ModulesTab(QWidget):
         (exp,) = explain_crash(self._detail.data, [row])
         self.explain_title.setText(f"Symbol lookup: {module.get('filename') or module.get('debug_file')}")
         self.explain.setHtml(explain_html(exp))
+
+    def select_module(self, filename: str) -> bool:
+        """Select the module named ``filename`` (its symbol lookup shows below); False when not listed."""
+        self.filter.clear()
+        for row, module in enumerate(self.model.modules()):
+            if filename in (module.get("filename"), module.get("debug_file")):
+                index = self.proxy.mapFromSource(self.model.index(row, 0))
+                self.table.setCurrentIndex(index)
+                self.table.selectRow(index.row())
+                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+                return True
+        return False
 
     def show_crash(self, detail: CrashDetail) -> None:
         self._detail = detail
@@ -539,6 +600,8 @@ class CrashView(QTabWidget):
     """All about one crash. ``show_crash`` takes a :class:`CrashDetail` prepared off the GUI thread."""
 
     fetch_symbols_requested = Signal(str)  # crash id
+    reprocess_requested = Signal(str)  # crash id: process it again (its symbol sources changed)
+    open_source_requested = Signal(str, int)  # a frame's local source file and line (double-click)
 
     def __init__(self, sources: SourceMap | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -554,6 +617,8 @@ class CrashView(QTabWidget):
             self.addTab(widget, title)
         self.modules.fetch_button.clicked.connect(self._on_fetch_clicked)
         self.modules.retry_button.clicked.connect(self._on_fetch_clicked)
+        self.summary.reprocess_button.clicked.connect(self._on_reprocess_clicked)
+        self.stack.frames.doubleClicked.connect(self._on_frame_double_clicked)
         self._stale: set[int] = set()
         self.currentChanged.connect(self._on_current_changed)
         self.placeholder = QLabel("Select a crash to see its details.")
@@ -592,6 +657,29 @@ class CrashView(QTabWidget):
     def clear(self) -> None:  # type: ignore[override] - keep the tabs, drop the crash
         self.detail = None
         self.setEnabled(False)
+
+    def _on_reprocess_clicked(self) -> None:
+        if self.detail is not None:
+            self.summary.reprocess_button.setEnabled(False)
+            emit(self.reprocess_requested, self.detail.crash_id)
+
+    def _on_frame_double_clicked(self, index: QModelIndex) -> None:
+        """A frame with local source opens it (the source pane at its line, and the file itself); one without
+        opens its module on the Modules tab (where its symbols came from, or were looked for)."""
+        frame = index.data(FrameRole) if index.isValid() else None
+        if not frame:
+            return
+        path = self.stack.source_path(frame)
+        if path is not None:
+            line = int(frame.get("line") or 1)
+            self.stack.focus_source_line(line)
+            emit(self.open_source_requested, str(path), line)
+            return
+        module = frame.get("module") or (frame.get("_inline_of") or {}).get("module")
+        if module:
+            self._fill(self.indexOf(self.modules))
+            self.setCurrentWidget(self.modules)
+            self.modules.select_module(module)
 
     def _on_fetch_clicked(self) -> None:
         if self.detail is not None:

@@ -101,7 +101,7 @@ class EmptyState(QWidget):
         self.samples_button.clicked.connect(self.samples_requested)
         self.connect_button.clicked.connect(self.connect_requested)
         self.url: str | None = None
-        self.set_collector(None, "collector not running")
+        self.set_collector(None, "starting…")
 
     def set_collector(self, url: str | None, message: str = "") -> None:
         self.url = url

@@ -9,6 +9,10 @@ FieldRole = Qt.ItemDataRole.UserRole + 1
 TermRole = Qt.ItemDataRole.UserRole + 2
 
 
+#: how to exclude a term, on every facet tooltip
+EXCLUDE_HINT = "Ctrl+click (or Alt+Enter) to exclude it"
+
+
 class FacetPanel(QTreeWidget):
     """Click a term to filter on it; Ctrl+click (or Alt+Enter) to exclude it."""
 
@@ -24,7 +28,7 @@ class FacetPanel(QTreeWidget):
         self.header().setStretchLastSection(False)
         self.setRootIsDecorated(True)
         self.setUniformRowHeights(True)
-        self.setToolTip("Click to filter on a value; Ctrl+click to exclude it")
+        self.setToolTip(f"Click to filter on a value; {EXCLUDE_HINT}")
         self.itemClicked.connect(self._on_item_clicked)
         self._collapsed: set[str] = set()
 
@@ -50,7 +54,9 @@ class FacetPanel(QTreeWidget):
                 child = QTreeWidgetItem([term, f"{count:,}"])
                 child.setData(0, FieldRole, field)
                 child.setData(0, TermRole, term)
-                tip = f"{term}\n{count:,} crash{'es' if count != 1 else ''}"  # the whole term, even when cut
+                # the whole term (even when cut), its count, and the hint the item tooltip would otherwise hide
+                tip = (f"{term}\n{count:,} crash{'es' if count != 1 else ''}\n"
+                       f"Click to filter on it; {EXCLUDE_HINT}")
                 child.setToolTip(0, tip)
                 child.setToolTip(1, tip)
                 child.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

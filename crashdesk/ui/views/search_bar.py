@@ -158,8 +158,13 @@ class SearchBar(QWidget):
     # ------------------------------------------------------------------ internals
 
     def _on_edit_return_pressed(self) -> None:
-        if self.completer.popup().isVisible():
-            return
+        popup = self.completer.popup()
+        if popup.isVisible():
+            # Enter runs the query whatever the popup shows: a highlighted completion is taken first
+            current = popup.currentIndex()
+            popup.hide()
+            if current.isValid():
+                self._on_completer_activated(str(current.data()))
         self._history_pos = -1
         emit(self.query_submitted, self.edit.text().strip())
 
@@ -175,7 +180,9 @@ class SearchBar(QWidget):
 
     def _on_completer_activated(self, choice: str) -> None:
         text, cursor = self.edit.text(), self.edit.cursorPosition()
-        start, _token = current_token(text, cursor)
+        start, token = current_token(text, cursor)
+        if token == choice:  # already taken (Enter took it before the completer did)
+            return
         new = text[:start] + choice + text[cursor:]
         self.edit.setText(new)
         self.edit.setCursorPosition(start + len(choice))

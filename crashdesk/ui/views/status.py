@@ -34,7 +34,7 @@ class StatusBar(QStatusBar):
         self.addPermanentWidget(self.cancel)
         self.addPermanentWidget(self.count)
         self.url: str | None = None
-        self.set_collector(None, "collector not running")
+        self.set_collector(None, "Collector: starting…")
         self.set_work([])
 
     def set_collector(self, url: str | None, message: str = "") -> None:
