@@ -79,9 +79,9 @@ def test_cancel_and_context_menus_and_signature_export(qtbot, store, make_window
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=15000)
     # the crash list's context menu carries the export action
     assert window.export_action is window.export.selection_action
-    window.table.selectRow(0)
-    # the lazy list fills its rows in the background: the selection names a crash once its row has loaded
-    qtbot.waitUntil(lambda: len(window.selected_crash_ids()) == 1, timeout=15000)
+    # the lazy list fills its rows in the background, and a refresh (the window notices the store changed
+    # under it) may replace the rows: select until the selection names a crash whose row has loaded
+    qtbot.waitUntil(lambda: (window.table.selectRow(0), len(window.selected_crash_ids()) == 1)[1], timeout=15000)
     dialog = window.export.export_selection()
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.prepared is not None, timeout=30000)
