@@ -96,6 +96,19 @@ def _is_mozilla(annotations: dict[str, Any]) -> bool:
     return is_mozilla(annotations)
 
 
+def _preload() -> None:
+    """Import what every crash needs before the worker says it is ready, so the first crash does not pay for
+    it: the stackwalker and the instruction decoder (capstone, loaded on the first decoded instruction
+    otherwise). A worker is started ahead of its first crash (:mod:`crashdesk.services.processing`)."""
+    import crashdesk.engine.stackwalk  # noqa: F401
+    from crashdesk.engine.crash_info.x86_decode import _capstone
+
+    try:
+        _capstone()
+    except ImportError:  # pragma: no cover - a dependency of the project; the crash notes it if missing
+        pass
+
+
 class _Processor:
     def __init__(self, config: WorkerConfig) -> None:
         from crashdesk.engine.signature import SignatureGenerator, resolve_profile
@@ -202,6 +215,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     _apply_memory_limit(config.memory_limit)
     try:
         processor = _Processor(config)
+        _preload()
     except Exception as exc:  # configuration problems are reported once, then the worker idles out
         conn.send(("init-error", f"{type(exc).__name__}: {exc}"))
         return
