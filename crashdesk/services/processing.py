@@ -261,7 +261,8 @@ class ProcessingService:
                 # a one-off run: as many workers as there are crashes, up to the pool size
                 wanted = self.size if not until_empty else min(self.size, queued)
                 self._workers = [_Worker(self._ctx, self.config) for _ in range(wanted)]
-            self._loop(until_empty)
+            with self.store.db.derived_writes():  # results are recomputed if a power cut drops them
+                self._loop(until_empty)
         finally:
             for worker in self._workers:
                 if worker.job is not None:
