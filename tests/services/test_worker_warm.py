@@ -64,3 +64,21 @@ def test_a_one_off_run_starts_one_worker_per_queued_crash(store, test_data, monk
     # nothing queued: no worker at all
     assert ProcessingService(store, WorkerConfig(memory_limit=None), workers=4).run_until_empty().done == 0
     assert len(started) == 1
+
+
+def test_the_worker_reads_a_dump_once_with_the_same_result(test_data):
+    """The worker opens the dump once for the stackwalk and the module paths (the module list was parsed
+    twice per crash): the open dump gives exactly what the path gives."""
+    from crashdesk.engine.minidump.reader import Minidump
+    from crashdesk.engine.stackwalk import process_minidump
+    from crashdesk.services.worker import module_paths
+
+    dump_path = Path(__file__).resolve().parents[1] / "data" / "minidumps" / "macos-amd64-crashpad" / "simple-crashpad.dmp"
+    by_path = process_minidump(str(dump_path), None, caller_registers=True)
+    with Minidump.open(dump_path) as dump:
+        by_dump = process_minidump(dump, None, caller_registers=True)
+        paths = module_paths(dump)
+        assert dump.modules  # still open: the caller closes it
+    assert by_dump == by_path
+    assert paths == module_paths(str(dump_path))
+    assert paths and all(p.endswith(name) for name, p in paths.items())
