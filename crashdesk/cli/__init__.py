@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import pkgutil
 import sys
 from collections.abc import Sequence
 
@@ -47,7 +46,9 @@ def _common_parent() -> argparse.ArgumentParser:
 
 
 def _requested_command(argv: Sequence[str]) -> str | None:
-    """The sub-command named on the command line, if its module exists (start-up: import only that one)."""
+    """Which sub-command modules to import (start-up: only what this run uses): the sub-command named on the
+    command line; ``""`` for none (``--version``, or no sub-command: the app); None for all (``--help``, or
+    an unknown name, whose error lists them)."""
     skip = False
     for token in argv:
         if skip:
@@ -57,17 +58,20 @@ def _requested_command(argv: Sequence[str]) -> str | None:
             skip = True
             continue
         if token.startswith("-"):
-            if token in ("-h", "--help", "--version"):
+            if token in ("-h", "--help"):
                 return None
+            if token == "--version":
+                return ""
             continue
         if token.isidentifier() and importlib.util.find_spec(f"crashdesk.cli.cmd_{token}") is not None:
             return token
         return None
-    return None
+    return ""
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The full parser; with ``only``, just that sub-command's module is imported and registered."""
+    """The full parser; with ``only``, just that sub-command's module is imported and registered (``""``:
+    none)."""
     parser = argparse.ArgumentParser(
         prog="crashdesk",
         description="CrashDesk: triage native crash reports offline. Without a sub-command, opens the app.",
@@ -77,11 +81,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", default=False, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_parent()
-    package = importlib.import_module("crashdesk.cli")
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name.startswith("cmd_") and (only is None or info.name == f"cmd_{only}"):
-            module = importlib.import_module(f"crashdesk.cli.{info.name}")
-            module.register(sub, common)
+    if only is None:
+        import pkgutil  # the whole list: for --help only (pkgutil imports inspect)
+
+        names = sorted(m.name[4:] for m in pkgutil.iter_modules(__path__) if m.name.startswith("cmd_"))
+    else:
+        names = [only] if only else []
+    for name in names:
+        importlib.import_module(f"crashdesk.cli.cmd_{name}").register(sub, common)
     return parser
 
 

@@ -11,8 +11,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from crashdesk.errors import CrashDeskError
 
 APP_NAME = "CrashDesk"
@@ -96,6 +94,8 @@ def resolve_paths(data_dir: str | os.PathLike[str] | None = None) -> Paths:
     if explicit:
         root = Path(explicit).expanduser().resolve()
         return Paths(data_dir=root, cache_dir=root / "cache")
+    import platformdirs  # only without --data-dir / $CRASHDESK_HOME
+
     return Paths(
         data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         cache_dir=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),

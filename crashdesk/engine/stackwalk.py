@@ -8,6 +8,7 @@ of a dump (crash metadata for imported files that come without an upload form).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -144,14 +145,16 @@ def assertion_text(dump: Minidump) -> str | None:
     )
 
 
-def _open(path_or_bytes) -> Minidump:
+def _open(path_or_bytes):
+    if isinstance(path_or_bytes, Minidump):  # opened by the caller, who closes it
+        return contextlib.nullcontext(path_or_bytes)
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         return Minidump.from_bytes(bytes(path_or_bytes))
     return Minidump.open(path_or_bytes)
 
 
 def process_minidump(
-    path_or_bytes: str | os.PathLike | bytes,
+    path_or_bytes: str | os.PathLike | bytes | Minidump,
     symbol_provider: SymbolProvider | None = None,
     *,
     crashing_thread_only: bool = False,
@@ -162,7 +165,8 @@ def process_minidump(
     cert_info: dict[str, str] | None = None,
     microcode: str | None = None,
 ) -> dict:
-    """The processed crash of one minidump, in the reference JSON schema.
+    """The processed crash of one minidump (a path, its bytes, or a :class:`Minidump` the caller opened and
+    closes), in the reference JSON schema.
 
     Raises :class:`~crashdesk.engine.minidump.MinidumpError` (a ``CrashDeskError``) for files that are not
     minidumps or lack the thread list / system info, as ``minidump-stackwalk`` refuses them too.

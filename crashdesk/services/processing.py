@@ -96,6 +96,18 @@ class _Worker:
         self.deadline = time.monotonic() + time_limit
         self.conn.send(job)
 
+    def wait_ready(self, timeout: float) -> tuple | None:
+        """The worker's first message (``("ready", pid)`` or ``("init-error", text)``) once it has started and
+        pre-imported; None if it did not come within ``timeout`` or the worker died."""
+        try:
+            if self.conn.poll(timeout):
+                message = self.conn.recv()
+                self.ready = message[0] == "ready"
+                return message
+        except (EOFError, OSError):
+            pass
+        return None
+
     def kill(self) -> None:
         if self.process.is_alive():
             self.process.kill()
@@ -194,8 +206,23 @@ class ProcessingService:
 
     # ------------------------------------------------------------------ running
 
+    def warm_up(self, *, wait: bool = False, timeout: float = 60.0) -> None:
+        """Start the whole pool now, ahead of the first crash (the app does this when a session starts, with
+        :meth:`start`): a worker's interpreter start and imports then never stand in front of a crash. With
+        ``wait``, return once every worker has pre-imported and said it is ready."""
+        if not self._workers:
+            self._workers = [_Worker(self._ctx, self.config) for _ in range(self.size)]
+        if wait:
+            for worker in self._workers:
+                if not worker.ready:
+                    message = worker.wait_ready(timeout)
+                    if message is not None and message[0] == "init-error":
+                        self.error = f"worker could not start: {message[1]}"
+
     def start(self) -> None:
-        """Process in a background thread until :meth:`cancel`; waits for :meth:`notify` when idle."""
+        """Process in a background thread until :meth:`cancel`; waits for :meth:`notify` when idle. The whole
+        pool is started at once and kept for the session (idle workers keep their symbol indexes open)."""
+        self.warm_up()
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._run, kwargs={"until_empty": False}, daemon=True,
@@ -241,11 +268,18 @@ class ProcessingService:
 
     def _run(self, *, until_empty: bool) -> None:
         self.release_dead_claims()
-        self.progress = Progress(queued=self.store.state_counts()["received"])
+        queued = self.store.state_counts()["received"]
+        self.progress = Progress(queued=queued)
         self._emit("started")
         try:
-            self._workers = [_Worker(self._ctx, self.config) for _ in range(self.size)]
-            self._loop(until_empty)
+            if self.error is not None:  # a worker started by warm_up() could not start
+                return
+            if not self._workers:
+                # a one-off run: as many workers as there are crashes, up to the pool size
+                wanted = self.size if not until_empty else min(self.size, queued)
+                self._workers = [_Worker(self._ctx, self.config) for _ in range(wanted)]
+            with self.store.db.derived_writes():  # results are recomputed if a power cut drops them
+                self._loop(until_empty)
         finally:
             # a worker in the middle of a crash is ended (its claim goes back to the queue); idle ones are told
             # to stop all at once and then joined, so stopping takes one bounded wait, not one per worker

@@ -76,24 +76,44 @@ def _apply_memory_limit(limit: int | None) -> None:
 from crashdesk.engine.signature.convert import MODULE_PATHS_KEY  # noqa: E402
 
 
-def module_paths(dump_path: str) -> dict[str, str]:
+def module_paths(dump) -> dict[str, str]:
     """``{file name: path}`` of the dump's modules whose recorded name is a path (Windows, macOS and most
-    Linux dumps; Crashpad's Linux handler sometimes records only the file name)."""
+    Linux dumps; Crashpad's Linux handler sometimes records only the file name). ``dump``: a path, or a
+    :class:`~crashdesk.engine.minidump.reader.Minidump` already open (its module list is parsed once)."""
     from crashdesk.engine.minidump.reader import Minidump
     from crashdesk.errors import CrashDeskError
 
     try:
-        with Minidump.open(dump_path) as dump:
-            return {m.filename: m.code_file for m in dump.modules
-                    if m.code_file and m.filename and m.code_file != m.filename}
+        if isinstance(dump, Minidump):
+            return _paths_of(dump)
+        with Minidump.open(dump) as opened:
+            return _paths_of(opened)
     except (CrashDeskError, OSError, ValueError):
         return {}
+
+
+def _paths_of(dump) -> dict[str, str]:
+    return {m.filename: m.code_file for m in dump.modules or []
+            if m.code_file and m.filename and m.code_file != m.filename}
 
 
 def _is_mozilla(annotations: dict[str, Any]) -> bool:
     from crashdesk.engine.signature.choice import is_mozilla
 
     return is_mozilla(annotations)
+
+
+def _preload() -> None:
+    """Import what every crash needs before the worker says it is ready, so the first crash does not pay for
+    it: the stackwalker and the instruction decoder (capstone, loaded on the first decoded instruction
+    otherwise). A worker is started ahead of its first crash (:mod:`crashdesk.services.processing`)."""
+    import crashdesk.engine.stackwalk  # noqa: F401
+    from crashdesk.engine.crash_info.x86_decode import _capstone
+
+    try:
+        _capstone()
+    except ImportError:  # pragma: no cover - a dependency of the project; the crash notes it if missing
+        pass
 
 
 class _Processor:
@@ -138,9 +158,13 @@ class _Processor:
         if forget is not None:  # symbols added since an earlier crash missed them must be found now
             forget()
         if job.dump_path:
-            # the crashing thread's caller frames keep the registers unwinding recovered (the Stack tab shows them)
-            processed = process_minidump(job.dump_path, provider, caller_registers=True)
-            paths = module_paths(job.dump_path)
+            from crashdesk.engine.minidump.reader import Minidump
+
+            with Minidump.open(job.dump_path) as dump:  # opened once: the module list is parsed once
+                # the crashing thread's caller frames keep the registers unwinding recovered (the Stack tab
+                # shows them)
+                processed = process_minidump(dump, provider, caller_registers=True)
+                paths = module_paths(dump)
             if paths:
                 processed[MODULE_PATHS_KEY] = paths
             # what the stackwalker noticed about the dump itself (streams past the end of a truncated file,
@@ -202,6 +226,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     _apply_memory_limit(config.memory_limit)
     try:
         processor = _Processor(config)
+        _preload()
     except Exception as exc:  # configuration problems are reported once, then the worker idles out
         conn.send(("init-error", f"{type(exc).__name__}: {exc}"))
         return

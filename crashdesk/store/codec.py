@@ -11,11 +11,13 @@ import json
 import os
 import threading
 import zlib
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import zstandard
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 ZSTD_LEVEL = 1
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -78,6 +80,8 @@ def compress_many_later(items: list[bytes]) -> Future[list[bytes]]:
     works on the other core (the store's bulk writes overlap their compression with everything else). A few
     documents are not worth the hand-over: they are compressed now and the future is already done."""
     global _background
+    from concurrent.futures import Future, ThreadPoolExecutor  # bulk writes only: it imports logging
+
     if len(items) < BACKGROUND_MIN:
         done: Future[list[bytes]] = Future()
         done.set_result(compress_many(items))

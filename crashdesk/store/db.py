@@ -140,6 +140,20 @@ class Database:
         else:
             conn.execute("COMMIT")
 
+    @contextmanager
+    def derived_writes(self) -> Iterator[None]:
+        """Within the block, commits from this thread do not wait for an fsync (WAL with ``synchronous =
+        NORMAL``), for results that are computed again when lost: a power cut may drop the last ones, never
+        corrupts the file, and never touches what another connection committed (received crashes stay
+        ``FULL``). The processing service records results this way: a crash whose result did not reach the
+        disk is still claimed by a service that no longer runs and goes back to the queue."""
+        conn = self.conn
+        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield
+        finally:
+            conn.execute("PRAGMA synchronous = FULL")
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:

@@ -8,13 +8,10 @@ Times are ISO-8601 UTC strings (``2026-11-29T07:20:48.123456+00:00``) so they so
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from pathlib import Path
 
 from crashdesk.store.errors import StoreError
-
-log = logging.getLogger(__name__)
 
 _V1 = """
 CREATE TABLE crashes (
@@ -297,7 +294,9 @@ def migrate(conn: sqlite3.Connection) -> int:
     (current,) = conn.execute("PRAGMA user_version").fetchone()
     if 0 < current < SCHEMA_VERSION:
         (crashes,) = conn.execute("SELECT count(*) FROM crashes").fetchone()
-        log.warning("upgrading the crash store from schema %d to %d (%d crashes); large stores take minutes",
+        import logging  # only for an upgrade
+
+        logging.getLogger(__name__).warning("upgrading the crash store from schema %d to %d (%d crashes); large stores take minutes",
                     current, SCHEMA_VERSION, crashes)
     if current > SCHEMA_VERSION:
         raise StoreError(

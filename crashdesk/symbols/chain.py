@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -191,6 +190,8 @@ class SymbolChain:
             for m in mods:
                 one(m)
         else:
+            from concurrent.futures import ThreadPoolExecutor  # only here: it imports logging
+
             with ThreadPoolExecutor(self.max_parallel, thread_name_prefix="symfetch") as pool:
                 for f in [pool.submit(one, m) for m in mods]:
                     f.result()

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 
 from crashdesk.engine.native.errors import NativeFileError, NativeSupportMissing
 from crashdesk.engine.native.ids import SNIFF_BYTES, breakpad_debug_id, sniff_kind
 
-try:
-    from symbolic import SymbolicError as _SymbolicError
-    from symbolic.debuginfo import Archive as _Archive
-except ImportError:  # no wheel for this platform (Windows): .sym files keep working
-    _Archive = None
-    _SymbolicError = Exception
-
 # symbolic reads debug sections in memory; refuse files that could not be a sane debug file.
 MAX_NATIVE_BYTES = 8 << 30
 
 
+@cache
 def native_support() -> bool:
-    """True when the ``symbolic`` library is available."""
-    return _Archive is not None
+    """True when the ``symbolic`` library is installed (no wheel for Windows: .sym files keep working there).
+    Only looked up, not imported: ``symbolic`` is imported where a native file is opened (ARCHITECTURE.md,
+    "Imports and start-up")."""
+    return find_spec("symbolic") is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +45,7 @@ class NativeObjectInfo:
 
 
 def _require_symbolic() -> None:
-    if _Archive is None:
+    if not native_support():
         raise NativeSupportMissing("native debug files need the 'symbolic' package, which is not installed")
 
 
@@ -80,9 +78,12 @@ def open_archive(path: Path):
         from crashdesk.engine.native.elfcheck import check_elf
 
         sections = check_elf(path, size)
+    from symbolic import SymbolicError
+    from symbolic.debuginfo import Archive
+
     try:
-        return _Archive.open(str(path)), kind, sections
-    except _SymbolicError as exc:
+        return Archive.open(str(path)), kind, sections
+    except SymbolicError as exc:
         raise NativeFileError(f"{path}: not a usable {kind.upper()} file: {exc}") from exc
     except Exception as exc:  # a panic inside the library surfaces as another exception type
         raise NativeFileError(f"{path}: cannot read {kind.upper()} file: {exc}") from exc

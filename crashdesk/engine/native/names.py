@@ -10,15 +10,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-try:
-    import cpp_demangle as _cpp_demangle
-except ImportError:  # pragma: no cover - optional, cxxfilt is the fallback
-    _cpp_demangle = None
-try:
-    import cxxfilt as _cxxfilt
-except ImportError:  # pragma: no cover - a dependency of the project
-    _cxxfilt = None
-
 # GCC clone and split-part suffixes in symbol-table names: ``fill.constprop.0``, ``f.isra.0``, ``g.part.1``,
 # ``h.cold``, ``k.lto_priv.0``; combinations such as ``scale.constprop.0.isra.0``.
 _CLONE = re.compile(r"(?:\.(?:constprop|isra|part|cold|lto_priv|localalias)(?:\.\d+)?)+$")
@@ -32,15 +23,30 @@ def strip_clone_suffix(name: str) -> str:
     return _CLONE.sub("", name)
 
 
+@lru_cache(maxsize=1)
+def _demanglers() -> tuple:
+    """The installed demanglers' ``demangle`` functions, best first (imported on the first mangled name:
+    ``cxxfilt`` loads libstdc++ through ctypes)."""
+    found = []
+    try:
+        import cpp_demangle
+
+        found.append(cpp_demangle.demangle)
+    except ImportError:  # pragma: no cover - optional, cxxfilt is the fallback
+        pass
+    try:
+        import cxxfilt
+
+        found.append(cxxfilt.demangle)
+    except ImportError:  # pragma: no cover - a dependency of the project
+        pass
+    return tuple(found)
+
+
 def _demangle(mangled: str) -> str | None:
-    if _cpp_demangle is not None:
+    for demangle in _demanglers():
         try:
-            return _cpp_demangle.demangle(mangled)
-        except Exception:
-            pass
-    if _cxxfilt is not None:
-        try:
-            return _cxxfilt.demangle(mangled)
+            return demangle(mangled)
         except Exception:
             pass
     return None

@@ -15,6 +15,7 @@ rebuilds. The files sit under the cache's index folder, so the cache's LRU size 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from pathlib import Path
 
+from crashdesk.engine.build_lock import build_lock
 from crashdesk.engine.native.errors import NativeFileError
 from crashdesk.engine.native.identify import _objects, open_archive
 from crashdesk.engine.native.ids import breakpad_debug_id, normalize_breakpad_id
@@ -376,13 +378,20 @@ def load_native_symbols(path: str | os.PathLike[str], module: ModuleKey, index_d
     state = "reused" if meta is not None else ("built" if index_dir is not None else "memory")
     try:
         if meta is None:
-            from crashdesk.engine.native.isolate import run_isolated
+            # one process per machine converts it; the others wait, then use what it wrote
+            with build_lock(entry) if index_dir is not None else contextlib.nullcontext():
+                if index_dir is not None and not rebuild:
+                    meta = _valid_entry(entry, paths, debug_id)
+                    state = "reused" if meta is not None else state
+                if meta is None:
+                    from crashdesk.engine.native.isolate import run_isolated
 
-            run_isolated(convert_in_process, (entry, main_path, paths[1:], module, debug_id,
-                                              entry if index_dir is None else Path(index_dir)), what=str(main_path))
-            meta = _valid_entry(entry, paths, debug_id, check_sums=False)
-            if meta is None:
-                raise NativeFileError(f"{main_path}: the converted symbols did not verify")
+                    run_isolated(convert_in_process, (entry, main_path, paths[1:], module, debug_id,
+                                                      entry if index_dir is None else Path(index_dir)),
+                                 what=str(main_path))
+                    meta = _valid_entry(entry, paths, debug_id, check_sums=False)
+                    if meta is None:
+                        raise NativeFileError(f"{main_path}: the converted symbols did not verify")
         from symbolic.symcache import SymCache
 
         try:

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
+from crashdesk.engine.build_lock import build_lock
 from crashdesk.engine.symbols_api import CfiRules, FunctionInfo, InlineInfo, SourceLine, StackWinInfo
 from crashdesk.engine.symfile.errors import DebugIdMismatch, NotASymbolFile, SymbolFileError
 from crashdesk.engine.symfile.indexfile import IndexInvalid, MappedIndex, source_identity, write_index
@@ -469,15 +470,24 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
                 except IndexInvalid:
                     mapped = None
             if mapped is None:
-                result = scan(data, str(path))
-                try:
-                    write_index(idx_path, result, identity)
-                    mapped = MappedIndex(idx_path, identity)
-                    state = "built"
-                except (OSError, IndexInvalid):
-                    mapped = None
-                    module, arrays = result.module, result.arrays
-                    malformed, examples = result.malformed_lines, result.malformed_examples
+                # one process per machine builds it; the others wait, then map what it wrote
+                with build_lock(idx_path):
+                    if not rebuild:
+                        try:
+                            mapped = MappedIndex(idx_path, identity)
+                            state = "reused"
+                        except IndexInvalid:
+                            mapped = None
+                    if mapped is None:
+                        result = scan(data, str(path))
+                        try:
+                            write_index(idx_path, result, identity)
+                            mapped = MappedIndex(idx_path, identity)
+                            state = "built"
+                        except (OSError, IndexInvalid):
+                            mapped = None
+                            module, arrays = result.module, result.arrays
+                            malformed, examples = result.malformed_lines, result.malformed_examples
         if mapped is not None:
             module, arrays = mapped.module, mapped.arrays
             malformed, examples = mapped.malformed_lines, mapped.malformed_examples

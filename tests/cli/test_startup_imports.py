@@ -1,0 +1,163 @@
+"""Start-up cost, checked without a clock: the modules a command imports, compared with an allow-list.
+
+Each case runs the real ``crashdesk`` command in a fresh interpreter through a tiny launcher that records which
+modules were imported beyond the ones the interpreter had already loaded (``sys.modules`` before and at exit).
+What may appear (ARCHITECTURE.md, "Imports and start-up"):
+
+* CrashDesk's own modules: exactly the allow-list of the case (a new module on a command's path is a decision:
+  add it here, or import it where it is used);
+* other modules: the standard library, minus the heavy parts no start-up path needs (logging, networking,
+  SQLite, subprocesses, ctypes...), plus the third-party packages the case names (none so far).
+
+A module turning up outside its list fails with its name, so the change that slowed start-up is found at once.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DUMPS = ROOT / "tests" / "data" / "minidumps"
+DUMP = DUMPS / "linux-crashpad-05-thread" / "dump.dmp"
+
+LAUNCHER = """
+import atexit, sys
+_out = sys.argv[1]
+_before = set(sys.modules)
+def _record():
+    with open(_out, "w") as f:
+        f.write("\\n".join(sorted(set(sys.modules) - _before)))
+atexit.register(_record)
+sys.argv = ["crashdesk", *sys.argv[2:]]
+import runpy
+runpy.run_module("crashdesk", run_name="__main__", alter_sys=True)
+"""
+
+# Standard-library packages no start-up path below may import (each costs milliseconds or more, and says a
+# service-level dependency leaked into the command line's path).
+HEAVY_STDLIB = {"asyncio", "concurrent", "ctypes", "email", "http", "logging", "multiprocessing", "socket",
+                "sqlite3", "ssl", "subprocess", "uuid", "xml", "zipfile", "urllib.request", "platform"}
+# Third-party packages named by the issue: none of them on these paths.
+NEVER = {"httpx", "sqlite_utils", "pygments", "keyring", "platformdirs", "capstone", "symbolic", "cxxfilt",
+         "cpp_demangle", "PySide6", "zstandard", "waitress", "shiboken6"}
+
+CLI = {"crashdesk", "crashdesk.cli", "crashdesk.errors"}
+ENGINE_WALK = {
+    "crashdesk.cli.cmd_stackwalk",
+    "crashdesk.engine",
+    "crashdesk.engine.stackwalk",
+    "crashdesk.engine.symbols_api",
+    *(f"crashdesk.engine.crash_info{m}" for m in ("", ".amd64_access", ".heuristics", ".memory_info",
+                                                  ".x86_decode")),
+    *(f"crashdesk.engine.minidump{m}" for m in ("", "._io", ".constants", ".context", ".crash_reason",
+                                                ".error_tables", ".errors", ".extras", ".memory", ".modules",
+                                                ".reader", ".records", ".sysinfo", ".winerror")),
+    *(f"crashdesk.engine.unwind{m}" for m in ("", ".amd64", ".api", ".arm", ".arm64", ".cfi", ".chain",
+                                              ".context", ".cpu", ".env", ".frame_json", ".frame_pointer",
+                                              ".postfix", ".scan", ".symbolize", ".walker", ".x86")),
+}
+# A symbol folder: the supplier chain, the .sym index, the cache; native debug files are only looked up
+# (crashdesk.engine.native without symbolic), servers' code only defined.
+SYMBOL_FOLDER = {
+    "crashdesk.cli.common", "crashdesk.engine.build_lock", "crashdesk.config", "crashdesk.config.paths",
+    *(f"crashdesk.engine.native{m}" for m in ("", ".errors", ".identify", ".ids", ".names", ".symbols")),
+    *(f"crashdesk.engine.symfile{m}" for m in ("", ".errors", ".indexfile", ".scan", ".symbolfile")),
+    *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_index", ".layout", ".native_fetch",
+                                        ".negcache", ".options", ".remote_native")),
+}
+
+# Searching a store: SQLite and the store's document codec, not the signature engine, HTTP or the keyring.
+SEARCH = {
+    "crashdesk.cli.cmd_search", "crashdesk.cli.common", "crashdesk.config", "crashdesk.config.paths",
+    "crashdesk.engine", "crashdesk.engine.query", "crashdesk.gc_pause",
+    *(f"crashdesk.model{m}" for m in ("", ".crash_id", ".summary", ".versions")),
+    *(f"crashdesk.store{m}" for m in ("", ".blobs", ".codec", ".crashes", ".db", ".errors", ".schema", ".search",
+                                      ".terms")),
+}
+
+# name -> (arguments, CrashDesk modules allowed, other packages allowed beyond the standard library's light part)
+CASES = {
+    "version": (["--version"], CLI, set()),
+    "stackwalk-help": (["stackwalk", "--help"], CLI | {"crashdesk.cli.cmd_stackwalk"}, set()),
+    "stackwalk-dump": (["stackwalk", "--json", str(DUMP)], CLI | ENGINE_WALK, set()),
+    "stackwalk-dump-symbols": (
+        ["stackwalk", "--json", "--symbols-path", str(DUMPS / "symbols"), "--symbols-cache", "{cache}", str(DUMP)],
+        CLI | ENGINE_WALK | SYMBOL_FOLDER, set(),
+    ),
+    "search": (["search", "--data-dir", "{data}"], CLI | SEARCH,
+               {"sqlite3", "orjson", "zstandard", "uuid", "platform"}),  # uuid: crash ids
+}
+
+
+def imported_by(argv: list[str], tmp_path: Path) -> tuple[set[str], subprocess.CompletedProcess]:
+    out = tmp_path / "modules.txt"
+    argv = [a.replace("{cache}", str(tmp_path / "cache")).replace("{data}", str(tmp_path / "data")) for a in argv]
+    proc = subprocess.run([sys.executable, "-c", LAUNCHER, str(out), *argv], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    return set(out.read_text().split()), proc
+
+
+def outside_allow_list(modules: set[str], allowed_own: set[str], allowed_other: set[str] = frozenset()):
+    """The modules that break the rules above, each with the rule it breaks."""
+    bad = []
+    for name in sorted(modules):
+        top = name.split(".")[0]
+        if top == "crashdesk":
+            if name not in allowed_own:
+                bad.append(f"{name}: a CrashDesk module not on this path's allow-list")
+        elif top in allowed_other:
+            continue
+        elif top in NEVER or top in HEAVY_STDLIB or name in HEAVY_STDLIB:
+            bad.append(f"{name}: never imported on this path")
+        elif top.lstrip("_") not in sys.stdlib_module_names and top not in sys.stdlib_module_names \
+                and not top.startswith("_sysconfigdata_"):  # the interpreter's generated build settings
+            bad.append(f"{name}: third-party module not allowed on this path")
+    return bad
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_command_imports_only_its_allow_list(case, tmp_path):
+    argv, allowed, other = CASES[case]
+    modules, proc = imported_by(argv, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert outside_allow_list(modules, allowed, other) == []
+    # the run did what it says (the list is not empty because the command failed early)
+    if case == "version":
+        assert proc.stdout.startswith("crashdesk ")
+    elif case == "stackwalk-help":
+        assert "--symbols-path" in proc.stdout
+    elif case == "search":
+        assert "0 crashes" in proc.stdout + proc.stderr
+        assert "crashdesk.store.search" in modules
+    else:
+        result = json.loads(proc.stdout)
+        expected = json.loads((DUMP.parent / ("expected.json" if "symbols" in case else "expected-nosyms.json"))
+                              .read_text())
+        frame = result["crashing_thread"]["frames"][0]
+        assert frame["function"] == expected["crashing_thread"]["frames"][0]["function"]
+        assert "crashdesk.engine.stackwalk" in modules
+
+
+def test_rules_catch_a_heavy_import():
+    """The check itself: each kind of unwanted module is reported (so an empty list above means something)."""
+    found = outside_allow_list({"crashdesk.store.db", "logging", "httpx._client", "numpy", "json"}, CLI)
+    assert [line.split(":")[0] for line in found] == ["crashdesk.store.db", "httpx._client", "logging", "numpy"]
+
+
+def test_shared_corpus_dump_stays_on_the_list(shared_corpus, tmp_path):
+    """A stackwalk of a full corpus dump with its real symbol store (linux-crashpad/01-null-deref)."""
+    case = shared_corpus / "linux-crashpad"
+    argv = ["stackwalk", "--json", "--symbols-path", str(case / "symbols"), "--symbols-cache", "{cache}",
+            str(case / "01-null-deref" / "dump.dmp")]
+    modules, proc = imported_by(argv, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert outside_allow_list(modules, CLI | ENGINE_WALK | SYMBOL_FOLDER) == []
+    expected = json.loads((case / "01-null-deref" / "expected.json").read_text())
+    got = json.loads(proc.stdout)
+    assert [f.get("function") for f in got["crashing_thread"]["frames"]] == \
+        [f.get("function") for f in expected["crashing_thread"]["frames"]]
