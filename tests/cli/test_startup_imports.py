@@ -75,6 +75,7 @@ SYMBOL_FOLDER = {
 SEARCH = {
     "crashdesk.cli.cmd_search", "crashdesk.cli.common", "crashdesk.config", "crashdesk.config.paths",
     "crashdesk.engine", "crashdesk.engine.query", "crashdesk.gc_pause",
+    "crashdesk.engine.spikes",  # the trend:spike rule, a small module (math only) the store's connections register
     *(f"crashdesk.model{m}" for m in ("", ".crash_id", ".summary", ".versions")),
     *(f"crashdesk.store{m}" for m in ("", ".blobs", ".codec", ".crashes", ".db", ".errors", ".schema", ".search",
                                       ".terms")),
@@ -82,7 +83,8 @@ SEARCH = {
 
 # name -> (arguments, CrashDesk modules allowed, other packages allowed beyond the standard library's light part)
 CASES = {
-    "version": (["--version"], CLI, set()),
+    # --version also names the collector and the Python it runs on (model.build_info: `platform`)
+    "version": (["--version"], CLI | {"crashdesk.model", "crashdesk.model.build_info"}, {"platform"}),
     "stackwalk-help": (["stackwalk", "--help"], CLI | {"crashdesk.cli.cmd_stackwalk"}, set()),
     "stackwalk-dump": (["stackwalk", "--json", str(DUMP)], CLI | ENGINE_WALK, set()),
     "stackwalk-dump-symbols": (
