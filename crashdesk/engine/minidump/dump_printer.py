@@ -132,6 +132,9 @@ class _SysInfo:
                 text = "".join(chr(b) for b in self.cpu_data[:12]) + " "
             self.cpu_info = f"{text}family {self.level} model {(self.revision >> 8) & 0xFF} stepping {self.revision & 0xFF}"
 
+        elif self.arch == 5:
+            self.cpu_info = _arm_cpu_info(self.level, *struct.unpack_from("<II", self.cpu_data, 0))
+
     @property
     def pointer_bytes(self) -> int:
         return 4 if self.arch in (0, 5, 10, 1, 2) else 8
@@ -158,6 +161,26 @@ class _SysInfo:
             f"  (version)                                  = {self.major}.{self.minor}.{self.build} {self.csd or ''}\n"
             f"  (cpu_info)                                 = {self.cpu_info}\n\n"
         )
+
+
+_ARM_VENDORS = {0x41: "ARM", 0x51: "Qualcomm", 0x56: "Marvell", 0x69: "Intel/Marvell"}
+_ARM_PARTS = {0x4100C050: "Cortex-A5", 0x4100C080: "Cortex-A8", 0x4100C090: "Cortex-A9", 0x4100C0F0: "Cortex-A15",
+              0x4100C140: "Cortex-R4", 0x4100C150: "Cortex-R5", 0x4100B360: "ARM1136", 0x4100B560: "ARM1156",
+              0x4100B760: "ARM1176", 0x4100B020: "ARM11-MPCore", 0x41009260: "ARM926", 0x41009460: "ARM946",
+              0x41009660: "ARM966", 0x510006F0: "Krait", 0x510000F0: "Scorpion"}  # fmt: skip
+_ARM_HWCAPS = ["swp", "half", "thumb", "26bit", "fastmult", "fpa", "vfpv2", "edsp", "java", "iwmmxt", "crunch",
+               "thumbee", "neon", "vfpv3", "vfpv3d16", "tls", "vfpv4", "idiva", "idivt"]  # fmt: skip
+
+
+def _arm_cpu_info(level: int, cpuid: int, hwcaps: int) -> str:
+    text = f"ARMv{level}"
+    if cpuid:
+        vendor, part = (cpuid >> 24) & 0xFF, cpuid & 0xFF00FFF0
+        text += f" {_ARM_VENDORS[vendor]}" if vendor in _ARM_VENDORS else f" vendor({vendor:#x})"
+        text += f" {_ARM_PARTS[part]}" if part in _ARM_PARTS else f" part({part:#x})"
+    if hwcaps & ((1 << 21) - 1):  # the bits the reference knows (bits 0-20)
+        text += " features: " + ",".join(n for i, n in enumerate(_ARM_HWCAPS) if hwcaps & (1 << i))
+    return text
 
 
 def _x(v: int) -> str:
@@ -278,50 +301,61 @@ class _Memory:
         raw64 = d.raw(9)
         raw = d.raw(5)
         if raw64 is not None and len(raw64) >= 16:
-            count, base = struct.unpack_from("<QQ", raw64, 0)
-            if 16 + count * 16 <= len(raw64):
-                self.kind = 64
-                rva = base
+            count, rva = struct.unpack_from("<QQ", raw64, 0)
+            if len(raw64) == 16 + count * 16:
+                entries = []
                 for i in range(count):
                     start, size = struct.unpack_from("<QQ", raw64, 16 + 16 * i)
-                    self.entries.append((start, size, rva))
+                    if rva + size > d.buf.size:
+                        entries = None
+                        break
+                    entries.append((start, size, rva))
                     rva += size
-        if self.kind is None and raw is not None and len(raw) >= 4:
-            count = struct.unpack_from("<I", raw, 0)[0]
-            first = 4
-            if len(raw) == 8 + 16 * count:
-                first = 8
-            if first + count * 16 <= len(raw):
-                self.kind = 32
-                for i in range(count):
-                    start, size, rva = struct.unpack_from("<QII", raw, first + 16 * i)
+                if entries is not None:
+                    self.kind, self.entries = 64, entries
+        offsets = _list(raw, 16)
+        if self.kind is None and offsets is not None:
+            self.kind = 32
+            for off in offsets:
+                start, size, rva = struct.unpack_from("<QII", raw, off)
+                if rva and size and rva + size <= d.buf.size:  # the reference drops unreadable regions
                     self.entries.append((start, size, rva))
 
     def at(self, d: _Dump, address: int) -> bytes | None:
+        """The region holding ``address``; regions overlapping an earlier one are not looked up (as the
+        reference's range map, which keeps the first of overlapping ranges)."""
+        taken: list[tuple[int, int]] = []
         for start, size, rva in self.entries:
-            if start <= address < start + size:
+            end = start + size
+            if size == 0 or end > 1 << 64 or any(s < end and start < e for s, e in taken):
+                continue
+            taken.append((start, end))
+            if start <= address < end:
                 return d.at(rva, size)
         return None
 
 
-def _list(raw: bytes | None, entry: int) -> list[int]:
-    """Offsets of a u32-counted list's entries (with the optional 4 padding bytes), [] when unreadable."""
+def _list(raw: bytes | None, entry: int) -> list[int] | None:
+    """Offsets of a u32-counted list's entries, or None when the reference refuses the stream: it must be
+    exactly the entries, or the entries plus 4 bytes of padding after the count."""
     if raw is None or len(raw) < 4:
-        return []
+        return None
     count = struct.unpack_from("<I", raw, 0)[0]
-    first = 8 if len(raw) == 8 + entry * count else 4
-    if count > MAX_LIST or first + entry * count > len(raw):
-        return []
+    counted = 4 + entry * count
+    if len(raw) == counted:
+        first = 4
+    elif len(raw) == counted + 4:
+        first = 8
+    else:
+        return None
     return [first + entry * i for i in range(count)]
 
 
 def _threads(d: _Dump, mem: _Memory, si: _SysInfo | None, brief: bool, out: list[str]) -> None:
+    offsets = _list(d.raw(3), 48)
+    if offsets is None:
+        return
     raw = d.raw(3)
-    if raw is None or len(raw) < 4:
-        return
-    offsets = _list(raw, 48)
-    if not offsets and struct.unpack_from("<I", raw, 0)[0]:
-        return
     out.append(f"MinidumpThreadList\n  thread_count = {len(offsets)}\n\n")
     width = si.pointer_bytes if si else 8
     for i, off in enumerate(offsets):
@@ -339,7 +373,7 @@ def _threads(d: _Dump, mem: _Memory, si: _SysInfo | None, brief: bool, out: list
         if brief:
             out.append("\n")
             continue
-        stack = d.at(srva, ssize)
+        stack = d.at(srva, ssize) if srva and ssize else None
         if stack is None:
             stack = mem.at(d, start)
         if stack is not None:
@@ -360,10 +394,8 @@ def _debug_id(guid: bytes, age: int) -> str:
 
 def _modules(d: _Dump, si: _SysInfo | None, out: list[str]) -> None:
     raw = d.raw(4)
-    if raw is None or len(raw) < 4:
-        return
     offsets = _list(raw, 108)
-    if not offsets and struct.unpack_from("<I", raw, 0)[0]:
+    if offsets is None:
         return
     os_name = si.os if si else "other"
     out.append(f"MinidumpModuleList\n  module_count = {len(offsets)}\n\n")
@@ -555,16 +587,16 @@ def _breakpad(d: _Dump, out: list[str]) -> None:
 def _thread_names(d: _Dump, out: list[str]) -> None:
     raw = d.raw(24)
     offsets = _list(raw, 12)
-    if raw is None or (not offsets and len(raw) >= 4 and struct.unpack_from("<I", raw, 0)[0]):
+    if offsets is None:
         return
     names: dict[int, str] = {}
     for off in offsets:
         tid, rva = struct.unpack_from("<IQ", raw, off)
-        s = d.string(rva) if rva < (1 << 32) else None
+        s = d.string(rva)
         if s is not None:
             names[tid] = s
     out.append(f"MinidumpThreadNames\n  thread_count = {len(names)}\n\n")
-    for i, (tid, name) in enumerate(names.items()):
+    for i, (tid, name) in enumerate(sorted(names.items())):
         out.append(f'thread_name[{i}]\nMINIDUMP_THREAD_NAME\n  thread_id = {tid:#x}\n  name      = "{name}"\n\n')
 
 
@@ -652,12 +684,17 @@ def _utf16z(raw: bytes) -> str:
 
 
 def _systime(raw: bytes) -> str:
+    """A SYSTEMTIME as RFC 3339 (UTC), or ``<invalid date>`` (the reference's calendar checks: year 0 is a
+    valid year, month 1-12, a day of that month, hour < 24, minute/second < 60, milliseconds < 1000)."""
     year, month, _dow, day, hour, minute, second, ms = struct.unpack_from("<8H", raw, 0)
-    try:
-        t = _dt.datetime(year, month, day, hour, minute, second, ms * 1000)
-    except ValueError:
-        return f"{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{ms:03}"
-    return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms:03}"
+    if not (1 <= month <= 12 and hour < 24 and minute < 60 and second < 60 and ms < 1000) or year > 9999:
+        return "<invalid date>"
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    if not 1 <= day <= days:
+        return "<invalid date>"
+    frac = f".{ms:03}".rstrip("0").rstrip(".") if ms else ""
+    return f"{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{frac}Z"
 
 
 def _raw_text(d: _Dump, out: list[str]) -> None:
@@ -667,6 +704,218 @@ def _raw_text(d: _Dump, out: list[str]) -> None:
             continue
         text = "\\0\n".join(part.decode("utf-8", errors="replace") for part in raw.split(b"\0"))
         out.append(f"Stream {name}:\n{text}\n\n")
+
+
+def _utf8_string(d: _Dump, rva: int, terminated: bool = True) -> str | None:
+    """A u32-length-prefixed UTF-8 string (followed by a NUL when ``terminated``), or None."""
+    head = d.buf.try_unpack("I", rva)
+    if head is None:
+        return None
+    end = rva + 4 + head[0]
+    if end + (1 if terminated else 0) > d.buf.size or (terminated and d.buf.data[end] != 0):
+        return None
+    try:
+        return bytes(d.buf.data[rva + 4 : end]).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+class _Refused(Exception):
+    """The reference rejects the stream (it prints nothing for it, or its 'invalid data' line)."""
+
+
+def _loc(d: _Dump, size: int, rva: int) -> bytes:
+    got = d.at(rva, size)
+    if got is None:
+        raise _Refused
+    return got
+
+
+def _crashpad_dict(d: _Dump, size: int, rva: int) -> dict[str, str]:
+    data = _loc(d, size, rva)
+    out: dict[str, str] = {}
+    if not data:
+        return out
+    if len(data) < 4:
+        raise _Refused
+    count = struct.unpack_from("<I", data, 0)[0]
+    if 4 + 8 * count > len(data):
+        raise _Refused
+    for i in range(count):
+        k, v = struct.unpack_from("<II", data, 4 + 8 * i)
+        key, value = _utf8_string(d, k), _utf8_string(d, v)
+        if key is None or value is None:
+            raise _Refused
+        out[key] = value
+    return out
+
+
+def _crashpad(d: _Dump, out: list[str]) -> None:
+    raw = d.raw(0x43500001)
+    if raw is None:
+        return
+    try:
+        if len(raw) < 52:
+            raise _Refused
+        version = struct.unpack_from("<I", raw, 0)[0]
+        if version == 0:
+            raise _Refused
+        ssize, srva, msize, mrva = struct.unpack_from("<IIII", raw, 36)
+        simple = _crashpad_dict(d, ssize, srva)
+        lines = [f"MDRawCrashpadInfo\n  version = {version}\n  report_id = {_debug_id(raw[4:20], 0)}\n"
+                 f"  client_id = {_debug_id(raw[20:36], 0)}\n"]  # fmt: skip
+        lines += [f'  simple_annotations["{k}"] = {v}\n' for k, v in sorted(simple.items())]
+        links = _loc(d, msize, mrva)
+        if links:
+            if len(links) < 4:
+                raise _Refused
+            count = struct.unpack_from("<I", links, 0)[0]
+            if 4 + 12 * count > d.buf.size:
+                raise _Refused
+            for i in range(count):
+                if 4 + 12 * i + 12 > len(links):
+                    raise _Refused
+                index, lsize, lrva = struct.unpack_from("<III", links, 4 + 12 * i)
+                info = d.buf.try_unpack("7I", lrva)
+                if info is None:
+                    raise _Refused
+                mver, la_size, la_rva, sa_size, sa_rva, ao_size, ao_rva = info
+                lst = _crashpad_list(d, la_size, la_rva)
+                msimple = _crashpad_dict(d, sa_size, sa_rva)
+                objects = _crashpad_objects(d, ao_size, ao_rva)
+                lines.append(f"  module_list[{i}].minidump_module_list_index = {index}\n"
+                             f"  module_list[{i}].version = {mver}\n")  # fmt: skip
+                lines += [f"  module_list[{i}].list_annotations[{j}] = {a}\n" for j, a in enumerate(lst)]
+                lines += [f'  module_list[{i}].simple_annotations["{k}"] = {v}\n' for k, v in sorted(msimple.items())]
+                lines += [f'  module_list[{i}].annotation_objects["{k}"] = {v}\n' for k, v in sorted(objects.items())]
+        lines.append("\n")
+        out.extend(lines)
+    except _Refused:
+        out.append("MinidumpCrashpadInfo cannot print invalid data")
+
+
+def _crashpad_list(d: _Dump, size: int, rva: int) -> list[str]:
+    data = _loc(d, size, rva)
+    if not data:
+        return []
+    if len(data) < 4:
+        raise _Refused
+    count = struct.unpack_from("<I", data, 0)[0]
+    if 4 * count > d.buf.size or 4 + 4 * count > len(data):
+        raise _Refused
+    out = []
+    for i in range(count):
+        s = _utf8_string(d, struct.unpack_from("<I", data, 4 + 4 * i)[0])
+        if s is None:
+            raise _Refused
+        out.append(s)
+    return out
+
+
+def _crashpad_objects(d: _Dump, size: int, rva: int) -> dict[str, str]:
+    data = _loc(d, size, rva)
+    out: dict[str, str] = {}
+    if not data:
+        return out
+    if len(data) < 4:
+        raise _Refused
+    count = struct.unpack_from("<I", data, 0)[0]
+    if 4 + 12 * count > len(data):
+        raise _Refused
+    for i in range(count):
+        name_rva, typ, _res, value_rva = struct.unpack_from("<IHHI", data, 4 + 12 * i)
+        key = _utf8_string(d, name_rva)
+        if key is None:
+            raise _Refused
+        if typ == 0:
+            out[key] = "<invalid>"
+        elif typ == 1:
+            value = _utf8_string(d, value_rva, terminated=False)
+            if value is None:
+                raise _Refused
+            out[key] = value
+        elif typ >= 0x8000:
+            out[key] = "<user defined>"
+        else:
+            out[key] = "<unsupported>"
+    return out
+
+
+def _mac_crash_info(d: _Dump, out: list[str]) -> None:
+    raw = d.raw(0x4D7A0001)
+    if raw is None or len(raw) < 12 + 20 * 8:
+        return
+    _stype, count, start = struct.unpack_from("<III", raw, 0)
+    records = []
+    prev = None
+    for i in range(min(count, 20)):
+        size, rva = struct.unpack_from("<II", raw, 12 + 8 * i)
+        rec = d.at(rva, size)
+        if rec is None or len(rec) < 16:
+            return
+        version = struct.unpack_from("<Q", rec, 8)[0]
+        if prev is not None and prev != version:
+            return
+        prev = version
+        fixed = 40 if version >= 5 else 32 if version >= 4 else 16
+        if len(rec) < fixed or fixed > start:
+            return
+        strings = []
+        off = start
+        for _ in range(5):
+            end = rec.find(b"\0", off)
+            if end < 0:
+                return
+            try:
+                strings.append(rec[off:end].decode("utf-8"))
+            except UnicodeDecodeError:
+                return
+            off = end + 1
+        thread = dialog = abort = None
+        if version >= 4:
+            thread, dialog = struct.unpack_from("<QQ", rec, 16)
+        if version >= 5:
+            abort = struct.unpack_from("<Q", rec, 32)[0]
+        records.append((version, thread, dialog, strings, abort))
+    lines = ["MINIDUMP_MAC_CRASH_INFO\n", f"  num_records = {len(records)}\n"]
+    for i, (version, thread, dialog, strings, abort) in enumerate(records):
+        lines.append(f"\n  RECORD[{i}] \n")
+
+        def field(name, value, fmt="d"):
+            lines.append(f"    {name:18}= {'' if value is None else format(value, fmt)}\n")
+
+        field("version", version)
+        field("thread", thread)
+        field("dialog_mode", dialog, "x")
+        for name, text in zip(("module_path", "message", "signature_string", "backtrace", "message2"), strings,
+                              strict=True):  # fmt: skip
+            lines.append(f"    {name:18}= {text}\n")
+        field("abort_cause", abort, "x")
+    lines.append("\n")
+    out.extend(lines)
+
+
+def _mac_bootargs(d: _Dump, out: list[str]) -> None:
+    raw = d.raw(0x4D7A0002)
+    if raw is None or len(raw) < 12:
+        return
+    rva = struct.unpack_from("<Q", raw, 4)[0]
+    out.append(f"mac_boot_args = {d.string(rva) or ''}\n\n")
+
+
+def _assertion(d: _Dump, out: list[str]) -> None:
+    raw = d.raw(0x47670002)
+    if raw is None or len(raw) < 1544:
+        return
+    expr, func, file = _utf16z(raw[0:512]), _utf16z(raw[512:1024]), _utf16z(raw[1024:1536])
+    line, typ = struct.unpack_from("<II", raw, 1536)
+    out.append(
+        f"MDAssertion\n  expression                                 = {expr}\n"
+        f"  function                                   = {func}\n"
+        f"  file                                       = {file}\n"
+        f"  line                                       = {line}\n"
+        f"  type                                       = {typ}\n\n"
+    )
 
 
 def render_dump(md: Minidump, *, brief: bool = False) -> str:
@@ -684,10 +933,14 @@ def render_dump(md: Minidump, *, brief: bool = False) -> str:
     _memory_list(d, mem, brief, out)
     _memory_info(d, out)
     _exception(d, si, out)
+    _assertion(d, out)
     if si is not None:
         si.print(out)
     out.extend(misc)
     _thread_names(d, out)
     _breakpad(d, out)
+    _crashpad(d, out)
+    _mac_crash_info(d, out)
+    _mac_bootargs(d, out)
     _raw_text(d, out)
     return "".join(out)
