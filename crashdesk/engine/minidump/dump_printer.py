@@ -42,6 +42,7 @@ RAW_TEXT_STREAMS = [
     (0x4D7A0003, "MozLinuxLimits"), (0x4D7A0004, "MozSoftErrors"),
 ]  # fmt: skip
 
+NIL_DEBUG_ID = "00000000-0000-0000-0000-000000000000"  # what the reference prints for a module without one
 VS_FFI_SIGNATURE = 0xFEEF04BD
 VS_FFI_STRUCVERSION = 0x10000
 MAX_LIST = 1 << 20  # list counts above this are treated as corrupt (the stream's size bounds them anyway)
@@ -398,13 +399,17 @@ def _modules(d: _Dump, si: _SysInfo | None, out: list[str]) -> None:
     if offsets is None:
         return
     os_name = si.os if si else "other"
+    mark = len(out)
     out.append(f"MinidumpModuleList\n  module_count = {len(offsets)}\n\n")
     for i, off in enumerate(offsets):
         base, size, checksum, stamp, name_rva = struct.unpack_from("<QIIII", raw, off)
         vi = struct.unpack_from("<13I", raw, off + 24)
         cv_size, cv_rva, misc_size, misc_rva = struct.unpack_from("<IIII", raw, off + 76)
-        name = d.string(name_rva) or ""
+        name = d.string(name_rva)
         cv = d.at(cv_rva, cv_size) if cv_size else None
+        if name is None or (cv_size and cv is None):
+            del out[mark:]  # the reference rejects the whole module list
+            return
         kind = None
         if cv is not None and len(cv) >= 4:
             sig = struct.unpack_from("<I", cv, 0)[0]
@@ -420,7 +425,7 @@ def _modules(d: _Dump, si: _SysInfo | None, out: list[str]) -> None:
         debug_file = ""
         debug_id = ""
         if kind == "pdb70" and os_name in ("macos", "ios"):
-            code_id = cv[4:20].hex()
+            code_id = _debug_id(cv[4:20], 0).replace("-", "")
         elif kind in ("pdb70", "pdb20") or (kind is None and os_name == "windows"):
             code_id = f"{stamp:08x}{size:x}"
         elif kind == "elf" and any(cv[4:]):
@@ -444,7 +449,8 @@ def _modules(d: _Dump, si: _SysInfo | None, out: list[str]) -> None:
         if kind == "pdb70":
             age = struct.unpack_from("<I", cv, 20)[0]
             pdb = _cstr(cv[24:])
-            debug_file, debug_id = pdb, _debug_id(cv[4:20], age)
+            debug_file = pdb
+            debug_id = _debug_id(cv[4:20], age) if any(cv[4:20]) else ""
             out.append(
                 "  (cv_record).cv_signature        = 0x53445352\n"
                 f"  (cv_record).signature           = {_debug_id(cv[4:20], 0)}\n"
@@ -481,7 +487,8 @@ def _modules(d: _Dump, si: _SysInfo | None, out: list[str]) -> None:
                 version = f"{vi[2]}.{vi[3]}.{vi[4]}.{vi[5]}"
         out.append(
             f'  (debug_file)                    = "{debug_file}"\n'
-            f'  (debug_identifier)              = "{debug_id}"\n  (version)                       = "{version}"\n\n'
+            f'  (debug_identifier)              = "{debug_id or NIL_DEBUG_ID}"\n'
+            f'  (version)                       = "{version}"\n\n'
         )
 
 
@@ -905,10 +912,10 @@ def _mac_bootargs(d: _Dump, out: list[str]) -> None:
 
 def _assertion(d: _Dump, out: list[str]) -> None:
     raw = d.raw(0x47670002)
-    if raw is None or len(raw) < 1544:
+    if raw is None or len(raw) < 776:
         return
-    expr, func, file = _utf16z(raw[0:512]), _utf16z(raw[512:1024]), _utf16z(raw[1024:1536])
-    line, typ = struct.unpack_from("<II", raw, 1536)
+    expr, func, file = _utf16z(raw[0:256]), _utf16z(raw[256:512]), _utf16z(raw[512:768])
+    line, typ = struct.unpack_from("<II", raw, 768)
     out.append(
         f"MDAssertion\n  expression                                 = {expr}\n"
         f"  function                                   = {func}\n"
@@ -916,6 +923,54 @@ def _assertion(d: _Dump, out: list[str]) -> None:
         f"  line                                       = {line}\n"
         f"  type                                       = {typ}\n\n"
     )
+
+
+_HANDLE_INFO_TYPES = ["MiniHandleObjectInformationNone", "MiniThreadInformation1", "MiniMutantInformation1",
+                      "MiniMutantInformation2", "MiniProcessInformation1", "MiniProcessInformation2",
+                      "MiniEventInformation1", "MiniSectionInformation1", "MiniSemaphoreInformation1",
+                      "MiniHandleObjectInformationTypeMax"]  # fmt: skip
+
+
+def _handles(d: _Dump, out: list[str]) -> None:
+    raw = d.raw(12)
+    if raw is None or len(raw) < 12:
+        return
+    hsize, dsize, count = struct.unpack_from("<III", raw, 0)
+    if dsize not in (32, 40) or hsize + dsize * count > len(raw):
+        return
+    lines = [f"MinidumpHandleDataStream\n  handle_count = {count}\n\n"]
+    for i in range(count):
+        off = hsize + dsize * i
+        handle, type_rva, name_rva, attrs, access, hcount, pcount = struct.unpack_from("<QIIIIII", raw, off)
+        info_rva = struct.unpack_from("<I", raw, off + 32)[0] if dsize == 40 else None
+        infos = []
+        seen = set()
+        next_rva = info_rva or 0
+        while next_rva and next_rva not in seen:  # a loop in the chain would hang the reference; not us
+            seen.add(next_rva)
+            got = d.buf.try_unpack("III", next_rva)
+            if got is None or got[1] >= len(_HANDLE_INFO_TYPES):
+                break
+            infos.append(f"{{raw: MINIDUMP_HANDLE_OBJECT_INFORMATION {{ next_info_rva: {got[0]}, info_type: {got[1]}, "
+                         f"size_of_info: {got[2]} }}, type: {_HANDLE_INFO_TYPES[got[1]]}}}")  # fmt: skip
+            next_rva = got[0]
+        tname = d.string(type_rva) if type_rva else None
+        oname = d.string(name_rva) if name_rva else None
+        lines.append(
+            f"handle[{i}]\nMINIDUMP_HANDLE_DESCRIPTOR\n  {'handle':18}= {handle:#x}\n"
+            f"  {'type_name_rva':18}= {type_rva:#x}\n  {'object_name_rva':18}= {name_rva:#x}\n"
+            f"  {'attributes':18}= {attrs:#x}\n  {'granted_access':18}= {access:#x}\n"
+            f"  {'handle_count':18}= {hcount}\n  {'pointer_count':18}= {pcount}\n"
+            f"  {'object_info_rva':18}= {'(invalid)' if info_rva is None else f'{info_rva:#x}'}\n"
+            f"  (type_name)       = {tname if tname is not None else '(null)'}\n"
+            f"  (object_name)     = {oname if oname is not None else '(null)'}\n"
+        )
+        if infos:
+            lines += [f"  (object_info)     = {x}\n" for x in infos]
+        else:
+            lines.append("  (object_info)     = (null)\n")
+        lines.append("\n")
+    out.extend(lines)
 
 
 def render_dump(md: Minidump, *, brief: bool = False) -> str:
@@ -930,6 +985,7 @@ def render_dump(md: Minidump, *, brief: bool = False) -> str:
     _threads(d, mem, si, brief, out)
     _modules(d, si, out)
     _unloaded(d, out)
+    _handles(d, out)
     _memory_list(d, mem, brief, out)
     _memory_info(d, out)
     _exception(d, si, out)
