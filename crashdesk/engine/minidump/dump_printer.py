@@ -672,9 +672,8 @@ def _misc(d: _Dump) -> tuple[list[str], bool]:
 
 
 _XSTATE_NAMES = {0: "LEGACY_FLOATING_POINT", 1: "LEGACY_SSE", 2: "GSSE_AND_AVX", 3: "MPX_BNDREGS", 4: "MPX_BNDCSR",
-                 5: "AVX512_KMASK", 6: "AVX512_ZMM_H", 7: "ACX512_ZMM", 8: "XSTATE_IPT", 10: "XSTATE_CET_U",
-                 11: "XSTATE_CET_S", 17: "XSTATE_AMX_TILE_CONFIG", 18: "XSTATE_AMX_TILE_DATA",
-                 23: "XSTATE_LWP"}  # fmt: skip
+                 5: "AVX512_KMASK", 6: "AVX512_ZMM_H", 7: "ACK512_ZMM", 8: "XSTATE_IPT",
+                 62: "XSTATE_LWP"}  # the reference's names (its spelling), the other indices print as unknown
 
 
 def _utf16z(raw: bytes) -> str:
