@@ -8,9 +8,11 @@ is built as text pieces (``render_dump`` returns the whole text).
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import struct
 
+from crashdesk.engine.minidump.errors import MinidumpError
 from crashdesk.engine.minidump.reader import Minidump
 
 # Names of MINIDUMP_STREAM_TYPE values as the reference's Debug formatting spells them.
@@ -45,7 +47,13 @@ RAW_TEXT_STREAMS = [
 NIL_DEBUG_ID = "00000000-0000-0000-0000-000000000000"  # what the reference prints for a module without one
 VS_FFI_SIGNATURE = 0xFEEF04BD
 VS_FFI_STRUCVERSION = 0x10000
-MAX_LIST = 1 << 20  # list counts above this are treated as corrupt (the stream's size bounds them anyway)
+# A hostile dump can make the printout quadratic in its size (many memory descriptors naming the same large
+# region, each hexdumped): past this many bytes of hexdump/stack text the printer stops with a typed error.
+MAX_DUMP_TEXT = 256 << 20
+
+
+class DumpTooLargeError(MinidumpError):
+    """The --dump printout of this dump would exceed MAX_DUMP_TEXT."""
 
 
 def time_t(t: int) -> str:
@@ -59,8 +67,9 @@ def time_t(t: int) -> str:
 class _Dump:
     """The directory as the reference keeps it (per type, the last entry wins) and bounded raw reads."""
 
-    def __init__(self, md: Minidump) -> None:
+    def __init__(self, md: Minidump, budget: int = MAX_DUMP_TEXT) -> None:
         self.md = md
+        self.budget = budget
         self.buf = md.buf
         count, dir_rva = self.buf.unpack("II", 8)[0], self.buf.unpack("I", 12)[0]
         self.directory: dict[int, tuple[int, int, int, int]] = {}  # type -> (index, type, size, rva)
@@ -80,6 +89,12 @@ class _Dump:
         if rva + size > self.buf.size:
             return None
         return bytes(self.buf.data[rva : rva + size])
+
+    def spend(self, nbytes: int) -> None:
+        """Count ``nbytes`` of memory about to be printed against the output budget."""
+        self.budget -= nbytes
+        if self.budget < 0:
+            raise DumpTooLargeError(f"the raw printout of this dump would exceed {MAX_DUMP_TEXT >> 20} MiB")
 
     def at(self, rva: int, size: int) -> bytes | None:
         if rva < 0 or size < 0 or rva + size > self.buf.size:
@@ -299,6 +314,8 @@ class _Memory:
         self.regions: list[tuple[int, int, int]] = []  # (address, size, rva) ; rva -1 for none
         self.kind = None
         self.entries: list[tuple] = []
+        self._starts: list[int] | None = None
+        self._ranges: list[tuple[int, int, int, int]] = []
         raw64 = d.raw(9)
         raw = d.raw(5)
         if raw64 is not None and len(raw64) >= 16:
@@ -323,15 +340,23 @@ class _Memory:
                     self.entries.append((start, size, rva))
 
     def at(self, d: _Dump, address: int) -> bytes | None:
-        """The region holding ``address``; regions overlapping an earlier one are not looked up (as the
+        """The region holding ``address``; a region overlapping an earlier one is not looked up (as the
         reference's range map, which keeps the first of overlapping ranges)."""
-        taken: list[tuple[int, int]] = []
-        for start, size, rva in self.entries:
-            end = start + size
-            if size == 0 or end > 1 << 64 or any(s < end and start < e for s, e in taken):
-                continue
-            taken.append((start, end))
-            if start <= address < end:
+        if self._starts is None:
+            self._starts, self._ranges = [], []
+            for start, size, rva in self.entries:
+                end = start + size
+                if size == 0 or end > 1 << 64:
+                    continue
+                i = bisect.bisect_right(self._starts, start)
+                if (i and self._ranges[i - 1][1] > start) or (i < len(self._starts) and self._starts[i] < end):
+                    continue
+                self._starts.insert(i, start)
+                self._ranges.insert(i, (start, end, rva, size))
+        i = bisect.bisect_right(self._starts, address)
+        if i:
+            start, end, rva, size = self._ranges[i - 1]
+            if address < end:
                 return d.at(rva, size)
         return None
 
@@ -379,6 +404,7 @@ def _threads(d: _Dump, mem: _Memory, si: _SysInfo | None, brief: bool, out: list
             stack = mem.at(d, start)
         if stack is not None:
             out.append("Stack\n")
+            d.spend(len(stack) * 3)
             fmt, w = ("<I", 10) if width == 4 else ("<Q", 18)
             for o in range(0, len(stack) - width + 1, width):
                 out.append(f"    {o:#010x}: {struct.unpack_from(fmt, stack, o)[0]:#0{w}x}\n")
@@ -497,22 +523,37 @@ def _cstr(raw: bytes) -> str:
     return (raw if end < 0 else raw[:end]).decode("utf-8", errors="replace")
 
 
+def _ex_list(raw: bytes | None, entry: int) -> list[int] | None:
+    """Entry offsets of a header-sized list (u32 header size, u32 entry size, u32 count), as the reference reads
+    it: the entry size must be exactly ``entry``, the header at least 12 bytes; None when refused."""
+    if raw is None or len(raw) < 12:
+        return None
+    hsize, esize, count = struct.unpack_from("<III", raw, 0)
+    if esize != entry or hsize < 12 or hsize + esize * count > len(raw):
+        return None
+    return [hsize + esize * i for i in range(count)]
+
+
 def _unloaded(d: _Dump, out: list[str]) -> None:
     raw = d.raw(14)
-    if raw is None or len(raw) < 12:
+    offsets = _ex_list(raw, 24)
+    if offsets is None:
         return
-    hsize, esize, count = struct.unpack_from("<III", raw, 0)
-    if esize < 24 or count > MAX_LIST or hsize + esize * count > len(raw):
-        return
-    out.append(f"MinidumpUnloadedModuleList\n  module_count = {count}\n\n")
-    for i in range(count):
-        base, size, checksum, stamp, name_rva = struct.unpack_from("<QIIII", raw, hsize + esize * i)
+    rows = []
+    for off in offsets:
+        base, size, checksum, stamp, name_rva = struct.unpack_from("<QIIII", raw, off)
+        name = d.string(name_rva)
+        if size == 0 or base + size > (1 << 64) - 1 or name is None:
+            return  # the reference rejects the whole list
+        rows.append((base, size, checksum, stamp, name_rva, name))
+    out.append(f"MinidumpUnloadedModuleList\n  module_count = {len(rows)}\n\n")
+    for i, (base, size, checksum, stamp, name_rva, name) in enumerate(rows):
         out.append(
             f"module[{i}]\nMINIDUMP_UNLOADED_MODULE\n  base_of_image                   = {base:#x}\n"
             f"  size_of_image                   = {size:#x}\n  checksum                        = {checksum:#x}\n"
             f"  time_date_stamp                 = {stamp:#x} {time_t(stamp)}\n"
             f"  module_name_rva                 = {name_rva:#x}\n"
-            f'  (code_file)                     = "{d.string(name_rva) or ""}"\n'
+            f'  (code_file)                     = "{name}"\n'
             f'  (code_identifier)               = "{stamp:08x}{size:x}"\n'
         )
 
@@ -531,20 +572,19 @@ def _memory_list(d: _Dump, mem: _Memory, brief: bool, out: list[str]) -> None:
                        f"  memory.data_size      = {size:#x}\n  memory.rva            = {rva:#x}\n")  # fmt: skip
         if not brief:
             out.append("Memory\n")
+            d.spend(size * 5)
             _hexdump(d.at(rva, size) or b"", out)
         out.append("\n")
 
 
 def _memory_info(d: _Dump, out: list[str]) -> None:
     raw = d.raw(16)
-    if raw is None or len(raw) < 16:
+    offsets = _ex_list(raw, 48)
+    if offsets is None:
         return
-    hsize, esize, count = struct.unpack_from("<IIQ", raw, 0)
-    if esize < 48 or count > MAX_LIST or hsize + esize * count > len(raw):
-        return
-    out.append(f"MinidumpMemoryInfoList\n  region_count = {count}\n\n")
-    for i in range(count):
-        base, abase, aprot, _a, rsize, state, prot, typ = struct.unpack_from("<QQIIQIII", raw, hsize + esize * i)
+    out.append(f"MinidumpMemoryInfoList\n  region_count = {len(offsets)}\n\n")
+    for i, off in enumerate(offsets):
+        base, abase, aprot, _a, rsize, state, prot, typ = struct.unpack_from("<QQIIQIII", raw, off)
         out.append(
             f"region[{i}]\nMINIDUMP_MEMORY_INFO\n  base_address          = {base:#x}\n"
             f"  allocation_base       = {abase:#x}\n  allocation_protection = {aprot:#x}\n"
@@ -868,7 +908,7 @@ def _mac_crash_info(d: _Dump, out: list[str]) -> None:
             return
         strings = []
         off = start
-        for _ in range(5):
+        for _ in range(5 if version >= 4 else 0):  # version 1-3 records carry no strings
             end = rec.find(b"\0", off)
             if end < 0:
                 return
@@ -877,6 +917,7 @@ def _mac_crash_info(d: _Dump, out: list[str]) -> None:
             except UnicodeDecodeError:
                 return
             off = end + 1
+        strings += [""] * (5 - len(strings))
         thread = dialog = abort = None
         if version >= 4:
             thread, dialog = struct.unpack_from("<QQ", rec, 16)
@@ -888,9 +929,10 @@ def _mac_crash_info(d: _Dump, out: list[str]) -> None:
         lines.append(f"\n  RECORD[{i}] \n")
 
         def field(name, value, fmt="d"):
-            lines.append(f"    {name:18}= {'' if value is None else format(value, fmt)}\n")
+            # the reference prints a zero (or absent) field as empty
+            lines.append(f"    {name:18}= {format(value, fmt) if value else ''}\n")
 
-        field("version", version)
+        field("version", version)  # a version of 0 prints empty too
         field("thread", thread)
         field("dialog_mode", dialog, "x")
         for name, text in zip(("module_path", "message", "signature_string", "backtrace", "message2"), strings,
@@ -972,9 +1014,10 @@ def _handles(d: _Dump, out: list[str]) -> None:
     out.extend(lines)
 
 
-def render_dump(md: Minidump, *, brief: bool = False) -> str:
-    """The ``--dump`` printout of ``md`` (``brief``: no memory hexdumps, no stacks)."""
-    d = _Dump(md)
+def render_dump(md: Minidump, *, brief: bool = False, budget: int = MAX_DUMP_TEXT) -> str:
+    """The ``--dump`` printout of ``md`` (``brief``: no memory hexdumps, no stacks). Raises
+    :class:`DumpTooLargeError` when the memory it would print passes ``budget`` bytes of text."""
+    d = _Dump(md, budget)
     out: list[str] = []
     _header(d, out)
     si_raw = d.raw(7)
