@@ -294,7 +294,9 @@ def _arm64_common(title, flags, iregs, sp, pc, cpsr, fpsr, fpcr, fl) -> list[str
     s += [f"  x{i:<2}                  = {r:#x}\n" for i, r in enumerate(iregs[:29])]
     s.append(f"  x29 (fp)             = {iregs[29]:#x}\n  x30 (lr)             = {iregs[30]:#x}\n")
     s.append(f"  sp                   = {sp:#x}\n  pc                   = {pc:#x}\n")
-    s.append(f"  cpsr                 = {cpsr:#x}\n  fpsr                 = {fpsr:#x}\n  fpcr                 = {fpcr:#x}\n")
+    s.append(
+        f"  cpsr                 = {cpsr:#x}\n  fpsr                 = {fpsr:#x}\n  fpcr                 = {fpcr:#x}\n"
+    )
     s += [f"  d{i:<2} = {r:#x}\n" for i, r in enumerate(fl)]
     return s
 
@@ -349,7 +351,9 @@ class _Memory:
                 if size == 0 or end > 1 << 64:
                     continue
                 i = bisect.bisect_right(self._starts, start)
-                if (i and self._ranges[i - 1][1] > start) or (i < len(self._starts) and self._starts[i] < end):
+                if (i and self._ranges[i - 1][1] > start) or (
+                    i < len(self._starts) and self._starts[i] < end
+                ):
                     continue
                 self._starts.insert(i, start)
                 self._ranges.insert(i, (start, end, rva, size))
@@ -385,7 +389,9 @@ def _threads(d: _Dump, mem: _Memory, si: _SysInfo | None, brief: bool, out: list
     out.append(f"MinidumpThreadList\n  thread_count = {len(offsets)}\n\n")
     width = si.pointer_bytes if si else 8
     for i, off in enumerate(offsets):
-        tid, susp, pclass, prio, teb, start, ssize, srva, csize, crva = struct.unpack_from("<IIIIQQIIII", raw, off)
+        tid, susp, pclass, prio, teb, start, ssize, srva, csize, crva = struct.unpack_from(
+            "<IIIIQQIIII", raw, off
+        )
         out.append(
             f"thread[{i}]\nMINIDUMP_THREAD\n  thread_id                   = {tid:#x}\n"
             f"  suspend_count               = {susp}\n  priority_class              = {pclass:#x}\n"
@@ -499,7 +505,9 @@ def _modules(d: _Dump, si: _SysInfo | None, out: list[str]) -> None:
             if any(build):
                 g = (build + bytes(16))[:16]
                 debug_id = _debug_id(g, 0)
-            out.append(f"  (cv_record).cv_signature        = 0x4270454c\n  (cv_record).build_id            = {build.hex()}\n")
+            out.append(
+                f"  (cv_record).cv_signature        = 0x4270454c\n  (cv_record).build_id            = {build.hex()}\n"
+            )
         elif kind == "unknown":
             out.append(f"  (cv_record)                     = {cv.hex()}\n")
         else:
@@ -562,7 +570,9 @@ def _memory_list(d: _Dump, mem: _Memory, brief: bool, out: list[str]) -> None:
     if mem.kind is None:
         return
     is64 = mem.kind == 64
-    out.append(f"{'MinidumpMemory64List' if is64 else 'MinidumpMemoryList'}\n  region_count = {len(mem.entries)}\n\n")
+    out.append(
+        f"{'MinidumpMemory64List' if is64 else 'MinidumpMemoryList'}\n  region_count = {len(mem.entries)}\n\n"
+    )
     for i, (start, size, rva) in enumerate(mem.entries):
         if is64:
             out.append(f"region[{i}]\nMINIDUMP_MEMORY_DESCRIPTOR64\n  start_of_memory_range = {start:#x}\n"
@@ -644,7 +654,9 @@ def _thread_names(d: _Dump, out: list[str]) -> None:
             names[tid] = s
     out.append(f"MinidumpThreadNames\n  thread_count = {len(names)}\n\n")
     for i, (tid, name) in enumerate(sorted(names.items())):
-        out.append(f'thread_name[{i}]\nMINIDUMP_THREAD_NAME\n  thread_id = {tid:#x}\n  name      = "{name}"\n\n')
+        out.append(
+            f'thread_name[{i}]\nMINIDUMP_THREAD_NAME\n  thread_id = {tid:#x}\n  name      = "{name}"\n\n'
+        )
 
 
 def _misc(d: _Dump) -> tuple[list[str], bool]:
@@ -668,7 +680,9 @@ def _misc(d: _Dump) -> tuple[list[str], bool]:
     pid = u32(8, 1, 1)
     s.append(f"  {'process_id':29}= {pid if pid is not None else '(invalid)'}\n")
     ct = u32(12, 1, 2)
-    s.append(f"  process_create_time          = {f'{ct:#x} {time_t(ct)}' if ct is not None else '(invalid)'}\n")
+    s.append(
+        f"  process_create_time          = {f'{ct:#x} {time_t(ct)}' if ct is not None else '(invalid)'}\n"
+    )
     fields = [("process_user_time", 16, 1, 2, "d"), ("process_kernel_time", 20, 1, 2, "d"),
               ("processor_max_mhz", 24, 2, 4, "d"), ("processor_current_mhz", 28, 2, 4, "d"),
               ("processor_mhz_limit", 32, 2, 4, "d"), ("processor_max_idle_state", 36, 2, 4, "d"),
@@ -702,7 +716,11 @@ def _misc(d: _Dump) -> tuple[list[str], bool]:
             if enabled & (1 << i):
                 off, size = struct.unpack_from("<II", raw, 848 + 8 * i)
                 label = _XSTATE_NAMES.get(i)
-                head = f"    feature {i:2} - {label:22}: " if label else f"    feature {i:2} - (unknown)           : "
+                head = (
+                    f"    feature {i:2} - {label:22}: "
+                    if label
+                    else f"    feature {i:2} - (unknown)           : "
+                )
                 s.append(f"{head} offset {off:4}, size {size:4}\n")
     else:
         s.append("(invalid)\n")
@@ -711,9 +729,18 @@ def _misc(d: _Dump) -> tuple[list[str], bool]:
     return s, True
 
 
-_XSTATE_NAMES = {0: "LEGACY_FLOATING_POINT", 1: "LEGACY_SSE", 2: "GSSE_AND_AVX", 3: "MPX_BNDREGS", 4: "MPX_BNDCSR",
-                 5: "AVX512_KMASK", 6: "AVX512_ZMM_H", 7: "ACK512_ZMM", 8: "XSTATE_IPT",
-                 62: "XSTATE_LWP"}  # the reference's names (its spelling), the other indices print as unknown
+_XSTATE_NAMES = {
+    0: "LEGACY_FLOATING_POINT",
+    1: "LEGACY_SSE",
+    2: "GSSE_AND_AVX",
+    3: "MPX_BNDREGS",
+    4: "MPX_BNDCSR",
+    5: "AVX512_KMASK",
+    6: "AVX512_ZMM_H",
+    7: "ACK512_ZMM",
+    8: "XSTATE_IPT",
+    62: "XSTATE_LWP",
+}  # the reference's names (its spelling), the other indices print as unknown
 
 
 def _utf16z(raw: bytes) -> str:
@@ -832,8 +859,14 @@ def _crashpad(d: _Dump, out: list[str]) -> None:
                 lines.append(f"  module_list[{i}].minidump_module_list_index = {index}\n"
                              f"  module_list[{i}].version = {mver}\n")  # fmt: skip
                 lines += [f"  module_list[{i}].list_annotations[{j}] = {a}\n" for j, a in enumerate(lst)]
-                lines += [f'  module_list[{i}].simple_annotations["{k}"] = {v}\n' for k, v in sorted(msimple.items())]
-                lines += [f'  module_list[{i}].annotation_objects["{k}"] = {v}\n' for k, v in sorted(objects.items())]
+                lines += [
+                    f'  module_list[{i}].simple_annotations["{k}"] = {v}\n'
+                    for k, v in sorted(msimple.items())
+                ]
+                lines += [
+                    f'  module_list[{i}].annotation_objects["{k}"] = {v}\n'
+                    for k, v in sorted(objects.items())
+                ]
         lines.append("\n")
         out.extend(lines)
     except _Refused:
