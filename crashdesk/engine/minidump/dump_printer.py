@@ -153,11 +153,13 @@ class _SysInfo:
 
     @property
     def pointer_bytes(self) -> int:
-        return 4 if self.arch in (0, 5, 10, 1, 2) else 8
+        # x86, x86 on Win64, PPC, SPARC, ARM, MIPS are 32-bit; the rest (and unknown CPUs) print 64-bit words
+        return 4 if self.arch in (0, 10, 3, 0x8001, 5, 1) else 8
 
     @property
     def os(self) -> str:
-        return {0x0: "windows", 0x1: "windows", 0x2: "windows", 0x8101: "macos", 0x8102: "ios", 0x8201: "linux",
+        # rust-minidump numbers VER_PLATFORM_WIN32_WINDOWS 2 and VER_PLATFORM_WIN32_NT 3 (and treats both as Windows)
+        return {0x2: "windows", 0x3: "windows", 0x8101: "macos", 0x8102: "ios", 0x8201: "linux",
                 0x8203: "android"}.get(self.platform_id, "other")  # fmt: skip
 
     def print(self, out: list[str]) -> None:
@@ -199,8 +201,13 @@ def _arm_cpu_info(level: int, cpuid: int, hwcaps: int) -> str:
     return text
 
 
-def _x(v: int) -> str:
-    return f"{v:#x}"
+# The CPU bits of context_flags the reference knows (ContextFlagsCpu); others are dropped before comparing.
+_KNOWN_CPU_FLAGS = (0x80000 | 0x20000 | 0x100000 | 0x40000000 | 0x400000 | 0x80000000 | 0x40000 | 0x20000000
+                    | 0x1000000 | 0x10000000 | 0x10000)  # fmt: skip
+
+
+def _cpu_flags(flags: int) -> int:
+    return flags & 0xFFFFFF00 & _KNOWN_CPU_FLAGS
 
 
 def _context(raw: bytes | None, si: _SysInfo | None) -> list[str] | None:
@@ -210,7 +217,7 @@ def _context(raw: bytes | None, si: _SysInfo | None) -> list[str] | None:
     arch = si.arch
     if arch in (0, 10) and len(raw) >= 716:
         v = struct.unpack_from("<7I7I", raw, 0)
-        if v[0] & 0xFFFFFF00 != 0x10000:
+        if _cpu_flags(v[0]) != 0x10000:
             return None
         area = raw[56:136]
         cr0 = struct.unpack_from("<I", raw, 136)[0]
@@ -231,7 +238,7 @@ def _context(raw: bytes | None, si: _SysInfo | None) -> list[str] | None:
     if arch == 9 and len(raw) >= 1232:
         homes = struct.unpack_from("<6Q", raw, 0)
         flags, mxcsr = struct.unpack_from("<II", raw, 48)
-        if flags & 0xFFFFFF00 != 0x100000:
+        if _cpu_flags(flags) != 0x100000:
             return None
         segs = struct.unpack_from("<6H", raw, 56)
         eflags = struct.unpack_from("<I", raw, 68)[0]
@@ -247,7 +254,7 @@ def _context(raw: bytes | None, si: _SysInfo | None) -> list[str] | None:
         return s
     if arch == 5 and len(raw) >= 368:
         flags = struct.unpack_from("<I", raw, 0)[0]
-        if flags & 0xFFFFFF00 != 0x40000000:
+        if _cpu_flags(flags) != 0x40000000:
             return None
         iregs = struct.unpack_from("<16I", raw, 4)
         cpsr = struct.unpack_from("<I", raw, 68)[0]
@@ -262,7 +269,7 @@ def _context(raw: bytes | None, si: _SysInfo | None) -> list[str] | None:
         return s
     if arch == 12 and len(raw) >= 912:
         flags, cpsr = struct.unpack_from("<II", raw, 0)
-        if flags & 0xFFFFFF00 != 0x400000:
+        if _cpu_flags(flags) != 0x400000:
             return None
         iregs = struct.unpack_from("<31Q", raw, 8)
         sp, pc = struct.unpack_from("<QQ", raw, 256)
@@ -280,7 +287,7 @@ def _context(raw: bytes | None, si: _SysInfo | None) -> list[str] | None:
         return s
     if arch == 0x8003 and len(raw) >= 796:
         flags = struct.unpack_from("<Q", raw, 0)[0]
-        if flags & 0xFFFFFF00 != 0x80000000:
+        if _cpu_flags(flags & 0xFFFFFFFF) != 0x80000000:
             return None
         iregs = struct.unpack_from("<31Q", raw, 8)
         sp, pc, cpsr, fpsr, fpcr = struct.unpack_from("<QQIII", raw, 256)
@@ -431,28 +438,30 @@ def _modules(d: _Dump, si: _SysInfo | None, out: list[str]) -> None:
     if offsets is None:
         return
     os_name = si.os if si else "other"
+    # A module with a zero or overflowing size is skipped (and the rest renumbered); one whose name or CodeView
+    # record cannot be read makes the reference reject the whole list.
+    kept = []
+    for off in offsets:
+        base, size = struct.unpack_from("<QI", raw, off)
+        if size and base + size <= (1 << 64) - 1:
+            kept.append(off)
     mark = len(out)
-    out.append(f"MinidumpModuleList\n  module_count = {len(offsets)}\n\n")
-    for i, off in enumerate(offsets):
+    out.append(f"MinidumpModuleList\n  module_count = {len(kept)}\n\n")
+    for i, off in enumerate(kept):
         base, size, checksum, stamp, name_rva = struct.unpack_from("<QIIII", raw, off)
         vi = struct.unpack_from("<13I", raw, off + 24)
         cv_size, cv_rva, misc_size, misc_rva = struct.unpack_from("<IIII", raw, off + 76)
         name = d.string(name_rva)
         cv = d.at(cv_rva, cv_size) if cv_size else None
-        if name is None or (cv_size and cv is None):
-            del out[mark:]  # the reference rejects the whole module list
-            return
         kind = None
-        if cv is not None and len(cv) >= 4:
-            sig = struct.unpack_from("<I", cv, 0)[0]
-            if sig == 0x53445352 and len(cv) >= 24:
-                kind = "pdb70"
-            elif sig == 0x3031424E and len(cv) >= 16:
-                kind = "pdb20"
-            elif sig == 0x4270454C:
-                kind = "elf"
-            else:
-                kind = "unknown"
+        if cv is not None:
+            sig = struct.unpack_from("<I", cv, 0)[0] if len(cv) >= 4 else None
+            need = {0x53445352: 24, 0x3031424E: 16, 0x4270454C: 4}.get(sig, 4)
+            if len(cv) >= need:
+                kind = {0x53445352: "pdb70", 0x3031424E: "pdb20", 0x4270454C: "elf"}.get(sig, "unknown")
+        if name is None or (cv_size and kind is None):
+            del out[mark:]
+            return
         code_id = ""
         debug_file = ""
         debug_id = ""
@@ -492,7 +501,7 @@ def _modules(d: _Dump, si: _SysInfo | None, out: list[str]) -> None:
         elif kind == "pdb20":
             off2, sig2, age = struct.unpack_from("<III", cv, 4)
             pdb = _cstr(cv[16:])
-            debug_file, debug_id = pdb, f"{sig2:08X}{age:x}".lower()
+            debug_file, debug_id = pdb, f"{sig2:08X}" + (f"-{age:x}" if age else "")
             out.append(
                 f"  (cv_record).cv_header.signature = 0x3031424e\n  (cv_record).cv_header.offset    = {off2:#x}\n"
                 f"  (cv_record).signature           = {sig2:#x} {time_t(sig2)}\n"
@@ -666,7 +675,7 @@ def _misc(d: _Dump) -> tuple[list[str], bool]:
     size_of_info, flags1 = struct.unpack_from("<II", raw, 0)
     version = 1
     for v, need in ((5, 1364), (4, 832), (3, 232), (2, 44)):
-        if len(raw) >= need and size_of_info >= need:
+        if len(raw) >= need:  # the largest layout the stream's size holds (size_of_info is not consulted)
             version = v
             break
 
@@ -760,6 +769,8 @@ def _systime(raw: bytes) -> str:
     """A SYSTEMTIME as RFC 3339 (UTC), or ``<invalid date>`` (the reference's calendar checks: year 0 is a
     valid year, month 1-12, a day of that month, hour < 24, minute/second < 60, milliseconds < 1000)."""
     year, month, _dow, day, hour, minute, second, ms = struct.unpack_from("<8H", raw, 0)
+    # The reference narrows month, day, hour, minute and second to a byte before checking them.
+    month, day, hour, minute, second = month & 0xFF, day & 0xFF, hour & 0xFF, minute & 0xFF, second & 0xFF
     if not (1 <= month <= 12 and hour < 24 and minute < 60 and second < 60 and ms < 1000) or year > 9999:
         return "<invalid date>"
     leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
