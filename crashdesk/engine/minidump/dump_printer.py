@@ -293,7 +293,20 @@ def _context(raw: bytes | None, si: _SysInfo | None) -> list[str] | None:
         sp, pc, cpsr, fpsr, fpcr = struct.unpack_from("<QQIII", raw, 256)
         fl = [int.from_bytes(raw[284 + 16 * i : 300 + 16 * i], "little") for i in range(32)]
         return _arm64_common("CONTEXT_ARM64_OLD", flags, iregs, sp, pc, cpsr, fpsr, fpcr, fl)
+    if arch == 1 and len(raw) >= 600:
+        flags = struct.unpack_from("<I", raw, 0)[0]
+        if _cpu_flags(flags) != 0x40000:
+            return None
+        iregs = struct.unpack_from("<32Q", raw, 8)
+        s = ["CONTEXT_MIPS\n", f"  context_flags       = {flags:#x}\n"]
+        for name, index in _MIPS_PRINTED:
+            s.append(f"  {name}                = {iregs[index]:#x}\n")
+        return s
     return None
+
+
+_MIPS_PRINTED = [("s0", 16), ("s1", 17), ("s2", 18), ("s3", 19), ("s4", 20), ("s5", 21), ("s6", 22), ("s7", 23),
+                 ("gp", 28), ("sp", 29), ("fp", 30), ("ra", 31)]  # fmt: skip
 
 
 def _arm64_common(title, flags, iregs, sp, pc, cpsr, fpsr, fpcr, fl) -> list[str]:
