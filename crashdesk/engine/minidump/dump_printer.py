@@ -609,6 +609,11 @@ def _memory_list(d: _Dump, mem: _Memory, brief: bool, out: list[str]) -> None:
         out.append("\n")
 
 
+_PROTECTION_BITS = 0x7FF  # PAGE_NOACCESS .. PAGE_WRITECOMBINE
+_STATE_BITS = 0x13000  # MEM_COMMIT, MEM_RESERVE, MEM_FREE
+_TYPE_BITS = 0x1060000  # MEM_PRIVATE, MEM_MAPPED, MEM_IMAGE
+
+
 def _memory_info(d: _Dump, out: list[str]) -> None:
     raw = d.raw(16)
     offsets = _ex_list(raw, 48)
@@ -617,6 +622,8 @@ def _memory_info(d: _Dump, out: list[str]) -> None:
     out.append(f"MinidumpMemoryInfoList\n  region_count = {len(offsets)}\n\n")
     for i, off in enumerate(offsets):
         base, abase, aprot, _a, rsize, state, prot, typ = struct.unpack_from("<QQIIQIII", raw, off)
+        # printed as the reference's flag sets: only the bits it names survive
+        aprot, prot, state, typ = aprot & _PROTECTION_BITS, prot & _PROTECTION_BITS, state & _STATE_BITS, typ & _TYPE_BITS
         out.append(
             f"region[{i}]\nMINIDUMP_MEMORY_INFO\n  base_address          = {base:#x}\n"
             f"  allocation_base       = {abase:#x}\n  allocation_protection = {aprot:#x}\n"
@@ -848,11 +855,11 @@ def _crashpad_dict(d: _Dump, size: int, rva: int) -> dict[str, str]:
 
 
 def _crashpad(d: _Dump, out: list[str]) -> None:
-    raw = d.raw(0x43500001)
-    if raw is None:
+    if 0x43500001 not in d.directory:
         return
+    raw = d.raw(0x43500001)
     try:
-        if len(raw) < 52:
+        if raw is None or len(raw) < 52:  # listed but not inside the file: invalid, not absent
             raise _Refused
         version = struct.unpack_from("<I", raw, 0)[0]
         if version == 0:
