@@ -362,21 +362,22 @@ class _Memory:
                     self.entries.append((start, size, rva))
 
     def at(self, d: _Dump, address: int) -> bytes | None:
-        """The region holding ``address``; a region overlapping an earlier one is not looked up (as the
-        reference's range map, which keeps the first of overlapping ranges)."""
+        """The region holding ``address``, looked up as the reference's range map is built: ranges sorted by
+        (start, end), each kept only when it starts past the end of the last kept one."""
         if self._starts is None:
             self._starts, self._ranges = [], []
-            for start, size, rva in self.entries:
-                end = start + size
-                if size == 0 or end > 1 << 64:
+            ranges = sorted(  # a stable sort on the range alone, as the reference's
+                (((start, start + size - 1), rva, size) for start, size, rva in self.entries
+                 if size and start + size < 1 << 64),
+                key=lambda r: r[0],
+            )  # fmt: skip
+            last_end = -1
+            for (start, end), rva, size in ranges:
+                if self._starts and start <= last_end:
                     continue
-                i = bisect.bisect_right(self._starts, start)
-                if (i and self._ranges[i - 1][1] > start) or (
-                    i < len(self._starts) and self._starts[i] < end
-                ):
-                    continue
-                self._starts.insert(i, start)
-                self._ranges.insert(i, (start, end, rva, size))
+                self._starts.append(start)
+                self._ranges.append((start, end + 1, rva, size))
+                last_end = end
         i = bisect.bisect_right(self._starts, address)
         if i:
             start, end, rva, size = self._ranges[i - 1]
@@ -967,6 +968,8 @@ def _mac_crash_info(d: _Dump, out: list[str]) -> None:
         if prev is not None and prev != version:
             return
         prev = version
+        if version == 0:
+            continue  # the reference reads no layout for version 0: the record is left out
         fixed = 40 if version >= 5 else 32 if version >= 4 else 16
         if len(rec) < fixed or fixed > start:
             return
@@ -1041,8 +1044,8 @@ def _handles(d: _Dump, out: list[str]) -> None:
     if raw is None or len(raw) < 12:
         return
     hsize, dsize, count = struct.unpack_from("<III", raw, 0)
-    if dsize not in (32, 40) or hsize + dsize * count > len(raw):
-        return
+    if (count and dsize not in (32, 40)) or hsize + dsize * count > len(raw):
+        return  # (an empty list is printed whatever its entry size says)
     lines = [f"MinidumpHandleDataStream\n  handle_count = {count}\n\n"]
     for i in range(count):
         off = hsize + dsize * i
