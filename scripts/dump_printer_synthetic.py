@@ -1,6 +1,6 @@
 """Write the synthetic dumps of tests/data/dump_printer/synthetic/: stream kinds and CPU contexts the corpus lacks
 (MIPS, ARM64_OLD, MIPS64 and PPC contexts; PDB 2.0 / short / ELF / unknown CodeView records and a zero-size module;
-unloaded modules, thread names, memory info, v1 handles, mac boot args, assertion, Linux text streams with NULs and
+unloaded modules, thread names, memory info, v1 and v2 handles (an object-information chain), mac boot args, assertion, Linux text streams with NULs and
 bad UTF-8; Memory64List, an exception without system info, partial Breakpad info, MISC_INFO_2).
 
     python3 scripts/dump_printer_synthetic.py
@@ -200,6 +200,16 @@ def dumps():
         [(9, mem64), (6, exc), (0xF, misc2), (0x47670001, lambda t: struct.pack("<III", 2, 5, 6))]
     ) + bytes(range(36))
     out["mem64-exception"] = raw
+    # 5. v2 handle descriptors with a two-element object-information chain
+    info_rva = 32 + 12 + 12 + 40
+    handles_v2 = struct.pack("<III", 12, 40, 1) + struct.pack("<QIIIIIIII", 4, 0, 0, 0, 0, 1, 1, info_rva, 0)
+    chain = struct.pack("<III", info_rva + 12, 2, 12) + struct.pack("<III", 0, 5, 16)
+    out["handles-v2"] = (
+        struct.pack("<IIIIIIQ", 0x504D444D, 0xA793, 1, 32, 0, 0, 0)
+        + struct.pack("<III", 12, len(handles_v2), 44)
+        + handles_v2
+        + chain
+    )
     return out
 
 
