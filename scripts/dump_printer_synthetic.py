@@ -1,7 +1,8 @@
 """Write the synthetic dumps of tests/data/dump_printer/synthetic/: stream kinds and CPU contexts the corpus lacks
 (MIPS, ARM64_OLD, MIPS64 and PPC contexts; PDB 2.0 / short / ELF / unknown CodeView records and a zero-size module;
-unloaded modules, thread names, memory info, v1 and v2 handles (an object-information chain), mac boot args, assertion, Linux text streams with NULs and
-bad UTF-8; Memory64List, an exception without system info, partial Breakpad info, MISC_INFO_2).
+unloaded modules, thread names, memory info, v1 and v2 handles (an object-information chain), mac boot args,
+assertion, Linux text streams with NULs and bad UTF-8; Memory64List, an exception without system info, partial
+Breakpad info, MISC_INFO_2).
 
     python3 scripts/dump_printer_synthetic.py
 """
