@@ -624,7 +624,12 @@ def _memory_info(d: _Dump, out: list[str]) -> None:
     for i, off in enumerate(offsets):
         base, abase, aprot, _a, rsize, state, prot, typ = struct.unpack_from("<QQIIQIII", raw, off)
         # printed as the reference's flag sets: only the bits it names survive
-        aprot, prot, state, typ = aprot & _PROTECTION_BITS, prot & _PROTECTION_BITS, state & _STATE_BITS, typ & _TYPE_BITS
+        aprot, prot, state, typ = (
+            aprot & _PROTECTION_BITS,
+            prot & _PROTECTION_BITS,
+            state & _STATE_BITS,
+            typ & _TYPE_BITS,
+        )
         out.append(
             f"region[{i}]\nMINIDUMP_MEMORY_INFO\n  base_address          = {base:#x}\n"
             f"  allocation_base       = {abase:#x}\n  allocation_protection = {aprot:#x}\n"
