@@ -34,7 +34,7 @@ def register(subparsers, common) -> None:
     out.add_argument("--human", action="store_true", help="human-readable report (the default)")
     out.add_argument("--cyborg", metavar="FILE", help="the human-readable report, and the --json output into FILE")
     out.add_argument("--dump", action="store_true",
-                     help="the raw contents of the minidump (not implemented: exits 1 with a message)")
+                     help="the raw contents of the minidump, stream by stream (the old minidump_dump)")
     out.add_argument("--pretty", action="store_true", help="pretty-print --json (or --cyborg) output")
     out.add_argument("--brief", action="store_true",
                      help="--human: only the summary and the crashing thread")
@@ -270,8 +270,7 @@ def run(args) -> int:
         _fail(args, log, "--help-markdown is not provided: see `crashdesk stackwalk --help`")
         return 1
     if args.dump:
-        _fail(args, log, "--dump (the raw contents of the minidump) is not implemented")
-        return 1
+        return _raw_dump(args, log)
     if args.recover_function_args or args.features == "unstable-all":
         log.info("--recover-function-args: function arguments are not recovered by CrashDesk")
     paths, urls = _symbol_sources(args, log)
@@ -286,6 +285,26 @@ def run(args) -> int:
         close = getattr(provider, "close", None)
         if callable(close):
             close()
+
+
+def _raw_dump(args, log) -> int:
+    """``--dump``: the minidump's streams printed raw, as the reference's ``minidump_dump`` mode."""
+    from crashdesk.engine.minidump import Minidump, MinidumpError
+    from crashdesk.engine.minidump.dump_printer import render_dump
+
+    dump = args.paths[0]
+    try:
+        with Minidump.open(dump) as md:
+            text = render_dump(md, brief=args.brief)
+    except MinidumpError as exc:
+        _fail(args, log, _naming(dump, exc))
+        return 1
+    if args.output_file:
+        Path(args.output_file).write_bytes(text.encode("utf-8", errors="surrogateescape"))
+    else:
+        sys.stdout.buffer.write(text.encode("utf-8", errors="surrogateescape"))
+        sys.stdout.flush()
+    return 0
 
 
 def _single(args, provider, log) -> int:
