@@ -75,6 +75,7 @@ SYMBOL_FOLDER = {
 SEARCH = {
     "crashdesk.cli.cmd_search", "crashdesk.cli.common", "crashdesk.config", "crashdesk.config.paths",
     "crashdesk.engine", "crashdesk.engine.query", "crashdesk.gc_pause",
+    "crashdesk.model.crash_time",  # this run creates the store: its migrations date imported dumps
     "crashdesk.engine.spikes",  # the trend:spike rule, a small module (math only) the store's connections register
     *(f"crashdesk.model{m}" for m in ("", ".crash_id", ".summary", ".versions")),
     *(f"crashdesk.store{m}" for m in ("", ".blobs", ".codec", ".crashes", ".db", ".errors", ".schema", ".search",
