@@ -145,3 +145,15 @@ def test_a_drop_of_nothing_usable_is_refused(qtbot, make_window, store, tmp_path
     window.dragEnterEvent(enter)
     assert enter.isAccepted()
     assert window.symbols_dialog is None
+
+
+def test_a_dropped_bundle_zip_still_imports(qtbot, make_window, store, abort_home, tmp_path):
+    bundle = tmp_path / "crashes.zip"
+    _cli(abort_home, "export", "--query", "", "--zip", "-o", str(bundle), "--yes")
+    window = make_window(store, wait_for_list=False)
+    qtbot.waitUntil(lambda: window.showing_empty_state, timeout=10000)
+    with qtbot.waitSignal(window.imports_finished, timeout=30_000) as imported:
+        _drop(window, [bundle])
+    assert len(imported.args[0].crash_ids) == 1 and not imported.args[0].failures
+    assert store.count() == 1
+    assert window.symbols_dialog is None  # nothing went to the symbol flow
