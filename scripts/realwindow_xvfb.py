@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 CAPTURE = r"""
 import sys, time
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication
 app = QGuiApplication(sys.argv[:1])
 out, until = sys.argv[1], time.monotonic() + float(sys.argv[2])
 n = 0
+saved_first = False
 screen = app.primaryScreen()
 while time.monotonic() < until:
     t = time.monotonic()
@@ -45,10 +46,15 @@ while time.monotonic() < until:
     # the share of black pixels in the middle of the screen (where the window is), sampled on a grid
     w, h = img.width(), img.height()
     pts = [(x, y) for x in range(w // 8, w - w // 8, 16) for y in range(h // 8, h - h // 8, 16)]
-    black = sum(1 for x, y in pts if img.pixelColor(x, y).lightness() < 8) / len(pts)
-    print(f"{t:.3f} {black:.3f}", flush=True)
+    colours = [img.pixel(x, y) for x, y in pts]
+    black = sum(1 for c in colours if QColor(c).lightness() < 8) / len(pts)
+    # a window filled with one colour (its background, before Qt's first frame) vs one showing widgets
+    uniform = max(colours.count(c) for c in set(colours)) / len(pts)
+    print(f"{t:.3f} {black:.3f} {uniform:.3f}", flush=True)
     if n in (0, 3, 10):
         img.save(f"{out}/capture-{n:02d}.png")
+    if black < 0.5 and not saved_first:  # what the screen shows the moment it is no longer black
+        saved_first = img.save(f"{out}/capture-first-not-black.png")
     n += 1
     time.sleep(0.015)
 """
@@ -184,12 +190,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}")
         capture.wait(30)
         samples = [line.split() for line in capture.stdout.read().splitlines()]
-        after_map = [(float(t), float(b)) for t, b in samples if float(t) >= mapped - 0.05]
+        after_map = [(float(t), float(b)) for t, b, _u in samples if float(t) >= mapped - 0.05]
+        # the first capture showing widgets: not black and not one flat colour (the window's background)
+        widgets = next((float(t) for t, b, u in samples
+                        if float(t) >= mapped - 0.05 and float(b) < 0.5 and float(u) < 0.97), None)
         first_paint = next((t for t, b in after_map if b < 0.5), None)
         black = [t for t, b in after_map if b >= 0.5 and (first_paint is None or t < first_paint)]
         print(f"screen captures from mapping to the first painted one: {len(black)} mostly black"
               + (f"; first painted capture {first_paint - mapped:+.2f} s after the window was seen mapped"
-                 if first_paint is not None else "; never painted"))
+                 if first_paint is not None else "; never painted")
+              + (f"; first capture showing widgets {widgets - mapped:+.2f} s" if widgets is not None else ""))
     finally:
         for p in reversed(procs):
             if p.poll() is None:

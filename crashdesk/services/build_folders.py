@@ -6,6 +6,7 @@ counts, and which crashes gained symbols for which modules.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 
 from crashdesk.engine.native import SUPPORT_MISSING_NOTE, native_support
 from crashdesk.engine.native.ids import normalize_breakpad_id
-from crashdesk.errors import UsageError
+from crashdesk.errors import CrashDeskError, UsageError
 from crashdesk.services.processing import ProcessingService, default_worker_config
 from crashdesk.store import CrashStore
 from crashdesk.symbols.folder_index import FolderIndex
@@ -76,6 +77,83 @@ def add_build_folder(store: CrashStore, paths, folder: Path, *, symbol_paths: It
     report = BuildFolderReport(str(index.folder), scan, len(ids))
     if not native_support():
         report.note = SUPPORT_MISSING_NOTE
+    return _rewalk(report, store, paths, set(ids), code_ids, [folder, *symbol_paths], symbol_urls,
+                   workers=workers, on_progress=on_progress, cancel=cancel)
+
+
+def install_sym_file(path: Path, symbols_cache: Path, *, also_as: Iterable[str] = ()) -> tuple[str, str, Path]:
+    """Copy one Breakpad ``.sym`` file into the symbol store layout under ``symbols_cache``
+    (``<debug_file>/<DEBUG_ID>/<debug_file minus .pdb>.sym``), named after its MODULE line, not after the
+    file's own name, and also under each name in ``also_as`` (other debug file names of that id); returns
+    (debug file, debug id, the stored path). A file already stored there with the
+    same bytes is left alone; a different one is replaced (the dropped file is the user's newer choice).
+    Raises :class:`~crashdesk.engine.symfile.errors.SymbolFileError` for a file that is not a .sym file and
+    :class:`~crashdesk.symbols.layout.UnsafeName` for a MODULE line naming an unusable path."""
+    from crashdesk.engine.symfile.errors import SymbolFileError
+    from crashdesk.engine.symfile.scan import parse_module_line
+    from crashdesk.symbols.layout import UnsafeName, check_component, check_id, leaf_name, sym_file_name
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(4096)
+    except OSError as exc:
+        raise SymbolFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    mod = parse_module_line(first, str(path))
+    debug_file = check_component(leaf_name(mod.debug_file))
+    debug_id = check_id(normalize_breakpad_id(mod.debug_id))
+    names = [debug_file] + [n for n in dict.fromkeys(leaf_name(a) for a in also_as if a) if n != debug_file]
+    first = None
+    for name in names:
+        try:
+            check_component(name)
+        except UnsafeName:
+            continue
+        target = Path(symbols_cache) / name / debug_id / sym_file_name(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        try:
+            shutil.copyfile(path, tmp)
+            tmp.replace(target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise SymbolFileError(f"{path}: cannot store it in {target.parent}: {exc.strerror or exc}") from exc
+        first = first or target
+    return debug_file, debug_id, first
+
+
+def add_symbol_file(store: CrashStore, paths, sym_path: Path, *, symbol_paths: Iterable[Path] = (),
+                    symbol_urls: Iterable[str] = (), workers: int | None = None,
+                    on_progress: Callable[[Any], None] | None = None,
+                    cancel: threading.Event | None = None) -> BuildFolderReport:
+    """Install one ``.sym`` file into the data folder's symbol cache (:func:`install_sym_file`), then re-walk
+    the stored crashes whose module with that debug id lacked symbols and report as :func:`add_build_folder`."""
+    from crashdesk.engine.symfile.scan import parse_module_line
+
+    with open(sym_path, "rb") as f:  # install_sym_file checks the line; here only the id is wanted
+        try:
+            wanted_id = normalize_breakpad_id(parse_module_line(f.readline(4096), str(sym_path)).debug_id)
+        except CrashDeskError:
+            wanted_id = ""
+    # a dump names the module by its own debug file ("abort"), dump_syms by the file it read ("abort.debug"):
+    # the store is looked up by the dump's name, so the file is also stored under the names of the stored
+    # modules that lack symbols with this debug id
+    aliases = [row.get("debug_file") or row.get("filename") or ""
+               for row in store.modules_missing_symbols(None, details=False)
+               if wanted_id and normalize_breakpad_id(row.get("debug_id") or "") == wanted_id]
+    _debug_file, debug_id, target = install_sym_file(Path(sym_path), paths.symbols_cache, also_as=aliases)
+    scan = {"files": 1, "objects": 1, "identified": 1, "reused": 0, "skipped": 0, "damaged": [],
+            "seconds": 0.0, "from_disk": False}
+    report = BuildFolderReport(str(target), scan, 1)
+    return _rewalk(report, store, paths, {debug_id}, set(), list(symbol_paths), symbol_urls,
+                   workers=workers, on_progress=on_progress, cancel=cancel)
+
+
+def _rewalk(report: BuildFolderReport, store: CrashStore, paths, ids: set[str], code_ids: set[str],
+            symbol_paths: list[Path], symbol_urls: Iterable[str], *, workers: int | None,
+            on_progress: Callable[[Any], None] | None, cancel: threading.Event | None) -> BuildFolderReport:
+    """Re-walk the stored crashes with a module lacking symbols whose debug id (or code id) is in ``ids``
+    (``code_ids``), with ``symbol_paths`` as symbol folders; fill ``report`` with what changed."""
     if cancel is not None and cancel.is_set():
         report.cancelled = True
         return report
@@ -96,7 +174,7 @@ def add_build_folder(store: CrashStore, paths, folder: Path, *, symbol_paths: It
     if not crash_ids:
         return report
     before = {cid: _state(store, cid) for cid in crash_ids}
-    config = default_worker_config(paths, symbol_paths=[folder, *symbol_paths], symbol_urls=list(symbol_urls))
+    config = default_worker_config(paths, symbol_paths=list(symbol_paths), symbol_urls=list(symbol_urls))
     service = ProcessingService(store, config, workers=workers, on_progress=on_progress)
     finished = threading.Event()
     if cancel is not None:  # any object with is_set() (threading.Event, the UI's CancelToken)

@@ -86,6 +86,9 @@ def run_app(data_dir: str | None = None) -> int:
     if read_only:
         window.set_read_only(f"The data folder {paths.data_dir} is read-only: crashes can be searched and read, "
                              "but nothing is collected, processed or changed.")
+    from crashdesk.ui.native_background import set_native_background
+
+    set_native_background(window)  # X11: the server fills the window at once, not black until the first frame
     window.show()
     if quit_after_ms is not None:
         from crashdesk.ui.qt import QTimer

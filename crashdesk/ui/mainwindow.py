@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from crashdesk.engine.query import OPERATOR_WORDS, Or, QueryError, parse_query
+from crashdesk.errors import CrashDeskError
 from crashdesk.ui import searching
 from crashdesk.ui.collector_link import CollectorState
 from crashdesk.ui.detail import CrashDetail, load_detail
+from crashdesk.ui.drops import classify, dumps_inside
 from crashdesk.ui.imports import ImportResult, import_minidumps
 from crashdesk.ui.jobs import Jobs
 from crashdesk.ui.models.crash_list import HEADERS, Col, CrashListModel
@@ -52,7 +54,6 @@ from crashdesk.ui.views.status import StatusBar
 DEFAULT_HIDDEN = (Col.CRASH_ID,)
 #: the Signature column never gets narrower than this when the window is resized (it takes the spare width)
 SIGNATURE_MIN_WIDTH = 220
-DUMP_SUFFIXES = (".dmp", ".mdmp", ".minidump")
 
 
 #: facets over text fields, where a bare ``field:value`` means "contains": a facet click wants the exact value
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
     crash_processed = Signal(str, bool)  # from the processing service's thread
     processing_progressed = Signal(str)  # status text, from the processing service's thread
     raise_requested = Signal()  # a second start on this data folder asked for this window
+    symbols_added = Signal(object)  # a BuildFolderReport (None: failed or cancelled), after a dropped symbol job
     first_painted = Signal()  # once, after the window's first paint (app.py starts background work then)
 
     def __init__(self, store: Any, *, settings: QSettings | None = None, jobs: Jobs | None = None,
@@ -106,6 +108,8 @@ class MainWindow(QMainWindow):
         db_path = getattr(getattr(store, "db", None), "path", None)
         self.setWindowTitle(f"CrashDesk — {Path(db_path).parent}" if db_path else "CrashDesk")
         self.setAcceptDrops(True)
+        self.symbols_dialog: Any = None  # "Add symbols": dropped .sym files and build folders
+        self._symbol_queue: list[tuple[str, str]] = []
         self.resize(1280, 800)
         self._detail_generation = 0
         self._facet_generation = 0
@@ -803,23 +807,104 @@ class MainWindow(QMainWindow):
         menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if self._dropped_dumps(event.mimeData()):
+        if not classify(self._local_paths(event.mimeData())).empty:
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
-        paths = self._dropped_dumps(event.mimeData())
-        if paths:
-            event.acceptProposedAction()
-            self.import_files(paths)
+        """Dumps and crash bundles are imported; .sym files, native debug files and folders go to the
+        build-folder flow (:mod:`crashdesk.ui.drops` says which is which)."""
+        plan = classify(self._local_paths(event.mimeData()))
+        if plan.empty:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        if plan.imports:
+            self.import_files(plan.imports)
+        if plan.sym_files or plan.build_folders:
+            self.add_symbols(plan.sym_files, plan.build_folders)
 
     @staticmethod
-    def _dropped_dumps(mime) -> list[str]:
+    def _local_paths(mime) -> list[str]:
         if not mime.hasUrls():
             return []
-        return [u.toLocalFile() for u in mime.urls()
-                if u.isLocalFile() and u.toLocalFile().lower().endswith(DUMP_SUFFIXES)]
+        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+
+    @classmethod
+    def _dropped_dumps(cls, mime) -> list[str]:
+        return classify(cls._local_paths(mime)).imports
+
+    def add_symbols(self, sym_files: list[str], folders: list[str]) -> None:
+        """What Settings → Symbols → "Add build folder" does, for dropped files: in the "Add symbols" window
+        (progress, Cancel, the report of signature changes), one after the other."""
+        if self._data_paths() is None:
+            self.status.showMessage("This store has no data folder: symbols cannot be added to it", 8000)
+            return
+        self._symbol_queue.extend([("sym", p) for p in sym_files] + [("folder", f) for f in folders])
+        left = sum(dumps_inside(f) for f in folders)
+        if left:
+            self.status.showMessage(f"{left} minidump(s) inside the dropped folder were not imported (a folder is "
+                                    "a build folder): drop the dump files themselves to import them", 15000)
+        panel = self.symbols_panel()
+        self.symbols_dialog.show()
+        self.symbols_dialog.raise_()
+        if not panel.busy:
+            self._next_symbols()
+
+    def symbols_panel(self) -> Any:
+        """The "Add symbols" window's build-folder panel (made on first use)."""
+        if self.symbols_dialog is None:
+            from crashdesk.ui.qt import QDialog
+            from crashdesk.ui.views.build_folder_panel import BuildFolderPanel
+
+            dlg = QDialog(self)
+            dlg.setWindowTitle("Add symbols")
+            dlg.setModal(False)
+            lay = QVBoxLayout(dlg)
+            note = QLabel("Dropped .sym files are installed into the symbol cache; dropped folders (and the "
+                          "folder of a dropped native debug file) are added to Settings → Symbols → folders. "
+                          "Stored crashes that lacked these symbols are then processed again.")
+            note.setWordWrap(True)
+            lay.addWidget(note)
+            dlg.panel = BuildFolderPanel(self.jobs, self._data_paths().data_dir, add_folder=self._add_symbol_folder,
+                                         symbol_sources=lambda: (self._settings_sources()["symbol_paths"],
+                                                                 self._settings_sources()["symbol_urls"]), parent=dlg)
+            dlg.panel.finished.connect(self._symbols_finished)
+            lay.addWidget(dlg.panel)
+            dlg.resize(640, 300)
+            self.symbols_dialog = dlg
+        return self.symbols_dialog.panel
+
+    def _next_symbols(self) -> None:
+        if not self._symbol_queue:
+            return
+        kind, path = self._symbol_queue.pop(0)
+        panel = self.symbols_panel()
+        if kind == "sym":
+            panel.start_symbol_file(path)
+        else:
+            panel.start(path)
+
+    def _symbols_finished(self, report: Any) -> None:
+        if report is not None and report.crashes:
+            self.reload_store()
+        emit(self.symbols_added, report)
+        self._next_symbols()
+
+    def _add_symbol_folder(self, folder: str) -> None:
+        """A dropped build folder joins the symbol folders (QSettings and the command line's settings file)."""
+        from crashdesk.ui.dialogs.settings import KEYS, settings_list
+        from crashdesk.ui.symbol_settings import push
+
+        folders = settings_list(self.settings, KEYS["symbol_paths"])
+        if folder not in folders:
+            self.settings.setValue(KEYS["symbol_paths"], [*folders, folder])
+            try:
+                push(self.settings, self._data_paths().data_dir)
+            except CrashDeskError as exc:
+                self._show_error("The command line's symbol settings were not updated", exc)
+            self.reconfigure_processing()
 
     def _restore_layout(self) -> None:
         s = self.settings

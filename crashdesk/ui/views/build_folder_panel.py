@@ -95,13 +95,47 @@ class BuildFolderPanel(QWidget):
             finally:
                 store.close()
 
+        self._run(work, f"Scanning {folder}…", "Add build folder")
+
+    def start_symbol_file(self, sym_path: str) -> None:
+        """Install one dropped ``.sym`` file into the symbol cache (named by its MODULE line) and re-walk the
+        stored crashes that lacked it, in the background, with the same progress, cancel and report."""
+        if self._job is not None:
+            return
+        paths_, urls = self._sources()
+        folders = [Path(p) for p in paths_ if Path(p).is_dir()]
+        data_dir = self.data_dir
+
+        def work(cancel, report):
+            from crashdesk.config.paths import resolve_paths
+            from crashdesk.services.build_folders import add_symbol_file
+            from crashdesk.store import CrashStore
+
+            paths = resolve_paths(str(data_dir) if data_dir else None).ensure()
+            store = CrashStore.open(paths.data_dir)
+            try:
+                return add_symbol_file(
+                    store, paths, Path(sym_path), symbol_paths=folders, symbol_urls=urls, cancel=cancel,
+                    on_progress=lambda p: report(
+                        (p.done + p.failed) / max(1, p.done + p.failed + p.running + p.queued),
+                        f"Re-walking crashes: {p.done + p.failed} of {p.done + p.failed + p.running + p.queued}"))
+            finally:
+                store.close()
+
+        self._run(work, f"Installing {sym_path}…", "Add symbol file")
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def _run(self, work, text: str, title: str) -> None:
         self.button.setEnabled(False)
         self.bar.setVisible(True)
         self.bar.setRange(0, 0)
         self.cancel_button.setVisible(True)
-        self.status.setText(f"Scanning {folder}…")
+        self.status.setText(text)
         self._job = self.jobs.submit(work, on_done=self._done, on_error=self._failed, on_progress=self._progress,
-                                     title="Add build folder", visible=True)
+                                     title=title, visible=True)
 
     def cancel(self) -> None:
         if self._job is not None:
@@ -134,5 +168,5 @@ class BuildFolderPanel(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self._finish()
-        self.status.setText(f"Adding the build folder failed: {exc}")
+        self.status.setText(f"Adding the symbols failed: {exc}")
         emit(self.finished, None)
