@@ -155,10 +155,19 @@ class Database:
             conn.execute("PRAGMA synchronous = FULL")
 
     def close(self) -> None:
+        """Close this thread's connection and those of threads that have ended. A connection of another live
+        thread may be in the middle of a statement (SQLite runs it without the GIL), and closing it under that
+        thread crashes the process: it is interrupted instead, and closes when that thread lets go of it (the
+        last reference is dropped here or in that thread)."""
+        me = threading.get_ident()
+        alive = {t.ident for t in threading.enumerate()}
         with self._lock:
-            for conn in self._all:
+            for ident, conn in self._by_thread.items():
                 try:
-                    conn.close()
+                    if ident != me and ident in alive:
+                        conn.interrupt()
+                    else:
+                        conn.close()
                 except sqlite3.Error:
                     pass
             self._all.clear()
