@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crashdesk.store.errors import StoreError
+from crashdesk.store import thread_index
 from crashdesk.store.schema import SCHEMA_VERSION, migrate
 
 if TYPE_CHECKING:  # sqlite_utils pulls in numpy (~0.7 s): imported on first use of Database.utils only
@@ -41,6 +42,7 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
             continue
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA cache_size = -65536")
+        thread_index.register(conn)
         return conn
     raise StoreError(f"cannot open the database {path} read-only: {error}")
 
@@ -60,6 +62,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -65536")
+    thread_index.register(conn)
     return conn
 
 

@@ -41,12 +41,14 @@ from crashdesk.engine.query import (
     Not,
     Or,
     QueryTooLargeError,
+    THREAD_FIELDS,
     Term,
     field_kind,
     parse_query,
 )
 from crashdesk.errors import UsageError
 from crashdesk.model.versions import version_key
+from crashdesk.store import thread_search
 from crashdesk.store.terms import annotation_token, match_any
 
 HIT_COLUMNS = ("crash_id", "signature", "server_signature", "proto_signature", "product", "version",
@@ -92,7 +94,7 @@ FACET_COLUMNS = {
     "source": "c.source", "state": "c.state", "reason": "c.reason", "build_id": "c.build_id",
     "address": "c.address",
 }
-FACETS = (*FACET_COLUMNS, "module", "module_version", "ann.KEY")
+FACETS = (*FACET_COLUMNS, "module", "module_version", thread_search.FACET, "ann.KEY")
 
 
 class BadSearchRequest(UsageError):
@@ -171,6 +173,8 @@ class _Compiler:
             sql, params = self.column(t)
         elif t.field in MODULE_COLUMNS:
             sql, params = self.module(t)
+        elif t.field in THREAD_FIELDS or t.thread is not None:
+            sql, params = thread_search.compile_term(self, t)
         else:
             sql, params = self.frame(t)
         if t.negate:
@@ -397,6 +401,8 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
             if key is not None:
                 totals[key] = totals.get(key, 0) + n
         rows = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
+    elif facet == thread_search.FACET:
+        return thread_search.facet(conn, where, params, size)
     elif facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1:
         key = facet[len(ANNOTATION) + 1:]
         sql = (f"SELECT value, count(*) AS n FROM annotations WHERE key = ? "
@@ -481,7 +487,7 @@ def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[st
     now = now or dt.datetime.now(dt.UTC)
     order = _order_by(sort)
     for facet in facets:
-        if facet not in FACET_COLUMNS and facet not in ("module", "module_version") and not (
+        if facet not in FACET_COLUMNS and facet not in ("module", "module_version", thread_search.FACET) and not (
                 facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1):
             raise BadSearchRequest(f"cannot facet on {facet!r} (facets: {', '.join(FACETS)})")
     conn = store.db.conn
