@@ -110,16 +110,18 @@ def stack_matches(functions, elements: list, direct: list[bool]) -> bool:
     elements ``k`` and ``k + 1``: the very next frame row towards the top) or through any frames between.
     Each element is a predicate on a function name, or a set of ids when ``functions`` holds ids."""
     seq = list(reversed(functions))  # from the outermost caller towards the top
+    hits = [element.__contains__ if isinstance(element, set | frozenset) else
+            (lambda v, e=element: v is not None and e(v)) for element in elements]
     # positions where the elements so far can end, element by element: O(elements x frames)
-    ends = [i for i, value in enumerate(seq) if _hit(elements[0], value)] if elements else [-1]
+    ends = [i for i, value in enumerate(seq) if hits[0](value)] if elements else [-1]
     for k in range(1, len(elements)):
         if not ends:
             return False
-        element = elements[k]
+        hit = hits[k]
         if direct[k - 1]:
-            ends = [i + 1 for i in ends if i + 1 < len(seq) and _hit(element, seq[i + 1])]
+            ends = [i + 1 for i in ends if i + 1 < len(seq) and hit(seq[i + 1])]
         else:
-            ends = [i for i in range(ends[0] + 1, len(seq)) if _hit(element, seq[i])]
+            ends = [i for i in range(ends[0] + 1, len(seq)) if hit(seq[i])]
     return bool(ends)
 
 

@@ -148,7 +148,7 @@ class _Compiler:
         # As few parentheses as SQL's precedence allows: SQLite's parser stack is shallow (about 100
         # entries), and each nested parenthesis costs a few, so nested groups run out of it early.
         if isinstance(node, And | Or):
-            parts = [self.node(item) for item in node.items]
+            parts = [self.node(item) for item in thread_search.without_implied_scopes(node)]
             joiner = " AND " if isinstance(node, And) else " OR "
             sql = joiner.join(p[0] for p in parts)  # an OR inside an AND comes back in parentheses
             return (f"({sql})" if isinstance(node, Or) and not top else sql), [x for p in parts for x in p[1]]

@@ -216,6 +216,8 @@ class StackMatcher:
                 continue
             if names is not None and nid not in names:
                 continue
+            if any(element.isdisjoint(ids) for element in elements):
+                continue
             if stack_matches(ids, elements, direct):
                 return 1
         return 0

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from crashdesk.engine.query import TRUST_VALUES, Term
+from crashdesk.engine.query import TRUST_VALUES, And, Or, Term
 from crashdesk.store.terms import match_any
 from crashdesk.store.thread_index import TRUST_CODES, TRUST_DEPTH, function_id_sql, name_id_sql
 
@@ -27,6 +27,17 @@ def _scope(t: Term) -> tuple[str, Term | None]:
     if scope.field == "thread":
         return str(scope.value), None
     return "name", scope
+
+
+def without_implied_scopes(node: And | Or) -> tuple:
+    """An AND group's items without its ``thread:``/``thread.name:`` term when a non-negated stack term in the
+    group is scoped by it (that term finds only crashes having such a thread; the scope term alone would
+    add a set as large as the store to intersect)."""
+    if not isinstance(node, And):
+        return node.items
+    used = {id(item.thread) for item in node.items
+            if isinstance(item, Term) and item.thread is not None and not item.negate}
+    return tuple(item for item in node.items if id(item) not in used) or node.items
 
 
 def _in_terms(cid: str, match_sql: str) -> str:
@@ -96,7 +107,10 @@ def _stack(cid: str, t: Term, role: str, scope: Term | None) -> tuple[str, list[
     parts: list[str] = []
     params: list[Any] = []
     table = "thread_terms"
-    for op, text in pattern.elements:
+    # the candidates come from the exact elements and those of 6 characters or more (else the longest one):
+    # an FTS5 OR over the thousands of names a short text like "Run" is in costs more than checking the order
+    chosen = [e for e in pattern.elements if e[0] == "=" or len(e[1]) >= 6]
+    for op, text in chosen or [max(pattern.elements, key=lambda e: len(e[1]))]:
         match, mparams, table = function_ids_match(role, scope, op, text)
         parts.append(match)
         params.extend(mparams)
