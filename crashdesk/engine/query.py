@@ -735,6 +735,7 @@ def parse_stack(value: str, query: str, pos: int) -> StackPattern:
 
 def _thread_term(name: str, tok: _Tok, query: str, value: str, negate: bool, op: str | None, off: int) -> Term:
     vpos = tok.value_pos + off
+    op_pos = vpos - len(op or "")
     explicit = op is not None
     if value == NULL_VALUE and not tok.quoted:
         raise BadValueError(f"{name} does not take __null__", query, vpos)
@@ -746,7 +747,7 @@ def _thread_term(name: str, tok: _Tok, query: str, value: str, negate: bool, op:
     if name == "stack":
         if op not in (None, "~"):
             raise BadOperatorError('stack: takes no operator (stack:"A > B"; =NAME for an exact function)',
-                                   query, vpos)
+                                   query, op_pos)
         return Term(name, "~", value, negate, explicit, None, tok.pos, tok.end,
                     stack=parse_stack(value, query, vpos))
     if name == "frames":
@@ -770,7 +771,7 @@ def _thread_term(name: str, tok: _Tok, query: str, value: str, negate: bool, op:
     op = op or "="
     if op not in STRING_OPS:
         raise BadOperatorError(f"operator {op!r} does not apply to {name} (use {' '.join(STRING_OPS)})",
-                               query, vpos)
+                               query, op_pos)
     return Term(name, op, value, negate, explicit, None, tok.pos, tok.end)
 
 
@@ -782,6 +783,9 @@ def scope_threads(node: Node, query: str, scope: Term | None = None) -> Node:
     """Attach each AND group's thread scope to the stack terms under it (see the section comment)."""
     if isinstance(node, And):
         scopes = [item for item in node.items if _is_scope(item)]
+        scoped = any(isinstance(item, Term) and item.field in SCOPED_FIELDS for item in node.items)
+        if len(scopes) > 1 and not scoped:  # (thread:any) (thread.name:X): each alone, no stack term to scope
+            scopes = []
         if len(scopes) > 1:
             raise QuerySyntaxError("one thread:/thread.name: per group (put other threads in their own "
                                    "group: (thread:main function:A) (thread:any function:B))", query,
