@@ -121,7 +121,10 @@ SYNTAX_HELP = """\
                      versions (120.0.1 > 99.0; a version to compare starts with a number)
   "quoted values"    signature:"OOM | small"; quote a value holding spaces, ( or ), or the words and/or/not
   bare words         full text over signature, frame functions and annotation values
-  function:NAME      a function on the crashing thread's stack (other threads are not searched)
+  function:NAME      a function on the crashing thread's stack; thread:any / thread:main / thread.name:X
+                     beside it searches those threads instead
+  stack:"A > B"      A calls B on one thread (>> directly); =NAME for an exact function
+  frame.trust:scan@5 in the crashing thread's top 5 frames; frame.module:NAME@VER; frames:>500
   ann.KEY:value      any annotation, e.g. ann.URL:example.com
   module:NAME@VER    a loaded module, optionally with its version: module:xul.dll@>=120
   os:Windows         also Crash Stats' platform names: Windows, Mac OS X / macOS, Linux, Android

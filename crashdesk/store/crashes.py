@@ -21,11 +21,10 @@ from crashdesk.model.crash_id import new_crash_id, normalize_crash_id
 from crashdesk.model.summary import columns_from, frame_rows, module_links, signature_input
 from crashdesk.model.threads import crash_threads
 from crashdesk.model.versions import version_key
-from crashdesk.store import codec
+from crashdesk.store import codec, thread_index
 from crashdesk.store.blobs import BlobStore
 from crashdesk.store.db import Database
 from crashdesk.store.errors import CrashNotFound, DuplicateCrash, StoreError
-from crashdesk.store import thread_index
 from crashdesk.store.terms import (
     annotation_terms,
     annotation_value_text,

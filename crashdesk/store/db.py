@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crashdesk.store.errors import StoreError
 from crashdesk.store import thread_index
+from crashdesk.store.errors import StoreError
 from crashdesk.store.schema import SCHEMA_VERSION, migrate
 
 if TYPE_CHECKING:  # sqlite_utils pulls in numpy (~0.7 s): imported on first use of Database.utils only

@@ -259,6 +259,9 @@ class MainWindow(QMainWindow):
             act.toggled.connect(lambda on, c=col: self.table.setColumnHidden(c, not on))
             self.columns_menu.addAction(act)
             self.column_actions[col] = act
+        self.all_threads_action = QAction("&All threads of the query…", self, shortcut=QKeySequence("Ctrl+Shift+T"))
+        self.all_threads_action.triggered.connect(self.show_all_threads)
+        view_menu.addAction(self.all_threads_action)
         view_menu.addAction(self.facets_action)
         view_menu.addAction(self.sources_action)
         view_menu.addAction(self.symbols_action)
@@ -486,6 +489,16 @@ class MainWindow(QMainWindow):
             return
         self.crash_view.show_crash(detail)
         emit(self.detail_shown, detail.crash_id)
+
+    def show_all_threads(self):
+        """The all-threads (hang) view of the current query's crashes (views.all_threads)."""
+        from crashdesk.ui.views.all_threads import AllThreadsDialog
+
+        dialog = AllThreadsDialog(self.jobs, self.store, self.model.query or "", self)
+        dialog.crash_requested.connect(self.show_crash)
+        dialog.show()
+        dialog.compute()
+        return dialog
 
     def move_selection(self, step: int) -> None:
         row = self.table.currentIndex().row()

@@ -1,0 +1,79 @@
+"""Every-thread search in the app: a structural query typed in the search bar lists the crashes the store's
+brute-force oracle expects, and the all-threads view of a query shows the merged call trees (its counts equal
+a brute-force merge), lists a node's crashes and opens one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crashdesk.services.all_threads import all_threads
+from tests.store import thread_oracle as O
+from tests.store.test_all_threads import brute_force
+from tests.store.test_thread_search import _corpus_docs
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _fill(store):
+    from crashdesk.store.crashes import NewCrash
+
+    docs = _corpus_docs()
+    ids = store.add_many([NewCrash({"ProductName": d["product"]}, processed=d) for d in docs])
+    return dict(zip(ids, docs, strict=True))
+
+
+def test_structural_query_in_the_search_bar(qtbot, store, make_window):
+    by_id = _fill(store)
+    window = make_window(store)
+    text, pred = O.q_stack(("role", "any", ""), [("~", "thread"), ("~", "sleep")], [False])
+    expected = {c for c, d in by_id.items() if pred(d)}
+    assert expected and len(expected) < len(by_id)
+    window.search_bar.set_text(text)
+    with qtbot.waitSignal(window.model.search_finished, timeout=10000) as blocker:
+        window.search_bar.submit()
+    assert blocker.args == [len(expected)]
+    assert {window.model.crash_id(r) for r in range(window.model.rowCount())} == expected
+    window.resize(1400, 800)
+    qtbot.wait(300)
+    window.grab().save(str(SHOTS / "search-all-threads.png"))
+
+
+def test_all_threads_view(qtbot, store, make_window):
+    by_id = _fill(store)
+    window = make_window(store)
+    dialog = window.show_all_threads()
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.tree_data is not None or "failed" in dialog.summary.text(), timeout=15000)
+    assert dialog.tree_data is not None, dialog.summary.text()
+    expected = brute_force(by_id, "any", None)
+    assert dialog.tree.topLevelItemCount() == len(expected["roots"])
+    first = dialog.tree.topLevelItem(0)
+    assert (first.text(0), int(first.text(1).replace(",", "")), int(first.text(2).replace(",", ""))) == (
+        expected["roots"][0]["function"], expected["roots"][0]["threads"], expected["roots"][0]["crashes"])
+    dialog.tree.setCurrentItem(first)
+    assert sorted(dialog.crashes.item(i).text() for i in range(dialog.crashes.count())) == \
+        expected["roots"][0]["crash_ids"]
+    # filter by role: the main threads only
+    with qtbot.waitSignal(dialog.computed, timeout=15000) as blocker:
+        dialog.role.setCurrentText("main")
+    assert blocker.args == [brute_force(by_id, "main", None)["threads"]]
+    assert dialog.tree_data.to_json(ids=True) == brute_force(by_id, "main", None)
+    dialog.role.setCurrentText("any")
+    qtbot.waitUntil(lambda: dialog.role.currentText() == "any" and dialog.tree_data.threads == expected["threads"],
+                    timeout=15000)
+    dialog.name.setText("worker")
+    with qtbot.waitSignal(dialog.computed, timeout=15000):
+        dialog.name.returnPressed.emit()
+    assert dialog.tree_data.to_json(ids=True) == brute_force(by_id, "any", "worker")
+    # a crash of a node opens in the main window
+    dialog.tree.setCurrentItem(dialog.tree.topLevelItem(0))
+    crash = dialog.crashes.item(0).text()
+    dialog.crash_requested.emit(crash)
+    qtbot.waitUntil(lambda: window.crash_view.detail is not None and window.crash_view.detail.crash_id == crash,
+                    timeout=15000)
+    assert all_threads(store, "", thread_name="worker").threads == dialog.tree_data.threads
+    dialog.name.setText("")
+    with qtbot.waitSignal(dialog.computed, timeout=15000):
+        dialog.name.returnPressed.emit()
+    qtbot.wait(200)
+    dialog.grab().save(str(SHOTS / "all-threads.png"))
