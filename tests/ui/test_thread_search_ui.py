@@ -77,3 +77,38 @@ def test_all_threads_view(qtbot, store, make_window):
         dialog.name.returnPressed.emit()
     qtbot.wait(200)
     dialog.grab().save(str(SHOTS / "all-threads.png"))
+
+
+def test_three_way_compare_tab(qtbot, store, tmp_path):
+    """Comparing two crashes fills the 3-way tab: the typical stack of A's group with A and B beside it."""
+    import random
+
+    from crashdesk.services.three_way import three_way
+    from crashdesk.store.crashes import NewCrash, SignatureRecord
+    from crashdesk.ui.jobs import Jobs
+    from crashdesk.ui.views.compare import CompareView
+    from tests.services.test_three_way import _brute_typical, _variants
+
+    docs = {d["product"]: d for d in _corpus_docs()}
+    group = _variants(docs["pipeline-inlines-macos-segv"], random.Random(3), 12)
+    sig = SignatureRecord("sadness_generator::raise_segfault", None, [], "generic")
+    ids = store.add_many([NewCrash({"ProductName": "P"}, processed=d, signature=sig) for d in group]
+                         + [NewCrash({"ProductName": "P"}, processed=docs["05-thread"])])
+    jobs = Jobs()
+    view = CompareView(store, jobs, profiles_dir=tmp_path / "profiles")
+    qtbot.addWidget(view)
+    view.resize(1300, 700)
+    view.show()
+    with qtbot.waitSignal(view.three_way_loaded, timeout=15000):
+        view.compare_crashes(ids[0], ids[-1])
+    expected = _brute_typical(group)
+    typical = [view.three.item(r, 1).text() for r in range(view.three.rowCount())]
+    assert typical[:len(expected)] == [f for f, _ in expected]
+    result = three_way(store, ids[0], ids[-1])
+    marked = [view.three.item(r, 3).background().color().name() == "#ffe08a" for r in range(view.three.rowCount())]
+    assert marked == ["a-typical" in r.differs for r in result.rows]
+    view.tabs.setCurrentIndex(view.tabs.count() - 1)
+    qtbot.wait(200)
+    view.grab().save(str(SHOTS / "compare-three-way.png"))
+    jobs.cancel_all()
+    jobs.wait()
