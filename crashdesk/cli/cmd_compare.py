@@ -18,8 +18,10 @@ def register(sub, common) -> None:
                        "stack with --group)", description="Compare two crashes' crashing-thread stacks frame by "
                        "frame; --group adds the typical stack of A's signature group.")
     p.add_argument("a", metavar="CRASH_A")
-    p.add_argument("b", metavar="CRASH_B")
+    p.add_argument("b", metavar="CRASH_B", nargs="?")
     p.add_argument("--group", action="store_true", help="three-way: add the typical stack of A's signature group")
+    p.add_argument("--server", action="store_true", help="a synced crash A: the server's processed stack against "
+                   "the local re-walk, frame by frame (no CRASH_B)")
     p.set_defaults(func=run)
 
 
@@ -33,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from crashdesk.services.compare import compare_crashes
     from crashdesk.services.three_way import three_way
 
+    if args.server:
+        return _server(args)
+    if args.b is None:
+        raise UsageError("compare needs two crash ids (or one with --server)")
     try:
         a, b = normalize_crash_id(args.a), normalize_crash_id(args.b)
     except ValueError as exc:
@@ -70,5 +76,37 @@ def run(args: argparse.Namespace) -> int:
         fa = (r.left or {}).get("function") or (r.left or {}).get("module_offset") or ""
         fb = (r.right or {}).get("function") or (r.right or {}).get("module_offset") or ""
         lines.append(f"{'=' if r.status == 'same' else '*'} {fa:60.60}  {fb}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _server(args: argparse.Namespace) -> int:
+    from crashdesk.errors import UsageError
+    from crashdesk.model.crash_id import normalize_crash_id
+    from crashdesk.model.threads import stack_diff
+
+    if args.b is not None or args.group:
+        raise UsageError("--server compares one synced crash with its own server stack: give one crash id")
+    try:
+        a = normalize_crash_id(args.a)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    store = open_store(args, write=False)
+    try:
+        crash = store.get(a)
+    finally:
+        store.close()
+    if crash.get("server_processed") is None or crash.get("processed") is None:
+        raise UsageError(f"crash {a} has no server stack and local re-walk to compare")
+    rows = stack_diff(crash["processed"], crash["server_processed"])
+    if getattr(args, "json", False):
+        print_json({"crash_id": a, "differs": any(r["differs"] for r in rows), "frames": rows})
+        return 0
+    lines = [f"crash {a}: local re-walk (left) against the server's processed stack (right); * differs"]
+    for r in rows:
+        loc, srv = r["local"] or {}, r["server"] or {}
+        def side(f):
+            return f"{f.get('module') or ''}!{f.get('function') or '??'} [{f.get('trust') or ''}]" if f else "-"
+        lines.append(f"{'*' if r['differs'] else ' '} {r['index']:>3}  {side(loc):60.60}  {side(srv)}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

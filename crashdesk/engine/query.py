@@ -80,6 +80,7 @@ FIELDS: dict[str, str] = {
     "frame.module": KEYWORD,
     "frame.trust": KEYWORD,
     "frames": NUMBER,
+    "server_stack": KEYWORD,   # differs | same: a synced crash's local re-walk against the server's stack
 }
 ALIASES = {"uuid": "crash_id", "platform": "os", "cpu_arch": "cpu", "release_channel": "channel",
            "build": "build_id", "submitted": "date"}
@@ -125,6 +126,7 @@ SYNTAX_HELP = """\
                      beside it searches those threads instead
   stack:"A > B"      A calls B on one thread (>> directly); =NAME for an exact function
   frame.trust:scan@5 in the crashing thread's top 5 frames; frame.module:NAME@VER; frames:>500
+  server_stack:differs  synced crashes whose local re-walk differs from the server's stack (or :same)
   ann.KEY:value      any annotation, e.g. ann.URL:example.com
   module:NAME@VER    a loaded module, optionally with its version: module:xul.dll@>=120
   os:Windows         also Crash Stats' platform names: Windows, Mac OS X / macOS, Linux, Android
@@ -700,7 +702,8 @@ def parse_query(query: str) -> Query:
 # threads in scope (``thread:any function:A function:B``: some thread calls A, some thread calls B); ``stack:``
 # holds several functions on one thread. ``frame.trust:`` and ``frames:`` are about the crashing thread.
 
-THREAD_FIELDS = ("thread", "stack", "frame.trust", "frame.module", "frames", "thread.name")  # frame.module: as module:
+THREAD_FIELDS = ("thread", "stack", "frame.trust", "frame.module", "frames", "thread.name",  # frame.module: as module:
+                 "server_stack")
 SCOPED_FIELDS = ("function", "frame.module", "stack")
 THREAD_ROLES = ("crashing", "main", "any")
 TRUST_VALUES = ("none", "scan", "cfi_scan", "frame_pointer", "cfi", "context", "prewalked", "inline")
@@ -753,6 +756,11 @@ def _thread_term(name: str, tok: _Tok, query: str, value: str, negate: bool, op:
                                    query, op_pos)
         return Term(name, "~", value, negate, explicit, None, tok.pos, tok.end,
                     stack=parse_stack(value, query, vpos))
+    if name == "server_stack":
+        if op not in (None, "=") or value.lower() not in ("differs", "same"):
+            raise BadValueError("server_stack: is differs or same (a synced crash's local re-walk against the "
+                                "server's crashing thread)", query, vpos)
+        return Term(name, "=", value.lower(), negate, explicit, None, tok.pos, tok.end)
     if name == "frames":
         op = op or "="
         if op not in ("=",) + ORDERING or not value.strip().isdigit():

@@ -129,3 +129,43 @@ def _hit(element, value) -> bool:
     if isinstance(element, set | frozenset):
         return value in element
     return value is not None and element(value)
+
+
+# ---------------------------------------------------------------------------------------------- server vs local
+
+STACK_FIELDS = ("function", "module", "trust")
+
+
+def crashing_frames(processed: dict[str, Any] | None) -> list[dict]:
+    """The crashing thread's physical frames (``threads[crashing_thread]``, else ``crashing_thread.frames``)."""
+    proc = processed if type(processed) is dict else {}
+    threads = proc.get("threads") if type(proc.get("threads")) is list else []
+    index = columns_from(None, proc).crashing_thread
+    frames = None
+    if index is not None and 0 <= index < len(threads) and type(threads[index]) is dict:
+        frames = threads[index].get("frames")
+    elif type(proc.get("crashing_thread")) is dict:
+        frames = proc["crashing_thread"].get("frames")
+    return [f if type(f) is dict else {} for f in frames] if type(frames) is list else []
+
+
+def stack_diff(local: dict[str, Any] | None, server: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The crashing thread of the local re-walk against the server's, frame by frame (by position): per frame
+    ``{"index", "local", "server", "differs"}`` with each side's function, module and trust (None past its
+    end) and the fields that differ."""
+    lf, sf = crashing_frames(local), crashing_frames(server)
+    rows = []
+    for k in range(max(len(lf), len(sf))):
+        a = {f: _s(lf[k].get(f)) for f in STACK_FIELDS} if k < len(lf) else None
+        b = {f: _s(sf[k].get(f)) for f in STACK_FIELDS} if k < len(sf) else None
+        differs = list(STACK_FIELDS) if a is None or b is None else [f for f in STACK_FIELDS if a[f] != b[f]]
+        rows.append({"index": k, "local": a, "server": b, "differs": differs})
+    return rows
+
+
+def stacks_differ(local: dict[str, Any] | None, server: dict[str, Any] | None) -> bool | None:
+    """Whether the two crashing-thread stacks differ in any frame's function, module or trust (None when either
+    document is missing)."""
+    if type(local) is not dict or type(server) is not dict:
+        return None
+    return any(row["differs"] for row in stack_diff(local, server))

@@ -19,7 +19,7 @@ from typing import Any
 from crashdesk import gc_pause
 from crashdesk.model.crash_id import new_crash_id, normalize_crash_id
 from crashdesk.model.summary import columns_from, frame_rows, module_links, signature_input
-from crashdesk.model.threads import crash_threads
+from crashdesk.model.threads import crash_threads, stacks_differ
 from crashdesk.model.versions import version_key
 from crashdesk.store import codec, thread_index
 from crashdesk.store.blobs import BlobStore
@@ -200,6 +200,11 @@ class CrashStore:
                     (server_signature, _pack(server_processed), source_url, server_signature, row[0]),
                 )
                 self._index_signature_names(conn, (server_signature,))
+                if server_processed is not None:  # the server's stack against the local re-walk, if any
+                    local = conn.execute("SELECT processed FROM crashes WHERE id = ?", (row[0],)).fetchone()[0]
+                    differs = stacks_differ(_unpack(local), server_processed) if local is not None else None
+                    conn.execute("UPDATE crash_stacks SET server_differs = ? WHERE crash = ?",
+                                 (None if differs is None else int(differs), row[0]))
                 return row[0]
             raise DuplicateCrash(crash_id)
         item = NewCrash(annotations, source=source, submitted_at=submitted_at, server_signature=server_signature,
@@ -241,9 +246,11 @@ class CrashStore:
             thread_functions, thread_names, frame_modules = thread_index.names_of(threads)
             function_ids = self._function_ids(conn, {r.function for r in frames if r.function} | thread_functions,
                                               new_functions)
+            server_blob = conn.execute("SELECT server_processed FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
+            differs = stacks_differ(processed, codec.unpack(server_blob)) if server_blob is not None else None
             terms_row, stacks_row = thread_index.index_row(
                 rowid, threads, function_ids, thread_index.dictionary_ids(conn, "thread_names", thread_names),
-                thread_index.dictionary_ids(conn, "frame_modules", frame_modules))
+                thread_index.dictionary_ids(conn, "frame_modules", frame_modules), differs)
             thread_index.write_rows(conn, [terms_row], [stacks_row], replace=True)
             conn.execute("DELETE FROM crash_module_links WHERE crash = ?", (rowid,))
             link = self._links(conn, processed, symbol_notes, new_modules)
@@ -561,7 +568,7 @@ class CrashStore:
                 names |= thread_functions
                 thread_names |= tnames
                 frame_modules |= fmodules
-                pending_threads.append((rowid, threads))
+                pending_threads.append((rowid, threads, stacks_differ(processed, item.server_processed)))
                 link = self._links(conn, processed, None, new_modules)
                 if link is not None:
                     out["links"].append((rowid, *link[1]))
@@ -584,7 +591,8 @@ class CrashStore:
         function_ids = self._function_ids(conn, names, new_functions)
         tids = thread_index.dictionary_ids(conn, "thread_names", thread_names)
         dids = thread_index.dictionary_ids(conn, "frame_modules", frame_modules)
-        built = [thread_index.index_row(rowid, threads, function_ids, tids, dids) for rowid, threads in pending_threads]
+        built = [thread_index.index_row(rowid, threads, function_ids, tids, dids, differs)
+                 for rowid, threads, differs in pending_threads]
         out["thread_terms"] = [b[0] for b in built]
         out["crash_stacks"] = [b[1] for b in built]
         for rowid, text, frames, link in pending_terms:

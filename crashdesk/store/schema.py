@@ -244,9 +244,11 @@ CREATE TABLE crash_stacks (
     crash INTEGER PRIMARY KEY REFERENCES crashes(id) ON DELETE CASCADE,
     frames INTEGER NOT NULL,              -- physical frames of the crashing thread
     stacks BLOB NOT NULL,                 -- JSON [[roles, thread name id, [function id, ...]], ...]
-    tops TEXT NOT NULL DEFAULT ''         -- distinct top function ids of the other threads
-);
+    tops TEXT NOT NULL DEFAULT '',        -- distinct top function ids of the other threads
+    server_differs INTEGER                -- synced crashes: 1 when the local re-walk's crashing thread differs
+);                                        -- from the server's (function, module or trust of a frame), else 0
 CREATE INDEX crash_stacks_frames ON crash_stacks(frames);
+CREATE INDEX crash_stacks_server_differs ON crash_stacks(server_differs) WHERE server_differs IS NOT NULL;
 CREATE TABLE thread_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE frame_modules (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TRIGGER crash_stacks_ad AFTER DELETE ON crash_stacks

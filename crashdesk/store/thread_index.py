@@ -15,7 +15,8 @@ Per crash, one row in each of two tables, never a row per frame:
     (``k`` capped at :data:`TRUST_DEPTH`), so "scan in the top N frames" is an OR of N terms.
 
 * ``crash_stacks`` holds what ordered matching needs: ``frames`` (the crashing thread's depth, indexed for
-  ``frames:>500``), ``stacks`` (JSON ``[[roles, thread name id or 0, [function id or 0, ...]], ...]``, each
+  ``frames:>500``), ``server_differs`` (synced crashes: whether the local re-walk's crashing thread differs
+  from the server's, ``server_stack:differs``), ``stacks`` (JSON ``[[roles, thread name id or 0, [function id or 0, ...]], ...]``, each
   thread's frame rows top first) and ``tops`` (the distinct top functions of the threads other than the
   crashing one, space-separated ids, for the ``thread.function`` facet).
 
@@ -30,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from crashdesk.model.threads import CRASHING, MAIN, CrashThreads, crash_threads, stack_matches
+from crashdesk.model.threads import CRASHING, MAIN, CrashThreads, crash_threads, stack_matches, stacks_differ
 
 #: trust values (minidump-stackwalk's names) -> the letter code in ``t<code>p<k>`` terms
 TRUST_CODES = {"none": "n", "scan": "s", "cfi_scan": "cs", "frame_pointer": "fp", "cfi": "c",
@@ -71,8 +72,10 @@ def dictionary_ids(conn, table: str, names: Iterable[str]) -> dict[str, int]:
 
 
 def index_row(rowid: int, ct: CrashThreads, fids: Mapping[str, int], tids: Mapping[str, int],
-              dids: Mapping[str, int]) -> tuple[tuple[int, str], tuple[int, int, bytes, str]]:
-    """The ``thread_terms`` row (rowid, terms) and the ``crash_stacks`` row (crash, frames, stacks, tops)."""
+              dids: Mapping[str, int], server_differs: bool | None = None
+              ) -> tuple[tuple[int, str], tuple[int, int, bytes, str, int | None]]:
+    """The ``thread_terms`` row (rowid, terms) and the ``crash_stacks`` row (crash, frames, stacks, tops,
+    server_differs)."""
     terms: dict[str, None] = {"rany": None} if ct.threads else {}
     stacks: list[list[Any]] = []
     tops: dict[int, None] = {}
@@ -113,15 +116,17 @@ def index_row(rowid: int, ct: CrashThreads, fids: Mapping[str, int], tids: Mappi
             seen.add(code)
             terms[f"t{code}p{min(k, TRUST_DEPTH)}"] = None
     return ((rowid, " ".join(terms)),
-            (rowid, ct.crashing_frames, orjson.dumps(stacks), " ".join(map(str, tops))))
+            (rowid, ct.crashing_frames, orjson.dumps(stacks), " ".join(map(str, tops)),
+             None if server_differs is None else int(server_differs)))
 
 
-def write_rows(conn, terms: list[tuple[int, str]], stacks: list[tuple[int, int, bytes, str]], *,
+def write_rows(conn, terms: list[tuple[int, str]], stacks: list[tuple[int, int, bytes, str, int | None]], *,
                replace: bool = False) -> None:
     if replace:
         conn.executemany("DELETE FROM thread_terms WHERE rowid = ?", [(r[0],) for r in terms])
     conn.executemany("INSERT INTO thread_terms (rowid, terms) VALUES (?, ?)", terms)
-    conn.executemany("INSERT OR REPLACE INTO crash_stacks (crash, frames, stacks, tops) VALUES (?,?,?,?)", stacks)
+    conn.executemany("INSERT OR REPLACE INTO crash_stacks (crash, frames, stacks, tops, server_differs) "
+                     "VALUES (?,?,?,?,?)", stacks)
 
 
 def backfill(conn, function_ids) -> int:
@@ -133,7 +138,7 @@ def backfill(conn, function_ids) -> int:
     done = 0
     last = 0
     while True:
-        rows = conn.execute("SELECT id, processed FROM crashes WHERE id > ? AND processed IS NOT NULL "
+        rows = conn.execute("SELECT id, processed, server_processed FROM crashes WHERE id > ? AND processed IS NOT NULL "
                             "AND id NOT IN (SELECT crash FROM crash_stacks) ORDER BY id LIMIT 500",
                             (last,)).fetchall()
         if not rows:
@@ -143,20 +148,24 @@ def backfill(conn, function_ids) -> int:
         functions: set[str] = set()
         names: set[str] = set()
         modules: set[str] = set()
-        for rowid, blob in rows:
+        for rowid, blob, server_blob in rows:
+            differs = None
             try:
-                ct = crash_threads(codec.unpack(blob))
+                processed = codec.unpack(blob)
+                ct = crash_threads(processed)
+                if server_blob is not None:
+                    differs = stacks_differ(processed, codec.unpack(server_blob))
             except Exception:  # noqa: BLE001 - an unreadable document indexes as no threads, like a new crash
                 ct = crash_threads(None)
             f, n, m = names_of(ct)
             functions |= f
             names |= n
             modules |= m
-            parsed.append((rowid, ct))
+            parsed.append((rowid, ct, differs))
         fids = function_ids(conn, functions)
         tids = dictionary_ids(conn, "thread_names", names)
         dids = dictionary_ids(conn, "frame_modules", modules)
-        built = [index_row(rowid, ct, fids, tids, dids) for rowid, ct in parsed]
+        built = [index_row(rowid, ct, fids, tids, dids, differs) for rowid, ct, differs in parsed]
         write_rows(conn, [b[0] for b in built], [b[1] for b in built])
         done += len(built)
 

@@ -68,6 +68,9 @@ def compile_term(compiler, t: Term) -> tuple[str, list[Any]]:
     if t.field == "thread.name":
         nsql, nparams = name_id_sql("thread_names", t.op, str(t.value))
         return _in_terms(cid, match_any("n", nsql)), nparams
+    if t.field == "server_stack":
+        return (f"{cid} IN (SELECT crash FROM crash_stacks WHERE server_differs = ?)",
+                [1 if t.value == "differs" else 0])
     if t.field == "frames":
         return f"{cid} IN (SELECT crash FROM crash_stacks WHERE frames {t.op} ?)", [int(str(t.value))]
     if t.field == "frame.trust":
