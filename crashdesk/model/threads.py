@@ -149,11 +149,21 @@ def crashing_frames(processed: dict[str, Any] | None) -> list[dict]:
     return [f if type(f) is dict else {} for f in frames] if type(frames) is list else []
 
 
+def server_stackwalk(server: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stackwalker document inside a server's processed crash: Socorro keeps it under ``json_dump``;
+    a document without one is taken as the stackwalker output itself."""
+    if type(server) is not dict:
+        return None
+    inner = server.get("json_dump")
+    return inner if type(inner) is dict else server
+
+
 def stack_diff(local: dict[str, Any] | None, server: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The crashing thread of the local re-walk against the server's, frame by frame (by position): per frame
+    """The crashing thread of the local re-walk against the server's (``server`` is the server's processed crash,
+    see :func:`server_stackwalk`), frame by frame (by position): per frame
     ``{"index", "local", "server", "differs"}`` with each side's function, module and trust (None past its
     end) and the fields that differ."""
-    lf, sf = crashing_frames(local), crashing_frames(server)
+    lf, sf = crashing_frames(local), crashing_frames(server_stackwalk(server))
     rows = []
     for k in range(max(len(lf), len(sf))):
         a = {f: _s(lf[k].get(f)) for f in STACK_FIELDS} if k < len(lf) else None

@@ -44,8 +44,11 @@ def _variants(doc):
 def _fill(folder: Path):
     store = CrashStore.open(folder)
     pairs = [(local, server) for local in _corpus_docs() for server in _variants(local)]
+    # Socorro keeps the stackwalker output under json_dump; half the server documents come that way
+    wrapped = [{"json_dump": server, "signature": "s", "uuid": "x"} if n % 2 else server
+               for n, (_, server) in enumerate(pairs)]
     ids = store.add_many([NewCrash({"ProductName": "P"}, processed=local, server_processed=server,
-                                   source="server:cs") for local, server in pairs]
+                                   source="server:cs") for (local, _), server in zip(pairs, wrapped, strict=True)]
                          + [NewCrash({"ProductName": "P"}, processed=_corpus_docs()[0])])  # not synced
     return store, dict(zip(ids, pairs + [(None, None)], strict=True))
 
