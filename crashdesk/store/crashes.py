@@ -248,12 +248,14 @@ class CrashStore:
                                               new_functions)
             server_blob = conn.execute("SELECT server_processed FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
             differs = stacks_differ(processed, codec.unpack(server_blob)) if server_blob is not None else None
-            terms_row, stacks_row = thread_index.index_row(
-                rowid, threads, function_ids, thread_index.dictionary_ids(conn, "thread_names", thread_names),
-                thread_index.dictionary_ids(conn, "frame_modules", frame_modules), differs)
-            thread_index.write_rows(conn, [terms_row], [stacks_row], replace=True)
             conn.execute("DELETE FROM crash_module_links WHERE crash = ?", (rowid,))
             link = self._links(conn, processed, symbol_notes, new_modules)
+            link_ids = link[0] if link else []
+            terms_row, stacks_row = thread_index.index_row(
+                rowid, threads, function_ids, thread_index.dictionary_ids(conn, "thread_names", thread_names),
+                thread_index.dictionary_ids(conn, "frame_modules", frame_modules), differs,
+                thread_index.modules_by_name(link_ids, thread_index.module_filenames(conn, link_ids)))
+            thread_index.write_rows(conn, [terms_row], [stacks_row], replace=True)
             if link is not None:
                 conn.execute(_LINKS_SQL, (rowid, *link[1]))
                 self._count_module_links(conn, dict.fromkeys(link[0], 1))
@@ -568,8 +570,9 @@ class CrashStore:
                 names |= thread_functions
                 thread_names |= tnames
                 frame_modules |= fmodules
-                pending_threads.append((rowid, threads, stacks_differ(processed, item.server_processed)))
                 link = self._links(conn, processed, None, new_modules)
+                pending_threads.append((rowid, threads, stacks_differ(processed, item.server_processed),
+                                        link[0] if link else []))
                 if link is not None:
                     out["links"].append((rowid, *link[1]))
                     links_added.update(link[0])
@@ -591,8 +594,10 @@ class CrashStore:
         function_ids = self._function_ids(conn, names, new_functions)
         tids = thread_index.dictionary_ids(conn, "thread_names", thread_names)
         dids = thread_index.dictionary_ids(conn, "frame_modules", frame_modules)
-        built = [thread_index.index_row(rowid, threads, function_ids, tids, dids, differs)
-                 for rowid, threads, differs in pending_threads]
+        filenames = thread_index.module_filenames(conn, {m for *_, mids in pending_threads for m in mids})
+        built = [thread_index.index_row(rowid, threads, function_ids, tids, dids, differs,
+                                        thread_index.modules_by_name(mids, filenames))
+                 for rowid, threads, differs, mids in pending_threads]
         out["thread_terms"] = [b[0] for b in built]
         out["crash_stacks"] = [b[1] for b in built]
         for rowid, text, frames, link in pending_terms:

@@ -8,6 +8,8 @@ Per crash, one row in each of two tables, never a row per frame:
     (the crashing thread's functions are ``crash_terms``' ``f<f>``);
   - ``ad<d>`` / ``md<d>`` / ``cd<d>``: a frame of some thread / the main thread / the crashing thread is in
     module ``frame_modules.id`` ``d`` (a module file name);
+  - ``av<m>`` / ``mv<m>`` / ``cv<m>`` / ``n<t>v<m>``: the same for the loaded module ``modules.id`` ``m``
+    the frame's module file name names (so ``frame.module:NAME@VERSION`` is one lookup);
   - ``n<t>``: a thread is named ``thread_names.id`` ``t``; ``n<t>f<f>`` / ``n<t>d<d>``: a thread of that name
     calls ``f`` / has a frame in ``d``;
   - ``rany``, ``rmain``, ``rcrashing``: the crash has a thread, a main thread, a crashing thread;
@@ -71,8 +73,30 @@ def dictionary_ids(conn, table: str, names: Iterable[str]) -> dict[str, int]:
     return out
 
 
+def module_filenames(conn, ids: Iterable[int]) -> dict[int, str]:
+    """``modules.id`` -> file name, for the ids given."""
+    todo = list(dict.fromkeys(ids))
+    out: dict[int, str] = {}
+    for start in range(0, len(todo), 500):
+        chunk = todo[start:start + 500]
+        out.update(conn.execute(f"SELECT id, filename FROM modules WHERE id IN ({','.join('?' * len(chunk))})",
+                                chunk).fetchall())
+    return out
+
+
+def modules_by_name(ids: Iterable[int], filenames: Mapping[int, str]) -> dict[str, list[int]]:
+    """A crash's loaded modules by file name (a frame's ``module`` is its module's file name)."""
+    out: dict[str, list[int]] = {}
+    for module_id in ids:
+        name = filenames.get(module_id)
+        if name:
+            out.setdefault(name, []).append(module_id)
+    return out
+
+
 def index_row(rowid: int, ct: CrashThreads, fids: Mapping[str, int], tids: Mapping[str, int],
-              dids: Mapping[str, int], server_differs: bool | None = None
+              dids: Mapping[str, int], server_differs: bool | None = None,
+              loaded: Mapping[str, list[int]] | None = None
               ) -> tuple[tuple[int, str], tuple[int, int, bytes, str, int | None]]:
     """The ``thread_terms`` row (rowid, terms) and the ``crash_stacks`` row (crash, frames, stacks, tops,
     server_differs)."""
@@ -106,6 +130,14 @@ def index_row(rowid: int, ct: CrashThreads, fids: Mapping[str, int], tids: Mappi
                     terms[f"cd{d}"] = None
                 if nid:
                     terms[f"n{nid}d{d}"] = None
+            for v in (loaded or {}).get(m, ()) if m else ():  # the loaded module (with its version) itself
+                terms[f"av{v}"] = None
+                if main:
+                    terms[f"mv{v}"] = None
+                if crashing:
+                    terms[f"cv{v}"] = None
+                if nid:
+                    terms[f"n{nid}v{v}"] = None
         if not crashing and ids and ids[0]:
             tops[ids[0]] = None
         stacks.append([t.roles, nid or 0, ids])
@@ -165,7 +197,12 @@ def backfill(conn, function_ids) -> int:
         fids = function_ids(conn, functions)
         tids = dictionary_ids(conn, "thread_names", names)
         dids = dictionary_ids(conn, "frame_modules", modules)
-        built = [index_row(rowid, ct, fids, tids, dids, differs) for rowid, ct, differs in parsed]
+        links = {crash: orjson.loads(ids) for crash, ids in conn.execute(
+            f"SELECT crash, modules FROM crash_module_links WHERE crash IN ({','.join('?' * len(parsed))})",
+            [p[0] for p in parsed])}
+        filenames = module_filenames(conn, {m for ids in links.values() for m in ids})
+        built = [index_row(rowid, ct, fids, tids, dids, differs, modules_by_name(links.get(rowid, ()), filenames))
+                 for rowid, ct, differs in parsed]
         write_rows(conn, [b[0] for b in built], [b[1] for b in built])
         done += len(built)
 

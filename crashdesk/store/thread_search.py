@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from crashdesk.engine.query import TRUST_VALUES, And, Or, Term
+from crashdesk.engine.query import KEYWORD, TRUST_VALUES, VERSION, And, Or, Term
 from crashdesk.store.terms import match_any
 from crashdesk.store.thread_index import TRUST_CODES, TRUST_DEPTH, function_id_sql, name_id_sql
 
@@ -85,6 +85,8 @@ def compile_term(compiler, t: Term) -> tuple[str, list[Any]]:
         if t.op == "null":
             prefix = {"crashing": "cd", "main": "md"}.get(role, "ad")
             return f"{cid} NOT IN (SELECT rowid FROM thread_terms WHERE thread_terms MATCH ?)", [f"{prefix}*"]
+        if t.module_version is not None:  # the loaded module of that name and version, on a frame in scope
+            return _module_version(compiler, cid, t, role, scope)
         dsql, dparams = name_id_sql("frame_modules", t.op, str(t.value))
         if role == "name":
             assert scope is not None
@@ -94,13 +96,26 @@ def compile_term(compiler, t: Term) -> tuple[str, list[Any]]:
             sql, params = _in_terms(cid, match), [*nparams, *dparams]
         else:
             sql, params = _in_terms(cid, match_any(_ROLE_PREFIX[role] + "d", dsql)), dparams
-        if t.module_version is not None:  # the loaded module of that name has that version
-            vsql, vparams = compiler.module(Term("module", t.op, t.value, module_version=t.module_version))
-            sql, params = f"{sql} AND {vsql}", [*params, *vparams]
         return sql, params
     if t.field == "stack":
         return _stack(cid, t, role, scope)
     raise AssertionError(t.field)  # pragma: no cover - the parser knows no other thread field
+
+
+def _module_version(compiler, cid: str, t: Term, role: str, scope: Term | None) -> tuple[str, list[Any]]:
+    assert t.module_version is not None
+    cond, params = compiler.value_cond("m.filename", Term("module", t.op, t.value), KEYWORD)
+    vop, version = t.module_version
+    vcond, vparams = compiler.value_cond("m.version", Term("module_version", vop, version), VERSION)
+    msql = f"SELECT m.id FROM modules m WHERE {cond} AND {vcond}"
+    params = [*params, *vparams]
+    if role == "name":
+        assert scope is not None
+        nsql, nparams = _names(scope)
+        match = (f"(SELECT coalesce(group_concat('n' || n.id || 'v' || d.id, ' OR '), 'n0') "
+                 f"FROM ({nsql}) n, ({msql}) d)")
+        return _in_terms(cid, match), [*nparams, *params]
+    return _in_terms(cid, match_any(_ROLE_PREFIX[role] + "v", msql)), params
 
 
 def _stack(cid: str, t: Term, role: str, scope: Term | None) -> tuple[str, list[Any]]:
