@@ -41,7 +41,7 @@ class ThreeWayRow:
 @dataclass(slots=True)
 class ThreeWay:
     a: str
-    b: str
+    b: str | None
     signature: str | None
     group_size: int
     rows: list[ThreeWayRow]
@@ -95,8 +95,10 @@ def group_stacks(store, signature: str) -> list[list[str]]:
     return [[names.get(f, NO_FUNCTION) if f else NO_FUNCTION for f in s] for s in stacks]
 
 
-def three_way(store, a_id: str, b_id: str) -> ThreeWay:
-    a, b = store.get(a_id), store.get(b_id)  # CrashNotFound for an unknown id
+def three_way(store, a_id: str, b_id: str | None) -> ThreeWay:
+    """A, B (None: A against its group's typical stack only) and the typical stack of A's signature group."""
+    a = store.get(a_id)  # CrashNotFound for an unknown id
+    b = store.get(b_id) if b_id is not None else {"crash_id": None, "processed": None}
     signature = a.get("signature")
     stacks = group_stacks(store, signature) if signature else []
     typical = typical_stack(stacks)
@@ -111,7 +113,7 @@ def three_way(store, a_id: str, b_id: str) -> ThreeWay:
             differs.append("a-typical")
         if t is not None and fb != t.function:
             differs.append("b-typical")
-        if fa != fb:
+        if b_id is not None and fa != fb:
             differs.append("a-b")
         rows.append(ThreeWayRow(k, fa, fb, t, differs))
     return ThreeWay(a["crash_id"], b["crash_id"], signature, len(stacks), rows)

@@ -230,7 +230,9 @@ class MainWindow(QMainWindow):
         self.copy_sig_action.triggered.connect(self.copy_signature)
         self.copy_ids_action = QAction("Copy crash &IDs", self, shortcut=QKeySequence("Ctrl+Shift+I"))
         self.copy_ids_action.triggered.connect(self.copy_crash_ids)
-        for a in (self.find_action, self.copy_sig_action, self.copy_ids_action):
+        self.typical_action = QAction("Compare with its signature's &typical stack", self)
+        self.typical_action.triggered.connect(self.compare_with_typical)
+        for a in (self.find_action, self.copy_sig_action, self.copy_ids_action, self.typical_action):
             edit_menu.addAction(a)
 
         view_menu = mb.addMenu("&View")
@@ -489,6 +491,20 @@ class MainWindow(QMainWindow):
             return
         self.crash_view.show_crash(detail)
         emit(self.detail_shown, detail.crash_id)
+
+    def compare_with_typical(self):
+        """The current crash against the typical stack of its signature group (Compare window, 3-way tab)."""
+        from crashdesk.ui.views.compare import CompareWindow
+
+        crash_id = self.current_crash_id()
+        if crash_id is None:
+            self.status.showMessage("Select a crash first", 3000)
+            return None
+        window = CompareWindow(self.store, self.jobs, parent=self)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        window.show()
+        window.view.compare_typical(crash_id)
+        return window
 
     def show_all_threads(self):
         """The all-threads (hang) view of the current query's crashes (views.all_threads)."""

@@ -77,6 +77,14 @@ def test_all_threads_view(qtbot, store, make_window):
         dialog.name.returnPressed.emit()
     qtbot.wait(200)
     dialog.grab().save(str(SHOTS / "all-threads.png"))
+    # exports: the same tree as crashdesk threads prints
+    from crashdesk.ui.qt import QApplication
+
+    dialog.copy_json.click()
+    import json
+    assert json.loads(QApplication.clipboard().text()) == brute_force(by_id, "any", None)
+    dialog.copy_text.click()
+    assert QApplication.clipboard().text() == all_threads(store, "").to_text()
 
 
 def test_three_way_compare_tab(qtbot, store, tmp_path):
@@ -112,3 +120,27 @@ def test_three_way_compare_tab(qtbot, store, tmp_path):
     view.grab().save(str(SHOTS / "compare-three-way.png"))
     jobs.cancel_all()
     jobs.wait()
+
+
+def test_crash_against_its_typical_stack_from_the_main_window(qtbot, store, make_window):
+    import random
+
+    from crashdesk.store.crashes import NewCrash, SignatureRecord
+    from tests.services.test_three_way import _brute_typical, _variants
+
+    docs = {d["product"]: d for d in _corpus_docs()}
+    group = _variants(docs["pipeline-inlines-macos-segv"], random.Random(5), 8)
+    sig = SignatureRecord("sadness_generator::raise_segfault", None, [], "generic")
+    store.add_many([NewCrash({"ProductName": "P"}, processed=d, signature=sig) for d in group])
+    window = make_window(store)
+    crash = window.current_crash_id()
+    cw = window.compare_with_typical()
+    qtbot.addWidget(cw)
+    qtbot.waitUntil(lambda: cw.view.three_way is not None, timeout=15000)
+    assert cw.view.tabs.currentWidget() is cw.view.three_view
+    expected = _brute_typical(group)
+    assert [cw.view.three.item(r, 1).text() for r in range(len(expected))] == [f for f, _ in expected]
+    processed = store.processed(crash)
+    rows_a = [f or "??" for f, _ in O.rows(processed["threads"][O.crashing_index(processed)])]
+    assert [cw.view.three.item(r, 3).text() for r in range(len(rows_a))] == rows_a
+    assert all(cw.view.three.item(r, 4).text() == "" for r in range(cw.view.three.rowCount()))

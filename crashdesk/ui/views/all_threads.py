@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from crashdesk.services.all_threads import Node, ThreadTree, all_threads, ordered
 from crashdesk.ui.qt import (
+    QApplication,
     QComboBox,
     QDialog,
     QHBoxLayout,
@@ -42,11 +43,19 @@ class AllThreadsDialog(QDialog):
         self.name = QLineEdit()
         self.name.setPlaceholderText("thread name contains…")
         self.run_button = QPushButton("Merge")
+        self.copy_text = QPushButton("Copy as text")
+        self.copy_json = QPushButton("Copy as JSON")
+        self.copy_text.setToolTip("the merged trees as indented text (as crashdesk threads prints them)")
+        self.copy_json.setToolTip("the merged trees as JSON with each node's crash ids (crashdesk threads --json "
+                                  "--crash-ids)")
+        self.copy_text.clicked.connect(lambda: QApplication.clipboard().setText(self.text()))
+        self.copy_json.clicked.connect(lambda: QApplication.clipboard().setText(self.json_text()))
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.summary = QLabel("")
         top = QHBoxLayout()
-        for w in (QLabel("Threads:"), self.role, self.name, self.run_button, self.progress):
+        for w in (QLabel("Threads:"), self.role, self.name, self.run_button, self.progress, self.copy_text,
+                  self.copy_json):
             top.addWidget(w)
         self.tree = QTreeWidget()
         self.tree.setColumnCount(3)
@@ -130,3 +139,8 @@ class AllThreadsDialog(QDialog):
 
     def text(self) -> str:
         return self.tree_data.to_text() if self.tree_data is not None else ""
+
+    def json_text(self) -> str:
+        import json
+
+        return json.dumps(self.tree_data.to_json(ids=True), indent=1) if self.tree_data is not None else ""

@@ -178,6 +178,13 @@ class CompareView(QWidget):
 
     three_way_loaded = Signal()
 
+    def compare_typical(self, crash_id: str) -> None:
+        """One crash against the typical stack of its signature group (the 3-way tab, without B)."""
+        self._gen += 1
+        self.title.setText(f"crash {crash_id} ◀▶ the typical stack of its signature group")
+        self.tabs.setCurrentWidget(self.three_view)
+        self.compare_three_way(crash_id, None)
+
     def compare_three_way(self, left_id: str, right_id: str) -> None:
         """Fill the 3-way tab: A, B and the typical stack of A's signature group."""
         from crashdesk.services.three_way import three_way
