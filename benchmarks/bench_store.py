@@ -5,7 +5,9 @@
 * Crashes are synthetic but shaped like Crash Stats data (``--templates`` fully generated crashes, each copy
   with its own id, date, signature + top frame, URL): 5 products with their own version trains
   (releases, dot releases, betas, ESR), 4 OSes, 3 CPUs, ~3,000 signatures with a Zipf-like popularity, a pool of
-  ~12,000 C++-style function names, 30-frame crashing stacks (one other short thread), 150 loaded modules per
+  ~12,000 C++-style function names, 30-frame crashing stacks on the main thread (1 template in 250 recursing
+  to 600 frames) and ``--threads`` - 1 other named threads of 8-20 frames sitting in wait functions (issue 22:
+  every thread is indexed), 150 loaded modules per
   crash out of ~400 (file name, debug id, version tied to the product version), and 40 annotations each (URL,
   comments, add-ons, ...). Generation is deterministic (``--seed``) and not counted in the ingest time.
 * Ingest goes through ``CrashStore.add_many`` (raw crash + processed crash + signature + every side table in
@@ -13,8 +15,10 @@
   temporary folder, deleted afterwards unless ``--keep``). Dumps are not written (blobs are a file copy each,
   not database work).
 * Searches: each query runs ``--repeat`` times through ``CrashStore.search`` (total + first 100 hits sorted by
-  ``-date``), after one warm-up run; p50/p95 in ms. Facets: signature, product, version, os, cpu over
-  everything, and the module facet on its own.
+  ``-date``), after one warm-up run; p50/p95 in ms, including the every-thread terms (``thread:``,
+  ``stack:``, ``frame.trust:``, ``frame.module:``, ``frames:``; ``--no-thread-queries`` leaves them out to run
+  this script against an older revision). Facets: signature, product, version, os, cpu over everything, the
+  module facet on its own, and ``thread.function``.
 """
 
 from __future__ import annotations
