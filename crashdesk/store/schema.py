@@ -237,7 +237,9 @@ DROP INDEX frames_module;
 
 # v9 (every thread searchable): per crash, the set of thread terms (``thread_terms``) and the stacks ordered
 # matching needs (``crash_stacks``), see ``crashdesk.store.thread_index``; name dictionaries for thread names
-# and frame modules. Existing crashes are indexed from their processed document (``_v9_backfill``).
+# and frame modules; ``thread_top_counts`` (how many crashes have each function on top of a thread other than the
+# crashing one: the ``thread.function`` facet over the whole store). Existing crashes are indexed from their
+# processed document (``_v9_backfill``).
 _V9 = """
 CREATE VIRTUAL TABLE thread_terms USING fts5(terms, detail = 'none');
 CREATE TABLE crash_stacks (
@@ -251,8 +253,10 @@ CREATE INDEX crash_stacks_frames ON crash_stacks(frames);
 CREATE INDEX crash_stacks_server_differs ON crash_stacks(server_differs) WHERE server_differs IS NOT NULL;
 CREATE TABLE thread_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE frame_modules (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE thread_top_counts (function INTEGER PRIMARY KEY, crashes INTEGER NOT NULL);
 CREATE TRIGGER crash_stacks_ad AFTER DELETE ON crash_stacks
-BEGIN DELETE FROM thread_terms WHERE rowid = old.crash; END;
+BEGIN DELETE FROM thread_terms WHERE rowid = old.crash; UPDATE thread_top_counts SET crashes = crashes - 1
+    WHERE function IN (SELECT value FROM json_each('[' || replace(old.tops, ' ', ',') || ']')); END;
 """
 
 

@@ -154,11 +154,18 @@ def index_row(rowid: int, ct: CrashThreads, fids: Mapping[str, int], tids: Mappi
 
 def write_rows(conn, terms: list[tuple[int, str]], stacks: list[tuple[int, int, bytes, str, int | None]], *,
                replace: bool = False) -> None:
-    if replace:
+    if replace:  # the delete trigger takes the old rows' terms and top-function counts off
+        conn.executemany("DELETE FROM crash_stacks WHERE crash = ?", [(r[0],) for r in stacks])
         conn.executemany("DELETE FROM thread_terms WHERE rowid = ?", [(r[0],) for r in terms])
     conn.executemany("INSERT INTO thread_terms (rowid, terms) VALUES (?, ?)", terms)
-    conn.executemany("INSERT OR REPLACE INTO crash_stacks (crash, frames, stacks, tops, server_differs) "
+    conn.executemany("INSERT INTO crash_stacks (crash, frames, stacks, tops, server_differs) "
                      "VALUES (?,?,?,?,?)", stacks)
+    tops: dict[int, int] = {}
+    for row in stacks:
+        for f in row[3].split():
+            tops[int(f)] = tops.get(int(f), 0) + 1
+    conn.executemany("INSERT INTO thread_top_counts (function, crashes) VALUES (?, ?) ON CONFLICT (function) "
+                     "DO UPDATE SET crashes = crashes + excluded.crashes", list(tops.items()))
 
 
 def backfill(conn, function_ids) -> int:

@@ -144,9 +144,12 @@ def facet(conn, where: str, params: list[Any], size: int) -> list[dict[str, Any]
     """``thread.function``: the functions the matching crashes' other threads (all but the crashing one) sit
     in, that is each such thread's top frame (an inline function first), counted once per crash."""
     counts: Counter[int] = Counter()
-    flt = "" if where == "1" else f" AND crash IN (SELECT c.id FROM crashes c WHERE {where})"
-    for (tops,) in conn.execute(f"SELECT tops FROM crash_stacks WHERE tops != ''{flt}", params):
-        counts.update(map(int, tops.split()))
+    if where == "1":  # the whole store: the counts kept at ingest
+        counts.update(dict(conn.execute("SELECT function, crashes FROM thread_top_counts WHERE crashes > 0")))
+    else:
+        for (tops,) in conn.execute(f"SELECT tops FROM crash_stacks WHERE tops != '' AND crash IN "
+                                    f"(SELECT c.id FROM crashes c WHERE {where})", params):
+            counts.update(map(int, tops.split()))
     ranked = counts.most_common()
     ids = [i for i, _ in ranked]
     names: dict[int, str] = {}

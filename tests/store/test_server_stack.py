@@ -75,7 +75,8 @@ def test_backfill_and_server_document_arriving_later(tmp_path):
     store.close()
     conn = sqlite3.connect(tmp_path / "crashdesk.sqlite")
     conn.executescript("DROP TRIGGER crash_stacks_ad; DROP TABLE thread_terms; DROP TABLE crash_stacks; "
-                       "DROP TABLE thread_names; DROP TABLE frame_modules; PRAGMA user_version = 8;")
+                       "DROP TABLE thread_names; DROP TABLE frame_modules; DROP TABLE thread_top_counts; "
+                       "PRAGMA user_version = 8;")
     conn.close()
     store = CrashStore.open(tmp_path)
     try:

@@ -127,7 +127,7 @@ def _check(store: CrashStore, by_id: dict[str, dict], text: str, pred) -> None:
         O.thread_function_facet([by_id[c] for c in expected])), text
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(docs=st.lists(doc_st(), min_size=1, max_size=10), queries=st.lists(query_st(), min_size=1, max_size=6))
 def test_every_query_form_equals_brute_force(docs, queries):
     with tempfile.TemporaryDirectory() as tmp:
@@ -221,7 +221,8 @@ def test_migration_indexes_existing_crashes(tmp_path):
     db = tmp_path / "crashdesk.sqlite"
     conn = sqlite3.connect(db)
     conn.executescript("DROP TRIGGER crash_stacks_ad; DROP TABLE thread_terms; DROP TABLE crash_stacks; "
-                       "DROP TABLE thread_names; DROP TABLE frame_modules; PRAGMA user_version = 8;")
+                       "DROP TABLE thread_names; DROP TABLE frame_modules; DROP TABLE thread_top_counts; "
+                       "PRAGMA user_version = 8;")
     conn.close()
     store = CrashStore.open(tmp_path)
     try:
@@ -229,6 +230,27 @@ def test_migration_indexes_existing_crashes(tmp_path):
         assert store.db.conn.execute("SELECT count(*) FROM crash_stacks").fetchone()[0] == len(docs)
         for text, pred in _corpus_queries(docs)[:40]:
             _check(store, by_id, text, pred)
+    finally:
+        store.close()
+
+
+def test_thread_function_facet_over_the_whole_store(tmp_path):
+    """Kept counts (ingest, reprocessing, deletion) equal a brute-force count over the documents."""
+    docs = _corpus_docs()
+    store, by_id = _store(tmp_path, docs + docs[:2])
+    try:
+        def check():
+            got = store.search("", limit=0, facets=("thread.function",)).facets["thread.function"]
+            assert got == O.facet_list(O.thread_function_facet(list(by_id.values())))
+        check()
+        cid = next(iter(by_id))
+        store.save_processed(cid, docs[2])  # reprocessed with another document
+        by_id[cid] = docs[2]
+        check()
+        other = list(by_id)[1]
+        store.db.conn.execute("DELETE FROM crashes WHERE crash_id = ?", (other,))
+        del by_id[other]
+        check()
     finally:
         store.close()
 
