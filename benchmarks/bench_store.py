@@ -5,7 +5,9 @@
 * Crashes are synthetic but shaped like Crash Stats data (``--templates`` fully generated crashes, each copy
   with its own id, date, signature + top frame, URL): 5 products with their own version trains
   (releases, dot releases, betas, ESR), 4 OSes, 3 CPUs, ~3,000 signatures with a Zipf-like popularity, a pool of
-  ~12,000 C++-style function names, 30-frame crashing stacks (one other short thread), 150 loaded modules per
+  ~12,000 C++-style function names, 30-frame crashing stacks on the main thread (1 template in 250 recursing
+  to 600 frames) and ``--threads`` - 1 other named threads of 8-20 frames sitting in wait functions (issue 22:
+  every thread is indexed), 150 loaded modules per
   crash out of ~400 (file name, debug id, version tied to the product version), and 40 annotations each (URL,
   comments, add-ons, ...). Generation is deterministic (``--seed``) and not counted in the ingest time.
 * Ingest goes through ``CrashStore.add_many`` (raw crash + processed crash + signature + every side table in
@@ -13,8 +15,10 @@
   temporary folder, deleted afterwards unless ``--keep``). Dumps are not written (blobs are a file copy each,
   not database work).
 * Searches: each query runs ``--repeat`` times through ``CrashStore.search`` (total + first 100 hits sorted by
-  ``-date``), after one warm-up run; p50/p95 in ms. Facets: signature, product, version, os, cpu over
-  everything, and the module facet on its own.
+  ``-date``), after one warm-up run; p50/p95 in ms, including the every-thread terms (``thread:``,
+  ``stack:``, ``frame.trust:``, ``frame.module:``, ``frames:``; ``--no-thread-queries`` leaves them out to run
+  this script against an older revision). Facets: signature, product, version, os, cpu over everything, the
+  module facet on its own, and ``thread.function``.
 """
 
 from __future__ import annotations
@@ -60,6 +64,11 @@ VERBS = ["Run", "Process", "Dispatch", "Handle", "Create", "Destroy", "Paint", "
          "Send", "Recv", "Compile", "Execute", "Visit", "Update", "Notify", "Invoke", "Schedule", "Release"]
 NOUNS = ["Event", "Task", "Frame", "Message", "Node", "Element", "Texture", "Surface", "Script", "Channel",
          "Buffer", "Request", "Stream", "Worker", "Timer", "Promise", "Document", "Shader", "Glyph", "Layer"]
+THREAD_NAMES = ["Compositor", "IPC I/O Parent", "Timer", "DOM Worker", "StreamTrans #1", "Socket Thread",
+                "JS Helper", "ImageIO", "Cache2 I/O", "BgIOThreadPool #1", "Permission", "URL Classifier"]
+WAIT_FUNCTIONS = ["NtWaitForSingleObject", "NtWaitForMultipleObjects", "ZwRemoveIoCompletion",
+                  "NtWaitForAlertByThreadId", "SleepConditionVariableSRW", "NtDelayExecution", "futex_wait",
+                  "__psynch_cvwait", "epoll_wait", "mach_msg_trap"]
 DOMAINS = ["example.com", "mozilla.org", "youtube.com", "google.com", "wikipedia.org", "github.com",
            "news.ycombinator.com", "bank.example.net", "mail.example.org", "shop.example.de"]
 
@@ -69,6 +78,7 @@ class World:
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
+        self.threads = 8
         names = set()
         while len(names) < 12_000:
             ns = rng.choice(NAMESPACES)
@@ -178,8 +188,18 @@ def make_crash(world: World, i: int, now: float) -> NewCrash:
             "module_offset": f"0x{rng.randrange(1 << 24):x}",
             "trust": "context" if n == 0 else rng.choice(["cfi", "frame_pointer", "scan"]),
         })
-    other = [{"frame": n, "module": "ntdll.dll", "function": "NtWaitForMultipleObjects",
-              "offset": f"0x{rng.getrandbits(40):x}", "trust": "context" if n == 0 else "cfi"} for n in range(6)]
+    if i % 250 == 7:  # a few deep stacks (recursion), for frames:>500
+        deep = [dict(frames[-1], frame=n) for n in range(30, 30 + 570)]
+        frames = frames + deep
+    threads = [{"thread_name": "MainThread", "frame_count": len(frames), "frames": frames}]
+    for name in THREAD_NAMES[:world.threads - 1]:
+        depth = rng.randrange(8, 20)
+        fns = ([rng.choice(WAIT_FUNCTIONS)] + [world.functions[rng.randrange(len(world.functions))]
+                                              for _ in range(depth - 3)] + ["BaseThreadInitThunk", "RtlUserThreadStart"])
+        threads.append({"thread_name": name, "frame_count": depth, "frames": [
+            {"frame": n, "module": "ntdll.dll" if n == 0 or n == depth - 1 else rng.choice(module_names[:40]),
+             "function": fn, "offset": f"0x{rng.getrandbits(40):x}",
+             "trust": "context" if n == 0 else rng.choice(["cfi", "cfi", "scan"])} for n, fn in enumerate(fns)]})
     processed = {
         "status": "OK",
         "system_info": {"os": os_name, "os_ver": os_ver, "cpu_arch": cpu, "cpu_info": "family 6 model 158",
@@ -188,9 +208,8 @@ def make_crash(world: World, i: int, now: float) -> NewCrash:
                                            "EXCEPTION_BREAKPOINT", "SIGABRT"]),
                        "address": f"0x{rng.choice([0, 8, 16, rng.getrandbits(40)]):016x}", "crashing_thread": 0},
         "crashing_thread": {"threads_index": 0, "frames": frames},
-        "threads": [{"thread_name": "MainThread", "frame_count": 30, "frames": frames},
-                    {"thread_name": "Worker", "frame_count": 6, "frames": other}],
-        "modules": modules, "main_module": 0, "thread_count": 2,
+        "threads": threads,
+        "modules": modules, "main_module": 0, "thread_count": len(threads),
     }
     url = f"https://{rng.choice(DOMAINS)}/{rng.choice(['', 'watch', 'search', 'app', 'inbox'])}?id={i}"
     annotations = {
@@ -223,7 +242,7 @@ def vary(world: World, template: NewCrash, i: int, now: float) -> NewCrash:
     processed = dict(template.processed)
     frames = list(processed["threads"][0]["frames"])
     frames[0] = dict(frames[0], function=top)
-    processed["threads"] = [dict(processed["threads"][0], frames=frames), processed["threads"][1]]
+    processed["threads"] = [dict(processed["threads"][0], frames=frames), *processed["threads"][1:]]
     processed["crashing_thread"] = {"threads_index": 0, "frames": frames}
     annotations = dict(template.annotations)
     annotations["URL"] = f"https://{rng.choice(DOMAINS)}/{rng.choice(['', 'watch', 'search', 'app'])}?id={i}"
@@ -254,11 +273,16 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true", help="skip ingest when --dir already holds a store")
     ap.add_argument("--skip-analyze", action="store_true", help="with --reuse: keep the existing statistics")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--threads", type=int, default=8, help="threads per crash (the crashing main thread and "
+                    "named others sitting in wait functions)")
+    ap.add_argument("--no-thread-queries", action="store_true",
+                    help="leave out the every-thread queries (to run this script against a store without them)")
     args = ap.parse_args()
 
     folder = args.dir or Path(tempfile.mkdtemp(prefix="crashdesk-bench-store-"))
     rng = random.Random(args.seed)
     world = World(rng)
+    world.threads = max(1, min(args.threads, len(THREAD_NAMES) + 1))
     report: dict = {"n": args.n, "batch": args.batch}
     reused = args.reuse and (folder / "crashdesk.sqlite").exists()
     store = CrashStore.open(folder)
@@ -329,6 +353,21 @@ def main() -> int:
             "OR group": "(product:Fenix OR product:Focus) signature:~Paint",
             "everything (empty query)": "",
         }
+        if not args.no_thread_queries:
+            fn = world.functions[4321]
+            queries.update({
+                "thread:any function contains": "thread:any function:~WaitForAlert",
+                "thread:any function exact": f'thread:any function:="{fn}"',
+                "thread:main function contains": "thread:main function:~FlushTexture",
+                "thread.name + function": "thread.name:Compositor function:~PaintLayer",
+                "stack: A > B (crashing)": 'stack:"Run > FlushTexture"',
+                "stack: A >> B on any thread": 'thread:any stack:"ProcessEvent >> NtWaitForSingleObject"',
+                "frame.trust:scan in top 3": "frame.trust:scan@3",
+                "frame.module + version": f"frame.module:{module}@{mversion}",
+                "frames:>500": "frames:>500",
+                "thread term + product + date": "thread:any function:~epoll_wait product:Firefox date:>=7d",
+            })
+
         results = {}
         for label, q in queries.items():
             store.search(q)  # warm-up
@@ -345,9 +384,13 @@ def main() -> int:
                       "module over everything": ("module",),
                       "signature,product,version,os,cpu for product:Firefox": ("signature", "product", "version",
                                                                                 "os", "cpu")}
+        if not args.no_thread_queries:
+            facet_sets["thread.function for thread.name:Compositor"] = ("thread.function",)
+            facet_sets["thread.function over everything"] = ("thread.function",)
         facets = {}
         for label, fs in facet_sets.items():
-            q = "product:Firefox" if "Firefox" in label else ""
+            q = ("product:Firefox" if "Firefox" in label else
+                 "thread.name:Compositor function:~PaintLayer" if "Compositor" in label else "")
             store.search(q, facets=fs, limit=0)
             times = []
             reps = max(3, args.repeat // 4)

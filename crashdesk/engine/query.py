@@ -74,6 +74,14 @@ FIELDS: dict[str, str] = {
     "date": DATE,
     "processed": DATE,
     "trend": KEYWORD,  # trend:spike: crashes of signatures spiking now (crashdesk.engine.spikes)
+    # every thread (see "thread scope" below)
+    "thread": KEYWORD,
+    "thread.name": KEYWORD,
+    "stack": TEXT,
+    "frame.module": KEYWORD,
+    "frame.trust": KEYWORD,
+    "frames": NUMBER,
+    "server_stack": KEYWORD,   # differs | same: a synced crash's local re-walk against the server's stack
 }
 ALIASES = {"uuid": "crash_id", "platform": "os", "cpu_arch": "cpu", "release_channel": "channel",
            "build": "build_id", "submitted": "date"}
@@ -115,7 +123,11 @@ SYNTAX_HELP = """\
                      versions (120.0.1 > 99.0; a version to compare starts with a number)
   "quoted values"    signature:"OOM | small"; quote a value holding spaces, ( or ), or the words and/or/not
   bare words         full text over signature, frame functions and annotation values
-  function:NAME      a function on the crashing thread's stack (other threads are not searched)
+  function:NAME      a function on the crashing thread's stack; thread:any / thread:main / thread.name:X
+                     beside it searches those threads instead
+  stack:"A > B"      A calls B on one thread (>> directly); =NAME for an exact function
+  frame.trust:scan@5 in the crashing thread's top 5 frames; frame.module:NAME@VER; frames:>500
+  server_stack:differs  synced crashes whose local re-walk differs from the server's stack (or :same)
   ann.KEY:value      any annotation, e.g. ann.URL:example.com
   module:NAME@VER    a loaded module, optionally with its version: module:xul.dll@>=120
   os:Windows         also Crash Stats' platform names: Windows, Mac OS X / macOS, Linux, Android
@@ -222,6 +234,9 @@ class Term:
     module_version: tuple[str, str] | None = None  # (op, version) for module:NAME@[op]VERSION
     pos: int = 0
     end: int = 0
+    thread: Term | None = None       # the thread:/thread.name: term scoping a stack term (None: crashing thread)
+    stack: StackPattern | None = None  # stack:"A > B >> C"
+    top: int | None = None           # frame.trust:VALUE@N: within the top N frames
 
     @property
     def annotation_key(self) -> str | None:
@@ -276,7 +291,7 @@ class Query:
 
 # ---------------------------------------------------------------------------------------------- lexer
 
-_FIELD_RE = re.compile(r"(ann\.[^\s:\"()]+|[A-Za-z_][A-Za-z0-9_]*):(?!:)")
+_FIELD_RE = re.compile(r"(ann\.[^\s:\"()]+|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?):(?!:)")
 _OPS = (">=", "<=", ">", "<", "=", "~", "^", "$")
 _REL_RE = re.compile(r"^(\d+)\s*([mhdw])$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -500,7 +515,9 @@ def _make_term(tok: _Tok, query: str) -> Term:
     op_pos = tok.value_pos + (1 if negate else 0)
     negate = negate != tok.negated
     module_version = None
-    if name == "module" and "@" in value and value != NULL_VALUE:
+    if name in THREAD_FIELDS and name != "frame.module":
+        return _thread_term(name, tok, query, value, negate, op, off)
+    if name in ("module", "frame.module") and "@" in value and value != NULL_VALUE:
         filename, _, version_spec = value.partition("@")
         vneg, vop, version, _ = _split_op(version_spec, query, tok.value_pos)
         if vneg:
@@ -672,4 +689,136 @@ def parse_query(query: str) -> Query:
         raise TypeError("query must be a string")
     parser = _Parser(query)
     root = parser.parse()
+    if root is not None and any(t.field in ("thread", "thread.name") for t in parser.terms):
+        root = scope_threads(root, query)
+        return Query(query, root, tuple(_terms(root)))
     return Query(query, root, tuple(parser.terms))
+
+
+# ---------------------------------------------------------------------------------------------- thread scope
+#
+# ``thread:crashing|main|any`` and ``thread.name:NAME`` say which threads the stack terms beside them look at:
+# ``function:``, ``frame.module:`` and ``stack:`` in the same AND group (and in groups nested in it that name
+# no thread of their own). Alone, they match crashes that have such a thread. Without one, stack terms look
+# at the crashing thread (as ``function:`` always has). Each stack term is matched on its own against the
+# threads in scope (``thread:any function:A function:B``: some thread calls A, some thread calls B); ``stack:``
+# holds several functions on one thread. ``frame.trust:`` and ``frames:`` are about the crashing thread.
+
+THREAD_FIELDS = ("thread", "stack", "frame.trust", "frame.module", "frames", "thread.name",  # frame.module: as module:
+                 "server_stack")
+SCOPED_FIELDS = ("function", "frame.module", "stack")
+THREAD_ROLES = ("crashing", "main", "any")
+TRUST_VALUES = ("none", "scan", "cfi_scan", "frame_pointer", "cfi", "context", "prewalked", "inline")
+MAX_TOP = 64            # frame.trust:VALUE@N: N up to this
+MAX_STACK_ELEMENTS = 16
+_STACK_SPLIT = re.compile(r"(?:^|\s+)(>>|>)(?:\s+|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class StackPattern:
+    """``stack:"A > B >> C"``: functions from the outermost caller to the top; ``direct[k]`` says element
+    ``k + 1`` is called right by element ``k`` (``>>``) instead of anywhere above it (``>``). Each element
+    matches a function containing it (ignoring case), or equal to it when written ``=NAME``."""
+
+    elements: tuple[tuple[str, str], ...]   # (op "~" or "=", text)
+    direct: tuple[bool, ...]
+
+
+def parse_stack(value: str, query: str, pos: int) -> StackPattern:
+    parts = _STACK_SPLIT.split(value.strip())
+    texts, seps = parts[0::2], parts[1::2]
+    if len(texts) > MAX_STACK_ELEMENTS:
+        raise QueryTooLargeError(f"more than {MAX_STACK_ELEMENTS} functions in one stack: pattern", query, pos)
+    elements = []
+    for text in texts:
+        op = "~"
+        if text.startswith("="):
+            op, text = "=", text[1:]
+        if not text or text in (">", ">>"):
+            raise BadValueError('stack: needs a function on each side of > and >> (stack:"A > B"; spaces '
+                                'around > and >>)', query, pos)
+        elements.append((op, text))
+    return StackPattern(tuple(elements), tuple(sep == ">>" for sep in seps))
+
+
+def _thread_term(name: str, tok: _Tok, query: str, value: str, negate: bool, op: str | None, off: int) -> Term:
+    vpos = tok.value_pos + off
+    op_pos = vpos - len(op or "")
+    explicit = op is not None
+    if value == NULL_VALUE and not tok.quoted:
+        raise BadValueError(f"{name} does not take __null__", query, vpos)
+    if name == "thread":
+        if op not in (None, "=") or value.lower() not in THREAD_ROLES:
+            raise BadValueError(f"thread: is one of {', '.join(THREAD_ROLES)} (for a thread's name use "
+                                "thread.name:)", query, vpos)
+        return Term(name, "=", value.lower(), negate, explicit, None, tok.pos, tok.end)
+    if name == "stack":
+        if op not in (None, "~"):
+            raise BadOperatorError('stack: takes no operator (stack:"A > B"; =NAME for an exact function)',
+                                   query, op_pos)
+        return Term(name, "~", value, negate, explicit, None, tok.pos, tok.end,
+                    stack=parse_stack(value, query, vpos))
+    if name == "server_stack":
+        if op not in (None, "=") or value.lower() not in ("differs", "same"):
+            raise BadValueError("server_stack: is differs or same (a synced crash's local re-walk against the "
+                                "server's crashing thread)", query, vpos)
+        return Term(name, "=", value.lower(), negate, explicit, None, tok.pos, tok.end)
+    if name == "frames":
+        op = op or "="
+        if op not in ("=",) + ORDERING or not value.strip().isdigit():
+            raise BadValueError("frames: takes a number of frames, with = > >= < <= (frames:>500)", query, vpos)
+        return Term(name, op, value.strip(), negate, explicit, None, tok.pos, tok.end)
+    if name == "frame.trust":
+        trust, _, top = value.partition("@")
+        if op not in (None, "=") or trust.lower() not in TRUST_VALUES:
+            raise BadValueError(f"frame.trust: is one of {', '.join(TRUST_VALUES)}, optionally @N for the top "
+                                "N frames (frame.trust:scan@5)", query, vpos)
+        n = None
+        if top or "@" in value:
+            if not top.isdigit() or not 1 <= int(top) <= MAX_TOP:
+                raise BadValueError(f"frame.trust:VALUE@N needs N from 1 to {MAX_TOP}", query,
+                                    vpos + len(trust) + 1)
+            n = int(top)
+        return Term(name, "=", trust.lower(), negate, explicit, None, tok.pos, tok.end, top=n)
+    # thread.name: keyword with string operators
+    op = op or "="
+    if op not in STRING_OPS:
+        raise BadOperatorError(f"operator {op!r} does not apply to {name} (use {' '.join(STRING_OPS)})",
+                               query, op_pos)
+    return Term(name, op, value, negate, explicit, None, tok.pos, tok.end)
+
+
+def _is_scope(node: Node) -> bool:
+    return isinstance(node, Term) and node.field in ("thread", "thread.name") and not node.negate
+
+
+def scope_threads(node: Node, query: str, scope: Term | None = None) -> Node:
+    """Attach each AND group's thread scope to the stack terms under it (see the section comment)."""
+    if isinstance(node, And):
+        scopes = [item for item in node.items if _is_scope(item)]
+        scoped = any(isinstance(item, Term) and item.field in SCOPED_FIELDS for item in node.items)
+        if len(scopes) > 1 and not scoped:  # (thread:any) (thread.name:X): each alone, no stack term to scope
+            scopes = []
+        if len(scopes) > 1:
+            raise QuerySyntaxError("one thread:/thread.name: per group (put other threads in their own "
+                                   "group: (thread:main function:A) (thread:any function:B))", query,
+                                   scopes[1].pos)
+        inner = scopes[0] if scopes else scope
+        return dataclasses.replace(node, items=tuple(scope_threads(i, query, inner) for i in node.items))
+    if isinstance(node, Or):
+        return dataclasses.replace(node, items=tuple(scope_threads(i, query, scope) for i in node.items))
+    if isinstance(node, Not):
+        return dataclasses.replace(node, item=scope_threads(node.item, query, scope))
+    if isinstance(node, Term) and node.field in SCOPED_FIELDS and scope is not None:
+        return dataclasses.replace(node, thread=scope)
+    return node
+
+
+def _terms(node: Node) -> list[Term]:
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, And | Or):
+        return [t for item in node.items for t in _terms(item)]
+    if isinstance(node, Not):
+        return _terms(node.item)
+    return []

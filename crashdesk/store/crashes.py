@@ -19,8 +19,9 @@ from typing import Any
 from crashdesk import gc_pause
 from crashdesk.model.crash_id import new_crash_id, normalize_crash_id
 from crashdesk.model.summary import columns_from, frame_rows, module_links, signature_input
+from crashdesk.model.threads import crash_threads, stacks_differ
 from crashdesk.model.versions import version_key
-from crashdesk.store import codec
+from crashdesk.store import codec, thread_index
 from crashdesk.store.blobs import BlobStore
 from crashdesk.store.db import Database
 from crashdesk.store.errors import CrashNotFound, DuplicateCrash, StoreError
@@ -199,6 +200,11 @@ class CrashStore:
                     (server_signature, _pack(server_processed), source_url, server_signature, row[0]),
                 )
                 self._index_signature_names(conn, (server_signature,))
+                if server_processed is not None:  # the server's stack against the local re-walk, if any
+                    local = conn.execute("SELECT processed FROM crashes WHERE id = ?", (row[0],)).fetchone()[0]
+                    differs = stacks_differ(_unpack(local), server_processed) if local is not None else None
+                    conn.execute("UPDATE crash_stacks SET server_differs = ? WHERE crash = ?",
+                                 (None if differs is None else int(differs), row[0]))
                 return row[0]
             raise DuplicateCrash(crash_id)
         item = NewCrash(annotations, source=source, submitted_at=submitted_at, server_signature=server_signature,
@@ -236,9 +242,20 @@ class CrashStore:
             )
             conn.execute("DELETE FROM frames WHERE crash = ?", (rowid,))
             conn.executemany(_FRAMES_SQL, [(rowid, *r) for r in frames])
-            function_ids = self._function_ids(conn, {r.function for r in frames if r.function}, new_functions)
+            threads = crash_threads(processed)
+            thread_functions, thread_names, frame_modules = thread_index.names_of(threads)
+            function_ids = self._function_ids(conn, {r.function for r in frames if r.function} | thread_functions,
+                                              new_functions)
+            server_blob = conn.execute("SELECT server_processed FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
+            differs = stacks_differ(processed, codec.unpack(server_blob)) if server_blob is not None else None
             conn.execute("DELETE FROM crash_module_links WHERE crash = ?", (rowid,))
             link = self._links(conn, processed, symbol_notes, new_modules)
+            link_ids = link[0] if link else []
+            terms_row, stacks_row = thread_index.index_row(
+                rowid, threads, function_ids, thread_index.dictionary_ids(conn, "thread_names", thread_names),
+                thread_index.dictionary_ids(conn, "frame_modules", frame_modules), differs,
+                thread_index.modules_by_name(link_ids, thread_index.module_filenames(conn, link_ids)))
+            thread_index.write_rows(conn, [terms_row], [stacks_row], replace=True)
             if link is not None:
                 conn.execute(_LINKS_SQL, (rowid, *link[1]))
                 self._count_module_links(conn, dict.fromkeys(link[0], 1))
@@ -542,7 +559,10 @@ class CrashStore:
                                                  "terms", "crashes", "slim")}
         links_added: Counter[int] = Counter()
         pending_terms = []
+        pending_threads = []
         names: set[str] = set()
+        thread_names: set[str] = set()
+        frame_modules: set[str] = set()
         documents: list[bytes] = []  # what to compress: per crash, its processed, server and slim documents
         slots: list[tuple[int, int, int]] = []  # each crash's three indexes into documents (-1: none)
         for _crash_id, item, _refs in todo:
@@ -571,7 +591,14 @@ class CrashStore:
                 frames = frame_rows(processed, all_threads=item.all_thread_frames)
                 out["frames"].extend((rowid, *r) for r in frames)
                 names.update(r.function for r in frames if r.function)
+                threads = crash_threads(processed)
+                thread_functions, tnames, fmodules = thread_index.names_of(threads)
+                names |= thread_functions
+                thread_names |= tnames
+                frame_modules |= fmodules
                 link = self._links(conn, processed, None, new_modules)
+                pending_threads.append((rowid, threads, stacks_differ(processed, item.server_processed),
+                                        link[0] if link else []))
                 if link is not None:
                     out["links"].append((rowid, *link[1]))
                     links_added.update(link[0])
@@ -591,6 +618,14 @@ class CrashStore:
                 item.server_signature, sig.proto_signature if sig else None, sig.profile if sig else None,
                 _json_list(item.notes), _dumps(annotations).decode()))
         function_ids = self._function_ids(conn, names, new_functions)
+        tids = thread_index.dictionary_ids(conn, "thread_names", thread_names)
+        dids = thread_index.dictionary_ids(conn, "frame_modules", frame_modules)
+        filenames = thread_index.module_filenames(conn, {m for *_, mids in pending_threads for m in mids})
+        built = [thread_index.index_row(rowid, threads, function_ids, tids, dids, differs,
+                                        thread_index.modules_by_name(mids, filenames))
+                 for rowid, threads, differs, mids in pending_threads]
+        out["thread_terms"] = [b[0] for b in built]
+        out["crash_stacks"] = [b[1] for b in built]
         for rowid, text, frames, link in pending_terms:
             out["terms"].append((rowid, text, processed_terms(
                 link[0] if link else (), link[1][2] if link else "",
@@ -627,6 +662,7 @@ class CrashStore:
             "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             crashes)
         conn.executemany("INSERT INTO signature_inputs (crash, doc) VALUES (?, ?)", slim)
+        thread_index.write_rows(conn, rows["thread_terms"], rows["crash_stacks"])
         self._index_signature_names(conn, (r[19] for r in crashes))
 
     def replace_annotations(self, crash_id: str, annotations: Mapping[str, Any], *,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crashdesk.engine.spikes import is_spike
+from crashdesk.store import thread_index
 from crashdesk.store.errors import StoreError
 from crashdesk.store.schema import SCHEMA_VERSION, migrate
 
@@ -43,6 +44,7 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA cache_size = -65536")
         conn.create_function("crashdesk_spike", 2, is_spike, deterministic=True)  # the trend:spike query term
+        thread_index.register(conn)
         return conn
     raise StoreError(f"cannot open the database {path} read-only: {error}")
 
@@ -63,6 +65,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -65536")
     conn.create_function("crashdesk_spike", 2, is_spike, deterministic=True)  # the trend:spike query term
+    thread_index.register(conn)
     return conn
 
 

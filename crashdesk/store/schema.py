@@ -267,7 +267,41 @@ def _crash_time_function(conn: sqlite3.Connection) -> None:
     conn.create_function("crashdesk_crash_time", 2, crash_time)
 
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V_CRASH_TIME]
+# v9 (every thread searchable): per crash, the set of thread terms (``thread_terms``) and the stacks ordered
+# matching needs (``crash_stacks``), see ``crashdesk.store.thread_index``; name dictionaries for thread names
+# and frame modules; ``thread_top_counts`` (how many crashes have each function on top of a thread other than the
+# crashing one: the ``thread.function`` facet over the whole store). Existing crashes are indexed from their
+# processed document (``_v9_backfill``).
+_V9 = """
+CREATE VIRTUAL TABLE thread_terms USING fts5(terms, detail = 'none');
+CREATE TABLE crash_stacks (
+    crash INTEGER PRIMARY KEY REFERENCES crashes(id) ON DELETE CASCADE,
+    frames INTEGER NOT NULL,              -- physical frames of the crashing thread
+    stacks BLOB NOT NULL,                 -- JSON [[roles, thread name id, [function id, ...]], ...]
+    tops TEXT NOT NULL DEFAULT '',        -- distinct top function ids of the other threads
+    server_differs INTEGER                -- synced crashes: 1 when the local re-walk's crashing thread differs
+);                                        -- from the server's (function, module or trust of a frame), else 0
+CREATE INDEX crash_stacks_frames ON crash_stacks(frames);
+CREATE INDEX crash_stacks_server_differs ON crash_stacks(server_differs) WHERE server_differs IS NOT NULL;
+CREATE TABLE thread_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE frame_modules (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE thread_top_counts (function INTEGER PRIMARY KEY, crashes INTEGER NOT NULL);
+CREATE TRIGGER crash_stacks_ad AFTER DELETE ON crash_stacks
+BEGIN DELETE FROM thread_terms WHERE rowid = old.crash; UPDATE thread_top_counts SET crashes = crashes - 1
+    WHERE function IN (SELECT value FROM json_each('[' || replace(old.tops, ' ', ',') || ']')); END;
+"""
+
+
+def _v9_backfill(conn: sqlite3.Connection) -> None:
+    from crashdesk.store.thread_index import backfill, sql_function_ids
+
+    backfill(conn, sql_function_ids)
+
+
+
+
+MIGRATIONS: list[str | tuple[str, object]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, (_V9, _v9_backfill),
+                                             _V_CRASH_TIME]  # v10
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -316,8 +350,12 @@ def migrate(conn: sqlite3.Connection) -> int:
             if now > version:
                 conn.execute("COMMIT")
                 continue
-            for statement in _split(MIGRATIONS[version]):
+            step = MIGRATIONS[version]
+            script, after = step if isinstance(step, tuple) else (step, None)
+            for statement in _split(script):
                 conn.execute(statement)
+            if after is not None:
+                after(conn)  # a step SQL alone cannot do (reading compressed documents)
             conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")
         except BaseException:

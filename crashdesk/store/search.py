@@ -33,6 +33,7 @@ from crashdesk.engine.query import (
     NUMBER,
     ORDERING,
     OS_ALIASES,
+    THREAD_FIELDS,
     VERSION,
     And,
     DateValue,
@@ -48,6 +49,7 @@ from crashdesk.engine.query import (
 from crashdesk.engine.spikes import BASELINE_DAYS
 from crashdesk.errors import UsageError
 from crashdesk.model.versions import version_key
+from crashdesk.store import thread_search
 from crashdesk.store.terms import annotation_token, match_any
 
 HIT_COLUMNS = ("crash_id", "signature", "server_signature", "proto_signature", "product", "version",
@@ -93,7 +95,7 @@ FACET_COLUMNS = {
     "source": "c.source", "state": "c.state", "reason": "c.reason", "build_id": "c.build_id",
     "address": "c.address",
 }
-FACETS = (*FACET_COLUMNS, "module", "module_version", "ann.KEY")
+FACETS = (*FACET_COLUMNS, "module", "module_version", thread_search.FACET, "ann.KEY")
 
 
 class BadSearchRequest(UsageError):
@@ -147,7 +149,7 @@ class _Compiler:
         # As few parentheses as SQL's precedence allows: SQLite's parser stack is shallow (about 100
         # entries), and each nested parenthesis costs a few, so nested groups run out of it early.
         if isinstance(node, And | Or):
-            parts = [self.node(item) for item in node.items]
+            parts = [self.node(item) for item in thread_search.without_implied_scopes(node)]
             joiner = " AND " if isinstance(node, And) else " OR "
             sql = joiner.join(p[0] for p in parts)  # an OR inside an AND comes back in parentheses
             return (f"({sql})" if isinstance(node, Or) and not top else sql), [x for p in parts for x in p[1]]
@@ -174,6 +176,8 @@ class _Compiler:
             sql, params = self.module(t)
         elif t.field == "trend":
             sql, params = self.trend(t)
+        elif t.field in THREAD_FIELDS or t.thread is not None:
+            sql, params = thread_search.compile_term(self, t)
         else:
             sql, params = self.frame(t)
         if t.negate:
@@ -412,6 +416,8 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
             if key is not None:
                 totals[key] = totals.get(key, 0) + n
         rows = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
+    elif facet == thread_search.FACET:
+        return thread_search.facet(conn, where, params, size)
     elif facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1:
         key = facet[len(ANNOTATION) + 1:]
         sql = (f"SELECT value, count(*) AS n FROM annotations WHERE key = ? "
@@ -496,7 +502,7 @@ def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[st
     now = now or dt.datetime.now(dt.UTC)
     order = _order_by(sort)
     for facet in facets:
-        if facet not in FACET_COLUMNS and facet not in ("module", "module_version") and not (
+        if facet not in FACET_COLUMNS and facet not in ("module", "module_version", thread_search.FACET) and not (
                 facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1):
             raise BadSearchRequest(f"cannot facet on {facet!r} (facets: {', '.join(FACETS)})")
     conn = store.db.conn

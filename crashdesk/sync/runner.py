@@ -140,6 +140,7 @@ class SyncSummary:
     retries: int = 0
     rate_limited: int = 0
     items: dict[str, int] = field(default_factory=dict)
+    stacks_differ: int | None = None  # this server's crashes whose local re-walk differs from its stack
 
     @property
     def complete(self) -> bool:
@@ -162,6 +163,9 @@ class SyncSummary:
         out = [head]
         if self.range:
             out.append(f"  range listed: {self.range[0]} .. {self.range[1]}")
+        if self.stacks_differ:
+            out.append(f"  {self.stacks_differ} crashes from {self.server} re-walked locally with a different "
+                       f"stack (search server_stack:differs)")
         if self.retries:
             # "recovered" only when the run completed: a run that gave up did not recover from them
             what = "recovered from transient faults" if self.complete else "retried transient faults"
@@ -293,6 +297,7 @@ class SyncRunner:
         elif summary.complete:
             status = "complete"
         summary.items = await self._db(state.counts, job.id)
+        summary.stacks_differ = await self._db(self._stacks_differ)
         await self._db(state.finish_run, job.id, status, summary.to_json())
         return summary
 
@@ -304,6 +309,12 @@ class SyncRunner:
         mode the database stays consistent; a power cut may lose the last commits, which the next run
         re-fetches; an application crash or SIGKILL loses nothing). Dumps are still fsynced."""
         self.store.db.conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _stacks_differ(self) -> int:
+        """How many of this server's crashes have a local re-walk whose crashing thread differs (issue 22)."""
+        return self.store.db.conn.execute(
+            "SELECT count(*) FROM crash_stacks s JOIN crashes c ON c.id = s.crash WHERE s.server_differs = 1 "
+            "AND c.source = ?", (f"server:{self.target.name}",)).fetchone()[0]
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()

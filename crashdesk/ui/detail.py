@@ -75,7 +75,8 @@ def load_detail(store: Any, crash_id: str) -> CrashDetail:
         modules=modules,
         processed_html=processed_html,
         annotations_html=highlight.json_html(data.get("annotations") or {}),
-        server_html=highlight.json_html(server) if server is not None else None,
+        server_html=(server_diff_html(processed, server) + highlight.json_html(server)) if server is not None
+        else None,
         streams=streams,
     )
 
@@ -210,3 +211,29 @@ def processing_notes(data: dict[str, Any]) -> list[str]:
         except ValueError:
             notes = [notes]
     return [str(n) for n in notes]
+
+
+def server_diff_html(processed: dict | None, server: dict | None) -> str:
+    """The crashing thread re-walked here against the server's, frame by frame; differing fields highlighted."""
+    import html
+
+    from crashdesk.model.threads import STACK_FIELDS, stack_diff
+
+    if processed is None or server is None:
+        return ""
+    rows = stack_diff(processed, server)
+    differing = sum(1 for r in rows if r["differs"])
+    out = [f"<h3>Crashing thread: here against the server ({differing} of {len(rows)} frames differ)</h3>",
+           "<table cellspacing='0' cellpadding='3' border='1' style='border-collapse:collapse'>",
+           "<tr><th>#</th>" + "".join(f"<th>here: {f}</th>" for f in STACK_FIELDS)
+           + "".join(f"<th>server: {f}</th>" for f in STACK_FIELDS) + "</tr>"]
+    for r in rows:
+        cells = [f"<td>{r['index']}</td>"]
+        for side in ("local", "server"):
+            frame = r[side] or {}
+            for f in STACK_FIELDS:
+                style = " style='background:#ffe08a'" if f in r["differs"] else ""
+                cells.append(f"<td{style}>{html.escape(frame.get(f) or '') if r[side] else '—'}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "".join(out)

@@ -249,7 +249,9 @@ class MainWindow(QMainWindow):
         self.copy_sig_action.triggered.connect(self.copy_signature)
         self.copy_ids_action = QAction("Copy crash &IDs", self, shortcut=QKeySequence("Ctrl+Shift+I"))
         self.copy_ids_action.triggered.connect(self.copy_crash_ids)
-        for a in (self.find_action, self.copy_sig_action, self.copy_ids_action):
+        self.typical_action = QAction("Compare with its signature's &typical stack", self)
+        self.typical_action.triggered.connect(self.compare_with_typical)
+        for a in (self.find_action, self.copy_sig_action, self.copy_ids_action, self.typical_action):
             edit_menu.addAction(a)
 
         view_menu = mb.addMenu("&View")
@@ -278,6 +280,9 @@ class MainWindow(QMainWindow):
             act.toggled.connect(lambda on, c=col: self.table.setColumnHidden(c, not on))
             self.columns_menu.addAction(act)
             self.column_actions[col] = act
+        self.all_threads_action = QAction("&All threads of the query…", self, shortcut=QKeySequence("Ctrl+Shift+T"))
+        self.all_threads_action.triggered.connect(self.show_all_threads)
+        view_menu.addAction(self.all_threads_action)
         view_menu.addAction(self.facets_action)
         view_menu.addAction(self.sources_action)
         view_menu.addAction(self.symbols_action)
@@ -568,6 +573,30 @@ class MainWindow(QMainWindow):
 
         self.status.showMessage(f"{path}:{line}", 8000)
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+    def compare_with_typical(self):
+        """The current crash against the typical stack of its signature group (Compare window, 3-way tab)."""
+        from crashdesk.ui.views.compare import CompareWindow
+
+        crash_id = self.current_crash_id()
+        if crash_id is None:
+            self.status.showMessage("Select a crash first", 3000)
+            return None
+        window = CompareWindow(self.store, self.jobs, parent=self)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        window.show()
+        window.view.compare_typical(crash_id)
+        return window
+
+    def show_all_threads(self):
+        """The all-threads (hang) view of the current query's crashes (views.all_threads)."""
+        from crashdesk.ui.views.all_threads import AllThreadsDialog
+
+        dialog = AllThreadsDialog(self.jobs, self.store, self.model.query or "", self)
+        dialog.crash_requested.connect(self.show_crash)
+        dialog.show()
+        dialog.compute()
+        return dialog
 
     def move_selection(self, step: int) -> None:
         row = self.table.currentIndex().row()

@@ -192,3 +192,25 @@ def test_synced_crash_shows_its_server_processed_crash_and_link(qtbot, store, ca
     assert "crash.example" in view.summary.link.text()
     assert "server-side signature" in view.processed.toPlainText()
     assert "The server's processed crash" in view.processed.toPlainText()
+
+
+def test_synced_crash_shows_its_stack_against_the_servers(qtbot, store, cases):
+    """The Processed JSON tab of a synced crash starts with the crashing thread here against the server's,
+    frame by frame, the differing frame marked."""
+    import copy
+
+    case = _case(cases, "05-thread")
+    server_json = copy.deepcopy(case.processed)
+    crashing = server_json["crash_info"]["crashing_thread"]
+    server_json["threads"][crashing]["frames"][1]["function"] = "server_side_function"
+    crash_id = store.add_crash(case.annotations, {}, source="server:test", processed=case.processed,
+                               server_processed={"json_dump": server_json, "signature": "s"})
+    assert crash_id in {h["crash_id"] for h in store.search("server_stack:differs").hits}
+    view = CrashView()
+    qtbot.addWidget(view)
+    view.show_crash(load_detail(store, crash_id))
+    view.fill_all()
+    text = view.processed.toPlainText()
+    frames = len(case.processed["threads"][crashing]["frames"])
+    assert f"(1 of {frames} frames differ)" in text
+    assert "server_side_function" in text

@@ -147,6 +147,10 @@ class CompareView(QWidget):
         self.tabs.addTab(self.annotations_view, "Annotations")
         self.tabs.addTab(self.modules_view, "Modules")
         self.tabs.addTab(notes_page, "Signature notes")
+        # three-way: A, B and the typical stack of A's signature group (services.three_way)
+        self.three_way: Any = None
+        self.three_view, self.three = _table("compare_three_way")
+        self.tabs.addTab(self.three_view, "Typical stack (3-way)")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.addWidget(self.title)
@@ -170,6 +174,49 @@ class CompareView(QWidget):
         store = self.store
         self._run("crashes", lambda: compare_crashes(store.get(left_id), store.get(right_id)),
                   f"crash {left_id} ◀▶ crash {right_id}")
+        self.compare_three_way(left_id, right_id)
+
+    three_way_loaded = Signal()
+
+    def compare_typical(self, crash_id: str) -> None:
+        """One crash against the typical stack of its signature group (the 3-way tab, without B)."""
+        self._gen += 1
+        self.title.setText(f"crash {crash_id} ◀▶ the typical stack of its signature group")
+        self.tabs.setCurrentWidget(self.three_view)
+        self.compare_three_way(crash_id, None)
+
+    def compare_three_way(self, left_id: str, right_id: str) -> None:
+        """Fill the 3-way tab: A, B and the typical stack of A's signature group."""
+        from crashdesk.services.three_way import three_way
+
+        store, gen = self.store, self._gen
+        self.three.clear()
+        self.jobs.submit(lambda c, r: three_way(store, left_id, right_id),
+                         on_done=lambda res: self._show_three_way(gen, res))
+
+    def _show_three_way(self, gen: int, result: Any) -> None:
+        if gen != self._gen:
+            return
+        self.three_way = result
+        m = self.three
+        m.clear()
+        m.setHorizontalHeaderLabels(["#", f"Typical of {result.signature or '(no signature)'} "
+                                     f"({result.group_size} crashes)", "Share", "A", "B"])
+        differ = QBrush(QColor("#ffe08a"))
+        for r in result.rows:
+            t = r.typical
+            cells = [_item(r.index), _item(t.function if t else "", t.function if t else ""),
+                     _item(f"{t.share:.0%}" if t else "", f"{t.crashes} of {result.group_size} crashes" if t else ""),
+                     _item(r.a or "", r.a or ""), _item(r.b or "", r.b or "")]
+            if "a-typical" in r.differs:
+                cells[3].setBackground(differ)
+            if "b-typical" in r.differs:
+                cells[4].setBackground(differ)
+            m.appendRow(cells)
+        self.three_view.resizeColumnsToContents()
+        for col in (1, 3, 4):
+            self.three_view.setColumnWidth(col, min(self.three_view.columnWidth(col), 380))
+        emit(self.three_way_loaded)
 
     def compare_signatures(self, left: str | None, right: str | None) -> None:
         from crashdesk.services.compare import compare_signatures
