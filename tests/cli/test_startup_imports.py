@@ -77,9 +77,9 @@ SEARCH = {
     "crashdesk.engine", "crashdesk.engine.query", "crashdesk.gc_pause",
     "crashdesk.model.crash_time",  # this run creates the store: its migrations date imported dumps
     "crashdesk.engine.spikes",  # the trend:spike rule, a small module (math only) the store's connections register
-    *(f"crashdesk.model{m}" for m in ("", ".crash_id", ".summary", ".versions")),
+    *(f"crashdesk.model{m}" for m in ("", ".crash_id", ".summary", ".threads", ".versions")),
     *(f"crashdesk.store{m}" for m in ("", ".blobs", ".codec", ".crashes", ".db", ".errors", ".schema", ".search",
-                                      ".terms")),
+                                      ".terms", ".thread_index", ".thread_search")),
 }
 
 # name -> (arguments, CrashDesk modules allowed, other packages allowed beyond the standard library's light part)
