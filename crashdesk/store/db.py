@@ -158,21 +158,25 @@ class Database:
             conn.execute("PRAGMA synchronous = FULL")
 
     def close(self) -> None:
-        """Close this thread's connection and those of threads that have ended. A connection of another live
-        thread may be in the middle of a statement (SQLite runs it without the GIL), and closing it under that
-        thread crashes the process: it is interrupted instead, and closes when that thread lets go of it (the
-        last reference is dropped here or in that thread)."""
+        """Close this thread's connection; let go of the others. Another thread's connection may be in the middle
+        of a statement (SQLite runs it without the GIL; Qt pool threads are not even known to ``threading``), and
+        closing it under that thread crashes the process. So it is interrupted and released: a connection no
+        thread holds is closed at once by its last reference going away, one in use when that thread lets go."""
         me = threading.get_ident()
-        alive = {t.ident for t in threading.enumerate()}
         with self._lock:
-            for ident, conn in self._by_thread.items():
-                try:
-                    if ident != me and ident in alive:
-                        conn.interrupt()
-                    else:
-                        conn.close()
-                except sqlite3.Error:
-                    pass
+            mine = self._by_thread.pop(me, None)
+            others = list(self._by_thread.values())
             self._all.clear()
             self._by_thread.clear()
+        for conn in others:
+            try:
+                conn.interrupt()
+            except sqlite3.Error:
+                pass
+        del others
+        if mine is not None:
+            try:
+                mine.close()
+            except sqlite3.Error:
+                pass
         self._local = threading.local()
