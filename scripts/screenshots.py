@@ -70,40 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
+    from _screens import Screens
+
     from crashdesk.store import CrashStore
     from crashdesk.ui.collector_link import CollectorState
     from crashdesk.ui.mainwindow import MainWindow
-    from crashdesk.ui.qt import QApplication, QImage, QSettings, Qt
+    from crashdesk.ui.qt import QSettings
 
-    app = QApplication.instance() or QApplication([])
-    app.setStyle("Fusion")
+    screens = Screens(args.out)
+    app, wait_until, grab, shots = screens.app, screens.wait_until, screens.grab, screens.shots
     work = Path(tempfile.mkdtemp(prefix="crashdesk-shots-"))
     settings = QSettings(str(work / "ui.ini"), QSettings.Format.IniFormat)
     settings.setValue("sources/mappings", [f"/build/crashfactory-demo={DATA / 'ui' / 'src'}"])
     collector = CollectorState("http://127.0.0.1:8765/submit", "demo")
-    shots: list[str] = []
-
-    def wait_until(predicate, timeout: float = 10.0) -> None:
-        import time
-
-        end = time.monotonic() + timeout
-        while not predicate():
-            app.processEvents()
-            if time.monotonic() > end:
-                raise RuntimeError("timed out waiting for the window")
-            time.sleep(0.01)
-        for _ in range(5):
-            app.processEvents()
-
-    def grab(window, name: str) -> None:
-        for _ in range(5):
-            app.processEvents()
-        path = args.out / f"{name}.png"
-        image = window.grab().toImage().convertToFormat(
-            QImage.Format.Format_Indexed8,
-            Qt.ImageConversionFlag.ThresholdDither | Qt.ImageConversionFlag.AvoidDither)  # small PNGs
-        image.save(str(path), "PNG")
-        shots.append(str(path))
 
     # 1. first run: the empty state
     empty_store = CrashStore.open(work / "empty")

@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -30,37 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
+    from _screens import Screens
     from screenshots import DATA, build_demo_store
 
     from crashdesk.store import CrashStore
     from crashdesk.ui.collector_link import CollectorState
     from crashdesk.ui.mainwindow import MainWindow
-    from crashdesk.ui.qt import QApplication, QImage, QSettings, Qt
+    from crashdesk.ui.qt import QSettings
 
-    app = QApplication.instance() or QApplication([])
-    app.setStyle("Fusion")
+    screens = Screens(args.out, prefix="realwindow-", timeout=15.0)
+    wait_until, grab = screens.wait_until, screens.grab
     work = Path(tempfile.mkdtemp(prefix="crashdesk-shots-"))
-    shots: list[str] = []
-
-    def wait_until(predicate, timeout: float = 15.0) -> None:
-        end = time.monotonic() + timeout
-        while not predicate():
-            app.processEvents()
-            if time.monotonic() > end:
-                raise RuntimeError("timed out waiting for the window")
-            time.sleep(0.01)
-        for _ in range(5):
-            app.processEvents()
-
-    def grab(widget, name: str) -> None:
-        for _ in range(5):
-            app.processEvents()
-        path = args.out / f"realwindow-{name}.png"
-        image = widget.grab().toImage().convertToFormat(
-            QImage.Format.Format_Indexed8,
-            Qt.ImageConversionFlag.ThresholdDither | Qt.ImageConversionFlag.AvoidDither)  # small PNGs
-        image.save(str(path), "PNG")
-        shots.append(str(path))
 
     ids = build_demo_store(work / "demo")
     store = CrashStore.open(work / "demo")
@@ -97,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     grab(window, "signatures-1280x800")
     window.close()
     store.close()
-    print("\n".join(shots))
+    print("\n".join(screens.shots))
     return 0
 
 

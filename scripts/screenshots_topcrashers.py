@@ -95,42 +95,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
+    from _screens import Screens
+
     from crashdesk.ui.collector_link import CollectorState
     from crashdesk.ui.mainwindow import MainWindow
-    from crashdesk.ui.qt import QApplication, QImage, QSettings, Qt
+    from crashdesk.ui.qt import QSettings
 
-    app = QApplication.instance() or QApplication([])
-    app.setStyle("Fusion")
+    screens = Screens(args.out)
     work = Path(tempfile.mkdtemp(prefix="crashdesk-shots-tc-"))
     store = build_store(work / "data")
 
-    def wait_until(predicate, timeout: float = 10.0) -> None:
-        import time
-
-        end = time.monotonic() + timeout
-        while not predicate():
-            app.processEvents()
-            if time.monotonic() > end:
-                raise RuntimeError("timed out waiting for the window")
-            time.sleep(0.01)
-        for _ in range(5):
-            app.processEvents()
-
     def grab(widget, name: str) -> None:
-        for _ in range(5):
-            app.processEvents()
-        image = widget.grab().toImage().convertToFormat(
-            QImage.Format.Format_Indexed8,
-            Qt.ImageConversionFlag.ThresholdDither | Qt.ImageConversionFlag.AvoidDither)
-        image.save(str(args.out / f"{name}.png"), "PNG")
-        print(args.out / f"{name}.png")
+        print(screens.grab(widget, name))
 
     window = MainWindow(store, settings=QSettings(str(work / "ui.ini"), QSettings.Format.IniFormat),
                         collector=CollectorState("http://127.0.0.1:8765/submit", "demo"))
     window.resize(1400, 820)
     window.show()
-    wait_until(lambda: window.model.rowCount() > 0, 30)
-    render(app, window, grab, wait_until)
+    screens.wait_until(lambda: window.model.rowCount() > 0, 30)
+    render(screens.app, window, grab, screens.wait_until)
     window.close()
     window.jobs.wait()
     store.close()

@@ -23,6 +23,7 @@ def _size(text: str) -> int:
 
 
 def register(sub, common) -> None:
+    from crashdesk.cli.common import add_symbol_source_flags
     from crashdesk.collector.defaults import DEFAULT_HOST, DEFAULT_PORT
 
     p = sub.add_parser(
@@ -35,12 +36,10 @@ def register(sub, common) -> None:
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"port (default {DEFAULT_PORT}, fixed so crash reporter URLs survive restarts; 0 = any "
                         "free port)")
-    p.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
-                   help="symbol folder for processing (repeatable)")
-    p.add_argument("--symbols-url", action="append", default=[], metavar="URL",
-                   help="symbol server for processing (repeatable)")
-    p.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
-                   help="debuginfod server for processing (repeatable; DEBUGINFOD_URLS is read too)")
+    add_symbol_source_flags(
+        p, paths_help="symbol folder for processing (repeatable)",
+        urls_help="symbol server for processing (repeatable)",
+        debuginfod_help="debuginfod server for processing (repeatable; DEBUGINFOD_URLS is read too)")
     p.add_argument("--no-process", action="store_true",
                    help="only collect: leave received crashes for `crashdesk process` or the app")
     p.add_argument("--workers", type=int, default=None, help="processing worker processes (default: cores)")

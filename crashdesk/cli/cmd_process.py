@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from crashdesk.cli.common import Progress, info, paths_from, print_json, symbol_sources
+from crashdesk.cli.common import (
+    Progress,
+    add_symbol_source_flags,
+    info,
+    paths_from,
+    print_json,
+    symbol_sources,
+)
 
 
 def register(sub, common) -> None:
@@ -19,12 +26,10 @@ def register(sub, common) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: number of cores)")
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds per crash (default 30)")
     p.add_argument("--memory-limit", type=float, default=2.0, help="GB of address space per worker (default 2)")
-    p.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
-                   help="symbol folder (repeatable); searched before the folders set in Settings (crashdesk config)")
-    p.add_argument("--symbols-url", action="append", default=[], metavar="URL",
-                   help="symbol server (repeatable); asked before the servers set in Settings (crashdesk config)")
-    p.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
-                   help="debuginfod server (repeatable); before Settings' servers and DEBUGINFOD_URLS")
+    add_symbol_source_flags(
+        p, paths_help="symbol folder (repeatable); searched before the folders set in Settings (crashdesk config)",
+        urls_help="symbol server (repeatable); asked before the servers set in Settings (crashdesk config)",
+        debuginfod_help="debuginfod server (repeatable); before Settings' servers and DEBUGINFOD_URLS")
     p.add_argument("--profile", default="auto",
                    help="signature profile: a name or folder (default: auto = the product's row in "
                         "<data-dir>/signature-profiles.json, mozilla for Mozilla products, else the default, generic)")

@@ -51,6 +51,8 @@ def _human(n: float) -> str:
 
 
 def register(subparsers, common) -> None:
+    from crashdesk.cli.common import add_symbol_source_flags
+
     parser = subparsers.add_parser("symbols", parents=[common], help="fetch, index and manage symbol files",
                                    description=__doc__.split("\n\n")[0].replace("``", ""))  # no RST in --help
     sub = parser.add_subparsers(dest="symbols_command", metavar="ACTION")
@@ -63,12 +65,9 @@ def register(subparsers, common) -> None:
     fetch.add_argument("--missing", action="store_true",
                        help="every module whose symbols were missing in stored crashes (asks the servers again); "
                        "crashes whose modules now have symbols are queued for reprocessing")
-    fetch.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
-                       help="symbol store folder, searched in order (repeatable)")
-    fetch.add_argument("--symbols-url", action="append", default=[], metavar="URL",
-                       help="symbol server base URL, tried in order (repeatable)")
-    fetch.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
-                       help="debuginfod server base URL, tried in order (repeatable)")
+    add_symbol_source_flags(fetch, paths_help="symbol store folder, searched in order (repeatable)",
+                            urls_help="symbol server base URL, tried in order (repeatable)",
+                            debuginfod_help="debuginfod server base URL, tried in order (repeatable)")
     fetch.add_argument("--symbols-cache", default=None, metavar="DIR",
                        help="cache root: files in DIR/symbols, indexes in DIR/symindex (default: the cache folder)")
     fetch.add_argument("--parallel", type=int, default=4, metavar="N", help="downloads at a time (default 4)")
@@ -93,10 +92,8 @@ def register(subparsers, common) -> None:
     folder = sub.add_parser("add-folder", parents=source,
                             help="scan a build folder for native debug files and re-walk the crashes it helps")
     folder.add_argument("folder", metavar="DIR", help="a build folder (ELF/DWARF, PDB/PE, dSYM, .sym files)")
-    folder.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
-                        help="other symbol folders used when re-walking (repeatable)")
-    folder.add_argument("--symbols-url", action="append", default=[], metavar="URL",
-                        help="symbol servers used when re-walking (repeatable)")
+    add_symbol_source_flags(folder, paths_help="other symbol folders used when re-walking (repeatable)",
+                            urls_help="symbol servers used when re-walking (repeatable)")
     folder.add_argument("--workers", type=int, default=None, metavar="N", help="processing workers")
     folder.set_defaults(func=run_add_folder)
 
@@ -110,12 +107,9 @@ def register(subparsers, common) -> None:
                          help="file name, debug file or debug id of one module (default: every module)")
     explain.add_argument("--now", action="store_true",
                          help="look the module(s) up again now (retries remembered misses)")
-    explain.add_argument("--symbols-path", action="append", default=[], metavar="DIR",
-                         help="with --now: symbol store or build folder (repeatable)")
-    explain.add_argument("--symbols-url", action="append", default=[], metavar="URL",
-                         help="with --now: symbol server (repeatable; _NT_SYMBOL_PATH is read too)")
-    explain.add_argument("--debuginfod-url", action="append", default=[], metavar="URL",
-                         help="with --now: debuginfod server (repeatable; DEBUGINFOD_URLS is read too)")
+    add_symbol_source_flags(explain, paths_help="with --now: symbol store or build folder (repeatable)",
+                            urls_help="with --now: symbol server (repeatable; _NT_SYMBOL_PATH is read too)",
+                            debuginfod_help="with --now: debuginfod server (repeatable; DEBUGINFOD_URLS is read too)")
     explain.add_argument("--symbols-cache", default=None, metavar="DIR", help="cache root")
     explain.set_defaults(func=run_explain)
 

@@ -43,6 +43,16 @@ def symbol_sources(paths: Paths, flag_paths, flag_urls, flag_debuginfod=()) -> d
             "mozilla_symbol_urls": mozilla}
 
 
+def add_symbol_source_flags(parser, *, paths_help: str, urls_help: str, debuginfod_help: str | None = None) -> None:
+    """Add the repeatable ``--symbols-path DIR``, ``--symbols-url URL`` and (when ``debuginfod_help`` is given)
+    ``--debuginfod-url URL`` flags to ``parser``, each collecting a list (default empty); the help texts say
+    how the command uses them."""
+    parser.add_argument("--symbols-path", action="append", default=[], metavar="DIR", help=paths_help)
+    parser.add_argument("--symbols-url", action="append", default=[], metavar="URL", help=urls_help)
+    if debuginfod_help is not None:
+        parser.add_argument("--debuginfod-url", action="append", default=[], metavar="URL", help=debuginfod_help)
+
+
 def print_json(obj: Any, *, pretty: bool = False) -> None:
     sys.stdout.write(json.dumps(obj, indent=2 if pretty else None, ensure_ascii=False, default=str))
     sys.stdout.write("\n")

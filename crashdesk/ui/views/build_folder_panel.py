@@ -22,6 +22,29 @@ from crashdesk.ui.qt import (
 )
 
 
+def _in_store(data_dir: Path | None, action: Callable[[Any, Any], Any]) -> Any:
+    """``action(store, paths)`` over the crash store of ``data_dir`` (the default folder when None), opened in
+    the calling (worker) thread and closed after."""
+    from crashdesk.config.paths import resolve_paths
+    from crashdesk.store import CrashStore
+
+    paths = resolve_paths(str(data_dir) if data_dir else None).ensure()
+    store = CrashStore.open(paths.data_dir)
+    try:
+        return action(store, paths)
+    finally:
+        store.close()
+
+
+def _rewalk_progress(report: Callable[[float, str], Any]) -> Callable[[Any], None]:
+    """A re-walk's progress callback that reports the finished share and "Re-walking crashes: N of M"."""
+    def on_progress(p: Any) -> None:
+        finished = p.done + p.failed
+        total = finished + p.running + p.queued
+        report(finished / max(1, total), f"Re-walking crashes: {finished} of {total}")
+    return on_progress
+
+
 class BuildFolderPanel(QWidget):
     """A button, a progress line with Cancel, and the last report."""
 
@@ -79,21 +102,12 @@ class BuildFolderPanel(QWidget):
         data_dir = self.data_dir
 
         def work(cancel, report):
-            from crashdesk.config.paths import resolve_paths
             from crashdesk.services.build_folders import add_build_folder
-            from crashdesk.store import CrashStore
 
-            paths = resolve_paths(str(data_dir) if data_dir else None).ensure()
-            store = CrashStore.open(paths.data_dir)
-            try:
-                return add_build_folder(
-                    store, paths, Path(folder), symbol_paths=others, symbol_urls=urls, cancel=cancel,
-                    on_scan=lambda seen, _p: report(-1.0, f"Scanning {folder}: {seen} files…"),
-                    on_progress=lambda p: report(
-                        (p.done + p.failed) / max(1, p.done + p.failed + p.running + p.queued),
-                        f"Re-walking crashes: {p.done + p.failed} of {p.done + p.failed + p.running + p.queued}"))
-            finally:
-                store.close()
+            return _in_store(data_dir, lambda store, paths: add_build_folder(
+                store, paths, Path(folder), symbol_paths=others, symbol_urls=urls, cancel=cancel,
+                on_scan=lambda seen, _p: report(-1.0, f"Scanning {folder}: {seen} files…"),
+                on_progress=_rewalk_progress(report)))
 
         self._run(work, f"Scanning {folder}…", "Add build folder")
 
@@ -107,20 +121,11 @@ class BuildFolderPanel(QWidget):
         data_dir = self.data_dir
 
         def work(cancel, report):
-            from crashdesk.config.paths import resolve_paths
             from crashdesk.services.build_folders import add_symbol_file
-            from crashdesk.store import CrashStore
 
-            paths = resolve_paths(str(data_dir) if data_dir else None).ensure()
-            store = CrashStore.open(paths.data_dir)
-            try:
-                return add_symbol_file(
-                    store, paths, Path(sym_path), symbol_paths=folders, symbol_urls=urls, cancel=cancel,
-                    on_progress=lambda p: report(
-                        (p.done + p.failed) / max(1, p.done + p.failed + p.running + p.queued),
-                        f"Re-walking crashes: {p.done + p.failed} of {p.done + p.failed + p.running + p.queued}"))
-            finally:
-                store.close()
+            return _in_store(data_dir, lambda store, paths: add_symbol_file(
+                store, paths, Path(sym_path), symbol_paths=folders, symbol_urls=urls, cancel=cancel,
+                on_progress=_rewalk_progress(report)))
 
         self._run(work, f"Installing {sym_path}…", "Add symbol file")
 

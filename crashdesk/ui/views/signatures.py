@@ -35,6 +35,15 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 SIGNATURE_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
+def signature_index(proxy: QSortFilterProxyModel, signature: str | None) -> QModelIndex | None:
+    """The first-column index of ``signature``'s row in ``proxy`` (rows carry it in SIGNATURE_ROLE), or None."""
+    for r in range(proxy.rowCount()):
+        index = proxy.index(r, 0)
+        if index.data(SIGNATURE_ROLE) == signature:
+            return index
+    return None
+
+
 def _short_time(iso: str) -> str:
     return iso[:16].replace("T", " ") if iso else ""
 
@@ -216,14 +225,13 @@ class SignaturesView(QWidget):
         """Select the row of ``signature`` (tests, and links from other views)."""
         from crashdesk.ui.qt import QItemSelectionModel
 
-        for r in range(self.proxy.rowCount()):
-            index = self.proxy.index(r, 0)
-            if index.data(SIGNATURE_ROLE) == signature:
-                flags = QItemSelectionModel.SelectionFlag.Rows | (
-                    QItemSelectionModel.SelectionFlag.Select if add else QItemSelectionModel.SelectionFlag.ClearAndSelect)
-                self.table.selectionModel().setCurrentIndex(index, flags)
-                return True
-        return False
+        index = signature_index(self.proxy, signature)
+        if index is None:
+            return False
+        flags = QItemSelectionModel.SelectionFlag.Rows | (
+            QItemSelectionModel.SelectionFlag.Select if add else QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.table.selectionModel().setCurrentIndex(index, flags)
+        return True
 
     def query_for(self, signature: str | None) -> str:
         from crashdesk.services.signature_stats import signature_query

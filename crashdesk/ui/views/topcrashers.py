@@ -41,11 +41,11 @@ from crashdesk.ui.qt import (
     Signal,
     emit,
 )
+from crashdesk.ui.views.signatures import SIGNATURE_ROLE, signature_index
 
 HEADERS = ("Rank", "Change", "Signature", "Crashes", "Share", "Share before", "Start-up", "Platforms",
            "Installs", "Last 8 days")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-SIGNATURE_ROLE = Qt.ItemDataRole.UserRole + 2
 PREVIOUS_PERIOD = "previous period"
 ALL_VERSIONS_LABEL = "all versions"
 BARS = "▁▂▃▄▅▆▇█"
@@ -102,6 +102,27 @@ def _refill(owner: QWidget, proxy: QSortFilterProxyModel, headers: tuple[str, ..
     if old is not None:
         old.deleteLater()
     return model
+
+
+def _progress_bar() -> QProgressBar:
+    """The hidden 0-100 bar shown beside a view's summary while its job runs."""
+    bar = QProgressBar()
+    bar.setRange(0, 100)
+    bar.setMaximumWidth(180)
+    bar.setTextVisible(False)
+    bar.hide()
+    return bar
+
+
+def _select(table: QTableView, proxy: QSortFilterProxyModel, signature: str | None) -> QModelIndex | None:
+    """Make ``signature``'s row the only selected and current one; its index, or None when it is not listed."""
+    from crashdesk.ui.qt import QItemSelectionModel
+
+    index = signature_index(proxy, signature)
+    if index is not None:
+        table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.Rows | QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    return index
 
 
 def _item(text: str, sort_value: Any, signature: str | None, *, right: bool = False) -> QStandardItem:
@@ -165,11 +186,7 @@ class TopCrashersView(QWidget):
 
         self.summary = QLabel("Top crashers")
         self.summary.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setMaximumWidth(180)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
+        self.progress = _progress_bar()
         self.list_button = QPushButton("List crashes")
         self.list_button.clicked.connect(lambda: self._list_crashes(self.table.currentIndex()))
         self.signature_button = QPushButton("Open in Signatures")
@@ -363,15 +380,7 @@ class TopCrashersView(QWidget):
         return True, self.proxy.index(index.row(), 0).data(SIGNATURE_ROLE)
 
     def select_signature(self, signature: str | None) -> bool:
-        from crashdesk.ui.qt import QItemSelectionModel
-
-        for r in range(self.proxy.rowCount()):
-            index = self.proxy.index(r, 0)
-            if index.data(SIGNATURE_ROLE) == signature:
-                self.table.selectionModel().setCurrentIndex(
-                    index, QItemSelectionModel.SelectionFlag.Rows | QItemSelectionModel.SelectionFlag.ClearAndSelect)
-                return True
-        return False
+        return _select(self.table, self.proxy, signature) is not None
 
     def query_for(self, signature: str | None) -> str:
         """The search-bar query listing ``signature``'s crashes in the shown scope."""
@@ -517,11 +526,7 @@ class VersionsWindow(QWidget):
 
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setMaximumWidth(180)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
+        self.progress = _progress_bar()
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.progress)
@@ -669,16 +674,10 @@ class VersionsWindow(QWidget):
         emit(self.loaded)
 
     def select_signature(self, signature: str | None) -> bool:
-        from crashdesk.ui.qt import QItemSelectionModel
-
-        for r in range(self.proxy.rowCount()):
-            index = self.proxy.index(r, 0)
-            if index.data(SIGNATURE_ROLE) == signature:
-                self.table.selectionModel().setCurrentIndex(
-                    index, QItemSelectionModel.SelectionFlag.Rows | QItemSelectionModel.SelectionFlag.ClearAndSelect)
-                self.table.scrollTo(index)
-                return True
-        return False
+        index = _select(self.table, self.proxy, signature)
+        if index is not None:
+            self.table.scrollTo(index)
+        return index is not None
 
     def _list_crashes(self, index: QModelIndex) -> None:
         if not index.isValid() or self.comparison is None:
