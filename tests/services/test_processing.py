@@ -114,7 +114,8 @@ def test_reprocessing_after_adding_symbols_changes_only_the_crashes_that_needed_
 
 def test_sigkill_mid_queue_then_restart_processes_everything_exactly_once(data_dir, test_data):
     store = CrashStore.open(data_dir)
-    ids = [_add(store, test_data, CASES[i % 2]) for i in range(8)]
+    # enough crashes that the queue cannot drain between two polls: warm workers process one in a few ms
+    ids = [_add(store, test_data, CASES[i % 2]) for i in range(64)]
     store.close()
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "crashdesk", "process", "--data-dir", str(data_dir), "--workers", "2"]
@@ -123,7 +124,7 @@ def test_sigkill_mid_queue_then_restart_processes_everything_exactly_once(data_d
     store = CrashStore.open(data_dir)
     deadline = time.monotonic() + 60
     while store.state_counts()["processed"] < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
     counts = store.state_counts()
@@ -131,7 +132,7 @@ def test_sigkill_mid_queue_then_restart_processes_everything_exactly_once(data_d
     result = subprocess.run(cmd + ["--json"], env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr
     counts = store.state_counts()
-    assert counts == {"received": 0, "processing": 0, "processed": 8, "failed": 0}
+    assert counts == {"received": 0, "processing": 0, "processed": len(ids), "failed": 0}
     for crash_id in ids:
         history = store.get(crash_id)["signature_history"]
         assert len(history) == 1 and history[0]["active"]
