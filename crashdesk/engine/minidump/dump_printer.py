@@ -841,18 +841,23 @@ def _loc(d: _Dump, size: int, rva: int) -> bytes:
     return got
 
 
-def _crashpad_dict(d: _Dump, size: int, rva: int) -> dict[str, str]:
+def _counted(d: _Dump, size: int, rva: int, entry: str) -> list[tuple]:
+    """A Crashpad array at ``rva``: a u32 count, then that many ``entry`` records (none for an empty location)."""
     data = _loc(d, size, rva)
-    out: dict[str, str] = {}
     if not data:
-        return out
+        return []
     if len(data) < 4:
         raise _Refused
     count = struct.unpack_from("<I", data, 0)[0]
-    if 4 + 8 * count > len(data):
+    step = struct.calcsize(entry)
+    if 4 + step * count > len(data):
         raise _Refused
-    for i in range(count):
-        k, v = struct.unpack_from("<II", data, 4 + 8 * i)
+    return [struct.unpack_from(entry, data, 4 + step * i) for i in range(count)]
+
+
+def _crashpad_dict(d: _Dump, size: int, rva: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in _counted(d, size, rva, "<II"):
         key, value = _utf8_string(d, k), _utf8_string(d, v)
         if key is None or value is None:
             raise _Refused
@@ -911,17 +916,9 @@ def _crashpad(d: _Dump, out: list[str]) -> None:
 
 
 def _crashpad_list(d: _Dump, size: int, rva: int) -> list[str]:
-    data = _loc(d, size, rva)
-    if not data:
-        return []
-    if len(data) < 4:
-        raise _Refused
-    count = struct.unpack_from("<I", data, 0)[0]
-    if 4 * count > d.buf.size or 4 + 4 * count > len(data):
-        raise _Refused
     out = []
-    for i in range(count):
-        s = _utf8_string(d, struct.unpack_from("<I", data, 4 + 4 * i)[0])
+    for (at,) in _counted(d, size, rva, "<I"):
+        s = _utf8_string(d, at)
         if s is None:
             raise _Refused
         out.append(s)
@@ -929,17 +926,8 @@ def _crashpad_list(d: _Dump, size: int, rva: int) -> list[str]:
 
 
 def _crashpad_objects(d: _Dump, size: int, rva: int) -> dict[str, str]:
-    data = _loc(d, size, rva)
     out: dict[str, str] = {}
-    if not data:
-        return out
-    if len(data) < 4:
-        raise _Refused
-    count = struct.unpack_from("<I", data, 0)[0]
-    if 4 + 12 * count > len(data):
-        raise _Refused
-    for i in range(count):
-        name_rva, typ, _res, value_rva = struct.unpack_from("<IHHI", data, 4 + 12 * i)
+    for name_rva, typ, _res, value_rva in _counted(d, size, rva, "<IHHI"):
         key = _utf8_string(d, name_rva)
         if key is None:
             raise _Refused
