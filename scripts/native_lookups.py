@@ -17,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "native"))
+from native_oracle import oracle_addresses  # noqa: E402  (the test suite's reading of a .sym oracle)
 
 
 def cases(corpus: Path) -> list[tuple[Path, list[Path], Path, bool]]:
@@ -56,22 +58,6 @@ def cases(corpus: Path) -> list[tuple[Path, list[Path], Path, bool]]:
     ]
 
 
-def addresses(sym: Path) -> list[int]:
-    out = set()
-    for raw in sym.read_bytes().splitlines():
-        t = raw.split()
-        if not t:
-            continue
-        if t[0] in (b"FUNC", b"PUBLIC"):
-            out.add(int(t[2] if t[1] == b"m" else t[1], 16))
-        elif t[0] not in (b"MODULE", b"INFO", b"FILE", b"STACK", b"INLINE", b"INLINE_ORIGIN"):
-            try:
-                out.add(int(t[0], 16))
-            except ValueError:
-                pass
-    return sorted(out)
-
-
 def compare(native: Path, companions: list[Path], sym: Path, inlines: bool, index: Path) -> dict:
     from crashdesk.engine.native import load_native_symbols
     from crashdesk.engine.symbols_api import ModuleKey
@@ -82,7 +68,7 @@ def compare(native: Path, companions: list[Path], sym: Path, inlines: bool, inde
     counts = {k: [0, 0] for k in ("function", "line", "inlines", "cfi")}
     diffs: list[tuple] = []
     with load_native_symbols(native, module, index, companions=companions, inlines=inlines) as nat:
-        for a in addresses(sym):
+        for a in oracle_addresses(sym):
             fo, fn = oracle.function_at(a), nat.function_at(a)
             checks = [("function", (fo.name, fo.address) if fo else None, (fn.name, fn.address) if fn else None)]
             if fo is not None and not fo.is_public:
