@@ -42,9 +42,11 @@ def _windows(code: int, params: list[int], address: int) -> CrashReason:
     if name == "EXCEPTION_IN_PAGE_ERROR" and len(params) >= 3:
         kind = T.EXCEPTION_CODE_WINDOWS_IN_PAGE_ERROR_TYPE.get(params[0])
         if kind is not None:
+            from crashdesk.engine.minidump.windows_error_names import NT_STATUS_WINDOWS  # a big table
+
             status = params[2] & 0xFFFFFFFF
             return CrashReason(
-                f"EXCEPTION_IN_PAGE_ERROR_{kind} / " + T.NT_STATUS_WINDOWS.get(status, f"{status:#010x}"), address
+                f"EXCEPTION_IN_PAGE_ERROR_{kind} / " + NT_STATUS_WINDOWS.get(status, f"{status:#010x}"), address
             )
     return CrashReason(_WINDOWS_SPECIAL.get(name, name), address)
 

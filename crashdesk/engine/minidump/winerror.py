@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from crashdesk.engine.minidump.error_tables import (
-    NT_STATUS_WINDOWS,
-    WIN_ERROR_FACILITY_WINDOWS,
-    WIN_ERROR_WINDOWS,
-)
-
-WIN_ERRORS = WIN_ERROR_WINDOWS  # winerror.h ERROR_*/RPC_* names, as the reference's table holds them
+from crashdesk.engine.minidump.error_tables import WIN_ERROR_FACILITY_WINDOWS
 
 
 def windows_error_text(code: int) -> str:
     """A Windows error code as the reference names it: winerror.h, else ntstatus.h, else a winerror.h code
     under a known facility (``FACILITY_VISUALCPP / ERROR_MOD_NOT_FOUND``), else ``unknown 0x...``."""
+    from crashdesk.engine.minidump.windows_error_names import (  # 5,800 names
+        NT_STATUS_WINDOWS,
+        WIN_ERROR_WINDOWS,
+    )
+
     name = WIN_ERROR_WINDOWS.get(code) or NT_STATUS_WINDOWS.get(code)
     if name is not None:
         return name

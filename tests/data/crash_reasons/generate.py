@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 from crashdesk.engine.minidump import error_tables as T  # noqa: E402
+from crashdesk.engine.minidump.windows_error_names import NT_STATUS_WINDOWS, WIN_ERROR_WINDOWS  # noqa: E402
 from tests.engine._crash_dump_writer import CrashCase, write_crash_dump  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 def records() -> list[dict]:
     rng = random.Random(21)
     out = []
-    win = list(T.EXCEPTION_CODE_WINDOWS) + list(T.WIN_ERROR_WINDOWS)[::7] + list(T.NT_STATUS_WINDOWS)[::7]
+    win = list(T.EXCEPTION_CODE_WINDOWS) + list(WIN_ERROR_WINDOWS)[::7] + list(NT_STATUS_WINDOWS)[::7]
     win += [0x806D007E, 0xE0000001] + [rng.getrandbits(32) for _ in range(40)]
     for code in win:
         out.append({"os": "Windows NT", "code": code, "flags": 0, "address": 0x1234, "params": []})
