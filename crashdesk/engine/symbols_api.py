@@ -9,11 +9,12 @@ All addresses handed to a :class:`SymbolFile` are *relative to the module base* 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from crashdesk.engine.record_class import field, record
 
-@dataclass(frozen=True, slots=True)
+
+@record(frozen=True, slots=True)
 class ModuleKey:
     """What identifies a module's symbols: the dump's debug file/id and code file/id."""
 
@@ -23,7 +24,7 @@ class ModuleKey:
     code_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FunctionInfo:
     name: str
     address: int  # RVA of the function (FUNC) or symbol (PUBLIC) start
@@ -32,14 +33,14 @@ class FunctionInfo:
     is_public: bool  # True when the hit came from a PUBLIC record
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SourceLine:
     file: str | None
     line: int
     address: int  # RVA where the line record starts
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class InlineInfo:
     """One inlined call covering the address, from ``INLINE`` records.
 
@@ -54,7 +55,7 @@ class InlineInfo:
     address: int  # start RVA of the inline range that covers the address
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StackWinInfo:
     """A ``STACK WIN`` record covering the address."""
 
@@ -72,7 +73,7 @@ class StackWinInfo:
     allocates_base_pointer: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CfiRules:
     """``STACK CFI`` rules in force at an address: the INIT rules with every delta up to the address
     applied. Keys are register names as written in the file (``.cfa``, ``.ra``, ``rbp``, ``$ebp``...);
@@ -104,7 +105,7 @@ class SymbolFile(Protocol):
         """The ``STACK WIN`` record for ``rva`` (FrameData preferred over FPO), or None."""
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class SymbolLookup:
     """The provider's answer for one module."""
 

@@ -112,7 +112,7 @@ def _preload() -> None:
 
     try:
         _capstone()
-    except ImportError:  # pragma: no cover - a dependency of the project; the crash notes it if missing
+    except (ImportError, OSError):  # pragma: no cover - a dependency of the project; the crash notes it if missing
         pass
 
 

@@ -12,9 +12,9 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from crashdesk.engine.record_class import record
 from crashdesk.engine.symfile import index_path_for
 from crashdesk.symbols.layout import StorePath
 
@@ -24,7 +24,7 @@ TEMP_PREFIX = "dl-"
 UNOWNED_TEMP_AGE = 3600.0  # a temporary file without a process id (older versions) is an orphan after this
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CacheEntry:
     path: Path  # the .sym file
     size: int

@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crashdesk.engine.native import SUPPORT_MISSING_NOTE, NativeFileError, load_native_symbols, native_support
+from crashdesk.engine.record_class import record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
 from crashdesk.symbols.cache import SymbolCache, remove_orphan_temps
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from crashdesk.symbols.http import Download, HttpSymbolServer
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class FetchEvent:
     """Progress of a fetch: ``kind`` is ``start``, ``bytes`` or ``done``."""
 

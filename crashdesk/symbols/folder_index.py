@@ -15,18 +15,18 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from crashdesk.engine.native import native_support, sniff_kind
 from crashdesk.engine.native.ids import SNIFF_BYTES, normalize_breakpad_id
+from crashdesk.engine.record_class import field, record
 from crashdesk.engine.symfile import SymbolFileError, parse_module_line
 
 INDEX_VERSION = 1
 MAX_FILES = 1_000_000  # a folder larger than this is refused rather than walked for hours
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class IndexedFile:
     path: str  # relative to the folder, "/"-separated
     kind: str  # elf, pe, pdb, macho, breakpad
@@ -38,7 +38,7 @@ class IndexedFile:
     has_debug_info: bool
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ScanStats:
     files_seen: int = 0
     objects: int = 0  # files holding at least one object (or a .sym MODULE line)

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from crashdesk.engine.record_class import replace
 from crashdesk.symbols.layout import StorePath, UnsafeName, check_component, check_id
 from crashdesk.symbols.options import HttpOptions
 
@@ -225,8 +226,6 @@ class HttpSymbolServer:
         files; ``max_bytes`` lowers the size cap for this file."""
         opts = self.options
         if max_bytes is not None and max_bytes < opts.max_bytes:
-            from dataclasses import replace
-
             opts = replace(opts, max_bytes=max_bytes)
         deadline = time.monotonic() + opts.total_timeout
         last: Download | None = None

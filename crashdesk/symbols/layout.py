@@ -8,9 +8,9 @@ characters, bounded length) and the id must be hex.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from crashdesk.engine.record_class import record
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.errors import CrashDeskError
 
@@ -68,7 +68,7 @@ def code_sym_file_name(code_file: str) -> str:
     return code_file + ".sym"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StorePath:
     """A checked relative store path ``<debug_file>/<DEBUG_ID>/<sym_file>``."""
 

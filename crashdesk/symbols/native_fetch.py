@@ -11,11 +11,11 @@ cache's LRU limit covers them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from crashdesk.engine.record_class import record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.symbols.layout import StorePath, leaf_name
 from crashdesk.symbols.remote_native import (
@@ -43,7 +43,7 @@ def native_supported() -> bool:
     return native_support()
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Got:
     path: Path
     url: str | None

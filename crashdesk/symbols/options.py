@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from crashdesk.engine.record_class import record
 
 DEFAULT_USER_AGENT = "CrashDesk-symbols/1.0"
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class HttpOptions:
     """Limits for downloads."""
 

@@ -21,9 +21,9 @@ import os
 import re
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from crashdesk.engine.record_class import record
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.errors import CrashDeskError
 from crashdesk.symbols.layout import UnsafeName, check_component, check_id, leaf_name
@@ -40,7 +40,7 @@ class RemoteFileRejected(CrashDeskError):
     compressed answer. The message says which, for the per-module note."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RemoteTarget:
     """One file to ask a server for: the URL path under the base URL, what kind of file it is and the name it
     gets in the cache (``<cache>/symbols/<debug_file>/<DEBUG_ID>/<cache_name>``)."""

@@ -10,9 +10,8 @@ register leaves the access list undetermined.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from crashdesk.engine.crash_info.x86_decode import Instruction, MemoryOperand
+from crashdesk.engine.record_class import field, record
 
 MASK64 = (1 << 64) - 1
 CONDITIONAL_JUMPS = frozenset(
@@ -54,21 +53,21 @@ class RegisterInvalid(ValueError):
     """An address uses a register the context has no value for."""
 
 
-@dataclass
+@record
 class AddressInfo:
     address: int
     is_likely_null_pointer_dereference: bool = False
     is_likely_guard_page: bool = False
 
 
-@dataclass
+@record
 class MemoryAccess:
     info: AddressInfo
     size: int | None
     access_type: str | None  # "read" | "write" | "readwrite" | None (underivable)
 
 
-@dataclass
+@record
 class Properties:
     is_access_derivable: bool
     is_division: bool
@@ -76,7 +75,7 @@ class Properties:
     is_only_gpf_when_non_canonical: bool
 
 
-@dataclass
+@record
 class Analysis:
     instruction: Instruction
     properties: Properties

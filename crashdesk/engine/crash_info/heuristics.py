@@ -9,10 +9,10 @@ that single (``0.6625000238418579``).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 from crashdesk.engine.crash_info.amd64_access import GPR64, AddressInfo, Analysis
 from crashdesk.engine.crash_info.memory_info import MemoryInfoMap, ProtectedRange
+from crashdesk.engine.record_class import field, record
 
 NON_CANONICAL_LOW, NON_CANONICAL_HIGH = 0x0000_8000_0000_0000, 0xFFFF_7FFF_FFFF_FFFF
 NEARBY_REGISTER_DISTANCE = 1 << 12
@@ -96,7 +96,7 @@ def adjusted_address(
     return None
 
 
-@dataclass
+@record
 class BitFlip:
     address: int
     source_register: str | None
@@ -196,7 +196,7 @@ def mark_guard_pages(analysis: Analysis, info: MemoryInfoMap) -> None:
                 break
 
 
-@dataclass
+@record
 class Inconsistencies:
     items: list[str] = field(default_factory=list)
 

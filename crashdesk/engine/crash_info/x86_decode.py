@@ -10,8 +10,9 @@ the operands in a plain form for the access analysis.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from crashdesk.engine.record_class import record
 
 MAX_INSTRUCTION_LENGTH = 15
 
@@ -80,7 +81,7 @@ class DecodeError(ValueError):
     """The bytes at the instruction pointer are not a whole instruction (truncated or invalid)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MemoryOperand:
     base: str | None
     index: str | None
@@ -89,7 +90,7 @@ class MemoryOperand:
     segment: str | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Operand:
     kind: str  # "reg" | "imm" | "mem"
     reg: str | None = None
@@ -97,7 +98,7 @@ class Operand:
     mem: MemoryOperand | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Instruction:
     """One decoded instruction: yaxpeax's opcode name, its text, its operands and memory access width."""
 
@@ -115,11 +116,9 @@ class Instruction:
 
 @lru_cache(maxsize=1)
 def _capstone():
-    import capstone
+    from crashdesk.engine.crash_info.capstone_lib import Decoder  # ctypes: on the first decoded instruction
 
-    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    md.detail = True
-    return md
+    return Decoder()
 
 
 def _opcode_name(mnemonic: str) -> str:
@@ -164,12 +163,10 @@ def _imm_text(value: int, encoded_size: int) -> str:
 
 
 def _is_string_op(name: str, operands: list) -> bool:
-    from capstone import x86 as X
-
     return (
         name[:-1] in _STRING_OPS
         and name[-1] in "bwdq"
-        and not any(op.type == X.X86_OP_REG and op.size > 8 for op in operands)
+        and not any(op.kind == "reg" and op.size > 8 for op in operands)
     )
 
 
@@ -188,10 +185,8 @@ def _refuse_like_yaxpeax(insn, words: list[str], name: str) -> None:
     """Encodings capstone decodes and yaxpeax-x86 does not, so the reference prints no instruction: a lock
     prefix on an instruction that cannot take it (#UD), AMD's FMA4 and XOP, and the VEX mask-register
     instructions."""
-    from capstone import x86 as X
-
     if "lock" in words and (
-        name not in _LOCKABLE or not insn.operands or insn.operands[0].type != X.X86_OP_MEM
+        name not in _LOCKABLE or not insn.operands or insn.operands[0].kind != "mem"
     ):
         raise DecodeError(f"lock prefix on {name}")
     raw = bytes(insn.bytes).lstrip(_LEGACY_PREFIXES)
@@ -201,13 +196,9 @@ def _refuse_like_yaxpeax(insn, words: list[str], name: str) -> None:
 
 def decode(code: bytes, address: int) -> Instruction:
     """Decode the first instruction of ``code`` (the bytes at ``address``); raise :class:`DecodeError`."""
-    from capstone import x86 as X
-
-    md = _capstone()
-    try:
-        insn = next(md.disasm(bytes(code[:MAX_INSTRUCTION_LENGTH]), address, 1))
-    except StopIteration:
-        raise DecodeError("the bytes at the instruction pointer do not decode") from None
+    insn = _capstone().disassemble_one(bytes(code[:MAX_INSTRUCTION_LENGTH]), address)
+    if insn is None:
+        raise DecodeError("the bytes at the instruction pointer do not decode")
     words = insn.mnemonic.split()
     raw_name = words[-1] if words else insn.mnemonic
     _refuse_like_yaxpeax(insn, words, raw_name)
@@ -239,7 +230,7 @@ def decode(code: bytes, address: int) -> Instruction:
     texts: list[str] = []
     mem_size: int | None = None
     for op in cs_operands:
-        if op.type == X.X86_OP_REG:
+        if op.kind == "reg":
             name = insn.reg_name(op.reg)
             if (widen_movd or opcode == "bswap") and name in _GPR64:
                 name = _GPR64[name]
@@ -250,7 +241,7 @@ def decode(code: bytes, address: int) -> Instruction:
                 continue
             operands.append(Operand("reg", reg=name))
             texts.append(name)
-        elif op.type == X.X86_OP_IMM:
+        elif op.kind == "imm":
             operands.append(Operand("imm", imm=op.imm))
             if (opcode in _RELATIVE_BRANCHES or opcode == "xbegin") and len(cs_operands) == 1:
                 rel = op.imm - (address + insn.size)
@@ -261,7 +252,7 @@ def decode(code: bytes, address: int) -> Instruction:
                 texts.append(f"{op.imm & 0xFF:#x}")
             else:
                 texts.append(_imm_text(op.imm, imm_size or op.size))
-        elif op.type == X.X86_OP_MEM:
+        elif op.kind == "mem":
             m = op.mem
             mem = MemoryOperand(
                 base=insn.reg_name(m.base) if m.base else None,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
 from crashdesk.engine.native.errors import NativeFileError, NativeSupportMissing
 from crashdesk.engine.native.ids import SNIFF_BYTES, breakpad_debug_id, sniff_kind
+from crashdesk.engine.record_class import record
 
 # symbolic reads debug sections in memory; refuse files that could not be a sane debug file.
 MAX_NATIVE_BYTES = 8 << 30
@@ -23,7 +23,7 @@ def native_support() -> bool:
     return find_spec("symbolic") is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class NativeObjectInfo:
     """One object inside a native file (a fat Mach-O holds one per architecture)."""
 

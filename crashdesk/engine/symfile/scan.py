@@ -17,9 +17,9 @@ import os
 import re
 import sys
 from array import array
-from dataclasses import dataclass, field
 from itertools import islice
 
+from crashdesk.engine.record_class import field, record
 from crashdesk.engine.symfile.errors import NotASymbolFile
 
 # Field widths as rust-minidump's parser reads them: a u64 is at most 16 hex digits, a u32 at most 8 (a longer
@@ -70,7 +70,7 @@ _BAD = 13
 NO_END = (1 << 64) - 1
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ModuleInfo:
     """What the ``MODULE`` and ``INFO`` lines say."""
 
@@ -125,7 +125,7 @@ SORT_GROUPS = (
 )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ScanResult:
     module: ModuleInfo
     arrays: dict[str, array]
@@ -174,7 +174,7 @@ PARALLEL_MIN_BYTES = 48 * 1024 * 1024  # below this one process is quicker than 
 _CHUNK_MIN = 16 * 1024 * 1024
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Partial:
     """The records of one byte range, in file order. An open block at the range's end has ``NO_END``."""
 

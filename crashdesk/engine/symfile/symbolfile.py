@@ -13,10 +13,10 @@ import mmap
 import os
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from dataclasses import replace
 from pathlib import Path
 
 from crashdesk.engine.build_lock import build_lock
+from crashdesk.engine.record_class import replace
 from crashdesk.engine.symbols_api import CfiRules, FunctionInfo, InlineInfo, SourceLine, StackWinInfo
 from crashdesk.engine.symfile.errors import DebugIdMismatch, NotASymbolFile, SymbolFileError
 from crashdesk.engine.symfile.indexfile import IndexInvalid, MappedIndex, source_identity, write_index

@@ -9,9 +9,9 @@ turns them into the reference JSON with :func:`crashdesk.engine.unwind.frame_jso
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from crashdesk.engine.record_class import field, record
 from crashdesk.engine.symbols_api import InlineInfo, SymbolFile
 
 
@@ -23,7 +23,7 @@ class MemoryReader(Protocol):
         """A little-endian unsigned integer of ``size`` (4 or 8) bytes, or None."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ModuleInfo:
     base: int
     size: int
@@ -45,7 +45,7 @@ class ModuleMap(Protocol):
     def unloaded_at(self, address: int) -> list[ModuleInfo]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class InlineFrame:
     """One inlined call as the reference prints it in a frame's ``inlines``: the inlined function and the
     source location *inside* it (``file``/``line`` may be None)."""
@@ -55,7 +55,7 @@ class InlineFrame:
     line: int | None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class StackFrame:
     instruction: int  # the frame's pc as unwound (return address for caller frames)
     trust: str  # "context" | "cfi" | "frame_pointer" | "scan" | "cfi_scan" | "prewalked" | "non"

@@ -3,8 +3,7 @@ amount subtracted from a return address to land inside the call instruction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from crashdesk.engine.record_class import field, record
 from crashdesk.errors import CrashDeskError
 
 
@@ -12,7 +11,7 @@ class UnsupportedCpu(CrashDeskError):
     """The stackwalker has no unwinder for this CPU."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CpuSpec:
     """What the unwinders need to know about one CPU family."""
 

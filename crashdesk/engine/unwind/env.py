@@ -3,8 +3,7 @@ the walked frames they look at (callee and grand-callee)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from crashdesk.engine.record_class import record
 from crashdesk.engine.unwind.api import MemoryReader, StackFrame
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.cpu import CpuSpec
@@ -13,7 +12,7 @@ from crashdesk.engine.unwind.symbolize import SymbolCache
 _U64_LIMIT = 1 << 64
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Walked:
     """One unwound frame: the public frame, its register state, and the address used for lookups."""
 
@@ -22,7 +21,7 @@ class Walked:
     lookup: int  # pc for the context frame, return address minus the call adjustment otherwise
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class UnwindEnv:
     spec: CpuSpec
     memory: MemoryReader

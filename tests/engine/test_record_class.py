@@ -1,0 +1,111 @@
+"""``@record`` behaves as ``@dataclass`` for what the engine uses: the same class body under both decorators
+gives the same constructor, repr, equality, hashing, immutability, pickling and ``replace`` (the standard
+library's dataclasses are the reference here)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+
+import pytest
+
+from crashdesk.engine import record_class
+
+
+def _pair(frozen: bool, slots: bool):
+    """One class body built by each decorator."""
+
+    def body(field):
+        class Point:
+            """A point."""
+
+            x: int
+            y: int | None = None
+            tags: tuple = field(default_factory=tuple)
+            seen: list = field(default_factory=list)
+            limit = 99  # not annotated: a class attribute, not a field
+
+            @property
+            def total(self) -> int:
+                return self.x + (self.y or 0)
+
+        return Point
+
+    ours = record_class.record(frozen=frozen, slots=slots)(body(record_class.field))
+    ref = dataclasses.dataclass(frozen=frozen, slots=slots)(body(dataclasses.field))
+    return ours, ref
+
+
+FLAVOURS = [(False, False), (False, True), (True, False), (True, True)]
+
+
+@pytest.mark.parametrize(("frozen", "slots"), FLAVOURS)
+def test_construction_repr_and_equality_match_dataclasses(frozen, slots):
+    ours, ref = _pair(frozen, slots)
+    for args, kwargs in (((1,), {}), ((1, 2), {}), ((1,), {"tags": ("a",)}), ((), {"x": 3, "y": 4, "seen": [1]})):
+        a, b = ours(*args, **kwargs), ref(*args, **kwargs)
+        assert repr(a).replace(ours.__qualname__, "P") == repr(b).replace(ref.__qualname__, "P")
+        assert a == ours(*args, **kwargs) and (a != b)  # equal within a class, never across classes
+        assert a.total == b.total and a.limit == b.limit == 99
+    assert ours(1).seen is not ours(1).seen  # a fresh default per instance
+    assert ours(1) != ours(2) and ours(1, 2) != ours(1, 3)
+    for bad_args, bad_kwargs in (((), {}), ((1, 2, (), [], 5), {}), ((1,), {"x": 1}), ((1,), {"z": 1})):
+        with pytest.raises(TypeError):
+            ref(*bad_args, **bad_kwargs)
+        with pytest.raises(TypeError):
+            ours(*bad_args, **bad_kwargs)
+
+
+@pytest.mark.parametrize(("frozen", "slots"), FLAVOURS)
+def test_hash_immutability_and_slots_match_dataclasses(frozen, slots):
+    ours, ref = _pair(frozen, slots)
+    a, b = ours(1, 2, ("t",), []), ref(1, 2, ("t",), [])
+    assert hasattr(a, "__dict__") == hasattr(b, "__dict__")
+    if frozen:
+        a = ours(1, 2, ("t",), None)  # a hashable value in every field
+        b = ref(1, 2, ("t",), None)
+        assert hash(a) == hash(ours(1, 2, ("t",), None))
+        assert hash(a) != hash(ours(1, 3, ("t",), None))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            b.x = 5
+        with pytest.raises(AttributeError):
+            a.x = 5
+        with pytest.raises(AttributeError):
+            del a.x
+        assert a.x == 1
+    else:
+        with pytest.raises(TypeError):
+            hash(b)
+        with pytest.raises(TypeError):
+            hash(a)
+        a.x = 7
+        assert a.x == 7
+
+
+@pytest.mark.parametrize(("frozen", "slots"), FLAVOURS)
+def test_pickle_copy_and_replace(frozen, slots):
+    ours, _ref = _pair(frozen, slots)
+    globals()["Point"] = ours  # pickle finds the class by its module-level name
+    ours.__qualname__ = "Point"
+    try:
+        a = ours(1, 2, ("t",), [3])
+        assert pickle.loads(pickle.dumps(a)) == a
+        assert copy.deepcopy(a) == a and copy.copy(a) == a
+    finally:
+        del globals()["Point"]
+    changed = record_class.replace(a, y=5)
+    assert changed == ours(1, 5, ("t",), [3]) and a.y == 2
+    with pytest.raises(TypeError):
+        record_class.replace(a, nope=1)
+
+
+def test_a_field_without_default_after_one_with_is_refused_as_dataclasses_does():
+    class Bad:
+        a: int = 1
+        b: int
+
+    with pytest.raises(TypeError):
+        dataclasses.dataclass(type("Bad", (), dict(Bad.__dict__)))
+    with pytest.raises(TypeError):
+        record_class.record(Bad)
