@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from array import array
+from functools import cache
 from itertools import islice
 
 from crashdesk.engine.record_class import field, record
@@ -40,7 +41,7 @@ U32_MAX = 0xFFFFFFFF
 # and every numeric field within its width (above). Sub-lines not consumed with their FUNC / STACK CFI INIT
 # record (other spellings, CRs, wide values) are checked one by one by the last alternative, so both routes
 # accept the same lines. FILE and INLINE_ORIGIN ids are range-checked by the scan loop.
-_RECORD = re.compile(
+_RECORD_PATTERN = (
     rb"\n(?:"
     rb"FUNC (?:m )?(" + _H64 + rb") (" + _H32 + rb") " + _H32 + rb"(?![0-9a-fA-F]) ?[^\n]*"  # 1, 2
     # ... and, in the same match, the block's line and INLINE records in their usual spelling (the bulk of a
@@ -66,6 +67,14 @@ _RECORD = re.compile(
     rb")"
 )
 _BAD = 13
+
+
+@cache
+def _record_re() -> re.Pattern[bytes]:
+    """The compiled grammar: ~6 ms to compile, so only in a process that scans a file (stackwalks that map a
+    built index never do)."""
+    return re.compile(_RECORD_PATTERN)
+
 
 NO_END = (1 << 64) - 1
 
@@ -208,7 +217,7 @@ def _scan_range(data, start: int, end: int) -> _Partial:
     open_func = False  # a FUNC block waits for its end offset
     open_cfi = False
     m = None
-    for m in _RECORD.finditer(data, start, end):
+    for m in _record_re().finditer(data, start, end):
         kind = m.lastindex
         # Any record but a malformed line ends an open block (an INLINE_ORIGIN may sit inside a FUNC block).
         if kind == 2:
@@ -273,7 +282,7 @@ def _scan_range(data, start: int, end: int) -> _Partial:
     if open_cfi:
         cfi_end(NO_END)
     first_record = first_func_closer = -1
-    for first in _RECORD.finditer(data, start, end):  # where this range's first records start
+    for first in _record_re().finditer(data, start, end):  # where this range's first records start
         k = first.lastindex
         if k == _BAD or (k in (10, 11) and int(first.group(k)) > U32_MAX):
             continue
