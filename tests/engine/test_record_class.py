@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
+from typing import ClassVar
 
 import pytest
 
@@ -109,3 +110,14 @@ def test_a_field_without_default_after_one_with_is_refused_as_dataclasses_does()
         dataclasses.dataclass(type("Bad", (), dict(Bad.__dict__)))
     with pytest.raises(TypeError):
         record_class.record(Bad)
+
+
+def test_a_class_variable_annotation_is_refused_rather_than_made_a_field():
+    class WithClassVar:
+        a: int
+        registry: ClassVar[dict] = {}
+
+    assert [f.name for f in dataclasses.fields(dataclasses.dataclass(type("W", (), dict(WithClassVar.__dict__))))] \
+        == ["a"]
+    with pytest.raises(TypeError):
+        record_class.record(WithClassVar)
