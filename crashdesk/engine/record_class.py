@@ -23,6 +23,8 @@ ordering, per-field options other than ``default_factory``.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 _MISSING = object()
 
 
@@ -50,11 +52,11 @@ def _repr(self) -> str:
 def _eq(self, other):
     if other.__class__ is not self.__class__:
         return NotImplemented
-    return all(getattr(self, n) == getattr(other, n) for n in self.__record_fields__)
+    return self.__record_values__(self) == self.__record_values__(other)
 
 
 def _hash(self) -> int:
-    return hash(tuple(getattr(self, n) for n in self.__record_fields__))
+    return hash(self.__record_values__(self))
 
 
 def _frozen_setattr(self, name, value):
@@ -63,6 +65,10 @@ def _frozen_setattr(self, name, value):
 
 def _frozen_delattr(self, name):
     raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _no_values(_self) -> tuple:
+    return ()
 
 
 def _getstate(self) -> tuple:
@@ -117,6 +123,7 @@ def record(cls=None, /, *, frozen: bool = False, slots: bool = False):
             body["__getstate__"] = _getstate  # pickling (worker processes): no __dict__ to copy
             body["__setstate__"] = _setstate
         body["__record_fields__"] = tuple(names)
+        body["__record_values__"] = attrgetter(*names) if names else staticmethod(_no_values)  # in C
         body["__init__"] = namespace["__init__"]
         body["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
         body.setdefault("__repr__", _repr)

@@ -121,3 +121,15 @@ def test_a_class_variable_annotation_is_refused_rather_than_made_a_field():
         == ["a"]
     with pytest.raises(TypeError):
         record_class.record(WithClassVar)
+
+
+@pytest.mark.parametrize("fields", [(), ("x",), ("x", "y")])
+def test_equality_and_hash_with_zero_one_or_more_fields(fields):
+    ours = record_class.record(frozen=True)(type("R", (), {"__annotations__": dict.fromkeys(fields, "int")}))
+    ref = dataclasses.dataclass(frozen=True)(type("R", (), {"__annotations__": dict.fromkeys(fields, "int")}))
+    values = list(range(len(fields)))
+    assert (ours(*values) == ours(*values)) == (ref(*values) == ref(*values)) is True
+    assert hash(ours(*values)) == hash(ours(*values))
+    if fields:
+        other = [v + 1 for v in values]
+        assert (ours(*values) == ours(*other)) == (ref(*values) == ref(*other)) is False
