@@ -117,9 +117,9 @@ def search(store, root: Node | None, *, facets: Sequence[str], sort: str | Seque
     if not build and not index.built:
         return None
     conn = store.db.conn
-    own = not conn.in_transaction
-    if own:
-        conn.execute("BEGIN")
+    if conn.in_transaction:  # inside a write: its uncommitted changes must not reach the shared index
+        return None
+    conn.execute("BEGIN")  # one read snapshot for the index refresh, the masks and the page
     try:
         try:
             snap = index.snapshot(conn)
@@ -148,7 +148,7 @@ def search(store, root: Node | None, *, facets: Sequence[str], sort: str | Seque
                 conn.set_progress_handler(None, 0)
         return SearchResult(total, hits or [], out), hits is not None
     finally:
-        if own and conn.in_transaction:
+        if conn.in_transaction:
             conn.execute("COMMIT")
 
 

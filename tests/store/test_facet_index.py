@@ -346,3 +346,18 @@ def test_every_field_term_answers_as_the_sql_path(tmp_path):
                 sql = search(store, query, facets=FACETS, limit=7, offset=1, sort=sort, now=NOW, engine="sql")
                 got = search(store, query, facets=FACETS, limit=7, offset=1, sort=sort, now=NOW, engine="index")
                 assert got.to_json() == sql.to_json(), (query, sort)
+
+
+def test_a_search_inside_a_write_transaction_leaves_the_shared_index_alone(tmp_path):
+    """Changes not committed yet (and maybe rolled back) never reach the index other threads read."""
+    with CrashStore.open(tmp_path) as store:
+        write(store, Crash("Firefox", "1.0", "Linux", "sig", "SIGSEGV", [MODULES[0]]))
+        assert search(store, "", facets=["product"], engine="index").total == 1
+        with pytest.raises(RuntimeError), store.db.write() as conn:
+            conn.execute("UPDATE crashes SET product = 'Thunderbird'")
+            inside = search(store, "", facets=["product"], engine="index")  # SQL answers inside the write
+            assert inside.facets["product"] == [{"term": "Thunderbird", "count": 1}]
+            raise RuntimeError("roll back")
+        write(store, Crash("Fenix", "1.0", "Linux", "sig", "SIGSEGV", [MODULES[0]]))  # the log moves on
+        assert search(store, "", facets=["product"], engine="index").facets["product"] == [
+            {"term": "Fenix", "count": 1}, {"term": "Firefox", "count": 1}]
