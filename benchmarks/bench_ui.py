@@ -6,8 +6,8 @@ A store of ``--crashes`` crashes (default 100,000) is built once under ``benchma
 real crashes of ``tests/data`` (reference processed JSON) are stored through ``CrashStore``, then cloned in SQL
 with new ids and realistic value distributions (see :func:`clone`: a long tail of signatures, a few hot modules
 plus a tail of plugins, versions released over time; module links, module search terms and module counts
-written as the store writes them; frames and full-text rows are not cloned). Building takes ~45 s for 100k and
-~7.5 min for 1M crashes (3.5 GB) on 2 shared cores. Then:
+written as the store writes them; frames and full-text rows are not cloned). Building took 17 s for 100k and
+7.4 min for 1M crashes (3.5 GB) on 2 cores shared with other work (load ~3). Then:
 
 * ``facet index`` — building it from the tables (once per store) and loading the kept snapshot (every later
   run), its memory.

@@ -169,27 +169,18 @@ def _page(conn, snap: fx.Snapshot, mask: np.ndarray, total: int, sort: str | Seq
     wanted = offset + limit
     keys = [sort] if isinstance(sort, str) else [k for k in sort if k.strip()]
     direction = _DATE_SORTS.get(keys[0].strip()) if len(keys) == 1 else None
-    # walking the date index costs ~0.3 us a crash and visits about wanted * crashes / total of them; an id
-    # set costs ~3 us a match (inserting it, then reading each match's row to sort)
-    if direction is not None and wanted * snap.size / total <= 10 * total:
-        # walk the date index (in (submitted_at, id) order) and keep the matching ids
-        cur = conn.execute(f"SELECT id FROM crashes INDEXED BY crashes_submitted "
-                           f"ORDER BY submitted_at {direction}, id {direction}")
-        picked: list[int] = []
-        while len(picked) < wanted:
-            rows = cur.fetchmany(_WALK)
-            if not rows:
-                break
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            ids = ids[ids < snap.size]
-            picked.extend(ids[mask[ids]].tolist())
-        cur.close()
-        ids_page = picked[offset:wanted]
+    # walking the date index costs ~0.3 us a crash and visits about wanted * crashes / total of them when the
+    # matches are spread over time; an id set costs ~3 us a match (inserting it, then reading each match's
+    # row to sort). Matches bunched in time (an old version) make the walk longer: it stops at a bound and
+    # the id set takes over.
+    ids_page = None
+    expected = wanted * snap.size / total
+    if direction is not None and expected <= 10 * total:
+        ids_page = _walk(conn, snap, mask, direction, offset, wanted, bound=int(8 * expected) + 8 * _WALK)
+    if ids_page is not None:
         if not ids_page:
             return []
-        marks = ",".join("?" * len(ids_page))
-        where, args = f"c.id IN ({marks})", ids_page
-        limit_sql, page_args = "", []
+        where, args = f"c.id IN ({','.join('?' * len(ids_page))})", ids_page
     elif total <= SMALL:
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS search_ids (id INTEGER PRIMARY KEY)")
         conn.execute("DELETE FROM temp.search_ids")
@@ -197,9 +188,32 @@ def _page(conn, snap: fx.Snapshot, mask: np.ndarray, total: int, sort: str | Seq
                          ((i,) for i in np.flatnonzero(mask).tolist()))
         where, args = "c.id IN (SELECT c.id FROM crashes c WHERE c.id IN (SELECT id FROM temp.search_ids) " \
                       f"ORDER BY {order} LIMIT ? OFFSET ?)", [limit, offset]
-        limit_sql, page_args = "", []
     else:
         return None
     cols = ", ".join(_HIT_SQL.get(name, f"c.{name}") for name in HIT_COLUMNS)
-    cur = conn.execute(f"SELECT {cols} FROM crashes c WHERE {where} ORDER BY {order}{limit_sql}", [*args, *page_args])
+    cur = conn.execute(f"SELECT {cols} FROM crashes c WHERE {where} ORDER BY {order}", args)
     return [dict(zip(HIT_COLUMNS, row, strict=True)) for row in cur]
+
+
+def _walk(conn, snap: fx.Snapshot, mask: np.ndarray, direction: str, offset: int, wanted: int, bound: int
+          ) -> list[int] | None:
+    """The ids ``offset:wanted`` of the masked crashes in (submitted_at, id) order, from the date index; None
+    when more than ``bound`` crashes were visited without finding them."""
+    cur = conn.execute(f"SELECT id FROM crashes INDEXED BY crashes_submitted "
+                       f"ORDER BY submitted_at {direction}, id {direction}")
+    picked: list[int] = []
+    visited = 0
+    try:
+        while len(picked) < wanted:
+            if visited > bound:
+                return None
+            rows = cur.fetchmany(_WALK)
+            if not rows:
+                break
+            visited += len(rows)
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            ids = ids[ids < snap.size]
+            picked.extend(ids[mask[ids]].tolist())
+    finally:
+        cur.close()
+    return picked[offset:wanted]

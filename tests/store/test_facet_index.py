@@ -361,3 +361,28 @@ def test_a_search_inside_a_write_transaction_leaves_the_shared_index_alone(tmp_p
         write(store, Crash("Fenix", "1.0", "Linux", "sig", "SIGSEGV", [MODULES[0]]))  # the log moves on
         assert search(store, "", facets=["product"], engine="index").facets["product"] == [
             {"term": "Fenix", "count": 1}, {"term": "Firefox", "count": 1}]
+
+
+def test_matches_bunched_in_time_are_paged_by_the_id_set_once_the_date_walk_runs_long(tmp_path, monkeypatch):
+    """The oldest crashes match: the walk from the newest gives up at its bound and the id set pages them,
+    with the SQL path's page; spread matches are found by the walk."""
+    import crashdesk.store.facet_query as facet_query
+
+    with CrashStore.open(tmp_path) as store:
+        for n in range(200):
+            write(store, Crash("Thunderbird" if n >= 180 else "Firefox", "1.0", "Linux", "sig", None, day=n))
+        walks: list = []
+        real = facet_query._walk
+
+        def recorded(*args, **kw):
+            walks.append(real(*args, **kw))
+            return walks[-1]
+
+        monkeypatch.setattr(facet_query, "_walk", recorded)
+        monkeypatch.setattr(facet_query, "_WALK", 1)  # a bound of 8 * expected + 8 crashes visited
+        for query, sort in (("product:thunderbird", "-date"), ("product:thunderbird", "date"), ("", "-date")):
+            walks.clear()
+            got = search(store, query, limit=2, sort=sort, engine="index")
+            assert got.to_json() == search(store, query, limit=2, sort=sort, engine="sql").to_json()
+            assert len(walks) == 1
+            assert (walks[0] is None) == (query != "" and sort == "-date")  # from the newest: too far
