@@ -300,8 +300,33 @@ def _v9_backfill(conn: sqlite3.Connection) -> None:
 
 
 
+# The facet index's change log (crashdesk.store.facet_index; renumber on merge): every insert, delete and
+# update of a crash's indexed columns or module links appends the crash's rowid in the writing transaction,
+# so an in-memory index re-reads exactly the crashes changed since it was built. The log trims itself to its
+# last ~200,000 rows (LOG_KEEP); an index older than that rebuilds from the tables.
+_V_FACET_CHANGES = """
+CREATE TABLE IF NOT EXISTS facet_changes (seq INTEGER PRIMARY KEY, crash INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS facet_crashes_ai AFTER INSERT ON crashes
+BEGIN INSERT INTO facet_changes (crash) VALUES (new.id); END;
+CREATE TRIGGER IF NOT EXISTS facet_crashes_ad AFTER DELETE ON crashes
+BEGIN INSERT INTO facet_changes (crash) VALUES (old.id); END;
+CREATE TRIGGER IF NOT EXISTS facet_crashes_au AFTER UPDATE OF id, signature, server_signature, product, version, version_key,
+    os, os_version, cpu, channel, source, state, reason, build_id ON crashes
+BEGIN INSERT INTO facet_changes (crash) SELECT old.id UNION SELECT new.id; END;
+CREATE TRIGGER IF NOT EXISTS facet_links_ai AFTER INSERT ON crash_module_links
+BEGIN INSERT INTO facet_changes (crash) VALUES (new.crash); END;
+CREATE TRIGGER IF NOT EXISTS facet_links_ad AFTER DELETE ON crash_module_links
+BEGIN INSERT INTO facet_changes (crash) VALUES (old.crash); END;
+CREATE TRIGGER IF NOT EXISTS facet_links_au AFTER UPDATE OF crash, modules ON crash_module_links
+BEGIN INSERT INTO facet_changes (crash) SELECT old.crash UNION SELECT new.crash; END;
+CREATE TRIGGER IF NOT EXISTS facet_changes_trim AFTER INSERT ON facet_changes WHEN new.seq % 4096 = 0
+BEGIN DELETE FROM facet_changes WHERE seq <= new.seq - 200000; END;
+INSERT OR IGNORE INTO settings (key, value) VALUES ('facet_index_id', lower(hex(randomblob(16))));
+"""
+
 MIGRATIONS: list[str | tuple[str, object]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, (_V9, _v9_backfill),
-                                             _V_CRASH_TIME]  # v10
+                                             _V_CRASH_TIME,  # v10
+                                             _V_FACET_CHANGES]  # v11 (renumber on merge)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -21,7 +21,7 @@ import datetime as dt
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +96,11 @@ FACET_COLUMNS = {
     "address": "c.address",
 }
 FACETS = (*FACET_COLUMNS, "module", "module_version", thread_search.FACET, "ann.KEY")
+
+
+# A store this small counts facets with SQL in well under 100 ms: "auto" builds the facet index (and imports
+# numpy) only for facets over a larger one, or uses it once some search built it.
+INDEX_MIN_CRASHES = 10_000
 
 
 class BadSearchRequest(UsageError):
@@ -248,6 +253,12 @@ class _Compiler:
     def module(self, t: Term) -> tuple[str, list[Any]]:
         if t.op == "null":
             return f"{self.cid} NOT IN (SELECT crash FROM crash_module_links)", []
+        ids_sql, params = self.module_ids(t)
+        ids = match_any("m", ids_sql)
+        return f"{self.cid} IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH {ids})", params
+
+    def module_ids(self, t: Term) -> tuple[str, list[Any]]:
+        """SQL selecting the ids of the ``modules`` rows a module term names (not ``null``)."""
         column = MODULE_COLUMNS[t.field]
         cond, params = self.value_cond(column, t, field_kind(t.field))
         if t.module_version is not None:
@@ -255,8 +266,7 @@ class _Compiler:
             vterm = Term("module_version", vop, version)
             vcond, vparams = self.value_cond("m.version", vterm, VERSION)
             cond, params = f"{cond} AND {vcond}", [*params, *vparams]
-        ids = match_any("m", f"SELECT m.id FROM modules m WHERE {cond}")
-        return f"{self.cid} IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH {ids})", params
+        return f"SELECT m.id FROM modules m WHERE {cond}", params
 
     def trend(self, t: Term) -> tuple[str, list[Any]]:
         """``trend:spike``: crashes whose signature spikes now over the whole store (the last 24 hours
@@ -403,19 +413,7 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
             for (ids,) in conn.execute(sql, params):
                 counter.update(orjson.loads(ids))
             per_module = list(counter.items())
-        names: dict[int, str] = {}
-        ids = [m for m, _ in per_module]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            term = "filename" if facet == "module" else "filename || '@' || version"
-            names.update(conn.execute(f"SELECT id, {term} FROM modules WHERE id IN ({','.join('?' * len(chunk))})",
-                                      chunk).fetchall())
-        totals: dict[str, int] = {}
-        for module_id, n in per_module:
-            key = names.get(module_id)
-            if key is not None:
-                totals[key] = totals.get(key, 0) + n
-        rows = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
+        rows = module_totals(conn, facet, per_module, size)
     elif facet == thread_search.FACET:
         return thread_search.facet(conn, where, params, size)
     elif facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1:
@@ -426,6 +424,24 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
     else:
         raise BadSearchRequest(f"cannot facet on {facet!r} (facets: {', '.join(FACETS)})")
     return [{"term": term, "count": n} for term, n in rows]
+
+
+def module_totals(conn, facet: str, per_module: list[tuple[int, int]], size: int) -> list[tuple[str, int]]:
+    """(term, count) for the ``module``/``module_version`` facet from (modules.id, crashes) pairs: the rows
+    that share a file name (or name@version) added up, biggest first."""
+    names: dict[int, str] = {}
+    ids = [m for m, _ in per_module]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        term = "filename" if facet == "module" else "filename || '@' || version"
+        names.update(conn.execute(f"SELECT id, {term} FROM modules WHERE id IN ({','.join('?' * len(chunk))})",
+                                  chunk).fetchall())
+    totals: dict[str, int] = {}
+    for module_id, n in per_module:
+        key = names.get(module_id)
+        if key is not None:
+            totals[key] = totals.get(key, 0) + n
+    return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
 
 
 _ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # SQLite's NOCASE
@@ -472,17 +488,27 @@ def column_facets_one_pass(conn, facets: Sequence[str], where: str, params: list
 
 def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Sequence[str] = "-date",
            offset: int = 0, limit: int = 100, facets_size: int = 50,
-           now: dt.datetime | None = None) -> SearchResult:
+           now: dt.datetime | None = None, engine: str = "auto", cancel: Callable[[], bool] | None = None
+           ) -> SearchResult:
     """Run ``query`` against ``store`` (a :class:`~crashdesk.store.crashes.CrashStore`).
 
     ``facets`` names fields to count (:data:`FACETS`; ``ann.KEY`` for any annotation) in Crash Stats' shape;
     ``sort`` is a field with an optional ``-`` for descending (or a list of them); ``offset``/``limit`` page
     (no cap on ``limit``; 0 returns only the total and facets). Raises
     :class:`~crashdesk.engine.query.QueryError` for a bad query and :class:`BadSearchRequest` for a bad
-    sort/facet/page."""
+    sort/facet/page.
+
+    ``engine``: ``"auto"`` answers from the facet index (:mod:`crashdesk.store.facet_query`) when facets are
+    asked for on a store of :data:`INDEX_MIN_CRASHES` or more (building it on first use) or it is already
+    built, else from SQL; ``"sql"`` forces SQL and
+    ``"index"`` the index whenever it can answer (benchmarks and tests compare them). ``cancel``: a callable
+    polled while the search runs (its SQL is interrupted when it returns true: ``sqlite3.OperationalError``;
+    building the index is never interrupted)."""
+    if engine not in ("auto", "sql", "index"):
+        raise BadSearchRequest(f"unknown search engine {engine!r}")
     try:
         return _search(store, query, facets=facets, sort=sort, offset=offset, limit=limit,
-                       facets_size=facets_size, now=now)
+                       facets_size=facets_size, now=now, engine=engine, cancel=cancel)
     except sqlite3.OperationalError as exc:
         # the query language's bounds keep queries inside SQLite's limits; should one still reach them,
         # it is the query's size, said as such, not a crash
@@ -490,13 +516,16 @@ def search(store, query: str = "", *, facets: Sequence[str] = (), sort: str | Se
             raise QueryTooLargeError(f"the query is too complex for the database ({exc})", query or "", 0) \
                 from None
         raise
+    finally:
+        if cancel is not None:
+            store.db.conn.set_progress_handler(None, 0)
 
 
 _SQLITE_SIZE_LIMITS = ("parser stack overflow", "too large", "too many", "too big", "too complex")
 
 
 def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[str], offset: int, limit: int,
-            facets_size: int, now: dt.datetime | None) -> SearchResult:
+            facets_size: int, now: dt.datetime | None, engine: str = "sql", cancel=None) -> SearchResult:
     if offset < 0 or limit < 0:
         raise BadSearchRequest("offset and limit must not be negative")
     now = now or dt.datetime.now(dt.UTC)
@@ -511,6 +540,22 @@ def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[st
     # them per match is slow for large match sets; when every column the query reads is in the narrow
     # covering index, read through it instead (SQLite's planner does not know the rows are wide).
     where, params, info = _compile(query or "", now, False)
+    if engine == "index" or (engine == "auto" and (getattr(store.db, "facet_index", None) is not None or (
+            facets and conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()[0] >= INDEX_MIN_CRASHES))):
+        from crashdesk.store import facet_query  # numpy and the index: only once a search wants them
+
+        answer = facet_query.search(store, parse_query(query or "").root, facets=facets, sort=sort,
+                                    offset=offset, limit=limit, facets_size=facets_size, now=now, where=where,
+                                    params=params, build=engine == "index" or bool(facets), cancel=cancel)
+        if answer is not None:
+            indexed, paged = answer
+            if paged or not limit:
+                return indexed
+            paged_result = _search(store, query, facets=(), sort=sort, offset=offset, limit=limit,
+                                   facets_size=facets_size, now=now)
+            return SearchResult(indexed.total, paged_result.hits, indexed.facets)
+    if cancel is not None:  # a stale request's SQL stops (the handler is removed by search())
+        conn.set_progress_handler(lambda: 1 if cancel() else 0, 2000)
     sort_columns = {c.split(" ")[0][2:] for c in order.split(", ")} - {"id"}
     cover_ok = where != "1" and info.columns <= COVER_COLUMNS
     cover = f" INDEXED BY {COVER_INDEX}"

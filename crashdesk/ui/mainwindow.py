@@ -430,15 +430,20 @@ class MainWindow(QMainWindow):
         self.model.set_query(query)  # facets are counted once the first page is in (_on_model_search_finished)
 
     def _refresh_facets(self, query: str) -> None:
-        """Count each facet in its own background job, so the cheap ones show while the module join runs."""
+        """Count each facet in its own background job, so each shows as soon as it is counted. A new query
+        cancels the previous one's facet jobs: one not started yet never runs, a running one has its SQL
+        interrupted (so a storm of facet clicks does not queue seconds of stale counting)."""
+        for job in getattr(self, "_facet_jobs", ()):
+            job.cancel.cancel()
         self._facet_generation += 1
         self._facet_results: dict[str, list[tuple[str, int]]] = {}
         gen, store = self._facet_generation, self.store
-        for name in searching.FACETS:
+        self._facet_jobs = [
             self.jobs.submit(
-                lambda c, r, n=name: searching.search(store, query, limit=0, facets=(n,)),
+                lambda c, r, n=name: searching.search(store, query, limit=0, facets=(n,), cancel=c),
                 on_done=lambda res, g=gen: self._on_facets_ready(g, res),
-                on_error=lambda exc: None)  # the list's own search reports query errors
+                on_error=lambda exc: None)  # the list's own search reports query errors; Cancelled is expected
+            for name in searching.FACETS]
 
     def _on_facets_ready(self, gen: int, result: searching.SearchResult) -> None:
         if gen != self._facet_generation:
@@ -455,7 +460,9 @@ class MainWindow(QMainWindow):
         notice, self._restore_notice = getattr(self, "_restore_notice", None), None
         if notice:
             self.search_bar.show_error(notice, None)
-        self._refresh_facets(query)
+        # facets once this slot (and the others on the first page: the selection, the tab counts) is done and
+        # the rows are painted: started now, their threads would contend with this thread for the GIL
+        QTimer.singleShot(0, self, lambda q=query: self._refresh_facets(q) if q == self.model.query else None)
         self.search_bar.add_history(query)
         self.settings.setValue("search/last_query", query)
         self.settings.setValue("search/history", self.search_bar.history)

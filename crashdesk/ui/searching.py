@@ -21,9 +21,18 @@ class SearchResult:
 
 
 def search(store, query: str, *, sort: str = "-date", offset: int = 0, limit: int = 200,
-           facets: tuple[str, ...] = ()) -> SearchResult:
-    """Search ``store``; raises :class:`~crashdesk.engine.query.QueryError` for a bad query."""
-    raw = store.search(query, facets=list(facets), sort=sort, offset=offset, limit=limit)
+           facets: tuple[str, ...] = (), cancel=None) -> SearchResult:
+    """Search ``store``; raises :class:`~crashdesk.engine.query.QueryError` for a bad query. ``cancel``: a
+    job's cancel token; once set, the search stops (``Cancelled`` before it starts, an interrupted
+    ``sqlite3.OperationalError`` while it runs)."""
+    if cancel is None:
+        raw = store.search(query, facets=list(facets), sort=sort, offset=offset, limit=limit)
+    else:
+        from crashdesk.store.search import search as store_search
+
+        cancel.check()
+        raw = store_search(store, query, facets=list(facets), sort=sort, offset=offset, limit=limit,
+                           cancel=cancel.is_set)
     hits = []
     for hit in raw.hits:
         row = dict(hit)
