@@ -29,6 +29,7 @@ import os
 import sqlite3
 import threading
 import time
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -325,10 +326,29 @@ def load(file: Path, token: str) -> Snapshot | None:
             offsets, blob = z["module_offsets"], z["module_blob"].tobytes()
             modules = {int(m): BitMap.deserialize(blob[offsets[n]:offsets[n + 1]])
                        for n, m in enumerate(z["module_ids"].tolist())}
-    except (OSError, ValueError, KeyError, orjson.JSONDecodeError):
-        return None
+    except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile):
+        return None  # unreadable (cut short, not an .npz, damaged members): rebuilt from the tables
+    if not _consistent(present, has_links, codes, values, modules):
+        return None  # a damaged or edited file: rebuilt from the tables
     lookup = {f: {v: n for n, v in enumerate(vs)} for f, vs in values.items()}
     return Snapshot(int(meta["seq"]), next(_counter), present, codes, values, lookup, modules, has_links)
+
+
+def _consistent(present: np.ndarray, has_links: np.ndarray, codes: dict[str, np.ndarray],
+                values: Any, modules: dict[int, BitMap]) -> bool:
+    """Whether a loaded snapshot's parts fit together: one entry per rowid everywhere, every code inside its
+    dictionary, every module bitmap inside the rowid range (a kept file can be truncated or edited)."""
+    size = len(present)
+    if present.dtype != np.bool_ or has_links.dtype != np.bool_ or len(has_links) != size:
+        return False
+    if not isinstance(values, dict) or set(values) != set(FIELDS):
+        return False
+    for field, column in codes.items():
+        if column.dtype != np.int32 or len(column) != size or not isinstance(values[field], list):
+            return False
+        if size and (int(column.min()) < 0 or int(column.max()) >= len(values[field])):
+            return False
+    return all(not bm or bm.max() < size for bm in modules.values())
 
 
 # ------------------------------------------------------------------------------------------------ queries

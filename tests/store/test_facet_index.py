@@ -386,3 +386,58 @@ def test_matches_bunched_in_time_are_paged_by_the_id_set_once_the_date_walk_runs
             assert got.to_json() == search(store, query, limit=2, sort=sort, engine="sql").to_json()
             assert len(walks) == 1
             assert (walks[0] is None) == (query != "" and sort == "-date")  # from the newest: too far
+
+
+def _tamper_codes(path: Path) -> None:
+    """Rewrite the kept file with one code column pointing past its dictionary (an edited file)."""
+    import io
+
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {name: z[name] for name in z.files}
+    arrays["codes_product"] = arrays["codes_product"] + np.int32(1000)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path.write_bytes(buf.getvalue())
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "codes out of range", "empty",
+                                    *(f"bytes flipped {seed}" for seed in range(8))])
+def test_a_damaged_kept_index_file_is_rebuilt(tmp_path, monkeypatch, damage):
+    """The snapshot kept beside the database is a file anyone can edit or a crash can cut short: a damaged one
+    is never used (no exception, no wrong counts); the index is rebuilt from the tables."""
+    import random
+
+    from crashdesk.store import facet_index
+
+    monkeypatch.setattr(facet_index, "SAVE_AFTER", 0)
+    made = [Crash("Firefox", "1.0", "Linux", "sig", "SIGSEGV", [MODULES[0]]),
+            Crash("Thunderbird", "2.0", "Windows NT", "sig2", None, [MODULES[3]]),
+            Crash("Firefox", "1.1", "Linux", "sig", "SIGABRT", [MODULES[0], MODULES[3]])]
+    with CrashStore.open(tmp_path) as store:
+        for c in made:
+            write(store, c)
+        expected = search(store, "os:linux", facets=["product", "module"], engine="sql").facets
+        assert search(store, "os:linux", facets=["product", "module"], engine="index").facets == expected
+    kept = tmp_path / "crashdesk.sqlite.facets"
+    assert kept.is_file()
+    data = kept.read_bytes()
+    rng = random.Random(damage)
+    if damage == "truncated":
+        kept.write_bytes(data[:len(data) // 2])
+    elif damage == "garbage":
+        kept.write_bytes(bytes(rng.randrange(256) for _ in range(4096)))
+    elif damage.startswith("bytes flipped"):
+        flipped = bytearray(data)
+        for _ in range(64):
+            flipped[rng.randrange(len(flipped))] ^= 0xFF
+        kept.write_bytes(bytes(flipped))
+    elif damage == "codes out of range":
+        _tamper_codes(kept)
+    else:
+        kept.write_bytes(b"")
+    with CrashStore.open(tmp_path) as store:
+        result = search(store, "os:linux", facets=["product", "module"], engine="index")
+        assert result.total == 2
+        assert result.facets == expected
