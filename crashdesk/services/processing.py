@@ -186,6 +186,7 @@ class ProcessingService:
         self._only: set[str] | None = None
         self._pending: deque[str] = deque()  # claimed, not yet handed to a worker
         self._queued_at = 0.0
+        self._symbols_generation = 0
         self.error: str | None = None
 
     # ------------------------------------------------------------------ queue control
@@ -207,6 +208,7 @@ class ProcessingService:
         return released
 
     def reprocess(self, crash_ids: Iterable[str]) -> int:
+        self._symbols_generation += 1  # the workers look again for symbols they did not find before
         n = self.store.mark_for_reprocessing(crash_ids)
         self._wake.set()
         return n
@@ -289,7 +291,7 @@ class ProcessingService:
         if dump_path is None:
             processed = self.store.get(crash_id).get("server_processed")
             processed = (processed or {}).get("json_dump") if isinstance(processed, dict) else None
-        return Job(crash_id, dump_path, annotations, processed)
+        return Job(crash_id, dump_path, annotations, processed, symbols_generation=self._symbols_generation)
 
     def _emit(self, event: str) -> None:
         self.progress.last_event = event
@@ -371,7 +373,10 @@ class ProcessingService:
         pipe (:data:`WORKER_DEPTH`). Crashes are claimed a few at a time ahead of need (one claim transaction
         for several); claimed ones not handed out yet go back to the queue when the service stops."""
         for depth in range(WORKER_DEPTH):
-            open_slots = [w for w in self._workers if len(w.jobs) == depth]
+            # a worker with old settings (reconfigure()) gets nothing more to wait in its pipe: once idle it is
+            # replaced
+            open_slots = [w for w in self._workers if len(w.jobs) == depth
+                          and (depth == 0 or w.config is self.config)]
             if not open_slots:
                 continue
             if len(self._pending) < len(open_slots):

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 TEST_HOOKS_ENV = "CRASHDESK_ENABLE_TEST_HOOKS"
+#: seconds a worker trusts "no symbols for this module" before it looks in the symbol folders again (a symbol
+#: file dropped into a folder is seen by the crashes that come after; reprocessing looks again at once)
+MISS_TTL = 1.0
 TEST_HOOK_ANNOTATION = "CrashDeskTestHook"
 
 
@@ -42,6 +45,9 @@ class Job:
     dump_path: str | None
     annotations: dict[str, Any]
     processed: dict | None = None  # already processed (e.g. synced without a dump): only sign it
+    #: bumped by the service when crashes are sent back for reprocessing (e.g. after symbols were added): a new
+    #: value makes the worker look again for every module it found no symbols for
+    symbols_generation: int = 0
 
 
 @dataclass(slots=True)
@@ -138,12 +144,28 @@ class _Processor:
         self.generators = {
             name: SignatureGenerator(resolve_profile(name, config.profiles_dir)) for name in names
         }
+        self._generation: int | None = None  # the symbols generation the misses were last dropped for
+        self._misses_dropped_at = 0.0
 
     def _generator(self, annotations: dict[str, Any]):
         if self.config.profile_name != "auto":
             return self.config.profile_name, self.generators[self.config.profile_name]
         name = self.choice.for_annotations(annotations)
         return name, self.generators[name]
+
+    def _drop_stale_misses(self, generation: int) -> None:
+        """Symbols added since an earlier crash missed them must be found: look again for modules without
+        symbols when the service says so (a new ``symbols_generation``: reprocessing) or when the misses are
+        older than :data:`MISS_TTL`. Not before every crash: a crash's modules without symbols (system
+        libraries, most of a dump's modules) would cost a probe of every symbol folder each time."""
+        now = time.monotonic()
+        if generation == self._generation and now - self._misses_dropped_at < MISS_TTL:
+            return
+        self._generation, self._misses_dropped_at = generation, now
+        for provider in {id(p): p for p in (self.provider, self.mozilla_provider)}.values():
+            forget = getattr(provider, "forget_misses", None)
+            if forget is not None:
+                forget()
 
     def run(self, job: Job) -> JobResult:
         from crashdesk.engine.stackwalk import process_minidump
@@ -154,9 +176,7 @@ class _Processor:
         notes: list[str] = []
         processed = job.processed
         provider = self.mozilla_provider if _is_mozilla(job.annotations) else self.provider
-        forget = getattr(provider, "forget_misses", None)
-        if forget is not None:  # symbols added since an earlier crash missed them must be found now
-            forget()
+        self._drop_stale_misses(job.symbols_generation)
         if job.dump_path:
             from crashdesk.engine.minidump.reader import Minidump
 
@@ -174,10 +194,11 @@ class _Processor:
             return JobResult(job.crash_id, False, error="no minidump and no processed crash to sign")
         else:
             notes.append("no minidump: signed the server's processed crash")
+        mine = _module_keys(processed) if job.dump_path else set()  # the provider remembers other crashes' too
         lookup_notes = getattr(provider, "notes", None)
-        symbol_notes = lookup_notes() if (lookup_notes is not None and job.dump_path) else {}
+        symbol_notes = lookup_notes(mine) if (lookup_notes is not None and job.dump_path) else {}
         lookups = getattr(provider, "lookups", None)
-        symbol_lookups = _lookups_of(processed, lookups()) if (lookups is not None and job.dump_path) else {}
+        symbol_lookups = _lookups_of(processed, lookups(mine)) if (lookups is not None and job.dump_path) else {}
         profile, generator = self._generator(job.annotations)
         result = generator.generate_from({"stackwalk": processed, "annotations": job.annotations})
         return JobResult(
@@ -186,6 +207,12 @@ class _Processor:
             signature_notes=list(result.notes), profile=profile, notes=notes, symbol_notes=symbol_notes,
             symbol_lookups=symbol_lookups, seconds=time.monotonic() - started,
         )
+
+
+def _module_keys(processed: dict | None) -> set[tuple[str, str]]:
+    """(debug file, DEBUG ID) of the processed crash's modules."""
+    return {(str(m.get("debug_file") or ""), str(m.get("debug_id") or "").upper())
+            for m in (processed or {}).get("modules") or [] if isinstance(m, dict)}
 
 
 def _lookups_of(processed: dict | None, lookups: dict[tuple[str, str], dict]) -> dict[tuple[str, str], dict]:
