@@ -32,6 +32,9 @@ DEFAULT_TIME_LIMIT = 30.0
 #: while the parent records the last result (the pipe's buffer must hold the waiting ones: see ``_Worker.send``)
 WORKER_DEPTH = 2
 _QUEUE_MAX_BYTES = 32 * 1024
+#: crashes claimed beyond the open slots (one claim transaction for several crashes; the rest wait in the
+#: service, state ``processing``, and go back to the queue if it stops)
+CLAIM_AHEAD = 4
 
 
 @dataclass(slots=True)
@@ -379,8 +382,8 @@ class ProcessingService:
                           and (depth == 0 or w.config is self.config)]
             if not open_slots:
                 continue
-            if len(self._pending) < len(open_slots):
-                self._pending.extend(self._claim(len(open_slots) - len(self._pending)))
+            if len(self._pending) < len(open_slots):  # one claim for the next few crashes
+                self._pending.extend(self._claim(len(open_slots) - len(self._pending) + CLAIM_AHEAD))
             for worker in open_slots:
                 if not self._pending:
                     return
