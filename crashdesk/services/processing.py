@@ -338,6 +338,9 @@ class ProcessingService:
                 if worker.job is None and worker.config is not self.config:  # reconfigure(): new settings
                     worker.stop()
                     self._workers[n] = _Worker(self._ctx, self.config)
+                elif worker.job is None and not worker.process.is_alive():  # died while idle
+                    worker.kill()
+                    self._workers[n] = _Worker(self._ctx, self.config)
             self._dispatch()
             busy = [w for w in self._workers if w.job is not None]
             was_busy = self.progress.running > 0
@@ -389,12 +392,15 @@ class ProcessingService:
                     return
                 crash_id = self._pending.popleft()
                 try:
-                    job = self._job_for(crash_id)
-                    if not worker.send(job, self.time_limit, queue=depth > 0):
-                        self._pending.appendleft(crash_id)  # too large to wait in the pipe: sent when idle
+                    sent = worker.send(self._job_for(crash_id), self.time_limit, queue=depth > 0)
+                except (OSError, EOFError):  # the worker is gone (the loop replaces it): not the crash's fault
+                    sent = False
                 except Exception as exc:  # the crash's own data is unusable: fail it, go on
                     self.store.mark_failed(crash_id, f"could not start processing: {exc}")
                     self.progress.failed += 1
+                    continue
+                if not sent:  # too large to wait in the pipe (sent when a worker is idle), or no worker
+                    self._pending.appendleft(crash_id)
 
     def _refresh_queued(self, *, force: bool = False) -> None:
         """``progress.queued`` from the store, at most a few times a second while busy (counting states scans

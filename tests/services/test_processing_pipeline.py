@@ -5,6 +5,8 @@ reads it from the store."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -63,3 +65,15 @@ def test_results_are_announced_after_they_are_committed(store, test_data):
     reader.close()
     assert progress.done == len(ids)
     assert seen == dict.fromkeys(ids, "processed")
+
+
+def test_a_worker_that_died_while_idle_is_replaced_and_the_crash_is_not_failed(store, test_data):
+    service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=1)
+    service.warm_up(wait=True)
+    dead = service._workers[0]
+    os.kill(dead.process.pid, signal.SIGKILL)
+    dead.process.join(10)
+    crash_id = _add(store, test_data, "05-thread")
+    progress = service.run_until_empty()
+    assert progress.failed == 0 and progress.done == 1
+    assert store.get(crash_id)["state"] == "processed"
