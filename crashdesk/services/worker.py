@@ -125,6 +125,7 @@ def _preload() -> None:
 class _Processor:
     def __init__(self, config: WorkerConfig) -> None:
         from crashdesk.engine.signature import SignatureGenerator, resolve_profile
+        from crashdesk.engine.signature.profiles import BUILTIN_NAMES
         from crashdesk.symbols import build_provider
 
         self.config = config
@@ -140,18 +141,37 @@ class _Processor:
 
         self.choice = ProfileChoice(config.product_profiles, config.default_profile)
         names = sorted(self.choice.names()) if config.profile_name == "auto" else [config.profile_name]
-        # every profile the rule can pick is resolved up front: a bad one fails the worker's start, not a crash
-        self.generators = {
-            name: SignatureGenerator(resolve_profile(name, config.profiles_dir)) for name in names
-        }
+        # every profile the rule can pick is resolved up front: a bad one fails the worker's start, not a crash.
+        # Built-in profiles other than the default ship with the app and cannot be bad: they are compiled after
+        # the worker said it is ready, while it waits for work (the Mozilla lists are some 700 regular
+        # expressions), or when the first crash needs one (:meth:`prepare_next`, :meth:`_generator`).
+        default = config.default_profile if config.profile_name == "auto" else config.profile_name
+        self._deferred = [n for n in names if n != default and n in BUILTIN_NAMES and not _user_profile(config, n)]
+        self._make_generator = lambda name: SignatureGenerator(resolve_profile(name, config.profiles_dir))
+        self.generators = {name: self._make_generator(name) for name in names if name not in self._deferred}
         self._generation: int | None = None  # the symbols generation the misses were last dropped for
         self._misses_dropped_at = 0.0
 
     def _generator(self, annotations: dict[str, Any]):
-        if self.config.profile_name != "auto":
-            return self.config.profile_name, self.generators[self.config.profile_name]
-        name = self.choice.for_annotations(annotations)
+        name = self.config.profile_name if self.config.profile_name != "auto" else \
+            self.choice.for_annotations(annotations)
+        if name not in self.generators:
+            self.generators[name] = self._make_generator(name)
+            if name in self._deferred:
+                self._deferred.remove(name)
         return name, self.generators[name]
+
+    def prepare_next(self) -> bool:
+        """Compile one built-in profile left for later; False when none is left."""
+        if not self._deferred:
+            return False
+        name = self._deferred.pop(0)
+        if name not in self.generators:
+            try:
+                self.generators[name] = self._make_generator(name)
+            except Exception:  # a bundled profile: the crash that needs it reports the error
+                pass
+        return True
 
     def _drop_stale_misses(self, generation: int) -> None:
         """Symbols added since an earlier crash missed them must be found: look again for modules without
@@ -215,6 +235,11 @@ def _module_keys(processed: dict | None) -> set[tuple[str, str]]:
             for m in (processed or {}).get("modules") or [] if isinstance(m, dict)}
 
 
+def _user_profile(config: WorkerConfig, name: str) -> bool:
+    """A folder in the data folder's profiles/ shadows the built-in profile of that name."""
+    return bool(config.profiles_dir) and (Path(config.profiles_dir) / name).is_dir()
+
+
 def _lookups_of(processed: dict | None, lookups: dict[tuple[str, str], dict]) -> dict[tuple[str, str], dict]:
     """The lookups of this crash's modules (a long-lived provider remembers other crashes' too). A module found
     at the first place asked keeps only what was used; the others keep every place tried."""
@@ -260,6 +285,8 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
+            while not conn.poll(0) and processor.prepare_next():  # idle: compile what was left for later
+                pass
             job = conn.recv()
         except (EOFError, OSError):
             return
