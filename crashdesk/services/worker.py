@@ -279,6 +279,10 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     try:
         processor = _Processor(config)
         _preload()
+        # started ahead of work (warm_up): compile everything before 'ready'; with crashes already waiting, go
+        # to them and compile the rest when idle
+        while not conn.poll(0) and processor.prepare_next():
+            pass
     except Exception as exc:  # configuration problems are reported once, then the worker idles out
         conn.send(("init-error", f"{type(exc).__name__}: {exc}"))
         return
