@@ -11,7 +11,9 @@ store, then processed by the service with ``--workers`` worker processes (defaul
 * ``warm``  — every crash marked for reprocessing and processed again by the same (warm) workers.
 
 The reference: the same dumps with the same symbol stores through ``minidump-stackwalk --json``,
-``--workers`` processes at a time. Prints crashes/second for each and the ratios.
+``--workers`` processes at a time. Prints crashes/second for each and the ratios, then the CPU seconds each
+took (parent and worker processes; the reference's child processes), which other load on the machine moves far
+less than the wall clock (Linux: the workers' CPU is read from ``/proc``).
 
     python benchmarks/bench_processing.py [--workers 2] [--rounds 3]
 """
@@ -19,6 +21,8 @@ The reference: the same dumps with the same symbol stores through ``minidump-sta
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,7 +52,27 @@ def _wait_processed(store: CrashStore, total: int, timeout: float = 600) -> None
     raise SystemExit("processing did not finish in time")
 
 
-def run_reference(binary: Path, cases, workers: int) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _pid_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a live process, from ``/proc/<pid>/stat``; 0 where that is not there."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def service_cpu(service: ProcessingService) -> float:
+    """CPU seconds so far of this process (the service's thread and the polling) and of the live workers."""
+    return time.process_time() + sum(_pid_cpu(w.process.pid) for w in service._workers)
+
+
+def run_reference(binary: Path, cases, workers: int) -> tuple[float, float]:
     def one(case):
         _name, dump, symbols = case
         cmd = [str(binary), "--json", "--no-interactive"]
@@ -56,14 +80,15 @@ def run_reference(binary: Path, cases, workers: int) -> float:
             cmd += ["--symbols-path", str(symbols)]
         subprocess.run(cmd + [str(dump)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, cases))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _children_cpu() - cpu
 
 
-def run_ahead(cases, workers: int) -> tuple[float, float]:
-    """(seconds to start the pool and pre-import, seconds of the first pass after that), empty caches."""
+def run_ahead(cases, workers: int) -> tuple[float, float, float]:
+    """(seconds to start the pool and pre-import, seconds of the first pass after that, CPU seconds of that
+    first pass), empty caches."""
     with tempfile.TemporaryDirectory() as tmp:
         store = CrashStore.open(Path(tmp))
         ids = [store.add_crash({"ProductName": "Bench"}, {"upload_file_minidump": dump.read_bytes()},
@@ -74,17 +99,17 @@ def run_ahead(cases, workers: int) -> tuple[float, float]:
         started = time.perf_counter()
         service.warm_up(wait=True)
         startup = time.perf_counter() - started
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), service_cpu(service)
         service.start()
         _wait_processed(store, len(ids))
-        first = time.perf_counter() - started
+        first, first_cpu = time.perf_counter() - started, service_cpu(service) - cpu
         service.cancel()
         service.join(30)
         store.close()
-    return startup, first
+    return startup, first, first_cpu
 
 
-def run_service(cases, workers: int, rounds: int) -> tuple[float, list[float], int]:
+def run_service(cases, workers: int, rounds: int) -> tuple[float, float, list[float], list[float], int]:
     with tempfile.TemporaryDirectory() as tmp:
         store = CrashStore.open(Path(tmp))
         ids = [store.add_crash({"ProductName": "Bench"}, {"upload_file_minidump": dump.read_bytes()},
@@ -92,21 +117,22 @@ def run_service(cases, workers: int, rounds: int) -> tuple[float, list[float], i
         symbol_paths = tuple(sorted({str(s) for _n, _d, s in cases if s}))
         config = WorkerConfig(symbol_paths=symbol_paths, symbols_cache=str(Path(tmp) / "cache"), memory_limit=None)
         service = ProcessingService(store, config, workers=workers)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         service.start()
         _wait_processed(store, len(ids))
-        cold = time.perf_counter() - started
-        warm = []
+        cold, cold_cpu = time.perf_counter() - started, service_cpu(service) - cpu  # worker start-up included
+        warm, warm_cpu = [], []
         for _ in range(rounds):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), service_cpu(service)
             service.reprocess(ids)
             _wait_processed(store, len(ids))
             warm.append(time.perf_counter() - started)
+            warm_cpu.append(service_cpu(service) - cpu)
         failed = store.state_counts()["failed"]
         service.cancel()
         service.join(30)
         store.close()
-    return cold, warm, failed
+    return cold, cold_cpu, warm, warm_cpu, failed
 
 
 def main() -> int:
@@ -118,10 +144,11 @@ def main() -> int:
     binary = reference_binary()
     n = len(cases)
     print(f"{n} dumps, {args.workers} workers / {args.workers} parallel reference processes")
-    ref = [run_reference(binary, cases, args.workers) for _ in range(args.rounds)]
-    cold, warm, failed = run_service(cases, args.workers, args.rounds)
-    startup, ahead = run_ahead(cases, args.workers)
-    ref_best = min(ref)
+    ref_runs = [run_reference(binary, cases, args.workers) for _ in range(args.rounds)]
+    cold, cold_cpu, warm, warm_cpu, failed = run_service(cases, args.workers, args.rounds)
+    startup, ahead, ahead_cpu = run_ahead(cases, args.workers)
+    ref_best = min(r[0] for r in ref_runs)
+    ref_cpu = min(r[1] for r in ref_runs)
     warm_best = min(warm)
     print(f"{'run':<34}{'seconds':>10}{'crashes/s':>12}{'vs reference':>15}")
     print(f"{'minidump-stackwalk x' + str(args.workers) + ' (best)':<34}{ref_best:>10.2f}{n / ref_best:>12.1f}{1:>15.2f}")
@@ -131,6 +158,12 @@ def main() -> int:
     print(f"{'crashdesk warm (reprocess, best)':<34}{warm_best:>10.2f}{n / warm_best:>12.1f}"
           f"{ref_best / warm_best:>15.2f}")
     print("(vs reference > 1 means CrashDesk is faster)")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'CPU seconds':<34}{'CPU s':>10}{'ms/crash':>12}{'vs reference':>15}")
+    for label, value in ((f"minidump-stackwalk x{args.workers} (best)", ref_cpu),
+                         ("crashdesk cold (first pass)", cold_cpu), ("crashdesk first pass, pool ahead", ahead_cpu),
+                         ("crashdesk warm (reprocess, best)", min(warm_cpu))):
+        print(f"{label:<34}{value:>10.2f}{1000 * value / n:>12.2f}{ref_cpu / value if value else 0:>15.2f}")
     if failed:
         print(f"note: {failed} crashes failed processing")
     return 0

@@ -16,9 +16,11 @@ import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler as _ForkingPickler
 from pathlib import Path
 
 from crashdesk.services.worker import Job, JobResult, WorkerConfig, worker_main
@@ -26,6 +28,13 @@ from crashdesk.store import CrashStore
 from crashdesk.store.crashes import MAIN_DUMP, SignatureRecord
 
 DEFAULT_TIME_LIMIT = 30.0
+#: crashes handed to a worker at a time: the one it is on and the next, waiting in the pipe, so that it goes on
+#: while the parent records the last result (the pipe's buffer must hold the waiting ones: see ``_Worker.send``)
+WORKER_DEPTH = 2
+_QUEUE_MAX_BYTES = 32 * 1024
+#: crashes claimed beyond the open slots (one claim transaction for several crashes; the rest wait in the
+#: service, state ``processing``, and go back to the queue if it stops)
+CLAIM_AHEAD = 4
 
 
 @dataclass(slots=True)
@@ -87,14 +96,36 @@ class _Worker:
         with _sigint_ignored():  # inherited by the spawned interpreter from its first instruction
             self.process.start()
         child.close()
-        self.job: Job | None = None
+        self.jobs: deque[Job] = deque()  # handed over, in order: the first is running, the rest wait in the pipe
         self.deadline = 0.0
+        self.time_limit = DEFAULT_TIME_LIMIT
         self.ready = False
 
-    def send(self, job: Job, time_limit: float) -> None:
-        self.job = job
-        self.deadline = time.monotonic() + time_limit
-        self.conn.send(job)
+    @property
+    def job(self) -> Job | None:
+        """The crash the worker is on (None when idle)."""
+        return self.jobs[0] if self.jobs else None
+
+    def send(self, job: Job, time_limit: float, *, queue: bool = False) -> bool:
+        """Hand ``job`` over. With ``queue`` the worker is busy and the job waits in the pipe until it is done;
+        a large job is not queued (False): it could fill the pipe while the worker is blocked sending a large
+        result back, and neither side would go on."""
+        payload = _ForkingPickler.dumps(job)
+        if queue and len(payload) > _QUEUE_MAX_BYTES:
+            return False
+        self.conn.send_bytes(payload)
+        if not self.jobs:
+            self.deadline = time.monotonic() + time_limit
+        self.time_limit = time_limit
+        self.jobs.append(job)
+        return True
+
+    def finished(self) -> None:
+        """The running crash's answer came: the next one in the pipe is running from now."""
+        if self.jobs:
+            self.jobs.popleft()
+        if self.jobs:
+            self.deadline = time.monotonic() + self.time_limit
 
     def wait_ready(self, timeout: float) -> tuple | None:
         """The worker's first message (``("ready", pid)`` or ``("init-error", text)``) once it has started and
@@ -156,6 +187,9 @@ class ProcessingService:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._only: set[str] | None = None
+        self._pending: deque[str] = deque()  # claimed, not yet handed to a worker
+        self._queued_at = 0.0
+        self._symbols_generation = 0
         self.error: str | None = None
 
     # ------------------------------------------------------------------ queue control
@@ -177,6 +211,7 @@ class ProcessingService:
         return released
 
     def reprocess(self, crash_ids: Iterable[str]) -> int:
+        self._symbols_generation += 1  # the workers look again for symbols they did not find before
         n = self.store.mark_for_reprocessing(crash_ids)
         self._wake.set()
         return n
@@ -259,7 +294,7 @@ class ProcessingService:
         if dump_path is None:
             processed = self.store.get(crash_id).get("server_processed")
             processed = (processed or {}).get("json_dump") if isinstance(processed, dict) else None
-        return Job(crash_id, dump_path, annotations, processed)
+        return Job(crash_id, dump_path, annotations, processed, symbols_generation=self._symbols_generation)
 
     def _emit(self, event: str) -> None:
         self.progress.last_event = event
@@ -293,6 +328,7 @@ class ProcessingService:
                 if worker.job is None:
                     worker.stop()
             self._workers = []
+            self._pending.clear()
             self.store.release_claims(self.owner)
             self._emit("stopped")
 
@@ -302,19 +338,14 @@ class ProcessingService:
                 if worker.job is None and worker.config is not self.config:  # reconfigure(): new settings
                     worker.stop()
                     self._workers[n] = _Worker(self._ctx, self.config)
-            idle = [w for w in self._workers if w.job is None]
-            if idle:
-                for crash_id, worker in zip(self._claim(len(idle)), idle, strict=False):
-                    try:
-                        worker.send(self._job_for(crash_id), self.time_limit)
-                    except Exception as exc:  # the crash's own data is unusable: fail it, go on
-                        self.store.mark_failed(crash_id, f"could not start processing: {exc}")
-                        worker.job = None
-                        self.progress.failed += 1
+                elif worker.job is None and not worker.process.is_alive():  # died while idle
+                    worker.kill()
+                    self._workers[n] = _Worker(self._ctx, self.config)
+            self._dispatch()
             busy = [w for w in self._workers if w.job is not None]
             was_busy = self.progress.running > 0
             self.progress.running = len(busy)
-            self.progress.queued = self.store.state_counts()["received"]
+            self._refresh_queued(force=not busy)
             if not busy and was_busy:
                 self._emit("idle")  # the last result was reported while it still counted as running
             if not busy:
@@ -326,13 +357,58 @@ class ProcessingService:
             timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=min(timeout, 0.5))
             now = time.monotonic()
+            results: list[tuple[JobResult, WorkerConfig]] = []
             for worker in list(busy):
                 if worker.conn in ready or worker.conn.poll():
-                    self._receive(worker)
+                    result = self._receive(worker)
+                    if result is not None:
+                        results.append((result, worker.config))
                 elif worker.process.sentinel in ready or not worker.process.is_alive():
                     self._replace(worker, self._death_note(worker))
                 elif now >= worker.deadline:
                     self._replace(worker, f"timed out after {self.time_limit:g} s")
+            if results:
+                # the workers that answered get their next crash before the results are written, so that
+                # recording (the parent's share of a crash) runs while they work instead of in front of them
+                if not self._cancel.is_set():
+                    self._dispatch()
+                self._record(results)
+
+    def _dispatch(self) -> None:
+        """Hand crashes to the workers: first one to every idle worker, then a second to wait in each busy one's
+        pipe (:data:`WORKER_DEPTH`). Crashes are claimed a few at a time ahead of need (one claim transaction
+        for several); claimed ones not handed out yet go back to the queue when the service stops."""
+        for depth in range(WORKER_DEPTH):
+            # a worker with old settings (reconfigure()) gets nothing more to wait in its pipe: once idle it is
+            # replaced
+            open_slots = [w for w in self._workers if len(w.jobs) == depth
+                          and (depth == 0 or w.config is self.config)]
+            if not open_slots:
+                continue
+            if len(self._pending) < len(open_slots):  # one claim for the next few crashes
+                self._pending.extend(self._claim(len(open_slots) - len(self._pending) + CLAIM_AHEAD))
+            for worker in open_slots:
+                if not self._pending:
+                    return
+                crash_id = self._pending.popleft()
+                try:
+                    sent = worker.send(self._job_for(crash_id), self.time_limit, queue=depth > 0)
+                except (OSError, EOFError):  # the worker is gone (the loop replaces it): not the crash's fault
+                    sent = False
+                except Exception as exc:  # the crash's own data is unusable: fail it, go on
+                    self.store.mark_failed(crash_id, f"could not start processing: {exc}")
+                    self.progress.failed += 1
+                    continue
+                if not sent:  # too large to wait in the pipe (sent when a worker is idle), or no worker
+                    self._pending.appendleft(crash_id)
+
+    def _refresh_queued(self, *, force: bool = False) -> None:
+        """``progress.queued`` from the store, at most a few times a second while busy (counting states scans
+        the crashes table, which grows with the store while a crash takes milliseconds)."""
+        now = time.monotonic()
+        if force or now - self._queued_at >= 0.25:
+            self._queued_at = now
+            self.progress.queued = self.store.state_counts()["received"] + len(self._pending)
 
     def _death_note(self, worker: _Worker) -> str:
         worker.process.join(1)
@@ -341,26 +417,46 @@ class ProcessingService:
             return f"worker process was killed by signal {-code} (memory limit or a crash in the worker)"
         return f"worker process exited unexpectedly (status {code})"
 
-    def _receive(self, worker: _Worker) -> None:
+    def _receive(self, worker: _Worker) -> JobResult | None:
+        """The worker's message; a crash's result is returned for :meth:`_record`, the rest is handled here."""
         try:
             message = worker.conn.recv()
         except (EOFError, OSError):
             self._replace(worker, self._death_note(worker))
-            return
+            return None
         if isinstance(message, tuple):  # ("ready", pid) / ("init-error", text)
             if message[0] == "init-error":
                 # a configuration problem (bad profile, unusable symbol folder): every crash would fail the
                 # same way, so give the claims back and stop with the reason instead of failing crashes
                 self.error = f"worker could not start: {message[1]}"
-                worker.job = None
+                worker.jobs.clear()
                 self.cancel()
             worker.ready = True
-            return
-        result: JobResult = message
-        worker.job = None
-        self._record(result, worker.config)
+            return None
+        worker.finished()
+        return message
 
-    def _record(self, result: JobResult, config: WorkerConfig | None = None) -> None:
+    def _record(self, results: list[tuple[JobResult, WorkerConfig]]) -> None:
+        """Write results in one transaction (one commit for all, each write a savepoint), then report them:
+        after the commit, so that whoever is told reads the new state."""
+        try:
+            with self.store.db.batch():
+                for result, config in results:
+                    self._write(result, config)
+        except BaseException:
+            self.store.forget_cached_ids()  # ids cached by writes that were rolled back with the batch
+            raise
+        for result, _config in results:
+            if result.ok:
+                self.progress.done += 1
+                self._emit("done")
+            else:
+                self.progress.failed += 1
+                self._emit("failed")
+            if self.on_result:
+                self.on_result(result.crash_id, result.ok)
+
+    def _write(self, result: JobResult, config: WorkerConfig) -> None:
         if result.ok:
             signature = None
             if result.signature is not None:
@@ -368,7 +464,7 @@ class ProcessingService:
                                             result.profile)
             if result.processed is not None:
                 # which symbol sources processed it: the crash view offers reprocessing when they change
-                result.processed["symbol_sources"] = symbol_sources_of(config or self.config)
+                result.processed["symbol_sources"] = symbol_sources_of(config)
                 if result.symbol_lookups:  # for `crashdesk symbols explain` and the Modules tab
                     result.processed["symbol_lookups"] = [
                         {"debug_file": k[0], "debug_id": k[1], **v} for k, v in result.symbol_lookups.items()]
@@ -376,21 +472,17 @@ class ProcessingService:
                                           notes=result.notes, symbol_notes=result.symbol_notes)
             else:
                 self.store.mark_signed(result.crash_id, signature, notes=result.notes)
-            self.progress.done += 1
-            self._emit("done")
         else:
             error = result.error or "unknown error"
             if error == "memory-limit":
                 limit = self.config.memory_limit or 0
                 error = f"exceeded {_human_bytes(limit)}"
             self.store.mark_failed(result.crash_id, error)
-            self.progress.failed += 1
-            self._emit("failed")
-        if self.on_result:
-            self.on_result(result.crash_id, result.ok)
 
     def _replace(self, worker: _Worker, note: str) -> None:
         job = worker.job
+        # crashes that were waiting in its pipe did nothing wrong: they go to the next idle worker first
+        self._pending.extendleft(reversed([j.crash_id for j in list(worker.jobs)[1:]]))
         worker.kill()
         index = self._workers.index(worker)
         self._workers[index] = _Worker(self._ctx, self.config)

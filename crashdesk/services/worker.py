@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 TEST_HOOKS_ENV = "CRASHDESK_ENABLE_TEST_HOOKS"
+#: seconds a worker trusts "no symbols for this module" before it looks in the symbol folders again (a symbol
+#: file dropped into a folder is seen by the crashes that come after; reprocessing looks again at once)
+MISS_TTL = 1.0
 TEST_HOOK_ANNOTATION = "CrashDeskTestHook"
 
 
@@ -42,6 +45,9 @@ class Job:
     dump_path: str | None
     annotations: dict[str, Any]
     processed: dict | None = None  # already processed (e.g. synced without a dump): only sign it
+    #: bumped by the service when crashes are sent back for reprocessing (e.g. after symbols were added): a new
+    #: value makes the worker look again for every module it found no symbols for
+    symbols_generation: int = 0
 
 
 @dataclass(slots=True)
@@ -119,6 +125,7 @@ def _preload() -> None:
 class _Processor:
     def __init__(self, config: WorkerConfig) -> None:
         from crashdesk.engine.signature import SignatureGenerator, resolve_profile
+        from crashdesk.engine.signature.profiles import BUILTIN_NAMES
         from crashdesk.symbols import build_provider
 
         self.config = config
@@ -134,16 +141,51 @@ class _Processor:
 
         self.choice = ProfileChoice(config.product_profiles, config.default_profile)
         names = sorted(self.choice.names()) if config.profile_name == "auto" else [config.profile_name]
-        # every profile the rule can pick is resolved up front: a bad one fails the worker's start, not a crash
-        self.generators = {
-            name: SignatureGenerator(resolve_profile(name, config.profiles_dir)) for name in names
-        }
+        # every profile the rule can pick is resolved up front: a bad one fails the worker's start, not a crash.
+        # Built-in profiles other than the default ship with the app and cannot be bad: they are compiled after
+        # the worker said it is ready, while it waits for work (the Mozilla lists are some 700 regular
+        # expressions), or when the first crash needs one (:meth:`prepare_next`, :meth:`_generator`).
+        default = config.default_profile if config.profile_name == "auto" else config.profile_name
+        self._deferred = [n for n in names if n != default and n in BUILTIN_NAMES and not _user_profile(config, n)]
+        self._make_generator = lambda name: SignatureGenerator(resolve_profile(name, config.profiles_dir))
+        self.generators = {name: self._make_generator(name) for name in names if name not in self._deferred}
+        self._generation: int | None = None  # the symbols generation the misses were last dropped for
+        self._misses_dropped_at = 0.0
 
     def _generator(self, annotations: dict[str, Any]):
-        if self.config.profile_name != "auto":
-            return self.config.profile_name, self.generators[self.config.profile_name]
-        name = self.choice.for_annotations(annotations)
+        name = self.config.profile_name if self.config.profile_name != "auto" else \
+            self.choice.for_annotations(annotations)
+        if name not in self.generators:
+            self.generators[name] = self._make_generator(name)
+            if name in self._deferred:
+                self._deferred.remove(name)
         return name, self.generators[name]
+
+    def prepare_next(self) -> bool:
+        """Compile one built-in profile left for later; False when none is left."""
+        if not self._deferred:
+            return False
+        name = self._deferred.pop(0)
+        if name not in self.generators:
+            try:
+                self.generators[name] = self._make_generator(name)
+            except Exception:  # a bundled profile: the crash that needs it reports the error
+                pass
+        return True
+
+    def _drop_stale_misses(self, generation: int) -> None:
+        """Symbols added since an earlier crash missed them must be found: look again for modules without
+        symbols when the service says so (a new ``symbols_generation``: reprocessing) or when the misses are
+        older than :data:`MISS_TTL`. Not before every crash: a crash's modules without symbols (system
+        libraries, most of a dump's modules) would cost a probe of every symbol folder each time."""
+        now = time.monotonic()
+        if generation == self._generation and now - self._misses_dropped_at < MISS_TTL:
+            return
+        self._generation, self._misses_dropped_at = generation, now
+        for provider in {id(p): p for p in (self.provider, self.mozilla_provider)}.values():
+            forget = getattr(provider, "forget_misses", None)
+            if forget is not None:
+                forget()
 
     def run(self, job: Job) -> JobResult:
         from crashdesk.engine.stackwalk import process_minidump
@@ -154,9 +196,7 @@ class _Processor:
         notes: list[str] = []
         processed = job.processed
         provider = self.mozilla_provider if _is_mozilla(job.annotations) else self.provider
-        forget = getattr(provider, "forget_misses", None)
-        if forget is not None:  # symbols added since an earlier crash missed them must be found now
-            forget()
+        self._drop_stale_misses(job.symbols_generation)
         if job.dump_path:
             from crashdesk.engine.minidump.reader import Minidump
 
@@ -174,10 +214,11 @@ class _Processor:
             return JobResult(job.crash_id, False, error="no minidump and no processed crash to sign")
         else:
             notes.append("no minidump: signed the server's processed crash")
+        mine = _module_keys(processed) if job.dump_path else set()  # the provider remembers other crashes' too
         lookup_notes = getattr(provider, "notes", None)
-        symbol_notes = lookup_notes() if (lookup_notes is not None and job.dump_path) else {}
+        symbol_notes = lookup_notes(mine) if (lookup_notes is not None and job.dump_path) else {}
         lookups = getattr(provider, "lookups", None)
-        symbol_lookups = _lookups_of(processed, lookups()) if (lookups is not None and job.dump_path) else {}
+        symbol_lookups = _lookups_of(processed, lookups(mine)) if (lookups is not None and job.dump_path) else {}
         profile, generator = self._generator(job.annotations)
         result = generator.generate_from({"stackwalk": processed, "annotations": job.annotations})
         return JobResult(
@@ -186,6 +227,17 @@ class _Processor:
             signature_notes=list(result.notes), profile=profile, notes=notes, symbol_notes=symbol_notes,
             symbol_lookups=symbol_lookups, seconds=time.monotonic() - started,
         )
+
+
+def _module_keys(processed: dict | None) -> set[tuple[str, str]]:
+    """(debug file, DEBUG ID) of the processed crash's modules."""
+    return {(str(m.get("debug_file") or ""), str(m.get("debug_id") or "").upper())
+            for m in (processed or {}).get("modules") or [] if isinstance(m, dict)}
+
+
+def _user_profile(config: WorkerConfig, name: str) -> bool:
+    """A folder in the data folder's profiles/ shadows the built-in profile of that name."""
+    return bool(config.profiles_dir) and (Path(config.profiles_dir) / name).is_dir()
 
 
 def _lookups_of(processed: dict | None, lookups: dict[tuple[str, str], dict]) -> dict[tuple[str, str], dict]:
@@ -227,12 +279,18 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     try:
         processor = _Processor(config)
         _preload()
+        # started ahead of work (warm_up): compile everything before 'ready'; with crashes already waiting, go
+        # to them and compile the rest when idle
+        while not conn.poll(0) and processor.prepare_next():
+            pass
     except Exception as exc:  # configuration problems are reported once, then the worker idles out
         conn.send(("init-error", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", os.getpid()))
     while True:
         try:
+            while not conn.poll(0) and processor.prepare_next():  # idle: compile what was left for later
+                pass
             job = conn.recv()
         except (EOFError, OSError):
             return

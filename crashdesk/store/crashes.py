@@ -276,6 +276,12 @@ class CrashStore:
                 conn.execute("INSERT OR REPLACE INTO signature_inputs (crash, doc) VALUES (?, ?)", (rowid, slim))
         self._remember(new_functions, new_modules)
 
+    def forget_cached_ids(self) -> None:
+        """Drop the cached function and module ids: after a :meth:`Database.batch` was rolled back, ids its
+        writes cached may not exist."""
+        self._function_cache.clear()
+        self._module_cache.clear()
+
     def _remember(self, functions: Mapping[str, int], modules: Mapping[tuple, int]) -> None:
         """Cache ids assigned by a committed transaction (ids never change once committed; ones from a
         rolled-back transaction must not be cached, so callers pass them here only after the commit)."""

@@ -120,8 +120,19 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``) that retries when another writer holds the lock."""
+        """A write transaction (``BEGIN IMMEDIATE``) that retries when another writer holds the lock. Inside
+        :meth:`batch` it is a savepoint instead: a failing write undoes only itself."""
         conn = self.conn
+        if conn.in_transaction:
+            conn.execute("SAVEPOINT write")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK TO write")
+                conn.execute("RELEASE write")
+                raise
+            conn.execute("RELEASE write")
+            return
         delay = 0.01
         deadline = time.monotonic() + 120
         while True:
@@ -142,6 +153,13 @@ class Database:
             raise
         else:
             conn.execute("COMMIT")
+
+    @contextmanager
+    def batch(self) -> Iterator[sqlite3.Connection]:
+        """One transaction for several writes (each :meth:`write` inside becomes a savepoint), committed at the
+        end: one commit instead of one per write. Whatever raises out of the block rolls all of it back."""
+        with self.write() as conn:
+            yield conn
 
     @contextmanager
     def derived_writes(self) -> Iterator[None]:

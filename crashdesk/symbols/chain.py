@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,18 +119,21 @@ class SymbolChain:
                     self._results[k] = result
             return result
 
-    def notes(self) -> dict[tuple[str, str], str]:
-        """Why each remembered lookup found no usable symbols: (debug file, DEBUG ID) -> note."""
+    def notes(self, only: Collection[tuple[str, str]] | None = None) -> dict[tuple[str, str], str]:
+        """Why each remembered lookup found no usable symbols: (debug file, DEBUG ID) -> note; with ``only``,
+        just for those modules (a long-lived worker remembers many crashes' modules)."""
         with self._guard:
-            return {(k[0], k[1]): r.note or r.status for k, r in self._results.items() if r.symbols is None}
+            return {(k[0], k[1]): r.note or r.status for k, r in self._results.items()
+                    if r.symbols is None and (only is None or (k[0], k[1]) in only)}
 
-    def lookups(self) -> dict[tuple[str, str], dict]:
-        """Every remembered lookup, for the explainer: (debug file, DEBUG ID) -> status, note, the source and
-        file(s) used, and each place tried in order (:data:`SymbolLookup.extra` ``attempts``)."""
+    def lookups(self, only: Collection[tuple[str, str]] | None = None) -> dict[tuple[str, str], dict]:
+        """Every remembered lookup (with ``only``, those of these modules), for the explainer: (debug file,
+        DEBUG ID) -> status, note, the source and file(s) used, and each place tried in order
+        (:data:`SymbolLookup.extra` ``attempts``)."""
         from crashdesk.symbols.explain import record_from_lookup
 
         with self._guard:
-            items = list(self._results.items())
+            items = [(k, r) for k, r in self._results.items() if only is None or (k[0], k[1]) in only]
         return {(k[0], k[1]): record_from_lookup(r) for k, r in items}
 
     def forget_misses(self) -> int:

@@ -472,9 +472,14 @@ def _drop_unterminated(data, arrays: dict[str, array], last_kind: int, last_matc
 
 
 def _reorder(arrays: dict[str, array], names: tuple[str, ...], order) -> None:
+    if len(order) < 2:
+        for name in names:
+            old = arrays[name]
+            arrays[name] = array("Q", [old[i] for i in order])
+        return
+    pick = operator.itemgetter(*order)  # one C-level pass per array
     for name in names:
-        old = arrays[name]
-        arrays[name] = array("Q", [old[i] for i in order])
+        arrays[name] = array("Q", pick(arrays[name]))
 
 
 def _sort_stable(arrays: dict[str, array], names: tuple[str, ...], key=None) -> None:
@@ -490,7 +495,8 @@ def _range_map(arrays: dict[str, array], names: tuple[str, ...]) -> None:
     (start, end), drop empty ranges and every range that starts inside the previous kept one."""
     addrs, sizes = arrays[names[0]], arrays[names[1]]
     if len(addrs) >= 2 and not all(map(operator.lt, addrs, islice(addrs, 1, None))):
-        _reorder(arrays, names, sorted(range(len(addrs)), key=lambda i: (addrs[i], sizes[i])))
+        # by (start, size), equal records in file order: the index breaks ties (tuples compare in C)
+        _reorder(arrays, names, [t[2] for t in sorted(zip(addrs, sizes, range(len(addrs)), strict=True))])
         addrs, sizes = arrays[names[0]], arrays[names[1]]
     if not sizes.count(0) and not any(map(operator.lt, islice(addrs, 1, None), map(operator.add, addrs, sizes))):
         return  # already disjoint: the usual case

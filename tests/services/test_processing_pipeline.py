@@ -1,0 +1,79 @@
+"""The processing service's pipeline (issue 24): each worker holds its running crash and the next one waiting
+in its pipe, results that arrive together are written in one transaction, and whoever is told about a result
+reads it from the store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+from crashdesk.services import processing
+from crashdesk.services.processing import ProcessingService
+from crashdesk.services.worker import TEST_HOOK_ANNOTATION, TEST_HOOKS_ENV, Job, WorkerConfig
+from crashdesk.store import CrashStore
+
+
+def _add(store: CrashStore, test_data: Path, case: str, **extra) -> str:
+    folder = test_data / "crashes" / case
+    ann = json.loads((folder / "annotations.json").read_text())
+    ann.update(extra)
+    return store.add_crash(ann, {"upload_file_minidump": (folder / "dump.dmp").read_bytes()}, source="import")
+
+
+def test_a_crash_waiting_behind_a_hanging_one_is_processed_not_failed(store, test_data, monkeypatch):
+    monkeypatch.setenv(TEST_HOOKS_ENV, "1")
+    hang = _add(store, test_data, "01-null-deref", **{TEST_HOOK_ANNOTATION: "hang"})
+    behind = [_add(store, test_data, "05-thread") for _ in range(2)]
+    service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=1, time_limit=4)
+    progress = service.run_until_empty()
+    assert progress.done == 2 and progress.failed == 1
+    assert store.get(hang)["state"] == "failed" and store.get(hang)["notes"][-1] == "timed out after 4 s"
+    for crash_id in behind:
+        row = store.get(crash_id)
+        assert row["state"] == "processed" and len(row["signature_history"]) == 1
+
+
+def test_a_large_job_is_not_queued_behind_a_running_one(store, test_data):
+    """A job that would not fit the pipe's buffer waits until the worker is idle (both sides blocked in a send
+    would hang the service)."""
+    worker = processing._Worker(processing.multiprocessing.get_context("spawn"), WorkerConfig(memory_limit=None))
+    try:
+        big = Job("big", None, {"Notes": "x" * (processing._QUEUE_MAX_BYTES + 1)}, processed={})
+        small = Job("small", None, {"ProductName": "X"}, processed={})
+        assert worker.send(small, 30)
+        assert not worker.send(big, 30, queue=True)
+        assert [j.crash_id for j in worker.jobs] == ["small"]
+        assert worker.send(Job("next", None, {}, processed={}), 30, queue=True)
+        assert [j.crash_id for j in worker.jobs] == ["small", "next"]
+    finally:
+        worker.kill()
+
+
+def test_results_are_announced_after_they_are_committed(store, test_data):
+    ids = [_add(store, test_data, case) for case in ("01-null-deref", "05-thread") * 3]
+    reader = sqlite3.connect(str(store.db.path), isolation_level=None)  # another connection, as the UI has
+    seen: dict[str, str] = {}
+
+    def on_result(crash_id: str, ok: bool) -> None:
+        seen[crash_id] = reader.execute("SELECT state FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone()[0]
+
+    service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=2, on_result=on_result)
+    progress = service.run_until_empty()
+    reader.close()
+    assert progress.done == len(ids)
+    assert seen == dict.fromkeys(ids, "processed")
+
+
+def test_a_worker_that_died_while_idle_is_replaced_and_the_crash_is_not_failed(store, test_data):
+    service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=1)
+    service.warm_up(wait=True)
+    dead = service._workers[0]
+    os.kill(dead.process.pid, signal.SIGKILL)
+    dead.process.join(10)
+    crash_id = _add(store, test_data, "05-thread")
+    progress = service.run_until_empty()
+    assert progress.failed == 0 and progress.done == 1
+    assert store.get(crash_id)["state"] == "processed"
