@@ -13,7 +13,7 @@ from pathlib import Path
 from crashdesk.engine.minidump import Minidump
 from crashdesk.services.importing import import_minidump
 from crashdesk.store import CrashStore
-from crashdesk.store.schema import MIGRATIONS, SCHEMA_VERSION
+from crashdesk.store.schema import _V_CRASH_TIME, MIGRATIONS, SCHEMA_VERSION
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DUMP = DATA / "crashes" / "01-null-deref" / "dump.dmp"
@@ -71,7 +71,7 @@ def test_migration_redates_crashes_dated_by_their_import(tmp_path):
         before = {cid: store.get(cid) for cid in (by_header, by_annotation, no_time, collected)}
     assert all(r["submitted_at"] == r["received_at"] for r in before.values())
     conn = sqlite3.connect(home / "crashdesk.sqlite")
-    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")  # the version before this migration
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_V_CRASH_TIME)}")  # the version before this migration
     conn.commit()
     conn.close()
     with CrashStore.open(home) as store:
@@ -94,7 +94,7 @@ def test_migration_survives_a_missing_or_foreign_dump_file(tmp_path):
     assert len(blobs) == 1
     blobs[0].write_bytes(b"not a minidump at all, 32 bytes+")
     conn = sqlite3.connect(home / "crashdesk.sqlite")
-    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(_V_CRASH_TIME)}")
     conn.commit()
     conn.close()
     with CrashStore.open(home) as store:
