@@ -1,24 +1,35 @@
-"""Store benchmark (issue 2): ingest N realistic crashes, then time representative searches and facets.
+"""Store benchmark (issues 2, 27): ingest N realistic crashes, then time representative searches and facets.
 
-    python benchmarks/bench_store.py [--n 100000] [--batch 500] [--repeat 20] [--dir DIR] [--keep] [--json]
+    python benchmarks/bench_store.py [--crashes 100000] [--batch 500] [--repeat 20] [--dir DIR] [--keep]
+                                     [--reuse] [--dbstat] [--json]
 
-* Crashes are synthetic but shaped like Crash Stats data (``--templates`` fully generated crashes, each copy
-  with its own id, date, signature + top frame, URL): 5 products with their own version trains
-  (releases, dot releases, betas, ESR), 4 OSes, 3 CPUs, ~3,000 signatures with a Zipf-like popularity, a pool of
-  ~12,000 C++-style function names, 30-frame crashing stacks on the main thread (1 template in 250 recursing
-  to 600 frames) and ``--threads`` - 1 other named threads of 8-20 frames sitting in wait functions (issue 22:
-  every thread is indexed), 150 loaded modules per
-  crash out of ~400 (file name, debug id, version tied to the product version), and 40 annotations each (URL,
-  comments, add-ons, ...). Generation is deterministic (``--seed``) and not counted in the ingest time.
+(``--n`` is the old spelling of ``--crashes``.)
+
+* Crashes are synthetic but shaped like Crash Stats data (``--templates`` fully generated crashes, default 2,000
+  or one per 100 crashes, each copy with its own id, date, signature + top frame, URL): 5 products with their own
+  version trains (releases, dot releases, betas, ESR), 4 OSes, 3 CPUs; a long tail of signatures (max(3,000,
+  crashes / 25) of them, Zipf popularity with exponent 1.1: at 1M crashes ~40,000 signatures, the top one in ~10%
+  of crashes and most seen a handful of times); a pool of max(12,000, crashes / 50) C++-style function names;
+  30-frame crashing stacks on the main thread (1 template in 250 recursing to 600 frames) and ``--threads`` - 1
+  other named threads of 8-20 frames sitting in wait functions (issue 22: every thread is indexed); 150 loaded
+  modules per crash: the product's own, 39 system libraries every crash loads, and 110 third-party modules out of
+  360 drawn with Zipf weights (a few hot drivers and hooks in most crashes, a long tail in few); 40 annotations
+  each (URL, comments, add-ons, ...). Versions over time: crashes arrive in date order over the last 30 days, and
+  the template of the crash ``x`` of the way through is picked around rank ``x`` of the templates sorted by how
+  new their version is in its product's train (a Gaussian spread of 0.15), so new versions crash later and old
+  ones fade. Generation is deterministic (``--seed``) and not counted in the ingest time.
 * Ingest goes through ``CrashStore.add_many`` (raw crash + processed crash + signature + every side table in
   one transaction per batch, synchronous=FULL WAL commits), on a fresh database in ``--dir`` (default a
-  temporary folder, deleted afterwards unless ``--keep``). Dumps are not written (blobs are a file copy each,
-  not database work).
+  temporary folder, deleted afterwards unless ``--keep``; ``--reuse`` skips ingest when ``--dir`` holds a store).
+  Dumps are not written (blobs are a file copy each, not database work). ``--dbstat`` prints KB per crash by table
+  (SQLite's ``dbstat``, indexes counted with their table).
 * Searches: each query runs ``--repeat`` times through ``CrashStore.search`` (total + first 100 hits sorted by
   ``-date``), after one warm-up run; p50/p95 in ms, including the every-thread terms (``thread:``,
   ``stack:``, ``frame.trust:``, ``frame.module:``, ``frames:``; ``--no-thread-queries`` leaves them out to run
   this script against an older revision). Facets: signature, product, version, os, cpu over everything, the
   module facet on its own, and ``thread.function``.
+* Building the 1M store (``--crashes 1000000 --keep --dir DIR``, then ``--reuse`` to time searches again) on this
+  project's 2-core machine, shared with other jobs (load average ~3-4): see BUILD_1M below.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ BATCH = 500
 _DOCUMENTS = {"processed": ("crashes", "id", ("processed", "server_processed")),
               "signature_input": ("signature_inputs", "crash", ("doc",)),
               "annotations": ("crashes", "id", ("raw",)),
-              "thread_terms": ("crash_stacks", "crash", ("terms",)),
+              "thread_terms": ("thread_terms_text", "crash", ("terms",)),
               "search_text": ("search_text", "crash", ("doc",))}
 
 

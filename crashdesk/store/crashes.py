@@ -694,22 +694,17 @@ class CrashStore:
         out["crash_stacks"] = [b[1] for b in built]
         texts = [row[1].encode() for row in out["thread_terms"]]
         self._train_dictionaries(conn, {"thread_terms": texts})
-        out["thread_terms_blobs"] = codec.compress_many(texts, self._dict_id("thread_terms"))
+        out["thread_terms_blobs"] = codec.compress_many_later(texts, self._dict_id("thread_terms"))
         for (rowid, text, functions, files_of, link), fts in zip(pending_terms, out["fts"], strict=True):
             out["search"].append((rowid, (text, processed_terms(
                 link[0] if link else (), link[1][2] if link else "",
                 map(function_ids.__getitem__, functions), map(file_ids.__getitem__, files_of))), fts[1:]))
         encoded = [search_text.encode(terms, fts) for _, terms, fts in out["search"]]
         self._train_dictionaries(conn, {"search_text": encoded})
-        out["search_blobs"] = codec.compress_many(encoded, self._dict_id("search_text"))
+        out["search_blobs"] = codec.compress_many_later(encoded, self._dict_id("search_text"))
         out["annotations"].sort()
         out["module_counts"] = list(links_added.items())
-        packed = packing.result()
-        packed.append(None)  # index -1: no document
-        out["crashes"] = [(*row, packed[raw], packed[p], packed[s])
-                          for row, (p, s, _, raw) in zip(out["crashes"], slots, strict=True)]
-        out["slim"] = [(rowid, packed[slim]) for rowid, (_, _, slim, _) in zip(rowids, slots, strict=True)
-                       if slim >= 0]
+        out["packing"] = [(packing, slots, rowids)]  # the documents: taken once the other rows are written
         return out
 
     def _train_dictionaries(self, conn, samples_by_kind: Mapping[str, list[bytes]]) -> None:
@@ -725,8 +720,8 @@ class CrashStore:
                 self._pending_dicts[kind] = dictionaries.store(conn, kind, dictionaries.train(samples), utcnow())
 
     def _write_rows(self, conn, rows: dict[str, list]) -> None:
-        """Insert what :meth:`_prepare_rows` built."""
-        crashes, slim = rows["crashes"], rows["slim"]
+        """Insert what :meth:`_prepare_rows` built: first the rows that need no compressed blob, while the
+        background thread compresses (SQLite releases the GIL as it works), then the others."""
         conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)", rows["dumps"])
         conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)",
                          rows["annotations"])
@@ -735,7 +730,13 @@ class CrashStore:
             "created_at, active) VALUES (?,?,?,?,?,?,?,?)", rows["history"])
         conn.executemany(_LINKS_SQL, rows["links"])
         self._count_module_links(conn, dict(rows["module_counts"]))
-        search_text.insert(conn, rows["search"], rows["search_blobs"])
+        self._index_signature_names(conn, (r[19] for r in rows["crashes"]))
+        (packing, slots, rowids), = rows["packing"]
+        packed = packing.result()
+        packed.append(None)  # index -1: no document
+        crashes = [(*row, packed[raw], packed[p], packed[s])
+                   for row, (p, s, _, raw) in zip(rows["crashes"], slots, strict=True)]
+        slim = [(rowid, packed[slim]) for rowid, (_, _, slim, _) in zip(rowids, slots, strict=True) if slim >= 0]
         conn.executemany(
             "INSERT INTO crashes (id, crash_id, source, source_url, submitted_at, received_at, processed_at, "
             "state, product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
@@ -743,8 +744,9 @@ class CrashStore:
             "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             crashes)
         conn.executemany("INSERT INTO signature_inputs (crash, doc) VALUES (?, ?)", slim)
-        thread_index.write_rows(conn, rows["thread_terms"], rows["crash_stacks"], blobs=rows["thread_terms_blobs"])
-        self._index_signature_names(conn, (r[19] for r in crashes))
+        thread_index.write_rows(conn, rows["thread_terms"], rows["crash_stacks"],
+                                blobs=rows["thread_terms_blobs"].result())
+        search_text.insert(conn, rows["search"], rows["search_blobs"].result())
 
     def replace_annotations(self, crash_id: str, annotations: Mapping[str, Any], *,
                             notes: Sequence[str] | None = None) -> None:

@@ -21,11 +21,11 @@ import zstandard
 from crashdesk.store import codec
 
 # processed (and server processed) crashes; signature inputs; raw annotations (crashes.raw); the thread terms
-# of a crash (crash_stacks.terms); its full-text values (search_text.doc)
+# of a crash (thread_terms_text.terms); its full-text values (search_text.doc)
 KINDS = ("processed", "signature_input", "annotations", "thread_terms", "search_text")
 # kind -> (table, column) where the store keeps documents of that kind
 COLUMNS = {"processed": ("crashes", "processed"), "signature_input": ("signature_inputs", "doc"),
-           "annotations": ("crashes", "raw"), "thread_terms": ("crash_stacks", "terms"),
+           "annotations": ("crashes", "raw"), "thread_terms": ("thread_terms_text", "terms"),
            "search_text": ("search_text", "doc")}
 TRAIN_MIN = 200  # documents needed to train a dictionary worth having
 TRAIN_MAX = 1000  # documents sampled for training (training time grows with the sample: ~2 s for 1000 crashes)

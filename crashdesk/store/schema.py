@@ -344,25 +344,28 @@ DROP TABLE frames;
 """
 
 
-_THREAD_TERMS_TRIGGER = """
+_THREAD_TERMS_TRIGGERS = ("""
 CREATE TRIGGER crash_stacks_ad AFTER DELETE ON crash_stacks
-BEGIN INSERT INTO thread_terms (thread_terms, rowid, terms) SELECT 'delete', old.crash, crashdesk_text(old.terms)
-    WHERE old.terms IS NOT NULL;
-    UPDATE thread_top_counts SET crashes = crashes - 1
-    WHERE function IN (SELECT value FROM json_each('[' || replace(old.tops, ' ', ',') || ']')); END;
-"""
+BEGIN UPDATE thread_top_counts SET crashes = crashes - 1
+    WHERE function IN (SELECT value FROM json_each('[' || replace(old.tops, ' ', ',') || ']')); END
+""", """
+CREATE TRIGGER thread_terms_text_ad AFTER DELETE ON thread_terms_text
+BEGIN INSERT INTO thread_terms (thread_terms, rowid, terms) VALUES ('delete', old.crash, crashdesk_text(old.terms)); END
+""")
 
 
 def _contentless_thread_terms(conn: sqlite3.Connection) -> None:
     """``thread_terms`` without stored content (SQLite 3.40 has no ``contentless_delete``): each crash's terms
-    move, compressed, to ``crash_stacks.terms``, and the delete trigger gives them back to FTS5's 'delete'."""
+    move, compressed, to ``thread_terms_text`` (a narrow table of its own, so ``crash_stacks`` rows stay small for
+    the stack matcher), whose delete trigger gives them back to FTS5's 'delete'."""
     from crashdesk.store import codec
 
     (sql,) = conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'thread_terms'").fetchone()
     if "content" in sql:
         return  # done already
-    if "terms" not in [r[1] for r in conn.execute("PRAGMA table_info(crash_stacks)")]:
-        conn.execute("ALTER TABLE crash_stacks ADD COLUMN terms BLOB")  # a crash's thread terms, compressed
+    conn.execute("DROP TABLE IF EXISTS thread_terms_text")  # left from a layout this replaces: stale
+    conn.execute("CREATE TABLE thread_terms_text (crash INTEGER PRIMARY KEY REFERENCES crashes(id) ON DELETE CASCADE, "
+                 "terms BLOB NOT NULL)")  # a crash's thread terms, compressed
     conn.execute("CREATE VIRTUAL TABLE thread_terms_new USING fts5(terms, content = '', detail = 'none')")
     last = 0
     while True:
@@ -373,12 +376,13 @@ def _contentless_thread_terms(conn: sqlite3.Connection) -> None:
         last = rows[-1][0]
         conn.executemany("INSERT INTO thread_terms_new (rowid, terms) VALUES (?, ?)", rows)
         blobs = codec.compress_many([t.encode() for _, t in rows])
-        conn.executemany("UPDATE crash_stacks SET terms = ? WHERE crash = ?",
-                         [(blob, rowid) for (rowid, _), blob in zip(rows, blobs, strict=True)])
+        conn.executemany("INSERT INTO thread_terms_text (crash, terms) VALUES (?, ?)",
+                         [(rowid, blob) for (rowid, _), blob in zip(rows, blobs, strict=True)])
     conn.execute("DROP TRIGGER IF EXISTS crash_stacks_ad")
     conn.execute("DROP TABLE thread_terms")
     conn.execute("ALTER TABLE thread_terms_new RENAME TO thread_terms")
-    conn.execute(_THREAD_TERMS_TRIGGER)
+    for trigger in _THREAD_TERMS_TRIGGERS:
+        conn.execute(trigger)
 
 
 _SEARCH_TEXT_TRIGGER = """
@@ -400,6 +404,7 @@ def _contentless_search_text(conn: sqlite3.Connection) -> None:
     (sql,) = conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'crash_terms'").fetchone()
     if "content" in sql:
         return  # done already
+    conn.execute("DROP TABLE IF EXISTS search_text")  # left from a layout this replaces: stale
     conn.execute("CREATE TABLE search_text (crash INTEGER PRIMARY KEY REFERENCES crashes(id) ON DELETE CASCADE, "
                  "doc BLOB NOT NULL)")
     conn.execute("CREATE VIRTUAL TABLE crash_terms_new USING fts5(annotations, processed, content = '', "

@@ -124,7 +124,7 @@ def _vocab(conn, table: str) -> dict[str, int]:
 def test_contentless_indexes_stay_exact_through_updates_and_deletes(store, test_data):
     """The FTS5 tables keep no content: every change must take out exactly the terms a crash was indexed with.
     After reprocessing, re-signing, an undone run, replaced annotations and deleted crashes, each index holds
-    exactly the terms of the crashes still stored (``search_text`` / ``crash_stacks.terms``: what was indexed)."""
+    exactly the terms of the crashes still stored (``search_text`` / ``thread_terms_text``: what was indexed)."""
     from crashdesk.store import search_text
     from crashdesk.store.crashes import SignatureRecord
 
@@ -157,7 +157,7 @@ def test_contentless_indexes_stay_exact_through_updates_and_deletes(store, test_
             expected_terms[term] = expected_terms.get(term, 0) + 1
     assert _vocab(conn, "crash_terms") == expected_terms
     expected_threads: dict[str, int] = {}
-    for rowid, blob in conn.execute("SELECT crash, terms FROM crash_stacks"):
+    for rowid, blob in conn.execute("SELECT crash, terms FROM thread_terms_text"):
         assert rowid in live
         for term in set(codec.text(blob).split()):
             expected_threads[term] = expected_threads.get(term, 0) + 1
