@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -120,9 +121,8 @@ class CrashStore:
         self._function_cache: dict[str, int] = {}
         self._module_cache: dict[tuple[str, str, str, str, str], int] = {}
         self._file_cache: dict[str, int] = {}  # ids of source file names (file_names), like _function_cache
-        # ids of file names and dictionaries added by the write transaction under way (see _remember)
-        self._pending_files: dict[str, int] = {}
-        self._pending_dicts: dict[str, int] = {}
+        # ids of file names and dictionaries added by this thread's write transaction under way (see _remember)
+        self._writing = threading.local()
         # the compression dictionary of each kind of document (crashdesk.store.dictionaries)
         self._dict_ids: dict[str, int] = dictionaries.load(self.db.conn)
         codec.add_dictionary_source(self._dictionary)
@@ -134,11 +134,11 @@ class CrashStore:
     def _pending(self) -> Iterator[None]:
         """Around a write that may add file names or dictionaries: they start empty, and are dropped when the
         write fails (:meth:`_remember` keeps them once it commits)."""
-        self._pending_files, self._pending_dicts = {}, {}
+        self._writing.files, self._writing.dicts = {}, {}
         try:
             yield
         except BaseException:
-            self._pending_files, self._pending_dicts = {}, {}
+            self._writing.files, self._writing.dicts = {}, {}
             raise
 
     def _dictionary(self, dict_id: int) -> bytes | None:
@@ -146,7 +146,7 @@ class CrashStore:
         return dictionaries.fetch(self.db.conn, dict_id)
 
     def _dict_id(self, kind: str) -> int | None:
-        return self._pending_dicts.get(kind) or self._dict_ids.get(kind)
+        return getattr(self._writing, "dicts", {}).get(kind) or self._dict_ids.get(kind)
 
     @classmethod
     def open(cls, data_dir: Path, *, read_only: bool = False) -> CrashStore:
@@ -310,15 +310,15 @@ class CrashStore:
     def _remember(self, functions: Mapping[str, int], modules: Mapping[tuple, int]) -> None:
         """Cache ids assigned by a committed transaction (ids never change once committed; ones from a
         rolled-back transaction must not be cached, so callers pass them here only after the commit), with the
-        file names and dictionaries it added (``_pending_*``, reset when a write starts)."""
+        file names and dictionaries it added (``_writing``, this thread's, reset when a write starts)."""
         if len(self._function_cache) > 500_000:
             self._function_cache.clear()
         self._function_cache.update(functions)
         if len(self._file_cache) > 500_000:
             self._file_cache.clear()
-        self._file_cache.update(self._pending_files)
-        self._dict_ids.update(self._pending_dicts)
-        self._pending_files, self._pending_dicts = {}, {}
+        self._file_cache.update(getattr(self._writing, "files", {}))
+        self._dict_ids.update(getattr(self._writing, "dicts", {}))
+        self._writing.files, self._writing.dicts = {}, {}
         cache = self._module_cache
         for key, module_id in modules.items():
             cache[key] = module_id
@@ -344,7 +344,7 @@ class CrashStore:
     def _file_ids(self, conn, names: Iterable[str]) -> dict[str, int]:
         """Ids in ``file_names`` (the source files of stored frames, for ``file:`` searches) for ``names``,
         adding the ones not there yet."""
-        cache, pending = self._file_cache, self._pending_files
+        cache, pending = self._file_cache, self._writing.files
         out = {}
         todo = []
         for name in names:
@@ -717,7 +717,7 @@ class CrashStore:
             if len(samples) < dictionaries.TRAIN_MIN:
                 samples = samples + dictionaries.stored_samples(conn, kind, dictionaries.TRAIN_MIN - len(samples))
             if len(samples) >= dictionaries.TRAIN_MIN:
-                self._pending_dicts[kind] = dictionaries.store(conn, kind, dictionaries.train(samples), utcnow())
+                self._writing.dicts[kind] = dictionaries.store(conn, kind, dictionaries.train(samples), utcnow())
 
     def _write_rows(self, conn, rows: dict[str, list]) -> None:
         """Insert what :meth:`_prepare_rows` built: first the rows that need no compressed blob, while the
