@@ -1,24 +1,38 @@
-"""Store benchmark (issue 2): ingest N realistic crashes, then time representative searches and facets.
+"""Store benchmark (issues 2, 27): ingest N realistic crashes, then time representative searches and facets.
 
-    python benchmarks/bench_store.py [--n 100000] [--batch 500] [--repeat 20] [--dir DIR] [--keep] [--json]
+    python benchmarks/bench_store.py [--crashes 100000] [--batch 500] [--repeat 20] [--dir DIR] [--keep]
+                                     [--reuse] [--dbstat] [--json]
 
-* Crashes are synthetic but shaped like Crash Stats data (``--templates`` fully generated crashes, each copy
-  with its own id, date, signature + top frame, URL): 5 products with their own version trains
-  (releases, dot releases, betas, ESR), 4 OSes, 3 CPUs, ~3,000 signatures with a Zipf-like popularity, a pool of
-  ~12,000 C++-style function names, 30-frame crashing stacks on the main thread (1 template in 250 recursing
-  to 600 frames) and ``--threads`` - 1 other named threads of 8-20 frames sitting in wait functions (issue 22:
-  every thread is indexed), 150 loaded modules per
-  crash out of ~400 (file name, debug id, version tied to the product version), and 40 annotations each (URL,
-  comments, add-ons, ...). Generation is deterministic (``--seed``) and not counted in the ingest time.
+(``--n`` is the old spelling of ``--crashes``.)
+
+* Crashes are synthetic but shaped like Crash Stats data (``--templates`` fully generated crashes, default 2,000
+  or one per 100 crashes, each copy with its own id, date, signature + top frame, URL): 5 products with their own
+  version trains (releases, dot releases, betas, ESR), 4 OSes, 3 CPUs; a long tail of signatures (max(3,000,
+  crashes / 25) of them, Zipf popularity with exponent 1.1: at 1M crashes ~40,000 signatures, the top one in ~10%
+  of crashes and most seen a handful of times); a pool of max(12,000, crashes / 50) C++-style function names;
+  30-frame crashing stacks on the main thread (1 template in 250 recursing to 600 frames) and ``--threads`` - 1
+  other named threads of 8-20 frames sitting in wait functions (issue 22: every thread is indexed); 150 loaded
+  modules per crash: the product's own, 39 system libraries every crash loads, and 110 third-party modules out of
+  360 drawn with Zipf weights (a few hot drivers and hooks in most crashes, a long tail in few); 40 annotations
+  each (URL, comments, add-ons, ...). Versions over time: crashes arrive in date order over the last 30 days, and
+  the template of the crash ``x`` of the way through is picked around rank ``x`` of the templates sorted by how
+  new their version is in its product's train (a Gaussian spread of 0.15), so new versions crash later and old
+  ones fade. Generation is deterministic (``--seed``) and not counted in the ingest time.
 * Ingest goes through ``CrashStore.add_many`` (raw crash + processed crash + signature + every side table in
   one transaction per batch, synchronous=FULL WAL commits), on a fresh database in ``--dir`` (default a
-  temporary folder, deleted afterwards unless ``--keep``). Dumps are not written (blobs are a file copy each,
-  not database work).
+  temporary folder, deleted afterwards unless ``--keep``; ``--reuse`` skips ingest when ``--dir`` holds a store).
+  Dumps are not written (blobs are a file copy each, not database work). ``--dbstat`` prints KB per crash by table
+  (SQLite's ``dbstat``, indexes counted with their table).
 * Searches: each query runs ``--repeat`` times through ``CrashStore.search`` (total + first 100 hits sorted by
   ``-date``), after one warm-up run; p50/p95 in ms, including the every-thread terms (``thread:``,
   ``stack:``, ``frame.trust:``, ``frame.module:``, ``frames:``; ``--no-thread-queries`` leaves them out to run
   this script against an older revision). Facets: signature, product, version, os, cpu over everything, the
   module facet on its own, and ``thread.function``.
+* Building the 1M store (``--crashes 1000000 --keep --dir DIR``, then ``--reuse`` to time searches again) on this
+  project's 2-core machine, shared with other jobs (load average 2-5), took 35 minutes (2,100 s wall: 120 s
+  generating 10,000 templates and the crashes, 1,981 s ingesting at 505 crashes/s, 1,687 s of CPU) and gave a
+  19.1 GB file, 19.1 KB a crash (schema v11, issue 27); the searches and ``--dbstat`` afterwards take ~5 minutes
+  more. 100,000 crashes take ~4 minutes and 1.9 GB.
 """
 
 from __future__ import annotations
@@ -76,17 +90,19 @@ DOMAINS = ["example.com", "mozilla.org", "youtube.com", "google.com", "wikipedia
 class World:
     """The pools every crash draws from."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, crashes: int = 100_000) -> None:
         self.rng = rng
         self.threads = 8
         names = set()
-        while len(names) < 12_000:
+        while len(names) < max(12_000, crashes // 50):
             ns = rng.choice(NAMESPACES)
             cls = rng.choice(NOUNS) + rng.choice(NOUNS)
             names.add(f"{ns}::{cls}::{rng.choice(VERBS)}{rng.choice(NOUNS)}{rng.randrange(40) or ''}")
         self.functions = sorted(names)
         self.signatures = []
-        for i in range(3_000):
+        # the long tail grows with the store: ~3,000 signatures at 100k crashes, ~40,000 at 1M, most of them
+        # seen a handful of times (Zipf exponent 1.1)
+        for i in range(max(3_000, crashes // 25)):
             top = self.functions[rng.randrange(len(self.functions))]
             prefix = rng.choice(["", "", "", "OOM | small | ", "OOM | large | ", "shutdownhang | "])
             self.signatures.append((prefix + top, i))
@@ -101,6 +117,9 @@ class World:
         extra = [f"{rng.choice(['ext', 'av', 'ime', 'hook', 'shell', 'drv', 'codec'])}{i:03d}.dll"
                  for i in range(360)]
         self.modules = common + win + extra
+        self.base_modules = common + win  # loaded by every crash
+        self.extra_modules = extra  # a few hot ones (drivers, AV hooks) in most crashes, a long tail in few
+        self.extra_cum = list(_cumulative([1.0 / (i + 1) ** 0.9 for i in range(len(extra))]))
         self.mod_debug = {m: f"{rng.getrandbits(128):032X}0" for m in self.modules}
         self.product_names = list(PRODUCTS)
         self.product_cum = list(_cumulative([PRODUCTS[p][0] for p in self.product_names]))
@@ -108,9 +127,16 @@ class World:
     def pick_signature(self) -> str:
         return self.signatures[_pick(self.rng, self.sig_cum)][0]
 
+    def pick_extra_modules(self, k: int) -> list[str]:
+        """``k`` distinct third-party modules, popular ones far more often (weighted, without replacement)."""
+        chosen: dict[str, None] = {}
+        while len(chosen) < k:
+            chosen[self.extra_modules[_pick(self.rng, self.extra_cum)]] = None
+        return list(chosen)
+
     def version(self, product: str) -> str:
         majors = PRODUCTS[product][1]
-        major = majors[min(len(majors) - 1, int(len(majors) * (self.rng.random() ** 0.35)))]
+        major = majors[min(len(majors) - 1, int(len(majors) * self.rng.random()))]
         r = self.rng.random()
         if r < 0.12:
             return f"{major + 1}.0b{self.rng.randrange(1, 10)}"
@@ -162,7 +188,7 @@ def make_crash(world: World, i: int, now: float) -> NewCrash:
     signature = world.pick_signature()
     top = signature.split(" | ")[-1]
     main_module = f"{PRODUCTS[product][2]}.dll" if os_name == "Windows NT" else f"{PRODUCTS[product][2]}.so"
-    module_names = [main_module] + rng.sample(world.modules, 149)
+    module_names = [main_module] + world.base_modules + world.pick_extra_modules(149 - len(world.base_modules))
     modules = []
     base = 0x7FF600000000
     for n, name in enumerate(module_names):
@@ -227,15 +253,36 @@ def make_crash(world: World, i: int, now: float) -> NewCrash:
     }
     while len(annotations) < 40:
         annotations[f"Telemetry{len(annotations):02d}"] = f"{rng.choice(NOUNS)}-{rng.randrange(1000)}"
-    submitted = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - rng.random() * 60 * 86400))
+    submitted = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - rng.random() * DAYS * 86400))
     return NewCrash(annotations, source=rng.choice(["collector", "import", "server:crash-stats"]),
                     crash_id=new_crash_id(), submitted_at=f"{submitted}.{rng.randrange(10**6):06d}+00:00",
                     processed=processed, signature=SignatureRecord(signature, None, [], "generic"))
 
 
-def vary(world: World, template: NewCrash, i: int, now: float) -> NewCrash:
+DAYS = 30
+
+
+def version_rank(template: NewCrash) -> float:
+    """Where the template's version sits in its product's train, 0 (oldest major) to 1 (newest)."""
+    product = template.annotations["ProductName"]
+    majors = list(PRODUCTS[product][1])
+    major = int(template.annotations["Version"].split(".")[0])
+    return majors.index(major) / max(1, len(majors) - 1) if major in majors else 0.5
+
+
+def pick_template(world: World, templates: list[NewCrash], fraction: float) -> NewCrash:
+    """A template for the crash ``fraction`` of the way through the ingest (0 the oldest, 1 the newest):
+    ``templates`` sorted by :func:`version_rank`, so crashes of newer versions arrive later (versions over time),
+    with a spread of older ones still crashing."""
+    x = min(0.999, max(0.0, fraction + world.rng.gauss(0.0, 0.15)))
+    return templates[int(x * len(templates))]
+
+
+def vary(world: World, template: NewCrash, i: int, now: float, fraction: float | None = None) -> NewCrash:
     """A new crash from a template: its own id, date, signature (and top frame), URL and uptime; the rest
-    (product, version, modules, 29 frames, annotations) shared with the template's other copies."""
+    (product, version, modules, 29 frames, annotations) shared with the template's other copies. ``fraction``
+    (0..1, how far through the ingest) dates it within the last :data:`DAYS` days in order, with a day's
+    jitter; without it the date is uniform over those days."""
     rng = world.rng
     signature = world.pick_signature()
     top = signature.split(" | ")[-1]
@@ -247,7 +294,8 @@ def vary(world: World, template: NewCrash, i: int, now: float) -> NewCrash:
     annotations = dict(template.annotations)
     annotations["URL"] = f"https://{rng.choice(DOMAINS)}/{rng.choice(['', 'watch', 'search', 'app'])}?id={i}"
     annotations["uptime"] = str(rng.randrange(1, 100000))
-    submitted = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - rng.random() * 60 * 86400))
+    age = (1.0 - fraction) * DAYS * 86400 + rng.random() * 86400 if fraction is not None else rng.random() * DAYS * 86400
+    submitted = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - min(age, DAYS * 86400)))
     return NewCrash(annotations, source=rng.choice(["collector", "import", "server:crash-stats"]),
                     crash_id=new_crash_id(), submitted_at=f"{submitted}.{rng.randrange(10**6):06d}+00:00",
                     processed=processed, signature=SignatureRecord(signature, None, [], "generic"))
@@ -262,17 +310,19 @@ def percentile(values: list[float], p: float) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--crashes", "--n", dest="n", type=int, default=100_000, help="crashes to ingest")
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--seed", type=int, default=2)
-    ap.add_argument("--templates", type=int, default=2000,
-                    help="distinct generated crashes that the others vary (generation time only)")
+    ap.add_argument("--templates", type=int, default=None,
+                    help="distinct generated crashes that the others vary (default: 2000, or crashes / 100 "
+                    "past 200,000)")
     ap.add_argument("--dir", type=Path, default=None, help="data folder (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the data folder")
     ap.add_argument("--reuse", action="store_true", help="skip ingest when --dir already holds a store")
     ap.add_argument("--skip-analyze", action="store_true", help="with --reuse: keep the existing statistics")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--dbstat", action="store_true", help="print KB per crash by table (reads the whole file)")
     ap.add_argument("--threads", type=int, default=8, help="threads per crash (the crashing main thread and "
                     "named others sitting in wait functions)")
     ap.add_argument("--no-thread-queries", action="store_true",
@@ -281,7 +331,7 @@ def main() -> int:
 
     folder = args.dir or Path(tempfile.mkdtemp(prefix="crashdesk-bench-store-"))
     rng = random.Random(args.seed)
-    world = World(rng)
+    world = World(rng, args.n)
     world.threads = max(1, min(args.threads, len(THREAD_NAMES) + 1))
     report: dict = {"n": args.n, "batch": args.batch}
     reused = args.reuse and (folder / "crashdesk.sqlite").exists()
@@ -293,12 +343,14 @@ def main() -> int:
             store_cpu = 0.0
             gen_seconds = 0.0
             done = 0
-            t0 = time.perf_counter()
-            templates = [make_crash(world, k, now) for k in range(min(args.templates, args.n))]
+            t0 = build_started = time.perf_counter()
+            count = args.templates or max(2000, args.n // 100)
+            templates = sorted((make_crash(world, k, now) for k in range(min(count, args.n))), key=version_rank)
             gen_seconds += time.perf_counter() - t0
             while done < args.n:
                 t0 = time.perf_counter()
-                batch = [vary(world, rng.choice(templates), done + k, now)
+                batch = [vary(world, pick_template(world, templates, (done + k) / args.n), done + k, now,
+                              (done + k) / args.n)
                          for k in range(min(args.batch, args.n - done))]
                 t1 = time.perf_counter()
                 c1 = time.process_time()
@@ -314,6 +366,7 @@ def main() -> int:
                 print(file=sys.stderr)
             split = {phase: store.ingest_seconds[phase] / done * 1000 for phase in ("rows", "inserts", "commit")}
             report["ingest"] = {"crashes": done, "seconds": round(store_seconds, 2),
+                                "build_wall_seconds": round(time.perf_counter() - build_started, 1),
                                 "rate_per_s": round(done / store_seconds, 1),
                                 "cpu_seconds": round(store_cpu, 2),
                                 "generation_seconds": round(gen_seconds, 2),
@@ -325,9 +378,21 @@ def main() -> int:
             store.db.conn.execute("ANALYZE")
         report["db_bytes"] = (folder / "crashdesk.sqlite").stat().st_size
         conn = store.db.conn
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')")}
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("crashes", "frames", "crash_modules", "modules", "annotations", "function_names")}
+                  for t in ("crashes", "frames", "crash_modules", "modules", "annotations", "function_names")
+                  if t in tables}
         report["rows"] = counts
+        if args.dbstat:  # bytes per crash by table (indexes counted with their table), from SQLite's dbstat
+            owner = dict(conn.execute("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')"))
+            by_table: dict[str, int] = {}
+            for name, size in conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"):
+                table = owner.get(name, name)
+                by_table[table] = by_table.get(table, 0) + size
+            total = max(1, counts["crashes"])
+            report["kb_per_crash"] = {t: round(b / total / 1000, 2) for t, b in
+                                      sorted(by_table.items(), key=lambda kv: -kv[1]) if b / total >= 10}
+            report["kb_per_crash"]["(whole file)"] = round(report["db_bytes"] / total / 1000, 2)
         # representative values taken from the data itself
         common_sig = conn.execute("SELECT signature FROM crashes GROUP BY signature ORDER BY count(*) DESC "
                                   "LIMIT 1").fetchone()[0]
@@ -416,7 +481,8 @@ def main() -> int:
         print(f"ingest: {ing['crashes']} crashes in {ing['seconds']} s = {ing['rate_per_s']} crashes/s "
               f"(target >= {TARGET_INGEST:.0f}/s: {ok}); {ing['cpu_seconds']} s of CPU in this process "
               f"({ing['crashes'] / max(ing['cpu_seconds'], 1e-9):.0f} crashes per CPU-second); "
-              f"generation {ing['generation_seconds']} s not counted")
+              f"generation {ing['generation_seconds']} s not counted; building the store took "
+              f"{ing['build_wall_seconds']} s wall")
         ms = ing["ms_per_crash"]
         sqlite_ms = ms["inserts"] + ms["commit"]
         print(f"per crash: building rows {ms['rows']:.3f} ms (Python), SQLite inserts {ms['inserts']:.3f} ms, "
@@ -425,6 +491,9 @@ def main() -> int:
         print(f"load average at the end of ingest: {ing['load_average']} on {os.cpu_count()} CPUs")
     print(f"database: {report['db_bytes'] / 1e6:.0f} MB; rows: " + ", ".join(f"{k} {v}"
                                                                         for k, v in report["rows"].items()))
+    if "kb_per_crash" in report:
+        print("KB per crash by table (dbstat, indexes with their table): "
+              + ", ".join(f"{t} {v}" for t, v in report["kb_per_crash"].items()))
     print(f"{'search (total + 100 hits, -date)':48} {'hits':>7} {'p50 ms':>8} {'p95 ms':>8}")
     for label, r in report["search"].items():
         flag = "" if r["p95_ms"] <= TARGET_SEARCH_P95_MS else "  > target"

@@ -142,6 +142,41 @@ def frame_rows(processed: dict[str, Any] | None, *, all_threads: bool = False) -
     return rows
 
 
+def frame_names(processed: dict[str, Any] | None, *, all_threads: bool = False) -> tuple[list[str], list[str]]:
+    """The non-empty function names and source file names of the rows :func:`frame_rows` lists, in its order,
+    without building the rows (what the store indexes of the frames: it runs for every stored crash)."""
+    proc = _dict(processed)
+    threads = _list(proc.get("threads"))
+    wanted: list[dict] = []
+    if all_threads:
+        wanted = [_dict(t) for t in threads]
+    else:
+        idx = columns_from(None, proc).crashing_thread
+        if idx is not None and 0 <= idx < len(threads):
+            wanted = [_dict(threads[idx])]
+        elif isinstance(proc.get("crashing_thread"), dict):
+            wanted = [proc["crashing_thread"]]
+    functions: list[str] = []
+    files: list[str] = []
+    for thread in wanted:
+        for frame in _list(thread.get("frames")):
+            if type(frame) is not dict:
+                continue
+            inlines = frame.get("inlines")
+            if inlines and type(inlines) is list:
+                for inline in inlines:
+                    if type(inline) is dict:
+                        if f := _s(inline.get("function")):
+                            functions.append(f)
+                        if f := _s(inline.get("file")):
+                            files.append(f)
+            if f := _s(frame.get("function")):
+                functions.append(f)
+            if f := _s(frame.get("file")):
+                files.append(f)
+    return functions, files
+
+
 def module_links(processed: dict[str, Any] | None) -> tuple[list[tuple[str, str, str, str, str]],
                                                            list[str | None], str]:
     """What the store links per loaded module, in one pass (it runs for every stored crash): the identity

@@ -19,11 +19,27 @@ from crashdesk.store import CrashStore, codec
 from crashdesk.store.crashes import SignatureRecord
 
 
-def decode_stored(item: tuple[bytes, str]) -> dict[str, Any]:
+def decode_stored(item: tuple[bytes, str | bytes]) -> dict[str, Any]:
     """Worker-side: (compressed JSON of the signature input or, for crashes stored before it existed, the whole
-    processed crash; raw annotations JSON) -> generator input."""
+    processed crash; raw annotations, JSON text or compressed) -> generator input."""
     blob, raw = item
-    return {"stackwalk": codec.unpack(blob), "annotations": json.loads(raw)}
+    return {"stackwalk": codec.unpack(blob), "annotations": json.loads(codec.text(raw))}
+
+
+@dataclass
+class StoredDecoder:
+    """:func:`decode_stored` carrying the store's compression dictionaries to worker processes (a forked worker
+    has them already; a spawned one registers them on its first crash)."""
+
+    dictionaries: tuple[bytes, ...]
+    registered: bool = False
+
+    def __call__(self, item: tuple[bytes, str | bytes]) -> dict[str, Any]:
+        if not self.registered:
+            for data in self.dictionaries:
+                codec.register_dictionary(data)
+            self.registered = True
+        return decode_stored(item)
 
 
 @dataclass
@@ -75,7 +91,8 @@ def compute_run(store: CrashStore, profile: str | Profile, *, query: str = "", p
     else:
         prof = profile if isinstance(profile, Profile) else resolve_profile(profile, profiles_dir)
     skipped = [0]
-    report = regenerate(_inputs(store, query, skipped), prof, processes, decode=decode_stored,
+    decode = StoredDecoder(tuple(bytes(d) for (d,) in store.db.conn.execute("SELECT dict FROM codec_dictionaries")))
+    report = regenerate(_inputs(store, query, skipped), prof, processes, decode=decode,
                         progress=progress, chunk_size=512)
     return RegenerationRun(prof, query, report, skipped[0])
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -18,10 +20,10 @@ from typing import Any
 
 from crashdesk import gc_pause
 from crashdesk.model.crash_id import new_crash_id, normalize_crash_id
-from crashdesk.model.summary import columns_from, frame_rows, module_links, signature_input
+from crashdesk.model.summary import columns_from, frame_names, module_links, signature_input
 from crashdesk.model.threads import crash_threads, stacks_differ
 from crashdesk.model.versions import version_key
-from crashdesk.store import codec, thread_index
+from crashdesk.store import codec, dictionaries, search_text, thread_index
 from crashdesk.store.blobs import BlobStore
 from crashdesk.store.db import Database
 from crashdesk.store.errors import CrashNotFound, DuplicateCrash, StoreError
@@ -37,8 +39,6 @@ STATES = ("received", "processing", "processed", "failed")
 MAIN_DUMP = "upload_file_minidump"
 
 
-_FRAMES_SQL = ("INSERT OR REPLACE INTO frames (crash, thread, frame, inline_depth, module, function, file, line, "
-               "offset, module_offset, function_offset, trust) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
 _LINKS_SQL = "INSERT INTO crash_module_links (crash, modules, base_addrs, status, notes) VALUES (?,?,?,?,?)"
 
 
@@ -51,9 +51,9 @@ def _json_list(items: Sequence[str]) -> str:
     return json.dumps(list(items), ensure_ascii=False) if items else "[]"
 
 
-def _fts_row(rowid: int, signature: str | None, crashing_frames: Iterable, annotations: Mapping[str, Any]) -> tuple:
+def _fts_row(rowid: int, signature: str | None, crashing_functions: list[str], annotations: Mapping[str, Any]) -> tuple:
     """The ``crash_fts`` row: signature, the crashing thread's function names, the annotation values."""
-    return (rowid, signature or "", " ".join(r.function for r in crashing_frames if r.function),
+    return (rowid, signature or "", " ".join(crashing_functions),
             " ".join(v for v in annotations.values() if isinstance(v, str)))
 
 
@@ -120,9 +120,33 @@ class CrashStore:
         # ids of function names and modules seen by committed transactions (they never change)
         self._function_cache: dict[str, int] = {}
         self._module_cache: dict[tuple[str, str, str, str, str], int] = {}
+        self._file_cache: dict[str, int] = {}  # ids of source file names (file_names), like _function_cache
+        # ids of file names and dictionaries added by this thread's write transaction under way (see _remember)
+        self._writing = threading.local()
+        # the compression dictionary of each kind of document (crashdesk.store.dictionaries)
+        self._dict_ids: dict[str, int] = dictionaries.load(self.db.conn)
+        codec.add_dictionary_source(self._dictionary)
         # wall seconds :meth:`add_many` has spent building rows in Python, in SQLite's inserts and in commits
         # (WAL write, fsync, checkpoints): where bulk ingest time goes (benchmarks/bench_store.py prints it)
         self.ingest_seconds: Counter[str] = Counter()
+
+    @contextmanager
+    def _pending(self) -> Iterator[None]:
+        """Around a write that may add file names or dictionaries: they start empty, and are dropped when the
+        write fails (:meth:`_remember` keeps them once it commits)."""
+        self._writing.files, self._writing.dicts = {}, {}
+        try:
+            yield
+        except BaseException:
+            self._writing.files, self._writing.dicts = {}, {}
+            raise
+
+    def _dictionary(self, dict_id: int) -> bytes | None:
+        """A dictionary another process of this store trained after this one opened it (codec asks)."""
+        return dictionaries.fetch(self.db.conn, dict_id)
+
+    def _dict_id(self, kind: str) -> int | None:
+        return getattr(self._writing, "dicts", {}).get(kind) or self._dict_ids.get(kind)
 
     @classmethod
     def open(cls, data_dir: Path, *, read_only: bool = False) -> CrashStore:
@@ -166,7 +190,7 @@ class CrashStore:
         crash_id = normalize_crash_id(crash_id) if crash_id else new_crash_id()
         new_functions: dict[str, int] = {}
         new_modules: dict[tuple, int] = {}
-        with self.db.write() as conn:
+        with self._pending(), self.db.write() as conn:
             self._insert(conn, crash_id, annotations, refs, source=source, submitted_at=submitted_at,
                          server_signature=server_signature, server_processed=server_processed,
                          source_url=source_url, notes=notes, if_exists=if_exists, new_functions=new_functions,
@@ -197,7 +221,8 @@ class CrashStore:
                     "server_processed = coalesce(?, server_processed), source_url = coalesce(?, source_url), "
                     "signature = CASE WHEN signature_profile IS NULL THEN coalesce(?, signature) "
                     "ELSE signature END WHERE id = ?",
-                    (server_signature, _pack(server_processed), source_url, server_signature, row[0]),
+                    (server_signature, _pack(server_processed, self._dict_id("processed")), source_url,
+                     server_signature, row[0]),
                 )
                 self._index_signature_names(conn, (server_signature,))
                 if server_processed is not None:  # the server's stack against the local re-walk, if any
@@ -224,12 +249,12 @@ class CrashStore:
         """Record a processing result in one transaction: columns, frames, module links, signature, search
         terms and full-text row. ``symbol_notes`` maps (debug file, debug id) to why a module's symbols were
         missing or corrupt."""
-        packed = _pack(processed)
-        slim = _pack(signature_input(processed))
-        frames = frame_rows(processed, all_threads=all_thread_frames)
+        packed = _pack(processed, self._dict_id("processed"))
+        slim = _pack(signature_input(processed), self._dict_id("signature_input"))
+        functions, files = frame_names(processed, all_threads=all_thread_frames)
         new_functions: dict[str, int] = {}
         new_modules: dict[tuple[str, str, str, str, str], int] = {}
-        with self.db.write() as conn:
+        with self._pending(), self.db.write() as conn:
             rowid, raw = self._rowid_raw(conn, crash_id)
             annotations = _loads(raw)
             cols = columns_from(annotations, processed)
@@ -240,11 +265,9 @@ class CrashStore:
                 (packed, utcnow(), cols.os, cols.os_version, cols.cpu, cols.reason, cols.address,
                  cols.crashing_thread, json.dumps(list(notes)), rowid),
             )
-            conn.execute("DELETE FROM frames WHERE crash = ?", (rowid,))
-            conn.executemany(_FRAMES_SQL, [(rowid, *r) for r in frames])
             threads = crash_threads(processed)
             thread_functions, thread_names, frame_modules = thread_index.names_of(threads)
-            function_ids = self._function_ids(conn, {r.function for r in frames if r.function} | thread_functions,
+            function_ids = self._function_ids(conn, set(functions) | thread_functions,
                                               new_functions)
             server_blob = conn.execute("SELECT server_processed FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
             differs = stacks_differ(processed, codec.unpack(server_blob)) if server_blob is not None else None
@@ -255,7 +278,8 @@ class CrashStore:
                 rowid, threads, function_ids, thread_index.dictionary_ids(conn, "thread_names", thread_names),
                 thread_index.dictionary_ids(conn, "frame_modules", frame_modules), differs,
                 thread_index.modules_by_name(link_ids, thread_index.module_filenames(conn, link_ids)))
-            thread_index.write_rows(conn, [terms_row], [stacks_row], replace=True)
+            thread_index.write_rows(conn, [terms_row], [stacks_row], replace=True,
+                                    blobs=[codec.compress(terms_row[1].encode(), self._dict_id("thread_terms"))])
             if link is not None:
                 conn.execute(_LINKS_SQL, (rowid, *link[1]))
                 self._count_module_links(conn, dict.fromkeys(link[0], 1))
@@ -265,16 +289,23 @@ class CrashStore:
                 sig_text = signature.signature
             else:
                 sig_text = conn.execute("SELECT signature FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
-            crashing = frames if not all_thread_frames else frame_rows(processed)
-            self._index_fts(conn, _fts_row(rowid, sig_text, crashing, annotations))
-            terms = processed_terms(link[0] if link else (), link[1][2] if link else "",
-                                    (function_ids[r.function] for r in frames if r.function))
-            if not conn.execute("UPDATE crash_terms SET processed = ? WHERE rowid = ?", (terms, rowid)).rowcount:
-                conn.execute("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,?)",
-                             (rowid, annotation_terms(_annotation_rows(annotations)), terms))
+            crashing = functions if not all_thread_frames else frame_names(processed)[0]
+            fts = _fts_row(rowid, sig_text, crashing, annotations)
+            file_ids = self._file_ids(conn, set(files))
+            terms = {"processed": processed_terms(link[0] if link else (), link[1][2] if link else "",
+                                                  map(function_ids.__getitem__, functions),
+                                                  map(file_ids.__getitem__, files))}
+            if search_text.read(conn, rowid) is None:
+                terms["annotations"] = annotation_terms(_annotation_rows(annotations))
+            search_text.update(conn, rowid, terms=terms, fts=dict(zip(search_text.FTS, fts[1:], strict=True)),
+                               dict_id=self._dict_id("search_text"))
             if slim is not None:
                 conn.execute("INSERT OR REPLACE INTO signature_inputs (crash, doc) VALUES (?, ?)", (rowid, slim))
         self._remember(new_functions, new_modules)
+        if self._dict_ids.keys() < set(dictionaries.KINDS):  # the store's first documents: train when there are enough
+            with self._pending(), self.db.write() as conn:
+                self._train_dictionaries(conn, {kind: [] for kind in dictionaries.KINDS})
+            self._remember({}, {})
 
     def forget_cached_ids(self) -> None:
         """Drop the cached function and module ids: after a :meth:`Database.batch` was rolled back, ids its
@@ -284,10 +315,16 @@ class CrashStore:
 
     def _remember(self, functions: Mapping[str, int], modules: Mapping[tuple, int]) -> None:
         """Cache ids assigned by a committed transaction (ids never change once committed; ones from a
-        rolled-back transaction must not be cached, so callers pass them here only after the commit)."""
+        rolled-back transaction must not be cached, so callers pass them here only after the commit), with the
+        file names and dictionaries it added (``_writing``, this thread's, reset when a write starts)."""
         if len(self._function_cache) > 500_000:
             self._function_cache.clear()
         self._function_cache.update(functions)
+        if len(self._file_cache) > 500_000:
+            self._file_cache.clear()
+        self._file_cache.update(getattr(self._writing, "files", {}))
+        self._dict_ids.update(getattr(self._writing, "dicts", {}))
+        self._writing.files, self._writing.dicts = {}, {}
         cache = self._module_cache
         for key, module_id in modules.items():
             cache[key] = module_id
@@ -308,6 +345,24 @@ class CrashStore:
                 out[name] = i
         if todo:
             self._add_function_names(conn, todo, out, new)
+        return out
+
+    def _file_ids(self, conn, names: Iterable[str]) -> dict[str, int]:
+        """Ids in ``file_names`` (the source files of stored frames, for ``file:`` searches) for ``names``,
+        adding the ones not there yet."""
+        cache, pending = self._file_cache, self._writing.files
+        out = {}
+        todo = []
+        for name in names:
+            i = cache.get(name) or pending.get(name)
+            if i is None:
+                todo.append(name)
+            else:
+                out[name] = i
+        if todo:
+            found = thread_index.dictionary_ids(conn, "file_names", todo)
+            out.update(found)
+            pending.update(found)
         return out
 
     @staticmethod
@@ -387,11 +442,6 @@ class CrashStore:
             return None
         return ids, links_row(ids, bases, letters, None)
 
-    @staticmethod
-    def _index_fts(conn, row: tuple) -> None:
-        conn.execute("DELETE FROM crash_fts WHERE rowid = ?", (row[0],))
-        conn.execute("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)", row)
-
     def _record_signature(self, conn, rowid: int, sig: SignatureRecord) -> None:
         conn.execute("UPDATE signature_history SET active = 0 WHERE crash = ? AND profile NOT LIKE 'server:%'",
                      (rowid,))
@@ -403,7 +453,8 @@ class CrashStore:
         conn.execute(
             "UPDATE crashes SET signature = ?, proto_signature = ?, signature_profile = ? WHERE id = ?",
             (sig.signature, sig.proto_signature, sig.profile, rowid))
-        conn.execute("UPDATE crash_fts SET signature = ? WHERE rowid = ?", (sig.signature, rowid))
+        search_text.update(conn, rowid, fts={"signature": sig.signature}, dict_id=self._dict_id("search_text"),
+                           create=False)
         self._index_signature_names(conn, (sig.signature,))
 
     @staticmethod
@@ -473,7 +524,8 @@ class CrashStore:
                     proto, profile = None, None
                 conn.execute("UPDATE crashes SET signature = ?, proto_signature = ?, signature_profile = ? "
                              "WHERE id = ?", (sig, proto, profile, rowid))
-                conn.execute("UPDATE crash_fts SET signature = ? WHERE rowid = ?", (sig or "", rowid))
+                search_text.update(conn, rowid, fts={"signature": sig or ""}, dict_id=self._dict_id("search_text"),
+                                   create=False)
                 restored += 1
         return restored
 
@@ -502,7 +554,7 @@ class CrashStore:
         # change inside a transaction).
         conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            with self.db.write() as conn:
+            with self._pending(), self.db.write() as conn:
                 existing = set()
                 ids = [p[0] for p in prepared]
                 for start in range(0, len(ids), 500):
@@ -561,28 +613,36 @@ class CrashStore:
         """Every table's rows for ``todo``. The documents are JSON-encoded first, then compressed on a
         background thread (zstd holds no GIL) while the side-table rows are built here."""
         now = utcnow()
-        out: dict[str, list] = {k: [] for k in ("dumps", "annotations", "history", "frames", "links", "fts",
-                                                 "terms", "crashes", "slim")}
+        out: dict[str, list] = {k: [] for k in ("dumps", "annotations", "history", "links", "fts",
+                                                 "search", "crashes", "slim")}
         links_added: Counter[int] = Counter()
         pending_terms = []
         pending_threads = []
         names: set[str] = set()
+        files: set[str] = set()
         thread_names: set[str] = set()
         frame_modules: set[str] = set()
-        documents: list[bytes] = []  # what to compress: per crash, its processed, server and slim documents
-        slots: list[tuple[int, int, int]] = []  # each crash's three indexes into documents (-1: none)
-        for _crash_id, item, _refs in todo:
+        # what to compress: per crash, its processed, server, slim and raw annotations documents
+        documents: list[bytes] = []
+        kinds: list[str] = []  # each document's dictionary kind
+        slots: list[tuple[int, int, int, int]] = []  # each crash's four indexes into documents (-1: none)
+        annotations_of = [{str(k): v for k, v in item.annotations.items()} for _, item, _ in todo]
+        for (_crash_id, item, _refs), raw in zip(todo, annotations_of, strict=True):
             slot = []
-            for doc in (item.processed, item.server_processed, signature_input(item.processed)):
+            for doc, kind in ((item.processed, "processed"), (item.server_processed, "processed"),
+                              (signature_input(item.processed), "signature_input"), (raw, "annotations")):
                 if doc is None:
                     slot.append(-1)
                 else:
                     slot.append(len(documents))
                     documents.append(_dumps(doc))
+                    kinds.append(kind)
             slots.append(tuple(slot))
-        packing = codec.compress_many_later(documents)
-        for rowid, (crash_id, item, refs) in zip(rowids, todo, strict=True):
-            annotations = {str(k): v for k, v in item.annotations.items()}
+        self._train_dictionaries(conn, {kind: [doc for doc, k in zip(documents, kinds, strict=True) if k == kind]
+                                        for kind in dict.fromkeys(kinds)})
+        packing = codec.compress_many_later(documents, [self._dict_id(kind) for kind in kinds])
+        for rowid, (crash_id, item, refs), raw in zip(rowids, todo, annotations_of, strict=True):
+            annotations = raw
             processed = item.processed
             out["dumps"].extend((rowid, name, ref.sha256, ref.size) for name, ref in refs.items())
             pairs = _annotation_rows(annotations)
@@ -591,12 +651,13 @@ class CrashStore:
                 out["history"].append((rowid, item.server_signature, None, "[]",
                                        f"server:{item.source.removeprefix('server:')}", None, now, 0))
             sig = item.signature
-            frames: list = []
+            functions: list[str] = []
+            files_of: list[str] = []
             link = None
             if processed is not None:
-                frames = frame_rows(processed, all_threads=item.all_thread_frames)
-                out["frames"].extend((rowid, *r) for r in frames)
-                names.update(r.function for r in frames if r.function)
+                functions, files_of = frame_names(processed, all_threads=item.all_thread_frames)
+                names.update(functions)
+                files.update(files_of)
                 threads = crash_threads(processed)
                 thread_functions, tnames, fmodules = thread_index.names_of(threads)
                 names |= thread_functions
@@ -611,8 +672,8 @@ class CrashStore:
                 if sig is not None:
                     out["history"].append((rowid, sig.signature, sig.proto_signature, _json_list(sig.notes),
                                            sig.profile, sig.run_id, now, 1))
-            pending_terms.append((rowid, annotation_terms(pairs), frames, link))
-            crashing = frames if not item.all_thread_frames else frame_rows(processed)
+            pending_terms.append((rowid, annotation_terms(pairs), functions, files_of, link))
+            crashing = functions if not item.all_thread_frames else frame_names(processed)[0]
             signature = sig.signature if sig is not None else item.server_signature
             out["fts"].append(_fts_row(rowid, signature, crashing, annotations))
             cols = columns_from(annotations, processed if processed is not None else item.server_processed)
@@ -622,45 +683,66 @@ class CrashStore:
                 cols.product, cols.version, version_key(cols.version), cols.build_id, cols.channel, cols.os,
                 cols.os_version, cols.cpu, cols.reason, cols.address, cols.crashing_thread, signature,
                 item.server_signature, sig.proto_signature if sig else None, sig.profile if sig else None,
-                _json_list(item.notes), _dumps(annotations).decode()))
+                _json_list(item.notes)))
         function_ids = self._function_ids(conn, names, new_functions)
+        file_ids = self._file_ids(conn, files)
         tids = thread_index.dictionary_ids(conn, "thread_names", thread_names)
         dids = thread_index.dictionary_ids(conn, "frame_modules", frame_modules)
         filenames = thread_index.module_filenames(conn, {m for *_, mids in pending_threads for m in mids})
-        built = [thread_index.index_row(rowid, threads, function_ids, tids, dids, differs,
-                                        thread_index.modules_by_name(mids, filenames))
-                 for rowid, threads, differs, mids in pending_threads]
+        by_name: dict[tuple[int, ...], dict[str, list[int]]] = {}  # crashes of one build share their module list
+        built = []
+        for rowid, threads, differs, mids in pending_threads:
+            loaded = by_name.get(key := tuple(mids))
+            if loaded is None:
+                loaded = by_name[key] = thread_index.modules_by_name(mids, filenames)
+            built.append(thread_index.index_row(rowid, threads, function_ids, tids, dids, differs, loaded))
         out["thread_terms"] = [b[0] for b in built]
         out["crash_stacks"] = [b[1] for b in built]
-        for rowid, text, frames, link in pending_terms:
-            out["terms"].append((rowid, text, processed_terms(
+        texts = [row[1].encode() for row in out["thread_terms"]]
+        self._train_dictionaries(conn, {"thread_terms": texts})
+        out["thread_terms_blobs"] = codec.compress_many_later(texts, self._dict_id("thread_terms"))
+        for (rowid, text, functions, files_of, link), fts in zip(pending_terms, out["fts"], strict=True):
+            out["search"].append((rowid, (text, processed_terms(
                 link[0] if link else (), link[1][2] if link else "",
-                (function_ids[r.function] for r in frames if r.function))))
+                map(function_ids.__getitem__, functions), map(file_ids.__getitem__, files_of))), fts[1:]))
+        encoded = [search_text.encode(terms, fts) for _, terms, fts in out["search"]]
+        self._train_dictionaries(conn, {"search_text": encoded})
+        out["search_blobs"] = codec.compress_many_later(encoded, self._dict_id("search_text"))
         out["annotations"].sort()
         out["module_counts"] = list(links_added.items())
-        packed = packing.result()
-        packed.append(None)  # index -1: no document
-        out["crashes"] = [(*row, packed[p], packed[s]) for row, (p, s, _) in zip(out["crashes"], slots, strict=True)]
-        out["slim"] = [(rowid, packed[slim]) for rowid, (_, _, slim) in zip(rowids, slots, strict=True)
-                       if slim >= 0]
+        out["packing"] = [(packing, slots, rowids)]  # the documents: taken once the other rows are written
         return out
 
+    def _train_dictionaries(self, conn, samples_by_kind: Mapping[str, list[bytes]]) -> None:
+        """Train a kind's first compression dictionary once the store has :data:`dictionaries.TRAIN_MIN` documents
+        of it, counting those being written (``samples_by_kind``); stored in this transaction, kept for the store's
+        later writes once it commits."""
+        for kind, samples in samples_by_kind.items():
+            if self._dict_id(kind) is not None:
+                continue
+            if len(samples) < dictionaries.TRAIN_MIN:
+                samples = samples + dictionaries.stored_samples(conn, kind, dictionaries.TRAIN_MIN - len(samples))
+            if len(samples) >= dictionaries.TRAIN_MIN:
+                self._writing.dicts[kind] = dictionaries.store(conn, kind, dictionaries.train(samples), utcnow())
+
     def _write_rows(self, conn, rows: dict[str, list]) -> None:
-        """Insert what :meth:`_prepare_rows` built."""
-        crashes, slim = rows["crashes"], rows["slim"]
+        """Insert what :meth:`_prepare_rows` built: first the rows that need no compressed blob, while the
+        background thread compresses (SQLite releases the GIL as it works), then the others."""
         conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)", rows["dumps"])
         conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)",
                          rows["annotations"])
         conn.executemany(
             "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "
             "created_at, active) VALUES (?,?,?,?,?,?,?,?)", rows["history"])
-        conn.executemany(_FRAMES_SQL, rows["frames"])
         conn.executemany(_LINKS_SQL, rows["links"])
         self._count_module_links(conn, dict(rows["module_counts"]))
-        conn.executemany("INSERT INTO crash_fts (rowid, signature, functions, annotations) VALUES (?,?,?,?)",
-                         rows["fts"])
-        conn.executemany("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,?)",
-                         rows["terms"])
+        self._index_signature_names(conn, (r[19] for r in rows["crashes"]))
+        (packing, slots, rowids), = rows["packing"]
+        packed = packing.result()
+        packed.append(None)  # index -1: no document
+        crashes = [(*row, packed[raw], packed[p], packed[s])
+                   for row, (p, s, _, raw) in zip(rows["crashes"], slots, strict=True)]
+        slim = [(rowid, packed[slim]) for rowid, (_, _, slim, _) in zip(rowids, slots, strict=True) if slim >= 0]
         conn.executemany(
             "INSERT INTO crashes (id, crash_id, source, source_url, submitted_at, received_at, processed_at, "
             "state, product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
@@ -668,8 +750,9 @@ class CrashStore:
             "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             crashes)
         conn.executemany("INSERT INTO signature_inputs (crash, doc) VALUES (?, ?)", slim)
-        thread_index.write_rows(conn, rows["thread_terms"], rows["crash_stacks"])
-        self._index_signature_names(conn, (r[19] for r in crashes))
+        thread_index.write_rows(conn, rows["thread_terms"], rows["crash_stacks"],
+                                blobs=rows["thread_terms_blobs"].result())
+        search_text.insert(conn, rows["search"], rows["search_blobs"].result())
 
     def replace_annotations(self, crash_id: str, annotations: Mapping[str, Any], *,
                             notes: Sequence[str] | None = None) -> None:
@@ -686,7 +769,8 @@ class CrashStore:
             conn.execute(
                 "UPDATE crashes SET raw = ?, product = ?, version = ?, version_key = ?, build_id = ?, channel = ?, "
                 "os = coalesce(os, ?) WHERE id = ?",
-                (_dumps(annotations).decode(), cols.product, cols.version, version_key(cols.version),
+                (codec.compress(_dumps(annotations), self._dict_id("annotations")), cols.product, cols.version,
+                 version_key(cols.version),
                  cols.build_id, cols.channel, cols.os, rowid))
             old = _loads(old_raw)
             conn.executemany("DELETE FROM annotations WHERE key = ? AND crash = ?",
@@ -695,11 +779,8 @@ class CrashStore:
             conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)",
                              [(k, rowid, v) for k, v in pairs])
             values = " ".join(v for v in annotations.values() if isinstance(v, str))
-            conn.execute("UPDATE crash_fts SET annotations = ? WHERE rowid = ?", (values, rowid))
-            terms = annotation_terms(pairs)
-            if not conn.execute("UPDATE crash_terms SET annotations = ? WHERE rowid = ?", (terms, rowid)).rowcount:
-                conn.execute("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?,?,'')",
-                             (rowid, terms))
+            search_text.update(conn, rowid, terms={"annotations": annotation_terms(pairs)},
+                               fts={"annotations": values}, dict_id=self._dict_id("search_text"))
 
     def mark_failed(self, crash_id: str, note: str) -> None:
         with self.db.write() as conn:
@@ -824,7 +905,7 @@ class CrashStore:
         row = conn.execute("SELECT id, raw FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone()
         if row is None:
             raise CrashNotFound(crash_id)
-        return row[0], row[1]
+        return row[0], codec.text(row[1])
 
     def exists(self, crash_id: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone() is not None
@@ -834,6 +915,14 @@ class CrashStore:
         for state, n in self.db.conn.execute("SELECT state, count(*) FROM crashes GROUP BY state"):
             counts[state] = n
         return counts
+
+    def compact(self, *, vacuum: bool = True, progress=None):
+        """Train compression dictionaries from the stored documents if there are none, recompress the documents
+        with them, and (``vacuum``) give the freed space back to the file system: see
+        :mod:`crashdesk.store.compaction`. Returns a ``CompactResult``."""
+        from crashdesk.store.compaction import compact
+
+        return compact(self, vacuum=vacuum, progress=progress)
 
     def count(self) -> int:
         return self.db.conn.execute("SELECT count(*) FROM crashes").fetchone()[0]
@@ -884,7 +973,7 @@ class CrashStore:
         data = dict(zip(names, row, strict=True))
         rowid = data.pop("id")
         data.pop("version_key", None)
-        data["annotations"] = json.loads(data.pop("raw"))
+        data["annotations"] = json.loads(codec.text(data.pop("raw")))
         data["notes"] = json.loads(data["notes"])
         data["processed"] = _unpack(data["processed"])
         data["server_processed"] = _unpack(data["server_processed"])

@@ -300,7 +300,172 @@ def _v9_backfill(conn: sqlite3.Connection) -> None:
 
 
 
-# The facet index's change log (crashdesk.store.facet_index; renumber on merge): every insert, delete and
+# v11 (issue 27): bytes per crash.
+# * ``frames`` rows go: the processed crash holds every frame, and searches use the ``f<id>`` terms for functions
+#   and, new here, ``p<id>`` terms (``crash_terms``) over a dictionary of source file names with a trigram index
+#   (``file_names``, like ``function_names``) for ``file:`` (5-13 KB a crash on the benchmark's data);
+# * ``codec_dictionaries``: zstd dictionaries trained on the store's documents (``crashdesk.store.dictionaries``);
+#   existing blobs stay as they are (``CrashStore.compact`` recompresses them);
+# * ``crash_module_links.base_addrs`` may be a blob of 8 bytes per module (``store.terms.pack_base_addrs``);
+#   ``_v_compact`` packs existing rows, and the ``crash_modules`` view reads both forms;
+# * ``crashes.raw`` may be a compressed blob (``codec.text`` reads both);
+# * ``thread_terms``, ``crash_terms`` and ``crash_fts`` without stored content (``_contentless_thread_terms``,
+#   ``_contentless_search_text``): ~8 KB a crash the FTS5 tables kept a second copy of.
+_V_COMPACT = """
+CREATE TABLE IF NOT EXISTS codec_dictionaries (
+    id INTEGER PRIMARY KEY,               -- the dictionary id zstd writes in each frame's header
+    kind TEXT NOT NULL,                   -- processed | signature_input
+    dict BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS file_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE VIRTUAL TABLE IF NOT EXISTS file_names_fts USING fts5(name, tokenize = 'trigram');
+CREATE TRIGGER IF NOT EXISTS file_names_ai AFTER INSERT ON file_names
+BEGIN INSERT INTO file_names_fts (rowid, name) VALUES (new.id, new.name); END;
+DROP VIEW IF EXISTS crash_modules;
+CREATE VIEW crash_modules (crash, module, base_addr, symbol_status, symbol_note) AS
+SELECT l.crash, j.value,
+       CASE WHEN typeof(l.base_addrs) = 'blob' THEN '0x' || lower(hex(substr(l.base_addrs, j.key * 8 + 1, 8)))
+            ELSE json_extract(l.base_addrs, '$[' || j.key || ']') END,
+       CASE substr(l.status, j.key + 1, 1) WHEN 'L' THEN 'loaded' WHEN 'M' THEN 'missing'
+            WHEN 'C' THEN 'corrupt' WHEN 'E' THEN 'error' END,
+       json_extract(l.notes, '$[' || j.key || ']')
+FROM crash_module_links l, json_each(l.modules) j;
+"""
+
+
+_V_COMPACT_FRAMES = """
+INSERT OR IGNORE INTO file_names (name) SELECT DISTINCT file FROM frames WHERE file IS NOT NULL;
+UPDATE crash_terms SET processed = processed || ' ' ||
+    (SELECT group_concat(DISTINCT 'p' || n.id) FROM frames f JOIN file_names n ON n.name = f.file
+     WHERE f.crash = crash_terms.rowid)
+WHERE rowid IN (SELECT crash FROM frames WHERE file IS NOT NULL);
+DROP TABLE frames;
+"""
+
+
+_THREAD_TERMS_TRIGGERS = ("""
+CREATE TRIGGER crash_stacks_ad AFTER DELETE ON crash_stacks
+BEGIN UPDATE thread_top_counts SET crashes = crashes - 1
+    WHERE function IN (SELECT value FROM json_each('[' || replace(old.tops, ' ', ',') || ']')); END
+""", """
+CREATE TRIGGER thread_terms_text_ad AFTER DELETE ON thread_terms_text
+BEGIN INSERT INTO thread_terms (thread_terms, rowid, terms) VALUES ('delete', old.crash, crashdesk_text(old.terms)); END
+""")
+
+
+def _contentless_thread_terms(conn: sqlite3.Connection) -> None:
+    """``thread_terms`` without stored content (SQLite 3.40 has no ``contentless_delete``): each crash's terms
+    move, compressed, to ``thread_terms_text`` (a narrow table of its own, so ``crash_stacks`` rows stay small for
+    the stack matcher), whose delete trigger gives them back to FTS5's 'delete'."""
+    from crashdesk.store import codec
+
+    (sql,) = conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'thread_terms'").fetchone()
+    if "content" in sql:
+        return  # done already
+    conn.execute("DROP TABLE IF EXISTS thread_terms_text")  # left from a layout this replaces: stale
+    conn.execute("CREATE TABLE thread_terms_text (crash INTEGER PRIMARY KEY REFERENCES crashes(id) ON DELETE CASCADE, "
+                 "terms BLOB NOT NULL)")  # a crash's thread terms, compressed
+    conn.execute("CREATE VIRTUAL TABLE thread_terms_new USING fts5(terms, content = '', detail = 'none')")
+    last = 0
+    while True:
+        rows = conn.execute("SELECT rowid, terms FROM thread_terms WHERE rowid > ? ORDER BY rowid LIMIT 2000",
+                            (last,)).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        conn.executemany("INSERT INTO thread_terms_new (rowid, terms) VALUES (?, ?)", rows)
+        blobs = codec.compress_many([t.encode() for _, t in rows])
+        conn.executemany("INSERT INTO thread_terms_text (crash, terms) VALUES (?, ?)",
+                         [(rowid, blob) for (rowid, _), blob in zip(rows, blobs, strict=True)])
+    conn.execute("DROP TRIGGER IF EXISTS crash_stacks_ad")
+    conn.execute("DROP TABLE thread_terms")
+    conn.execute("ALTER TABLE thread_terms_new RENAME TO thread_terms")
+    for trigger in _THREAD_TERMS_TRIGGERS:
+        conn.execute(trigger)
+
+
+_SEARCH_TEXT_TRIGGER = """
+CREATE TRIGGER search_text_ad AFTER DELETE ON search_text
+BEGIN INSERT INTO crash_terms (crash_terms, rowid, annotations, processed)
+    SELECT 'delete', old.crash, json_extract(t, '$[0]'), json_extract(t, '$[1]') FROM (SELECT crashdesk_text(old.doc) AS t);
+    INSERT INTO crash_fts (crash_fts, rowid, signature, functions, annotations)
+    SELECT 'delete', old.crash, json_extract(t, '$[2]'), json_extract(t, '$[3]'), json_extract(t, '$[4]')
+    FROM (SELECT crashdesk_text(old.doc) AS t); END
+"""
+
+
+def _contentless_search_text(conn: sqlite3.Connection) -> None:
+    """``crash_terms`` and ``crash_fts`` without stored content: their values move, compressed, to ``search_text``
+    (``crashdesk.store.search_text``), whose delete trigger takes a crash's values out of both indexes."""
+    from crashdesk.store import codec
+    from crashdesk.store.search_text import encode
+
+    (sql,) = conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'crash_terms'").fetchone()
+    if "content" in sql:
+        return  # done already
+    conn.execute("DROP TABLE IF EXISTS search_text")  # left from a layout this replaces: stale
+    conn.execute("CREATE TABLE search_text (crash INTEGER PRIMARY KEY REFERENCES crashes(id) ON DELETE CASCADE, "
+                 "doc BLOB NOT NULL)")
+    conn.execute("CREATE VIRTUAL TABLE crash_terms_new USING fts5(annotations, processed, content = '', "
+                 "detail = 'none')")
+    conn.execute("CREATE VIRTUAL TABLE crash_fts_new USING fts5(signature, functions, annotations, content = '', "
+                 "tokenize = 'unicode61')")
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT c.id, t.annotations, t.processed, f.signature, f.functions, f.annotations FROM crashes c "
+            "LEFT JOIN crash_terms t ON t.rowid = c.id LEFT JOIN crash_fts f ON f.rowid = c.id WHERE c.id > ? "
+            "ORDER BY c.id LIMIT 2000", (last,)).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        rows = [(r[0], *("" if v is None else v for v in r[1:])) for r in rows if any(v is not None for v in r[1:])]
+        conn.executemany("INSERT INTO crash_terms_new (rowid, annotations, processed) VALUES (?,?,?)",
+                         [r[:3] for r in rows])
+        conn.executemany("INSERT INTO crash_fts_new (rowid, signature, functions, annotations) VALUES (?,?,?,?)",
+                         [(r[0], *r[3:]) for r in rows])
+        blobs = codec.compress_many([encode(r[1:3], r[3:]) for r in rows])
+        conn.executemany("INSERT INTO search_text (crash, doc) VALUES (?, ?)",
+                         [(r[0], blob) for r, blob in zip(rows, blobs, strict=True)])
+    for name in ("crash_terms", "crash_fts"):
+        conn.execute(f"DROP TABLE {name}")
+        conn.execute(f"ALTER TABLE {name}_new RENAME TO {name}")
+    conn.execute(_SEARCH_TEXT_TRIGGER)
+
+
+def _v_compact(conn: sqlite3.Connection) -> None:
+    """:data:`_V_COMPACT`'s steps that depend on what is there (running it again changes nothing): the file
+    terms from ``frames`` (then dropped), and packed base addresses."""
+    import orjson
+
+    from crashdesk.store.terms import pack_base_addrs
+
+    if conn.execute("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'frames'").fetchone():
+        for statement in _split(_V_COMPACT_FRAMES):
+            conn.execute(statement)
+    _contentless_thread_terms(conn)
+    _contentless_search_text(conn)
+    last = 0
+    while True:
+        rows = conn.execute("SELECT crash, base_addrs FROM crash_module_links WHERE crash > ? AND "
+                            "typeof(base_addrs) = 'text' ORDER BY crash LIMIT 2000", (last,)).fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        packed = []
+        for crash, text in rows:
+            try:
+                blob = pack_base_addrs(orjson.loads(text))
+            except orjson.JSONDecodeError:
+                blob = None
+            if blob is not None:
+                packed.append((blob, crash))
+        conn.executemany("UPDATE crash_module_links SET base_addrs = ? WHERE crash = ?", packed)
+
+
+
+# v12: the facet index's change log (crashdesk.store.facet_index): every insert, delete and
 # update of a crash's indexed columns or module links appends the crash's rowid in the writing transaction,
 # so an in-memory index re-reads exactly the crashes changed since it was built. The log trims itself to its
 # last ~200,000 rows (LOG_KEEP); an index older than that rebuilds from the tables.
@@ -326,7 +491,8 @@ INSERT OR IGNORE INTO settings (key, value) VALUES ('facet_index_id', lower(hex(
 
 MIGRATIONS: list[str | tuple[str, object]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, (_V9, _v9_backfill),
                                              _V_CRASH_TIME,  # v10
-                                             _V_FACET_CHANGES]  # v11 (renumber on merge)
+                                             (_V_COMPACT, _v_compact),  # v11 (issue 27: bytes per crash)
+                                             _V_FACET_CHANGES]  # v12 (issue 27: the facet index's change log)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

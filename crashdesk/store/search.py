@@ -67,7 +67,8 @@ COLUMNS = {
 }
 MODULE_COLUMNS = {"module": "m.filename", "module_version": "m.version", "debug_id": "m.debug_id",
                   "debug_file": "m.debug_file"}
-FRAME_COLUMNS = {"function": "function", "file": "file"}
+# query field -> (name dictionary, its term prefix in crash_terms)
+FRAME_COLUMNS = {"function": ("function_names", "f"), "file": ("file_names", "p")}
 
 SORTS = {
     "date": "c.submitted_at", "processed": "c.processed_at", "received": "c.received_at",
@@ -281,26 +282,26 @@ class _Compiler:
                 [_iso(first), _iso(self.now), _iso(last), _iso(last)])
 
     def frame(self, t: Term) -> tuple[str, list[Any]]:
-        column = FRAME_COLUMNS[t.field]
-        if t.op == "null":
-            return f"{self.cid} NOT IN (SELECT crash FROM frames WHERE {column} IS NOT NULL)", []
+        """``function``/``file`` on the stored frames, through their terms in ``crash_terms`` (``f<id>`` over
+        ``function_names``, ``p<id>`` over ``file_names``; see :mod:`crashdesk.store.terms`)."""
+        table, prefix = FRAME_COLUMNS[t.field]
+        if t.op == "null":  # no stored frame has one: no term of that kind (a prefix query; no other term of
+            # crash_terms starts with f or p)
+            return f"{self.cid} NOT IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH '{prefix}*')", []
         value = t.value
         assert isinstance(value, str)
-        if column == "function":
-            # resolve the matching names in the function-name dictionary, then the crashes through their terms
-            if t.op == "=":
-                names = "SELECT id FROM function_names WHERE name = ? COLLATE NOCASE"
-                params: list[Any] = [value]
-            elif len(value) >= 3:
-                names = "SELECT rowid AS id FROM function_names_fts WHERE name LIKE ? ESCAPE '\\'"
-                params = [_string_cond("name", t.op, value)[1][0]]
-            else:
-                cond, params = _string_cond("name", t.op, value)
-                names = f"SELECT id FROM function_names WHERE {cond}"
-            ids = match_any("f", names)
-            return f"{self.cid} IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH {ids})", params
-        cond, params = _string_cond(column, t.op, value)
-        return f"{self.cid} IN (SELECT crash FROM frames WHERE {cond})", params
+        # resolve the matching names in the name dictionary, then the crashes through their terms
+        if t.op == "=":
+            names = f"SELECT id FROM {table} WHERE name = ? COLLATE NOCASE"
+            params: list[Any] = [value]
+        elif len(value) >= 3:
+            names = f"SELECT rowid AS id FROM {table}_fts WHERE name LIKE ? ESCAPE '\\'"
+            params = [_string_cond("name", t.op, value)[1][0]]
+        else:
+            cond, params = _string_cond("name", t.op, value)
+            names = f"SELECT id FROM {table} WHERE {cond}"
+        ids = match_any(prefix, names)
+        return f"{self.cid} IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH {ids})", params
 
 
 def compile_query(query: str, now: dt.datetime | None = None, *, scan: bool = False) -> tuple[str, list[Any]]:

@@ -6,14 +6,17 @@ inverted index for the searches that would otherwise need a B-tree index over mi
 * ``m<id>`` — the crash loaded module ``modules.id``;
 * ``x<id>`` — ... and that module's symbols were missing, corrupt or failed to load;
 * ``f<id>`` — a stored frame calls function ``function_names.id``;
+* ``p<id>`` — a stored frame's source file is ``file_names.id``;
 * ``a<hash>`` — the crash has annotation ``key`` with ``value``: a 64-bit hash of the key and the value with
   ASCII letters folded, exactly SQLite's ``NOCASE`` equality (two distinct pairs share a hash with odds of
   about one in 10^13 for a million distinct values, so a search takes the hash's crashes as they are).
 
 FTS5 writes a batch of crashes' terms as one sorted segment, which costs a small fraction of keeping the same
 pairs in a B-tree index row by row; that is what lets the store ingest crashes with all their side tables at
-bulk rates (see ``benchmarks/bench_store.py``). The rows themselves (``frames``, ``annotations``,
-``crash_module_links``) stay the place to read a crash's details.
+bulk rates (see ``benchmarks/bench_store.py``). "Stored frames" are the crashing thread's (every thread's for
+crashes stored with ``all_thread_frames``) as ``model.summary.frame_rows`` lists them; they are not kept as rows
+(the processed crash holds them), only as these terms. The rows of ``annotations`` and ``crash_module_links``
+stay the place to read a crash's details.
 """
 
 from __future__ import annotations
@@ -51,16 +54,19 @@ def annotation_terms(rows: Iterable[tuple[str, str]]) -> str:
     return " ".join(annotation_token(k, v) for k, v in rows)
 
 
-def processed_terms(module_ids: Iterable[int], statuses: str, function_ids: Iterable[int]) -> str:
+def processed_terms(module_ids: Iterable[int], statuses: str, function_ids: Iterable[int],
+                    file_ids: Iterable[int] = ()) -> str:
     """The ``processed`` column of ``crash_terms``: loaded modules (``m``), those whose symbols were missing
-    (``x``, ``statuses`` holds one letter per module id), and the stored frames' functions (``f``)."""
+    (``x``, ``statuses`` holds one letter per module id), and the stored frames' functions (``f``) and source
+    files (``p``)."""
     module_ids = list(module_ids)
     missing = [i for i, letter in zip(module_ids, statuses, strict=False) if letter in MISSING_LETTERS]
     return " ".join(filter(None, (" ".join(map(_M.format, module_ids)), " ".join(map(_X.format, missing)),
-                                  " ".join(map(_F.format, dict.fromkeys(function_ids))))))
+                                  " ".join(map(_F.format, dict.fromkeys(function_ids))),
+                                  " ".join(map(_P.format, dict.fromkeys(file_ids))))))
 
 
-_M, _X, _F = "m{}", "x{}", "f{}"
+_M, _X, _F, _P = "m{}", "x{}", "f{}", "p{}"
 
 
 def match_any(prefix: str, ids_sql: str) -> str:
@@ -70,9 +76,33 @@ def match_any(prefix: str, ids_sql: str) -> str:
 
 
 def links_row(module_ids: list[int], base_addrs: list[str | None], statuses: str,
-              notes: Mapping[int, str] | None) -> tuple[str, str, str, str | None]:
-    """``crash_module_links`` columns (modules, base_addrs, status, notes) as JSON text."""
+              notes: Mapping[int, str] | None) -> tuple[str, str | bytes, str, str | None]:
+    """``crash_module_links`` columns (modules, base_addrs, status, notes): JSON text, except base addresses
+    packed by :func:`pack_base_addrs` when they allow it."""
     note_list = None
     if notes:
         note_list = orjson.dumps([notes.get(i) for i in range(len(module_ids))]).decode()
-    return (orjson.dumps(module_ids).decode(), orjson.dumps(base_addrs).decode(), statuses, note_list)
+    packed = pack_base_addrs(base_addrs)
+    return (orjson.dumps(module_ids).decode(), orjson.dumps(base_addrs).decode() if packed is None else packed,
+            statuses, note_list)
+
+
+def pack_base_addrs(base_addrs: list[str | None]) -> bytes | None:
+    """Base addresses as 8 big-endian bytes each (the ``crash_modules`` view reads them back as text with
+    ``'0x' || lower(hex(...))``), when every one is written the way stackwalkers write them, ``0x`` and 16
+    lower-case hex digits; else None (kept as JSON text: 21 bytes an address against 8)."""
+    if not base_addrs:
+        return None
+    try:
+        text = "".join(base_addrs)  # type: ignore[arg-type]
+    except TypeError:  # a None or a number
+        return None
+    n = len(base_addrs)
+    # every address 18 characters starting 0x; no upper-case digit ('x' makes islower() true for the rest)
+    if len(text) != 18 * n or text[0::18] != "0" * n or text[1::18] != "x" * n or not text.islower():
+        return None
+    try:
+        packed = bytes.fromhex(text.replace("0x", ""))
+    except ValueError:
+        return None
+    return packed if len(packed) == 8 * len(base_addrs) else None  # fromhex skips spaces

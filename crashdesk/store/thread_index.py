@@ -2,7 +2,9 @@
 
 Per crash, one row in each of two tables, never a row per frame:
 
-* ``thread_terms`` (FTS5, ``detail=none``, like ``crash_terms``) holds the crash's set of terms:
+* ``thread_terms`` (FTS5, ``detail=none``, contentless: the terms text is kept compressed in
+  ``thread_terms_text``, whose delete trigger gives it back to take a crash's terms out) holds the crash's set of
+  terms:
 
   - ``af<f>`` / ``mf<f>``: some thread / the main thread calls function ``function_names.id`` ``f``
     (the crashing thread's functions are ``crash_terms``' ``f<f>``);
@@ -153,13 +155,20 @@ def index_row(rowid: int, ct: CrashThreads, fids: Mapping[str, int], tids: Mappi
 
 
 def write_rows(conn, terms: list[tuple[int, str]], stacks: list[tuple[int, int, bytes, str, int | None]], *,
-               replace: bool = False) -> None:
-    if replace:  # the delete trigger takes the old rows' terms and top-function counts off
+               replace: bool = False, blobs: list[bytes] | None = None) -> None:
+    """Insert :func:`index_row`'s rows. ``blobs``: each crash's terms compressed (``thread_terms_text``, whose
+    delete trigger takes a crash's terms out of the contentless ``thread_terms``); None writes the layout before
+    that (``thread_terms`` with its content: the v9 migration)."""
+    if replace:  # the delete triggers take the old rows' terms and top-function counts off
         conn.executemany("DELETE FROM crash_stacks WHERE crash = ?", [(r[0],) for r in stacks])
-        conn.executemany("DELETE FROM thread_terms WHERE rowid = ?", [(r[0],) for r in terms])
+        conn.executemany("DELETE FROM thread_terms_text WHERE crash = ?" if blobs is not None else
+                         "DELETE FROM thread_terms WHERE rowid = ?", [(r[0],) for r in terms])
     conn.executemany("INSERT INTO thread_terms (rowid, terms) VALUES (?, ?)", terms)
     conn.executemany("INSERT INTO crash_stacks (crash, frames, stacks, tops, server_differs) "
                      "VALUES (?,?,?,?,?)", stacks)
+    if blobs is not None:
+        conn.executemany("INSERT INTO thread_terms_text (crash, terms) VALUES (?, ?)",
+                         [(row[0], blob) for row, blob in zip(terms, blobs, strict=True)])
     tops: dict[int, int] = {}
     for row in stacks:
         for f in row[3].split():

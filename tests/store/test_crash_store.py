@@ -42,10 +42,11 @@ def test_processed_crash_fills_columns_frames_and_modules_from_the_document(stor
     assert got["os"] == processed["system_info"]["os"] and got["cpu"] == processed["system_info"]["cpu_arch"]
     assert got["processed"] == processed
     assert {m["filename"] for m in got["modules"]} == {m["filename"] for m in processed["modules"]}
-    frames = store.db.conn.execute(
-        "SELECT function FROM frames WHERE inline_depth = 0 ORDER BY frame").fetchall()
     thread = processed["threads"][processed["crash_info"]["crashing_thread"]]
-    assert [f[0] for f in frames] == [f.get("function") for f in thread["frames"]]
+    for frame in thread["frames"]:  # the crashing thread's frames are searchable by function and source file
+        for fld in ("function", "file"):
+            if frame.get(fld):
+                assert [h["crash_id"] for h in store.search(f'{fld}:="{frame[fld]}"').hits] == [crash_id]
     assert got["signature"] == "sig-a" and got["signature_history"][-1]["profile"] == "generic"
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from crashdesk.store import CrashStore
+from crashdesk.store import CrashStore, search_text
 from crashdesk.store.crashes import NewCrash, SignatureRecord
 from crashdesk.store.errors import DuplicateCrash
 
@@ -23,12 +23,16 @@ def _case(test_data, name):
 def _side_rows(store: CrashStore, crash_id: str):
     conn = store.db.conn
     rowid = conn.execute("SELECT id FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone()[0]
-    frames = conn.execute("SELECT thread, frame, inline_depth, module, function, file, line, offset, module_offset, "
-                          "function_offset, trust FROM frames WHERE crash = ? ORDER BY 1, 2, 3", (rowid,)).fetchall()
+    # the frame and module terms, by name (each store numbers its names in its own order)
+    names = {"f": dict(conn.execute("SELECT id, name FROM function_names")),
+             "p": dict(conn.execute("SELECT id, name FROM file_names")),
+             "m": dict(conn.execute("SELECT id, filename || '/' || debug_id FROM modules"))}
+    names["x"] = names["m"]
+    (terms_annotations, processed), fts = search_text.read(conn, rowid)  # what crash_terms and crash_fts index
+    frames = sorted((t[0], names[t[0]][int(t[1:])]) for t in processed.split())
     annotations = conn.execute("SELECT key, value FROM annotations WHERE crash = ? ORDER BY key",
                                (rowid,)).fetchall()
-    fts = conn.execute("SELECT signature, functions, annotations FROM crash_fts WHERE rowid = ?",
-                       (rowid,)).fetchone()
+    fts = (*fts, terms_annotations)
     return frames, annotations, fts
 
 

@@ -9,7 +9,8 @@ import zlib
 
 import pytest
 
-from crashdesk.store import CrashStore, codec
+from crashdesk.model.summary import frame_rows
+from crashdesk.store import CrashStore, codec, search_text
 from crashdesk.store import crashes as crashes_module
 from crashdesk.store.crashes import NewCrash, SignatureRecord
 from crashdesk.store.schema import SCHEMA_VERSION, upgrade_needed
@@ -85,18 +86,59 @@ def test_missing_symbol_lookups_agree_with_the_statuses(filled):
         assert sorted(filled.crash_ids_missing_symbols(filename=name)) == expected
 
 
+def _stored_frames(store) -> dict[str, list]:
+    """Each crash's stored frames as the processed documents give them (``model.summary.frame_rows``: the
+    crashing thread), the oracle for the frame searches (the store keeps only their terms)."""
+    return {crash_id: frame_rows(codec.unpack(blob)) if blob is not None else []
+            for crash_id, blob in store.db.conn.execute("SELECT crash_id, processed FROM crashes")}
+
+
+def _frame_hits(frames: dict[str, list], predicate) -> set[str]:
+    return {crash_id for crash_id, rows in frames.items() if any(predicate(r) for r in rows)}
+
+
 def test_function_searches_agree_with_the_frames(filled):
-    conn = filled.db.conn
-    functions = [r[0] for r in conn.execute("SELECT DISTINCT function FROM frames WHERE function IS NOT NULL")]
+    frames = _stored_frames(filled)
+    functions = sorted({r.function for rows in frames.values() for r in rows if r.function})
     assert len(functions) > 5
     for fn in functions:
-        expected = _ids(filled, "SELECT c.crash_id FROM frames f JOIN crashes c ON c.id = f.crash "
-                                "WHERE f.function = ? COLLATE NOCASE", (fn,))
+        expected = _frame_hits(frames, lambda r, fn=fn: r.function is not None and r.function.lower() == fn.lower())
         assert _hits(filled, f'function:="{fn}"') == expected, fn
     part = functions[0][1:5]
-    expected = _ids(filled, "SELECT c.crash_id FROM frames f JOIN crashes c ON c.id = f.crash "
-                            "WHERE f.function LIKE ?", (f"%{part}%",))
+    expected = _frame_hits(frames, lambda r: r.function is not None and part.lower() in r.function.lower())
     assert _hits(filled, f'function:~"{part}"') == expected
+
+
+def test_file_searches_agree_with_the_frames(filled, test_data):
+    # one crash whose frames name no function or file, one never processed: the __null__ answers
+    ann, processed = _case(test_data, "05-thread")
+    bare = json.loads(json.dumps(processed))
+    for thread in bare["threads"]:
+        for frame in thread["frames"]:
+            frame.pop("function", None)
+            frame.pop("file", None)
+            frame.pop("inlines", None)
+    bare.pop("crashing_thread", None)
+    filled.add_many([NewCrash(ann, processed=bare), NewCrash(ann)])
+    frames = _stored_frames(filled)
+    files = sorted({r.file for rows in frames.values() for r in rows if r.file})
+    assert len(files) > 3
+    sizes = set()
+    for name in files:
+        expected = _frame_hits(frames, lambda r, name=name: r.file is not None and r.file.lower() == name.lower())
+        assert _hits(filled, f'file:="{name}"') == expected, name
+        sizes.add(len(expected))
+    assert len(sizes) > 1
+    base = files[0].replace("\\", "/").rsplit("/", 1)[-1]
+    for op, part, test in (("~", base[1:6], lambda f, p: p in f), ("^", files[0][:5], str.startswith),
+                           ("$", base[-4:], str.endswith), ("~", files[-1][-3:-1], lambda f, p: p in f)):
+        expected = _frame_hits(frames, lambda r, p=part.lower(), t=test: r.file is not None and t(r.file.lower(), p))
+        assert expected, (op, part)
+        assert _hits(filled, f'file:{op}"{part}"') == expected, (op, part)
+    for fld in ("file", "function"):
+        expected = {crash_id for crash_id, rows in frames.items() if not any(getattr(r, fld) for r in rows)}
+        assert len(expected) == 2
+        assert _hits(filled, f"{fld}:__null__") == expected, fld
 
 
 def test_annotation_exact_search_keeps_sqlite_nocase_semantics(filled):
@@ -229,7 +271,7 @@ def test_a_batch_of_several_chunks_is_all_or_nothing(store, test_data, monkeypat
         store.add_many(items)
     assert store.count() == 0
     conn = store.db.conn
-    for table in ("annotations", "frames", "crash_module_links", "crash_terms", "crash_fts", "signature_history"):
+    for table in ("annotations", "file_names", "crash_module_links", "crash_terms", "crash_fts", "signature_history"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
     assert conn.execute("SELECT count(*) FROM modules WHERE filename LIKE 'plugin%'").fetchone()[0] == 0
     # the ids it saw in the rolled-back transaction are not remembered: the same crashes go in cleanly now
@@ -304,9 +346,10 @@ def test_module_links_from_the_cache_store_what_the_general_path_stores(tmp_path
                         for n, (doc, crash_id) in enumerate(zip(docs, ids, strict=True))])
         conn = store.db.conn
         out = (
-            [conn.execute("SELECT l.modules, l.base_addrs, l.status, l.notes, t.processed FROM crashes c "
-                          "LEFT JOIN crash_module_links l ON l.crash = c.id JOIN crash_terms t ON t.rowid = c.id "
-                          "WHERE c.crash_id = ?", (crash_id,)).fetchone() for crash_id in ids],
+            [(*row[1:], search_text.read(conn, row[0])[0][1]) for row in (
+                conn.execute("SELECT c.id, l.modules, l.base_addrs, l.status, l.notes FROM crashes c "
+                             "LEFT JOIN crash_module_links l ON l.crash = c.id WHERE c.crash_id = ?",
+                             (crash_id,)).fetchone() for crash_id in ids)],
             conn.execute("SELECT m.filename, m.debug_id, m.version, c.crashes FROM module_counts c "
                          "JOIN modules m ON m.id = c.module ORDER BY 1, 2, 3").fetchall(),
         )
@@ -363,3 +406,24 @@ def test_compression_in_the_background_works_in_a_forked_child():
 
 def _compress_later_in_child(docs):
     return codec.compress_many_later(docs).result(timeout=30)
+
+
+def test_frame_names_are_the_frame_rows_names(test_data):
+    """What the store indexes of the frames (``frame_names``) is exactly the functions and files of the rows
+    ``frame_rows`` lists, over every processed crash in the test data."""
+    from crashdesk.model.summary import frame_names
+
+    docs = 0
+    for path in sorted(test_data.rglob("*.json")):
+        try:
+            doc = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if not isinstance(doc, dict) or "threads" not in doc:
+            continue
+        docs += 1
+        for every in (False, True):
+            rows = frame_rows(doc, all_threads=every)
+            assert frame_names(doc, all_threads=every) == ([r.function for r in rows if r.function],
+                                                          [r.file for r in rows if r.file]), path
+    assert docs > 20
