@@ -76,8 +76,11 @@ def compact(store, *, vacuum: bool = True, progress: Callable[[int, int], None] 
                 continue
         if len(samples) < dictionaries.TRAIN_MIN:
             continue
+        made = dictionaries.train(samples)
+        if made is None:
+            continue  # documents too small to be worth a dictionary
         with db.write() as w:
-            store._dict_ids[kind] = dictionaries.store(w, kind, dictionaries.train(samples), utcnow())
+            store._dict_ids[kind] = dictionaries.store(w, kind, made, utcnow())
         trained.append(kind)
     total = sum(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table, _, _ in _DOCUMENTS.values())
     done = rewritten = 0

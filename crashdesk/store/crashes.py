@@ -125,6 +125,8 @@ class CrashStore:
         self._writing = threading.local()
         # the compression dictionary of each kind of document (crashdesk.store.dictionaries)
         self._dict_ids: dict[str, int] = dictionaries.load(self.db.conn)
+        # kinds whose documents were too small to train a dictionary on: not tried again by this instance
+        self._untrainable: set[str] = set()
         codec.add_dictionary_source(self._dictionary)
         # wall seconds :meth:`add_many` has spent building rows in Python, in SQLite's inserts and in commits
         # (WAL write, fsync, checkpoints): where bulk ingest time goes (benchmarks/bench_store.py prints it)
@@ -302,7 +304,7 @@ class CrashStore:
             if slim is not None:
                 conn.execute("INSERT OR REPLACE INTO signature_inputs (crash, doc) VALUES (?, ?)", (rowid, slim))
         self._remember(new_functions, new_modules)
-        if self._dict_ids.keys() < set(dictionaries.KINDS):  # the store's first documents: train when there are enough
+        if self._dict_ids.keys() | self._untrainable < set(dictionaries.KINDS):  # the store's first documents: train when there are enough
             with self._pending(), self.db.write() as conn:
                 self._train_dictionaries(conn, {kind: [] for kind in dictionaries.KINDS})
             self._remember({}, {})
@@ -718,12 +720,16 @@ class CrashStore:
         of it, counting those being written (``samples_by_kind``); stored in this transaction, kept for the store's
         later writes once it commits."""
         for kind, samples in samples_by_kind.items():
-            if self._dict_id(kind) is not None:
+            if self._dict_id(kind) is not None or kind in self._untrainable:
                 continue
             if len(samples) < dictionaries.TRAIN_MIN:
                 samples = samples + dictionaries.stored_samples(conn, kind, dictionaries.TRAIN_MIN - len(samples))
             if len(samples) >= dictionaries.TRAIN_MIN:
-                self._writing.dicts[kind] = dictionaries.store(conn, kind, dictionaries.train(samples), utcnow())
+                trained = dictionaries.train(samples)
+                if trained is None:
+                    self._untrainable.add(kind)  # documents compress alone; a later process tries again
+                else:
+                    self._writing.dicts[kind] = dictionaries.store(conn, kind, trained, utcnow())
 
     def _write_rows(self, conn, rows: dict[str, list]) -> None:
         """Insert what :meth:`_prepare_rows` built: first the rows that need no compressed blob, while the

@@ -30,18 +30,28 @@ COLUMNS = {"processed": ("crashes", "processed"), "signature_input": ("signature
 TRAIN_MIN = 200  # documents needed to train a dictionary worth having
 TRAIN_MAX = 1000  # documents sampled for training (training time grows with the sample: ~2 s for 1000 crashes)
 DICT_SIZE = 256 * 1024  # larger dictionaries gained < 5% on the benchmark's crashes
+MIN_SAMPLE_BYTES = 8  # shorter documents are left out of training (zstd cannot learn from them)
+MIN_TRAIN_BYTES = 8 * 1024  # less sample text than this: no dictionary
 
 
-def train(samples: Sequence[bytes]) -> bytes:
+def train(samples: Sequence[bytes]) -> bytes | None:
     """A zstd dictionary trained on ``samples`` (encoded documents), with a random id (zstd reserves ids
-    below 32768)."""
+    below 32768); None when they are too few or too small to be worth one (empty documents, a few bytes each:
+    zstd refuses to train on them, and a dictionary would not pay for itself)."""
     import secrets  # training only
 
     dict_id = 32768 + secrets.randbelow((1 << 31) - 32768)
-    step = max(1, len(samples) // TRAIN_MAX)
-    picked = list(samples[::step])[:TRAIN_MAX]
-    size = min(DICT_SIZE, max(4096, sum(map(len, picked)) // 10))
-    return zstandard.train_dictionary(size, picked, dict_id=dict_id, level=codec.DICT_LEVEL).as_bytes()
+    usable = [s for s in samples if len(s) >= MIN_SAMPLE_BYTES]
+    step = max(1, len(usable) // TRAIN_MAX)
+    picked = usable[::step][:TRAIN_MAX]
+    total = sum(map(len, picked))
+    if len(picked) < TRAIN_MIN // 2 or total < MIN_TRAIN_BYTES:
+        return None
+    size = min(DICT_SIZE, max(4096, total // 10))
+    try:
+        return zstandard.train_dictionary(size, picked, dict_id=dict_id, level=codec.DICT_LEVEL).as_bytes()
+    except zstandard.ZstdError:  # samples zstd finds nothing to learn from
+        return None
 
 
 def load(conn: sqlite3.Connection) -> dict[str, int]:

@@ -201,6 +201,26 @@ def test_one_crash_at_a_time_trains_once_there_are_enough(tmp_path, test_data):
     store.close()
 
 
+def test_documents_too_small_for_a_dictionary_are_stored_without_one(tmp_path):
+    """A store whose crashes have next to nothing in them (no modules, threads or annotations: an empty
+    processed crash, as a dump with no streams gives) reaches the training threshold with documents zstd cannot
+    train on. Every crash is still stored and reads back; those kinds simply have no dictionary, and the
+    store does not try again on every write."""
+    store = CrashStore.open(tmp_path / "s")
+    ids = []
+    for n in range(dictionaries.TRAIN_MIN + 20):
+        crash_id = store.add_crash({}, source="collector")
+        store.save_processed(crash_id, {"status": "ERROR_NO_THREAD_LIST", "n": n},
+                             signature=SignatureRecord("EMPTY: no crashing thread identified"))
+        ids.append(crash_id)
+    assert [store.processed(c)["n"] for c in ids] == list(range(len(ids)))
+    kinds = {kind for (kind,) in store.db.conn.execute("SELECT kind FROM codec_dictionaries")}
+    assert "thread_terms" not in kinds and "annotations" not in kinds
+    assert {"thread_terms", "annotations"} <= store._untrainable
+    assert dictionaries.train([b""] * 500) is None and dictionaries.train([b"x" * 9] * 500) is None
+    store.close()
+
+
 def test_a_corrupt_stored_document_is_a_typed_error_for_the_reader(tmp_path, test_data):
     store = CrashStore.open(tmp_path / "s")
     ids = store.add_many(_items(test_data, dictionaries.TRAIN_MIN))
