@@ -59,7 +59,7 @@ def cases(corpus: Path) -> list[tuple[Path, list[Path], Path, bool]]:
 
 
 def compare(native: Path, companions: list[Path], sym: Path, inlines: bool, index: Path) -> dict:
-    from crashdesk.engine.native import load_native_symbols
+    from crashdesk.engine.native.symbols import load_native_symbols
     from crashdesk.engine.symbols_api import ModuleKey
     from crashdesk.engine.symfile import load_symbol_file
 

@@ -10,6 +10,7 @@ one line) / 2 (bad usage).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
 import sys
@@ -117,3 +118,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+
+
+def entry() -> None:
+    """The ``crashdesk`` command as a process (console script, ``python -m crashdesk``): :func:`main`, then exit.
+
+    After a sub-command the process only ends, so everything it holds is frozen first (:func:`gc.freeze`):
+    Python's last collections at exit would pass over every module, class and function it imported, ~4 ms of
+    a ~25 ms ``crashdesk stackwalk``, to find next to nothing; the memory goes back with the process. Open
+    files are closed by the commands themselves, ``atexit`` handlers (logging, worker pools, temporary
+    folders) still run. The app (no sub-command) exits as usual: Qt objects are released by those passes.
+    Tests call :func:`main` in their own process, which is never frozen.
+    """
+    argv = sys.argv[1:]
+    status = main(argv)
+    if _requested_command(argv):
+        gc.freeze()
+    sys.exit(status)

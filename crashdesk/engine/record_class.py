@@ -9,8 +9,8 @@ What it gives is the part of ``@dataclass`` the engine uses, with the same meani
 
 * fields are the class's annotations, in order; a value in the class body is the default,
   ``field(default_factory=list)`` a fresh default per instance;
-* ``__init__`` (positional or keyword, compiled once per class, as fast as a dataclass's), ``__repr__``,
-  ``__eq__`` (same class and equal fields);
+* ``__init__`` (positional or keyword, compiled by the class's first instance, as fast as a dataclass's),
+  ``__repr__``, ``__eq__`` (same class and equal fields);
 * ``frozen=True``: assignment raises :class:`FrozenInstanceError` and instances hash by their fields;
   otherwise they are unhashable, as an ``eq`` dataclass is;
 * ``slots=True``: the class is rebuilt with ``__slots__`` (no instance ``__dict__``) and pickles by its
@@ -111,8 +111,6 @@ def record(cls=None, /, *, frozen: bool = False, slots: bool = False):
                 seen_default = True
             elif seen_default:
                 raise TypeError(f"{cls.__name__}: non-default field {name!r} follows a default field")
-        namespace = {"_MISSING": _MISSING, "_defaults": defaults, "_set": object.__setattr__}
-        exec(_init_source(names, defaults, frozen), namespace)  # one small def per class
         body = dict(cls.__dict__)
         body.pop("__dict__", None)  # the old class's descriptors: the new class makes its own
         body.pop("__weakref__", None)
@@ -124,17 +122,34 @@ def record(cls=None, /, *, frozen: bool = False, slots: bool = False):
             body["__setstate__"] = _setstate
         body["__record_fields__"] = tuple(names)
         body["__record_values__"] = attrgetter(*names) if names else staticmethod(_no_values)  # in C
-        body["__init__"] = namespace["__init__"]
-        body["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
         body.setdefault("__repr__", _repr)
         body.setdefault("__eq__", _eq)
         body["__hash__"] = _hash if frozen else None
         if frozen:
             body["__setattr__"] = _frozen_setattr
             body["__delattr__"] = _frozen_delattr
-        return type(cls)(cls.__name__, cls.__bases__, body)
+        made = type(cls)(cls.__name__, cls.__bases__, body)
+        made.__init__ = _first_init(made, names, defaults, frozen)
+        return made
 
     return build if cls is None else build(cls)
+
+
+def _first_init(cls, names: list[str], defaults: dict, frozen: bool):
+    """The ``__init__`` a record class starts with: the first instance compiles the real one (a small def,
+    ~0.1 ms: most of a record's cost) and puts it on the class. A class a run never instantiates (many on the
+    stackwalker's path) never pays for it."""
+
+    def __init__(self, *args, **kwargs):
+        namespace = {"_MISSING": _MISSING, "_defaults": defaults, "_set": object.__setattr__}
+        exec(_init_source(names, defaults, frozen), namespace)
+        real = namespace["__init__"]
+        real.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = real
+        real(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
 
 
 def replace(obj, /, **changes):

@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from crashdesk.engine.crash_info import instruction_fields
 from crashdesk.engine.minidump import Minidump, MissingStreamError
 from crashdesk.engine.minidump import extras as X
 from crashdesk.engine.minidump.context import CpuContext
@@ -312,6 +311,8 @@ def _process(
     }
     ip_no_update = False
     if reason is not None:
+        from crashdesk.engine.crash_info import instruction_fields  # a dump with an exception only
+
         crash_info["address"] = _hex(reason.address, width)
         crash_info["type"] = reason.type
         crash_info["crashing_thread"] = crash_index

@@ -90,7 +90,7 @@ def install_sym_file(path: Path, symbols_cache: Path, *, also_as: Iterable[str] 
     Raises :class:`~crashdesk.engine.symfile.errors.SymbolFileError` for a file that is not a .sym file and
     :class:`~crashdesk.symbols.layout.UnsafeName` for a MODULE line naming an unusable path."""
     from crashdesk.engine.symfile.errors import SymbolFileError
-    from crashdesk.engine.symfile.scan import parse_module_line
+    from crashdesk.engine.symfile.module_info import parse_module_line
     from crashdesk.symbols.layout import UnsafeName, check_component, check_id, leaf_name, sym_file_name
 
     path = Path(path)
@@ -128,7 +128,7 @@ def add_symbol_file(store: CrashStore, paths, sym_path: Path, *, symbol_paths: I
                     cancel: threading.Event | None = None) -> BuildFolderReport:
     """Install one ``.sym`` file into the data folder's symbol cache (:func:`install_sym_file`), then re-walk
     the stored crashes whose module with that debug id lacked symbols and report as :func:`add_build_folder`."""
-    from crashdesk.engine.symfile.scan import parse_module_line
+    from crashdesk.engine.symfile.module_info import parse_module_line
 
     with open(sym_path, "rb") as f:  # install_sym_file checks the line; here only the id is wanted
         try:

@@ -112,9 +112,13 @@ def _is_mozilla(annotations: dict[str, Any]) -> bool:
 def _preload() -> None:
     """Import what every crash needs before the worker says it is ready, so the first crash does not pay for
     it: the stackwalker and the instruction decoder (capstone, loaded on the first decoded instruction
-    otherwise). A worker is started ahead of its first crash (:mod:`crashdesk.services.processing`)."""
+    otherwise). A worker is started ahead of its first crash (:mod:`crashdesk.services.processing`). The
+    command line imports the crash_info fields, the decoder and each CPU's unwinder only for a dump that needs
+    them; a worker takes them all here."""
+    import crashdesk.engine.crash_info.amd64_access  # noqa: F401
     import crashdesk.engine.stackwalk  # noqa: F401
     from crashdesk.engine.crash_info.x86_decode import _capstone
+    from crashdesk.engine.unwind import amd64, arm, arm64, x86  # noqa: F401
 
     try:
         _capstone()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crashdesk.engine.native import SUPPORT_MISSING_NOTE, NativeFileError, load_native_symbols, native_support
+from crashdesk.engine.native import SUPPORT_MISSING_NOTE, NativeFileError, native_support
 from crashdesk.engine.record_class import record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
@@ -297,6 +297,8 @@ class SymbolChain:
                     if found:
                         return found
                     continue
+                from crashdesk.engine.native.symbols import load_native_symbols  # a native file, not a .sym
+
                 companions = [idx.abspath(x) for x in entries
                               if x is not e and x.kind != "breakpad" and x.debug_id == e.debug_id]
                 try:

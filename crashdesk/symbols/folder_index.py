@@ -9,7 +9,6 @@ and a re-scan reads only what changed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -21,6 +20,7 @@ from crashdesk.engine.native import native_support, sniff_kind
 from crashdesk.engine.native.ids import SNIFF_BYTES, normalize_breakpad_id
 from crashdesk.engine.record_class import field, record
 from crashdesk.engine.symfile import SymbolFileError, parse_module_line
+from crashdesk.engine.symfile.indexfile import name_key
 
 INDEX_VERSION = 1
 MAX_FILES = 1_000_000  # a folder larger than this is refused rather than walked for hours
@@ -54,7 +54,7 @@ Progress = Callable[[int, str], None]  # (files seen so far, current path)
 
 
 def _dir_key(folder: Path) -> str:
-    return hashlib.sha256(str(folder).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return name_key(str(folder))  # the stored index names its folder, checked on load
 
 
 class FolderIndex:

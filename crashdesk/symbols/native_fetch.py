@@ -245,7 +245,7 @@ class NativeRemote:
 
     # -- loading --------------------------------------------------------------------------------------
     def _load(self, module: ModuleKey, got: list[_Got], source: str, attempts: list) -> SymbolLookup | None:
-        from crashdesk.engine.native import load_native_symbols
+        from crashdesk.engine.native.symbols import load_native_symbols
         from crashdesk.engine.symfile import SymbolFileError
 
         try:

@@ -50,30 +50,37 @@ NEVER = {"httpx", "sqlite_utils", "pygments", "keyring", "platformdirs", "capsto
          "cpp_demangle", "PySide6", "zstandard", "waitress", "shiboken6"}
 
 CLI = {"crashdesk", "crashdesk.cli", "crashdesk.errors"}
+# Every stackwalk: the reader, the walk, the JSON. Only the unwinder of the dump's CPU is added (UNWINDER), the
+# crash_info fields only for a dump with an exception (CRASH_INFO), the amd64 decoder only when the dump holds
+# the faulting instruction's bytes (DECODER).
 ENGINE_WALK = {
     "crashdesk.cli.cmd_stackwalk",
     "crashdesk.engine",
     "crashdesk.engine.record_class",
     "crashdesk.engine.stackwalk",
     "crashdesk.engine.symbols_api",
-    *(f"crashdesk.engine.crash_info{m}" for m in ("", ".amd64_access", ".heuristics", ".memory_info",
-                                                  ".x86_decode")),
     *(f"crashdesk.engine.minidump{m}" for m in ("", "._io", ".constants", ".context", ".crash_reason",
                                                 ".error_tables", ".errors", ".extras", ".memory", ".modules",
                                                 ".reader", ".records", ".sysinfo", ".winerror")),
-    *(f"crashdesk.engine.unwind{m}" for m in ("", ".amd64", ".api", ".arm", ".arm64", ".cfi", ".chain",
-                                              ".context", ".cpu", ".env", ".frame_json", ".frame_pointer",
-                                              ".postfix", ".scan", ".symbolize", ".walker", ".x86")),
+    *(f"crashdesk.engine.unwind{m}" for m in ("", ".api", ".cfi", ".chain", ".context", ".cpu", ".env",
+                                              ".frame_json", ".frame_pointer", ".postfix", ".scan", ".symbolize",
+                                              ".walker")),
 }
-# A symbol folder: the supplier chain, the .sym index, the cache; native debug files are only looked up
-# (crashdesk.engine.native without symbolic), servers' code only defined.
+UNWINDER = {cpu: {f"crashdesk.engine.unwind.{cpu}"} for cpu in ("amd64", "x86", "arm64", "arm")}
+CRASH_INFO = {f"crashdesk.engine.crash_info{m}" for m in ("", ".heuristics", ".memory_info")}
+DECODER = {f"crashdesk.engine.crash_info.{m}" for m in ("amd64_access", "x86_decode", "capstone_lib")}
+# A symbol folder whose .sym files are indexed already: the supplier chain, the index, the cache; native debug
+# files are only looked up (crashdesk.engine.native without its converter and symbolic), servers' code only
+# defined. No scanner, no build lock, no hashlib.
 SYMBOL_FOLDER = {
-    "crashdesk.cli.common", "crashdesk.engine.build_lock", "crashdesk.config", "crashdesk.config.paths",
-    *(f"crashdesk.engine.native{m}" for m in ("", ".errors", ".identify", ".ids", ".names", ".symbols")),
-    *(f"crashdesk.engine.symfile{m}" for m in ("", ".errors", ".indexfile", ".scan", ".symbolfile")),
+    "crashdesk.cli.common", "crashdesk.config", "crashdesk.config.paths",
+    *(f"crashdesk.engine.native{m}" for m in ("", ".errors", ".identify", ".ids")),
+    *(f"crashdesk.engine.symfile{m}" for m in ("", ".errors", ".indexfile", ".module_info", ".symbolfile")),
     *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_index", ".layout", ".native_fetch",
                                         ".negcache", ".options", ".remote_native")),
 }
+# The first run over a symbol folder also builds the indexes.
+INDEX_BUILD = {"crashdesk.engine.build_lock", "crashdesk.engine.symfile.scan"}
 
 # Searching a store: SQLite and the store's document codec, not the signature engine, HTTP or the keyring.
 SEARCH = {
@@ -87,19 +94,35 @@ SEARCH = {
                                       ".thread_search")),
 }
 
-# name -> (arguments, CrashDesk modules allowed, other packages allowed beyond the standard library's light part)
+LINUX_SYMBOLS = ["--symbols-path", str(DUMPS / "symbols"), "--symbols-cache", "{cache}", str(DUMP)]
+AMD64_WALK = CLI | ENGINE_WALK | UNWINDER["amd64"] | CRASH_INFO
+
+# name -> (arguments, CrashDesk modules allowed, other packages allowed beyond the standard library's light part,
+# CrashDesk modules the run must have imported: the path the case is about was really taken)
 CASES = {
     # --version also names the collector and the Python it runs on (model.build_info: `platform`)
-    "version": (["--version"], CLI | {"crashdesk.model", "crashdesk.model.build_info"}, {"platform"}),
-    "stackwalk-help": (["stackwalk", "--help"], CLI | {"crashdesk.cli.cmd_stackwalk"}, set()),
-    "stackwalk-dump": (["stackwalk", "--json", str(DUMP)], CLI | ENGINE_WALK, set()),
-    "stackwalk-dump-symbols": (
-        ["stackwalk", "--json", "--symbols-path", str(DUMPS / "symbols"), "--symbols-cache", "{cache}", str(DUMP)],
-        CLI | ENGINE_WALK | SYMBOL_FOLDER, set(),
-    ),
+    "version": (["--version"], CLI | {"crashdesk.model", "crashdesk.model.build_info"}, {"platform"}, set()),
+    "stackwalk-help": (["stackwalk", "--help"], CLI | {"crashdesk.cli.cmd_stackwalk"}, set(), set()),
+    # amd64, a crash whose code bytes the dump does not hold: nothing to decode, no other CPU's unwinder
+    "stackwalk-dump": (["stackwalk", "--json", str(DUMP)], AMD64_WALK, set(), {"crashdesk.engine.unwind.amd64"}),
+    # the faulting instruction is in the dump: the decoder (capstone's C library through ctypes)
+    "stackwalk-dump-decoded": (["stackwalk", "--json", str(DUMPS / "linux-amd64-mini" / "linux-mini.dmp")],
+                               AMD64_WALK | DECODER, {"ctypes"}, DECODER),
+    "stackwalk-x86": (["stackwalk", "--json", str(DUMPS / "win-x86-fizzbuzz" / "fizzbuzz_no_heap.dmp")],
+                      CLI | ENGINE_WALK | UNWINDER["x86"] | CRASH_INFO, set(), UNWINDER["x86"] | CRASH_INFO),
+    # no exception stream: no crash_info at all (and no stack memory: the walk ends at the context frame)
+    "stackwalk-arm64": (["stackwalk", "--json", str(DUMPS / "arm64-macos" / "arm64-macos.dmp")],
+                        CLI | ENGINE_WALK | UNWINDER["arm64"], set(), {"crashdesk.engine.unwind.walker"}),
+    "stackwalk-dump-symbols": (["stackwalk", "--json", *LINUX_SYMBOLS], AMD64_WALK | SYMBOL_FOLDER | INDEX_BUILD,
+                               set(), INDEX_BUILD),
+    # the same command again: the indexes are built, the scanner stays out
+    "stackwalk-dump-symbols-indexed": (["stackwalk", "--json", *LINUX_SYMBOLS], AMD64_WALK | SYMBOL_FOLDER, set(),
+                                       {"crashdesk.engine.symfile.indexfile"}),
     "search": (["search", "--data-dir", "{data}"], CLI | SEARCH,
-               {"sqlite3", "orjson", "zstandard", "uuid", "platform", "dataclasses", "inspect"}),  # uuid: crash ids
+               {"sqlite3", "orjson", "zstandard", "uuid", "platform", "dataclasses", "inspect"},  # uuid: crash ids
+               {"crashdesk.store.search"}),
 }
+WARM_FIRST = {"stackwalk-dump-symbols-indexed"}  # run once, unrecorded, before the recorded run
 
 
 def imported_by(argv: list[str], tmp_path: Path) -> tuple[set[str], subprocess.CompletedProcess]:
@@ -130,24 +153,29 @@ def outside_allow_list(modules: set[str], allowed_own: set[str], allowed_other: 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_command_imports_only_its_allow_list(case, tmp_path):
-    argv, allowed, other = CASES[case]
+    argv, allowed, other, required = CASES[case]
+    if case in WARM_FIRST:
+        imported_by(argv, tmp_path)
     modules, proc = imported_by(argv, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert outside_allow_list(modules, allowed, other) == []
     # the run did what it says (the list is not empty because the command failed early)
+    assert required <= modules, sorted(required - modules)
     if case == "version":
         assert proc.stdout.startswith("crashdesk ")
     elif case == "stackwalk-help":
         assert "--symbols-path" in proc.stdout
     elif case == "search":
         assert "0 crashes" in proc.stdout + proc.stderr
-        assert "crashdesk.store.search" in modules
     else:
+        dump = Path(argv[-1])
         result = json.loads(proc.stdout)
-        expected = json.loads((DUMP.parent / ("expected.json" if "symbols" in case else "expected-nosyms.json"))
+        expected = json.loads((dump.parent / ("expected.json" if "symbols" in case else "expected-nosyms.json"))
                               .read_text())
-        frame = result["crashing_thread"]["frames"][0]
-        assert frame["function"] == expected["crashing_thread"]["frames"][0]["function"]
+        assert result["crash_info"] == expected["crash_info"]
+        frame = result["crashing_thread"]["frames"][0] if "crashing_thread" in result else result["threads"][0]["frames"][0]
+        expected_frame = (expected.get("crashing_thread") or expected["threads"][0])["frames"][0]
+        assert frame["function"] == expected_frame["function"] and frame["offset"] == expected_frame["offset"]
         assert "crashdesk.engine.stackwalk" in modules
 
 
@@ -163,9 +191,10 @@ def test_shared_corpus_dump_stays_on_the_list(shared_corpus, tmp_path):
     case = shared_corpus / "linux-crashpad"
     argv = ["stackwalk", "--json", "--symbols-path", str(case / "symbols"), "--symbols-cache", "{cache}",
             str(case / "01-null-deref" / "dump.dmp")]
+    imported_by(argv, tmp_path)  # builds the indexes (the first run's modules: INDEX_BUILD)
     modules, proc = imported_by(argv, tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert outside_allow_list(modules, CLI | ENGINE_WALK | SYMBOL_FOLDER) == []
+    assert outside_allow_list(modules, AMD64_WALK | SYMBOL_FOLDER) == []
     expected = json.loads((case / "01-null-deref" / "expected.json").read_text())
     got = json.loads(proc.stdout)
     assert [f.get("function") for f in got["crashing_thread"]["frames"]] == \

@@ -59,6 +59,25 @@ def test_construction_repr_and_equality_match_dataclasses(frozen, slots):
 
 
 @pytest.mark.parametrize(("frozen", "slots"), FLAVOURS)
+def test_the_constructor_is_compiled_by_the_first_instance_once(frozen, slots):
+    """A class no run instantiates never compiles its ``__init__`` (start-up); the first call, even a wrong
+    one, puts the compiled one on the class, and every instance is built as the dataclass builds it."""
+    ours, ref = _pair(frozen, slots)
+    placeholder = ours.__init__
+    with pytest.raises(TypeError):
+        ref(y=2)  # x missing
+    with pytest.raises(TypeError):
+        ours(y=2)
+    compiled = ours.__init__
+    assert compiled is not placeholder and compiled.__qualname__ == placeholder.__qualname__
+    a = ours(1, 2, tags=("t",))
+    assert ours.__init__ is compiled
+    assert repr(a).replace(ours.__qualname__, "P") == repr(ref(1, 2, tags=("t",))).replace(ref.__qualname__, "P")
+    fresh, _ = _pair(frozen, slots)
+    assert fresh(1, 2, tags=("t",)) != a and repr(fresh(1, 2, tags=("t",))) == repr(a)  # first call good
+
+
+@pytest.mark.parametrize(("frozen", "slots"), FLAVOURS)
 def test_hash_immutability_and_slots_match_dataclasses(frozen, slots):
     ours, ref = _pair(frozen, slots)
     a, b = ours(1, 2, ("t",), []), ref(1, 2, ("t",), [])

@@ -207,6 +207,32 @@ def test_index_is_reused_then_rebuilt_when_stale(sample: Path, tmp_path: Path) -
     third.close()
 
 
+def test_index_of_a_file_changed_in_place_or_of_another_file_is_not_used(sample: Path, tmp_path: Path) -> None:
+    """Index files are named by a 64-bit checksum of the source's path (no hashlib on the start-up path), so
+    what decides is the header: the source's real path, size, mtime and a checksum of its first/last 64 KiB.
+    Same size and mtime but other bytes, or another file's index under this file's name: rebuilt."""
+    from crashdesk.engine.symfile import index_path_for
+
+    idx = tmp_path / "idx"
+    load_symbol_file(sample, index_dir=idx).close()
+    stamp = sample.stat().st_mtime_ns
+    sample.write_bytes(SAMPLE.replace(b"FUNC 1000 40 8 main", b"FUNC 1000 40 8 mian"))  # same size
+    os.utime(sample, ns=(stamp, stamp))
+    changed = load_symbol_file(sample, index_dir=idx)
+    assert changed.index_state == "built" and changed.function_at(0x1011).name == "mian"
+    changed.close()
+
+    other = tmp_path / "other.sym"  # same size and mtime, another path and other bytes
+    other.write_bytes(SAMPLE.replace(b"FUNC 1000 40 8 main", b"FUNC 1000 40 8 niam"))
+    os.utime(other, ns=(stamp, stamp))
+    target = index_path_for(idx, other)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(index_path_for(idx, sample).read_bytes())  # as if both names collided
+    got = load_symbol_file(other, index_dir=idx)
+    assert got.index_state == "built" and got.function_at(0x1011).name == "niam"
+    got.close()
+
+
 @pytest.mark.parametrize("damage", ["flip", "header", "truncate", "magic", "version", "empty"])
 def test_broken_index_is_rebuilt(sample: Path, tmp_path: Path, damage: str) -> None:
     idx = tmp_path / "idx"

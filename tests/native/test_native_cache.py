@@ -9,7 +9,7 @@ import shutil
 
 from native_oracle import DATA
 
-from crashdesk.engine.native import cache_entry_dir, load_native_symbols
+from crashdesk.engine.native.symbols import cache_entry_dir, load_native_symbols
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.symbols.cache import SymbolCache
 

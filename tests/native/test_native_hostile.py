@@ -13,8 +13,9 @@ import zlib
 import pytest
 from native_oracle import DATA
 
-from crashdesk.engine.native import NativeFileError, identify, load_native_symbols
+from crashdesk.engine.native import NativeFileError, identify
 from crashdesk.engine.native.isolate import map_isolated, run_isolated
+from crashdesk.engine.native.symbols import load_native_symbols
 from crashdesk.engine.stackwalk import process_minidump
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.errors import CrashDeskError

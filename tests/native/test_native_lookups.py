@@ -7,12 +7,8 @@ import cxxfilt
 import pytest
 from native_oracle import DATA, compare_lookups
 
-from crashdesk.engine.native import (
-    DebugIdMismatch,
-    NativeFileError,
-    identify,
-    load_native_symbols,
-)
+from crashdesk.engine.native import DebugIdMismatch, NativeFileError, identify
+from crashdesk.engine.native.symbols import load_native_symbols
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.engine.symfile import load_symbol_file
 

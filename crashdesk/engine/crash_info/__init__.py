@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crashdesk.engine.crash_info import heuristics as H
-from crashdesk.engine.crash_info.amd64_access import Analysis, analyze
 from crashdesk.engine.crash_info.memory_info import MemoryInfoMap, from_linux_maps, from_windows
-from crashdesk.engine.crash_info.x86_decode import MAX_INSTRUCTION_LENGTH, DecodeError, decode
 
 if TYPE_CHECKING:
+    from crashdesk.engine.crash_info.amd64_access import Analysis
     from crashdesk.engine.minidump import Minidump
     from crashdesk.engine.minidump.context import CpuContext
     from crashdesk.engine.minidump.crash_reason import CrashReason
@@ -67,6 +66,10 @@ def _analyse(dump: Minidump, context: CpuContext, thread_id: int) -> Analysis | 
     region = dump.memory.region_at(pc)
     if region is None:
         return None
+    # the decoder only for a dump that holds the faulting code (many Linux dumps do not): start-up time
+    from crashdesk.engine.crash_info.amd64_access import analyze
+    from crashdesk.engine.crash_info.x86_decode import MAX_INSTRUCTION_LENGTH, DecodeError, decode
+
     code = dump.memory.read(pc, min(MAX_INSTRUCTION_LENGTH, region.end - pc))
     if not code:
         return None

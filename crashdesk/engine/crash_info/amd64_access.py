@@ -10,6 +10,7 @@ register leaves the access list undetermined.
 
 from __future__ import annotations
 
+from crashdesk.engine.crash_info.heuristics import GPR64
 from crashdesk.engine.crash_info.x86_decode import Instruction, MemoryOperand
 from crashdesk.engine.record_class import field, record
 
@@ -45,8 +46,6 @@ _PRIVILEGED = frozenset({
     "rdtsc", "rdtscp", "retf", "sti", "swapgs", "sysexit", "sysret", "vmcall", "vmclear", "vmlaunch", "vmptrld",
     "vmptrst", "vmread", "vmresume", "vmwrite", "vmxoff", "vmxon", "wbinvd", "wrmsr", "xsetbv",
 })  # fmt: skip
-GPR64 = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
-         "r14", "r15", "rip")  # fmt: skip
 
 
 class RegisterInvalid(ValueError):

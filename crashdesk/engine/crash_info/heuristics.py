@@ -9,10 +9,13 @@ that single (``0.6625000238418579``).
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
-from crashdesk.engine.crash_info.amd64_access import GPR64, AddressInfo, Analysis
 from crashdesk.engine.crash_info.memory_info import MemoryInfoMap, ProtectedRange
 from crashdesk.engine.record_class import field, record
+
+if TYPE_CHECKING:  # the decoder's types: imported only where an instruction is decoded (start-up time)
+    from crashdesk.engine.crash_info.amd64_access import AddressInfo, Analysis
 
 NON_CANONICAL_LOW, NON_CANONICAL_HIGH = 0x0000_8000_0000_0000, 0xFFFF_7FFF_FFFF_FFFF
 NEARBY_REGISTER_DISTANCE = 1 << 12
@@ -41,6 +44,10 @@ POISON_BYTES = frozenset(
         0xE5,
     )
 )
+# The registers with values in an amd64 analysis: the 64-bit general registers and ``rip`` (also what a bit
+# flip is compared with).
+GPR64 = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+         "r14", "r15", "rip")  # fmt: skip
 _HIGH, _MEDIUM, _LOW = 0.90, 0.50, 0.25
 _NEARBY = (_MEDIUM, _MEDIUM + 0.05, _MEDIUM + 0.1, _MEDIUM + 0.15)
 

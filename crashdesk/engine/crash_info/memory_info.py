@@ -3,7 +3,8 @@ up by address as rust-minidump 0.25.0 builds it: ranges sorted by (start, end), 
 previously kept one dropped, Windows ranges ending at ``base + size - 1`` and Linux ranges ending at the maps
 line's end address itself (0.25.0 counts that end as inside the range)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typing.NamedTuple compiles every string annotation (a
+# ForwardRef each), which doubles the cost of building the classes below on every start.
 
 import bisect
 from typing import NamedTuple

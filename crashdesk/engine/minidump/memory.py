@@ -1,6 +1,7 @@
 """The dump's captured memory (memory list + memory64 list) as a :class:`MemoryReader`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typing.NamedTuple compiles every string annotation (a
+# ForwardRef each), which doubles the cost of building the classes below on every start.
 
 import bisect
 import struct

@@ -5,7 +5,7 @@ Use :func:`load_symbol_file`; it returns a :class:`BreakpadSymbolFile` implement
 """
 
 from crashdesk.engine.symfile.errors import DebugIdMismatch, NotASymbolFile, SymbolFileError
-from crashdesk.engine.symfile.scan import ModuleInfo, parse_module_line
+from crashdesk.engine.symfile.module_info import ModuleInfo, parse_module_line
 from crashdesk.engine.symfile.symbolfile import BreakpadSymbolFile, index_path_for, load_symbol_file
 
 SymbolFile = BreakpadSymbolFile

@@ -9,15 +9,14 @@ Layout (little-endian)::
     arrays  each array's bytes, at the offsets the header gives
     crc     u32      crc32 of every byte before it (header included)
 
-The header records the source file's size, modification time and a hash of its first and last 64 KiB: an
-index whose source no longer matches, whose version is older, or whose bytes fail their checksum is not used
+The header records the source file's real path, size, modification time and a CRC-32 of its first and last
+64 KiB: an index whose source no longer matches, whose version is older, or whose bytes fail their checksum is not used
 (the caller rebuilds it). Reading maps the file and hands out ``memoryview`` casts, so opening even a large
 index costs one checksum pass and lookups bisect straight on the mapped pages.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
@@ -27,27 +26,53 @@ import tempfile
 import zlib
 from array import array
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crashdesk.engine.symfile.scan import ARRAY_NAMES, ModuleInfo, ScanResult
+from crashdesk.engine.symfile.module_info import ModuleInfo
+
+if TYPE_CHECKING:
+    from crashdesk.engine.symfile.scan import ScanResult
 
 MAGIC = b"CDSYMIX\x00"
-VERSION = 4  # 2: ranges filtered like minidump-stackwalk; 3: checksum over the whole file; 4: field widths
-# checked, malformed examples carry their line numbers
+VERSION = 5  # 2: ranges filtered like minidump-stackwalk; 3: checksum over the whole file; 4: field widths
+# checked, malformed examples carry their line numbers; 5: the source's real path and sample CRC-32 (no hashlib)
 _SAMPLE = 64 * 1024
+
+# Names of the arrays an index holds; every one is an ``array('Q')``.
+ARRAY_NAMES = (
+    "func_addr", "func_size", "func_off", "func_end",
+    "pub_addr", "pub_off",
+    "cfi_addr", "cfi_size", "cfi_off", "cfi_end",
+    "win4_addr", "win4_size", "win4_off",
+    "win0_addr", "win0_size", "win0_off",
+    "winx_addr", "winx_size", "winx_off",
+    "file_id", "file_off",
+    "origin_id", "origin_off",
+)
 
 
 class IndexInvalid(Exception):
     """The index file is missing, stale or damaged (internal: the caller rebuilds)."""
 
 
+def name_key(text: str) -> str:
+    """A short file name for ``text`` (a path): CRC-32 and Adler-32 in hex, from :mod:`zlib` (cheap; the
+    interpreter's start has usually loaded it; ``hashlib`` costs ~3 ms to import, a tenth of a cold
+    stackwalk). Not a security boundary: a file so named records what it describes (:func:`source_identity`, a folder index's
+    ``folder``) and is checked against it, so two paths sharing a name only rebuild each other's file."""
+    data = text.encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
 def source_identity(path: Path, data) -> dict:
-    """Size, mtime and a sample hash of the source ``.sym`` file that an index describes."""
+    """Real path, size, mtime and a sample checksum of the source ``.sym`` file that an index describes (the
+    checksum detects a file changed in place, as the size and mtime usually do already)."""
     st = os.stat(path)
-    h = hashlib.sha1()
-    h.update(data[:_SAMPLE])
+    crc = zlib.crc32(data[:_SAMPLE])
     if len(data) > _SAMPLE:
-        h.update(data[-_SAMPLE:])
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sample_sha1": h.hexdigest()}
+        crc = zlib.crc32(data[-_SAMPLE:], crc)
+    return {"path": os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "sample_crc32": crc}
 
 
 def write_index(target: Path, scan: ScanResult, identity: dict) -> None:

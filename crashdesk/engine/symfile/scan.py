@@ -20,8 +20,9 @@ from array import array
 from functools import cache
 from itertools import islice
 
-from crashdesk.engine.record_class import field, record
-from crashdesk.engine.symfile.errors import NotASymbolFile
+from crashdesk.engine.record_class import record
+from crashdesk.engine.symfile.indexfile import ARRAY_NAMES
+from crashdesk.engine.symfile.module_info import ModuleInfo, parse_module_line
 
 # Field widths as rust-minidump's parser reads them: a u64 is at most 16 hex digits, a u32 at most 8 (a longer
 # run of digits is a parse error there, whatever its value), a decimal u32 at most 10 digits whose value fits.
@@ -79,48 +80,6 @@ def _record_re() -> re.Pattern[bytes]:
 NO_END = (1 << 64) - 1
 
 
-@record(slots=True)
-class ModuleInfo:
-    """What the ``MODULE`` and ``INFO`` lines say."""
-
-    os: str
-    arch: str
-    debug_id: str
-    debug_file: str
-    code_id: str = ""
-    code_file: str = ""
-    generator: str = ""
-    urls: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return {
-            "os": self.os, "arch": self.arch, "debug_id": self.debug_id, "debug_file": self.debug_file,
-            "code_id": self.code_id, "code_file": self.code_file, "generator": self.generator,
-            "urls": list(self.urls),
-        }
-
-    @classmethod
-    def from_json(cls, obj: dict) -> ModuleInfo:
-        return cls(
-            os=str(obj["os"]), arch=str(obj["arch"]), debug_id=str(obj["debug_id"]),
-            debug_file=str(obj["debug_file"]), code_id=str(obj.get("code_id", "")),
-            code_file=str(obj.get("code_file", "")), generator=str(obj.get("generator", "")),
-            urls=[str(u) for u in obj.get("urls", [])],
-        )
-
-
-# Names of the arrays an index holds; every one is an ``array('Q')``.
-ARRAY_NAMES = (
-    "func_addr", "func_size", "func_off", "func_end",
-    "pub_addr", "pub_off",
-    "cfi_addr", "cfi_size", "cfi_off", "cfi_end",
-    "win4_addr", "win4_size", "win4_off",
-    "win0_addr", "win0_size", "win0_off",
-    "winx_addr", "winx_size", "winx_off",
-    "file_id", "file_off",
-    "origin_id", "origin_off",
-)
-
 # Groups of arrays that are sorted together, by their first member.
 SORT_GROUPS = (
     ("func_addr", "func_size", "func_off", "func_end"),
@@ -142,19 +101,6 @@ class ScanResult:
     malformed_examples: list[str]
     workers: int = 1
     worker_peak_rss_kb: int = 0  # sum of the worker processes' peaks (0 when scanned in this process)
-
-
-def parse_module_line(first_line: bytes, path: str = "") -> ModuleInfo:
-    """Parse ``MODULE <os> <arch> <debug_id> <debug_file>``; raise :class:`NotASymbolFile` otherwise."""
-    line = first_line.rstrip(b"\r\n")
-    if line.startswith(b"\xef\xbb\xbf"):
-        line = line[3:]
-    parts = line.split(b" ", 4)
-    if len(parts) < 5 or parts[0] != b"MODULE" or not parts[4]:
-        shown = line[:60].decode("utf-8", "replace")
-        raise NotASymbolFile(f"{path or 'symbol file'}: not a Breakpad symbol file (first line {shown!r})")
-    text = [p.decode("utf-8", "replace") for p in parts]
-    return ModuleInfo(os=text[1], arch=text[2], debug_id=text[3].upper(), debug_file=text[4])
 
 
 def _apply_info(module: ModuleInfo, line: bytes) -> bool:

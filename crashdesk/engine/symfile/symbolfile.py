@@ -8,19 +8,23 @@ records, or one ``STACK CFI INIT`` with its deltas. Parsed blocks are kept in a 
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from pathlib import Path
 
-from crashdesk.engine.build_lock import build_lock
 from crashdesk.engine.record_class import replace
 from crashdesk.engine.symbols_api import CfiRules, FunctionInfo, InlineInfo, SourceLine, StackWinInfo
 from crashdesk.engine.symfile.errors import DebugIdMismatch, NotASymbolFile, SymbolFileError
-from crashdesk.engine.symfile.indexfile import IndexInvalid, MappedIndex, source_identity, write_index
-from crashdesk.engine.symfile.scan import ModuleInfo, parse_module_line, scan
+from crashdesk.engine.symfile.indexfile import (
+    IndexInvalid,
+    MappedIndex,
+    name_key,
+    source_identity,
+    write_index,
+)
+from crashdesk.engine.symfile.module_info import ModuleInfo, parse_module_line
 
 _BLOCK_CACHE = 256
 
@@ -418,11 +422,10 @@ def _parse_stack_win(line: bytes) -> StackWinInfo | None:
 
 
 def index_path_for(index_dir: Path, source: Path, module: ModuleInfo | None = None) -> Path:
-    """Where the index of ``source`` lives under ``index_dir``: named by a hash of the source's real path (no
-    untrusted text in the path). The index header holds the module's debug file/id and the source's size,
-    mtime and sample hash, which decide whether it is still valid."""
-    key = os.path.realpath(source).encode("utf-8", "surrogateescape")
-    digest = hashlib.sha256(key).hexdigest()[:32]
+    """Where the index of ``source`` lives under ``index_dir``: named by a checksum of the source's real path
+    (no untrusted text in the path). The index header holds the module's debug file/id and the source's real
+    path, size, mtime and sample checksum, which decide whether it is still valid."""
+    digest = name_key(os.path.realpath(source))
     return index_dir / digest[:2] / f"{digest}.idx"
 
 
@@ -470,6 +473,9 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
                 except IndexInvalid:
                     mapped = None
             if mapped is None:
+                from crashdesk.engine.build_lock import build_lock  # building only (start-up time)
+                from crashdesk.engine.symfile.scan import scan
+
                 # one process per machine builds it; the others wait, then map what it wrote
                 with build_lock(idx_path):
                     if not rebuild:
@@ -492,6 +498,8 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
             module, arrays = mapped.module, mapped.arrays
             malformed, examples = mapped.malformed_lines, mapped.malformed_examples
         elif index_dir is None:
+            from crashdesk.engine.symfile.scan import scan  # no index folder: built in memory
+
             result = scan(data, str(path))
             module, arrays = result.module, result.arrays
             malformed, examples = result.malformed_lines, result.malformed_examples

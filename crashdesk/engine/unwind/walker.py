@@ -7,19 +7,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from crashdesk.engine.symbols_api import SymbolFile
-from crashdesk.engine.unwind import amd64, arm, arm64, x86
 from crashdesk.engine.unwind.api import MemoryReader, ModuleInfo, ModuleMap, StackFrame
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.cpu import canonical_registers, cpu_spec
 from crashdesk.engine.unwind.env import UnwindEnv, Walked
 from crashdesk.engine.unwind.symbolize import SymbolCache
 
-_GETTERS = {
-    "amd64": amd64.get_caller,
-    "x86": x86.get_caller,
-    "arm64": arm64.get_caller,
-    "arm": arm.get_caller,
-}
+
+def _caller_getter(cpu: str):
+    """The CPU's unwinder (``get_caller``); only the one a dump needs is imported (start-up time)."""
+    if cpu == "amd64":
+        from crashdesk.engine.unwind import amd64 as unwinder
+    elif cpu == "x86":
+        from crashdesk.engine.unwind import x86 as unwinder
+    elif cpu == "arm64":
+        from crashdesk.engine.unwind import arm64 as unwinder
+    else:
+        from crashdesk.engine.unwind import arm as unwinder
+    return unwinder.get_caller
 
 
 def walk_thread(
@@ -56,7 +61,7 @@ def walk_thread(
         return [frame0]
 
     env = UnwindEnv(spec=spec, memory=memory, cache=cache, os=(os or "").lower())
-    get_caller = _GETTERS[spec.name]
+    get_caller = _caller_getter(spec.name)
     # No frame cap by default, as the reference: every caller's stack pointer must be above its callee's, so a
     # walk ends within the captured stack (at most its size in words); the worker limits bound time and memory.
     while max_frames is None or len(walked) < max_frames:
