@@ -536,6 +536,8 @@ def _make_term(tok: _Tok, query: str) -> Term:
         if op is not None:
             raise BadOperatorError("__null__ takes no operator (use field:__null__ or field:!__null__)",
                                    query, op_pos)
+        if name == "trend":
+            raise BadValueError("trend takes one value, spike (trend:spike)", query, tok.value_pos + off)
         return Term(name, "null", None, negate, False, None, tok.pos, tok.end)
     explicit = op is not None
     if op is None:
@@ -554,6 +556,8 @@ def _make_term(tok: _Tok, query: str) -> Term:
         raise BadValueError(f"{name} compares as a number; {value!r} is not one", query, tok.value_pos + off)
     elif kind == VERSION and op in ORDERING:
         _check_version(name, value, query, tok.value_pos + off)
+    elif name == "trend" and (op != "=" or value.lower() != "spike"):
+        raise BadValueError("trend takes one value, spike (trend:spike)", query, tok.value_pos + off)
     return Term(name, op, parsed, negate, explicit, module_version, tok.pos, tok.end)
 
 

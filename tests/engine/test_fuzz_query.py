@@ -113,3 +113,12 @@ def test_fuzz_store_search(fuzz_store, text):
         assert 0 <= exc.position <= len(text)
         return
     assert 0 <= len(result.hits) <= min(result.total, 3)
+
+
+@pytest.mark.parametrize("text", ["trend:Firefox", "trend:__null__", "trend:~spi", "product:x OR trend:>=2"])
+def test_a_bad_trend_value_is_a_query_error_with_its_column(fuzz_store, text):
+    """Found by test_fuzz_store_search: ``trend:`` with anything but ``spike`` was a BadSearchRequest from the
+    SQL compiler (no column) instead of the parser's QueryError pointing at the value."""
+    with pytest.raises(QueryError) as caught:
+        fuzz_store.search(text, facets=["signature"], limit=3)
+    assert text.index("trend:") + len("trend:") <= caught.value.position <= len(text)

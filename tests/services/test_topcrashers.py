@@ -276,9 +276,9 @@ def test_trend_spike_query_term(store):
     assert {h["signature"] for h in result.hits} == {"burst"}
     assert result.total == 7  # every crash of the spiking signature, not only the last day's
     assert store.search("trend:spike product:Nope").total == 0
-    from crashdesk.errors import UsageError as Bad
+    from crashdesk.engine.query import QueryError
 
-    with pytest.raises(Bad):
+    with pytest.raises(QueryError, match="trend takes one value, spike"):  # with the value's column
         store.search("trend:rising")
 
 

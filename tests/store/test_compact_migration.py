@@ -91,12 +91,12 @@ def test_compacting_a_migrated_store_keeps_every_answer_and_shrinks_it(old_store
         # the fixture is small: train with what there is
         import crashdesk.store.dictionaries as dictionaries
 
-        saved = dictionaries.TRAIN_MIN
-        dictionaries.TRAIN_MIN = 10
+        saved = dictionaries.TRAIN_MIN, dictionaries.MIN_TRAIN_BYTES
+        dictionaries.TRAIN_MIN, dictionaries.MIN_TRAIN_BYTES = 10, 0
         try:
             result = store.compact()
         finally:
-            dictionaries.TRAIN_MIN = saved
+            dictionaries.TRAIN_MIN, dictionaries.MIN_TRAIN_BYTES = saved
         assert set(result.dictionaries_trained) == set(dictionaries.KINDS)
         assert result.documents_recompressed >= 3 * 16  # processed, signature input and raw of each crash
         assert result.bytes_after < migrated
