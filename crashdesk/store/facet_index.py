@@ -39,6 +39,8 @@ import numpy as np
 import orjson
 from pyroaring import BitMap
 
+from crashdesk.store.terms import ranked_values
+
 # crashes columns with a dictionary (the facet panel's columns and the usual filter terms); "version_key"
 # answers version ordering terms (version:>=1.4), "version" equality and patterns
 FIELDS = ("signature", "server_signature", "product", "version", "version_key", "os", "os_version", "cpu",
@@ -410,21 +412,7 @@ def column_counts(snap: Snapshot, field: str, mask: np.ndarray | None, fold: boo
         codes = codes[snap.present]
     counts = np.bincount(codes, minlength=len(snap.values[field]))
     values = snap.values[field]
-    groups: dict[Any, list[Any]] = {}
-    for code in np.flatnonzero(counts).tolist():
-        value = values[code]
-        if value is None or value == "":
-            continue
-        n = int(counts[code])
-        key = value.translate(_ASCII_FOLD) if fold and isinstance(value, str) else value
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [value, n]
-        else:
-            group[0] = min(group[0], value)
-            group[1] += n
-    ranked = sorted(groups.values(), key=lambda g: (-g[1], g[0]))
-    return [(term, n) for term, n in ranked[:size]]
+    return ranked_values(((values[code], int(counts[code])) for code in np.flatnonzero(counts).tolist()), fold, size)
 
 
 def all_text(snap: Snapshot, field: str) -> bool:
@@ -443,9 +431,6 @@ def module_counts(snap: Snapshot, mask: np.ndarray | None) -> list[tuple[int, in
         if n:
             out.append((mid, n))
     return out
-
-
-_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # SQLite's NOCASE
 
 
 def without_negation(term: Any) -> Any:

@@ -50,7 +50,7 @@ from crashdesk.engine.spikes import BASELINE_DAYS
 from crashdesk.errors import UsageError
 from crashdesk.model.versions import version_key
 from crashdesk.store import thread_search
-from crashdesk.store.terms import annotation_token, match_any
+from crashdesk.store.terms import annotation_token, match_any, ranked_values
 
 HIT_COLUMNS = ("crash_id", "signature", "server_signature", "proto_signature", "product", "version",
                "build_id", "channel", "os", "os_version", "cpu", "reason", "address", "source", "state",
@@ -445,9 +445,6 @@ def module_totals(conn, facet: str, per_module: list[tuple[int, int]], size: int
     return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
 
 
-_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # SQLite's NOCASE
-
-
 _SEP = "\x1e\x1f"  # between values in column_facets_one_pass (record + unit separators)
 
 
@@ -470,20 +467,8 @@ def column_facets_one_pass(conn, facets: Sequence[str], where: str, params: list
         if len(values) != expected:  # a value holding the separator (or not text): let SQLite group them
             out[facet] = facet_counts(conn, facet, where, params, size, use_cover=use_cover)
             continue
-        counts = Counter(values)
-        counts.pop("", None)
-        groups: dict[str, list[Any]] = {}
-        fold = "NOCASE" in FACET_COLUMNS[facet]
-        for value, count in counts.items():
-            key = value.translate(_ASCII_FOLD) if fold else value
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [value, count]
-            else:
-                group[0] = min(group[0], value)
-                group[1] += count
-        ranked = sorted(groups.values(), key=lambda g: (-g[1], g[0]))
-        out[facet] = [{"term": term, "count": count} for term, count in ranked[:size]]
+        ranked = ranked_values(Counter(values).items(), "NOCASE" in FACET_COLUMNS[facet], size)
+        out[facet] = [{"term": term, "count": count} for term, count in ranked]
     return out
 
 

@@ -40,12 +40,31 @@ def annotation_value_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # SQLite's NOCASE: A-Z only
+
+
+def ranked_values(counts: Iterable[tuple[Any, int]], fold: bool, size: int) -> list[tuple[Any, int]]:
+    """Facet values as Crash Stats lists them, biggest first (ties by term): NULL and "" left out; with ``fold``
+    (a NOCASE column) the spellings of one value are one group, named by its smallest spelling. The SQL path
+    and the facet index both count this way."""
+    groups: dict[Any, list[Any]] = {}
+    for value, n in counts:
+        if value is None or value == "":
+            continue
+        key = value.translate(ASCII_FOLD) if fold and isinstance(value, str) else value
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [value, n]
+        else:
+            group[0] = min(group[0], value)
+            group[1] += n
+    ranked = sorted(groups.values(), key=lambda g: (-g[1], g[0]))
+    return [(term, n) for term, n in ranked[:size]]
 
 
 @lru_cache(maxsize=1 << 16)  # most annotation pairs (product, version, OS, locale...) repeat across crashes
 def annotation_token(key: str, value: str) -> str:
-    folded = value.translate(_ASCII_FOLD)  # SQLite's NOCASE folds A-Z only
+    folded = value.translate(ASCII_FOLD)  # SQLite's NOCASE folds A-Z only
     return "a" + blake2b(f"{key}\x00{folded}".encode(errors="surrogatepass"), digest_size=8).hexdigest()
 
 
