@@ -11,8 +11,10 @@ Public API (used by the UI, the CLI and sync)::
 Matching is case-insensitive everywhere except annotation *keys* (``ann.URL`` is not ``ann.url``).
 Column fields compare on ``crashes``; ``module``/``module_version``/``debug_id``/``debug_file`` on the
 loaded modules (``module:NAME@VERSION`` ties name and version to the same module); ``function``/``file`` on
-the stored frames (the crashing thread); ``ann.KEY`` on the annotations; bare words and phrases on the FTS5
-index (signature, frame functions, annotation values; a bare word is a prefix match).
+the crashing thread's frames (their names' dictionaries and the ``f``/``p`` terms of ``crash_terms``);
+``ann.KEY`` on the annotations; bare words and phrases on the FTS5 index (signature, frame functions, annotation
+values; a bare word is a prefix match). On large stores, totals, first pages and facets of filtered queries come
+from the facet index (``crashdesk.store.facet_query``) where it can answer them, with the same results.
 """
 
 from __future__ import annotations
