@@ -86,16 +86,22 @@ def run_reference(binary: Path, cases, workers: int) -> tuple[float, float]:
     return time.perf_counter() - started, _children_cpu() - cpu
 
 
+def _imported(folder: Path, cases, workers: int):
+    """A fresh store in ``folder`` holding every case's dump (queued), and a processing service for it with
+    empty symbol caches: (store, crash ids, service)."""
+    store = CrashStore.open(folder)
+    ids = [store.add_crash({"ProductName": "Bench"}, {"upload_file_minidump": dump.read_bytes()},
+                           source="import") for _n, dump, _s in cases]
+    symbol_paths = tuple(sorted({str(s) for _n, _d, s in cases if s}))
+    config = WorkerConfig(symbol_paths=symbol_paths, symbols_cache=str(folder / "cache"), memory_limit=None)
+    return store, ids, ProcessingService(store, config, workers=workers)
+
+
 def run_ahead(cases, workers: int) -> tuple[float, float, float]:
     """(seconds to start the pool and pre-import, seconds of the first pass after that, CPU seconds of that
     first pass), empty caches."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = CrashStore.open(Path(tmp))
-        ids = [store.add_crash({"ProductName": "Bench"}, {"upload_file_minidump": dump.read_bytes()},
-                               source="import") for _n, dump, _s in cases]
-        symbol_paths = tuple(sorted({str(s) for _n, _d, s in cases if s}))
-        config = WorkerConfig(symbol_paths=symbol_paths, symbols_cache=str(Path(tmp) / "cache"), memory_limit=None)
-        service = ProcessingService(store, config, workers=workers)
+        store, ids, service = _imported(Path(tmp), cases, workers)
         started = time.perf_counter()
         service.warm_up(wait=True)
         startup = time.perf_counter() - started
@@ -111,12 +117,7 @@ def run_ahead(cases, workers: int) -> tuple[float, float, float]:
 
 def run_service(cases, workers: int, rounds: int) -> tuple[float, float, list[float], list[float], int]:
     with tempfile.TemporaryDirectory() as tmp:
-        store = CrashStore.open(Path(tmp))
-        ids = [store.add_crash({"ProductName": "Bench"}, {"upload_file_minidump": dump.read_bytes()},
-                               source="import") for _n, dump, _s in cases]
-        symbol_paths = tuple(sorted({str(s) for _n, _d, s in cases if s}))
-        config = WorkerConfig(symbol_paths=symbol_paths, symbols_cache=str(Path(tmp) / "cache"), memory_limit=None)
-        service = ProcessingService(store, config, workers=workers)
+        store, ids, service = _imported(Path(tmp), cases, workers)
         started, cpu = time.perf_counter(), time.process_time()
         service.start()
         _wait_processed(store, len(ids))
