@@ -26,10 +26,11 @@ def _add(store: CrashStore, test_data: Path, case: str, **extra) -> str:
 def test_a_crash_waiting_behind_a_hanging_one_is_processed_not_failed(store, test_data, monkeypatch):
     monkeypatch.setenv(TEST_HOOKS_ENV, "1")
     hang = _add(store, test_data, "01-null-deref", **{TEST_HOOK_ANNOTATION: "hang"})
-    behind = [_add(store, test_data, "05-thread") for _ in range(2)]
+    # as many as wait in its pipe, and one more
+    behind = [_add(store, test_data, "05-thread") for _ in range(processing.WORKER_DEPTH)]
     service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=1, time_limit=4)
     progress = service.run_until_empty()
-    assert progress.done == 2 and progress.failed == 1
+    assert progress.done == len(behind) and progress.failed == 1
     assert store.get(hang)["state"] == "failed" and store.get(hang)["notes"][-1] == "timed out after 4 s"
     for crash_id in behind:
         row = store.get(crash_id)
@@ -48,6 +49,28 @@ def test_a_large_job_is_not_queued_behind_a_running_one(store, test_data):
         assert [j.crash_id for j in worker.jobs] == ["small"]
         assert worker.send(Job("next", None, {}, processed={}), 30, queue=True)
         assert [j.crash_id for j in worker.jobs] == ["small", "next"]
+    finally:
+        worker.kill()
+
+
+def test_jobs_wait_in_a_pipe_only_up_to_the_byte_budget_together(store, test_data):
+    """Several jobs may wait behind the running one, but not more bytes of them than the budget: each one below
+    it could still fill the pipe together."""
+    worker = processing._Worker(processing.multiprocessing.get_context("spawn"), WorkerConfig(memory_limit=None))
+    try:
+        third = processing._QUEUE_MAX_BYTES // 3
+
+        def job(name: str) -> Job:
+            return Job(name, None, {"Notes": "x" * (third - 300)}, processed={})
+
+        assert worker.send(job("running"), 30)  # the running one does not count: the worker has read it
+        assert worker.send(job("a"), 30, queue=True) and worker.send(job("b"), 30, queue=True)
+        assert worker.send(job("c"), 30, queue=True)
+        assert not worker.send(job("d"), 30, queue=True)  # a, b, c and d together would pass the budget
+        assert [j.crash_id for j in worker.jobs] == ["running", "a", "b", "c"]
+        worker.finished()  # "running" answered, "a" runs now: room for one more
+        assert worker.send(job("d"), 30, queue=True)
+        assert [j.crash_id for j in worker.jobs] == ["a", "b", "c", "d"]
     finally:
         worker.kill()
 
