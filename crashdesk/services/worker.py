@@ -305,8 +305,8 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     try:
         processor = _Processor(config)
         _preload()
-        # started ahead of work (warm_up): compile everything before 'ready'; with crashes already waiting, go
-        # to them and compile the rest when idle
+        # started ahead of work (warm_up): import and compile everything before 'ready'; with crashes already
+        # waiting, go to them and do the rest when idle
         while not conn.poll(0) and processor.prepare_next():
             pass
     except Exception as exc:  # configuration problems are reported once, then the worker idles out
@@ -315,7 +315,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            while not conn.poll(0) and processor.prepare_next():  # idle: compile what was left for later
+            while not conn.poll(0) and processor.prepare_next():  # idle: do what was left for later
                 pass
             job = conn.recv()
         except (EOFError, OSError):
