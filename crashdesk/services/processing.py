@@ -233,7 +233,8 @@ class ProcessingService:
 
     def reconfigure(self, config: WorkerConfig) -> None:
         """Process with ``config`` from now on (new symbol settings): idle workers are replaced at once, busy
-        ones after their crash."""
+        ones once the crashes already handed to them (the running one and those waiting in its pipe) are done;
+        they are handed no more."""
         self.config = config
         self._wake.set()
 
