@@ -390,10 +390,9 @@ class ProcessingService:
         pipe (:data:`WORKER_DEPTH`). Crashes are claimed a few at a time ahead of need (one claim transaction
         for several); claimed ones not handed out yet go back to the queue when the service stops."""
         for depth in range(WORKER_DEPTH):
-            # a worker with old settings (reconfigure()) gets nothing more to wait in its pipe: once idle it is
-            # replaced
-            open_slots = [w for w in self._workers if len(w.jobs) == depth
-                          and (depth == 0 or w.config is self.config)]
+            # a worker with old settings (reconfigure()) gets nothing more: once idle it is replaced (handed a
+            # crash whenever its pipe ran dry, as results came in, it was never idle at the top of the loop)
+            open_slots = [w for w in self._workers if len(w.jobs) == depth and w.config is self.config]
             if not open_slots:
                 continue
             if len(self._pending) < len(open_slots):  # one claim for the next few crashes

@@ -100,3 +100,32 @@ def test_a_worker_that_died_while_idle_is_replaced_and_the_crash_is_not_failed(s
     progress = service.run_until_empty()
     assert progress.failed == 0 and progress.done == 1
     assert store.get(crash_id)["state"] == "processed"
+
+
+def test_reconfigure_lets_a_busy_worker_finish_its_pipe_then_replaces_it(store, test_data):
+    """New settings while crashes wait in a worker's pipe: those finish with the settings they were handed
+    with, every later crash gets the new ones, none is lost or processed twice."""
+    ids = [_add(store, test_data, "05-thread") for _ in range(processing.WORKER_DEPTH + 4)]
+    old = WorkerConfig(memory_limit=None)
+    new = WorkerConfig(memory_limit=None, symbol_paths=(str(test_data / "crashes" / "symbols"),))
+    order: list[str] = []
+    service = ProcessingService(store, old, workers=1)
+
+    def on_result(crash_id: str, ok: bool) -> None:
+        order.append(crash_id)
+        if len(order) == 1:
+            service.reconfigure(new)  # the worker holds more crashes in its pipe by now
+
+    service.on_result = on_result
+    service.warm_up(wait=True)
+    progress = service.run_until_empty()
+    assert progress.done == len(ids) and sorted(order) == sorted(ids)
+    folders = [store.get(crash_id)["processed"]["symbol_sources"]["folders"] for crash_id in order]
+    # a worker with the new settings took over (a worker that kept being handed crashes never did)
+    assert list(new.symbol_paths) in folders
+    switched = folders.index(list(new.symbol_paths))
+    # the first crash and those handed over before the new settings came (the pipe refilled as the first result
+    # arrived) keep the old settings; none after a crash with the new ones
+    assert 1 <= switched <= 1 + processing.WORKER_DEPTH
+    assert folders[:switched] == [[]] * switched
+    assert folders[switched:] == [list(new.symbol_paths)] * (len(ids) - switched)
