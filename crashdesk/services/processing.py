@@ -28,9 +28,12 @@ from crashdesk.store import CrashStore
 from crashdesk.store.crashes import MAIN_DUMP, SignatureRecord
 
 DEFAULT_TIME_LIMIT = 30.0
-#: crashes handed to a worker at a time: the one it is on and the next, waiting in the pipe, so that it goes on
-#: while the parent records the last result (the pipe's buffer must hold the waiting ones: see ``_Worker.send``)
-WORKER_DEPTH = 2
+#: crashes handed to a worker at a time: the one it is on and the next ones, waiting in its pipe, so that it goes
+#: on while the parent records the last results (a crash takes a worker about as long as the parent takes to
+#: record it, and far less once its modules' symbols are open: with one waiting the workers sat idle for the
+#: parent). The pipe's buffer must hold the waiting ones: see ``_Worker.send``.
+WORKER_DEPTH = 4
+#: bytes of jobs that may wait in one worker's pipe (well below the smallest pipe buffer)
 _QUEUE_MAX_BYTES = 32 * 1024
 #: crashes claimed beyond the open slots (one claim transaction for several crashes; the rest wait in the
 #: service, state ``processing``, and go back to the queue if it stops)
@@ -97,6 +100,7 @@ class _Worker:
             self.process.start()
         child.close()
         self.jobs: deque[Job] = deque()  # handed over, in order: the first is running, the rest wait in the pipe
+        self.sizes: deque[int] = deque()  # the pickled size of each of ``jobs``
         self.deadline = 0.0
         self.time_limit = DEFAULT_TIME_LIMIT
         self.ready = False
@@ -108,22 +112,28 @@ class _Worker:
 
     def send(self, job: Job, time_limit: float, *, queue: bool = False) -> bool:
         """Hand ``job`` over. With ``queue`` the worker is busy and the job waits in the pipe until it is done;
-        a large job is not queued (False): it could fill the pipe while the worker is blocked sending a large
-        result back, and neither side would go on."""
+        jobs waiting beyond :data:`_QUEUE_MAX_BYTES` together are not queued (False): they could fill the pipe
+        while the worker is blocked sending a large result back, and neither side would go on."""
         payload = _ForkingPickler.dumps(job)
-        if queue and len(payload) > _QUEUE_MAX_BYTES:
+        if queue and self.waiting_bytes() + len(payload) > _QUEUE_MAX_BYTES:
             return False
         self.conn.send_bytes(payload)
         if not self.jobs:
             self.deadline = time.monotonic() + time_limit
         self.time_limit = time_limit
         self.jobs.append(job)
+        self.sizes.append(len(payload))
         return True
+
+    def waiting_bytes(self) -> int:
+        """Bytes of the jobs waiting in the pipe (all but the running one)."""
+        return sum(self.sizes) - (self.sizes[0] if self.sizes else 0)
 
     def finished(self) -> None:
         """The running crash's answer came: the next one in the pipe is running from now."""
         if self.jobs:
             self.jobs.popleft()
+            self.sizes.popleft()
         if self.jobs:
             self.deadline = time.monotonic() + self.time_limit
 
@@ -223,7 +233,8 @@ class ProcessingService:
 
     def reconfigure(self, config: WorkerConfig) -> None:
         """Process with ``config`` from now on (new symbol settings): idle workers are replaced at once, busy
-        ones after their crash."""
+        ones once the crashes already handed to them (the running one and those waiting in its pipe) are done;
+        they are handed no more."""
         self.config = config
         self._wake.set()
 
@@ -379,10 +390,9 @@ class ProcessingService:
         pipe (:data:`WORKER_DEPTH`). Crashes are claimed a few at a time ahead of need (one claim transaction
         for several); claimed ones not handed out yet go back to the queue when the service stops."""
         for depth in range(WORKER_DEPTH):
-            # a worker with old settings (reconfigure()) gets nothing more to wait in its pipe: once idle it is
-            # replaced
-            open_slots = [w for w in self._workers if len(w.jobs) == depth
-                          and (depth == 0 or w.config is self.config)]
+            # a worker with old settings (reconfigure()) gets nothing more: once idle it is replaced (handed a
+            # crash whenever its pipe ran dry, as results came in, it was never idle at the top of the loop)
+            open_slots = [w for w in self._workers if len(w.jobs) == depth and w.config is self.config]
             if not open_slots:
                 continue
             if len(self._pending) < len(open_slots):  # one claim for the next few crashes
@@ -430,6 +440,7 @@ class ProcessingService:
                 # same way, so give the claims back and stop with the reason instead of failing crashes
                 self.error = f"worker could not start: {message[1]}"
                 worker.jobs.clear()
+                worker.sizes.clear()
                 self.cancel()
             worker.ready = True
             return None

@@ -126,6 +126,21 @@ def _preload() -> None:
         pass
 
 
+#: what a first pass needs beyond :func:`_preload` that the command line imports only on the path that needs it:
+#: the Windows error names (a Windows dump's exception and last-error codes), the ``.sym`` scanner and the
+#: build lock (the first crash meeting a module builds its index), the lookup records every crash reports, and
+#: the UTF-16 codec (module and thread names). A worker imports them while no crash waits for it
+#: (:meth:`_Processor.prepare_next`): a pool started ahead of the first crash has them before it says it is
+#: ready; a worker started for crashes already waiting goes to them first.
+LATER_IMPORTS = (
+    "crashdesk.engine.minidump.windows_error_names",
+    "crashdesk.engine.symfile.scan",
+    "crashdesk.engine.build_lock",
+    "crashdesk.symbols.explain",
+    "encodings.utf_16_le",
+)
+
+
 class _Processor:
     def __init__(self, config: WorkerConfig) -> None:
         from crashdesk.engine.signature import SignatureGenerator, resolve_profile
@@ -151,6 +166,7 @@ class _Processor:
         # expressions), or when the first crash needs one (:meth:`prepare_next`, :meth:`_generator`).
         default = config.default_profile if config.profile_name == "auto" else config.profile_name
         self._deferred = [n for n in names if n != default and n in BUILTIN_NAMES and not _user_profile(config, n)]
+        self._imports = list(LATER_IMPORTS)
         self._make_generator = lambda name: SignatureGenerator(resolve_profile(name, config.profiles_dir))
         self.generators = {name: self._make_generator(name) for name in names if name not in self._deferred}
         self._generation: int | None = None  # the symbols generation the misses were last dropped for
@@ -166,7 +182,13 @@ class _Processor:
         return name, self.generators[name]
 
     def prepare_next(self) -> bool:
-        """Compile one built-in profile left for later; False when none is left."""
+        """Do one thing left for later: import one of :data:`LATER_IMPORTS`, else compile one built-in profile;
+        False when nothing is left. Each step is short, so that a crash arriving meanwhile waits little."""
+        if self._imports:
+            import importlib
+
+            importlib.import_module(self._imports.pop(0))
+            return True
         if not self._deferred:
             return False
         name = self._deferred.pop(0)
@@ -283,8 +305,8 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     try:
         processor = _Processor(config)
         _preload()
-        # started ahead of work (warm_up): compile everything before 'ready'; with crashes already waiting, go
-        # to them and compile the rest when idle
+        # started ahead of work (warm_up): import and compile everything before 'ready'; with crashes already
+        # waiting, go to them and do the rest when idle
         while not conn.poll(0) and processor.prepare_next():
             pass
     except Exception as exc:  # configuration problems are reported once, then the worker idles out
@@ -293,7 +315,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            while not conn.poll(0) and processor.prepare_next():  # idle: compile what was left for later
+            while not conn.poll(0) and processor.prepare_next():  # idle: do what was left for later
                 pass
             job = conn.recv()
         except (EOFError, OSError):

@@ -26,10 +26,11 @@ def _add(store: CrashStore, test_data: Path, case: str, **extra) -> str:
 def test_a_crash_waiting_behind_a_hanging_one_is_processed_not_failed(store, test_data, monkeypatch):
     monkeypatch.setenv(TEST_HOOKS_ENV, "1")
     hang = _add(store, test_data, "01-null-deref", **{TEST_HOOK_ANNOTATION: "hang"})
-    behind = [_add(store, test_data, "05-thread") for _ in range(2)]
+    # as many as wait in its pipe, and one more
+    behind = [_add(store, test_data, "05-thread") for _ in range(processing.WORKER_DEPTH)]
     service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=1, time_limit=4)
     progress = service.run_until_empty()
-    assert progress.done == 2 and progress.failed == 1
+    assert progress.done == len(behind) and progress.failed == 1
     assert store.get(hang)["state"] == "failed" and store.get(hang)["notes"][-1] == "timed out after 4 s"
     for crash_id in behind:
         row = store.get(crash_id)
@@ -48,6 +49,28 @@ def test_a_large_job_is_not_queued_behind_a_running_one(store, test_data):
         assert [j.crash_id for j in worker.jobs] == ["small"]
         assert worker.send(Job("next", None, {}, processed={}), 30, queue=True)
         assert [j.crash_id for j in worker.jobs] == ["small", "next"]
+    finally:
+        worker.kill()
+
+
+def test_jobs_wait_in_a_pipe_only_up_to_the_byte_budget_together(store, test_data):
+    """Several jobs may wait behind the running one, but not more bytes of them than the budget: each one below
+    it could still fill the pipe together."""
+    worker = processing._Worker(processing.multiprocessing.get_context("spawn"), WorkerConfig(memory_limit=None))
+    try:
+        third = processing._QUEUE_MAX_BYTES // 3
+
+        def job(name: str) -> Job:
+            return Job(name, None, {"Notes": "x" * (third - 300)}, processed={})
+
+        assert worker.send(job("running"), 30)  # the running one does not count: the worker has read it
+        assert worker.send(job("a"), 30, queue=True) and worker.send(job("b"), 30, queue=True)
+        assert worker.send(job("c"), 30, queue=True)
+        assert not worker.send(job("d"), 30, queue=True)  # a, b, c and d together would pass the budget
+        assert [j.crash_id for j in worker.jobs] == ["running", "a", "b", "c"]
+        worker.finished()  # "running" answered, "a" runs now: room for one more
+        assert worker.send(job("d"), 30, queue=True)
+        assert [j.crash_id for j in worker.jobs] == ["a", "b", "c", "d"]
     finally:
         worker.kill()
 
@@ -77,3 +100,32 @@ def test_a_worker_that_died_while_idle_is_replaced_and_the_crash_is_not_failed(s
     progress = service.run_until_empty()
     assert progress.failed == 0 and progress.done == 1
     assert store.get(crash_id)["state"] == "processed"
+
+
+def test_reconfigure_lets_a_busy_worker_finish_its_pipe_then_replaces_it(store, test_data):
+    """New settings while crashes wait in a worker's pipe: those finish with the settings they were handed
+    with, every later crash gets the new ones, none is lost or processed twice."""
+    ids = [_add(store, test_data, "05-thread") for _ in range(processing.WORKER_DEPTH + 4)]
+    old = WorkerConfig(memory_limit=None)
+    new = WorkerConfig(memory_limit=None, symbol_paths=(str(test_data / "crashes" / "symbols"),))
+    order: list[str] = []
+    service = ProcessingService(store, old, workers=1)
+
+    def on_result(crash_id: str, ok: bool) -> None:
+        order.append(crash_id)
+        if len(order) == 1:
+            service.reconfigure(new)  # the worker holds more crashes in its pipe by now
+
+    service.on_result = on_result
+    service.warm_up(wait=True)
+    progress = service.run_until_empty()
+    assert progress.done == len(ids) and sorted(order) == sorted(ids)
+    folders = [store.get(crash_id)["processed"]["symbol_sources"]["folders"] for crash_id in order]
+    # a worker with the new settings took over (a worker that kept being handed crashes never did)
+    assert list(new.symbol_paths) in folders
+    switched = folders.index(list(new.symbol_paths))
+    # the first crash and those handed over before the new settings came (the pipe refilled as the first result
+    # arrived) keep the old settings; none after a crash with the new ones
+    assert 1 <= switched <= 1 + processing.WORKER_DEPTH
+    assert folders[:switched] == [[]] * switched
+    assert folders[switched:] == [list(new.symbol_paths)] * (len(ids) - switched)
