@@ -36,6 +36,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from bench_stackwalk import corpus_cases, reference_binary  # noqa: E402
+from installed import compile_bytecode  # noqa: E402
 
 from crashdesk.services.processing import ProcessingService  # noqa: E402
 from crashdesk.services.worker import WorkerConfig  # noqa: E402
@@ -168,6 +169,7 @@ def main() -> int:
     args = parser.parse_args()
     cases = corpus_cases(None)
     binary = reference_binary()
+    compile_bytecode()  # as an installed package has it
     n = len(cases)
     print(f"{n} dumps, {args.workers} workers / {args.workers} parallel reference processes")
     ref_runs = [run_reference(binary, cases, args.workers) for _ in range(args.rounds)]

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from installed import compile_bytecode
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work"
 SHARED = Path(os.environ.get("CRASHDESK_SHARED", ROOT.parent / "shared"))
@@ -125,10 +127,7 @@ def main() -> int:
         return 0
 
     ref = reference_binary()
-    # An installed package has its bytecode compiled (pip does it); this checkout may run with
-    # PYTHONDONTWRITEBYTECODE, which would make every cold start compile CrashDesk from source.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "crashdesk")], check=False,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    compile_bytecode()  # as an installed package has it (benchmarks/installed.py)
     cases = corpus_cases(args.cases)
     if not cases:
         print("no cases found", file=sys.stderr)

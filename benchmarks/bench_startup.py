@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_stackwalk import corpus_cases, reference_binary  # noqa: E402
+from installed import compile_bytecode  # noqa: E402
 
 
 def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
@@ -57,7 +58,7 @@ def main() -> int:
     cases = corpus_cases(args.cases)
     py = sys.executable
     for tree in trees:  # bytecode compiled, as an installed package has it
-        subprocess.run([py, "-m", "compileall", "-q", str(tree / "crashdesk")], stdout=subprocess.DEVNULL)
+        compile_bytecode(tree)
     caches = {t: Path(tempfile.mkdtemp(prefix="bench-startup-")) for t in trees}
 
     def walk_cmd(tree: Path, dump: Path, symbols: Path | None) -> list[str]:
