@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crashdesk.engine.symfile import scan as scan_mod
 from crashdesk.engine.symfile import load_symbol_file
+from crashdesk.engine.symfile import scan as scan_mod
 
 _H64 = rb"[0-9a-fA-F]{1,16}+"
 _H32 = rb"[0-9a-fA-F]{1,8}+"
@@ -178,11 +178,11 @@ def test_a_failing_child_is_replaced_by_a_scan_here(monkeypatch) -> None:
     _same(one, again)
 
 
-def test_no_fork_when_asked_for_one_process_or_on_a_busy_machine(monkeypatch) -> None:
+def test_no_fork_when_asked_for_one_process_or_without_a_spare_cpu(monkeypatch) -> None:
     data = _big_sym()
     monkeypatch.setattr(scan_mod, "FORK_MIN_BYTES", 0)
     assert scan_mod.scan(data, "", workers=1).workers == 1
-    monkeypatch.setattr(scan_mod.os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    monkeypatch.setattr(scan_mod.os, "sched_getaffinity", lambda _pid: {0})  # one CPU: never a spare one
     assert scan_mod._may_fork() is False
     assert scan_mod.scan(data, "", workers=2).workers == 1
 

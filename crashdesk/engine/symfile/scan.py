@@ -421,9 +421,9 @@ def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:
 
 def _may_fork() -> bool:
     """Whether :func:`_scan_forked` may run: Linux (a cheap fork), no other Python threads (a forked child only
-    has the thread that forked), and a core to spare: at most ``cpus - 1`` runnable processes on average over
-    the last minute (as ``make --load-average`` decides), so a busy machine, or a pool of workers that keeps
-    every core busy, scans in one process."""
+    has the thread that forked), and a core idle right now: fewer runnable tasks than CPUs, this process
+    included (the kernel's count in ``/proc/loadavg``), so that on a busy machine, or in a pool of workers that
+    keeps every core busy, the scan stays in one process."""
     if not sys.platform.startswith("linux"):
         return False
     import threading
@@ -432,10 +432,11 @@ def _may_fork() -> bool:
         return False
     try:
         cpus = len(os.sched_getaffinity(0))
-        load = os.getloadavg()[0]
-    except OSError:
+        with open("/proc/loadavg", "rb") as f:
+            runnable = int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
         return False
-    return cpus >= 2 and load <= cpus - 1
+    return runnable < cpus
 
 
 def _to_wire(p: _Partial) -> tuple:
@@ -564,16 +565,28 @@ def _sort_stable(arrays: dict[str, array], names: tuple[str, ...], key=None) -> 
     _reorder(arrays, names, sorted(range(len(keys)), key=key or keys.__getitem__))
 
 
+def _disjoint(addrs: array, sizes: array) -> bool:
+    """No empty range, and each range ends before the next one starts (so the starts are sorted too)."""
+    return not sizes.count(0) and not any(map(operator.lt, islice(addrs, 1, None), map(operator.add, addrs, sizes)))
+
+
 def _range_map(arrays: dict[str, array], names: tuple[str, ...]) -> None:
     """Make ``(address, size, ...)`` records a map of disjoint ranges the way minidump-stackwalk does: sort by
     (start, end), drop empty ranges and every range that starts inside the previous kept one."""
     addrs, sizes = arrays[names[0]], arrays[names[1]]
+    if _disjoint(addrs, sizes):
+        return  # sorted and disjoint already: the usual case
     if len(addrs) >= 2 and not all(map(operator.lt, addrs, islice(addrs, 1, None))):
-        # by (start, size), equal records in file order: the index breaks ties (tuples compare in C)
-        _reorder(arrays, names, [t[2] for t in sorted(zip(addrs, sizes, range(len(addrs)), strict=True))])
+        # by start (a stable sort keeps file order); only where two starts are equal, by (start, size) with the
+        # index breaking ties (tuples compare in C, but are slower to build and sort than one key)
+        order = sorted(range(len(addrs)), key=addrs.__getitem__)
+        starts = operator.itemgetter(*order)(addrs)
+        if not all(map(operator.lt, starts, islice(starts, 1, None))):
+            order = [t[2] for t in sorted(zip(addrs, sizes, range(len(addrs)), strict=True))]
+        _reorder(arrays, names, order)
         addrs, sizes = arrays[names[0]], arrays[names[1]]
-    if not sizes.count(0) and not any(map(operator.lt, islice(addrs, 1, None), map(operator.add, addrs, sizes))):
-        return  # already disjoint: the usual case
+        if _disjoint(addrs, sizes):
+            return
     keep = []
     last_end = -1
     for i in range(len(addrs)):
