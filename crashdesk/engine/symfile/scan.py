@@ -157,9 +157,13 @@ def _apply_info(module: ModuleInfo, line: bytes) -> bool:
 PARALLEL_MIN_BYTES = 48 * 1024 * 1024  # below this one process is quicker than starting workers
 _CHUNK_MIN = 16 * 1024 * 1024
 # From here up to PARALLEL_MIN_BYTES a forked second process scans the end of the file while this one scans the
-# start, when a core is idle (a fork costs ~1 ms; a 1 MiB scan ~5 ms). The child takes the larger share: the line
-# records early in a file cost more per byte than the CFI at its end, and this process has the merge to do after.
-FORK_MIN_BYTES = 1024 * 1024
+# start, when a CPU is idle (:func:`_may_fork`). Measured on libc's 3.1 MiB .sym (issue 24): 18.6 ms of CPU in
+# one process; 12.3 ms here + 10.4 ms in the child when forked (the child re-faults the mapped file and copies
+# the heap pages it touches: +4 ms of CPU in all), so about 13 ms of wall time with a core to spare, and worse
+# than one process when the CPUs are busy (52 vs 41 ms at load 6). Below 2 MiB the saving is ~2 ms or less.
+# The child takes the larger share of the bytes: line records, early in a file, cost more per byte than the
+# CFI at its end, and this process has the merge and the index to write after.
+FORK_MIN_BYTES = 2 * 1024 * 1024
 _FORK_SHARE = 0.42  # this process's share of the bytes
 
 
@@ -338,7 +342,8 @@ def scan(data, path: str = "", workers: int | None = None) -> ScanResult:
     """Build the index arrays for the ``.sym`` bytes in ``data`` (bytes or an mmap).
 
     Files of at least :data:`PARALLEL_MIN_BYTES` are split at line boundaries and scanned by ``workers``
-    processes (default: the CPU count, at most 8) when ``path`` names the file on disk.
+    processes (default: the CPU count, at most 8) when ``path`` names the file on disk; files of at least
+    :data:`FORK_MIN_BYTES` by this process and a forked child while a CPU is idle (``workers=1``: never).
     """
     first_nl = data.find(b"\n")
     head = data[: first_nl if first_nl >= 0 else len(data)]
