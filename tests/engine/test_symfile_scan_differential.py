@@ -3,8 +3,7 @@
 The scanner's pattern consumes a FUNC block's line records two at a time and leaves the value of a 10-digit
 decimal field to the scan loop; the index must come out exactly as with the pattern of index version 5 (one line
 record at a time, every decimal's range spelled out in the pattern), which is kept here as the reference. The
-same text is also scanned split across a forked child (``_scan_forked``), in small windows, and with the child
-failing, and must give the same index every time.
+same text scanned in small windows must give the same index too.
 """
 
 from __future__ import annotations
@@ -115,76 +114,20 @@ def test_scan_equals_the_reference_grammar(lines: list[bytes], final_lf: bool, c
     _same(scan_mod.scan(data, "", workers=1), _with_reference_grammar(data))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=text, final_lf=st.booleans(), share=st.floats(0.0, 1.0),
-       window=st.integers(1, 64))
-def test_forked_and_windowed_scans_equal_one_pass(lines: list[bytes], final_lf: bool, share: float,
-                                                  window: int) -> None:
-    """The split point and the window edges fall anywhere (a line boundary at or after them)."""
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=text, final_lf=st.booleans(), window=st.integers(1, 64))
+def test_windowed_scans_equal_one_pass(lines: list[bytes], final_lf: bool, window: int) -> None:
+    """A big file is scanned in windows (each ends at the first line feed at or after its size), so window
+    edges fall inside FUNC blocks, between the lines of a pair and on a 10-digit line."""
     data = _sym(lines, final_lf, crlf=False)
     one = scan_mod.scan(data, "", workers=1)
-    saved = scan_mod._FORK_SHARE, scan_mod.FORK_MIN_BYTES, scan_mod._may_fork, scan_mod._WINDOW
-    scan_mod._FORK_SHARE, scan_mod.FORK_MIN_BYTES, scan_mod._may_fork = share, 0, lambda: True
+    saved = scan_mod._WINDOW
     scan_mod._WINDOW = window
     try:
-        forked = scan_mod.scan(data, "", workers=2)
+        windowed = scan_mod.scan(data, "", workers=1)
     finally:
-        scan_mod._FORK_SHARE, scan_mod.FORK_MIN_BYTES, scan_mod._may_fork, scan_mod._WINDOW = saved
-    _same(one, forked)
-
-
-def _big_sym() -> bytes:
-    body = [b"MODULE Linux x86_64 AB0 big\nFILE 0 a.c\n"]
-    for i in range(3000):
-        a = 0x1000 + i * 0x40
-        body.append(b"FUNC %x 40 0 f%d\n%x 20 %d 0\n%x 20 %d 0\n" % (a, i, a, i, a + 0x20, i + 1))
-    body.append(b"1000 10 4294967296 0\n")  # one malformed line in the middle
-    for i in range(3000):
-        a = 0x1000 + i * 0x40
-        body.append(b"STACK CFI INIT %x 40 .cfa: $rsp 8 +\nSTACK CFI %x .cfa: $rsp 16 +\n" % (a, a + 1))
-    return b"".join(body)
-
-
-def test_a_forked_scan_uses_two_processes_and_gives_the_same_index(tmp_path, monkeypatch) -> None:
-    data = _big_sym()
-    one = scan_mod.scan(data, "", workers=1)
-    monkeypatch.setattr(scan_mod, "FORK_MIN_BYTES", 0)
-    monkeypatch.setattr(scan_mod, "_may_fork", lambda: True)
-    forked = scan_mod.scan(data, "", workers=2)
-    assert forked.workers == 2 and forked.worker_peak_rss_kb > 0
-    assert one.workers == 1 and one.malformed_lines == 1
-    _same(one, forked)
-    # through the public entry, with an index file written from the forked scan
-    p = tmp_path / "big.sym"
-    p.write_bytes(data)
-    sym = load_symbol_file(p, index_dir=tmp_path / "idx")
-    assert sym.build_stats["workers"] == 2 and sym.malformed_lines == 1
-    assert sym.function_at(0x1000 + 0x40 * 2999 + 0x21).name == "f2999"
-    sym.close()
-
-
-def test_a_failing_child_is_replaced_by_a_scan_here(monkeypatch) -> None:
-    data = _big_sym()
-    one = scan_mod.scan(data, "", workers=1)
-    monkeypatch.setattr(scan_mod, "FORK_MIN_BYTES", 0)
-    monkeypatch.setattr(scan_mod, "_may_fork", lambda: True)
-
-    def broken(_partial):
-        raise RuntimeError("the child fails before it sends anything")
-
-    monkeypatch.setattr(scan_mod, "_to_wire", broken)  # only the child calls it
-    again = scan_mod.scan(data, "", workers=2)
-    assert again.workers == 1
-    _same(one, again)
-
-
-def test_no_fork_when_asked_for_one_process_or_without_a_spare_cpu(monkeypatch) -> None:
-    data = _big_sym()
-    monkeypatch.setattr(scan_mod, "FORK_MIN_BYTES", 0)
-    assert scan_mod.scan(data, "", workers=1).workers == 1
-    monkeypatch.setattr(scan_mod.os, "sched_getaffinity", lambda _pid: {0})  # one CPU: never a spare one
-    assert scan_mod._may_fork() is False
-    assert scan_mod.scan(data, "", workers=2).workers == 1
+        scan_mod._WINDOW = saved
+    _same(one, windowed)
 
 
 @pytest.mark.parametrize("line,bad", [

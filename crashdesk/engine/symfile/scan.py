@@ -11,7 +11,6 @@ line records) at a time, when a lookup needs it.
 
 from __future__ import annotations
 
-import marshal
 import mmap
 import operator
 import os
@@ -156,15 +155,6 @@ def _apply_info(module: ModuleInfo, line: bytes) -> bool:
 
 PARALLEL_MIN_BYTES = 48 * 1024 * 1024  # below this one process is quicker than starting workers
 _CHUNK_MIN = 16 * 1024 * 1024
-# From here up to PARALLEL_MIN_BYTES a forked second process scans the end of the file while this one scans the
-# start, when a CPU is idle (:func:`_may_fork`). Measured on libc's 3.1 MiB .sym (issue 24): 18.6 ms of CPU in
-# one process; 12.3 ms here + 10.4 ms in the child when forked (the child re-faults the mapped file and copies
-# the heap pages it touches: +4 ms of CPU in all), so about 13 ms of wall time with a core to spare, and worse
-# than one process when the CPUs are busy (52 vs 41 ms at load 6). Below 2 MiB the saving is ~2 ms or less.
-# The child takes the larger share of the bytes: line records, early in a file, cost more per byte than the
-# CFI at its end, and this process has the merge and the index to write after.
-FORK_MIN_BYTES = 2 * 1024 * 1024
-_FORK_SHARE = 0.42  # this process's share of the bytes
 
 
 @record(slots=True)
@@ -342,8 +332,7 @@ def scan(data, path: str = "", workers: int | None = None) -> ScanResult:
     """Build the index arrays for the ``.sym`` bytes in ``data`` (bytes or an mmap).
 
     Files of at least :data:`PARALLEL_MIN_BYTES` are split at line boundaries and scanned by ``workers``
-    processes (default: the CPU count, at most 8) when ``path`` names the file on disk; files of at least
-    :data:`FORK_MIN_BYTES` by this process and a forked child while a CPU is idle (``workers=1``: never).
+    processes (default: the CPU count, at most 8) when ``path`` names the file on disk.
     """
     first_nl = data.find(b"\n")
     head = data[: first_nl if first_nl >= 0 else len(data)]
@@ -352,16 +341,13 @@ def scan(data, path: str = "", workers: int | None = None) -> ScanResult:
         first_nl = len(data)
 
     n = len(data)
-    requested = min(os.cpu_count() or 1, 8) if workers is None else workers
-    workers = max(1, min(requested, (n - first_nl) // _CHUNK_MIN or 1))
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8)
+    workers = max(1, min(workers, (n - first_nl) // _CHUNK_MIN or 1))
     partials: list[_Partial] = []
-    processes = 1
     if path and workers > 1 and n >= PARALLEL_MIN_BYTES:
         partials = _scan_parallel(path, data, first_nl, workers)
-        processes = len({id(p) for p in partials if p.peak_rss_kb}) or 1
-    elif requested > 1 and n - first_nl >= FORK_MIN_BYTES and _may_fork():
-        partials = _scan_forked(data, first_nl)
-        processes = 2 if any(p.peak_rss_kb for p in partials) else 1
+    processes = len({id(p) for p in partials if p.peak_rss_kb}) or 1
     if not partials:
         partials = _scan_windows(data, first_nl, n)
 
@@ -422,92 +408,6 @@ def _scan_parallel(path: str, data, start: int, workers: int) -> list[_Partial]:
             return [part for f in futures for part in f.result()]
     except (OSError, RuntimeError, ImportError, EOFError):  # BrokenProcessPool is a RuntimeError
         return []
-
-
-def _may_fork() -> bool:
-    """Whether :func:`_scan_forked` may run: Linux (a cheap fork), no other Python threads (a forked child only
-    has the thread that forked), and a core idle right now: fewer runnable tasks than CPUs, this process
-    included (the kernel's count in ``/proc/loadavg``), so that on a busy machine, or in a pool of workers that
-    keeps every core busy, the scan stays in one process."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import threading
-
-    if threading.active_count() != 1:
-        return False
-    try:
-        cpus = len(os.sched_getaffinity(0))
-        with open("/proc/loadavg", "rb") as f:
-            runnable = int(f.read().split()[3].split(b"/")[0])
-    except (OSError, ValueError, IndexError):
-        return False
-    return runnable < cpus
-
-
-def _to_wire(p: _Partial) -> tuple:
-    return ({name: arr.tobytes() for name, arr in p.arrays.items()}, p.malformed, p.examples, p.infos,
-            p.first_record, p.first_func_closer, p.last_kind, p.last_start, p.peak_rss_kb)
-
-
-def _from_wire(t: tuple) -> _Partial:
-    raw, malformed, examples, infos, first_record, first_func_closer, last_kind, last_start, peak = t
-    arrays = {}
-    for name in ARRAY_NAMES:
-        arrays[name] = arr = array("Q")
-        arr.frombytes(raw[name])
-    return _Partial(arrays, malformed, [tuple(e) for e in examples], infos, first_record, first_func_closer,
-                    last_kind, last_start, peak)
-
-
-def _scan_forked(data, start: int) -> list[_Partial]:
-    """Scan ``[start, split)`` here and ``[split, end)`` in a forked child that sends its partials back through a
-    pipe (``marshal``: plain values only). An empty list when no child can be started; the child's range is
-    scanned here again if the child fails."""
-    n = len(data)
-    split = data.find(b"\n", start + int((n - start) * _FORK_SHARE))
-    if split < 0 or split <= start:
-        return []
-    _record_re()  # compiled once, for both processes
-    try:
-        r, w = os.pipe()
-    except OSError:
-        return []
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(r)
-        os.close(w)
-        return []
-    if pid == 0:  # the child: scan, send, and leave without exit handlers or flushing the parent's buffers
-        status = 1
-        try:
-            os.close(r)
-            parts = _scan_windows(data, split, n)
-            import resource
-
-            parts[-1].peak_rss_kb = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-            with os.fdopen(w, "wb") as out:
-                out.write(marshal.dumps([_to_wire(p) for p in parts]))
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(w)
-    payload = b""
-    try:
-        with os.fdopen(r, "rb") as inp:
-            mine = _scan_windows(data, start, split)
-            payload = inp.read()
-    finally:
-        _pid, status = os.waitpid(pid, 0)
-    theirs = None
-    if status == 0:
-        try:
-            theirs = [_from_wire(t) for t in marshal.loads(payload)]
-        except (EOFError, ValueError, TypeError, KeyError):
-            theirs = None
-    if not theirs:
-        return mine + _scan_windows(data, split, n)
-    return mine + theirs
 
 
 def _merge(partials: list[_Partial], n: int) -> tuple[dict[str, array], int, list[tuple[int, str]]]:
