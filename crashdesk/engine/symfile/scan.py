@@ -26,12 +26,14 @@ from crashdesk.engine.symfile.module_info import ModuleInfo, parse_module_line
 
 # Field widths as rust-minidump's parser reads them: a u64 is at most 16 hex digits, a u32 at most 8 (a longer
 # run of digits is a parse error there, whatever its value), a decimal u32 at most 10 digits whose value fits.
-# The grammar checks a decimal's digits (``_D10``); the value of a 10-digit one is checked by the scan loop
-# (group ``_WIDE``), which keeps the pattern half as long to compile (~1 ms of each process that builds an index).
+# The pattern takes decimals of up to 9 digits as valid (``_D9E``); a line with a 10-digit one is a malformed-line
+# match that the scan loop checks again (:func:`_valid_wide_line`): the pattern is half as long to compile as
+# with every u32 range spelled out (~1 ms of each process that builds an index).
 _H64 = rb"[0-9a-fA-F]{1,16}+"
 _H32 = rb"[0-9a-fA-F]{1,8}+"
 _L64 = rb"[0-9a-f]{1,16}+"  # the lower-case spellings of the fast paths
 _L32 = rb"[0-9a-f]{1,8}+"
+_D9E = rb"[0-9]{1,9}+(?![0-9])"
 _D10 = rb"[0-9]{1,10}+(?![0-9])"
 _D9 = rb"[0-9]{1,9}+"  # a decimal that surely fits a u32 (the fast paths; 10-digit values take the slow one)
 U32_MAX = 0xFFFFFFFF
@@ -64,35 +66,39 @@ _RECORD_PATTERN = (
     # 13: anything else that is not a well-formed line record, INLINE, STACK CFI delta or blank line. The
     # first alternative is the common spelling of a line record (lower-case hex, no CR), checked cheaply.
     rb"|((?!" + _L64 + rb" " + _L32 + rb" " + _D9 + rb" " + _D9 + rb"(?![^\n])"
-    rb"|" + _H64 + rb" " + _H32 + rb" " + _D10 + rb" " + _D10 + rb"\r*(?![^\n])"
-    rb"|INLINE " + _D10 + rb" " + _D10 + rb" " + _D10 + rb" " + _D10 + rb"(?: " + _H64 + rb" " + _H32
+    rb"|" + _H64 + rb" " + _H32 + rb" " + _D9E + rb" " + _D9E + rb"\r*(?![^\n])"
+    rb"|INLINE " + _D9E + rb" " + _D9E + rb" " + _D9E + rb" " + _D9E + rb"(?: " + _H64 + rb" " + _H32
     + rb"(?![0-9a-fA-F]))+\r*(?![^\n])"
     rb"|STACK CFI " + _H64 + rb" |\r*(?![^\n]))[^\n]*)"
-    # 14: a line record or INLINE that 13 let through with a 10-digit decimal field: malformed when a value
-    # does not fit a u32 (:func:`_decimals_fit`), otherwise no record at all (the scan loop skips it)
-    rb"|((?=" + _H64 + rb" " + _H32 + rb" (?:[0-9]++ )?[0-9]{10}|INLINE (?:[0-9]++ ){0,3}[0-9]{10})[^\n]*)"
     rb")"
 )
 _BAD = 13
-_WIDE = 14
+# A line record or INLINE with 10-digit decimals, which group 13 reports: well-formed when every value fits a u32.
+_WIDE_PATTERN = (
+    rb"(?:" + _H64 + rb" " + _H32 + rb" (" + _D10 + rb") (" + _D10 + rb")"
+    rb"|INLINE (" + _D10 + rb") (" + _D10 + rb") (" + _D10 + rb") (" + _D10 + rb")(?: " + _H64 + rb" " + _H32
+    + rb"(?![0-9a-fA-F]))+)\r*"
+)
 
 
-def _decimals_fit(line: bytes) -> bool:
-    """Whether the decimal fields of a line record or INLINE line (as group ``_WIDE`` matches them: the grammar
-    has checked their digits) fit a u32."""
-    fields = line.rstrip(b"\r").split(b" ")
-    numbers = fields[1:5] if fields[0] == b"INLINE" else fields[2:4]
-    return all(int(x) <= U32_MAX for x in numbers)
+@cache
+def _wide_re() -> re.Pattern[bytes]:
+    return re.compile(_WIDE_PATTERN)  # only in a scan that meets a malformed-looking line
+
+
+def _valid_wide_line(line: bytes) -> bool:
+    """Whether a line that group 13 matched is a well-formed line record or INLINE after all: one whose decimal
+    fields have 10 digits, each value within a u32."""
+    m = _wide_re().fullmatch(line)
+    return m is not None and all(int(x) <= U32_MAX for x in m.groups() if x is not None)
 
 
 def _malformed(m: re.Match) -> bool | None:
     """For a match that is not a FUNC or STACK CFI INIT record: True for a malformed line, None for a line that is
-    no record at all (a fitting ``_WIDE`` line), False for the other records."""
+    no record at all (a well-formed line with 10-digit decimals), False for the other records."""
     kind = m.lastindex
     if kind == _BAD:
-        return True
-    if kind == _WIDE:
-        return None if _decimals_fit(m.group(_WIDE)) else True
+        return None if _valid_wide_line(m.group(_BAD)) else True
     if kind == 10 or kind == 11:
         return int(m.group(kind)) > U32_MAX
     return False
@@ -227,7 +233,7 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             malformed += 1
             if len(examples) < 5:
                 examples.append((m.start() + 1, m.group(kind)[:120].decode("utf-8", "replace")
-                                 if kind >= _BAD else m.group(0)[1:121].decode("utf-8", "replace")))
+                                 if kind == _BAD else m.group(0)[1:121].decode("utf-8", "replace")))
         else:
             last = m
             pos = m.start()
