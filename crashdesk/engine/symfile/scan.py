@@ -26,15 +26,18 @@ from crashdesk.engine.symfile.module_info import ModuleInfo, parse_module_line
 
 # Field widths as rust-minidump's parser reads them: a u64 is at most 16 hex digits, a u32 at most 8 (a longer
 # run of digits is a parse error there, whatever its value), a decimal u32 at most 10 digits whose value fits.
+# The pattern takes decimals of up to 9 digits as valid (``_D9E``); a line with a 10-digit one is a malformed-line
+# match that the scan loop checks again (:func:`_valid_wide_line`): the pattern is half as long to compile as
+# with every u32 range spelled out (~1 ms of each process that builds an index).
 _H64 = rb"[0-9a-fA-F]{1,16}+"
 _H32 = rb"[0-9a-fA-F]{1,8}+"
 _L64 = rb"[0-9a-f]{1,16}+"  # the lower-case spellings of the fast paths
 _L32 = rb"[0-9a-f]{1,8}+"
-_D32 = (rb"(?:[0-9]{1,9}|[0-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}|4294[0-8][0-9]{5}"
-        rb"|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[01][0-9]{2}|42949672[0-8][0-9]|429496729[0-5])"
-        rb"(?![0-9])")
+_D9E = rb"[0-9]{1,9}+(?![0-9])"
+_D10 = rb"[0-9]{1,10}+(?![0-9])"
 _D9 = rb"[0-9]{1,9}+"  # a decimal that surely fits a u32 (the fast paths; 10-digit values take the slow one)
 U32_MAX = 0xFFFFFFFF
+_FAST_LINE = rb"\n" + _L64 + rb" " + _L32 + rb" " + _D9 + rb" " + _D9  # a line record in its usual spelling
 
 # Group numbers matter: the scan dispatches on ``match.lastindex``. The grammar follows what rust-minidump's
 # parser accepts (minidump-stackwalk rejects a whole file over one line it cannot parse, so "malformed" here
@@ -46,8 +49,10 @@ _RECORD_PATTERN = (
     rb"\n(?:"
     rb"FUNC (?:m )?(" + _H64 + rb") (" + _H32 + rb") " + _H32 + rb"(?![0-9a-fA-F]) ?[^\n]*"  # 1, 2
     # ... and, in the same match, the block's line and INLINE records in their usual spelling (the bulk of a
-    # file: consuming them here is much cheaper than visiting each as a match candidate)
-    rb"(?:\n" + _L64 + rb" " + _L32 + rb" " + _D9 + rb" " + _D9 + rb"(?=\n)"
+    # file: consuming them here is much cheaper than visiting each as a match candidate). Line records go two
+    # at a time where they can (one lookahead per pair: 11% fewer instructions for libc's lines); a pair whose
+    # second line runs on past its fields fails whole, and the single-line alternative takes the first.
+    rb"(?:(?:" + _FAST_LINE + _FAST_LINE + rb")++(?=\n)|" + _FAST_LINE + rb"(?=\n)"
     rb"|\nINLINE " + _D9 + rb" " + _D9 + rb" " + _D9 + rb" " + _D9
     + rb"(?: " + _L64 + rb" " + _L32 + rb")++(?=\n))*+"
     rb"|(?:STACK CFI INIT (" + _H64 + rb") (" + _H32 + rb") [^\n]*(?:\nSTACK CFI " + _L64
@@ -61,13 +66,42 @@ _RECORD_PATTERN = (
     # 13: anything else that is not a well-formed line record, INLINE, STACK CFI delta or blank line. The
     # first alternative is the common spelling of a line record (lower-case hex, no CR), checked cheaply.
     rb"|((?!" + _L64 + rb" " + _L32 + rb" " + _D9 + rb" " + _D9 + rb"(?![^\n])"
-    rb"|" + _H64 + rb" " + _H32 + rb" " + _D32 + rb" " + _D32 + rb"\r*(?![^\n])"
-    rb"|INLINE " + _D32 + rb" " + _D32 + rb" " + _D32 + rb" " + _D32 + rb"(?: " + _H64 + rb" " + _H32
+    rb"|" + _H64 + rb" " + _H32 + rb" " + _D9E + rb" " + _D9E + rb"\r*(?![^\n])"
+    rb"|INLINE " + _D9E + rb" " + _D9E + rb" " + _D9E + rb" " + _D9E + rb"(?: " + _H64 + rb" " + _H32
     + rb"(?![0-9a-fA-F]))+\r*(?![^\n])"
     rb"|STACK CFI " + _H64 + rb" |\r*(?![^\n]))[^\n]*)"
     rb")"
 )
 _BAD = 13
+# A line record or INLINE with 10-digit decimals, which group 13 reports: well-formed when every value fits a u32.
+_WIDE_PATTERN = (
+    rb"(?:" + _H64 + rb" " + _H32 + rb" (" + _D10 + rb") (" + _D10 + rb")"
+    rb"|INLINE (" + _D10 + rb") (" + _D10 + rb") (" + _D10 + rb") (" + _D10 + rb")(?: " + _H64 + rb" " + _H32
+    + rb"(?![0-9a-fA-F]))+)\r*"
+)
+
+
+@cache
+def _wide_re() -> re.Pattern[bytes]:
+    return re.compile(_WIDE_PATTERN)  # only in a scan that meets a malformed-looking line
+
+
+def _valid_wide_line(line: bytes) -> bool:
+    """Whether a line that group 13 matched is a well-formed line record or INLINE after all: one whose decimal
+    fields have 10 digits, each value within a u32."""
+    m = _wide_re().fullmatch(line)
+    return m is not None and all(int(x) <= U32_MAX for x in m.groups() if x is not None)
+
+
+def _malformed(m: re.Match) -> bool | None:
+    """For a match that is not a FUNC or STACK CFI INIT record: True for a malformed line, None for a line that is
+    no record at all (a well-formed line with 10-digit decimals), False for the other records."""
+    kind = m.lastindex
+    if kind == _BAD:
+        return None if _valid_wide_line(m.group(_BAD)) else True
+    if kind == 10 or kind == 11:
+        return int(m.group(kind)) > U32_MAX
+    return False
 
 
 @cache
@@ -162,7 +196,7 @@ def _scan_range(data, start: int, end: int) -> _Partial:
     infos: list[bytes] = []
     open_func = False  # a FUNC block waits for its end offset
     open_cfi = False
-    m = None
+    last = None  # the last match that is a record or a malformed line
     for m in _record_re().finditer(data, start, end):
         kind = m.lastindex
         # Any record but a malformed line ends an open block (an INLINE_ORIGIN may sit inside a FUNC block).
@@ -178,6 +212,7 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             func_size(int(b, 16))
             func_off(pos + 1)
             open_func = True
+            last = m
         elif kind == 4:
             pos = m.start()
             if open_cfi:
@@ -190,12 +225,17 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             cfi_size(int(b, 16))
             cfi_off(pos + 1)
             open_cfi = True
-        elif kind == _BAD or (kind in (10, 11) and int(m.group(kind)) > U32_MAX):
+            last = m
+        elif (bad := _malformed(m)) is None:
+            continue
+        elif bad:
+            last = m
             malformed += 1
             if len(examples) < 5:
                 examples.append((m.start() + 1, m.group(kind)[:120].decode("utf-8", "replace")
                                  if kind == _BAD else m.group(0)[1:121].decode("utf-8", "replace")))
         else:
+            last = m
             pos = m.start()
             if open_cfi:
                 cfi_end(pos)
@@ -230,15 +270,15 @@ def _scan_range(data, start: int, end: int) -> _Partial:
     first_record = first_func_closer = -1
     for first in _record_re().finditer(data, start, end):  # where this range's first records start
         k = first.lastindex
-        if k == _BAD or (k in (10, 11) and int(first.group(k)) > U32_MAX):
+        if k != 2 and k != 4 and _malformed(first) is not False:
             continue
         if first_record < 0:
             first_record = first.start()
         if k != 11:
             first_func_closer = first.start()
             break
-    last_kind, last_start = (m.lastindex, m.start()) if m is not None else (0, -1)
-    if last_kind in (10, 11) and int(m.group(last_kind)) > U32_MAX:
+    last_kind, last_start = (last.lastindex, last.start()) if last is not None else (0, -1)
+    if last is not None and last_kind != 2 and last_kind != 4 and _malformed(last):
         last_kind = _BAD  # counted as malformed above
     return _Partial(arrays, malformed, examples, infos, first_record, first_func_closer, last_kind, last_start)
 
@@ -436,16 +476,28 @@ def _sort_stable(arrays: dict[str, array], names: tuple[str, ...], key=None) -> 
     _reorder(arrays, names, sorted(range(len(keys)), key=key or keys.__getitem__))
 
 
+def _disjoint(addrs: array, sizes: array) -> bool:
+    """No empty range, and each range ends before the next one starts (so the starts are sorted too)."""
+    return not sizes.count(0) and not any(map(operator.lt, islice(addrs, 1, None), map(operator.add, addrs, sizes)))
+
+
 def _range_map(arrays: dict[str, array], names: tuple[str, ...]) -> None:
     """Make ``(address, size, ...)`` records a map of disjoint ranges the way minidump-stackwalk does: sort by
     (start, end), drop empty ranges and every range that starts inside the previous kept one."""
     addrs, sizes = arrays[names[0]], arrays[names[1]]
+    if _disjoint(addrs, sizes):
+        return  # sorted and disjoint already: the usual case
     if len(addrs) >= 2 and not all(map(operator.lt, addrs, islice(addrs, 1, None))):
-        # by (start, size), equal records in file order: the index breaks ties (tuples compare in C)
-        _reorder(arrays, names, [t[2] for t in sorted(zip(addrs, sizes, range(len(addrs)), strict=True))])
+        # by start (a stable sort keeps file order); only where two starts are equal, by (start, size) with the
+        # index breaking ties (tuples compare in C, but are slower to build and sort than one key)
+        order = sorted(range(len(addrs)), key=addrs.__getitem__)
+        starts = operator.itemgetter(*order)(addrs)
+        if not all(map(operator.lt, starts, islice(starts, 1, None))):
+            order = [t[2] for t in sorted(zip(addrs, sizes, range(len(addrs)), strict=True))]
+        _reorder(arrays, names, order)
         addrs, sizes = arrays[names[0]], arrays[names[1]]
-    if not sizes.count(0) and not any(map(operator.lt, islice(addrs, 1, None), map(operator.add, addrs, sizes))):
-        return  # already disjoint: the usual case
+        if _disjoint(addrs, sizes):
+            return
     keep = []
     last_end = -1
     for i in range(len(addrs)):
