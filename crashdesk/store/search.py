@@ -51,7 +51,7 @@ from crashdesk.engine.query import (
 from crashdesk.engine.spikes import BASELINE_DAYS
 from crashdesk.errors import UsageError
 from crashdesk.model.versions import version_key
-from crashdesk.store import thread_search
+from crashdesk.store import annotation_columns, thread_search
 from crashdesk.store.terms import annotation_token, match_any, ranked_values
 
 HIT_COLUMNS = ("crash_id", "signature", "server_signature", "proto_signature", "product", "version",
@@ -140,6 +140,8 @@ def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+# the crashes an ann.KEY condition selects (crashdesk.store.annotation_columns), with parameters key, op, value
+_ANNOTATION_CRASHES = "(SELECT value FROM json_each(crashdesk_annotation_crashes(?, ?, ?)))"
 _NUMERIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -245,13 +247,17 @@ class _Compiler:
     def annotation(self, t: Term) -> tuple[str, list[Any]]:
         key = t.annotation_key
         if t.op == "null":
-            return f"{self.cid} NOT IN (SELECT crash FROM annotations WHERE key = ?)", [key]
+            return f"{self.cid} NOT IN {_ANNOTATION_CRASHES}", [key, "has", ""]
         if t.op == "=" and isinstance(t.value, str):
             # the crashes holding that key/value term (case-insensitive as NOCASE: see store.terms)
             return (f"{self.cid} IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH ?)",
                     [annotation_token(key or "", t.value)])
+        if t.op in ("~", "^", "$") and isinstance(t.value, str):  # SQLite's LIKE, in annotation_columns
+            return f"{self.cid} IN {_ANNOTATION_CRASHES}", [key, t.op, t.value]
+        # any other condition: its SQL, run by SQLite on the key's distinct values (store.annotation_columns)
         cond, params = self.value_cond("value", t, field_kind(t.field))
-        return f"{self.cid} IN (SELECT crash FROM annotations WHERE key = ? AND {cond})", [key, *params]
+        return (f"{self.cid} IN (SELECT value FROM json_each(crashdesk_annotation_crashes(?, 'sql', ?, ?)))",
+                [key, orjson.dumps(params).decode(), cond])
 
     def module(self, t: Term) -> tuple[str, list[Any]]:
         if t.op == "null":
@@ -421,9 +427,9 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
         return thread_search.facet(conn, where, params, size)
     elif facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1:
         key = facet[len(ANNOTATION) + 1:]
-        sql = (f"SELECT value, count(*) AS n FROM annotations WHERE key = ? "
-               f"{crash_filter.format(col='crash')} GROUP BY value ORDER BY n DESC, value LIMIT ?")
-        rows = conn.execute(sql, [key, *params, size]).fetchall()
+        crash_ids = None if everything else {r[0] for r in conn.execute(
+            f"SELECT c.id FROM crashes c WHERE {where}", params)}
+        rows = annotation_columns.facet(conn, key, crash_ids, size)
     else:
         raise BadSearchRequest(f"cannot facet on {facet!r} (facets: {', '.join(FACETS)})")
     return [{"term": term, "count": n} for term, n in rows]
