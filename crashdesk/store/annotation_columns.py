@@ -17,6 +17,7 @@ orderings are evaluated by SQLite itself on the key's distinct values (``search.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -104,51 +105,116 @@ def crashes_with(conn, key: str, test: Callable[[str], Any] | None = None) -> li
     return out
 
 
-def _like(op: str, value: str) -> Callable[[str], Any]:
-    """SQLite's ``LIKE`` for ``~`` (contains), ``^`` (starts with), ``$`` (ends with) a literal ``value``: ASCII
-    letters match either case, nothing else is folded, and SQLite reads a text up to its first NUL."""
-    needle = value.split("\x00", 1)[0]
-    rx = re.compile({"~": "{}", "^": "{}", "$": "{}\\Z"}[op].format(re.escape(needle)), re.IGNORECASE | re.ASCII)
-    find = rx.match if op == "^" else rx.search
-
-    def test(v: str) -> Any:
-        if "\x00" in v:
-            v = v.split("\x00", 1)[0]
-        return find(v)
-
-    return test
+def _like_matches(conn, key: str, op: str, value: str) -> list[int]:
+    """The crashes whose ``key`` value is SQLite's ``LIKE`` for ``~`` (contains), ``^`` (starts with) or ``$``
+    (ends with) the literal ``value``: ASCII letters match either case, nothing else is folded, and SQLite reads a
+    text up to its first NUL (values and needle are cut there). Each chunk's values are joined by NULs as UTF-8
+    and folded with ``bytes.lower`` (ASCII letters only, as ``LIKE``), then searched with ``bytes.find``."""
+    needle = value.split("\x00", 1)[0].encode().lower()
+    if not needle:  # LIKE '%' holds for every value
+        return crashes_with(conn, key)
+    size = len(needle)
+    out: list[int] = []
+    for first, values in _chunks(conn, key):
+        texts = ["" if v is None else v.split("\x00", 1)[0] if "\x00" in v else v for v in values]
+        low = "\x00".join(texts).encode().lower()
+        end = len(low)
+        index, counted = 0, 0  # the element at byte counted
+        pos = low.find(needle)
+        while pos >= 0:
+            index += low.count(b"\x00", counted, pos)
+            counted = pos
+            if (op != "^" or pos == 0 or low[pos - 1] == 0) and (
+                    op != "$" or pos + size == end or low[pos + size] == 0):
+                if values[index] is not None:
+                    out.append(first + index)
+                stop = low.find(b"\x00", pos + size)  # the next element
+                if stop < 0:
+                    break
+                index += 1 + low.count(b"\x00", pos, stop)
+                counted = stop + 1
+                pos = low.find(needle, counted)
+            else:
+                pos = low.find(needle, pos + 1)
+    return out
 
 
 def matching(conn, key: str, op: str, value: str, condition: str = "") -> list[int]:
     """Row ids of the crashes whose ``key`` value meets ``op value``: ``has`` (any value), ``~``, ``^``, ``$``,
-    or ``sql`` (``condition``, SQL over a column ``value`` with its parameter ``value``, run by SQLite on the
+    ``num >``/``text >`` (and ``>=``, ``<``, ``<=``: see :func:`_ordered`), or ``sql`` (``condition``, SQL over a column ``value`` with its parameter ``value``, run by SQLite on the
     key's distinct values)."""
     if op == "has":
         return crashes_with(conn, key)
     if op in ("~", "^", "$"):
-        return crashes_with(conn, key, _like(op, value))
+        return _like_matches(conn, key, op, value)
+    if op[:4] in ("num ", "text") and op[4:].strip() in _COMPARE:
+        return _ordered(conn, key, op[:4].strip(), op[4:].strip(), value)
     if op != "sql":
         raise ValueError(f"unknown annotation condition {op!r}")
     chunks = list(_chunks(conn, key))
+    return _by_sql(conn, chunks, condition, orjson.loads(value), {v for _, vs in chunks for v in vs if v is not None})
+
+
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+_PLAIN_INTEGER = re.compile(r"[0-9]{1,15}\Z")  # float() and SQLite's CAST read these alike, exactly
+
+
+def _ordered(conn, key: str, kind: str, op: str, value: str) -> list[int]:
+    """``key``'s values ordered against ``value`` as the search compiler's SQL orders annotations: ``num``
+    ``(CAST(value AS REAL) op ? AND trim(value) GLOB '*[0-9]*')`` with ``float(value)``, ``text`` ``value op ?``
+    (BINARY: code point order, as Python compares). Plain digit strings are compared here; any other value of a
+    numeric comparison by SQLite itself."""
+    compare = _COMPARE[op]
+    chunks = list(_chunks(conn, key))
     distinct = {v for _, values in chunks for v in values if v is not None}
+    if kind == "text":
+        accepted = {v for v in distinct if compare(v, value)}
+    else:
+        bound = float(value)
+        plain = {v for v in distinct if _PLAIN_INTEGER.match(v)}
+        accepted = {v for v in plain if compare(float(v), bound)}
+        rest = distinct - plain
+        if rest:
+            condition = f"(CAST(value AS REAL) {op} ? AND trim(value) GLOB '*[0-9]*')"
+            accepted.update(_accepted_by_sql(conn, condition, [bound], rest))
+    return [first + i for first, values in chunks for i, v in enumerate(values) if v is not None and v in accepted]
+
+
+def _by_sql(conn, chunks, condition: str, params: list, distinct: set[str]) -> list[int]:
     if not distinct:
         return []
-    params = orjson.loads(value)
+    accepted = _accepted_by_sql(conn, condition, params, distinct)
+    return [first + i for first, values in chunks for i, v in enumerate(values) if v is not None and v in accepted]
+
+
+def _accepted_by_sql(conn, condition: str, params: list, distinct: set[str]) -> set[str]:
+    """The values of ``distinct`` SQLite's ``condition`` (over a column ``value``) holds for."""
     # json_each reads a string up to a NUL character: those values are bound one by one, as the column held them
     plain = sorted(v for v in distinct if "\x00" not in v)
     accepted = {plain[r[0]] for r in conn.execute(f"SELECT key FROM json_each(?) WHERE {condition}",
                                                   [orjson.dumps(plain).decode(), *params])}
     accepted.update(v for v in distinct if "\x00" in v and conn.execute(
         f"SELECT 1 FROM (SELECT ? AS value) WHERE {condition}", [v, *params]).fetchone())
-    return [first + i for first, values in chunks for i, v in enumerate(values) if v is not None and v in accepted]
+    return accepted
 
 
 def register(conn) -> None:
     """``crashdesk_annotation_crashes(key, op, value[, condition])``: a JSON array of :func:`matching`'s row ids
     (the search compiler's ``IN (SELECT value FROM json_each(...))``); ``crashdesk_annotation_unset(vals, i)``:
     a chunk without its element ``i`` (the delete trigger of ``crashes``)."""
+    cache: dict[tuple, tuple] = {}  # a search asks twice (total, then the page): the last answers, while unchanged
+
     def crashes(key: str, op: str, value: str, condition: str = "") -> str:
-        return orjson.dumps(matching(conn, key, op, value, condition)).decode()
+        state = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        args = (key, op, value, condition)
+        found = cache.get(args)
+        if found is not None and found[0] == state:
+            return found[1]
+        answer = orjson.dumps(matching(conn, key, op, value, condition)).decode()
+        if len(cache) >= 16:
+            cache.clear()
+        cache[args] = (state, answer)
+        return answer
 
     conn.create_function("crashdesk_annotation_crashes", 3, crashes)
     conn.create_function("crashdesk_annotation_crashes", 4, crashes)

@@ -12,8 +12,8 @@ Matching is case-insensitive everywhere except annotation *keys* (``ann.URL`` is
 Column fields compare on ``crashes``; ``module``/``module_version``/``debug_id``/``debug_file`` on the
 loaded modules (``module:NAME@VERSION`` ties name and version to the same module); ``function``/``file`` on
 the crashing thread's frames (their names' dictionaries and the ``f``/``p`` terms of ``crash_terms``);
-``ann.KEY`` on the annotations; bare words and phrases on the FTS5 index (signature, frame functions, annotation
-values; a bare word is a prefix match). On large stores, totals, first pages and facets of filtered queries come
+``ann.KEY`` on the annotation terms (``=``) and ``store.annotation_columns`` (the other conditions); bare words
+and phrases on the FTS5 index (signature, frame functions, annotation values; a bare word is a prefix match). On large stores, totals, first pages and facets of filtered queries come
 from the facet index (``crashdesk.store.facet_query``) where it can answer them, with the same results.
 """
 
@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from crashdesk.engine.query import (
+    ANN_KIND,
     ANNOTATION,
     DATE,
     NUMBER,
@@ -254,6 +255,10 @@ class _Compiler:
                     [annotation_token(key or "", t.value)])
         if t.op in ("~", "^", "$") and isinstance(t.value, str):  # SQLite's LIKE, in annotation_columns
             return f"{self.cid} IN {_ANNOTATION_CRASHES}", [key, t.op, t.value]
+        if t.op in ORDERING and isinstance(t.value, str) and field_kind(t.field) == ANN_KIND:
+            # value_cond's rule: numbers compare as numbers, anything else as text
+            kind = "num " if _NUMERIC.match(t.value.strip()) else "text"
+            return f"{self.cid} IN {_ANNOTATION_CRASHES}", [key, kind + t.op, t.value]
         # any other condition: its SQL, run by SQLite on the key's distinct values (store.annotation_columns)
         cond, params = self.value_cond("value", t, field_kind(t.field))
         return (f"{self.cid} IN (SELECT value FROM json_each(crashdesk_annotation_crashes(?, 'sql', ?, ?)))",

@@ -15,8 +15,8 @@ FTS5 writes a batch of crashes' terms as one sorted segment, which costs a small
 pairs in a B-tree index row by row; that is what lets the store ingest crashes with all their side tables at
 bulk rates (see ``benchmarks/bench_store.py``). "Stored frames" are the crashing thread's (every thread's for
 crashes stored with ``all_thread_frames``) as ``model.summary.frame_rows`` lists them; they are not kept as rows
-(the processed crash holds them), only as these terms. The rows of ``annotations`` and ``crash_module_links``
-stay the place to read a crash's details.
+(the processed crash holds them), only as these terms. The raw annotations (``crashes.raw``), the processed
+crash and ``crash_module_links`` stay the place to read a crash's details.
 """
 
 from __future__ import annotations
