@@ -43,19 +43,22 @@ def encode(values: list[str | None]) -> bytes:
 
 def write(conn, changes: Mapping[str, Mapping[int, str | None]]) -> None:
     """Set values: ``changes`` maps a key to {crash row id: stored value, or None to take the crash's value
-    away}. The key's chunks that overlap the changed crashes, or end just before them, are merged with the
-    changes and written again as chunks of at most :data:`CAP` crashes."""
+    away}. The key's chunks that overlap the changed crashes are merged with the changes, and so is each chunk
+    that ends just before them while it is no longer than what is merged so far (so crashes written a few at a
+    time grow chunks by doubling: each value is rewritten about log2(CAP) times, not once per write); the result
+    is written again as chunks of at most :data:`CAP` crashes."""
     for key, values in changes.items():
         if not values:
             continue
         lo, hi = min(values), max(values)
+        start, end = lo, hi
         old = []
         for first, last, blob in conn.execute(_SELECT_BACK, (key, hi)):
-            if last < lo - 1:
+            if last >= lo or (last == start - 1 and last - first + 1 <= end - start + 1):
+                old.append((first, last, blob))
+                start, end = min(start, first), max(end, last)
+            else:
                 break
-            old.append((first, last, blob))
-        start = min([lo, *(first for first, _, _ in old)])
-        end = max([hi, *(last for _, last, _ in old)])
         merged: list[str | None] = [None] * (end - start + 1)
         for first, _last, blob in old:
             chunk = decode(blob)
