@@ -101,7 +101,7 @@ def clone(store, n: int) -> None:
     conn = store.db.conn
     cols = [r[1] for r in conn.execute("PRAGMA table_info(crashes)") if r[1] != "id"]
     seed_rows = [r for r in conn.execute(f"SELECT id, {', '.join(cols)} FROM crashes")]
-    mods = {rid: conn.execute("SELECT modules, base_addrs, status, notes FROM crash_module_links "
+    mods = {rid: conn.execute("SELECT modules, status, notes FROM crash_module_links "
                               "WHERE crash = ?", (rid,)).fetchone() for rid, *_ in seed_rows}
     rng = random.Random(9)
     nprng = np.random.default_rng(9)
@@ -159,11 +159,12 @@ def clone(store, n: int) -> None:
                 extra = sorted({plugin_ids[int(p)] for p in plugin_picks[pos:pos + int(plugin_counts[k])]})
                 pos += int(plugin_counts[k])
                 modules += extra
-                addrs = _base_addrs(link[1]) if link else []
-                addrs += [f"0x{0x7f0000000000 + 0x100000 * m:016x}" for m in extra]
-                status = (link[2] if link else "") + "." * len(extra)
+                status = (link[1] if link else "") + "." * len(extra)
                 w.execute("INSERT INTO crash_module_links (crash, modules, base_addrs, status, notes) "
-                          "VALUES (?,?,?,?,?)", (cur.lastrowid, *links_row(modules, addrs, status, None)))
+                          "VALUES (?,?,?,?,?)", (cur.lastrowid, *links_row(modules, status, None)))
+                # the processed crash's other part (crashdesk.store.split_document)
+                w.execute("INSERT INTO signature_inputs (crash, doc, split) SELECT ?, doc, split FROM signature_inputs "
+                          "WHERE crash = ?", (cur.lastrowid, seed[0]))
                 w.execute("INSERT INTO crash_terms (rowid, annotations, processed) VALUES (?, '', ?)",
                           (cur.lastrowid, " ".join(f"m{m}" for m in modules)))
                 for m in modules:
@@ -174,14 +175,6 @@ def clone(store, n: int) -> None:
         w.executemany("INSERT INTO module_counts (module, crashes) VALUES (?, ?) ON CONFLICT (module) "
                       "DO UPDATE SET crashes = crashes + excluded.crashes", sorted(counts.items()))
     conn.execute("ANALYZE")
-
-
-def _base_addrs(stored: str | bytes) -> list[str]:
-    """A crash_module_links.base_addrs value as text addresses: JSON text, or 8 bytes an address as
-    ``crashdesk.store.terms.pack_base_addrs`` packs them."""
-    if isinstance(stored, bytes):
-        return [f"0x{stored[i:i + 8].hex()}" for i in range(0, len(stored), 8)]
-    return json.loads(stored)
 
 
 FIRST_PAINT = r"""

@@ -246,3 +246,4 @@ def signature_input(processed: dict[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(paths, dict) and paths:
         out[MODULE_PATHS_KEY] = paths
     return out
+

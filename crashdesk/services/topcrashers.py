@@ -181,23 +181,19 @@ RANGE_READ_SHARE = 8  # read a key's whole range when the scope holds over 1/8 o
 
 def _annotation_values(conn, scope: Scope, where: str, params: list[Any]) -> list[tuple]:
     """One row per crash of the scope: signature, OS and the annotations start-up and installations read
-    (keys no crash in the store has are NULL). A small scope looks each value up by primary key; a large
-    one reads each key's values as one range of the (key, crash) index (~1 us a row against ~7 us a lookup)."""
-    present = [key for key in PER_CRASH_KEYS
-               if conn.execute("SELECT 1 FROM annotations WHERE key = ? LIMIT 1", [key]).fetchone()]
+    (keys no crash in the store has are NULL). A small scope reads the chunks of each key that hold its crashes;
+    a large one reads each key's chunks (``crashdesk.store.annotation_columns``) all through."""
+    from crashdesk.store import annotation_columns
+
+    present = [key for key in PER_CRASH_KEYS if annotation_columns.has_key(conn, key)]
     rows = conn.execute(f"SELECT c.id, c.signature, c.os FROM {_crashes(scope)} WHERE {where}", params).fetchall()
     if not present or not rows:
         return [(sig, os_name, None, None, None, None, None) for _id, sig, os_name in rows]
     (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()
-    if len(rows) * RANGE_READ_SHARE > top:
-        values = {key: dict(conn.execute("SELECT crash, value FROM annotations WHERE key = ?", [key]))
-                  for key in present}
-        empty: dict = {}
-        cols = [values.get(key, empty) for key in PER_CRASH_KEYS]
-        return [(sig, os_name, *(col.get(cid) for col in cols)) for cid, sig, os_name in rows]
-    cols = ", ".join(f"(SELECT value FROM annotations a WHERE a.key = '{key}' AND a.crash = c.id)"
-                     if key in present else "NULL" for key in PER_CRASH_KEYS)
-    return conn.execute(f"SELECT c.signature, c.os, {cols} FROM {_crashes(scope)} WHERE {where}", params).fetchall()
+    ids = None if len(rows) * RANGE_READ_SHARE > top else [r[0] for r in rows]
+    empty: dict = {}
+    cols = [annotation_columns.values_for(conn, key, ids) if key in present else empty for key in PER_CRASH_KEYS]
+    return [(sig, os_name, *(col.get(cid) for col in cols)) for cid, sig, os_name in rows]
 
 
 @dataclass

@@ -23,10 +23,11 @@ from crashdesk.model.crash_id import new_crash_id, normalize_crash_id
 from crashdesk.model.summary import columns_from, frame_names, module_links, signature_input
 from crashdesk.model.threads import crash_threads, stacks_differ
 from crashdesk.model.versions import version_key
-from crashdesk.store import codec, dictionaries, search_text, thread_index
+from crashdesk.store import annotation_columns, codec, dictionaries, search_text, thread_index
 from crashdesk.store.blobs import BlobStore
 from crashdesk.store.db import Database
 from crashdesk.store.errors import CrashNotFound, DuplicateCrash, StoreError
+from crashdesk.store.split_document import join_processed, split_processed
 from crashdesk.store.terms import (
     annotation_terms,
     annotation_value_text,
@@ -40,6 +41,7 @@ MAIN_DUMP = "upload_file_minidump"
 
 
 _LINKS_SQL = "INSERT INTO crash_module_links (crash, modules, base_addrs, status, notes) VALUES (?,?,?,?,?)"
+_SLIM_SQL = "INSERT OR REPLACE INTO signature_inputs (crash, doc, split) VALUES (?, ?, ?)"
 
 
 def _annotation_rows(annotations: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -57,18 +59,30 @@ def _fts_row(rowid: int, signature: str | None, crashing_functions: list[str], a
             " ".join(v for v in annotations.values() if isinstance(v, str)))
 
 
+def _base_addrs_from(modules: list[dict[str, Any]], processed: dict | None) -> None:
+    """Fill in the base addresses the module links do not keep (every crash stored since schema v13) from the
+    processed crash: each module's first listing, as ``model.summary.module_links`` reads them at ingest."""
+    if all(m["base_addr"] is not None for m in modules):
+        return
+    keys, bases, _ = module_links(processed)
+    found: dict[tuple, str | None] = {}
+    for key, base in zip(keys, bases, strict=True):
+        found.setdefault(key, base)
+    for m in modules:
+        if m["base_addr"] is None:
+            m["base_addr"] = found.get((m["filename"], m["debug_file"], m["debug_id"], m["code_id"], m["version"]))
+
+
 def utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-# the fast path of CrashStore._links: a module's identity (model.summary.module_links' key), base address, and
+# the fast path of CrashStore._links: a module's identity (model.summary.module_links' key) and
 # (corrupt, loaded, missing) symbol flags -> its status letter (the same precedence as module_links)
 _MODULE_KEY = itemgetter("filename", "debug_file", "debug_id", "code_id", "version")
-_MODULE_BASE = itemgetter("base_addr")
 _MODULE_FLAGS = itemgetter("corrupt_symbols", "loaded_symbols", "missing_symbols")
 _STATUS_LETTER = {(c, lo, m): "C" if c else "L" if lo else "M" if m else "."
                   for c in (False, True) for lo in (False, True) for m in (False, True)}
-_JUST_STR = {str}
 
 CHUNK = 500  # crashes whose rows are built, then inserted, at a time (bounds the memory a big batch takes)
 _dumps, _loads, _pack, _unpack = codec.dumps, codec.loads, codec.pack, codec.unpack
@@ -228,8 +242,8 @@ class CrashStore:
                 )
                 self._index_signature_names(conn, (server_signature,))
                 if server_processed is not None:  # the server's stack against the local re-walk, if any
-                    local = conn.execute("SELECT processed FROM crashes WHERE id = ?", (row[0],)).fetchone()[0]
-                    differs = stacks_differ(_unpack(local), server_processed) if local is not None else None
+                    local = self._processed_of(conn, "c.id = ?", row[0])
+                    differs = stacks_differ(local, server_processed) if local is not None else None
                     conn.execute("UPDATE crash_stacks SET server_differs = ? WHERE crash = ?",
                                  (None if differs is None else int(differs), row[0]))
                 return row[0]
@@ -251,8 +265,10 @@ class CrashStore:
         """Record a processing result in one transaction: columns, frames, module links, signature, search
         terms and full-text row. ``symbol_notes`` maps (debug file, debug id) to why a module's symbols were
         missing or corrupt."""
-        packed = _pack(processed, self._dict_id("processed"))
-        slim = _pack(signature_input(processed), self._dict_id("signature_input"))
+        slim_doc = signature_input(processed)
+        rest, split = split_processed(processed, slim_doc) if slim_doc is not None else (processed, None)
+        packed = _pack(rest, self._dict_id("processed"))
+        slim = _pack(slim_doc, self._dict_id("signature_input"))
         functions, files = frame_names(processed, all_threads=all_thread_frames)
         new_functions: dict[str, int] = {}
         new_modules: dict[tuple[str, str, str, str, str], int] = {}
@@ -302,7 +318,7 @@ class CrashStore:
             search_text.update(conn, rowid, terms=terms, fts=dict(zip(search_text.FTS, fts[1:], strict=True)),
                                dict_id=self._dict_id("search_text"))
             if slim is not None:
-                conn.execute("INSERT OR REPLACE INTO signature_inputs (crash, doc) VALUES (?, ?)", (rowid, slim))
+                conn.execute(_SLIM_SQL, (rowid, slim, split))
         self._remember(new_functions, new_modules)
         if self._dict_ids.keys() | self._untrainable < set(dictionaries.KINDS):  # the store's first documents: train when there are enough
             with self._pending(), self.db.write() as conn:
@@ -423,7 +439,7 @@ class CrashStore:
         if symbol_notes:
             notes = {n: note for n, key in enumerate(keys)
                      if (note := symbol_notes.get((key[1], key[2].upper())))}
-        return ids, links_row(ids, bases, letters, notes)
+        return ids, links_row(ids, letters, notes)
 
     def _cached_links(self, processed: dict | None) -> tuple[list[int], tuple] | None:
         """:meth:`_links` for the common case, at C speed: every module a dict whose five identity fields are
@@ -436,13 +452,12 @@ class CrashStore:
         cache = self._module_cache
         try:
             ids = [cache[key] for key in map(_MODULE_KEY, modules)]
-            bases = list(map(_MODULE_BASE, modules))
             letters = "".join(map(_STATUS_LETTER.__getitem__, map(_MODULE_FLAGS, modules)))
         except (KeyError, TypeError):
             return None
-        if len(set(ids)) != len(ids) or set(map(type, bases)) != _JUST_STR:
+        if len(set(ids)) != len(ids):
             return None
-        return ids, links_row(ids, bases, letters, None)
+        return ids, links_row(ids, letters, None)
 
     def _record_signature(self, conn, rowid: int, sig: SignatureRecord) -> None:
         conn.execute("UPDATE signature_history SET active = 0 WHERE crash = ? AND profile NOT LIKE 'server:%'",
@@ -628,11 +643,16 @@ class CrashStore:
         documents: list[bytes] = []
         kinds: list[str] = []  # each document's dictionary kind
         slots: list[tuple[int, int, int, int]] = []  # each crash's four indexes into documents (-1: none)
+        splits: list[int | None] = []  # how each crash's processed document was split (store.split_document)
         annotations_of = [{str(k): v for k, v in item.annotations.items()} for _, item, _ in todo]
         for (_crash_id, item, _refs), raw in zip(todo, annotations_of, strict=True):
             slot = []
-            for doc, kind in ((item.processed, "processed"), (item.server_processed, "processed"),
-                              (signature_input(item.processed), "signature_input"), (raw, "annotations")):
+            slim_doc = signature_input(item.processed)
+            rest, split = (split_processed(item.processed, slim_doc) if slim_doc is not None
+                           else (item.processed, None))
+            splits.append(split)
+            for doc, kind in ((rest, "processed"), (item.server_processed, "processed"),
+                              (slim_doc, "signature_input"), (raw, "annotations")):
                 if doc is None:
                     slot.append(-1)
                 else:
@@ -648,7 +668,7 @@ class CrashStore:
             processed = item.processed
             out["dumps"].extend((rowid, name, ref.sha256, ref.size) for name, ref in refs.items())
             pairs = _annotation_rows(annotations)
-            out["annotations"].extend((k, rowid, v) for k, v in pairs)
+            out["annotations"].append((rowid, pairs))
             if item.server_signature:
                 out["history"].append((rowid, item.server_signature, None, "[]",
                                        f"server:{item.source.removeprefix('server:')}", None, now, 0))
@@ -710,9 +730,8 @@ class CrashStore:
         encoded = [search_text.encode(terms, fts) for _, terms, fts in out["search"]]
         self._train_dictionaries(conn, {"search_text": encoded})
         out["search_blobs"] = codec.compress_many_later(encoded, self._dict_id("search_text"))
-        out["annotations"].sort()
         out["module_counts"] = list(links_added.items())
-        out["packing"] = [(packing, slots, rowids)]  # the documents: taken once the other rows are written
+        out["packing"] = [(packing, slots, rowids, splits)]  # the documents: taken once the other rows are written
         return out
 
     def _train_dictionaries(self, conn, samples_by_kind: Mapping[str, list[bytes]]) -> None:
@@ -735,27 +754,27 @@ class CrashStore:
         """Insert what :meth:`_prepare_rows` built: first the rows that need no compressed blob, while the
         background thread compresses (SQLite releases the GIL as it works), then the others."""
         conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)", rows["dumps"])
-        conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)",
-                         rows["annotations"])
+        annotation_columns.write(conn, annotation_columns.by_key(rows["annotations"]))
         conn.executemany(
             "INSERT INTO signature_history (crash, signature, proto_signature, notes, profile, run_id, "
             "created_at, active) VALUES (?,?,?,?,?,?,?,?)", rows["history"])
         conn.executemany(_LINKS_SQL, rows["links"])
         self._count_module_links(conn, dict(rows["module_counts"]))
         self._index_signature_names(conn, (r[19] for r in rows["crashes"]))
-        (packing, slots, rowids), = rows["packing"]
+        (packing, slots, rowids, splits), = rows["packing"]
         packed = packing.result()
         packed.append(None)  # index -1: no document
         crashes = [(*row, packed[raw], packed[p], packed[s])
                    for row, (p, s, _, raw) in zip(rows["crashes"], slots, strict=True)]
-        slim = [(rowid, packed[slim]) for rowid, (_, _, slim, _) in zip(rowids, slots, strict=True) if slim >= 0]
+        slim = [(rowid, packed[slim], split) for rowid, (_, _, slim, _), split in zip(rowids, slots, splits, strict=True)
+                if slim >= 0]
         conn.executemany(
             "INSERT INTO crashes (id, crash_id, source, source_url, submitted_at, received_at, processed_at, "
             "state, product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
             "crashing_thread, signature, server_signature, proto_signature, signature_profile, notes, raw, "
             "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             crashes)
-        conn.executemany("INSERT INTO signature_inputs (crash, doc) VALUES (?, ?)", slim)
+        conn.executemany("INSERT INTO signature_inputs (crash, doc, split) VALUES (?, ?, ?)", slim)
         thread_index.write_rows(conn, rows["thread_terms"], rows["crash_stacks"],
                                 blobs=rows["thread_terms_blobs"].result())
         search_text.insert(conn, rows["search"], rows["search_blobs"].result())
@@ -779,11 +798,11 @@ class CrashStore:
                  version_key(cols.version),
                  cols.build_id, cols.channel, cols.os, rowid))
             old = _loads(old_raw)
-            conn.executemany("DELETE FROM annotations WHERE key = ? AND crash = ?",
-                             [(str(k), rowid) for k in (old if isinstance(old, dict) else {})])
             pairs = _annotation_rows(annotations)
-            conn.executemany("INSERT OR REPLACE INTO annotations (key, crash, value) VALUES (?,?,?)",
-                             [(k, rowid, v) for k, v in pairs])
+            changes: dict[str, dict[int, str | None]] = {str(k): {rowid: None}
+                                                          for k in (old if isinstance(old, dict) else {})}
+            changes.update((k, {rowid: v}) for k, v in pairs)
+            annotation_columns.write(conn, changes)
             values = " ".join(v for v in annotations.values() if isinstance(v, str))
             search_text.update(conn, rowid, terms={"annotations": annotation_terms(pairs)},
                                fts={"annotations": values}, dict_id=self._dict_id("search_text"))
@@ -934,10 +953,22 @@ class CrashStore:
         return self.db.conn.execute("SELECT count(*) FROM crashes").fetchone()[0]
 
     def processed(self, crash_id: str) -> dict | None:
-        row = self.db.conn.execute("SELECT processed FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone()
+        return self._processed_of(self.db.conn, "c.crash_id = ?", crash_id, missing=CrashNotFound(crash_id))
+
+    @staticmethod
+    def _processed_of(conn, where: str, key: Any, missing: Exception | None = None) -> dict | None:
+        """The processed crash of the crash ``where`` selects, put together from its two parts when it was
+        stored split (:mod:`crashdesk.store.split_document`)."""
+        row = conn.execute("SELECT c.processed, s.doc, s.split FROM crashes c LEFT JOIN signature_inputs s "
+                           f"ON s.crash = c.id WHERE {where}", (key,)).fetchone()
         if row is None:
-            raise CrashNotFound(crash_id)
-        return _unpack(row[0])
+            if missing is not None:
+                raise missing
+            return None
+        processed = _unpack(row[0])
+        if row[2] is None or processed is None:
+            return processed
+        return join_processed(processed, _unpack(row[1]), row[2])
 
     def annotations(self, crash_id: str) -> dict[str, Any]:
         conn = self.db.conn
@@ -981,21 +1012,23 @@ class CrashStore:
         data.pop("version_key", None)
         data["annotations"] = json.loads(codec.text(data.pop("raw")))
         data["notes"] = json.loads(data["notes"])
-        data["processed"] = _unpack(data["processed"])
+        data["processed"] = self._processed_of(conn, "c.id = ?", rowid)
         data["server_processed"] = _unpack(data["server_processed"])
         data["dumps"] = [
             {"name": n, "sha256": s, "size": z, "path": str(self.blobs.path(s))}
             for n, s, z in conn.execute("SELECT name, sha256, size FROM dumps WHERE crash = ? ORDER BY name",
                                         (rowid,))
         ]
-        data["modules"] = [
+        modules = [
             dict(zip(("filename", "debug_file", "debug_id", "code_id", "version", "base_addr", "symbol_status",
                       "symbol_note"), r, strict=True))
             for r in conn.execute(
                 "SELECT m.filename, m.debug_file, m.debug_id, m.code_id, m.version, cm.base_addr, "
                 "cm.symbol_status, cm.symbol_note FROM crash_modules cm JOIN modules m ON m.id = cm.module "
-                "WHERE cm.crash = ? ORDER BY cm.base_addr", (rowid,))
+                "WHERE cm.crash = ?", (rowid,))
         ]
+        _base_addrs_from(modules, data["processed"])
+        data["modules"] = sorted(modules, key=lambda m: (m["base_addr"] is not None, m["base_addr"] or ""))
         data["signature_history"] = [
             {"signature": s, "proto_signature": p, "notes": json.loads(n), "profile": prof, "run_id": run,
              "created_at": at, "active": bool(a)}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crashdesk.engine.spikes import is_spike
-from crashdesk.store import codec, thread_index
+from crashdesk.store import annotation_columns, codec, thread_index
 from crashdesk.store.errors import StoreError
 from crashdesk.store.schema import SCHEMA_VERSION, migrate
 
@@ -46,6 +46,7 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
         conn.create_function("crashdesk_spike", 2, is_spike, deterministic=True)  # the trend:spike query term
         thread_index.register(conn)
         conn.create_function("crashdesk_text", 1, codec.text, deterministic=True)  # (schema triggers)
+        annotation_columns.register(conn)
         return conn
     raise StoreError(f"cannot open the database {path} read-only: {error}")
 
@@ -69,6 +70,7 @@ def connect(path: Path) -> sqlite3.Connection:
     thread_index.register(conn)
     # compressed text back as text: the delete trigger of crash_stacks reads a crash's thread terms with it
     conn.create_function("crashdesk_text", 1, codec.text, deterministic=True)
+    annotation_columns.register(conn)  # ann.KEY searches; the delete trigger of crashes
     return conn
 
 

@@ -234,15 +234,33 @@ DROP INDEX frames_module;
 
 # issue 29 (branch realwindow): imported dumps were dated by the import. Date them by their CrashTime annotation,
 # else the minidump header's time stamp (crashdesk_crash_time, registered by _crash_time_function); the import
-# time stays received_at. Only crashes whose date is their import time (source 'import', submitted_at equal to
+# time stays received_at (the CrashTime annotation read from the raw crash: since v13 there is no annotations
+# table, and tests run this migration again on a current store). Only crashes whose date is their import time (source 'import', submitted_at equal to
 # received_at) change; one with neither time keeps its date. Self-contained: renumber freely on merge.
 _V_CRASH_TIME = """
 UPDATE crashes SET submitted_at = coalesce(
-    crashdesk_crash_time((SELECT value FROM annotations WHERE key = 'CrashTime' AND crash = crashes.id),
+    crashdesk_crash_time(crashdesk_raw_annotation(raw, 'CrashTime'),
                          (SELECT sha256 FROM dumps WHERE crash = crashes.id AND name = 'upload_file_minidump')),
     submitted_at)
 WHERE source = 'import' AND submitted_at = received_at;
 """
+
+
+def _raw_annotation(raw: str | bytes | None, key: str) -> str | None:
+    """``crashdesk_raw_annotation(raw, key)``: an annotation's value as the ``annotations`` table stored it
+    (``store.terms.annotation_value_text``), read from ``crashes.raw``; NULL when the crash has none."""
+    import json
+
+    from crashdesk.store import codec
+    from crashdesk.store.terms import annotation_value_text
+
+    try:
+        annotations = json.loads(codec.text(raw) or "{}")
+    except (ValueError, codec.CorruptDocument):
+        return None
+    if not isinstance(annotations, dict) or key not in annotations:
+        return None
+    return annotation_value_text(annotations[key])
 
 
 def _crash_time_function(conn: sqlite3.Connection) -> None:
@@ -489,10 +507,64 @@ BEGIN DELETE FROM facet_changes WHERE seq <= new.seq - 200000; END;
 INSERT OR IGNORE INTO settings (key, value) VALUES ('facet_index_id', lower(hex(randomblob(16))));
 """
 
+# issue 27 (branch slimstore): bytes per crash, rows per crash. Renumber on merge.
+# * ``annotation_columns`` (``crashdesk.store.annotation_columns``) replaces ``annotations``: one key's values for up
+#   to 1,024 consecutive crashes per row, instead of a B-tree row per (key, crash); ``_v_slim`` moves them;
+# * ``signature_inputs.split``: how ``crashes.processed`` was split from the signature input
+#   (``crashdesk.store.split_document``; NULL: the whole document, as stored before);
+# * ``crash_module_links.base_addrs`` is an empty blob for new crashes: the base addresses are read from the
+#   processed crash (``CrashStore.get``); the ``crash_modules`` view gives NULL for those.
+_V_SLIM = """
+CREATE TABLE IF NOT EXISTS annotation_columns (
+    key TEXT NOT NULL,
+    first INTEGER NOT NULL,               -- the crash row id of vals[0]
+    last INTEGER NOT NULL,                -- the crash row id of the last element
+    vals BLOB NOT NULL,                   -- compressed JSON array: each crash's value, or null
+    PRIMARY KEY (key, first)
+) WITHOUT ROWID;
+DROP VIEW IF EXISTS crash_modules;
+CREATE VIEW crash_modules (crash, module, base_addr, symbol_status, symbol_note) AS
+SELECT l.crash, j.value,
+       CASE WHEN typeof(l.base_addrs) = 'blob' THEN CASE WHEN length(l.base_addrs) > 0
+            THEN '0x' || lower(hex(substr(l.base_addrs, j.key * 8 + 1, 8))) END
+            ELSE json_extract(l.base_addrs, '$[' || j.key || ']') END,
+       CASE substr(l.status, j.key + 1, 1) WHEN 'L' THEN 'loaded' WHEN 'M' THEN 'missing'
+            WHEN 'C' THEN 'corrupt' WHEN 'E' THEN 'error' END,
+       json_extract(l.notes, '$[' || j.key || ']')
+FROM crash_module_links l, json_each(l.modules) j;
+CREATE TRIGGER IF NOT EXISTS annotation_columns_ad AFTER DELETE ON crashes
+BEGIN UPDATE annotation_columns SET vals = crashdesk_annotation_unset(vals, old.id - first)
+    WHERE first <= old.id AND last >= old.id; END;
+"""
+
+
+def _v_slim(conn: sqlite3.Connection) -> None:
+    """:data:`_V_SLIM`'s steps that depend on what is there: the ``annotations`` rows move to
+    ``annotation_columns`` (key by key, in crash order), ``signature_inputs`` gains ``split``."""
+    from crashdesk.store import annotation_columns
+
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(signature_inputs)")}
+    if "split" not in columns:
+        conn.execute("ALTER TABLE signature_inputs ADD COLUMN split INTEGER")
+    if not conn.execute("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'annotations'").fetchone():
+        return
+    key, values = None, {}
+    for k, crash, value in conn.execute("SELECT key, crash, value FROM annotations ORDER BY key, crash"):
+        if k != key or len(values) >= 4 * annotation_columns.CAP:
+            if values:
+                annotation_columns.write(conn, {key: values})
+            key, values = k, {}
+        values[crash] = value
+    if values:
+        annotation_columns.write(conn, {key: values})
+    conn.execute("DROP TABLE annotations")
+
+
 MIGRATIONS: list[str | tuple[str, object]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, (_V9, _v9_backfill),
                                              _V_CRASH_TIME,  # v10
                                              (_V_COMPACT, _v_compact),  # v11 (issue 27: bytes per crash)
-                                             _V_FACET_CHANGES]  # v12 (issue 27: the facet index's change log)
+                                             _V_FACET_CHANGES,  # v12 (issue 27: the facet index's change log)
+                                             (_V_SLIM, _v_slim)]  # v13, renumber on merge (issue 27: slimstore)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -532,6 +604,7 @@ def migrate(conn: sqlite3.Connection) -> int:
         from crashdesk.store.terms import annotation_token
 
         conn.create_function("crashdesk_annotation_token", 2, annotation_token, deterministic=True)
+        conn.create_function("crashdesk_raw_annotation", 2, _raw_annotation, deterministic=True)
         _crash_time_function(conn)
     for version in range(current, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")

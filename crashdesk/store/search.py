@@ -12,8 +12,8 @@ Matching is case-insensitive everywhere except annotation *keys* (``ann.URL`` is
 Column fields compare on ``crashes``; ``module``/``module_version``/``debug_id``/``debug_file`` on the
 loaded modules (``module:NAME@VERSION`` ties name and version to the same module); ``function``/``file`` on
 the crashing thread's frames (their names' dictionaries and the ``f``/``p`` terms of ``crash_terms``);
-``ann.KEY`` on the annotations; bare words and phrases on the FTS5 index (signature, frame functions, annotation
-values; a bare word is a prefix match). On large stores, totals, first pages and facets of filtered queries come
+``ann.KEY`` on the annotation terms (``=``) and ``store.annotation_columns`` (the other conditions); bare words
+and phrases on the FTS5 index (signature, frame functions, annotation values; a bare word is a prefix match). On large stores, totals, first pages and facets of filtered queries come
 from the facet index (``crashdesk.store.facet_query``) where it can answer them, with the same results.
 """
 
@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from crashdesk.engine.query import (
+    ANN_KIND,
     ANNOTATION,
     DATE,
     NUMBER,
@@ -51,7 +52,7 @@ from crashdesk.engine.query import (
 from crashdesk.engine.spikes import BASELINE_DAYS
 from crashdesk.errors import UsageError
 from crashdesk.model.versions import version_key
-from crashdesk.store import thread_search
+from crashdesk.store import annotation_columns, thread_search
 from crashdesk.store.terms import annotation_token, match_any, ranked_values
 
 HIT_COLUMNS = ("crash_id", "signature", "server_signature", "proto_signature", "product", "version",
@@ -140,6 +141,8 @@ def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+# the crashes an ann.KEY condition selects (crashdesk.store.annotation_columns), with parameters key, op, value
+_ANNOTATION_CRASHES = "(SELECT value FROM json_each(crashdesk_annotation_crashes(?, ?, ?)))"
 _NUMERIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -245,13 +248,21 @@ class _Compiler:
     def annotation(self, t: Term) -> tuple[str, list[Any]]:
         key = t.annotation_key
         if t.op == "null":
-            return f"{self.cid} NOT IN (SELECT crash FROM annotations WHERE key = ?)", [key]
+            return f"{self.cid} NOT IN {_ANNOTATION_CRASHES}", [key, "has", ""]
         if t.op == "=" and isinstance(t.value, str):
             # the crashes holding that key/value term (case-insensitive as NOCASE: see store.terms)
             return (f"{self.cid} IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH ?)",
                     [annotation_token(key or "", t.value)])
+        if t.op in ("~", "^", "$") and isinstance(t.value, str):  # SQLite's LIKE, in annotation_columns
+            return f"{self.cid} IN {_ANNOTATION_CRASHES}", [key, t.op, t.value]
+        if t.op in ORDERING and isinstance(t.value, str) and field_kind(t.field) == ANN_KIND:
+            # value_cond's rule: numbers compare as numbers, anything else as text
+            kind = "num " if _NUMERIC.match(t.value.strip()) else "text"
+            return f"{self.cid} IN {_ANNOTATION_CRASHES}", [key, kind + t.op, t.value]
+        # any other condition: its SQL, run by SQLite on the key's distinct values (store.annotation_columns)
         cond, params = self.value_cond("value", t, field_kind(t.field))
-        return f"{self.cid} IN (SELECT crash FROM annotations WHERE key = ? AND {cond})", [key, *params]
+        return (f"{self.cid} IN (SELECT value FROM json_each(crashdesk_annotation_crashes(?, 'sql', ?, ?)))",
+                [key, orjson.dumps(params).decode(), cond])
 
     def module(self, t: Term) -> tuple[str, list[Any]]:
         if t.op == "null":
@@ -421,9 +432,9 @@ def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50
         return thread_search.facet(conn, where, params, size)
     elif facet.startswith(ANNOTATION + ".") and len(facet) > len(ANNOTATION) + 1:
         key = facet[len(ANNOTATION) + 1:]
-        sql = (f"SELECT value, count(*) AS n FROM annotations WHERE key = ? "
-               f"{crash_filter.format(col='crash')} GROUP BY value ORDER BY n DESC, value LIMIT ?")
-        rows = conn.execute(sql, [key, *params, size]).fetchall()
+        crash_ids = None if everything else {r[0] for r in conn.execute(
+            f"SELECT c.id FROM crashes c WHERE {where}", params)}
+        rows = annotation_columns.facet(conn, key, crash_ids, size)
     else:
         raise BadSearchRequest(f"cannot facet on {facet!r} (facets: {', '.join(FACETS)})")
     return [{"term": term, "count": n} for term, n in rows]

@@ -15,8 +15,8 @@ FTS5 writes a batch of crashes' terms as one sorted segment, which costs a small
 pairs in a B-tree index row by row; that is what lets the store ingest crashes with all their side tables at
 bulk rates (see ``benchmarks/bench_store.py``). "Stored frames" are the crashing thread's (every thread's for
 crashes stored with ``all_thread_frames``) as ``model.summary.frame_rows`` lists them; they are not kept as rows
-(the processed crash holds them), only as these terms. The rows of ``annotations`` and ``crash_module_links``
-stay the place to read a crash's details.
+(the processed crash holds them), only as these terms. The raw annotations (``crashes.raw``), the processed
+crash and ``crash_module_links`` stay the place to read a crash's details.
 """
 
 from __future__ import annotations
@@ -94,20 +94,18 @@ def match_any(prefix: str, ids_sql: str) -> str:
     return f"(SELECT coalesce(group_concat('{prefix}' || id, ' OR '), '{prefix}0') FROM ({ids_sql}))"
 
 
-def links_row(module_ids: list[int], base_addrs: list[str | None], statuses: str,
-              notes: Mapping[int, str] | None) -> tuple[str, str | bytes, str, str | None]:
-    """``crash_module_links`` columns (modules, base_addrs, status, notes): JSON text, except base addresses
-    packed by :func:`pack_base_addrs` when they allow it."""
+def links_row(module_ids: list[int], statuses: str, notes: Mapping[int, str] | None
+              ) -> tuple[str, bytes, str, str | None]:
+    """``crash_module_links`` columns (modules, base_addrs, status, notes): JSON text, and an empty blob for the
+    base addresses (read from the processed crash since schema v13, see ``CrashStore.get``)."""
     note_list = None
     if notes:
         note_list = orjson.dumps([notes.get(i) for i in range(len(module_ids))]).decode()
-    packed = pack_base_addrs(base_addrs)
-    return (orjson.dumps(module_ids).decode(), orjson.dumps(base_addrs).decode() if packed is None else packed,
-            statuses, note_list)
+    return orjson.dumps(module_ids).decode(), b"", statuses, note_list
 
 
 def pack_base_addrs(base_addrs: list[str | None]) -> bytes | None:
-    """Base addresses as 8 big-endian bytes each (the ``crash_modules`` view reads them back as text with
+    """(Schema v11's migration.) Base addresses as 8 big-endian bytes each (the ``crash_modules`` view reads them back as text with
     ``'0x' || lower(hex(...))``), when every one is written the way stackwalkers write them, ``0x`` and 16
     lower-case hex digits; else None (kept as JSON text: 21 bytes an address against 8)."""
     if not base_addrs:

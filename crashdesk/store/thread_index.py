@@ -182,13 +182,18 @@ def backfill(conn, function_ids) -> int:
     processed document holds every thread, so no reprocessing). ``function_ids(conn, names)`` returns the
     ``function_names`` ids of names, adding missing ones. Returns how many crashes were indexed."""
     from crashdesk.store import codec
+    from crashdesk.store.split_document import join_processed
 
+    # a store of schema v13 or later (a test's rewound one) keeps documents split from their signature input
+    split = "split" in {r[1] for r in conn.execute("PRAGMA table_info(signature_inputs)")}
+    parts = ", s.doc, s.split FROM crashes c LEFT JOIN signature_inputs s ON s.crash = c.id" if split else (
+        ", NULL, NULL FROM crashes c")
     done = 0
     last = 0
     while True:
-        rows = conn.execute("SELECT id, processed, server_processed FROM crashes WHERE id > ? AND processed IS NOT NULL "
-                            "AND id NOT IN (SELECT crash FROM crash_stacks) ORDER BY id LIMIT 500",
-                            (last,)).fetchall()
+        rows = conn.execute(f"SELECT c.id, c.processed, c.server_processed{parts} WHERE c.id > ? AND "
+                            "c.processed IS NOT NULL AND c.id NOT IN (SELECT crash FROM crash_stacks) ORDER BY c.id "
+                            "LIMIT 500", (last,)).fetchall()
         if not rows:
             return done
         last = rows[-1][0]
@@ -196,10 +201,12 @@ def backfill(conn, function_ids) -> int:
         functions: set[str] = set()
         names: set[str] = set()
         modules: set[str] = set()
-        for rowid, blob, server_blob in rows:
+        for rowid, blob, server_blob, slim, code in rows:
             differs = None
             try:
                 processed = codec.unpack(blob)
+                if code is not None:
+                    processed = join_processed(processed, codec.unpack(slim), code)
                 ct = crash_threads(processed)
                 if server_blob is not None:
                     differs = stacks_differ(processed, codec.unpack(server_blob))

@@ -104,6 +104,11 @@ def test_compacting_a_migrated_store_keeps_every_answer_and_shrinks_it(old_store
         assert all(zstandard.get_frame_parameters(p).dict_id for p, _ in blobs)
         assert all(isinstance(r, bytes) for _, r in blobs)
         _check(store, old, answers)
+        # the documents stored whole before v13 are split from their signature input, and the base addresses the
+        # processed crash gives are no longer kept in the links (issue 27, slimstore)
+        conn = store.db.conn
+        assert conn.execute("SELECT count(*) FROM signature_inputs WHERE split IS NOT NULL").fetchone()[0] > 0
+        assert conn.execute("SELECT count(*) FROM crash_module_links WHERE length(base_addrs) > 0").fetchone()[0] == 0
         again = store.compact(vacuum=False)  # nothing left to do
         assert again.documents_recompressed == 0 and again.dictionaries_trained == []
     saved = dict(codec._dictionaries)

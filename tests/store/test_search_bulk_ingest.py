@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from crashdesk.store import CrashStore, search_text
+from crashdesk.store import CrashStore, annotation_columns, search_text
 from crashdesk.store.crashes import NewCrash, SignatureRecord
 from crashdesk.store.errors import DuplicateCrash
 
@@ -30,8 +30,7 @@ def _side_rows(store: CrashStore, crash_id: str):
     names["x"] = names["m"]
     (terms_annotations, processed), fts = search_text.read(conn, rowid)  # what crash_terms and crash_fts index
     frames = sorted((t[0], names[t[0]][int(t[1:])]) for t in processed.split())
-    annotations = conn.execute("SELECT key, value FROM annotations WHERE crash = ? ORDER BY key",
-                               (rowid,)).fetchall()
+    annotations = annotation_columns.crash_values(conn, rowid)
     fts = (*fts, terms_annotations)
     return frames, annotations, fts
 
