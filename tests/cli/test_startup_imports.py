@@ -89,9 +89,9 @@ SEARCH = {
     "crashdesk.model.crash_time",  # this run creates the store: its migrations date imported dumps
     "crashdesk.engine.spikes",  # the trend:spike rule, a small module (math only) the store's connections register
     *(f"crashdesk.model{m}" for m in ("", ".crash_id", ".summary", ".threads", ".versions")),
-    *(f"crashdesk.store{m}" for m in ("", ".blobs", ".codec", ".crashes", ".db", ".dictionaries", ".errors",
-                                      ".schema", ".search", ".search_text", ".terms", ".thread_index",
-                                      ".thread_search")),
+    *(f"crashdesk.store{m}" for m in ("", ".annotation_columns", ".blobs", ".codec", ".crashes", ".db",
+                                      ".dictionaries", ".errors", ".schema", ".search", ".search_text",
+                                      ".split_document", ".terms", ".thread_index", ".thread_search")),
 }
 
 LINUX_SYMBOLS = ["--symbols-path", str(DUMPS / "symbols"), "--symbols-cache", "{cache}", str(DUMP)]
