@@ -301,6 +301,15 @@ def vary(world: World, template: NewCrash, i: int, now: float, fraction: float |
                     processed=processed, signature=SignatureRecord(signature, None, [], "generic"))
 
 
+def run_search(store: CrashStore, query: str, *, engine: str, **kw):
+    """``CrashStore.search`` (``engine`` "auto"), or the search module's own entry point with that engine."""
+    if engine == "auto":
+        return store.search(query, **kw)
+    from crashdesk.store.search import search
+
+    return search(store, query, engine=engine, **kw)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * p
@@ -325,6 +334,11 @@ def main() -> int:
     ap.add_argument("--dbstat", action="store_true", help="print KB per crash by table (reads the whole file)")
     ap.add_argument("--threads", type=int, default=8, help="threads per crash (the crashing main thread and "
                     "named others sitting in wait functions)")
+    ap.add_argument("--engine", choices=("auto", "sql", "index"), default="auto",
+                    help="search engine for the timed searches (crashdesk.store.search: auto, sql, or the facet index "
+                    "whenever it can answer); facets always use auto")
+    ap.add_argument("--only", default=None, metavar="TEXT",
+                    help="time only the searches whose label contains TEXT (case-insensitive), and no facets")
     ap.add_argument("--no-thread-queries", action="store_true",
                     help="leave out the every-thread queries (to run this script against a store without them)")
     args = ap.parse_args()
@@ -433,13 +447,15 @@ def main() -> int:
                 "thread term + product + date": "thread:any function:~epoll_wait product:Firefox date:>=7d",
             })
 
+        if args.only:
+            queries = {k: v for k, v in queries.items() if args.only.lower() in k.lower()}
         results = {}
         for label, q in queries.items():
-            store.search(q)  # warm-up
+            run_search(store, q, engine=args.engine)  # warm-up
             times = []
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                r = store.search(q, sort="-date", limit=100)
+                r = run_search(store, q, sort="-date", limit=100, engine=args.engine)
                 times.append((time.perf_counter() - t0) * 1000)
             results[label] = {"query": q, "total": r.total, "p50_ms": round(statistics.median(times), 2),
                               "p95_ms": round(percentile(times, 0.95), 2)}
@@ -449,7 +465,9 @@ def main() -> int:
                       "module over everything": ("module",),
                       "signature,product,version,os,cpu for product:Firefox": ("signature", "product", "version",
                                                                                 "os", "cpu")}
-        if not args.no_thread_queries:
+        if args.only:
+            facet_sets = {}
+        if not args.no_thread_queries and not args.only:
             facet_sets["thread.function for thread.name:Compositor"] = ("thread.function",)
             facet_sets["thread.function over everything"] = ("thread.function",)
         facets = {}

@@ -106,6 +106,16 @@ FACETS = (*FACET_COLUMNS, "module", "module_version", thread_search.FACET, "ann.
 INDEX_MIN_CRASHES = 10_000
 
 
+# Rows and totals without facets (the crash list's pages) come from the index for queries it answers on its
+# own (column and module terms) once it is built, or on a store this large when its kept file can be loaded
+# and patched (~0.2 s once at a million crashes; never built for such a search: ~15 s there).
+ROWS_INDEX_MIN_CRASHES = 200_000
+
+
+def _crash_rows(conn) -> int:
+    return conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()[0]
+
+
 class BadSearchRequest(UsageError):
     """An unknown sort or facet field, or a negative offset/limit."""
 
@@ -315,11 +325,14 @@ def compile_query(query: str, now: dt.datetime | None = None, *, scan: bool = Fa
 
 
 def _compile(query: str, now: dt.datetime | None, scan: bool) -> tuple[str, list[Any], _Compiler]:
-    parsed = parse_query(query)
+    return _compile_root(parse_query(query).root, now, scan)
+
+
+def _compile_root(root: Node | None, now: dt.datetime | None, scan: bool) -> tuple[str, list[Any], _Compiler]:
     compiler = _Compiler(now or dt.datetime.now(dt.UTC), scan)
-    if parsed.root is None:
+    if root is None:
         return "1", [], compiler
-    where, params = compiler.node(parsed.root)
+    where, params = compiler.node(root)
     return where, params, compiler
 
 
@@ -527,14 +540,25 @@ def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[st
     # The crashes rows are wide (raw annotations and the processed crash live inline), so any plan that reads
     # them per match is slow for large match sets; when every column the query reads is in the narrow
     # covering index, read through it instead (SQLite's planner does not know the rows are wide).
-    where, params, info = _compile(query or "", now, False)
-    if engine == "index" or (engine == "auto" and (getattr(store.db, "facet_index", None) is not None or (
-            facets and conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()[0] >= INDEX_MIN_CRASHES))):
+    root = parse_query(query or "").root
+    where, params, info = _compile_root(root, now, False)
+    use_index = engine == "index"
+    if engine == "auto" and facets:
+        use_index = getattr(store.db, "facet_index", None) is not None or _crash_rows(conn) >= INDEX_MIN_CRASHES
+    elif engine == "auto" and root is not None and (
+            getattr(store.db, "facet_index", None) is not None or _crash_rows(conn) >= ROWS_INDEX_MIN_CRASHES):
         from crashdesk.store import facet_query  # numpy and the index: only once a search wants them
 
-        answer = facet_query.search(store, parse_query(query or "").root, facets=facets, sort=sort,
+        # without facets, only a query the index answers on its own (column and module terms): the index
+        # has no faster way to a large set of crash ids from SQLite than the SQL path's plans
+        use_index = facet_query.native(root, now)
+    if use_index:
+        from crashdesk.store import facet_query
+
+        answer = facet_query.search(store, root, facets=facets, sort=sort,
                                     offset=offset, limit=limit, facets_size=facets_size, now=now, where=where,
-                                    params=params, build=engine == "index" or bool(facets), cancel=cancel)
+                                    params=params, build=engine == "index" or bool(facets), cancel=cancel,
+                                    load=True)
         if answer is not None:
             indexed, paged = answer
             if paged or not limit:
@@ -567,7 +591,7 @@ def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[st
         if where.startswith("c.id IN (SELECT id FROM temp.search_ids)"):
             where = "+" + where
         elif "c.id " in where:
-            where, params, _ = _compile(query or "", now, True)
+            where, params, _ = _compile_root(root, now, True)
     hits: list[dict[str, Any]] = []
     if limit and total > offset:
         cols = ", ".join(_HIT_SQL.get(name, f"c.{name}") for name in HIT_COLUMNS)

@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from crashdesk.model.threads import CRASHING, MAIN, CrashThreads, crash_threads, stack_matches, stacks_differ
+from crashdesk.model.threads import CRASHING, MAIN, CrashThreads, crash_threads, stacks_differ
 
 #: trust values (minidump-stackwalk's names) -> the letter code in ``t<code>p<k>`` terms
 TRUST_CODES = {"none": "n", "scan": "s", "cfi_scan": "cs", "frame_pointer": "fp", "cfi": "c",
@@ -278,11 +278,52 @@ class StackMatcher:
                 continue
             if names is not None and nid not in names:
                 continue
-            if any(element.isdisjoint(ids) for element in elements):
-                continue
-            if stack_matches(ids, elements, direct):
+            if ids_stack_matches(ids, elements, direct):
                 return 1
         return 0
+
+
+def _positions(ids: list[int], element: frozenset[int]) -> list[int]:
+    """Where ``element``'s ids are in ``ids`` (top first), as positions from the outermost caller (0) up,
+    ascending: found with C-level set and list operations instead of a Python loop over every frame."""
+    hits = element.intersection(ids)
+    if not hits:
+        return []
+    last = len(ids) - 1
+    out: list[int] = []
+    for value in hits:
+        j = ids.index(value)
+        while True:
+            out.append(last - j)
+            try:
+                j = ids.index(value, j + 1)
+            except ValueError:
+                break
+    out.sort()
+    return out
+
+
+def ids_stack_matches(ids: list[int], elements: list[frozenset[int]], direct: list[bool]) -> bool:
+    """:func:`crashdesk.model.threads.stack_matches` for a stack of function ids (top first) and elements that
+    are sets of ids: the positions of each element's ids first (most frames match no element), then the same
+    element-by-element walk over those positions only."""
+    found = []
+    for element in elements:
+        positions = _positions(ids, element)
+        if not positions:
+            return False
+        found.append(positions)
+    ends = found[0] if elements else [-1]
+    for k in range(1, len(elements)):
+        if not ends:
+            return False
+        if direct[k - 1]:
+            here = set(found[k])
+            ends = [i + 1 for i in ends if i + 1 in here]
+        else:
+            first = ends[0]
+            ends = [i for i in found[k] if i > first]
+    return bool(ends)
 
 
 def _like(op: str, value: str) -> str:
