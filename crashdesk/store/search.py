@@ -14,7 +14,9 @@ loaded modules (``module:NAME@VERSION`` ties name and version to the same module
 the crashing thread's frames (their names' dictionaries and the ``f``/``p`` terms of ``crash_terms``);
 ``ann.KEY`` on the annotations; bare words and phrases on the FTS5 index (signature, frame functions, annotation
 values; a bare word is a prefix match). On large stores, totals, first pages and facets of filtered queries come
-from the facet index (``crashdesk.store.facet_query``) where it can answer them, with the same results.
+from the facet index (``crashdesk.store.facet_query``) where it can answer them, with the same results; a search
+without facets only when every term is one the index holds (column and module terms: the kept index loaded and
+patched on a store of :data:`ROWS_INDEX_MIN_CRASHES` or more, or once a facet search built it).
 """
 
 from __future__ import annotations

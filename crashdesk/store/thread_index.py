@@ -247,8 +247,11 @@ class StackMatcher:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.specs: dict[str, tuple] = {}
+        self._last: tuple[str | None, tuple] = (None, ())
 
     def resolve(self, spec_text: str) -> tuple:
+        if spec_text is self._last[0]:  # the same spec object for every row of one statement
+            return self._last[1]
         got = self.specs.get(spec_text)
         if got is None:
             spec = orjson.loads(spec_text)
@@ -259,19 +262,45 @@ class StackMatcher:
                 op, text = scope["name"]
                 sql, params = name_id_sql("thread_names", op, text)
                 scope = {"names": frozenset(i for (i,) in self.conn.execute(sql, params))}
-            got = (scope, elements, spec["direct"])
+            got = (scope, elements, spec["direct"], {})
             if len(self.specs) > 64:
                 self.specs.clear()
             self.specs[spec_text] = got
+        self._last = (spec_text, got)
         return got
 
     def __call__(self, stacks: bytes | None, spec_text: str) -> int:
         if stacks is None:
             return 0
-        scope, elements, direct = self.resolve(spec_text)
+        scope, elements, direct, seen = self.resolve(spec_text)
         role = scope.get("role")
         names = scope.get("names")
-        for roles, nid, ids in orjson.loads(stacks):
+        if type(stacks) is bytes and stacks.startswith(b"[[") and stacks.endswith(b"]]]"):
+            # orjson's compact text, one thread at a time: "[[roles,name,[f,...]],[...]]" splits at "]],[",
+            # and each thread's text is looked up in this spec's answers first (waiting threads, and the
+            # threads of crashes from the same code, repeat across crashes), else parsed and matched alone
+            for piece in stacks[1:-1].split(b"]],["):
+                hit = seen.get(piece)  # (the first and last thread keep a bracket of the list around them)
+                if hit is None:
+                    try:
+                        roles_text, nid_text, ids_text = piece.strip(b"[]").split(b",", 2)
+                        roles, nid = int(roles_text), int(nid_text)
+                        ids = orjson.loads(ids_text + b"]") if ids_text else []
+                    except ValueError:
+                        return self.each_thread(orjson.loads(stacks), role, names, elements, direct)
+                    hit = self.each_thread([(roles, nid, ids)], role, names, elements, direct)
+                    if len(seen) > 100_000:
+                        seen.clear()
+                    seen[piece] = hit
+                if hit:
+                    return 1
+            return 0
+        return self.each_thread(orjson.loads(stacks), role, names, elements, direct)
+
+    @staticmethod
+    def each_thread(threads, role: str | None, names: frozenset[int] | None, elements: list[frozenset[int]],
+                    direct: list[bool]) -> int:
+        for roles, nid, ids in threads:
             if role == "crashing" and not roles & CRASHING:
                 continue
             if role == "main" and not roles & MAIN:

@@ -4,11 +4,14 @@ random stacks and patterns."""
 
 from __future__ import annotations
 
+import sqlite3
+
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crashdesk.model.threads import stack_matches
-from crashdesk.store.thread_index import ids_stack_matches
+from crashdesk.model.threads import CRASHING, MAIN, stack_matches
+from crashdesk.store.thread_index import StackMatcher, ids_stack_matches
 
 # small id ranges so that elements hit the stack often, repeat in it, and overlap each other
 stacks = st.lists(st.integers(0, 9), max_size=40)
@@ -30,3 +33,27 @@ def test_known_cases():
     assert not ids_stack_matches([3, 2, 1], [frozenset({3}), frozenset({1})], [False])  # callee above caller
     assert ids_stack_matches([5, 4, 5, 4], [frozenset({4}), frozenset({5}), frozenset({4}), frozenset({5})],
                              [True, True, True])
+
+
+threads = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), stacks), max_size=5)
+scopes = st.one_of(st.sampled_from([{"role": "crashing"}, {"role": "main"}, {"role": "any"}]),
+                   st.frozensets(st.integers(0, 3), max_size=2).map(lambda names: {"names": names}))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(threads, min_size=1, max_size=4), elements, scopes, st.data())
+def test_the_sql_function_equals_the_definition_over_each_thread(crashes, sets, scope, data):
+    """``crashdesk_stack`` over the stored text (``crash_stacks.stacks``: roles, thread name id, function ids
+    per thread), one spec over several crashes (its per-thread answers are reused), against matching each
+    thread in scope with the model's definition."""
+    direct = data.draw(st.lists(st.booleans(), min_size=len(sets) - 1, max_size=len(sets) - 1))
+    conn = sqlite3.connect(":memory:")
+    matcher = StackMatcher(conn)
+    matcher.specs["spec"] = (scope, sets, direct, {})  # what resolve() makes of a spec's names and scope
+    for stack_rows in crashes:
+        expected = any((scope.get("role") != "crashing" or roles & CRASHING)
+                       and (scope.get("role") != "main" or roles & MAIN)
+                       and ("names" not in scope or nid in scope["names"])
+                       and stack_matches(ids, sets, direct) for roles, nid, ids in stack_rows)
+        assert matcher(orjson.dumps([list(t) for t in stack_rows]), "spec") == int(expected)
+    assert matcher(None, "spec") == 0
