@@ -262,17 +262,25 @@ class StackMatcher:
                 op, text = scope["name"]
                 sql, params = name_id_sql("thread_names", op, text)
                 scope = {"names": frozenset(i for (i,) in self.conn.execute(sql, params))}
-            got = (scope, elements, spec["direct"], {})
+            got = self.prepared(scope, elements, spec["direct"])
             if len(self.specs) > 64:
                 self.specs.clear()
             self.specs[spec_text] = got
         self._last = (spec_text, got)
         return got
 
+    @staticmethod
+    def prepared(scope: dict, elements: list[frozenset[int]], direct: list[bool]) -> tuple:
+        """A resolved spec: (scope, elements, direct, answers by thread text, probe). The probe is the ids of
+        the element with the fewest, as text (when few): a thread's text holding none of them cannot match."""
+        fewest = min(elements, key=len, default=None)
+        probe = [str(i).encode() for i in fewest] if fewest is not None and len(fewest) <= 16 else None
+        return scope, elements, direct, {}, probe
+
     def __call__(self, stacks: bytes | None, spec_text: str) -> int:
         if stacks is None:
             return 0
-        scope, elements, direct, seen = self.resolve(spec_text)
+        scope, elements, direct, seen, probe = self.resolve(spec_text)
         role = scope.get("role")
         names = scope.get("names")
         if type(stacks) is bytes and stacks.startswith(b"[[") and stacks.endswith(b"]]]"):
@@ -281,7 +289,9 @@ class StackMatcher:
             # threads of crashes from the same code, repeat across crashes), else parsed and matched alone
             for piece in stacks[1:-1].split(b"]],["):
                 hit = seen.get(piece)  # (the first and last thread keep a bracket of the list around them)
-                if hit is None:
+                if hit is None and probe is not None and not any(text in piece for text in probe):
+                    hit = 0
+                elif hit is None:
                     try:
                         roles_text, nid_text, ids_text = piece.strip(b"[]").split(b",", 2)
                         roles, nid = int(roles_text), int(nid_text)

@@ -49,7 +49,7 @@ def test_the_sql_function_equals_the_definition_over_each_thread(crashes, sets, 
     direct = data.draw(st.lists(st.booleans(), min_size=len(sets) - 1, max_size=len(sets) - 1))
     conn = sqlite3.connect(":memory:")
     matcher = StackMatcher(conn)
-    matcher.specs["spec"] = (scope, sets, direct, {})  # what resolve() makes of a spec's names and scope
+    matcher.specs["spec"] = StackMatcher.prepared(scope, sets, direct)  # resolve() with the names looked up
     for stack_rows in crashes:
         expected = any((scope.get("role") != "crashing" or roles & CRASHING)
                        and (scope.get("role") != "main" or roles & MAIN)
