@@ -114,6 +114,19 @@ INDEX_MIN_CRASHES = 10_000
 ROWS_INDEX_MIN_CRASHES = 200_000
 
 
+def rows_from_index(root: Node, now: dt.datetime) -> bool:
+    """Whether a search without facets is answered from the index (on a large store, or once it is built):
+    only a query the index answers on its own (column and module terms; it has no faster way to a large set
+    of crash ids from SQLite than the SQL path's plans), and not one signature equality (the SQL path counts
+    and pages it on the signature's own index, a rare one in well under a millisecond)."""
+    from crashdesk.store import facet_query  # numpy and the index: only once a search wants them
+
+    if isinstance(root, Term) and root.op == "=" and not root.negate and root.field in ("signature",
+                                                                                      "server_signature"):
+        return False
+    return facet_query.native(root, now)
+
+
 def _crash_rows(conn) -> int:
     return conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()[0]
 
@@ -549,11 +562,7 @@ def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[st
         use_index = getattr(store.db, "facet_index", None) is not None or _crash_rows(conn) >= INDEX_MIN_CRASHES
     elif engine == "auto" and root is not None and (
             getattr(store.db, "facet_index", None) is not None or _crash_rows(conn) >= ROWS_INDEX_MIN_CRASHES):
-        from crashdesk.store import facet_query  # numpy and the index: only once a search wants them
-
-        # without facets, only a query the index answers on its own (column and module terms): the index
-        # has no faster way to a large set of crash ids from SQLite than the SQL path's plans
-        use_index = facet_query.native(root, now)
+        use_index = rows_from_index(root, now)
     if use_index:
         from crashdesk.store import facet_query
 

@@ -472,7 +472,7 @@ def test_rows_only_searches_of_a_large_store_answer_as_the_sql_path(monkeypatch,
                     got = search(store, text, limit=5, offset=offset, sort=sort, now=NOW)
                     sql = search(store, text, limit=5, offset=offset, sort=sort, now=NOW, engine="sql")
                     assert got.to_json() == sql.to_json(), (text, sort)
-            native = [t for t in texts if facet_query.native(parse_query(t).root, NOW)]
+            native = [t for t in texts if search_module.rows_from_index(parse_query(t).root, NOW)]
             assert index_of(store.db).built == bool(native)
         with CrashStore.open(Path(tmp)) as store:  # nothing kept: such a search never builds the index
             (Path(tmp) / "crashdesk.sqlite.facets").unlink()
