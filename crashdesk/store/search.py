@@ -421,6 +421,9 @@ _TERMS_SET = re.compile(r"c\.id IN \(SELECT rowid FROM (crash_fts|crash_terms|th
 _DATE_ORDER = {"date": "ASC", "+date": "ASC", "submitted": "ASC", "+submitted": "ASC", "-date": "DESC",
                "-submitted": "DESC"}
 DENSE_WALK = 4096  # crashes per step of the date walk in dense_set_page
+# dense_set_page takes a query whose page is expected within this many steps of the walk (matches spread over
+# time): a sparser one pays a rowid-range lookup per step that costs more than building its (smaller) set
+DENSE_STEPS = 0.5
 
 
 def dense_set_page(conn, where: str, params: list[Any], sort: str | Sequence[str], offset: int, limit: int
@@ -442,7 +445,7 @@ def dense_set_page(conn, where: str, params: list[Any], sort: str | Sequence[str
         return None
     total = conn.execute(f"SELECT count(*) FROM ({inner})", params).fetchone()[0]
     bound = 4 * DENSE_WALK
-    if total == 0 or wanted * crashes / total > bound / 2:
+    if total == 0 or wanted * crashes / total > DENSE_STEPS * DENSE_WALK:
         return (0, []) if total == 0 else None
     picked: list[int] = []
     visited = 0
@@ -626,18 +629,18 @@ def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[st
             return SearchResult(indexed.total, paged_result.hits, indexed.facets)
     if cancel is not None:  # a stale request's SQL stops (the handler is removed by search())
         conn.set_progress_handler(lambda: 1 if cancel() else 0, 2000)
-    dense = dense_set_page(conn, where, params, sort, offset, limit) if limit and not facets else None
+    sort_columns = {c.split(" ")[0][2:] for c in order.split(", ")} - {"id"}
+    cover_ok = where != "1" and info.columns <= COVER_COLUMNS
+    cover = f" INDEXED BY {COVER_INDEX}"
+    probe = (fulltext_probe(conn, where, params, offset + limit)
+             if limit and not facets and cover_ok and sort_columns <= COVER_COLUMNS else None)
+    dense = dense_set_page(conn, where, params, sort, offset, limit) if limit and not facets and not probe else None
     if dense is not None:
         total, ids = dense
         cols = ", ".join(_HIT_SQL.get(name, f"c.{name}") for name in HIT_COLUMNS)
         cur = conn.execute(f"SELECT {cols} FROM crashes c WHERE c.id IN ({','.join('?' * len(ids))}) "
                            f"ORDER BY {order}", ids)
         return SearchResult(total, [dict(zip(HIT_COLUMNS, row, strict=True)) for row in cur])
-    sort_columns = {c.split(" ")[0][2:] for c in order.split(", ")} - {"id"}
-    cover_ok = where != "1" and info.columns <= COVER_COLUMNS
-    cover = f" INDEXED BY {COVER_INDEX}"
-    probe = (fulltext_probe(conn, where, params, offset + limit)
-             if limit and not facets and cover_ok and sort_columns <= COVER_COLUMNS else None)
     if probe is not None:
         total, where, params = probe
     elif where.startswith("c.id IN (") and where.endswith(")") and _single_set(where):

@@ -29,6 +29,7 @@ WORDS = ["P1", "P2", "SIGSEGV", "xul", "Run", "wait", '"Foo::Run"']
        step=st.integers(1, 7))
 def test_dense_pages_equal_the_index_path(monkeypatch, docs, atoms, words, step):
     monkeypatch.setattr(search_module, "DENSE_WALK", step)  # short steps: pages span several of them
+    monkeypatch.setattr(search_module, "DENSE_STEPS", 2)
     with tempfile.TemporaryDirectory() as tmp, CrashStore.open(Path(tmp)) as store:
         store.add_many([NewCrash({"ProductName": d["product"]}, processed=d,
                                  submitted_at=(NOW - dt.timedelta(minutes=minutes)).isoformat())
@@ -43,6 +44,7 @@ def test_dense_pages_equal_the_index_path(monkeypatch, docs, atoms, words, step)
 def test_the_dense_plan_answers_a_common_term(tmp_path, monkeypatch):
     """A term in most crashes is paged by the walk (the plan answers), with the set path's total and page."""
     monkeypatch.setattr(search_module, "DENSE_WALK", 4)
+    monkeypatch.setattr(search_module, "DENSE_STEPS", 2)
     docs = [{"status": "OK", "crash_info": {"type": "SIGSEGV", "crashing_thread": 0}, "product": "P1",
              "threads": [{"frames": [{"function": "Common" if n % 4 else "Rare"}, {"function": "main"}]}]}
             for n in range(64)]
