@@ -30,6 +30,7 @@ WORDS = ["P1", "P2", "SIGSEGV", "xul", "Run", "wait", '"Foo::Run"']
 def test_dense_pages_equal_the_index_path(monkeypatch, docs, atoms, words, step):
     monkeypatch.setattr(search_module, "DENSE_WALK", step)  # short steps: pages span several of them
     monkeypatch.setattr(search_module, "DENSE_STEPS", 2)
+    monkeypatch.setattr(search_module, "DENSE_MIN_CRASHES", 0)
     with tempfile.TemporaryDirectory() as tmp, CrashStore.open(Path(tmp)) as store:
         store.add_many([NewCrash({"ProductName": d["product"]}, processed=d,
                                  submitted_at=(NOW - dt.timedelta(minutes=minutes)).isoformat())
@@ -45,6 +46,7 @@ def test_the_dense_plan_answers_a_common_term(tmp_path, monkeypatch):
     """A term in most crashes is paged by the walk (the plan answers), with the set path's total and page."""
     monkeypatch.setattr(search_module, "DENSE_WALK", 4)
     monkeypatch.setattr(search_module, "DENSE_STEPS", 2)
+    monkeypatch.setattr(search_module, "DENSE_MIN_CRASHES", 0)
     docs = [{"status": "OK", "crash_info": {"type": "SIGSEGV", "crashing_thread": 0}, "product": "P1",
              "threads": [{"frames": [{"function": "Common" if n % 4 else "Rare"}, {"function": "main"}]}]}
             for n in range(64)]
@@ -63,3 +65,6 @@ def test_the_dense_plan_answers_a_common_term(tmp_path, monkeypatch):
                     store, text, sort=sort, offset=offset, limit=3, now=NOW, engine="index").hits]
                 ids = {r[0]: r[1] for r in conn.execute("SELECT id, crash_id FROM crashes")}
                 assert [ids[i] for i in plan[1]] == [h["crash_id"] for h in got.hits]
+        monkeypatch.setattr(search_module, "DENSE_MIN_CRASHES", 65)  # a store smaller than that: the set path
+        where, params = search_module.compile_query("Common", NOW)
+        assert search_module.dense_set_page(conn, where, params, "-date", 0, 3) is None
