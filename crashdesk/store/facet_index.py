@@ -108,13 +108,16 @@ class FacetIndex:
         self._saved_seq = -1
         self.file = file
         self.last_build_seconds: float | None = None
+        self._needs_build = False  # a snapshot(build=False) found nothing to load or patch
 
     @property
     def built(self) -> bool:
         return self._snap is not None
 
-    def snapshot(self, conn: sqlite3.Connection) -> Snapshot:
-        """The index as of ``conn``'s current read transaction (the caller holds one open)."""
+    def snapshot(self, conn: sqlite3.Connection, *, build: bool = True) -> Snapshot:
+        """The index as of ``conn``'s current read transaction (the caller holds one open). ``build`` false:
+        only from the snapshot in memory or the kept file, patched from the change log; when neither can be
+        (none kept, or older than the log), :class:`IndexUnavailable` instead of reading every crash."""
         try:
             (head,) = conn.execute("SELECT coalesce(max(seq), 0) FROM facet_changes").fetchone()
         except sqlite3.OperationalError as exc:
@@ -128,6 +131,8 @@ class FacetIndex:
             if snap is not None and snap.seq > head:
                 # another thread published a newer state than this transaction sees: SQL answers this one
                 raise IndexUnavailable("the index is ahead of this read transaction")
+            if snap is None and not build and self._needs_build:
+                raise IndexUnavailable("no snapshot to patch (building it was not asked for)")
             token = _token(conn)
             if snap is None and self.file is not None and token is not None:
                 snap = load(self.file, token)
@@ -145,6 +150,9 @@ class FacetIndex:
                     if len(changed) <= max(1000, _REBUILD_SHARE * snap.size):
                         new = snap if snap.seq == head else _patch(conn, snap, changed, head)
             if new is None:
+                if not build:  # nothing kept that the log can bring up to date: not tried again until built
+                    self._needs_build = True
+                    raise IndexUnavailable("no snapshot to patch (building it was not asked for)")
                 start = time.perf_counter()
                 new = _build(conn, head)
                 self.last_build_seconds = time.perf_counter() - start

@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from crashdesk.model.threads import CRASHING, MAIN, CrashThreads, crash_threads, stack_matches, stacks_differ
+from crashdesk.model.threads import CRASHING, MAIN, CrashThreads, crash_threads, stacks_differ
 
 #: trust values (minidump-stackwalk's names) -> the letter code in ``t<code>p<k>`` terms
 TRUST_CODES = {"none": "n", "scan": "s", "cfi_scan": "cs", "frame_pointer": "fp", "cfi": "c",
@@ -254,8 +254,11 @@ class StackMatcher:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.specs: dict[str, tuple] = {}
+        self._last: tuple[str | None, tuple] = (None, ())
 
     def resolve(self, spec_text: str) -> tuple:
+        if spec_text is self._last[0]:  # the same spec object for every row of one statement
+            return self._last[1]
         got = self.specs.get(spec_text)
         if got is None:
             spec = orjson.loads(spec_text)
@@ -266,30 +269,107 @@ class StackMatcher:
                 op, text = scope["name"]
                 sql, params = name_id_sql("thread_names", op, text)
                 scope = {"names": frozenset(i for (i,) in self.conn.execute(sql, params))}
-            got = (scope, elements, spec["direct"])
+            got = self.prepared(scope, elements, spec["direct"])
             if len(self.specs) > 64:
                 self.specs.clear()
             self.specs[spec_text] = got
+        self._last = (spec_text, got)
         return got
+
+    @staticmethod
+    def prepared(scope: dict, elements: list[frozenset[int]], direct: list[bool]) -> tuple:
+        """A resolved spec: (scope, elements, direct, answers by thread text, probe). The probe is the ids of
+        the element with the fewest, as text (when few): a thread's text holding none of them cannot match."""
+        fewest = min(elements, key=len, default=None)
+        probe = [str(i).encode() for i in fewest] if fewest is not None and len(fewest) <= 16 else None
+        return scope, elements, direct, {}, probe
 
     def __call__(self, stacks: bytes | None, spec_text: str) -> int:
         if stacks is None:
             return 0
-        scope, elements, direct = self.resolve(spec_text)
+        scope, elements, direct, seen, probe = self.resolve(spec_text)
         role = scope.get("role")
         names = scope.get("names")
-        for roles, nid, ids in orjson.loads(stacks):
+        if type(stacks) is bytes and stacks.startswith(b"[[") and stacks.endswith(b"]]]"):
+            # orjson's compact text, one thread at a time: "[[roles,name,[f,...]],[...]]" splits at "]],[",
+            # and each thread's text is looked up in this spec's answers first (waiting threads, and the
+            # threads of crashes from the same code, repeat across crashes), else parsed and matched alone
+            for piece in stacks[1:-1].split(b"]],["):
+                hit = seen.get(piece)  # (the first and last thread keep a bracket of the list around them)
+                if hit is None and probe is not None and not any(text in piece for text in probe):
+                    hit = 0
+                elif hit is None:
+                    try:
+                        roles_text, nid_text, ids_text = piece.strip(b"[]").split(b",", 2)
+                        roles, nid = int(roles_text), int(nid_text)
+                        ids = orjson.loads(ids_text + b"]") if ids_text else []
+                    except ValueError:
+                        return self.each_thread(orjson.loads(stacks), role, names, elements, direct)
+                    hit = self.each_thread([(roles, nid, ids)], role, names, elements, direct)
+                    if len(seen) > 100_000:
+                        seen.clear()
+                    seen[piece] = hit
+                if hit:
+                    return 1
+            return 0
+        return self.each_thread(orjson.loads(stacks), role, names, elements, direct)
+
+    @staticmethod
+    def each_thread(threads, role: str | None, names: frozenset[int] | None, elements: list[frozenset[int]],
+                    direct: list[bool]) -> int:
+        for roles, nid, ids in threads:
             if role == "crashing" and not roles & CRASHING:
                 continue
             if role == "main" and not roles & MAIN:
                 continue
             if names is not None and nid not in names:
                 continue
-            if any(element.isdisjoint(ids) for element in elements):
-                continue
-            if stack_matches(ids, elements, direct):
+            if ids_stack_matches(ids, elements, direct):
                 return 1
         return 0
+
+
+def _positions(ids: list[int], element: frozenset[int]) -> list[int]:
+    """Where ``element``'s ids are in ``ids`` (top first), as positions from the outermost caller (0) up,
+    ascending: found with C-level set and list operations instead of a Python loop over every frame."""
+    hits = element.intersection(ids)
+    if not hits:
+        return []
+    last = len(ids) - 1
+    out: list[int] = []
+    for value in hits:
+        j = ids.index(value)
+        while True:
+            out.append(last - j)
+            try:
+                j = ids.index(value, j + 1)
+            except ValueError:
+                break
+    out.sort()
+    return out
+
+
+def ids_stack_matches(ids: list[int], elements: list[frozenset[int]], direct: list[bool]) -> bool:
+    """:func:`crashdesk.model.threads.stack_matches` for a stack of function ids (top first) and elements that
+    are sets of ids: the positions of each element's ids first (most frames match no element), then the same
+    element-by-element walk over those positions only."""
+    found = []
+    for element in elements:
+        positions = _positions(ids, element)
+        if not positions:
+            return False
+        found.append(positions)
+    ends = found[0] if elements else [-1]
+    for k in range(1, len(elements)):
+        if not ends:
+            return False
+        if direct[k - 1]:
+            here = set(found[k])
+            ends = [i + 1 for i in ends if i + 1 in here]
+        else:
+            first = ends[0]
+            ends = [i for i in found[k] if i > first]
+    return bool(ends)
 
 
 def _like(op: str, value: str) -> str:

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crashdesk.engine.query import OS_ALIASES
+from crashdesk.engine.query import OS_ALIASES, parse_query
 from crashdesk.model.versions import version_key
-from crashdesk.store import CrashStore
+from crashdesk.store import CrashStore, facet_query
 from crashdesk.store.crashes import SignatureRecord
 from crashdesk.store.facet_query import index_of
 from crashdesk.store.search import search
@@ -439,3 +439,54 @@ def test_a_damaged_kept_index_file_is_rebuilt(tmp_path, monkeypatch, damage):
         result = search(store, "os:linux", facets=["product", "module"], engine="index")
         assert result.total == 2
         assert result.facets == expected
+
+
+ROWS_QUERIES = [*FIELD_TERMS, "product:firefox -oom", "(os:linux OR ann.Version:1.0) !product:thunder",
+                "module:xul.dll date:>=10d", "NOT (signature:~oom OR function:~main)"]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(crashes=st.lists(crashes_st, min_size=1, max_size=12), queries=st.lists(query_st, min_size=1, max_size=4),
+       fixed=st.lists(st.sampled_from(ROWS_QUERIES), max_size=4), extra=st.lists(crashes_st, max_size=3))
+def test_rows_only_searches_of_a_large_store_answer_as_the_sql_path(monkeypatch, crashes, queries, fixed, extra):
+    """Pages and totals without facets on a store past ROWS_INDEX_MIN_CRASHES (lowered here): a query of column
+    and module terms is answered from the kept index, loaded and patched from the change log (never built
+    for it); any other query by the SQL path; both with the SQL path's answer, in every sort and page."""
+    from crashdesk.store import facet_index
+    from crashdesk.store import search as search_module
+
+    monkeypatch.setattr(search_module, "ROWS_INDEX_MIN_CRASHES", 0)
+    monkeypatch.setattr(facet_index, "SAVE_AFTER", 0)
+    texts = [q.text() for q in queries] + fixed
+    with tempfile.TemporaryDirectory() as tmp:
+        with CrashStore.open(Path(tmp)) as store:
+            for c in crashes:
+                write(store, c)
+            assert search(store, "", facets=["product"], engine="index").total == len(crashes)  # built, kept
+        with CrashStore.open(Path(tmp)) as store:
+            for c in extra:  # changes after the kept snapshot: the log patches it
+                write(store, c)
+            for text in texts:
+                for sort, offset in (("-date", 0), ("date", 1), ("product", 0)):
+                    got = search(store, text, limit=5, offset=offset, sort=sort, now=NOW)
+                    sql = search(store, text, limit=5, offset=offset, sort=sort, now=NOW, engine="sql")
+                    assert got.to_json() == sql.to_json(), (text, sort)
+            native = [t for t in texts if search_module.rows_from_index(parse_query(t).root, NOW)]
+            assert index_of(store.db).built == bool(native)
+        with CrashStore.open(Path(tmp)) as store:  # nothing kept: such a search never builds the index
+            (Path(tmp) / "crashdesk.sqlite.facets").unlink()
+            for text in texts:
+                assert search(store, text, limit=5, now=NOW).to_json() == \
+                    search(store, text, limit=5, now=NOW, engine="sql").to_json()
+            assert not index_of(store.db).built
+
+
+def test_native_queries():
+    """Which queries the index answers on its own (the rows-only choice): column and module terms."""
+    for text in ("product:firefox", "os:!linux (version:>=1.2 OR module:xul.dll)", "NOT signature:~oom",
+                 "module:__null__", "reason:__null__", "debug_id:abc", "build_id:>2"):
+        assert facet_query.native(parse_query(text).root, NOW), text
+    for text in ("", "date:>=7d", "oom", "product:firefox ann.Version:1", "function:~main", "thread:any",
+                 "crash_id:abc", "trend:spike", 'stack:"a > b"', "address:__null__", "processed:__null__"):
+        assert not facet_query.native(parse_query(text).root, NOW), text
