@@ -9,8 +9,6 @@ entry is used; eviction removes the least recently used entries until the cache 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +49,8 @@ class SymbolCache:
     def new_temp(self) -> tuple[int, Path]:
         """A new ``.part`` file for a download, named with this process's id so that a later start can tell
         a file left by a killed process from one still being written (:func:`remove_orphan_temps`)."""
+        import tempfile  # only for a download (with random and weakref, ~2 ms of a stackwalk's start)
+
         fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".part", dir=self.tmp_dir())
         return fd, Path(name)
 
@@ -105,6 +105,8 @@ class SymbolCache:
             pass
         folder = entry_path.parent
         if not any(p.name != MARKER for p in folder.iterdir()):
+            import shutil  # only when evicting (it imports bz2 and lzma)
+
             shutil.rmtree(folder, ignore_errors=True)
             try:
                 folder.parent.rmdir()

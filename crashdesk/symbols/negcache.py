@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -47,6 +46,8 @@ class NegativeCache:
         now = self._clock()
         live = {k: v for k, v in self._mem.items() if float(v.get("until", 0)) > now}
         self._mem = live
+        import tempfile  # only when a server's miss is recorded (it imports random and weakref)
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".neg-", dir=self.path.parent)

@@ -15,17 +15,19 @@ DUMP = ROOT / "tests" / "data" / "minidumps" / "linux-crashpad-05-thread" / "dum
 
 LAUNCHER = """
 import atexit, gc, sys
-atexit.register(lambda: sys.stderr.write(f"\\nfrozen={gc.get_freeze_count()}\\n"))
+atexit.register(lambda: sys.stderr.write(f"\\ncollector={int(gc.isenabled())}\\nfrozen={gc.get_freeze_count()}\\n"))
 sys.argv = ["crashdesk", *sys.argv[1:]]
 from crashdesk.cli import entry
 entry()
 """
 
 
-def run(args: list[str], tmp_path: Path) -> tuple[int, str, int]:
+def run(args: list[str], tmp_path: Path, with_collector: bool = False):
     proc = subprocess.run([sys.executable, "-c", LAUNCHER, *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, env={"PATH": "/usr/bin:/bin", "CRASHDESK_HOME": str(tmp_path)})
     frozen = int(proc.stderr.rsplit("frozen=", 1)[1])
+    if with_collector:
+        return proc.returncode, proc.stdout, frozen, proc.stderr.rsplit("collector=", 1)[1].startswith("1")
     return proc.returncode, proc.stdout, frozen
 
 
@@ -41,3 +43,16 @@ def test_exit_status_is_mains_and_only_a_sub_command_freezes(args, status, froze
     assert (count > 0) is frozen
     if args[0] == "stackwalk" and status == 0:
         assert out.startswith('{"crash_info":') and out.endswith("}")  # the whole document, nothing lost
+
+
+@pytest.mark.parametrize(("args", "collector"), [
+    (["stackwalk", "--json", str(DUMP)], False),  # one dump, then the process ends
+    (["stackwalk", "--jsonl", str(DUMP), str(DUMP)], True),  # any number of dumps: cycles are collected
+    (["--version"], True),
+])  # fmt: skip
+def test_only_a_one_dump_stackwalk_runs_without_the_cyclic_collector(args, collector, tmp_path):
+    code, out, _frozen, enabled = run(args, tmp_path, with_collector=True)
+    assert code == 0
+    assert enabled is collector
+    if "--jsonl" in args:
+        assert [line.startswith('{"dump":') for line in out.splitlines()] == [True, True]
