@@ -68,3 +68,24 @@ def test_fuzzed_rules_pick_what_fnmatch_picks(specs, name, path):
     by_rule = _FirstMatch([r for r in rules if r.target != "name"])
     by_rule.pattern = None  # the rule-by-rule fallback (a glob translation holding a group of its own)
     assert by_rule.first(path) is _reference([r for r in rules if r.target != "name"], "\0", path)
+
+
+def test_a_prepared_generator_has_its_matchers_and_signs_the_same(test_data):
+    import json
+
+    from crashdesk.services.worker import WorkerConfig, _Processor
+
+    stackwalk = json.loads((test_data / "crashes" / "01-null-deref" / "expected.json").read_text())
+    crash = {"stackwalk": stackwalk, "annotations": {"ProductName": "X"}}
+    fresh = SignatureGenerator(resolve_profile("generic", None))
+    prepared = SignatureGenerator(resolve_profile("generic", None))
+    prepared.prepare()
+    assert prepared._app_walker.modules._matchers is not None and not hasattr(fresh, "_app_walker")
+    got, want = prepared.generate_from(crash), fresh.generate_from(crash)
+    assert got.signature == want.signature and got.signature and got.proto_signature == want.proto_signature
+    # a worker prepares its generators while no crash waits (before it says it is ready, when started ahead)
+    processor = _Processor(WorkerConfig(memory_limit=None))
+    while processor.prepare_next():
+        pass
+    walker = processor.generators[processor.config.default_profile]._app_walker
+    assert walker.modules._matchers is not None

@@ -107,11 +107,15 @@ class ModuleClassifier:
         # module costs one match per subject, not one fnmatch per rule (issue 24: a worker's first pass)
         self._matchers: tuple[_FirstMatch, _FirstMatch] | None = None
 
-    def _first_rule(self, lname: str, lpath: str) -> ModuleRule | None:
+    def prepare(self) -> tuple[_FirstMatch, _FirstMatch]:
+        """Compile the rules' matchers now (a worker does it before its first crash)."""
         if self._matchers is None:
             self._matchers = (_FirstMatch([r for r in self.rules if r.target == "name"]),
                               _FirstMatch([r for r in self.rules if r.target != "name"]))
-        by_name, by_path = self._matchers
+        return self._matchers
+
+    def _first_rule(self, lname: str, lpath: str) -> ModuleRule | None:
+        by_name, by_path = self.prepare()
         name_hit, path_hit = by_name.first(lname), by_path.first(lpath)
         if name_hit is None or path_hit is None:
             return name_hit or path_hit
