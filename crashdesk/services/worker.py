@@ -169,6 +169,7 @@ class _Processor:
         self._imports = list(LATER_IMPORTS)
         self._make_generator = lambda name: SignatureGenerator(resolve_profile(name, config.profiles_dir))
         self.generators = {name: self._make_generator(name) for name in names if name not in self._deferred}
+        self._unprepared = list(self.generators)  # generators whose first-crash work is still to do
         self._generation: int | None = None  # the symbols generation the misses were last dropped for
         self._misses_dropped_at = 0.0
 
@@ -182,12 +183,21 @@ class _Processor:
         return name, self.generators[name]
 
     def prepare_next(self) -> bool:
-        """Do one thing left for later: import one of :data:`LATER_IMPORTS`, else compile one built-in profile;
-        False when nothing is left. Each step is short, so that a crash arriving meanwhile waits little."""
+        """Do one thing left for later: import one of :data:`LATER_IMPORTS`, else build what a profile's rules
+        build on the first crash (:meth:`SignatureGenerator.prepare`), else compile one built-in profile; False
+        when nothing is left. Each step is short, so that a crash arriving meanwhile waits little."""
         if self._imports:
             import importlib
 
             importlib.import_module(self._imports.pop(0))
+            return True
+        if self._unprepared:
+            generator = self.generators.get(self._unprepared.pop(0))
+            try:
+                if generator is not None:
+                    generator.prepare()
+            except Exception:  # the crash that needs it reports the error
+                pass
             return True
         if not self._deferred:
             return False
@@ -195,6 +205,7 @@ class _Processor:
         if name not in self.generators:
             try:
                 self.generators[name] = self._make_generator(name)
+                self.generators[name].prepare()
             except Exception:  # a bundled profile: the crash that needs it reports the error
                 pass
         return True

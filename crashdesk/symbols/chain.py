@@ -21,6 +21,7 @@ from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
 from crashdesk.symbols.cache import SymbolCache, remove_orphan_temps
 from crashdesk.symbols.folder_index import FolderIndex, rank
+from crashdesk.symbols.folder_names import FolderNames
 from crashdesk.symbols.layout import (
     StorePath,
     UnsafeName,
@@ -59,6 +60,12 @@ def _key(rel: StorePath) -> str:
     return f"{rel.debug_file}/{rel.debug_id}"
 
 
+def _child_prefix(folder: Path) -> str:
+    """What ``str(folder.joinpath(*parts))`` puts before ``os.sep.join(parts)`` (``""`` for ``.``): paths of
+    places tried are recorded as pathlib spells them, without building a path object for every miss."""
+    return str(folder / "x")[:-1]
+
+
 class SymbolChain:
     """Finds, downloads, caches and opens symbol files. Thread-safe; close it when done."""
 
@@ -69,11 +76,15 @@ class SymbolChain:
                  native_inlines: bool | Callable[[ModuleKey], bool] = True,
                  debuginfod_urls: Iterable[str] = ()) -> None:
         self.symbol_paths = [Path(p) for p in symbol_paths]
+        # top-level names of the symbol folders and the cache, held briefly: a miss costs set lookups
+        self._names = FolderNames()
+        self._roots = [(root, str(root), _child_prefix(root)) for root in self.symbol_paths]
         # inlined frames from native debug files (dump_syms --inlines); a callable decides per module
         self.native_inlines = native_inlines
         self._folder_indexes: dict[Path, FolderIndex] = {}
         self.options = options or HttpOptions()
         self.cache = SymbolCache(cache_dir, max_cache_bytes) if cache_dir is not None else None
+        self._cache_files = (str(self.cache.files), _child_prefix(self.cache.files)) if self.cache else ("", "")
         self.index_dir = self.cache.indexes if self.cache else None
         urls = list(symbol_urls)
         dbg_urls = list(dict.fromkeys(debuginfod_urls))
@@ -144,6 +155,7 @@ class SymbolChain:
             misses = [k for k, r in self._results.items() if r.symbols is None]
             for k in misses:
                 del self._results[k]
+        self._names.clear()
         return len(misses)
 
     @staticmethod
@@ -159,6 +171,7 @@ class SymbolChain:
         done_lock = threading.Lock()
         out: dict[ModuleKey, SymbolLookup] = {}
         if retry_misses:
+            self._names.clear()
             for m in mods:
                 try:
                     self.negative.forget(_key(store_path(m)))
@@ -265,13 +278,26 @@ class SymbolChain:
                 idx = self._folder_indexes[root] = FolderIndex(root, store)
         return idx
 
+    def cache_may_hold(self, debug_file: str) -> bool:
+        """False when the cache folder certainly has no ``debug_file`` folder. Only a chain without servers
+        trusts a listing of the cache: a chain with servers writes downloads there itself."""
+        if self.cache is None:
+            return False
+        if self.servers or self.debuginfod:
+            return True
+        return self._names.may_hold(self._cache_files[0], debug_file)
+
+    def cache_folder_text(self, rel: StorePath) -> str:
+        """``str(cache.files / debug_file / debug_id)``, spelled without building the path."""
+        return self._cache_files[1] + rel.debug_file + os.sep + rel.debug_id
+
     def _inlines_for(self, module: ModuleKey) -> bool:
         return bool(self.native_inlines(module)) if callable(self.native_inlines) else bool(self.native_inlines)
 
     def _from_build_folders(self, module: ModuleKey, attempts: list) -> SymbolLookup | None:
         """Native debug files (and loose .sym files) in the symbol folders, matched by debug id, else code id;
         never by file name. A file whose debug id is not the module's is never used."""
-        roots = [r for r in self.symbol_paths if r.is_dir()]
+        roots = [r for r, r_str, _ in self._roots if self._names.is_dir(r_str)]
         if not roots:
             return None
         if not native_support():
@@ -342,7 +368,11 @@ class SymbolChain:
                                 extra={"reason": "no_sources", "attempts": attempts})
 
         if rel is not None:
-            for root in self.symbol_paths:
+            for root, root_str, prefix in self._roots:
+                if not self._names.may_hold(root_str, rel.debug_file):  # no such folder: nothing to stat
+                    attempts.append({"source": f"folder {root_str}", "result": "not_found",
+                                     "path": prefix + os.sep.join(rel.parts)})
+                    continue
                 p = root.joinpath(*rel.parts)
                 if p.is_file():
                     found = self._open(p, rel.debug_id, f"folder {root}", attempts)
@@ -353,7 +383,13 @@ class SymbolChain:
             found = self._from_build_folders(module, attempts)
             if found:
                 return found
-            if self.cache is not None:
+            if self.cache is not None and not self.cache_may_hold(rel.debug_file):
+                attempts.append({"source": "cache", "result": "not_found",
+                                 "path": self._cache_files[1] + os.sep.join(rel.parts)})
+                found = self.native.from_cache(module, rel, attempts)
+                if found:
+                    return found
+            elif self.cache is not None:
                 p = self.cache.path_for(rel)
                 if p.is_file():
                     found = self._open(p, rel.debug_id, "cache", attempts, keep_corrupt=False)

@@ -18,6 +18,11 @@ MAX_NAME = 200
 _ID = re.compile(r"[0-9A-Fa-f]{1,80}")
 # Characters Tecken refuses in a path segment, plus Windows-reserved ones and separators.
 _BAD_CHARS = set('/\\:*?"<>|^`{}[]#%\'')
+_BAD_CHAR = re.compile("[" + re.escape("".join(sorted(_BAD_CHARS))) + "\\x00-\\x1f\\x7f]")
+_SPLIT = re.compile(r"[/\\]")
+# names already found safe (a worker checks the same modules' names for crash after crash); bounded
+_SAFE: set[str] = set()
+_SAFE_MAX = 20_000
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(1, 10)} | {
     f"lpt{i}" for i in range(1, 10)}
 
@@ -28,22 +33,27 @@ class UnsafeName(CrashDeskError):
 
 def leaf_name(name: str) -> str:
     """The part after the last ``/`` or ``\\`` (dumps often carry full paths)."""
-    return re.split(r"[/\\]", name)[-1]
+    return _SPLIT.split(name)[-1]
 
 
 def check_component(name: str, what: str = "debug file name") -> str:
     """Return ``name`` if it is a safe single path component, else raise :class:`UnsafeName`."""
+    if name in _SAFE:
+        return name
     if not name or name in (".", ".."):
         raise UnsafeName(f"unusable {what} {name!r}")
     if len(name) > MAX_NAME or len(name.encode("utf-8", "surrogatepass")) > MAX_NAME:
         raise UnsafeName(f"{what} too long ({len(name)} characters)")
-    for ch in name:
-        if ch in _BAD_CHARS or ord(ch) < 32 or ord(ch) == 127:
-            raise UnsafeName(f"{what} {name[:60]!r} contains {ch!r}")
+    bad = _BAD_CHAR.search(name)
+    if bad is not None:
+        raise UnsafeName(f"{what} {name[:60]!r} contains {bad.group()!r}")
     if name.startswith(" ") or name.endswith((" ", ".")):
         raise UnsafeName(f"{what} {name[:60]!r} starts or ends with a space or dot")
     if name.split(".")[0].lower() in _WINDOWS_RESERVED:
         raise UnsafeName(f"{what} {name[:60]!r} is a reserved device name")
+    if len(_SAFE) >= _SAFE_MAX:
+        _SAFE.clear()
+    _SAFE.add(name)
     return name
 
 

@@ -83,6 +83,10 @@ class NativeRemote:
         cache = self.chain.cache
         if cache is None or self.wants_native(module) is None or not native_supported():
             return None
+        if not self.chain.cache_may_hold(rel.debug_file):  # the module has no folder in the cache
+            attempts.append({"source": "cache (native)", "result": "not_found",
+                             "path": self.chain.cache_folder_text(rel)})
+            return None
         folder = cache.files / rel.debug_file / rel.debug_id
         debug_names, unwind_names = self._cached_names(module, rel)
         primary = next((folder / n for n in debug_names if (folder / n).is_file()), None)

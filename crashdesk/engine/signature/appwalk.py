@@ -206,13 +206,21 @@ class AppFrameSignatureRule(Rule):
     name = "AppFrameSignatureRule"
     description = "signature led by the first application frame, after one kind prefix (generic profile)"
 
+    @staticmethod
+    def _walker(gen) -> AppWalker:
+        app = getattr(gen, "_app_walker", None)
+        if app is None:
+            app = gen._app_walker = AppWalker(gen)
+        return app
+
+    def prepare(self, gen) -> None:
+        self._walker(gen).modules.prepare()
+
     def apply(self, crash, run, gen) -> None:
         if crash.get("java_stack_trace") or crash.get("java_exception"):
             SignatureGenerationRule().apply(crash, run, gen)
             return
-        app = getattr(gen, "_app_walker", None)
-        if app is None:
-            app = gen._app_walker = AppWalker(gen)
+        app = self._walker(gen)
         index = crashing_thread_index(crash)
         thread = thread_at(crash, index)
         try:

@@ -21,6 +21,12 @@ class SignatureGenerator:
         self.walker = FrameWalker(self.profile.lists)
         self.rules = [RULES[name]() for name in self.profile.rules]
 
+    def prepare(self) -> None:
+        """Build now what the rules would build on the first crash (the generic profile's module matchers):
+        a worker does this while no crash waits for it."""
+        for rule in self.rules:
+            rule.prepare(self)
+
     def generate(self, crash_data, *, explain: bool = False) -> SignatureResult:
         """Signature for siggen-style crash data (any value; non-dicts give an empty signature + notes)."""
         run = _Run(explain)

@@ -76,12 +76,51 @@ def _basename(path: str) -> str:
     return re.split(r"[\\/]", path.rstrip("\\/"))[-1]
 
 
+class _FirstMatch:
+    """The first of ``rules`` whose glob matches a subject (``fnmatch.fnmatchcase`` semantics), by one regular
+    expression: an alternation of the globs' translations, each in its own group, tried in order."""
+
+    def __init__(self, rules: list[ModuleRule]) -> None:
+        self.rules = rules
+        self.pattern: re.Pattern | None = None
+        if rules:
+            pattern = re.compile("|".join(f"({fnmatch.translate(r.glob)})" for r in rules))
+            # a translation holding a group of its own would shift the numbering: match rule by rule then
+            self.pattern = pattern if pattern.groups == len(rules) else None
+
+    def first(self, subject: str) -> ModuleRule | None:
+        if not subject or not self.rules:
+            return None
+        if self.pattern is not None:
+            m = self.pattern.match(subject)
+            return None if m is None else self.rules[m.lastindex - 1]
+        return next((r for r in self.rules if fnmatch.fnmatchcase(subject, r.glob)), None)
+
+
 class ModuleClassifier:
     """``classify(name, path)`` -> ``(in_app, rule or None)``, cached per module."""
 
     def __init__(self, rules: tuple[ModuleRule, ...]) -> None:
         self.rules = rules
         self._cache: dict[tuple[str, str], tuple[bool, ModuleRule | None]] = {}
+        # (name rules, path rules), each one alternation of the globs in order (built on first use): a new
+        # module costs one match per subject, not one fnmatch per rule (issue 24: a worker's first pass)
+        self._matchers: tuple[_FirstMatch, _FirstMatch] | None = None
+
+    def prepare(self) -> tuple[_FirstMatch, _FirstMatch]:
+        """Compile the rules' matchers now (a worker does it before its first crash)."""
+        if self._matchers is None:
+            self._matchers = (_FirstMatch([r for r in self.rules if r.target == "name"]),
+                              _FirstMatch([r for r in self.rules if r.target != "name"]))
+        return self._matchers
+
+    def _first_rule(self, lname: str, lpath: str) -> ModuleRule | None:
+        by_name, by_path = self.prepare()
+        name_hit, path_hit = by_name.first(lname), by_path.first(lpath)
+        if name_hit is None or path_hit is None:
+            return name_hit or path_hit
+        order = {id(r): i for i, r in enumerate(self.rules)}  # both matched: the earlier rule decides
+        return name_hit if order[id(name_hit)] < order[id(path_hit)] else path_hit
 
     def classify(self, name: str | None, path: str | None = None) -> tuple[bool, ModuleRule | None]:
         if not name and not path:
@@ -94,12 +133,8 @@ class ModuleClassifier:
         if not lname and lpath:
             lname = _basename(lpath)
         lname = lname.strip("[]")
-        result: tuple[bool, ModuleRule | None] = (True, None)
-        for rule in self.rules:
-            subject = lname if rule.target == "name" else lpath
-            if subject and fnmatch.fnmatchcase(subject, rule.glob):
-                result = (rule.in_app, rule)
-                break
+        rule = self._first_rule(lname, lpath)
+        result: tuple[bool, ModuleRule | None] = (True, None) if rule is None else (rule.in_app, rule)
         if len(self._cache) > 50_000:
             self._cache.clear()
         self._cache[key] = result

@@ -38,6 +38,9 @@ class Rule:
     def apply(self, crash: dict, run: _Run, gen: SignatureGenerator) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def prepare(self, gen: SignatureGenerator) -> None:
+        """Build now what the first crash would otherwise build (see :meth:`SignatureGenerator.prepare`)."""
+
 
 class SignatureGenerationRule(Rule):
     name = "SignatureGenerationRule"
