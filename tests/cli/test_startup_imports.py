@@ -85,8 +85,8 @@ SYMBOL_FOLDER = {
     "crashdesk.cli.common", "crashdesk.config", "crashdesk.config.paths",
     *(f"crashdesk.engine.native{m}" for m in ("", ".errors", ".identify", ".ids")),
     *(f"crashdesk.engine.symfile{m}" for m in ("", ".errors", ".indexfile", ".module_info", ".symbolfile")),
-    *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_index", ".layout", ".native_fetch",
-                                        ".negcache", ".options", ".remote_native")),
+    *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_index", ".folder_names", ".layout",
+                                        ".native_fetch", ".negcache", ".options", ".remote_native")),
 }
 # The first run over a symbol folder also builds the indexes.
 INDEX_BUILD = {"crashdesk.engine.build_lock", "crashdesk.engine.symfile.scan"}
