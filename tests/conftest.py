@@ -20,6 +20,27 @@ DATA = Path(__file__).parent / "data"
 SHARED = Path(os.environ.get("CRASHDESK_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 
 
+class FakeClock:
+    """A ``time.monotonic`` that moves only when a test moves it (``clock.now += ttl``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    """``time.monotonic`` replaced by a :class:`FakeClock` for the test (the expiry of symbol misses and folder
+    listings)."""
+    import time
+
+    fake = FakeClock()
+    monkeypatch.setattr(time, "monotonic", fake)
+    return fake
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "crashdesk-home"

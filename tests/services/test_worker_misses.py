@@ -9,27 +9,10 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
-from crashdesk.services import worker as worker_mod
 from crashdesk.services.worker import MISS_TTL, Job, WorkerConfig, _Processor
 
 CASE = "01-null-deref"
 
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> _Clock:
-    c = _Clock()
-    monkeypatch.setattr(worker_mod.time, "monotonic", c)
-    return c
 
 
 def _top_function(processor: _Processor, test_data: Path, generation: int) -> str | None:

@@ -11,10 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
 from crashdesk.engine.stackwalk import process_minidump
-from crashdesk.symbols import folder_names
 from crashdesk.symbols.chain import SymbolChain
 from crashdesk.symbols.folder_names import LISTING_TTL, FolderNames
 
@@ -38,20 +35,6 @@ def _disk_only(chain: SymbolChain) -> SymbolChain:
     chain._names = FolderNames(max_names=0)  # no folder is ever held: every lookup probes the disk
     return chain
 
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> _Clock:
-    c = _Clock()
-    monkeypatch.setattr(folder_names.time, "monotonic", c)
-    return c
 
 
 def _folders(tmp_path: Path, test_data: Path) -> list[Path]:
