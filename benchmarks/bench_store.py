@@ -1,7 +1,8 @@
 """Store benchmark (issues 2, 27): ingest N realistic crashes, then time representative searches and facets.
 
     python benchmarks/bench_store.py [--crashes 100000] [--batch 500] [--repeat 20] [--dir DIR] [--keep]
-                                     [--reuse] [--dbstat] [--json] [--engine auto|sql|index] [--only TEXT]
+                                     [--reuse] [--add N] [--dbstat] [--json] [--engine auto|sql|index]
+                                     [--only TEXT]
 
 (``--n`` is the old spelling of ``--crashes``.)
 
@@ -21,6 +22,11 @@
 * Ingest goes through ``CrashStore.add_many`` (raw crash + processed crash + signature + every side table in
   one transaction per batch, synchronous=FULL WAL commits), on a fresh database in ``--dir`` (default a
   temporary folder, deleted afterwards unless ``--keep``; ``--reuse`` skips ingest when ``--dir`` holds a store).
+  ``--add N`` times ingest into a store that is already big: it adds N more crashes to the store in ``--dir``
+  (which must exist; give ``--crashes`` the size it was built with, which sizes the signature and function pools
+  the same way), dated at the newest end of the 30 days, and skips ``ANALYZE`` with ``--skip-analyze``. Work on a
+  copy of a store another job reads (``cp -a``): the added crashes stay in it. E.g. ``--crashes 1000000 --dir
+  COPY --add 20000 --skip-analyze --only none`` (no searches) times ingest at 1M.
   Dumps are not written (blobs are a file copy each, not database work). ``--dbstat`` prints KB per crash by table
   (SQLite's ``dbstat``, indexes counted with their table).
 * Searches: each query runs ``--repeat`` times through ``CrashStore.search`` (total + first 100 hits sorted by
@@ -331,7 +337,10 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=None, help="data folder (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the data folder")
     ap.add_argument("--reuse", action="store_true", help="skip ingest when --dir already holds a store")
-    ap.add_argument("--skip-analyze", action="store_true", help="with --reuse: keep the existing statistics")
+    ap.add_argument("--add", type=int, default=0, metavar="N",
+                    help="add N more crashes to the existing store in --dir (timed like a fresh ingest)")
+    ap.add_argument("--skip-analyze", action="store_true",
+                    help="with --reuse or --add: keep the existing statistics")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--dbstat", action="store_true", help="print KB per crash by table (reads the whole file)")
     ap.add_argument("--threads", type=int, default=8, help="threads per crash (the crashing main thread and "
@@ -350,10 +359,14 @@ def main() -> int:
     world = World(rng, args.n)
     world.threads = max(1, min(args.threads, len(THREAD_NAMES) + 1))
     report: dict = {"n": args.n, "batch": args.batch}
-    reused = args.reuse and (folder / "crashdesk.sqlite").exists()
+    exists = (folder / "crashdesk.sqlite").exists()
+    if args.add and not (args.dir and exists):
+        ap.error("--add needs --dir holding a store")
+    reused = (args.reuse or bool(args.add)) and exists
     store = CrashStore.open(folder)
     try:
-        if not reused:
+        if not reused or args.add:
+            adding = args.add or args.n
             now = time.time()
             store_seconds = 0.0
             store_cpu = 0.0
@@ -363,11 +376,13 @@ def main() -> int:
             count = args.templates or max(2000, args.n // 100)
             templates = sorted((make_crash(world, k, now) for k in range(min(count, args.n))), key=version_rank)
             gen_seconds += time.perf_counter() - t0
-            while done < args.n:
+            first = args.n if args.add else 0  # added crashes come after the store's, the newest ones
+            total = first + adding
+            while done < adding:
                 t0 = time.perf_counter()
-                batch = [vary(world, pick_template(world, templates, (done + k) / args.n), done + k, now,
-                              (done + k) / args.n)
-                         for k in range(min(args.batch, args.n - done))]
+                batch = [vary(world, pick_template(world, templates, (first + done + k) / total), first + done + k,
+                              now, (first + done + k) / total)
+                         for k in range(min(args.batch, adding - done))]
                 t1 = time.perf_counter()
                 c1 = time.process_time()
                 store.add_many(batch)
@@ -377,11 +392,11 @@ def main() -> int:
                 store_seconds += t2 - t1
                 done += len(batch)
                 if sys.stderr.isatty():
-                    print(f"\ringested {done}/{args.n} ({done / store_seconds:.0f}/s)", end="", file=sys.stderr)
+                    print(f"\ringested {done}/{adding} ({done / store_seconds:.0f}/s)", end="", file=sys.stderr)
             if sys.stderr.isatty():
                 print(file=sys.stderr)
             split = {phase: store.ingest_seconds[phase] / done * 1000 for phase in ("rows", "inserts", "commit")}
-            report["ingest"] = {"crashes": done, "seconds": round(store_seconds, 2),
+            report["ingest"] = {"crashes": done, "added_to": first, "seconds": round(store_seconds, 2),
                                 "build_wall_seconds": round(time.perf_counter() - build_started, 1),
                                 "rate_per_s": round(done / store_seconds, 1),
                                 "cpu_seconds": round(store_cpu, 2),
@@ -390,7 +405,7 @@ def main() -> int:
                                 "ms_per_crash": {k: round(v, 3) for k, v in split.items()}}
             print(f"ingest done: {json.dumps(report['ingest'])}", file=sys.stderr, flush=True)
             store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        if not (reused and args.skip_analyze):
+        if not ((reused or args.add) and args.skip_analyze):
             store.db.conn.execute("ANALYZE")
         report["db_bytes"] = (folder / "crashdesk.sqlite").stat().st_size
         conn = store.db.conn
@@ -501,7 +516,8 @@ def main() -> int:
     if "ingest" in report:
         ing = report["ingest"]
         ok = "OK" if ing["rate_per_s"] >= TARGET_INGEST else "BELOW TARGET"
-        print(f"ingest: {ing['crashes']} crashes in {ing['seconds']} s = {ing['rate_per_s']} crashes/s "
+        added = f" added to a store of {ing['added_to']}" if ing["added_to"] else ""
+        print(f"ingest: {ing['crashes']} crashes{added} in {ing['seconds']} s = {ing['rate_per_s']} crashes/s "
               f"(target >= {TARGET_INGEST:.0f}/s: {ok}); {ing['cpu_seconds']} s of CPU in this process "
               f"({ing['crashes'] / max(ing['cpu_seconds'], 1e-9):.0f} crashes per CPU-second); "
               f"generation {ing['generation_seconds']} s not counted; building the store took "

@@ -46,9 +46,11 @@ def encode(values: list[str | None]) -> bytes:
 def write(conn, changes: Mapping[str, Mapping[int, str | None]]) -> None:
     """Set values: ``changes`` maps a key to {crash row id: stored value, or None to take the crash's value
     away}. The key's chunks that overlap the changed crashes are merged with the changes, and so is each chunk
-    that ends just before them while it is no longer than what is merged so far (so crashes written a few at a
-    time grow chunks by doubling: each value is rewritten about log2(CAP) times, not once per write); the result
-    is written again as chunks of at most :data:`CAP` crashes."""
+    that ends just before them while it is not full (spans fewer than :data:`CAP` crashes) and no longer than
+    what is merged so far (so crashes written a few at a time grow chunks by doubling: each value is rewritten
+    about log2(CAP) times, not once per write); the result is written again as chunks of at most :data:`CAP`
+    crashes. A full chunk ends the merging: without that, once a merge passed CAP crashes every full chunk before
+    it joined too, and bulk ingest re-read and rewrote about half of each key's column per batch."""
     for key, values in changes.items():
         if not values:
             continue
@@ -56,7 +58,7 @@ def write(conn, changes: Mapping[str, Mapping[int, str | None]]) -> None:
         start, end = lo, hi
         old = []
         for first, last, blob in conn.execute(_SELECT_BACK, (key, hi)):
-            if last >= lo or (last == start - 1 and last - first + 1 <= end - start + 1):
+            if last >= lo or (last == start - 1 and last - first + 1 < CAP and last - first + 1 <= end - start + 1):
                 old.append((first, last, blob))
                 start, end = min(start, first), max(end, last)
             else:
