@@ -560,11 +560,24 @@ def _v_slim(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE annotations")
 
 
+# v14 (issue 27, ingest at 1M): each full-text index keeps up to 16 MiB of a transaction's new terms in memory
+# before writing them as a segment (FTS5's default, 1 MiB, wrote a bulk batch of 500 crashes as several small
+# segments per index, each merged again later: the ``thread_terms`` insert was the largest cost of ingest). A
+# write of a few crashes holds a few KB; what is written and what searches answer are the same.
+FTS_HASHSIZE = 16 << 20
+_V_FTS_HASHSIZE = f"""
+INSERT INTO thread_terms (thread_terms, rank) VALUES ('hashsize', {FTS_HASHSIZE});
+INSERT INTO crash_terms (crash_terms, rank) VALUES ('hashsize', {FTS_HASHSIZE});
+INSERT INTO crash_fts (crash_fts, rank) VALUES ('hashsize', {FTS_HASHSIZE});
+"""
+
+
 MIGRATIONS: list[str | tuple[str, object]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, (_V9, _v9_backfill),
                                              _V_CRASH_TIME,  # v10
                                              (_V_COMPACT, _v_compact),  # v11 (issue 27: bytes per crash)
                                              _V_FACET_CHANGES,  # v12 (issue 27: the facet index's change log)
-                                             (_V_SLIM, _v_slim)]  # v13 (issue 27: slimstore)
+                                             (_V_SLIM, _v_slim),  # v13 (issue 27: slimstore)
+                                             _V_FTS_HASHSIZE]  # v14 (issue 27: ingest at 1M)  # renumber on merge
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,7 +18,7 @@ from crashdesk.model.summary import signature_input
 from crashdesk.store import CrashStore, annotation_columns, codec
 from crashdesk.store import crashes as crashes_module
 from crashdesk.store.crashes import NewCrash, SignatureRecord
-from crashdesk.store.schema import SCHEMA_VERSION
+from crashdesk.store.schema import _V_SLIM, MIGRATIONS, _v_slim
 from crashdesk.store.search import _Compiler, compile_query
 from crashdesk.store.terms import annotation_value_text
 
@@ -239,7 +239,7 @@ def test_a_store_with_the_annotations_table_migrates_to_columns(tmp_path):
     conn.executemany("INSERT INTO annotations VALUES (?, ?, ?)", oracle.execute("SELECT * FROM annotations"))
     conn.execute("DROP TRIGGER annotation_columns_ad")
     conn.execute("DROP TABLE annotation_columns")
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index((_V_SLIM, _v_slim))}")  # the version before it
     conn.commit()
     conn.close()
     with CrashStore.open(home) as store:
