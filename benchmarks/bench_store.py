@@ -26,7 +26,9 @@
   (which must exist; give ``--crashes`` the size it was built with, which sizes the signature and function pools
   the same way), dated at the newest end of the 30 days, and skips ``ANALYZE`` with ``--skip-analyze``. Work on a
   copy of a store another job reads (``cp -a``): the added crashes stay in it. E.g. ``--crashes 1000000 --dir
-  COPY --add 20000 --skip-analyze --only none`` (no searches) times ingest at 1M.
+  COPY --add 20000 --skip-analyze --only none`` (no searches) times ingest at 1M: 20,000 crashes added to the 1M
+  store (schema v14) took 2.07 ms of CPU a crash (209/s wall with another job's ingest on the 2 cores, load 6.8);
+  before ``annotation_columns.write`` stopped merging full chunks, 2,000 took 13 ms of CPU a crash (52/s).
   Dumps are not written (blobs are a file copy each, not database work). ``--dbstat`` prints KB per crash by table
   (SQLite's ``dbstat``, indexes counted with their table).
 * Searches: each query runs ``--repeat`` times through ``CrashStore.search`` (total + first 100 hits sorted by
