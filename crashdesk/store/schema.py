@@ -563,13 +563,19 @@ def _v_slim(conn: sqlite3.Connection) -> None:
 # v14 (issue 27, ingest at 1M): each full-text index keeps up to 16 MiB of a transaction's new terms in memory
 # before writing them as a segment (FTS5's default, 1 MiB, wrote a bulk batch of 500 crashes as several small
 # segments per index, each merged again later: the ``thread_terms`` insert was the largest cost of ingest). A
-# write of a few crashes holds a few KB; what is written and what searches answer are the same.
+# write of a few crashes holds a few KB; what is written and what searches answer are the same. An SQLite whose
+# FTS5 lacks the option refuses it: the store then keeps the default (and an older SQLite ignores the setting).
 FTS_HASHSIZE = 16 << 20
-_V_FTS_HASHSIZE = f"""
-INSERT INTO thread_terms (thread_terms, rank) VALUES ('hashsize', {FTS_HASHSIZE});
-INSERT INTO crash_terms (crash_terms, rank) VALUES ('hashsize', {FTS_HASHSIZE});
-INSERT INTO crash_fts (crash_fts, rank) VALUES ('hashsize', {FTS_HASHSIZE});
-"""
+
+
+def _fts_hashsize(conn: sqlite3.Connection) -> None:
+    for index in ("thread_terms", "crash_terms", "crash_fts"):
+        conn.execute("SAVEPOINT hashsize")
+        try:
+            conn.execute(f"INSERT INTO {index} ({index}, rank) VALUES ('hashsize', {FTS_HASHSIZE})")
+        except sqlite3.OperationalError:
+            conn.execute("ROLLBACK TO hashsize")
+        conn.execute("RELEASE hashsize")
 
 
 MIGRATIONS: list[str | tuple[str, object]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, (_V9, _v9_backfill),
@@ -577,7 +583,7 @@ MIGRATIONS: list[str | tuple[str, object]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7,
                                              (_V_COMPACT, _v_compact),  # v11 (issue 27: bytes per crash)
                                              _V_FACET_CHANGES,  # v12 (issue 27: the facet index's change log)
                                              (_V_SLIM, _v_slim),  # v13 (issue 27: slimstore)
-                                             _V_FTS_HASHSIZE]  # v14 (issue 27: ingest at 1M)  # renumber on merge
+                                             ("", _fts_hashsize)]  # v14 (issue 27: ingest at 1M)  # renumber on merge
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
