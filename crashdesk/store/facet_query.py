@@ -14,7 +14,7 @@ import numpy as np
 
 from crashdesk.engine.query import And, FullText, Node, Not, Or, Term
 from crashdesk.store import facet_index as fx
-from crashdesk.store import thread_search
+from crashdesk.store import stack_query, thread_search
 from crashdesk.store.search import (
     _HIT_SQL,
     COLUMNS,
@@ -67,6 +67,8 @@ def native(node: Node | None, now: dt.datetime) -> bool:
         return all(native(item, now) for item in thread_search.without_implied_scopes(node))
     if isinstance(node, Not):
         return native(node.item, now)
+    if isinstance(node, Term) and stack_query.answers(node):  # from the stack index
+        return True
     if not isinstance(node, Term) or node.annotation_key is not None:
         return False
     if node.field in MODULE_COLUMNS:
@@ -81,9 +83,11 @@ def native(node: Node | None, now: dt.datetime) -> bool:
 class _Masks:
     """Evaluates a parsed query to a boolean mask over the snapshot's rowids."""
 
-    def __init__(self, conn: sqlite3.Connection, snap: fx.Snapshot, now: dt.datetime) -> None:
+    def __init__(self, conn: sqlite3.Connection, snap: fx.Snapshot, now: dt.datetime, stacks=None,
+                 function_names=None) -> None:
         self.conn, self.snap, self.now = conn, snap, now
         self.compiler = _Compiler(now)
+        self.stacks, self.function_names = stacks, function_names  # stack_query's, or None
 
     def node(self, node: Node) -> np.ndarray:
         snap = self.snap
@@ -129,6 +133,9 @@ class _Masks:
                 return snap.present & ~snap.has_links
             sql, params = self.compiler.module_ids(t)
             return fx.modules_mask(snap, (r[0] for r in self.conn.execute(sql, params)))
+        if self.stacks is not None and stack_query.answers(t):
+            return stack_query.mask(self.conn, self.stacks.snapshot(self.conn), snap.size, t,
+                                    self.function_names) & snap.present
         sql, params = self.compiler.term(t)
         return self.sql_ids(sql, params)
 
@@ -158,7 +165,8 @@ def search(store, root: Node | None, *, facets: Sequence[str], sort: str | Seque
             conn.set_progress_handler(lambda: 1 if cancel() else 0, 2000)
         try:
             everything = root is None
-            mask = snap.present.copy() if everything else _Masks(conn, snap, now).node(root)
+            mask = snap.present.copy() if everything else _Masks(conn, snap, now, stack_query.index_of(store.db),
+                                                     stack_query.names_of(store.db)).node(root)
             total = int(np.count_nonzero(mask))
             hits: list[dict[str, Any]] | None = []
             if limit and total > offset:
