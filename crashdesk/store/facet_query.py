@@ -57,16 +57,20 @@ def depth(node: Node | None) -> int:
     return 0
 
 
-def native(node: Node | None, now: dt.datetime) -> bool:
+def native(node: Node | None, now: dt.datetime, dates: bool | None = None) -> bool:
     """Whether every term of a query is answered by the index itself (a column it holds a dictionary of, a
-    loaded module): no term asks SQLite for a set of crash ids, which for a large set costs more than the SQL
-    path's own plan (full text, annotations, thread terms, dates)."""
+    loaded module, a stack term from the stack index): no term asks SQLite for a set of crash ids, which for a
+    large set costs more than the SQL path's own plan (full text, annotations, other thread terms, dates).
+    ``dates``: whether date terms count (None: when the query has a stack term, whose SQL plan is slower than
+    reading the ids of a date range, see :func:`stack_query.column_mask`)."""
     if node is None:
         return False
+    if dates is None:
+        dates = stack_query.anywhere(node)
     if isinstance(node, And | Or):
-        return all(native(item, now) for item in thread_search.without_implied_scopes(node))
+        return all(native(item, now, dates) for item in thread_search.without_implied_scopes(node))
     if isinstance(node, Not):
-        return native(node.item, now)
+        return native(node.item, now, dates)
     if isinstance(node, Term) and stack_query.answers(node):  # from the stack index
         return True
     if not isinstance(node, Term) or node.annotation_key is not None:
@@ -77,7 +81,8 @@ def native(node: Node | None, now: dt.datetime) -> bool:
         return False
     sub = _Compiler(now)
     sub.column(fx.without_negation(node))
-    return len(sub.columns) == 1 and next(iter(sub.columns)) in fx.FIELDS
+    return len(sub.columns) == 1 and (next(iter(sub.columns)) in fx.FIELDS or (
+        dates and sub.columns == {stack_query.DATE_COLUMN}))
 
 
 class _Masks:
@@ -127,6 +132,8 @@ class _Masks:
                 table = fx.dictionary_table(self.conn, snap, column)
                 codes = [r[0] for r in self.conn.execute(f"SELECT c.code FROM {table} c WHERE {sql}", params)]
                 return fx.codes_mask(snap, column, codes)
+            if sub.columns == {stack_query.DATE_COLUMN}:
+                return stack_query.column_mask(self.conn, snap.size, sql, params) & snap.present
             return self.sql_ids(sql, params)
         if t.annotation_key is None and t.field in MODULE_COLUMNS:
             if t.op == "null":

@@ -98,11 +98,14 @@ class Snapshot:
 
 
 def _ranges(lo: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The indexes lo[k] .. lo[k] + lengths[k] - 1 of every k, concatenated (int64)."""
+    """The indexes lo[k] .. lo[k] + lengths[k] - 1 of every k, concatenated (int32 when they fit: half the
+    memory traffic of int64)."""
     total = int(lengths.sum())
     if not total:
         return np.zeros(0, np.int64)
-    return np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(total, dtype=np.int64)
+    kind = np.int32 if int(lo.max()) + int(lengths.max()) < 2**31 and total < 2**31 else np.int64
+    offsets = (lo - np.cumsum(lengths) + lengths).astype(kind)
+    return np.repeat(offsets, lengths) + np.arange(total, dtype=kind)
 
 
 def stack_ordered(threads: tuple[np.ndarray, ...], stacks: int) -> tuple[tuple[np.ndarray, ...], np.ndarray]:

@@ -17,12 +17,13 @@ import threading
 
 import numpy as np
 
-from crashdesk.engine.query import Term
+from crashdesk.engine.query import And, Node, Not, Or, Term
 from crashdesk.model.threads import CRASHING, MAIN
 from crashdesk.store import stack_index
 from crashdesk.store.thread_index import function_id_sql, name_id_sql
 
 _OPS = ("=", "~", "^", "$")
+DATE_COLUMN = "submitted_at"  # the date: terms' column
 _lock = threading.Lock()
 _SEP = "\x00"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -38,6 +39,26 @@ def answers(t: Term) -> bool:
     if t.field == "function" and t.thread is not None and t.op in _OPS and isinstance(t.value, str):
         return not (t.thread.field == "thread" and t.thread.value == "crashing")
     return False
+
+
+def anywhere(node: Node) -> bool:
+    """Whether a query has a term :func:`answers`."""
+    if isinstance(node, And | Or):
+        return any(anywhere(item) for item in node.items)
+    if isinstance(node, Not):
+        return anywhere(node.item)
+    return isinstance(node, Term) and answers(node)
+
+
+def column_mask(conn, size: int, sql: str, params: list) -> np.ndarray:
+    """Bool per crash rowid below ``size``: the crashes a condition on one column of ``crashes`` selects (a
+    date range, on that column's index), their ids read as one text (SQLite's ``group_concat``, parsed by
+    numpy): ~0.1 us a crash instead of ~0.5 us a row through Python."""
+    (text,) = conn.execute(f"SELECT group_concat(c.id) FROM crashes c WHERE {sql}", params).fetchone()
+    ids = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, np.int64)
+    out = np.zeros(size, dtype=bool)
+    out[ids[(ids >= 0) & (ids < size)]] = True
+    return out
 
 
 def index_of(db) -> stack_index.StackIndex:
