@@ -92,7 +92,7 @@ class _Masks:
                  function_names=None) -> None:
         self.conn, self.snap, self.now = conn, snap, now
         self.compiler = _Compiler(now)
-        self.stacks, self.function_names = stacks, function_names  # stack_query's, or None
+        self.stacks, self.function_names = stacks, function_names  # the stack index's snapshot, or None
 
     def node(self, node: Node) -> np.ndarray:
         snap = self.snap
@@ -141,8 +141,7 @@ class _Masks:
             sql, params = self.compiler.module_ids(t)
             return fx.modules_mask(snap, (r[0] for r in self.conn.execute(sql, params)))
         if self.stacks is not None and stack_query.answers(t):
-            return stack_query.mask(self.conn, self.stacks.snapshot(self.conn), snap.size, t,
-                                    self.function_names) & snap.present
+            return stack_query.mask(self.conn, self.stacks, snap.size, t, self.function_names) & snap.present
         sql, params = self.compiler.term(t)
         return self.sql_ids(sql, params)
 
@@ -172,8 +171,13 @@ def search(store, root: Node | None, *, facets: Sequence[str], sort: str | Seque
             conn.set_progress_handler(lambda: 1 if cancel() else 0, 2000)
         try:
             everything = root is None
-            mask = snap.present.copy() if everything else _Masks(conn, snap, now, stack_query.index_of(store.db),
-                                                     stack_query.names_of(store.db)).node(root)
+            stacks = None
+            if not everything and stack_query.anywhere(root):
+                stacks = stack_query.snapshot(store.db, conn, snap.size, build)
+                if stacks is None:  # nothing kept to patch on a large store: built meanwhile, SQL answers
+                    return None
+            mask = snap.present.copy() if everything else _Masks(conn, snap, now, stacks,
+                                                                 stack_query.names_of(store.db)).node(root)
             total = int(np.count_nonzero(mask))
             hits: list[dict[str, Any]] | None = []
             if limit and total > offset:

@@ -20,6 +20,7 @@ triggers record, in the same transaction). A snapshot is kept between runs next 
 
 from __future__ import annotations
 
+import array
 import io
 import itertools
 import os
@@ -136,6 +137,7 @@ class StackIndex:
         self._saved_seq = -1
         self.file = file
         self.last_build_seconds: float | None = None
+        self._building: threading.Thread | None = None
 
     @property
     def built(self) -> bool:
@@ -144,20 +146,21 @@ class StackIndex:
     def snapshot(self, conn: sqlite3.Connection, *, build: bool = True) -> Snapshot:
         """The index as of ``conn``'s current read transaction (the caller holds one open). ``build`` false:
         only from the snapshot in memory or the kept file, patched from the change log; when neither can be,
-        :class:`~crashdesk.store.facet_index.IndexUnavailable`."""
+        :class:`~crashdesk.store.facet_index.IndexUnavailable`. A build runs without the lock (other
+        threads keep searching meanwhile)."""
         try:
             (head,) = conn.execute("SELECT coalesce(max(seq), 0) FROM facet_changes").fetchone()
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 raise fx.IndexUnavailable(str(exc)) from None
             raise
+        token = fx._token(conn)
         with self._lock:
             snap = self._snap
             if snap is not None and snap.seq == head:
                 return snap
             if snap is not None and snap.seq > head:
                 raise fx.IndexUnavailable("the stack index is ahead of this read transaction")
-            token = fx._token(conn)
             if snap is None and self.file is not None and token is not None:
                 snap = load(self.file, token)
                 if snap is not None:
@@ -174,20 +177,50 @@ class StackIndex:
                     crashes = int(snap.t_crash.max()) + 1 if len(snap.t_crash) else 0
                     if len(changed) <= max(1000, _REBUILD_SHARE * crashes):
                         new = snap if snap.seq == head else _patch(conn, snap, changed, head)
-            if new is None:
-                if not build:
-                    raise fx.IndexUnavailable("no stack index to patch (building it was not asked for)")
-                start = time.perf_counter()
-                new = _build(conn, head)
-                self.last_build_seconds = time.perf_counter() - start
-            self._snap = new
-            if self.file is not None and token is not None and new.seq - self._saved_seq > fx.SAVE_AFTER:
-                try:
-                    save(new, self.file, token)
-                except OSError:  # a read-only folder or a full disk: the next run builds again
-                    pass
-                self._saved_seq = new.seq
-            return new
+            if new is not None:
+                return self._publish(new, token)
+            if not build:
+                raise fx.IndexUnavailable("no stack index to patch (building it was not asked for)")
+        start = time.perf_counter()
+        new = _build(conn, head)
+        with self._lock:
+            self.last_build_seconds = time.perf_counter() - start
+            if self._snap is not None and self._snap.seq > new.seq:  # a newer one was published meanwhile
+                return new
+            return self._publish(new, token)
+
+    def _publish(self, new: Snapshot, token: str | None) -> Snapshot:
+        self._snap = new
+        if self.file is not None and token is not None and new.seq - self._saved_seq > fx.SAVE_AFTER:
+            try:
+                save(new, self.file, token)
+            except OSError:  # a read-only folder or a full disk: the next run builds again
+                pass
+            self._saved_seq = new.seq
+        return new
+
+    def build_in_background(self, path: Path) -> None:
+        """Build the index on a thread of its own (its own read-only connection to ``path``), once at a time;
+        searches take the SQL path until it is published."""
+        with self._lock:
+            if self._building is not None and self._building.is_alive():
+                return
+            self._building = threading.Thread(target=self._background, args=(path,), name="stack-index",
+                                              daemon=True)
+            self._building.start()
+
+    def _background(self, path: Path) -> None:
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        except sqlite3.Error:
+            return
+        try:
+            conn.execute("BEGIN")
+            self.snapshot(conn, build=True)
+        except (sqlite3.Error, fx.IndexUnavailable, OSError):
+            pass  # a store closed or changed under it: the next search asks again
+        finally:
+            conn.close()
 
 
 # ------------------------------------------------------------------------------------------------ building
@@ -197,16 +230,16 @@ class _Builder:
     """Collects threads and their distinct stacks (a stack is keyed by its ids' JSON text)."""
 
     def __init__(self, known: int = 0, frames_at: int = 0) -> None:
+        # typed arrays, not lists: at a million crashes the lists' int objects took ~1 GB while building
         self.ids: dict[bytes, int] = {}
-        self.frames = np.zeros(0, np.int32)
-        self.frame_parts: list[list[int]] = []
-        self.lengths: list[int] = []
+        self.frames = array.array("i")
+        self.lengths = array.array("q")
         self.first = known          # the number the first new stack gets
         self.frames_at = frames_at  # the frames the stacks before it hold
-        self.crash: list[int] = []
-        self.stack: list[int] = []
-        self.roles: list[int] = []
-        self.name: list[int] = []
+        self.crash = array.array("i")
+        self.stack = array.array("i")
+        self.roles = array.array("B")
+        self.name = array.array("i")
 
     def add(self, crash: int, blob: bytes | str) -> None:
         raw = blob.encode() if isinstance(blob, str) else blob
@@ -216,16 +249,15 @@ class _Builder:
                 sid = self.ids[key] = self.first + len(self.lengths)
                 if ids is None:
                     ids = orjson.loads(b"[" + key + b"]") if key else []
-                self.frame_parts.append(ids)
+                self.frames.extend(ids)
                 self.lengths.append(len(ids))
             self.crash.append(crash)
             self.stack.append(sid)
-            self.roles.append(roles)
+            self.roles.append(roles & 0xFF)
             self.name.append(nid)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
-        frames = np.fromiter(itertools.chain.from_iterable(self.frame_parts), dtype=np.int32,
-                             count=sum(self.lengths))
+        frames = np.frombuffer(self.frames, dtype=np.int32).copy() if len(self.frames) else np.zeros(0, np.int32)
         ends = np.cumsum(np.array(self.lengths, dtype=np.int64)) + self.frames_at
         threads = (np.array(self.crash, dtype=np.int32), np.array(self.stack, dtype=np.int32),
                    np.array(self.roles, dtype=np.uint8), np.array(self.name, dtype=np.int32))

@@ -19,6 +19,7 @@ import numpy as np
 
 from crashdesk.engine.query import And, Node, Not, Or, Term
 from crashdesk.model.threads import CRASHING, MAIN
+from crashdesk.store import facet_index as fx
 from crashdesk.store import stack_index
 from crashdesk.store.thread_index import function_id_sql, name_id_sql
 
@@ -134,6 +135,22 @@ def names_of(db) -> FunctionNames:
             if names is None:
                 names = db.function_name_lookup = FunctionNames()
     return names
+
+
+BACKGROUND_MIN_CRASHES = 200_000  # a store this large builds its stack index on a thread (~40 s at 1M crashes)
+
+
+def snapshot(db, conn, size: int, build: bool) -> stack_index.Snapshot | None:
+    """The stack index of ``db`` as of ``conn``'s read transaction, or None (the search takes the SQL path):
+    without ``build``, a store of :data:`BACKGROUND_MIN_CRASHES` rowids or more with nothing kept to patch
+    gets it built on a thread for the searches after this one; a smaller store builds it here."""
+    index = index_of(db)
+    try:
+        return index.snapshot(conn, build=build or size < BACKGROUND_MIN_CRASHES)
+    except fx.IndexUnavailable:
+        if not build and size >= BACKGROUND_MIN_CRASHES and db.path.exists():
+            index.build_in_background(db.path)
+        return None
 
 
 def _ids(conn, sql: str, params: list) -> np.ndarray:
