@@ -167,23 +167,75 @@ def matching_stacks(snap: stack_index.Snapshot, elements: list[np.ndarray], dire
                     ) -> np.ndarray:
     """Bool per distinct stack: it holds ``elements`` (arrays of function ids) in order, as
     :func:`crashdesk.model.threads.stack_matches`. Only the stacks holding the element with the fewest
-    frames are looked at (their frames copied out, when they are a small part of all)."""
+    frames are looked at: through the sorted positions of the elements (from the inverted index) when those
+    are fewer than about twice the frames of those stacks, else through a copy of those stacks' frames
+    (every frame when they are a large part of all)."""
     out = np.zeros(snap.stacks, dtype=bool)
     if not len(snap.frames) or not elements:
         return out
-    rarest = min(elements, key=snap.count)
-    if len(elements) == 1:  # one function: the stacks holding it
-        out[_stack_of(snap.starts, snap.positions(rarest))] = True
-        return out
-    chosen = _stack_of(snap.starts, snap.positions(rarest))  # ascending: positions are
+    rarest = min(range(len(elements)), key=lambda k: snap.count(elements[k]))
+    where = snap.positions(elements[rarest])
+    chosen = _stack_of(snap.starts, where)  # ascending: positions are
     chosen = chosen[np.r_[True, chosen[1:] != chosen[:-1]]] if len(chosen) else chosen
+    if len(elements) == 1:  # one function: the stacks holding it
+        out[chosen] = True
+        return out
     lengths = snap.starts[chosen + 1] - snap.starts[chosen]
-    if int(lengths.sum()) * 4 > len(snap.frames):
+    frames_cost = int(lengths.sum())
+    walked = [0] + [k for k in range(1, len(elements)) if not direct[k - 1]]
+    positions_cost = sum(snap.count(elements[k]) for k in walked if k != rarest)
+    if positions_cost <= 2 * frames_cost:
+        found = {rarest: where}
+        hit = _by_positions(snap, chosen, elements, direct,
+                            lambda k: found[k] if k in found else snap.positions(elements[k]))
+        out[chosen[hit]] = True
+        return out
+    if frames_cost * 4 > len(snap.frames):
         return _chain(snap.frames, snap.starts, elements, direct)
+    out[chosen[_by_frames(snap, chosen, elements, direct)]] = True
+    return out
+
+
+def _by_frames(snap: stack_index.Snapshot, chosen: np.ndarray, elements: list[np.ndarray],
+               direct: tuple[bool, ...]) -> np.ndarray:
+    """Bool per ``chosen`` stack: :func:`_chain` over a copy of those stacks' frames."""
+    lengths = snap.starts[chosen + 1] - snap.starts[chosen]
     sub_starts = np.r_[np.int64(0), np.cumsum(lengths)]
     frames = snap.frames[stack_index._ranges(snap.starts[chosen], lengths)]
-    out[chosen[_chain(frames, sub_starts, elements, direct)]] = True
-    return out
+    return _chain(frames, sub_starts, elements, direct)
+
+
+def _by_positions(snap: stack_index.Snapshot, chosen: np.ndarray, elements: list[np.ndarray],
+                  direct: tuple[bool, ...], positions) -> np.ndarray:
+    """Bool per ``chosen`` stack (ascending stack numbers): the walk of :func:`_chain` over the elements'
+    sorted positions (``positions(k)``) inside those stacks, each end carried with its stack's index in
+    ``chosen``; no frame outside them is read."""
+    first, past = snap.starts[chosen], snap.starts[chosen + 1]
+    where = positions(0)
+    lo, hi = np.searchsorted(where, first), np.searchsorted(where, past)
+    ends = where[stack_index._ranges(lo, hi - lo)]
+    owner = np.repeat(np.arange(len(chosen)), hi - lo)
+    for k in range(1, len(elements)):
+        if not len(ends):
+            break
+        if direct[k - 1]:  # the very next row towards the top, in the same stack
+            above = ends - 1
+            ok = above >= first[owner]
+            lut = _lut(elements[k], 1)
+            row = snap.frames[above[ok]]
+            ok[ok] = (row < len(lut)) & lut[np.minimum(row, len(lut) - 1)]
+            ends, owner = above[ok], owner[ok]
+        else:  # anywhere nearer the top than the outermost end so far (each stack's last), in the same stack
+            last = np.r_[owner[1:] != owner[:-1], True]
+            stacks, outermost = owner[last], ends[last]
+            where = positions(k)
+            lo, hi = np.searchsorted(where, first[stacks]), np.searchsorted(where, outermost)
+            hi = np.maximum(hi, lo)
+            ends = where[stack_index._ranges(lo, hi - lo)]
+            owner = np.repeat(stacks, hi - lo)
+    hit = np.zeros(len(chosen), dtype=bool)
+    hit[owner] = True
+    return hit
 
 
 def _stack_of(starts: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -49,8 +49,14 @@ def test_matching_stacks_equals_the_definition(stacks, sets, data):
     elements = [np.array(sorted(s), dtype=np.int64) for s in sets]
     expected = [stack_matches(s, [set(e) for e in sets], list(direct)) for s in stacks]
     assert stack_query.matching_stacks(snap, elements, direct).tolist() == expected
-    # the walk over every frame (taken when the rarest element's stacks hold most frames)
+    # each way matching_stacks can take, on every stack: the walk over every frame, over a copy of the
+    # stacks' frames, over the elements' positions
     assert stack_query._chain(snap.frames, snap.starts, elements, direct).tolist() == expected
+    every = np.arange(len(stacks))
+    assert stack_query._by_frames(snap, every, elements, direct).tolist() == expected
+    some = np.array(sorted(data.draw(st.sets(st.integers(0, len(stacks) - 1)))), dtype=np.int64)
+    assert stack_query._by_positions(snap, some, elements, direct, lambda k: snap.positions(elements[k])
+                                     ).tolist() == [expected[i] for i in some.tolist()]
     for ids in elements:  # positions: inverted index and scanned tail together
         assert snap.positions(ids).tolist() == [p for p, f in enumerate(snap.frames.tolist()) if f in set(ids)]
 
