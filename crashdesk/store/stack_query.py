@@ -137,7 +137,7 @@ def names_of(db) -> FunctionNames:
     return names
 
 
-BACKGROUND_MIN_CRASHES = 200_000  # a store this large builds its stack index on a thread (~40 s at 1M crashes)
+BACKGROUND_MIN_CRASHES = 10_000  # a store this large builds its stack index on a thread (~40 s at 1M crashes)
 
 
 def snapshot(db, conn, size: int, build: bool) -> stack_index.Snapshot | None:
