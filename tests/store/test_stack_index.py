@@ -196,3 +196,30 @@ def test_a_store_without_the_change_log_is_not_indexed():
     conn = sqlite3.connect(":memory:")
     with pytest.raises(fx.IndexUnavailable):
         stack_index.StackIndex().snapshot(conn)
+
+
+def test_a_large_store_builds_on_a_thread_and_sql_answers_meanwhile(tmp_path, monkeypatch):
+    monkeypatch.setattr(stack_query, "BACKGROUND_MIN_CRASHES", 1)  # this store counts as large
+    docs = [{"status": "OK", "crash_info": {"crashing_thread": 0}, "product": "P1",
+             "threads": [{"frames": [{"function": f"F{n}"}, {"function": "Run"}]}]} for n in range(4)]
+    store = CrashStore.open(tmp_path)
+    try:
+        store.add_many([NewCrash({"ProductName": "P1"}, processed=d) for d in docs])
+        conn = store.db.conn
+        index = stack_query.index_of(store.db)
+        conn.execute("BEGIN")
+        try:
+            assert stack_query.snapshot(store.db, conn, 5, build=False) is None  # not built here
+        finally:
+            conn.execute("COMMIT")
+        index._building.join(60)
+        assert index.built
+        conn.execute("BEGIN")
+        try:
+            snap = stack_query.snapshot(store.db, conn, 5, build=False)
+            assert snap is not None and sorted(snap.t_crash.tolist()) == [1, 2, 3, 4]
+        finally:
+            conn.execute("COMMIT")
+        _same(store, 'stack:"Run > F2"')
+    finally:
+        store.close()
