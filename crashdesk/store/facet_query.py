@@ -14,7 +14,7 @@ import numpy as np
 
 from crashdesk.engine.query import And, FullText, Node, Not, Or, Term
 from crashdesk.store import facet_index as fx
-from crashdesk.store import thread_search
+from crashdesk.store import stack_query, thread_search
 from crashdesk.store.search import (
     _HIT_SQL,
     COLUMNS,
@@ -57,16 +57,22 @@ def depth(node: Node | None) -> int:
     return 0
 
 
-def native(node: Node | None, now: dt.datetime) -> bool:
+def native(node: Node | None, now: dt.datetime, dates: bool | None = None) -> bool:
     """Whether every term of a query is answered by the index itself (a column it holds a dictionary of, a
-    loaded module): no term asks SQLite for a set of crash ids, which for a large set costs more than the SQL
-    path's own plan (full text, annotations, thread terms, dates)."""
+    loaded module, a stack term from the stack index): no term asks SQLite for a set of crash ids, which for a
+    large set costs more than the SQL path's own plan (full text, annotations, other thread terms, dates).
+    ``dates``: whether date terms count (None: when the query has a stack term, whose SQL plan is slower than
+    reading the ids of a date range, see :func:`stack_query.column_mask`)."""
     if node is None:
         return False
+    if dates is None:
+        dates = stack_query.anywhere(node)
     if isinstance(node, And | Or):
-        return all(native(item, now) for item in thread_search.without_implied_scopes(node))
+        return all(native(item, now, dates) for item in thread_search.without_implied_scopes(node))
     if isinstance(node, Not):
-        return native(node.item, now)
+        return native(node.item, now, dates)
+    if isinstance(node, Term) and stack_query.answers(node):  # from the stack index
+        return True
     if not isinstance(node, Term) or node.annotation_key is not None:
         return False
     if node.field in MODULE_COLUMNS:
@@ -75,15 +81,18 @@ def native(node: Node | None, now: dt.datetime) -> bool:
         return False
     sub = _Compiler(now)
     sub.column(fx.without_negation(node))
-    return len(sub.columns) == 1 and next(iter(sub.columns)) in fx.FIELDS
+    return len(sub.columns) == 1 and (next(iter(sub.columns)) in fx.FIELDS or (
+        dates and sub.columns == {stack_query.DATE_COLUMN}))
 
 
 class _Masks:
     """Evaluates a parsed query to a boolean mask over the snapshot's rowids."""
 
-    def __init__(self, conn: sqlite3.Connection, snap: fx.Snapshot, now: dt.datetime) -> None:
+    def __init__(self, conn: sqlite3.Connection, snap: fx.Snapshot, now: dt.datetime, stacks=None,
+                 function_names=None) -> None:
         self.conn, self.snap, self.now = conn, snap, now
         self.compiler = _Compiler(now)
+        self.stacks, self.function_names = stacks, function_names  # the stack index's snapshot, or None
 
     def node(self, node: Node) -> np.ndarray:
         snap = self.snap
@@ -123,12 +132,16 @@ class _Masks:
                 table = fx.dictionary_table(self.conn, snap, column)
                 codes = [r[0] for r in self.conn.execute(f"SELECT c.code FROM {table} c WHERE {sql}", params)]
                 return fx.codes_mask(snap, column, codes)
+            if sub.columns == {stack_query.DATE_COLUMN}:
+                return stack_query.column_mask(self.conn, snap.size, sql, params) & snap.present
             return self.sql_ids(sql, params)
         if t.annotation_key is None and t.field in MODULE_COLUMNS:
             if t.op == "null":
                 return snap.present & ~snap.has_links
             sql, params = self.compiler.module_ids(t)
             return fx.modules_mask(snap, (r[0] for r in self.conn.execute(sql, params)))
+        if self.stacks is not None and stack_query.answers(t):
+            return stack_query.mask(self.conn, self.stacks, snap.size, t, self.function_names) & snap.present
         sql, params = self.compiler.term(t)
         return self.sql_ids(sql, params)
 
@@ -158,7 +171,13 @@ def search(store, root: Node | None, *, facets: Sequence[str], sort: str | Seque
             conn.set_progress_handler(lambda: 1 if cancel() else 0, 2000)
         try:
             everything = root is None
-            mask = snap.present.copy() if everything else _Masks(conn, snap, now).node(root)
+            stacks = None
+            if not everything and stack_query.anywhere(root):
+                stacks = stack_query.snapshot(store.db, conn, snap.size, build)
+                if stacks is None:  # nothing kept to patch on a large store: built meanwhile, SQL answers
+                    return None
+            mask = snap.present.copy() if everything else _Masks(conn, snap, now, stacks,
+                                                                 stack_query.names_of(store.db)).node(root)
             total = int(np.count_nonzero(mask))
             hits: list[dict[str, Any]] | None = []
             if limit and total > offset:

@@ -129,6 +129,14 @@ def rows_from_index(root: Node, now: dt.datetime) -> bool:
     return facet_query.native(root, now)
 
 
+def _stack_terms(root: Node) -> bool:
+    """Whether a query has a term the stack index answers (``stack:``, every-thread ``function:``): from
+    :data:`INDEX_MIN_CRASHES` crashes on, the SQL path's per-candidate matching costs more than the index."""
+    from crashdesk.store import stack_query  # numpy and the index: only once a search wants them
+
+    return stack_query.anywhere(root)
+
+
 def _crash_rows(conn) -> int:
     return conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()[0]
 
@@ -627,7 +635,8 @@ def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[st
     if engine == "auto" and facets:
         use_index = getattr(store.db, "facet_index", None) is not None or _crash_rows(conn) >= INDEX_MIN_CRASHES
     elif engine == "auto" and root is not None and (
-            getattr(store.db, "facet_index", None) is not None or _crash_rows(conn) >= ROWS_INDEX_MIN_CRASHES):
+            getattr(store.db, "facet_index", None) is not None or _crash_rows(conn) >= ROWS_INDEX_MIN_CRASHES
+            or (_crash_rows(conn) >= INDEX_MIN_CRASHES and _stack_terms(root))):
         use_index = rows_from_index(root, now)
     if use_index:
         from crashdesk.store import facet_query

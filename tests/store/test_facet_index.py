@@ -483,10 +483,12 @@ def test_rows_only_searches_of_a_large_store_answer_as_the_sql_path(monkeypatch,
 
 
 def test_native_queries():
-    """Which queries the index answers on its own (the rows-only choice): column and module terms."""
+    """Which queries the index answers on its own (the rows-only choice): column and module terms, stack terms
+    and every-thread function terms (the stack index), and dates beside those."""
     for text in ("product:firefox", "os:!linux (version:>=1.2 OR module:xul.dll)", "NOT signature:~oom",
-                 "module:__null__", "reason:__null__", "debug_id:abc", "build_id:>2"):
+                 "module:__null__", "reason:__null__", "debug_id:abc", "build_id:>2", 'stack:"a > b"',
+                 'thread:any stack:"a >> b" date:>=7d product:firefox'):
         assert facet_query.native(parse_query(text).root, NOW), text
     for text in ("", "date:>=7d", "oom", "product:firefox ann.Version:1", "function:~main", "thread:any",
-                 "crash_id:abc", "trend:spike", 'stack:"a > b"', "address:__null__", "processed:__null__"):
+                 "crash_id:abc", "trend:spike", 'stack:"a > b" oom', "address:__null__", "processed:__null__"):
         assert not facet_query.native(parse_query(text).root, NOW), text
