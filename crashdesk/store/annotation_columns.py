@@ -110,48 +110,36 @@ def crashes_with(conn, key: str, test: Callable[[str], Any] | None = None) -> li
     return out
 
 
-def _like_matches(conn, key: str, op: str, value: str) -> list[int]:
+def _like_matches(conn, key: str, op: str, value: str, columns=None) -> list[int]:
     """The crashes whose ``key`` value is SQLite's ``LIKE`` for ``~`` (contains), ``^`` (starts with) or ``$``
     (ends with) the literal ``value``: ASCII letters match either case, nothing else is folded, and SQLite reads a
-    text up to its first NUL (values and needle are cut there). Each chunk's values are joined by NULs as UTF-8
-    and folded with ``bytes.lower`` (ASCII letters only, as ``LIKE``), then searched with ``bytes.find``."""
-    needle = value.split("\x00", 1)[0].encode().lower()
+    text up to its first NUL (values and needle are cut there). The key's whole column is searched at once
+    (``store.annotation_scan``; ``columns``: an ``annotation_scan.ColumnCache`` to take it from)."""
+    from crashdesk.store import annotation_scan  # numpy: only these searches
+
+    needle = annotation_scan.like_needle(value)
+    if "\x00" in value:  # the pattern is read up to the NUL too: '%' + the needle (~, $) or the needle alone (^)
+        if op == "^":
+            return crashes_with(conn, key, annotation_scan.like_test("=", needle))
+        op = "$"
     if not needle:  # LIKE '%' holds for every value
         return crashes_with(conn, key)
-    size = len(needle)
-    out: list[int] = []
-    for first, values in _chunks(conn, key):
-        texts = ["" if v is None else v.split("\x00", 1)[0] if "\x00" in v else v for v in values]
-        low = "\x00".join(texts).encode().lower()
-        end = len(low)
-        index, counted = 0, 0  # the element at byte counted
-        pos = low.find(needle)
-        while pos >= 0:
-            index += low.count(b"\x00", counted, pos)
-            counted = pos
-            if (op != "^" or pos == 0 or low[pos - 1] == 0) and (
-                    op != "$" or pos + size == end or low[pos + size] == 0):
-                if values[index] is not None:
-                    out.append(first + index)
-                stop = low.find(b"\x00", pos + size)  # the next element
-                if stop < 0:
-                    break
-                index += 1 + low.count(b"\x00", pos, stop)
-                counted = stop + 1
-                pos = low.find(needle, counted)
-            else:
-                pos = low.find(needle, pos + 1)
-    return out
+    if columns is None:
+        column = annotation_scan.Column(conn.execute(
+            "SELECT first, last, vals FROM annotation_columns WHERE key = ? ORDER BY first", (key,)).fetchall())
+    else:
+        column = columns.get(conn, key)
+    return column.like(op, needle)
 
 
-def matching(conn, key: str, op: str, value: str, condition: str = "") -> list[int]:
+def matching(conn, key: str, op: str, value: str, condition: str = "", columns=None) -> list[int]:
     """Row ids of the crashes whose ``key`` value meets ``op value``: ``has`` (any value), ``~``, ``^``, ``$``,
     ``num >``/``text >`` (and ``>=``, ``<``, ``<=``: see :func:`_ordered`), or ``sql`` (``condition``, SQL over a column ``value`` with its parameter ``value``, run by SQLite on the
-    key's distinct values)."""
+    key's distinct values). ``columns``: an ``annotation_scan.ColumnCache`` for ``~``/``^``/``$``."""
     if op == "has":
         return crashes_with(conn, key)
     if op in ("~", "^", "$"):
-        return _like_matches(conn, key, op, value)
+        return _like_matches(conn, key, op, value, columns)
     if op[:4] in ("num ", "text") and op[4:].strip() in _COMPARE:
         return _ordered(conn, key, op[:4].strip(), op[4:].strip(), value)
     if op != "sql":
@@ -208,6 +196,7 @@ def register(conn) -> None:
     (the search compiler's ``IN (SELECT value FROM json_each(...))``); ``crashdesk_annotation_unset(vals, i)``:
     a chunk without its element ``i`` (the delete trigger of ``crashes``)."""
     cache: dict[tuple, tuple] = {}  # a search asks twice (total, then the page): the last answers, while unchanged
+    columns = _ColumnCacheSlot()  # the decoded columns of recently searched keys (created on first use)
 
     def crashes(key: str, op: str, value: str, condition: str = "") -> str:
         state = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
@@ -215,7 +204,8 @@ def register(conn) -> None:
         found = cache.get(args)
         if found is not None and found[0] == state:
             return found[1]
-        answer = orjson.dumps(matching(conn, key, op, value, condition)).decode()
+        answer = orjson.dumps(matching(conn, key, op, value, condition,
+                                       columns.get() if op in ("~", "^", "$") else None)).decode()
         if len(cache) >= 16:
             cache.clear()
         cache[args] = (state, answer)
@@ -224,6 +214,20 @@ def register(conn) -> None:
     conn.create_function("crashdesk_annotation_crashes", 3, crashes)
     conn.create_function("crashdesk_annotation_crashes", 4, crashes)
     conn.create_function("crashdesk_annotation_unset", 2, unset, deterministic=True)
+
+
+class _ColumnCacheSlot:
+    """A connection's ``annotation_scan.ColumnCache``, made when a search first needs it (it imports numpy)."""
+
+    def __init__(self) -> None:
+        self.cache = None
+
+    def get(self):
+        if self.cache is None:
+            from crashdesk.store import annotation_scan  # numpy: only ann.KEY contains/starts/ends searches
+
+            self.cache = annotation_scan.ColumnCache()
+        return self.cache
 
 
 def unset(blob: bytes, index: int) -> bytes:

@@ -1,0 +1,259 @@
+"""One annotation key's column read as a whole, for ``LIKE`` searches over every crash (issue 27).
+
+``annotation_columns`` keeps a key's values as compressed JSON arrays of up to 1,024 crashes each. Decoding
+those into Python strings costs ~0.12 µs a value and testing them one by one as much again (~210 ms for the
+~1,000,000 URLs of ``benchmarks/bench_store.py``'s 1M store). A :class:`Column` instead keeps the decompressed
+JSON of every chunk in one buffer and reads it with numpy: in a chunk without a backslash (no value holds ``"``,
+``\\`` or a control character, so nothing is escaped) every ``"`` opens or closes a value and the bytes between
+are the value's own UTF-8, so the quotes' positions say where each value lies, and the gaps between them how
+many ``null`` elements (crashes without a value) come in between. A search then finds the needle's candidate
+positions with a few vectorized byte comparisons (ASCII letters folded as ``LIKE`` folds them) and maps them to
+values with a binary search over those positions. Chunks holding a backslash are decoded with orjson and tested
+value by value (:func:`like_test`), as are chunks whose layout is not the one expected.
+
+:class:`ColumnCache` keeps the columns of recently searched keys, up to a number of bytes; a column is used
+again only while every chunk row of its key is byte for byte the one it was built from (the rows are read again
+at each search, ~2 ms for 1,000 chunks), so any write is seen. When only the key's last chunks changed (new
+crashes), the unchanged front is kept and only the rest is decoded.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import orjson
+import zstandard
+
+from crashdesk.store import codec
+
+_QUOTE = 0x22
+_NULL_GAP = len(b"null,")  # the bytes each null element adds between two values
+_FOLD = bytes(range(256)).translate(bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
+
+
+def like_needle(value: str) -> bytes:
+    """The bytes ``LIKE`` looks for: ``value`` up to its first NUL, as UTF-8, ASCII letters lowered."""
+    return value.split("\x00", 1)[0].encode().translate(_FOLD)
+
+
+def like_test(op: str, needle: bytes):
+    """The test of one stored value for ``~``/``^``/``$``/``=`` ``needle`` (:func:`like_needle`), as SQLite's
+    ``LIKE`` reads it: up to its first NUL, ASCII letters in either case."""
+    if op == "~":
+        return lambda v: needle in v.split("\x00", 1)[0].encode().translate(_FOLD)
+    if op == "^":
+        return lambda v: v.split("\x00", 1)[0].encode().translate(_FOLD).startswith(needle)
+    if op == "$":
+        return lambda v: v.split("\x00", 1)[0].encode().translate(_FOLD).endswith(needle)
+    return lambda v: v.split("\x00", 1)[0].encode().translate(_FOLD) == needle  # "=": LIKE without a wildcard
+
+
+class Column:
+    """One key's chunks (rows ``(first, last, vals)`` in ``first`` order) decoded for :func:`like`."""
+
+    def __init__(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
+        self.rows = list(rows)
+        whole, ends = _decompress([blob for _, _, blob in self.rows])
+        starts = ends - np.diff(ends, prepend=0)
+        escaped = _holding(whole, ends, b"\\")
+        clean = [i for i in range(len(self.rows)) if i not in escaped]
+        layout = _layout(self.rows, whole, starts, ends, clean)
+        if layout is None:  # a chunk not laid out as expected: find which, decode those with orjson
+            clean = [i for i in clean if _layout(self.rows, whole, starts, ends, [i]) is not None]
+            layout = _layout(self.rows, whole, starts, ends, clean)
+            assert layout is not None
+        self.text, self.quotes, self.firsts, self.lead, self.crashes = layout
+        # the text with ASCII letters lowered (the text itself when it has no capital)
+        self.lowered = np.frombuffer(self.text if not _has_capital(self.text) else self.text.translate(_FOLD),
+                                     dtype=np.uint8)
+        taken = set(clean)
+        # (first, values) of the chunks searched value by value
+        self.decoded = [(self.rows[i][0], orjson.loads(whole[starts[i]:ends[i]]))
+                        for i in range(len(self.rows)) if i not in taken]
+        sample = self.lowered[::61]
+        self.frequency = np.bincount(sample, minlength=256)
+        self.nbytes = (len(self.text) * (1 + (self.lowered.base is not self.text)) + self.quotes.nbytes + (0 if self.crashes is None else self.crashes.nbytes)
+                       + sum(len(blob) + 64 for _, _, blob in self.rows)
+                       + sum(int(ends[i] - starts[i]) * 2 for i in range(len(self.rows)) if i not in taken))
+
+    def like(self, op: str, needle: bytes) -> list[int]:
+        """Row ids of the crashes whose value holds (``~``), starts with (``^``) or ends with (``$``) the
+        non-empty ``needle`` (:func:`like_needle`), ascending."""
+        found = self._like_clean(op, needle)
+        if self.decoded:
+            test = like_test(op, needle)
+            extra = [first + i for first, values in self.decoded for i, v in enumerate(values)
+                     if v is not None and test(v)]
+            if extra:
+                found = np.union1d(found, np.asarray(extra, dtype=np.int64))
+        return found.tolist()
+
+    def _like_clean(self, op: str, needle: bytes) -> np.ndarray:
+        size = len(needle)
+        if not len(self.quotes) or any(b == _QUOTE or b == 0x5C or b < 0x20 for b in needle):
+            return np.zeros(0, dtype=np.int64)  # a value holding one of those is escaped: not in this text
+        at = _find(self.lowered, needle, self.frequency)
+        # the quote after each match: a closing one (odd index) when the match is inside a value (a needle has
+        # no quote, so a match never holds one)
+        after = np.searchsorted(self.quotes, at, side="right")
+        inside = after % 2 == 1
+        after, at = after[inside], at[inside]
+        keep = self.quotes[after] >= at + size
+        if op == "^":
+            keep &= self.quotes[after - 1] + 1 == at
+        elif op == "$":
+            keep &= self.quotes[after] == at + size
+        value = after[keep] // 2
+        if len(value) > 1:
+            value = value[np.concatenate(([True], value[1:] != value[:-1]))]
+        return self.crash_of(value)
+
+    def crash_of(self, value: np.ndarray) -> np.ndarray:
+        """The crash row ids of values (numbered in text order)."""
+        if self.crashes is not None:
+            return self.crashes[value]
+        chunk = np.searchsorted(self.lead, value, side="right") - 1
+        return self.firsts[chunk] + (value - self.lead[chunk])
+
+
+def _find(data: np.ndarray, needle: bytes, frequency: np.ndarray) -> np.ndarray:
+    """Start positions of ``needle`` in ``data`` (both with ASCII letters lowered): the needle's rarest byte
+    (by ``frequency``) found with one comparison over the data, then the whole needle compared at those
+    places."""
+    size = len(needle)
+    span = len(data) - size + 1
+    if span <= 0:
+        return np.zeros(0, dtype=np.int64)
+    k = min(range(size), key=lambda i: frequency[needle[i]])
+    at = np.flatnonzero(data[k:k + span] == needle[k])
+    if size > 1 and len(at):
+        windows = np.lib.stride_tricks.as_strided(data, shape=(span, size), strides=(1, 1), writeable=False)
+        at = at[(windows[at] == np.frombuffer(needle, dtype=np.uint8)).all(axis=1)]
+    return at
+
+
+def _has_capital(text: bytes) -> bool:
+    # bytes.islower: some ASCII lowercase letter and no capital; bytes.isupper: the other way round
+    return not text.islower() and (text.isupper() or text != text.lower())
+
+
+def _decompress(blobs: list[bytes]) -> tuple[bytes, np.ndarray]:
+    """The chunks' JSON texts joined, and where each ends: plain zstd frames of known sizes (what
+    :func:`codec.compress` writes without a dictionary) in one call over all of them, anything else one by one
+    through :func:`codec.decompress`."""
+    sizes = []
+    for blob in blobs:
+        try:
+            params = zstandard.get_frame_parameters(blob)
+        except zstandard.ZstdError:
+            params = None
+        if params is None or params.dict_id or not 0 <= params.content_size <= codec.MAX_DOCUMENT:
+            break
+        sizes.append(params.content_size)
+    else:
+        try:
+            whole = zstandard.ZstdDecompressor().decompressobj(read_across_frames=True).decompress(
+                b"".join(blobs))
+        except zstandard.ZstdError:
+            whole = b""
+        if len(whole) == sum(sizes):
+            return whole, np.cumsum(np.asarray(sizes, dtype=np.int64))
+    texts = [codec.decompress(blob) for blob in blobs]  # raises CorruptDocument for a bad one
+    return b"".join(texts), np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+
+
+def _holding(whole: bytes, ends: np.ndarray, what: bytes) -> set[int]:
+    """The chunks whose text holds ``what``."""
+    out: set[int] = set()
+    at = whole.find(what)
+    while at >= 0:
+        chunk = int(np.searchsorted(ends, at, side="right"))
+        out.add(chunk)
+        at = whole.find(what, int(ends[chunk]))
+    return out
+
+
+class _Layout(NamedTuple):
+    text: bytes  # the chunks' JSON texts, joined
+    quotes: np.ndarray  # the positions of the quotes in text: each value's opening one, then its closing one
+    firsts: np.ndarray  # each chunk's first crash row id
+    lead: np.ndarray  # the number of each chunk's first value (values numbered in text order)
+    crashes: np.ndarray | None  # each value's crash row id; None when every chunk is all values (no nulls)
+
+
+def _layout(rows: Sequence[tuple[int, int, bytes]], whole: bytes, all_starts: np.ndarray, all_ends: np.ndarray,
+            chosen: list[int]) -> _Layout | None:
+    """The texts of chunks ``chosen`` (none holding a backslash) joined and read: None when a chunk is not a JSON
+    array of ``last - first + 1`` strings and nulls laid out as orjson writes them."""
+    if len(chosen) == len(rows):
+        text = whole
+    else:
+        text = b"".join(whole[all_starts[i]:all_ends[i]] for i in chosen)
+    data = np.frombuffer(text, dtype=np.uint8)
+    lengths = (all_ends - all_starts)[chosen]
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    quotes = np.flatnonzero(data == _QUOTE)
+    per_chunk = np.diff(np.searchsorted(quotes, ends), prepend=0)
+    strings = per_chunk // 2
+    lead = np.cumsum(strings) - strings  # the number of each chunk's first value
+    firsts = np.fromiter((rows[i][0] for i in chosen), dtype=np.int64, count=len(chosen))
+    sizes = np.fromiter((rows[i][1] - rows[i][0] + 1 for i in chosen), dtype=np.int64, count=len(chosen))
+    if np.any(per_chunk % 2) or np.any(strings > sizes):
+        return None
+    if len(chosen) and (np.any(data[starts] != ord("[")) or np.any(data[ends - 1] != ord("]"))):
+        return None
+    if np.array_equal(strings, sizes):  # a value for every crash: '["...","...",...]'
+        return _Layout(text, quotes, firsts, lead, None)
+    opens, closes = quotes[0::2], quotes[1::2]
+    has = strings > 0
+    chunk = np.repeat(np.arange(len(chosen)), strings)  # each value's chunk
+    # before a value: "[" (its chunk's first) or "," after the value before it, then a "null," per null
+    before = np.zeros_like(opens)
+    if len(opens):
+        before[1:] = closes[:-1] + 1
+        before[lead[has]] = starts[has]
+    gap = opens - before - 1
+    if np.any(gap < 0) or np.any(gap % _NULL_GAP):
+        return None
+    nulls = gap // _NULL_GAP
+    seen = np.cumsum(nulls) - nulls  # nulls before each value's own gap, counted over all chunks
+    index = np.arange(len(opens)) - lead[chunk] + seen - seen[lead[chunk]] + nulls  # its place in its chunk
+    # after a chunk's last value: a ",null" per null, then "]" (a chunk without values: "[null,...,null]")
+    tail = starts.copy()
+    tail[has] = closes[(lead + strings - 1)[has]]
+    trailing = ends - tail - 2 + ~has  # '"...",null,null]': 2 x 5 bytes; '[null,null]': 5 x 2 - 1 bytes
+    if np.any(trailing < 0) or np.any(trailing % _NULL_GAP):
+        return None
+    total = strings + np.bincount(chunk, weights=nulls, minlength=len(chosen)).astype(np.int64) + \
+        trailing // _NULL_GAP
+    if np.any(total != sizes):
+        return None
+    if len(opens) and (np.any((data[opens - 1] != ord(",")) & (data[opens - 1] != ord("[")))
+                       or np.any((data[closes + 1] != ord(",")) & (data[closes + 1] != ord("]")))):
+        return None
+    return _Layout(text, quotes, firsts, lead, firsts[chunk] + index)
+
+
+class ColumnCache:
+    """The :class:`Column` of recently searched keys, at most ``limit`` bytes of them, least recent dropped."""
+
+    def __init__(self, limit: int = 256 << 20) -> None:
+        self.limit = limit
+        self.columns: OrderedDict[str, Column] = OrderedDict()
+
+    def get(self, conn, key: str) -> Column:
+        rows = conn.execute("SELECT first, last, vals FROM annotation_columns WHERE key = ? ORDER BY first",
+                            (key,)).fetchall()
+        column = self.columns.pop(key, None)
+        if column is None or column.rows != rows:
+            column = Column(rows)
+        if column.nbytes <= self.limit:
+            self.columns[key] = column
+            total = sum(c.nbytes for c in self.columns.values())
+            while total > self.limit:
+                total -= self.columns.popitem(last=False)[1].nbytes
+        return column

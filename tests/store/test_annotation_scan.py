@@ -1,0 +1,149 @@
+"""``ann.KEY`` contains / starts with / ends with over a key's whole column (``store.annotation_scan``), checked
+against SQLite's own ``LIKE`` (the SQL the ``annotations`` table answered with) on the same values: random chunks
+of values with NUL, non-ASCII letters, ``LIKE``'s wildcards and escape, quotes, control characters and case
+variants, chunks with and without nulls, and chunks not written the way orjson writes them."""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crashdesk.store import annotation_columns, annotation_scan, codec
+from crashdesk.store.schema import _V_SLIM
+from crashdesk.store.search import _string_cond
+
+# characters where LIKE, JSON and the byte search could disagree: the escaped ones (a quote, a backslash, control
+# characters) put a chunk on the value-by-value path, so half the chunks are drawn without them
+PLAIN = list("abkBAK.,[]:") + ["null", "NULL", "%", "_", "é", "É", "ß", "ẞ", "İ", "ı", "😀", "\u2028", " "]
+ESCAPED = ['"', "\\", "\x00", "\n", "\x01"]
+VALUE = st.lists(st.sampled_from(PLAIN + ESCAPED), max_size=8).map("".join)
+PLAIN_VALUE = st.lists(st.sampled_from(PLAIN), max_size=8).map("".join)
+CHUNK = st.one_of(*(st.lists(st.one_of(st.none(), values), min_size=1, max_size=12) for values in (VALUE, PLAIN_VALUE)))
+
+
+def _conn() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(_V_SLIM.split("DROP VIEW")[0])  # the annotation_columns table as the schema makes it
+    conn.execute("CREATE TABLE vals (key TEXT, crash INTEGER, value TEXT NOT NULL, PRIMARY KEY (key, crash))")
+    conn.create_function("crashdesk_annotation_unset", 2, annotation_columns.unset, deterministic=True)
+    return conn
+
+
+def _put(conn, chunks: list[tuple[int, list[str | None]]], key: str = "K", blob=None) -> None:
+    """Chunks (first crash row id, values) as rows of ``annotation_columns``, their values also one row each in
+    ``vals`` (the oracle's table). Null elements at either end are kept: a deleted crash leaves them."""
+    for first, values in chunks:
+        conn.execute("INSERT INTO annotation_columns VALUES (?, ?, ?, ?)",
+                     (key, first, first + len(values) - 1, (blob or annotation_columns.encode)(values)))
+        conn.executemany("INSERT INTO vals VALUES (?, ?, ?)",
+                         [(key, first + i, v) for i, v in enumerate(values) if v is not None])
+
+
+def _like(conn, op: str, needle: str) -> list[int]:
+    """SQLite's answer: the old ``annotations`` SQL (``search._string_cond``) over key K's values."""
+    cond, params = _string_cond("value", op, needle)
+    return [r[0] for r in conn.execute(f"SELECT crash FROM vals WHERE key = 'K' AND {cond} ORDER BY crash", params)]
+
+
+def _laid_out(chunks: list[list[str | None]], gaps: list[int]) -> list[tuple[int, list[str | None]]]:
+    out, first = [], 1
+    for values, gap in zip(chunks, gaps, strict=False):
+        out.append((first, values))
+        first += len(values) + gap
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chunks=st.lists(CHUNK, min_size=1, max_size=6), gaps=st.lists(st.integers(0, 3), min_size=6, max_size=6),
+       needle=VALUE, pick=st.integers(0, 10**6), swap=st.booleans())
+def test_like_over_the_column_is_what_sqlite_like_answers(chunks, gaps, needle, pick, swap):
+    conn = _conn()
+    _put(conn, _laid_out(chunks, gaps))
+    present = [v for values in chunks for v in values if v]
+    if present and pick % 3:  # mostly a piece of a stored value, so that something matches
+        value = present[pick % len(present)]
+        start = pick % len(value)
+        needle = value[start:start + 1 + pick % 5]
+    if swap:
+        needle = needle.swapcase()
+    cache = annotation_scan.ColumnCache()
+    for op in ("~", "^", "$"):
+        expected = _like(conn, op, needle)
+        assert annotation_columns.matching(conn, "K", op, needle) == expected, (op, needle)
+        assert annotation_columns.matching(conn, "K", op, needle, columns=cache) == expected, (op, needle)
+
+
+@settings(max_examples=100, deadline=None)
+@given(chunks=st.lists(st.lists(st.one_of(st.none(), st.text(st.characters(codec="utf-8"), max_size=6)),
+                                min_size=1, max_size=10), min_size=1, max_size=5), needle=st.text(max_size=3))
+def test_like_with_any_characters(chunks, needle):
+    conn = _conn()
+    _put(conn, _laid_out(chunks, [1] * len(chunks)))
+    for op in ("~", "^", "$"):
+        assert annotation_columns.matching(conn, "K", op, needle) == _like(conn, op, needle), (op, needle)
+
+
+def test_a_large_clean_column_is_read_without_decoding_each_value():
+    """Chunks without a backslash are searched in their JSON text (no chunk goes to orjson), with and without
+    nulls; one escaped value sends only its own chunk to the value-by-value test."""
+    conn = _conn()
+    chunks = [(1 + 100 * n, [None if (i * 7 + n) % 5 == 0 and n % 2 else f"https://Host{i % 13}.example/?id={i}"
+                             for i in range(100)]) for n in range(30)]
+    chunks[7][1][3] = 'say "hi" at host3'
+    _put(conn, chunks)
+    column = annotation_scan.Column(conn.execute("SELECT first, last, vals FROM annotation_columns ORDER BY first")
+                                    .fetchall())
+    assert [first for first, _ in column.decoded] == [chunks[7][0]]
+    for op, needle in [("~", "host3"), ("^", "HTTPS://host1"), ("$", "id=99"), ("~", '"hi"'), ("~", "ll,"),
+                       ("~", "null"), ("^", ""), ("~", "=1")]:
+        assert annotation_columns.matching(conn, "K", op, needle) == _like(conn, op, needle), (op, needle)
+
+
+def test_chunks_not_written_by_orjson_are_read_value_by_value():
+    """A chunk with spaces between its elements is decoded with orjson and tested value by value; a zlib blob (how
+    documents were packed before v8) is decompressed on its own and read like the others; the answers stay the
+    same."""
+    conn = _conn()
+    _put(conn, [(1, ["alpha", None, "beta"])], blob=lambda v: codec.compress(orjson.dumps(v).replace(b",", b", ")))
+    _put(conn, [(10, ["gamma", "alphabet"])], blob=lambda v: zlib.compress(orjson.dumps(v)))
+    _put(conn, [(20, ["alpine", None])])
+    column = annotation_scan.Column(conn.execute("SELECT first, last, vals FROM annotation_columns ORDER BY first")
+                                    .fetchall())
+    assert [first for first, _ in column.decoded] == [1]
+    assert annotation_columns.matching(conn, "K", "^", "AL") == [1, 11, 20]
+    for op, needle in [("~", "al"), ("^", "be"), ("$", "a")]:
+        assert annotation_columns.matching(conn, "K", op, needle) == _like(conn, op, needle), (op, needle)
+
+
+def test_a_corrupt_chunk_is_a_corrupt_document():
+    conn = _conn()
+    _put(conn, [(1, ["alpha", "beta"] * 50)])
+    _put(conn, [(200, ["alpha"] * 100)], blob=lambda v: annotation_columns.encode(v)[:-9])  # truncated frame
+    with pytest.raises(codec.CorruptDocument):
+        annotation_columns.matching(conn, "K", "~", "al")
+
+
+def test_the_cache_sees_every_write_and_keeps_its_bound():
+    conn = _conn()
+    _put(conn, [(1, ["red", "green"]), (3, ["blue"])])
+    cache = annotation_scan.ColumnCache()
+    assert annotation_columns.matching(conn, "K", "~", "e", columns=cache) == [1, 2, 3]
+    annotation_columns.write(conn, {"K": {2: "GRAY", 4: "teal", 5: None}})
+    assert annotation_columns.matching(conn, "K", "~", "e", columns=cache) == [1, 3, 4]
+    # as the delete trigger of crashes does
+    conn.execute("UPDATE annotation_columns SET vals = crashdesk_annotation_unset(vals, 0) WHERE first = 1")
+    assert annotation_columns.matching(conn, "K", "~", "e", columns=cache) == [3, 4]
+    _put(conn, [(1, ["e" * 1000])], key="Big")
+    big = annotation_scan.Column(conn.execute("SELECT first, last, vals FROM annotation_columns WHERE key = 'Big'")
+                                 .fetchall())
+    small = annotation_scan.ColumnCache(limit=big.nbytes + 1)
+    assert annotation_columns.matching(conn, "Big", "~", "ee", columns=small) == [1]
+    assert list(small.columns) == ["Big"]
+    assert annotation_columns.matching(conn, "K", "~", "e", columns=small) == [3, 4]
+    assert list(small.columns) == ["K"]  # the least recent goes
+    assert sum(c.nbytes for c in small.columns.values()) <= small.limit
