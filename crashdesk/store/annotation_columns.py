@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import operator
 import re
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -110,9 +111,9 @@ def crashes_with(conn, key: str, test: Callable[[str], Any] | None = None) -> li
     return out
 
 
-def _like_matches(conn, key: str, op: str, value: str, columns=None) -> list[int]:
+def _like_matches(conn, key: str, op: str, value: str, columns=None) -> Sequence[int]:
     """The crashes whose ``key`` value is SQLite's ``LIKE`` for ``~`` (contains), ``^`` (starts with) or ``$``
-    (ends with) the literal ``value``: ASCII letters match either case, nothing else is folded, and SQLite reads a
+    (ends with) the literal ``value`` (a list, or a numpy array of int64): ASCII letters match either case, nothing else is folded, and SQLite reads a
     text up to its first NUL (values and needle are cut there). The key's whole column is searched at once
     (``store.annotation_scan``; ``columns``: an ``annotation_scan.ColumnCache`` to take it from)."""
     from crashdesk.store import annotation_scan  # numpy: only these searches
@@ -134,8 +135,14 @@ def _like_matches(conn, key: str, op: str, value: str, columns=None) -> list[int
 
 def matching(conn, key: str, op: str, value: str, condition: str = "", columns=None) -> list[int]:
     """Row ids of the crashes whose ``key`` value meets ``op value``: ``has`` (any value), ``~``, ``^``, ``$``,
-    ``num >``/``text >`` (and ``>=``, ``<``, ``<=``: see :func:`_ordered`), or ``sql`` (``condition``, SQL over a column ``value`` with its parameter ``value``, run by SQLite on the
-    key's distinct values). ``columns``: an ``annotation_scan.ColumnCache`` for ``~``/``^``/``$``."""
+    ``num >``/``text >`` (and ``>=``, ``<``, ``<=``: see :func:`_ordered`), or ``sql`` (``condition``, SQL over a
+    column ``value`` with its parameter ``value``, run by SQLite on the key's distinct values). ``columns``: an
+    ``annotation_scan.ColumnCache`` for ``~``/``^``/``$``."""
+    ids = _matching(conn, key, op, value, condition, columns)
+    return ids if isinstance(ids, list) else ids.tolist()
+
+
+def _matching(conn, key: str, op: str, value: str, condition: str = "", columns=None) -> Sequence[int]:
     if op == "has":
         return crashes_with(conn, key)
     if op in ("~", "^", "$"):
@@ -193,26 +200,35 @@ def _accepted_by_sql(conn, condition: str, params: list, distinct: set[str]) -> 
 
 def register(conn) -> None:
     """``crashdesk_annotation_crashes(key, op, value[, condition])``: a JSON array of :func:`matching`'s row ids
-    (the search compiler's ``IN (SELECT value FROM json_each(...))``); ``crashdesk_annotation_unset(vals, i)``:
-    a chunk without its element ``i`` (the delete trigger of ``crashes``)."""
+    (the search compiler's ``IN (SELECT value FROM json_each(...))``); ``crashdesk_annotation_ids(key, op,
+    value)``: the same ids packed as native 64-bit integers (``array('q')``: ``search.annotation_set_page``);
+    ``crashdesk_annotation_unset(vals, i)``: a chunk without its element ``i`` (the delete trigger of
+    ``crashes``)."""
     cache: dict[tuple, tuple] = {}  # a search asks twice (total, then the page): the last answers, while unchanged
     columns = _ColumnCacheSlot()  # the decoded columns of recently searched keys (created on first use)
 
-    def crashes(key: str, op: str, value: str, condition: str = "") -> str:
+    def answer(key: str, op: str, value: str, condition: str = "") -> Sequence[int]:
         state = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
         args = (key, op, value, condition)
         found = cache.get(args)
         if found is not None and found[0] == state:
             return found[1]
-        answer = orjson.dumps(matching(conn, key, op, value, condition,
-                                       columns.get() if op in ("~", "^", "$") else None)).decode()
+        ids = _matching(conn, key, op, value, condition, columns.get() if op in ("~", "^", "$") else None)
         if len(cache) >= 16:
             cache.clear()
-        cache[args] = (state, answer)
-        return answer
+        cache[args] = (state, ids)
+        return ids
+
+    def crashes(key: str, op: str, value: str, condition: str = "") -> str:
+        return orjson.dumps(answer(key, op, value, condition), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+    def packed(key: str, op: str, value: str) -> bytes:
+        ids = answer(key, op, value)
+        return ids.tobytes() if not isinstance(ids, list) else array("q", ids).tobytes()
 
     conn.create_function("crashdesk_annotation_crashes", 3, crashes)
     conn.create_function("crashdesk_annotation_crashes", 4, crashes)
+    conn.create_function("crashdesk_annotation_ids", 3, packed)
     conn.create_function("crashdesk_annotation_unset", 2, unset, deterministic=True)
 
 

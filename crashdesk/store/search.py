@@ -25,6 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -483,6 +485,48 @@ def dense_set_page(conn, where: str, params: list[Any], sort: str | Sequence[str
     return total, picked[offset:wanted]
 
 
+_ANNOTATION_SET = re.compile(re.escape(f"c.id IN {_ANNOTATION_CRASHES}") + r"\Z")
+
+
+def annotation_set_page(conn, where: str, params: list[Any], sort: str | Sequence[str], offset: int, limit: int
+                        ) -> tuple[int, list[int]] | None:
+    """(total, the page's crash ids) for a query that is one ``ann.KEY`` condition answered by
+    ``store.annotation_columns`` (an ascending list of crash ids made in Python), sorted by date: the total is the
+    list's length and the page the date index walked until it holds enough of them, instead of copying the list
+    into a temporary table (~20 ms for 100,000 ids). None for another query or sort, or a list so short
+    against the store that the walk would be longer than the copy (the function's last answer is kept, so the
+    copy does not compute it again)."""
+    keys = [sort] if isinstance(sort, str) else [k for k in sort if k.strip()]
+    direction = _DATE_ORDER.get(keys[0].strip()) if len(keys) == 1 else None
+    if direction is None or not _ANNOTATION_SET.match(where):
+        return None
+    ids = array("q")
+    ids.frombytes(conn.execute("SELECT crashdesk_annotation_ids(?, ?, ?)", params).fetchone()[0])
+    wanted = offset + limit
+    if not ids or len(ids) <= wanted:
+        return (0, []) if not ids else None
+    crashes = conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()[0]
+    expected = wanted * crashes / len(ids)  # crashes of the date walk that hold the page, if spread over time
+    if expected > max(len(ids), DENSE_WALK):
+        return None
+    picked: list[int] = []
+    visited = 0
+    cur = conn.execute(f"SELECT id FROM crashes INDEXED BY crashes_submitted "
+                       f"ORDER BY submitted_at {direction}, id {direction}")
+    try:
+        while len(picked) < wanted:
+            if visited > 4 * expected + DENSE_WALK:
+                return None
+            step = [r[0] for r in cur.fetchmany(DENSE_WALK)]
+            if not step:
+                break
+            visited += len(step)
+            picked.extend(i for i in step if ids[min(bisect_left(ids, i), len(ids) - 1)] == i)
+    finally:
+        cur.close()
+    return len(ids), picked[offset:wanted]
+
+
 def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50, *, use_cover: bool = False
                  ) -> list[dict[str, Any]]:
     """Counts of ``facet`` values over the crashes matching ``where``, biggest first. ``use_cover`` reads the
@@ -650,7 +694,9 @@ def _search(store, query: str, *, facets: Sequence[str], sort: str | Sequence[st
     cover = f" INDEXED BY {COVER_INDEX}"
     probe = (fulltext_probe(conn, where, params, offset + limit)
              if limit and not facets and cover_ok and sort_columns <= COVER_COLUMNS else None)
-    dense = dense_set_page(conn, where, params, sort, offset, limit) if limit and not facets and not probe else None
+    dense = (dense_set_page(conn, where, params, sort, offset, limit)
+             or annotation_set_page(conn, where, params, sort, offset, limit)) if limit and not facets and not probe \
+        else None
     if dense is not None:
         total, ids = dense
         cols = ", ".join(_HIT_SQL.get(name, f"c.{name}") for name in HIT_COLUMNS)

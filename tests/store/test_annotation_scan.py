@@ -5,6 +5,7 @@ variants, chunks with and without nulls, and chunks not written the way orjson w
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import zlib
 
@@ -13,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crashdesk.store import annotation_columns, annotation_scan, codec
+from crashdesk.store import annotation_columns, annotation_scan, codec, search
+from crashdesk.store.crashes import NewCrash
 from crashdesk.store.schema import _V_SLIM
 from crashdesk.store.search import _string_cond
 
@@ -146,4 +148,35 @@ def test_the_cache_sees_every_write_and_keeps_its_bound():
     assert list(small.columns) == ["Big"]
     assert annotation_columns.matching(conn, "K", "~", "e", columns=small) == [3, 4]
     assert list(small.columns) == ["K"]  # the least recent goes
-    assert sum(c.nbytes for c in small.columns.values()) <= small.limit
+    assert sum(c.nbytes for _, c in small.columns.values()) <= small.limit
+
+
+def test_pages_of_an_annotation_search_in_date_order(store):
+    """A search of one ``ann.KEY`` condition sorted by date pages by walking the date index over the condition's
+    crashes (``search.annotation_set_page``): every page is the slice of all the matches ordered by date, then id,
+    as SQL orders them (crashes sharing a date included), and the total is the number of matches."""
+    rng = random.Random(3)
+    store.add_many([NewCrash({"URL": f"https://{rng.choice(['Bank', 'shop', 'news'])}.example/?id={n}",
+                              "uptime": str(n)},
+                             submitted_at=f"2026-11-{1 + rng.randrange(20):02d}T10:00:{rng.randrange(3):02d}+00:00")
+                    for n in range(400)])
+    oracle = sqlite3.connect(":memory:")
+    oracle.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, crash_id TEXT, submitted_at TEXT, value TEXT)")
+    oracle.executemany("INSERT INTO c VALUES (?, ?, ?, ?)", [
+        (rowid, cid, when, store.annotations(cid)["URL"])
+        for rowid, cid, when in store.db.conn.execute("SELECT id, crash_id, submitted_at FROM crashes")])
+    for query, op, needle in [("ann.URL:~bank", "~", "bank"), ("ann.URL:^HTTPS://shop", "^", "https://shop"),
+                              ("ann.URL:$7", "$", "7")]:
+        cond, params = _string_cond("value", op, needle)
+        for direction, sort in (("DESC", "-date"), ("ASC", "date")):
+            ordered = [r[0] for r in oracle.execute(
+                f"SELECT crash_id FROM c WHERE {cond} ORDER BY submitted_at {direction}, id {direction}", params)]
+            assert len(ordered) > 20
+            for offset, limit in ((0, 5), (7, 9), (len(ordered) - 3, 10)):
+                result = store.search(query, sort=sort, offset=offset, limit=limit)
+                assert result.total == len(ordered), query
+                assert [h["crash_id"] for h in result.hits] == ordered[offset:offset + limit], (query, sort, offset)
+        # the first pages come from the walk (the last one, past the matches, from the set copied to SQL)
+        walked = search.annotation_set_page(store.db.conn, f"c.id IN {search._ANNOTATION_CRASHES}",
+                                            ["URL", op, needle], "-date", 7, 9)
+        assert walked is not None and walked[0] == len(ordered)
