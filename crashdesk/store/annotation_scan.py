@@ -93,7 +93,14 @@ class Column:
         size = len(needle)
         if not len(self.quotes) or any(b == _QUOTE or b == 0x5C or b < 0x20 for b in needle):
             return np.zeros(0, dtype=np.int64)  # a value holding one of those is escaped: not in this text
-        at = _find(self.bytes, needle, self.frequency)
+        # a value starts just after its opening quote and ends at its closing one: the quote, compared with the
+        # needle's bytes, leaves out most places that are not at a value's start (^) or end ($)
+        if op == "^":
+            at = _find(self.bytes, b'"' + needle, self.frequency, 0) + 1
+        elif op == "$":
+            at = _find(self.bytes, needle + b'"', self.frequency, size)
+        else:
+            at = _find(self.bytes, needle, self.frequency)
         # the quote after each match: a closing one (odd index) when the match is inside a value (a needle has
         # no quote, so a match never holds one)
         after = np.searchsorted(self.quotes, at, side="right")
@@ -120,10 +127,10 @@ class Column:
 _BLOCK = 1 << 18  # bytes compared at a time: the comparison's result stays in the CPU's cache (~35% faster)
 
 
-def _find(data: np.ndarray, needle: bytes, frequency: np.ndarray) -> np.ndarray:
+def _find(data: np.ndarray, needle: bytes, frequency: np.ndarray, first: int | None = None) -> np.ndarray:
     """Start positions of ``needle`` (ASCII letters lowered) in ``data``, ASCII letters of either case: the places
-    where the needle's (up to) three rarest bytes (by ``frequency``) are, found by comparing the data a block at
-    a time, then the whole needle compared at those places."""
+    where the needle's (up to) three rarest bytes (by ``frequency``; its byte ``first`` always among them) are,
+    found by comparing the data a block at a time, then the whole needle compared at those places."""
     size = len(needle)
     span = len(data) - size + 1
     if span <= 0:
@@ -131,6 +138,9 @@ def _find(data: np.ndarray, needle: bytes, frequency: np.ndarray) -> np.ndarray:
     # a lowered letter b matches x exactly when x | 0x20 == b (x is b or its capital); other bytes as they are
     folds = np.array([0x20 if 0x61 <= b <= 0x7A else 0 for b in needle], dtype=np.uint8)
     rare = sorted(range(size), key=lambda i: frequency[needle[i]] + (frequency[needle[i] - 0x20] if folds[i] else 0))
+    if first is not None:
+        rare.remove(first)
+        rare.insert(0, first)
     tests = [(k, needle[k], int(folds[k])) for k in rare[:3]]
     want = np.frombuffer(needle, dtype=np.uint8)
     windows = np.lib.stride_tricks.as_strided(data, shape=(span, size), strides=(1, 1), writeable=False)

@@ -486,28 +486,33 @@ def dense_set_page(conn, where: str, params: list[Any], sort: str | Sequence[str
 
 
 _ANNOTATION_SET = re.compile(re.escape(f"c.id IN {_ANNOTATION_CRASHES}") + r"\Z")
+_ANNOTATION_NOT_SET = re.compile(re.escape(f"NOT coalesce(c.id IN {_ANNOTATION_CRASHES}, 0)") + r"\Z")
 
 
 def annotation_set_page(conn, where: str, params: list[Any], sort: str | Sequence[str], offset: int, limit: int
                         ) -> tuple[int, list[int]] | None:
     """(total, the page's crash ids) for a query that is one ``ann.KEY`` condition answered by
-    ``store.annotation_columns`` (an ascending list of crash ids made in Python), sorted by date: the total is the
-    list's length and the page the date index walked until it holds enough of them, instead of copying the list
-    into a temporary table (~20 ms for 100,000 ids). None for another query or sort, or a list so short
+    ``store.annotation_columns`` (an ascending list of crash ids made in Python), or its negation, sorted by date:
+    the total is the list's length (negated: the crashes less the list's length; the list holds crashes only: the
+    delete trigger of ``crashes`` takes a crash's values away) and the page the date index walked until it holds
+    enough of them, instead of copying the list into a temporary table (~20 ms for 100,000 ids) or testing every
+    crash against it. None for another query or sort, or a list so short
     against the store that the walk would be longer than the copy (the function's last answer is kept, so the
     copy does not compute it again)."""
     keys = [sort] if isinstance(sort, str) else [k for k in sort if k.strip()]
     direction = _DATE_ORDER.get(keys[0].strip()) if len(keys) == 1 else None
-    if direction is None or not _ANNOTATION_SET.match(where):
+    negated = direction is not None and _ANNOTATION_NOT_SET.match(where) is not None
+    if direction is None or not (negated or _ANNOTATION_SET.match(where)):
         return None
     ids = array("q")
     ids.frombytes(conn.execute("SELECT crashdesk_annotation_ids(?, ?, ?)", params).fetchone()[0])
     wanted = offset + limit
-    if not ids or len(ids) <= wanted:
-        return (0, []) if not ids else None
+    total = conn.execute("SELECT count(*) FROM crashes").fetchone()[0] - len(ids) if negated else len(ids)
+    if total <= wanted:
+        return (0, []) if total <= 0 else None
     crashes = conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()[0]
-    expected = wanted * crashes / len(ids)  # crashes of the date walk that hold the page, if spread over time
-    if expected > max(len(ids), DENSE_WALK):
+    expected = wanted * crashes / total  # crashes of the date walk that hold the page, if spread over time
+    if expected > max(total, DENSE_WALK):
         return None
     picked: list[int] = []
     visited = 0
@@ -521,10 +526,13 @@ def annotation_set_page(conn, where: str, params: list[Any], sort: str | Sequenc
             if not step:
                 break
             visited += len(step)
-            picked.extend(i for i in step if ids[min(bisect_left(ids, i), len(ids) - 1)] == i)
+            if not ids:
+                picked.extend(step)
+            else:
+                picked.extend(i for i in step if (ids[min(bisect_left(ids, i), len(ids) - 1)] == i) != negated)
     finally:
         cur.close()
-    return len(ids), picked[offset:wanted]
+    return total, picked[offset:wanted]
 
 
 def facet_counts(conn, facet: str, where: str, params: list[Any], size: int = 50, *, use_cover: bool = False

@@ -152,22 +152,40 @@ def test_the_cache_sees_every_write_and_keeps_its_bound():
 
 
 def test_pages_of_an_annotation_search_in_date_order(store):
-    """A search of one ``ann.KEY`` condition sorted by date pages by walking the date index over the condition's
-    crashes (``search.annotation_set_page``): every page is the slice of all the matches ordered by date, then id,
-    as SQL orders them (crashes sharing a date included), and the total is the number of matches."""
+    """A search of one ``ann.KEY`` condition (or its negation) sorted by date pages by walking the date index over
+    the condition's crashes (``search.annotation_set_page``): every page is the slice of all the matches ordered by
+    date, then id, as SQL orders them (crashes sharing a date included), and the total is the number of matches;
+    also after crashes were deleted (their values go with them) and their row ids used again."""
     rng = random.Random(3)
-    store.add_many([NewCrash({"URL": f"https://{rng.choice(['Bank', 'shop', 'news'])}.example/?id={n}",
-                              "uptime": str(n)},
-                             submitted_at=f"2026-11-{1 + rng.randrange(20):02d}T10:00:{rng.randrange(3):02d}+00:00")
-                    for n in range(400)])
+
+    def crashes(n: int, count: int) -> list[NewCrash]:
+        return [NewCrash({"URL": f"https://{rng.choice(['Bank', 'shop', 'news'])}.example/?id={k}"},
+                         submitted_at=f"2026-11-{1 + rng.randrange(20):02d}T10:00:{rng.randrange(3):02d}+00:00")
+                for k in range(n, n + count)]
+
+    store.add_many(crashes(0, 400))
+    _check_pages(store)
+    ids = [r[0] for r in store.db.conn.execute("SELECT crash_id FROM crashes ORDER BY id")]
+    with store.db.write() as conn:
+        conn.executemany("DELETE FROM crashes WHERE crash_id = ?", [(cid,) for cid in ids[-5:] + ids[100:130]])
+    _check_pages(store)
+    store.add_many(crashes(400, 3))  # the last row ids used again
+    _check_pages(store)
+
+
+def _check_pages(store) -> None:
     oracle = sqlite3.connect(":memory:")
     oracle.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, crash_id TEXT, submitted_at TEXT, value TEXT)")
     oracle.executemany("INSERT INTO c VALUES (?, ?, ?, ?)", [
         (rowid, cid, when, store.annotations(cid)["URL"])
         for rowid, cid, when in store.db.conn.execute("SELECT id, crash_id, submitted_at FROM crashes")])
     for query, op, needle in [("ann.URL:~bank", "~", "bank"), ("ann.URL:^HTTPS://shop", "^", "https://shop"),
-                              ("ann.URL:$7", "$", "7")]:
+                              ("ann.URL:$7", "$", "7"), ("!ann.URL:~bank", "~", "bank"),
+                              ("!ann.URL:$7", "$", "7")]:
         cond, params = _string_cond("value", op, needle)
+        negated = query.startswith("!")
+        if negated:
+            cond = f"NOT ({cond})"
         for direction, sort in (("DESC", "-date"), ("ASC", "date")):
             ordered = [r[0] for r in oracle.execute(
                 f"SELECT crash_id FROM c WHERE {cond} ORDER BY submitted_at {direction}, id {direction}", params)]
@@ -177,6 +195,7 @@ def test_pages_of_an_annotation_search_in_date_order(store):
                 assert result.total == len(ordered), query
                 assert [h["crash_id"] for h in result.hits] == ordered[offset:offset + limit], (query, sort, offset)
         # the first pages come from the walk (the last one, past the matches, from the set copied to SQL)
-        walked = search.annotation_set_page(store.db.conn, f"c.id IN {search._ANNOTATION_CRASHES}",
+        where = f"c.id IN {search._ANNOTATION_CRASHES}"
+        walked = search.annotation_set_page(store.db.conn, f"NOT coalesce({where}, 0)" if negated else where,
                                             ["URL", op, needle], "-date", 7, 9)
         assert walked is not None and walked[0] == len(ordered)
