@@ -13,8 +13,9 @@ the SQL function ``crashdesk_annotation_crashes(key, op, value)`` (:func:`regist
 ``~``/``^``/``$`` are SQLite's ``LIKE`` (ASCII letters without case, the value read up to a NUL character), the
 orderings are ``search._Compiler.value_cond``'s SQL (plain digit strings and text compared here, where Python
 gives the same answer; other values by SQLite itself on the key's distinct values), and ``null`` is "no value
-for that key". Every condition reads the key's whole column (~25 ms for a key of 100,000 crashes). The raw
-annotations (``crashes.raw``) stay the place to read a crash's own.
+for that key". Every condition reads the key's whole column: ``~``/``^``/``$`` through ``annotation_scan`` (the
+JSON texts searched with numpy, the decoded column kept per connection), the others value by value (~25 ms for a
+key of 100,000 crashes). The raw annotations (``crashes.raw``) stay the place to read a crash's own.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def matching(conn, key: str, op: str, value: str, condition: str = "", columns=N
     """Row ids of the crashes whose ``key`` value meets ``op value``: ``has`` (any value), ``~``, ``^``, ``$``,
     ``num >``/``text >`` (and ``>=``, ``<``, ``<=``: see :func:`_ordered`), or ``sql`` (``condition``, SQL over a
     column ``value`` with its parameter ``value``, run by SQLite on the key's distinct values). ``columns``: an
-    ``annotation_scan.ColumnCache`` for ``~``/``^``/``$``."""
+    ``annotation_scan.ColumnCache`` for ``~``/``^``/``$`` and ``num`` orderings."""
     ids = _matching(conn, key, op, value, condition, columns)
     return ids if isinstance(ids, list) else ids.tolist()
 
@@ -148,7 +149,7 @@ def _matching(conn, key: str, op: str, value: str, condition: str = "", columns=
     if op in ("~", "^", "$"):
         return _like_matches(conn, key, op, value, columns)
     if op[:4] in ("num ", "text") and op[4:].strip() in _COMPARE:
-        return _ordered(conn, key, op[:4].strip(), op[4:].strip(), value)
+        return _ordered(conn, key, op[:4].strip(), op[4:].strip(), value, columns)
     if op != "sql":
         raise ValueError(f"unknown annotation condition {op!r}")
     chunks = list(_chunks(conn, key))
@@ -159,12 +160,17 @@ _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operato
 _PLAIN_INTEGER = re.compile(r"[0-9]{1,15}\Z")  # float() and SQLite's CAST read these alike, exactly
 
 
-def _ordered(conn, key: str, kind: str, op: str, value: str) -> list[int]:
+def _ordered(conn, key: str, kind: str, op: str, value: str, columns=None) -> Sequence[int]:
     """``key``'s values ordered against ``value`` as the search compiler's SQL orders annotations: ``num``
     ``(CAST(value AS REAL) op ? AND trim(value) GLOB '*[0-9]*')`` with ``float(value)``, ``text`` ``value op ?``
-    (BINARY: code point order, as Python compares). Plain digit strings are compared here; any other value of a
-    numeric comparison by SQLite itself."""
+    (BINARY: code point order, as Python compares). Plain digit strings are compared here (``num`` with
+    ``columns``, an ``annotation_scan.ColumnCache``: over the whole column at once); any other value of a numeric
+    comparison by SQLite itself."""
     compare = _COMPARE[op]
+    if kind == "num" and columns is not None:
+        condition = f"(CAST(value AS REAL) {op} ? AND trim(value) GLOB '*[0-9]*')"
+        return columns.get(conn, key).ordered(
+            op, float(value), _PLAIN_INTEGER, lambda rest: _accepted_by_sql(conn, condition, [float(value)], rest))
     chunks = list(_chunks(conn, key))
     distinct = {v for _, values in chunks for v in values if v is not None}
     if kind == "text":
@@ -213,7 +219,8 @@ def register(conn) -> None:
         found = cache.get(args)
         if found is not None and found[0] == state:
             return found[1]
-        ids = _matching(conn, key, op, value, condition, columns.get() if op in ("~", "^", "$") else None)
+        ids = _matching(conn, key, op, value, condition,
+                        columns.get() if op in ("~", "^", "$") or op.startswith("num ") else None)
         if len(cache) >= 16:
             cache.clear()
         cache[args] = (state, ids)

@@ -19,6 +19,7 @@ crashes), the unchanged front is kept and only the rest is decoded.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -30,6 +31,7 @@ import zstandard
 from crashdesk.store import codec
 
 _QUOTE = 0x22
+_ORDER = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 _NULL_GAP = len(b"null,")  # the bytes each null element adds between two values
 _FOLD = bytes(range(256)).translate(bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz"))
 
@@ -87,6 +89,43 @@ class Column:
                      if v is not None and test(v)]
             if extra:
                 found = np.union1d(found, np.asarray(extra, dtype=np.int64))
+        return found.astype(np.int64, copy=False)
+
+    def ordered(self, op: str, bound: float, plain: re.Pattern, accepted_by_sql) -> np.ndarray:
+        """Row ids of the crashes whose value, a plain digit string (``plain``: 1 to 15 digits, which a float
+        holds exactly), is ``op`` (``>``, ``>=``, ``<``, ``<=``) ``bound``, or, any other value, is among those
+        ``accepted_by_sql`` (called once with the set of them) accepts; ascending (int64)."""
+        compare = _ORDER[op]
+        opens, closes = self.quotes[0::2], self.quotes[1::2]
+        lengths = closes - opens - 1
+        keep = np.zeros(len(opens), dtype=bool)
+        numeric = np.zeros(len(opens), dtype=bool)
+        counts = np.bincount(np.minimum(lengths, 16), minlength=17) if len(lengths) else np.zeros(17, dtype=np.int64)
+        for size in range(1, 16):
+            if not counts[size]:
+                continue
+            value = np.flatnonzero(lengths == size)
+            windows = np.lib.stride_tricks.as_strided(self.bytes, shape=(len(self.bytes) - size + 1, size),
+                                                      strides=(1, 1), writeable=False)
+            digits = windows[opens[value] + 1] - np.uint8(0x30)  # a byte below "0" wraps round, past 9
+            ok = (digits <= 9).all(axis=1)
+            value, digits = value[ok], digits[ok]
+            number = digits.astype(np.int64) @ (10 ** np.arange(size - 1, -1, -1, dtype=np.int64))
+            numeric[value] = True
+            keep[value] = compare(number.astype(np.float64), bound)
+        other = np.flatnonzero(~numeric).tolist()
+        texts = [self.text[o + 1:c].decode() for o, c in zip(opens[other].tolist(), closes[other].tolist(),
+                                                             strict=True)]
+        decoded = [(first + i, v) for first, values in self.decoded for i, v in enumerate(values) if v is not None]
+        numbers = {v for _, v in decoded if plain.match(v)}
+        rest = {*texts, *(v for _, v in decoded if v not in numbers)}
+        accepted = accepted_by_sql(rest) if rest else set()
+        if other:
+            keep[other] = [v in accepted for v in texts]
+        found = self.crash_of(np.flatnonzero(keep))
+        more = [crash for crash, v in decoded if (_ORDER[op](float(v), bound) if v in numbers else v in accepted)]
+        if more:
+            found = np.union1d(found, np.asarray(more, dtype=np.int64))
         return found.astype(np.int64, copy=False)
 
     def _like_clean(self, op: str, needle: bytes) -> np.ndarray:

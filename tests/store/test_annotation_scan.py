@@ -90,6 +90,29 @@ def test_like_with_any_characters(chunks, needle):
         assert annotation_columns.matching(conn, "K", op, needle) == _like(conn, op, needle), (op, needle)
 
 
+NUMBERISH = st.one_of(st.integers(0, 10**17).map(str), st.lists(st.sampled_from(
+    list("0123456789 +-.eExa") + ["\x00", '"', "é"]), max_size=6).map("".join))
+NUMBER_CHUNK = st.lists(st.one_of(st.none(), NUMBERISH), min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chunks=st.lists(NUMBER_CHUNK, min_size=1, max_size=5), gaps=st.lists(st.integers(0, 3), min_size=5,
+                                                                            max_size=5),
+       bound=st.one_of(st.integers(-5, 10**16).map(str), st.sampled_from(["1e3", "0.5", "-1.5", "12.0"])))
+def test_numeric_orderings_over_the_column_are_what_sqlite_answers(chunks, gaps, bound):
+    """``ann.KEY:>N`` (and >=, <, <=) read over the whole column: plain digit strings compared in numpy, any
+    other value by SQLite; the same crashes as the old SQL (``search._Compiler.value_cond``) selects."""
+    conn = _conn()
+    _put(conn, _laid_out(chunks, gaps))
+    cache = annotation_scan.ColumnCache()
+    for op in (">", ">=", "<", "<="):
+        condition = f"(CAST(value AS REAL) {op} ? AND trim(value) GLOB '*[0-9]*')"
+        expected = [r[0] for r in conn.execute(
+            f"SELECT crash FROM vals WHERE key = 'K' AND {condition} ORDER BY crash", [float(bound)])]
+        assert annotation_columns.matching(conn, "K", f"num {op}", bound, columns=cache) == expected, (op, bound)
+        assert annotation_columns.matching(conn, "K", f"num {op}", bound) == expected, (op, bound)
+
+
 def test_a_large_clean_column_is_read_without_decoding_each_value():
     """Chunks without a backslash are searched in their JSON text (no chunk goes to orjson), with and without
     nulls; one escaped value sends only its own chunk to the value-by-value test."""
