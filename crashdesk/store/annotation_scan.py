@@ -105,12 +105,15 @@ class Column:
             if not counts[size]:
                 continue
             value = np.flatnonzero(lengths == size)
-            windows = np.lib.stride_tricks.as_strided(self.bytes, shape=(len(self.bytes) - size + 1, size),
-                                                      strides=(1, 1), writeable=False)
-            digits = windows[opens[value] + 1] - np.uint8(0x30)  # a byte below "0" wraps round, past 9
-            ok = (digits <= 9).all(axis=1)
-            value, digits = value[ok], digits[ok]
-            number = digits.astype(np.int64) @ (10 ** np.arange(size - 1, -1, -1, dtype=np.int64))
+            start = opens[value] + 1
+            number = np.zeros(len(value), dtype=np.int64)
+            ok = np.ones(len(value), dtype=bool)
+            for at in range(size):  # digit by digit: a byte below "0" wraps round, past 9
+                digit = self.bytes[start + at] - np.uint8(0x30)
+                ok &= digit <= 9
+                number *= 10
+                number += digit
+            value, number = value[ok], number[ok]
             numeric[value] = True
             keep[value] = compare(number.astype(np.float64), bound)
         other = np.flatnonzero(~numeric).tolist()
