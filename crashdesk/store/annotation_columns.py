@@ -138,14 +138,14 @@ def matching(conn, key: str, op: str, value: str, condition: str = "", columns=N
     """Row ids of the crashes whose ``key`` value meets ``op value``: ``has`` (any value), ``~``, ``^``, ``$``,
     ``num >``/``text >`` (and ``>=``, ``<``, ``<=``: see :func:`_ordered`), or ``sql`` (``condition``, SQL over a
     column ``value`` with its parameter ``value``, run by SQLite on the key's distinct values). ``columns``: an
-    ``annotation_scan.ColumnCache`` for ``~``/``^``/``$`` and ``num`` orderings."""
+    ``annotation_scan.ColumnCache`` for ``has``, ``~``/``^``/``$`` and ``num`` orderings."""
     ids = _matching(conn, key, op, value, condition, columns)
     return ids if isinstance(ids, list) else ids.tolist()
 
 
 def _matching(conn, key: str, op: str, value: str, condition: str = "", columns=None) -> Sequence[int]:
     if op == "has":
-        return crashes_with(conn, key)
+        return crashes_with(conn, key) if columns is None else columns.get(conn, key).present()
     if op in ("~", "^", "$"):
         return _like_matches(conn, key, op, value, columns)
     if op[:4] in ("num ", "text") and op[4:].strip() in _COMPARE:
@@ -220,7 +220,7 @@ def register(conn) -> None:
         if found is not None and found[0] == state:
             return found[1]
         ids = _matching(conn, key, op, value, condition,
-                        columns.get() if op in ("~", "^", "$") or op.startswith("num ") else None)
+                        columns.get() if op in ("~", "^", "$", "has") or op.startswith("num ") else None)
         if len(cache) >= 16:
             cache.clear()
         cache[args] = (state, ids)

@@ -91,6 +91,14 @@ class Column:
                 found = np.union1d(found, np.asarray(extra, dtype=np.int64))
         return found.astype(np.int64, copy=False)
 
+    def present(self) -> np.ndarray:
+        """Row ids of the crashes with a value, ascending (int64)."""
+        found = self.crash_of(np.arange(len(self.quotes) // 2))
+        more = [first + i for first, values in self.decoded for i, v in enumerate(values) if v is not None]
+        if more:
+            found = np.union1d(found, np.asarray(more, dtype=np.int64))
+        return found.astype(np.int64, copy=False)
+
     def ordered(self, op: str, bound: float, plain: re.Pattern, accepted_by_sql) -> np.ndarray:
         """Row ids of the crashes whose value, a plain digit string (``plain``: 1 to 15 digits, which a float
         holds exactly), is ``op`` (``>``, ``>=``, ``<``, ``<=``) ``bound``, or, any other value, is among those

@@ -74,6 +74,8 @@ def test_like_over_the_column_is_what_sqlite_like_answers(chunks, gaps, needle, 
     if swap:
         needle = needle.swapcase()
     cache = annotation_scan.ColumnCache()
+    present = [r[0] for r in conn.execute("SELECT crash FROM vals WHERE key = 'K' ORDER BY crash")]
+    assert annotation_columns.matching(conn, "K", "has", "", columns=cache) == present
     for op in ("~", "^", "$"):
         expected = _like(conn, op, needle)
         assert annotation_columns.matching(conn, "K", op, needle) == expected, (op, needle)
