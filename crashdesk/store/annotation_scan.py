@@ -54,10 +54,41 @@ def like_test(op: str, needle: bytes):
 
 
 class Column:
-    """One key's chunks (rows ``(first, last, vals)`` in ``first`` order) decoded for :func:`like`."""
+    """One key's chunks (rows ``(first, last, vals)`` in ``first`` order) decoded for :func:`like`. With
+    ``base``, a column of the same key built before: the chunks it shares with ``rows`` from the start are taken
+    from it, and only the others decoded (new crashes change a key's last chunks)."""
 
-    def __init__(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
+    def __init__(self, rows: Sequence[tuple[int, int, bytes]], base: Column | None = None) -> None:
         self.rows = list(rows)
+        shared = 0
+        if base is not None:
+            for old, new in zip(base.rows, self.rows, strict=False):
+                if old != new:
+                    break
+                shared += 1
+        if base is None or not shared:
+            self._build()
+            return
+        tail = Column(self.rows[shared:])
+        kept = int(np.searchsorted(base.clean, shared))  # base's clean chunks among the shared ones
+        end = int(base.text_ends[kept - 1]) if kept else 0
+        quotes = int(np.searchsorted(base.quotes, end))
+        self.text = base.text[:end] + tail.text
+        self.quotes = np.concatenate((base.quotes[:quotes], tail.quotes + end))
+        self.firsts = np.concatenate((base.firsts[:kept], tail.firsts))
+        self.lead = np.concatenate((base.lead[:kept], tail.lead + quotes // 2))
+        self.crashes = None
+        if base.crashes is not None or tail.crashes is not None:
+            values = quotes // 2
+            self.crashes = np.concatenate((base.crash_of(np.arange(values)),
+                                           tail.crash_of(np.arange(len(tail.quotes) // 2))))
+        self.text_ends = np.concatenate((base.text_ends[:kept], tail.text_ends + end))
+        self.clean = np.concatenate((base.clean[:kept], tail.clean + shared))
+        firsts = {first for first, _, _ in self.rows[:shared]}
+        self.decoded = [(first, values) for first, values in base.decoded if first in firsts] + tail.decoded
+        self._finish(base.decoded_bytes + tail.decoded_bytes)
+
+    def _build(self) -> None:
         whole, ends = _decompress([blob for _, _, blob in self.rows])
         starts = ends - np.diff(ends, prepend=0)
         escaped = _holding(whole, ends, b"\\")
@@ -68,16 +99,20 @@ class Column:
             layout = _layout(self.rows, whole, starts, ends, clean)
             assert layout is not None
         self.text, self.quotes, self.firsts, self.lead, self.crashes = layout
-        self.bytes = np.frombuffer(self.text, dtype=np.uint8)
+        self.clean = np.asarray(clean, dtype=np.int64)  # the rows in text
+        self.text_ends = np.cumsum((ends - starts)[clean]) if clean else np.zeros(0, dtype=np.int64)
         taken = set(clean)
         # (first, values) of the chunks searched value by value
         self.decoded = [(self.rows[i][0], orjson.loads(whole[starts[i]:ends[i]]))
                         for i in range(len(self.rows)) if i not in taken]
-        sample = self.bytes[::61]
-        self.frequency = np.bincount(sample, minlength=256)
+        self._finish(sum(int(ends[i] - starts[i]) * 2 for i in range(len(self.rows)) if i not in taken))
+
+    def _finish(self, decoded_bytes: int) -> None:
+        self.decoded_bytes = decoded_bytes  # about what the decoded chunks' values take
+        self.bytes = np.frombuffer(self.text, dtype=np.uint8)
+        self.frequency = np.bincount(self.bytes[::61], minlength=256)
         self.nbytes = (len(self.text) + self.quotes.nbytes + (0 if self.crashes is None else self.crashes.nbytes)
-                       + sum(len(blob) + 64 for _, _, blob in self.rows)
-                       + sum(int(ends[i] - starts[i]) * 2 for i in range(len(self.rows)) if i not in taken))
+                       + sum(len(blob) + 64 for _, _, blob in self.rows) + decoded_bytes)
 
     def like(self, op: str, needle: bytes) -> np.ndarray:
         """Row ids of the crashes whose value holds (``~``), starts with (``^``) or ends with (``$``) the
@@ -332,7 +367,7 @@ class ColumnCache:
     column is checked against its key's rows again when anything was written since it last was (SQLite's
     ``data_version`` for other connections, ``total_changes`` for this one)."""
 
-    def __init__(self, limit: int = 256 << 20) -> None:
+    def __init__(self, limit: int = 128 << 20) -> None:
         self.limit = limit
         self.columns: OrderedDict[str, tuple[tuple[int, int], Column]] = OrderedDict()
 
@@ -344,7 +379,8 @@ class ColumnCache:
         else:
             rows = conn.execute("SELECT first, last, vals FROM annotation_columns WHERE key = ? ORDER BY first",
                                 (key,)).fetchall()
-            column = held[1] if held is not None and held[1].rows == rows else Column(rows)
+            column = held[1] if held is not None and held[1].rows == rows else \
+                Column(rows, held[1] if held is not None else None)
         if column.nbytes <= self.limit:
             self.columns[key] = (state, column)
             total = sum(c.nbytes for _, c in self.columns.values())

@@ -176,6 +176,44 @@ def test_the_cache_sees_every_write_and_keeps_its_bound():
     assert sum(c.nbytes for _, c in small.columns.values()) <= small.limit
 
 
+def test_a_column_built_on_an_older_one_answers_as_one_built_anew():
+    """New crashes rewrite a key's last chunks: the cache keeps the column's unchanged front and decodes the rest
+    (``Column(rows, base)``); after random writes (appended, rewritten, removed and escaped chunks, nulls) it
+    answers as SQLite's LIKE and the numeric ordering over the same values."""
+    rng = random.Random(11)
+    conn = _conn()
+    pool = ["Alpha", "beta", "gAmma", "12", "7", "delta\\x", 'q"uote', "", "nullable", "x\x00y"]
+    chunks = {1 + 10 * n: [rng.choice(pool + [None]) for _ in range(10)] for n in range(8)}
+
+    def store_chunks():
+        conn.execute("DELETE FROM annotation_columns")
+        conn.execute("DELETE FROM vals")
+        _put(conn, sorted(chunks.items()))
+
+    store_chunks()
+    cache = annotation_scan.ColumnCache()
+    for _ in range(40):
+        change = rng.randrange(4)
+        last = max(chunks)
+        if change == 0:
+            chunks[last + 10] = [rng.choice(pool + [None]) for _ in range(rng.randrange(1, 10))]
+        elif change == 1:
+            chunks[last] = [rng.choice(pool + [None]) for _ in range(rng.randrange(1, 10))]
+        elif change == 2 and len(chunks) > 1:
+            del chunks[last]
+        else:
+            middle = rng.choice(sorted(chunks))
+            chunks[middle] = [rng.choice(pool) for _ in range(len(chunks[middle]))]
+        store_chunks()
+        for op, needle in [("~", "a"), ("^", "AL"), ("$", "a"), ("~", "null")]:
+            got = annotation_columns.matching(conn, "K", op, needle, columns=cache)
+            assert got == _like(conn, op, needle) == annotation_columns.matching(conn, "K", op, needle)
+        expected = [r[0] for r in conn.execute(
+            "SELECT crash FROM vals WHERE key = 'K' AND (CAST(value AS REAL) > ? AND trim(value) GLOB '*[0-9]*') "
+            "ORDER BY crash", [8.0])]
+        assert annotation_columns.matching(conn, "K", "num >", "8", columns=cache) == expected
+
+
 def test_pages_of_an_annotation_search_in_date_order(store):
     """A search of one ``ann.KEY`` condition (or its negation) sorted by date pages by walking the date index over
     the condition's crashes (``search.annotation_set_page``): every page is the slice of all the matches ordered by
