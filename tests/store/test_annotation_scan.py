@@ -236,15 +236,25 @@ def test_pages_of_an_annotation_search_in_date_order(store):
     _check_pages(store)
 
 
-def _check_pages(store) -> None:
+def test_pages_of_a_short_annotation_list_bunched_in_time(store, monkeypatch):
+    """A short list whose crashes the date walk meets late (all among the oldest) is paged by looking up its
+    crashes' dates: the same pages."""
+    monkeypatch.setattr(search, "DENSE_WALK", 8)  # a store of 400 crashes walked 8 at a time: the bound is hit
+    store.add_many([NewCrash({"URL": f"https://{'bank' if n < 60 else 'shop'}.example/?id={n}"},
+                             submitted_at=f"2026-11-{1 + n // 20:02d}T10:00:{n % 3:02d}+00:00")
+                    for n in range(400)])
+    _check_pages(store, walked=False)
+
+
+def _check_pages(store, walked: bool = True) -> None:
     oracle = sqlite3.connect(":memory:")
     oracle.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, crash_id TEXT, submitted_at TEXT, value TEXT)")
     oracle.executemany("INSERT INTO c VALUES (?, ?, ?, ?)", [
         (rowid, cid, when, store.annotations(cid)["URL"])
         for rowid, cid, when in store.db.conn.execute("SELECT id, crash_id, submitted_at FROM crashes")])
-    for query, op, needle in [("ann.URL:~bank", "~", "bank"), ("ann.URL:^HTTPS://shop", "^", "https://shop"),
-                              ("ann.URL:$7", "$", "7"), ("!ann.URL:~bank", "~", "bank"),
-                              ("!ann.URL:$7", "$", "7")]:
+    queries = [("ann.URL:~bank", "~", "bank"), ("ann.URL:^HTTPS://shop", "^", "https://shop"), ("ann.URL:$7", "$", "7"),
+               ("!ann.URL:~bank", "~", "bank"), ("!ann.URL:$7", "$", "7")]
+    for query, op, needle in queries if walked else queries[:1]:
         cond, params = _string_cond("value", op, needle)
         negated = query.startswith("!")
         if negated:
@@ -252,13 +262,13 @@ def _check_pages(store) -> None:
         for direction, sort in (("DESC", "-date"), ("ASC", "date")):
             ordered = [r[0] for r in oracle.execute(
                 f"SELECT crash_id FROM c WHERE {cond} ORDER BY submitted_at {direction}, id {direction}", params)]
-            assert len(ordered) > 20
+            assert len(ordered) > 20 if walked else len(ordered) == 60
             for offset, limit in ((0, 5), (7, 9), (len(ordered) - 3, 10)):
                 result = store.search(query, sort=sort, offset=offset, limit=limit)
                 assert result.total == len(ordered), query
                 assert [h["crash_id"] for h in result.hits] == ordered[offset:offset + limit], (query, sort, offset)
-        # the first pages come from the walk (the last one, past the matches, from the set copied to SQL)
+        # the first pages come from the walk, or the lookup (the last one, past the matches, from the set in SQL)
         where = f"c.id IN {search._ANNOTATION_CRASHES}"
-        walked = search.annotation_set_page(store.db.conn, f"NOT coalesce({where}, 0)" if negated else where,
-                                            ["URL", op, needle], "-date", 7, 9)
-        assert walked is not None and walked[0] == len(ordered)
+        page = search.annotation_set_page(store.db.conn, f"NOT coalesce({where}, 0)" if negated else where,
+                                          ["URL", op, needle], "-date", 7, 9)
+        assert page is not None and page[0] == len(ordered)
