@@ -13,16 +13,18 @@ the SQL function ``crashdesk_annotation_crashes(key, op, value)`` (:func:`regist
 ``~``/``^``/``$`` are SQLite's ``LIKE`` (ASCII letters without case, the value read up to a NUL character), the
 orderings are ``search._Compiler.value_cond``'s SQL (plain digit strings and text compared here, where Python
 gives the same answer; other values by SQLite itself on the key's distinct values), and ``null`` is "no value
-for that key". Every condition reads the key's whole column (~25 ms for a key of 100,000 crashes). The raw
-annotations (``crashes.raw``) stay the place to read a crash's own.
+for that key". Every condition reads the key's whole column: ``~``/``^``/``$`` through ``annotation_scan`` (the
+JSON texts searched with numpy, the decoded column kept per connection), the others value by value (~25 ms for a
+key of 100,000 crashes). The raw annotations (``crashes.raw``) stay the place to read a crash's own.
 """
 
 from __future__ import annotations
 
 import operator
 import re
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -112,50 +114,44 @@ def crashes_with(conn, key: str, test: Callable[[str], Any] | None = None) -> li
     return out
 
 
-def _like_matches(conn, key: str, op: str, value: str) -> list[int]:
+def _like_matches(conn, key: str, op: str, value: str, columns=None) -> Sequence[int]:
     """The crashes whose ``key`` value is SQLite's ``LIKE`` for ``~`` (contains), ``^`` (starts with) or ``$``
-    (ends with) the literal ``value``: ASCII letters match either case, nothing else is folded, and SQLite reads a
-    text up to its first NUL (values and needle are cut there). Each chunk's values are joined by NULs as UTF-8
-    and folded with ``bytes.lower`` (ASCII letters only, as ``LIKE``), then searched with ``bytes.find``."""
-    needle = value.split("\x00", 1)[0].encode().lower()
+    (ends with) the literal ``value`` (a list, or a numpy array of int64): ASCII letters match either case, nothing else is folded, and SQLite reads a
+    text up to its first NUL (values and needle are cut there). The key's whole column is searched at once
+    (``store.annotation_scan``; ``columns``: an ``annotation_scan.ColumnCache`` to take it from)."""
+    from crashdesk.store import annotation_scan  # numpy: only these searches
+
+    needle = annotation_scan.like_needle(value)
+    if "\x00" in value:  # the pattern is read up to the NUL too: '%' + the needle (~, $) or the needle alone (^)
+        if op == "^":
+            return crashes_with(conn, key, annotation_scan.like_test("=", needle))
+        op = "$"
     if not needle:  # LIKE '%' holds for every value
         return crashes_with(conn, key)
-    size = len(needle)
-    out: list[int] = []
-    for first, values in _chunks(conn, key):
-        texts = ["" if v is None else v.split("\x00", 1)[0] if "\x00" in v else v for v in values]
-        low = "\x00".join(texts).encode().lower()
-        end = len(low)
-        index, counted = 0, 0  # the element at byte counted
-        pos = low.find(needle)
-        while pos >= 0:
-            index += low.count(b"\x00", counted, pos)
-            counted = pos
-            if (op != "^" or pos == 0 or low[pos - 1] == 0) and (
-                    op != "$" or pos + size == end or low[pos + size] == 0):
-                if values[index] is not None:
-                    out.append(first + index)
-                stop = low.find(b"\x00", pos + size)  # the next element
-                if stop < 0:
-                    break
-                index += 1 + low.count(b"\x00", pos, stop)
-                counted = stop + 1
-                pos = low.find(needle, counted)
-            else:
-                pos = low.find(needle, pos + 1)
-    return out
+    if columns is None:
+        column = annotation_scan.Column(conn.execute(
+            "SELECT first, last, vals FROM annotation_columns WHERE key = ? ORDER BY first", (key,)).fetchall())
+    else:
+        column = columns.get(conn, key)
+    return column.like(op, needle)
 
 
-def matching(conn, key: str, op: str, value: str, condition: str = "") -> list[int]:
+def matching(conn, key: str, op: str, value: str, condition: str = "", columns=None) -> list[int]:
     """Row ids of the crashes whose ``key`` value meets ``op value``: ``has`` (any value), ``~``, ``^``, ``$``,
-    ``num >``/``text >`` (and ``>=``, ``<``, ``<=``: see :func:`_ordered`), or ``sql`` (``condition``, SQL over a column ``value`` with its parameter ``value``, run by SQLite on the
-    key's distinct values)."""
+    ``num >``/``text >`` (and ``>=``, ``<``, ``<=``: see :func:`_ordered`), or ``sql`` (``condition``, SQL over a
+    column ``value`` with its parameter ``value``, run by SQLite on the key's distinct values). ``columns``: an
+    ``annotation_scan.ColumnCache`` for ``has``, ``~``/``^``/``$`` and ``num`` orderings."""
+    ids = _matching(conn, key, op, value, condition, columns)
+    return ids if isinstance(ids, list) else ids.tolist()
+
+
+def _matching(conn, key: str, op: str, value: str, condition: str = "", columns=None) -> Sequence[int]:
     if op == "has":
-        return crashes_with(conn, key)
+        return crashes_with(conn, key) if columns is None else columns.get(conn, key).present()
     if op in ("~", "^", "$"):
-        return _like_matches(conn, key, op, value)
+        return _like_matches(conn, key, op, value, columns)
     if op[:4] in ("num ", "text") and op[4:].strip() in _COMPARE:
-        return _ordered(conn, key, op[:4].strip(), op[4:].strip(), value)
+        return _ordered(conn, key, op[:4].strip(), op[4:].strip(), value, columns)
     if op != "sql":
         raise ValueError(f"unknown annotation condition {op!r}")
     chunks = list(_chunks(conn, key))
@@ -166,12 +162,17 @@ _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operato
 _PLAIN_INTEGER = re.compile(r"[0-9]{1,15}\Z")  # float() and SQLite's CAST read these alike, exactly
 
 
-def _ordered(conn, key: str, kind: str, op: str, value: str) -> list[int]:
+def _ordered(conn, key: str, kind: str, op: str, value: str, columns=None) -> Sequence[int]:
     """``key``'s values ordered against ``value`` as the search compiler's SQL orders annotations: ``num``
     ``(CAST(value AS REAL) op ? AND trim(value) GLOB '*[0-9]*')`` with ``float(value)``, ``text`` ``value op ?``
-    (BINARY: code point order, as Python compares). Plain digit strings are compared here; any other value of a
-    numeric comparison by SQLite itself."""
+    (BINARY: code point order, as Python compares). Plain digit strings are compared here (``num`` with
+    ``columns``, an ``annotation_scan.ColumnCache``: over the whole column at once); any other value of a numeric
+    comparison by SQLite itself."""
     compare = _COMPARE[op]
+    if kind == "num" and columns is not None:
+        condition = f"(CAST(value AS REAL) {op} ? AND trim(value) GLOB '*[0-9]*')"
+        return columns.get(conn, key).ordered(
+            op, float(value), _PLAIN_INTEGER, lambda rest: _accepted_by_sql(conn, condition, [float(value)], rest))
     chunks = list(_chunks(conn, key))
     distinct = {v for _, values in chunks for v in values if v is not None}
     if kind == "text":
@@ -207,25 +208,51 @@ def _accepted_by_sql(conn, condition: str, params: list, distinct: set[str]) -> 
 
 def register(conn) -> None:
     """``crashdesk_annotation_crashes(key, op, value[, condition])``: a JSON array of :func:`matching`'s row ids
-    (the search compiler's ``IN (SELECT value FROM json_each(...))``); ``crashdesk_annotation_unset(vals, i)``:
-    a chunk without its element ``i`` (the delete trigger of ``crashes``)."""
+    (the search compiler's ``IN (SELECT value FROM json_each(...))``); ``crashdesk_annotation_ids(key, op,
+    value)``: the same ids packed as native 64-bit integers (``array('q')``: ``search.annotation_set_page``);
+    ``crashdesk_annotation_unset(vals, i)``: a chunk without its element ``i`` (the delete trigger of
+    ``crashes``)."""
     cache: dict[tuple, tuple] = {}  # a search asks twice (total, then the page): the last answers, while unchanged
+    columns = _ColumnCacheSlot()  # the decoded columns of recently searched keys (created on first use)
 
-    def crashes(key: str, op: str, value: str, condition: str = "") -> str:
+    def answer(key: str, op: str, value: str, condition: str = "") -> Sequence[int]:
         state = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
         args = (key, op, value, condition)
         found = cache.get(args)
         if found is not None and found[0] == state:
             return found[1]
-        answer = orjson.dumps(matching(conn, key, op, value, condition)).decode()
+        ids = _matching(conn, key, op, value, condition,
+                        columns.get() if op in ("~", "^", "$", "has") or op.startswith("num ") else None)
         if len(cache) >= 16:
             cache.clear()
-        cache[args] = (state, answer)
-        return answer
+        cache[args] = (state, ids)
+        return ids
+
+    def crashes(key: str, op: str, value: str, condition: str = "") -> str:
+        return orjson.dumps(answer(key, op, value, condition), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+    def packed(key: str, op: str, value: str) -> bytes:
+        ids = answer(key, op, value)
+        return ids.tobytes() if not isinstance(ids, list) else array("q", ids).tobytes()
 
     conn.create_function("crashdesk_annotation_crashes", 3, crashes)
     conn.create_function("crashdesk_annotation_crashes", 4, crashes)
+    conn.create_function("crashdesk_annotation_ids", 3, packed)
     conn.create_function("crashdesk_annotation_unset", 2, unset, deterministic=True)
+
+
+class _ColumnCacheSlot:
+    """A connection's ``annotation_scan.ColumnCache``, made when a search first needs it (it imports numpy)."""
+
+    def __init__(self) -> None:
+        self.cache = None
+
+    def get(self):
+        if self.cache is None:
+            from crashdesk.store import annotation_scan  # numpy: only ann.KEY contains/starts/ends searches
+
+            self.cache = annotation_scan.ColumnCache()
+        return self.cache
 
 
 def unset(blob: bytes, index: int) -> bytes:
