@@ -210,9 +210,11 @@ def register(conn) -> None:
     """``crashdesk_annotation_crashes(key, op, value[, condition])``: a JSON array of :func:`matching`'s row ids
     (the search compiler's ``IN (SELECT value FROM json_each(...))``); ``crashdesk_annotation_ids(key, op,
     value)``: the same ids packed as native 64-bit integers (``array('q')``: ``search.annotation_set_page``);
-    ``crashdesk_annotation_unset(vals, i)``: a chunk without its element ``i`` (the delete trigger of
-    ``crashes``)."""
-    cache: dict[tuple, tuple] = {}  # a search asks twice (total, then the page): the last answers, while unchanged
+    ``crashdesk_annotation_forget()``: drops those answers (a new search); ``crashdesk_annotation_unset(vals,
+    i)``: a chunk without its element ``i`` (the delete trigger of ``crashes``)."""
+    # a search asks twice (total, then the page): its answers, while unchanged. Each search starts without them
+    # (``crashdesk_annotation_forget``, from ``search._register_functions``), so a repeated search does its work.
+    cache: dict[tuple, tuple] = {}
     columns = _ColumnCacheSlot()  # the decoded columns of recently searched keys (created on first use)
 
     def answer(key: str, op: str, value: str, condition: str = "") -> Sequence[int]:
@@ -238,6 +240,7 @@ def register(conn) -> None:
     conn.create_function("crashdesk_annotation_crashes", 3, crashes)
     conn.create_function("crashdesk_annotation_crashes", 4, crashes)
     conn.create_function("crashdesk_annotation_ids", 3, packed)
+    conn.create_function("crashdesk_annotation_forget", 0, cache.clear)
     conn.create_function("crashdesk_annotation_unset", 2, unset, deterministic=True)
 
 

@@ -413,6 +413,7 @@ def _single_set(where: str) -> bool:
 
 def _register_functions(conn) -> None:
     conn.create_function("version_key", 1, version_key, deterministic=True)
+    conn.execute("SELECT crashdesk_annotation_forget()")  # no ann.KEY answers kept from an earlier search
 
 
 def fulltext_probe(conn, where: str, params: list[Any], wanted: int) -> tuple[int, str, list[Any]] | None:
