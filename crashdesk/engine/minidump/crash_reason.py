@@ -10,7 +10,7 @@ Windows exception codes (access violations split by read/write/exec, fast-fail c
 from typing import NamedTuple
 
 from crashdesk.engine.minidump import error_tables as T
-from crashdesk.engine.minidump.winerror import windows_error_text
+from crashdesk.engine.minidump.winerror import table_name, windows_error_text
 
 
 class CrashReason(NamedTuple):
@@ -46,9 +46,8 @@ def _windows(code: int, params: list[int], address: int) -> CrashReason:
             from crashdesk.engine.minidump.windows_error_names import NT_STATUS_WINDOWS  # a big table
 
             status = params[2] & 0xFFFFFFFF
-            return CrashReason(
-                f"EXCEPTION_IN_PAGE_ERROR_{kind} / " + NT_STATUS_WINDOWS.get(status, f"{status:#010x}"), address
-            )
+            status_name = table_name(NT_STATUS_WINDOWS, status) or f"{status:#010x}"
+            return CrashReason(f"EXCEPTION_IN_PAGE_ERROR_{kind} / {status_name}", address)
     return CrashReason(_WINDOWS_SPECIAL.get(name, name), address)
 
 
