@@ -186,8 +186,10 @@ def _local_debuginfo_folders(dump_path: str) -> list[str]:
 
 
 def _provider(args, paths: list[str], urls: list[str], log):
-    """The symbol provider chain, or None when no symbol source was given (no lookups, as the reference)."""
-    if not paths and not urls and not args.symbols_cache and not args.debuginfod_url:
+    """The symbol provider chain, or None when no symbol source was given (no lookups, as the reference).
+    ``--symbols-cache`` alone is no source: the reference reads its cache only for ``--symbols-url``, and
+    without a folder or a server it looks nothing up (every module ``missing_symbols: false``)."""
+    if not paths and not urls and not args.debuginfod_url:
         return None
     from crashdesk.symbols import HttpOptions, build_provider
 

@@ -114,6 +114,9 @@ CASES = {
     "stackwalk-help": (["stackwalk", "--help"], CLI | {"crashdesk.cli.cmd_stackwalk"}, set(), set()),
     # amd64, a crash whose code bytes the dump does not hold: nothing to decode, no other CPU's unwinder
     "stackwalk-dump": (["stackwalk", "--json", str(DUMP)], AMD64_WALK, set(), {"crashdesk.engine.unwind.amd64"}),
+    # a symbol cache alone is no symbol source (as the reference): no symbol chain
+    "stackwalk-dump-cache-only": (["stackwalk", "--json", "--symbols-cache", "{cache}", str(DUMP)], AMD64_WALK, set(),
+                                  {"crashdesk.engine.unwind.amd64"}),
     # the faulting instruction is in the dump: the decoder (capstone's C library through ctypes)
     "stackwalk-dump-decoded": (["stackwalk", "--json", str(DUMPS / "linux-amd64-mini" / "linux-mini.dmp")],
                                AMD64_WALK | DECODER, {"ctypes"}, DECODER),
