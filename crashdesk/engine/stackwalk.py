@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 from crashdesk.engine.minidump import Minidump, MissingStreamError
 from crashdesk.engine.minidump import extras as X
@@ -421,7 +420,7 @@ def read_annotations(path_or_bytes: str | os.PathLike | bytes) -> dict[str, str]
         return values
 
 
-def dump_summary(path: str | Path) -> dict:
+def dump_summary(path: str | os.PathLike) -> dict:
     """A cheap look at a dump without unwinding: OS, CPU, crash reason, thread/module counts."""
     with Minidump.open(path) as dump:
         si = dump.system_info
