@@ -13,7 +13,6 @@ import os
 import threading
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from crashdesk.engine.native import SUPPORT_MISSING_NOTE, NativeFileError, native_support
 from crashdesk.engine.record_class import record
@@ -34,6 +33,7 @@ from crashdesk.symbols.native_fetch import NativeRemote
 from crashdesk.symbols.negcache import DEFAULT_TTL, NegativeCache
 from crashdesk.symbols.options import HttpOptions
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
 if TYPE_CHECKING:
     from crashdesk.symbols.http import Download, HttpSymbolServer
 

@@ -53,7 +53,9 @@ SLOW_TO_IMPORT = {"dataclasses", "inspect"}
 # bz2 and lzma; argparse's formatter asks it for the terminal's width, cli._help_width does not), `tempfile` (random,
 # weakref; the cache's downloads, a server's negative cache and eviction import them where they run; an index's
 # temporary file is made without it).
-STACKWALK_NEVER = {"shutil", "tempfile", "random", "bz2", "lzma"}
+# `typing` (~3 ms): the engine's records are collections.namedtuple, its protocols plain classes, and
+# `if TYPE_CHECKING:` reads a module's own `TYPE_CHECKING = False`.
+STACKWALK_NEVER = {"shutil", "tempfile", "random", "bz2", "lzma", "typing"}
 # ... and a stackwalk without a symbol source (a cache alone is none) does without `pathlib` (fnmatch, urllib.parse,
 # ipaddress: ~4 ms): the reader opens the path it is given, the output files are plain open() calls.
 WITHOUT_SYMBOLS_NEVER = STACKWALK_NEVER | {"pathlib", "fnmatch", "urllib", "urllib.parse", "ipaddress"}
