@@ -13,7 +13,6 @@ import argparse
 import atexit
 import gc
 import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -97,10 +96,23 @@ def _requested_command(argv: Sequence[str]) -> str | None:
             if token == "--version":
                 return ""
             continue
-        if token.isidentifier() and importlib.util.find_spec(f"crashdesk.cli.cmd_{token}") is not None:
+        if token.isidentifier() and _is_command(token):
             return token
         return None
     return ""
+
+
+def _is_command(name: str) -> bool:
+    """Whether ``crashdesk/cli/cmd_<name>.py`` exists, asked by importing it (:func:`build_parser` imports it
+    next anyway; ``importlib.util.find_spec`` would import ``contextlib``, ~1 ms of every command)."""
+    module = f"crashdesk.cli.cmd_{name}"
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return False
+        raise  # the command exists but needs something missing: its error, as its import would raise it
+    return True
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

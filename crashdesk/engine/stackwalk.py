@@ -8,7 +8,6 @@ of a dump (crash metadata for imported files that come without an upload form).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 
@@ -143,9 +142,23 @@ def assertion_text(dump: Minidump) -> str | None:
     )
 
 
+class _CallersDump:
+    """A dump the caller opened and closes: ``with`` hands it over and leaves it open (what
+    ``contextlib.nullcontext`` does, without importing :mod:`contextlib` on every stackwalk's path)."""
+
+    def __init__(self, dump: Minidump) -> None:
+        self.dump = dump
+
+    def __enter__(self) -> Minidump:
+        return self.dump
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
 def _open(path_or_bytes):
     if isinstance(path_or_bytes, Minidump):  # opened by the caller, who closes it
-        return contextlib.nullcontext(path_or_bytes)
+        return _CallersDump(path_or_bytes)
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         return Minidump.from_bytes(bytes(path_or_bytes))
     return Minidump.open(path_or_bytes)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crashdesk.cli import main
+from crashdesk.cli import _is_command, main
 
 ROOT = Path(__file__).resolve().parents[2]
 DUMP = ROOT / "tests" / "data" / "minidumps" / "linux-crashpad-05-thread" / "dump.dmp"
@@ -83,14 +83,34 @@ _VERBOSE_LINE = re.compile(r"^(# |import |Python \d)")  # what -v writes: import
 SYMBOLS = ROOT / "tests" / "data" / "minidumps" / "symbols"
 
 
-def run_command(args: list[str], tmp_path: Path, stdout=subprocess.PIPE) -> tuple[int, bytes, str, bool]:
-    """(exit status, stdout bytes, stderr without -v's lines, whether Python's finalization ran)."""
+def run_verbose(args: list[str], tmp_path: Path, stdout=subprocess.PIPE) -> tuple[int, bytes, list[str]]:
     proc = subprocess.run([sys.executable, "-S", "-v", "-c", PLAIN_LAUNCHER, *args], cwd=ROOT, stdout=stdout,
                           stderr=subprocess.PIPE, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "CRASHDESK_HOME": str(tmp_path)})  # fmt: skip
-    lines = proc.stderr.decode().splitlines(keepends=True)
+    return proc.returncode, proc.stdout, proc.stderr.decode().splitlines(keepends=True)
+
+
+def run_command(args: list[str], tmp_path: Path, stdout=subprocess.PIPE) -> tuple[int, bytes, str, bool]:
+    """(exit status, stdout bytes, stderr without -v's lines, whether Python's finalization ran)."""
+    code, out, lines = run_verbose(args, tmp_path, stdout)
     err = "".join(line for line in lines if not _VERBOSE_LINE.match(line))
-    return proc.returncode, proc.stdout, err, any(line.startswith(FINALIZATION) for line in lines)
+    return code, out, err, any(line.startswith(FINALIZATION) for line in lines)
+
+
+@pytest.mark.parametrize("args", [["--version"], ["stackwalk", "--json", str(DUMP)]])
+def test_finding_the_sub_command_imports_no_importlib_util(args, tmp_path):
+    """The sub-command is found by importing its module, not with importlib.util.find_spec (which imports
+    contextlib): neither is on these paths (test_startup_imports' launcher, runpy, imports both itself)."""
+    code, _out, lines = run_verbose(args, tmp_path)
+    assert code == 0
+    imported = {line.split("'")[1] for line in lines if line.startswith("import '")}
+    assert "crashdesk.cli" in imported
+    assert not imported & {"importlib.util", "contextlib"}
+
+
+def test_is_command_tells_commands_from_other_words():
+    assert _is_command("stackwalk") and _is_command("search")
+    assert not _is_command("no_such_command")
 
 
 @pytest.mark.parametrize(("args", "status", "ends_at_once"), [
