@@ -222,7 +222,13 @@ def _dumps_json(obj, pretty: bool) -> str:
 
     if pretty:
         return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True)
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    # A document of ASCII text alone (nearly every dump's) is the same text either way, and the C encoder
+    # writes it in half the time with ensure_ascii (~1.3 ms of a 140 KB document): that text holds a "\u"
+    # wherever the document has a character past "~" or a control character, and only then is it written again.
+    text = json.dumps(obj, separators=(",", ":"), sort_keys=True)
+    if "\\u" in text:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    return text
 
 
 def _log_walk(log, dump: str, result: dict) -> None:
