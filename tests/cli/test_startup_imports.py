@@ -55,7 +55,8 @@ SLOW_TO_IMPORT = {"dataclasses", "inspect"}
 # temporary file is made without it).
 # `typing` (~3 ms): the engine's records are collections.namedtuple, its protocols plain classes, and
 # `if TYPE_CHECKING:` reads a module's own `TYPE_CHECKING = False`.
-STACKWALK_NEVER = {"shutil", "tempfile", "random", "bz2", "lzma", "typing"}
+# `threading` (~0.7 ms): the symbol chain's locks are `_thread.allocate_lock()` (what threading.Lock is).
+STACKWALK_NEVER = {"shutil", "tempfile", "random", "bz2", "lzma", "typing", "threading"}
 # ... and a stackwalk without a symbol source (a cache alone is none) does without `pathlib` (fnmatch, urllib.parse,
 # ipaddress: ~4 ms): the reader opens the path it is given, the output files are plain open() calls.
 WITHOUT_SYMBOLS_NEVER = STACKWALK_NEVER | {"pathlib", "fnmatch", "urllib", "urllib.parse", "ipaddress"}
