@@ -10,9 +10,9 @@ one line) / 2 (bad usage).
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -96,10 +96,23 @@ def _requested_command(argv: Sequence[str]) -> str | None:
             if token == "--version":
                 return ""
             continue
-        if token.isidentifier() and importlib.util.find_spec(f"crashdesk.cli.cmd_{token}") is not None:
+        if token.isidentifier() and _is_command(token):
             return token
         return None
     return ""
+
+
+def _is_command(name: str) -> bool:
+    """Whether ``crashdesk/cli/cmd_<name>.py`` exists, asked by importing it (:func:`build_parser` imports it
+    next anyway; ``importlib.util.find_spec`` would import ``contextlib``, ~1 ms of every command)."""
+    module = f"crashdesk.cli.cmd_{name}"
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return False
+        raise  # the command exists but needs something missing: its error, as its import would raise it
+    return True
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -126,13 +139,23 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    return run(parse(list(sys.argv[1:] if argv is None else argv)))
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line read; argparse ends the process here (:class:`SystemExit`) for ``--help``,
+    ``--version`` and a usage error, before any command has run."""
     parser = build_parser(_requested_command(argv))
     args, extra = parser.parse_known_args(argv)
     if extra and getattr(args, "positionals_anywhere", False) and not any(e.startswith("-") for e in extra):
         args.paths += extra  # positionals after options (stackwalk: DUMP [SYMBOLS_PATH...], as clap reads them)
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def run(args: argparse.Namespace) -> int:
+    """The sub-command (or the app) that :func:`parse` read, its exit status."""
     if args.command is None:
         from crashdesk.ui.app import run_app  # the only path from the CLI into Qt
 
@@ -152,24 +175,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+#: Sub-commands whose process ends as soon as their output is flushed (:func:`entry`): each closes (and renames)
+#: every file it writes before it returns, and writes no database.
+ONE_SHOT_COMMANDS = frozenset({"stackwalk"})
+
+
 def entry() -> None:
     """The ``crashdesk`` command as a process (console script, ``python -m crashdesk``): :func:`main`, then exit.
 
     After a sub-command the process only ends, so everything it holds is frozen first (:func:`gc.freeze`):
     Python's last collections at exit would pass over every module, class and function it imported, ~4 ms of
-    a ~25 ms ``crashdesk stackwalk``, to find next to nothing; the memory goes back with the process. Open
-    files are closed by the commands themselves, ``atexit`` handlers (logging, worker pools, temporary
-    folders) still run. The app (no sub-command) exits as usual: Qt objects are released by those passes.
-    A stackwalk of one dump (not ``--jsonl``) runs without the cyclic collector (:func:`gc.disable`): its ~20
-    collections pass over the modules being imported and the walk's short-lived records, ~2.5 ms of CPU of a
-    cold run, and the process ends after the one dump (reference counting still frees everything else).
-    Tests call :func:`main` in their own process, which is never frozen.
+    a ~25 ms ``crashdesk stackwalk``, to find next to nothing; the memory goes back with the process. The app
+    (no sub-command) exits as usual: Qt objects are released by those passes. A stackwalk of one dump (not
+    ``--jsonl``) runs without the cyclic collector (:func:`gc.disable`): its ~20 collections pass over the
+    modules being imported and the walk's short-lived records, ~2.5 ms of CPU of a cold run, and the process
+    ends after the one dump (reference counting still frees everything else).
+
+    A one-shot sub-command (:data:`ONE_SHOT_COMMANDS`), and ``--help``, ``--version`` or a usage error of any
+    command (argparse ends those before anything runs), end with :func:`_end_now`: stdout and stderr flushed,
+    then :func:`os._exit` without Python's finalization (tearing down every module: ~3 ms of ``--version``,
+    ~1-2 ms of a stackwalk), when that loses nothing: no ``atexit`` handler registered (logging's flush, a
+    worker pool's join, ``weakref.finalize``'s temporary folders register one) and no other non-daemon
+    thread. Otherwise, and for every other command (the store's SQLite connections close at exit), Python
+    exits as usual. Tests call :func:`main` in their own process, which is never frozen nor ended.
     """
     argv = sys.argv[1:]
     command = _requested_command(argv)
     if command == "stackwalk" and "--jsonl" not in argv:
         gc.disable()
-    status = main(argv)
-    if command:
+    try:
+        args = parse(argv)
+    except SystemExit as exc:  # --help, --version, a usage error: nothing has run
+        if isinstance(exc.code, int):
+            _end_now(exc.code)
+        raise
+    status = run(args)
+    if args.command:
         gc.freeze()
+    if args.command in ONE_SHOT_COMMANDS:
+        _end_now(status)
     sys.exit(status)
+
+
+def _end_now(status: int) -> None:
+    """End the process at once (:func:`os._exit`) after flushing stdout and stderr, unless ending it so would
+    skip work Python's exit still does: an ``atexit`` handler, a non-daemon thread to wait for; or a flush
+    fails (a closed pipe), which Python's exit then reports as it always did. Returns in those cases."""
+    if atexit._ncallbacks():  # noqa: SLF001 - the one way to ask whether any are registered
+        return
+    threading = sys.modules.get("threading")  # imported only if some thread may have been started
+    if threading is not None and any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        return
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(status)

@@ -8,10 +8,8 @@ of a dump (crash metadata for imported files that come without an upload form).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 from crashdesk.engine.minidump import Minidump, MissingStreamError
 from crashdesk.engine.minidump import extras as X
@@ -144,9 +142,23 @@ def assertion_text(dump: Minidump) -> str | None:
     )
 
 
+class _CallersDump:
+    """A dump the caller opened and closes: ``with`` hands it over and leaves it open (what
+    ``contextlib.nullcontext`` does, without importing :mod:`contextlib` on every stackwalk's path)."""
+
+    def __init__(self, dump: Minidump) -> None:
+        self.dump = dump
+
+    def __enter__(self) -> Minidump:
+        return self.dump
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
 def _open(path_or_bytes):
     if isinstance(path_or_bytes, Minidump):  # opened by the caller, who closes it
-        return contextlib.nullcontext(path_or_bytes)
+        return _CallersDump(path_or_bytes)
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         return Minidump.from_bytes(bytes(path_or_bytes))
     return Minidump.open(path_or_bytes)
@@ -421,7 +433,7 @@ def read_annotations(path_or_bytes: str | os.PathLike | bytes) -> dict[str, str]
         return values
 
 
-def dump_summary(path: str | Path) -> dict:
+def dump_summary(path: str | os.PathLike) -> dict:
     """A cheap look at a dump without unwinding: OS, CPU, crash reason, thread/module counts."""
     with Minidump.open(path) as dump:
         si = dump.system_info

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from crashdesk.engine.minidump import error_tables as T
 from crashdesk.engine.minidump import windows_error_names
-from crashdesk.engine.minidump.winerror import last_error_name
+from crashdesk.engine.minidump.winerror import last_error_name, table_entries, table_name, windows_error_text
 from crashdesk.engine.stackwalk import process_minidump
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "crash_reasons"
@@ -54,7 +54,12 @@ REFERENCE_COUNTS = {
 def test_generated_tables_have_the_reference_counts() -> None:
     assert T.COUNTS == REFERENCE_COUNTS
     for name, count in REFERENCE_COUNTS.items():
-        table = getattr(T, name, None) or getattr(windows_error_names, name)
+        if name in ("WIN_ERROR_WINDOWS", "NT_STATUS_WINDOWS"):
+            text = getattr(windows_error_names, name)
+            table = table_entries(text)
+            assert len(text.strip().splitlines()) == count, name  # a line per variant
+        else:
+            table = getattr(T, name)
         assert len(table) == count, name  # no two names share a value
 
 
@@ -76,3 +81,32 @@ def test_unknown_windows_code_prints_like_the_reference() -> None:
     for r in unknown:
         assert r["type"] == f"unknown {r['code']:#010x}"
         assert last_error_name(r["code"]) == r["type"]
+
+
+def test_every_windows_error_name_is_the_references() -> None:
+    """Each winerror.h / ntstatus.h value, recorded as an exception code (generate.py), is named as the reference
+    names it; values of the exception-code table print that table's name instead, which the other tests check."""
+    records = json.loads(gzip.decompress((DATA / "reference_windows_errors.json.gz").read_bytes()))
+    recorded = {r["code"] for r in records}
+    tables = [table_entries(windows_error_names.WIN_ERROR_WINDOWS), table_entries(windows_error_names.NT_STATUS_WINDOWS)]
+    assert recorded == set(tables[0]) | set(tables[1])  # every value of both tables, and nothing else
+    differing = [
+        (hex(r["code"]), r["type"], windows_error_text(r["code"]))
+        for r in records
+        if r["code"] not in T.EXCEPTION_CODE_WINDOWS and windows_error_text(r["code"]) != r["type"]
+    ]
+    assert differing == []
+    assert sum(r["code"] not in T.EXCEPTION_CODE_WINDOWS for r in records) > 5700
+
+
+def test_table_lookup_matches_whole_lines_only() -> None:
+    """A value is found only as a whole hex field: 0x1 is not 0x10's or 0x21's line, and a name is never read
+    as a value."""
+    table = windows_error_names.WIN_ERROR_WINDOWS
+    entries = table_entries(table)
+    for code, name in entries.items():
+        assert table_name(table, code) == name
+    for code in range(0x20000):
+        assert table_name(table, code) == entries.get(code)
+    for code in (0xFFFFFFFF, 0x100000000, 0xC0000005, 0xE0000001):
+        assert table_name(table, code) == entries.get(code)

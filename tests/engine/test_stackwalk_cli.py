@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from crashdesk.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "minidumps"
@@ -25,6 +27,22 @@ def test_single_dump_json_matches_reference_with_symbols(capsys, tmp_path: Path)
     assert got["crashing_thread"]["frames"][0]["function"] == expected["crashing_thread"]["frames"][0]["function"]
     assert [m["loaded_symbols"] for m in got["modules"]] == [m["loaded_symbols"] for m in expected["modules"]]
     assert [m["missing_symbols"] for m in got["modules"]] == [m["missing_symbols"] for m in expected["modules"]]
+
+
+@pytest.mark.parametrize("case", ["linux-crashpad-05-thread", "linux-amd64-mini", "macos-amd64-crashpad"])
+def test_a_cache_alone_is_no_symbol_source(case, capsys, tmp_path: Path) -> None:
+    """``--symbols-cache`` without a symbols path or URL: the reference looks nothing up (its cache serves only
+    ``--symbols-url``), so the document is its one without symbols, ``missing_symbols: false`` everywhere —
+    even with a .sym for one of the dump's modules in that cache."""
+    dump = next(p for p in (DATA / case).glob("*.dmp"))
+    expected = json.loads((DATA / case / "expected-nosyms.json").read_text())
+    cache = tmp_path / "cache"
+    for module in expected["modules"][:1]:  # a symbol file where a download would have put it
+        sym = cache / "symbols" / module["debug_file"] / module["debug_id"] / (module["debug_file"] + ".sym")
+        sym.parent.mkdir(parents=True)
+        sym.write_text(f"MODULE Linux x86_64 {module['debug_id']} {module['debug_file']}\nFUNC 0 10000 0 f\n")
+    assert main(["stackwalk", "--json", "--symbols-cache", str(cache), str(dump)]) == 0
+    assert json.loads(capsys.readouterr().out) == expected
 
 
 def test_pretty_is_one_indented_object(capsys) -> None:

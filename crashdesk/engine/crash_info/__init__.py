@@ -9,11 +9,10 @@ The decoder is given at most 15 bytes, and only bytes the dump holds.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from crashdesk.engine.crash_info import heuristics as H
 from crashdesk.engine.crash_info.memory_info import MemoryInfoMap, from_linux_maps, from_windows
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
 if TYPE_CHECKING:
     from crashdesk.engine.crash_info.amd64_access import Analysis
     from crashdesk.engine.minidump import Minidump

@@ -11,6 +11,7 @@ decoder needs four of its C functions. They are declared here with the capstone 
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from ctypes import (
     POINTER,
@@ -29,7 +30,6 @@ from ctypes import (
     c_uint64,
 )
 from importlib.util import find_spec
-from pathlib import Path
 
 CS_ARCH_X86 = 3  # cs_arch
 CS_MODE_64 = 1 << 3  # cs_mode
@@ -153,8 +153,8 @@ def _library() -> ctypes.CDLL:
     spec = find_spec("capstone")  # finds the package without importing it
     path = None
     if spec is not None and spec.submodule_search_locations:
-        candidate = Path(next(iter(spec.submodule_search_locations))) / "lib" / name
-        path = str(candidate) if candidate.is_file() else None
+        candidate = os.path.join(next(iter(spec.submodule_search_locations)), "lib", name)
+        path = candidate if os.path.isfile(candidate) else None
     if path is None:
         from ctypes.util import find_library  # only for a capstone installed without its wheel's library
 

@@ -9,11 +9,11 @@ that single (``0.6625000238418579``).
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
 
 from crashdesk.engine.crash_info.memory_info import MemoryInfoMap, ProtectedRange
 from crashdesk.engine.record_class import field, record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
 if TYPE_CHECKING:  # the decoder's types: imported only where an instruction is decoded (start-up time)
     from crashdesk.engine.crash_info.amd64_access import AddressInfo, Analysis
 

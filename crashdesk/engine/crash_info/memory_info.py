@@ -3,23 +3,18 @@ up by address as rust-minidump 0.25.0 builds it: ranges sorted by (start, end), 
 previously kept one dropped, Windows ranges ending at ``base + size - 1`` and Linux ranges ending at the maps
 line's end address itself (0.25.0 counts that end as inside the range)."""
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles every string annotation (a
-# ForwardRef each), which doubles the cost of building the classes below on every start.
-
 import bisect
-from typing import NamedTuple
+from collections import namedtuple
 
 _READABLE = 0x02 | 0x04 | 0x20 | 0x40  # PAGE_READONLY, _READWRITE, _EXECUTE_READ, _EXECUTE_READWRITE
 _WRITABLE = 0x04 | 0x08 | 0x40 | 0x80  # PAGE_READWRITE, _WRITECOPY, _EXECUTE_READWRITE, _EXECUTE_WRITECOPY
 _EXECUTABLE = 0x10 | 0x20 | 0x40 | 0x80  # PAGE_EXECUTE and its read/write variants
 
 
-class ProtectedRange(NamedTuple):
-    start: int
-    end: int  # inclusive
-    readable: bool
-    writable: bool
-    executable: bool
+class ProtectedRange(namedtuple("ProtectedRange", "start end readable writable executable")):
+    """``start`` to ``end`` (inclusive, ints) and whether it is ``readable``, ``writable``, ``executable``."""
+
+    __slots__ = ()
 
     @property
     def accessible(self) -> bool:

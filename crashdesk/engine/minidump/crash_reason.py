@@ -4,20 +4,16 @@ Windows exception codes (access violations split by read/write/exec, fast-fail c
 ``EXCEPTION_STACK_BUFFER_OVERRUN``), Linux signals with their ``si_code``, macOS ``EXC_*`` with codes.
 """
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles every string annotation (a
-# ForwardRef each), which doubles the cost of building the classes below on every start.
-
-from typing import NamedTuple
+from collections import namedtuple
 
 from crashdesk.engine.minidump import error_tables as T
-from crashdesk.engine.minidump.winerror import windows_error_text
+from crashdesk.engine.minidump.winerror import table_name, windows_error_text
 
 
-class CrashReason(NamedTuple):
-    """What the exception stream says, formatted for ``crash_info``."""
+class CrashReason(namedtuple("CrashReason", "type address")):
+    """What the exception stream says, formatted for ``crash_info``: ``type`` (str), ``address`` (int)."""
 
-    type: str
-    address: int
+    __slots__ = ()
 
 
 _WINDOWS_SPECIAL = {"OUT_OF_MEMORY": "Out of Memory", "UNHANDLED_CPP_EXCEPTION": "Unhandled C++ Exception",
@@ -46,9 +42,8 @@ def _windows(code: int, params: list[int], address: int) -> CrashReason:
             from crashdesk.engine.minidump.windows_error_names import NT_STATUS_WINDOWS  # a big table
 
             status = params[2] & 0xFFFFFFFF
-            return CrashReason(
-                f"EXCEPTION_IN_PAGE_ERROR_{kind} / " + NT_STATUS_WINDOWS.get(status, f"{status:#010x}"), address
-            )
+            status_name = table_name(NT_STATUS_WINDOWS, status) or f"{status:#010x}"
+            return CrashReason(f"EXCEPTION_IN_PAGE_ERROR_{kind} / {status_name}", address)
     return CrashReason(_WINDOWS_SPECIAL.get(name, name), address)
 
 

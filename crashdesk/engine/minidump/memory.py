@@ -1,23 +1,18 @@
 """The dump's captured memory (memory list + memory64 list) as a :class:`MemoryReader`."""
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles every string annotation (a
-# ForwardRef each), which doubles the cost of building the classes below on every start.
-
 import bisect
 import struct
-from typing import NamedTuple
+from collections import namedtuple
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 MAX_OVERLAP_PROBE = 16  # how many earlier regions a lookup inspects when regions overlap
 
 
-class MemoryRegion(NamedTuple):
+class MemoryRegion(namedtuple("MemoryRegion", "base size file_offset")):
     """``size`` bytes of process memory at ``base``, stored at ``file_offset`` in the dump."""
 
-    base: int
-    size: int
-    file_offset: int
+    __slots__ = ()
 
     @property
     def end(self) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import mmap
 import os
 from functools import cached_property
-from pathlib import Path
 
 from crashdesk.engine.minidump import constants as C
 from crashdesk.engine.minidump._io import Buffer
@@ -113,8 +112,8 @@ class Minidump:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> Minidump:
-        """Memory-map ``path`` read-only and read its header and directory."""
-        p = Path(path)
+        """Memory-map ``path`` read-only and read its header and directory (messages name it as given)."""
+        p = os.fspath(path)
         try:
             with open(p, "rb") as fh:
                 size = os.fstat(fh.fileno()).st_size
@@ -124,7 +123,7 @@ class Minidump:
         except (OSError, ValueError) as exc:
             raise MinidumpError(f"cannot read {p}: {getattr(exc, 'strerror', None) or exc}") from exc
         try:
-            return cls(mapping, path=str(p), _mapping=mapping)
+            return cls(mapping, path=p, _mapping=mapping)
         except MinidumpError:
             mapping.close()
             raise

@@ -1,87 +1,90 @@
-"""Plain records produced by the reader (one named tuple per stream entry kind)."""
+"""Plain records produced by the reader (one named tuple per stream entry kind; each field's type in its comment).
 
-# No `from __future__ import annotations`: typing.NamedTuple compiles every string annotation (a
-# ForwardRef each), which doubles the cost of building the classes below on every start.
+``collections.namedtuple``, not ``typing.NamedTuple``: the same classes without importing :mod:`typing` (~3 ms
+of every stackwalk; ARCHITECTURE.md "Imports and start-up")."""
 
-from typing import NamedTuple
-
-
-class StreamEntry(NamedTuple):
-    """One stream directory entry."""
-
-    type: int
-    size: int
-    rva: int
-    name: str
+from collections import namedtuple
 
 
-class Thread(NamedTuple):
-    thread_id: int
-    suspend_count: int
-    priority_class: int
-    priority: int
-    teb: int
-    stack_start: int
-    stack_size: int
-    stack_rva: int
-    context_size: int
-    context_rva: int
+class StreamEntry(namedtuple("StreamEntry", "type size rva name")):
+    """One stream directory entry: ``type``, ``size``, ``rva`` (int) and the stream type's ``name``."""
+
+    __slots__ = ()
 
 
-class ExceptionRecord(NamedTuple):
-    thread_id: int
-    code: int
-    flags: int
-    record: int
-    address: int
-    parameters: list[int]
-    context_size: int
-    context_rva: int
-    raw_parameters: tuple[int, ...] = ()  # all 15 parameter slots, whatever number_parameters says
+Thread = namedtuple("Thread", (
+    "thread_id",  # int
+    "suspend_count",  # int
+    "priority_class",  # int
+    "priority",  # int
+    "teb",  # int
+    "stack_start",  # int
+    "stack_size",  # int
+    "stack_rva",  # int
+    "context_size",  # int
+    "context_rva",  # int
+))
 
 
-class SystemInfo(NamedTuple):
-    processor_architecture: int
-    processor_level: int
-    processor_revision: int
-    number_of_processors: int
-    product_type: int
-    major_version: int
-    minor_version: int
-    build_number: int
-    platform_id: int
-    csd_version: str | None
-    suite_mask: int
-    vendor_id: str
-    version_information: int
-    feature_information: int
-    amd_extended_cpu_features: int
-    cpu_arch: str
-    os: str
-    arm_cpuid: int = 0  # the CPU union read as ARM: MIDR (CPUID register), Linux ELF hwcaps
-    arm_hwcaps: int = 0
+ExceptionRecord = namedtuple("ExceptionRecord", (
+    "thread_id",  # int
+    "code",  # int
+    "flags",  # int
+    "record",  # int
+    "address",  # int
+    "parameters",  # list[int]
+    "context_size",  # int
+    "context_rva",  # int
+    "raw_parameters",  # tuple[int, ...]; all 15 parameter slots, whatever number_parameters says
+), defaults=((),))
 
 
-class MiscInfo(NamedTuple):
-    size_of_info: int
-    flags1: int
-    process_id: int | None
-    process_create_time: int | None
-    process_user_time: int | None
-    process_kernel_time: int | None
+SystemInfo = namedtuple("SystemInfo", (
+    "processor_architecture",  # int
+    "processor_level",  # int
+    "processor_revision",  # int
+    "number_of_processors",  # int
+    "product_type",  # int
+    "major_version",  # int
+    "minor_version",  # int
+    "build_number",  # int
+    "platform_id",  # int
+    "csd_version",  # str | None
+    "suite_mask",  # int
+    "vendor_id",  # str
+    "version_information",  # int
+    "feature_information",  # int
+    "amd_extended_cpu_features",  # int
+    "cpu_arch",  # str
+    "os",  # str
+    "arm_cpuid",  # int; the CPU union read as ARM: MIDR (CPUID register), Linux ELF hwcaps
+    "arm_hwcaps",  # int
+), defaults=(0, 0))
 
 
-class BreakpadInfo(NamedTuple):
-    dump_thread_id: int | None
-    requesting_thread_id: int | None
+MiscInfo = namedtuple("MiscInfo", (
+    "size_of_info",  # int
+    "flags1",  # int
+    "process_id",  # int | None
+    "process_create_time",  # int | None
+    "process_user_time",  # int | None
+    "process_kernel_time",  # int | None
+))
 
 
-class AssertionInfo(NamedTuple):
-    expression: str
-    function: str
-    file: str
-    line: int
-    type: int
+BreakpadInfo = namedtuple("BreakpadInfo", (
+    "dump_thread_id",  # int | None
+    "requesting_thread_id",  # int | None
+))
+
+
+AssertionInfo = namedtuple("AssertionInfo", (
+    "expression",  # str
+    "function",  # str
+    "file",  # str
+    "line",  # int
+    "type",  # int
+))
 
 
 class CrashpadInfo:
@@ -103,32 +106,35 @@ class CrashpadInfo:
         return f"CrashpadInfo(version={self.version}, report_id={self.report_id!r}, client_id={self.client_id!r})"
 
 
-class MacCrashInfoRecord(NamedTuple):
-    thread: int | None
-    dialog_mode: int | None
-    abort_cause: int | None
-    module: str | None
-    message: str | None
-    signature_string: str | None
-    backtrace: str | None
-    message2: str | None
+MacCrashInfoRecord = namedtuple("MacCrashInfoRecord", (
+    "thread",  # int | None
+    "dialog_mode",  # int | None
+    "abort_cause",  # int | None
+    "module",  # str | None
+    "message",  # str | None
+    "signature_string",  # str | None
+    "backtrace",  # str | None
+    "message2",  # str | None
+))
 
 
-class MemoryInfo(NamedTuple):
-    base_address: int
-    allocation_base: int
-    allocation_protection: int
-    region_size: int
-    state: int
-    protection: int
-    type: int
+MemoryInfo = namedtuple("MemoryInfo", (
+    "base_address",  # int
+    "allocation_base",  # int
+    "allocation_protection",  # int
+    "region_size",  # int
+    "state",  # int
+    "protection",  # int
+    "type",  # int
+))
 
 
-class HandleDescriptor(NamedTuple):
-    handle: int
-    type_name: str | None
-    object_name: str | None
-    attributes: int
-    granted_access: int
-    handle_count: int
-    pointer_count: int
+HandleDescriptor = namedtuple("HandleDescriptor", (
+    "handle",  # int
+    "type_name",  # str | None
+    "object_name",  # str | None
+    "attributes",  # int
+    "granted_access",  # int
+    "handle_count",  # int
+    "pointer_count",  # int
+))

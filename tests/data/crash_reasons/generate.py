@@ -9,7 +9,9 @@ Codes: every Windows exception code of the reference's table, every 7th winerror
 facility code, 40 random unknown codes (seed 21), access violations / in-page errors with each parameter,
 every fast-fail code; Linux: every signal with si_codes 0..9, 0x80 and the negative SI_* values; macOS (amd64 and
 arm64): every Mach exception with codes 0..15 and the ARM/software values, EXC_RESOURCE / EXC_GUARD with each
-type and flavors 0..3 (random codes and subcodes, seed 21).
+type and flavors 0..3 (random codes and subcodes, seed 21). Those go to ``reference_reasons.json.gz``;
+``reference_windows_errors.json.gz`` holds every winerror.h and ntstatus.h value of
+``engine/minidump/windows_error_names`` as an exception code, for its names code by code.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 from crashdesk.engine.minidump import error_tables as T  # noqa: E402
-from crashdesk.engine.minidump.windows_error_names import NT_STATUS_WINDOWS, WIN_ERROR_WINDOWS  # noqa: E402
+from crashdesk.engine.minidump import windows_error_names  # noqa: E402
+from crashdesk.engine.minidump.winerror import table_entries  # noqa: E402
 from tests.engine._crash_dump_writer import CrashCase, write_crash_dump  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+WIN_ERROR_WINDOWS = table_entries(windows_error_names.WIN_ERROR_WINDOWS)
+NT_STATUS_WINDOWS = table_entries(windows_error_names.NT_STATUS_WINDOWS)
 
 
 def records() -> list[dict]:
@@ -65,6 +70,13 @@ def records() -> list[dict]:
     return out
 
 
+def every_windows_error() -> list[dict]:
+    """Every winerror.h and ntstatus.h value as a Windows exception code (the name the reference prints for
+    each: the check of ``windows_error_names``' lookups, code by code)."""
+    codes = sorted(set(WIN_ERROR_WINDOWS) | set(NT_STATUS_WINDOWS))
+    return [{"os": "Windows NT", "code": code, "flags": 0, "address": 0x1234, "params": []} for code in codes]
+
+
 def build(record: dict) -> bytes:
     cpu = record.get("cpu", "amd64")
     pc = {"amd64": "rip", "arm64": "pc"}[cpu]
@@ -81,18 +93,24 @@ def build(record: dict) -> bytes:
     )
 
 
-def main(reference: str) -> int:
+def reference_runs(reference: str, cases: list[dict]) -> list[dict]:
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "r.dmp"
-        for record in records():
+        for record in cases:
             dump.write_bytes(build(record))
             run = subprocess.run([reference, "--json", str(dump)], capture_output=True, text=True, check=True)
             info = json.loads(run.stdout)["crash_info"]
             out.append({**record, "type": info["type"], "crash_address": info["address"]})
-    raw = json.dumps(out, separators=(",", ":")).encode()
-    (HERE / "reference_reasons.json.gz").write_bytes(gzip.compress(raw, 9, mtime=0))
-    print(len(out), "records")
+    return out
+
+
+def main(reference: str) -> int:
+    for name, cases in (("reference_reasons", records()), ("reference_windows_errors", every_windows_error())):
+        out = reference_runs(reference, cases)
+        raw = json.dumps(out, separators=(",", ":")).encode()
+        (HERE / f"{name}.json.gz").write_bytes(gzip.compress(raw, 9, mtime=0))
+        print(name, len(out), "records")
     return 0
 
 
