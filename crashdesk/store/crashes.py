@@ -40,6 +40,9 @@ STATES = ("received", "processing", "processed", "failed")
 MAIN_DUMP = "upload_file_minidump"
 
 
+_MODULE_COLUMNS = "filename, debug_file, debug_id, code_id, version"
+#: modules looked up or added by one statement (5 parameters each, within SQLite's oldest bound of 999)
+_MODULES_AT_ONCE = 150
 _LINKS_SQL = "INSERT INTO crash_module_links (crash, modules, base_addrs, status, notes) VALUES (?,?,?,?,?)"
 _SLIM_SQL = "INSERT OR REPLACE INTO signature_inputs (crash, doc, split) VALUES (?, ?, ?)"
 
@@ -303,7 +306,7 @@ class CrashStore:
                 self._count_module_links(conn, dict.fromkeys(link[0], 1))
             sig_text = None
             if signature is not None:
-                self._record_signature(conn, rowid, signature)
+                self._record_signature(conn, rowid, signature, search=False)  # the full-text row is replaced below
                 sig_text = signature.signature
             else:
                 sig_text = conn.execute("SELECT signature FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
@@ -396,19 +399,33 @@ class CrashStore:
 
     def _module_ids(self, conn, keys: Iterable[tuple[str, str, str, str, str]],
                     new: dict[tuple[str, str, str, str, str], int]) -> dict[tuple[str, str, str, str, str], int]:
+        """Ids in ``modules`` for ``keys`` (distinct), adding the ones not there yet in the order given. Ids
+        looked up in this transaction go into ``new`` (see :meth:`_remember`). One query for those not cached and
+        one insert for those not stored, per :data:`_MODULES_AT_ONCE`: a crash's first pass meets dozens."""
         cache = self._module_cache
         out = {}
+        todo = []
         for key in keys:
             module_id = cache.get(key) or new.get(key)
             if module_id is None:
-                row = conn.execute(
-                    "SELECT id FROM modules WHERE filename = ? AND debug_file = ? AND debug_id = ? AND code_id = ? "
-                    "AND version = ?", key).fetchone()
-                module_id = row[0] if row else conn.execute(
-                    "INSERT INTO modules (filename, debug_file, debug_id, code_id, version) VALUES (?,?,?,?,?)",
-                    key).lastrowid
-                new[key] = module_id
-            out[key] = module_id
+                todo.append(key)
+            else:
+                out[key] = module_id
+        for start in range(0, len(todo), _MODULES_AT_ONCE):
+            chunk = todo[start:start + _MODULES_AT_ONCE]
+            rows = ",".join(["(?,?,?,?,?)"] * len(chunk))
+            found = {tuple(row[1:]): row[0] for row in conn.execute(
+                f"SELECT m.id, {_MODULE_COLUMNS} FROM (VALUES {rows}) AS k JOIN modules AS m "
+                "ON m.filename = k.column1 AND m.debug_file = k.column2 AND m.debug_id = k.column3 "
+                "AND m.code_id = k.column4 AND m.version = k.column5", [v for key in chunk for v in key])}
+            missing = [key for key in chunk if key not in found]
+            if missing:
+                added = conn.execute(
+                    f"INSERT INTO modules ({_MODULE_COLUMNS}) VALUES {','.join(['(?,?,?,?,?)'] * len(missing))} "
+                    f"RETURNING id, {_MODULE_COLUMNS}", [v for key in missing for v in key]).fetchall()
+                found.update((tuple(row[1:]), row[0]) for row in added)
+            for key in chunk:
+                out[key] = new[key] = found[key]
         return out
 
     def _links(self, conn, processed: dict | None, symbol_notes: Mapping[tuple[str, str], str] | None,
@@ -459,7 +476,9 @@ class CrashStore:
             return None
         return ids, links_row(ids, letters, None)
 
-    def _record_signature(self, conn, rowid: int, sig: SignatureRecord) -> None:
+    def _record_signature(self, conn, rowid: int, sig: SignatureRecord, *, search: bool = True) -> None:
+        """Make ``sig`` the crash's signature: history, column, signature name index and (unless ``search`` is
+        false, for a caller that rewrites the crash's full-text row itself) the full-text row."""
         conn.execute("UPDATE signature_history SET active = 0 WHERE crash = ? AND profile NOT LIKE 'server:%'",
                      (rowid,))
         conn.execute(
@@ -470,8 +489,9 @@ class CrashStore:
         conn.execute(
             "UPDATE crashes SET signature = ?, proto_signature = ?, signature_profile = ? WHERE id = ?",
             (sig.signature, sig.proto_signature, sig.profile, rowid))
-        search_text.update(conn, rowid, fts={"signature": sig.signature}, dict_id=self._dict_id("search_text"),
-                           create=False)
+        if search:
+            search_text.update(conn, rowid, fts={"signature": sig.signature}, dict_id=self._dict_id("search_text"),
+                               create=False)
         self._index_signature_names(conn, (sig.signature,))
 
     @staticmethod

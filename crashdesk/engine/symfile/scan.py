@@ -111,6 +111,11 @@ def _record_re() -> re.Pattern[bytes]:
     return re.compile(_RECORD_PATTERN)
 
 
+def prepare() -> None:
+    """Compile the grammar now, ahead of the first scan (a worker process does it while it waits for work)."""
+    _record_re()
+
+
 NO_END = (1 << 64) - 1
 
 
