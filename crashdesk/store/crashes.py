@@ -400,8 +400,9 @@ class CrashStore:
     def _module_ids(self, conn, keys: Iterable[tuple[str, str, str, str, str]],
                     new: dict[tuple[str, str, str, str, str], int]) -> dict[tuple[str, str, str, str, str], int]:
         """Ids in ``modules`` for ``keys`` (distinct), adding the ones not there yet in the order given. Ids
-        looked up in this transaction go into ``new`` (see :meth:`_remember`). One query for those not cached and
-        one insert for those not stored, per :data:`_MODULES_AT_ONCE`: a crash's first pass meets dozens."""
+        looked up in this transaction go into ``new`` (see :meth:`_remember`). Per :data:`_MODULES_AT_ONCE` keys, one
+        query for those not cached, then one ``executemany`` insert and one query for those not stored (not two
+        statements per module: the first crashes of a store bring dozens of new modules each)."""
         cache = self._module_cache
         out = {}
         todo = []
@@ -413,20 +414,24 @@ class CrashStore:
                 out[key] = module_id
         for start in range(0, len(todo), _MODULES_AT_ONCE):
             chunk = todo[start:start + _MODULES_AT_ONCE]
-            rows = ",".join(["(?,?,?,?,?)"] * len(chunk))
-            found = {tuple(row[1:]): row[0] for row in conn.execute(
-                f"SELECT m.id, {_MODULE_COLUMNS} FROM (VALUES {rows}) AS k JOIN modules AS m "
-                "ON m.filename = k.column1 AND m.debug_file = k.column2 AND m.debug_id = k.column3 "
-                "AND m.code_id = k.column4 AND m.version = k.column5", [v for key in chunk for v in key])}
+            found = self._stored_module_ids(conn, chunk)
             missing = [key for key in chunk if key not in found]
             if missing:
-                added = conn.execute(
-                    f"INSERT INTO modules ({_MODULE_COLUMNS}) VALUES {','.join(['(?,?,?,?,?)'] * len(missing))} "
-                    f"RETURNING id, {_MODULE_COLUMNS}", [v for key in missing for v in key]).fetchall()
-                found.update((tuple(row[1:]), row[0]) for row in added)
+                conn.executemany(f"INSERT INTO modules ({_MODULE_COLUMNS}) VALUES (?,?,?,?,?)", missing)
+                found.update(self._stored_module_ids(conn, missing))
             for key in chunk:
                 out[key] = new[key] = found[key]
         return out
+
+    @staticmethod
+    def _stored_module_ids(conn, keys: list[tuple[str, str, str, str, str]]) -> dict[tuple, int]:
+        """``{key: id}`` of the ``keys`` already in ``modules``, in one query (each key found by the unique
+        index)."""
+        rows = ",".join(["(?,?,?,?,?)"] * len(keys))
+        return {tuple(row[1:]): row[0] for row in conn.execute(
+            f"SELECT m.id, {_MODULE_COLUMNS} FROM (VALUES {rows}) AS k JOIN modules AS m "
+            "ON m.filename = k.column1 AND m.debug_file = k.column2 AND m.debug_id = k.column3 "
+            "AND m.code_id = k.column4 AND m.version = k.column5", [v for key in keys for v in key])}
 
     def _links(self, conn, processed: dict | None, symbol_notes: Mapping[tuple[str, str], str] | None,
                new_modules: dict[tuple, int]) -> tuple[list[int], tuple] | None:
