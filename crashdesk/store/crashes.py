@@ -323,7 +323,11 @@ class CrashStore:
             if slim is not None:
                 conn.execute(_SLIM_SQL, (rowid, slim, split))
         self._remember(new_functions, new_modules)
-        if self._dict_ids.keys() | self._untrainable < set(dictionaries.KINDS):  # the store's first documents: train when there are enough
+        untrained = [k for k in dictionaries.KINDS if k not in self._dict_ids and k not in self._untrainable]
+        # the store's first documents: train when there are enough (counted in one query first: a write and a
+        # count per kind for every crash until then cost a tenth of recording a crash)
+        if untrained and max(dictionaries.stored_counts(self.db.conn, untrained, dictionaries.TRAIN_MIN).values()) \
+                >= dictionaries.TRAIN_MIN:
             with self._pending(), self.db.write() as conn:
                 self._train_dictionaries(conn, {kind: [] for kind in dictionaries.KINDS})
             self._remember({}, {})
