@@ -38,6 +38,11 @@ _QUEUE_MAX_BYTES = 32 * 1024
 #: crashes claimed beyond the open slots (one claim transaction for several crashes; the rest wait in the
 #: service, state ``processing``, and go back to the queue if it stops)
 CLAIM_AHEAD = 4
+#: seconds between two commits of results while the workers are busy: a result that comes sooner waits (the
+#: workers go on) and is written with those that come meanwhile, in one transaction. A commit costs about as
+#: much as recording a crash; a first pass brings a result every few milliseconds. A result after a quiet
+#: spell, and the last ones of a run (no worker busy), are written at once.
+RECORD_INTERVAL = 0.02
 
 
 @dataclass(slots=True)
@@ -344,6 +349,8 @@ class ProcessingService:
             self._emit("stopped")
 
     def _loop(self, until_empty: bool) -> None:
+        held: list[tuple[JobResult, WorkerConfig]] = []  # received, not written yet (see RECORD_INTERVAL)
+        recorded_at = -RECORD_INTERVAL
         while not self._cancel.is_set():
             for n, worker in enumerate(self._workers):
                 if worker.job is None and worker.config is not self.config:  # reconfigure(): new settings
@@ -354,6 +361,9 @@ class ProcessingService:
                     self._workers[n] = _Worker(self._ctx, self.config)
             self._dispatch()
             busy = [w for w in self._workers if w.job is not None]
+            if held and not busy:
+                self._record(held)
+                held = []
             was_busy = self.progress.running > 0
             self.progress.running = len(busy)
             self._refresh_queued(force=not busy)
@@ -365,7 +375,10 @@ class ProcessingService:
                 self._wake.wait(1.0)
                 self._wake.clear()
                 continue
-            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            now = time.monotonic()
+            timeout = max(0.0, min(w.deadline for w in busy) - now)
+            if held:
+                timeout = min(timeout, max(0.0, recorded_at + RECORD_INTERVAL - now))
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=min(timeout, 0.5))
             now = time.monotonic()
             results: list[tuple[JobResult, WorkerConfig]] = []
@@ -383,7 +396,14 @@ class ProcessingService:
                 # recording (the parent's share of a crash) runs while they work instead of in front of them
                 if not self._cancel.is_set():
                     self._dispatch()
-                self._record(results)
+                held.extend(results)
+            if held and (now - recorded_at >= RECORD_INTERVAL or self._cancel.is_set()
+                         or all(w.job is None for w in self._workers)):
+                self._record(held)
+                held = []
+                recorded_at = time.monotonic()
+        if held:
+            self._record(held)
 
     def _dispatch(self) -> None:
         """Hand crashes to the workers: first one to every idle worker, then a second to wait in each busy one's

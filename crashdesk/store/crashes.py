@@ -40,6 +40,9 @@ STATES = ("received", "processing", "processed", "failed")
 MAIN_DUMP = "upload_file_minidump"
 
 
+_MODULE_COLUMNS = "filename, debug_file, debug_id, code_id, version"
+#: modules looked up or added by one statement (5 parameters each, within SQLite's oldest bound of 999)
+_MODULES_AT_ONCE = 150
 _LINKS_SQL = "INSERT INTO crash_module_links (crash, modules, base_addrs, status, notes) VALUES (?,?,?,?,?)"
 _SLIM_SQL = "INSERT OR REPLACE INTO signature_inputs (crash, doc, split) VALUES (?, ?, ?)"
 
@@ -303,7 +306,7 @@ class CrashStore:
                 self._count_module_links(conn, dict.fromkeys(link[0], 1))
             sig_text = None
             if signature is not None:
-                self._record_signature(conn, rowid, signature)
+                self._record_signature(conn, rowid, signature, search=False)  # the full-text row is replaced below
                 sig_text = signature.signature
             else:
                 sig_text = conn.execute("SELECT signature FROM crashes WHERE id = ?", (rowid,)).fetchone()[0]
@@ -320,7 +323,11 @@ class CrashStore:
             if slim is not None:
                 conn.execute(_SLIM_SQL, (rowid, slim, split))
         self._remember(new_functions, new_modules)
-        if self._dict_ids.keys() | self._untrainable < set(dictionaries.KINDS):  # the store's first documents: train when there are enough
+        untrained = [k for k in dictionaries.KINDS if k not in self._dict_ids and k not in self._untrainable]
+        # the store's first documents: train when there are enough (counted in one query first: a write and a
+        # count per kind for every crash until then cost a tenth of recording a crash)
+        if untrained and max(dictionaries.stored_counts(self.db.conn, untrained, dictionaries.TRAIN_MIN).values()) \
+                >= dictionaries.TRAIN_MIN:
             with self._pending(), self.db.write() as conn:
                 self._train_dictionaries(conn, {kind: [] for kind in dictionaries.KINDS})
             self._remember({}, {})
@@ -396,20 +403,39 @@ class CrashStore:
 
     def _module_ids(self, conn, keys: Iterable[tuple[str, str, str, str, str]],
                     new: dict[tuple[str, str, str, str, str], int]) -> dict[tuple[str, str, str, str, str], int]:
+        """Ids in ``modules`` for ``keys`` (distinct), adding the ones not there yet in the order given. Ids
+        looked up in this transaction go into ``new`` (see :meth:`_remember`). Per :data:`_MODULES_AT_ONCE` keys, one
+        query for those not cached, then one ``executemany`` insert and one query for those not stored (not two
+        statements per module: the first crashes of a store bring dozens of new modules each)."""
         cache = self._module_cache
         out = {}
+        todo = []
         for key in keys:
             module_id = cache.get(key) or new.get(key)
             if module_id is None:
-                row = conn.execute(
-                    "SELECT id FROM modules WHERE filename = ? AND debug_file = ? AND debug_id = ? AND code_id = ? "
-                    "AND version = ?", key).fetchone()
-                module_id = row[0] if row else conn.execute(
-                    "INSERT INTO modules (filename, debug_file, debug_id, code_id, version) VALUES (?,?,?,?,?)",
-                    key).lastrowid
-                new[key] = module_id
-            out[key] = module_id
+                todo.append(key)
+            else:
+                out[key] = module_id
+        for start in range(0, len(todo), _MODULES_AT_ONCE):
+            chunk = todo[start:start + _MODULES_AT_ONCE]
+            found = self._stored_module_ids(conn, chunk)
+            missing = [key for key in chunk if key not in found]
+            if missing:
+                conn.executemany(f"INSERT INTO modules ({_MODULE_COLUMNS}) VALUES (?,?,?,?,?)", missing)
+                found.update(self._stored_module_ids(conn, missing))
+            for key in chunk:
+                out[key] = new[key] = found[key]
         return out
+
+    @staticmethod
+    def _stored_module_ids(conn, keys: list[tuple[str, str, str, str, str]]) -> dict[tuple, int]:
+        """``{key: id}`` of the ``keys`` already in ``modules``, in one query (each key found by the unique
+        index)."""
+        rows = ",".join(["(?,?,?,?,?)"] * len(keys))
+        return {tuple(row[1:]): row[0] for row in conn.execute(
+            f"SELECT m.id, {_MODULE_COLUMNS} FROM (VALUES {rows}) AS k JOIN modules AS m "
+            "ON m.filename = k.column1 AND m.debug_file = k.column2 AND m.debug_id = k.column3 "
+            "AND m.code_id = k.column4 AND m.version = k.column5", [v for key in keys for v in key])}
 
     def _links(self, conn, processed: dict | None, symbol_notes: Mapping[tuple[str, str], str] | None,
                new_modules: dict[tuple, int]) -> tuple[list[int], tuple] | None:
@@ -459,7 +485,9 @@ class CrashStore:
             return None
         return ids, links_row(ids, letters, None)
 
-    def _record_signature(self, conn, rowid: int, sig: SignatureRecord) -> None:
+    def _record_signature(self, conn, rowid: int, sig: SignatureRecord, *, search: bool = True) -> None:
+        """Make ``sig`` the crash's signature: history, column, signature name index and (unless ``search`` is
+        false, for a caller that rewrites the crash's full-text row itself) the full-text row."""
         conn.execute("UPDATE signature_history SET active = 0 WHERE crash = ? AND profile NOT LIKE 'server:%'",
                      (rowid,))
         conn.execute(
@@ -470,8 +498,9 @@ class CrashStore:
         conn.execute(
             "UPDATE crashes SET signature = ?, proto_signature = ?, signature_profile = ? WHERE id = ?",
             (sig.signature, sig.proto_signature, sig.profile, rowid))
-        search_text.update(conn, rowid, fts={"signature": sig.signature}, dict_id=self._dict_id("search_text"),
-                           create=False)
+        if search:
+            search_text.update(conn, rowid, fts={"signature": sig.signature}, dict_id=self._dict_id("search_text"),
+                               create=False)
         self._index_signature_names(conn, (sig.signature,))
 
     @staticmethod

@@ -69,6 +69,15 @@ def load(conn: sqlite3.Connection) -> dict[str, int]:
     return active
 
 
+def stored_counts(conn: sqlite3.Connection, kinds: list[str], wanted: int) -> dict[str, int]:
+    """How many documents of each of ``kinds`` the store holds, each counted up to ``wanted``, in one query (the
+    cheap bounded count of :func:`stored_samples`, for several kinds at once)."""
+    parts = [f"(SELECT count(*) FROM (SELECT 1 FROM {COLUMNS[k][0]} WHERE {COLUMNS[k][1]} IS NOT NULL LIMIT ?))"
+             for k in kinds]
+    row = conn.execute(f"SELECT {', '.join(parts)}", [wanted] * len(kinds)).fetchone()
+    return dict(zip(kinds, row, strict=True))
+
+
 def stored_samples(conn: sqlite3.Connection, kind: str, wanted: int) -> list[bytes]:
     """Up to ``wanted`` (or :data:`TRAIN_MAX`, the larger) of the newest stored documents of ``kind``, decoded,
     when the store holds at least ``wanted``; else none (a cheap bounded count first)."""

@@ -4,6 +4,7 @@ reads it from the store."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -129,3 +130,35 @@ def test_reconfigure_lets_a_busy_worker_finish_its_pipe_then_replaces_it(store, 
     assert 1 <= switched <= 1 + processing.WORKER_DEPTH
     assert folders[:switched] == [[]] * switched
     assert folders[switched:] == [list(new.symbol_paths)] * (len(ids) - switched)
+
+
+def test_results_that_come_close_together_are_written_in_one_transaction(store, test_data, monkeypatch):
+    """A result after a quiet spell is written at once; those that come within RECORD_INTERVAL of a write wait
+    for the next one (here: until the workers are idle, the interval being long), every one announced after
+    the commit that wrote it."""
+    monkeypatch.setattr(processing, "RECORD_INTERVAL", 60.0)
+    ids = [_add(store, test_data, "05-thread") for _ in range(8)]
+    reader = sqlite3.connect(str(store.db.path), isolation_level=None)
+    writes = []
+    real_batch = store.db.batch
+
+    @contextlib.contextmanager
+    def counted_batch():
+        with real_batch() as conn:
+            yield conn
+        writes.append(len(writes))
+
+    monkeypatch.setattr(store.db, "batch", counted_batch)
+    announced: list[tuple[int, str]] = []
+
+    def on_result(crash_id: str, ok: bool) -> None:
+        state = reader.execute("SELECT state FROM crashes WHERE crash_id = ?", (crash_id,)).fetchone()[0]
+        announced.append((len(writes), state))
+
+    service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=2, on_result=on_result)
+    progress = service.run_until_empty()
+    reader.close()
+    assert progress.done == len(ids) and len(announced) == len(ids)
+    assert {state for _n, state in announced} == {"processed"}
+    assert len(writes) == 2  # the first result(s), then all the others at once
+    assert announced[0][0] == 1 and announced[-1][0] == 2

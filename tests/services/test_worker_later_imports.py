@@ -26,6 +26,8 @@ steps = 0
 while warm and processor.prepare_next():
     steps += 1
 before = set(sys.modules)
+scan = sys.modules.get("crashdesk.engine.symfile.scan")
+grammar = scan is not None and scan._record_re.cache_info().currsize == 1  # compiled before the first pass
 results = []
 cases = sorted(p for p in minidumps.iterdir() if p.is_dir() and p.name != "symbols") + [extra]
 for case in cases:
@@ -37,6 +39,7 @@ for case in cases:
         else:
             results.append((dump.name, result.ok, result.signature))
 print(json.dumps({"imported": sorted(set(sys.modules) - before), "steps": steps, "results": results,
+                  "grammar": grammar,
                   "later": list(LATER_IMPORTS)}))
 """
 
@@ -57,5 +60,7 @@ def test_a_warmed_worker_imports_nothing_more_on_its_first_pass(test_data, tmp_p
     # the first pass of a worker that used its idle time imports nothing (else: add it to LATER_IMPORTS)
     assert warm["imported"] == []
     assert warm["steps"] >= len(warm["later"])
+    # nor compiles the .sym scanner's grammar on its first index (LATER_STEPS)
+    assert warm["grammar"] and not cold["grammar"]
     # and the crashes come out the same either way
     assert warm["results"] == cold["results"] and sum(ok for _name, ok, _sig in warm["results"]) >= 10

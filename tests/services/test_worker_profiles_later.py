@@ -11,7 +11,7 @@ import pytest
 
 from crashdesk.engine.signature import SignatureGenerator, resolve_profile
 from crashdesk.engine.signature.profiles import ProfileError
-from crashdesk.services.worker import LATER_IMPORTS, Job, WorkerConfig, _Processor
+from crashdesk.services.worker import LATER_IMPORTS, LATER_STEPS, Job, WorkerConfig, _Processor
 
 CASE = "01-null-deref"
 
@@ -41,7 +41,7 @@ def test_idle_time_compiles_what_was_left_for_later(test_data):
     steps = 0
     while processor.prepare_next():  # one short step at a time (imports first: test_worker_later_imports)
         steps += 1
-        assert steps <= len(LATER_IMPORTS) + built + 1
+        assert steps <= len(LATER_IMPORTS) + len(LATER_STEPS) + built + 1
     assert "mozilla" in processor.generators
     assert processor.prepare_next() is False
     job, _ann = _firefox_job(test_data)

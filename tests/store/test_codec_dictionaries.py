@@ -231,3 +231,22 @@ def test_a_corrupt_stored_document_is_a_typed_error_for_the_reader(tmp_path, tes
         store.processed(ids[0])
     assert store.processed(ids[1]) is not None  # the others are untouched
     store.close()
+
+
+def test_stored_counts_count_each_kinds_documents_up_to_the_bound(tmp_path, test_data):
+    """The one-query count behind "enough documents to train yet?" counts what each kind's column holds,
+    capped at the bound, as stored_samples' own count does."""
+    store = CrashStore.open(tmp_path / "s")
+    items = _items(test_data, 6)
+    ids = [store.add_crash(item.annotations, source="collector") for item in items]
+    for crash_id, item in zip(ids[:4], items, strict=False):
+        store.save_processed(crash_id, item.processed)
+    conn = store.db.conn
+    full = {kind: conn.execute(f"SELECT count(*) FROM {table} WHERE {column} IS NOT NULL").fetchone()[0]
+            for kind, (table, column) in dictionaries.COLUMNS.items()}
+    assert full["processed"] == 4 and full["annotations"] == 6
+    kinds = list(dictionaries.KINDS)
+    assert dictionaries.stored_counts(conn, kinds, 100) == full
+    assert dictionaries.stored_counts(conn, kinds, 5) == {k: min(n, 5) for k, n in full.items()}
+    assert dictionaries.stored_counts(conn, ["annotations"], 3) == {"annotations": 3}
+    store.close()

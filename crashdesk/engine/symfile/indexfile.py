@@ -64,14 +64,15 @@ def name_key(text: str) -> str:
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
-def source_identity(path: Path, data) -> dict:
+def source_identity(path: Path, data, real_path: str | None = None) -> dict:
     """Real path, size, mtime and a sample checksum of the source ``.sym`` file that an index describes (the
-    checksum detects a file changed in place, as the size and mtime usually do already)."""
+    checksum detects a file changed in place, as the size and mtime usually do already). ``real_path``: the
+    caller's ``os.path.realpath(path)``, when it has it already."""
     st = os.stat(path)
     crc = zlib.crc32(data[:_SAMPLE])
     if len(data) > _SAMPLE:
         crc = zlib.crc32(data[-_SAMPLE:], crc)
-    return {"path": os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+    return {"path": real_path or os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "sample_crc32": crc}
 
 

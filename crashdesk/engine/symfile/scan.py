@@ -93,6 +93,12 @@ def _valid_wide_line(line: bytes) -> bool:
     return m is not None and all(int(x) <= U32_MAX for x in m.groups() if x is not None)
 
 
+def _example(m: re.Match, kind: int) -> tuple[int, str]:
+    """(offset, text) of a malformed line, for the scan's first few examples."""
+    return (m.start() + 1, m.group(kind)[:120].decode("utf-8", "replace") if kind == _BAD
+            else m.group(0)[1:121].decode("utf-8", "replace"))
+
+
 def _malformed(m: re.Match) -> bool | None:
     """For a match that is not a FUNC or STACK CFI INIT record: True for a malformed line, None for a line that is
     no record at all (a well-formed line with 10-digit decimals), False for the other records."""
@@ -109,6 +115,11 @@ def _record_re() -> re.Pattern[bytes]:
     """The compiled grammar: ~6 ms to compile, so only in a process that scans a file (stackwalks that map a
     built index never do)."""
     return re.compile(_RECORD_PATTERN)
+
+
+def prepare() -> None:
+    """Compile the grammar now, ahead of the first scan (a worker process does it while it waits for work)."""
+    _record_re()
 
 
 NO_END = (1 << 64) - 1
@@ -226,21 +237,41 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             cfi_off(pos + 1)
             open_cfi = True
             last = m
-        elif (bad := _malformed(m)) is None:
-            continue
-        elif bad:
+        elif kind == 10 or kind == 11:  # FILE, INLINE_ORIGIN (what _malformed checks, without a call)
+            ident = int(m.group(kind))
+            last = m
+            if ident > U32_MAX:
+                malformed += 1
+                if len(examples) < 5:
+                    examples.append(_example(m, kind))
+                continue
+            pos = m.start()
+            if open_cfi:
+                cfi_end(pos)
+                open_cfi = False
+            if kind == 10:
+                if open_func:
+                    func_end(pos)
+                    open_func = False
+                file_id(ident)
+                file_off(pos + 1)
+            else:  # an INLINE_ORIGIN may sit inside a FUNC block
+                origin_id(ident)
+                origin_off(pos + 1)
+        elif kind == _BAD:
+            if _valid_wide_line(m.group(_BAD)):
+                continue  # no record at all (a line record with 10-digit decimals that fit)
             last = m
             malformed += 1
             if len(examples) < 5:
-                examples.append((m.start() + 1, m.group(kind)[:120].decode("utf-8", "replace")
-                                 if kind == _BAD else m.group(0)[1:121].decode("utf-8", "replace")))
+                examples.append(_example(m, kind))
         else:
             last = m
             pos = m.start()
             if open_cfi:
                 cfi_end(pos)
                 open_cfi = False
-            if open_func and kind != 11:
+            if open_func:
                 func_end(pos)
                 open_func = False
             if kind == 5:
@@ -255,12 +286,6 @@ def _scan_range(data, start: int, end: int) -> _Partial:
                 add_addr(int(a, 16))
                 add_size(int(b, 16))
                 add_off(pos + 1)
-            elif kind == 10:
-                file_id(int(m.group(10)))
-                file_off(pos + 1)
-            elif kind == 11:
-                origin_id(int(m.group(11)))
-                origin_off(pos + 1)
             else:
                 infos.append(m.group(12))
     if open_func:

@@ -421,11 +421,13 @@ def _parse_stack_win(line: bytes) -> StackWinInfo | None:
                         program_string=program, allocates_base_pointer=allocates)
 
 
-def index_path_for(index_dir: Path, source: Path, module: ModuleInfo | None = None) -> Path:
+def index_path_for(index_dir: Path, source: Path, module: ModuleInfo | None = None, *,
+                   real_path: str | None = None) -> Path:
     """Where the index of ``source`` lives under ``index_dir``: named by a checksum of the source's real path
-    (no untrusted text in the path). The index header holds the module's debug file/id and the source's real
-    path, size, mtime and sample checksum, which decide whether it is still valid."""
-    digest = name_key(os.path.realpath(source))
+    (no untrusted text in the path; ``real_path`` when the caller has it already). The index header holds the
+    module's debug file/id and the source's real path, size, mtime and sample checksum, which decide whether it
+    is still valid."""
+    digest = name_key(real_path or os.path.realpath(source))
     return index_dir / digest[:2] / f"{digest}.idx"
 
 
@@ -464,8 +466,9 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
         result = None
         state = "memory"
         if index_dir is not None:
-            idx_path = index_path_for(Path(index_dir), path, head)
-            identity = source_identity(path, data)
+            real = os.path.realpath(path)  # resolved once: it names the index and is recorded in it
+            idx_path = index_path_for(Path(index_dir), path, head, real_path=real)
+            identity = source_identity(path, data, real)
             if not rebuild:
                 try:
                     mapped = MappedIndex(idx_path, identity)
