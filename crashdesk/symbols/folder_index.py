@@ -218,10 +218,16 @@ class FolderIndex:
         if self.store_path is not None and not (cancel is not None and cancel.is_set()):
             try:
                 self.store_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.store_path.with_suffix(".part")
-                tmp.write_text(json.dumps({"version": INDEX_VERSION, "folder": str(self.folder),
-                                           "native_support": support, "files": files, "dirs": dirs}))
-                os.replace(tmp, self.store_path)
+                # a temporary file of this process and thread: workers scan the same folders at once, and a
+                # shared name would let one move the other's half-written file into place
+                tmp = self.store_path.with_name(f"{self.store_path.name}.{os.getpid()}-{_thread.get_ident()}.part")
+                try:
+                    tmp.write_text(json.dumps({"version": INDEX_VERSION, "folder": str(self.folder),
+                                               "native_support": support, "files": files, "dirs": dirs}))
+                    os.replace(tmp, self.store_path)
+                finally:
+                    if tmp.exists():
+                        tmp.unlink()
             except OSError:
                 pass  # an unwritable cache costs a re-walk next time, nothing else
 

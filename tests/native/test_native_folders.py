@@ -107,3 +107,35 @@ def test_relocatable_objects_are_skipped_on_their_header(tmp_path):
     stats = idx.load_or_scan()
     assert (stats.identified, stats.skipped, stats.errors) == (1, 1, [])
     assert [e.path for e in idx.find(ABORT.debug_id)] == ["abort.debug"]
+
+
+def test_scans_at_once_leave_one_whole_index_and_no_temporary_files(tmp_path):
+    """Two workers scan the same folders at once on a first pass: each writes through its own temporary
+    file, so the kept index is always one scan's whole file."""
+    import threading
+
+    root = tmp_path / "b"
+    (root / "sub").mkdir(parents=True)
+    shutil.copy(DATA / "abort/abort.debug", root / "sub" / "abort.debug")
+    for n in range(40):
+        (root / f"notes{n}.txt").write_text("not an object file\n" * 10)
+    store = tmp_path / "cache" / "folder-index"
+    errors: list[BaseException] = []
+
+    def scan() -> None:
+        try:
+            for _ in range(5):
+                FolderIndex(root, store)._scan(None, None)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scan) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(p.name for p in store.iterdir() if p.suffix == ".part") == []
+    kept = FolderIndex(root, store)
+    stats = kept.load_or_scan()
+    assert stats.from_disk and [e.path for e in kept.find(ABORT.debug_id)] == ["sub/abort.debug"]
