@@ -583,7 +583,7 @@ MIGRATIONS: list[str | tuple[str, object]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7,
                                              (_V_COMPACT, _v_compact),  # v11 (issue 27: bytes per crash)
                                              _V_FACET_CHANGES,  # v12 (issue 27: the facet index's change log)
                                              (_V_SLIM, _v_slim),  # v13 (issue 27: slimstore)
-                                             ("", _fts_hashsize)]  # v14 (issue 27: ingest at 1M)  # renumber on merge
+                                             ("", _fts_hashsize)]  # v14 (issue 27: ingest at 1M)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
