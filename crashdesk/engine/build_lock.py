@@ -20,10 +20,13 @@ from pathlib import Path
 @contextlib.contextmanager
 def build_lock(target: Path) -> Iterator[None]:
     """Hold the machine-wide lock for building ``target`` (lock file ``<target>.lock``)."""
-    lock_path = Path(f"{target}.lock")
+    lock_path = f"{target}.lock"
     try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # the folder is made on the first build in it, not checked on every one
+            Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
         yield
         return

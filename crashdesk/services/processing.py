@@ -468,10 +468,11 @@ class ProcessingService:
         return message
 
     def _record(self, results: list[tuple[JobResult, WorkerConfig]]) -> None:
-        """Write results in one transaction (one commit for all, each write a savepoint), then report them:
-        after the commit, so that whoever is told reads the new state."""
+        """Write results in one transaction (one commit for all), then report them: after the commit, so that
+        whoever is told reads the new state. A failing write rolls back every result of the batch (the
+        exception goes up, the claims go back to the queue): no write is a savepoint of its own."""
         try:
-            with self.store.db.batch():
+            with self.store.db.batch(savepoints=False):
                 for result, config in results:
                     self._write(result, config)
         except BaseException:

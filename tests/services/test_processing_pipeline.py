@@ -143,8 +143,8 @@ def test_results_that_come_close_together_are_written_in_one_transaction(store, 
     real_batch = store.db.batch
 
     @contextlib.contextmanager
-    def counted_batch():
-        with real_batch() as conn:
+    def counted_batch(**options):
+        with real_batch(**options) as conn:
             yield conn
         writes.append(len(writes))
 

@@ -75,3 +75,58 @@ def test_ids_cached_by_a_rolled_back_batch_are_forgotten(store):
     (fid,) = store.db.conn.execute("SELECT id FROM function_names WHERE name = ?", (function,)).fetchone()
     assert store.search(f'function:"{function}"', limit=10).total == 1
     assert fid is not None
+
+
+def test_a_batch_without_savepoints_commits_its_writes_together_at_the_end(store):
+    db = store.db
+    with db.write() as conn:
+        conn.execute("CREATE TABLE t_batch (x INTEGER)")
+    other = _other_connection(store)
+    with db.batch(savepoints=False):
+        for x in (1, 2):
+            with db.write() as conn:
+                conn.execute("INSERT INTO t_batch VALUES (?)", (x,))
+        assert _rows(db.conn) == [1, 2]
+        assert _rows(other) == []
+    assert _rows(other) == [1, 2]
+    other.close()
+
+
+def test_a_failing_write_in_a_batch_without_savepoints_rolls_back_the_whole_batch_even_when_caught(store):
+    """Without savepoints a failed write cannot undo only itself: its half-done changes, and every other write of
+    the batch, are rolled back, and the batch says so, even when the caller caught the write's error."""
+    from crashdesk.store.errors import StoreError
+
+    db = store.db
+    with db.write() as conn:
+        conn.execute("CREATE TABLE t_batch (x INTEGER)")
+    with pytest.raises(StoreError), db.batch(savepoints=False):
+        with db.write() as conn:
+            conn.execute("INSERT INTO t_batch VALUES (1)")
+        with pytest.raises(RuntimeError), db.write() as conn:
+            conn.execute("INSERT INTO t_batch VALUES (2)")
+            raise RuntimeError("this write fails half-way")
+        with db.write() as conn:
+            conn.execute("INSERT INTO t_batch VALUES (3)")
+    assert _rows(db.conn) == []
+    assert not db.conn.in_transaction
+    with db.write() as conn:  # writes are transactions of their own again
+        conn.execute("INSERT INTO t_batch VALUES (4)")
+    with pytest.raises(RuntimeError), db.write() as conn:
+        conn.execute("INSERT INTO t_batch VALUES (5)")
+        raise RuntimeError("a write of its own fails")
+    assert _rows(db.conn) == [4]
+
+
+def test_saved_results_in_a_batch_without_savepoints_are_searchable(store):
+    """The full-text rows written without a savepoint per crash are found as when each crash had its own."""
+    ann = json.loads((CASE / "annotations.json").read_text())
+    dump = (CASE / "dump.dmp").read_bytes()
+    ids = [store.add_crash(dict(ann, Nonce=str(n)), {"upload_file_minidump": dump}, source="import") for n in range(3)]
+    processed = process_minidump(str(CASE / "dump.dmp"), build_provider([CASE.parent / "symbols"], [], None))
+    function = next(f["function"] for f in processed["crashing_thread"]["frames"] if f.get("function"))
+    with store.db.batch(savepoints=False):
+        for crash_id in ids:
+            store.save_processed(crash_id, processed)
+    assert store.search(f'function:"{function}"', limit=10).total == len(ids)
+    assert all(store.get(crash_id)["state"] == "processed" for crash_id in ids)

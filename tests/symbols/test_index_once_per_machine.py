@@ -75,3 +75,35 @@ def _hold_forever(idx: str) -> None:
     with build_lock(Path(idx)):
         while True:
             time.sleep(1)
+
+
+def test_indexes_are_built_whether_or_not_their_folder_exists_yet(tmp_path):
+    """The index folder is made on the first build in it (not checked on every build): a first index in a new
+    folder, a second one beside it in the same folder, and a rebuild after the folder was emptied all land."""
+    index_dir = tmp_path / "symindex"
+    first = tmp_path / "a" / "demo-viewer.sym"
+    first.parent.mkdir()
+    shutil.copyfile(SYM, first)
+    assert load_symbol_file(first, None, index_dir).index_state == "built"
+    folder = index_path_for(index_dir, first).parent
+    # a second source whose index goes into the folder that now exists
+    target = folder / "other.idx"
+    data = first.read_bytes()
+    with build_lock(target):
+        write_index(target, scan(data, str(first)), source_identity(first, data))
+    assert target.is_file() and Path(f"{target}.lock").is_file()
+    shutil.rmtree(index_dir)
+    assert load_symbol_file(first, None, index_dir).index_state == "built"
+    assert load_symbol_file(first, None, index_dir).index_state == "reused"
+    assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_folder_that_cannot_hold_the_lock_still_gets_its_index_in_memory(tmp_path):
+    """Where the index folder cannot be made (a file is in the way) the build goes ahead unlocked and the symbols
+    are read from an index built in memory."""
+    sym = tmp_path / "demo-viewer.sym"
+    shutil.copyfile(SYM, sym)
+    blocker = tmp_path / "symindex"
+    blocker.write_text("not a folder")
+    f = load_symbol_file(sym, None, blocker)
+    assert f.index_state == "memory" and f.module.debug_id == "72F4E7E2EDA32DCBFDA30896DCB74D930"

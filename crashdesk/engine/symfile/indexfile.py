@@ -78,7 +78,6 @@ def source_identity(path: Path, data, real_path: str | None = None) -> dict:
 
 def write_index(target: Path, scan: ScanResult, identity: dict) -> None:
     """Write ``scan`` to ``target`` atomically (temporary file in the same folder, then rename)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     blobs = []
     table = {}
     offset = 0
@@ -101,7 +100,11 @@ def write_index(target: Path, scan: ScanResult, identity: dict) -> None:
     }
     hbytes = json.dumps(header, separators=(",", ":")).encode()
     pad = (-(16 + len(hbytes))) % 8
-    fd, tmp = _new_temp(target.parent)
+    try:
+        fd, tmp = _new_temp(target.parent)
+    except FileNotFoundError:  # the folder is made on the first index in it, not checked on every one
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _new_temp(target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             crc = 0
