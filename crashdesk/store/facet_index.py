@@ -142,13 +142,9 @@ class FacetIndex:
                         snap = None
             new = None
             if snap is not None:
-                (first,) = conn.execute("SELECT coalesce(min(seq), 0) FROM facet_changes").fetchone()
-                if first <= snap.seq + 1:
-                    changed = np.unique(np.fromiter(
-                        (r[0] for r in conn.execute("SELECT crash FROM facet_changes WHERE seq > ?", (snap.seq,))),
-                        dtype=np.int64))
-                    if len(changed) <= max(1000, _REBUILD_SHARE * snap.size):
-                        new = snap if snap.seq == head else _patch(conn, snap, changed, head)
+                changed = changes_since(conn, snap.seq, snap.size)
+                if changed is not None:
+                    new = snap if snap.seq == head else _patch(conn, snap, changed, head)
             if new is None:
                 if not build:  # nothing kept that the log can bring up to date: not tried again until built
                     self._needs_build = True
@@ -164,6 +160,18 @@ class FacetIndex:
                 except OSError:  # a read-only folder or a full disk: the next run builds again
                     self._saved_seq = new.seq
             return new
+
+
+def changes_since(conn, seq: int, size: int) -> np.ndarray | None:
+    """The crashes the change log names after ``seq`` (sorted, each once), to patch a snapshot taken at ``seq``
+    of a store of ``size`` crashes; None when it is to be built again instead: the log was trimmed past ``seq``,
+    or more than ``_REBUILD_SHARE`` of the crashes changed. (The facet index and the stack index.)"""
+    (first,) = conn.execute("SELECT coalesce(min(seq), 0) FROM facet_changes").fetchone()
+    if first > seq + 1:
+        return None
+    changed = np.unique(np.fromiter(
+        (r[0] for r in conn.execute("SELECT crash FROM facet_changes WHERE seq > ?", (seq,))), dtype=np.int64))
+    return changed if len(changed) <= max(1000, _REBUILD_SHARE * size) else None
 
 
 # ------------------------------------------------------------------------------------------------ building

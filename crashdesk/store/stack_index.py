@@ -37,7 +37,6 @@ import orjson
 from crashdesk.store import facet_index as fx
 
 FORMAT = 3
-_REBUILD_SHARE = 0.25  # more changed crashes than this share of the store: rebuild instead of patching
 _CHUNK = 500
 _REINDEX_SHARE = 0.05  # frames appended by patches beyond this share: the inverted index is rebuilt
 _counter = itertools.count(1)
@@ -169,14 +168,9 @@ class StackIndex:
                         snap = None
             new = None
             if snap is not None:
-                (first,) = conn.execute("SELECT coalesce(min(seq), 0) FROM facet_changes").fetchone()
-                if first <= snap.seq + 1:
-                    changed = np.unique(np.fromiter(
-                        (r[0] for r in conn.execute("SELECT crash FROM facet_changes WHERE seq > ?", (snap.seq,))),
-                        dtype=np.int64))
-                    crashes = int(snap.t_crash.max()) + 1 if len(snap.t_crash) else 0
-                    if len(changed) <= max(1000, _REBUILD_SHARE * crashes):
-                        new = snap if snap.seq == head else _patch(conn, snap, changed, head)
+                changed = fx.changes_since(conn, snap.seq, int(snap.t_crash.max()) + 1 if len(snap.t_crash) else 0)
+                if changed is not None:
+                    new = snap if snap.seq == head else _patch(conn, snap, changed, head)
             if new is not None:
                 return self._publish(new, token)
             if not build:
