@@ -321,11 +321,17 @@ def save(snap: Snapshot, file: Path, token: str) -> None:
     blobs = [snap.modules[m].serialize() for m in mids]
     offsets = np.cumsum([0, *map(len, blobs)], dtype=np.int64)
     arrays = {f"codes_{f}": a for f, a in snap.codes.items()}
-    meta = orjson.dumps({"seq": snap.seq, "token": token, "fields": list(FIELDS)})
+    write_npz(file, {"seq": snap.seq, "token": token, "fields": list(FIELDS)},
+              values=np.frombuffer(values, np.uint8), present=snap.present, has_links=snap.has_links,
+              module_ids=np.array(mids, dtype=np.int64), module_offsets=offsets,
+              module_blob=np.frombuffer(b"".join(blobs), np.uint8), **arrays)
+
+
+def write_npz(file: Path, meta: dict, **arrays: np.ndarray) -> None:
+    """``arrays`` and ``meta`` (as JSON bytes, member ``meta``) in numpy's .npz at ``file``, replaced atomically
+    through a temporary file of this process (the facet index's and the stack index's kept files)."""
     buf = io.BytesIO()
-    np.savez(buf, meta=np.frombuffer(meta, np.uint8), values=np.frombuffer(values, np.uint8),
-             present=snap.present, has_links=snap.has_links, module_ids=np.array(mids, dtype=np.int64),
-             module_offsets=offsets, module_blob=np.frombuffer(b"".join(blobs), np.uint8), **arrays)
+    np.savez(buf, meta=np.frombuffer(orjson.dumps(meta), np.uint8), **arrays)
     tmp = file.with_name(f"{file.name}.{os.getpid()}.tmp")
     tmp.write_bytes(buf.getbuffer())
     os.replace(tmp, file)

@@ -21,9 +21,7 @@ triggers record, in the same transaction). A snapshot is kept between runs next 
 from __future__ import annotations
 
 import array
-import io
 import itertools
-import os
 import sqlite3
 import threading
 import time
@@ -329,12 +327,8 @@ _DTYPES = {"frames": np.int32, "starts": np.int64, "t_crash": np.int32, "t_stack
 
 def save(snap: Snapshot, file: Path, token: str) -> None:
     """Write ``snap`` to ``file`` (numpy's .npz, replaced atomically)."""
-    meta = orjson.dumps({"seq": snap.seq, "token": token, "format": FORMAT})
-    buf = io.BytesIO()
-    np.savez(buf, meta=np.frombuffer(meta, np.uint8), **{name: getattr(snap, name) for name in _ARRAYS})
-    tmp = file.with_name(f"{file.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(buf.getbuffer())
-    os.replace(tmp, file)
+    fx.write_npz(file, {"seq": snap.seq, "token": token, "format": FORMAT},
+                 **{name: getattr(snap, name) for name in _ARRAYS})
 
 
 def load(file: Path, token: str) -> Snapshot | None:
