@@ -219,9 +219,8 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             if open_cfi:
                 cfi_end(pos)
                 open_cfi = False
-            a, b = m.group(1, 2)
-            func_addr(int(a, 16))
-            func_size(int(b, 16))
+            func_addr(int(m[1], 16))  # m[i]: half the cost of m.group(i, j) and unpacking its tuple
+            func_size(int(m[2], 16))
             func_off(pos + 1)
             open_func = True
             last = m
@@ -232,14 +231,13 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             if open_func:
                 func_end(pos)
                 open_func = False
-            a, b = m.group(3, 4)
-            cfi_addr(int(a, 16))
-            cfi_size(int(b, 16))
+            cfi_addr(int(m[3], 16))
+            cfi_size(int(m[4], 16))
             cfi_off(pos + 1)
             open_cfi = True
             last = m
         elif kind == 10 or kind == 11:  # FILE, INLINE_ORIGIN (what _malformed checks, without a call)
-            ident = int(m.group(kind))
+            ident = int(m[kind])
             last = m
             if ident > U32_MAX:
                 malformed += 1
@@ -260,7 +258,7 @@ def _scan_range(data, start: int, end: int) -> _Partial:
                 origin_id(ident)
                 origin_off(pos + 1)
         elif kind == _BAD:
-            if _valid_wide_line(m.group(_BAD)):
+            if _valid_wide_line(m[_BAD]):
                 continue  # no record at all (a line record with 10-digit decimals that fit)
             last = m
             malformed += 1
@@ -276,19 +274,18 @@ def _scan_range(data, start: int, end: int) -> _Partial:
                 func_end(pos)
                 open_func = False
             if kind == 5:
-                pub_addr(int(m.group(5), 16))
+                pub_addr(int(m[5], 16))
                 pub_off(pos + 1)
             elif kind == 9:
-                t, a, b, has_program = m.group(6, 7, 8, 9)
-                typ = int(t, 16)
-                if (typ == 4) != (has_program == b"1"):
+                typ = int(m[6], 16)
+                if (typ == 4) != (m[9] == b"1"):
                     continue  # type and program-string flag disagree: minidump-stackwalk drops the record
                 add_addr, add_size, add_off = win.get(typ, winx)
-                add_addr(int(a, 16))
-                add_size(int(b, 16))
+                add_addr(int(m[7], 16))
+                add_size(int(m[8], 16))
                 add_off(pos + 1)
             else:
-                infos.append(m.group(12))
+                infos.append(m[12])
     if open_func:
         func_end(NO_END)
     if open_cfi:
