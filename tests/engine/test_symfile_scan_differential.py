@@ -151,3 +151,22 @@ def test_ten_digit_decimals(tmp_path, line: bytes, bad: int) -> None:
         p.write_bytes(b"MODULE windows x86 AA1 w.pdb\nFILE 0 a.c\n" + before + line + after)
         expected = max(bad, 0 if after else 1)  # an unterminated last line is malformed (counted once)
         assert load_symbol_file(p).malformed_lines == expected, (before, after)
+
+
+@pytest.mark.parametrize("body", [
+    b"1A2B 10 5 0\n1a2c 8 6 0",  # upper-case hex in a FUNC block's line records: no record either way
+    b"1a2b 10 5 0\nFFFFFFFFFFFFFFFF F 1 2\n1a2c 8 6 0",
+    b"1A2B 1F 123456789 0\n1A2B 1F 1234567890 0",  # the widest short decimal, then a 10-digit one
+    b"10000000000000000 1 5 0",  # a 17-digit address: malformed in either spelling
+    b"1a2b 1FFFFFFFF 5 0",  # a 9-digit size
+    b"INLINE 0 1 0 0 1A2B 1F 2000 8\n1a2b 10 5 0",
+    b"INLINE 0 1 0 0 1A2B 1FFFFFFFF\n1a2b 10 5 0",
+    b"1a2b 10 5 0\nSTACK CFI INIT 1A00 10 .cfa: $rsp 8 +\nSTACK CFI 1A04 .cfa: $rsp 16 +\nSTACK CFI 1a08 .cfa: x",
+    b"STACK CFI INIT 1a00 10 .cfa: $rsp 8 +\nSTACK CFI 10000000000000000 .cfa: $rsp 16 +",
+])
+def test_either_case_in_blocks_equals_the_reference_grammar(body: bytes) -> None:
+    """The fast paths inside FUNC and STACK CFI INIT blocks take hex digits of either case (one bitmap test per
+    character); a line they take is one the reference grammar accepts as no record, so the index is the same."""
+    for tail in (b"\n", b"\nPUBLIC 9000 0 p\n"):
+        data = b"MODULE Linux x86_64 AB0 case\nFILE 0 a.c\nFUNC 1a00 100 0 f\n" + body + tail
+        _same(scan_mod.scan(data, "", workers=1), _with_reference_grammar(data))

@@ -31,13 +31,14 @@ from crashdesk.engine.symfile.module_info import ModuleInfo, parse_module_line
 # with every u32 range spelled out (~1 ms of each process that builds an index).
 _H64 = rb"[0-9a-fA-F]{1,16}+"
 _H32 = rb"[0-9a-fA-F]{1,8}+"
-_L64 = rb"[0-9a-f]{1,16}+"  # the lower-case spellings of the fast paths
-_L32 = rb"[0-9a-f]{1,8}+"
 _D9E = rb"[0-9]{1,9}+(?![0-9])"
 _D10 = rb"[0-9]{1,10}+(?![0-9])"
 _D9 = rb"[0-9]{1,9}+"  # a decimal that surely fits a u32 (the fast paths; 10-digit values take the slow one)
 U32_MAX = 0xFFFFFFFF
-_FAST_LINE = rb"\n" + _L64 + rb" " + _L32 + rb" " + _D9 + rb" " + _D9  # a line record in its usual spelling
+# A line record in its usual spelling (no CR, decimals of at most 9 digits). The fast paths take hex digits of
+# either case, as the slow path does: ``[0-9a-fA-F]`` compiles to one bitmap test per character, ``[0-9a-f]`` to
+# two range tests (4% fewer instructions for libc's file), and a line either path accepts is no record.
+_FAST_LINE = rb"\n" + _H64 + rb" " + _H32 + rb" " + _D9 + rb" " + _D9
 
 # Group numbers matter: the scan dispatches on ``match.lastindex``. The grammar follows what rust-minidump's
 # parser accepts (minidump-stackwalk rejects a whole file over one line it cannot parse, so "malformed" here
@@ -54,8 +55,8 @@ _RECORD_PATTERN = (
     # second line runs on past its fields fails whole, and the single-line alternative takes the first.
     rb"(?:(?:" + _FAST_LINE + _FAST_LINE + rb")++(?=\n)|" + _FAST_LINE + rb"(?=\n)"
     rb"|\nINLINE " + _D9 + rb" " + _D9 + rb" " + _D9 + rb" " + _D9
-    + rb"(?: " + _L64 + rb" " + _L32 + rb")++(?=\n))*+"
-    rb"|(?:STACK CFI INIT (" + _H64 + rb") (" + _H32 + rb") [^\n]*(?:\nSTACK CFI " + _L64
+    + rb"(?: " + _H64 + rb" " + _H32 + rb")++(?=\n))*+"
+    rb"|(?:STACK CFI INIT (" + _H64 + rb") (" + _H32 + rb") [^\n]*(?:\nSTACK CFI " + _H64
     + rb" [^\n]*+)*+)"  # 3, 4
     rb"|(?:PUBLIC (?:m )?(" + _H64 + rb") " + _H32 + rb"(?![0-9a-fA-F]) ?[^\n]*)"  # 5
     rb"|(?:STACK WIN ([0-9a-fA-F]) (" + _H64 + rb") (" + _H32 + rb")(?: " + _H32 + rb"){6} ([0-9]) [^\n]*)"
@@ -64,8 +65,8 @@ _RECORD_PATTERN = (
     rb"|(?:INLINE_ORIGIN ([0-9]{1,10}+) [^\n]*)"  # 11
     rb"|(INFO [^\n]*)"  # 12
     # 13: anything else that is not a well-formed line record, INLINE, STACK CFI delta or blank line. The
-    # first alternative is the common spelling of a line record (lower-case hex, no CR), checked cheaply.
-    rb"|((?!" + _L64 + rb" " + _L32 + rb" " + _D9 + rb" " + _D9 + rb"(?![^\n])"
+    # first alternative is the common spelling of a line record (no CR, short decimals), checked cheaply.
+    rb"|((?!" + _H64 + rb" " + _H32 + rb" " + _D9 + rb" " + _D9 + rb"(?![^\n])"
     rb"|" + _H64 + rb" " + _H32 + rb" " + _D9E + rb" " + _D9E + rb"\r*(?![^\n])"
     rb"|INLINE " + _D9E + rb" " + _D9E + rb" " + _D9E + rb" " + _D9E + rb"(?: " + _H64 + rb" " + _H32
     + rb"(?![0-9a-fA-F]))+\r*(?![^\n])"
@@ -218,9 +219,8 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             if open_cfi:
                 cfi_end(pos)
                 open_cfi = False
-            a, b = m.group(1, 2)
-            func_addr(int(a, 16))
-            func_size(int(b, 16))
+            func_addr(int(m[1], 16))  # m[i]: half the cost of m.group(i, j) and unpacking its tuple
+            func_size(int(m[2], 16))
             func_off(pos + 1)
             open_func = True
             last = m
@@ -231,14 +231,13 @@ def _scan_range(data, start: int, end: int) -> _Partial:
             if open_func:
                 func_end(pos)
                 open_func = False
-            a, b = m.group(3, 4)
-            cfi_addr(int(a, 16))
-            cfi_size(int(b, 16))
+            cfi_addr(int(m[3], 16))
+            cfi_size(int(m[4], 16))
             cfi_off(pos + 1)
             open_cfi = True
             last = m
         elif kind == 10 or kind == 11:  # FILE, INLINE_ORIGIN (what _malformed checks, without a call)
-            ident = int(m.group(kind))
+            ident = int(m[kind])
             last = m
             if ident > U32_MAX:
                 malformed += 1
@@ -259,7 +258,7 @@ def _scan_range(data, start: int, end: int) -> _Partial:
                 origin_id(ident)
                 origin_off(pos + 1)
         elif kind == _BAD:
-            if _valid_wide_line(m.group(_BAD)):
+            if _valid_wide_line(m[_BAD]):
                 continue  # no record at all (a line record with 10-digit decimals that fit)
             last = m
             malformed += 1
@@ -275,19 +274,18 @@ def _scan_range(data, start: int, end: int) -> _Partial:
                 func_end(pos)
                 open_func = False
             if kind == 5:
-                pub_addr(int(m.group(5), 16))
+                pub_addr(int(m[5], 16))
                 pub_off(pos + 1)
             elif kind == 9:
-                t, a, b, has_program = m.group(6, 7, 8, 9)
-                typ = int(t, 16)
-                if (typ == 4) != (has_program == b"1"):
+                typ = int(m[6], 16)
+                if (typ == 4) != (m[9] == b"1"):
                     continue  # type and program-string flag disagree: minidump-stackwalk drops the record
                 add_addr, add_size, add_off = win.get(typ, winx)
-                add_addr(int(a, 16))
-                add_size(int(b, 16))
+                add_addr(int(m[7], 16))
+                add_size(int(m[8], 16))
                 add_off(pos + 1)
             else:
-                infos.append(m.group(12))
+                infos.append(m[12])
     if open_func:
         func_end(NO_END)
     if open_cfi:
