@@ -8,7 +8,6 @@ characters, bounded length) and the id must be hex.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from crashdesk.engine.record_class import record
 from crashdesk.engine.symbols_api import ModuleKey
@@ -92,7 +91,7 @@ class StorePath:
 
     @property
     def posix(self) -> str:
-        return str(PurePosixPath(*self.parts))
+        return "/".join(self.parts)  # each part is one checked component
 
 
 def store_path(module: ModuleKey) -> StorePath:
