@@ -164,7 +164,7 @@ def _first_init(cls, names: list[str], defaults: dict, frozen: bool):
             return
         if len(args) > len(names):
             raise TypeError(f"{qualname}() takes {len(names) + 1} positional arguments but {len(args) + 1} were given")
-        values = dict(zip(names, args))
+        values = dict(zip(names, args, strict=False))  # fewer arguments than fields: defaults below
         for name, value in kwargs.items():
             if name not in fields:
                 raise TypeError(f"{qualname}() got an unexpected keyword argument {name!r}")
