@@ -18,20 +18,18 @@ against the module it was asked for.
 from __future__ import annotations
 
 import os
-import re
 import struct
 from collections.abc import Callable
 
 from crashdesk.engine.record_class import record
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.errors import CrashDeskError
-from crashdesk.symbols.layout import UnsafeName, check_component, check_id, leaf_name
+from crashdesk.symbols.layout import UnsafeName, check_component, check_id, is_hex, leaf_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
 if TYPE_CHECKING:
     from pathlib import Path
 
-_HEX = re.compile(r"[0-9a-fA-F]+")
 CAB_MAGIC = b"MSCF"
 # cabarchive expands a whole CAB in memory: compressed answers are held to this many decoded bytes.
 MAX_CAB_EXPANDED = 1024**3
@@ -55,7 +53,7 @@ class RemoteTarget:
 
 def breakpad_id_from_build_id(build_id: str) -> str | None:
     """Breakpad's debug id (upper-case, age 0) for an ELF build id given in hex; None when not hex."""
-    if not build_id or not _HEX.fullmatch(build_id) or len(build_id) % 2:
+    if not is_hex(build_id) or len(build_id) % 2:
         return None
     raw = bytes.fromhex(build_id)[:16].ljust(16, b"\0")
     guid = raw[3::-1] + raw[5:3:-1] + raw[7:5:-1] + raw[8:]
