@@ -137,7 +137,7 @@ def record(cls=None, /, *, frozen: bool = False, slots: bool = False):
 
 
 #: Instances a record class makes with the generic ``__init__`` before it compiles its own (see :func:`_first_init`).
-COMPILE_AFTER = 32
+COMPILE_AFTER = 16
 
 
 def _first_init(cls, names: list[str], defaults: dict, frozen: bool):
