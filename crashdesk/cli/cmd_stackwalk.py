@@ -13,6 +13,7 @@ is not read here); without any symbol option no symbol lookup happens at all (as
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 _LEVELS = ("off", "error", "warn", "info", "debug", "trace")
@@ -192,18 +193,16 @@ def _provider(args, paths: list[str], urls: list[str], log):
     without a folder or a server it looks nothing up (every module ``missing_symbols: false``)."""
     if not paths and not urls and not args.debuginfod_url:
         return None
-    from pathlib import Path  # with symbols only (a stackwalk without them does without pathlib)
-
     from crashdesk.symbols import HttpOptions, build_provider
 
     if args.symbols_cache:
-        cache_root = Path(args.symbols_cache).expanduser()
+        cache_root = os.path.expanduser(args.symbols_cache)
     else:
         from crashdesk.config.paths import resolve_paths
 
         cache_root = resolve_paths(getattr(args, "data_dir", None)).cache_dir
     for p in paths:
-        if not Path(p).exists():
+        if not os.path.exists(p):
             # The reference accepts a missing folder silently; the log says so.
             log.warning("symbols path %s: no such file or folder", p)
     from crashdesk.engine.native import SUPPORT_MISSING_NOTE, native_support
@@ -211,8 +210,7 @@ def _provider(args, paths: list[str], urls: list[str], log):
     if paths and not native_support():
         log.warning(SUPPORT_MISSING_NOTE)
     options = HttpOptions(total_timeout=float(args.symbols_download_timeout_secs))
-    return build_provider([Path(p) for p in paths], urls, cache_root, debuginfod_urls=list(args.debuginfod_url),
-                          options=options)  # fmt: skip
+    return build_provider(paths, urls, cache_root, debuginfod_urls=list(args.debuginfod_url), options=options)
 
 
 def _dumps_json(obj, pretty: bool) -> str:

@@ -14,18 +14,17 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 
 @contextlib.contextmanager
-def build_lock(target: Path) -> Iterator[None]:
+def build_lock(target: str | os.PathLike[str]) -> Iterator[None]:
     """Hold the machine-wide lock for building ``target`` (lock file ``<target>.lock``)."""
     lock_path = f"{target}.lock"
     try:
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except FileNotFoundError:  # the folder is made on the first build in it, not checked on every one
-            Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(lock_path), exist_ok=True)
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
         yield

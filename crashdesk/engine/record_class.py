@@ -9,7 +9,8 @@ What it gives is the part of ``@dataclass`` the engine uses, with the same meani
 
 * fields are the class's annotations, in order; a value in the class body is the default,
   ``field(default_factory=list)`` a fresh default per instance;
-* ``__init__`` (positional or keyword, compiled by the class's first instance, as fast as a dataclass's),
+* ``__init__`` (positional or keyword; generic for a class's first instances, then compiled, as fast as a
+  dataclass's),
   ``__repr__``, ``__eq__`` (same class and equal fields);
 * ``frozen=True``: assignment raises :class:`FrozenInstanceError` and instances hash by their fields;
   otherwise they are unhashable, as an ``eq`` dataclass is;
@@ -135,20 +136,53 @@ def record(cls=None, /, *, frozen: bool = False, slots: bool = False):
     return build if cls is None else build(cls)
 
 
+#: Instances a record class makes with the generic ``__init__`` before it compiles its own (see :func:`_first_init`).
+COMPILE_AFTER = 16
+
+
 def _first_init(cls, names: list[str], defaults: dict, frozen: bool):
-    """The ``__init__`` a record class starts with: the first instance compiles the real one (a small def,
-    ~0.1 ms: most of a record's cost) and puts it on the class. A class a run never instantiates (many on the
-    stackwalker's path) never pays for it."""
+    """The ``__init__`` a record class starts with: a generic one, which binds the arguments by name as the
+    compiled one does. Compiling a class's own ``__init__`` (a small def, as fast as a dataclass's) costs
+    ~0.2 ms, and a stackwalk makes a dozen record classes' instances a few times each: the class compiles its
+    own at its :data:`COMPILE_AFTER`-th instance (frames, symbol answers of a big dump or a long-lived worker),
+    and a class a run never instantiates (many on the stackwalker's path) never pays for it."""
+    qualname = f"{cls.__qualname__}.__init__"
+    fields = frozenset(names)
+    set_field = object.__setattr__ if frozen else setattr
+    made = 0
 
     def __init__(self, *args, **kwargs):
-        namespace = {"_MISSING": _MISSING, "_defaults": defaults, "_set": object.__setattr__}
-        exec(_init_source(names, defaults, frozen), namespace)
-        real = namespace["__init__"]
-        real.__qualname__ = f"{cls.__qualname__}.__init__"
-        cls.__init__ = real
-        real(self, *args, **kwargs)
+        nonlocal made
+        made += 1
+        if made >= COMPILE_AFTER:
+            namespace = {"_MISSING": _MISSING, "_defaults": defaults, "_set": object.__setattr__}
+            exec(_init_source(names, defaults, frozen), namespace)
+            real = namespace["__init__"]
+            real.__qualname__ = qualname
+            cls.__init__ = real
+            real(self, *args, **kwargs)
+            return
+        if len(args) > len(names):
+            raise TypeError(f"{qualname}() takes {len(names) + 1} positional arguments but {len(args) + 1} were given")
+        values = dict(zip(names, args, strict=False))  # fewer arguments than fields: defaults below
+        for name, value in kwargs.items():
+            if name not in fields:
+                raise TypeError(f"{qualname}() got an unexpected keyword argument {name!r}")
+            if name in values:
+                raise TypeError(f"{qualname}() got multiple values for argument {name!r}")
+            values[name] = value
+        for name in names:
+            if name in values:
+                value = values[name]
+            else:
+                value = defaults.get(name, _MISSING)
+                if value is _MISSING:
+                    raise TypeError(f"{qualname}() missing required argument: {name!r}")
+                if isinstance(value, _Factory):
+                    value = value.make()
+            set_field(self, name, value)
 
-    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    __init__.__qualname__ = qualname
     return __init__
 
 

@@ -6,15 +6,15 @@ safety, the cache with LRU eviction, the negative cache and the HTTP client live
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from crashdesk.symbols.chain import FetchEvent, SymbolChain
 from crashdesk.symbols.layout import UnsafeName, store_path, sym_file_name
 from crashdesk.symbols.options import HttpOptions
 
 
-def build_provider(symbol_paths: list[Path], symbol_urls: list[str], cache_dir: Path | None,
-                   **options) -> SymbolChain:
+def build_provider(symbol_paths: list[str | os.PathLike[str]], symbol_urls: list[str],
+                   cache_dir: str | os.PathLike[str] | None, **options) -> SymbolChain:
     """A supplier chain: each folder of ``symbol_paths`` (store layout, read-only), then the cache, then each
     server of ``symbol_urls``, in that order.
 
@@ -27,8 +27,10 @@ def build_provider(symbol_paths: list[Path], symbol_urls: list[str], cache_dir: 
     :class:`SymbolChain` (``options=HttpOptions(...)``, ``negative_ttl``, ``max_cache_bytes``,
     ``max_parallel``).
     """
-    if cache_dir is not None and Path(cache_dir).name == "symbols":
-        cache_dir = Path(cache_dir).parent
+    if cache_dir is not None:
+        cache_dir = os.path.normpath(cache_dir)
+        if os.path.basename(cache_dir) == "symbols":
+            cache_dir = os.path.dirname(cache_dir)
     return SymbolChain(symbol_paths, symbol_urls, cache_dir, **options)
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from crashdesk.engine.record_class import record
 from crashdesk.engine.symfile import index_path_for
 from crashdesk.symbols.layout import StorePath
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MARKER = ".last-used"
 TMP_DIR = ".tmp"
@@ -24,7 +27,7 @@ UNOWNED_TEMP_AGE = 3600.0  # a temporary file without a process id (older versio
 
 @record(frozen=True, slots=True)
 class CacheEntry:
-    path: Path  # the .sym file
+    path: str  # the .sym file
     size: int
     last_used: float
 
@@ -32,24 +35,25 @@ class CacheEntry:
 class SymbolCache:
     """Files in the standard layout under ``root/symbols`` and their indexes under ``root/symindex``."""
 
-    def __init__(self, root: Path, max_bytes: int | None = None) -> None:
-        self.root = Path(root)
-        self.files = self.root / "symbols"
-        self.indexes = self.root / "symindex"
+    def __init__(self, root: str | os.PathLike[str], max_bytes: int | None = None) -> None:
+        self.root = os.fspath(root)
+        self.files = os.path.join(self.root, "symbols")
+        self.indexes = os.path.join(self.root, "symindex")
         self.max_bytes = max_bytes
 
-    def path_for(self, rel: StorePath) -> Path:
-        return self.files.joinpath(*rel.parts)
+    def path_for(self, rel: StorePath) -> str:
+        return os.path.join(self.files, *rel.parts)
 
-    def tmp_dir(self) -> Path:
-        d = self.files / TMP_DIR
-        d.mkdir(parents=True, exist_ok=True)
+    def tmp_dir(self) -> str:
+        d = os.path.join(self.files, TMP_DIR)
+        os.makedirs(d, exist_ok=True)
         return d
 
     def new_temp(self) -> tuple[int, Path]:
         """A new ``.part`` file for a download, named with this process's id so that a later start can tell
         a file left by a killed process from one still being written (:func:`remove_orphan_temps`)."""
         import tempfile  # only for a download (with random and weakref, ~2 ms of a stackwalk's start)
+        from pathlib import Path  # a download's file is a Path (the HTTP client's); the chain's own are str
 
         fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".part", dir=self.tmp_dir())
         return fd, Path(name)
@@ -57,69 +61,74 @@ class SymbolCache:
     def clean_temps(self) -> int:
         """Remove the ``.part`` files of downloads whose process is gone (killed mid-download); returns how
         many. Run when a symbol chain starts."""
-        return remove_orphan_temps(self.files / TMP_DIR, TEMP_PREFIX)
+        return remove_orphan_temps(os.path.join(self.files, TMP_DIR), TEMP_PREFIX)
 
-    def touch(self, sym_path: Path) -> None:
+    def touch(self, sym_path: str | os.PathLike[str]) -> None:
         """Mark the entry of ``sym_path`` as just used."""
-        marker = sym_path.parent / MARKER
+        marker = os.path.join(os.path.dirname(sym_path), MARKER)
         try:
-            marker.touch()
             os.utime(marker)
+        except FileNotFoundError:
+            try:
+                os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o666))
+            except OSError:
+                pass
         except OSError:
             pass
 
     def entries(self) -> list[CacheEntry]:
         out = []
-        if not self.files.is_dir():
+        if not os.path.isdir(self.files):
             return out
-        for first in self.files.iterdir():
+        for first in os.scandir(self.files):
             if first.name == TMP_DIR or not first.is_dir():
                 continue
-            for second in first.iterdir():
+            for second in os.scandir(first.path):
                 if not second.is_dir():
                     continue
                 try:
-                    marker_time = (second / MARKER).stat().st_mtime
+                    marker_time = os.stat(os.path.join(second.path, MARKER)).st_mtime
                 except OSError:
                     marker_time = 0.0
-                for f in second.iterdir():
+                for f in os.scandir(second.path):
                     if f.name == MARKER or not f.is_file():
                         continue
                     st = f.stat()
-                    out.append(CacheEntry(f, st.st_size, max(marker_time, st.st_mtime)))
+                    out.append(CacheEntry(f.path, st.st_size, max(marker_time, st.st_mtime)))
         return out
 
     def total_bytes(self) -> int:
         """Bytes held by symbol files and indexes."""
         return sum(e.size for e in self.entries()) + sum(size for _p, size, _m in self._index_files())
 
-    def remove(self, entry_path: Path) -> None:
+    def remove(self, entry_path: str | os.PathLike[str]) -> None:
         """Delete a cached ``.sym`` file, its index and (when empty) its folders."""
         try:
-            index_path_for(self.indexes, entry_path).unlink()
+            os.unlink(index_path_for(self.indexes, entry_path))
         except OSError:
             pass
         try:
-            entry_path.unlink()
+            os.unlink(entry_path)
         except OSError:
             pass
-        folder = entry_path.parent
-        if not any(p.name != MARKER for p in folder.iterdir()):
+        folder = os.path.dirname(entry_path)
+        if not any(name != MARKER for name in os.listdir(folder)):
             import shutil  # only when evicting (it imports bz2 and lzma)
 
             shutil.rmtree(folder, ignore_errors=True)
             try:
-                folder.parent.rmdir()
+                os.rmdir(os.path.dirname(folder))
             except OSError:
                 pass
 
-    def prune(self, max_bytes: int | None = None, keep: set[Path] | None = None) -> list[CacheEntry]:
+    def prune(self, max_bytes: int | None = None, keep: set[str] | None = None) -> list[CacheEntry]:
         """Evict least recently used entries until the cache holds at most ``max_bytes``; return the evicted.
 
         When the symbol files are gone and it is still too big, the least recently used indexes of files kept
         elsewhere (local symbol folders) go too. Also removes stale temporary files (older than a day).
-        ``keep`` protects files in use.
+        ``keep`` protects files in use (paths as :meth:`path_for` spells them).
         """
+        keep = {os.fspath(k) for k in keep} if keep else None
         limit = self.max_bytes if max_bytes is None else max_bytes
         self._clean_tmp()
         if limit is None:
@@ -133,7 +142,7 @@ class SymbolCache:
             if keep and e.path in keep:
                 continue
             try:
-                idx_size = index_path_for(self.indexes, e.path).stat().st_size
+                idx_size = os.stat(index_path_for(self.indexes, e.path)).st_size
             except OSError:
                 idx_size = 0
             self.remove(e.path)
@@ -148,34 +157,34 @@ class SymbolCache:
                 if idx in keep_idx:
                     continue
                 try:
-                    idx.unlink()
+                    os.unlink(idx)
                     total -= size
                 except OSError:
                     pass
         return evicted
 
-    def _index_files(self) -> list[tuple[Path, int, float]]:
+    def _index_files(self) -> list[tuple[str, int, float]]:
         out = []
-        if self.indexes.is_dir():
+        if os.path.isdir(self.indexes):
             for dirpath, _dirs, names in os.walk(self.indexes):
                 for n in names:
-                    p = Path(dirpath) / n
+                    p = os.path.join(dirpath, n)
                     try:
-                        st = p.stat()
+                        st = os.stat(p)
                     except OSError:
                         continue
                     out.append((p, st.st_size, st.st_mtime))
         return out
 
     def _clean_tmp(self) -> None:
-        tmp = self.files / TMP_DIR
-        if not tmp.is_dir():
+        tmp = os.path.join(self.files, TMP_DIR)
+        if not os.path.isdir(tmp):
             return
         cutoff = time.time() - 86400
-        for f in tmp.iterdir():
+        for f in os.scandir(tmp):
             try:
                 if f.stat().st_mtime < cutoff:
-                    f.unlink()
+                    os.unlink(f.path)
             except OSError:
                 pass
 
@@ -194,7 +203,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_orphan_temps(folder: Path, prefix: str, *, max_age: float = 86400.0) -> int:
+def remove_orphan_temps(folder: str | os.PathLike[str], prefix: str, *, max_age: float = 86400.0) -> int:
     """Delete ``<prefix><pid>-*`` files in ``folder`` whose process no longer runs, files with that prefix but
     no process id older than an hour, and any of them older than ``max_age``. Returns how many went."""
     removed = 0
@@ -204,10 +213,10 @@ def remove_orphan_temps(folder: Path, prefix: str, *, max_age: float = 86400.0) 
         return 0
     now = time.time()
     for name in names:
-        path = Path(folder) / name
+        path = os.path.join(folder, name)
         head = name[len(prefix):].split("-", 1)[0]
         try:
-            age = now - path.stat().st_mtime
+            age = now - os.stat(path).st_mtime
         except OSError:
             continue
         if head.isdigit() and "-" in name[len(prefix):]:
@@ -216,7 +225,7 @@ def remove_orphan_temps(folder: Path, prefix: str, *, max_age: float = 86400.0) 
             orphan = age > UNOWNED_TEMP_AGE
         if orphan:
             try:
-                path.unlink()
+                os.unlink(path)
                 removed += 1
             except OSError:
                 pass

@@ -12,7 +12,6 @@ from __future__ import annotations
 import _thread  # threading.Lock is _thread.allocate_lock: the lock without importing threading (~0.7 ms)
 import os
 from collections.abc import Callable, Collection, Iterable
-from pathlib import Path
 
 from crashdesk.engine.native import SUPPORT_MISSING_NOTE, NativeFileError, native_support
 from crashdesk.engine.record_class import record
@@ -35,6 +34,8 @@ from crashdesk.symbols.options import HttpOptions
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from crashdesk.symbols.http import Download, HttpSymbolServer
 
 
@@ -60,31 +61,36 @@ def _key(rel: StorePath) -> str:
     return f"{rel.debug_file}/{rel.debug_id}"
 
 
-def _child_prefix(folder: Path) -> str:
-    """What ``str(folder.joinpath(*parts))`` puts before ``os.sep.join(parts)`` (``""`` for ``.``): paths of
-    places tried are recorded as pathlib spells them, without building a path object for every miss."""
-    return str(folder / "x")[:-1]
+def _folder_text(folder: str | os.PathLike[str]) -> str:
+    """A folder's path as the chain records it: :func:`os.path.normpath`'s spelling (``./a/b/`` is ``a/b``)."""
+    return os.path.normpath(folder)
+
+
+def _child_prefix(folder: str) -> str:
+    """What the chain puts before ``os.sep.join(parts)`` for a file in ``folder`` (``""`` for ``.``): paths of
+    places tried are recorded without joining them for every miss."""
+    return "" if folder == os.curdir else os.path.join(folder, "")
 
 
 class SymbolChain:
     """Finds, downloads, caches and opens symbol files. Thread-safe; close it when done."""
 
-    def __init__(self, symbol_paths: Iterable[Path] = (), symbol_urls: Iterable[str] = (),
-                 cache_dir: Path | None = None, *, options: HttpOptions | None = None,
+    def __init__(self, symbol_paths: Iterable[str | os.PathLike[str]] = (), symbol_urls: Iterable[str] = (),
+                 cache_dir: str | os.PathLike[str] | None = None, *, options: HttpOptions | None = None,
                  negative_ttl: float = DEFAULT_TTL, max_cache_bytes: int | None = None,
                  max_parallel: int = 4, client=None, sleep=None,
                  native_inlines: bool | Callable[[ModuleKey], bool] = True,
                  debuginfod_urls: Iterable[str] = ()) -> None:
-        self.symbol_paths = [Path(p) for p in symbol_paths]
+        self.symbol_paths = [_folder_text(p) for p in symbol_paths]
         # top-level names of the symbol folders and the cache, held briefly: a miss costs set lookups
         self._names = FolderNames()
-        self._roots = [(root, str(root), _child_prefix(root)) for root in self.symbol_paths]
+        self._roots = [(root, _child_prefix(root)) for root in self.symbol_paths]
         # inlined frames from native debug files (dump_syms --inlines); a callable decides per module
         self.native_inlines = native_inlines
-        self._folder_indexes: dict[Path, FolderIndex] = {}
+        self._folder_indexes: dict[str, FolderIndex] = {}
         self.options = options or HttpOptions()
         self.cache = SymbolCache(cache_dir, max_cache_bytes) if cache_dir is not None else None
-        self._cache_files = (str(self.cache.files), _child_prefix(self.cache.files)) if self.cache else ("", "")
+        self._cache_files = (self.cache.files, _child_prefix(self.cache.files)) if self.cache else ("", "")
         self.index_dir = self.cache.indexes if self.cache else None
         urls = list(symbol_urls)
         dbg_urls = list(dict.fromkeys(debuginfod_urls))
@@ -97,8 +103,8 @@ class SymbolChain:
         # debuginfod servers: asked for ELF debug files and executables by build id (native files only)
         self.debuginfod = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in dbg_urls]
         self.native = NativeRemote(self)
-        self.negative = NegativeCache(cache_dir / "symbols-misses.json" if cache_dir is not None else None,
-                                      negative_ttl)
+        self.negative = NegativeCache(os.path.join(cache_dir, "symbols-misses.json") if cache_dir is not None
+                                      else None, negative_ttl)
         self.max_parallel = max(1, max_parallel)
         self._results: dict[tuple, SymbolLookup] = {}
         self._locks: dict[tuple, _thread.LockType] = {}
@@ -110,7 +116,7 @@ class SymbolChain:
         if self.servers:
             import tempfile
 
-            remove_orphan_temps(Path(tempfile.gettempdir()), SYSTEM_TEMP_PREFIX)
+            remove_orphan_temps(tempfile.gettempdir(), SYSTEM_TEMP_PREFIX)
 
     # -- public API -----------------------------------------------------------------------------------
     def lookup(self, module: ModuleKey, *, on_bytes=None, cancel=None) -> SymbolLookup:
@@ -218,7 +224,7 @@ class SymbolChain:
         if self.cache is None:
             return []
         with self._guard:
-            keep = {Path(r.extra["path"]) for r in self._results.values() if r.symbols and "path" in r.extra}
+            keep = {r.extra["path"] for r in self._results.values() if r.symbols and "path" in r.extra}
         return self.cache.prune(max_bytes, keep)
 
     def close(self) -> None:
@@ -243,7 +249,7 @@ class SymbolChain:
         self.close()
 
     # -- the chain ------------------------------------------------------------------------------------
-    def _open(self, path: Path, expected_id: str, source: str, attempts: list, url: str | None = None, *,
+    def _open(self, path: str | os.PathLike[str], expected_id: str, source: str, attempts: list, url: str | None = None, *,
               keep_corrupt: bool = True):
         try:
             sym = load_symbol_file(path, expected_id, self.index_dir)
@@ -269,12 +275,13 @@ class SymbolChain:
                             extra={"source": source, "path": str(path), "attempts": attempts,
                                    "malformed_lines": sym.malformed_lines, "reason": "loaded"})
 
-    def folder_index(self, root: Path) -> FolderIndex:
+    def folder_index(self, root: str | os.PathLike[str]) -> FolderIndex:
         """The (persisted) index of native debug files in one symbol folder."""
+        root = _folder_text(root)
         with self._guard:
             idx = self._folder_indexes.get(root)
             if idx is None:
-                store = self.cache.root / "folder-index" if self.cache is not None else None
+                store = os.path.join(self.cache.root, "folder-index") if self.cache is not None else None
                 idx = self._folder_indexes[root] = FolderIndex(root, store)
         return idx
 
@@ -297,7 +304,7 @@ class SymbolChain:
     def _from_build_folders(self, module: ModuleKey, attempts: list) -> SymbolLookup | None:
         """Native debug files (and loose .sym files) in the symbol folders, matched by debug id, else code id;
         never by file name. A file whose debug id is not the module's is never used."""
-        roots = [r for r, r_str, _ in self._roots if self._names.is_dir(r_str)]
+        roots = [r for r, _ in self._roots if self._names.is_dir(r)]
         if not roots:
             return None
         if not native_support():
@@ -331,23 +338,22 @@ class SymbolChain:
                     sym = load_native_symbols(path, module, self.index_dir, companions=companions,
                                               inlines=self._inlines_for(module))
                 except DebugIdMismatch as exc:
-                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": str(path),
-                                     "note": f"{path.name}: debug id {exc.found}, not {exc.expected} (matched by code "
-                                             "id; not used)"})
+                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": path,
+                                     "note": f"{os.path.basename(path)}: debug id {exc.found}, not {exc.expected} "
+                                             "(matched by code id; not used)"})
                     continue
                 except NativeFileError as exc:
-                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": str(path),
+                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": path,
                                      "note": str(exc)})
                     continue
                 except Exception as exc:  # anything else the native reader raises: this file only
-                    attempts.append({"source": source, "result": "error", "native": True, "path": str(path),
-                                     "note": f"{path.name}: cannot convert: {type(exc).__name__}: {exc}"})
+                    attempts.append({"source": source, "result": "error", "native": True, "path": path,
+                                     "note": f"{os.path.basename(path)}: cannot convert: {type(exc).__name__}: {exc}"})
                     continue
-                attempts.append({"source": source, "result": "loaded", "native": True, "path": str(path),
-                                 "kind": e.kind, "conversion": sym.index_state,
-                                 "companions": [str(c) for c in companions]})
+                attempts.append({"source": source, "result": "loaded", "native": True, "path": path,
+                                 "kind": e.kind, "conversion": sym.index_state, "companions": companions})
                 return SymbolLookup(sym, "loaded", f"loaded from native {e.kind.upper()} file {path}", None,
-                                    extra={"source": source, "path": str(path), "native": True, "kind": e.kind,
+                                    extra={"source": source, "path": path, "native": True, "kind": e.kind,
                                            "conversion": sym.index_state, "attempts": attempts,
                                            "malformed_lines": 0, "reason": "loaded"})
         return None
@@ -368,18 +374,17 @@ class SymbolChain:
                                 extra={"reason": "no_sources", "attempts": attempts})
 
         if rel is not None:
-            for root, root_str, prefix in self._roots:
-                if not self._names.may_hold(root_str, rel.debug_file):  # no such folder: nothing to stat
-                    attempts.append({"source": f"folder {root_str}", "result": "not_found",
-                                     "path": prefix + os.sep.join(rel.parts)})
+            for root, prefix in self._roots:
+                p = prefix + os.sep.join(rel.parts)
+                if not self._names.may_hold(root, rel.debug_file):  # no such folder: nothing to stat
+                    attempts.append({"source": f"folder {root}", "result": "not_found", "path": p})
                     continue
-                p = root.joinpath(*rel.parts)
-                if p.is_file():
+                if os.path.isfile(p):
                     found = self._open(p, rel.debug_id, f"folder {root}", attempts)
                     if found:
                         return found
                 else:
-                    attempts.append({"source": f"folder {root}", "result": "not_found", "path": str(p)})
+                    attempts.append({"source": f"folder {root}", "result": "not_found", "path": p})
             found = self._from_build_folders(module, attempts)
             if found:
                 return found
@@ -391,14 +396,14 @@ class SymbolChain:
                     return found
             elif self.cache is not None:
                 p = self.cache.path_for(rel)
-                if p.is_file():
+                if os.path.isfile(p):
                     found = self._open(p, rel.debug_id, "cache", attempts, keep_corrupt=False)
                     if found:
                         self.cache.touch(p)
                         return found
                     self._discard(p)  # a bad cached file is not used again
                 else:
-                    attempts.append({"source": "cache", "result": "not_found", "path": str(p)})
+                    attempts.append({"source": "cache", "result": "not_found", "path": p})
                 found = self.native.from_cache(module, rel, attempts)
                 if found:
                     return found
@@ -484,11 +489,11 @@ class SymbolChain:
         if self.cache is not None:
             dest = self.cache.path_for(final_rel)
             try:
-                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
                 os.replace(tmp, dest)
             except OSError as exc:
                 tmp.unlink(missing_ok=True)
-                if not dest.is_file():  # e.g. a folder in the way, or the disk is full
+                if not os.path.isfile(dest):  # e.g. a folder in the way, or the disk is full
                     attempts.append({"source": server.base_url, "http": True, "result": "error", "url": dl.url,
                                      "note": f"cannot store the download in the cache: {exc}"})
                     return None
@@ -510,6 +515,7 @@ class SymbolChain:
         if self.cache is not None:
             return self.cache.new_temp
         import tempfile
+        from pathlib import Path  # downloads only
 
         def factory():
             fd, name = tempfile.mkstemp(prefix=f"{SYSTEM_TEMP_PREFIX}{os.getpid()}-", suffix=".sym")
@@ -517,8 +523,9 @@ class SymbolChain:
 
         return factory
 
-    def _discard(self, path: Path) -> None:
-        if self.cache is not None and path.is_relative_to(self.cache.files):
+    def _discard(self, path: str | os.PathLike[str]) -> None:
+        """Remove a bad file from the cache (a file elsewhere is left alone)."""
+        if self.cache is not None and os.fspath(path).startswith(self._cache_files[1]):
             self.cache.remove(path)
 
     def _finish_missing(self, attempts: list[dict], cached_miss: dict | None = None) -> SymbolLookup:

@@ -14,7 +14,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from crashdesk.engine.native import native_support, sniff_kind
 from crashdesk.engine.native.ids import SNIFF_BYTES, normalize_breakpad_id
@@ -57,16 +56,17 @@ class ScanStats:
 Progress = Callable[[int, str], None]  # (files seen so far, current path)
 
 
-def _dir_key(folder: Path) -> str:
+def _dir_key(folder: str) -> str:
     return name_key(str(folder))  # the stored index names its folder, checked on load
 
 
 class FolderIndex:
     """The debug id / code id -> files map of one folder. Thread-safe for lookups after :meth:`load_or_scan`."""
 
-    def __init__(self, folder: Path, store_dir: Path | None = None) -> None:
-        self.folder = Path(folder).resolve()
-        self.store_path = (Path(store_dir) / f"{_dir_key(self.folder)}.json") if store_dir is not None else None
+    def __init__(self, folder: str | os.PathLike[str], store_dir: str | os.PathLike[str] | None = None) -> None:
+        self.folder = os.path.realpath(folder)
+        self.store_path = (os.path.join(store_dir, f"{_dir_key(self.folder)}.json") if store_dir is not None
+                           else None)
         self.files: dict[str, dict] = {}  # rel path -> {"size", "mtime_ns", "objects": [IndexedFile dicts]}
         self.dirs: dict[str, int] = {}  # rel dir -> mtime_ns
         self.by_debug_id: dict[str, list[IndexedFile]] = {}
@@ -87,8 +87,8 @@ class FolderIndex:
             return list(self.by_code_id.get(code_id.upper(), ()))
         return []
 
-    def abspath(self, entry: IndexedFile) -> Path:
-        return self.folder / entry.path
+    def abspath(self, entry: IndexedFile) -> str:
+        return os.path.join(self.folder, entry.path.replace("/", os.sep))
 
     def ids(self) -> set[str]:
         self.load_or_scan()
@@ -119,17 +119,17 @@ class FolderIndex:
         if self.store_path is None:
             return False
         try:
-            data = json.loads(self.store_path.read_text())
+            data = _read_json(self.store_path)
             if data.get("version") != INDEX_VERSION or data.get("folder") != str(self.folder):
                 return False
             if data.get("native_support") != native_support():
                 return False
             files, dirs = data["files"], data["dirs"]
             for rel, mtime in dirs.items():
-                if os.stat(self.folder / rel).st_mtime_ns != mtime:
+                if os.stat(os.path.join(self.folder, rel)).st_mtime_ns != mtime:
                     return False
             for rel, rec in files.items():
-                st = os.stat(self.folder / rel)
+                st = os.stat(os.path.join(self.folder, rel))
                 if st.st_size != rec["size"] or st.st_mtime_ns != rec["mtime_ns"]:
                     return False
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -141,7 +141,7 @@ class FolderIndex:
         old = self.files
         if not old and self.store_path is not None:  # a re-scan reuses unchanged entries of the stored index
             try:
-                data = json.loads(self.store_path.read_text())
+                data = _read_json(self.store_path)
                 if data.get("version") == INDEX_VERSION and data.get("native_support") == native_support():
                     old = data.get("files", {})
             except (OSError, ValueError, AttributeError):
@@ -217,17 +217,18 @@ class FolderIndex:
             progress(stats.files_seen, "")
         if self.store_path is not None and not (cancel is not None and cancel.is_set()):
             try:
-                self.store_path.parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(os.path.dirname(self.store_path), exist_ok=True)
                 # a temporary file of this process and thread: workers scan the same folders at once, and a
                 # shared name would let one move the other's half-written file into place
-                tmp = self.store_path.with_name(f"{self.store_path.name}.{os.getpid()}-{_thread.get_ident()}.part")
+                tmp = f"{self.store_path}.{os.getpid()}-{_thread.get_ident()}.part"
                 try:
-                    tmp.write_text(json.dumps({"version": INDEX_VERSION, "folder": str(self.folder),
-                                               "native_support": support, "files": files, "dirs": dirs}))
+                    with open(tmp, "w", encoding="utf-8") as f:
+                        f.write(json.dumps({"version": INDEX_VERSION, "folder": self.folder,
+                                            "native_support": support, "files": files, "dirs": dirs}))
                     os.replace(tmp, self.store_path)
                 finally:
-                    if tmp.exists():
-                        tmp.unlink()
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
             except OSError:
                 pass  # an unwritable cache costs a re-walk next time, nothing else
 
@@ -241,6 +242,11 @@ class FolderIndex:
                 if entry.code_id:
                     by_code.setdefault(entry.code_id, []).append(entry)
         self.by_debug_id, self.by_code_id = by_debug, by_code
+
+
+def _read_json(path: str):
+    with open(path, encoding="utf-8") as f:
+        return json.loads(f.read())
 
 
 def _sniff(full: str, rel: str) -> tuple[str | None, list[dict] | None]:

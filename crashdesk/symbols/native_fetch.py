@@ -11,8 +11,6 @@ cache's LRU limit covers them.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from urllib.parse import quote
 
 from crashdesk.engine.record_class import record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
@@ -32,6 +30,8 @@ from crashdesk.symbols.remote_native import (
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from crashdesk.symbols.chain import SymbolChain
     from crashdesk.symbols.http import HttpSymbolServer
 
@@ -45,7 +45,7 @@ def native_supported() -> bool:
 
 @record(slots=True)
 class _Got:
-    path: Path
+    path: str | os.PathLike[str]  # a cache file (str), or a download's temporary file (Path) without a cache
     url: str | None
     features: frozenset
     source: str
@@ -87,12 +87,12 @@ class NativeRemote:
             attempts.append({"source": "cache (native)", "result": "not_found",
                              "path": self.chain.cache_folder_text(rel)})
             return None
-        folder = cache.files / rel.debug_file / rel.debug_id
+        folder = os.path.join(cache.files, rel.debug_file, rel.debug_id)
         debug_names, unwind_names = self._cached_names(module, rel)
-        primary = next((folder / n for n in debug_names if (folder / n).is_file()), None)
-        unwind = next((folder / n for n in unwind_names if (folder / n).is_file()), None)
+        primary = next((p for n in debug_names if os.path.isfile(p := os.path.join(folder, n))), None)
+        unwind = next((p for n in unwind_names if os.path.isfile(p := os.path.join(folder, n))), None)
         if primary is None and unwind is None:
-            attempts.append({"source": "cache (native)", "result": "not_found", "path": str(folder)})
+            attempts.append({"source": "cache (native)", "result": "not_found", "path": folder})
             return None
         main = primary or unwind
         assert main is not None
@@ -177,6 +177,8 @@ class NativeRemote:
 
     def _symstore(self, server, name, key, role, module, rel, on_bytes, cancel, attempts) -> _Got | None:
         """``name/key/name``, then the CAB-compressed ``name/key/nam_``, then ``name/key/file.ptr``."""
+        from urllib.parse import quote  # a server lookup only (urllib.parse imports ipaddress)
+
         base = f"{quote(name, safe='')}/{quote(key, safe='')}/"
         got = self._one(server, base + quote(name, safe=""), role, name, module, rel, on_bytes, cancel, attempts)
         if got is not None or attempts[-1]["result"] != "not_found":
@@ -228,19 +230,19 @@ class NativeRemote:
         attempts.append({**entry, "result": "downloaded", "path": str(dest), "bytes": dl.size})
         return _Got(dest, url, features, server.base_url, arch)
 
-    def _keep(self, tmp: Path, rel: StorePath, cache_name: str) -> Path | None:
+    def _keep(self, tmp: Path, rel: StorePath, cache_name: str) -> str | Path | None:
         chain = self.chain
         if chain.cache is None:
             with chain._guard:
                 chain._temps.append(tmp)
             return tmp
-        dest = chain.cache.files / rel.debug_file / rel.debug_id / cache_name
+        dest = os.path.join(chain.cache.files, rel.debug_file, rel.debug_id, cache_name)
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
             os.replace(tmp, dest)
         except OSError:
             tmp.unlink(missing_ok=True)
-            if not dest.is_file():
+            if not os.path.isfile(dest):
                 return None
         chain.cache.touch(dest)
         if chain.cache.max_bytes is not None:
@@ -259,11 +261,11 @@ class NativeRemote:
                                           inlines=self.chain._inlines_for(module))
         except (SymbolFileError, OSError) as exc:  # NativeFileError, DebugIdMismatch, an unreadable file
             attempts.append({"source": source, "result": "corrupt", "kind": "native", "path": str(got[0].path),
-                             "note": f"cannot convert {got[0].path.name}: {exc}"})
+                             "note": f"cannot convert {os.path.basename(got[0].path)}: {exc}"})
             return None
         files = [str(g.path) for g in got]
         where = "cache" if source == "cache" else source
-        note = f"loaded native {', '.join(Path(f).name for f in files)} from {where}"
+        note = f"loaded native {', '.join(os.path.basename(f) for f in files)} from {where}"
         url = got[0].url
         return SymbolLookup(symbols, "loaded", note, url,
                             extra={"source": source, "path": files[0], "files": files, "kind": "native", "native": True,
@@ -274,7 +276,7 @@ def _cancelled(attempts: list) -> bool:
     return bool(attempts) and attempts[-1].get("result") == "cancelled"
 
 
-def _starts_with(path: Path, magic: bytes) -> bool:
+def _starts_with(path: str | os.PathLike[str], magic: bytes) -> bool:
     try:
         with open(path, "rb") as f:
             return f.read(len(magic)) == magic

@@ -11,7 +11,6 @@ import _thread  # threading.Lock is _thread.allocate_lock: the lock without impo
 import json
 import os
 import time
-from pathlib import Path
 
 DEFAULT_TTL = 12 * 3600.0
 
@@ -19,8 +18,8 @@ DEFAULT_TTL = 12 * 3600.0
 class NegativeCache:
     """Misses keyed by ``<debug_file>/<DEBUG_ID>``, each with an expiry time."""
 
-    def __init__(self, path: Path | None, ttl: float = DEFAULT_TTL, clock=time.time) -> None:
-        self.path = path
+    def __init__(self, path: str | os.PathLike[str] | None, ttl: float = DEFAULT_TTL, clock=time.time) -> None:
+        self.path = os.fspath(path) if path is not None else None
         self.ttl = ttl
         self._clock = clock
         self._lock = _thread.allocate_lock()
@@ -34,7 +33,8 @@ class NegativeCache:
         if self.path is None:
             return
         try:
-            obj = json.loads(self.path.read_text("utf-8"))
+            with open(self.path, encoding="utf-8") as f:
+                obj = json.loads(f.read())
             if isinstance(obj, dict):
                 self._mem = {k: v for k, v in obj.items() if isinstance(v, dict) and "until" in v}
         except (OSError, ValueError):
@@ -49,8 +49,9 @@ class NegativeCache:
         import tempfile  # only when a server's miss is recorded (it imports random and weakref)
 
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".neg-", dir=self.path.parent)
+            folder = os.path.dirname(self.path)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".neg-", dir=folder)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(live, f)
             os.replace(tmp, self.path)

@@ -59,22 +59,35 @@ def test_construction_repr_and_equality_match_dataclasses(frozen, slots):
 
 
 @pytest.mark.parametrize(("frozen", "slots"), FLAVOURS)
-def test_the_constructor_is_compiled_by_the_first_instance_once(frozen, slots):
-    """A class no run instantiates never compiles its ``__init__`` (start-up); the first call, even a wrong
-    one, puts the compiled one on the class, and every instance is built as the dataclass builds it."""
+def test_the_constructor_is_compiled_at_the_nth_instance_and_builds_the_same(frozen, slots):
+    """A class compiles its own ``__init__`` only at its ``COMPILE_AFTER``-th instance (start-up: a run makes
+    most record classes' instances a few times, and a class no run instantiates never compiles); instances
+    built before and after are the dataclass's, and wrong calls fail as the dataclass's do, before and after."""
+    bad_calls = (((), {}), ((1, 2, (), [], 5), {}), ((1,), {"x": 1}), ((1,), {"z": 1}), ((), {"y": 2}))
     ours, ref = _pair(frozen, slots)
-    placeholder = ours.__init__
-    with pytest.raises(TypeError):
-        ref(y=2)  # x missing
-    with pytest.raises(TypeError):
-        ours(y=2)
+    generic = ours.__init__
+    expected = repr(ref(1, 2, tags=("t",))).replace(ref.__qualname__, "P")
+    before = []
+    for _ in range(record_class.COMPILE_AFTER - 1):
+        before.append(ours(1, 2, tags=("t",)))
+        assert ours.__init__ is generic
+    assert {repr(a).replace(ours.__qualname__, "P") for a in before} == {expected}
+    assert before[0].seen is not before[1].seen  # a fresh default per instance
+    after = ours(1, 2, tags=("t",))
     compiled = ours.__init__
-    assert compiled is not placeholder and compiled.__qualname__ == placeholder.__qualname__
-    a = ours(1, 2, tags=("t",))
-    assert ours.__init__ is compiled
-    assert repr(a).replace(ours.__qualname__, "P") == repr(ref(1, 2, tags=("t",))).replace(ref.__qualname__, "P")
+    assert compiled is not generic and compiled.__qualname__ == generic.__qualname__
+    assert after == before[0] and repr(after).replace(ours.__qualname__, "P") == expected
+    assert ours(x=3).seen is not ours(x=3).seen and ours.__init__ is compiled
+    for args, kwargs in bad_calls:
+        with pytest.raises(TypeError):
+            ours(*args, **kwargs)
     fresh, _ = _pair(frozen, slots)
-    assert fresh(1, 2, tags=("t",)) != a and repr(fresh(1, 2, tags=("t",))) == repr(a)  # first call good
+    for args, kwargs in bad_calls:  # the generic constructor refuses them too
+        with pytest.raises(TypeError):
+            ref(*args, **kwargs)
+        with pytest.raises(TypeError):
+            fresh(*args, **kwargs)
+    assert fresh.__init__ is not ours.__init__ and fresh(1, 2, tags=("t",)) == fresh(1, 2, ("t",))
 
 
 @pytest.mark.parametrize(("frozen", "slots"), FLAVOURS)

@@ -192,7 +192,7 @@ def test_missing_file_is_a_typed_error(tmp_path: Path) -> None:
 def test_index_is_reused_then_rebuilt_when_stale(sample: Path, tmp_path: Path) -> None:
     idx = tmp_path / "idx"
     first = load_symbol_file(sample, index_dir=idx)
-    assert first.index_state == "built" and first.index_path.is_file()
+    assert first.index_state == "built" and os.path.isfile(first.index_path)
     first.close()
     second = load_symbol_file(sample, index_dir=idx)
     assert second.index_state == "reused"
@@ -225,9 +225,9 @@ def test_index_of_a_file_changed_in_place_or_of_another_file_is_not_used(sample:
     other = tmp_path / "other.sym"  # same size and mtime, another path and other bytes
     other.write_bytes(SAMPLE.replace(b"FUNC 1000 40 8 main", b"FUNC 1000 40 8 niam"))
     os.utime(other, ns=(stamp, stamp))
-    target = index_path_for(idx, other)
+    target = Path(index_path_for(idx, other))
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(index_path_for(idx, sample).read_bytes())  # as if both names collided
+    target.write_bytes(Path(index_path_for(idx, sample)).read_bytes())  # as if both names collided
     got = load_symbol_file(other, index_dir=idx)
     assert got.index_state == "built" and got.function_at(0x1011).name == "niam"
     got.close()
@@ -237,7 +237,7 @@ def test_index_of_a_file_changed_in_place_or_of_another_file_is_not_used(sample:
 def test_broken_index_is_rebuilt(sample: Path, tmp_path: Path, damage: str) -> None:
     idx = tmp_path / "idx"
     s = load_symbol_file(sample, index_dir=idx)
-    path = s.index_path
+    path = Path(s.index_path)
     s.close()
     raw = bytearray(path.read_bytes())
     if damage == "flip":

@@ -3,7 +3,11 @@ symbol-file format's definitions."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crashdesk.engine.unwind.postfix import (
     eval_cfi_expr,
@@ -85,3 +89,13 @@ def test_stack_win_program_details() -> None:
     assert eval_win_program("$esp $nope =", variables, _mem) is None
     assert eval_win_program("1 2 =", variables, _mem) is None  # assigning to a number
     assert eval_win_program("$esp 1 0 / =", variables, _mem) is None
+
+
+@given(st.text(alphabet=st.sampled_from([*"0123456789+-x .", "\u0661", "\u00b2", "\n"]), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_an_integer_token_is_an_optional_sign_and_ascii_digits(token):
+    """A program's integer literal: ``[+-]?[0-9]+`` and nothing else (read with string tests, no pattern)."""
+    from crashdesk.engine.unwind.postfix import _parse_int
+
+    expected = int(token) if re.fullmatch(r"[+-]?[0-9]+", token) else None
+    assert _parse_int(token, -(1 << 70), 1 << 70) == expected

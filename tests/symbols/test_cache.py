@@ -18,7 +18,7 @@ def test_indexes_of_local_files_live_in_the_cache_and_can_be_pruned(tmp_path: Pa
         for m in (CODEC, VIEWER):
             res = chain.lookup(ModuleKey(*m))
             assert res.status == "loaded"
-            assert res.symbols.index_path.is_relative_to(cache_dir / "symindex")
+            assert Path(res.symbols.index_path).is_relative_to(cache_dir / "symindex")
     cache = SymbolCache(cache_dir)
     assert cache.entries() == []  # local files are not copied into the cache
     assert cache.total_bytes() > 0  # but their indexes are there
@@ -48,5 +48,5 @@ def test_cache_root_or_its_symbols_folder_mean_the_same_cache(tmp_path: Path, lo
     paths = resolve_paths(tmp_path / "home")
     for given in (paths.cache_dir, paths.symbols_cache):
         with build_provider([local_store], [], given) as chain:
-            assert chain.cache.files == paths.symbols_cache
-            assert chain.index_dir == paths.symbol_indexes
+            assert Path(chain.cache.files) == paths.symbols_cache
+            assert Path(chain.index_dir) == paths.symbol_indexes

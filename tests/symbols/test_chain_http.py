@@ -260,7 +260,7 @@ def test_cache_eviction_is_least_recently_used(tmp_path: Path, symbol_server) ->
         total = c.cache.total_bytes()
         viewer_bytes = cache_file(tmp_path, VIEWER).stat().st_size
         evicted = c.prune_cache(max_bytes=total - 1)
-        assert [e.path for e in evicted] == [cache_file(tmp_path, CODEC)]
+        assert [e.path for e in evicted] == [str(cache_file(tmp_path, CODEC))]
         c.prune_cache(max_bytes=viewer_bytes + 4096)
     assert not cache_file(tmp_path, WINDOWS).exists()
     assert cache_file(tmp_path, VIEWER).exists()

@@ -85,7 +85,7 @@ def test_indexes_are_built_whether_or_not_their_folder_exists_yet(tmp_path):
     first.parent.mkdir()
     shutil.copyfile(SYM, first)
     assert load_symbol_file(first, None, index_dir).index_state == "built"
-    folder = index_path_for(index_dir, first).parent
+    folder = Path(index_path_for(index_dir, first)).parent
     # a second source whose index goes into the folder that now exists
     target = folder / "other.idx"
     data = first.read_bytes()

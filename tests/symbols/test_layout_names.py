@@ -1,14 +1,16 @@
-"""Untrusted debug file names (issue 24 made the check a regular expression and remembers names found safe):
-a name is refused exactly when it is not one plain path component, with the first offending character named,
-however often it is checked."""
+"""Untrusted debug file names and ids (the checks are string tests, and names found safe are remembered): a name
+is refused exactly when it is not one plain path component, with the first offending character named, however
+often it is checked; an id is used exactly when it is 1 to 80 hex digits."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crashdesk.symbols.layout import MAX_NAME, UnsafeName, check_component, leaf_name
+from crashdesk.symbols.layout import MAX_NAME, UnsafeName, check_component, check_id, is_hex, leaf_name
 
 # the characters Tecken refuses in a path segment, Windows-reserved ones and separators, and control characters
 REFUSED = set('/\\:*?"<>|^`{}[]#%\'') | {chr(c) for c in range(32)} | {chr(127)}
@@ -65,3 +67,16 @@ def test_leaf_name_takes_the_part_after_the_last_separator():
     assert leaf_name(r"C:\build\obj/xul.pdb") == "xul.pdb"
     assert leaf_name("/usr/lib/libc.so.6") == "libc.so.6"
     assert leaf_name("trailing/") == "" and leaf_name("plain") == "plain"
+
+
+@given(st.text(alphabet=st.sampled_from([*"0123456789abcdefABCDEFgG-x ", "\u0661", "\uff10", "\u00b2", "\n"]),
+               max_size=84) | st.integers(78, 82).map(lambda n: "a" * n))
+@settings(max_examples=300, deadline=None)
+def test_ids_are_one_to_eighty_ascii_hex_digits(debug_id):
+    hex_id = re.fullmatch(r"[0-9A-Fa-f]{1,80}", debug_id) is not None  # the rule, as a pattern
+    assert is_hex(debug_id) == (re.fullmatch(r"[0-9A-Fa-f]+", debug_id) is not None)
+    if hex_id:
+        assert check_id(debug_id) == debug_id.upper()
+    else:
+        with pytest.raises(UnsafeName):
+            check_id(debug_id)

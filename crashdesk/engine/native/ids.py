@@ -16,8 +16,9 @@ _MAGICS: tuple[tuple[bytes, str], ...] = (
 )
 SNIFF_BYTES = 32
 
-_UUID = re.compile(r"^([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})"
-                   r"(?:-([0-9a-fA-F]+))?$")
+# compiled by re's own cache where it is first used (native files only), not by every stackwalk's start
+_UUID = (r"^([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})"
+         r"(?:-([0-9a-fA-F]+))?$")
 
 
 def sniff_kind(head: bytes) -> str | None:
@@ -31,7 +32,7 @@ def sniff_kind(head: bytes) -> str | None:
 def breakpad_debug_id(debug_id: str) -> str:
     """``d2554cdb-9261-36c4-b976-6a086583b9b5`` (symbolic's form, with ``-<age>`` for PDBs) ->
     ``D2554CDB926136C4B9766A086583B9B50`` (GUID + age in hex, as Breakpad and minidumps write it)."""
-    m = _UUID.match(debug_id.strip())
+    m = re.match(_UUID, debug_id.strip())
     if m is None:
         return debug_id.replace("-", "").upper()
     age = int(m.group(6) or "0", 16)

@@ -25,7 +25,6 @@ import sys
 import zlib
 from array import array
 from itertools import count
-from pathlib import Path
 
 from crashdesk.engine.symfile.module_info import ModuleInfo
 
@@ -64,7 +63,7 @@ def name_key(text: str) -> str:
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
-def source_identity(path: Path, data, real_path: str | None = None) -> dict:
+def source_identity(path: str, data, real_path: str | None = None) -> dict:
     """Real path, size, mtime and a sample checksum of the source ``.sym`` file that an index describes (the
     checksum detects a file changed in place, as the size and mtime usually do already). ``real_path``: the
     caller's ``os.path.realpath(path)``, when it has it already."""
@@ -76,7 +75,7 @@ def source_identity(path: Path, data, real_path: str | None = None) -> dict:
             "sample_crc32": crc}
 
 
-def write_index(target: Path, scan: ScanResult, identity: dict) -> None:
+def write_index(target: str, scan: ScanResult, identity: dict) -> None:
     """Write ``scan`` to ``target`` atomically (temporary file in the same folder, then rename)."""
     blobs = []
     table = {}
@@ -101,10 +100,10 @@ def write_index(target: Path, scan: ScanResult, identity: dict) -> None:
     hbytes = json.dumps(header, separators=(",", ":")).encode()
     pad = (-(16 + len(hbytes))) % 8
     try:
-        fd, tmp = _new_temp(target.parent)
+        fd, tmp = _new_temp(os.path.dirname(target))
     except FileNotFoundError:  # the folder is made on the first index in it, not checked on every one
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = _new_temp(target.parent)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd, tmp = _new_temp(os.path.dirname(target))
     try:
         with os.fdopen(fd, "wb") as f:
             crc = 0
@@ -124,7 +123,7 @@ def write_index(target: Path, scan: ScanResult, identity: dict) -> None:
 _temp_numbers = count()
 
 
-def _new_temp(folder: Path) -> tuple[int, str]:
+def _new_temp(folder: str) -> tuple[int, str]:
     """A new file ``.tmp-<pid>-<n>.idx`` in ``folder``, created exclusively and private as
     :func:`tempfile.mkstemp` creates its files, without importing :mod:`tempfile` (it imports ``random`` and
     ``weakref``: ~2 ms of a cold stackwalk, which writes an index for every ``.sym`` it opens)."""
@@ -140,7 +139,7 @@ def _new_temp(folder: Path) -> tuple[int, str]:
 class MappedIndex:
     """An index file opened read-only; ``arrays`` are ``memoryview`` casts into the mapping."""
 
-    def __init__(self, path: Path, identity: dict) -> None:
+    def __init__(self, path: str, identity: dict) -> None:
         try:
             with open(path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size

@@ -12,7 +12,6 @@ import mmap
 import os
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from pathlib import Path
 
 from crashdesk.engine.record_class import replace
 from crashdesk.engine.symbols_api import CfiRules, FunctionInfo, InlineInfo, SourceLine, StackWinInfo
@@ -71,8 +70,8 @@ class _FuncBlock:
 class BreakpadSymbolFile:
     """One module's symbols, read through an index. Create with :func:`load_symbol_file`."""
 
-    def __init__(self, path: Path, data, module: ModuleInfo, arrays: dict, malformed_lines: int,
-                 malformed_examples: list[str], index_state: str, index_path: Path | None,
+    def __init__(self, path: str, data, module: ModuleInfo, arrays: dict, malformed_lines: int,
+                 malformed_examples: list[str], index_state: str, index_path: str | None,
                  mapped: MappedIndex | None, fileobj) -> None:
         self.path = path
         self.module = module
@@ -370,7 +369,7 @@ class BreakpadSymbolFile:
 class _Closed:
     """Stands in for the arrays of a closed file so that any lookup raises a typed error."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
 
     def __getitem__(self, _i):
@@ -421,14 +420,14 @@ def _parse_stack_win(line: bytes) -> StackWinInfo | None:
                         program_string=program, allocates_base_pointer=allocates)
 
 
-def index_path_for(index_dir: Path, source: Path, module: ModuleInfo | None = None, *,
-                   real_path: str | None = None) -> Path:
+def index_path_for(index_dir: str | os.PathLike[str], source: str | os.PathLike[str],
+                   module: ModuleInfo | None = None, *, real_path: str | None = None) -> str:
     """Where the index of ``source`` lives under ``index_dir``: named by a checksum of the source's real path
     (no untrusted text in the path; ``real_path`` when the caller has it already). The index header holds the
     module's debug file/id and the source's real path, size, mtime and sample checksum, which decide whether it
     is still valid."""
     digest = name_key(real_path or os.path.realpath(source))
-    return index_dir / digest[:2] / f"{digest}.idx"
+    return os.path.join(index_dir, digest[:2], f"{digest}.idx")
 
 
 def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None = None,
@@ -442,7 +441,7 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
     line names another id, :class:`NotASymbolFile` for files that are not Breakpad symbols and
     :class:`SymbolFileError` when the file cannot be read.
     """
-    path = Path(path)
+    path = os.fspath(path)
     try:
         f = open(path, "rb")
     except OSError as exc:
@@ -467,7 +466,7 @@ def load_symbol_file(path: str | os.PathLike[str], expected_debug_id: str | None
         state = "memory"
         if index_dir is not None:
             real = os.path.realpath(path)  # resolved once: it names the index and is recorded in it
-            idx_path = index_path_for(Path(index_dir), path, head, real_path=real)
+            idx_path = index_path_for(index_dir, path, head, real_path=real)
             identity = source_identity(path, data, real)
             if not rebuild:
                 try:

@@ -13,21 +13,20 @@ Both evaluators return None for anything malformed or unreadable; they never rai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 U64 = (1 << 64) - 1
 U32 = (1 << 32) - 1
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 _I32_MIN, _I32_MAX = -(1 << 31), (1 << 31) - 1
-_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 
 ReadWord = Callable[[int], "int | None"]
 GetRegister = Callable[[str], "int | None"]
 
 
 def _parse_int(token: str, lo: int, hi: int) -> int | None:
-    if not _INT_RE.match(token):
+    digits = token[1:] if token[:1] in ("+", "-") else token
+    if not (digits.isascii() and digits.isdigit()):  # [+-]?[0-9]+
         return None
     value = int(token)
     if value < lo or value > hi:
