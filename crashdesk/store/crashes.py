@@ -614,7 +614,7 @@ class CrashStore:
         # change inside a transaction).
         conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            with self.db.background_checkpoints(), self._pending(), self.db.write() as conn:
+            with self.db.background_checkpoints(len(prepared)), self._pending(), self.db.write() as conn:
                 existing = set()
                 ids = [p[0] for p in prepared]
                 for start in range(0, len(ids), 500):

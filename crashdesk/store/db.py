@@ -31,6 +31,9 @@ AUTOCHECKPOINT_PAGES = 1000
 #: during a bulk write (:meth:`Database.background_checkpoints`) the writer's own commits checkpoint only past
 #: this much WAL (a safety net when the background checkpoint falls behind)
 BULK_WAL_BYTES = 256 << 20
+#: crashes written by bulk writes between two background checkpoints (at 1M crashes ~6 WAL pages each, so about
+#: SQLite's automatic checkpoint interval; the collector's small group commits do not each bring a checkpoint)
+CHECKPOINT_AFTER_CRASHES = 100
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:
@@ -148,6 +151,7 @@ class Database:
         self._by_thread: dict[int, sqlite3.Connection] = {}
         self._lock = threading.Lock()
         self._checkpointer: _Checkpointer | None = None
+        self._bulk_crashes = 0  # written by bulk writes since the last background checkpoint
         try:
             if read_only:
                 (version,) = self.conn.execute("PRAGMA user_version").fetchone()
@@ -267,11 +271,12 @@ class Database:
             conn.execute("PRAGMA synchronous = FULL")
 
     @contextmanager
-    def background_checkpoints(self) -> Iterator[None]:
+    def background_checkpoints(self, crashes: int) -> Iterator[None]:
         """Around bulk writes (:meth:`CrashStore.add_many`): their commits leave the WAL to a background thread
         to copy into the database file, instead of doing it themselves (SQLite's automatic checkpoint: at 1M
         crashes a batch of 500 leaves ~45 MB of WAL, and copying and syncing it took a third of the commit).
-        Each commit made in the block asks for a passive checkpoint afterwards; the writer's own commits still
+        ``crashes``: how many the block writes; once bulk writes have written :data:`CHECKPOINT_AFTER_CRASHES`
+        since the last one, a passive checkpoint is asked for after the block. The writer's own commits still
         checkpoint past :data:`BULK_WAL_BYTES` of WAL. What is committed, and when, is unchanged."""
         conn = self.conn
         if self._checkpointer is None or self._checkpointer.pid != os.getpid():
@@ -282,7 +287,10 @@ class Database:
             yield
         finally:
             conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
-            self._checkpointer.request()
+            self._bulk_crashes += crashes
+            if self._bulk_crashes >= CHECKPOINT_AFTER_CRASHES:
+                self._bulk_crashes = 0
+                self._checkpointer.request()
 
     def close(self) -> None:
         """Close this thread's connection; let go of the others. Another thread's connection may be in the middle

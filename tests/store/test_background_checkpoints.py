@@ -4,13 +4,14 @@ reaches the database file without the writer checkpointing."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 
 import pytest
 
 from crashdesk.store import CrashStore
 from crashdesk.store.crashes import NewCrash
-from crashdesk.store.db import AUTOCHECKPOINT_PAGES
+from crashdesk.store.db import AUTOCHECKPOINT_PAGES, CHECKPOINT_AFTER_CRASHES
 from crashdesk.store.errors import DuplicateCrash
 
 
@@ -19,16 +20,16 @@ def _crashes(n: int, start: int = 0) -> list[NewCrash]:
                       "Comments": "x" * (k % 50)}, source="import") for k in range(start, start + n)]
 
 
-def _wal_frames(path) -> tuple[int, int]:
-    """(frames in the WAL, frames already copied into the database), as a passive checkpoint reports them
-    before doing anything more (a read-only look: another connection that checkpoints nothing)."""
-    conn = sqlite3.connect(str(path), isolation_level=None)
+def _in_database_file(path, tmp) -> int:
+    """How many crashes the database file itself holds, without its WAL: a copy of the file alone, opened."""
+    copy = tmp / "file-alone.sqlite"
+    shutil.copyfile(path, copy)
+    conn = sqlite3.connect(str(copy))
     try:
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
-        _busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return log, done
+        return conn.execute("SELECT count(*) FROM crashes").fetchone()[0]
     finally:
         conn.close()
+        copy.unlink()
 
 
 def test_bulk_commits_are_checkpointed_by_the_background_thread(tmp_path):
@@ -44,8 +45,7 @@ def test_bulk_commits_are_checkpointed_by_the_background_thread(tmp_path):
         other = sqlite3.connect(str(store.db.path))
         assert other.execute("SELECT count(*) FROM crashes").fetchone()[0] == 300
         other.close()
-        log, done = _wal_frames(store.db.path)
-        assert log == done  # everything committed is in the database file already
+        assert _in_database_file(store.db.path, tmp_path) == 300  # copied there by the thread
         assert store.get(ids[-1])["annotations"]["URL"] == "https://example.com/299"
     finally:
         store.close()
@@ -86,5 +86,25 @@ def test_many_bulk_writes_keep_the_wal_bounded(tmp_path):
             sizes.append(wal.stat().st_size)
         assert store.count() == 2400
         assert sizes[-1] <= 1.5 * max(sizes[:4]), sizes
+    finally:
+        store.close()
+
+
+def test_small_bulk_writes_share_a_checkpoint(tmp_path):
+    """The collector's group commits of a few crashes each: a background checkpoint once enough crashes were
+    written since the last one, not one per write."""
+    store = CrashStore.open(tmp_path)
+    try:
+        store.add_many(_crashes(CHECKPOINT_AFTER_CRASHES))
+        checkpointer = store.db._checkpointer
+        checkpointer.wait()
+        assert checkpointer.checkpoints == 1
+        groups = 0
+        while checkpointer.checkpoints == 1:
+            store.add_many(_crashes(4, start=1000 + 4 * groups))
+            groups += 1
+            checkpointer.wait()
+        assert groups == -(-CHECKPOINT_AFTER_CRASHES // 4)
+        assert _in_database_file(store.db.path, tmp_path) == CHECKPOINT_AFTER_CRASHES + 4 * groups
     finally:
         store.close()
