@@ -142,7 +142,7 @@ class CrashStore:
         # ids of the names in the dictionaries of source file names, thread names and frame module names
         # (NAME_TABLES), like _function_cache
         self._name_cache: dict[str, dict[str, int]] = {table: {} for table in NAME_TABLES}
-        # ids of file names and dictionaries added by this thread's write transaction under way (see _remember)
+        # ids of names (NAME_TABLES) and dictionaries added by this thread's write transaction under way (see _remember)
         self._writing = threading.local()
         # the compression dictionary of each kind of document (crashdesk.store.dictionaries)
         self._dict_ids: dict[str, int] = dictionaries.load(self.db.conn)
@@ -155,7 +155,7 @@ class CrashStore:
 
     @contextmanager
     def _pending(self) -> Iterator[None]:
-        """Around a write that may add file names or dictionaries: they start empty, and are dropped when the
+        """Around a write that may add names (:data:`NAME_TABLES`) or dictionaries: they start empty, and are dropped when the
         write fails (:meth:`_remember` keeps them once it commits)."""
         self._writing.names, self._writing.dicts = {table: {} for table in NAME_TABLES}, {}
         try:

@@ -92,48 +92,54 @@ class _Checkpointer:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.pid = os.getpid()
-        self._wanted = threading.Event()
+        self._changed = threading.Condition()
+        self._asked = 0  # requests so far
+        self._served = 0  # requests a finished checkpoint covered
         self._stop = False
-        self._idle = threading.Event()
-        self._idle.set()
         self.checkpoints = 0  # passive checkpoints run (tests)
         self._thread = threading.Thread(target=self._run, name="crashdesk-checkpoint", daemon=True)
         self._thread.start()
 
     def request(self) -> None:
-        self._idle.clear()
-        self._wanted.set()
+        with self._changed:
+            self._asked += 1
+            self._changed.notify_all()
 
     def wait(self) -> None:
-        """Until no checkpoint is asked for or running."""
-        self._idle.wait()
+        """Until a checkpoint started after every request so far has finished."""
+        with self._changed:
+            asked = self._asked
+            self._changed.wait_for(lambda: self._served >= asked or not self._thread.is_alive())
 
     def stop(self) -> None:
-        self._stop = True
-        self._wanted.set()
+        with self._changed:
+            self._stop = True
+            self._changed.notify_all()
         self._thread.join()
 
     def _run(self) -> None:
         conn = None
         try:
             while True:
-                self._wanted.wait()
-                self._wanted.clear()
-                if self._stop:
-                    return
+                with self._changed:
+                    self._changed.wait_for(lambda: self._stop or self._asked > self._served)
+                    if self._stop:
+                        return
+                    asked = self._asked
                 try:
                     if conn is None:
                         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-                        conn.execute("PRAGMA synchronous = FULL")
                         conn.execute("PRAGMA wal_autocheckpoint = 0")
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.checkpoints += 1
                 except sqlite3.Error:
                     pass  # busy or gone: the writer's own commits checkpoint past BULK_WAL_BYTES
-                if not self._wanted.is_set():
-                    self._idle.set()
+                with self._changed:
+                    self._served = asked
+                    self._changed.notify_all()
         finally:
-            self._idle.set()
+            with self._changed:
+                self._changed.notify_all()
             if conn is not None:
                 conn.close()
 
