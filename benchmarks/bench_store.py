@@ -29,6 +29,11 @@
   COPY --add 20000 --skip-analyze --only none`` (no searches) times ingest at 1M: 20,000 crashes added to the 1M
   store (schema v14) took 2.07 ms of CPU a crash (209/s wall with another job's ingest on the 2 cores, load 6.8);
   before ``annotation_columns.write`` stopped merging full chunks, 2,000 took 13 ms of CPU a crash (52/s).
+  Later (3 runs of each, alternating, load 2.0-2.9): 393-492/s (commit 0.49-0.69 ms a crash) with the WAL
+  checkpointed by a background thread (``Database.background_checkpoints``), 398-480/s (commit 0.62-0.86 ms)
+  without; ~1.8-2.1 ms of CPU a crash either way. A batch of 500 at 1M leaves ~45 MB of WAL (~2,800 16 KiB pages:
+  the ``crash_id`` index ~500, ``crashes_search_cover`` ~360 and ``crashes_submitted`` ~130 (the added crashes
+  spread over a day), ``crashes_signature`` ~300, FTS segments and merges ~430, ``annotation_columns`` ~120).
   Dumps are not written (blobs are a file copy each, not database work). ``--dbstat`` prints KB per crash by table
   (SQLite's ``dbstat``, indexes counted with their table).
 * Searches: each query runs ``--repeat`` times through ``CrashStore.search`` (total + first 100 hits sorted by

@@ -87,6 +87,8 @@ _MODULE_FLAGS = itemgetter("corrupt_symbols", "loaded_symbols", "missing_symbols
 _STATUS_LETTER = {(c, lo, m): "C" if c else "L" if lo else "M" if m else "."
                   for c in (False, True) for lo in (False, True) for m in (False, True)}
 
+#: name dictionaries (name -> id, never changed once added) whose ids a store caches
+NAME_TABLES = ("file_names", "thread_names", "frame_modules")
 CHUNK = 500  # crashes whose rows are built, then inserted, at a time (bounds the memory a big batch takes)
 _dumps, _loads, _pack, _unpack = codec.dumps, codec.loads, codec.pack, codec.unpack
 
@@ -137,8 +139,10 @@ class CrashStore:
         # ids of function names and modules seen by committed transactions (they never change)
         self._function_cache: dict[str, int] = {}
         self._module_cache: dict[tuple[str, str, str, str, str], int] = {}
-        self._file_cache: dict[str, int] = {}  # ids of source file names (file_names), like _function_cache
-        # ids of file names and dictionaries added by this thread's write transaction under way (see _remember)
+        # ids of the names in the dictionaries of source file names, thread names and frame module names
+        # (NAME_TABLES), like _function_cache
+        self._name_cache: dict[str, dict[str, int]] = {table: {} for table in NAME_TABLES}
+        # ids of names (NAME_TABLES) and dictionaries added by this thread's write transaction under way (see _remember)
         self._writing = threading.local()
         # the compression dictionary of each kind of document (crashdesk.store.dictionaries)
         self._dict_ids: dict[str, int] = dictionaries.load(self.db.conn)
@@ -151,13 +155,13 @@ class CrashStore:
 
     @contextmanager
     def _pending(self) -> Iterator[None]:
-        """Around a write that may add file names or dictionaries: they start empty, and are dropped when the
+        """Around a write that may add names (:data:`NAME_TABLES`) or dictionaries: they start empty, and are dropped when the
         write fails (:meth:`_remember` keeps them once it commits)."""
-        self._writing.files, self._writing.dicts = {}, {}
+        self._writing.names, self._writing.dicts = {table: {} for table in NAME_TABLES}, {}
         try:
             yield
         except BaseException:
-            self._writing.files, self._writing.dicts = {}, {}
+            self._writing.names, self._writing.dicts = {table: {} for table in NAME_TABLES}, {}
             raise
 
     def _dictionary(self, dict_id: int) -> bytes | None:
@@ -296,8 +300,8 @@ class CrashStore:
             link = self._links(conn, processed, symbol_notes, new_modules)
             link_ids = link[0] if link else []
             terms_row, stacks_row = thread_index.index_row(
-                rowid, threads, function_ids, thread_index.dictionary_ids(conn, "thread_names", thread_names),
-                thread_index.dictionary_ids(conn, "frame_modules", frame_modules), differs,
+                rowid, threads, function_ids, self._name_ids(conn, "thread_names", thread_names),
+                self._name_ids(conn, "frame_modules", frame_modules), differs,
                 thread_index.modules_by_name(link_ids, thread_index.module_filenames(conn, link_ids)))
             thread_index.write_rows(conn, [terms_row], [stacks_row], replace=True,
                                     blobs=[codec.compress(terms_row[1].encode(), self._dict_id("thread_terms"))])
@@ -337,6 +341,8 @@ class CrashStore:
         writes cached may not exist."""
         self._function_cache.clear()
         self._module_cache.clear()
+        for cache in self._name_cache.values():
+            cache.clear()
 
     def _remember(self, functions: Mapping[str, int], modules: Mapping[tuple, int]) -> None:
         """Cache ids assigned by a committed transaction (ids never change once committed; ones from a
@@ -345,11 +351,13 @@ class CrashStore:
         if len(self._function_cache) > 500_000:
             self._function_cache.clear()
         self._function_cache.update(functions)
-        if len(self._file_cache) > 500_000:
-            self._file_cache.clear()
-        self._file_cache.update(getattr(self._writing, "files", {}))
+        for table, added in getattr(self._writing, "names", {}).items():
+            cache = self._name_cache[table]
+            if len(cache) > 500_000:
+                cache.clear()
+            cache.update(added)
         self._dict_ids.update(getattr(self._writing, "dicts", {}))
-        self._writing.files, self._writing.dicts = {}, {}
+        self._writing.names, self._writing.dicts = {table: {} for table in NAME_TABLES}, {}
         cache = self._module_cache
         for key, module_id in modules.items():
             cache[key] = module_id
@@ -375,7 +383,13 @@ class CrashStore:
     def _file_ids(self, conn, names: Iterable[str]) -> dict[str, int]:
         """Ids in ``file_names`` (the source files of stored frames, for ``file:`` searches) for ``names``,
         adding the ones not there yet."""
-        cache, pending = self._file_cache, self._writing.files
+        return self._name_ids(conn, "file_names", names)
+
+    def _name_ids(self, conn, table: str, names: Iterable[str]) -> dict[str, int]:
+        """Ids in a name dictionary (:data:`NAME_TABLES`) for ``names``, adding the ones not there yet: from the
+        cache of committed ids (a store's names repeat: asking SQLite for each batch's ~500 names cost ~0.05 ms
+        a crash at 1M crashes), else looked up or added in this write (kept once it commits)."""
+        cache, pending = self._name_cache[table], self._writing.names[table]
         out = {}
         todo = []
         for name in names:
@@ -385,7 +399,7 @@ class CrashStore:
             else:
                 out[name] = i
         if todo:
-            found = thread_index.dictionary_ids(conn, "file_names", todo)
+            found = thread_index.dictionary_ids(conn, table, todo)
             out.update(found)
             pending.update(found)
         return out
@@ -600,7 +614,7 @@ class CrashStore:
         # change inside a transaction).
         conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            with self._pending(), self.db.write() as conn:
+            with self.db.background_checkpoints(len(prepared)), self._pending(), self.db.write() as conn:
                 existing = set()
                 ids = [p[0] for p in prepared]
                 for start in range(0, len(ids), 500):
@@ -737,8 +751,8 @@ class CrashStore:
                 _json_list(item.notes)))
         function_ids = self._function_ids(conn, names, new_functions)
         file_ids = self._file_ids(conn, files)
-        tids = thread_index.dictionary_ids(conn, "thread_names", thread_names)
-        dids = thread_index.dictionary_ids(conn, "frame_modules", frame_modules)
+        tids = self._name_ids(conn, "thread_names", thread_names)
+        dids = self._name_ids(conn, "frame_modules", frame_modules)
         filenames = thread_index.module_filenames(conn, {m for *_, mids in pending_threads for m in mids})
         by_name: dict[tuple[int, ...], dict[str, list[int]]] = {}  # crashes of one build share their module list
         built = []

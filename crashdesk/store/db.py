@@ -3,6 +3,7 @@ surfacing "database is locked"."""
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import threading
@@ -25,6 +26,14 @@ BUSY_TIMEOUT_MS = 30_000
 # full-text segments) span fewer pages, which made bulk ingest ~10% faster than with 4 KiB pages
 # (benchmarks/bench_store.py). A database keeps the page size it was created with.
 PAGE_SIZE = 16384
+#: SQLite's default: a commit that leaves more WAL pages than this checkpoints them into the database file
+AUTOCHECKPOINT_PAGES = 1000
+#: during a bulk write (:meth:`Database.background_checkpoints`) the writer's own commits checkpoint only past
+#: this much WAL (a safety net when the background checkpoint falls behind)
+BULK_WAL_BYTES = 256 << 20
+#: crashes written by bulk writes between two background checkpoints (at 1M crashes ~6 WAL pages each, so about
+#: SQLite's automatic checkpoint interval; the collector's small group commits do not each bring a checkpoint)
+CHECKPOINT_AFTER_CRASHES = 100
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:
@@ -74,6 +83,67 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+class _Checkpointer:
+    """A thread with its own connection that copies the WAL into the database file (a passive checkpoint) when
+    asked, while the writer goes on with its next batch. A checkpoint waits for no lock and blocks no writer:
+    it copies what is committed when it starts, and the WAL starts over at the first commit after one that
+    caught up."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pid = os.getpid()
+        self._changed = threading.Condition()
+        self._asked = 0  # requests so far
+        self._served = 0  # requests a finished checkpoint covered
+        self._stop = False
+        self.checkpoints = 0  # passive checkpoints run (tests)
+        self._thread = threading.Thread(target=self._run, name="crashdesk-checkpoint", daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        with self._changed:
+            self._asked += 1
+            self._changed.notify_all()
+
+    def wait(self) -> None:
+        """Until a checkpoint started after every request so far has finished."""
+        with self._changed:
+            asked = self._asked
+            self._changed.wait_for(lambda: self._served >= asked or not self._thread.is_alive())
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stop = True
+            self._changed.notify_all()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn = None
+        try:
+            while True:
+                with self._changed:
+                    self._changed.wait_for(lambda: self._stop or self._asked > self._served)
+                    if self._stop:
+                        return
+                    asked = self._asked
+                try:
+                    if conn is None:
+                        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+                        conn.execute("PRAGMA wal_autocheckpoint = 0")
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.checkpoints += 1
+                except sqlite3.Error:
+                    pass  # busy or gone: the writer's own commits checkpoint past BULK_WAL_BYTES
+                with self._changed:
+                    self._served = asked
+                    self._changed.notify_all()
+        finally:
+            with self._changed:
+                self._changed.notify_all()
+            if conn is not None:
+                conn.close()
+
+
 class Database:
     """Thread-local connections to one SQLite file, migrated on first open."""
 
@@ -86,6 +156,8 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._by_thread: dict[int, sqlite3.Connection] = {}
         self._lock = threading.Lock()
+        self._checkpointer: _Checkpointer | None = None
+        self._bulk_crashes = 0  # written by bulk writes since the last background checkpoint
         try:
             if read_only:
                 (version,) = self.conn.execute("PRAGMA user_version").fetchone()
@@ -204,11 +276,37 @@ class Database:
         finally:
             conn.execute("PRAGMA synchronous = FULL")
 
+    @contextmanager
+    def background_checkpoints(self, crashes: int) -> Iterator[None]:
+        """Around bulk writes (:meth:`CrashStore.add_many`): their commits leave the WAL to a background thread
+        to copy into the database file, instead of doing it themselves (SQLite's automatic checkpoint: at 1M
+        crashes a batch of 500 leaves ~45 MB of WAL, and copying and syncing it took a third of the commit).
+        ``crashes``: how many the block writes; once bulk writes have written :data:`CHECKPOINT_AFTER_CRASHES`
+        since the last one, a passive checkpoint is asked for after the block. The writer's own commits still
+        checkpoint past :data:`BULK_WAL_BYTES` of WAL. What is committed, and when, is unchanged."""
+        conn = self.conn
+        if self._checkpointer is None or self._checkpointer.pid != os.getpid():
+            self._checkpointer = _Checkpointer(self.path)
+        (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+        conn.execute(f"PRAGMA wal_autocheckpoint = {max(AUTOCHECKPOINT_PAGES, BULK_WAL_BYTES // page_size)}")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+            self._bulk_crashes += crashes
+            if self._bulk_crashes >= CHECKPOINT_AFTER_CRASHES:
+                self._bulk_crashes = 0
+                self._checkpointer.request()
+
     def close(self) -> None:
         """Close this thread's connection; let go of the others. Another thread's connection may be in the middle
         of a statement (SQLite runs it without the GIL; Qt pool threads are not even known to ``threading``), and
         closing it under that thread crashes the process. So it is interrupted and released: a connection no
         thread holds is closed at once by its last reference going away, one in use when that thread lets go."""
+        if self._checkpointer is not None:
+            if self._checkpointer.pid == os.getpid():
+                self._checkpointer.stop()
+            self._checkpointer = None
         me = threading.get_ident()
         with self._lock:
             mine = self._by_thread.pop(me, None)

@@ -77,6 +77,26 @@ def test_ids_cached_by_a_rolled_back_batch_are_forgotten(store):
     assert fid is not None
 
 
+
+def test_name_dictionary_ids_cached_by_a_rolled_back_batch_are_forgotten(store):
+    """The same for the dictionaries of frame module names (and thread and file names): the save after the
+    rolled-back batch adds its names again, and the crash is found by them."""
+    ann = json.loads((CASE / "annotations.json").read_text())
+    crash_id = store.add_crash(ann, {"upload_file_minidump": (CASE / "dump.dmp").read_bytes()}, source="import")
+    processed = process_minidump(str(CASE / "dump.dmp"), build_provider([CASE.parent / "symbols"], [], None))
+    modules = {f["module"] for t in processed["threads"] for f in t["frames"] if f.get("module")}
+    assert modules
+    with pytest.raises(RuntimeError), store.db.batch():
+        store.save_processed(crash_id, processed)
+        raise RuntimeError("the batch fails after the save")
+    assert store.db.conn.execute("SELECT count(*) FROM frame_modules").fetchone()[0] == 0
+    store.forget_cached_ids()
+    store.save_processed(crash_id, processed)
+    stored = {r[0] for r in store.db.conn.execute("SELECT name FROM frame_modules")}
+    assert modules <= stored
+    module = sorted(modules)[0]
+    assert store.search(f'frame.module:"{module}"', limit=10).total == 1
+
 def test_a_batch_without_savepoints_commits_its_writes_together_at_the_end(store):
     db = store.db
     with db.write() as conn:
