@@ -30,11 +30,12 @@ from crashdesk.store.crashes import MAIN_DUMP, SignatureRecord
 DEFAULT_TIME_LIMIT = 30.0
 #: crashes handed to a worker at a time: the one it is on and the next ones, waiting in its pipe, so that it goes
 #: on while the parent records the last results. Recording a batch of results takes the parent ~10-25 ms on a
-#: first pass, during which it hands out nothing, while a crash whose modules are open takes a worker 1-3 ms:
-#: with 4 (3 waiting) each worker sat idle 25-65 ms of a ~300 ms corpus pass, with 8 a few ms. The pipe's
-#: buffer must hold the waiting ones: see ``_Worker.send``. Once the queue is drained only :data:`TAIL_DEPTH`
-#: are handed over at a time (see :meth:`ProcessingService._dispatch`).
-WORKER_DEPTH = 8
+#: first pass (more on a loaded machine), during which it hands out nothing, while a crash whose modules are
+#: open takes a worker 1-3 ms: on the corpus's first pass the two workers together sat idle (an empty pipe, or
+#: another worker's index build) 111-121 ms with 4, 43-54 ms with 8, 6-10 ms with 12 (16 did no better). The pipe's buffer must hold the
+#: waiting ones: see ``_Worker.send``. Once the queue is drained only :data:`TAIL_DEPTH` are handed over at a
+#: time (see :meth:`ProcessingService._dispatch`).
+WORKER_DEPTH = 12
 #: crashes handed to a worker at a time once the store has no more waiting (the last ones of a run): a crash
 #: waits behind one other at most and the rest stay with the service, handed to whichever worker runs dry
 #: first, so that one worker does not end the run with several crashes in its pipe while the other is idle
