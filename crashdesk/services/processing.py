@@ -29,15 +29,23 @@ from crashdesk.store.crashes import MAIN_DUMP, SignatureRecord
 
 DEFAULT_TIME_LIMIT = 30.0
 #: crashes handed to a worker at a time: the one it is on and the next ones, waiting in its pipe, so that it goes
-#: on while the parent records the last results (a crash takes a worker about as long as the parent takes to
-#: record it, and far less once its modules' symbols are open: with one waiting the workers sat idle for the
-#: parent). The pipe's buffer must hold the waiting ones: see ``_Worker.send``.
-WORKER_DEPTH = 4
+#: on while the parent records the last results. Recording a batch of results takes the parent ~10-25 ms on a
+#: first pass (more on a loaded machine), during which it hands out nothing, while a crash whose modules are
+#: open takes a worker 1-3 ms: on the corpus's first pass the two workers together sat idle (an empty pipe, or
+#: another worker's index build) 111-121 ms with 4, 43-54 ms with 8, 6-10 ms with 12 (16 did no better). The pipe's buffer must hold the
+#: waiting ones: see ``_Worker.send``. Once the queue is drained only :data:`TAIL_DEPTH` are handed over at a
+#: time (see :meth:`ProcessingService._dispatch`).
+WORKER_DEPTH = 12
+#: crashes handed to a worker at a time once the store has no more waiting (the last ones of a run): a crash
+#: waits behind one other at most and the rest stay with the service, handed to whichever worker runs dry
+#: first, so that one worker does not end the run with several crashes in its pipe while the other is idle
+TAIL_DEPTH = 2
 #: bytes of jobs that may wait in one worker's pipe (well below the smallest pipe buffer)
 _QUEUE_MAX_BYTES = 32 * 1024
 #: crashes claimed beyond the open slots (one claim transaction for several crashes; the rest wait in the
-#: service, state ``processing``, and go back to the queue if it stops)
-CLAIM_AHEAD = 4
+#: service, state ``processing``, and go back to the queue if it stops). Also what the service holds back to
+#: share out by need when the queue runs dry (:data:`TAIL_DEPTH`).
+CLAIM_AHEAD = 12
 #: seconds between two commits of results while the workers are busy: a result that comes sooner waits (the
 #: workers go on) and is written with those that come meanwhile, in one transaction. A commit costs about as
 #: much as recording a crash; a first pass brings a result every few milliseconds. A result after a quiet
@@ -203,6 +211,7 @@ class ProcessingService:
         self._thread: threading.Thread | None = None
         self._only: set[str] | None = None
         self._pending: deque[str] = deque()  # claimed, not yet handed to a worker
+        self._drained = False  # the last claim found fewer crashes than it asked for (see _dispatch)
         self._queued_at = 0.0
         self._symbols_generation = 0
         self.error: str | None = None
@@ -406,9 +415,12 @@ class ProcessingService:
             self._record(held)
 
     def _dispatch(self) -> None:
-        """Hand crashes to the workers: first one to every idle worker, then a second to wait in each busy one's
+        """Hand crashes to the workers: first one to every idle worker, then more to wait in each busy one's
         pipe (:data:`WORKER_DEPTH`). Crashes are claimed a few at a time ahead of need (one claim transaction
-        for several); claimed ones not handed out yet go back to the queue when the service stops."""
+        for several); claimed ones not handed out yet go back to the queue when the service stops. Once a claim
+        finds the queue drained, a pipe is filled up to :data:`TAIL_DEPTH` only: the last crashes go to the
+        worker that runs dry first (their costs differ a lot: a crash meeting a new module builds its index),
+        not in equal numbers to both."""
         for depth in range(WORKER_DEPTH):
             # a worker with old settings (reconfigure()) gets nothing more: once idle it is replaced (handed a
             # crash whenever its pipe ran dry, as results came in, it was never idle at the top of the loop)
@@ -416,7 +428,12 @@ class ProcessingService:
             if not open_slots:
                 continue
             if len(self._pending) < len(open_slots):  # one claim for the next few crashes
-                self._pending.extend(self._claim(len(open_slots) - len(self._pending) + CLAIM_AHEAD))
+                wanted = len(open_slots) - len(self._pending) + CLAIM_AHEAD
+                claimed = self._claim(wanted)
+                self._drained = len(claimed) < wanted
+                self._pending.extend(claimed)
+            if self._drained and depth >= TAIL_DEPTH:
+                return
             for worker in open_slots:
                 if not self._pending:
                     return

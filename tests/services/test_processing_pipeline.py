@@ -162,3 +162,41 @@ def test_results_that_come_close_together_are_written_in_one_transaction(store, 
     assert {state for _n, state in announced} == {"processed"}
     assert len(writes) == 2  # the first result(s), then all the others at once
     assert announced[0][0] == 1 and announced[-1][0] == 2
+
+
+def test_pipes_are_filled_deep_while_crashes_wait_and_shallow_once_the_queue_is_drained(store, test_data):
+    """With crashes still queued in the store each worker is handed WORKER_DEPTH of them (it goes on while the
+    parent records); once a claim finds the queue drained, a crash waits behind one other at most and the rest
+    stay with the service for whichever worker runs dry first."""
+    many = [_add(store, test_data, "05-thread") for _ in range(processing.WORKER_DEPTH + processing.CLAIM_AHEAD)]
+    service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=1)
+    service.warm_up(wait=True)
+    try:
+        service._dispatch()
+        worker = service._workers[0]
+        assert [j.crash_id for j in worker.jobs] == many[:processing.WORKER_DEPTH]
+        assert not service._drained
+    finally:
+        for worker in service._workers:
+            worker.kill()
+    store.release_claims(service.owner)
+    for crash_id in many:  # processed or not, out of the way of the second half
+        store.mark_failed(crash_id, "test: second half")
+
+    last = [_add(store, test_data, "05-thread") for _ in range(processing.TAIL_DEPTH + 2)]
+    service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=1)
+    service.warm_up(wait=True)
+    try:
+        service._dispatch()
+        worker = service._workers[0]
+        assert service._drained
+        assert [j.crash_id for j in worker.jobs] == last[:processing.TAIL_DEPTH]
+        assert list(service._pending) == last[processing.TAIL_DEPTH:]
+    finally:
+        for worker in service._workers:
+            worker.kill()
+    store.release_claims(service.owner)
+    service = ProcessingService(store, WorkerConfig(memory_limit=None), workers=1)
+    progress = service.run_until_empty()  # and they all get processed
+    assert progress.done == len(last) and progress.failed == 0
+    assert {store.get(c)["state"] for c in last} == {"processed"}
