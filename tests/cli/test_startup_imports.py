@@ -46,7 +46,7 @@ entry()
 # service-level dependency leaked into the command line's path).
 HEAVY_STDLIB = {"asyncio", "concurrent", "ctypes", "email", "http", "logging", "multiprocessing", "socket",
                 "sqlite3", "ssl", "subprocess", "uuid", "xml", "zipfile", "urllib.request", "platform"}
-# Standard-library modules the stackwalker's path does without (the engine's classes are ``@record``s, not
+# Standard-library modules the stackwalker's path does without (the engine's classes are records, not
 # dataclasses: ARCHITECTURE.md); other paths name them in their case.
 SLOW_TO_IMPORT = {"dataclasses", "inspect"}
 # Standard-library modules a stackwalk does without, index builds included (ARCHITECTURE.md): `shutil` (it imports

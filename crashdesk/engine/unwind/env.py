@@ -3,7 +3,7 @@ the walked frames they look at (callee and grand-callee)."""
 
 from __future__ import annotations
 
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 from crashdesk.engine.unwind.api import MemoryReader, StackFrame
 from crashdesk.engine.unwind.context import FrameContext
 from crashdesk.engine.unwind.cpu import CpuSpec
@@ -12,8 +12,7 @@ from crashdesk.engine.unwind.symbolize import SymbolCache
 _U64_LIMIT = 1 << 64
 
 
-@record(slots=True)
-class Walked:
+class Walked(Record, slots=True):
     """One unwound frame: the public frame, its register state, and the address used for lookups."""
 
     frame: StackFrame
@@ -21,8 +20,7 @@ class Walked:
     lookup: int  # pc for the context frame, return address minus the call adjustment otherwise
 
 
-@record(slots=True)
-class UnwindEnv:
+class UnwindEnv(Record, slots=True):
     spec: CpuSpec
     memory: MemoryReader
     cache: SymbolCache
