@@ -80,7 +80,7 @@ ENGINE_WALK = {
     "crashdesk.engine.symbols_api",
     *(f"crashdesk.engine.minidump{m}" for m in ("", "._io", ".constants", ".context", ".crash_reason",
                                                 ".error_tables", ".errors", ".extras", ".memory", ".modules",
-                                                ".reader", ".records", ".sysinfo", ".winerror")),
+                                                ".reader", ".records", ".sysinfo")),
     *(f"crashdesk.engine.unwind{m}" for m in ("", ".api", ".cfi", ".chain", ".context", ".cpu", ".env",
                                               ".frame_json", ".frame_pointer", ".postfix", ".scan", ".symbolize",
                                               ".walker")),
