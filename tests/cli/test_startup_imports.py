@@ -81,9 +81,8 @@ ENGINE_WALK = {
     *(f"crashdesk.engine.minidump{m}" for m in ("", "._io", ".constants", ".context", ".crash_reason",
                                                 ".error_tables", ".errors", ".extras", ".memory", ".modules",
                                                 ".reader", ".records", ".sysinfo")),
-    *(f"crashdesk.engine.unwind{m}" for m in ("", ".api", ".cfi", ".chain", ".context", ".cpu", ".env",
-                                              ".frame_json", ".frame_pointer", ".postfix", ".scan", ".symbolize",
-                                              ".walker")),
+    *(f"crashdesk.engine.unwind{m}" for m in ("", ".api", ".cfi", ".chain", ".context", ".cpu", ".frame_json",
+                                              ".postfix", ".symbolize", ".walker")),
 }
 UNWINDER = {cpu: {f"crashdesk.engine.unwind.{cpu}"} for cpu in ("amd64", "x86", "arm64", "arm")}
 CRASH_INFO = {f"crashdesk.engine.crash_info{m}" for m in ("", ".heuristics", ".memory_info")}
