@@ -9,7 +9,7 @@ Linux headers), so the names and numbers are exactly the reference's.
     python3 scripts/gen_error_tables.py rust-minidump/minidump-common/src/errors
 
 Only names and values are taken (facts), one dict per enum, in the enum's order. The two big tables are
-written as text, a line ``<value in hex> <NAME>`` per variant (``winerror.table_name`` finds a value's line):
+written as text, a line ``<value in hex> <NAME>`` per variant (``crash_reason.table_name`` finds a value's line):
 a module of two 2,900-entry dict literals costs ~3 ms to load (unmarshal the constants, build the dicts), two
 strings ~0.3 ms, and most dumps look up one or two values, if any.
 """
@@ -67,7 +67,7 @@ def _header(what: str, form: str = "") -> list[str]:
 def main(errors_dir: str) -> int:
     lines = _header("Exception and error code names")
     names = _header("winerror.h and ntstatus.h names", ": one line\n``<value in hex> <NAME>`` per value, in the "
-                    "enum's order, found by ``winerror.table_name``")
+                    "enum's order, found by ``crash_reason.table_name``")
     counts = {}
     for file, enums in ENUMS.items():
         text = (Path(errors_dir) / file).read_text()

@@ -1,9 +1,15 @@
-"""``@record``: the engine's value classes, declared like dataclasses and built in a few microseconds.
+"""``Record``: the engine's value classes, declared like dataclasses and built in a few microseconds.
 
 The stackwalker's classes (frames, symbol answers, decoded instructions, cache entries) sit on the path of
 every ``crashdesk stackwalk``, which people run once per dump. :mod:`dataclasses` costs ~7 ms to import
 (it imports :mod:`inspect`) and ~0.5 ms per class (it compiles six methods for a frozen class), about half
-of the command's own start-up; ``@record`` keeps the same class bodies and builds them in ~0.1 ms each.
+of the command's own start-up. A record keeps a dataclass's class body and is built in ~0.1 ms, once: the
+options are the class statement's keywords, read by ``Record``'s metaclass before the class is created
+(``__slots__`` cannot be added afterwards, so a decorator would build each slotted class twice)::
+
+    class FrameInfo(Record, frozen=True, slots=True):
+        name: str
+        size: int = 0
 
 What it gives is the part of ``@dataclass`` the engine uses, with the same meaning:
 
@@ -14,11 +20,11 @@ What it gives is the part of ``@dataclass`` the engine uses, with the same meani
   ``__repr__``, ``__eq__`` (same class and equal fields);
 * ``frozen=True``: assignment raises :class:`FrozenInstanceError` and instances hash by their fields;
   otherwise they are unhashable, as an ``eq`` dataclass is;
-* ``slots=True``: the class is rebuilt with ``__slots__`` (no instance ``__dict__``) and pickles by its
-  fields;
+* ``slots=True``: the class has ``__slots__`` (no instance ``__dict__``); records pickle by their fields;
 * :func:`replace`: a copy with some fields changed.
 
-Not supported (refused or absent): ``ClassVar`` annotations, inheritance between records, ``__post_init__``,
+Not supported (refused or absent): ``ClassVar`` annotations, inheritance between records (a record class
+derives from ``Record`` alone), ``__post_init__``,
 ordering, per-field options other than ``default_factory``.
 """
 
@@ -97,56 +103,62 @@ def _init_source(names: list[str], defaults: dict, frozen: bool) -> str:
     return f"def __init__({', '.join(params)}):\n" + ("\n".join(body) or " pass") + "\n"
 
 
-def record(cls=None, /, *, frozen: bool = False, slots: bool = False):
-    """Make ``cls`` a record class (see the module's text); use as ``@record`` or ``@record(frozen=True)``."""
+class _RecordType(type):
+    """The metaclass of :class:`Record`: it turns a class body into a record class as the class is created
+    (``__slots__`` must be in the namespace before: a decorator would build every class twice, ~0.1 ms each)."""
 
-    def build(cls):
-        annotations = cls.__dict__.get("__annotations__", {})
+    def __new__(mcls, name, bases, namespace, *, frozen: bool = False, slots: bool = False):
+        if not bases:  # Record itself
+            return super().__new__(mcls, name, bases, namespace)
+        if bases != (Record,):
+            raise TypeError(f"{name}: a record class derives from Record alone (no inheritance between records)")
+        annotations = namespace.get("__annotations__", {})
         names = list(annotations)
         if any("ClassVar" in str(a) for a in annotations.values()):
-            raise TypeError(f"{cls.__name__}: ClassVar annotations are not supported by @record")
-        defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
+            raise TypeError(f"{name}: ClassVar annotations are not supported by records")
+        defaults = {n: namespace[n] for n in names if n in namespace}
         seen_default = False
-        for name in names:  # the rule a def's parameters follow
-            if name in defaults:
+        for field_name in names:  # the rule a def's parameters follow
+            if field_name in defaults:
                 seen_default = True
             elif seen_default:
-                raise TypeError(f"{cls.__name__}: non-default field {name!r} follows a default field")
-        body = dict(cls.__dict__)
-        body.pop("__dict__", None)  # the old class's descriptors: the new class makes its own
-        body.pop("__weakref__", None)
+                raise TypeError(f"{name}: non-default field {field_name!r} follows a default field")
         if slots:
-            for name in names:
-                body.pop(name, None)  # a class attribute would shadow the slot
-            body["__slots__"] = tuple(names)
-            body["__getstate__"] = _getstate  # pickling (worker processes): no __dict__ to copy
-            body["__setstate__"] = _setstate
-        body["__record_fields__"] = tuple(names)
-        body["__record_values__"] = attrgetter(*names) if names else staticmethod(_no_values)  # in C
-        body.setdefault("__repr__", _repr)
-        body.setdefault("__eq__", _eq)
-        body["__hash__"] = _hash if frozen else None
+            for field_name in names:
+                namespace.pop(field_name, None)  # a class attribute would shadow the slot
+            namespace["__slots__"] = tuple(names)
+        namespace["__record_fields__"] = tuple(names)
+        namespace["__record_values__"] = attrgetter(*names) if names else staticmethod(_no_values)  # in C
+        namespace["__hash__"] = _hash if frozen else None
         if frozen:
-            body["__setattr__"] = _frozen_setattr
-            body["__delattr__"] = _frozen_delattr
-        made = type(cls)(cls.__name__, cls.__bases__, body)
-        made.__init__ = _first_init(made, names, defaults, frozen)
-        return made
+            namespace["__setattr__"] = _frozen_setattr
+            namespace["__delattr__"] = _frozen_delattr
+        qualname = f"{namespace.get('__qualname__', name)}.__init__"
+        namespace["__init__"] = _first_init(qualname, names, defaults, frozen)
+        return super().__new__(mcls, name, bases, namespace)
 
-    return build if cls is None else build(cls)
+
+class Record(metaclass=_RecordType):
+    """The base of a record class: ``class Frame(Record, frozen=True, slots=True):`` with annotated fields
+    (see the module's text)."""
+
+    __slots__ = ()
+    __repr__ = _repr
+    __eq__ = _eq
+    __getstate__ = _getstate  # pickling (worker processes): a slotted record has no __dict__ to copy
+    __setstate__ = _setstate
 
 
 #: Instances a record class makes with the generic ``__init__`` before it compiles its own (see :func:`_first_init`).
 COMPILE_AFTER = 16
 
 
-def _first_init(cls, names: list[str], defaults: dict, frozen: bool):
+def _first_init(qualname: str, names: list[str], defaults: dict, frozen: bool):
     """The ``__init__`` a record class starts with: a generic one, which binds the arguments by name as the
     compiled one does. Compiling a class's own ``__init__`` (a small def, as fast as a dataclass's) costs
     ~0.2 ms, and a stackwalk makes a dozen record classes' instances a few times each: the class compiles its
     own at its :data:`COMPILE_AFTER`-th instance (frames, symbol answers of a big dump or a long-lived worker),
     and a class a run never instantiates (many on the stackwalker's path) never pays for it."""
-    qualname = f"{cls.__qualname__}.__init__"
     fields = frozenset(names)
     set_field = object.__setattr__ if frozen else setattr
     made = 0
@@ -159,7 +171,7 @@ def _first_init(cls, names: list[str], defaults: dict, frozen: bool):
             exec(_init_source(names, defaults, frozen), namespace)
             real = namespace["__init__"]
             real.__qualname__ = qualname
-            cls.__init__ = real
+            type(self).__init__ = real  # records have no subclasses: the record class
             real(self, *args, **kwargs)
             return
         if len(args) > len(names):

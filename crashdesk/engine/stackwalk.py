@@ -14,10 +14,10 @@ from collections.abc import Callable
 from crashdesk.engine.minidump import Minidump, MissingStreamError
 from crashdesk.engine.minidump import extras as X
 from crashdesk.engine.minidump.context import CpuContext
+from crashdesk.engine.minidump.crash_reason import last_error_name
 from crashdesk.engine.minidump.memory import MemoryRegion, RegionMemory
 from crashdesk.engine.minidump.records import Thread
 from crashdesk.engine.minidump.sysinfo import cpu_description, os_version
-from crashdesk.engine.minidump.winerror import last_error_name
 from crashdesk.engine.symbols_api import ModuleKey, NoSymbols, SymbolFile, SymbolLookup, SymbolProvider
 from crashdesk.engine.unwind.api import ModuleInfo
 

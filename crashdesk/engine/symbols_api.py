@@ -9,11 +9,10 @@ All addresses handed to a :class:`SymbolFile` are *relative to the module base* 
 
 from __future__ import annotations
 
-from crashdesk.engine.record_class import field, record
+from crashdesk.engine.record_class import Record, field
 
 
-@record(frozen=True, slots=True)
-class ModuleKey:
+class ModuleKey(Record, frozen=True, slots=True):
     """What identifies a module's symbols: the dump's debug file/id and code file/id."""
 
     debug_file: str
@@ -22,8 +21,7 @@ class ModuleKey:
     code_id: str = ""
 
 
-@record(frozen=True, slots=True)
-class FunctionInfo:
+class FunctionInfo(Record, frozen=True, slots=True):
     name: str
     address: int  # RVA of the function (FUNC) or symbol (PUBLIC) start
     size: int  # 0 for PUBLIC symbols
@@ -31,15 +29,13 @@ class FunctionInfo:
     is_public: bool  # True when the hit came from a PUBLIC record
 
 
-@record(frozen=True, slots=True)
-class SourceLine:
+class SourceLine(Record, frozen=True, slots=True):
     file: str | None
     line: int
     address: int  # RVA where the line record starts
 
 
-@record(frozen=True, slots=True)
-class InlineInfo:
+class InlineInfo(Record, frozen=True, slots=True):
     """One inlined call covering the address, from ``INLINE`` records.
 
     ``depth`` 0 is the outermost inline (called from the FUNC itself). ``call_file``/``call_line`` are
@@ -53,8 +49,7 @@ class InlineInfo:
     address: int  # start RVA of the inline range that covers the address
 
 
-@record(frozen=True, slots=True)
-class StackWinInfo:
+class StackWinInfo(Record, frozen=True, slots=True):
     """A ``STACK WIN`` record covering the address."""
 
     type: int  # 0 FPO, 4 FrameData, ...
@@ -71,8 +66,7 @@ class StackWinInfo:
     allocates_base_pointer: bool
 
 
-@record(frozen=True, slots=True)
-class CfiRules:
+class CfiRules(Record, frozen=True, slots=True):
     """``STACK CFI`` rules in force at an address: the INIT rules with every delta up to the address
     applied. Keys are register names as written in the file (``.cfa``, ``.ra``, ``rbp``, ``$ebp``...);
     values are the postfix expressions."""
@@ -105,8 +99,7 @@ class SymbolFile:
         """The ``STACK WIN`` record for ``rva`` (FrameData preferred over FPO), or None."""
 
 
-@record(slots=True)
-class SymbolLookup:
+class SymbolLookup(Record, slots=True):
     """The provider's answer for one module."""
 
     symbols: SymbolFile | None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 from crashdesk.engine.symfile import index_path_for
 from crashdesk.symbols.layout import StorePath
 
@@ -25,8 +25,7 @@ TEMP_PREFIX = "dl-"
 UNOWNED_TEMP_AGE = 3600.0  # a temporary file without a process id (older versions) is an orphan after this
 
 
-@record(frozen=True, slots=True)
-class CacheEntry:
+class CacheEntry(Record, frozen=True, slots=True):
     path: str  # the .sym file
     size: int
     last_used: float

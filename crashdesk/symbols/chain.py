@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Collection, Iterable
 
 from crashdesk.engine.native import SUPPORT_MISSING_NOTE, NativeFileError, native_support
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
 from crashdesk.symbols.cache import SymbolCache, remove_orphan_temps
@@ -39,8 +39,7 @@ if TYPE_CHECKING:
     from crashdesk.symbols.http import Download, HttpSymbolServer
 
 
-@record(slots=True)
-class FetchEvent:
+class FetchEvent(Record, slots=True):
     """Progress of a fetch: ``kind`` is ``start``, ``bytes`` or ``done``."""
 
     kind: str

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from crashdesk.engine.native import native_support, sniff_kind
 from crashdesk.engine.native.ids import SNIFF_BYTES, normalize_breakpad_id
-from crashdesk.engine.record_class import field, record
+from crashdesk.engine.record_class import Record, field
 from crashdesk.engine.symfile import SymbolFileError, parse_module_line
 from crashdesk.engine.symfile.indexfile import name_key
 
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from threading import Event
 
 
-@record(frozen=True, slots=True)
-class IndexedFile:
+class IndexedFile(Record, frozen=True, slots=True):
     path: str  # relative to the folder, "/"-separated
     kind: str  # elf, pe, pdb, macho, breakpad
     debug_id: str
@@ -41,8 +40,7 @@ class IndexedFile:
     has_debug_info: bool
 
 
-@record(slots=True)
-class ScanStats:
+class ScanStats(Record, slots=True):
     files_seen: int = 0
     objects: int = 0  # files holding at least one object (or a .sym MODULE line)
     identified: int = 0  # files actually opened this time (new or changed)

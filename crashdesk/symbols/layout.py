@@ -7,7 +7,7 @@ characters, bounded length) and the id must be hex.
 
 from __future__ import annotations
 
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.errors import CrashDeskError
 
@@ -80,8 +80,7 @@ def code_sym_file_name(code_file: str) -> str:
     return code_file + ".sym"
 
 
-@record(frozen=True, slots=True)
-class StorePath:
+class StorePath(Record, frozen=True, slots=True):
     """A checked relative store path ``<debug_file>/<DEBUG_ID>/<sym_file>``."""
 
     debug_file: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.symbols.layout import StorePath, leaf_name
 from crashdesk.symbols.remote_native import (
@@ -43,8 +43,7 @@ def native_supported() -> bool:
     return native_support()
 
 
-@record(slots=True)
-class _Got:
+class _Got(Record, slots=True):
     path: str | os.PathLike[str]  # a cache file (str), or a download's temporary file (Path) without a cache
     url: str | None
     features: frozenset

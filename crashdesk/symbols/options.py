@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 
 DEFAULT_USER_AGENT = "CrashDesk-symbols/1.0"
 
 
-@record(slots=True)
-class HttpOptions:
+class HttpOptions(Record, slots=True):
     """Limits for downloads."""
 
     connect_timeout: float = 10.0

@@ -21,7 +21,7 @@ import os
 import struct
 from collections.abc import Callable
 
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.errors import CrashDeskError
 from crashdesk.symbols.layout import UnsafeName, check_component, check_id, is_hex, leaf_name
@@ -41,8 +41,7 @@ class RemoteFileRejected(CrashDeskError):
     compressed answer. The message says which, for the per-module note."""
 
 
-@record(frozen=True, slots=True)
-class RemoteTarget:
+class RemoteTarget(Record, frozen=True, slots=True):
     """One file to ask a server for: the URL path under the base URL, what kind of file it is and the name it
     gets in the cache (``<cache>/symbols/<debug_file>/<DEBUG_ID>/<cache_name>``)."""
 

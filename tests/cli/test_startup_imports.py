@@ -46,7 +46,7 @@ entry()
 # service-level dependency leaked into the command line's path).
 HEAVY_STDLIB = {"asyncio", "concurrent", "ctypes", "email", "http", "logging", "multiprocessing", "socket",
                 "sqlite3", "ssl", "subprocess", "uuid", "xml", "zipfile", "urllib.request", "platform"}
-# Standard-library modules the stackwalker's path does without (the engine's classes are ``@record``s, not
+# Standard-library modules the stackwalker's path does without (the engine's classes are records, not
 # dataclasses: ARCHITECTURE.md); other paths name them in their case.
 SLOW_TO_IMPORT = {"dataclasses", "inspect"}
 # Standard-library modules a stackwalk does without, index builds included (ARCHITECTURE.md): `shutil` (it imports
@@ -80,10 +80,9 @@ ENGINE_WALK = {
     "crashdesk.engine.symbols_api",
     *(f"crashdesk.engine.minidump{m}" for m in ("", "._io", ".constants", ".context", ".crash_reason",
                                                 ".error_tables", ".errors", ".extras", ".memory", ".modules",
-                                                ".reader", ".records", ".sysinfo", ".winerror")),
-    *(f"crashdesk.engine.unwind{m}" for m in ("", ".api", ".cfi", ".chain", ".context", ".cpu", ".env",
-                                              ".frame_json", ".frame_pointer", ".postfix", ".scan", ".symbolize",
-                                              ".walker")),
+                                                ".reader", ".records", ".sysinfo")),
+    *(f"crashdesk.engine.unwind{m}" for m in ("", ".api", ".cfi", ".chain", ".context", ".cpu", ".frame_json",
+                                              ".postfix", ".symbolize", ".walker")),
 }
 UNWINDER = {cpu: {f"crashdesk.engine.unwind.{cpu}"} for cpu in ("amd64", "x86", "arm64", "arm")}
 CRASH_INFO = {f"crashdesk.engine.crash_info{m}" for m in ("", ".heuristics", ".memory_info")}

@@ -11,7 +11,12 @@ from pathlib import Path
 
 from crashdesk.engine.minidump import error_tables as T
 from crashdesk.engine.minidump import windows_error_names
-from crashdesk.engine.minidump.winerror import last_error_name, table_entries, table_name, windows_error_text
+from crashdesk.engine.minidump.crash_reason import (
+    last_error_name,
+    table_entries,
+    table_name,
+    windows_error_text,
+)
 from crashdesk.engine.stackwalk import process_minidump
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "crash_reasons"

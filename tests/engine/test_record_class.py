@@ -1,5 +1,5 @@
-"""``@record`` behaves as ``@dataclass`` for what the engine uses: the same class body under both decorators
-gives the same constructor, repr, equality, hashing, immutability, pickling and ``replace`` (the standard
+"""A ``Record`` class behaves as a ``@dataclass`` for what the engine uses: the same class body as a record and
+under the decorator gives the same constructor, repr, equality, hashing, immutability, pickling and ``replace`` (the standard
 library's dataclasses are the reference here)."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from crashdesk.engine import record_class
 
 
 def _pair(frozen: bool, slots: bool):
-    """One class body built by each decorator."""
+    """One class body built as a record and by the decorator."""
 
-    def body(field):
-        class Point:
+    def body(field, *bases, **options):
+        class Point(*bases, **options):
             """A point."""
 
             x: int
@@ -33,7 +33,7 @@ def _pair(frozen: bool, slots: bool):
 
         return Point
 
-    ours = record_class.record(frozen=frozen, slots=slots)(body(record_class.field))
+    ours = body(record_class.field, record_class.Record, frozen=frozen, slots=slots)
     ref = dataclasses.dataclass(frozen=frozen, slots=slots)(body(dataclasses.field))
     return ours, ref
 
@@ -141,7 +141,7 @@ def test_a_field_without_default_after_one_with_is_refused_as_dataclasses_does()
     with pytest.raises(TypeError):
         dataclasses.dataclass(type("Bad", (), dict(Bad.__dict__)))
     with pytest.raises(TypeError):
-        record_class.record(Bad)
+        type("Bad", (record_class.Record,), dict(Bad.__dict__))
 
 
 def test_a_class_variable_annotation_is_refused_rather_than_made_a_field():
@@ -152,12 +152,36 @@ def test_a_class_variable_annotation_is_refused_rather_than_made_a_field():
     assert [f.name for f in dataclasses.fields(dataclasses.dataclass(type("W", (), dict(WithClassVar.__dict__))))] \
         == ["a"]
     with pytest.raises(TypeError):
-        record_class.record(WithClassVar)
+        type("W", (record_class.Record,), dict(WithClassVar.__dict__))
+
+
+def test_a_record_class_is_built_once_and_records_do_not_inherit_from_records():
+    """The class statement makes the record class itself (``__slots__`` in place as it is created), and a
+    subclass of a record is refused, as inheritance between records is not supported."""
+    named = []
+
+    class Named:  # a descriptor: each class creation tells it its owner
+        def __set_name__(self, owner, name):
+            named.append(owner)
+
+    class P(record_class.Record, frozen=True, slots=True):
+        x: int
+        marker = Named()
+
+    assert named == [P]  # created once, as the final class (a rebuilt class would have been named too)
+    assert P.__slots__ == ("x",) and not hasattr(P(1), "__dict__") and P(1).x == 1
+    with pytest.raises(TypeError):
+        class Q(P):
+            y: int
+    with pytest.raises(TypeError):
+        class R(record_class.Record, int):
+            y: int
 
 
 @pytest.mark.parametrize("fields", [(), ("x",), ("x", "y")])
 def test_equality_and_hash_with_zero_one_or_more_fields(fields):
-    ours = record_class.record(frozen=True)(type("R", (), {"__annotations__": dict.fromkeys(fields, "int")}))
+    ours = type(record_class.Record)("R", (record_class.Record,), {"__annotations__": dict.fromkeys(fields, "int")},
+                                     frozen=True)
     ref = dataclasses.dataclass(frozen=True)(type("R", (), {"__annotations__": dict.fromkeys(fields, "int")}))
     values = list(range(len(fields)))
     assert (ours(*values) == ours(*values)) == (ref(*values) == ref(*values)) is True

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from crashdesk.engine.crash_info.heuristics import GPR64
 from crashdesk.engine.crash_info.x86_decode import Instruction, MemoryOperand
-from crashdesk.engine.record_class import field, record
+from crashdesk.engine.record_class import Record, field
 
 MASK64 = (1 << 64) - 1
 CONDITIONAL_JUMPS = frozenset(
@@ -52,30 +52,26 @@ class RegisterInvalid(ValueError):
     """An address uses a register the context has no value for."""
 
 
-@record
-class AddressInfo:
+class AddressInfo(Record):
     address: int
     is_likely_null_pointer_dereference: bool = False
     is_likely_guard_page: bool = False
 
 
-@record
-class MemoryAccess:
+class MemoryAccess(Record):
     info: AddressInfo
     size: int | None
     access_type: str | None  # "read" | "write" | "readwrite" | None (underivable)
 
 
-@record
-class Properties:
+class Properties(Record):
     is_access_derivable: bool
     is_division: bool
     is_privileged: bool
     is_only_gpf_when_non_canonical: bool
 
 
-@record
-class Analysis:
+class Analysis(Record):
     instruction: Instruction
     properties: Properties
     accesses: list[MemoryAccess] | None  # None: could not be determined

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 
 from crashdesk.engine.crash_info.memory_info import MemoryInfoMap, ProtectedRange
-from crashdesk.engine.record_class import field, record
+from crashdesk.engine.record_class import Record, field
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
 if TYPE_CHECKING:  # the decoder's types: imported only where an instruction is decoded (start-up time)
@@ -103,8 +103,7 @@ def adjusted_address(
     return None
 
 
-@record
-class BitFlip:
+class BitFlip(Record):
     address: int
     source_register: str | None
     was_non_canonical: bool
@@ -203,8 +202,7 @@ def mark_guard_pages(analysis: Analysis, info: MemoryInfoMap) -> None:
                 break
 
 
-@record
-class Inconsistencies:
+class Inconsistencies(Record):
     items: list[str] = field(default_factory=list)
 
 

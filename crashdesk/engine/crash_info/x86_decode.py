@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 
 MAX_INSTRUCTION_LENGTH = 15
 
@@ -81,8 +81,7 @@ class DecodeError(ValueError):
     """The bytes at the instruction pointer are not a whole instruction (truncated or invalid)."""
 
 
-@record(frozen=True)
-class MemoryOperand:
+class MemoryOperand(Record, frozen=True):
     base: str | None
     index: str | None
     scale: int
@@ -90,16 +89,14 @@ class MemoryOperand:
     segment: str | None
 
 
-@record(frozen=True)
-class Operand:
+class Operand(Record, frozen=True):
     kind: str  # "reg" | "imm" | "mem"
     reg: str | None = None
     imm: int | None = None
     mem: MemoryOperand | None = None
 
 
-@record(frozen=True)
-class Instruction:
+class Instruction(Record, frozen=True):
     """One decoded instruction: yaxpeax's opcode name, its text, its operands and memory access width."""
 
     opcode: str

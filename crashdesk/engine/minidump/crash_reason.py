@@ -1,20 +1,68 @@
 """Crash reason and crash address strings, spelled as ``minidump-stackwalk`` spells them.
 
 Windows exception codes (access violations split by read/write/exec, fast-fail codes of
-``EXCEPTION_STACK_BUFFER_OVERRUN``), Linux signals with their ``si_code``, macOS ``EXC_*`` with codes.
+``EXCEPTION_STACK_BUFFER_OVERRUN``), Linux signals with their ``si_code``, macOS ``EXC_*`` with codes; and
+Windows error codes (an exception code outside the reference's list, a thread's ``GetLastError`` value as read
+from its TEB) by their winerror.h / ntstatus.h names.
 """
 
-from collections import namedtuple
+from __future__ import annotations
 
 from crashdesk.engine.minidump import error_tables as T
-from crashdesk.engine.minidump.winerror import table_name, windows_error_text
+from crashdesk.engine.record_class import Record
 
 
-class CrashReason(namedtuple("CrashReason", "type address")):
-    """What the exception stream says, formatted for ``crash_info``: ``type`` (str), ``address`` (int)."""
+class CrashReason(Record, frozen=True, slots=True):
+    """What the exception stream says, formatted for ``crash_info``."""
 
-    __slots__ = ()
+    type: str
+    address: int
 
+
+# -- Windows error codes -------------------------------------------------------------------------------------
+
+def table_name(table: str, code: int) -> str | None:
+    """The name of ``code`` in one of ``windows_error_names``' tables (a line ``<value in hex> <NAME>`` each), or
+    None."""
+    key = f"\n{code:x} "
+    start = table.find(key)
+    if start < 0:
+        return None
+    start += len(key)
+    return table[start : table.index("\n", start)]
+
+
+def table_entries(table: str) -> dict[int, str]:
+    """Every value of one of ``windows_error_names``' tables with its name, in the table's order."""
+    pairs = (line.split(" ") for line in table.splitlines() if line)
+    return {int(value, 16): name for value, name in pairs}
+
+
+def windows_error_text(code: int) -> str:
+    """A Windows error code as the reference names it: winerror.h, else ntstatus.h, else a winerror.h code
+    under a known facility (``FACILITY_VISUALCPP / ERROR_MOD_NOT_FOUND``), else ``unknown 0x...``."""
+    from crashdesk.engine.minidump.windows_error_names import (  # 5,800 names
+        NT_STATUS_WINDOWS,
+        WIN_ERROR_WINDOWS,
+    )
+
+    name = table_name(WIN_ERROR_WINDOWS, code) or table_name(NT_STATUS_WINDOWS, code)
+    if name is not None:
+        return name
+    if code & 0xF0000000:
+        facility = T.WIN_ERROR_FACILITY_WINDOWS.get((code & 0x0FFF0000) >> 16)
+        error = table_name(WIN_ERROR_WINDOWS, code & 0xFFFF)
+        if facility is not None and error is not None:
+            return f"{facility} / {error}"
+    return f"unknown {code:#010x}"
+
+
+def last_error_name(code: int) -> str:
+    """A thread's last error value as the reference prints it."""
+    return windows_error_text(code)
+
+
+# -- crash reasons -------------------------------------------------------------------------------------------
 
 _WINDOWS_SPECIAL = {"OUT_OF_MEMORY": "Out of Memory", "UNHANDLED_CPP_EXCEPTION": "Unhandled C++ Exception",
                     "SIMULATED": "Simulated Exception"}  # fmt: skip

@@ -1,9 +1,16 @@
-"""Plain records produced by the reader (one named tuple per stream entry kind; each field's type in its comment).
+"""Plain records produced by the reader, one class per stream entry kind.
 
-``collections.namedtuple``, not ``typing.NamedTuple``: the same classes without importing :mod:`typing` (~3 ms
-of every stackwalk; ARCHITECTURE.md "Imports and start-up")."""
+The kinds a dump holds many of (stream entries, threads, memory info, handles) are ``collections.namedtuple``
+classes (each field's type in its comment; not ``typing.NamedTuple``: no :mod:`typing`, ~3 ms of every
+stackwalk), as cheap to make as a tuple; a stream read once gives a record (:class:`Record`), which is made
+without compiling anything (a named tuple compiles its ``__new__``: ~0.3M instructions of start-up each;
+ARCHITECTURE.md "Imports and start-up")."""
+
+from __future__ import annotations
 
 from collections import namedtuple
+
+from crashdesk.engine.record_class import Record
 
 
 class StreamEntry(namedtuple("StreamEntry", "type size rva name")):
@@ -26,65 +33,70 @@ Thread = namedtuple("Thread", (
 ))
 
 
-ExceptionRecord = namedtuple("ExceptionRecord", (
-    "thread_id",  # int
-    "code",  # int
-    "flags",  # int
-    "record",  # int
-    "address",  # int
-    "parameters",  # list[int]
-    "context_size",  # int
-    "context_rva",  # int
-    "raw_parameters",  # tuple[int, ...]; all 15 parameter slots, whatever number_parameters says
-), defaults=((),))
+class ExceptionRecord(Record, frozen=True, slots=True):
+    """The exception stream: the faulting thread, exception code, flags, address and parameters."""
+
+    thread_id: int
+    code: int
+    flags: int
+    record: int
+    address: int
+    parameters: list[int]
+    context_size: int
+    context_rva: int
+    raw_parameters: tuple[int, ...] = ()  # all 15 parameter slots, whatever number_parameters says
 
 
-SystemInfo = namedtuple("SystemInfo", (
-    "processor_architecture",  # int
-    "processor_level",  # int
-    "processor_revision",  # int
-    "number_of_processors",  # int
-    "product_type",  # int
-    "major_version",  # int
-    "minor_version",  # int
-    "build_number",  # int
-    "platform_id",  # int
-    "csd_version",  # str | None
-    "suite_mask",  # int
-    "vendor_id",  # str
-    "version_information",  # int
-    "feature_information",  # int
-    "amd_extended_cpu_features",  # int
-    "cpu_arch",  # str
-    "os",  # str
-    "arm_cpuid",  # int; the CPU union read as ARM: MIDR (CPUID register), Linux ELF hwcaps
-    "arm_hwcaps",  # int
-), defaults=(0, 0))
+class SystemInfo(Record, frozen=True, slots=True):
+    """The system info stream: CPU and operating system."""
+
+    processor_architecture: int
+    processor_level: int
+    processor_revision: int
+    number_of_processors: int
+    product_type: int
+    major_version: int
+    minor_version: int
+    build_number: int
+    platform_id: int
+    csd_version: str | None
+    suite_mask: int
+    vendor_id: str
+    version_information: int
+    feature_information: int
+    amd_extended_cpu_features: int
+    cpu_arch: str
+    os: str
+    arm_cpuid: int = 0  # the CPU union read as ARM: MIDR (CPUID register), Linux ELF hwcaps
+    arm_hwcaps: int = 0
 
 
-MiscInfo = namedtuple("MiscInfo", (
-    "size_of_info",  # int
-    "flags1",  # int
-    "process_id",  # int | None
-    "process_create_time",  # int | None
-    "process_user_time",  # int | None
-    "process_kernel_time",  # int | None
-))
+class MiscInfo(Record, frozen=True, slots=True):
+    """The misc info stream: process id and times, when present."""
+
+    size_of_info: int
+    flags1: int
+    process_id: int | None
+    process_create_time: int | None
+    process_user_time: int | None
+    process_kernel_time: int | None
 
 
-BreakpadInfo = namedtuple("BreakpadInfo", (
-    "dump_thread_id",  # int | None
-    "requesting_thread_id",  # int | None
-))
+class BreakpadInfo(Record, frozen=True, slots=True):
+    """Breakpad's info stream: the dumping and requesting threads, when valid."""
+
+    dump_thread_id: int | None
+    requesting_thread_id: int | None
 
 
-AssertionInfo = namedtuple("AssertionInfo", (
-    "expression",  # str
-    "function",  # str
-    "file",  # str
-    "line",  # int
-    "type",  # int
-))
+class AssertionInfo(Record, frozen=True, slots=True):
+    """The assertion stream: an invalid-parameter or pure-virtual-call report."""
+
+    expression: str
+    function: str
+    file: str
+    line: int
+    type: int
 
 
 class CrashpadInfo:
@@ -106,16 +118,17 @@ class CrashpadInfo:
         return f"CrashpadInfo(version={self.version}, report_id={self.report_id!r}, client_id={self.client_id!r})"
 
 
-MacCrashInfoRecord = namedtuple("MacCrashInfoRecord", (
-    "thread",  # int | None
-    "dialog_mode",  # int | None
-    "abort_cause",  # int | None
-    "module",  # str | None
-    "message",  # str | None
-    "signature_string",  # str | None
-    "backtrace",  # str | None
-    "message2",  # str | None
-))
+class MacCrashInfoRecord(Record, frozen=True, slots=True):
+    """One record of macOS's crash info stream (``__crash_info`` strings and values)."""
+
+    thread: int | None
+    dialog_mode: int | None
+    abort_cause: int | None
+    module: str | None
+    message: str | None
+    signature_string: str | None
+    backtrace: str | None
+    message2: str | None
 
 
 MemoryInfo = namedtuple("MemoryInfo", (

@@ -8,7 +8,7 @@ from functools import cache
 
 from crashdesk.engine.native.errors import NativeFileError, NativeSupportMissing
 from crashdesk.engine.native.ids import SNIFF_BYTES, breakpad_debug_id, sniff_kind
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 
 # symbolic reads debug sections in memory; refuse files that could not be a sane debug file.
 MAX_NATIVE_BYTES = 8 << 30
@@ -27,8 +27,7 @@ def native_support() -> bool:
                for finder in sys.meta_path if hasattr(finder, "find_spec"))
 
 
-@record(frozen=True, slots=True)
-class NativeObjectInfo:
+class NativeObjectInfo(Record, frozen=True, slots=True):
     """One object inside a native file (a fat Mach-O holds one per architecture)."""
 
     path: str

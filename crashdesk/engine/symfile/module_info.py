@@ -7,12 +7,11 @@ scanner (:mod:`.scan`, the record grammar and the parallel scan).
 
 from __future__ import annotations
 
-from crashdesk.engine.record_class import field, record
+from crashdesk.engine.record_class import Record, field
 from crashdesk.engine.symfile.errors import NotASymbolFile
 
 
-@record(slots=True)
-class ModuleInfo:
+class ModuleInfo(Record, slots=True):
     """What the ``MODULE`` and ``INFO`` lines say."""
 
     os: str

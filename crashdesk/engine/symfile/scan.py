@@ -20,7 +20,7 @@ from array import array
 from functools import cache
 from itertools import islice
 
-from crashdesk.engine.record_class import record
+from crashdesk.engine.record_class import Record
 from crashdesk.engine.symfile.indexfile import ARRAY_NAMES
 from crashdesk.engine.symfile.module_info import ModuleInfo, parse_module_line
 
@@ -139,8 +139,7 @@ SORT_GROUPS = (
 )
 
 
-@record(slots=True)
-class ScanResult:
+class ScanResult(Record, slots=True):
     module: ModuleInfo
     arrays: dict[str, array]
     malformed_lines: int
@@ -175,8 +174,7 @@ PARALLEL_MIN_BYTES = 48 * 1024 * 1024  # below this one process is quicker than 
 _CHUNK_MIN = 16 * 1024 * 1024
 
 
-@record(slots=True)
-class _Partial:
+class _Partial(Record, slots=True):
     """The records of one byte range, in file order. An open block at the range's end has ``NO_END``."""
 
     arrays: dict[str, array]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crashdesk.engine.record_class import field, record
+from crashdesk.engine.record_class import Record, field
 from crashdesk.engine.symbols_api import InlineInfo, SymbolFile
 
 
@@ -25,8 +25,7 @@ class MemoryReader:
         """A little-endian unsigned integer of ``size`` (4 or 8) bytes, or None."""
 
 
-@record(frozen=True, slots=True)
-class ModuleInfo:
+class ModuleInfo(Record, frozen=True, slots=True):
     base: int
     size: int
     code_file: str  # full path as in the dump
@@ -49,8 +48,7 @@ class ModuleMap:
     def unloaded_at(self, address: int) -> list[ModuleInfo]: ...
 
 
-@record(frozen=True, slots=True)
-class InlineFrame:
+class InlineFrame(Record, frozen=True, slots=True):
     """One inlined call as the reference prints it in a frame's ``inlines``: the inlined function and the
     source location *inside* it (``file``/``line`` may be None)."""
 
@@ -59,8 +57,7 @@ class InlineFrame:
     line: int | None
 
 
-@record(slots=True)
-class StackFrame:
+class StackFrame(Record, slots=True):
     instruction: int  # the frame's pc as unwound (return address for caller frames)
     trust: str  # "context" | "cfi" | "frame_pointer" | "scan" | "cfi_scan" | "prewalked" | "non"
     registers: dict[str, int]  # registers known valid for this frame

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from crashdesk.engine.unwind.chain import by_cfi, first_caller
-from crashdesk.engine.unwind.context import FrameContext
-from crashdesk.engine.unwind.env import UnwindEnv, Walked
-from crashdesk.engine.unwind.frame_pointer import arm_frame_pointer_caller, arm_frame_record
-from crashdesk.engine.unwind.scan import return_address_test, scan_for_return_address, scan_words
+from crashdesk.engine.unwind.chain import (
+    arm_frame_pointer_caller,
+    arm_frame_record,
+    by_cfi,
+    first_caller,
+    return_address_test,
+    scan_for_return_address,
+    scan_words,
+)
+from crashdesk.engine.unwind.context import FrameContext, UnwindEnv, Walked
 
 _PTR = 4
 _U32 = (1 << 32) - 1

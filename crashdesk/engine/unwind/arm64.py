@@ -3,16 +3,17 @@ stripped from recovered code and frame pointers."""
 
 from __future__ import annotations
 
-from crashdesk.engine.unwind.chain import by_cfi, first_caller
-from crashdesk.engine.unwind.context import FrameContext
-from crashdesk.engine.unwind.env import UnwindEnv, Walked
-from crashdesk.engine.unwind.frame_pointer import arm_frame_pointer_caller, arm_frame_record
-from crashdesk.engine.unwind.scan import (
+from crashdesk.engine.unwind.chain import (
+    arm_frame_pointer_caller,
+    arm_frame_record,
+    by_cfi,
+    first_caller,
     is_non_canonical_arm64,
     return_address_test,
     scan_for_return_address,
     scan_words,
 )
+from crashdesk.engine.unwind.context import FrameContext, UnwindEnv, Walked
 
 _PTR = 8
 _U64 = (1 << 64) - 1

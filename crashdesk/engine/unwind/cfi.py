@@ -5,8 +5,7 @@ if that yields nothing, ``STACK CFI`` rules. Results are not validated beyond ev
 from __future__ import annotations
 
 from crashdesk.engine.symbols_api import StackWinInfo
-from crashdesk.engine.unwind.context import FrameContext
-from crashdesk.engine.unwind.env import UnwindEnv, Walked
+from crashdesk.engine.unwind.context import FrameContext, UnwindEnv, Walked
 from crashdesk.engine.unwind.postfix import U32, eval_cfi_rules, eval_win_program
 
 # The reference's FPO unwinder skips a "leftover" return address equal to the context frame's pc.

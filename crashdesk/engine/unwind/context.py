@@ -1,13 +1,21 @@
-"""A frame's register state while unwinding: values plus which of them are known to be valid.
+"""What the per-CPU unwinders work with: a frame's register state while unwinding (:class:`FrameContext`), the
+walked frames they look at (:class:`Walked`: callee and grand-callee) and what every unwinder gets
+(:class:`UnwindEnv`: the CPU, the thread's stack memory, the symbol cache and the OS).
+
+A frame's register state holds values plus which of them are known to be valid.
 
 The reference clones the callee's whole register file into the caller and then tracks validity separately, so
-an invalid register can still be *read raw* (the final "did the stack pointer move" check does that). This
-class keeps both: ``values`` (everything, raw) and ``valid`` (None meaning "all", as for the context frame).
+an invalid register can still be *read raw* (the final "did the stack pointer move" check does that).
+:class:`FrameContext` keeps both: ``values`` (everything, raw) and ``valid`` (None meaning "all", as for the
+context frame).
 """
 
 from __future__ import annotations
 
+from crashdesk.engine.record_class import Record
+from crashdesk.engine.unwind.api import MemoryReader, StackFrame
 from crashdesk.engine.unwind.cpu import CpuSpec
+from crashdesk.engine.unwind.symbolize import SymbolCache
 
 
 class FrameContext:
@@ -56,3 +64,40 @@ class FrameContext:
         if self.valid is None:
             return {r: self.values[r] for r in self.spec.registers if r in self.values}
         return {r: self.values.get(r, 0) for r in self.spec.registers if r in self.valid}
+
+
+_U64_LIMIT = 1 << 64
+
+
+class Walked(Record, slots=True):
+    """One unwound frame: the public frame, its register state, and the address used for lookups."""
+
+    frame: StackFrame
+    ctx: FrameContext
+    lookup: int  # pc for the context frame, return address minus the call adjustment otherwise
+
+
+class UnwindEnv(Record, slots=True):
+    spec: CpuSpec
+    memory: MemoryReader
+    cache: SymbolCache
+    os: str  # lower-cased reference OS name ("windows nt", "linux", "mac os x", "ios", "android", ...)
+
+    def read_word(self, address: int) -> int | None:
+        """A pointer-sized little-endian word of stack memory, or None when not fully present."""
+        size = self.spec.pointer_size
+        if address < 0 or address + size > _U64_LIMIT:
+            return None
+        try:
+            value = self.memory.read_uint(address, size)
+        except (ValueError, OverflowError, IndexError):
+            return None
+        return value
+
+    @property
+    def is_windows(self) -> bool:
+        return self.os.startswith("windows")
+
+    @property
+    def is_ios(self) -> bool:
+        return self.os == "ios"

@@ -3,7 +3,7 @@ amount subtracted from a return address to land inside the call instruction."""
 
 from __future__ import annotations
 
-from crashdesk.engine.record_class import field, record
+from crashdesk.engine.record_class import Record, field
 from crashdesk.errors import CrashDeskError
 
 
@@ -11,8 +11,7 @@ class UnsupportedCpu(CrashDeskError):
     """The stackwalker has no unwinder for this CPU."""
 
 
-@record(frozen=True, slots=True)
-class CpuSpec:
+class CpuSpec(Record, frozen=True, slots=True):
     """What the unwinders need to know about one CPU family."""
 
     name: str

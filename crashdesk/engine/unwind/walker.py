@@ -8,9 +8,8 @@ from collections.abc import Callable
 
 from crashdesk.engine.symbols_api import SymbolFile
 from crashdesk.engine.unwind.api import MemoryReader, ModuleInfo, ModuleMap, StackFrame
-from crashdesk.engine.unwind.context import FrameContext
+from crashdesk.engine.unwind.context import FrameContext, UnwindEnv, Walked
 from crashdesk.engine.unwind.cpu import canonical_registers, cpu_spec
-from crashdesk.engine.unwind.env import UnwindEnv, Walked
 from crashdesk.engine.unwind.symbolize import SymbolCache
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from crashdesk.engine.unwind.chain import by_cfi, first_caller
-from crashdesk.engine.unwind.context import FrameContext
-from crashdesk.engine.unwind.env import UnwindEnv, Walked
-from crashdesk.engine.unwind.frame_pointer import read_frame_record
-from crashdesk.engine.unwind.scan import (
+from crashdesk.engine.unwind.chain import (
+    by_cfi,
+    first_caller,
+    read_frame_record,
     return_address_test,
     scan_for_return_address,
     scan_start_with_frame_pointer,
     scan_words,
     scanned_caller_with_frame_pointer,
 )
+from crashdesk.engine.unwind.context import FrameContext, UnwindEnv, Walked
 
 _PTR = 4
 _MAX_GAP = 128 * 1024

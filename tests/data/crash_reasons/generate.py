@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from crashdesk.engine.minidump import error_tables as T  # noqa: E402
 from crashdesk.engine.minidump import windows_error_names  # noqa: E402
-from crashdesk.engine.minidump.winerror import table_entries  # noqa: E402
+from crashdesk.engine.minidump.crash_reason import table_entries  # noqa: E402
 from tests.engine._crash_dump_writer import CrashCase, write_crash_dump  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
