@@ -34,6 +34,10 @@
   without; ~1.8-2.1 ms of CPU a crash either way. A batch of 500 at 1M leaves ~45 MB of WAL (~2,800 16 KiB pages:
   the ``crash_id`` index ~500, ``crashes_search_cover`` ~360 and ``crashes_submitted`` ~130 (the added crashes
   spread over a day), ``crashes_signature`` ~300, FTS segments and merges ~430, ``annotation_columns`` ~120).
+  FTS5 ``automerge`` 8 instead of the default 4 (tried for issue 27, not kept): commits 0.27-0.35 ms a crash
+  against 0.40-0.48 with 4 (1M copy, batches of 500, load 1.7-3.0), but the full-text searches slow with the
+  segments it leaves: 3 more segments per index (15-19 against 13-16) took ``full text word`` from 41 to 63 ms
+  and ``thread term + product + date`` from 79 to 92 ms (p50), before the steady state's up to 7 per level.
   Dumps are not written (blobs are a file copy each, not database work). ``--dbstat`` prints KB per crash by table
   (SQLite's ``dbstat``, indexes counted with their table).
 * Searches: each query runs ``--repeat`` times through ``CrashStore.search`` (total + first 100 hits sorted by

@@ -105,6 +105,8 @@ def index_row(rowid: int, ct: CrashThreads, fids: Mapping[str, int], tids: Mappi
     terms: dict[str, None] = {"rany": None} if ct.threads else {}
     stacks: list[list[Any]] = []
     tops: dict[int, None] = {}
+    fget, dget = fids.get, dids.get
+    lget = loaded.get if loaded else {}.get
     for t in ct.threads:
         main, crashing = bool(t.roles & MAIN), bool(t.roles & CRASHING)
         if main:
@@ -114,32 +116,34 @@ def index_row(rowid: int, ct: CrashThreads, fids: Mapping[str, int], tids: Mappi
         nid = tids.get(t.name) if t.name else None
         if nid:
             terms[f"n{nid}"] = None
-        ids = [fids.get(f, 0) if f else 0 for f in t.functions]
+        # the prefixes of this thread's function (f), frame module (d) and loaded module (v) terms
+        roles = ["a"]
+        if main:
+            roles.append("m")
+        if crashing:
+            roles.append("c")
+        if nid:
+            roles.append(f"n{nid}")
+        pf = [r + "f" for r in roles if r != "c"]
+        pd = [r + "d" for r in roles]
+        pv = [r + "v" for r in roles]
+        ids = [fget(f, 0) if f else 0 for f in t.functions]
         for f in dict.fromkeys(ids):
             if f:
-                terms[f"af{f}"] = None
-                if main:
-                    terms[f"mf{f}"] = None
-                if nid:
-                    terms[f"n{nid}f{f}"] = None
+                s = str(f)
+                for p in pf:
+                    terms[p + s] = None
         for m in dict.fromkeys(t.modules):
-            d = dids.get(m) if m else None
-            if d:
-                terms[f"ad{d}"] = None
-                if main:
-                    terms[f"md{d}"] = None
-                if crashing:
-                    terms[f"cd{d}"] = None
-                if nid:
-                    terms[f"n{nid}d{d}"] = None
-            for v in (loaded or {}).get(m, ()) if m else ():  # the loaded module (with its version) itself
-                terms[f"av{v}"] = None
-                if main:
-                    terms[f"mv{v}"] = None
-                if crashing:
-                    terms[f"cv{v}"] = None
-                if nid:
-                    terms[f"n{nid}v{v}"] = None
+            if m:
+                d = dget(m)
+                if d:
+                    s = str(d)
+                    for p in pd:
+                        terms[p + s] = None
+                for v in lget(m, ()):  # the loaded module (with its version) itself
+                    s = str(v)
+                    for p in pv:
+                        terms[p + s] = None
         if not crashing and ids and ids[0]:
             tops[ids[0]] = None
         stacks.append([t.roles, nid or 0, ids])
