@@ -28,7 +28,7 @@ from crashdesk.symbols.layout import (
     code_store_path,
     store_path,
 )
-from crashdesk.symbols.native_fetch import NativeRemote
+from crashdesk.symbols.native_kind import native_kind, native_supported
 from crashdesk.symbols.negcache import DEFAULT_TTL, NegativeCache
 from crashdesk.symbols.options import HttpOptions
 
@@ -101,7 +101,6 @@ class SymbolChain:
         self.servers = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in urls]
         # debuginfod servers: asked for ELF debug files and executables by build id (native files only)
         self.debuginfod = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in dbg_urls]
-        self.native = NativeRemote(self)
         self.negative = NegativeCache(os.path.join(cache_dir, "symbols-misses.json") if cache_dir is not None
                                       else None, negative_ttl)
         self.max_parallel = max(1, max_parallel)
@@ -284,6 +283,19 @@ class SymbolChain:
                 idx = self._folder_indexes[root] = FolderIndex(root, store)
         return idx
 
+    def _native_from_cache(self, module: ModuleKey, rel: StorePath, attempts: list) -> SymbolLookup | None:
+        """The module's native debug files from the cache. Most modules have no cache folder: that is answered
+        here, and the native fetcher (:mod:`~crashdesk.symbols.native_fetch`) is imported only when there is one."""
+        if native_kind(module) is None or not native_supported():
+            return None
+        if not self.cache_may_hold(rel.debug_file):  # the module has no folder in the cache
+            attempts.append({"source": "cache (native)", "result": "not_found", "path": self.cache_folder_text(rel)})
+            return None
+        # the module's cache folder exists
+        from crashdesk.symbols.native_fetch import NativeRemote
+
+        return NativeRemote(self).from_cache(module, rel, attempts)
+
     def cache_may_hold(self, debug_file: str) -> bool:
         """False when the cache folder certainly has no ``debug_file`` folder. Only a chain without servers
         trusts a listing of the cache: a chain with servers writes downloads there itself."""
@@ -390,7 +402,7 @@ class SymbolChain:
             if self.cache is not None and not self.cache_may_hold(rel.debug_file):
                 attempts.append({"source": "cache", "result": "not_found",
                                  "path": self._cache_files[1] + os.sep.join(rel.parts)})
-                found = self.native.from_cache(module, rel, attempts)
+                found = self._native_from_cache(module, rel, attempts)
                 if found:
                     return found
             elif self.cache is not None:
@@ -403,7 +415,7 @@ class SymbolChain:
                     self._discard(p)  # a bad cached file is not used again
                 else:
                     attempts.append({"source": "cache", "result": "not_found", "path": p})
-                found = self.native.from_cache(module, rel, attempts)
+                found = self._native_from_cache(module, rel, attempts)
                 if found:
                     return found
 
@@ -425,7 +437,10 @@ class SymbolChain:
                     return SymbolLookup(None, "missing", "cancelled", extra={"reason": "cancelled",
                                                                              "attempts": attempts})
             if rel is not None:  # native debug files (.sym first, as above, wherever a server has both)
-                found = self.native.from_servers(module, rel, on_bytes, cancel, attempts)
+                # servers are asked: the native fetcher
+                from crashdesk.symbols.native_fetch import NativeRemote
+
+                found = NativeRemote(self).from_servers(module, rel, on_bytes, cancel, attempts)
                 if found is not None:
                     return found
                 if attempts and attempts[-1]["result"] == "cancelled":
