@@ -228,3 +228,26 @@ def test_shared_corpus_dump_stays_on_the_list(shared_corpus, tmp_path):
     got = json.loads(proc.stdout)
     assert [f.get("function") for f in got["crashing_thread"]["frames"]] == \
         [f.get("function") for f in expected["crashing_thread"]["frames"]]
+
+
+def test_a_stackwalk_builds_two_parsers():
+    """Reading a stackwalk's command line builds the root parser and the stackwalk one, no third (a shared parent
+    parser for the common options was one more parser and two message-catalogue searches on every run)."""
+    import argparse
+
+    from crashdesk.cli import build_parser
+
+    built = []
+
+    def watch(frame, event, _arg):  # every ArgumentParser.__init__ entered, with the prog it was given
+        if event == "call" and frame.f_code is argparse.ArgumentParser.__init__.__code__:
+            built.append(frame.f_locals.get("prog"))
+
+    sys.setprofile(watch)
+    try:
+        parser = build_parser("stackwalk")
+    finally:
+        sys.setprofile(None)
+    assert sorted(built, key=str) == ["crashdesk", "crashdesk stackwalk"]
+    args = parser.parse_args(["stackwalk", "--data-dir", "D", "--json", "x.dmp"])
+    assert (args.data_dir, args.json, args.paths) == ("D", True, ["x.dmp"])
