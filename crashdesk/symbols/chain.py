@@ -18,7 +18,6 @@ from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
 from crashdesk.symbols.cache import SymbolCache, remove_orphan_temps
-from crashdesk.symbols.folder_index import FolderIndex, rank
 from crashdesk.symbols.folder_names import FolderNames
 from crashdesk.symbols.layout import (
     StorePath,
@@ -36,6 +35,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from crashdesk.symbols.folder_index import FolderIndex
     from crashdesk.symbols.http import Download, HttpSymbolServer
 
 
@@ -275,6 +275,9 @@ class SymbolChain:
 
     def folder_index(self, root: str | os.PathLike[str]) -> FolderIndex:
         """The (persisted) index of native debug files in one symbol folder."""
+        # only a module without a .sym file in the folders looks at their native files
+        from crashdesk.symbols.folder_index import FolderIndex
+
         root = _folder_text(root)
         with self._guard:
             idx = self._folder_indexes.get(root)
@@ -321,6 +324,8 @@ class SymbolChain:
         if not native_support():
             attempts.append({"source": "native debug files", "result": "unsupported", "native": True,
                              "note": SUPPORT_MISSING_NOTE})
+        from crashdesk.symbols.folder_index import rank  # with folder_index() below
+
         for root in roots:
             source = f"build folder {root}"
             idx = self.folder_index(root)

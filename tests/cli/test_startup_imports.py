@@ -95,11 +95,14 @@ SYMBOL_FOLDER = {
     "crashdesk.cli.common", "crashdesk.config", "crashdesk.config.paths",
     *(f"crashdesk.engine.native{m}" for m in ("", ".errors", ".identify", ".ids")),
     *(f"crashdesk.engine.symfile{m}" for m in ("", ".errors", ".indexfile", ".module_info", ".symbolfile")),
-    *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_index", ".folder_names", ".layout",
-                                        ".native_kind", ".negcache", ".options")),
+    *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_names", ".layout", ".native_kind",
+                                        ".negcache", ".options")),
 }
 # The first run over a symbol folder also builds the indexes.
 INDEX_BUILD = {"crashdesk.engine.build_lock", "crashdesk.engine.symfile.scan"}
+# A module without a .sym file in the folders: its native debug files are looked for in the folders' index (a dump
+# whose modules all have .sym files, as the shared corpus's, does without it).
+BUILD_FOLDERS = {"crashdesk.symbols.folder_index"}
 
 # Searching a store: SQLite and the store's document codec, not the signature engine, HTTP or the keyring.
 SEARCH = {
@@ -135,11 +138,12 @@ CASES = {
     # no exception stream: no crash_info at all (and no stack memory: the walk ends at the context frame)
     "stackwalk-arm64": (["stackwalk", "--json", str(DUMPS / "arm64-macos" / "arm64-macos.dmp")],
                         CLI | ENGINE_WALK | UNWINDER["arm64"], set(), {"crashdesk.engine.unwind.walker"}),
-    "stackwalk-dump-symbols": (["stackwalk", "--json", *LINUX_SYMBOLS], AMD64_WALK | SYMBOL_FOLDER | INDEX_BUILD,
-                               set(), INDEX_BUILD),
+    # (the test data's symbol folder has .sym files for some of this dump's modules only: BUILD_FOLDERS)
+    "stackwalk-dump-symbols": (["stackwalk", "--json", *LINUX_SYMBOLS],
+                               AMD64_WALK | SYMBOL_FOLDER | BUILD_FOLDERS | INDEX_BUILD, set(), INDEX_BUILD),
     # the same command again: the indexes are built, the scanner stays out
-    "stackwalk-dump-symbols-indexed": (["stackwalk", "--json", *LINUX_SYMBOLS], AMD64_WALK | SYMBOL_FOLDER, set(),
-                                       {"crashdesk.engine.symfile.indexfile"}),
+    "stackwalk-dump-symbols-indexed": (["stackwalk", "--json", *LINUX_SYMBOLS], AMD64_WALK | SYMBOL_FOLDER | BUILD_FOLDERS,
+                                       set(), {"crashdesk.engine.symfile.indexfile"}),
     "search": (["search", "--data-dir", "{data}"], CLI | SEARCH,
                {"sqlite3", "orjson", "zstandard", "uuid", "platform", "dataclasses", "inspect"},  # uuid: crash ids
                {"crashdesk.store.search"}),
@@ -216,7 +220,8 @@ def test_rules_catch_a_heavy_import():
 
 
 def test_shared_corpus_dump_stays_on_the_list(shared_corpus, tmp_path):
-    """A stackwalk of a full corpus dump with its real symbol store (linux-crashpad/01-null-deref)."""
+    """A stackwalk of a full corpus dump with its real symbol store (linux-crashpad/01-null-deref): every module
+    has a .sym file there, so the native debug files' side (symbols.folder_index, native_fetch) stays out."""
     case = shared_corpus / "linux-crashpad"
     argv = ["stackwalk", "--json", "--symbols-path", str(case / "symbols"), "--symbols-cache", "{cache}",
             str(case / "01-null-deref" / "dump.dmp")]
