@@ -218,6 +218,9 @@ def replace(obj, /, **changes):
     return type(obj)(**values)
 
 
+_tuple_new = tuple.__new__
+
+
 class TupleRecord(tuple):
     """A tuple whose items are named by the subclass's ``fields`` keyword (names separated by spaces).
 
@@ -226,18 +229,19 @@ class TupleRecord(tuple):
 
     __slots__ = ()
     _fields: tuple[str, ...] = ()
+    _arity = 0  # len(_fields)
 
     def __init_subclass__(cls, fields: str, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         cls._fields = tuple(fields.split())
+        cls._arity = len(cls._fields)
         for index, name in enumerate(cls._fields):
             setattr(cls, name, property(itemgetter(index), doc=f"item {index}"))
 
     def __new__(cls, *values):
-        if len(values) != len(cls._fields):
-            raise TypeError(f"{cls.__name__} takes {len(cls._fields)} values ({' '.join(cls._fields)}), "
-                            f"{len(values)} given")
-        return tuple.__new__(cls, values)
+        if len(values) == cls._arity:  # the usual case first: as fast as a named tuple's compiled __new__
+            return _tuple_new(cls, values)
+        raise TypeError(f"{cls.__name__} takes {cls._arity} values ({' '.join(cls._fields)}), {len(values)} given")
 
     def __getnewargs__(self) -> tuple:
         return tuple(self)
