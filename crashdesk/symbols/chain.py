@@ -25,9 +25,10 @@ from crashdesk.symbols.layout import (
     check_component,
     check_id,
     code_store_path,
+    native_kind,
+    native_supported,
     store_path,
 )
-from crashdesk.symbols.native_kind import native_kind, native_supported
 from crashdesk.symbols.negcache import DEFAULT_TTL, NegativeCache
 from crashdesk.symbols.options import HttpOptions
 

@@ -14,8 +14,14 @@ import os
 
 from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
-from crashdesk.symbols.layout import StorePath, leaf_name
-from crashdesk.symbols.native_kind import native_kind, native_supported, symstore_pdb_key, symstore_pe_key
+from crashdesk.symbols.layout import (
+    StorePath,
+    leaf_name,
+    native_kind,
+    native_supported,
+    symstore_pdb_key,
+    symstore_pe_key,
+)
 from crashdesk.symbols.remote_native import (
     CAB_MAGIC,
     RemoteFileRejected,

@@ -24,8 +24,7 @@ from collections.abc import Callable
 from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.errors import CrashDeskError
-from crashdesk.symbols.layout import leaf_name
-from crashdesk.symbols.native_kind import elf_build_id
+from crashdesk.symbols.layout import elf_build_id, leaf_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
 if TYPE_CHECKING:

@@ -88,14 +88,14 @@ UNWINDER = {cpu: {f"crashdesk.engine.unwind.{cpu}"} for cpu in ("amd64", "x86", 
 CRASH_INFO = {f"crashdesk.engine.crash_info{m}" for m in ("", ".heuristics", ".memory_info")}
 DECODER = {f"crashdesk.engine.crash_info.{m}" for m in ("amd64_access", "x86_decode", "capstone_lib")}
 # A symbol folder whose .sym files are indexed already: the supplier chain, the index, the cache; native debug
-# files are only looked up (crashdesk.engine.native without its converter and symbolic; symbols.native_kind says
+# files are only looked up (crashdesk.engine.native without its converter and symbolic; symbols.layout says
 # which native file a module wants, and the native fetcher, symbols.native_fetch and remote_native, stays out while
 # the module has no folder in the cache). No scanner, no build lock, no hashlib.
 SYMBOL_FOLDER = {
     "crashdesk.cli.common", "crashdesk.config", "crashdesk.config.paths",
     *(f"crashdesk.engine.native{m}" for m in ("", ".errors", ".identify", ".ids")),
     *(f"crashdesk.engine.symfile{m}" for m in ("", ".errors", ".indexfile", ".module_info", ".symbolfile")),
-    *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_names", ".layout", ".native_kind",
+    *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_names", ".layout",
                                         ".negcache", ".options")),
 }
 # The first run over a symbol folder also builds the indexes.
