@@ -1,8 +1,8 @@
 """The ``crashdesk`` command.
 
 No sub-command opens the desktop app. Every sub-command lives in its own module ``crashdesk/cli/cmd_*.py``
-that defines ``register(subparsers, common)``; this module finds them, so adding a command never touches a
-shared list. Conventions (``../shared/design/cli-conventions.md``): ``--data-dir`` before or after the
+that defines ``register(subparsers)`` (its parsers made with ``common_options=True``); this module finds them, so
+adding a command never touches a shared list. Conventions (``../shared/design/cli-conventions.md``): ``--data-dir`` before or after the
 sub-command, ``--json`` for machine output on stdout, human text on stderr, exit 0 / 1 (handled failure,
 one line) / 2 (bad usage).
 """
@@ -59,23 +59,21 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 class _Parser(argparse.ArgumentParser):
     """The CLI's parsers (sub-commands' too: ``add_parser`` builds the parent's class) with :class:`_HelpFormatter`
-    unless they name their own."""
+    unless they name their own. ``common_options=True`` (every sub-command) adds the options a sub-command takes
+    after its name as well as before it, ``--data-dir`` and ``--json``, where argparse's ``parents=`` would copy
+    them from one more parser built on every run."""
 
-    def __init__(self, *args, formatter_class=_HelpFormatter, **kwargs) -> None:
+    def __init__(self, *args, formatter_class=_HelpFormatter, common_options: bool = False, **kwargs) -> None:
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
-
-
-def _common_parent() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "--data-dir",
-        default=argparse.SUPPRESS,
-        help="data folder (default: $CRASHDESK_HOME, else the platform user-data folder)",
-    )
-    common.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output on stdout"
-    )
-    return common
+        if common_options:
+            self.add_argument(
+                "--data-dir",
+                default=argparse.SUPPRESS,
+                help="data folder (default: $CRASHDESK_HOME, else the platform user-data folder)",
+            )
+            self.add_argument(
+                "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output on stdout"
+            )
 
 
 def _requested_command(argv: Sequence[str]) -> str | None:
@@ -126,7 +124,6 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", default=None, help="data folder (default: $CRASHDESK_HOME, else the platform one)")
     parser.add_argument("--json", action="store_true", default=False, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    common = _common_parent()
     if only is None:
         import pkgutil  # the whole list: for --help only (pkgutil imports inspect)
 
@@ -134,7 +131,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     else:
         names = [only] if only else []
     for name in names:
-        importlib.import_module(f"crashdesk.cli.cmd_{name}").register(sub, common)
+        importlib.import_module(f"crashdesk.cli.cmd_{name}").register(sub)
     return parser
 
 

@@ -22,12 +22,12 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 25M, 512K, 1G)") from exc
 
 
-def register(sub, common) -> None:
+def register(sub) -> None:
     from crashdesk.cli.common import add_symbol_source_flags
     from crashdesk.collector.defaults import DEFAULT_HOST, DEFAULT_PORT
 
     p = sub.add_parser(
-        "collector", parents=[common], help="run the local Breakpad/Crashpad collector",
+        "collector", common_options=True, help="run the local Breakpad/Crashpad collector",
         description="Accept crash reports on POST /submit (Antenna-compatible) and serve the Crash Stats API "
                     "subset (RawCrash, ProcessedCrash, SuperSearch). Prints the submit URL first. The read "
                     "API token comes from $CRASHDESK_COLLECTOR_TOKEN or the keyring.")

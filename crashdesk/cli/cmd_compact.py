@@ -13,8 +13,8 @@ import argparse
 from crashdesk.cli.common import Progress, open_store, print_json
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("compact", parents=[common], help="recompress stored documents and shrink the store file",
+def register(sub) -> None:
+    p = sub.add_parser("compact", common_options=True, help="recompress stored documents and shrink the store file",
                        description="Recompress the stored documents with the store's compression dictionaries "
                                    "(trained first if needed) and give freed space back (VACUUM).")
     p.add_argument("--no-vacuum", action="store_true", help="recompress only; leave the file's size as it is")

@@ -13,8 +13,8 @@ import sys
 from crashdesk.cli.common import open_store, print_json
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("compare", parents=[common], help="compare two crashes (and their signature's typical "
+def register(sub) -> None:
+    p = sub.add_parser("compare", common_options=True, help="compare two crashes (and their signature's typical "
                        "stack with --group)", description="Compare two crashes' crashing-thread stacks frame by "
                        "frame; --group adds the typical stack of A's signature group.")
     p.add_argument("a", metavar="CRASH_A")

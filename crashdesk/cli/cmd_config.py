@@ -13,8 +13,8 @@ import argparse
 import dataclasses
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("config", parents=[common], help="show or set the symbol folders and servers of Settings",
+def register(sub) -> None:
+    p = sub.add_parser("config", common_options=True, help="show or set the symbol folders and servers of Settings",
                        description="Show or set the symbol folders and servers the app's Settings hold; "
                                    "process and collector use them after their own --symbols-path/--symbols-url.")
     for kind, meta in (("path", "DIR"), ("url", "URL")):

@@ -16,8 +16,8 @@ import sys
 from crashdesk.cli.common import Progress, info, paths_from, print_json
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("export", parents=[common], help="export crashes as a bundle (folder or zip)",
+def register(sub) -> None:
+    p = sub.add_parser("export", common_options=True, help="export crashes as a bundle (folder or zip)",
                        description="Export crashes, given by id and/or a search query, as a bundle in the "
                                    "crashstats-tools fetch-data layout, redacted by the export policy.")
     p.add_argument("crash_ids", nargs="*", metavar="CRASH_ID")

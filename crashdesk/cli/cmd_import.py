@@ -12,8 +12,8 @@ import argparse
 from crashdesk.cli.common import Progress, info, paths_from, print_json
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("import", parents=[common], help="import minidumps, Socorro crash JSON or crash bundles",
+def register(sub) -> None:
+    p = sub.add_parser("import", common_options=True, help="import minidumps, Socorro crash JSON or crash bundles",
                        description="Import crashes: FILE.dmp (with optional annotations), Socorro raw or "
                                    "processed crash JSON, or a bundle folder/zip in the crashstats-tools "
                                    "fetch-data layout.")

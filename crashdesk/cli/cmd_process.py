@@ -14,8 +14,8 @@ from crashdesk.cli.common import (
 )
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("process", parents=[common], help="process received crashes (stackwalk, sign, index)",
+def register(sub) -> None:
+    p = sub.add_parser("process", common_options=True, help="process received crashes (stackwalk, sign, index)",
                        description="Stackwalk, sign and index every received crash, in worker processes.")
     p.add_argument("--query", help="only crashes matching this search query")
     p.add_argument("--reprocess", action="store_true",

@@ -7,9 +7,9 @@ import argparse
 from crashdesk.cli.common import Progress, info, paths_from, print_json
 
 
-def register(sub, common) -> None:
+def register(sub) -> None:
     p = sub.add_parser(
-        "regenerate", parents=[common], help="recompute signatures with a profile and report what changes",
+        "regenerate", common_options=True, help="recompute signatures with a profile and report what changes",
         description="Recompute signatures for the crashes a query selects and report changed crashes, "
                     "old -> new pairs, merged and split buckets. Nothing changes without --apply.")
     p.add_argument("--profile", default="auto",

@@ -19,8 +19,8 @@ EPILOG = "query language:\n" + SYNTAX_HELP + """examples:
 """
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("search", parents=[common], help="search stored crashes",
+def register(sub) -> None:
+    p = sub.add_parser("search", common_options=True, help="search stored crashes",
                        description="Search the local crash store.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("query", nargs="*", metavar="QUERY", help="query (words are joined; empty matches everything)")

@@ -11,8 +11,8 @@ import argparse
 from crashdesk.cli.common import open_store, print_json
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("show", parents=[common], help="show everything stored for one crash",
+def register(sub) -> None:
+    p = sub.add_parser("show", common_options=True, help="show everything stored for one crash",
                        description="Show one stored crash (accepts a bp- prefix).")
     p.add_argument("crash_id", metavar="CRASH_ID")
     p.add_argument("--frames", type=int, default=15, metavar="N", help="frames of the crashing thread to list")

@@ -14,10 +14,10 @@ import argparse
 import sys
 
 
-def register(subparsers, common) -> None:
+def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "signature",
-        parents=[common],
+        common_options=True,
         help="compute crash signatures (siggen-compatible) for one crash or JSON Lines",
         description="Compute the signature of one crash (a JSON object: siggen-style crash data, or "
         '{"stackwalk": <minidump-stackwalk --json>, "annotations": {...}}), or with --batch of JSON Lines '

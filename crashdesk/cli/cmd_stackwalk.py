@@ -19,10 +19,10 @@ import sys
 _LEVELS = ("off", "error", "warn", "info", "debug", "trace")
 
 
-def register(subparsers, common) -> None:
+def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "stackwalk",
-        parents=[common],
+        common_options=True,
         help="unwind and symbolicate minidumps (a drop-in minidump-stackwalk 0.25.0)",
         description="Analyze a minidump and produce a report (human-readable by default, or JSON in the "
         "minidump-stackwalk --json schema), with minidump-stackwalk 0.25.0's flags.",

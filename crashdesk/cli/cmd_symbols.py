@@ -50,16 +50,15 @@ def _human(n: float) -> str:
     return f"{n:.1f} GiB"
 
 
-def register(subparsers, common) -> None:
+def register(subparsers) -> None:
     from crashdesk.cli.common import add_symbol_source_flags
 
-    parser = subparsers.add_parser("symbols", parents=[common], help="fetch, index and manage symbol files",
+    parser = subparsers.add_parser("symbols", common_options=True, help="fetch, index and manage symbol files",
                                    description=__doc__.split("\n\n")[0].replace("``", ""))  # no RST in --help
     sub = parser.add_subparsers(dest="symbols_command", metavar="ACTION")
     sub.required = True
 
-    source = [common]
-    fetch = sub.add_parser("fetch", parents=source, help="download symbols for the modules of dumps or crashes")
+    fetch = sub.add_parser("fetch", common_options=True, help="download symbols for the modules of dumps or crashes")
     fetch.add_argument("dumps", nargs="*", metavar="DUMP", help="minidump file(s)")
     fetch.add_argument("--crash", action="append", default=[], metavar="ID", help="a stored crash (repeatable)")
     fetch.add_argument("--missing", action="store_true",
@@ -76,20 +75,20 @@ def register(subparsers, common) -> None:
     fetch.add_argument("--max-cache-size", default=None, metavar="SIZE", help="evict LRU entries beyond SIZE")
     fetch.set_defaults(func=run_fetch)
 
-    index = sub.add_parser("index", parents=source, help="build or reuse the index of one .sym file")
+    index = sub.add_parser("index", common_options=True, help="build or reuse the index of one .sym file")
     index.add_argument("file", metavar="FILE", help="a Breakpad .sym file")
     index.add_argument("--debug-id", default=None, help="reject the file unless its MODULE line has this id")
     index.add_argument("--rebuild", action="store_true", help="rebuild even if a valid index exists")
     index.add_argument("--symbols-cache", default=None, metavar="DIR", help="cache root (indexes in DIR/symindex)")
     index.set_defaults(func=run_index)
 
-    cache = sub.add_parser("cache", parents=source, help="symbol cache size; --prune to evict")
+    cache = sub.add_parser("cache", common_options=True, help="symbol cache size; --prune to evict")
     cache.add_argument("--symbols-cache", default=None, metavar="DIR", help="cache root")
     cache.add_argument("--prune", action="store_true", help="evict least recently used entries")
     cache.add_argument("--max-size", default="2G", metavar="SIZE", help="size to prune down to (default 2G)")
     cache.set_defaults(func=run_cache)
 
-    folder = sub.add_parser("add-folder", parents=source,
+    folder = sub.add_parser("add-folder", common_options=True,
                             help="scan a build folder for native debug files and re-walk the crashes it helps")
     folder.add_argument("folder", metavar="DIR", help="a build folder (ELF/DWARF, PDB/PE, dSYM, .sym files)")
     add_symbol_source_flags(folder, paths_help="other symbol folders used when re-walking (repeatable)",
@@ -97,11 +96,11 @@ def register(subparsers, common) -> None:
     folder.add_argument("--workers", type=int, default=None, metavar="N", help="processing workers")
     folder.set_defaults(func=run_add_folder)
 
-    missing = sub.add_parser("missing", parents=source, help="modules without symbols across the store")
+    missing = sub.add_parser("missing", common_options=True, help="modules without symbols across the store")
     missing.add_argument("--limit", type=int, default=50, metavar="N", help="at most N modules (default 50)")
     missing.set_defaults(func=run_missing)
 
-    explain = sub.add_parser("explain", parents=source, help="where each module's symbols were looked for")
+    explain = sub.add_parser("explain", common_options=True, help="where each module's symbols were looked for")
     explain.add_argument("crash_id", metavar="CRASH_ID", help="a stored crash")
     explain.add_argument("module", nargs="?", metavar="MODULE",
                          help="file name, debug file or debug id of one module (default: every module)")

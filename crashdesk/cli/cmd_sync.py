@@ -17,10 +17,10 @@ import threading
 from collections.abc import Iterator
 
 
-def register(subparsers, common) -> None:
+def register(subparsers) -> None:
     p = subparsers.add_parser(
         "sync",
-        parents=[common],
+        common_options=True,
         help="sync crashes from a Socorro-compatible server",
         description="Sync the crashes matching SuperSearch parameters from a server (Crash Stats, a team's "
         "Socorro, another CrashDesk collector) into the local store. Token: $CRASHDESK_API_TOKEN "
@@ -62,22 +62,22 @@ def register(subparsers, common) -> None:
 
     s = subparsers.add_parser(
         "server",
-        parents=[common],
+        common_options=True,
         help="saved servers for sync and their tokens",
         description="Saved servers (name -> URL) and their API tokens in the OS keyring.",
     )
     ssub = s.add_subparsers(dest="server_command", metavar="ACTION")
-    add = ssub.add_parser("add", parents=[common], help="save a server under a name")
+    add = ssub.add_parser("add", common_options=True, help="save a server under a name")
     add.add_argument("name")
     add.add_argument("url")
     add.add_argument("--rate-limit", metavar="N|off", help="requests/minute (default: per host)")
     add.add_argument("--replace", action="store_true", help="replace a server saved under the same name")
-    ssub.add_parser("list", parents=[common], help="list saved servers")
-    rm = ssub.add_parser("remove", parents=[common], help="forget a server and its stored token")
+    ssub.add_parser("list", common_options=True, help="list saved servers")
+    rm = ssub.add_parser("remove", common_options=True, help="forget a server and its stored token")
     rm.add_argument("name")
     tok = ssub.add_parser(
         "token",
-        parents=[common],
+        common_options=True,
         help="store the server's API token in the keyring (read from a prompt or stdin)",
     )
     tok.add_argument("name")

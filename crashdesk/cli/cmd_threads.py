@@ -18,8 +18,8 @@ EPILOG = """examples:
 """
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("threads", parents=[common], help="merge the threads of matching crashes into call trees",
+def register(sub) -> None:
+    p = sub.add_parser("threads", common_options=True, help="merge the threads of matching crashes into call trees",
                        description="The all-threads view: the threads of the crashes a query matches, merged "
                                    "into call trees with thread and crash counts.", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)

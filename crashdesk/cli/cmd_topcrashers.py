@@ -28,8 +28,8 @@ examples:
 """
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("topcrashers", parents=[common], help="top crashers and what changed between versions",
+def register(sub) -> None:
+    p = sub.add_parser("topcrashers", common_options=True, help="top crashers and what changed between versions",
                        description="Rank signatures by crashes, with rank and share changes against the previous "
                                    "period or another version, new signatures, start-up share, platforms, "
                                    "installations and spikes.",

@@ -128,8 +128,9 @@ def _preload() -> None:
 
 #: what a first pass needs beyond :func:`_preload` that the command line imports only on the path that needs it:
 #: the Windows error names (a Windows dump's exception and last-error codes), the ``.sym`` scanner and the
-#: build lock (the first crash meeting a module builds its index), the lookup records every crash reports, and
-#: the UTF-16 codec (module and thread names). A worker imports them while no crash waits for it
+#: build lock (the first crash meeting a module builds its index), the lookup records every crash reports, the
+#: symbol folders' index of native debug files (a module without a ``.sym`` file), and the UTF-16 codec (module
+#: and thread names). A worker imports them while no crash waits for it
 #: (:meth:`_Processor.prepare_next`): a pool started ahead of the first crash has them before it says it is
 #: ready; a worker started for crashes already waiting goes to them first.
 LATER_IMPORTS = (
@@ -137,6 +138,7 @@ LATER_IMPORTS = (
     "crashdesk.engine.symfile.scan",
     "crashdesk.engine.build_lock",
     "crashdesk.symbols.explain",
+    "crashdesk.symbols.folder_index",
     "encodings.utf_16_le",
 )
 

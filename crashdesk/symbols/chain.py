@@ -18,7 +18,6 @@ from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
 from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symbol_file, parse_module_line
 from crashdesk.symbols.cache import SymbolCache, remove_orphan_temps
-from crashdesk.symbols.folder_index import FolderIndex, rank
 from crashdesk.symbols.folder_names import FolderNames
 from crashdesk.symbols.layout import (
     StorePath,
@@ -26,9 +25,10 @@ from crashdesk.symbols.layout import (
     check_component,
     check_id,
     code_store_path,
+    native_kind,
+    native_supported,
     store_path,
 )
-from crashdesk.symbols.native_fetch import NativeRemote
 from crashdesk.symbols.negcache import DEFAULT_TTL, NegativeCache
 from crashdesk.symbols.options import HttpOptions
 
@@ -36,6 +36,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from crashdesk.symbols.folder_index import FolderIndex
     from crashdesk.symbols.http import Download, HttpSymbolServer
 
 
@@ -101,7 +102,6 @@ class SymbolChain:
         self.servers = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in urls]
         # debuginfod servers: asked for ELF debug files and executables by build id (native files only)
         self.debuginfod = [HttpSymbolServer(u, self.client, self.options, **kwargs) for u in dbg_urls]
-        self.native = NativeRemote(self)
         self.negative = NegativeCache(os.path.join(cache_dir, "symbols-misses.json") if cache_dir is not None
                                       else None, negative_ttl)
         self.max_parallel = max(1, max_parallel)
@@ -276,6 +276,9 @@ class SymbolChain:
 
     def folder_index(self, root: str | os.PathLike[str]) -> FolderIndex:
         """The (persisted) index of native debug files in one symbol folder."""
+        # only a module without a .sym file in the folders looks at their native files
+        from crashdesk.symbols.folder_index import FolderIndex
+
         root = _folder_text(root)
         with self._guard:
             idx = self._folder_indexes.get(root)
@@ -283,6 +286,19 @@ class SymbolChain:
                 store = os.path.join(self.cache.root, "folder-index") if self.cache is not None else None
                 idx = self._folder_indexes[root] = FolderIndex(root, store)
         return idx
+
+    def _native_from_cache(self, module: ModuleKey, rel: StorePath, attempts: list) -> SymbolLookup | None:
+        """The module's native debug files from the cache. Most modules have no cache folder: that is answered
+        here, and the native fetcher (:mod:`~crashdesk.symbols.native_fetch`) is imported only when there is one."""
+        if native_kind(module) is None or not native_supported():
+            return None
+        if not self.cache_may_hold(rel.debug_file):  # the module has no folder in the cache
+            attempts.append({"source": "cache (native)", "result": "not_found", "path": self.cache_folder_text(rel)})
+            return None
+        # the module's cache folder exists
+        from crashdesk.symbols.native_fetch import NativeRemote
+
+        return NativeRemote(self).from_cache(module, rel, attempts)
 
     def cache_may_hold(self, debug_file: str) -> bool:
         """False when the cache folder certainly has no ``debug_file`` folder. Only a chain without servers
@@ -309,6 +325,8 @@ class SymbolChain:
         if not native_support():
             attempts.append({"source": "native debug files", "result": "unsupported", "native": True,
                              "note": SUPPORT_MISSING_NOTE})
+        from crashdesk.symbols.folder_index import rank  # with folder_index() below
+
         for root in roots:
             source = f"build folder {root}"
             idx = self.folder_index(root)
@@ -390,7 +408,7 @@ class SymbolChain:
             if self.cache is not None and not self.cache_may_hold(rel.debug_file):
                 attempts.append({"source": "cache", "result": "not_found",
                                  "path": self._cache_files[1] + os.sep.join(rel.parts)})
-                found = self.native.from_cache(module, rel, attempts)
+                found = self._native_from_cache(module, rel, attempts)
                 if found:
                     return found
             elif self.cache is not None:
@@ -403,7 +421,7 @@ class SymbolChain:
                     self._discard(p)  # a bad cached file is not used again
                 else:
                     attempts.append({"source": "cache", "result": "not_found", "path": p})
-                found = self.native.from_cache(module, rel, attempts)
+                found = self._native_from_cache(module, rel, attempts)
                 if found:
                     return found
 
@@ -425,7 +443,10 @@ class SymbolChain:
                     return SymbolLookup(None, "missing", "cancelled", extra={"reason": "cancelled",
                                                                              "attempts": attempts})
             if rel is not None:  # native debug files (.sym first, as above, wherever a server has both)
-                found = self.native.from_servers(module, rel, on_bytes, cancel, attempts)
+                # servers are asked: the native fetcher
+                from crashdesk.symbols.native_fetch import NativeRemote
+
+                found = NativeRemote(self).from_servers(module, rel, on_bytes, cancel, attempts)
                 if found is not None:
                     return found
                 if attempts and attempts[-1]["result"] == "cancelled":

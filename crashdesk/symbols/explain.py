@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from crashdesk.engine.symbols_api import ModuleKey
-from crashdesk.symbols.remote_native import elf_build_id, is_pdb_module
+from crashdesk.symbols.layout import elf_build_id, is_pdb_module
 
 MS_SYMBOL_SERVER = "https://msdl.microsoft.com/download/symbols"
 

@@ -14,16 +14,20 @@ import os
 
 from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey, SymbolLookup
-from crashdesk.symbols.layout import StorePath, leaf_name
+from crashdesk.symbols.layout import (
+    StorePath,
+    leaf_name,
+    native_kind,
+    native_supported,
+    symstore_pdb_key,
+    symstore_pe_key,
+)
 from crashdesk.symbols.remote_native import (
     CAB_MAGIC,
     RemoteFileRejected,
     compressed_name,
     debuginfod_targets,
-    elf_build_id,
     parse_file_ptr,
-    symstore_pdb_key,
-    symstore_pe_key,
     unpack_cab,
     verify_native,
 )
@@ -34,13 +38,6 @@ if TYPE_CHECKING:
 
     from crashdesk.symbols.chain import SymbolChain
     from crashdesk.symbols.http import HttpSymbolServer
-
-
-def native_supported() -> bool:
-    """True when native debug files can be read here (``symbolic`` has no wheel for some platforms)."""
-    from crashdesk.engine.native import native_support
-
-    return native_support()
 
 
 class _Got(Record, slots=True):
@@ -57,19 +54,9 @@ class NativeRemote:
     def __init__(self, chain: SymbolChain) -> None:
         self.chain = chain
 
-    # -- what to ask for ------------------------------------------------------------------------------
-    @staticmethod
-    def wants_native(module: ModuleKey) -> str | None:
-        """``pdb`` for a Windows module, ``elf`` for a module with an ELF build id, else None."""
-        if symstore_pdb_key(module) is not None:
-            return "pdb"
-        if elf_build_id(module) is not None:
-            return "elf"
-        return None
-
     def _cached_names(self, module: ModuleKey, rel: StorePath) -> tuple[list[str], list[str]]:
         """(debug-file names, unwind-file names) this module's native files have in the cache folder."""
-        kind = self.wants_native(module)
+        kind = native_kind(module)
         if kind == "pdb":
             pe = symstore_pe_key(module)
             return [rel.debug_file], [pe[0]] if pe else []
@@ -79,13 +66,10 @@ class NativeRemote:
 
     # -- the cache ------------------------------------------------------------------------------------
     def from_cache(self, module: ModuleKey, rel: StorePath, attempts: list) -> SymbolLookup | None:
+        """The module's native files in its cache folder (the chain has checked the module wants one, native files
+        are supported and the folder may exist: ``SymbolChain._native_from_cache``)."""
         cache = self.chain.cache
-        if cache is None or self.wants_native(module) is None or not native_supported():
-            return None
-        if not self.chain.cache_may_hold(rel.debug_file):  # the module has no folder in the cache
-            attempts.append({"source": "cache (native)", "result": "not_found",
-                             "path": self.chain.cache_folder_text(rel)})
-            return None
+        assert cache is not None
         folder = os.path.join(cache.files, rel.debug_file, rel.debug_id)
         debug_names, unwind_names = self._cached_names(module, rel)
         primary = next((p for n in debug_names if os.path.isfile(p := os.path.join(folder, n))), None)
@@ -108,7 +92,7 @@ class NativeRemote:
 
     # -- servers --------------------------------------------------------------------------------------
     def from_servers(self, module: ModuleKey, rel: StorePath, on_bytes, cancel, attempts: list):
-        kind = self.wants_native(module)
+        kind = native_kind(module)
         if kind is None:
             return None
         servers = self.chain.servers if kind == "pdb" else self.chain.debuginfod

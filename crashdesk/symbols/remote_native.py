@@ -24,7 +24,7 @@ from collections.abc import Callable
 from crashdesk.engine.record_class import Record
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.errors import CrashDeskError
-from crashdesk.symbols.layout import UnsafeName, check_component, check_id, is_hex, leaf_name
+from crashdesk.symbols.layout import elf_build_id, leaf_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); type checkers read it as true
 if TYPE_CHECKING:
@@ -50,24 +50,6 @@ class RemoteTarget(Record, frozen=True, slots=True):
     cache_name: str
 
 
-def breakpad_id_from_build_id(build_id: str) -> str | None:
-    """Breakpad's debug id (upper-case, age 0) for an ELF build id given in hex; None when not hex."""
-    if not is_hex(build_id) or len(build_id) % 2:
-        return None
-    raw = bytes.fromhex(build_id)[:16].ljust(16, b"\0")
-    guid = raw[3::-1] + raw[5:3:-1] + raw[7:5:-1] + raw[8:]
-    return guid.hex().upper() + "0"
-
-
-def elf_build_id(module: ModuleKey) -> str | None:
-    """The module's ELF build id (lower-case hex) when its code id is one, else None."""
-    code_id = (module.code_id or "").strip()
-    derived = breakpad_id_from_build_id(code_id)
-    if derived is None or derived != (module.debug_id or "").upper():
-        return None
-    return code_id.lower()
-
-
 def debuginfod_targets(module: ModuleKey, debug_file: str) -> list[RemoteTarget]:
     """``debuginfo`` then ``executable`` for an ELF module, or nothing when the module has no build id."""
     build_id = elf_build_id(module)
@@ -77,36 +59,9 @@ def debuginfod_targets(module: ModuleKey, debug_file: str) -> list[RemoteTarget]
             RemoteTarget(f"buildid/{build_id}/executable", "executable", debug_file)]
 
 
-def is_pdb_module(module: ModuleKey) -> bool:
-    return leaf_name(module.debug_file or "").lower().endswith(".pdb")
-
-
 def compressed_name(name: str) -> str:
     """``crash.pdb`` -> ``crash.pd_`` (the CAB-compressed form symstore writes)."""
     return name[:-1] + "_"
-
-
-def symstore_pdb_key(module: ModuleKey) -> tuple[str, str] | None:
-    """(pdb name, GUID+age key) for a PDB module, or None when unusable."""
-    if not is_pdb_module(module):
-        return None
-    try:
-        return check_component(leaf_name(module.debug_file)), check_id(module.debug_id)
-    except UnsafeName:
-        return None
-
-
-def symstore_pe_key(module: ModuleKey) -> tuple[str, str] | None:
-    """(PE name, TimeDateStamp+SizeOfImage key) for a Windows module with a code id, or None. The key keeps the
-    dump's spelling (``%08X%x``, what symstore writes)."""
-    if not is_pdb_module(module) or not module.code_file or not module.code_id:
-        return None
-    try:
-        name = check_component(leaf_name(module.code_file), "code file name")
-        check_id(module.code_id, "code id")
-    except UnsafeName:
-        return None
-    return name, module.code_id
 
 
 def parse_file_ptr(text: str) -> str:

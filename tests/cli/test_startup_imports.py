@@ -88,17 +88,21 @@ UNWINDER = {cpu: {f"crashdesk.engine.unwind.{cpu}"} for cpu in ("amd64", "x86", 
 CRASH_INFO = {f"crashdesk.engine.crash_info{m}" for m in ("", ".heuristics", ".memory_info")}
 DECODER = {f"crashdesk.engine.crash_info.{m}" for m in ("amd64_access", "x86_decode", "capstone_lib")}
 # A symbol folder whose .sym files are indexed already: the supplier chain, the index, the cache; native debug
-# files are only looked up (crashdesk.engine.native without its converter and symbolic), servers' code only
-# defined. No scanner, no build lock, no hashlib.
+# files are only looked up (crashdesk.engine.native without its converter and symbolic; symbols.layout says
+# which native file a module wants, and the native fetcher, symbols.native_fetch and remote_native, stays out while
+# the module has no folder in the cache). No scanner, no build lock, no hashlib.
 SYMBOL_FOLDER = {
     "crashdesk.cli.common", "crashdesk.config", "crashdesk.config.paths",
     *(f"crashdesk.engine.native{m}" for m in ("", ".errors", ".identify", ".ids")),
     *(f"crashdesk.engine.symfile{m}" for m in ("", ".errors", ".indexfile", ".module_info", ".symbolfile")),
-    *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_index", ".folder_names", ".layout",
-                                        ".native_fetch", ".negcache", ".options", ".remote_native")),
+    *(f"crashdesk.symbols{m}" for m in ("", ".cache", ".chain", ".folder_names", ".layout",
+                                        ".negcache", ".options")),
 }
 # The first run over a symbol folder also builds the indexes.
 INDEX_BUILD = {"crashdesk.engine.build_lock", "crashdesk.engine.symfile.scan"}
+# A module without a .sym file in the folders: its native debug files are looked for in the folders' index (a dump
+# whose modules all have .sym files, as the shared corpus's, does without it).
+BUILD_FOLDERS = {"crashdesk.symbols.folder_index"}
 
 # Searching a store: SQLite and the store's document codec, not the signature engine, HTTP or the keyring.
 SEARCH = {
@@ -134,11 +138,12 @@ CASES = {
     # no exception stream: no crash_info at all (and no stack memory: the walk ends at the context frame)
     "stackwalk-arm64": (["stackwalk", "--json", str(DUMPS / "arm64-macos" / "arm64-macos.dmp")],
                         CLI | ENGINE_WALK | UNWINDER["arm64"], set(), {"crashdesk.engine.unwind.walker"}),
-    "stackwalk-dump-symbols": (["stackwalk", "--json", *LINUX_SYMBOLS], AMD64_WALK | SYMBOL_FOLDER | INDEX_BUILD,
-                               set(), INDEX_BUILD),
+    # (the test data's symbol folder has .sym files for some of this dump's modules only: BUILD_FOLDERS)
+    "stackwalk-dump-symbols": (["stackwalk", "--json", *LINUX_SYMBOLS],
+                               AMD64_WALK | SYMBOL_FOLDER | BUILD_FOLDERS | INDEX_BUILD, set(), INDEX_BUILD),
     # the same command again: the indexes are built, the scanner stays out
-    "stackwalk-dump-symbols-indexed": (["stackwalk", "--json", *LINUX_SYMBOLS], AMD64_WALK | SYMBOL_FOLDER, set(),
-                                       {"crashdesk.engine.symfile.indexfile"}),
+    "stackwalk-dump-symbols-indexed": (["stackwalk", "--json", *LINUX_SYMBOLS], AMD64_WALK | SYMBOL_FOLDER | BUILD_FOLDERS,
+                                       set(), {"crashdesk.engine.symfile.indexfile"}),
     "search": (["search", "--data-dir", "{data}"], CLI | SEARCH,
                {"sqlite3", "orjson", "zstandard", "uuid", "platform", "dataclasses", "inspect"},  # uuid: crash ids
                {"crashdesk.store.search"}),
@@ -215,7 +220,8 @@ def test_rules_catch_a_heavy_import():
 
 
 def test_shared_corpus_dump_stays_on_the_list(shared_corpus, tmp_path):
-    """A stackwalk of a full corpus dump with its real symbol store (linux-crashpad/01-null-deref)."""
+    """A stackwalk of a full corpus dump with its real symbol store (linux-crashpad/01-null-deref): every module
+    has a .sym file there, so the native debug files' side (symbols.folder_index, native_fetch) stays out."""
     case = shared_corpus / "linux-crashpad"
     argv = ["stackwalk", "--json", "--symbols-path", str(case / "symbols"), "--symbols-cache", "{cache}",
             str(case / "01-null-deref" / "dump.dmp")]
@@ -227,3 +233,26 @@ def test_shared_corpus_dump_stays_on_the_list(shared_corpus, tmp_path):
     got = json.loads(proc.stdout)
     assert [f.get("function") for f in got["crashing_thread"]["frames"]] == \
         [f.get("function") for f in expected["crashing_thread"]["frames"]]
+
+
+def test_a_stackwalk_builds_two_parsers():
+    """Reading a stackwalk's command line builds the root parser and the stackwalk one, no third (a shared parent
+    parser for the common options was one more parser and two message-catalogue searches on every run)."""
+    import argparse
+
+    from crashdesk.cli import build_parser
+
+    built = []
+
+    def watch(frame, event, _arg):  # every ArgumentParser.__init__ entered, with the prog it was given
+        if event == "call" and frame.f_code is argparse.ArgumentParser.__init__.__code__:
+            built.append(frame.f_locals.get("prog"))
+
+    sys.setprofile(watch)
+    try:
+        parser = build_parser("stackwalk")
+    finally:
+        sys.setprofile(None)
+    assert sorted(built, key=str) == ["crashdesk", "crashdesk stackwalk"]
+    args = parser.parse_args(["stackwalk", "--data-dir", "D", "--json", "x.dmp"])
+    assert (args.data_dir, args.json, args.paths) == ("D", True, ["x.dmp"])

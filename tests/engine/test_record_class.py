@@ -189,3 +189,29 @@ def test_equality_and_hash_with_zero_one_or_more_fields(fields):
     if fields:
         other = [v + 1 for v in values]
         assert (ours(*values) == ours(*other)) == (ref(*values) == ref(*other)) is False
+
+
+class _Region(record_class.TupleRecord, fields="base size file_offset"):
+    __slots__ = ()
+
+
+def test_tuple_record_behaves_as_the_named_tuple_it_replaces():
+    """Against ``collections.namedtuple``: fields, tuple equality and hash, repr, pickle, copy, wrong arity."""
+    from collections import namedtuple
+
+    ref_class = namedtuple("_Region", "base size file_offset")
+    ours, ref = _Region(0x1000, 16, 40), ref_class(0x1000, 16, 40)
+    assert ours._fields == ref._fields
+    assert [getattr(ours, f) for f in ours._fields] == [getattr(ref, f) for f in ref._fields]
+    assert ours == ref == (0x1000, 16, 40) and hash(ours) == hash(ref) and list(ours) == list(ref)
+    assert repr(ours) == repr(ref)
+    assert not hasattr(ours, "__dict__")
+    for again in (pickle.loads(pickle.dumps(ours)), copy.copy(ours), copy.deepcopy(ours)):
+        assert type(again) is _Region and again == ours
+    for values in ((1, 2), (1, 2, 3, 4)):
+        with pytest.raises(TypeError):
+            ref_class(*values)
+        with pytest.raises(TypeError):
+            _Region(*values)
+    with pytest.raises(AttributeError):
+        ours.base = 0

@@ -12,7 +12,8 @@ import pytest
 
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.symbols import HttpOptions, build_provider
-from crashdesk.symbols.remote_native import breakpad_id_from_build_id, elf_build_id, parse_file_ptr
+from crashdesk.symbols.layout import breakpad_id_from_build_id, elf_build_id
+from crashdesk.symbols.remote_native import parse_file_ptr
 from tests.symbols.remote_fixtures import (
     DATA,
     MINI_WINDOWS,

@@ -4,14 +4,15 @@ previously kept one dropped, Windows ranges ending at ``base + size - 1`` and Li
 line's end address itself (0.25.0 counts that end as inside the range)."""
 
 import bisect
-from collections import namedtuple
+
+from crashdesk.engine.record_class import TupleRecord
 
 _READABLE = 0x02 | 0x04 | 0x20 | 0x40  # PAGE_READONLY, _READWRITE, _EXECUTE_READ, _EXECUTE_READWRITE
 _WRITABLE = 0x04 | 0x08 | 0x40 | 0x80  # PAGE_READWRITE, _WRITECOPY, _EXECUTE_READWRITE, _EXECUTE_WRITECOPY
 _EXECUTABLE = 0x10 | 0x20 | 0x40 | 0x80  # PAGE_EXECUTE and its read/write variants
 
 
-class ProtectedRange(namedtuple("ProtectedRange", "start end readable writable executable")):
+class ProtectedRange(TupleRecord, fields="start end readable writable executable"):
     """``start`` to ``end`` (inclusive, ints) and whether it is ``readable``, ``writable``, ``executable``."""
 
     __slots__ = ()

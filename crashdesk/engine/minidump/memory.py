@@ -2,14 +2,15 @@
 
 import bisect
 import struct
-from collections import namedtuple
+
+from crashdesk.engine.record_class import TupleRecord
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 MAX_OVERLAP_PROBE = 16  # how many earlier regions a lookup inspects when regions overlap
 
 
-class MemoryRegion(namedtuple("MemoryRegion", "base size file_offset")):
+class MemoryRegion(TupleRecord, fields="base size file_offset"):
     """``size`` bytes of process memory at ``base``, stored at ``file_offset`` in the dump."""
 
     __slots__ = ()

@@ -1,36 +1,26 @@
 """Plain records produced by the reader, one class per stream entry kind.
 
-The kinds a dump holds many of (stream entries, threads, memory info, handles) are ``collections.namedtuple``
-classes (each field's type in its comment; not ``typing.NamedTuple``: no :mod:`typing`, ~3 ms of every
-stackwalk), as cheap to make as a tuple; a stream read once gives a record (:class:`Record`), which is made
-without compiling anything (a named tuple compiles its ``__new__``: ~0.3M instructions of start-up each;
-ARCHITECTURE.md "Imports and start-up")."""
+The kinds a dump holds many of (stream entries, threads, memory info, handles) are tuple records
+(:class:`TupleRecord`: a tuple with named fields, as cheap to make as a named tuple, each field's type in the
+docstring; not ``typing.NamedTuple``: no :mod:`typing`, ~3 ms of every stackwalk); a stream read once gives a
+record (:class:`Record`). Neither compiles anything when it is defined (ARCHITECTURE.md "Imports and start-up")."""
 
 from __future__ import annotations
 
-from collections import namedtuple
-
-from crashdesk.engine.record_class import Record
+from crashdesk.engine.record_class import Record, TupleRecord
 
 
-class StreamEntry(namedtuple("StreamEntry", "type size rva name")):
+class StreamEntry(TupleRecord, fields="type size rva name"):
     """One stream directory entry: ``type``, ``size``, ``rva`` (int) and the stream type's ``name``."""
 
     __slots__ = ()
 
 
-Thread = namedtuple("Thread", (
-    "thread_id",  # int
-    "suspend_count",  # int
-    "priority_class",  # int
-    "priority",  # int
-    "teb",  # int
-    "stack_start",  # int
-    "stack_size",  # int
-    "stack_rva",  # int
-    "context_size",  # int
-    "context_rva",  # int
-))
+class Thread(TupleRecord, fields="thread_id suspend_count priority_class priority teb stack_start stack_size "
+                                "stack_rva context_size context_rva"):
+    """One thread list entry; every field an int."""
+
+    __slots__ = ()
 
 
 class ExceptionRecord(Record, frozen=True, slots=True):
@@ -131,23 +121,15 @@ class MacCrashInfoRecord(Record, frozen=True, slots=True):
     message2: str | None
 
 
-MemoryInfo = namedtuple("MemoryInfo", (
-    "base_address",  # int
-    "allocation_base",  # int
-    "allocation_protection",  # int
-    "region_size",  # int
-    "state",  # int
-    "protection",  # int
-    "type",  # int
-))
+class MemoryInfo(TupleRecord, fields="base_address allocation_base allocation_protection region_size state "
+                                    "protection type"):
+    """One memory info list entry; every field an int."""
+
+    __slots__ = ()
 
 
-HandleDescriptor = namedtuple("HandleDescriptor", (
-    "handle",  # int
-    "type_name",  # str | None
-    "object_name",  # str | None
-    "attributes",  # int
-    "granted_access",  # int
-    "handle_count",  # int
-    "pointer_count",  # int
-))
+class HandleDescriptor(TupleRecord, fields="handle type_name object_name attributes granted_access handle_count "
+                                          "pointer_count"):
+    """One handle data entry: ``type_name`` and ``object_name`` are str or None, the other fields ints."""
+
+    __slots__ = ()
