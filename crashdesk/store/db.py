@@ -273,6 +273,12 @@ class Database:
         conn.execute("PRAGMA synchronous = NORMAL")
         try:
             yield
+        except BaseException:
+            # a write cut short between its BEGIN and its COMMIT or ROLLBACK (Ctrl-C lands where it lands) leaves
+            # its transaction open, and the pragma below cannot run inside one: nothing of it was committed
+            if conn.in_transaction:
+                conn.rollback()
+            raise
         finally:
             conn.execute("PRAGMA synchronous = FULL")
 

@@ -37,3 +37,22 @@ def test_full_again_after_an_error(store):
     except RuntimeError:
         pass
     assert _sync(store.db.conn) == FULL
+
+
+def test_an_interrupted_write_is_rolled_back_and_the_interrupt_goes_up(store):
+    """Ctrl-C between a write's BEGIN and its COMMIT leaves the transaction open; leaving the block must still
+    raise the interrupt (not SQLite's "Safety level may not be changed inside a transaction") and keep none of
+    the interrupted write."""
+    db = store.db
+    with db.write() as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS t_interrupted (x)")
+    try:
+        with db.derived_writes():
+            db.conn.execute("BEGIN IMMEDIATE")
+            db.conn.execute("INSERT INTO t_interrupted VALUES (1)")
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert not db.conn.in_transaction
+    assert _sync(db.conn) == FULL
+    assert db.conn.execute("SELECT count(*) FROM t_interrupted").fetchone()[0] == 0
