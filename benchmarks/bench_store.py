@@ -19,9 +19,15 @@
   the template of the crash ``x`` of the way through is picked around rank ``x`` of the templates sorted by how
   new their version is in its product's train (a Gaussian spread of 0.15), so new versions crash later and old
   ones fade. Generation is deterministic (``--seed``) and not counted in the ingest time.
-* Ingest goes through ``CrashStore.add_many`` (raw crash + processed crash + signature + every side table in
-  one transaction per batch, synchronous=FULL WAL commits), on a fresh database in ``--dir`` (default a
+* Ingest goes through ``CrashStore.add_batches`` (raw crash + processed crash + signature + every side table in
+  one transaction per ``--batch`` crashes, synchronous=FULL WAL commits; ``--ahead`` batches are generated, then
+  stored as one stream, in which each batch commits on another thread while the next one's rows are drafted;
+  ``--ingest add_many`` stores them with one ``CrashStore.add_many`` call per batch instead, the same rows with no
+  overlap), on a fresh database in ``--dir`` (default a
   temporary folder, deleted afterwards unless ``--keep``; ``--reuse`` skips ingest when ``--dir`` holds a store).
+  ``ms_per_crash`` splits the ingest time: ``draft`` (rows built before the write lock), ``rows`` (the rest of
+  the rows, under it), ``inserts``, ``commit`` (waiting for it: with ``add_batches`` only what the next draft did
+  not cover).
   ``--add N`` times ingest into a store that is already big: it adds N more crashes to the store in ``--dir``
   (which must exist; give ``--crashes`` the size it was built with, which sizes the signature and function pools
   the same way), dated at the newest end of the 30 days, and skips ``ANALYZE`` with ``--skip-analyze``. Work on a
@@ -339,7 +345,12 @@ def percentile(values: list[float], p: float) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--crashes", "--n", dest="n", type=int, default=100_000, help="crashes to ingest")
-    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--batch", type=int, default=500, help="crashes per transaction")
+    ap.add_argument("--ahead", type=int, default=40, metavar="BATCHES",
+                    help="batches generated before they are stored as one stream (generation is not timed)")
+    ap.add_argument("--ingest", choices=("add_batches", "add_many"), default="add_batches",
+                    help="store the generated batches as one stream (CrashStore.add_batches: each commit overlaps "
+                    "building the next batch) or with one add_many call per batch")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--templates", type=int, default=None,
@@ -391,23 +402,34 @@ def main() -> int:
             total = first + adding
             while done < adding:
                 t0 = time.perf_counter()
-                batch = [vary(world, pick_template(world, templates, (first + done + k) / total), first + done + k,
-                              now, (first + done + k) / total)
-                         for k in range(min(args.batch, adding - done))]
+                # --ahead batches are generated, then stored as one stream: CrashStore.add_batches commits each
+                # batch while building the next one's rows (--ingest add_many: one add_many call per batch)
+                stream = []
+                made = done
+                while made < adding and len(stream) < args.ahead:
+                    stream.append([vary(world, pick_template(world, templates, (first + made + k) / total),
+                                        first + made + k, now, (first + made + k) / total)
+                                   for k in range(min(args.batch, adding - made))])
+                    made += len(stream[-1])
                 t1 = time.perf_counter()
-                c1 = time.process_time()
-                store.add_many(batch)
-                t2 = time.perf_counter()
-                store_cpu += time.process_time() - c1
                 gen_seconds += t1 - t0
-                store_seconds += t2 - t1
-                done += len(batch)
-                if sys.stderr.isatty():
-                    print(f"\ringested {done}/{adding} ({done / store_seconds:.0f}/s)", end="", file=sys.stderr)
+                c1 = time.process_time()
+                if args.ingest == "add_many":
+                    stored = (store.add_many(batch) for batch in stream)
+                else:
+                    stored = store.add_batches(stream)
+                for ids in stored:
+                    done += len(ids)
+                    if sys.stderr.isatty():
+                        print(f"\ringested {done}/{adding} ({done / (store_seconds + time.perf_counter() - t1):.0f}/s)",
+                              end="", file=sys.stderr)
+                store_cpu += time.process_time() - c1
+                store_seconds += time.perf_counter() - t1
             if sys.stderr.isatty():
                 print(file=sys.stderr)
-            split = {phase: store.ingest_seconds[phase] / done * 1000 for phase in ("rows", "inserts", "commit")}
-            report["ingest"] = {"crashes": done, "added_to": first, "seconds": round(store_seconds, 2),
+            split = {phase: store.ingest_seconds[phase] / done * 1000
+                     for phase in ("draft", "rows", "inserts", "commit")}
+            report["ingest"] = {"crashes": done, "added_to": first, "api": args.ingest, "seconds": round(store_seconds, 2),
                                 "build_wall_seconds": round(time.perf_counter() - build_started, 1),
                                 "rate_per_s": round(done / store_seconds, 1),
                                 "cpu_seconds": round(store_cpu, 2),

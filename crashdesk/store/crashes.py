@@ -11,9 +11,10 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ _STATUS_LETTER = {(c, lo, m): "C" if c else "L" if lo else "M" if m else "."
 #: name dictionaries (name -> id, never changed once added) whose ids a store caches
 NAME_TABLES = ("file_names", "thread_names", "frame_modules")
 CHUNK = 500  # crashes whose rows are built, then inserted, at a time (bounds the memory a big batch takes)
+_UNRESOLVED = object()  # a draft's module links that need the database (a module not cached yet)
 _dumps, _loads, _pack, _unpack = codec.dumps, codec.loads, codec.pack, codec.unpack
 
 
@@ -127,6 +129,30 @@ class NewCrash:
     source_url: str | None = None
     notes: Sequence[str] = ()
     all_thread_frames: bool = False
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A batch of crashes ready for its write transaction (:meth:`CrashStore._draft`)."""
+
+    ids: list[str]  # every crash id of the batch, in order (duplicates too)
+    prepared: list[tuple[str, NewCrash, dict[str, DumpRef]]]  # (crash id, crash, its dumps' blobs)
+    first: int  # the row id its rows were built for
+    chunks: list[dict[str, Any]]  # per CHUNK crashes, the rows built before the transaction (_draft_rows)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _commit(conn) -> None:
+    """Commit ``conn``'s transaction (rolling it back and raising if that fails)."""
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
 
 
 class CrashStore:
@@ -452,10 +478,11 @@ class CrashStore:
             "AND m.code_id = k.column4 AND m.version = k.column5", [v for key in keys for v in key])}
 
     def _links(self, conn, processed: dict | None, symbol_notes: Mapping[tuple[str, str], str] | None,
-               new_modules: dict[tuple, int]) -> tuple[list[int], tuple] | None:
+               new_modules: dict[tuple, int], *, cached: bool = True) -> tuple[list[int], tuple] | None:
         """(module ids, ``crash_module_links`` columns after ``crash``) for a processed crash's modules (each
-        module once, in the document's order), or None when it lists none."""
-        if not symbol_notes:
+        module once, in the document's order), or None when it lists none. ``cached`` False: the caller already
+        knows :meth:`_cached_links` cannot answer."""
+        if not symbol_notes and cached:
             fast = self._cached_links(processed)
             if fast is not None:
                 return fast
@@ -594,49 +621,138 @@ class CrashStore:
         (bulk import, benchmarks, sync batches, the collector's group commit): the same rows :meth:`add_crash` +
         :meth:`save_processed` write, each table written with one statement for the whole batch. All or
         nothing. ``if_exists``: ``error`` raises :class:`DuplicateCrash`, ``ignore`` skips crashes already
-        stored."""
+        stored. The rows that need nothing from the database are built before the write lock is taken."""
         with gc_pause.paused():
-            return self._add_many(crashes, if_exists)
+            for ids in self._add_batches((crashes,), if_exists, overlap=False):
+                return ids
+        return []
 
-    def _add_many(self, crashes: Iterable[NewCrash], if_exists: str) -> list[str]:
+    def add_batches(self, batches: Iterable[Iterable[NewCrash]], *,
+                    if_exists: str = "error") -> Iterator[list[str]]:
+        """Store a stream of batches, one transaction each, as :meth:`add_many` stores each batch; yield each
+        batch's crash ids once its transaction is on disk. A batch's commit (SQLite writing and syncing the WAL
+        and merging full-text segments, all without the GIL) runs on another thread while this one builds the
+        rows of the next batch that need nothing from the database, so a stream of batches (bulk ingest, the
+        benchmark) goes faster than one :meth:`add_many` after another.
+
+        A batch that fails (a duplicate crash id with ``if_exists="error"``, a full disk) raises out of the
+        generator and keeps nothing of itself; the batches yielded before it stay, and so does a batch whose
+        commit was under way when the next one failed (a bad crash id found while drafting it). A generator
+        closed early has nothing under way (it yields only committed batches). The garbage collector is paused
+        until the generator ends."""
+        with gc_pause.paused():
+            yield from self._add_batches(batches, if_exists, overlap=True)
+
+    def _add_batches(self, batches: Iterable[Iterable[NewCrash]], if_exists: str, *,
+                     overlap: bool) -> Iterator[list[str]]:
+        conn = self.db.conn
+        nested = conn.in_transaction  # inside a caller's transaction (Database.batch): savepoints, no commit
+        timing = self.ingest_seconds
+        committing = None  # the batch whose commit is under way: (wait for it, ids, new names, new modules)
+        first = None  # the row id the next batch's rows are built for (checked under the write lock)
+        # Foreign-key checks cost a parent lookup per side-table row; a batch only links rows it has just
+        # inserted, so they are switched off for its transaction (the pragma is per connection, and cannot
+        # change inside a transaction).
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self.db.background_checkpoints(0):
+                try:
+                    for crashes in batches:
+                        if first is None:
+                            if committing is not None:
+                                ids, committing = self._committed(*committing), None
+                                yield ids
+                            first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
+                        t0 = time.perf_counter()
+                        draft = self._draft(crashes, first)
+                        timing["draft"] += time.perf_counter() - t0
+                        if committing is not None:  # its commit ran while the draft was built
+                            ids, committing = self._committed(*committing), None
+                            yield ids
+                        if not draft.prepared:
+                            yield []
+                            continue
+                        new_functions: dict[str, int] = {}
+                        new_modules: dict[tuple, int] = {}
+                        with self._pending():
+                            if nested:
+                                with self.db.write() as c:
+                                    rowids = self._write_draft(c, draft, if_exists, new_functions, new_modules)
+                                wait = _nothing
+                            else:
+                                self.db.begin(conn)
+                                try:
+                                    rowids = self._write_draft(conn, draft, if_exists, new_functions, new_modules)
+                                except BaseException:
+                                    if conn.in_transaction:
+                                        conn.rollback()
+                                    raise
+                                wait = self.db.commit_later(conn) if overlap else partial(_commit, conn)
+                        first = rowids[-1] + 1 if rowids else None
+                        committing = (wait, draft.ids, new_functions, new_modules, len(rowids))
+                        if not overlap:
+                            ids, committing = self._committed(*committing), None
+                            yield ids
+                except BaseException:
+                    if committing is not None:  # this raised as a batch committed: that batch is kept
+                        self._committed(*committing)
+                    raise
+                if committing is not None:
+                    ids, committing = self._committed(*committing), None
+                    yield ids
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+    def _committed(self, wait: Callable[[], None], ids: list[str], new_functions: dict[str, int],
+                   new_modules: dict[tuple, int], written: int) -> list[str]:
+        """Wait for a batch's commit, then cache the ids it gave names and modules (:meth:`_remember`)."""
+        t0 = time.perf_counter()
+        try:
+            wait()
+        except BaseException:
+            self._writing.names, self._writing.dicts = {table: {} for table in NAME_TABLES}, {}
+            raise
+        self.ingest_seconds["commit"] += time.perf_counter() - t0
+        self._remember(new_functions, new_modules)
+        self.db.bulk_written(written)
+        return ids
+
+    def _draft(self, crashes: Iterable[NewCrash], first: int) -> _Draft:
+        """A batch's dumps written to the blob folder, its crash ids, and (per :data:`CHUNK`) the rows that need
+        nothing from the database, built for row ids from ``first`` on."""
         prepared = []
         for item in crashes:
             refs = self._write_blobs(item.dumps or {})
             crash_id = normalize_crash_id(item.crash_id) if item.crash_id else new_crash_id()
             prepared.append((crash_id, item, refs))
-        if not prepared:
+        rowids = list(range(first, first + len(prepared)))
+        chunks = [self._draft_rows(rowids[start:start + CHUNK], prepared[start:start + CHUNK])
+                  for start in range(0, len(prepared), CHUNK)]
+        return _Draft([p[0] for p in prepared], prepared, first, chunks)
+
+    def _write_draft(self, conn, draft: _Draft, if_exists: str, new_functions: dict[str, int],
+                     new_modules: dict[tuple, int]) -> list[int]:
+        """Inside the write transaction: check the draft's crash ids are new (``if_exists``) and write it. When
+        a skipped duplicate or another writer moved the row ids it was built for, its rows are built again."""
+        existing = set()
+        ids = draft.ids
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            existing.update(r[0] for r in conn.execute(
+                f"SELECT crash_id FROM crashes WHERE crash_id IN ({','.join('?' * len(chunk))})", chunk))
+        todo = []
+        for entry in draft.prepared:
+            if entry[0] in existing:
+                if if_exists == "ignore":
+                    continue
+                raise DuplicateCrash(entry[0])
+            existing.add(entry[0])
+            todo.append(entry)
+        if not todo:
             return []
-        conn = self.db.conn
-        new_functions: dict[str, int] = {}
-        new_modules: dict[tuple, int] = {}
-        # Foreign-key checks cost a parent lookup per side-table row; this batch only links rows it has just
-        # inserted, so they are switched off for its transaction (the pragma is per connection, and cannot
-        # change inside a transaction).
-        conn.execute("PRAGMA foreign_keys = OFF")
-        try:
-            with self.db.background_checkpoints(len(prepared)), self._pending(), self.db.write() as conn:
-                existing = set()
-                ids = [p[0] for p in prepared]
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start:start + 500]
-                    existing.update(r[0] for r in conn.execute(
-                        f"SELECT crash_id FROM crashes WHERE crash_id IN ({','.join('?' * len(chunk))})", chunk))
-                todo = []
-                for entry in prepared:
-                    if entry[0] in existing:
-                        if if_exists == "ignore":
-                            continue
-                        raise DuplicateCrash(entry[0])
-                    existing.add(entry[0])
-                    todo.append(entry)
-                if todo:
-                    self._insert_batch(conn, todo, new_functions, new_modules)
-                committing = time.perf_counter()
-            self.ingest_seconds["commit"] += time.perf_counter() - committing
-        finally:
-            conn.execute("PRAGMA foreign_keys = ON")
-        self._remember(new_functions, new_modules)
-        return ids
+        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
+        still = len(todo) == len(draft.prepared) and first == draft.first
+        return self._insert_batch(conn, todo, new_functions, new_modules, drafts=draft.chunks if still else None)
 
     @staticmethod
     def _count_module_links(conn, added: Mapping[int, int]) -> None:
@@ -646,9 +762,11 @@ class CrashStore:
                          "DO UPDATE SET crashes = crashes + excluded.crashes", list(added.items()))
 
     def _insert_batch(self, conn, todo: list[tuple[str, NewCrash, Mapping[str, DumpRef]]],
-                      new_functions: dict[str, int], new_modules: dict[tuple, int]) -> list[int]:
+                      new_functions: dict[str, int], new_modules: dict[tuple, int], *,
+                      drafts: list[dict[str, Any]] | None = None) -> list[int]:
         """Insert new crashes (ids checked unique by the caller) with every side table, inside the caller's
-        write transaction; return their row ids.
+        write transaction; return their row ids. ``drafts``: the rows :meth:`_draft_rows` built for them before
+        the transaction, for the row ids that follow the largest one stored (else they are built here).
 
         Row ids are assigned here (the write lock is held), so each table gets one ``executemany`` per chunk of
         crashes, in primary-key order. (Building rows on one thread while another inserts them was measured and
@@ -659,25 +777,27 @@ class CrashStore:
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
         rowids = list(range(first, first + len(todo)))
         timing = self.ingest_seconds
-        for start in range(0, len(todo), CHUNK):
+        for n, start in enumerate(range(0, len(todo), CHUNK)):
             t0 = time.perf_counter()
-            rows = self._prepare_rows(conn, rowids[start:start + CHUNK], todo[start:start + CHUNK], new_functions,
-                                      new_modules)
+            draft = drafts[n] if drafts is not None else self._draft_rows(rowids[start:start + CHUNK],
+                                                                          todo[start:start + CHUNK])
+            rows = self._finish_rows(conn, draft, new_functions, new_modules)
             t1 = time.perf_counter()
             self._write_rows(conn, rows)
             timing["rows"] += t1 - t0
             timing["inserts"] += time.perf_counter() - t1
         return rowids
 
-    def _prepare_rows(self, conn, rowids, todo, new_functions, new_modules) -> dict[str, list]:
-        """Every table's rows for ``todo``. The documents are JSON-encoded first, then compressed on a
-        background thread (zstd holds no GIL) while the side-table rows are built here."""
+    def _draft_rows(self, rowids: list[int], todo: list[tuple[str, NewCrash, Mapping[str, DumpRef]]]) -> dict[str, Any]:
+        """The rows of ``todo`` (to be stored as ``rowids``) that need nothing from the database, built outside
+        the write transaction: the documents JSON-encoded, the dumps, annotations, history, full-text and crashes
+        rows, each crash's threads and the names they use, and its module links when every module is cached.
+        :meth:`_finish_rows` adds the rest under the write lock."""
         now = utcnow()
-        out: dict[str, list] = {k: [] for k in ("dumps", "annotations", "history", "links", "fts",
-                                                 "search", "crashes", "slim")}
-        links_added: Counter[int] = Counter()
-        pending_terms = []
-        pending_threads = []
+        out: dict[str, list] = {k: [] for k in ("dumps", "annotations", "history", "fts", "crashes")}
+        pending_terms = []  # per crash: (row id, annotation terms, frame functions, frame files)
+        pending_threads = []  # per crash with a processed crash: (row id, threads, stacks differ, index in links)
+        links: list = []  # per crash: its module links, None (none), or _UNRESOLVED (a module not cached)
         names: set[str] = set()
         files: set[str] = set()
         thread_names: set[str] = set()
@@ -703,9 +823,6 @@ class CrashStore:
                     documents.append(_dumps(doc))
                     kinds.append(kind)
             slots.append(tuple(slot))
-        self._train_dictionaries(conn, {kind: [doc for doc, k in zip(documents, kinds, strict=True) if k == kind]
-                                        for kind in dict.fromkeys(kinds)})
-        packing = codec.compress_many_later(documents, [self._dict_id(kind) for kind in kinds])
         for rowid, (crash_id, item, refs), raw in zip(rowids, todo, annotations_of, strict=True):
             annotations = raw
             processed = item.processed
@@ -728,16 +845,15 @@ class CrashStore:
                 names |= thread_functions
                 thread_names |= tnames
                 frame_modules |= fmodules
-                link = self._links(conn, processed, None, new_modules)
-                pending_threads.append((rowid, threads, stacks_differ(processed, item.server_processed),
-                                        link[0] if link else []))
-                if link is not None:
-                    out["links"].append((rowid, *link[1]))
-                    links_added.update(link[0])
+                link = self._cached_links(processed)
+                if link is None:
+                    link = _UNRESOLVED
+                pending_threads.append((rowid, threads, stacks_differ(processed, item.server_processed), len(links)))
                 if sig is not None:
                     out["history"].append((rowid, sig.signature, sig.proto_signature, _json_list(sig.notes),
                                            sig.profile, sig.run_id, now, 1))
-            pending_terms.append((rowid, annotation_terms(pairs), functions, files_of, link))
+            links.append(link)
+            pending_terms.append((rowid, annotation_terms(pairs), functions, files_of))
             crashing = functions if not item.all_thread_frames else frame_names(processed)[0]
             signature = sig.signature if sig is not None else item.server_signature
             out["fts"].append(_fts_row(rowid, signature, crashing, annotations))
@@ -749,14 +865,43 @@ class CrashStore:
                 cols.os_version, cols.cpu, cols.reason, cols.address, cols.crashing_thread, signature,
                 item.server_signature, sig.proto_signature if sig else None, sig.profile if sig else None,
                 _json_list(item.notes)))
-        function_ids = self._function_ids(conn, names, new_functions)
-        file_ids = self._file_ids(conn, files)
-        tids = self._name_ids(conn, "thread_names", thread_names)
-        dids = self._name_ids(conn, "frame_modules", frame_modules)
-        filenames = thread_index.module_filenames(conn, {m for *_, mids in pending_threads for m in mids})
+        return {"rowids": rowids, "todo": todo, "out": out, "links": links, "terms": pending_terms,
+                "threads": pending_threads, "names": names, "files": files, "thread_names": thread_names,
+                "frame_modules": frame_modules, "documents": documents, "kinds": kinds, "slots": slots,
+                "splits": splits}
+
+    def _finish_rows(self, conn, draft: dict[str, Any], new_functions, new_modules) -> dict[str, list]:
+        """Every table's rows for a :meth:`_draft_rows` draft, under the write lock: the module links of modules
+        not cached yet, the ids of the names its crashes use (added when new), the all-threads index rows, the
+        search terms; compression dictionaries trained when the store has enough documents for them."""
+        rowids, todo, out = draft["rowids"], draft["todo"], dict(draft["out"])
+        links = draft["links"]
+        for n, link in enumerate(links):
+            if link is _UNRESOLVED:
+                links[n] = self._links(conn, todo[n][1].processed, None, new_modules, cached=False)
+        links_added: Counter[int] = Counter()
+        out["links"] = []
+        for rowid, link in zip(rowids, links, strict=True):
+            if link is not None:
+                out["links"].append((rowid, *link[1]))
+                links_added.update(link[0])
+        # the documents are compressed on a background thread (zstd holds no GIL) while the rest is built and
+        # inserted; not while the draft was built: then the other core was committing the batch before
+        documents, kinds = draft["documents"], draft["kinds"]
+        self._train_dictionaries(conn, {kind: [doc for doc, k in zip(documents, kinds, strict=True) if k == kind]
+                                        for kind in dict.fromkeys(kinds)})
+        packing = codec.compress_many_later(documents, [self._dict_id(kind) for kind in kinds])
+        function_ids = self._function_ids(conn, draft["names"], new_functions)
+        file_ids = self._file_ids(conn, draft["files"])
+        tids = self._name_ids(conn, "thread_names", draft["thread_names"])
+        dids = self._name_ids(conn, "frame_modules", draft["frame_modules"])
+        pending_threads = draft["threads"]
+        filenames = thread_index.module_filenames(conn, {m for *_, n in pending_threads if links[n]
+                                                         for m in links[n][0]})
         by_name: dict[tuple[int, ...], dict[str, list[int]]] = {}  # crashes of one build share their module list
         built = []
-        for rowid, threads, differs, mids in pending_threads:
+        for rowid, threads, differs, n in pending_threads:
+            mids = links[n][0] if links[n] else []
             loaded = by_name.get(key := tuple(mids))
             if loaded is None:
                 loaded = by_name[key] = thread_index.modules_by_name(mids, filenames)
@@ -766,7 +911,8 @@ class CrashStore:
         texts = [row[1].encode() for row in out["thread_terms"]]
         self._train_dictionaries(conn, {"thread_terms": texts})
         out["thread_terms_blobs"] = codec.compress_many_later(texts, self._dict_id("thread_terms"))
-        for (rowid, text, functions, files_of, link), fts in zip(pending_terms, out["fts"], strict=True):
+        out["search"] = []
+        for (rowid, text, functions, files_of), link, fts in zip(draft["terms"], links, out["fts"], strict=True):
             out["search"].append((rowid, (text, processed_terms(
                 link[0] if link else (), link[1][2] if link else "",
                 map(function_ids.__getitem__, functions), map(file_ids.__getitem__, files_of))), fts[1:]))
@@ -774,7 +920,7 @@ class CrashStore:
         self._train_dictionaries(conn, {"search_text": encoded})
         out["search_blobs"] = codec.compress_many_later(encoded, self._dict_id("search_text"))
         out["module_counts"] = list(links_added.items())
-        out["packing"] = [(packing, slots, rowids, splits)]  # the documents: taken once the other rows are written
+        out["packing"] = [(packing, draft["slots"], rowids, draft["splits"])]  # taken once the other rows are written
         return out
 
     def _train_dictionaries(self, conn, samples_by_kind: Mapping[str, list[bytes]]) -> None:

@@ -8,7 +8,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -218,19 +218,7 @@ class Database:
                 raise
             conn.execute("RELEASE write")
             return
-        delay = 0.01
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    raise StoreError("the database stayed locked by another writer for 2 minutes") from exc
-                time.sleep(delay + random.random() * delay)
-                delay = min(delay * 2, 0.5)
+        self.begin(conn)
         try:
             yield conn
         except BaseException:
@@ -238,6 +226,49 @@ class Database:
             raise
         else:
             conn.execute("COMMIT")
+
+    @staticmethod
+    def begin(conn: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE`` on ``conn``, retrying while another writer holds the lock (2 minutes at most)."""
+        delay = 0.01
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise StoreError("the database stayed locked by another writer for 2 minutes") from exc
+                time.sleep(delay + random.random() * delay)
+                delay = min(delay * 2, 0.5)
+
+    @staticmethod
+    def commit_later(conn: sqlite3.Connection) -> Callable[[], None]:
+        """Start committing ``conn``'s open transaction on another thread (SQLite writes the WAL, merges
+        full-text segments and syncs without the GIL) and return a function that waits for it: it returns once
+        the transaction is on disk, or rolls it back and raises what the commit raised. Until then nothing else
+        may use ``conn``."""
+        outcome: list[BaseException] = []
+
+        def commit() -> None:
+            try:
+                conn.execute("COMMIT")
+            except BaseException as exc:  # handed to the waiter
+                outcome.append(exc)
+
+        thread = threading.Thread(target=commit, name="crashdesk-commit", daemon=True)
+        thread.start()
+
+        def wait() -> None:
+            thread.join()
+            if outcome:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise outcome[0]
+
+        return wait
 
     @contextmanager
     def batch(self, *, savepoints: bool = True) -> Iterator[sqlite3.Connection]:
@@ -299,10 +330,15 @@ class Database:
             yield
         finally:
             conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
-            self._bulk_crashes += crashes
-            if self._bulk_crashes >= CHECKPOINT_AFTER_CRASHES:
-                self._bulk_crashes = 0
-                self._checkpointer.request()
+            self.bulk_written(crashes)
+
+    def bulk_written(self, crashes: int) -> None:
+        """Count ``crashes`` written by bulk commits inside :meth:`background_checkpoints`; past
+        :data:`CHECKPOINT_AFTER_CRASHES` since the last one, ask the background thread for a checkpoint."""
+        self._bulk_crashes += crashes
+        if self._bulk_crashes >= CHECKPOINT_AFTER_CRASHES and self._checkpointer is not None:
+            self._bulk_crashes = 0
+            self._checkpointer.request()
 
     def close(self) -> None:
         """Close this thread's connection; let go of the others. Another thread's connection may be in the middle

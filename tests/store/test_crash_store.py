@@ -137,7 +137,7 @@ def test_bulk_ingest_reports_where_its_time_went(store, test_data):
     from crashdesk.store.crashes import NewCrash
 
     store.add_many([NewCrash({"ProductName": "Demo", "Seq": str(n)}, processed=processed) for n in range(20)])
-    assert set(store.ingest_seconds) == {"rows", "inserts", "commit"}
+    assert set(store.ingest_seconds) == {"draft", "rows", "inserts", "commit"}
     assert all(seconds > 0 for seconds in store.ingest_seconds.values())
 
 
