@@ -627,10 +627,10 @@ class CrashStore:
     def add_batches(self, batches: Iterable[Iterable[NewCrash]], *,
                     if_exists: str = "error") -> Iterator[list[str]]:
         """Store a stream of batches, one transaction each, as :meth:`add_many` stores each batch; yield each
-        batch's crash ids once its transaction is on disk. A batch's commit (SQLite writing and syncing the WAL
-        and merging full-text segments, all without the GIL) runs on another thread while this one builds the
-        rows of the next batch that need nothing from the database, so a stream of batches (bulk ingest, the
-        benchmark) goes faster than one :meth:`add_many` after another.
+        batch's crash ids once its transaction is on disk. A batch's full-text inserts and its commit (SQLite
+        tokenizing, writing and syncing the WAL and merging full-text segments, all without the GIL) run on
+        another thread while this one builds the rows of the next batch that need nothing from the database, so
+        a stream of batches (bulk ingest, the benchmark) goes faster than one :meth:`add_many` after another.
 
         A batch that fails (a duplicate crash id with ``if_exists="error"``, a full disk) raises out of the
         generator and keeps nothing of itself; the batches yielded before it stay, and so does a batch whose
@@ -677,14 +677,17 @@ class CrashStore:
                                     rowids = self._write_draft(c, draft, if_exists, new_functions, new_modules)
                                 wait = _nothing
                             else:
+                                later: list[tuple[str, tuple]] | None = [] if overlap else None
                                 self.db.begin(conn)
                                 try:
-                                    rowids = self._write_draft(conn, draft, if_exists, new_functions, new_modules)
+                                    rowids = self._write_draft(conn, draft, if_exists, new_functions, new_modules,
+                                                               later)
                                 except BaseException:
                                     if conn.in_transaction:
                                         conn.rollback()
                                     raise
-                                wait = self.db.commit_later(conn) if overlap else partial(_commit, conn)
+                                wait = (self.db.commit_later(conn, later or ()) if overlap
+                                        else partial(_commit, conn))
                         first = rowids[-1] + 1 if rowids else None
                         committing = (wait, draft.ids, new_functions, new_modules, len(rowids))
                         if not overlap:
@@ -728,9 +731,10 @@ class CrashStore:
         return _Draft([p[0] for p in prepared], prepared, first, chunks)
 
     def _write_draft(self, conn, draft: _Draft, if_exists: str, new_functions: dict[str, int],
-                     new_modules: dict[tuple, int]) -> list[int]:
+                     new_modules: dict[tuple, int], later: list[tuple[str, tuple]] | None = None) -> list[int]:
         """Inside the write transaction: check the draft's crash ids are new (``if_exists``) and write it. When
-        a skipped duplicate or another writer moved the row ids it was built for, its rows are built again."""
+        a skipped duplicate or another writer moved the row ids it was built for, its rows are built again.
+        ``later``: see :meth:`_write_rows`."""
         existing = set()
         ids = draft.ids
         for start in range(0, len(ids), 500):
@@ -749,7 +753,8 @@ class CrashStore:
             return []
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
         still = len(todo) == len(draft.prepared) and first == draft.first
-        return self._insert_batch(conn, todo, new_functions, new_modules, drafts=draft.chunks if still else None)
+        return self._insert_batch(conn, todo, new_functions, new_modules, drafts=draft.chunks if still else None,
+                                  later=later)
 
     @staticmethod
     def _count_module_links(conn, added: Mapping[int, int]) -> None:
@@ -760,7 +765,8 @@ class CrashStore:
 
     def _insert_batch(self, conn, todo: list[tuple[str, NewCrash, Mapping[str, DumpRef]]],
                       new_functions: dict[str, int], new_modules: dict[tuple, int], *,
-                      drafts: list[dict[str, Any]] | None = None) -> list[int]:
+                      drafts: list[dict[str, Any]] | None = None,
+                      later: list[tuple[str, tuple]] | None = None) -> list[int]:
         """Insert new crashes (ids checked unique by the caller) with every side table, inside the caller's
         write transaction; return their row ids. ``drafts``: the rows :meth:`_draft_rows` built for them before
         the transaction, for the row ids that follow the largest one stored (else they are built here).
@@ -780,7 +786,7 @@ class CrashStore:
                                                                           todo[start:start + CHUNK])
             rows = self._finish_rows(conn, draft, new_functions, new_modules)
             t1 = time.perf_counter()
-            self._write_rows(conn, rows)
+            self._write_rows(conn, rows, later)
             timing["rows"] += t1 - t0
             timing["inserts"] += time.perf_counter() - t1
         return rowids
@@ -936,9 +942,11 @@ class CrashStore:
                 else:
                     self._writing.dicts[kind] = dictionaries.store(conn, kind, trained, utcnow())
 
-    def _write_rows(self, conn, rows: dict[str, list]) -> None:
-        """Insert what :meth:`_prepare_rows` built: first the rows that need no compressed blob, while the
-        background thread compresses (SQLite releases the GIL as it works), then the others."""
+    def _write_rows(self, conn, rows: dict[str, list], later: list[tuple[str, tuple]] | None = None) -> None:
+        """Insert what :meth:`_finish_rows` built: first the rows that need no compressed blob, while the
+        background thread compresses (SQLite releases the GIL as it works), then the others. ``later``: the
+        full-text inserts (the three FTS5 tables: tokenizing is most of the insert time) are appended to it as
+        single statements for the commit thread to run, instead of run here (:meth:`add_batches`)."""
         conn.executemany("INSERT INTO dumps (crash, name, sha256, size) VALUES (?,?,?,?)", rows["dumps"])
         annotation_columns.write(conn, annotation_columns.by_key(rows["annotations"]))
         conn.executemany(
@@ -962,8 +970,8 @@ class CrashStore:
             crashes)
         conn.executemany("INSERT INTO signature_inputs (crash, doc, split) VALUES (?, ?, ?)", slim)
         thread_index.write_rows(conn, rows["thread_terms"], rows["crash_stacks"],
-                                blobs=rows["thread_terms_blobs"].result())
-        search_text.insert(conn, rows["search"], rows["search_blobs"].result())
+                                blobs=rows["thread_terms_blobs"].result(), later=later)
+        search_text.insert(conn, rows["search"], rows["search_blobs"].result(), later=later)
 
     def replace_annotations(self, crash_id: str, annotations: Mapping[str, Any], *,
                             notes: Sequence[str] | None = None) -> None:

@@ -8,10 +8,10 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crashdesk.engine.spikes import is_spike
 from crashdesk.store import annotation_columns, codec, thread_index
@@ -245,15 +245,19 @@ class Database:
                 delay = min(delay * 2, 0.5)
 
     @staticmethod
-    def commit_later(conn: sqlite3.Connection) -> Callable[[], None]:
-        """Start committing ``conn``'s open transaction on another thread (SQLite writes the WAL, merges
-        full-text segments and syncs without the GIL) and return a function that waits for it: it returns once
-        the transaction is on disk, or rolls it back and raises what the commit raised. Until then nothing else
+    def commit_later(conn: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]] = ()
+                     ) -> Callable[[], None]:
+        """Start committing ``conn``'s open transaction on another thread, after running ``statements`` (SQL,
+        parameters) in it there (SQLite writes the WAL, merges full-text segments and syncs without the GIL, and
+        so runs any single statement), and return a function that waits for it: it returns once the transaction
+        is on disk, or rolls it back and raises what a statement or the commit raised. Until then nothing else
         may use ``conn``."""
         outcome: list[BaseException] = []
 
         def commit() -> None:
             try:
+                for sql, params in statements:
+                    conn.execute(sql, params)
                 conn.execute("COMMIT")
             except BaseException as exc:  # handed to the waiter
                 outcome.append(exc)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import orjson
+
 from crashdesk.store import codec
 
 TERMS = ("annotations", "processed")  # crash_terms' columns (crashdesk.store.terms)
@@ -30,13 +32,35 @@ def encode(terms: Sequence[str], fts: Sequence[str]) -> bytes:
     return codec.dumps([*terms, *fts])
 
 
-def insert(conn, rows: list[tuple[int, tuple[str, str], tuple[str, str, str]]], blobs: list[bytes]) -> None:
+def insert(conn, rows: list[tuple[int, tuple[str, str], tuple[str, str, str]]], blobs: list[bytes], *,
+           later: list[tuple[str, tuple]] | None = None) -> None:
     """Index new crashes: (rowid, crash_terms values, crash_fts values) each, with :func:`encode`'s bytes
-    compressed (``blobs``)."""
-    conn.executemany(_TERMS_SQL, [(rowid, *terms) for rowid, terms, _ in rows])
-    conn.executemany(_FTS_SQL, [(rowid, *fts) for rowid, _, fts in rows])
+    compressed (``blobs``). ``later``: the two full-text inserts are appended to it as single statements
+    (:func:`json_rows_insert`) for the caller to run, instead of run here."""
+    if later is None:
+        conn.executemany(_TERMS_SQL, [(rowid, *terms) for rowid, terms, _ in rows])
+        conn.executemany(_FTS_SQL, [(rowid, *fts) for rowid, _, fts in rows])
+    else:
+        later.append(json_rows_insert("crash_terms", ("annotations", "processed"),
+                                      [(rowid, *terms) for rowid, terms, _ in rows]))
+        later.append(json_rows_insert("crash_fts", ("signature", "functions", "annotations"),
+                                      [(rowid, *fts) for rowid, _, fts in rows]))
     conn.executemany("INSERT INTO search_text (crash, doc) VALUES (?, ?)",
                      [(row[0], blob) for row, blob in zip(rows, blobs, strict=True)])
+
+
+def json_rows_insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> tuple[str, tuple]:
+    """One statement (SQL, parameters) inserting ``rows`` (rowid first, then ``columns``' values: integers and
+    text only) into ``table``, read from one JSON array: SQLite runs it in one call that holds no GIL
+    throughout, where ``executemany`` takes the GIL back for every row."""
+    values = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(columns) + 1))
+    data = orjson.dumps(rows)
+    if b"\\u0000" in data:
+        # SQLite's json_extract ends a text at a NUL character; the tokenizers take NUL for a separator, as
+        # they take a space, so a space in its place gives the same terms at the same positions
+        data = orjson.dumps([(row[0], *(v.replace("\x00", " ") if type(v) is str else v for v in row[1:]))
+                             for row in rows])
+    return f"INSERT INTO {table} (rowid, {', '.join(columns)}) SELECT {values} FROM json_each(?)", (data,)
 
 
 def read(conn, rowid: int) -> tuple[tuple[str, str], tuple[str, str, str]] | None:

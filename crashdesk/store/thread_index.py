@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 
 from crashdesk.model.threads import CRASHING, MAIN, CrashThreads, crash_threads, stacks_differ
+from crashdesk.store import search_text
 
 #: trust values (minidump-stackwalk's names) -> the letter code in ``t<code>p<k>`` terms
 TRUST_CODES = {"none": "n", "scan": "s", "cfi_scan": "cs", "frame_pointer": "fp", "cfi": "c",
@@ -169,15 +170,20 @@ def index_row(rowid: int, ct: CrashThreads, fids: Mapping[str, int], tids: Mappi
 
 
 def write_rows(conn, terms: list[tuple[int, str]], stacks: list[tuple[int, int, bytes, str, int | None]], *,
-               replace: bool = False, blobs: list[bytes] | None = None) -> None:
+               replace: bool = False, blobs: list[bytes] | None = None,
+               later: list[tuple[str, tuple]] | None = None) -> None:
     """Insert :func:`index_row`'s rows. ``blobs``: each crash's terms compressed (``thread_terms_text``, whose
     delete trigger takes a crash's terms out of the contentless ``thread_terms``); None writes the layout before
-    that (``thread_terms`` with its content: the v9 migration)."""
+    that (``thread_terms`` with its content: the v9 migration). ``later``: the full-text insert is appended to
+    it as one statement (``search_text.json_rows_insert``) for the caller to run, instead of run here."""
     if replace:  # the delete triggers take the old rows' terms and top-function counts off
         conn.executemany("DELETE FROM crash_stacks WHERE crash = ?", [(r[0],) for r in stacks])
         conn.executemany("DELETE FROM thread_terms_text WHERE crash = ?" if blobs is not None else
                          "DELETE FROM thread_terms WHERE rowid = ?", [(r[0],) for r in terms])
-    conn.executemany("INSERT INTO thread_terms (rowid, terms) VALUES (?, ?)", terms)
+    if later is None:
+        conn.executemany("INSERT INTO thread_terms (rowid, terms) VALUES (?, ?)", terms)
+    else:
+        later.append(search_text.json_rows_insert("thread_terms", ("terms",), terms))
     conn.executemany("INSERT INTO crash_stacks (crash, frames, stacks, tops, server_differs) "
                      "VALUES (?,?,?,?,?)", stacks)
     if blobs is not None:

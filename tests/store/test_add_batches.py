@@ -6,8 +6,11 @@ are built again."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crashdesk.store import CrashStore
 from crashdesk.store.crashes import NewCrash, SignatureRecord
@@ -159,5 +162,66 @@ def test_duplicates_skipped_in_a_stream_leave_the_rest_correct(tmp_path, test_da
             _same_crashes(reference, store, [c.crash_id for c in crashes])
         finally:
             reference.close()
+    finally:
+        store.close()
+
+
+def _vocabulary(store: CrashStore) -> dict[str, list[tuple[str, int]]]:
+    """Every term of the three full-text indexes with the number of crashes holding it (what searches match)."""
+    conn = store.db.conn
+    out = {}
+    for table in ("crash_fts", "crash_terms", "thread_terms"):
+        conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.v_{table} USING fts5vocab(main, {table}, row)")
+        out[table] = conn.execute(f"SELECT term, doc FROM temp.v_{table} ORDER BY term").fetchall()
+    return out
+
+
+# text that JSON must escape or that a tokenizer treats specially, in the values the full-text indexes take
+AWKWARD = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40) | st.sampled_from(
+    ['"quoted" \\back\\slash', "tab\there\nnewline", "nul\x00inside", "emoji \U0001f4a5 and \u202eRTL",
+     "ünïcödé wörds", "a" * 3000, "{\"json\": [1, 2]}", "'; DROP TABLE crashes; --"])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(AWKWARD, min_size=1, max_size=6), signature=AWKWARD)
+def test_full_text_inserted_from_the_commit_thread_equals_the_row_by_row_path(tmp_path_factory, test_data, values,
+                                                                              signature):
+    crashes = _crashes(test_data, 6)
+    for n, crash in enumerate(crashes):
+        crash.annotations = {**crash.annotations, **{f"Awkward{k}": v for k, v in enumerate(values)}}
+        if crash.signature is not None:
+            crash.signature = SignatureRecord(signature + str(n), None, [], "generic")
+    folder = tmp_path_factory.mktemp("fts")
+    reference = CrashStore.open(folder / "many")
+    streamed = CrashStore.open(folder / "stream")
+    try:
+        reference.add_many(crashes[:3])
+        reference.add_many(crashes[3:])
+        assert list(streamed.add_batches([crashes[:3], crashes[3:]])) == [
+            [c.crash_id for c in crashes[:3]], [c.crash_id for c in crashes[3:]]]
+        assert _vocabulary(streamed) == _vocabulary(reference)
+        assert _vocabulary(streamed)["crash_fts"]  # the texts were indexed at all
+    finally:
+        reference.close()
+        streamed.close()
+
+
+def test_a_statement_failing_on_the_commit_thread_rolls_the_transaction_back(tmp_path):
+    store = CrashStore.open(tmp_path)
+    try:
+        store.add_many([NewCrash({"ProductName": "Kept"})])
+        conn = store.db.conn
+        store.db.begin(conn)
+        conn.execute("INSERT INTO settings (key, value) VALUES ('written-before', 'x')")
+        wait = store.db.commit_later(conn, [("INSERT INTO settings (key, value) VALUES ('late', ?)", ("y",)),
+                                            ("INSERT INTO no_such_table VALUES (?)", (1,))])
+        with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+            wait()
+        assert not conn.in_transaction
+        assert conn.execute("SELECT count(*) FROM settings WHERE key IN ('written-before', 'late')").fetchone() == (0,)
+        assert store.count() == 1
+        # the connection goes on
+        assert len(store.add_many([NewCrash({"ProductName": "Next"})])) == 1
+        assert store.count() == 2
     finally:
         store.close()
