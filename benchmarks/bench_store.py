@@ -30,7 +30,8 @@
   not cover). Issue 27 at stop 35 (``--crashes 1000000 --dir COPY --add 20000 --skip-analyze --only none``, each
   run on a fresh ``cp -a`` of the 1M store, load 1.1-1.5): ``add_batches`` 815-1,075/s over nine runs (median
   ~970: draft 0.33-0.47 ms a crash, rows 0.33-0.41, inserts 0.14-0.23, commit wait 0.03-0.19), ``add_many``
-  715-839/s (commit 0.27-0.34 ms a crash); before stop 35, ``add_many`` did 636-727/s on this machine that day.
+  715-839/s (commit 0.27-0.34 ms a crash); stop 34's code (``521f2e7``, ``add_many`` only) did 655-663/s in
+  two runs the same hour.
   The 2 cores are the limit: ~1.45 ms of CPU a crash (the main thread's Python ~0.75, SQLite inserts, the
   commit thread's full-text inserts, merges and WAL writes, zstd, the background checkpoint).
   ``--add N`` times ingest into a store that is already big: it adds N more crashes to the store in ``--dir``
