@@ -56,6 +56,17 @@ def _same_crashes(a: CrashStore, b: CrashStore, ids: list[str]) -> None:
         assert hits[0] or query == "ann.Seq:3", query  # each query finds something
 
 
+def _same_as_add_many(folder, store: CrashStore, batches: list[list[NewCrash]]) -> None:
+    """``store`` holds what one add_many per batch stores in a new store in ``folder``."""
+    reference = CrashStore.open(folder)
+    try:
+        for batch in batches:
+            reference.add_many(batch)
+        _same_crashes(reference, store, [c.crash_id for batch in batches for c in batch])
+    finally:
+        reference.close()
+
+
 def test_a_stream_of_batches_stores_what_add_many_stores(tmp_path, test_data):
     crashes = _crashes(test_data, 23)
     batches = [crashes[0:5], crashes[5:6], [], crashes[6:15], crashes[15:23]]
@@ -93,12 +104,7 @@ def test_a_failing_batch_keeps_nothing_of_itself_and_loses_no_earlier_batch(tmp_
         # the store goes on: the failed batch again, without its duplicate, and the last one
         assert list(store.add_batches([crashes[4:8], crashes[8:12]])) == [
             [c.crash_id for c in crashes[4:8]], [c.crash_id for c in crashes[8:12]]]
-        reference = CrashStore.open(tmp_path / "r")
-        try:
-            reference.add_many(crashes)
-            _same_crashes(reference, store, [c.crash_id for c in crashes])
-        finally:
-            reference.close()
+        _same_as_add_many(tmp_path / "r", store, [crashes])
     finally:
         store.close()
 
@@ -114,12 +120,7 @@ def test_an_error_while_a_batch_commits_keeps_that_batch(tmp_path, test_data):
             c.crash_id for c in crashes[0:3])
         assert not store.db.conn.in_transaction
         assert store.add_many(crashes[3:6]) == [c.crash_id for c in crashes[3:6]]
-        reference = CrashStore.open(tmp_path / "r")
-        try:
-            reference.add_many(crashes)
-            _same_crashes(reference, store, [c.crash_id for c in crashes])
-        finally:
-            reference.close()
+        _same_as_add_many(tmp_path / "r", store, [crashes])
     finally:
         store.close()
 
@@ -137,12 +138,7 @@ def test_rows_drafted_for_ids_another_writer_took_are_built_again(tmp_path, test
             next(stream)
         assert store.count() == 11
         assert store.get(taken)["product"] == "Other"
-        reference = CrashStore.open(tmp_path / "r")
-        try:
-            reference.add_many(crashes)
-            _same_crashes(reference, store, [c.crash_id for c in crashes])
-        finally:
-            reference.close()
+        _same_as_add_many(tmp_path / "r", store, [crashes])
     finally:
         other.close()
         store.close()
@@ -156,14 +152,7 @@ def test_duplicates_skipped_in_a_stream_leave_the_rest_correct(tmp_path, test_da
         got = list(store.add_batches([crashes[0:3], crashes[3:9]], if_exists="ignore"))
         assert got == [[c.crash_id for c in crashes[0:3]], [c.crash_id for c in crashes[3:9]]]
         assert store.count() == 9
-        reference = CrashStore.open(tmp_path / "r")
-        try:
-            reference.add_many([crashes[5]])
-            reference.add_many(crashes[0:3])
-            reference.add_many(crashes[3:5] + crashes[6:9])
-            _same_crashes(reference, store, [c.crash_id for c in crashes])
-        finally:
-            reference.close()
+        _same_as_add_many(tmp_path / "r", store, [[crashes[5]], crashes[0:3], crashes[3:5] + crashes[6:9]])
     finally:
         store.close()
 
