@@ -754,7 +754,7 @@ class CrashStore:
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
         still = len(todo) == len(draft.prepared) and first == draft.first
         return self._insert_batch(conn, todo, new_functions, new_modules, drafts=draft.chunks if still else None,
-                                  later=later)
+                                  later=later, first=first)
 
     @staticmethod
     def _count_module_links(conn, added: Mapping[int, int]) -> None:
@@ -766,10 +766,11 @@ class CrashStore:
     def _insert_batch(self, conn, todo: list[tuple[str, NewCrash, Mapping[str, DumpRef]]],
                       new_functions: dict[str, int], new_modules: dict[tuple, int], *,
                       drafts: list[dict[str, Any]] | None = None,
-                      later: list[tuple[str, tuple]] | None = None) -> list[int]:
+                      later: list[tuple[str, tuple]] | None = None, first: int | None = None) -> list[int]:
         """Insert new crashes (ids checked unique by the caller) with every side table, inside the caller's
         write transaction; return their row ids. ``drafts``: the rows :meth:`_draft_rows` built for them before
         the transaction, for the row ids that follow the largest one stored (else they are built here).
+        ``first``: that row id, when the caller has read it in this transaction.
 
         Row ids are assigned here (the write lock is held), so each table gets one ``executemany`` per chunk of
         crashes, in primary-key order. (Building rows on one thread while another inserts them was measured and
@@ -777,7 +778,8 @@ class CrashStore:
         # side tables are written before the crashes rows they point to: foreign keys (when on) are checked at
         # commit (the pragma lasts until the end of this transaction)
         conn.execute("PRAGMA defer_foreign_keys = ON")
-        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
+        if first is None:
+            first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
         rowids = list(range(first, first + len(todo)))
         timing = self.ingest_seconds
         for n, start in enumerate(range(0, len(todo), CHUNK)):
