@@ -113,6 +113,11 @@ def _decompressor(dict_id: int = 0) -> zstandard.ZstdDecompressor:
 def dumps(obj: Any) -> bytes:
     """Compact UTF-8 JSON: orjson, with the json module for what orjson refuses (integers past 64 bits)."""
     try:
+        # string keys only first: orjson's option for other keys costs ~20% on a processed crash (~20 us)
+        return orjson.dumps(obj)
+    except TypeError:
+        pass
+    try:
         return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(errors="surrogatepass")

@@ -34,6 +34,13 @@ BULK_WAL_BYTES = 256 << 20
 #: crashes written by bulk writes between two background checkpoints (at 1M crashes ~6 WAL pages each, so about
 #: SQLite's automatic checkpoint interval; the collector's small group commits do not each bring a checkpoint)
 CHECKPOINT_AFTER_CRASHES = 100
+#: each connection's page cache (KiB)
+CACHE_KIB = 64 << 10
+#: the writer's page cache during a bulk write (:meth:`Database.background_checkpoints`): a batch of 500 crashes at
+#: 1M dirties ~45 MB of pages (one leaf page a crash in each randomly keyed index, full-text segments); in a
+#: 64 MiB cache SQLite spilled some of them to the WAL before the commit and read them back, so each crash wrote
+#: ~250 KiB and read ~220 KiB, against ~190 and ~125 with this cache (measured, benchmarks/bench_store.py --add)
+BULK_CACHE_KIB = 256 << 10
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:
@@ -51,7 +58,7 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
             error = exc
             continue
         conn.execute("PRAGMA temp_store = MEMORY")
-        conn.execute("PRAGMA cache_size = -65536")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.create_function("crashdesk_spike", 2, is_spike, deterministic=True)  # the trend:spike query term
         thread_index.register(conn)
         conn.create_function("crashdesk_text", 1, codec.text, deterministic=True)  # (schema triggers)
@@ -74,7 +81,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
-    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     conn.create_function("crashdesk_spike", 2, is_spike, deterministic=True)  # the trend:spike query term
     thread_index.register(conn)
     # compressed text back as text: the delete trigger of crash_stacks reads a crash's thread terms with it
@@ -324,15 +331,18 @@ class Database:
         crashes a batch of 500 leaves ~45 MB of WAL, and copying and syncing it took a third of the commit).
         ``crashes``: how many the block writes; once bulk writes have written :data:`CHECKPOINT_AFTER_CRASHES`
         since the last one, a passive checkpoint is asked for after the block. The writer's own commits still
-        checkpoint past :data:`BULK_WAL_BYTES` of WAL. What is committed, and when, is unchanged."""
+        checkpoint past :data:`BULK_WAL_BYTES` of WAL, and the writer's page cache is :data:`BULK_CACHE_KIB` for the
+        block. What is committed, and when, is unchanged."""
         conn = self.conn
         if self._checkpointer is None or self._checkpointer.pid != os.getpid():
             self._checkpointer = _Checkpointer(self.path)
         (page_size,) = conn.execute("PRAGMA page_size").fetchone()
         conn.execute(f"PRAGMA wal_autocheckpoint = {max(AUTOCHECKPOINT_PAGES, BULK_WAL_BYTES // page_size)}")
+        conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
         try:
             yield
         finally:
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # SQLite frees the pages past it
             conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
             self.bulk_written(crashes)
 

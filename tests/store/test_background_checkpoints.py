@@ -11,7 +11,7 @@ import pytest
 
 from crashdesk.store import CrashStore
 from crashdesk.store.crashes import NewCrash
-from crashdesk.store.db import AUTOCHECKPOINT_PAGES, CHECKPOINT_AFTER_CRASHES
+from crashdesk.store.db import AUTOCHECKPOINT_PAGES, BULK_CACHE_KIB, CACHE_KIB, CHECKPOINT_AFTER_CRASHES
 from crashdesk.store.errors import DuplicateCrash
 
 
@@ -67,9 +67,29 @@ def test_a_failed_bulk_write_keeps_nothing_and_restores_the_automatic_checkpoint
             store.add_many(again)
         assert store.count() == 21
         assert store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == AUTOCHECKPOINT_PAGES
+        assert store.db.conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
         assert not store.db.conn.in_transaction
         store.add_many(_crashes(4, start=300))  # the store goes on as before
         assert store.count() == 25
+    finally:
+        store.close()
+
+
+def test_a_stream_of_batches_writes_with_the_bulk_page_cache_then_gives_it_back(tmp_path):
+    store = CrashStore.open(tmp_path)
+    try:
+        conn = store.db.conn
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+        seen = []
+        for ids in store.add_batches([_crashes(20, start=k * 20) for k in range(3)]):
+            seen.append((len(ids), conn.execute("PRAGMA cache_size").fetchone()[0]))
+        assert seen == [(20, -BULK_CACHE_KIB)] * 3
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+        stream = store.add_batches([_crashes(5, start=100), _crashes(5, start=200)])
+        next(stream)
+        stream.close()  # a stream left early gives the cache back too
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+        assert store.count() == 65
     finally:
         store.close()
 
