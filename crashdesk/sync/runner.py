@@ -580,13 +580,14 @@ class SyncRunner:
             if not job.already_stored:
                 first.setdefault(job.crash_id, n)  # a crash id given twice: the second on its own, after
         if first:
-            made = {n: self._new_crash(jobs[n].crash_id, jobs[n].processed or {}, jobs[n].raw, jobs[n].dumps)
-                    for n in first.values()}
+            made: dict[int, NewCrash] = {}
             skipped: list[str] = []
             try:
+                made = {n: self._new_crash(jobs[n].crash_id, jobs[n].processed or {}, jobs[n].raw, jobs[n].dumps)
+                        for n in first.values()}
                 self.store.add_many(made.values(), if_exists="ignore", skipped=skipped)
             except Exception:
-                log.exception("storing %d crashes in one transaction failed; storing them one at a time", len(made))
+                log.exception("storing %d crashes in one transaction failed; storing them one at a time", len(first))
             else:
                 existed = set(skipped)
                 batched = {n for n in made if jobs[n].crash_id not in existed}
