@@ -30,7 +30,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from crashdesk.store.bundles import (
     read_packet_files,
     write_bundle,
 )
-from crashdesk.store.crashes import CrashStore, DumpRef, SignatureRecord
+from crashdesk.store.crashes import CrashStore, DumpRef, NewCrash, SignatureRecord
 
 SOURCE = "import"
 EXPORT_KEY = "crashdesk"   # CrashDesk's own block inside an exported processed crash
@@ -245,8 +245,51 @@ def _valid_time(value: Any) -> str | None:
     return when.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _store_crash(store: CrashStore, crash: BundleCrash, *, where: str, kind: str) -> ImportResult:
-    """Store one validated crash (raw and/or processed crash, dumps)."""
+@dataclass(slots=True)
+class _Prepared:
+    """A validated crash of a file or bundle, with what storing it takes (:func:`_prepare`)."""
+
+    crash: BundleCrash
+    where: str
+    kind: str
+    annotations: dict[str, Any]
+    notes: list[str]
+    submitted: str | None
+    server_doc: dict[str, Any] | None
+    server_signature: str | None
+    local_processed: dict[str, Any] | None
+    block: dict[str, Any] | None
+
+    def signature(self) -> SignatureRecord | None:
+        """The local signature an exported bundle carries, if any."""
+        block = self.block
+        if block is None or not isinstance(block.get("signature"), str) or not block["signature"]:
+            return None
+        return SignatureRecord(
+            block["signature"], block.get("proto_signature") if isinstance(block.get("proto_signature"), str)
+            else None, [str(n) for n in block.get("signature_notes") or [] if isinstance(n, str | int)],
+            str(block.get("signature_profile") or "import"))
+
+    def processed_notes(self) -> list[str]:
+        """The crash's notes once its processed crash is stored: its own and the exported processing notes."""
+        proc_notes = self.block.get("notes") if self.block is not None else None
+        return [*self.notes, *([str(n) for n in proc_notes] if isinstance(proc_notes, list) else [])]
+
+    def history(self) -> list[dict[str, Any]] | None:
+        """The exported signature history (restored over the one storing the crash writes), if any."""
+        if self.block is None or not isinstance(self.block.get("signature_history"), list):
+            return None
+        return [h for h in self.block["signature_history"] if isinstance(h, dict)]
+
+    def new_result(self) -> ImportResult:
+        """The result of storing it as a new crash."""
+        return ImportResult(self.crash.crash_id, self.where, self.kind,
+                            "received" if self.local_processed is None else "processed")
+
+
+def _prepare(crash: BundleCrash, *, where: str, kind: str) -> _Prepared:
+    """Validate one crash (raw and/or processed crash, dumps) and work out what to store; raises
+    :class:`ImportFailed` before anything is written."""
     raw, doc = crash.raw_crash, crash.processed_crash
     block = doc.get(EXPORT_KEY) if isinstance(doc, dict) else None
     if block is not None and not isinstance(block, dict):
@@ -278,42 +321,113 @@ def _store_crash(store: CrashStore, crash: BundleCrash, *, where: str, kind: str
     server_signature = server_doc.get("signature") if server_doc else None
     if server_signature is not None and not isinstance(server_signature, str):
         raise ImportFailed(f"{where}: the processed crash's signature is not a string")
+    return _Prepared(crash, where, kind, annotations, notes, submitted, server_doc, server_signature,
+                     local_processed, block)
+
+
+def _store_crash(store: CrashStore, crash: BundleCrash, *, where: str, kind: str) -> ImportResult:
+    """Store one validated crash (raw and/or processed crash, dumps), one transaction after another."""
+    return _store_prepared(store, _prepare(crash, where=where, kind=kind))
+
+
+def _store_prepared(store: CrashStore, prep: _Prepared) -> ImportResult:
+    crash = prep.crash
     if store.exists(crash.crash_id):
-        old_notes = store.get(crash.crash_id)["notes"]
-        if raw is not None and DERIVED_NOTE in old_notes:
-            # the raw crash arrives after its processed crash: its annotations replace the derived ones
-            store.replace_annotations(crash.crash_id, annotations,
-                                      notes=[n for n in old_notes if n != DERIVED_NOTE])
-            server_doc = server_doc or {}
-        if server_doc:
-            store.add_crash({}, source=SOURCE, crash_id=crash.crash_id, server_signature=server_signature,
-                            server_processed=server_doc, if_exists="update")
-        state = store.db.conn.execute("SELECT state FROM crashes WHERE crash_id = ?",
-                                      (crash.crash_id,)).fetchone()[0]
-        return ImportResult(crash.crash_id, where, kind, state, duplicate=server_doc is None)
-    dumps = {name: DumpRef(store.blobs.adopt(d.path, d.sha256, d.size), d.size) if isinstance(d, SpooledDump)
-             else d for name, d in crash.dumps.items()}
-    crash_id = store.add_crash(annotations, dumps, source=SOURCE, crash_id=crash.crash_id,
-                               submitted_at=submitted, server_signature=server_signature,
-                               server_processed=server_doc, notes=notes)
-    state = "received"
-    if local_processed is not None:
-        signature = None
-        if block is not None and isinstance(block.get("signature"), str) and block["signature"]:
-            signature = SignatureRecord(
-                block["signature"], block.get("proto_signature") if isinstance(block.get("proto_signature"),
-                                                                               str) else None,
-                [str(n) for n in block.get("signature_notes") or [] if isinstance(n, str | int)],
-                str(block.get("signature_profile") or "import"))
-        proc_notes = block.get("notes") if block is not None else None
-        store.save_processed(crash_id, local_processed, signature=signature,
-                             notes=[*notes, *([str(n) for n in proc_notes] if isinstance(proc_notes, list)
-                                              else [])],
-                             symbol_notes=_symbol_notes(block))
-        if block is not None and isinstance(block.get("signature_history"), list):
-            store.restore_signature_history(crash_id, [h for h in block["signature_history"] if isinstance(h, dict)])
-        state = "processed"
-    return ImportResult(crash_id, where, kind, state)
+        return _store_again(store, prep)
+    crash_id = store.add_crash(prep.annotations, _adopt_dumps(store, crash), source=SOURCE,
+                               crash_id=crash.crash_id, submitted_at=prep.submitted,
+                               server_signature=prep.server_signature, server_processed=prep.server_doc,
+                               notes=prep.notes)
+    if prep.local_processed is not None:
+        store.save_processed(crash_id, prep.local_processed, signature=prep.signature(),
+                             notes=prep.processed_notes(), symbol_notes=_symbol_notes(prep.block))
+        history = prep.history()
+        if history is not None:
+            store.restore_signature_history(crash_id, history)
+    return prep.new_result()
+
+
+def _store_again(store: CrashStore, prep: _Prepared) -> ImportResult:
+    """A crash already stored: a raw crash replaces annotations derived from its processed crash, a processed
+    crash refreshes the server-side fields; else it is reported as a duplicate."""
+    crash, server_doc = prep.crash, prep.server_doc
+    old_notes = store.get(crash.crash_id)["notes"]
+    if crash.raw_crash is not None and DERIVED_NOTE in old_notes:
+        # the raw crash arrives after its processed crash: its annotations replace the derived ones
+        store.replace_annotations(crash.crash_id, prep.annotations,
+                                  notes=[n for n in old_notes if n != DERIVED_NOTE])
+        server_doc = server_doc or {}
+    if server_doc:
+        store.add_crash({}, source=SOURCE, crash_id=crash.crash_id, server_signature=prep.server_signature,
+                        server_processed=server_doc, if_exists="update")
+    state = store.db.conn.execute("SELECT state FROM crashes WHERE crash_id = ?",
+                                  (crash.crash_id,)).fetchone()[0]
+    return ImportResult(crash.crash_id, prep.where, prep.kind, state, duplicate=server_doc is None)
+
+
+def _adopt_dumps(store: CrashStore, crash: BundleCrash) -> dict[str, bytes | DumpRef]:
+    """The crash's dumps, those spooled to files moved into the blob folder."""
+    return {name: DumpRef(store.blobs.adopt(d.path, d.sha256, d.size), d.size) if isinstance(d, SpooledDump)
+            else d for name, d in crash.dumps.items()}
+
+
+def _new_crash(store: CrashStore, prep: _Prepared) -> NewCrash:
+    """What :func:`_store_prepared` writes for a new crash, as one crash of a batch (its dumps adopted)."""
+    processed = prep.local_processed is not None
+    return NewCrash(prep.annotations, _adopt_dumps(store, prep.crash), source=SOURCE, crash_id=prep.crash.crash_id,
+                    submitted_at=prep.submitted, processed=prep.local_processed,
+                    signature=prep.signature() if processed else None,
+                    server_signature=prep.server_signature, server_processed=prep.server_doc,
+                    notes=prep.processed_notes() if processed else prep.notes,
+                    symbol_notes=_symbol_notes(prep.block) if processed else None,
+                    signature_history=prep.history() if processed else None)
+
+
+BATCH = 250  # new crashes of a bundle stored per transaction
+
+
+def _store_crashes(store: CrashStore, crashes: Iterable[BundleCrash], *, where: Callable[[BundleCrash], str],
+                   kind: str) -> list[ImportResult]:
+    """Store crashes in order with what one :func:`_store_crash` after another stores and returns, the new ones
+    in batches (:meth:`CrashStore.add_batches`, :data:`BATCH` crashes per transaction). A crash already stored,
+    or given twice, goes the one-at-a-time way (after the batches before it). The first crash that cannot be
+    stored raises, with every crash before it stored."""
+    results: list[ImportResult] = []
+    run: dict[str, _Prepared] = {}  # new crashes waiting for their batches, in order, by crash id
+    for crash in crashes:
+        try:
+            prep = _prepare(crash, where=where(crash), kind=kind)
+        except ImportFailed:
+            _store_run(store, run, results)
+            raise
+        if crash.crash_id in run or store.exists(crash.crash_id):
+            _store_run(store, run, results)
+            results.append(_store_prepared(store, prep))
+        else:
+            run[crash.crash_id] = prep
+    _store_run(store, run, results)
+    return results
+
+
+def _store_run(store: CrashStore, pending: dict[str, _Prepared], results: list[ImportResult]) -> None:
+    """Store ``pending`` (new crashes) in batches, appending their results; emptied when done. When a batch
+    fails its crashes are stored one at a time, so that a crash that cannot be stored raises its own error with
+    the crashes before it stored."""
+    if not pending:
+        return
+    run = list(pending.values())
+    pending.clear()
+    done = 0
+    batches = ([_new_crash(store, p) for p in run[start:start + BATCH]] for start in range(0, len(run), BATCH))
+    try:
+        for ids in store.add_batches(batches, if_exists="error"):
+            results.extend(p.new_result() for p in run[done:done + len(ids)])
+            done += len(ids)
+    except Exception:
+        # run's crashes were new when they joined it: one stored by now was stored by a batch that committed
+        # as the next one failed
+        for prep in run[done:]:
+            results.append(prep.new_result() if store.exists(prep.crash.crash_id) else _store_prepared(store, prep))
 
 
 def _symbol_notes(block: Mapping[str, Any] | None) -> dict[tuple[str, str], str] | None:
@@ -405,7 +519,7 @@ def import_bundle(store: CrashStore, path: Path, *, symbols_dir: Path | None = N
             raise ImportFailed(str(exc)) from None
         if symbols_dir is not None:
             install_packet_symbols(Path(path), Path(symbols_dir))
-        return [_store_crash(store, crash, where=f"{path}:{crash.crash_id}", kind="bundle") for crash in crashes]
+        return _store_crashes(store, crashes, where=lambda crash: f"{path}:{crash.crash_id}", kind="bundle")
     finally:
         shutil.rmtree(spool, ignore_errors=True)
 

@@ -13,8 +13,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,23 @@ def _base_addrs_from(modules: list[dict[str, Any]], processed: dict | None) -> N
             m["base_addr"] = found.get((m["filename"], m["debug_file"], m["debug_id"], m["code_id"], m["version"]))
 
 
+def _history_rows(history: Sequence[Mapping[str, Any]]) -> list[tuple]:
+    """``signature_history`` rows (after ``crash``) for history entries as :meth:`CrashStore.get` lists them;
+    entries without a string signature are skipped."""
+    rows = []
+    for h in history:
+        sig = h.get("signature")
+        if not isinstance(sig, str):
+            continue
+        notes = h.get("notes") if isinstance(h.get("notes"), list) else []
+        rows.append((sig, h.get("proto_signature") if isinstance(h.get("proto_signature"), str) else None,
+                     json.dumps([str(n) for n in notes], ensure_ascii=False), str(h.get("profile") or "import"),
+                     h.get("run_id") if isinstance(h.get("run_id"), str) else None,
+                     h.get("created_at") if isinstance(h.get("created_at"), str) else utcnow(),
+                     1 if h.get("active") is True else 0))
+    return rows
+
+
 def utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
@@ -129,6 +147,12 @@ class NewCrash:
     source_url: str | None = None
     notes: Sequence[str] = ()
     all_thread_frames: bool = False
+    # why modules lacked symbols, as save_processed's symbol_notes (with a processed crash)
+    symbol_notes: Mapping[tuple[str, str], str] | None = None
+    # the crash's whole signature history (rows as get() lists them, e.g. from an exported bundle): when it
+    # holds a row with a string signature it is written instead of the rows the crash would get (its server's
+    # and its local signature), as restore_signature_history writes it
+    signature_history: Sequence[Mapping[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -566,17 +590,7 @@ class CrashStore:
         """Replace the crash's signature history with ``history`` (rows as :meth:`get` lists them, e.g. from
         an exported bundle), keeping their times, profiles and active flags; rows without a string signature
         are skipped. Returns how many rows were written (0 leaves the history as it was)."""
-        rows = []
-        for h in history:
-            sig = h.get("signature")
-            if not isinstance(sig, str):
-                continue
-            notes = h.get("notes") if isinstance(h.get("notes"), list) else []
-            rows.append((sig, h.get("proto_signature") if isinstance(h.get("proto_signature"), str) else None,
-                         json.dumps([str(n) for n in notes], ensure_ascii=False), str(h.get("profile") or "import"),
-                         h.get("run_id") if isinstance(h.get("run_id"), str) else None,
-                         h.get("created_at") if isinstance(h.get("created_at"), str) else utcnow(),
-                         1 if h.get("active") is True else 0))
+        rows = _history_rows(history)
         if not rows:
             return 0
         with self.db.write() as conn:
@@ -613,14 +627,17 @@ class CrashStore:
                 restored += 1
         return restored
 
-    def add_many(self, crashes: Iterable[NewCrash], *, if_exists: str = "error") -> list[str]:
+    def add_many(self, crashes: Iterable[NewCrash], *, if_exists: str = "error",
+                 skipped: list[str] | None = None) -> list[str]:
         """Store many crashes, each optionally with its processed crash and signature, in one transaction
         (bulk import, benchmarks, sync batches, the collector's group commit): the same rows :meth:`add_crash` +
-        :meth:`save_processed` write, each table written with one statement for the whole batch. All or
-        nothing. ``if_exists``: ``error`` raises :class:`DuplicateCrash`, ``ignore`` skips crashes already
-        stored. The rows that need nothing from the database are built before the write lock is taken."""
+        :meth:`save_processed` (+ :meth:`restore_signature_history`) write, each table written with one
+        statement for the whole batch. All or nothing. ``if_exists``: ``error`` raises :class:`DuplicateCrash`,
+        ``ignore`` skips crashes already stored (a crash id given twice: the second), appending their ids to
+        ``skipped`` when given (found under the write lock). Returns every crash's id, in order, skipped ones
+        too. The rows that need nothing from the database are built before the write lock is taken."""
         with gc_pause.paused():
-            for ids in self._add_batches((crashes,), if_exists, overlap=False):
+            for ids in self._add_batches((crashes,), if_exists, overlap=False, skipped=skipped):
                 return ids
         return []
 
@@ -641,7 +658,7 @@ class CrashStore:
             yield from self._add_batches(batches, if_exists, overlap=True)
 
     def _add_batches(self, batches: Iterable[Iterable[NewCrash]], if_exists: str, *,
-                     overlap: bool) -> Iterator[list[str]]:
+                     overlap: bool, skipped: list[str] | None = None) -> Iterator[list[str]]:
         conn = self.db.conn
         nested = conn.in_transaction  # inside a caller's transaction (Database.batch): savepoints, no commit
         timing = self.ingest_seconds
@@ -674,14 +691,15 @@ class CrashStore:
                         with self._pending():
                             if nested:
                                 with self.db.write() as c:
-                                    rowids = self._write_draft(c, draft, if_exists, new_functions, new_modules)
+                                    rowids = self._write_draft(c, draft, if_exists, new_functions, new_modules,
+                                                               skipped=skipped)
                                 wait = _nothing
                             else:
                                 later: list[tuple[str, tuple]] | None = [] if overlap else None
                                 self.db.begin(conn)
                                 try:
                                     rowids = self._write_draft(conn, draft, if_exists, new_functions, new_modules,
-                                                               later)
+                                                               later, skipped=skipped)
                                 except BaseException:
                                     if conn.in_transaction:
                                         conn.rollback()
@@ -731,10 +749,11 @@ class CrashStore:
         return _Draft([p[0] for p in prepared], prepared, first, chunks)
 
     def _write_draft(self, conn, draft: _Draft, if_exists: str, new_functions: dict[str, int],
-                     new_modules: dict[tuple, int], later: list[tuple[str, tuple]] | None = None) -> list[int]:
+                     new_modules: dict[tuple, int], later: list[tuple[str, tuple]] | None = None, *,
+                     skipped: list[str] | None = None) -> list[int]:
         """Inside the write transaction: check the draft's crash ids are new (``if_exists``) and write it. When
         a skipped duplicate or another writer moved the row ids it was built for, its rows are built again.
-        ``later``: see :meth:`_write_rows`."""
+        ``later``: see :meth:`_write_rows`; ``skipped``: see :meth:`add_many`."""
         existing = set()
         ids = draft.ids
         for start in range(0, len(ids), 500):
@@ -742,13 +761,17 @@ class CrashStore:
             existing.update(r[0] for r in conn.execute(
                 f"SELECT crash_id FROM crashes WHERE crash_id IN ({','.join('?' * len(chunk))})", chunk))
         todo = []
+        left_out = []
         for entry in draft.prepared:
             if entry[0] in existing:
                 if if_exists == "ignore":
+                    left_out.append(entry[0])
                     continue
                 raise DuplicateCrash(entry[0])
             existing.add(entry[0])
             todo.append(entry)
+        if skipped is not None:
+            skipped.extend(left_out)
         if not todo:
             return []
         first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM crashes").fetchone()[0]
@@ -834,10 +857,13 @@ class CrashStore:
             out["dumps"].extend((rowid, name, ref.sha256, ref.size) for name, ref in refs.items())
             pairs = _annotation_rows(annotations)
             out["annotations"].append((rowid, pairs))
-            if item.server_signature:
+            sig = item.signature
+            history = _history_rows(item.signature_history) if item.signature_history else None
+            if history:
+                out["history"].extend((rowid, *h) for h in history)
+            elif item.server_signature:
                 out["history"].append((rowid, item.server_signature, None, "[]",
                                        f"server:{item.source.removeprefix('server:')}", None, now, 0))
-            sig = item.signature
             functions: list[str] = []
             files_of: list[str] = []
             link = None
@@ -850,11 +876,11 @@ class CrashStore:
                 names |= thread_functions
                 thread_names |= tnames
                 frame_modules |= fmodules
-                link = self._cached_links(processed)
+                link = self._cached_links(processed) if not item.symbol_notes else None
                 if link is None:
                     link = _UNRESOLVED
                 pending_threads.append((rowid, threads, stacks_differ(processed, item.server_processed), len(links)))
-                if sig is not None:
+                if sig is not None and not history:
                     out["history"].append((rowid, sig.signature, sig.proto_signature, _json_list(sig.notes),
                                            sig.profile, sig.run_id, now, 1))
             links.append(link)
@@ -863,6 +889,12 @@ class CrashStore:
             signature = sig.signature if sig is not None else item.server_signature
             out["fts"].append(_fts_row(rowid, signature, crashing, annotations))
             cols = columns_from(annotations, processed if processed is not None else item.server_processed)
+            if processed is not None and item.server_processed is not None:
+                # save_processed keeps what the server's document gave where the processed crash gives nothing
+                server = columns_from(annotations, item.server_processed)
+                cols = replace(cols, os=server.os if cols.os is None else cols.os,
+                               os_version=server.os_version if cols.os_version is None else cols.os_version,
+                               cpu=server.cpu if cols.cpu is None else cols.cpu)
             out["crashes"].append((
                 rowid, crash_id, item.source, item.source_url, item.submitted_at or now, now,
                 now if processed is not None else None, "processed" if processed is not None else "received",
@@ -883,7 +915,8 @@ class CrashStore:
         links = draft["links"]
         for n, link in enumerate(links):
             if link is _UNRESOLVED:
-                links[n] = self._links(conn, todo[n][1].processed, None, new_modules, cached=False)
+                links[n] = self._links(conn, todo[n][1].processed, todo[n][1].symbol_notes, new_modules,
+                                       cached=False)
         links_added: Counter[int] = Counter()
         out["links"] = []
         for rowid, link in zip(rowids, links, strict=True):
@@ -956,7 +989,7 @@ class CrashStore:
             "created_at, active) VALUES (?,?,?,?,?,?,?,?)", rows["history"])
         conn.executemany(_LINKS_SQL, rows["links"])
         self._count_module_links(conn, dict(rows["module_counts"]))
-        self._index_signature_names(conn, (r[19] for r in rows["crashes"]))
+        self._index_signature_names(conn, chain((r[19] for r in rows["crashes"]), (r[1] for r in rows["history"])))
         (packing, slots, rowids, splits), = rows["packing"]
         packed = packing.result()
         packed.append(None)  # index -1: no document

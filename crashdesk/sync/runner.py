@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crashdesk.model.crash_id import is_crash_id
-from crashdesk.store.crashes import MAIN_DUMP, CrashStore, DumpRef
+from crashdesk.store.crashes import MAIN_DUMP, CrashStore, DumpRef, NewCrash
 from crashdesk.store.syncstate import SyncItem, SyncState
 from crashdesk.sync.client import (
     CancelToken,
@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 UTC = dt.UTC
 DUMP_ALIASES = {"dump": MAIN_DUMP, "": MAIN_DUMP}
 DONE_BATCH = 50
+STORE_GROUP = 100  # fetched crashes the writer stores in one transaction, at most
 
 
 def report_url(base_url: str, crash_id: str) -> str:
@@ -542,27 +543,78 @@ class SyncRunner:
             self._tick(failed=self.progress.failed + 1)
 
     async def _store_loop(self) -> None:
-        """The one task that writes fetched crashes (through the writer thread), in arrival order."""
-        while True:
+        """The one task that writes fetched crashes (through the writer thread), in arrival order: the jobs
+        waiting when it is free, up to :data:`STORE_GROUP`, at a time (:meth:`_store_group`)."""
+        finished = False
+        while not finished:
             job = await self._store_q.get()
-            if job is None:
-                return
+            group: list[_StoreJob] = []
+            while job is not None:
+                group.append(job)
+                if len(group) >= STORE_GROUP or self._store_q.empty():
+                    break
+                job = self._store_q.get_nowait()
+            finished = job is None
+            if not group:
+                continue
+            outcomes = await self._db(self._store_group, group)
+            for job, exc in zip(group, outcomes, strict=True):
+                if exc is not None:  # a store failure (disk full, ...) is this crash's failure, reported
+                    message = f"could not store the crash: {exc}"
+                    await self._db(self._state.mark_failed, self._job.id, job.crash_id, message)
+                    self._summary.failures.append(SyncFailure(message, job.crash_id))
+                    self._tick(failed=self.progress.failed + 1)
+                    continue
+                self._done.append((job.crash_id, job.dumps_state))
+                self._tick(fetched=self.progress.fetched + 1)
+            await self._flush_done()
+
+    def _store_group(self, jobs: list[_StoreJob]) -> list[Exception | None]:
+        """(writer thread) Store fetched crashes; return each one's failure (None: stored). The new crashes go
+        into the store in one transaction (:meth:`CrashStore.add_many`); those it finds already stored take
+        :meth:`_store_crash`'s update path. When that transaction fails, each crash is stored on its own, so a
+        crash that cannot be stored fails alone."""
+        batched: set[int] = set()  # indexes of the jobs the batch stored
+        first: dict[str, int] = {}
+        for n, job in enumerate(jobs):
+            if not job.already_stored:
+                first.setdefault(job.crash_id, n)  # a crash id given twice: the second on its own, after
+        if first:
+            made: dict[int, NewCrash] = {}
+            skipped: list[str] = []
             try:
-                if job.already_stored:
-                    await self._db(self._state.attach_dumps, job.crash_id, job.dumps)
+                made = {n: self._new_crash(jobs[n].crash_id, jobs[n].processed or {}, jobs[n].raw, jobs[n].dumps)
+                        for n in first.values()}
+                self.store.add_many(made.values(), if_exists="ignore", skipped=skipped)
+            except Exception:
+                log.exception("storing %d crashes in one transaction failed; storing them one at a time", len(first))
+            else:
+                existed = set(skipped)
+                batched = {n for n in made if jobs[n].crash_id not in existed}
+                # usable at once with the server's stackwalk, and queued so the processing service signs it
+                queue = [n for n in batched if made[n].processed is not None]
+                if queue:
+                    try:
+                        self.store.mark_for_reprocessing([jobs[n].crash_id for n in queue])
+                    except Exception:
+                        log.exception("queueing %d synced crashes failed; storing them one at a time", len(queue))
+                        batched.difference_update(queue)
+        outcomes: list[Exception | None] = []
+        for n, job in enumerate(jobs):
+            try:
+                if n in batched:
+                    pass
+                elif job.already_stored:
+                    self._state.attach_dumps(job.crash_id, job.dumps)
                 else:
                     assert job.processed is not None
-                    await self._db(self._store_crash, job.crash_id, job.processed, job.raw, job.dumps)
-            except Exception as exc:  # a store failure (disk full, ...) is this crash's failure, reported
+                    self._store_crash(job.crash_id, job.processed, job.raw, job.dumps)
+            except Exception as exc:
                 log.exception("storing %s failed", job.crash_id)
-                message = f"could not store the crash: {exc}"
-                await self._db(self._state.mark_failed, self._job.id, job.crash_id, message)
-                self._summary.failures.append(SyncFailure(message, job.crash_id))
-                self._tick(failed=self.progress.failed + 1)
-                continue
-            self._done.append((job.crash_id, job.dumps_state))
-            self._tick(fetched=self.progress.fetched + 1)
-            await self._flush_done()
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
 
     def _put_blobs(self, dumps: Mapping[str, bytes]) -> dict[str, DumpRef]:
         return {name: DumpRef(self.store.blobs.put(data), len(data)) for name, data in dumps.items()}
@@ -626,14 +678,16 @@ class SyncRunner:
                 raise
         return dumps, ("done" if dumps else "none")
 
-    def _store_crash(
+    def _new_crash(
         self,
         crash_id: str,
         processed: dict[str, Any],
         raw: dict[str, Any] | None,
         dumps: Mapping[str, DumpRef],
-    ) -> None:
-        """(writer thread) One crash into the store."""
+    ) -> NewCrash:
+        """What is stored for a fetched crash (source ``server:<name>``, the server's signature and whole
+        processed crash, its report URL; the server's ``json_dump`` as the processed crash when there is no
+        main minidump)."""
         annotations = dict(raw) if raw else _annotations_from_processed(processed)
         signature = processed.get("signature") if isinstance(processed.get("signature"), str) else None
         local_processed = None
@@ -645,7 +699,7 @@ class SyncRunner:
             and ("threads" in json_dump or "crash_info" in json_dump)
         ):
             local_processed = json_dump
-        self.store.add_crash(
+        return NewCrash(
             annotations,
             dumps,
             source=f"server:{self.target.name}",
@@ -655,9 +709,31 @@ class SyncRunner:
             server_signature=signature,
             server_processed=processed,
             source_url=report_url(self.target.base_url, crash_id),
+        )
+
+    def _store_crash(
+        self,
+        crash_id: str,
+        processed: dict[str, Any],
+        raw: dict[str, Any] | None,
+        dumps: Mapping[str, DumpRef],
+    ) -> None:
+        """(writer thread) One crash into the store, on its own (a crash already stored: its server-side fields
+        refreshed)."""
+        c = self._new_crash(crash_id, processed, raw, dumps)
+        self.store.add_crash(
+            c.annotations,
+            c.dumps,
+            source=c.source,
+            crash_id=c.crash_id,
+            submitted_at=c.submitted_at,
+            processed=c.processed,
+            server_signature=c.server_signature,
+            server_processed=c.server_processed,
+            source_url=c.source_url,
             if_exists="update",
         )
-        if local_processed is not None:
+        if c.processed is not None:
             # usable at once with the server's stackwalk, and queued so the processing service signs it
             # with the local profile (it signs the server's json_dump when there is no dump)
             self.store.mark_for_reprocessing([crash_id])

@@ -216,3 +216,19 @@ def test_a_statement_failing_on_the_commit_thread_rolls_the_transaction_back(tmp
         assert store.count() == 2
     finally:
         store.close()
+
+
+def test_add_many_names_the_crashes_it_skipped_as_stored(tmp_path, test_data):
+    crashes = _crashes(test_data, 6)
+    store = CrashStore.open(tmp_path / "s")
+    try:
+        store.add_many([crashes[1], crashes[4]])
+        again = NewCrash({"ProductName": "Again"}, crash_id=crashes[2].crash_id)  # the same id later in the batch
+        skipped: list[str] = []
+        ids = store.add_many([*crashes, again], if_exists="ignore", skipped=skipped)
+        assert ids == [c.crash_id for c in crashes] + [crashes[2].crash_id]
+        assert skipped == [crashes[1].crash_id, crashes[4].crash_id, crashes[2].crash_id]
+        assert store.count() == 6 and store.get(crashes[2].crash_id)["product"] != "Again"
+        _same_as_add_many(tmp_path / "r", store, [[crashes[1], crashes[4]], crashes[0:1] + crashes[2:4] + crashes[5:]])
+    finally:
+        store.close()
