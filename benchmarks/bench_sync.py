@@ -108,12 +108,25 @@ def run_crashstats_tools(url: str, work: Path, workers: int) -> tuple[float, int
     args = [shutil.which("fetch-data") or "fetch-data", "--host", url, "--raw", "--dumps", "--processed"]
     if workers > 1:
         args += ["--workers", str(workers)]
+        # fetch-data's workers each check whether a folder exists and then create it, so two of them can both
+        # find it missing and the second fails (FileExistsError, crashstats-tools 2.1.0): its folders are made
+        # here first, as a user running it with several workers would have to
+        precreate_fetch_folders(out, search.stdout.split())
     fetch = subprocess.run([*args, str(out)], input=search.stdout, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - t0
     if fetch.returncode != 0:
         raise SystemExit(f"fetch-data failed: {fetch.stderr[-2000:]}")
     fetched = len(list((out / "processed_crash").iterdir())) if (out / "processed_crash").is_dir() else 0
     return elapsed, fetched
+
+
+def precreate_fetch_folders(out: Path, crash_ids: list[str]) -> None:
+    """The folders ``fetch-data`` writes into for ``crash_ids`` (raw crashes by date, dump names, each dump the
+    benchmark server serves, processed crashes)."""
+    names = {"dump_names", "processed_crash", "upload_file_minidump", "upload_file_minidump_browser"}
+    names |= {f"raw_crash/20{crash_id[-6:]}" for crash_id in crash_ids if len(crash_id) == 36}
+    for name in names:
+        (out / name).mkdir(parents=True, exist_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
