@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import email.utils
-import json
 import logging
 import random
 import time
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 import httpx
 
 from crashdesk import __version__
+from crashdesk.model.jsonbound import loads as bounded_json
 from crashdesk.sync.errors import AuthError, Cancelled, NotFound, PermissionDenied, ServerError
 from crashdesk.sync.ratelimit import RateLimiter
 
@@ -142,7 +142,7 @@ def _retry_after(value: str | None) -> float | None:
 def _error_message(response: httpx.Response) -> str:
     """The ``error`` (or form ``errors``) of a Socorro JSON error body; the status line otherwise."""
     try:
-        body = response.json()
+        body = bounded_json(response.content)
     except (ValueError, UnicodeDecodeError):
         return f"HTTP {response.status_code} {response.reason_phrase}".strip()
     if isinstance(body, dict):
@@ -376,8 +376,10 @@ class SocorroClient:
             if not want_json:
                 return response.content
             try:
-                return json.loads(response.content)
-            except (ValueError, UnicodeDecodeError):
+                # bounded like every untrusted JSON (a processed crash nests ~8 deep): a hostile server's answer
+                # nested hundreds deep would parse, be stored, and break whatever walks it later
+                return bounded_json(response.content)
+            except (ValueError, UnicodeDecodeError):  # JsonTooDeep is a ValueError
                 raise _Transient("bad-json", "malformed JSON", status) from None
         if status == 429:
             exc = _Transient("429", "rate limited (429)", status)

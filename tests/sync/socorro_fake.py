@@ -180,7 +180,8 @@ def make_crashes(
 @dataclass
 class Fault:
     """Make matching requests fail. ``kind``: ``500``/``502``/``503``/``504``, ``429``, ``slow``, ``drop``
-    (connection closed mid-body), ``badjson``, ``redirect`` (to ``FakeSocorro.redirect_to``).
+    (connection closed mid-body), ``badjson``, ``deepjson`` (valid JSON nested 500 deep), ``deeperror`` (a 400
+    with an error body nested 5,000 deep), ``redirect`` (to ``FakeSocorro.redirect_to``).
 
     ``endpoint``: ``SuperSearch``, ``ProcessedCrash``, ``RawCrash`` (meta), ``RawCrash.raw`` or ``*``.
     Fires on the matching requests number ``after+1``, ``after+1+every``, ... at most ``times`` times
@@ -586,6 +587,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, body, "application/json", drop_after=100)
         if kind == "badjson":
             return self._send(200, b'{"hits": [{"uuid": "trunc', "application/json; charset=UTF-8")
+        if kind == "deepjson":  # valid JSON nested 500 deep (under Python's recursion limit)
+            return self._send(200, b'{"uuid": ' + b"[" * 500 + b"]" * 500 + b"}", "application/json; charset=UTF-8")
+        if kind == "deeperror":  # a 400 whose JSON error body nests past Python's recursion limit
+            return self._send(400, b'{"error": ' + b"[" * 5000 + b"]" * 5000 + b"}", "application/json")
         if kind == "redirect":
             target = self.app.redirect_to or ""
             return self._send(302, b"", "text/html", {"Location": f"{target}{parsed.path}?{parsed.query}"})

@@ -27,7 +27,7 @@ async def _processed(server: FakeSocorro, crash_id: str, **kw):
         return body, client.stats
 
 
-@pytest.mark.parametrize("kind", ["500", "502", "503", "504", "drop", "badjson"])
+@pytest.mark.parametrize("kind", ["500", "502", "503", "504", "drop", "badjson", "deepjson"])
 def test_transient_faults_are_retried(fake, crashes, kind):
     crash = crashes[0]
     fake.faults.append(Fault(kind, "ProcessedCrash", times=2))
@@ -36,6 +36,20 @@ def test_transient_faults_are_retried(fake, crashes, kind):
     assert body["signature"] == crash.processed["signature"]
     assert len(fake.requests_to("ProcessedCrash")) == 3
     assert stats.retries == 2
+
+
+def test_json_nested_past_the_bound_is_refused_as_malformed(fake, crashes):
+    """A hostile server's answer that parses but nests hundreds deep is never handed on: retried as malformed,
+    then a typed error; an error body nested past Python's recursion limit still gives a typed error."""
+    fake.faults.append(Fault("deepjson", "ProcessedCrash", times=None))
+    with pytest.raises(ServerError) as info:
+        run(_processed(fake, crashes[0].crash_id, retry=RetryPolicy(attempts=2, base=0.01, cap=0.02)))
+    assert "malformed JSON" in str(info.value)
+    assert len(fake.requests_to("ProcessedCrash")) == 2
+    fake.faults[:] = [Fault("deeperror", "ProcessedCrash", times=None)]
+    with pytest.raises(ServerError) as info:
+        run(_processed(fake, crashes[0].crash_id, retry=RetryPolicy(attempts=2, base=0.01, cap=0.02)))
+    assert "HTTP 400" in str(info.value)
 
 
 def test_slow_response_times_out_and_is_retried(fake, crashes):
