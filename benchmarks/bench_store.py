@@ -31,7 +31,11 @@
   run on a fresh ``cp -a`` of the 1M store, load 1.1-1.5): ``add_batches`` 815-1,075/s over nine runs (median
   ~970: draft 0.33-0.47 ms a crash, rows 0.33-0.41, inserts 0.14-0.23, commit wait 0.03-0.19), ``add_many``
   715-839/s (commit 0.27-0.34 ms a crash); stop 34's code (``521f2e7``, ``add_many`` only) did 655-663/s in
-  two runs the same hour.
+  two runs the same hour. Stop 36, five pairs alternating with stop 35's code (``93229b0``) on fresh copies
+  (load 1.1-1.4): 1,041, 972, 933, 935, 868/s against 1,029, 1,014, 942, 844, 798/s, both falling over the hour
+  the runs took: no difference beyond that drift. The bulk page cache (``db.BULK_CACHE_KIB``) cut what SQLite
+  wrote and read a crash (~250 and ~220 KiB with the 64 MiB cache, ~190 and ~125 with 256 MiB: a batch's
+  dirty pages no longer spill to the WAL before its commit) without changing the wall time on this machine.
   The 2 cores are the limit: ~1.45 ms of CPU a crash (the main thread's Python ~0.75, SQLite inserts, the
   commit thread's full-text inserts, merges and WAL writes, zstd, the background checkpoint).
   ``--add N`` times ingest into a store that is already big: it adds N more crashes to the store in ``--dir``
@@ -63,7 +67,9 @@
   project's 2-core machine, shared with other jobs (load average 2-5), took 35 minutes (2,100 s wall: 120 s
   generating 10,000 templates and the crashes, 1,981 s ingesting at 505 crashes/s, 1,687 s of CPU) and gave a
   19.1 GB file, 19.1 KB a crash (schema v11, issue 27); the searches and ``--dbstat`` afterwards take ~5 minutes
-  more. 100,000 crashes take ~4 minutes and 1.9 GB.
+  more. 100,000 crashes take ~4 minutes and 1.9 GB. Stop 36 (``add_batches``, schema v14, load ~1.4): 20 minutes
+  (1,196 s wall: 80 s generating, 1,116 s ingesting at 896 crashes/s from empty to 1M, 1,657 s of CPU), a 14.2 GB
+  file, 14.2 KB a crash.
 """
 
 from __future__ import annotations
