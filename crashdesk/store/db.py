@@ -67,6 +67,24 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     raise StoreError(f"cannot open the database {path} read-only: {error}")
 
 
+def _wal_mode(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while another process holds the file: when several processes open
+    a new store at once, SQLite answers "database is locked" at once, without the busy handler, to each one
+    that asks while another switches the file to WAL (seen in CI: one of four writer processes started
+    together failed to open the store). Gives up after 2 minutes, as :meth:`Database.begin` does."""
+    delay = 0.005
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay + random.random() * delay)
+            delay = min(delay * 2, 0.25)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     new = not path.exists() or path.stat().st_size == 0
     try:
@@ -77,7 +95,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if new:  # before WAL mode writes the first page
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _wal_mode(conn)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
