@@ -67,22 +67,21 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     raise StoreError(f"cannot open the database {path} read-only: {error}")
 
 
-def _wal_mode(conn: sqlite3.Connection) -> None:
-    """``PRAGMA journal_mode = WAL``, retried while another process holds the file: when several processes open
-    a new store at once, SQLite answers "database is locked" at once, without the busy handler, to each one
-    that asks while another switches the file to WAL (seen in CI: one of four writer processes started
-    together failed to open the store). Gives up after 2 minutes, as :meth:`Database.begin` does."""
-    delay = 0.005
+def _while_locked(conn: sqlite3.Connection, sql: str, *, delay: float, cap: float) -> None:
+    """Run ``sql`` on ``conn``, again and again (jittered, doubling pauses from ``delay`` up to ``cap``) while
+    SQLite answers that another connection holds the file; :class:`StoreError` after 2 minutes."""
     deadline = time.monotonic() + 120
     while True:
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(sql)
             return
         except sqlite3.OperationalError as exc:
-            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+            if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
+            if time.monotonic() > deadline:
+                raise StoreError("the database stayed locked by another process for 2 minutes") from exc
             time.sleep(delay + random.random() * delay)
-            delay = min(delay * 2, 0.25)
+            delay = min(delay * 2, cap)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -95,7 +94,10 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if new:  # before WAL mode writes the first page
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-    _wal_mode(conn)
+    # retried: when several processes open a new store at once, SQLite answers "database is locked" at once,
+    # without the busy handler, to each one that asks while another switches the file to WAL (seen in CI: one
+    # of four writer processes started together failed to open the store)
+    _while_locked(conn, "PRAGMA journal_mode = WAL", delay=0.005, cap=0.25)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
@@ -255,19 +257,7 @@ class Database:
     @staticmethod
     def begin(conn: sqlite3.Connection) -> None:
         """``BEGIN IMMEDIATE`` on ``conn``, retrying while another writer holds the lock (2 minutes at most)."""
-        delay = 0.01
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    raise StoreError("the database stayed locked by another writer for 2 minutes") from exc
-                time.sleep(delay + random.random() * delay)
-                delay = min(delay * 2, 0.5)
+        _while_locked(conn, "BEGIN IMMEDIATE", delay=0.01, cap=0.5)
 
     @staticmethod
     def commit_later(conn: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]] = ()
