@@ -51,15 +51,15 @@ def trust_code(trust: str | None) -> str:
 
 def names_of(ct: CrashThreads) -> tuple[set[str], set[str], set[str]]:
     """(function names, thread names, frame module names) a crash's threads use."""
-    functions: set[str] = set()
-    names: set[str] = set()
-    modules: set[str] = set()
+    functions: set[str | None] = set()
+    modules: set[str | None] = set()
     for t in ct.threads:
-        functions.update(f for f in t.functions if f)
-        modules.update(m for m in t.modules if m)
-        if t.name:
-            names.add(t.name)
-    return functions, names, modules
+        functions.update(t.functions)
+        modules.update(t.modules)
+    for found in (functions, modules):
+        found.discard(None)
+        found.discard("")
+    return functions, {t.name for t in ct.threads if t.name}, modules  # type: ignore[return-value]
 
 
 def dictionary_ids(conn, table: str, names: Iterable[str]) -> dict[str, int]:
