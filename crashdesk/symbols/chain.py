@@ -36,7 +36,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms); 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from crashdesk.symbols.folder_index import FolderIndex
+    from crashdesk.symbols.folder_index import FolderIndex, IndexedFile
     from crashdesk.symbols.http import Download, HttpSymbolServer
 
 
@@ -318,7 +318,11 @@ class SymbolChain:
 
     def _from_build_folders(self, module: ModuleKey, attempts: list) -> SymbolLookup | None:
         """Native debug files (and loose .sym files) in the symbol folders, matched by debug id, else code id;
-        never by file name. A file whose debug id is not the module's is never used."""
+        never by file name. A file whose debug id is not the module's is never used. The files of every folder
+        are ranked together (:func:`folder_index.rank`) and a native file is read with the others of its debug id
+        as companions, wherever they are: a stripped library in one folder and its detached debug file in a
+        ``.build-id`` tree in another (``/usr/lib`` and ``/usr/lib/debug``) give names and lines from the one and
+        unwind tables from the other."""
         roots = [r for r, _ in self._roots if self._names.is_dir(r)]
         if not roots:
             return None
@@ -327,6 +331,7 @@ class SymbolChain:
                              "note": SUPPORT_MISSING_NOTE})
         from crashdesk.symbols.folder_index import rank  # with folder_index() below
 
+        found: list[tuple[str, str, IndexedFile]] = []  # (source, absolute path, entry), folder by folder
         for root in roots:
             source = f"build folder {root}"
             idx = self.folder_index(root)
@@ -340,39 +345,42 @@ class SymbolChain:
                 attempts.append({"source": source, "result": "not_found", "native": True, "note": note,
                                  "damaged_files": bad[:20]})
                 continue
-            for e in entries:
-                path = idx.abspath(e)
-                if e.kind == "breakpad":
-                    found = self._open(path, module.debug_id, source, attempts)
-                    if found:
-                        return found
-                    continue
-                from crashdesk.engine.native.symbols import load_native_symbols  # a native file, not a .sym
+            found += [(source, idx.abspath(e), e) for e in entries]
+        best = {id(e): n for n, e in enumerate(rank([e for _, _, e in found]))}  # stable: folder order on ties
+        found.sort(key=lambda item: best[id(item[2])])
+        for source, path, e in found:
+            if e.kind == "breakpad":
+                opened = self._open(path, module.debug_id, source, attempts)
+                if opened:
+                    return opened
+                continue
+            from crashdesk.engine.native.symbols import load_native_symbols  # a native file, not a .sym
 
-                companions = [idx.abspath(x) for x in entries
-                              if x is not e and x.kind != "breakpad" and x.debug_id == e.debug_id]
-                try:
-                    sym = load_native_symbols(path, module, self.index_dir, companions=companions,
-                                              inlines=self._inlines_for(module))
-                except DebugIdMismatch as exc:
-                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": path,
-                                     "note": f"{os.path.basename(path)}: debug id {exc.found}, not {exc.expected} "
-                                             "(matched by code id; not used)"})
-                    continue
-                except NativeFileError as exc:
-                    attempts.append({"source": source, "result": "corrupt", "native": True, "path": path,
-                                     "note": str(exc)})
-                    continue
-                except Exception as exc:  # anything else the native reader raises: this file only
-                    attempts.append({"source": source, "result": "error", "native": True, "path": path,
-                                     "note": f"{os.path.basename(path)}: cannot convert: {type(exc).__name__}: {exc}"})
-                    continue
-                attempts.append({"source": source, "result": "loaded", "native": True, "path": path,
-                                 "kind": e.kind, "conversion": sym.index_state, "companions": companions})
-                return SymbolLookup(sym, "loaded", f"loaded from native {e.kind.upper()} file {path}", None,
-                                    extra={"source": source, "path": path, "native": True, "kind": e.kind,
-                                           "conversion": sym.index_state, "attempts": attempts,
-                                           "malformed_lines": 0, "reason": "loaded"})
+            companions = [p for _, p, x in found if x is not e and x.kind != "breakpad" and x.debug_id == e.debug_id]
+            try:
+                sym = load_native_symbols(path, module, self.index_dir, companions=companions,
+                                          inlines=self._inlines_for(module))
+            except DebugIdMismatch as exc:
+                attempts.append({"source": source, "result": "corrupt", "native": True, "path": path,
+                                 "note": f"{os.path.basename(path)}: debug id {exc.found}, not {exc.expected} "
+                                         "(matched by code id; not used)"})
+                continue
+            except NativeFileError as exc:
+                attempts.append({"source": source, "result": "corrupt", "native": True, "path": path,
+                                 "note": str(exc)})
+                continue
+            except Exception as exc:  # anything else the native reader raises: this file only
+                attempts.append({"source": source, "result": "error", "native": True, "path": path,
+                                 "note": f"{os.path.basename(path)}: cannot convert: {type(exc).__name__}: {exc}"})
+                continue
+            attempts.append({"source": source, "result": "loaded", "native": True, "path": path,
+                             "kind": e.kind, "conversion": sym.index_state, "companions": companions})
+            # the files it was made of: functions and lines from one, unwind tables from the same or another
+            used = [f for f in dict.fromkeys((sym.meta.get("symbols_from"), sym.meta.get("cfi_from"))) if f]
+            return SymbolLookup(sym, "loaded", f"loaded from native {e.kind.upper()} file {path}", None,
+                                extra={"source": source, "path": path, "files": used or [path], "native": True,
+                                       "kind": e.kind, "conversion": sym.index_state, "attempts": attempts,
+                                       "malformed_lines": 0, "reason": "loaded"})
         return None
 
     def _lookup(self, module: ModuleKey, on_bytes, cancel) -> SymbolLookup:
