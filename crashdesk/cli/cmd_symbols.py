@@ -91,9 +91,13 @@ def register(subparsers) -> None:
     folder = sub.add_parser("add-folder", common_options=True,
                             help="scan a build folder for native debug files and re-walk the crashes it helps")
     folder.add_argument("folder", metavar="DIR", help="a build folder (ELF/DWARF, PDB/PE, dSYM, .sym files)")
-    add_symbol_source_flags(folder, paths_help="other symbol folders used when re-walking (repeatable)",
-                            urls_help="symbol servers used when re-walking (repeatable)")
+    add_symbol_source_flags(folder, paths_help="other symbol folders used when re-walking, before those in "
+                                               "Settings (repeatable)",
+                            urls_help="symbol servers used when re-walking, before those in Settings (repeatable)")
     folder.add_argument("--workers", type=int, default=None, metavar="N", help="processing workers")
+    folder.add_argument("--no-save", action="store_true",
+                        help="do not add the folder to the symbol folders in Settings (by default it is added, as "
+                             "the app's 'Add build folder' does, so later processing uses it)")
     folder.set_defaults(func=run_add_folder)
 
     missing = sub.add_parser("missing", common_options=True, help="modules without symbols across the store")
@@ -381,6 +385,19 @@ def run_explain(args) -> int:
 
 
 # -- add-folder ---------------------------------------------------------------------------------------------
+def _save_symbol_folder(paths, folder: Path) -> None:
+    """Add ``folder`` to the symbol folders in Settings (``crashdesk config``), once."""
+    from dataclasses import replace
+
+    from crashdesk.cli.common import info
+    from crashdesk.config.symbol_sources import SymbolSources, load, save
+
+    saved = load(paths.data_dir) or SymbolSources()
+    if str(folder) not in saved.paths:
+        save(paths.data_dir, replace(saved, paths=[*saved.paths, str(folder)]))
+        info(f"{folder}: added to the symbol folders in Settings (crashdesk config)")
+
+
 def run_add_folder(args) -> int:
     from crashdesk.cli.common import Progress, info, print_json
     from crashdesk.errors import UsageError
@@ -402,15 +419,24 @@ def run_add_folder(args) -> int:
         walk_bar.total = progress.done + progress.failed + progress.running + progress.queued
         walk_bar.advance(progress.done + progress.failed - walk_bar.done)
 
+    from crashdesk.cli.common import symbol_sources
     from crashdesk.config.paths import resolve_paths
     from crashdesk.store import CrashStore
 
     paths = resolve_paths(getattr(args, "data_dir", None)).ensure()
+    folder = Path(args.folder).expanduser().absolute()
+    if not folder.is_dir():
+        raise UsageError(f"{args.folder}: no such folder")
+    # the re-walk is processing: the flags' sources, then those in Settings, as `crashdesk process` uses them
+    sources = symbol_sources(paths, args.symbols_path, args.symbols_url)
+    if not args.no_save:
+        _save_symbol_folder(paths, folder)
     store = CrashStore.open(paths.data_dir)
     try:
-        report = add_build_folder(store, paths, Path(args.folder), symbol_paths=[Path(p) for p in args.symbols_path],
-                                  symbol_urls=list(args.symbols_url), workers=args.workers, on_scan=on_scan,
-                                  on_progress=on_progress)
+        report = add_build_folder(store, paths, folder, symbol_paths=[Path(p) for p in sources["symbol_paths"]],
+                                  symbol_urls=sources["symbol_urls"], debuginfod_urls=sources["debuginfod_urls"],
+                                  mozilla_symbol_urls=sources["mozilla_symbol_urls"], workers=args.workers,
+                                  on_scan=on_scan, on_progress=on_progress)
     finally:
         scan_bar.close()
         walk_bar.close()

@@ -1,7 +1,8 @@
 """Adding a build folder: scan it once for native debug files and .sym files (debug id / code id -> path),
-re-walk every stored crash that has a module with one of those ids and missing symbols (through the processing
-service, with the folder as a symbol folder), and report what changed: signatures old -> new with crash
-counts, and which crashes gained symbols for which modules.
+re-walk every stored crash that has a module with one of those ids and missing symbols, or symbols without
+source lines where the folder has debug info for it (a stripped system library, then its detached debug file
+under ``.build-id``), through the processing service with the folder as a symbol folder, and report what
+changed: signatures old -> new with crash counts, and which crashes gained symbols for which modules.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ class BuildFolderReport:
     folder: str
     scan: dict[str, Any]
     ids: int  # distinct debug ids found in the folder
-    modules: list[dict[str, Any]] = field(default_factory=list)  # stored modules missing symbols, matched
+    # stored modules the folder has symbols for: "reason" "missing" (symbols missing) or "no_lines" (loaded
+    # without source lines from the other sources, and the folder has debug info)
+    modules: list[dict[str, Any]] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)  # crashes re-walked
     gained: list[dict[str, Any]] = field(default_factory=list)  # {"crash_id", "modules": [names]}
+    gained_lines: list[dict[str, Any]] = field(default_factory=list)  # frames with source lines, same shape
     changes: list[dict[str, Any]] = field(default_factory=list)  # {"old", "new", "crashes", "crash_ids"}
     unchanged: int = 0
     failed: int = 0
@@ -39,7 +43,8 @@ class BuildFolderReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"folder": self.folder, "scan": self.scan, "ids": self.ids, "modules": self.modules,
-                "crashes": self.crashes, "gained_symbols": self.gained, "signature_changes": self.changes,
+                "crashes": self.crashes, "gained_symbols": self.gained, "gained_lines": self.gained_lines,
+                "signature_changes": self.changes,
                 "unchanged": self.unchanged, "failed": self.failed, "note": self.note, "cancelled": self.cancelled}
 
 
@@ -51,19 +56,28 @@ def folder_index_store(symbols_cache: Path) -> Path:
     return root / "folder-index"
 
 
-def _state(store: CrashStore, crash_id: str) -> tuple[str | None, dict[str, str]]:
+def _state(store: CrashStore, crash_id: str) -> tuple[str | None, dict[str, str], set[str], set[str]]:
+    """(signature, symbol status per module, the modules of its frames, those of the frames with a source
+    line)."""
     data = store.get(crash_id)
     mods = {f"{m['debug_file'] or m['filename']}/{m['debug_id']}": (m["symbol_status"] or "")
             for m in data.get("modules", [])}
-    return data.get("signature"), mods
+    threads = (data.get("processed") or {}).get("threads")
+    frames = [f for t in (threads if isinstance(threads, list) else []) if isinstance(t, dict)
+              for f in (t.get("frames") if isinstance(t.get("frames"), list) else []) if isinstance(f, dict)
+              and f.get("module")]
+    return (data.get("signature"), mods, {str(f["module"]) for f in frames},
+            {str(f["module"]) for f in frames if f.get("line")})
 
 
 def add_build_folder(store: CrashStore, paths, folder: Path, *, symbol_paths: Iterable[Path] = (),
-                     symbol_urls: Iterable[str] = (), workers: int | None = None,
+                     symbol_urls: Iterable[str] = (), debuginfod_urls: Iterable[str] = (),
+                     mozilla_symbol_urls: Iterable[str] = (), workers: int | None = None,
                      on_scan: ScanProgress | None = None, on_progress: Callable[[Any], None] | None = None,
                      cancel: threading.Event | None = None) -> BuildFolderReport:
     """Scan ``folder`` (incrementally when it was scanned before) and re-walk the stored crashes it can
-    symbolicate. ``paths`` is the data folder's :class:`~crashdesk.config.paths.Paths`."""
+    symbolicate, or give source lines to, with ``folder`` first and then the other sources (those processing
+    uses: ``symbol_paths``, the servers). ``paths`` is the data folder's :class:`~crashdesk.config.paths.Paths`."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder")
@@ -77,8 +91,39 @@ def add_build_folder(store: CrashStore, paths, folder: Path, *, symbol_paths: It
     report = BuildFolderReport(str(index.folder), scan, len(ids))
     if not native_support():
         report.note = SUPPORT_MISSING_NOTE
-    return _rewalk(report, store, paths, set(ids), code_ids, [folder, *symbol_paths], symbol_urls,
+    others = [Path(p) for p in symbol_paths if Path(p).absolute() != folder.absolute()]
+    richer = {normalize_breakpad_id(e.debug_id) for entries in index.by_debug_id.values() for e in entries
+              if e.kind == "breakpad" or e.has_debug_info}
+    return _rewalk(report, store, paths, set(ids), code_ids, [folder, *others], symbol_urls,
+                   without_lines=_without_lines(store, paths, richer, others),
+                   extra_sources={"debuginfod_urls": list(debuginfod_urls),
+                                  "mozilla_symbol_urls": list(mozilla_symbol_urls)},
                    workers=workers, on_progress=on_progress, cancel=cancel)
+
+
+def _without_lines(store: CrashStore, paths, debug_ids: set[str], others: list[Path]) -> list[dict[str, Any]]:
+    """The stored modules with one of ``debug_ids`` (those the new folder has debug info or a .sym for) whose
+    symbols, as the other folders and the symbol cache give them (what processing had), have no source lines:
+    a stripped library's symbol table. Looked up offline; conversions and indexes are the ones processing
+    made, so this reads no file twice."""
+    rows = store.modules_with_debug_ids(debug_ids) if debug_ids else []
+    if not rows:
+        return []
+    from crashdesk.engine.symbols_api import ModuleKey
+    from crashdesk.symbols import build_provider
+    from crashdesk.symbols.chain import has_source_lines
+
+    out = []
+    with build_provider([str(p) for p in others], [], paths.symbols_cache) as chain:
+        verdict: dict[tuple[str, str], bool] = {}  # (debug file, debug id) -> improvable
+        for row in rows:
+            key = (row["debug_file"] or row["filename"] or "", normalize_breakpad_id(row["debug_id"]))
+            if key not in verdict:
+                res = chain.lookup(ModuleKey(key[0], key[1], row["filename"] or "", row["code_id"] or ""))
+                verdict[key] = res.status == "loaded" and not has_source_lines(res.symbols)
+            if verdict[key]:
+                out.append(row)
+    return out
 
 
 def install_sym_file(path: Path, symbols_cache: Path, *, also_as: Iterable[str] = ()) -> tuple[str, str, Path]:
@@ -151,9 +196,12 @@ def add_symbol_file(store: CrashStore, paths, sym_path: Path, *, symbol_paths: I
 
 def _rewalk(report: BuildFolderReport, store: CrashStore, paths, ids: set[str], code_ids: set[str],
             symbol_paths: list[Path], symbol_urls: Iterable[str], *, workers: int | None,
-            on_progress: Callable[[Any], None] | None, cancel: threading.Event | None) -> BuildFolderReport:
+            on_progress: Callable[[Any], None] | None, cancel: threading.Event | None,
+            without_lines: list[dict[str, Any]] = (), extra_sources: dict[str, list[str]] | None = None
+            ) -> BuildFolderReport:
     """Re-walk the stored crashes with a module lacking symbols whose debug id (or code id) is in ``ids``
-    (``code_ids``), with ``symbol_paths`` as symbol folders; fill ``report`` with what changed."""
+    (``code_ids``), and those that loaded a module of ``without_lines`` (stored modules whose symbols had no
+    source lines), with ``symbol_paths`` as symbol folders; fill ``report`` with what changed."""
     if cancel is not None and cancel.is_set():
         report.cancelled = True
         return report
@@ -167,14 +215,26 @@ def _rewalk(report: BuildFolderReport, store: CrashStore, paths, ids: set[str], 
         crash_ids.extend(store.crash_ids_missing_symbols(debug_file=row["debug_file"] or None,
                                                          debug_id=row["debug_id"] or None,
                                                          filename=None if row["debug_file"] else row["filename"]))
-    crash_ids = list(dict.fromkeys(crash_ids))
-    report.modules = [{k: row.get(k) for k in ("debug_file", "debug_id", "filename", "code_id", "crashes")}
-                      for row in wanted]
+    lacking = list(dict.fromkeys(crash_ids))
+    crash_ids = list(dict.fromkeys([*lacking, *store.crash_ids_loading(row["id"] for row in without_lines)]))
+    report.modules = [{**{k: row.get(k) for k in ("debug_file", "debug_id", "filename", "code_id", "crashes")},
+                       "reason": "missing"} for row in wanted]
+    report.modules += [{**{k: row.get(k) for k in ("debug_file", "debug_id", "filename", "code_id")},
+                        "crashes": None, "reason": "no_lines"} for row in without_lines]
     report.crashes = crash_ids
     if not crash_ids:
         return report
     before = {cid: _state(store, cid) for cid in crash_ids}
-    config = default_worker_config(paths, symbol_paths=list(symbol_paths), symbol_urls=list(symbol_urls))
+    # a crash loading a module whose symbols had no source lines is re-walked when it has frames in that module
+    # and none of them has a line (not when no frame is there, or an earlier re-walk gave them lines)
+    unlined = {row["filename"] for row in without_lines}
+    keep = set(lacking)
+    crash_ids = [cid for cid in crash_ids if cid in keep or (before[cid][2] - before[cid][3]) & unlined]
+    report.crashes = crash_ids
+    if not crash_ids:
+        return report
+    config = default_worker_config(paths, symbol_paths=list(symbol_paths), symbol_urls=list(symbol_urls),
+                                   **(extra_sources or {}))
     service = ProcessingService(store, config, workers=workers, on_progress=on_progress)
     finished = threading.Event()
     if cancel is not None:  # any object with is_set() (threading.Event, the UI's CancelToken)
@@ -195,12 +255,14 @@ def _rewalk(report: BuildFolderReport, store: CrashStore, paths, ids: set[str], 
     report.cancelled = bool(cancel is not None and cancel.is_set())
     changes: dict[tuple, list[str]] = {}
     for cid in crash_ids:
-        old_sig, old_mods = before[cid]
-        new_sig, new_mods = _state(store, cid)
+        old_sig, old_mods, _, old_lined = before[cid]
+        new_sig, new_mods, _, new_lined = _state(store, cid)
         gained = sorted(k.split("/")[0] for k, st in new_mods.items()
                         if st == "loaded" and old_mods.get(k) != "loaded")
         if gained:
             report.gained.append({"crash_id": cid, "modules": gained})
+        if new_lined - old_lined:
+            report.gained_lines.append({"crash_id": cid, "modules": sorted(new_lined - old_lined)})
         if old_sig != new_sig:
             changes.setdefault((old_sig, new_sig), []).append(cid)
         else:
@@ -219,14 +281,22 @@ def summarize(report: BuildFolderReport) -> list[str]:
              f"{report.ids} debug ids"]
     if report.note:
         lines.append(report.note)
-    lines.append(f"{len(report.modules)} stored modules lacking symbols match; "
-                 f"{len(report.crashes)} crashes re-walked, {report.failed} failed")
+    missing = sum(1 for m in report.modules if m.get("reason") != "no_lines")
+    lines.append(f"{missing} stored modules lacking symbols match; "
+                 + (f"{len(report.modules) - missing} loaded without source lines gain them; "
+                    if len(report.modules) > missing else "")
+                 + f"{len(report.crashes)} crashes re-walked, {report.failed} failed")
     if report.gained:
         lines.append(f"{len(report.gained)} crashes gained symbols:")
         for g in report.gained[:20]:
             lines.append(f"  {g['crash_id']}  {', '.join(g['modules'])}")
         if len(report.gained) > 20:
             lines.append(f"  ... and {len(report.gained) - 20} more (--json lists all)")
+    if report.gained_lines:
+        lines.append(f"{len(report.gained_lines)} crashes gained source lines in frames of:")
+        lines.extend(f"  {g['crash_id']}  {', '.join(g['modules'])}" for g in report.gained_lines[:20])
+        if len(report.gained_lines) > 20:
+            lines.append(f"  ... and {len(report.gained_lines) - 20} more (--json lists all)")
     if report.changes:
         lines.append("signature changes (crashes, old -> new):")
     for c in report.changes:

@@ -1111,10 +1111,30 @@ class CrashStore:
             if value:
                 where.append(f"{column} = ? COLLATE NOCASE")
                 params.append(value)
-        ids = match_any("x", "SELECT id FROM modules WHERE " + " AND ".join(where))
+        return self._crash_ids_with_modules("x", "SELECT id FROM modules WHERE " + " AND ".join(where), params)
+
+    def crash_ids_loading(self, module_ids: Iterable[int]) -> list[str]:
+        """Crashes that loaded any of the modules (``modules.id``), in the order they were stored."""
+        ids = [int(i) for i in module_ids]
+        if not ids:
+            return []
+        return self._crash_ids_with_modules("m", "SELECT value AS id FROM json_each(?)", [json.dumps(ids)])
+
+    def _crash_ids_with_modules(self, prefix: str, ids_sql: str, params: list) -> list[str]:
+        """Crashes holding a ``crash_terms`` module term (``m`` loaded, ``x`` symbols missing) of a module id the
+        SQL gives."""
         sql = (f"SELECT crash_id FROM crashes WHERE id IN (SELECT rowid FROM crash_terms WHERE crash_terms MATCH "
-               f"{ids}) ORDER BY id")
+               f"{match_any(prefix, ids_sql)}) ORDER BY id")
         return [r[0] for r in self.db.conn.execute(sql, params)]
+
+    def modules_with_debug_ids(self, debug_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The stored modules (``id``, ``debug_file``, ``debug_id``, ``filename``, ``code_id``, ``version``) whose
+        debug id is one of ``debug_ids`` (compared in upper case)."""
+        wanted = json.dumps(sorted({str(d).upper() for d in debug_ids}))
+        cols = ("id", "debug_file", "debug_id", "filename", "code_id", "version")
+        return [dict(zip(cols, row, strict=True)) for row in self.db.conn.execute(
+            f"SELECT {', '.join(cols)} FROM modules WHERE upper(debug_id) IN (SELECT value FROM json_each(?)) "
+            "ORDER BY id", (wanted,))]
 
     def modules_missing_symbols(self, limit: int | None = 50, *, details: bool = True) -> list[dict[str, Any]]:
         """The modules whose symbols were missing (or corrupt, or failed to load) in the most crashes, most first:

@@ -57,6 +57,16 @@ ProgressCallback = Callable[[FetchEvent], None]
 SYSTEM_TEMP_PREFIX = "crashdesk-sym-"  # downloads without a cache folder: <system temp>/crashdesk-sym-<pid>-*
 
 
+def has_source_lines(symbols) -> bool:
+    """Whether loaded symbols map addresses to source lines: a native file read with debug info (DWARF, a PDB),
+    or a ``.sym`` file with FILE records; not symbols from a symbol table alone (a stripped library)."""
+    meta = getattr(symbols, "meta", None)
+    if isinstance(meta, dict):  # a native debug file's conversion
+        return "debug" in meta.get("features", ())
+    counts = getattr(symbols, "counts", None)
+    return bool(counts is not None and counts().get("files"))
+
+
 def _key(rel: StorePath) -> str:
     return f"{rel.debug_file}/{rel.debug_id}"
 
