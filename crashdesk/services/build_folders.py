@@ -56,18 +56,27 @@ def folder_index_store(symbols_cache: Path) -> Path:
     return root / "folder-index"
 
 
-def _state(store: CrashStore, crash_id: str) -> tuple[str | None, dict[str, str], set[str], set[str]]:
-    """(signature, symbol status per module, the modules of its frames, those of the frames with a source
-    line)."""
+@dataclass(slots=True)
+class _CrashState:
+    signature: str | None
+    statuses: dict[str, str]  # symbol status per module ("debug file/debug id")
+    loaded: set[str]  # the file names of the modules whose symbols loaded
+    framed: set[str]  # the modules (file names) of its frames
+    lined: set[str]  # ... of its frames that have a source line
+
+
+def _state(store: CrashStore, crash_id: str) -> _CrashState:
     data = store.get(crash_id)
-    mods = {f"{m['debug_file'] or m['filename']}/{m['debug_id']}": (m["symbol_status"] or "")
-            for m in data.get("modules", [])}
+    modules = data.get("modules", [])
     threads = (data.get("processed") or {}).get("threads")
     frames = [f for t in (threads if isinstance(threads, list) else []) if isinstance(t, dict)
               for f in (t.get("frames") if isinstance(t.get("frames"), list) else []) if isinstance(f, dict)
               and f.get("module")]
-    return (data.get("signature"), mods, {str(f["module"]) for f in frames},
-            {str(f["module"]) for f in frames if f.get("line")})
+    return _CrashState(data.get("signature"),
+                       {f"{m['debug_file'] or m['filename']}/{m['debug_id']}": (m["symbol_status"] or "")
+                        for m in modules},
+                       {m["filename"] for m in modules if m["symbol_status"] == "loaded"},
+                       {str(f["module"]) for f in frames}, {str(f["module"]) for f in frames if f.get("line")})
 
 
 def add_build_folder(store: CrashStore, paths, folder: Path, *, symbol_paths: Iterable[Path] = (),
@@ -229,7 +238,7 @@ def _rewalk(report: BuildFolderReport, store: CrashStore, paths, ids: set[str], 
     # and none of them has a line (not when no frame is there, or an earlier re-walk gave them lines)
     unlined = {row["filename"] for row in without_lines}
     keep = set(lacking)
-    crash_ids = [cid for cid in crash_ids if cid in keep or (before[cid][2] - before[cid][3]) & unlined]
+    crash_ids = [cid for cid in crash_ids if cid in keep or (before[cid].framed - before[cid].lined) & unlined]
     report.crashes = crash_ids
     if not crash_ids:
         return report
@@ -255,14 +264,15 @@ def _rewalk(report: BuildFolderReport, store: CrashStore, paths, ids: set[str], 
     report.cancelled = bool(cancel is not None and cancel.is_set())
     changes: dict[tuple, list[str]] = {}
     for cid in crash_ids:
-        old_sig, old_mods, _, old_lined = before[cid]
-        new_sig, new_mods, _, new_lined = _state(store, cid)
-        gained = sorted(k.split("/")[0] for k, st in new_mods.items()
-                        if st == "loaded" and old_mods.get(k) != "loaded")
+        old, new = before[cid], _state(store, cid)
+        old_sig, new_sig = old.signature, new.signature
+        gained = sorted(k.split("/")[0] for k, st in new.statuses.items()
+                        if st == "loaded" and old.statuses.get(k) != "loaded")
         if gained:
             report.gained.append({"crash_id": cid, "modules": gained})
-        if new_lined - old_lined:
-            report.gained_lines.append({"crash_id": cid, "modules": sorted(new_lined - old_lined)})
+        lines = (new.lined - old.lined) & old.loaded  # modules that had symbols, not lines (gained: both)
+        if lines:
+            report.gained_lines.append({"crash_id": cid, "modules": sorted(lines)})
         if old_sig != new_sig:
             changes.setdefault((old_sig, new_sig), []).append(cid)
         else:

@@ -168,7 +168,8 @@ class BuildFolderPanel(QWidget):
         self.report.setPlainText("\n".join(summarize(result)))
         self.status.setText("Cancelled." if result.cancelled else
                             f"Done: {len(result.crashes)} crashes re-walked, {len(result.gained)} gained symbols, "
-                            f"{sum(c['crashes'] for c in result.changes)} changed signature.")
+                            + (f"{len(result.gained_lines)} gained source lines, " if result.gained_lines else "")
+                            + f"{sum(c['crashes'] for c in result.changes)} changed signature.")
         emit(self.finished, result)
 
     def _failed(self, exc: BaseException) -> None:
