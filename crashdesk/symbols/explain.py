@@ -9,6 +9,7 @@ Pure data in, data out: the CLI prints it, the Modules tab shows it.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -25,7 +26,21 @@ def record_from_lookup(res) -> dict:
             "source": extra.get("source"),
             "kind": "native" if extra.get("native") else ("sym" if res.symbols is not None else None),
             "files": extra.get("files") or ([extra["path"]] if extra.get("path") else []),
+            "source_lines": _source_lines(res.symbols),
             "until": extra.get("until"), "attempts": [dict(a) for a in extra.get("attempts", [])]}
+
+
+def _source_lines(symbols) -> bool | None:
+    """Whether loaded symbols give source lines (None: nothing loaded, or no longer readable)."""
+    if symbols is None:
+        return None
+    from crashdesk.engine.symfile import SymbolFileError
+    from crashdesk.symbols.chain import has_source_lines
+
+    try:
+        return has_source_lines(symbols)
+    except (SymbolFileError, OSError, ValueError):
+        return None
 
 
 def lookup_records(processed: dict | None) -> dict[tuple[str, str], dict]:
@@ -70,9 +85,11 @@ def describe_attempt(a: dict) -> str:
 
 def advice(module: ModuleKey, status: str | None, record: dict | None, context: str | None = None) -> list[str]:
     """What the user can do, most useful first."""
-    if status == "loaded" or context == "not_needed":
-        return []
     record = record or {}
+    if status == "loaded":
+        return _without_lines_advice(module, record) if record.get("source_lines") is False else []
+    if context == "not_needed":
+        return []
     attempts = record.get("attempts") or []
     tips: list[str] = []
     name = module.debug_file or module.code_file or "this module"
@@ -105,6 +122,25 @@ def advice(module: ModuleKey, status: str | None, record: dict | None, context: 
                     "(Settings > Symbols > servers, _NT_SYMBOL_PATH, or --symbols-url).")
     tips.append(f"Add a build folder that holds {name} (its .sym, or the native debug file with debug id "
                 f"{module.debug_id or '?'}; Settings > Symbols, or --symbols-path), then retry now.")
+    return tips
+
+
+def _without_lines_advice(module: ModuleKey, record: dict) -> list[str]:
+    """Symbols loaded from a symbol table alone (a stripped library, a .sym without line records)."""
+    files = record.get("files") or []
+    where = f"{os.path.basename(files[0])}'s" if files else "its"
+    tips = [f"Names come from {where} symbol table alone: frames have no source lines, and a function it does not "
+            "export may be named after a neighbour."]
+    build_id = elf_build_id(module)
+    if build_id is not None:
+        tips.append(f"Its debug information is usually a detached file, .build-id/{build_id[:2]}/{build_id[2:]}.debug "
+                    "under /usr/lib/debug (the distribution's debug package, e.g. libc6-dbg), or on a debuginfod "
+                    "server: add that folder (Settings > Symbols > Add build folder, or `crashdesk symbols "
+                    "add-folder DIR`) and the crashes whose frames lack lines are re-walked.")
+    else:
+        tips.append(f"Add a build folder with its full debug information (debug id {module.debug_id or '?'}: a "
+                    "private PDB, an unstripped binary, a dSYM) with Settings > Symbols > Add build folder or "
+                    "`crashdesk symbols add-folder DIR`.")
     return tips
 
 

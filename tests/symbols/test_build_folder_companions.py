@@ -66,3 +66,18 @@ def test_linux_demo_with_its_build_and_debug_folders(tmp_path, shared_corpus) ->
             for tg, te in zip(got["threads"], expected["threads"], strict=True):
                 assert ([[f.get(k) for k in KEYS] for f in tg["frames"]]
                         == [[f.get(k) for k in KEYS] for f in te["frames"]]), case
+
+
+def test_explain_names_the_debug_file_a_library_loaded_without_lines_lacks(tmp_path, split_folders) -> None:
+    from crashdesk.symbols.explain import advice, record_from_lookup
+
+    elf, system, debug = split_folders
+    module = ModuleKey(elf.name, breakpad_id(elf.full), elf.name, elf.build_id)
+    with build_provider([str(system)], [], tmp_path / "alone") as chain:
+        record = record_from_lookup(chain.lookup(module))
+    assert record["status"] == "loaded" and record["source_lines"] is False
+    tips = advice(module, "loaded", record)
+    assert any(f".build-id/{BUILD_ID[:2]}/{BUILD_ID[2:]}.debug" in tip for tip in tips), tips
+    with build_provider([str(system), str(debug)], [], tmp_path / "both") as chain:
+        record = record_from_lookup(chain.lookup(module))
+    assert record["source_lines"] is True and advice(module, "loaded", record) == []
