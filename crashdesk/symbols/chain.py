@@ -326,16 +326,13 @@ class SymbolChain:
     def _inlines_for(self, module: ModuleKey) -> bool:
         return bool(self.native_inlines(module)) if callable(self.native_inlines) else bool(self.native_inlines)
 
-    def _from_build_folders(self, module: ModuleKey, attempts: list) -> SymbolLookup | None:
-        """Native debug files (and loose .sym files) in the symbol folders, matched by debug id, else code id;
-        never by file name. A file whose debug id is not the module's is never used. The files of every folder
-        are ranked together (:func:`folder_index.rank`) and a native file is read with the others of its debug id
-        as companions, wherever they are: a stripped library in one folder and its detached debug file in a
-        ``.build-id`` tree in another (``/usr/lib`` and ``/usr/lib/debug``) give names and lines from the one and
-        unwind tables from the other."""
+    def _build_folder_files(self, module: ModuleKey, attempts: list) -> list[tuple[str, str, IndexedFile]]:
+        """The files of the symbol folders' indexes for the module, matched by debug id, else code id, never by
+        file name: (source, path, entry), best first. The files of every folder are ranked together
+        (:func:`folder_index.rank`): a .sym, then debug information, then a symbol table, then unwind tables."""
         roots = [r for r, _ in self._roots if self._names.is_dir(r)]
         if not roots:
-            return None
+            return []
         if not native_support():
             attempts.append({"source": "native debug files", "result": "unsupported", "native": True,
                              "note": SUPPORT_MISSING_NOTE})
@@ -358,6 +355,15 @@ class SymbolChain:
             found += [(source, idx.abspath(e), e) for e in entries]
         best = {id(e): n for n, e in enumerate(rank([e for _, _, e in found]))}  # stable: folder order on ties
         found.sort(key=lambda item: best[id(item[2])])
+        return found
+
+    def _from_build_folders(self, module: ModuleKey, found: list[tuple[str, str, IndexedFile]],
+                            attempts: list) -> SymbolLookup | None:
+        """The first usable file of :meth:`_build_folder_files`. A file whose debug id is not the module's is
+        never used. A native file is read with the others of its debug id as companions, wherever they are: a
+        stripped library in one folder and its detached debug file in a ``.build-id`` tree in another
+        (``/usr/lib`` and ``/usr/lib/debug``) give names and lines from the one and unwind tables from the
+        other."""
         for source, path, e in found:
             if e.kind == "breakpad":
                 opened = self._open(path, module.debug_id, source, attempts)
@@ -420,9 +426,29 @@ class SymbolChain:
                         return found
                 else:
                     attempts.append({"source": f"folder {root}", "result": "not_found", "path": p})
-            found = self._from_build_folders(module, attempts)
+            files = self._build_folder_files(module, attempts)
+            if files and not (files[0][2].kind == "breakpad" or files[0][2].has_debug_info) and (
+                    self.cache is not None or self.servers or self.debuginfod):
+                # the best local file holds a symbol table alone (a stripped library): the cache and the servers
+                # may have the module's debug information, which is used when they do; else the local file
+                other = self._after_folders(module, rel, code_rel, on_bytes, cancel, attempts)
+                if other.symbols is not None and has_source_lines(other.symbols):
+                    return other
+                found = self._from_build_folders(module, files, attempts)
+                if found is None:
+                    return other
+                if other.symbols is not None:
+                    other.symbols.close()
+                return found
+            found = self._from_build_folders(module, files, attempts)
             if found:
                 return found
+        return self._after_folders(module, rel, code_rel, on_bytes, cancel, attempts)
+
+    def _after_folders(self, module: ModuleKey, rel: StorePath | None, code_rel: StorePath | None, on_bytes,
+                       cancel, attempts: list) -> SymbolLookup:
+        """The lookup after the symbol folders: the cache, then the servers."""
+        if rel is not None:
             if self.cache is not None and not self.cache_may_hold(rel.debug_file):
                 attempts.append({"source": "cache", "result": "not_found",
                                  "path": self._cache_files[1] + os.sep.join(rel.parts)})
