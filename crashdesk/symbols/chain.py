@@ -297,7 +297,8 @@ class SymbolChain:
                 idx = self._folder_indexes[root] = FolderIndex(root, store)
         return idx
 
-    def _native_from_cache(self, module: ModuleKey, rel: StorePath, attempts: list) -> SymbolLookup | None:
+    def _native_from_cache(self, module: ModuleKey, rel: StorePath, attempts: list,
+                           local: list[str] | tuple = ()) -> SymbolLookup | None:
         """The module's native debug files from the cache. Most modules have no cache folder: that is answered
         here, and the native fetcher (:mod:`~crashdesk.symbols.native_fetch`) is imported only when there is one."""
         if native_kind(module) is None or not native_supported():
@@ -308,7 +309,7 @@ class SymbolChain:
         # the module's cache folder exists
         from crashdesk.symbols.native_fetch import NativeRemote
 
-        return NativeRemote(self).from_cache(module, rel, attempts)
+        return NativeRemote(self, local).from_cache(module, rel, attempts)
 
     def cache_may_hold(self, debug_file: str) -> bool:
         """False when the cache folder certainly has no ``debug_file`` folder. Only a chain without servers
@@ -431,7 +432,8 @@ class SymbolChain:
                     self.cache is not None or self.servers or self.debuginfod):
                 # the best local file holds a symbol table alone (a stripped library): the cache and the servers
                 # may have the module's debug information, which is used when they do; else the local file
-                other = self._after_folders(module, rel, code_rel, on_bytes, cancel, attempts)
+                local = [p for _, p, e in files if e.kind != "breakpad"]
+                other = self._after_folders(module, rel, code_rel, on_bytes, cancel, attempts, local)
                 if other.symbols is not None and has_source_lines(other.symbols):
                     return other
                 found = self._from_build_folders(module, files, attempts)
@@ -446,13 +448,14 @@ class SymbolChain:
         return self._after_folders(module, rel, code_rel, on_bytes, cancel, attempts)
 
     def _after_folders(self, module: ModuleKey, rel: StorePath | None, code_rel: StorePath | None, on_bytes,
-                       cancel, attempts: list) -> SymbolLookup:
-        """The lookup after the symbol folders: the cache, then the servers."""
+                       cancel, attempts: list, local: list[str] | tuple = ()) -> SymbolLookup:
+        """The lookup after the symbol folders: the cache, then the servers. ``local``: the module's native files
+        in the symbol folders, read as companions of a native file from the cache or a server."""
         if rel is not None:
             if self.cache is not None and not self.cache_may_hold(rel.debug_file):
                 attempts.append({"source": "cache", "result": "not_found",
                                  "path": self._cache_files[1] + os.sep.join(rel.parts)})
-                found = self._native_from_cache(module, rel, attempts)
+                found = self._native_from_cache(module, rel, attempts, local)
                 if found:
                     return found
             elif self.cache is not None:
@@ -465,7 +468,7 @@ class SymbolChain:
                     self._discard(p)  # a bad cached file is not used again
                 else:
                     attempts.append({"source": "cache", "result": "not_found", "path": p})
-                found = self._native_from_cache(module, rel, attempts)
+                found = self._native_from_cache(module, rel, attempts, local)
                 if found:
                     return found
 
@@ -490,7 +493,7 @@ class SymbolChain:
                 # servers are asked: the native fetcher
                 from crashdesk.symbols.native_fetch import NativeRemote
 
-                found = NativeRemote(self).from_servers(module, rel, on_bytes, cancel, attempts)
+                found = NativeRemote(self, local).from_servers(module, rel, on_bytes, cancel, attempts)
                 if found is not None:
                     return found
                 if attempts and attempts[-1]["result"] == "cancelled":

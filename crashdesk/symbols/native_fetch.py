@@ -51,8 +51,11 @@ class _Got(Record, slots=True):
 class NativeRemote:
     """The native part of one chain's lookups (shares the chain's cache, temporary files and servers)."""
 
-    def __init__(self, chain: SymbolChain) -> None:
+    def __init__(self, chain: SymbolChain, local: list[str] | tuple = ()) -> None:
         self.chain = chain
+        # the module's files in the symbol folders (a stripped library's symbol table and unwind tables), read
+        # as companions of what the cache or a server gives (its debug information)
+        self.local = list(local)
 
     def _cached_names(self, module: ModuleKey, rel: StorePath) -> tuple[list[str], list[str]]:
         """(debug-file names, unwind-file names) this module's native files have in the cache folder."""
@@ -240,13 +243,13 @@ class NativeRemote:
         try:
             # functions and lines from the file with debug info, CFI from the one with unwind tables
             symbols = load_native_symbols(got[0].path, module, self.chain.index_dir,
-                                          companions=[g.path for g in got[1:]],
+                                          companions=[*(g.path for g in got[1:]), *self.local],
                                           inlines=self.chain._inlines_for(module))
         except (SymbolFileError, OSError) as exc:  # NativeFileError, DebugIdMismatch, an unreadable file
             attempts.append({"source": source, "result": "corrupt", "kind": "native", "path": str(got[0].path),
                              "note": f"cannot convert {os.path.basename(got[0].path)}: {exc}"})
             return None
-        files = [str(g.path) for g in got]
+        files = [str(g.path) for g in got] + self.local
         where = "cache" if source == "cache" else source
         note = f"loaded native {', '.join(os.path.basename(f) for f in files)} from {where}"
         url = got[0].url
