@@ -29,6 +29,10 @@ STATUS_TIPS = {
     "error": "Fetching the symbol file failed.",
     "not needed": "No frame of the crash fell in this module, so its symbols were not looked up.",
 }
+NO_LINES = "loaded, no lines"  # shown for symbols from a symbol table alone (a stripped library)
+NO_LINES_COLOUR = "#8a5a00"
+NO_LINES_TIP = ("Symbols came from a symbol table alone (a stripped library): frames have names but no source "
+                "lines. The symbol lookup below says where its debug information can come from.")
 
 
 def modules_without_symbols_on_stack(processed: dict[str, Any] | None) -> set[str]:
@@ -48,7 +52,10 @@ def merge_modules(processed: dict[str, Any] | None, stored: list[dict[str, Any]]
 
     A module the crashing thread's frames fall in without symbols counts as ``missing`` even when the
     stackwalker was not asked to look symbols up (no symbol source configured)."""
+    from crashdesk.symbols.explain import lookup_records
+
     on_stack_missing = modules_without_symbols_on_stack(processed)
+    records = lookup_records(processed)
     by_key = {((m.get("debug_file") or ""), (m.get("debug_id") or ""), m.get("filename")): m for m in stored or []}
     out: list[dict[str, Any]] = []
     source = (processed or {}).get("modules") or []
@@ -69,7 +76,9 @@ def merge_modules(processed: dict[str, Any] | None, stored: list[dict[str, Any]]
                 status = "missing"
             else:
                 status = "not needed"
-        out.append({**module, "symbol_status": status, "symbol_note": kept.get("symbol_note")})
+        record = records.get((key[0], key[1].upper()), {})
+        out.append({**module, "symbol_status": status, "symbol_note": kept.get("symbol_note"),
+                    "source_lines": record.get("source_lines") if status == "loaded" else None})
     return out
 
 
@@ -97,19 +106,20 @@ class ModulesModel(QAbstractTableModel):
             return None
         m, col = self._modules[index.row()], ModuleCol(index.column())
         status = m.get("symbol_status") or ""
+        no_lines = status == "loaded" and m.get("source_lines") is False
         if role == Qt.ItemDataRole.DisplayRole:
             value = {
                 ModuleCol.FILENAME: m.get("filename"), ModuleCol.VERSION: m.get("version"),
                 ModuleCol.BASE: m.get("base_addr"), ModuleCol.END: m.get("end_addr"),
                 ModuleCol.DEBUG_FILE: m.get("debug_file"), ModuleCol.DEBUG_ID: m.get("debug_id"),
-                ModuleCol.CODE_ID: m.get("code_id"), ModuleCol.SYMBOLS: status,
+                ModuleCol.CODE_ID: m.get("code_id"), ModuleCol.SYMBOLS: NO_LINES if no_lines else status,
             }[col]
             return "" if value is None else str(value)
         if role == Qt.ItemDataRole.ForegroundRole and col is ModuleCol.SYMBOLS:
-            return QColor(STATUS_COLOURS.get(status, "#000000"))
+            return QColor(NO_LINES_COLOUR if no_lines else STATUS_COLOURS.get(status, "#000000"))
         if role == Qt.ItemDataRole.ToolTipRole and col is ModuleCol.SYMBOLS:
             note = m.get("symbol_note")
-            tip = STATUS_TIPS.get(status, status)
+            tip = NO_LINES_TIP if no_lines else STATUS_TIPS.get(status, status)
             return f"{tip}\n{note}" if note else tip
         if role == Qt.ItemDataRole.ToolTipRole and col is ModuleCol.FILENAME and m.get("symbol_url"):
             return f"symbols from {m.get('symbol_url')}"

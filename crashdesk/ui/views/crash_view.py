@@ -424,13 +424,17 @@ class ModulesTab(QWidget):
         counts: dict[str, int] = {}
         for m in detail.modules:
             counts[m["symbol_status"]] = counts.get(m["symbol_status"], 0) + 1
-        self.summary.setText(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        no_lines = sum(1 for m in detail.modules if m["symbol_status"] == "loaded" and m.get("source_lines") is False)
+        self.summary.setText(", ".join(f"{n} {s}" + (f" ({no_lines} without source lines)" if s == "loaded" and no_lines
+                                                     else "") for s, n in sorted(counts.items())))
         missing = counts.get("missing", 0) + counts.get("error", 0)
         self.fetch_button.setEnabled(missing > 0)
         self.retry_button.setEnabled(missing > 0)
         first = next((n for n, m in enumerate(detail.modules) if m.get("symbol_status") in ("missing", "corrupt",
                                                                                            "error")), None)
-        if first is not None:  # open on the first module that lacks symbols: the one worth explaining
+        if first is None:
+            first = next((n for n, m in enumerate(detail.modules) if m.get("source_lines") is False), None)
+        if first is not None:  # open on the first module that lacks symbols (or lines): the one worth explaining
             self.table.selectRow(self.proxy.mapFromSource(self.model.index(first, 0)).row())
 
 
