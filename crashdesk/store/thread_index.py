@@ -11,7 +11,10 @@ Per crash, one row in each of two tables, never a row per frame:
   - ``ad<d>`` / ``md<d>`` / ``cd<d>``: a frame of some thread / the main thread / the crashing thread is in
     module ``frame_modules.id`` ``d`` (a module file name);
   - ``av<m>`` / ``mv<m>`` / ``cv<m>`` / ``n<t>v<m>``: the same for the loaded module ``modules.id`` ``m``
-    the frame's module file name names (so ``frame.module:NAME@VERSION`` is one lookup);
+    the frame's module file name names (so ``frame.module:NAME@VERSION`` is one lookup). They could be derived
+    (``v<m>`` is ``d<m's file name>`` and ``crash_terms``' ``m<m>``) and are ~140 of a crash's ~560 terms;
+    without them ingest at 1M was ~7% faster, but ``frame.module:xul.dll@133.0`` went from one doclist (0 ms)
+    to intersecting 412,036 crashes' ``ad`` doclist (46 ms; 6.6 s when SQLite probes the other way), so they stay;
   - ``n<t>``: a thread is named ``thread_names.id`` ``t``; ``n<t>f<f>`` / ``n<t>d<d>``: a thread of that name
     calls ``f`` / has a frame in ``d``;
   - ``rany``, ``rmain``, ``rcrashing``: the crash has a thread, a main thread, a crashing thread;
