@@ -177,7 +177,8 @@ def install_sym_file(path: Path, symbols_cache: Path, *, also_as: Iterable[str] 
 
 
 def add_symbol_file(store: CrashStore, paths, sym_path: Path, *, symbol_paths: Iterable[Path] = (),
-                    symbol_urls: Iterable[str] = (), workers: int | None = None,
+                    symbol_urls: Iterable[str] = (), debuginfod_urls: Iterable[str] = (),
+                    mozilla_symbol_urls: Iterable[str] = (), workers: int | None = None,
                     on_progress: Callable[[Any], None] | None = None,
                     cancel: threading.Event | None = None) -> BuildFolderReport:
     """Install one ``.sym`` file into the data folder's symbol cache (:func:`install_sym_file`), then re-walk
@@ -200,6 +201,8 @@ def add_symbol_file(store: CrashStore, paths, sym_path: Path, *, symbol_paths: I
             "seconds": 0.0, "from_disk": False}
     report = BuildFolderReport(str(target), scan, 1)
     return _rewalk(report, store, paths, {debug_id}, set(), list(symbol_paths), symbol_urls,
+                   extra_sources={"debuginfod_urls": list(debuginfod_urls),
+                                  "mozilla_symbol_urls": list(mozilla_symbol_urls)},
                    workers=workers, on_progress=on_progress, cancel=cancel)
 
 

@@ -904,8 +904,7 @@ class MainWindow(QMainWindow):
             note.setWordWrap(True)
             lay.addWidget(note)
             dlg.panel = BuildFolderPanel(self.jobs, self._data_paths().data_dir, add_folder=self._add_symbol_folder,
-                                         symbol_sources=lambda: (self._settings_sources()["symbol_paths"],
-                                                                 self._settings_sources()["symbol_urls"]), parent=dlg)
+                                         symbol_sources=self._settings_sources, parent=dlg)
             dlg.panel.finished.connect(self._symbols_finished)
             lay.addWidget(dlg.panel)
             dlg.resize(640, 300)

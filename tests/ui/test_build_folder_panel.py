@@ -74,3 +74,25 @@ def test_cancel_stops_the_scan(qtbot, settings, tmp_path):
     assert blocker.args[0] is None or blocker.args[0].cancelled
     assert panel.button.isEnabled()
     jobs.wait()
+
+
+def test_the_rewalk_uses_every_symbol_source_the_settings_dialog_holds(qtbot, settings, tmp_path):
+    """The re-walk processes as the app does: the dialog's folders (those that exist), servers, debuginfod
+    servers and Mozilla's server when its box is ticked."""
+    from crashdesk.symbols.sources import MOZILLA_SYMBOL_SERVER
+    from crashdesk.ui.dialogs.settings import SettingsDialog
+    from crashdesk.ui.jobs import Jobs
+
+    folder = tmp_path / "syms"
+    folder.mkdir()
+    dlg = SettingsDialog(settings, data_dir=tmp_path / "home", jobs=Jobs())
+    qtbot.addWidget(dlg)
+    dlg.symbol_paths.set_items([str(folder), str(tmp_path / "gone")])
+    dlg.symbol_urls.set_items(["https://symbols.example.test/"])
+    dlg.debuginfod_urls.set_items(["https://debuginfod.example.test/"])
+    for ticked in (True, False):
+        dlg.mozilla_symbols.setChecked(ticked)
+        assert dlg.build_folder._rewalk_sources() == {
+            "symbol_paths": [folder], "symbol_urls": ["https://symbols.example.test/"],
+            "debuginfod_urls": ["https://debuginfod.example.test/"],
+            "mozilla_symbol_urls": [MOZILLA_SYMBOL_SERVER] if ticked else []}

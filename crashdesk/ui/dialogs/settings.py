@@ -210,7 +210,9 @@ class SettingsDialog(QDialog):
 
         self.build_folder = BuildFolderPanel(
             jobs, data_dir, add_folder=self.symbol_paths.add_item,
-            symbol_sources=lambda: (self.symbol_paths.items(), self.symbol_urls.items()))
+            symbol_sources=lambda: {"symbol_paths": self.symbol_paths.items(), "symbol_urls": self.symbol_urls.items(),
+                                    "debuginfod_urls": self.debuginfod_urls.items(),
+                                    "mozilla_symbols": self.mozilla_symbols.isChecked()})
         if jobs is None:
             self.build_folder.button.setEnabled(False)
         sl.addWidget(self.build_folder)

@@ -51,7 +51,7 @@ class BuildFolderPanel(QWidget):
     finished = Signal(object)  # the BuildFolderReport, or None when it failed / was cancelled
 
     def __init__(self, jobs: Any, data_dir: Path | None, *, add_folder: Callable[[str], None],
-                 symbol_sources: Callable[[], tuple[list[str], list[str]]], parent: QWidget | None = None) -> None:
+                 symbol_sources: Callable[[], dict[str, Any]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         from crashdesk.engine.native import SUPPORT_MISSING_NOTE, native_support
 
@@ -97,15 +97,15 @@ class BuildFolderPanel(QWidget):
         if self._job is not None:
             return
         self._add_folder(folder)
-        paths_, urls = self._sources()
-        others = [Path(p) for p in paths_ if p != folder and Path(p).is_dir()]
+        sources = self._rewalk_sources()
+        sources["symbol_paths"] = [p for p in sources["symbol_paths"] if p != Path(folder)]
         data_dir = self.data_dir
 
         def work(cancel, report):
             from crashdesk.services.build_folders import add_build_folder
 
             return _in_store(data_dir, lambda store, paths: add_build_folder(
-                store, paths, Path(folder), symbol_paths=others, symbol_urls=urls, cancel=cancel,
+                store, paths, Path(folder), **sources, cancel=cancel,
                 on_scan=lambda seen, _p: report(-1.0, f"Scanning {folder}: {seen} files…"),
                 on_progress=_rewalk_progress(report)))
 
@@ -116,18 +116,29 @@ class BuildFolderPanel(QWidget):
         stored crashes that lacked it, in the background, with the same progress, cancel and report."""
         if self._job is not None:
             return
-        paths_, urls = self._sources()
-        folders = [Path(p) for p in paths_ if Path(p).is_dir()]
+        sources = self._rewalk_sources()
         data_dir = self.data_dir
 
         def work(cancel, report):
             from crashdesk.services.build_folders import add_symbol_file
 
             return _in_store(data_dir, lambda store, paths: add_symbol_file(
-                store, paths, Path(sym_path), symbol_paths=folders, symbol_urls=urls, cancel=cancel,
+                store, paths, Path(sym_path), **sources, cancel=cancel,
                 on_progress=_rewalk_progress(report)))
 
         self._run(work, f"Installing {sym_path}…", "Add symbol file")
+
+    def _rewalk_sources(self) -> dict[str, Any]:
+        """The symbol sources Settings give processing (``symbol_sources()``: ``symbol_paths``, ``symbol_urls``,
+        ``debuginfod_urls``, ``mozilla_symbols``), as the re-walk's keyword arguments: it processes as the app
+        does."""
+        from crashdesk.symbols.sources import MOZILLA_SYMBOL_SERVER
+
+        given = self._sources()
+        return {"symbol_paths": [Path(p) for p in given.get("symbol_paths", []) if Path(p).is_dir()],
+                "symbol_urls": list(given.get("symbol_urls", [])),
+                "debuginfod_urls": list(given.get("debuginfod_urls", [])),
+                "mozilla_symbol_urls": [MOZILLA_SYMBOL_SERVER] if given.get("mozilla_symbols") else []}
 
     @property
     def busy(self) -> bool:
