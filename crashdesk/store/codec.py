@@ -111,7 +111,9 @@ def _decompressor(dict_id: int = 0) -> zstandard.ZstdDecompressor:
 
 
 def dumps(obj: Any) -> bytes:
-    """Compact UTF-8 JSON: orjson, with the json module for what orjson refuses (integers past 64 bits)."""
+    """Compact UTF-8 JSON: orjson, with the json module for what orjson refuses (integers past 64 bits). What
+    the json module writes starts with a space (JSON allows it; orjson never writes one), so :func:`loads`
+    knows to read it back with the json module too."""
     try:
         # string keys only first: orjson's option for other keys costs ~20% on a processed crash (~20 us)
         return orjson.dumps(obj)
@@ -120,10 +122,14 @@ def dumps(obj: Any) -> bytes:
     try:
         return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(errors="surrogatepass")
+        return b" " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(errors="surrogatepass")
 
 
 def loads(data: bytes | str) -> Any:
+    """What :func:`dumps` wrote. orjson reads an integer past its 64-bit range (below -2**63, above 2**64 - 1)
+    as a float without a word, so what the json module wrote (a leading space) is read by the json module."""
+    if data[:1] in (b" ", " "):
+        return json.loads(data)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:

@@ -30,3 +30,11 @@ def test_dumps_takes_each_path():
     assert codec.dumps({"a": [1, "x"]}) == b'{"a":[1,"x"]}'
     assert codec.dumps({1: "a"}) == b'{"1":"a"}'  # a non-string key
     assert json.loads(codec.dumps({"big": 2**70, 3: None})) == {"big": 2**70, "3": None}
+
+
+def test_integers_past_64_bits_read_back_exactly():
+    # orjson alone reads these as floats (found by the test above: -2**63 - 1 came back as -9.223372036854776e18)
+    for value in (-(2**63) - 1, 2**64, 2**64 + 1, -(10**30) - 7, {"a": [2**70 + 3, {"b": -(2**65) - 1}]}):
+        assert codec.loads(codec.dumps(value)) == value
+        assert codec.unpack(codec.pack(value)) == value
+    assert codec.loads(codec.dumps(2**63)) == 2**63  # within orjson's range: its own fast path
