@@ -555,6 +555,25 @@ def _looks_like_json(path: Path) -> bool:
     return head.startswith((b"{", b"\xef\xbb\xbf{"))
 
 
+def _minidumps_in(folder: Path, limit: int = 10_000) -> int:
+    """How many files directly in ``folder`` start like a minidump (at most ``limit`` entries looked at)."""
+    count = 0
+    try:
+        with os.scandir(folder) as entries:
+            for n, entry in enumerate(entries):
+                if n >= limit:
+                    break
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        with open(entry.path, "rb") as fh:
+                            count += fh.read(4) == b"MDMP"
+                except OSError:
+                    continue
+    except OSError:
+        return 0
+    return count
+
+
 def import_path(store: CrashStore, path: Path, *, annotations: Mapping[str, Any] | None = None,
                 symbols_dir: Path | None = None) -> list[ImportResult]:
     """Import whatever ``path`` is (minidump, Socorro JSON, bundle folder or zip)."""
@@ -569,7 +588,10 @@ def import_path(store: CrashStore, path: Path, *, annotations: Mapping[str, Any]
         except BundleError as exc:  # refused while looking (a link out of it, a climbing name, too many files)
             raise ImportFailed(str(exc)) from None
         if not bundle:
-            raise ImportFailed(f"{path}: not a crash bundle (no raw_crash/ or processed_crash/ inside)")
+            dumps = _minidumps_in(path) if path.is_dir() else 0
+            hint = (f"; it holds {dumps} minidump{'s' if dumps != 1 else ''}: import them by name, e.g. "
+                    f"crashdesk import {path / '*.dmp'}") if dumps else ""
+            raise ImportFailed(f"{path}: not a crash bundle (no raw_crash/ or processed_crash/ inside){hint}")
         return import_bundle(store, path, symbols_dir=symbols_dir)
     if _looks_like_json(path):
         if annotations is not None:

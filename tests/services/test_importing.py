@@ -263,3 +263,19 @@ def test_export_is_all_or_nothing(store, crashes, tmp_path):
     assert export_crashes(store, [crash_id], dest, overwrite=True, dumps=False) == 1
     (entry,) = read_bundle(dest)
     assert entry.dumps == {}
+
+
+def test_a_folder_of_minidumps_is_refused_with_how_to_import_them(store, crashes, tmp_path):
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for name in ("01-null-deref", "05-thread"):
+        shutil.copy(crashes / name / "dump.dmp", folder / f"{name}.dmp")
+    (folder / "notes.txt").write_text("not a dump\n")
+    with pytest.raises(ImportFailed, match=r"not a crash bundle .*it holds 2 minidumps: import them by name, "
+                                           r"e\.g\. crashdesk import .*dumps/\*\.dmp"):
+        import_path(store, folder)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ImportFailed, match=r"not a crash bundle \(no raw_crash/ or processed_crash/ inside\)$"):
+        import_path(store, empty)
+    assert store.count() == 0
