@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crashdesk.engine.query import OPERATOR_WORDS, Or, QueryError, parse_query
+from crashdesk.engine.query import Or, QueryError, parse_query
 from crashdesk.errors import CrashDeskError
 from crashdesk.ui import searching
 from crashdesk.ui.collector_link import CollectorState
@@ -48,7 +48,7 @@ from crashdesk.ui.sources import SourceMap
 from crashdesk.ui.views.crash_view import TABS, CrashView
 from crashdesk.ui.views.empty_state import EmptyState
 from crashdesk.ui.views.facets import FacetPanel
-from crashdesk.ui.views.search_bar import SearchBar
+from crashdesk.ui.views.search_bar import SearchBar, quote_value
 from crashdesk.ui.views.status import StatusBar
 
 DEFAULT_HIDDEN = (Col.CRASH_ID,)
@@ -75,10 +75,8 @@ def add_term(query: str, term_text: str) -> str:
 
 def quote_term(field: str, term: str, exclude: bool = False) -> str:
     """The query term a facet click adds: ``field:value`` (``field:=value`` on text fields), quoted as needed."""
-    quote = any(ch in term for ch in ' "():\\') or not term or term.upper() in OPERATOR_WORDS
-    value = '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"' if quote else term
     op = "=" if field in EXACT_FACETS else ""
-    return f"{'-' if exclude else ''}{field}:{op}{value}"
+    return f"{'-' if exclude else ''}{field}:{op}{quote_value(term)}"
 
 
 class MainWindow(QMainWindow):

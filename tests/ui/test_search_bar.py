@@ -57,3 +57,26 @@ def test_error_marks_the_position_and_escape_clears_it(qtbot):
     bar.edit.setFocus()
     qtbot.keyClick(bar.edit, Qt.Key.Key_Escape)
     assert not bar.error.isVisible()
+
+
+def test_the_example_in_the_box_is_a_query_over_the_stores_own_values(qtbot):
+    from crashdesk.engine.query import parse_query
+
+    bar = SearchBar(FIELDS)
+    qtbot.addWidget(bar)
+
+    def example() -> str:
+        text = bar.edit.placeholderText()
+        return text[len("Search crashes: "):text.index("   (Ctrl+F)")]
+
+    neutral = parse_query(example())
+    assert [(t.field, t.op, t.value) for t in neutral.terms] == [
+        ("product", "=", "MyApp"), ("version", ">=", "1.2"), ("signature", "~", "parse")]
+    # the facets' values, most common first: the example names the store's own product, version and a word of
+    # its top signature (not a hex run), quoted as the grammar reads them back
+    bar.set_values("product", ['My "Demo" App', "Other"])
+    bar.set_values("version", ["2.0 beta"])
+    bar.set_values("signature", ["@0x7f44f8656f16 | abort_handler"])
+    got = parse_query(example())
+    assert [(t.field, t.op, t.value) for t in got.terms] == [
+        ("product", "=", 'My "Demo" App'), ("version", ">=", "2.0 beta"), ("signature", "~", "abort_handler")]

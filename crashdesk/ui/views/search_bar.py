@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from crashdesk.engine.query import SYNTAX_HELP
+from crashdesk.engine.query import OPERATOR_WORDS, SYNTAX_HELP
 from crashdesk.ui.qt import (
     QCompleter,
     QEvent,
@@ -49,9 +49,30 @@ def completions(token: str, fields: tuple[str, ...], values: dict[str, list[str]
     out = []
     for value in values.get(field.lower(), []):
         if value.lower().startswith(prefix) or prefix in value.lower():
-            quoted = f'"{value}"' if re.search(r'[\s"]', value) else value
-            out.append(f"{neg}{field}:{op}{quoted}")
+            out.append(f"{neg}{field}:{op}{quote_value(value)}")
     return out
+
+
+_WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z_][A-Za-z0-9_]{2,}")  # a name in a signature, not a hex digit run
+
+
+def quote_value(value: str) -> str:
+    """A value as the query grammar reads it back: in double quotes (backslashes and quotes escaped) when it is
+    empty, an operator word, or holds a space, a quote, a parenthesis, a colon or a backslash."""
+    if value and value.upper() not in OPERATOR_WORDS and not any(ch.isspace() or ch in '"():\\' for ch in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def placeholder(values: dict[str, list[str]]) -> str:
+    """The search box's example: a query over the store's own most common product, version and signature word
+    (facet values, most common first), or a neutral one before they are known."""
+    products, versions = values.get("product") or [], values.get("version") or []
+    words = [w for sig in values.get("signature") or [] for w in _WORD.findall(sig)]
+    parts = [f"product:{quote_value(products[0] if products else 'MyApp')}",
+             f"version:>={quote_value(versions[0]) if versions else '1.2'}",
+             f'signature:~"{words[0] if words else "parse"}"']
+    return f"Search crashes: {' '.join(parts)}   (Ctrl+F)"
 
 
 class SearchBar(QWidget):
@@ -72,8 +93,7 @@ class SearchBar(QWidget):
         self.edit = QLineEdit()
         self.edit.setObjectName("query")
         self.edit.setClearButtonEnabled(True)
-        self.edit.setPlaceholderText('Search crashes: product:Firefox version:>=120 signature:~"mozilla::" '
-                                     "  (Ctrl+F)")
+        self.edit.setPlaceholderText(placeholder({}))
         self.history_button = QToolButton()
         self.history_button.setText("History")
         self.history_button.setToolTip("Recent queries (Up/Down in the search box also walks them)")
@@ -128,6 +148,7 @@ class SearchBar(QWidget):
 
     def set_values(self, field: str, values: list[str]) -> None:
         self.values[field] = list(dict.fromkeys([*values, *self.values.get(field, [])]))[:200]
+        self.edit.setPlaceholderText(placeholder(self.values))
 
     def add_history(self, query: str) -> None:
         if not query.strip():
