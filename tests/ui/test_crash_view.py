@@ -214,3 +214,29 @@ def test_synced_crash_shows_its_stack_against_the_servers(qtbot, store, cases):
     frames = len(case.processed["threads"][crashing]["frames"])
     assert f"(1 of {frames} frames differ)" in text
     assert "server_side_function" in text
+
+
+def test_a_long_function_name_leaves_file_line_and_trust_in_view(qtbot, store, cases):
+    """A C++ name with its templates and parameters (the real one of the linux-demo program, from its .sym) is
+    capped to half the view and elided, its tooltip whole; File:Line and Trust stay visible."""
+    sym = Path(__file__).resolve().parents[1] / "data" / "native" / "linux-demo" / "demo-scripting.sym"
+    long_name = next(line.split(" ", 4)[4] for line in sym.read_text().splitlines()
+                     if line.startswith("FUNC ") and "ScriptEngine::run" in line)
+    assert len(long_name) > 150
+    case = _case(cases, "05-thread")
+    detail = load_detail(store, case.crash_id)
+    crashing = detail.processed["crash_info"]["crashing_thread"]
+    detail.processed["threads"][crashing]["frames"][1]["function"] = long_name
+    if isinstance(detail.processed.get("crashing_thread"), dict):  # the view shows this copy when there is one
+        detail.processed["crashing_thread"]["frames"][1]["function"] = long_name
+    view = CrashView()
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    view.show()
+    view.show_crash(detail)
+    view.fill_all()
+    view.setCurrentIndex(view.indexOf(view.stack))
+    tree, header = view.stack.frames, view.stack.frames.header()
+    assert header.sectionSize(FrameCol.FUNCTION) <= max(240, tree.viewport().width() // 2)
+    assert header.sectionViewportPosition(FrameCol.TRUST) + 20 < tree.viewport().width()
+    assert view.stack.model.index(1, FrameCol.FUNCTION).data(3) == long_name  # ToolTipRole: the whole name

@@ -18,6 +18,7 @@ from crashdesk.ui.detail import (
 from crashdesk.ui.models.annotations import AnnotationsModel, FullValueRole, split_collector_metadata
 from crashdesk.ui.models.modules import ModulesModel
 from crashdesk.ui.models.stack import (
+    FrameCol,
     FrameRole,
     FullTextRole,
     StackModel,
@@ -78,6 +79,9 @@ def _filter_proxy(model, parent) -> QSortFilterProxyModel:
     proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
     proxy.setFilterKeyColumn(-1)
     return proxy
+
+
+FUNCTION_MIN_WIDTH = 240  # px: the stack's function column is capped at half the view, never below this
 
 
 class SummaryTab(QScrollArea):
@@ -286,6 +290,12 @@ class StackTab(QWidget):
         header = self.frames.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        # a long C++ name (templates, parameters) must not push File:Line and Trust out of view: the function
+        # column takes at most half of the view, the name elided (its tooltip has it whole); the user can widen it
+        cap = max(FUNCTION_MIN_WIDTH, self.frames.viewport().width() // 2)
+        if self.frames.sizeHintForColumn(FrameCol.FUNCTION) > cap:
+            header.setSectionResizeMode(FrameCol.FUNCTION, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(FrameCol.FUNCTION, cap)
         if self.model.rowCount():
             self.frames.setCurrentIndex(self.model.index(0, 0))
 
