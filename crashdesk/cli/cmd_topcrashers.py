@@ -82,8 +82,9 @@ def render(report) -> str:
         change = "new" if r.is_new else ("" if r.rank_change is None else f"{r.rank_change:+d}" if r.rank_change else "=")
         mark = "  [spike]" if r.spike else ""
         installs = "" if r.installations is None else str(r.installations)
+        startup = _pct(r.startup_percent) if r.startup_known else "—"  # no crash of it carries an uptime
         lines.append(f"{r.rank:>4}  {change:>6}  {r.count:>6}  {_pct(r.percent):>7}  {_pct(r.previous_percent):>7}  "
-                     f"{_pct(r.startup_percent):>8}  {installs:>8}  {r.signature or '(no signature)'}{mark}")
+                     f"{startup:>8}  {installs:>8}  {r.signature or '(no signature)'}{mark}")
     return "\n".join(lines) + "\n"
 
 

@@ -14,7 +14,9 @@ Definitions (the README's "Top crashers" section repeats them):
   mode: none in an earlier version of the product (version order) matching the filters, at any date.
 * ``startup_percent``: crashes with an uptime under 60 s / the signature's crashes x 100, as Crash Stats
   counts them (its uptime histogram's first 60-second bucket). Uptime: the ``UptimeTS`` annotation, else
-  ``CrashTime - StartupTime``; crashes with neither count as not at start-up.
+  ``CrashTime - StartupTime``; crashes with neither count as not at start-up. ``startup_known``: how many of
+  the signature's crashes carry an uptime (0: the share is unknown, not 0%, and the views show "—"; clients
+  other than Firefox rarely send one).
 * ``platforms``: OS name -> crashes. ``installations``: distinct install ids (the ``InstallTime``
   annotation, as Crash Stats counts installs, else the Crashpad client ``guid``); ``None`` when no crash of
   the signature carries one.
@@ -92,6 +94,7 @@ class TopCrasher:
     baseline_per_day: float = 0.0
     spike_p: float = 1.0
     daily: list[int] = field(default_factory=list)  # crashes per 24 h, oldest first, the last day last
+    startup_known: int = 0  # crashes with an uptime (the start-up share means nothing without any)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -200,6 +203,7 @@ def _annotation_values(conn, scope: Scope, where: str, params: list[Any]) -> lis
 class _Current:
     counts: Counter = field(default_factory=Counter)
     startup: Counter = field(default_factory=Counter)
+    timed: Counter = field(default_factory=Counter)  # crashes with an uptime
     platforms: dict = field(default_factory=dict)
     installs: dict = field(default_factory=dict)  # signature -> distinct install ids
 
@@ -216,8 +220,10 @@ def _current(conn, scope: Scope) -> _Current:
         pairs[sig, os_name] += 1
         if uptime_ts is not None or crash_time is not None:
             up = _uptime(uptime_ts, crash_time, startup_time)
-            if up is not None and up < limit:
-                startup[sig] += 1
+            if up is not None:
+                out.timed[sig] += 1
+                if up < limit:
+                    startup[sig] += 1
         if install_time:
             installs.add((sig, "InstallTime", install_time))
         elif guid:
@@ -362,7 +368,7 @@ def top_crashers(store: CrashStore, scope: Scope, *, against_version: str | None
             platforms=dict(sorted(cur.platforms[sig].items(), key=lambda kv: (-kv[1], kv[0]))),
             installations=installs or None,
             spike=verdict.spike, last_day=verdict.last_day, baseline_per_day=verdict.baseline, spike_p=verdict.p,
-            daily=days))
+            daily=days, startup_known=cur.timed[sig]))
     report(1.0, "done")
     return TopCrashersReport(scope, previous, mode, total, prev_total, rows)
 

@@ -91,6 +91,7 @@ def reference(crashes, *, product, version, days, end, against=None, limit=None)
     for s in order[:limit]:
         mine = [c for c in cur if sig(c) == s]
         startup = sum(1 for c in mine if (u := ref_uptime(c.annotations)) is not None and u < 60)
+        known = sum(1 for c in mine if ref_uptime(c.annotations) is not None)
         installs = set()
         for c in mine:
             if "InstallTime" in c.annotations:
@@ -108,7 +109,7 @@ def reference(crashes, *, product, version, days, end, against=None, limit=None)
             "previous_rank": pranks.get(s),
             "rank_change": pranks[s] - ranks[s] if s in pranks else None,
             "previous_percent": 100 * pcounts[s] / len(prev) if s in pcounts else None,
-            "is_new": s not in seen, "startup_percent": 100 * startup / counts[s],
+            "is_new": s not in seen, "startup_percent": 100 * startup / counts[s], "startup_known": known,
             "platforms": dict(Counter(c.annotations["os"] for c in mine)),
             "installations": len(installs) or None,
             "spike": last >= 3 and p < 1e-3, "last_day": last,
@@ -215,6 +216,7 @@ def test_known_store(store):
     assert (rows["b"].previous_rank, rows["b"].rank_change) == (1, -1)
     assert rows["c"].is_new and rows["c"].previous_rank is None and rows["c"].previous_percent is None
     assert rows["a"].startup_percent == 50.0  # UptimeTS 3 s and CrashTime - StartupTime 50 s; not 60 s, not unknown
+    assert (rows["a"].startup_known, rows["b"].startup_known) == (3, 0)  # b's share is unknown, not 0%
     assert rows["a"].installations == 2 and rows["b"].installations is None
     assert rows["a"].platforms == {"Linux": 3, "Windows NT": 1}
     assert rows["a"].percent == pytest.approx(100 * 4 / 7)

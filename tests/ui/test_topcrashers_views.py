@@ -88,6 +88,7 @@ def test_top_crashers_table(qtbot, store, known, jobs):
     assert view.proxy.index(rows["rare"], col["Change"]).data() == "-2"       # rank 2 -> 4
     assert view.proxy.index(rows["rare"], col["Share before"]).data() == f"{100 * 2 / 8:.2f}%"
     assert view.proxy.index(rows["steady::run"], col["Start-up"]).data() == f"{100 * 2 / 6:.0f}%"
+    assert view.proxy.index(rows["mover::up"], col["Start-up"]).data() == "—"  # no uptime: unknown, not 0%
     assert "spike" in view.proxy.index(rows["fresh | burst"], col["Last 8 days"]).data()
     assert "spike" not in view.proxy.index(rows["steady::run"], col["Last 8 days"]).data()
     assert view.proxy.index(rows["fresh | burst"], col["Platforms"]).data() == "Windows NT 100%"
