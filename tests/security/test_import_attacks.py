@@ -276,3 +276,25 @@ def test_a_stored_non_minidump_is_not_served_by_the_read_api(store) -> None:
     assert api.handle("RawCrash", f"crash_id={good}&format=raw", True).body == DUMP.read_bytes()
     refused = api.handle("RawCrash", f"crash_id={bad}&format=raw", True)
     assert refused.status == 404 and b"root:x" not in refused.body
+
+
+def test_a_folder_of_traps_is_refused_by_name_before_anything_is_read(tmp_path: Path, store):
+    """A folder that is no bundle: a FIFO in it (opening it would block forever) or a link to a device is refused
+    by name before a byte is read; without them, the 'it holds N minidumps' hint counts the plain files at the top
+    only (a subfolder is not looked into)."""
+    folder = tmp_path / "traps"
+    folder.mkdir()
+    (folder / "real.dmp").write_bytes(DUMP.read_bytes())
+    (folder / "notes.txt").write_text("not a dump\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "nested.dmp").write_bytes(DUMP.read_bytes())
+    with pytest.raises(ImportFailed, match="it holds 1 minidump: import them by name"):
+        import_path(store, folder)
+    (folder / "zero.dmp").symlink_to("/dev/zero")
+    with pytest.raises(ImportFailed, match="zero.dmp: refused: a symbolic link to /dev/zero"):
+        import_path(store, folder)
+    (folder / "zero.dmp").unlink()
+    os.mkfifo(folder / "fifo.dmp")
+    with pytest.raises(ImportFailed, match="fifo.dmp: refused: not a regular file"):
+        import_path(store, folder)
+    assert store.count() == 0
