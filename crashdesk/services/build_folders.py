@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,7 +209,7 @@ def add_symbol_file(store: CrashStore, paths, sym_path: Path, *, symbol_paths: I
 def _rewalk(report: BuildFolderReport, store: CrashStore, paths, ids: set[str], code_ids: set[str],
             symbol_paths: list[Path], symbol_urls: Iterable[str], *, workers: int | None,
             on_progress: Callable[[Any], None] | None, cancel: threading.Event | None,
-            without_lines: list[dict[str, Any]] = (), extra_sources: dict[str, list[str]] | None = None
+            without_lines: Sequence[dict[str, Any]] = (), extra_sources: dict[str, list[str]] | None = None
             ) -> BuildFolderReport:
     """Re-walk the stored crashes with a module lacking symbols whose debug id (or code id) is in ``ids``
     (``code_ids``), and those that loaded a module of ``without_lines`` (stored modules whose symbols had no
@@ -233,9 +233,6 @@ def _rewalk(report: BuildFolderReport, store: CrashStore, paths, ids: set[str], 
                        "reason": "missing"} for row in wanted]
     report.modules += [{**{k: row.get(k) for k in ("debug_file", "debug_id", "filename", "code_id")},
                         "crashes": None, "reason": "no_lines"} for row in without_lines]
-    report.crashes = crash_ids
-    if not crash_ids:
-        return report
     before = {cid: _state(store, cid) for cid in crash_ids}
     # a crash loading a module whose symbols had no source lines is re-walked when it has frames in that module
     # and none of them has a line (not when no frame is there, or an earlier re-walk gave them lines)
