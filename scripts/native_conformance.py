@@ -4,6 +4,9 @@ frames with the reference's expected.json (made by minidump-stackwalk with the d
     python3 scripts/native_conformance.py [--corpus ../shared/corpus] [--json] [--default-inlines]
 
 Compared per frame: module, function, function_offset, file, line, offset, module_offset, trust, inlines.
+Where the reference's human-readable report is there too (``expected.txt``: the linux-crashpad cases), the
+text report made with the native files is compared with it byte for byte (it adds each frame's source-line
+offset, ``[file : line + 0x..]``, measured from where the line record starts).
 By default inlined frames are produced only for the modules whose oracle was made with ``dump_syms --inlines``
 (linux-demo's own binaries), as the reference saw them; ``--default-inlines`` uses CrashDesk's default (inlines
 everywhere DWARF has them) and reports what that adds.
@@ -63,7 +66,7 @@ def frame_key(frame: dict) -> dict:
     return out
 
 
-def walk(dump: Path, files: list[Path], work: Path, default_inlines: bool) -> dict:
+def walk(dump: Path, files: list[Path], work: Path, default_inlines: bool, report: bool = False) -> dict:
     from crashdesk.engine.stackwalk import process_minidump
     from crashdesk.symbols import build_provider
 
@@ -76,7 +79,7 @@ def walk(dump: Path, files: list[Path], work: Path, default_inlines: bool) -> di
             os.symlink(src, d / src.name)
     inlines = True if default_inlines else (lambda m: m.debug_file in INLINE_ORACLES)
     with build_provider([folder], [], work / "cache", native_inlines=inlines) as provider:
-        return process_minidump(str(dump), provider)
+        return process_minidump(str(dump), provider, report=report)
 
 
 def compare(case: dict, work: Path, default_inlines: bool = False) -> dict:
@@ -101,7 +104,17 @@ def compare(case: dict, work: Path, default_inlines: bool = False) -> dict:
                 diffs.append({"thread": ti, "frame": fi, "fields": fields,
                               "got": {k: (a or {}).get(k) for k in fields},
                               "want": {k: (b or {}).get(k) for k in fields}})
-    return {"name": case["name"], "frames": total, "same": same, "diffs": diffs}
+    out = {"name": case["name"], "frames": total, "same": same, "diffs": diffs}
+    text = case["expected"].with_name("expected.txt")
+    if text.is_file():
+        from crashdesk.engine.human_report import render_human
+
+        got_text = render_human(walk(case["dump"], case["files"], work, default_inlines, report=True))
+        want_lines, got_lines = text.read_text().splitlines(), got_text.splitlines()
+        out["text"] = {"lines": len(want_lines), "differ": sum(a != b for a, b in zip(want_lines, got_lines,
+                                                                                      strict=False))
+                       + abs(len(want_lines) - len(got_lines))}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,10 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"dumps": len(results), "frames": frames, "same": same, "results": results}, indent=1))
     else:
         for r in results:
-            print(f"{r['name']}: {r['same']}/{r['frames']} frames identical")
+            text = r.get("text")
+            same_text = "" if text is None else (
+                "; text report identical" if not text["differ"] else f"; text report: {text['differ']} lines differ")
+            print(f"{r['name']}: {r['same']}/{r['frames']} frames identical{same_text}")
             for d in r["diffs"]:
                 print("   ", json.dumps(d)[:400])
-        print(f"total: {same}/{frames} frames identical over {len(results)} dumps")
+        texts = [r["text"] for r in results if "text" in r]
+        print(f"total: {same}/{frames} frames identical over {len(results)} dumps; "
+              f"{sum(not t['differ'] for t in texts)}/{len(texts)} text reports identical")
     return 0
 
 

@@ -280,9 +280,13 @@ def _process(
             )
             for i, frame in enumerate(frames):
                 frames_json.append(frame_json(frame, i, ctx.cpu, include_registers=all_registers))
-                if all_registers and frame.source_line_base is not None:
+                if all_registers:
+                    line_base = frame.source_line_base
+                    if line_base is None and frame.find_source_line_base is not None:
+                        line_base = frame.find_source_line_base()
                     pc = frame.offset if frame.offset is not None else frame.instruction
-                    frames_json[-1]["source_line_offset"] = pc - frame.source_line_base
+                    if line_base is not None and pc >= line_base:  # a bad range never prints as "+ -0x..."
+                        frames_json[-1]["source_line_offset"] = pc - line_base
                 if is_crashing:
                     with_registers = all_registers or i == 0 or (caller_registers and bool(frame.registers))
                     crash_frames.append(frame_json(frame, i, ctx.cpu, include_registers=with_registers))

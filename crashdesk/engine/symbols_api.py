@@ -32,7 +32,7 @@ class FunctionInfo(Record, frozen=True, slots=True):
 class SourceLine(Record, frozen=True, slots=True):
     file: str | None
     line: int
-    address: int  # RVA where the line record starts
+    address: int | None  # RVA where the line record starts (None: ask SymbolFile.line_start)
 
 
 class InlineInfo(Record, frozen=True, slots=True):
@@ -46,7 +46,7 @@ class InlineInfo(Record, frozen=True, slots=True):
     name: str
     call_file: str | None
     call_line: int
-    address: int  # start RVA of the inline range that covers the address
+    address: int | None  # start RVA of the inline range that covers the address (None: ask line_start)
 
 
 class StackWinInfo(Record, frozen=True, slots=True):
@@ -91,6 +91,11 @@ class SymbolFile:
 
     def inlines_at(self, rva: int) -> list[InlineInfo]:
         """Inlined calls covering ``rva``, outermost first (empty when none)."""
+
+    def line_start(self, rva: int, inlined: bool) -> int | None:
+        """Where the line record (``inlined`` False) or the outermost inlined call (True) covering ``rva``
+        starts, for a file whose ``line_at``/``inlines_at`` leave ``address`` None because finding it costs
+        (native files); None when it is not known. Only the human-readable report needs it."""
 
     def cfi_at(self, rva: int) -> CfiRules | None:
         """``STACK CFI`` rules for ``rva``, or None when no ``STACK CFI INIT`` covers it."""

@@ -26,6 +26,54 @@ def oracle_addresses(sym_path: Path) -> list[int]:
     return sorted(out)
 
 
+def line_records(sym_path: Path) -> list[tuple[int, int, int, int]]:
+    """Every line record of a .sym file as (address, size, line, file number), by address."""
+    out = []
+    for raw in sym_path.read_bytes().splitlines():
+        t = raw.split()
+        if len(t) == 4 and t[0] not in (b"FILE", b"FUNC", b"PUBLIC", b"STACK", b"INLINE", b"INFO", b"MODULE"):
+            try:
+                out.append((int(t[0], 16), int(t[1], 16), int(t[2]), int(t[3])))
+            except ValueError:
+                pass
+    return sorted(out)
+
+
+def compare_line_starts(native, sym_path: Path) -> dict[str, list]:
+    """Where each line record and each outermost inlined call starts (what a frame's source-line offset is
+    measured from), asked at the last byte of every line record: ``{"line": [...], "inline": [...]}`` of
+    (address, oracle start, native start) that differ, ``"merged"``: those where the native start is the
+    start of a run of adjacent oracle records of one file, line and inline chain (``dump_syms`` split a
+    source line the SymCache keeps whole), and ``"checked"``."""
+    oracle = load_symbol_file(sym_path)
+    records = line_records(sym_path)
+    diffs: dict[str, list] = {"line": [], "inline": [], "merged": [], "checked": []}
+
+    def chain(a: int) -> list:
+        return [(i.name, i.call_file, i.call_line) for i in oracle.inlines_at(a)]
+
+    for k, (addr, size, _line, _file) in enumerate(records):
+        if not size:
+            continue
+        a = addr + size - 1
+        lo, ln = oracle.line_at(a), native.line_at(a)
+        if lo is None or ln is None:
+            continue
+        diffs["checked"].append(a)
+        start = native.line_start(a, False)
+        if lo.address != start:
+            run = k
+            while (run > 0 and records[run - 1][0] + records[run - 1][1] == records[run][0]
+                   and records[run - 1][2:] == records[run][2:] and chain(records[run - 1][0]) == chain(addr)):
+                run -= 1
+            (diffs["merged"] if start == records[run][0] else diffs["line"]).append((a, lo.address, start))
+        io = oracle.inlines_at(a)
+        if io and io[0].address != native.line_start(a, True):
+            diffs["inline"].append((a, io[0].address, native.line_start(a, True)))
+    oracle.close()
+    return diffs
+
+
 def compare_lookups(native, sym_path: Path) -> dict[str, list]:
     """Differences between ``native`` (a SymbolFile) and the oracle at every FUNC/LINE address:
     ``{"function": [...], "line": [...], "inlines": [...], "cfi": [...]}`` of (address, oracle, native)."""

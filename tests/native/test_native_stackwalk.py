@@ -66,7 +66,8 @@ def test_abort_debug_named_otherwise_is_found_by_debug_id(tmp_path):
 
 
 def test_full_corpus_conformance(shared_corpus, tmp_path):
-    """Every dump of ../shared/corpus/native's MANIFEST: 100% identical frames with oracle-matched inlines."""
+    """Every dump of ../shared/corpus/native's MANIFEST: 100% identical frames with oracle-matched inlines; the
+    reference's text reports (linux-crashpad's expected.txt, with each frame's source-line offset) byte for byte."""
     spec = importlib.util.spec_from_file_location("native_conformance", ROOT / "scripts" / "native_conformance.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -77,3 +78,6 @@ def test_full_corpus_conformance(shared_corpus, tmp_path):
     assert len(results) >= 16
     assert [r["diffs"] for r in results] == [[] for _ in results]
     assert sum(r["frames"] for r in results) == sum(r["same"] for r in results) >= 188
+    texts = {r["name"]: r["text"]["differ"] for r in results if "text" in r}
+    assert len(texts) >= 8
+    assert texts == {name: 0 for name in texts}

@@ -42,6 +42,10 @@ from crashdesk.engine.symfile import DebugIdMismatch, SymbolFileError, load_symb
 
 FORMAT_VERSION = 5
 _LOOKUP_CACHE = 4096
+# How far back a line or inlined call's start is looked for, a byte at a time (see
+# NativeSymbolFile._range_start). A line of code is rarely more than a few dozen bytes; in libc.so.6's 118,666
+# line records the longest is 6,014 bytes.
+_RANGE_WALK = 8192
 _OS_BY_KIND = {"elf": "Linux", "pe": "windows", "pdb": "windows", "macho": "mac", "breakpad": "unknown"}
 
 
@@ -225,6 +229,7 @@ class NativeSymbolFile:
         self._cfi = cfi
         self._temp_dir = temp_dir
         self._memo: OrderedDict[int, list] = OrderedDict()
+        self._starts: dict[tuple, int | None] = {}  # (rva, key) -> start of its line or inlined call's range
         publics = meta.get("section_publics") or []
         self._sec_addrs = [int(a) for a, _n in publics]
         self._sec_names = [str(n) for _a, n in publics]
@@ -291,18 +296,56 @@ class NativeSymbolFile:
         loc = locs[0] if self.with_inlines else locs[-1]
         if not loc.full_path:
             return None
-        return SourceLine(loc.full_path, loc.line, rva)
+        return SourceLine(loc.full_path, loc.line, None)  # its start: line_start
 
     def inlines_at(self, rva: int) -> list[InlineInfo]:
+        """Inlined calls covering ``rva``, outermost first; where their range starts is :meth:`line_start`'s
+        (the SymCache's ``sym_addr`` of an inlined function is no address)."""
         if not self.with_inlines:
             return []
         locs = self._locations(rva)
         out = []
         for depth, i in enumerate(range(len(locs) - 2, -1, -1)):
             caller = locs[i + 1]
-            out.append(InlineInfo(depth, display_name(locs[i].symbol), caller.full_path, caller.line,
-                                  locs[i].sym_addr))
+            out.append(InlineInfo(depth, display_name(locs[i].symbol), caller.full_path, caller.line, None))
         return out
+
+    def line_start(self, rva: int, inlined: bool) -> int | None:
+        """Where the line record (or the outermost inlined call's range) covering ``rva`` starts, as the
+        ``dump_syms`` records of this file would say; see :meth:`_range_start`."""
+        if self._symcache is None or not self._locations(rva):
+            return None
+        if inlined:
+            return self._range_start(rva, _outer_call_key) if self.with_inlines else None
+        return self._range_start(rva, _chain_key if self.with_inlines else _outer_line_key)
+
+    def _range_start(self, rva: int, key) -> int | None:
+        """The lowest address of the run of addresses ending at ``rva`` whose locations have ``rva``'s
+        ``key`` (the SymCache merges neighbouring ranges of one location, as ``dump_syms`` does with line
+        records). The SymCache keeps no range starts, so the bytes before ``rva`` are asked one at a time;
+        None when the run is longer than :data:`_RANGE_WALK` bytes (a search by halving steps would be
+        wrong wherever a line has a gap, and a wrong offset is worse than none)."""
+        memo = self._starts
+        if (rva, key) in memo:
+            return memo[(rva, key)]
+        wanted = key(self._locations(rva))
+        lookup = self._symcache.lookup
+        start: int | None = rva
+        while start > 0:
+            if rva - start >= _RANGE_WALK:
+                start = None
+                break
+            try:
+                before = lookup(start - 1)
+            except Exception:
+                break
+            if not before or key(before) != wanted:
+                break
+            start -= 1
+        if len(memo) > _LOOKUP_CACHE:
+            memo.clear()
+        memo[(rva, key)] = start
+        return start
 
     def cfi_at(self, rva: int) -> CfiRules | None:
         return self._cfi.cfi_at(rva) if self._cfi is not None else None
@@ -328,6 +371,21 @@ class NativeSymbolFile:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _chain_key(locs: list) -> tuple:
+    """A line record's identity with inlined calls: every location of the inline chain."""
+    return tuple((loc.symbol, loc.full_path, loc.line) for loc in locs)
+
+
+def _outer_line_key(locs: list) -> tuple:
+    """A line record's identity without inlined calls: the physical function's file and line."""
+    return (locs[-1].full_path, locs[-1].line) if locs else ()
+
+
+def _outer_call_key(locs: list) -> tuple:
+    """An outermost inlined call's identity: the inlined function and where the physical function calls it."""
+    return (locs[-2].symbol, locs[-1].full_path, locs[-1].line) if len(locs) > 1 else ()
 
 
 def convert_in_process(entry: Path, main_path: Path, companion_paths: list[Path], module: ModuleKey,

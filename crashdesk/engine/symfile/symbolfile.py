@@ -285,6 +285,15 @@ class BreakpadSymbolFile:
             return None
         return SourceLine(file=self._file_name(file_id), line=line, address=addr)
 
+    def line_start(self, rva: int, inlined: bool) -> int | None:
+        """See :meth:`SymbolFile.line_start <crashdesk.engine.symbols_api.SymbolFile.line_start>`: a .sym
+        file's lookups carry it already."""
+        if inlined:
+            inlines = self.inlines_at(rva)
+            return inlines[0].address if inlines else None
+        line = self.line_at(rva)
+        return line.address if line is not None else None
+
     def inlines_at(self, rva: int) -> list[InlineInfo]:
         """Inlined calls covering ``rva``, outermost (depth 0) first. At each depth the INLINE range with the
         greatest start at or below ``rva`` counts if it covers ``rva``; the chain stops at the first depth

@@ -69,6 +69,7 @@ class StackFrame(Record, slots=True):
     file: str | None = None
     line: int | None = None
     source_line_base: int | None = None
+    find_source_line_base: Callable[[], int | None] | None = None  # when the symbol file finds it on demand
     inlines: list[InlineInfo] = field(default_factory=list)
     missing_symbols: bool = True
     # Optional additions (unwinder side):

@@ -158,6 +158,21 @@ def _memo_by_rva(
     return hit  # type: ignore[return-value]
 
 
+def _set_line_base(frame: StackFrame, sym: SymbolFile, address: int | None, rva: int, base: int, *,
+                   inlined: bool) -> None:
+    """The frame's ``source_line_base`` from a lookup's start ``address``; when the symbol file left it to
+    :meth:`SymbolFile.line_start` (it costs), a way to find it if a report asks (``find_source_line_base``)."""
+    if address is not None:
+        frame.source_line_base = address + base
+        return
+
+    def find() -> int | None:
+        start = sym.line_start(rva, inlined)
+        return None if start is None else start + base
+
+    frame.find_source_line_base = find
+
+
 def _fill_lines(frame: StackFrame, sym: SymbolFile, rva: int, base: int) -> None:
     """Source location and inline frames, arranged as the reference does: the physical frame shows where
     the outermost inlined call was made; each inline frame shows the location inside that inlined function
@@ -168,14 +183,14 @@ def _fill_lines(frame: StackFrame, sym: SymbolFile, rva: int, base: int) -> None
         if line is not None and line.file is not None:
             frame.file = line.file
             frame.line = line.line
-            frame.source_line_base = line.address + base
+            _set_line_base(frame, sym, line.address, rva, base, inlined=False)
         return
     frame.inlines = list(inlines)
     outer = inlines[0]
     if outer.call_file is not None:
         frame.file = outer.call_file
         frame.line = outer.call_line
-        frame.source_line_base = outer.address + base
+        _set_line_base(frame, sym, outer.address, rva, base, inlined=True)
     shown: list[InlineFrame] = []
     for depth, inline in enumerate(inlines):
         if depth + 1 < len(inlines):
