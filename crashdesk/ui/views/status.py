@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crashdesk.ui.qt import QApplication, QLabel, QProgressBar, QStatusBar, QToolButton, Signal
+from crashdesk.ui.qt import QApplication, QEvent, QLabel, QProgressBar, QStatusBar, Qt, QToolButton, Signal
 
 
 class StatusBar(QStatusBar):
@@ -36,6 +36,19 @@ class StatusBar(QStatusBar):
         self.url: str | None = None
         self.set_collector(None, "Collector: starting…")
         self.set_work([])
+
+    def event(self, event) -> bool:
+        """Qt lays the bar out again on a layout request (a label's text grew, the progress bar came) and shows
+        the normal widgets while doing so, under a temporary message that is still up: the two texts were
+        drawn over each other. Hide them again as Qt's own message does: not as an explicit hide, so Qt shows
+        them when the message goes."""
+        handled = super().event(event)
+        if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Show) and self.currentMessage():
+            for widget in (self.collector, self.sync, self.processing):
+                if widget.isVisible():
+                    widget.hide()
+                    widget.setAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide, False)
+        return handled
 
     def set_collector(self, url: str | None, message: str = "") -> None:
         self.url = url
