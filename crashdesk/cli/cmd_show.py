@@ -21,6 +21,8 @@ def register(sub) -> None:
 
 
 def render_crash(data: dict, frames: int = 15) -> str:
+    from crashdesk.model.summary import describe_uptime
+
     out: list[str] = []
     add = out.append
     add(f"crash {data['crash_id']}")
@@ -33,6 +35,9 @@ def render_crash(data: dict, frames: int = 15) -> str:
         value = data.get(key)
         if value not in (None, ""):
             add(f"  {label + ':':17} {value}")
+    uptime = describe_uptime(data.get("annotations"), data.get("processed"))
+    if uptime:
+        add(f"  {'uptime:':17} {uptime}")
     if data.get("notes"):
         add("notes:")
         out.extend(f"  {n}" for n in data["notes"])

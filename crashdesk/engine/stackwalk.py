@@ -175,6 +175,7 @@ def process_minidump(
     report: bool = False,
     cert_info: dict[str, str] | None = None,
     microcode: str | None = None,
+    uptime: bool = False,
 ) -> dict:
     """The processed crash of one minidump (a path, its bytes, or a :class:`Minidump` the caller opened and
     closes), in the reference JSON schema.
@@ -189,10 +190,13 @@ def process_minidump(
     beyond the JSON (:mod:`crashdesk.engine.human_report`); :func:`json_view` takes both off again.
     ``cert_info`` (module name -> certificate subject) and ``microcode`` (``"0x..."``) are what the
     reference's ``--evil-json`` supplies (:func:`crashdesk.engine.evil_json.load_evil_json`).
+    ``uptime`` (implied by ``all_registers``) adds ``process_uptime``: seconds from the process's creation to
+    the dump (MiscInfo against the header's time stamp), when the dump records both; the processing worker
+    stores it, so a start-up crash is known for clients that send no uptime annotation.
     """
     with _open(path_or_bytes) as dump:
         out = _process(dump, symbol_provider, crashing_thread_only, max_frames, all_registers or report,
-                       caller_registers, report)  # fmt: skip
+                       caller_registers, report, uptime)  # fmt: skip
     if cert_info:
         out["modules_contains_cert_info"] = True
         for m in out["modules"]:
@@ -240,6 +244,7 @@ def _process(
     all_registers: bool,
     caller_registers: bool = False,
     report: bool = False,
+    uptime: bool = False,
 ) -> dict:
     threads = dump.threads
     if threads is None:
@@ -411,7 +416,7 @@ def _process(
         for m in dump.unloaded_modules
     ]
     misc = dump.misc_info
-    if all_registers and misc is not None and misc.process_create_time is not None:
+    if (all_registers or uptime) and misc is not None and misc.process_create_time is not None:
         # Not in 0.25.0's JSON (newer versions print it); the human-readable report shows it.
         out["process_uptime"] = max(0, dump.time_date_stamp - misc.process_create_time)
     if dump.notes:

@@ -55,6 +55,7 @@ class CrashColumns:
     reason: str | None = None
     address: str | None = None
     crashing_thread: int | None = None
+    process_uptime: int | None = None  # seconds from process creation to the dump, as the minidump records it
 
 
 def crashing_thread_index(processed: dict[str, Any] | None) -> int | None:
@@ -86,7 +87,63 @@ def columns_from(annotations: dict[str, Any] | None, processed: dict[str, Any] |
         reason=_str(info.get("type")),
         address=_str(info.get("address")),
         crashing_thread=thread,
+        process_uptime=process_uptime(proc),
     )
+
+
+def uptime_seconds(uptime_ts: Any, crash_time: Any, startup_time: Any,
+                   process_uptime: int | None = None) -> float | None:
+    """A crash's uptime in seconds as Crash Stats reads it, the ``UptimeTS`` annotation, else ``CrashTime -
+    StartupTime``, else the process uptime the minidump records; None when there is none (or a bad value
+    and no minidump uptime)."""
+    return crash_uptime(uptime_ts, crash_time, startup_time, process_uptime)[0]
+
+
+def crash_uptime(uptime_ts: Any, crash_time: Any, startup_time: Any,
+                 process_uptime: int | None = None) -> tuple[float | None, str]:
+    """:func:`uptime_seconds` and where it came from: ``"UptimeTS"``, ``"CrashTime - StartupTime"``,
+    ``"minidump"`` or ``""`` (none)."""
+    try:
+        if uptime_ts not in (None, ""):
+            return float(uptime_ts), "UptimeTS"
+        if crash_time not in (None, "") and startup_time not in (None, ""):
+            return max(0.0, float(crash_time) - float(startup_time)), "CrashTime - StartupTime"
+    except (TypeError, ValueError):
+        pass
+    if process_uptime is not None:
+        return float(process_uptime), "minidump"
+    return None, ""
+
+
+def describe_uptime(annotations: dict[str, Any] | None, processed: dict[str, Any] | None) -> str:
+    """A crash's uptime for people, with its source: ``"23 s (from the minidump)"``,
+    ``"3,623 s = 1 h 0 min (UptimeTS annotation)"``; ``""`` when it has none."""
+    ann = _dict(annotations)
+    seconds, source = crash_uptime(ann.get("UptimeTS"), ann.get("CrashTime"), ann.get("StartupTime"),
+                                   process_uptime(processed))
+    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return ""
+    text = f"{seconds:,.0f} s" if seconds == int(seconds) else f"{seconds:,.1f} s"
+    whole = int(seconds)
+    if whole >= 86400:
+        text += f" = {whole // 86400} d {whole % 86400 // 3600} h"
+    elif whole >= 3600:
+        text += f" = {whole // 3600} h {whole % 3600 // 60} min"
+    elif whole >= 60:
+        text += f" = {whole // 60} min {whole % 60} s"
+    return f"{text} ({_UPTIME_SOURCES[source]})"
+
+
+_UPTIME_SOURCES = {"UptimeTS": "UptimeTS annotation", "CrashTime - StartupTime": "CrashTime - StartupTime annotations",
+                   "minidump": "from the minidump"}
+
+
+def process_uptime(processed: dict[str, Any] | None) -> int | None:
+    """The processed crash's ``process_uptime`` (seconds, what the stackwalker read from the minidump), or
+    None when it has none or it is not an integer from 0 to 2**63 - 1 (a processed crash imported from
+    elsewhere may say anything; SQLite's integers end there)."""
+    value = _dict(processed).get("process_uptime")
+    return value if type(value) is int and 0 <= value < 2**63 else None
 
 
 class FrameRow(NamedTuple):

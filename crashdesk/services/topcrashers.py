@@ -14,9 +14,11 @@ Definitions (the README's "Top crashers" section repeats them):
   mode: none in an earlier version of the product (version order) matching the filters, at any date.
 * ``startup_percent``: crashes with an uptime under 60 s / the signature's crashes x 100, as Crash Stats
   counts them (its uptime histogram's first 60-second bucket). Uptime: the ``UptimeTS`` annotation, else
-  ``CrashTime - StartupTime``; crashes with neither count as not at start-up. ``startup_known``: how many of
-  the signature's crashes carry an uptime (0: the share is unknown, not 0%, and the views show "—"; clients
-  other than Firefox rarely send one).
+  ``CrashTime - StartupTime``, else the process uptime the minidump records (``crashes.process_uptime``: its
+  MiscInfo creation time against its time stamp, stored when the crash is processed; Crashpad and Breakpad
+  clients other than Firefox send no uptime annotation); crashes with none count as not at start-up.
+  ``startup_known``: how many of the signature's crashes have an uptime (0: the share is unknown, not 0%,
+  and the views show "—").
 * ``platforms``: OS name -> crashes. ``installations``: distinct install ids (the ``InstallTime``
   annotation, as Crash Stats counts installs, else the Crashpad client ``guid``); ``None`` when no crash of
   the signature carries one.
@@ -36,6 +38,7 @@ from typing import Any
 
 from crashdesk.engine import spikes
 from crashdesk.errors import UsageError
+from crashdesk.model.summary import uptime_seconds
 from crashdesk.model.versions import version_key
 from crashdesk.store import CrashStore
 from crashdesk.store.search import compile_query
@@ -165,17 +168,6 @@ def _signature_counts(conn, scope: Scope) -> dict[str | None, int]:
                              f"GROUP BY c.signature", params).fetchall())
 
 
-def _uptime(uptime_ts: str | None, crash_time: str | None, startup_time: str | None) -> float | None:
-    try:
-        if uptime_ts not in (None, ""):
-            return float(uptime_ts)
-        if crash_time not in (None, "") and startup_time not in (None, ""):
-            return max(0.0, float(crash_time) - float(startup_time))
-    except ValueError:
-        return None
-    return None
-
-
 PER_CRASH_KEYS = ("UptimeTS", "CrashTime", "StartupTime", "InstallTime", "guid")
 
 
@@ -183,20 +175,36 @@ RANGE_READ_SHARE = 8  # read a key's whole range when the scope holds over 1/8 o
 
 
 def _annotation_values(conn, scope: Scope, where: str, params: list[Any]) -> list[tuple]:
-    """One row per crash of the scope: signature, OS and the annotations start-up and installations read
-    (keys no crash in the store has are NULL). A small scope reads the chunks of each key that hold its crashes;
-    a large one reads each key's chunks (``crashdesk.store.annotation_columns``) all through."""
+    """One row per crash of the scope: signature, OS, the minidump's process uptime and the annotations
+    start-up and installations read (keys no crash in the store has are NULL). A small scope reads the chunks
+    of each key that hold its crashes; a large one reads each key's chunks
+    (``crashdesk.store.annotation_columns``) all through."""
     from crashdesk.store import annotation_columns
 
     present = [key for key in PER_CRASH_KEYS if annotation_columns.has_key(conn, key)]
     rows = conn.execute(f"SELECT c.id, c.signature, c.os FROM {_crashes(scope)} WHERE {where}", params).fetchall()
-    if not present or not rows:
-        return [(sig, os_name, None, None, None, None, None) for _id, sig, os_name in rows]
+    if not rows:
+        return []
     (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM crashes").fetchone()
     ids = None if len(rows) * RANGE_READ_SHARE > top else [r[0] for r in rows]
+    uptimes = _process_uptimes(conn, ids)
     empty: dict = {}
     cols = [annotation_columns.values_for(conn, key, ids) if key in present else empty for key in PER_CRASH_KEYS]
-    return [(sig, os_name, *(col.get(cid) for col in cols)) for cid, sig, os_name in rows]
+    return [(sig, os_name, uptimes.get(cid), *(col.get(cid) for col in cols)) for cid, sig, os_name in rows]
+
+
+def _process_uptimes(conn, ids: list[int] | None) -> dict[int, int]:
+    """Crash row id -> the minidump's process uptime, for ``ids`` (None: every crash), read from the partial
+    index of the crashes that have one (the scope's rows come from the narrow covering index, which has
+    no room for it; a store of crashes without one reads nothing)."""
+    sql = "SELECT id, process_uptime FROM crashes INDEXED BY crashes_process_uptime WHERE process_uptime IS NOT NULL"
+    if ids is None:
+        return dict(conn.execute(sql).fetchall())
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out.update(conn.execute(f"{sql} AND id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+    return out
 
 
 @dataclass
@@ -215,11 +223,11 @@ def _current(conn, scope: Scope) -> _Current:
     installs: set[tuple] = set()   # (signature, kind, value)
     startup = out.startup
     limit = STARTUP_SECONDS
-    for sig, os_name, uptime_ts, crash_time, startup_time, install_time, guid in _annotation_values(
+    for sig, os_name, process_uptime, uptime_ts, crash_time, startup_time, install_time, guid in _annotation_values(
             conn, scope, where, params):
         pairs[sig, os_name] += 1
-        if uptime_ts is not None or crash_time is not None:
-            up = _uptime(uptime_ts, crash_time, startup_time)
+        if uptime_ts is not None or crash_time is not None or process_uptime is not None:
+            up = uptime_seconds(uptime_ts, crash_time, startup_time, process_uptime)
             if up is not None:
                 out.timed[sig] += 1
                 if up < limit:

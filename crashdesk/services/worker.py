@@ -257,8 +257,8 @@ class _Processor:
 
             with Minidump.open(job.dump_path) as dump:  # opened once: the module list is parsed once
                 # the crashing thread's caller frames keep the registers unwinding recovered (the Stack tab
-                # shows them)
-                processed = process_minidump(dump, provider, caller_registers=True)
+                # shows them); the process uptime the dump records says whether it crashed at start-up
+                processed = process_minidump(dump, provider, caller_registers=True, uptime=True)
                 paths = module_paths(dump)
             if paths:
                 processed[MODULE_PATHS_KEY] = paths

@@ -336,9 +336,10 @@ class CrashStore:
             conn.execute(
                 "UPDATE crashes SET processed = ?, processed_at = ?, state = 'processed', claimed_by = NULL, "
                 "claimed_at = NULL, os = coalesce(?, os), os_version = coalesce(?, os_version), "
-                "cpu = coalesce(?, cpu), reason = ?, address = ?, crashing_thread = ?, notes = ? WHERE id = ?",
+                "cpu = coalesce(?, cpu), reason = ?, address = ?, crashing_thread = ?, notes = ?, "
+                "process_uptime = ? WHERE id = ?",
                 (packed, utcnow(), cols.os, cols.os_version, cols.cpu, cols.reason, cols.address,
-                 cols.crashing_thread, json.dumps(list(notes)), rowid),
+                 cols.crashing_thread, json.dumps(list(notes)), cols.process_uptime, rowid),
             )
             threads = crash_threads(processed)
             thread_functions, thread_names, frame_modules = thread_index.names_of(threads)
@@ -901,7 +902,7 @@ class CrashStore:
                 cols.product, cols.version, version_key(cols.version), cols.build_id, cols.channel, cols.os,
                 cols.os_version, cols.cpu, cols.reason, cols.address, cols.crashing_thread, signature,
                 item.server_signature, sig.proto_signature if sig else None, sig.profile if sig else None,
-                _json_list(item.notes)))
+                _json_list(item.notes), cols.process_uptime))
         return {"rowids": rowids, "todo": todo, "out": out, "links": links, "terms": pending_terms,
                 "threads": pending_threads, "names": names, "files": files, "thread_names": thread_names,
                 "frame_modules": frame_modules, "documents": documents, "kinds": kinds, "slots": slots,
@@ -1000,8 +1001,9 @@ class CrashStore:
         conn.executemany(
             "INSERT INTO crashes (id, crash_id, source, source_url, submitted_at, received_at, processed_at, "
             "state, product, version, version_key, build_id, channel, os, os_version, cpu, reason, address, "
-            "crashing_thread, signature, server_signature, proto_signature, signature_profile, notes, raw, "
-            "processed, server_processed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "crashing_thread, signature, server_signature, proto_signature, signature_profile, notes, "
+            "process_uptime, raw, processed, server_processed) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             crashes)
         conn.executemany("INSERT INTO signature_inputs (crash, doc, split) VALUES (?, ?, ?)", slim)
         thread_index.write_rows(conn, rows["thread_terms"], rows["crash_stacks"],

@@ -578,12 +578,23 @@ def _fts_hashsize(conn: sqlite3.Connection) -> None:
         conn.execute("RELEASE hashsize")
 
 
+# The process uptime the minidump records (MiscInfo's creation time against the dump's time stamp), set when
+# a crash is processed: the start-up share of clients that send no uptime annotation. Crashes processed before
+# have NULL until they are processed again.
+def _v_process_uptime(conn: sqlite3.Connection) -> None:
+    """``crashes.process_uptime`` and its partial index (running it again changes nothing)."""
+    if "process_uptime" not in {r[1] for r in conn.execute("PRAGMA table_info(crashes)")}:
+        conn.execute("ALTER TABLE crashes ADD COLUMN process_uptime INTEGER")
+    conn.execute("CREATE INDEX IF NOT EXISTS crashes_process_uptime ON crashes(id, process_uptime) "
+                 "WHERE process_uptime IS NOT NULL")
+
 MIGRATIONS: list[str | tuple[str, object]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, (_V9, _v9_backfill),
                                              _V_CRASH_TIME,  # v10
                                              (_V_COMPACT, _v_compact),  # v11 (issue 27: bytes per crash)
                                              _V_FACET_CHANGES,  # v12 (issue 27: the facet index's change log)
                                              (_V_SLIM, _v_slim),  # v13 (issue 27: slimstore)
-                                             ("", _fts_hashsize)]  # v14 (issue 27: ingest at 1M)
+                                             ("", _fts_hashsize),  # v14 (issue 27: ingest at 1M)
+                                             ("", _v_process_uptime)]  # v15 (start-up share from the dump)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

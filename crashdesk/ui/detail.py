@@ -32,12 +32,17 @@ class CrashDetail:
     def symbol_sources_changed(self) -> bool:
         """The settings' symbol sources differ from the ones that processed this crash: processing it again may
         find other symbols. A crash processed before they were recorded (or elsewhere, e.g. a synced or
-        reference-processed crash) is not flagged: nothing says they differ."""
+        reference-processed crash) is not flagged: nothing says they differ. Mozilla's servers count only for a
+        Mozilla product's crash (processing asks them for nothing else)."""
         if self.processed is None or self.current_symbol_sources is None or self.symbol_sources is None:
             return False
+        from crashdesk.engine.signature.choice import is_mozilla
+
         recorded = self.symbol_sources
-        return any(list(recorded.get(k) or []) != list(self.current_symbol_sources.get(k) or [])
-                   for k in ("folders", "servers", "debuginfod", "mozilla_servers"))
+        keys = ["folders", "servers", "debuginfod"]
+        if is_mozilla(self.data.get("annotations") or {}):
+            keys.append("mozilla_servers")
+        return any(list(recorded.get(k) or []) != list(self.current_symbol_sources.get(k) or []) for k in keys)
 
     @property
     def processed(self) -> dict[str, Any] | None:
@@ -83,6 +88,8 @@ def load_detail(store: Any, crash_id: str) -> CrashDetail:
 
 def summary_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) rows for the Summary tab, from ``CrashStore.get()`` output."""
+    from crashdesk.model.summary import describe_uptime
+
     proc = data.get("processed") or {}
     info = proc.get("crash_info") or {}
     system = proc.get("system_info") or {}
@@ -122,7 +129,7 @@ def summary_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("Server signature", data.get("server_signature") or ""),
         ("Stackwalk status", proc.get("status") or ""),
         ("Process ID", str(proc.get("pid") or "")),
-        ("Uptime", str(ann.get("UptimeTS") or "")),
+        ("Uptime", describe_uptime(ann, proc)),
     ]
     return [(k, v) for k, v in rows if v not in ("", None)]
 

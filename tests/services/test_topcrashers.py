@@ -34,7 +34,7 @@ def iso(when: dt.datetime) -> str:
 
 
 def crash(sig, when, *, version="2.0", product="App", os_name="Linux", uptime=None, startup=None, install=None,
-          guid=None):
+          guid=None, process_uptime=None):
     ann = {"ProductName": product, "Version": version, "os": os_name}
     if uptime is not None:
         ann["UptimeTS"] = str(uptime)
@@ -44,19 +44,23 @@ def crash(sig, when, *, version="2.0", product="App", os_name="Linux", uptime=No
         ann["InstallTime"] = str(install)
     if guid is not None:
         ann["guid"] = guid
-    return NewCrash(ann, source="import", crash_id=new_crash_id(), submitted_at=iso(when),
+    # the stackwalker's process_uptime (from the minidump) in an otherwise empty processed crash
+    processed = {"process_uptime": process_uptime} if process_uptime is not None else None
+    return NewCrash(ann, source="import", crash_id=new_crash_id(), submitted_at=iso(when), processed=processed,
                     signature=SignatureRecord(sig, profile="test") if sig else None)
 
 
 # ---------------------------------------------------------------------------------------------- reference
 
 
-def ref_uptime(ann):
+def ref_uptime(c):
+    """Crash Stats' reading of the annotations, else the minidump's process uptime."""
+    ann = c.annotations
     if "UptimeTS" in ann:
         return float(ann["UptimeTS"])
     if "CrashTime" in ann and "StartupTime" in ann:
         return max(0.0, float(ann["CrashTime"]) - float(ann["StartupTime"]))
-    return None
+    return (c.processed or {}).get("process_uptime")
 
 
 def reference(crashes, *, product, version, days, end, against=None, limit=None):
@@ -90,8 +94,8 @@ def reference(crashes, *, product, version, days, end, against=None, limit=None)
     out = []
     for s in order[:limit]:
         mine = [c for c in cur if sig(c) == s]
-        startup = sum(1 for c in mine if (u := ref_uptime(c.annotations)) is not None and u < 60)
-        known = sum(1 for c in mine if ref_uptime(c.annotations) is not None)
+        startup = sum(1 for c in mine if (u := ref_uptime(c)) is not None and u < 60)
+        known = sum(1 for c in mine if ref_uptime(c) is not None)
         installs = set()
         for c in mine:
             if "InstallTime" in c.annotations:
@@ -152,7 +156,9 @@ def crash_sets(draw):
             uptime=rng.choice([0, 5, 59, 59.9, 60, 61, 3600]) if kind < 0.4 else None,
             startup=(1000 + rng.choice([10, 59, 60, 200]), 1000) if 0.4 <= kind < 0.7 else None,
             install=rng.randrange(5) if rng.random() < 0.5 else None,
-            guid=f"g{rng.randrange(4)}" if rng.random() < 0.5 else None))
+            guid=f"g{rng.randrange(4)}" if rng.random() < 0.5 else None,
+            # a minidump uptime, alone or beside the annotations (which win, as Crash Stats reads them)
+            process_uptime=rng.choice([0, 30, 59, 60, 7200]) if rng.random() < 0.4 else None))
     # a steady signature (``rate`` a day over the last 8 days) and bursts on the last day: spike marks both ways
     steady, rate = draw(st.sampled_from(SIGS[:-1])), draw(st.integers(0, 3))
     for day in range(8):
@@ -206,7 +212,7 @@ def test_known_store(store):
         crash("a", e - dt.timedelta(days=3)),
         crash("b", e - dt.timedelta(days=4)),
         crash("b", e - dt.timedelta(days=4)),
-        crash("c", e - dt.timedelta(hours=2)),
+        crash("c", e - dt.timedelta(hours=2), process_uptime=12),  # only the minidump knows: 12 s, at start-up
     ]
     store.add_many(crashes)
     report = tc.top_crashers(store, tc.Scope("", "App", "2.0", 7, e))
@@ -217,6 +223,7 @@ def test_known_store(store):
     assert rows["c"].is_new and rows["c"].previous_rank is None and rows["c"].previous_percent is None
     assert rows["a"].startup_percent == 50.0  # UptimeTS 3 s and CrashTime - StartupTime 50 s; not 60 s, not unknown
     assert (rows["a"].startup_known, rows["b"].startup_known) == (3, 0)  # b's share is unknown, not 0%
+    assert (rows["c"].startup_known, rows["c"].startup_percent) == (1, 100.0)
     assert rows["a"].installations == 2 and rows["b"].installations is None
     assert rows["a"].platforms == {"Linux": 3, "Windows NT": 1}
     assert rows["a"].percent == pytest.approx(100 * 4 / 7)

@@ -218,7 +218,8 @@ class TopCrashersView(QWidget):
         lay.addWidget(self.table, 1)
         legend = QLabel("Change: places moved up (+) or down (−) against the comparison; <b>new</b>: first seen in "
                         "this window or version; <b>spike</b>: the last 24 h far above the 7 days before "
-                        "(Poisson tail probability under 0.001, at least 3 crashes). Start-up: uptime under 60 s.")
+                        "(Poisson tail probability under 0.001, at least 3 crashes). Start-up: uptime under 60 s "
+                        "(the UptimeTS or CrashTime annotations, else the minidump's process uptime).")
         legend.setWordWrap(True)
         legend.setObjectName("tc_legend")
         lay.addWidget(legend)
