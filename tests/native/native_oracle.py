@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.engine.symfile import load_symbol_file
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "native"
+
+
+def oracle_module(sym_path: Path) -> ModuleKey:
+    """The module an oracle .sym file describes (its MODULE and INFO CODE_ID lines)."""
+    o = load_symbol_file(sym_path)
+    try:
+        return ModuleKey(o.debug_file, o.debug_id, o.code_file or "", o.code_id or "")
+    finally:
+        o.close()
 
 
 def oracle_addresses(sym_path: Path) -> list[int]:

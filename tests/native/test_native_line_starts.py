@@ -13,24 +13,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from native_oracle import DATA, compare_line_starts
+from native_oracle import DATA, compare_line_starts, oracle_module
 
 from crashdesk.cli import main
 from crashdesk.engine.native.symbols import load_native_symbols
-from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.engine.symfile import load_symbol_file
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "tests" / "data" / "minidumps" / "linux-crashpad-06-plugin-so"
 STORE = ROOT / "tests" / "data" / "minidumps" / "symbols"
-
-
-def _module(sym: Path) -> ModuleKey:
-    o = load_symbol_file(sym)
-    try:
-        return ModuleKey(o.debug_file, o.debug_id, o.code_file or "", o.code_id or "")
-    finally:
-        o.close()
 
 
 @pytest.mark.parametrize("native, sym, companions, inlines", [
@@ -46,7 +37,7 @@ def test_line_and_inline_starts_are_the_oracles(tmp_path, native, sym, companion
     """At the last byte of every oracle line record: the native start is the record's start, or (where
     dump_syms split one source line into adjacent records and the SymCache keeps it whole) the start of
     that run; the outermost inlined call starts where the oracle's INLINE range does."""
-    with load_native_symbols(DATA / native, _module(DATA / sym), tmp_path,
+    with load_native_symbols(DATA / native, oracle_module(DATA / sym), tmp_path,
                              companions=[DATA / c for c in companions], inlines=inlines) as nat:
         diffs = compare_line_starts(nat, DATA / sym)
     assert diffs["checked"]
@@ -61,7 +52,7 @@ def test_json_lookups_leave_the_start_for_later(tmp_path):
     (which has no offsets) never pays for it."""
     sym = DATA / "linux-demo/libdemo_codec.so.sym"
     oracle = load_symbol_file(sym)
-    with load_native_symbols(DATA / "linux-demo/libdemo_codec.so", _module(sym), tmp_path) as nat:
+    with load_native_symbols(DATA / "linux-demo/libdemo_codec.so", oracle_module(sym), tmp_path) as nat:
         inlined = [a for a in range(0x1000, 0x2000) if oracle.inlines_at(a)]
         assert inlined
         a = inlined[-1]

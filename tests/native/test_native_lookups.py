@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import cxxfilt
 import pytest
-from native_oracle import DATA, compare_lookups
+from native_oracle import DATA, compare_lookups, oracle_module
 
 from crashdesk.engine.native import DebugIdMismatch, NativeFileError, identify
 from crashdesk.engine.native.symbols import load_native_symbols
 from crashdesk.engine.symbols_api import ModuleKey
 from crashdesk.engine.symfile import load_symbol_file
-
-
-def _module(sym):
-    o = load_symbol_file(sym)
-    try:
-        return ModuleKey(o.debug_file, o.debug_id, o.code_file or "", o.code_id or "")
-    finally:
-        o.close()
 
 
 @pytest.mark.parametrize("native, sym, companions, inlines", [
@@ -29,7 +21,7 @@ def _module(sym):
     ("linux-demo/libdemo_codec.so", "linux-demo/libdemo_codec.so.sym", [], True),
 ])
 def test_every_oracle_address_agrees(tmp_path, native, sym, companions, inlines):
-    module = _module(DATA / sym)
+    module = oracle_module(DATA / sym)
     with load_native_symbols(DATA / native, module, tmp_path, companions=[DATA / c for c in companions],
                              inlines=inlines) as nat:
         diffs = compare_lookups(nat, DATA / sym)
@@ -39,7 +31,7 @@ def test_every_oracle_address_agrees(tmp_path, native, sym, companions, inlines)
 
 def test_gcc_clone_suffixes_are_not_in_names(tmp_path):
     """clones.c at -O2: the symbol table says fill.constprop.0; the oracle (DWARF) and so we say fill."""
-    module = _module(DATA / "elf-o2/clones.sym")
+    module = oracle_module(DATA / "elf-o2/clones.sym")
     oracle = (DATA / "elf-o2/clones.sym").read_text()
     with load_native_symbols(DATA / "elf-o2/clones", module, tmp_path) as nat:
         names = {nat.function_at(int(line.split()[1], 16)).name
@@ -51,7 +43,7 @@ def test_gcc_clone_suffixes_are_not_in_names(tmp_path):
 def test_demo_scripting_differs_only_where_dump_syms_left_a_name_mangled(tmp_path):
     """C++ with inlines: functions, lines and CFI agree everywhere; where inline names differ, the oracle kept
     the mangled name (its demangler gave up) and ours is what c++filt makes of that very name."""
-    module = _module(DATA / "linux-demo/demo-scripting.sym")
+    module = oracle_module(DATA / "linux-demo/demo-scripting.sym")
     with load_native_symbols(DATA / "linux-demo/demo-scripting", module, tmp_path) as nat:
         diffs = compare_lookups(nat, DATA / "linux-demo/demo-scripting.sym")
     assert diffs["function"] == [] and diffs["line"] == [] and diffs["cfi"] == []
@@ -69,7 +61,7 @@ def test_pdb_lookups_agree_but_for_folded_functions(tmp_path):
     """crash.pdb + crash.exe: every function, line and STACK WIN rule agrees except at addresses where the
     linker folded identical functions (several names, one address: dump_syms and symbolic pick different
     ones)."""
-    module = _module(DATA / "mini-windows/crash.sym")
+    module = oracle_module(DATA / "mini-windows/crash.sym")
     with load_native_symbols(DATA / "mini-windows/crash.pdb", module, tmp_path,
                              companions=[DATA / "mini-windows/crash.exe"], inlines=False) as nat:
         diffs = compare_lookups(nat, DATA / "mini-windows/crash.sym")
@@ -104,7 +96,7 @@ def test_identify_reports_ids_kinds_and_contents():
 
 @pytest.mark.parametrize("sym", ["Example-x86_64.sym", "Example-arm64.sym"])
 def test_fat_macho_slice_is_picked_by_debug_id(tmp_path, sym):
-    module = _module(DATA / "macho" / sym)
+    module = oracle_module(DATA / "macho" / sym)
     with load_native_symbols(DATA / "macho/Example", module, tmp_path) as nat:
         assert nat.arch == load_symbol_file(DATA / "macho" / sym).arch
 
