@@ -84,6 +84,30 @@ def make_window(qtbot, settings):
         w.jobs.wait(10000)
 
 
+@pytest.fixture
+def open_crash_view(qtbot):
+    """Open a stored crash in a CrashView on one of its tabs (``"modules"``, ...): returns the view; the stores
+    it opened are closed at teardown."""
+    from crashdesk.store import CrashStore
+    from crashdesk.ui.detail import load_detail
+    from crashdesk.ui.views.crash_view import CrashView
+
+    stores = []
+
+    def open_(data_dir, crash_id: str, tab: str = "modules"):
+        store = CrashStore.open(data_dir)
+        stores.append(store)
+        view = CrashView()
+        qtbot.addWidget(view)
+        view.show_crash(load_detail(store, crash_id))
+        view.setCurrentIndex(view.indexOf(getattr(view, tab)))
+        return view
+
+    yield open_
+    for store in stores:
+        store.close()
+
+
 @pytest.fixture(autouse=True)
 def _garbage_collected_on_the_gui_thread():
     """No automatic garbage collection during a UI test: it could run on a background job's thread and destroy

@@ -34,30 +34,20 @@ def home(tmp_path: Path, capsys) -> tuple[Path, str]:
     return home, crash_id
 
 
-def test_modules_tab_marks_symbols_without_source_lines(qtbot, home) -> None:
-    from crashdesk.store import CrashStore
-    from crashdesk.ui.detail import load_detail
+def test_modules_tab_marks_symbols_without_source_lines(home, open_crash_view) -> None:
     from crashdesk.ui.models.modules import NO_LINES, ModuleCol
-    from crashdesk.ui.views.crash_view import CrashView
 
     data_dir, crash_id = home
-    store = CrashStore.open(data_dir)
-    try:
-        view = CrashView()
-        qtbot.addWidget(view)
-        view.show_crash(load_detail(store, crash_id))
-        view.setCurrentIndex(view.indexOf(view.modules))
-        tab = view.modules
-        shown = [(tab.model.index(r, ModuleCol.FILENAME).data(), tab.model.index(r, ModuleCol.SYMBOLS).data())
-                 for r in range(tab.model.rowCount())]
-        # the program (listed once per mapping) has names without lines; libc has no symbols at all
-        assert {status for name, status in shown if name == "abort"} == {NO_LINES}
-        assert dict(shown)["libc-2.23.so"] == "missing"
-        n = sum(status == NO_LINES for _, status in shown)
-        assert f"{n} loaded ({n} without source lines)" in tab.summary.text()
-        rows = {tab.proxy.index(r, 0).data(): r for r in range(tab.proxy.rowCount())}
-        tab.table.selectRow(rows["abort"])
-        text = tab.explain.toPlainText()
-        assert "symbol table alone" in text and "What you can do:" in text
-    finally:
-        store.close()
+    view = open_crash_view(data_dir, crash_id, "modules")
+    tab = view.modules
+    shown = [(tab.model.index(r, ModuleCol.FILENAME).data(), tab.model.index(r, ModuleCol.SYMBOLS).data())
+             for r in range(tab.model.rowCount())]
+    # the program (listed once per mapping) has names without lines; libc has no symbols at all
+    assert {status for name, status in shown if name == "abort"} == {NO_LINES}
+    assert dict(shown)["libc-2.23.so"] == "missing"
+    n = sum(status == NO_LINES for _, status in shown)
+    assert f"{n} loaded ({n} without source lines)" in tab.summary.text()
+    rows = {tab.proxy.index(r, 0).data(): r for r in range(tab.proxy.rowCount())}
+    tab.table.selectRow(rows["abort"])
+    text = tab.explain.toPlainText()
+    assert "symbol table alone" in text and "What you can do:" in text

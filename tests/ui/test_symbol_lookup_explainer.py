@@ -32,40 +32,29 @@ def processed_home(tmp_path: Path, capsys):
         server.close()
 
 
-def test_modules_tab_explains_each_module(qtbot, processed_home) -> None:
-    from crashdesk.store import CrashStore
-    from crashdesk.ui.detail import load_detail
-    from crashdesk.ui.views.crash_view import CrashView
-
+def test_modules_tab_explains_each_module(qtbot, processed_home, open_crash_view) -> None:
     home, crash_id, server = processed_home
-    store = CrashStore.open(home)
-    try:
-        view = CrashView()
-        qtbot.addWidget(view)
-        view.show_crash(load_detail(store, crash_id))
-        view.setCurrentIndex(view.indexOf(view.modules))
-        tab = view.modules
-        # it opens on a module that lacks symbols, with every URL asked and what to do
-        text = tab.explain.toPlainText()
-        assert tab.explain_title.text() in ("Symbol lookup: ntdll.dll", "Symbol lookup: kernel32.dll")
-        assert "Tried, in order:" in text and "HTTP 404" in text and "file.ptr" in text
-        assert "What you can do:" in text and "Add a build folder" in text
-        assert tab.retry_button.isEnabled()
-        # the module that was symbolicated: the PDB URL with its status, and the file used
-        rows = {tab.proxy.index(r, 0).data(): r for r in range(tab.proxy.rowCount())}
-        tab.table.selectRow(rows["crash.exe"])
-        text = tab.explain.toPlainText()
-        assert f"{server.url}/crash.pdb/{PDB_ID}/crash.pdb: HTTP 200, downloaded" in text
-        assert "Used: native debug file" in text and "crash.pdb" in text
-        # a module no frame needed says so
-        tab.table.selectRow(rows["dbghelp.dll"])
-        assert "no stack frame is in this module" in tab.explain.toPlainText()
-        # "Retry now" asks for the fetch, as the fetch button does
-        with qtbot.waitSignal(view.fetch_symbols_requested, timeout=2000) as sig:
-            tab.retry_button.click()
-        assert sig.args == [crash_id]
-    finally:
-        store.close()
+    view = open_crash_view(home, crash_id, "modules")
+    tab = view.modules
+    # it opens on a module that lacks symbols, with every URL asked and what to do
+    text = tab.explain.toPlainText()
+    assert tab.explain_title.text() in ("Symbol lookup: ntdll.dll", "Symbol lookup: kernel32.dll")
+    assert "Tried, in order:" in text and "HTTP 404" in text and "file.ptr" in text
+    assert "What you can do:" in text and "Add a build folder" in text
+    assert tab.retry_button.isEnabled()
+    # the module that was symbolicated: the PDB URL with its status, and the file used
+    rows = {tab.proxy.index(r, 0).data(): r for r in range(tab.proxy.rowCount())}
+    tab.table.selectRow(rows["crash.exe"])
+    text = tab.explain.toPlainText()
+    assert f"{server.url}/crash.pdb/{PDB_ID}/crash.pdb: HTTP 200, downloaded" in text
+    assert "Used: native debug file" in text and "crash.pdb" in text
+    # a module no frame needed says so
+    tab.table.selectRow(rows["dbghelp.dll"])
+    assert "no stack frame is in this module" in tab.explain.toPlainText()
+    # "Retry now" asks for the fetch, as the fetch button does
+    with qtbot.waitSignal(view.fetch_symbols_requested, timeout=2000) as sig:
+        tab.retry_button.click()
+    assert sig.args == [crash_id]
 
 
 def test_settings_keep_debuginfod_servers(qtbot, settings) -> None:
