@@ -7,6 +7,7 @@ oddly typed fields (any field of either document may be absent or null).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -91,18 +92,11 @@ def columns_from(annotations: dict[str, Any] | None, processed: dict[str, Any] |
     )
 
 
-def uptime_seconds(uptime_ts: Any, crash_time: Any, startup_time: Any,
-                   process_uptime: int | None = None) -> float | None:
-    """A crash's uptime in seconds as Crash Stats reads it, the ``UptimeTS`` annotation, else ``CrashTime -
-    StartupTime``, else the process uptime the minidump records; None when there is none (or a bad value
-    and no minidump uptime)."""
-    return crash_uptime(uptime_ts, crash_time, startup_time, process_uptime)[0]
-
-
 def crash_uptime(uptime_ts: Any, crash_time: Any, startup_time: Any,
                  process_uptime: int | None = None) -> tuple[float | None, str]:
-    """:func:`uptime_seconds` and where it came from: ``"UptimeTS"``, ``"CrashTime - StartupTime"``,
-    ``"minidump"`` or ``""`` (none)."""
+    """A crash's uptime in seconds and where it came from: the ``UptimeTS`` annotation, else ``CrashTime -
+    StartupTime`` (as Crash Stats reads them), else the process uptime the minidump records (``"minidump"``);
+    ``(None, "")`` when there is none (or a bad value and no minidump uptime)."""
     try:
         if uptime_ts not in (None, ""):
             return float(uptime_ts), "UptimeTS"
@@ -121,7 +115,7 @@ def describe_uptime(annotations: dict[str, Any] | None, processed: dict[str, Any
     ann = _dict(annotations)
     seconds, source = crash_uptime(ann.get("UptimeTS"), ann.get("CrashTime"), ann.get("StartupTime"),
                                    process_uptime(processed))
-    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
+    if seconds is None or not math.isfinite(seconds):
         return ""
     text = f"{seconds:,.0f} s" if seconds == int(seconds) else f"{seconds:,.1f} s"
     whole = int(seconds)

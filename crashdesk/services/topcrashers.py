@@ -38,7 +38,7 @@ from typing import Any
 
 from crashdesk.engine import spikes
 from crashdesk.errors import UsageError
-from crashdesk.model.summary import uptime_seconds
+from crashdesk.model.summary import crash_uptime
 from crashdesk.model.versions import version_key
 from crashdesk.store import CrashStore
 from crashdesk.store.search import compile_query
@@ -227,7 +227,7 @@ def _current(conn, scope: Scope) -> _Current:
             conn, scope, where, params):
         pairs[sig, os_name] += 1
         if uptime_ts is not None or crash_time is not None or process_uptime is not None:
-            up = uptime_seconds(uptime_ts, crash_time, startup_time, process_uptime)
+            up = crash_uptime(uptime_ts, crash_time, startup_time, process_uptime)[0]
             if up is not None:
                 out.timed[sig] += 1
                 if up < limit:
