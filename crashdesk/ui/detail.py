@@ -29,20 +29,40 @@ class CrashDetail:
         return recorded if isinstance(recorded, dict) else None
 
     @property
-    def symbol_sources_changed(self) -> bool:
-        """The settings' symbol sources differ from the ones that processed this crash: processing it again may
-        find other symbols. A crash processed before they were recorded (or elsewhere, e.g. a synced or
-        reference-processed crash) is not flagged: nothing says they differ. Mozilla's servers count only for a
-        Mozilla product's crash (processing asks them for nothing else)."""
+    def added_symbol_sources(self) -> dict[str, list[str]]:
+        """The symbol sources of the settings that did not process this crash, by kind (``folders``,
+        ``servers``, ``debuginfod``, ``mozilla_servers``; empty kinds left out). Only these can give it symbols
+        it lacked: a source taken out of the settings cannot. Empty for a crash processed before the sources were
+        recorded (or elsewhere, e.g. a synced or reference-processed crash): nothing says what processed it.
+        Mozilla's servers count only for a Mozilla product's crash (processing asks them for nothing else)."""
         if self.processed is None or self.current_symbol_sources is None or self.symbol_sources is None:
-            return False
+            return {}
         from crashdesk.engine.signature.choice import is_mozilla
 
         recorded = self.symbol_sources
         keys = ["folders", "servers", "debuginfod"]
         if is_mozilla(self.data.get("annotations") or {}):
             keys.append("mozilla_servers")
-        return any(list(recorded.get(k) or []) != list(self.current_symbol_sources.get(k) or []) for k in keys)
+        added = {}
+        for key in keys:
+            before = set(recorded.get(key) or [])
+            new = [s for s in self.current_symbol_sources.get(key) or [] if s not in before]
+            if new:
+                added[key] = new
+        return added
+
+    @property
+    def lacks_symbols(self) -> bool:
+        """Some module of the crash had no symbols (missing, corrupt, a failed fetch) or symbols without source
+        lines: what another symbol source could give."""
+        return any(m.get("symbol_status") in ("missing", "corrupt", "error")
+                   or (m.get("symbol_status") == "loaded" and m.get("source_lines") is False) for m in self.modules)
+
+    @property
+    def may_gain_symbols(self) -> bool:
+        """Processing this crash again may find symbols it lacked: it lacks some (:attr:`lacks_symbols`) and the
+        settings have symbol sources that did not process it (:attr:`added_symbol_sources`)."""
+        return self.lacks_symbols and bool(self.added_symbol_sources)
 
     @property
     def processed(self) -> dict[str, Any] | None:

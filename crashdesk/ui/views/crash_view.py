@@ -119,7 +119,7 @@ class SummaryTab(QScrollArea):
         )
         self.bit_flip_badge.setVisible(False)
         outer.addWidget(self.bit_flip_badge)
-        # the symbol sources changed since this crash was processed: offer to process it again
+        # symbol sources were added since this crash (lacking some) was processed: offer to process it again
         self.sources_changed = QWidget()
         self.sources_changed.setObjectName("sourcesChanged")
         self.sources_changed.setStyleSheet("QWidget#sourcesChanged { background: #e8f0fe; border: 1px solid "
@@ -161,14 +161,14 @@ class SummaryTab(QScrollArea):
                 f"({html.escape(str(flip.get('address')))}, confidence {flip.get('confidence', 0):.2f}). "
                 "A hint of faulty hardware (memory, CPU) rather than a software bug."
             )
-        changed = detail.symbol_sources_changed
+        changed = detail.may_gain_symbols
         self.sources_changed.setVisible(changed)
         self.reprocess_button.setEnabled(changed)
         if changed:
             self.sources_changed_text.setText(
-                "The symbol sources changed since this crash was processed (Settings → Symbols): processing it "
-                "again may find symbols it lacked.<br><small>Now: "
-                f"{html.escape(describe_symbol_sources(detail.current_symbol_sources))}</small>")
+                "Symbol sources were added since this crash was processed (Settings → Symbols): processing it "
+                "again may find symbols it lacked.<br><small>Added: "
+                f"{html.escape(describe_symbol_sources(detail.added_symbol_sources))}</small>")
         rows = summary_fields(data)
         # reuse the form's rows (re-creating ~20 labels per crash costs more than the rest of the tab)
         while self.form.rowCount() > len(rows):
@@ -614,7 +614,7 @@ class CrashView(QTabWidget):
     """All about one crash. ``show_crash`` takes a :class:`CrashDetail` prepared off the GUI thread."""
 
     fetch_symbols_requested = Signal(str)  # crash id
-    reprocess_requested = Signal(str)  # crash id: process it again (its symbol sources changed)
+    reprocess_requested = Signal(str)  # crash id: process it again (symbol sources were added)
     open_source_requested = Signal(str, int)  # a frame's local source file and line (double-click)
 
     def __init__(self, sources: SourceMap | None = None, parent=None) -> None:
