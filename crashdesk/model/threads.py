@@ -44,7 +44,19 @@ def _s(value: Any) -> str | None:
     return value if type(value) is str else (None if value is None else str(value))
 
 
-def _rows(frames: Any) -> tuple[list[str | None], list[str | None], list[str | None]]:
+def unnamed_row(module: str | None, module_offset: Any) -> str | None:
+    """What to call a frame without a function: its module and offset as a signature writes them
+    (``ntdll.dll@0x9d4c4``: the same code of the same build in every crash), or None without a module (an
+    address outside every module names nothing that repeats)."""
+    if not module or module_offset is None:
+        return None
+    try:
+        return f"{module}@{hex(int(module_offset, 16))}"
+    except (TypeError, ValueError):
+        return f"{module}@{module_offset}"
+
+
+def _rows(frames: Any, labels: bool = False) -> tuple[list[str | None], list[str | None], list[str | None]]:
     functions: list[str | None] = []
     modules: list[str | None] = []
     trust: list[str | None] = []
@@ -57,7 +69,10 @@ def _rows(frames: Any) -> tuple[list[str | None], list[str | None], list[str | N
             for inline in inlines:
                 functions.append(_s(inline.get("function")) if type(inline) is dict else None)
                 modules.append(module)
-        functions.append(_s(frame.get("function")))
+        function = _s(frame.get("function"))
+        if labels and not function:
+            function = unnamed_row(module, frame.get("module_offset"))
+        functions.append(function)
         modules.append(module)
         trust.append(_s(frame.get("trust")))
     return functions, modules, trust
@@ -72,8 +87,10 @@ def main_thread_index(threads: list) -> int | None:
     return 0 if threads else None
 
 
-def crash_threads(processed: dict[str, Any] | None) -> CrashThreads:
-    """Every thread's stack with its roles, and the crashing thread's trust and depth."""
+def crash_threads(processed: dict[str, Any] | None, *, labels: bool = False) -> CrashThreads:
+    """Every thread's stack with its roles, and the crashing thread's trust and depth. ``labels``: a frame
+    without a function gets its :func:`unnamed_row` name instead of None (for display: the store indexes
+    functions only)."""
     proc = processed if type(processed) is dict else {}
     threads = proc.get("threads")
     threads = threads if type(threads) is list else []
@@ -86,7 +103,7 @@ def crash_threads(processed: dict[str, Any] | None) -> CrashThreads:
     for n, thread in enumerate(threads):
         if type(thread) is not dict:
             thread = {}
-        functions, modules, frame_trust = _rows(thread.get("frames"))
+        functions, modules, frame_trust = _rows(thread.get("frames"), labels)
         roles = (CRASHING if n == crashing else 0) | (MAIN if n == main else 0)
         if n == crashing:
             trust = frame_trust
@@ -94,7 +111,7 @@ def crash_threads(processed: dict[str, Any] | None) -> CrashThreads:
         out.append(ThreadStack(n, roles, name, tuple(functions), tuple(modules)))
     if crashing is None and type(proc.get("crashing_thread")) is dict:
         # a document with the crashing thread only (no index into threads)
-        functions, modules, trust = _rows(proc["crashing_thread"].get("frames"))
+        functions, modules, trust = _rows(proc["crashing_thread"].get("frames"), labels)
         out.append(ThreadStack(-1, CRASHING, None, tuple(functions), tuple(modules)))
     return CrashThreads(tuple(out), tuple(trust), len(trust))
 

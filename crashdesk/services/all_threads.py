@@ -4,7 +4,11 @@ Parallel Stacks but across crashes.
 Each root is an outermost caller (a thread's bottom frame row); a node's children are the functions it calls on
 some thread. A node counts the threads whose stack passes through it (from the root down to it) and the
 distinct crashes those threads belong to; ``crash_ids`` lists them. Stacks come from the store's every-thread
-index (``crash_stacks``: frame rows with inline functions, top first), so no processed document is parsed.
+index (``crash_stacks``: frame rows with inline functions, top first). A frame without a function (no symbols
+for its module: system libraries of most non-Mozilla crashes) is named by its module and offset, as signatures
+name it (``ntdll.dll@0x9d4c4``), read from the crash's processed document: the index keeps functions only, and
+one ``??`` for every such frame merged unrelated threads into one chain of ``??``. Only a crash with such a
+frame has its document read.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from crashdesk.model.threads import CRASHING, MAIN, ROLES
+from crashdesk.model.threads import CRASHING, MAIN, ROLES, crash_threads
 from crashdesk.store.search import search
 
 NO_FUNCTION = "??"
@@ -111,15 +115,34 @@ def all_threads(store, query: str = "", *, role: str = "any", thread_name: str |
         _lookup(conn, "thread_names", {n for _, st in decoded for _, n, _ in st if n}, names)
         for cid, stacks in decoded:
             counted = False
-            for roles, nid, fids in stacks:
+            labelled = unnamed_labels(store, cid, stacks) if any(0 in fids for _, _, fids in stacks) else None
+            for n, (roles, nid, fids) in enumerate(stacks):
                 if not fids or not _wanted(roles, names.get(nid), role, thread_name):
                     continue
-                tree.add(cid, [functions.get(f, NO_FUNCTION) if f else NO_FUNCTION for f in fids])
+                tree.add(cid, labelled[n] if labelled is not None and labelled[n] is not None else
+                         [functions.get(f, NO_FUNCTION) if f else NO_FUNCTION for f in fids])
                 counted = True
             tree.crashes += counted
         if progress is not None:
             progress(min(start + BATCH, len(ids)), len(ids))
     return tree
+
+
+def unnamed_labels(store, crash_id: str, stacks: list) -> list[list[str] | None] | None:
+    """Each indexed thread's rows (``stacks``: the crash's ``crash_stacks`` row, decoded) named from the processed
+    document, frames without a function by module and offset (``??`` without a module): per thread, None when
+    the document's thread does not line up with the index's (then the index's names are used); None when the
+    document cannot be read."""
+    from crashdesk.store.errors import StoreError
+
+    try:
+        threads = crash_threads(store.processed(crash_id), labels=True).threads
+    except (StoreError, ValueError):
+        return None
+    if len(threads) != len(stacks):
+        return None
+    return [[f or NO_FUNCTION for f in t.functions] if len(t.functions) == len(fids) else None
+            for t, (_, _, fids) in zip(threads, stacks, strict=True)]
 
 
 def _lookup(conn, table: str, wanted: set[int], into: dict[int, str]) -> None:

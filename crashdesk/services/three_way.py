@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from crashdesk.model.threads import CRASHING, crash_threads
+from crashdesk.services.all_threads import unnamed_labels
 
 MIN_SHARE = 0.05
 MAX_DEPTH = 60
@@ -69,30 +70,34 @@ def typical_stack(stacks: list[list[str]]) -> list[TypicalFrame]:
 
 
 def _crashing_rows(processed: dict | None) -> list[str]:
-    for t in crash_threads(processed).threads:
+    for t in crash_threads(processed, labels=True).threads:
         if t.roles & CRASHING:
             return [f or NO_FUNCTION for f in t.functions]
     return []
 
 
 def group_stacks(store, signature: str) -> list[list[str]]:
-    """The crashing-thread rows of every crash with ``signature``, from the every-thread index."""
+    """The crashing-thread rows of every crash with ``signature``, from the every-thread index (a crash whose
+    crashing thread has a frame without a function: from its processed document, that frame named by module and
+    offset as in the crash view, see :func:`crashdesk.services.all_threads.unnamed_labels`)."""
     conn = store.db.conn
-    rows = conn.execute("SELECT s.stacks FROM crashes c JOIN crash_stacks s ON s.crash = c.id "
+    rows = conn.execute("SELECT c.crash_id, s.stacks FROM crashes c JOIN crash_stacks s ON s.crash = c.id "
                         "WHERE c.signature = ?", (signature,)).fetchall()
     names: dict[int, str] = {}
-    stacks: list[list[int]] = []
-    for (blob,) in rows:
-        for roles, _nid, fids in orjson.loads(blob):
+    stacks: list[list[int] | list[str]] = []  # function ids, or the rows already named
+    for crash_id, blob in rows:
+        threads = orjson.loads(blob)
+        for n, (roles, _nid, fids) in enumerate(threads):
             if roles & CRASHING:
-                stacks.append(fids)
+                labelled = unnamed_labels(store, crash_id, threads) if 0 in fids else None
+                stacks.append(labelled[n] if labelled is not None and labelled[n] is not None else fids)
                 break
-    wanted = sorted({f for s in stacks for f in s if f})
+    wanted = sorted({f for s in stacks for f in s if type(f) is int and f})
     for start in range(0, len(wanted), 500):
         chunk = wanted[start:start + 500]
         names.update(conn.execute(f"SELECT id, name FROM function_names WHERE id IN ({','.join('?' * len(chunk))})",
                                   chunk).fetchall())
-    return [[names.get(f, NO_FUNCTION) if f else NO_FUNCTION for f in s] for s in stacks]
+    return [[f if type(f) is str else names.get(f, NO_FUNCTION) if f else NO_FUNCTION for f in s] for s in stacks]
 
 
 def three_way(store, a_id: str, b_id: str | None) -> ThreeWay:

@@ -28,7 +28,7 @@ def brute_force(docs_by_id: dict, role: str, name: str | None) -> dict:
             tname = t.get("thread_name") or None
             if name is not None and (tname is None or name.lower() not in tname.lower()):
                 continue
-            functions = [f or "??" for f, _ in O.rows(t)]
+            functions = O.display_rows(t)
             if not functions:
                 continue
             threads += 1

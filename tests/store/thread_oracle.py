@@ -52,6 +52,19 @@ def rows(thread: dict) -> list[tuple[str | None, str | None]]:
     return out
 
 
+def display_rows(thread: dict) -> list[str]:
+    """What the all-threads and three-way views show for a thread's rows: the function, else (a frame without
+    one) ``module@0x<module offset>`` as a signature names it, else ``??``."""
+    out = []
+    for frame in thread.get("frames") or []:
+        out += [i.get("function") or "??" for i in frame.get("inlines") or []]
+        function = frame.get("function")
+        if not function and frame.get("module") and frame.get("module_offset") is not None:
+            function = f"{frame['module']}@0x{int(frame['module_offset'], 16):x}"
+        out.append(function or "??")
+    return out
+
+
 def threads_in(doc: dict, scope: tuple[str, str, str] | None) -> list[dict]:
     """scope: None (crashing), ("role", r, "") or ("name", op, value)."""
     threads = doc.get("threads") or []

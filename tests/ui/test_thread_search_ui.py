@@ -141,6 +141,6 @@ def test_crash_against_its_typical_stack_from_the_main_window(qtbot, store, make
     expected = _brute_typical(group)
     assert [cw.view.three.item(r, 1).text() for r in range(len(expected))] == [f for f, _ in expected]
     processed = store.processed(crash)
-    rows_a = [f or "??" for f, _ in O.rows(processed["threads"][O.crashing_index(processed)])]
+    rows_a = O.display_rows(processed["threads"][O.crashing_index(processed)])
     assert [cw.view.three.item(r, 3).text() for r in range(len(rows_a))] == rows_a
     assert all(cw.view.three.item(r, 4).text() == "" for r in range(cw.view.three.rowCount()))
