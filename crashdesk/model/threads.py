@@ -78,6 +78,12 @@ def _rows(frames: Any, labels: bool = False) -> tuple[list[str | None], list[str
     return functions, modules, trust
 
 
+def row_names(thread: Any) -> list[str | None]:
+    """A thread's frame rows (those :func:`crash_threads` lists for it) as the views name them: the function,
+    else :func:`unnamed_row` (None without a module)."""
+    return _rows(thread.get("frames") if type(thread) is dict else None, True)[0]
+
+
 def main_thread_index(threads: list) -> int | None:
     """The main thread: the first whose name is a main-thread name, else thread 0 (None without threads)."""
     for n, thread in enumerate(threads):

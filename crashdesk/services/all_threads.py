@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from crashdesk.model.threads import CRASHING, MAIN, ROLES, crash_threads
+from crashdesk.model.threads import CRASHING, MAIN, ROLES, row_names
 from crashdesk.store.search import search
 
 NO_FUNCTION = "??"
@@ -129,20 +129,27 @@ def all_threads(store, query: str = "", *, role: str = "any", thread_name: str |
 
 
 def unnamed_labels(store, crash_id: str, stacks: list) -> list[list[str] | None] | None:
-    """Each indexed thread's rows (``stacks``: the crash's ``crash_stacks`` row, decoded) named from the processed
-    document, frames without a function by module and offset (``??`` without a module): per thread, None when
-    the document's thread does not line up with the index's (then the index's names are used); None when the
-    document cannot be read."""
+    """The rows of each indexed thread (``stacks``: the crash's ``crash_stacks`` row, decoded) that has a frame
+    without a function, named from the processed document (:func:`crashdesk.model.threads.row_names`; ``??``
+    without a module); None for the other threads, and for a thread whose rows do not line up with the index's
+    (then the index's names are used). None when the document cannot be read."""
     from crashdesk.store.errors import StoreError
 
     try:
-        threads = crash_threads(store.processed(crash_id), labels=True).threads
+        processed = store.processed(crash_id)
     except (StoreError, ValueError):
         return None
-    if len(threads) != len(stacks):
+    proc = processed if type(processed) is dict else {}
+    threads = proc.get("threads") if type(proc.get("threads")) is list else []
+    if len(stacks) == len(threads) + 1:  # a document with the crashing thread alone (crash_threads adds it last)
+        threads = [*threads, proc.get("crashing_thread")]
+    if len(stacks) != len(threads):
         return None
-    return [[f or NO_FUNCTION for f in t.functions] if len(t.functions) == len(fids) else None
-            for t, (_, _, fids) in zip(threads, stacks, strict=True)]
+    out: list[list[str] | None] = []
+    for thread, (_, _, fids) in zip(threads, stacks, strict=True):
+        rows = row_names(thread) if 0 in fids else None
+        out.append([f or NO_FUNCTION for f in rows] if rows is not None and len(rows) == len(fids) else None)
+    return out
 
 
 def _lookup(conn, table: str, wanted: set[int], into: dict[int, str]) -> None:
