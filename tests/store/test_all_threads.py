@@ -80,3 +80,43 @@ def test_cli_threads_json(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "crashdesk", "--data-dir", str(tmp_path), "threads",
                           "stack:\"A >\""], capture_output=True, text=True, cwd=root, timeout=120)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and "column" in bad.stderr
+
+
+def test_unsymbolicated_real_crash_merges_by_module_and_offset(tmp_path):
+    """A real Crashpad dump (tests/data/crashes/05-thread) imported twice and processed by the real CLI with no
+    symbol source: every frame lacks a function. The tree names each frame by module and offset (from the
+    processed documents, as display_rows spells it), the two copies merge node for node, and no frame with a
+    module reads ``??`` (before, every thread was one chain of ``??``)."""
+    root = Path(__file__).resolve().parents[2]
+    dump = root / "tests" / "data" / "crashes" / "05-thread" / "dump.dmp"
+
+    def cli(*args):
+        proc = subprocess.run([sys.executable, "-m", "crashdesk", "--data-dir", str(tmp_path), *args],
+                              capture_output=True, text=True, cwd=root, timeout=300, env={**__import__("os").environ,
+                                                                                        "DEBUGINFOD_URLS": ""})
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    from crashdesk.store import CrashStore
+
+    cli("config", "--mozilla-symbols", "off")
+    with CrashStore.open(tmp_path) as store:  # the same dump twice (an import of it again is a duplicate)
+        for _ in range(2):
+            store.add_crash({"ProductName": "Demo"}, {"upload_file_minidump": dump.read_bytes()}, source="collector")
+    cli("process")
+    got = json.loads(cli("threads", "--json", "--crash-ids"))
+    with CrashStore.open(tmp_path) as store:
+        by_id = {h["crash_id"]: store.processed(h["crash_id"]) for h in store.search("", limit=10).hits}
+    frames = [f for d in by_id.values() for t in d["threads"] for f in t["frames"]]
+    assert len(by_id) == 2 and frames and not any(f.get("function") for f in frames)
+    assert got == brute_force(by_id, "any", None)
+    names = []
+
+    def walk(nodes):
+        for n in nodes:
+            assert n["crashes"] == 2 and n["threads"] % 2 == 0  # the two copies merge node for node
+            names.append(n["function"])
+            walk(n["children"])
+    walk(got["roots"])
+    assert "??" not in names and all("@0x" in n for n in names)
+    assert any(n.startswith("libc.so.6@0x") for n in names)
