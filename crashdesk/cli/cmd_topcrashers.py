@@ -124,8 +124,14 @@ def run(args: argparse.Namespace) -> int:
         days = args.days or 7
         scope = tc.Scope(query, args.product, args.product_version, days, args.end)
         report = tc.top_crashers(store, scope, against_version=args.against_version, limit=args.limit)
+        newest = tc.newest_crash(store, report.scope) if report.total == 0 else None
     finally:
         store.close()
+    if newest is not None and report.scope.start is not None and newest < report.scope.start:
+        end = tc.window_ending_at(newest)
+        print(f"no crash in this window; the newest one{' of ' + report.scope.product if report.scope.product else ''}"
+              f" is from {newest:%Y-%m-%d %H:%M} UTC: add --end {end:%Y-%m-%dT%H:%M} to rank the {days} days up to it",
+              file=sys.stderr)
     if getattr(args, "json", False):
         print_json(report.to_json())
     else:

@@ -322,6 +322,25 @@ def resolve(store: CrashStore, scope: Scope) -> Scope:
     return out
 
 
+def newest_crash(store: CrashStore, scope: Scope) -> dt.datetime | None:
+    """The newest crash of the scope's query, product and version, whatever its date (None: none): where a
+    window that holds no crash can end instead (crashes imported or synced from an earlier time)."""
+    where, params = _where(scope, dates=False)
+    (newest,) = _conn(store).execute(f"SELECT max(c.submitted_at) FROM crashes c WHERE {where}", params).fetchone()
+    if not newest:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(str(newest).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def window_ending_at(when: dt.datetime) -> dt.datetime:
+    """A window end that holds a crash at ``when``: the next whole minute after it."""
+    return when.astimezone(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+
+
 # ---------------------------------------------------------------------------------------------- reports
 
 

@@ -362,3 +362,30 @@ def test_comparison_equals_brute_force(tmp_path_factory, crashes, versions, days
         assert both == sorted(both, reverse=True)
     finally:
         store.close()
+
+
+def test_newest_crash_before_an_empty_window(store, data_dir):
+    """Crashes from an earlier time: the scope's newest crash (whatever its date; product and query apply),
+    the window that ends just after it holds it, and the CLI's empty report says where to end the window."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    old = END - dt.timedelta(days=30)
+    store.add_many([crash("a", old), crash("a", old - dt.timedelta(days=2)), crash("b", old + dt.timedelta(hours=5),
+                                                                                     product="Other")])
+    scope = tc.Scope("", "App", None, 7, END)
+    newest = tc.newest_crash(store, scope)
+    assert abs(newest - old) < dt.timedelta(seconds=1)
+    assert tc.newest_crash(store, tc.Scope("signature:b", None, None, 7, END)) - old == dt.timedelta(hours=5)
+    assert tc.newest_crash(store, tc.Scope("", "Nobody", None, 7, END)) is None
+    end = tc.window_ending_at(newest)
+    report = tc.top_crashers(store, tc.Scope("", "App", None, 7, end))
+    assert report.total == 2 and [r.count for r in report.rows] == [2]
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "crashdesk", "--data-dir", str(data_dir), "topcrashers",
+                           "--product", "App", "--end", f"{END:%Y-%m-%dT%H:%M}"], capture_output=True, text=True,
+                          cwd=root, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"no crash in this window; the newest one of App is from {newest:%Y-%m-%d %H:%M} UTC: add --end " \
+           f"{end:%Y-%m-%dT%H:%M}" in proc.stderr

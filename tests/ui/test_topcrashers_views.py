@@ -227,3 +227,38 @@ def test_background_jobs_keep_their_connection(qtbot, store, jobs):
     threads = jobs.read_pool.maxThreadCount()
     assert len(set(seen)) <= threads
     assert len(store.db._all) <= threads + 1  # the pool's threads and this one
+
+
+def test_an_empty_window_offers_the_days_up_to_the_newest_crash(qtbot, store, jobs):
+    """Crashes imported from an earlier time (all older than the last 7 days): the window up to now holds none;
+    the view says when the newest is and ends the window just after it with one click, then "Up to now" goes
+    back. The counts are the store's crashes in the window it then shows."""
+    from crashdesk.ui.qt import Qt
+    from crashdesk.ui.views.topcrashers import HEADERS, TopCrashersView
+
+    old = [_crash("old::a", _days(20, h)) for h in range(3)] + [_crash("old::b", _days(22))] + [
+        _crash("older::c", _days(40))]
+    store.add_many(old)
+    newest = max(c_time(c) for c in old)
+    view = TopCrashersView(store, jobs)
+    qtbot.addWidget(view)
+    view.resize(1300, 600)
+    view.show()
+    with qtbot.waitSignal(view.loaded, timeout=15000):
+        view.set_query("")
+    assert view.proxy.rowCount() == 0 and view.report.total == 0
+    assert view.newest_button.isVisible() and not view.now_button.isVisible()
+    assert abs(view.newest - newest) < dt.timedelta(seconds=1)
+    assert f"{newest:%Y-%m-%d %H:%M}" in view.summary.text()
+    with qtbot.waitSignal(view.loaded, timeout=15000):
+        qtbot.mouseClick(view.newest_button, Qt.MouseButton.LeftButton)
+    scope = view.report.scope
+    assert scope.start <= newest < scope.end
+    inside = Counter(c.signature.signature for c in old if scope.start <= c_time(c) < scope.end)
+    col = HEADERS.index("Signature"), HEADERS.index("Crashes")
+    assert {view.proxy.index(r, col[0]).data(): int(view.proxy.index(r, col[1]).data())
+            for r in range(view.proxy.rowCount())} == dict(inside) and sum(inside.values()) == 4
+    assert not view.newest_button.isVisible() and view.now_button.isVisible()
+    with qtbot.waitSignal(view.loaded, timeout=15000):
+        view.now_button.click()
+    assert view.report.total == 0 and view.end is None and not view.now_button.isVisible()

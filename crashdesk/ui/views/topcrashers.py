@@ -148,6 +148,8 @@ class TopCrashersView(QWidget):
         self.jobs = jobs
         self.query = ""
         self.report: Any = None
+        self.end: Any = None  # the window's end (datetime, UTC); None: now
+        self.newest: Any = None  # with an empty window: the scope's newest crash before it (datetime), else None
         self._gen = 0
         self._choices_gen = 0
 
@@ -193,11 +195,23 @@ class TopCrashersView(QWidget):
         self.signature_button.clicked.connect(self._open_signature)
         self.versions_button = QPushButton("Versions side by side…")
         self.versions_button.clicked.connect(self._compare)
+        # crashes imported or synced from an earlier time: a window up to now can hold none of them
+        self.newest_button = QPushButton("Show the days up to the newest crash")
+        self.newest_button.setObjectName("tc_newest")
+        self.newest_button.clicked.connect(self.show_up_to_newest)
+        self.newest_button.hide()
+        self.now_button = QPushButton("Up to now")
+        self.now_button.setObjectName("tc_now")
+        self.now_button.setToolTip("End the window now again")
+        self.now_button.clicked.connect(lambda: self.set_end(None))
+        self.now_button.hide()
         for b in (self.list_button, self.signature_button):
             b.setEnabled(False)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.progress)
+        top.addWidget(self.newest_button)
+        top.addWidget(self.now_button)
         top.addWidget(self.list_button)
         top.addWidget(self.signature_button)
         top.addWidget(self.versions_button)
@@ -236,12 +250,12 @@ class TopCrashersView(QWidget):
         from crashdesk.services import topcrashers as tc
 
         self._choices_gen += 1
-        gen, store, days = self._choices_gen, self.store, self.days_spin.value()
+        gen, store, days, end = self._choices_gen, self.store, self.days_spin.value(), self.end
         product = self.product_combo.currentText() if keep_product and self.product_combo.count() else None
         query = self.query
 
         def load(cancel, report):
-            scope = tc.resolve(store, tc.Scope(query, product or None, None, days))
+            scope = tc.resolve(store, tc.Scope(query, product or None, None, days, end))
             products = [r[0] for r in store.db.conn.execute(
                 "SELECT product FROM crashes WHERE product IS NOT NULL AND product != '' "
                 "GROUP BY product COLLATE NOCASE ORDER BY count(*) DESC")]
@@ -279,7 +293,22 @@ class TopCrashersView(QWidget):
 
         version = self.version_combo.currentText()
         return tc.Scope(self.query, self.product_combo.currentText() or None,
-                        tc.ALL_VERSIONS if version in ("", ALL_VERSIONS_LABEL) else version, self.days_spin.value())
+                        tc.ALL_VERSIONS if version in ("", ALL_VERSIONS_LABEL) else version, self.days_spin.value(),
+                        self.end)
+
+    def set_end(self, end: Any) -> None:
+        """End the window at ``end`` (a UTC datetime; None: now), then reload the choices and the table (the
+        default version is the newest with crashes in the window)."""
+        self.end = end
+        self.now_button.setVisible(end is not None)
+        self._load_choices(keep_product=True)
+
+    def show_up_to_newest(self) -> None:
+        """End the window just after the newest crash of the product and version (an empty window's offer)."""
+        from crashdesk.services import topcrashers as tc
+
+        if self.newest is not None:
+            self.set_end(tc.window_ending_at(self.newest))
 
     def against_version(self) -> str | None:
         text = self.against_combo.currentText()
@@ -296,10 +325,15 @@ class TopCrashersView(QWidget):
         self.summary.setText("Computing top crashers…")
         self.progress.setValue(0)
         self.progress.show()
+        def work(cancel, report):
+            result = tc.top_crashers(store, scope, against_version=against, limit=limit, progress=report,
+                                     resolve_defaults=False)
+            newest = tc.newest_crash(store, result.scope) if result.total == 0 else None
+            start = result.scope.start
+            return result, newest if newest is not None and start is not None and newest < start else None
+
         self.jobs.submit(
-            lambda cancel, report: tc.top_crashers(store, scope, against_version=against, limit=limit,
-                                                   progress=report, resolve_defaults=False),
-            on_done=lambda r: self._on_report(gen, r), on_error=lambda exc: self._on_error(gen, exc),
+            work, on_done=lambda r: self._on_report(gen, *r), on_error=lambda exc: self._on_error(gen, exc),
             on_progress=lambda f, _t: self._on_progress(gen, f), title="Top crashers", visible=True)
 
     def _on_progress(self, gen: int, fraction: float) -> None:
@@ -311,19 +345,24 @@ class TopCrashersView(QWidget):
             self.progress.hide()
             self.summary.setText(f"Cannot compute top crashers: {exc}")
 
-    def _on_report(self, gen: int, report: Any) -> None:
+    def _on_report(self, gen: int, report: Any, newest: Any = None) -> None:
         if gen != self._gen:
             return
         self.progress.hide()
         self.report = report
+        self.newest = newest
         self.model = _refill(self, self.proxy, HEADERS, [self._row_items(r) for r in report.rows])
         against = (f"version {report.previous.version}" if report.mode == "version"
                    else f"the {report.scope.days} days before")
         spikes = sum(1 for r in report.rows if r.spike)
         new = sum(1 for r in report.rows if r.is_new)
-        self.summary.setText(f"<b>{report.total}</b> crashes, {len(report.rows)} signatures in "
-                             f"{report.scope.label()}; against {against} ({report.previous_total} crashes). "
-                             f"{new} new, {spikes} spiking.")
+        text = (f"<b>{report.total}</b> crashes, {len(report.rows)} signatures in {report.scope.label()}; "
+                f"against {against} ({report.previous_total} crashes). {new} new, {spikes} spiking.")
+        if newest is not None:
+            text += f"<br>No crash in this window: the newest is from {newest:%Y-%m-%d %H:%M} UTC."
+        self.summary.setText(text)
+        self.newest_button.setVisible(newest is not None)
+        self.newest_button.setText(f"Show the {report.scope.days} days up to it")
         emit(self.loaded)
 
     def _row_items(self, r: Any) -> list[QStandardItem]:
