@@ -101,6 +101,44 @@ def crashes_by_day(store: CrashStore, query: str = "", signature: str | None = N
         f"GROUP BY day ORDER BY day", [*params, *extra_params])]
 
 
+#: the longest span shown day by day (then month by month, then year by year): a chart of at most this many bars
+MAX_BUCKETS = 60
+
+
+def crashes_over_time(store: CrashStore, query: str = "", signature: str | None = None, *,
+                      all_signatures: bool = False) -> tuple[str, list[tuple[str, int]]]:
+    """``(unit, [(bucket, crashes), ...])`` from the first crash to the last, oldest first, every bucket listed
+    (0 where none): ``day`` (``YYYY-MM-DD``) when they span at most :data:`MAX_BUCKETS` days, else ``month``
+    (``YYYY-MM``) when at most as many months, else ``year`` (``YYYY``). Crashes imported from several years
+    (dumps dated by their own time stamps) so read as a time axis, not as a row of days with gaps of years."""
+    import datetime as dt
+
+    days = crashes_by_day(store, query, signature, all_signatures=all_signatures)
+    dated = []
+    for day, n in days:
+        try:
+            dated.append((dt.date.fromisoformat(day), n))
+        except (TypeError, ValueError):  # a hostile or missing date: not on the time axis
+            continue
+    if not dated:
+        return "day", []
+    first, last = dated[0][0], dated[-1][0]
+    if (last - first).days < MAX_BUCKETS:
+        unit, key = "day", dt.date.isoformat
+        labels = [(first + dt.timedelta(days=k)).isoformat() for k in range((last - first).days + 1)]
+    elif (last.year - first.year) * 12 + last.month - first.month < MAX_BUCKETS:
+        unit, key = "month", lambda d: f"{d.year:04d}-{d.month:02d}"
+        months = range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
+        labels = [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months]
+    else:
+        unit, key = "year", lambda d: f"{d.year:04d}"
+        labels = [f"{y:04d}" for y in range(first.year, last.year + 1)]
+    counts = dict.fromkeys(labels, 0)
+    for day, n in dated:
+        counts[key(day)] += n
+    return unit, list(counts.items())
+
+
 def crashes_by_version(store: CrashStore, query: str = "", signature: str | None = None, *,
                        all_signatures: bool = False) -> list[tuple[str, int]]:
     """``(version, crashes)`` oldest version first (version order, not text order)."""

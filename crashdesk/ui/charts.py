@@ -121,6 +121,7 @@ class BarChart(QWidget):
         x.append([label for label, _ in shown] or [""])
         if len(shown) > 8:
             x.setLabelsAngle(-60)
+        x.setTruncateLabels(False)  # Qt elided rotated dates to "20…": every label whole (they are short)
         y = QValueAxis()
         top = max((c for _, c in shown), default=0)
         step, top_tick = integer_ticks(top, self.max_ticks())

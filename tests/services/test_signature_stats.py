@@ -12,6 +12,7 @@ import pytest
 from crashdesk.services.signature_stats import (
     crashes_by_day,
     crashes_by_version,
+    crashes_over_time,
     signature_query,
     signature_table,
 )
@@ -95,3 +96,30 @@ def test_bad_query_is_a_typed_error(filled):
 
     with pytest.raises(CrashDeskError):
         signature_table(filled, "versoin:1.0")
+
+
+def test_crashes_over_time_picks_the_unit_from_the_span(store, tmp_path):
+    """Day by day up to 60 days (every day listed, 0 where none), then month by month, then year by year: the
+    counts are the stored crashes', bucketed here from their dates."""
+    import datetime as dt
+
+    from crashdesk.store import CrashStore
+
+    def fill(dates):
+        with CrashStore.open(tmp_path / str(len(list(tmp_path.iterdir())))) as own:
+            own.add_many([NewCrash({"ProductName": "P"}, source="import", submitted_at=f"{d}T12:00:00+00:00",
+                                   signature=SignatureRecord("s", None, [], "t")) for d in dates])
+            return crashes_over_time(own, "", all_signatures=True)
+
+    assert crashes_over_time(store, "", all_signatures=True) == ("day", [])
+    unit, rows = fill(["2026-11-01", "2026-11-01", "2026-11-04"])
+    assert unit == "day" and rows == [("2026-11-01", 2), ("2026-11-02", 0), ("2026-11-03", 0), ("2026-11-04", 1)]
+    start = dt.date(2026, 1, 1)
+    dates = [start + dt.timedelta(days=k) for k in range(0, 59, 3)]
+    unit, rows = fill([d.isoformat() for d in dates])
+    assert unit == "day" and len(rows) == 58 and sum(n for _, n in rows) == len(dates)
+    unit, rows = fill(["2024-10-30", "2024-12-02", "2025-01-15", "2025-01-16"])
+    assert unit == "month" and rows == [("2024-10", 1), ("2024-11", 0), ("2024-12", 1), ("2025-01", 2)]
+    unit, rows = fill(["2007-02-14", "2010-09-29", "2010-10-01", "2015-06-18"])
+    assert unit == "year" and rows == [("2007", 1), ("2008", 0), ("2009", 0), ("2010", 2), ("2011", 0),
+                                       ("2012", 0), ("2013", 0), ("2014", 0), ("2015", 1)]

@@ -3,6 +3,7 @@ that follow the query and the selection, double-click listing a signature's cras
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 import pytest
@@ -40,7 +41,13 @@ def test_table_and_charts_for_the_whole_store(qtbot, view, cases):
     assert share == f"{100 * view.table_data.rows[0].count / len(cases):.1f}%"
     # no selection: the charts show every crash of the query, per day and per version
     days = Counter(c.submitted_at[:10] for c in cases)
-    assert view.by_day.data == sorted(days.items())
+    assert [d for d in view.by_day.data if d[1]] == sorted(days.items())  # and 0 for the days between
+    first, last = (dt.date.fromisoformat(d) for d in (min(days), max(days)))
+    assert len(view.by_day.data) == (last - first).days + 1 and view.by_day.chart.title().startswith("Crashes per day")
+    from crashdesk.ui.qt import Qt
+
+    (axis,) = view.by_day.chart.axes(Qt.Orientation.Horizontal)
+    assert axis.categories() == [d for d, _ in view.by_day.data] and not axis.truncateLabels()  # dates shown whole
     versions = Counter(c.annotations.get("Version") for c in cases)
     assert dict(view.by_version.data) == dict(versions)
     assert sum(view.by_day.counts()) == len(cases)

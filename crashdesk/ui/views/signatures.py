@@ -191,7 +191,7 @@ class SignaturesView(QWidget):
         self._update_charts()
 
     def _update_charts(self) -> None:
-        from crashdesk.services.signature_stats import crashes_by_day, crashes_by_version
+        from crashdesk.services.signature_stats import crashes_by_version, crashes_over_time
 
         sigs = self.selected_signatures()
         one = len(sigs) == 1
@@ -201,7 +201,7 @@ class SignaturesView(QWidget):
 
         def load(cancel, report):
             kw = {"all_signatures": not one}
-            return crashes_by_day(store, q, signature, **kw), crashes_by_version(store, q, signature, **kw)
+            return crashes_over_time(store, q, signature, **kw), crashes_by_version(store, q, signature, **kw)
 
         label = (signature or "(no signature)") if one else "all signatures"
         self.jobs.submit(load, on_done=lambda res: self._on_charts(gen, label, res), on_error=lambda exc: None)
@@ -209,9 +209,10 @@ class SignaturesView(QWidget):
     def _on_charts(self, gen: int, label: str, result: tuple) -> None:
         if gen != self._chart_gen:
             return
-        by_day, by_version = result
+        (unit, by_time), by_version = result
         short = label if len(label) <= 60 else label[:57] + "…"
-        self.by_day.set_data(by_day, short)
+        self.by_day.title = f"Crashes per {unit}"
+        self.by_day.set_data(by_time, short)
         self.by_version.set_data(by_version, short)
         emit(self.charts_updated)
 
