@@ -74,6 +74,17 @@ def _inputs(store: CrashStore, query: str, counter: list[int]) -> Iterator[tuple
         yield crash_id, signature, (processed, raw)
 
 
+def usual_profile(store: CrashStore, newest: int = 1000) -> str | None:
+    """The signature profile most of the store's ``newest`` crashes were signed with (processing signs a Mozilla
+    product's crash with ``mozilla`` and any other with ``generic``), None before any is signed: the profile a
+    regeneration of this store most likely starts from."""
+    row = store.db.conn.execute(
+        "SELECT signature_profile, count(*) AS n FROM (SELECT signature_profile FROM crashes ORDER BY id DESC "
+        "LIMIT ?) WHERE signature_profile IS NOT NULL AND signature_profile != '' GROUP BY signature_profile "
+        "ORDER BY n DESC, signature_profile LIMIT 1", (newest,)).fetchone()
+    return row[0] if row else None
+
+
 def compute_run(store: CrashStore, profile: str | Profile, *, query: str = "", profiles_dir: Path | None = None,
                 processes: int | None = None, progress: Callable[[int], None] | None = None) -> RegenerationRun:
     """Sign every processed crash matching ``query`` with ``profile`` (in ``processes`` worker processes,

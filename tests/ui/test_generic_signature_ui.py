@@ -4,6 +4,7 @@ line) and the Settings table product -> profile that processing and the command 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,42 @@ def test_settings_product_table_is_the_rule_processing_follows(qtbot, settings, 
     again = SettingsDialog(settings, profiles_dir=home / "profiles", data_dir=home)
     qtbot.addWidget(again)
     assert again.product_profile_pairs() == [("MyApp", "generic-v1")]
+
+
+def test_workbench_opens_the_profile_the_store_signs_with(qtbot, store, tmp_path):
+    """A store of non-Mozilla crashes, signed with the profile processing picks for them (generic; the signature
+    from the real engine and tests/data's processed crash): the workbench opens "generic"; a store of a Mozilla
+    product's crashes (signed mozilla), or of none, keeps "mozilla"."""
+    from crashdesk.engine.signature.choice import ProfileChoice
+    from crashdesk.services.regeneration import usual_profile
+    from crashdesk.store import CrashStore
+    from crashdesk.store.crashes import NewCrash
+    from crashdesk.ui.jobs import Jobs
+    from crashdesk.ui.samples import signature_for
+    from crashdesk.ui.views.workbench import RegenerationWorkbench
+
+    data = Path(__file__).resolve().parents[1] / "data" / "crashes" / "05-thread"
+    processed = json.loads((data / "expected.json").read_text())
+    demo = json.loads((data / "annotations.json").read_text())
+    firefox = {**demo, "ProductName": "Firefox"}
+    stores = {}
+    for name, ann in (("demo", demo), ("firefox", firefox), ("empty", None)):
+        s = stores[name] = CrashStore.open(tmp_path / name)
+        if ann is not None:
+            sig = signature_for(processed, ann)
+            sig.profile = ProfileChoice().for_annotations(ann)
+            s.add_many([NewCrash(ann, processed=processed, signature=sig) for _ in range(3)])
+    assert [usual_profile(stores[n]) for n in ("demo", "firefox", "empty")] == ["generic", "mozilla", None]
+    jobs = Jobs()
+    try:
+        for name, expected in (("demo", "generic"), ("firefox", "mozilla"), ("empty", "mozilla")):
+            w = RegenerationWorkbench(stores[name], jobs, tmp_path / "profiles")
+            qtbot.addWidget(w)
+            qtbot.waitUntil(lambda w=w: w.usual_checked, timeout=10000)
+            qtbot.waitUntil(lambda w=w, e=expected: f"<b>{e}</b>" in w.profile_info.text(), timeout=10000)
+            assert w.profile_name == expected
+    finally:
+        jobs.cancel_all()
+        jobs.wait()
+        for s in stores.values():
+            s.close()

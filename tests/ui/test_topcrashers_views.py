@@ -60,8 +60,9 @@ def _column(view, col):
     return [view.proxy.index(r, col).data() for r in range(view.proxy.rowCount())]
 
 
-def test_top_crashers_table(qtbot, store, known, jobs):
-    from crashdesk.ui.views.topcrashers import HEADERS, TopCrashersView
+def _loaded_view(qtbot, store, jobs):
+    """The Top crashers view shown and loaded with no query."""
+    from crashdesk.ui.views.topcrashers import TopCrashersView
 
     view = TopCrashersView(store, jobs)
     qtbot.addWidget(view)
@@ -69,6 +70,13 @@ def test_top_crashers_table(qtbot, store, known, jobs):
     view.show()
     with qtbot.waitSignal(view.loaded, timeout=15000):
         view.set_query("")
+    return view
+
+
+def test_top_crashers_table(qtbot, store, known, jobs):
+    from crashdesk.ui.views.topcrashers import HEADERS
+
+    view = _loaded_view(qtbot, store, jobs)
     # defaults: the product with crashes, its newest version, the last 7 days against the 7 before
     assert view.product_combo.currentText() == "App" and view.version_combo.currentText() == "2.0"
     week = [c for c in known if c.annotations["Version"] == "2.0" and NOW - c_time(c) < _days(7)]
@@ -234,18 +242,13 @@ def test_an_empty_window_offers_the_days_up_to_the_newest_crash(qtbot, store, jo
     the view says when the newest is and ends the window just after it with one click, then "Up to now" goes
     back. The counts are the store's crashes in the window it then shows."""
     from crashdesk.ui.qt import Qt
-    from crashdesk.ui.views.topcrashers import HEADERS, TopCrashersView
+    from crashdesk.ui.views.topcrashers import HEADERS
 
     old = [_crash("old::a", _days(20, h)) for h in range(3)] + [_crash("old::b", _days(22))] + [
         _crash("older::c", _days(40))]
     store.add_many(old)
     newest = max(c_time(c) for c in old)
-    view = TopCrashersView(store, jobs)
-    qtbot.addWidget(view)
-    view.resize(1300, 600)
-    view.show()
-    with qtbot.waitSignal(view.loaded, timeout=15000):
-        view.set_query("")
+    view = _loaded_view(qtbot, store, jobs)
     assert view.proxy.rowCount() == 0 and view.report.total == 0
     assert view.newest_button.isVisible() and not view.now_button.isVisible()
     assert abs(view.newest - newest) < dt.timedelta(seconds=1)

@@ -263,6 +263,7 @@ class RegenerationWorkbench(QWidget):
         self._set_result_buttons()
         self.refresh_profiles()
         self.refresh_history()
+        self._open_usual_profile()
 
     # ------------------------------------------------------------------ profiles and lists
 
@@ -277,6 +278,24 @@ class RegenerationWorkbench(QWidget):
         self.profile_combo.setCurrentIndex(max(0, names.index(current) if current in names else 0))
         self.profile_combo.blockSignals(False)
         self.load_profile(self.profile_combo.currentText())
+
+    def _open_usual_profile(self) -> None:
+        """Open the profile the store's newest crashes were signed with (``generic`` for a store of non-Mozilla
+        products) instead of ``mozilla``, unless another profile was picked meanwhile."""
+        from crashdesk.engine.signature import list_profiles
+        from crashdesk.services.regeneration import usual_profile
+
+        store, first = self.store, self.profile_name
+        self.usual_checked = False  # the store was asked (tests wait for it)
+
+        def done(name: str | None) -> None:
+            self.usual_checked = True
+            if name and name != first and self.profile_name == first and name in list_profiles(self.profiles_dir):
+                self.refresh_profiles(select=name)
+
+        def failed(_exc: BaseException) -> None:  # an unreadable store: the first profile stays
+            self.usual_checked = True
+        self.jobs.submit(lambda c, r: usual_profile(store), on_done=done, on_error=failed)
 
     @property
     def profile_name(self) -> str:
