@@ -120,8 +120,17 @@ def advice(module: ModuleKey, status: str | None, record: dict | None, context: 
     if is_pdb_module(module) and not tried_pdb:
         tips.append(f"Windows modules: add a Microsoft-style symbol server, e.g. {MS_SYMBOL_SERVER} "
                     "(Settings > Symbols > servers, _NT_SYMBOL_PATH, or --symbols-url).")
+    if not (module.debug_id or "").strip("0"):
+        # no debug id in the dump (a PE without a CodeView record, e.g. built without /DEBUG): every symbol file
+        # is found and checked by that id, so none can be matched to it, from any folder or server
+        tips.append(f"{name} records no debug identifier (its debug id is empty or all zeros: a build without "
+                    "debug information, such as a PE linked without /DEBUG, or a dump that does not keep it), and "
+                    "symbol files are found and matched by that identifier: no folder or server can give it "
+                    "symbols. Build it with debug information (MSVC /Zi with /DEBUG, gcc or clang -g) so its next "
+                    "crashes can be symbolicated.")
+        return tips
     tips.append(f"Add a build folder that holds {name} (its .sym, or the native debug file with debug id "
-                f"{module.debug_id or '?'}; Settings > Symbols, or --symbols-path), then retry now.")
+                f"{module.debug_id}; Settings > Symbols, or --symbols-path), then retry now.")
     return tips
 
 

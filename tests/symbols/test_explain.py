@@ -105,3 +105,18 @@ def test_explain_shows_the_remembered_miss_and_its_expiry(processed, capsys) -> 
     assert last["source"] == "negative cache" and last["result"] == "cached_miss" and last["until"] > 0
     assert "remembered miss, not asked again until" in k32["steps"][-1]
     assert any("Retry now" in tip for tip in k32["advice"])
+
+
+@pytest.mark.parametrize("debug_id", ["000000000000000000000000000000000", ""])
+def test_a_module_without_a_debug_id_is_not_sent_to_look_for_one(debug_id) -> None:
+    """A module the dump lists with no debug id (a real case: allocer32.exe in rust-minidump's test dumps,
+    debug id all zeros): no symbol file can be matched to it, so the advice says so and does not ask for "the
+    native debug file with debug id 000...0"; a module with an id still gets the build-folder tip."""
+    from crashdesk.engine.symbols_api import ModuleKey
+    from crashdesk.symbols.explain import advice
+
+    tips = advice(ModuleKey("", debug_id, "allocer32.exe", "5f5f2c8817000"), "missing", {"attempts": []})
+    assert "allocer32.exe records no debug identifier" in tips[-1] and "/DEBUG" in tips[-1]
+    assert not any("debug id 000" in t or "Add a build folder" in t for t in tips)
+    tips = advice(ModuleKey("crash.pdb", PDB_ID, "crash.exe", ""), "missing", {"attempts": []})
+    assert f"with debug id {PDB_ID}" in tips[-1] and not any("no debug identifier" in t for t in tips)
