@@ -174,6 +174,8 @@ def _state(channel, now: float, limits: ConnectionLimits) -> tuple[str | None, s
     """(reason to close now or None, what the channel is doing: serving | idle | header | body | stalled)."""
     if channel.requests or getattr(channel, "close_when_flushed", False) or channel.total_outbufs_len:
         return None, "serving"
+    if getattr(channel, "will_close", False):  # closed by maintenance, closing in the loop's next write phase
+        return None, "serving"
     request = channel.request
     if request is None or getattr(request, "started", None) is None:
         if now - channel.last_activity > limits.idle_timeout:
@@ -196,15 +198,22 @@ def _state(channel, now: float, limits: ConnectionLimits) -> tuple[str | None, s
     return None, "stalled" if silent > EVICTABLE_STALL else "body"
 
 
-def _close(guard: Guard, channel, reason: str, detail: str) -> None:
-    if reason == QUIET_CLOSE:
+def _close(guard: Guard, channel, reason: str, detail: str, *, at_once: bool = True) -> None:
+    """Log and close a channel. ``at_once`` False (the periodic maintenance) only marks it, as waitress's own
+    maintenance does, and the I/O loop closes it in its write phase. The maintenance runs inside the loop's
+    pass over its channels (``readable()``); closing ~90 channels there at once reset a reporter's connection
+    accepted in the same pass (tests/security: 1 of 17 normal submissions, in 2 of 10 runs of the file on a
+    2-core machine; none in 12 runs since). Our reading: the closed channels' file descriptor numbers stayed in
+    that pass and the new connection got one of them."""
+    if reason != QUIET_CLOSE:
+        request = channel.request
+        path = getattr(request, "path", "") or ""
+        size = getattr(request, "content_length", None) if request is not None else None
+        guard.record(408, reason, detail, _peer(channel.addr), path, size=size or None)
+    if at_once:
         channel.handle_close()
-        return
-    request = channel.request
-    path = getattr(request, "path", "") or ""
-    size = getattr(request, "content_length", None) if request is not None else None
-    guard.record(408, reason, detail, _peer(channel.addr), path, size=size or None)
-    channel.handle_close()
+    else:
+        channel.will_close = True
 
 
 def install(server, guard: Guard) -> None:
@@ -215,7 +224,7 @@ def install(server, guard: Guard) -> None:
         for channel in list(server.active_channels.values()):
             reason, _ = _state(channel, now, limits)
             if reason is not None:
-                _close(guard, channel, reason, f"closed after {limits_text(reason, limits)}")
+                _close(guard, channel, reason, f"closed after {limits_text(reason, limits)}", at_once=False)
 
     def handle_accept() -> None:
         try:

@@ -110,8 +110,8 @@ def post(port: int, body: bytes, headers: dict[str, str] | None = None, timeout:
             resp = http.client.HTTPResponse(sock)
             resp.begin()
             return resp.status, resp.read()
-    except OSError:
-        return 0, b""
+    except OSError as exc:  # the answer says how it failed (a refused connection, a reset)
+        return 0, f"{type(exc).__name__}: {exc}".encode()
 
 
 def normal_submission(port: int, n: int, timeout: float = 30) -> tuple[int, bytes, float]:
