@@ -128,11 +128,12 @@ def all_threads(store, query: str = "", *, role: str = "any", thread_name: str |
     return tree
 
 
-def unnamed_labels(store, crash_id: str, stacks: list) -> list[list[str] | None] | None:
+def unnamed_labels(store, crash_id: str, stacks: list, only: int | None = None) -> list[list[str] | None] | None:
     """The rows of each indexed thread (``stacks``: the crash's ``crash_stacks`` row, decoded) that has a frame
     without a function, named from the processed document (:func:`crashdesk.model.threads.row_names`; ``??``
-    without a module); None for the other threads, and for a thread whose rows do not line up with the index's
-    (then the index's names are used). None when the document cannot be read."""
+    without a module); None for the other threads (all but thread ``only`` when given), and for a thread whose
+    rows do not line up with the index's (then the index's names are used). None when the document cannot be
+    read."""
     from crashdesk.store.errors import StoreError
 
     try:
@@ -146,8 +147,8 @@ def unnamed_labels(store, crash_id: str, stacks: list) -> list[list[str] | None]
     if len(stacks) != len(threads):
         return None
     out: list[list[str] | None] = []
-    for thread, (_, _, fids) in zip(threads, stacks, strict=True):
-        rows = row_names(thread) if 0 in fids else None
+    for n, (thread, (_, _, fids)) in enumerate(zip(threads, stacks, strict=True)):
+        rows = row_names(thread) if 0 in fids and only in (None, n) else None
         out.append([f or NO_FUNCTION for f in rows] if rows is not None and len(rows) == len(fids) else None)
     return out
 

@@ -6,6 +6,7 @@ Plain SQL over the store's read connection (no Qt); the UI calls these from back
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,8 +112,6 @@ def crashes_over_time(store: CrashStore, query: str = "", signature: str | None 
     (0 where none): ``day`` (``YYYY-MM-DD``) when they span at most :data:`MAX_BUCKETS` days, else ``month``
     (``YYYY-MM``) when at most as many months, else ``year`` (``YYYY``). Crashes imported from several years
     (dumps dated by their own time stamps) so read as a time axis, not as a row of days with gaps of years."""
-    import datetime as dt
-
     days = crashes_by_day(store, query, signature, all_signatures=all_signatures)
     dated = []
     for day, n in days:

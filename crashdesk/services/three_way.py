@@ -89,7 +89,7 @@ def group_stacks(store, signature: str) -> list[list[str]]:
         threads = orjson.loads(blob)
         for n, (roles, _nid, fids) in enumerate(threads):
             if roles & CRASHING:
-                labelled = unnamed_labels(store, crash_id, threads) if 0 in fids else None
+                labelled = unnamed_labels(store, crash_id, threads, only=n) if 0 in fids else None
                 stacks.append(labelled[n] if labelled is not None and labelled[n] is not None else fids)
                 break
     wanted = sorted({f for s in stacks for f in s if type(f) is int and f})
